@@ -1,0 +1,23 @@
+#pragma once
+// Validation and mapping of artifact paths and URIs. Pure functions, thread-safe.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace tamga {
+
+// Accepts a relative path made of '/'-separated segments; rejects absolute paths, '..' and '.' segments,
+// backslashes, '#', NUL and control characters, and over-long paths (InvalidArgument "Invalid path").
+// Returns the path with empty segments and trailing slashes removed ("" is the root when allow_root).
+Result<std::string> ValidateArtifactPath(std::string_view path, bool allow_root);
+
+// "mlflow-artifacts:/1/abc/artifacts" -> "1/abc/artifacts". Also accepts "mlflow-artifacts:1/..." and
+// http(s)://host/api/2.0/mlflow-artifacts/artifacts/... . nullopt for other schemes.
+std::optional<std::string> ProxiedArtifactPath(std::string_view uri);
+
+// Percent-decodes a URL path or query component ('+' kept). Returns nullopt on bad escapes.
+std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space);
+
+}  // namespace tamga

@@ -1,0 +1,52 @@
+#pragma once
+// BlobStore: byte streams under relative, validated paths ("1/<run_id>/artifacts/model/MLmodel").
+// Artifacts (and later datasets) live here. Writers stream (no whole-file buffering) and publish
+// atomically on Commit(): readers never observe a half-written blob. Thread-safe; readers/writers are
+// used by one thread at a time. Implementations: local filesystem today, S3-compatible later.
+//
+// Paths must have passed ValidateArtifactPath (artifact_path.h); implementations re-check them.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace tamga {
+
+class BlobWriter {
+ public:
+  virtual ~BlobWriter() = default;  // destroying an uncommitted writer discards its bytes
+  virtual Status Append(std::string_view data) = 0;
+  // Publishes the blob at its path (replacing any previous one). Internal on I/O errors.
+  virtual Status Commit() = 0;
+};
+
+class BlobReader {
+ public:
+  virtual ~BlobReader() = default;
+  virtual int64_t size() const = 0;
+  // Reads up to n bytes; returns 0 at end.
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+};
+
+struct BlobEntry {
+  std::string name;  // base name within the listed directory
+  bool is_dir = false;
+  int64_t size = 0;  // files only
+};
+
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+  virtual Result<std::unique_ptr<BlobWriter>> OpenWriter(const std::string& path) = 0;
+  // NotFound when absent; InvalidArgument when the path is a directory.
+  virtual Result<std::unique_ptr<BlobReader>> OpenReader(const std::string& path) = 0;
+  // Entries of a directory sorted by name; NotFound when it does not exist. "" lists the root.
+  virtual Result<std::vector<BlobEntry>> List(const std::string& dir) = 0;
+  // Deletes a blob or a whole directory; NotFound when absent.
+  virtual Status Delete(const std::string& path) = 0;
+};
+
+}  // namespace tamga

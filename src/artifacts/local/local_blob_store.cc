@@ -1,0 +1,151 @@
+#include "artifacts/local/local_blob_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "artifacts/artifact_path.h"
+
+namespace tamga {
+namespace fs = std::filesystem;
+namespace {
+
+Status Errno(const std::string& what) { return Internal(what + ": " + std::strerror(errno)); }
+
+class LocalBlobWriter final : public BlobWriter {
+ public:
+  LocalBlobWriter(int fd, std::string tmp, std::string final_path)
+      : fd_(fd), tmp_(std::move(tmp)), final_(std::move(final_path)) {}
+  ~LocalBlobWriter() override {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(tmp_.c_str());
+  }
+  Status Append(std::string_view data) override {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno("write artifact");
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::Ok();
+  }
+  Status Commit() override {
+    if (::fsync(fd_) != 0) return Errno("fsync artifact");
+    ::close(fd_);
+    fd_ = -1;
+    std::error_code ec;
+    fs::path parent = fs::path(final_).parent_path();
+    fs::create_directories(parent, ec);
+    if (ec) return Internal("create directory: " + ec.message());
+    if (fs::is_directory(final_, ec)) return InvalidArgument("a directory exists at this artifact path");
+    if (::rename(tmp_.c_str(), final_.c_str()) != 0) return Errno("publish artifact");
+    committed_ = true;
+    int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  int fd_;
+  std::string tmp_;
+  std::string final_;
+  bool committed_ = false;
+};
+
+class LocalBlobReader final : public BlobReader {
+ public:
+  LocalBlobReader(int fd, int64_t size) : fd_(fd), size_(size) {}
+  ~LocalBlobReader() override { ::close(fd_); }
+  int64_t size() const override { return size_; }
+  Result<size_t> Read(char* buf, size_t n) override {
+    for (;;) {
+      ssize_t r = ::read(fd_, buf, n);
+      if (r >= 0) return static_cast<size_t>(r);
+      if (errno != EINTR) return Errno("read artifact");
+    }
+  }
+
+ private:
+  int fd_;
+  int64_t size_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::Create(const Options& options, Random* random) {
+  std::error_code ec;
+  fs::create_directories(fs::path(options.root) / ".tmp", ec);
+  if (ec) return Internal("create artifact root " + options.root + ": " + ec.message());
+  return std::unique_ptr<LocalBlobStore>(new LocalBlobStore(fs::absolute(options.root).string(), random));
+}
+
+Result<std::string> LocalBlobStore::FullPath(const std::string& path, bool allow_root) const {
+  TAMGA_ASSIGN_OR_RETURN(std::string clean, ValidateArtifactPath(path, allow_root));
+  if (clean == ".tmp" || clean.rfind(".tmp/", 0) == 0) return InvalidArgument("Invalid path");
+  return clean.empty() ? root_ : root_ + "/" + clean;
+}
+
+Result<std::unique_ptr<BlobWriter>> LocalBlobStore::OpenWriter(const std::string& path) {
+  TAMGA_ASSIGN_OR_RETURN(std::string full, FullPath(path, false));
+  char name[40];
+  std::snprintf(name, sizeof(name), "%016llx", static_cast<unsigned long long>(random_->Next()));
+  std::string tmp = root_ + "/.tmp/" + name;
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("create artifact");
+  return std::unique_ptr<BlobWriter>(new LocalBlobWriter(fd, tmp, full));
+}
+
+Result<std::unique_ptr<BlobReader>> LocalBlobStore::OpenReader(const std::string& path) {
+  TAMGA_ASSIGN_OR_RETURN(std::string full, FullPath(path, false));
+  int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return NotFound("Artifact '" + path + "' does not exist");
+    return Errno("open artifact");
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return InvalidArgument("Artifact '" + path + "' is not a file");
+  }
+  return std::unique_ptr<BlobReader>(new LocalBlobReader(fd, st.st_size));
+}
+
+Result<std::vector<BlobEntry>> LocalBlobStore::List(const std::string& dir) {
+  TAMGA_ASSIGN_OR_RETURN(std::string full, FullPath(dir, true));
+  std::error_code ec;
+  if (!fs::is_directory(full, ec)) return NotFound("Directory '" + dir + "' does not exist");
+  std::vector<BlobEntry> out;
+  for (const auto& entry : fs::directory_iterator(full, ec)) {
+    std::string name = entry.path().filename().string();
+    if (full == root_ && name == ".tmp") continue;
+    BlobEntry e;
+    e.name = name;
+    e.is_dir = entry.is_directory(ec);
+    if (!e.is_dir) e.size = static_cast<int64_t>(entry.file_size(ec));
+    out.push_back(std::move(e));
+  }
+  if (ec) return Internal("list " + dir + ": " + ec.message());
+  std::sort(out.begin(), out.end(), [](const BlobEntry& a, const BlobEntry& b) { return a.name < b.name; });
+  return out;
+}
+
+Status LocalBlobStore::Delete(const std::string& path) {
+  TAMGA_ASSIGN_OR_RETURN(std::string full, FullPath(path, false));
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(full, ec))) return NotFound("Artifact '" + path + "' does not exist");
+  fs::remove_all(full, ec);
+  if (ec) return Internal("delete " + path + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace tamga

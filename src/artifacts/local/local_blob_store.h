@@ -1,0 +1,31 @@
+#pragma once
+// LocalBlobStore: BlobStore on a local directory. Writes go to <root>/.tmp/ and are fsync'ed and renamed
+// into place on Commit, so a crash leaves either the old blob or the new one. Thread-safe.
+#include <memory>
+#include <string>
+
+#include "artifacts/blob_store.h"
+#include "core/random.h"
+
+namespace tamga {
+
+class LocalBlobStore final : public BlobStore {
+ public:
+  struct Options {
+    std::string root;  // created if missing
+  };
+  static Result<std::unique_ptr<LocalBlobStore>> Create(const Options& options, Random* random);
+
+  Result<std::unique_ptr<BlobWriter>> OpenWriter(const std::string& path) override;
+  Result<std::unique_ptr<BlobReader>> OpenReader(const std::string& path) override;
+  Result<std::vector<BlobEntry>> List(const std::string& dir) override;
+  Status Delete(const std::string& path) override;
+
+ private:
+  LocalBlobStore(std::string root, Random* random) : root_(std::move(root)), random_(random) {}
+  Result<std::string> FullPath(const std::string& path, bool allow_root) const;
+  std::string root_;
+  Random* random_;
+};
+
+}  // namespace tamga

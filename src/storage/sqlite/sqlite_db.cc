@@ -1,0 +1,86 @@
+#include "storage/sqlite/sqlite_db.h"
+
+namespace tamga {
+
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return AlreadyExists(msg);
+  if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) return Unavailable(msg);
+  return Internal(msg);
+}
+
+Result<bool> SqliteStmt::Step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(sqlite3_db_handle(stmt_), rc, "step");
+}
+
+Status SqliteStmt::Run() {
+  for (;;) {
+    auto r = Step();
+    if (!r.ok()) return r.status();
+    if (!*r) return Status::Ok();
+  }
+}
+
+Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const Options& options) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_NOMUTEX | (options.read_only ? SQLITE_OPEN_READONLY
+                                                        : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  int rc = sqlite3_open_v2(options.path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = SqliteError(db, rc, "open " + options.path);
+    sqlite3_close(db);
+    return s;
+  }
+  std::unique_ptr<SqliteDb> out(new SqliteDb(db));
+  sqlite3_busy_timeout(db, 10000);
+  sqlite3_extended_result_codes(db, 1);
+  if (!options.read_only) {
+    TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
+  }
+  std::string sync = "PRAGMA synchronous=" + (options.synchronous == "FULL" ? std::string("FULL") : "NORMAL");
+  TAMGA_RETURN_IF_ERROR(out->Exec(sync.c_str()));
+  TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA foreign_keys=ON"));
+  TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA case_sensitive_like=ON"));
+  TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA cache_size=-65536"));
+  TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA temp_store=MEMORY"));
+  return out;
+}
+
+SqliteDb::~SqliteDb() {
+  cache_.clear();
+  sqlite3_close_v2(db_);
+}
+
+Status SqliteDb::Exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    Status s = SqliteError(nullptr, rc, msg);
+    return Status(s.code(), "exec: " + msg);
+  }
+  return Status::Ok();
+}
+
+Result<StmtGuard> SqliteDb::Prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, PrepareUncached(sql));
+    it = cache_.emplace(sql, std::move(stmt)).first;
+  }
+  return StmtGuard(it->second.get());
+}
+
+Result<std::unique_ptr<SqliteStmt>> SqliteDb::PrepareUncached(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                              nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare");
+  return std::make_unique<SqliteStmt>(stmt);
+}
+
+}  // namespace tamga

@@ -1,0 +1,223 @@
+#include "storage/sqlite/sqlite_metadata_store.h"
+
+#include "core/ids.h"
+#include "storage/metric_series.h"
+#include "storage/sqlite/migrations.h"
+
+namespace tamga {
+
+class SqliteMetadataStore::ReaderLease {
+ public:
+  ReaderLease(SqliteMetadataStore* store, std::unique_ptr<SqliteDb> db) : store_(store), db_(std::move(db)) {}
+  ReaderLease(ReaderLease&&) = default;
+  ~ReaderLease() {
+    if (db_) store_->ReturnReader(std::move(db_));
+  }
+  SqliteDb& operator*() { return *db_; }
+  SqliteDb* operator->() { return db_.get(); }
+
+ private:
+  SqliteMetadataStore* store_;
+  std::unique_ptr<SqliteDb> db_;
+};
+
+Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Create(const Options& options) {
+  std::unique_ptr<SqliteMetadataStore> store(new SqliteMetadataStore(options));
+  TAMGA_ASSIGN_OR_RETURN(store->writer_, SqliteDb::Open({options.path, false, options.synchronous}));
+  TAMGA_RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+SqliteMetadataStore::~SqliteMetadataStore() = default;
+
+Status SqliteMetadataStore::Migrate() {
+  SqliteDb& db = *writer_;
+  TAMGA_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+      "applied_at INTEGER NOT NULL DEFAULT (strftime('%s','now')))"));
+  int current = 0;
+  {
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row) current = static_cast<int>(stmt->Int(0));
+  }
+  int newest = 0;
+  for (const Migration& m : SqliteMigrations()) {
+    newest = std::max(newest, m.version);
+    if (m.version <= current) continue;
+    TAMGA_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+    Status s = db.Exec(m.sql);
+    if (s.ok()) {
+      auto stmt = db.PrepareUncached("INSERT INTO schema_migrations(version, name) VALUES (?1, ?2)");
+      if (!stmt.ok()) {
+        s = stmt.status();
+      } else {
+        (*stmt)->Bind(1, m.version).Bind(2, m.name);
+        s = (*stmt)->Run();
+      }
+    }
+    if (!s.ok()) {
+      (void)db.Exec("ROLLBACK");
+      return Internal("migration " + std::string(m.name) + " failed: " + s.message());
+    }
+    TAMGA_RETURN_IF_ERROR(db.Exec("COMMIT"));
+    current = m.version;
+  }
+  if (current > newest) {
+    return FailedPrecondition("database schema version " + std::to_string(current) +
+                              " is newer than this binary supports (" + std::to_string(newest) + ")");
+  }
+  schema_version_ = current;
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<SqliteDb>> SqliteMetadataStore::OpenReader() {
+  return SqliteDb::Open({options_.path, false, options_.synchronous});
+}
+
+Result<SqliteMetadataStore::ReaderLease> SqliteMetadataStore::Reader() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!idle_readers_.empty()) {
+      auto db = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(this, std::move(db));
+    }
+  }
+  TAMGA_ASSIGN_OR_RETURN(auto db, OpenReader());
+  return ReaderLease(this, std::move(db));
+}
+
+void SqliteMetadataStore::ReturnReader(std::unique_ptr<SqliteDb> db) {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (static_cast<int>(idle_readers_.size()) < options_.max_idle_readers) idle_readers_.push_back(std::move(db));
+}
+
+Result<Experiment> SqliteLoadExperiment(SqliteDb& db, const char* where_sql, const std::string& arg) {
+  std::string sql =
+      std::string("SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
+                  "last_update_time FROM experiments WHERE ") + where_sql;
+  Experiment e;
+  {
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, db.Prepare(sql));
+    stmt->Bind(1, arg);
+    TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return NotFound("experiment not found");
+    e.experiment_id = std::to_string(stmt->Int(0));
+    e.name = stmt->Text(1);
+    e.artifact_location = stmt->Text(2);
+    e.lifecycle_stage = stmt->Text(3) == "deleted" ? LifecycleStage::kDeleted : LifecycleStage::kActive;
+    e.creation_time = stmt->Int(4);
+    e.last_update_time = stmt->Int(5);
+  }
+  TAMGA_ASSIGN_OR_RETURN(auto tags, db.Prepare("SELECT key, value FROM experiment_tags WHERE experiment_id = ?1 "
+                                               "ORDER BY key"));
+  tags->Bind(1, std::stoll(e.experiment_id));
+  for (;;) {
+    TAMGA_ASSIGN_OR_RETURN(bool row, tags->Step());
+    if (!row) break;
+    e.tags.push_back({tags->Text(0), tags->Text(1)});
+  }
+  return e;
+}
+
+Result<std::optional<int64_t>> SqliteFindRunPk(SqliteDb& db, const std::string& run_id) {
+  TAMGA_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT run_pk FROM runs WHERE run_id = ?1"));
+  stmt->Bind(1, run_id);
+  TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(stmt->Int(0));
+}
+
+Result<Experiment> SqliteMetadataStore::GetExperiment(const std::string& experiment_id) {
+  int64_t id;
+  if (!ParseDecimalId(experiment_id, &id)) return NotFound("experiment not found");
+  TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
+  return SqliteLoadExperiment(*db, "experiment_id = CAST(?1 AS INTEGER)", experiment_id);
+}
+
+Result<Experiment> SqliteMetadataStore::GetExperimentByName(const std::string& name) {
+  TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
+  return SqliteLoadExperiment(*db, "name = ?1", name);
+}
+
+Result<std::vector<Experiment>> SqliteMetadataStore::ListExperiments(ViewType view) {
+  TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
+  std::vector<std::string> ids;
+  {
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, db->Prepare("SELECT experiment_id, lifecycle_stage FROM experiments"));
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      bool active = stmt->Text(1) == "active";
+      if ((view == ViewType::kActiveOnly && !active) || (view == ViewType::kDeletedOnly && active)) continue;
+      ids.push_back(std::to_string(stmt->Int(0)));
+    }
+  }
+  std::vector<Experiment> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) {
+    TAMGA_ASSIGN_OR_RETURN(auto e, SqliteLoadExperiment(*db, "experiment_id = CAST(?1 AS INTEGER)", id));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<Run> SqliteMetadataStore::GetRun(const std::string& run_id) {
+  TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
+  TAMGA_ASSIGN_OR_RETURN(auto pk, SqliteFindRunPk(*db, run_id));
+  if (!pk) return NotFound("Run with id=" + run_id + " not found");
+  TAMGA_ASSIGN_OR_RETURN(auto runs, SqliteLoadRuns(*db, {*pk}));
+  if (runs.empty()) return NotFound("Run with id=" + run_id + " not found");
+  return std::move(runs[0]);
+}
+
+Result<RunInfo> SqliteMetadataStore::GetRunInfo(const std::string& run_id) {
+  TAMGA_ASSIGN_OR_RETURN(auto run, GetRun(run_id));
+  return run.info;
+}
+
+Result<RunPage> SqliteMetadataStore::SearchRuns(const RunQuery& query) {
+  TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
+  return SqliteSearchRuns(*db, query);
+}
+
+Result<HistoryPage> SqliteMetadataStore::GetMetricHistory(const std::string& run_id, const std::string& key,
+                                                          const std::optional<HistoryCursor>& after,
+                                                          int64_t max_results) {
+  TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
+  TAMGA_ASSIGN_OR_RETURN(auto run_pk, SqliteFindRunPk(*db, run_id));
+  if (!run_pk) return NotFound("Run with id=" + run_id + " not found");
+  int64_t key_pk;
+  {
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, db->Prepare("SELECT key_pk FROM metric_keys WHERE name = ?1"));
+    stmt->Bind(1, key);
+    TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return HistoryPage{};
+    key_pk = stmt->Int(0);
+  }
+  HistoryCollector collector(after, max_results);
+  TAMGA_ASSIGN_OR_RETURN(auto stmt, db->Prepare(
+      "SELECT min_step, points FROM metric_chunks WHERE run_pk = ?1 AND key_pk = ?2 AND max_step >= ?3 "
+      "ORDER BY min_step"));
+  stmt->Bind(1, *run_pk).Bind(2, key_pk).Bind(3, after ? after->step : INT64_MIN);
+  std::vector<PackedPoint> chunk;
+  for (;;) {
+    TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    if (!collector.WantsChunkWithMinStep(stmt->Int(0))) break;
+    chunk.clear();
+    if (!DecodeChunk(stmt->Blob(1), &chunk)) return Internal("corrupt metric chunk for key " + key);
+    collector.Feed(chunk);
+  }
+  return collector.Finish(key);
+}
+
+Result<std::unique_ptr<WriteTxn>> SqliteMetadataStore::BeginWrite() {
+  TAMGA_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+  return NewSqliteWriteTxn(writer_.get(), &writer_cache_);
+}
+
+Status SqliteMetadataStore::Flush() { return writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
+}  // namespace tamga
