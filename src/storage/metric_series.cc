@@ -22,7 +22,7 @@ bool DecodeChunk(std::string_view blob, std::vector<PackedPoint>* out) {
   return true;
 }
 
-static int CompareValue(double a, double b) {
+static int CompareDoubles(double a, double b) {
   bool an = std::isnan(a), bn = std::isnan(b);
   if (an || bn) return an == bn ? 0 : (an ? 1 : -1);
   return a < b ? -1 : (a > b ? 1 : 0);
@@ -31,11 +31,11 @@ static int CompareValue(double a, double b) {
 bool PointLess(const PackedPoint& a, const PackedPoint& b) {
   if (a.step != b.step) return a.step < b.step;
   if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
-  return CompareValue(a.value, b.value) < 0;
+  return CompareDoubles(a.value, b.value) < 0;
 }
 
 bool PointEqual(const PackedPoint& a, const PackedPoint& b) {
-  return a.step == b.step && a.timestamp == b.timestamp && CompareValue(a.value, b.value) == 0;
+  return a.step == b.step && a.timestamp == b.timestamp && CompareDoubles(a.value, b.value) == 0;
 }
 
 HistoryCollector::HistoryCollector(std::optional<HistoryCursor> after, int64_t max_results)

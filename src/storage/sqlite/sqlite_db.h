@@ -24,6 +24,7 @@ class SqliteStmt {
 
   SqliteStmt& Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
   SqliteStmt& Bind(int i, int v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
+  SqliteStmt& Bind(int i, long long v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
   SqliteStmt& Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); return *this; }
   SqliteStmt& Bind(int i, std::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);

@@ -1,0 +1,70 @@
+// The `tamga` command: one binary for the server and the CLI. One file per command group as they grow.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "core/log.h"
+#include "server/tamga_server.h"
+#include "tamga/build_info.h"
+
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tamga: experiment tracking, model registry and serving in one binary (MLflow-compatible)."};
+  app.require_subcommand(1);
+  std::string log_level = EnvOr("TAMGA_LOG_LEVEL", "info");
+  std::string log_format = EnvOr("TAMGA_LOG_FORMAT", "text");
+  app.add_option("--log-level", log_level, "debug|info|warn|error (env TAMGA_LOG_LEVEL)");
+  app.add_option("--log-format", log_format, "text|json (env TAMGA_LOG_FORMAT)");
+
+  tamga::ServerConfig config;
+  auto* server = app.add_subcommand("server", "Run the tracking server (MLflow REST API + artifact proxy).");
+  server->add_option("--host", config.host, "Address to bind")->envname("TAMGA_HOST")->capture_default_str();
+  server->add_option("--port", config.port, "Port (0 picks a free one)")->envname("TAMGA_PORT")->capture_default_str();
+  server->add_option("--data-dir", config.data_dir, "SQLite file and artifacts live here")
+      ->envname("TAMGA_DATA_DIR")->capture_default_str();
+  server->add_option("--workers", config.workers, "HTTP I/O threads (0 = number of cores)")
+      ->envname("TAMGA_WORKERS")->capture_default_str();
+  server->add_option("--sqlite-sync", config.sqlite_sync,
+                     "NORMAL (survives kill -9) or FULL (also survives power loss)")
+      ->envname("TAMGA_SQLITE_SYNC")->check(CLI::IsMember({"NORMAL", "FULL"}))->capture_default_str();
+  server->add_option("--max-body-mb", config.max_body_mb, "Largest JSON request body in MiB")
+      ->envname("TAMGA_MAX_BODY_MB")->capture_default_str();
+  server->add_option("--port-file", config.port_file, "Write the bound port to this file")
+      ->envname("TAMGA_PORT_FILE");
+
+  auto* version = app.add_subcommand("version", "Print the version.");
+
+  CLI11_PARSE(app, argc, argv);
+
+  tamga::LogLevel level;
+  if (!tamga::ParseLogLevel(log_level, &level)) {
+    std::cerr << "invalid --log-level: " << log_level << "\n";
+    return 2;
+  }
+  tamga::Logger::Configure(level, log_format == "json" ? tamga::LogFormat::kJson : tamga::LogFormat::kText);
+
+  if (*version) {
+    std::cout << "tamga " << tamga::kVersion << " (commit " << tamga::kGitCommit << ", MLflow API "
+              << tamga::kMlflowCompatVersion << ")\n";
+    return 0;
+  }
+  if (*server) {
+    auto s = tamga::TamgaServer::Create(config);
+    if (!s.ok()) {
+      TAMGA_LOG(kError, "cannot start server", {{"error", s.status().ToString()}});
+      return 1;
+    }
+    tamga::Status st = (*s)->Run();
+    return st.ok() ? 0 : 1;
+  }
+  return 0;
+}

@@ -1,0 +1,94 @@
+#include "http/mlflow_json.h"
+
+namespace tamga {
+
+void WriteKeyValueList(JsonWriter& w, const char* field, const std::vector<KeyValue>& kvs) {
+  if (kvs.empty()) return;
+  w.Key(field);
+  w.BeginArray();
+  for (const auto& kv : kvs) {
+    w.BeginObject();
+    w.Field("key", kv.key);
+    w.Field("value", kv.value);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void WriteExperiment(JsonWriter& w, const Experiment& e) {
+  w.BeginObject();
+  w.Field("experiment_id", e.experiment_id);
+  w.Field("name", e.name);
+  w.Field("artifact_location", e.artifact_location);
+  w.Field("lifecycle_stage", LifecycleStageName(e.lifecycle_stage));
+  w.FieldInt("last_update_time", e.last_update_time);
+  w.FieldInt("creation_time", e.creation_time);
+  WriteKeyValueList(w, "tags", e.tags);
+  w.EndObject();
+}
+
+void WriteRunInfo(JsonWriter& w, const RunInfo& info) {
+  w.BeginObject();
+  w.Field("run_uuid", info.run_id);
+  w.Field("experiment_id", info.experiment_id);
+  w.Field("run_name", info.run_name);
+  w.Field("user_id", info.user_id);
+  w.Field("status", RunStatusName(info.status));
+  w.FieldInt("start_time", info.start_time);
+  if (info.end_time) w.FieldInt("end_time", *info.end_time);
+  w.Field("artifact_uri", info.artifact_uri);
+  w.Field("lifecycle_stage", LifecycleStageName(info.lifecycle_stage));
+  w.Field("run_id", info.run_id);
+  w.EndObject();
+}
+
+void WriteMetric(JsonWriter& w, const MetricPoint& m) {
+  w.BeginObject();
+  w.Field("key", m.key);
+  w.FieldDouble("value", m.value);
+  w.FieldInt("timestamp", m.timestamp);
+  w.FieldInt("step", m.step);
+  w.EndObject();
+}
+
+void WriteRun(JsonWriter& w, const Run& run) {
+  w.BeginObject();
+  w.Key("info");
+  WriteRunInfo(w, run.info);
+  w.Key("data");
+  w.BeginObject();
+  if (!run.metrics.empty()) {
+    w.Key("metrics");
+    w.BeginArray();
+    for (const auto& m : run.metrics) WriteMetric(w, m);
+    w.EndArray();
+  }
+  WriteKeyValueList(w, "params", run.params);
+  WriteKeyValueList(w, "tags", run.tags);
+  w.EndObject();
+  w.Key("inputs");
+  w.BeginObject();
+  if (!run.inputs.empty()) {
+    w.Key("dataset_inputs");
+    w.BeginArray();
+    for (const auto& in : run.inputs) {
+      w.BeginObject();
+      WriteKeyValueList(w, "tags", in.tags);
+      w.Key("dataset");
+      w.BeginObject();
+      w.Field("name", in.dataset.name);
+      w.Field("digest", in.dataset.digest);
+      w.Field("source_type", in.dataset.source_type);
+      w.Field("source", in.dataset.source);
+      if (!in.dataset.schema.empty()) w.Field("schema", in.dataset.schema);
+      if (!in.dataset.profile.empty()) w.Field("profile", in.dataset.profile);
+      w.EndObject();
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  w.EndObject();
+}
+
+}  // namespace tamga

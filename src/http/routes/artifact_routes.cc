@@ -1,0 +1,166 @@
+// Artifact proxy (/api/2.0/mlflow-artifacts/...) and the tracking API's artifacts/list.
+// Paths are percent-decoded, then validated (no '..', no absolute paths) before reaching the BlobStore.
+#include "artifacts/artifact_path.h"
+#include "core/json_writer.h"
+#include "http/routes/route_context.h"
+
+namespace tamga {
+namespace {
+
+constexpr const char* kProxy = "/api/2.0/mlflow-artifacts/artifacts";
+
+std::string GuessContentType(const std::string& path) {
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {".txt", "text/plain"}, {".log", "text/plain"}, {".json", "application/json"}, {".yaml", "text/yaml"},
+      {".yml", "text/yaml"}, {".csv", "text/csv"}, {".html", "text/html"}, {".png", "image/png"},
+      {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".gif", "image/gif"}, {".svg", "image/svg+xml"},
+      {".pdf", "application/pdf"}, {".md", "text/markdown"}, {".py", "text/x-python"}};
+  size_t dot = path.rfind('.');
+  if (dot != std::string::npos && path.find('/', dot) == std::string::npos) {
+    std::string ext = path.substr(dot);
+    for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const auto& [e, type] : kTypes) {
+      if (ext == e) return type;
+    }
+  }
+  if (path.size() >= 7 && path.compare(path.size() - 7, 7, "MLmodel") == 0) return "text/plain";
+  return "application/octet-stream";
+}
+
+Result<std::string> DecodedPath(const std::string& raw, bool allow_root) {
+  auto decoded = PercentDecode(raw, false);
+  if (!decoded) return InvalidArgument("Invalid path");
+  return ValidateArtifactPath(*decoded, allow_root);
+}
+
+class BlobUploadSink final : public UploadSink {
+ public:
+  explicit BlobUploadSink(std::unique_ptr<BlobWriter> writer) : writer_(std::move(writer)) {}
+  Status Write(std::string_view chunk) override { return writer_->Append(chunk); }
+  void Finish(Responder respond) override {
+    Status s = writer_->Commit();
+    respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
+  }
+
+ private:
+  std::unique_ptr<BlobWriter> writer_;
+};
+
+HttpResponse Download(BlobStore* blobs, const std::string& path) {
+  auto reader = blobs->OpenReader(path);
+  if (!reader.ok()) return ErrorResponse(reader.status());
+  HttpResponse r;
+  r.content_type = GuessContentType(path);
+  std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  std::string safe;
+  for (char c : name) safe.push_back(c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 ? '_' : c);
+  r.headers.push_back({"Content-Disposition", "attachment; filename=\"" + safe + "\""});
+  r.headers.push_back({"X-Content-Type-Options", "nosniff"});
+  r.stream = std::shared_ptr<BlobReader>(std::move(*reader));
+  return r;
+}
+
+// Lists `dir`; entries' paths are `prefix + name`. A missing directory lists as empty.
+Result<std::string> ListJson(BlobStore* blobs, const std::string& dir, const std::string& prefix,
+                             const std::string* root_uri) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  if (root_uri) w.Field("root_uri", *root_uri);
+  auto entries = blobs->List(dir);
+  if (!entries.ok() && entries.status().code() != StatusCode::kNotFound) return entries.status();
+  if (entries.ok() && !entries->empty()) {
+    w.Key("files");
+    w.BeginArray();
+    for (const auto& e : *entries) {
+      w.BeginObject();
+      w.Field("path", prefix + e.name);
+      w.FieldBool("is_dir", e.is_dir);
+      if (!e.is_dir) w.FieldInt("file_size", e.size);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  return body;
+}
+
+}  // namespace
+
+void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
+  BlobStore* blobs = ctx.blobs;
+  TrackingService* tracking = ctx.tracking;
+  const std::string prefix = std::string(kProxy) + "/";
+
+  router.AddUploadPrefix(HttpMethod::kPut, prefix, [blobs](const HttpRequest& req) -> Result<std::unique_ptr<UploadSink>> {
+    TAMGA_ASSIGN_OR_RETURN(std::string path, DecodedPath(req.path_params[0], false));
+    TAMGA_ASSIGN_OR_RETURN(auto writer, blobs->OpenWriter(path));
+    return std::unique_ptr<UploadSink>(new BlobUploadSink(std::move(writer)));
+  });
+
+  router.AddPrefix(HttpMethod::kGet, prefix, [blobs](HttpRequest& req, Responder respond) {
+    auto path = DecodedPath(req.path_params[0], false);
+    if (!path.ok()) return respond(ErrorResponse(path.status()));
+    respond(Download(blobs, *path));
+  });
+
+  router.AddPrefix(HttpMethod::kDelete, prefix, [blobs](HttpRequest& req, Responder respond) {
+    auto path = DecodedPath(req.path_params[0], false);
+    if (!path.ok()) return respond(ErrorResponse(path.status()));
+    Status s = blobs->Delete(*path);
+    respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
+  });
+
+  router.Add(HttpMethod::kGet, kProxy, FieldsHandler([blobs](const RequestFields& f, Responder respond) -> Status {
+    TAMGA_ASSIGN_OR_RETURN(auto raw, f.OptString("path"));
+    TAMGA_ASSIGN_OR_RETURN(std::string dir, ValidateArtifactPath(raw.value_or(""), true));
+    TAMGA_ASSIGN_OR_RETURN(std::string body, ListJson(blobs, dir, "", nullptr));
+    respond(HttpResponse::Json(std::move(body)));
+    return Status::Ok();
+  }));
+
+  // Multipart upload needs an object store destination; the local folder answers NOT_IMPLEMENTED, which
+  // makes the MLflow client fall back to a single streamed PUT.
+  for (const char* op : {"create", "complete", "abort"}) {
+    router.AddPrefix(HttpMethod::kPost, std::string("/api/2.0/mlflow-artifacts/mpu/") + op + "/",
+                     [](HttpRequest&, Responder respond) {
+                       respond(ErrorResponse(Unimplemented(
+                           "Multipart upload is not supported by the local artifact store; use a single PUT.")));
+                     });
+  }
+
+  router.Add(HttpMethod::kGet, std::string(kMlflowApi) + "/artifacts/list",
+             FieldsHandler([blobs, tracking](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string run_id, RunIdOf(f));
+               TAMGA_ASSIGN_OR_RETURN(auto raw, f.OptString("path"));
+               TAMGA_ASSIGN_OR_RETURN(std::string rel, ValidateArtifactPath(raw.value_or(""), true));
+               TAMGA_ASSIGN_OR_RETURN(Run run, tracking->GetRun(run_id));
+               const std::string& root = run.info.artifact_uri;
+               auto base = ProxiedArtifactPath(root);
+               if (!base) {
+                 std::string body = "{\"root_uri\":";
+                 AppendJsonString(&body, root);
+                 body += "}";
+                 respond(HttpResponse::Json(std::move(body)));
+                 return Status::Ok();
+               }
+               std::string dir = rel.empty() ? *base : *base + "/" + rel;
+               TAMGA_ASSIGN_OR_RETURN(std::string body, ListJson(blobs, dir, rel.empty() ? "" : rel + "/", &root));
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
+
+  // UI download of a run artifact.
+  router.Add(HttpMethod::kGet, "/get-artifact", FieldsHandler([blobs, tracking](const RequestFields& f, Responder respond) -> Status {
+    TAMGA_ASSIGN_OR_RETURN(std::string run_id, RunIdOf(f));
+    TAMGA_ASSIGN_OR_RETURN(std::string raw, f.RequiredString("path"));
+    TAMGA_ASSIGN_OR_RETURN(std::string rel, ValidateArtifactPath(raw, false));
+    TAMGA_ASSIGN_OR_RETURN(Run run, tracking->GetRun(run_id));
+    auto base = ProxiedArtifactPath(run.info.artifact_uri);
+    if (!base) return NotFound("Run artifacts are not stored by this server");
+    respond(Download(blobs, *base + "/" + rel));
+    return Status::Ok();
+  }));
+}
+
+}  // namespace tamga

@@ -1,0 +1,124 @@
+// Metric logging and history: runs/log-metric, runs/log-batch, metrics/get-history[-bulk-interval].
+#include "http/mlflow_json.h"
+#include "http/routes/route_context.h"
+
+namespace tamga {
+namespace {
+
+Result<MetricPoint> ParseMetric(const RequestFields& f) {
+  MetricPoint m;
+  TAMGA_ASSIGN_OR_RETURN(m.key, f.RequiredString("key"));
+  TAMGA_ASSIGN_OR_RETURN(m.value, f.RequiredDouble("value"));
+  TAMGA_ASSIGN_OR_RETURN(m.timestamp, f.RequiredInt("timestamp"));
+  TAMGA_ASSIGN_OR_RETURN(auto step, f.OptInt("step"));
+  m.step = step.value_or(0);
+  return m;
+}
+
+Result<KeyValue> ParseKeyValue(const RequestFields& f) {
+  KeyValue kv;
+  TAMGA_ASSIGN_OR_RETURN(kv.key, f.RequiredString("key"));
+  TAMGA_ASSIGN_OR_RETURN(auto value, f.OptString("value"));
+  kv.value = value.value_or("");
+  return kv;
+}
+
+}  // namespace
+
+void RegisterMetricRoutes(Router& router, const RouteContext& ctx) {
+  TrackingService* t = ctx.tracking;
+  const std::string api = kMlflowApi;
+
+  router.Add(HttpMethod::kPost, api + "/runs/log-metric",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               LogBatchRequest req;
+               TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
+               TAMGA_ASSIGN_OR_RETURN(MetricPoint m, ParseMetric(f));
+               req.metrics.push_back(std::move(m));
+               t->LogBatch(std::move(req), EmptyOk(respond));
+               return Status::Ok();
+             }));
+
+  router.Add(HttpMethod::kPost, api + "/runs/log-batch",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               LogBatchRequest req;
+               TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
+               TAMGA_ASSIGN_OR_RETURN(auto metrics, f.ObjectList("metrics"));
+               TAMGA_ASSIGN_OR_RETURN(auto params, f.ObjectList("params"));
+               TAMGA_ASSIGN_OR_RETURN(auto tags, f.ObjectList("tags"));
+               req.metrics.reserve(metrics.size());
+               for (const auto& m : metrics) {
+                 TAMGA_ASSIGN_OR_RETURN(MetricPoint p, ParseMetric(m));
+                 req.metrics.push_back(std::move(p));
+               }
+               for (const auto& p : params) {
+                 TAMGA_ASSIGN_OR_RETURN(KeyValue kv, ParseKeyValue(p));
+                 req.params.push_back(std::move(kv));
+               }
+               for (const auto& tg : tags) {
+                 TAMGA_ASSIGN_OR_RETURN(KeyValue kv, ParseKeyValue(tg));
+                 req.tags.push_back(std::move(kv));
+               }
+               t->LogBatch(std::move(req), EmptyOk(respond));
+               return Status::Ok();
+             }));
+
+  router.Add(HttpMethod::kGet, api + "/metrics/get-history",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               MetricHistoryRequest req;
+               TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
+               TAMGA_ASSIGN_OR_RETURN(req.metric_key, f.RequiredString("metric_key"));
+               TAMGA_ASSIGN_OR_RETURN(auto token, f.OptString("page_token"));
+               req.page_token = token.value_or("");
+               TAMGA_ASSIGN_OR_RETURN(req.max_results, f.OptInt("max_results"));
+               TAMGA_ASSIGN_OR_RETURN(MetricHistoryResponse page, t->GetMetricHistory(req));
+               std::string body;
+               body.reserve(64 + page.metrics.size() * (60 + req.metric_key.size()));
+               JsonWriter w(&body);
+               w.BeginObject();
+               if (!page.metrics.empty()) {
+                 w.Key("metrics");
+                 w.BeginArray();
+                 for (const auto& m : page.metrics) WriteMetric(w, m);
+                 w.EndArray();
+               }
+               if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
+
+  router.Add(HttpMethod::kGet, api + "/metrics/get-history-bulk-interval",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               BulkIntervalRequest req;
+               TAMGA_ASSIGN_OR_RETURN(req.run_ids, f.StringList("run_ids"));
+               TAMGA_ASSIGN_OR_RETURN(req.metric_key, f.RequiredString("metric_key"));
+               TAMGA_ASSIGN_OR_RETURN(req.start_step, f.OptInt("start_step"));
+               TAMGA_ASSIGN_OR_RETURN(req.end_step, f.OptInt("end_step"));
+               TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
+               req.max_results = max.value_or(2500);
+               TAMGA_ASSIGN_OR_RETURN(auto points, t->GetMetricHistoryBulkInterval(req));
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               if (!points.empty()) {
+                 w.Key("metrics");
+                 w.BeginArray();
+                 for (const auto& p : points) {
+                   w.BeginObject();
+                   w.Field("key", p.point.key);
+                   w.FieldDouble("value", p.point.value);
+                   w.FieldInt("timestamp", p.point.timestamp);
+                   w.FieldInt("step", p.point.step);
+                   w.Field("run_id", p.run_id);
+                   w.EndObject();
+                 }
+                 w.EndArray();
+               }
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
+}
+
+}  // namespace tamga

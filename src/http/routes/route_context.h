@@ -1,0 +1,54 @@
+#pragma once
+// What route handlers need, and small helpers shared by the route files.
+#include <string>
+
+#include "artifacts/blob_store.h"
+#include "core/metrics.h"
+#include "http/http_types.h"
+#include "http/request_fields.h"
+#include "http/router.h"
+#include "tracking/tracking_service.h"
+
+namespace tamga {
+
+struct RouteContext {
+  TrackingService* tracking = nullptr;
+  BlobStore* blobs = nullptr;
+  MetricsRegistry* metrics = nullptr;
+};
+
+constexpr const char* kMlflowApi = "/api/2.0/mlflow";
+
+// Wraps a handler body that reads RequestFields; a returned error is answered as MLflow error JSON.
+// The body answers success itself (possibly later, from a write completion).
+template <typename Fn>
+Handler FieldsHandler(Fn fn) {
+  return [fn](HttpRequest& req, Responder respond) {
+    auto fields = RequestFields::From(req);
+    if (!fields.ok()) return respond(ErrorResponse(fields.status()));
+    Status s = fn(*fields, respond);
+    if (!s.ok()) respond(ErrorResponse(s));
+  };
+}
+
+// Completion for writes whose success body is "{}".
+inline TrackingService::Done EmptyOk(Responder respond) {
+  return [respond = std::move(respond)](Status s) {
+    respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
+  };
+}
+
+// Shared field parsers (experiment_routes.cc).
+Result<std::vector<KeyValue>> ParseTagList(const RequestFields& f);
+Result<ViewType> ParseViewTypeField(const RequestFields& f, const char* key);
+
+// run_id, or the deprecated run_uuid the 2.x client also sends.
+Result<std::string> RunIdOf(const RequestFields& f);
+
+void RegisterExperimentRoutes(Router& router, const RouteContext& ctx);
+void RegisterRunRoutes(Router& router, const RouteContext& ctx);
+void RegisterMetricRoutes(Router& router, const RouteContext& ctx);
+void RegisterArtifactRoutes(Router& router, const RouteContext& ctx);
+void RegisterOpsRoutes(Router& router, const RouteContext& ctx);
+
+}  // namespace tamga

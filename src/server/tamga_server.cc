@@ -1,0 +1,91 @@
+#include "server/tamga_server.h"
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "artifacts/local/local_blob_store.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/random.h"
+#include "http/http_server.h"
+#include "http/routes/route_context.h"
+#include "storage/group_commit.h"
+#include "storage/sqlite/sqlite_metadata_store.h"
+#include "tamga/build_info.h"
+#include "tracking/tracking_service.h"
+
+namespace tamga {
+
+struct TamgaServer::Parts {
+  ServerConfig config;
+  SystemClock clock;
+  SystemRandom random;
+  MetricsRegistry metrics;
+  std::unique_ptr<SqliteMetadataStore> store;
+  std::unique_ptr<LocalBlobStore> blobs;
+  std::unique_ptr<GroupCommitter> writer;
+  std::unique_ptr<TrackingService> tracking;
+  Router router;
+  std::unique_ptr<HttpServer> http;
+};
+
+Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& config) {
+  auto p = std::make_unique<Parts>();
+  p->config = config;
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Internal("cannot create data dir " + config.data_dir + ": " + ec.message());
+
+  SqliteMetadataStore::Options so;
+  so.path = config.data_dir + "/tamga.db";
+  so.synchronous = config.sqlite_sync;
+  TAMGA_ASSIGN_OR_RETURN(p->store, SqliteMetadataStore::Create(so));
+  TAMGA_ASSIGN_OR_RETURN(p->blobs, LocalBlobStore::Create({config.data_dir + "/artifacts"}, &p->random));
+  TAMGA_ASSIGN_OR_RETURN(p->writer, GroupCommitter::Create({}, p->store.get(), &p->clock, &p->metrics));
+  p->tracking = std::make_unique<TrackingService>(TrackingService::Options{}, p->store.get(), p->writer.get(),
+                                                  &p->clock, &p->random);
+  TAMGA_RETURN_IF_ERROR(p->tracking->EnsureDefaultExperiment());
+
+  RouteContext ctx{p->tracking.get(), p->blobs.get(), &p->metrics};
+  RegisterOpsRoutes(p->router, ctx);
+  RegisterExperimentRoutes(p->router, ctx);
+  RegisterRunRoutes(p->router, ctx);
+  RegisterMetricRoutes(p->router, ctx);
+  RegisterArtifactRoutes(p->router, ctx);
+
+  HttpServer::Options ho;
+  ho.host = config.host;
+  ho.port = config.port;
+  ho.threads = config.workers > 0 ? config.workers
+                                  : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  ho.max_body_bytes = config.max_body_mb << 20;
+  TAMGA_ASSIGN_OR_RETURN(p->http, HttpServer::Create(ho, &p->router, &p->metrics, &p->clock));
+  if (!config.port_file.empty()) {
+    std::ofstream out(config.port_file + ".tmp");
+    out << p->http->port() << "\n";
+    out.close();
+    std::filesystem::rename(config.port_file + ".tmp", config.port_file, ec);
+  }
+  TAMGA_LOG(kInfo, "tamga server listening",
+            {{"host", config.host}, {"port", std::to_string(p->http->port())}, {"data_dir", config.data_dir},
+             {"workers", std::to_string(ho.threads)}, {"schema_version", std::to_string(p->store->SchemaVersion())},
+             {"version", kVersion}});
+  return std::unique_ptr<TamgaServer>(new TamgaServer(std::move(p)));
+}
+
+TamgaServer::TamgaServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+TamgaServer::~TamgaServer() = default;
+int TamgaServer::port() const { return parts_->http->port(); }
+
+Status TamgaServer::Run() {
+  parts_->http->Run();
+  TAMGA_LOG(kInfo, "http drained; committing queued writes");
+  parts_->writer->Shutdown();
+  Status s = parts_->store->Flush();
+  TAMGA_LOG(kInfo, "tamga server stopped", {{"flush", s.ToString()}});
+  return s;
+}
+
+}  // namespace tamga

@@ -1,0 +1,36 @@
+#pragma once
+// TamgaServer: the composition root of `tamga server`. The only place that names concrete backends
+// (SQLite, local folder); everything below it takes interfaces.
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+
+namespace tamga {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 5000;
+  std::string data_dir = "./tamga-data";  // tamga.db + artifacts/
+  int workers = 0;                        // I/O threads; 0 = number of cores (at least 2)
+  std::string sqlite_sync = "NORMAL";     // NORMAL: survives kill -9; FULL: survives power loss too
+  size_t max_body_mb = 64;
+  std::string port_file;                  // when set, the bound port is written here (port 0 in tests)
+};
+
+class TamgaServer {
+ public:
+  static Result<std::unique_ptr<TamgaServer>> Create(const ServerConfig& config);
+  ~TamgaServer();
+  int port() const;
+  // Serves until SIGINT/SIGTERM; then drains requests, commits queued writes and checkpoints the store.
+  Status Run();
+
+  struct Parts;
+
+ private:
+  explicit TamgaServer(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace tamga

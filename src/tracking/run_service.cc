@@ -1,0 +1,347 @@
+// TrackingService: runs, params, metrics, tags, inputs, search and metric history.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <unordered_map>
+
+#include "core/ids.h"
+#include "core/json_writer.h"
+#include "tracking/search_filter.h"
+#include "tracking/tracking_service.h"
+#include "tracking/validation.h"
+
+namespace tamga {
+namespace {
+
+constexpr const char* kRunNameTag = "mlflow.runName";
+
+Status RequireActiveRun(const RunInfo& info) {
+  if (info.lifecycle_stage != LifecycleStage::kActive) {
+    return InvalidArgument("The run " + info.run_id + " must be in the 'active' state. Current state is deleted.");
+  }
+  return Status::Ok();
+}
+
+Status MissingRunId(const std::string& run_id) {
+  if (run_id.empty()) return InvalidArgument("Missing value for required parameter 'run_id'");
+  return Status::Ok();
+}
+
+std::string EncodeHistoryToken(const HistoryCursor& c) {
+  uint64_t bits;
+  std::memcpy(&bits, &c.value, sizeof(bits));
+  return Base64Encode("h1:" + std::to_string(c.step) + ":" + std::to_string(c.timestamp) + ":" +
+                      std::to_string(bits));
+}
+
+Result<std::optional<HistoryCursor>> DecodeHistoryToken(const std::string& token) {
+  if (token.empty()) return std::optional<HistoryCursor>();
+  std::string text;
+  Status bad = InvalidArgument("Invalid page token");
+  if (token.size() > 200 || !Base64Decode(token, &text) || text.rfind("h1:", 0) != 0) return bad;
+  HistoryCursor c;
+  uint64_t bits = 0;
+  long long step = 0, ts = 0;
+  unsigned long long b = 0;
+  if (std::sscanf(text.c_str() + 3, "%lld:%lld:%llu", &step, &ts, &b) != 3) return bad;
+  bits = b;
+  c.step = step;
+  c.timestamp = ts;
+  std::memcpy(&c.value, &bits, sizeof(bits));
+  return std::optional<HistoryCursor>(c);
+}
+
+}  // namespace
+
+void TrackingService::CreateRun(CreateRunRequest req, DoneWith<Run> done) {
+  if (req.experiment_id.empty()) req.experiment_id = "0";
+  std::optional<std::string> tag_name;
+  for (auto& t : req.tags) {
+    Status s = ValidateEntityKey("tag", t.key);
+    if (!s.ok()) return done(s);
+    TruncateRunTagValue(&t.value);
+    if (t.key == kRunNameTag) tag_name = t.value;
+  }
+  if (req.user_id.size() > 256) return done(InvalidArgument("user_id is longer than 256 characters"));
+  if (!req.run_name.empty() && tag_name && *tag_name != req.run_name) {
+    return done(InvalidArgument("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+                                "different values (run_name='" + req.run_name + "', mlflow.runName='" +
+                                *tag_name + "')."));
+  }
+  if (req.run_name.empty()) req.run_name = tag_name ? *tag_name : NewRunName(*random_);
+  if (req.run_name.size() > TrackingLimits::kMaxRunName) {
+    return done(InvalidArgument("Run name exceeds the maximum length of 250 characters"));
+  }
+  if (!tag_name) req.tags.push_back({kRunNameTag, req.run_name});
+
+  auto run = std::make_shared<Run>();
+  run->info.run_id = NewRunId(*random_);
+  run->info.experiment_id = req.experiment_id;
+  run->info.run_name = req.run_name;
+  run->info.user_id = req.user_id;
+  run->info.status = RunStatus::kRunning;
+  run->info.start_time = req.start_time.value_or(clock_->NowMillis());
+  run->tags = std::move(req.tags);
+  writer_->Submit(
+      [run](WriteTxn& txn) -> Status {
+        auto exp = txn.GetExperiment(run->info.experiment_id);
+        if (!exp.ok()) return exp.status();
+        if (exp->lifecycle_stage != LifecycleStage::kActive) {
+          return InvalidArgument("The experiment " + run->info.experiment_id +
+                                 " must be in the 'active' state. Current state is deleted.");
+        }
+        run->info.artifact_uri = exp->artifact_location + "/" + run->info.run_id + "/artifacts";
+        return txn.CreateRun(run->info, run->tags);
+      },
+      [run, done = std::move(done)](Status s) {
+        if (!s.ok()) return done(s);
+        std::sort(run->tags.begin(), run->tags.end(),
+                  [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
+        done(std::move(*run));
+      });
+}
+
+void TrackingService::UpdateRun(UpdateRunRequest req, DoneWith<RunInfo> done) {
+  Status s = MissingRunId(req.run_id);
+  if (s.ok() && req.run_name && req.run_name->size() > TrackingLimits::kMaxRunName) {
+    s = InvalidArgument("Run name exceeds the maximum length of 250 characters");
+  }
+  if (!s.ok()) return done(s);
+  auto info = std::make_shared<RunInfo>();
+  writer_->Submit(
+      [req = std::move(req), info](WriteTxn& txn) -> Status {
+        TAMGA_ASSIGN_OR_RETURN(*info, txn.GetRunInfo(req.run_id));
+        TAMGA_RETURN_IF_ERROR(RequireActiveRun(*info));
+        if (req.status) info->status = *req.status;
+        if (req.end_time) info->end_time = *req.end_time;
+        if (req.run_name && !req.run_name->empty()) {
+          info->run_name = *req.run_name;
+          TAMGA_RETURN_IF_ERROR(txn.SetTags(req.run_id, {{kRunNameTag, *req.run_name}}));
+        }
+        return txn.UpdateRunInfo(*info);
+      },
+      [info, done = std::move(done)](Status s) {
+        if (!s.ok()) return done(s);
+        done(std::move(*info));
+      });
+}
+
+void TrackingService::SetRunStage(const std::string& run_id, LifecycleStage stage, Done done) {
+  Status s = MissingRunId(run_id);
+  if (!s.ok()) return done(s);
+  writer_->Submit(
+      [run_id, stage](WriteTxn& txn) -> Status {
+        TAMGA_ASSIGN_OR_RETURN(RunInfo info, txn.GetRunInfo(run_id));
+        if (stage == LifecycleStage::kActive) {
+          auto exp = txn.GetExperiment(info.experiment_id);
+          if (exp.ok() && exp->lifecycle_stage != LifecycleStage::kActive) {
+            return InvalidArgument("Cannot restore run " + run_id + ": its experiment is deleted.");
+          }
+        }
+        return txn.SetRunLifecycle(run_id, stage);
+      },
+      std::move(done));
+}
+
+void TrackingService::DeleteRun(const std::string& run_id, Done done) {
+  SetRunStage(run_id, LifecycleStage::kDeleted, std::move(done));
+}
+
+void TrackingService::RestoreRun(const std::string& run_id, Done done) {
+  SetRunStage(run_id, LifecycleStage::kActive, std::move(done));
+}
+
+void TrackingService::LogBatch(LogBatchRequest req, Done done) {
+  Status s = MissingRunId(req.run_id);
+  auto limit = [](size_t n, size_t max, const char* what) -> Status {
+    if (n <= max) return Status::Ok();
+    return InvalidArgument("A batch logging request can contain at most " + std::to_string(max) + " " + what +
+                           ". Got " + std::to_string(n) + " " + what +
+                           ". Please split up " + what + " across multiple requests and try again.");
+  };
+  if (s.ok()) s = limit(req.metrics.size(), TrackingLimits::kMaxBatchMetrics, "metrics");
+  if (s.ok()) s = limit(req.params.size(), TrackingLimits::kMaxBatchParams, "params");
+  if (s.ok()) s = limit(req.tags.size(), TrackingLimits::kMaxBatchTags, "tags");
+  if (s.ok()) {
+    s = limit(req.metrics.size() + req.params.size() + req.tags.size(), TrackingLimits::kMaxBatchTotal,
+              "entities in total");
+  }
+  for (size_t i = 0; s.ok() && i < req.metrics.size(); ++i) s = ValidateEntityKey("metric", req.metrics[i].key);
+  std::set<std::string_view> param_keys;
+  for (auto& p : req.params) {
+    if (!s.ok()) break;
+    s = ValidateEntityKey("param", p.key);
+    TruncateParamValue(&p.value);
+    if (s.ok() && !param_keys.insert(p.key).second) {
+      s = InvalidArgument("Duplicate parameter keys have been submitted: ['" + p.key +
+                          "']. Please ensure the request contains only one param value per param key.");
+    }
+  }
+  for (auto& t : req.tags) {
+    if (!s.ok()) break;
+    s = ValidateEntityKey("tag", t.key);
+    TruncateRunTagValue(&t.value);
+  }
+  if (!s.ok()) return done(s);
+  writer_->Submit(
+      [req = std::move(req)](WriteTxn& txn) -> Status {
+        TAMGA_ASSIGN_OR_RETURN(RunInfo info, txn.GetRunInfo(req.run_id));
+        TAMGA_RETURN_IF_ERROR(RequireActiveRun(info));
+        if (!req.params.empty()) {
+          std::vector<std::string> keys;
+          for (const auto& p : req.params) keys.push_back(p.key);
+          TAMGA_ASSIGN_OR_RETURN(auto existing, txn.GetParams(req.run_id, keys));
+          for (const auto& old : existing) {
+            for (const auto& p : req.params) {
+              if (p.key == old.key && p.value != old.value) {
+                return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
+                                       "' was already logged with value='" + old.value + "' for run ID='" +
+                                       req.run_id + "'. Attempted logging new value '" + p.value + "'.");
+              }
+            }
+          }
+          TAMGA_RETURN_IF_ERROR(txn.InsertParams(req.run_id, req.params));
+        }
+        TAMGA_RETURN_IF_ERROR(txn.SetTags(req.run_id, req.tags));
+        return txn.LogMetrics(req.run_id, req.metrics);
+      },
+      std::move(done));
+}
+
+void TrackingService::DeleteTag(const std::string& run_id, std::string key, Done done) {
+  Status s = MissingRunId(run_id);
+  if (s.ok() && key.empty()) s = InvalidArgument("Missing value for required parameter 'key'");
+  if (!s.ok()) return done(s);
+  writer_->Submit(
+      [run_id, key = std::move(key)](WriteTxn& txn) -> Status {
+        TAMGA_ASSIGN_OR_RETURN(RunInfo info, txn.GetRunInfo(run_id));
+        TAMGA_RETURN_IF_ERROR(RequireActiveRun(info));
+        return txn.DeleteTag(run_id, key);
+      },
+      std::move(done));
+}
+
+void TrackingService::LogInputs(const std::string& run_id, std::vector<DatasetInput> inputs, Done done) {
+  Status s = MissingRunId(run_id);
+  for (size_t i = 0; s.ok() && i < inputs.size(); ++i) s = ValidateDatasetInput(inputs[i]);
+  if (!s.ok()) return done(s);
+  writer_->Submit(
+      [run_id, inputs = std::move(inputs)](WriteTxn& txn) -> Status {
+        TAMGA_ASSIGN_OR_RETURN(RunInfo info, txn.GetRunInfo(run_id));
+        TAMGA_RETURN_IF_ERROR(RequireActiveRun(info));
+        return txn.LogInputs(run_id, inputs);
+      },
+      std::move(done));
+}
+
+void TrackingService::LogModel(const std::string& run_id, std::string model_json, Done done) {
+  Status s = MissingRunId(run_id);
+  if (s.ok() && model_json.empty()) s = InvalidArgument("Missing value for required parameter 'model_json'");
+  if (!s.ok()) return done(s);
+  writer_->Submit(
+      [run_id, model_json = std::move(model_json)](WriteTxn& txn) -> Status {
+        constexpr const char* kHistoryTag = "mlflow.log-model.history";
+        TAMGA_ASSIGN_OR_RETURN(RunInfo info, txn.GetRunInfo(run_id));
+        TAMGA_RETURN_IF_ERROR(RequireActiveRun(info));
+        TAMGA_ASSIGN_OR_RETURN(auto current, txn.GetTag(run_id, kHistoryTag));
+        std::string value;
+        if (current && current->size() >= 2 && current->front() == '[' && current->back() == ']') {
+          value = current->substr(0, current->size() - 1);
+          if (value.size() > 1) value += ", ";
+          value += model_json + "]";
+        } else {
+          value = "[" + model_json + "]";
+        }
+        return txn.SetTags(run_id, {{kHistoryTag, value}});
+      },
+      std::move(done));
+}
+
+Result<Run> TrackingService::GetRun(const std::string& run_id) {
+  TAMGA_RETURN_IF_ERROR(MissingRunId(run_id));
+  return store_->GetRun(run_id);
+}
+
+Result<RunsPage> TrackingService::SearchRuns(const SearchRunsRequest& req) {
+  if (req.max_results <= 0 || req.max_results > TrackingLimits::kMaxSearchResults) {
+    return InvalidArgument("Invalid value " + std::to_string(req.max_results) +
+                           " for parameter 'max_results' supplied. It must be at most " +
+                           std::to_string(TrackingLimits::kMaxSearchResults) + ", and a positive number.");
+  }
+  RunQuery q;
+  TAMGA_ASSIGN_OR_RETURN(q.filter, ParseSearchFilter(req.filter, SearchEntity::kRuns));
+  TAMGA_ASSIGN_OR_RETURN(q.order, ParseOrderBy(req.order_by, SearchEntity::kRuns));
+  TAMGA_ASSIGN_OR_RETURN(q.offset, DecodeOffsetToken(req.page_token));
+  RunsPage page;
+  if (req.experiment_ids.empty()) return page;
+  q.experiment_ids = req.experiment_ids;
+  q.view = req.view;
+  q.max_results = req.max_results;
+  TAMGA_ASSIGN_OR_RETURN(RunPage found, store_->SearchRuns(q));
+  page.runs = std::move(found.runs);
+  if (found.has_more) page.next_page_token = EncodeOffsetToken(q.offset + req.max_results);
+  return page;
+}
+
+Result<MetricHistoryResponse> TrackingService::GetMetricHistory(const MetricHistoryRequest& req) {
+  TAMGA_RETURN_IF_ERROR(MissingRunId(req.run_id));
+  if (req.metric_key.empty()) return InvalidArgument("Missing value for required parameter 'metric_key'");
+  if (req.max_results && *req.max_results <= 0) {
+    return InvalidArgument("Invalid value " + std::to_string(*req.max_results) +
+                           " for parameter 'max_results' supplied. It must be a positive number.");
+  }
+  TAMGA_ASSIGN_OR_RETURN(auto after, DecodeHistoryToken(req.page_token));
+  TAMGA_ASSIGN_OR_RETURN(HistoryPage page,
+                         store_->GetMetricHistory(req.run_id, req.metric_key, after, req.max_results.value_or(0)));
+  MetricHistoryResponse out;
+  out.metrics = std::move(page.points);
+  if (page.next) out.next_page_token = EncodeHistoryToken(*page.next);
+  return out;
+}
+
+Result<std::vector<RunMetricPoint>> TrackingService::GetMetricHistoryBulkInterval(const BulkIntervalRequest& req) {
+  if (req.run_ids.empty()) return InvalidArgument("Missing value for required parameter 'run_ids'");
+  if (req.run_ids.size() > 100) {
+    return InvalidArgument("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received " +
+                           std::to_string(req.run_ids.size()) + " run_ids.");
+  }
+  if (req.metric_key.empty()) return InvalidArgument("Missing value for required parameter 'metric_key'");
+  if (req.max_results < 1 || req.max_results > 2500) {
+    return InvalidArgument("max_results must be between 1 and 2500");
+  }
+  if (req.start_step && req.end_step && *req.start_step > *req.end_step) {
+    return InvalidArgument("end_step must be greater than start_step.");
+  }
+  std::vector<RunMetricPoint> all;
+  std::set<int64_t> steps;
+  for (const auto& run_id : req.run_ids) {
+    TAMGA_ASSIGN_OR_RETURN(HistoryPage page, store_->GetMetricHistory(run_id, req.metric_key, std::nullopt, 0));
+    for (auto& p : page.points) {
+      if (req.start_step && p.step < *req.start_step) continue;
+      if (req.end_step && p.step > *req.end_step) continue;
+      steps.insert(p.step);
+      all.push_back({run_id, std::move(p)});
+    }
+  }
+  // Sample up to max_results steps evenly, always keeping the first and the last.
+  std::vector<int64_t> sorted(steps.begin(), steps.end());
+  std::set<int64_t> chosen;
+  size_t n = sorted.size(), k = static_cast<size_t>(req.max_results);
+  if (n <= k) {
+    chosen.insert(sorted.begin(), sorted.end());
+  } else {
+    for (size_t i = 0; i < k; ++i) chosen.insert(sorted[(k == 1) ? 0 : i * (n - 1) / (k - 1)]);
+  }
+  std::vector<RunMetricPoint> out;
+  for (auto& p : all) {
+    if (chosen.count(p.point.step)) out.push_back(std::move(p));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const RunMetricPoint& a, const RunMetricPoint& b) {
+    return a.run_id != b.run_id ? a.run_id < b.run_id : a.point.step < b.point.step;
+  });
+  return out;
+}
+
+}  // namespace tamga

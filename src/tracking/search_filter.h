@@ -1,0 +1,24 @@
+#pragma once
+// Parser for MLflow's search filter and order_by grammar (mlflow/utils/search_utils.py semantics):
+// a conjunction of `<entity>.<key> <op> <value>` clauses joined by AND; no OR, no parentheses except
+// IN lists. Keys may be quoted with backticks or double quotes. Every error is InvalidArgument with a
+// message in MLflow's words. Pure functions; thread-safe. Never crashes on any input (fuzzed).
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "storage/search_query.h"
+
+namespace tamga {
+
+enum class SearchEntity { kRuns, kExperiments };
+
+Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, SearchEntity entity);
+// Each element is "<identifier> [ASC|DESC]". Duplicate keys are rejected.
+Result<std::vector<OrderKey>> ParseOrderBy(const std::vector<std::string>& clauses, SearchEntity entity);
+
+// SQL LIKE semantics ('%' any run, '_' one character), optionally case-insensitive (ASCII).
+bool LikeMatch(std::string_view text, std::string_view pattern, bool case_insensitive);
+
+}  // namespace tamga
