@@ -81,7 +81,7 @@ Result<RequestFields> RequestFields::FromJsonText(std::string_view text) {
 Result<RequestFields> RequestFields::From(const HttpRequest& req) {
   if (req.method == HttpMethod::kGet || req.method == HttpMethod::kHead) {
     TAMGA_ASSIGN_OR_RETURN(json j, FromQuery(req.query));
-    return RequestFields(std::move(j));
+    return RequestFields(std::move(j), true);
   }
   std::string type = req.Header("content-type");
   std::string media = type.substr(0, type.find(';'));
@@ -105,7 +105,7 @@ Result<std::optional<std::string>> RequestFields::OptString(const char* key) con
   auto it = j_.find(key);
   if (it == j_.end() || it->is_null()) return std::optional<std::string>();
   if (it->is_string()) return std::optional<std::string>(it->get<std::string>());
-  if (it->is_array() && it->size() == 1 && (*it)[0].is_string()) {  // repeated query key collapsed
+  if (from_query_ && it->is_array() && it->size() == 1 && (*it)[0].is_string()) {  // repeated query key collapsed
     return std::optional<std::string>((*it)[0].get<std::string>());
   }
   if (it->is_number_integer() || it->is_number_unsigned()) {  // pre-0.9 clients send experiment_id as int
@@ -118,7 +118,7 @@ Result<std::optional<int64_t>> RequestFields::OptInt(const char* key) const {
   auto it = j_.find(key);
   if (it == j_.end() || it->is_null()) return std::optional<int64_t>();
   const json* v = &*it;
-  if (v->is_array() && v->size() == 1) v = &(*v)[0];
+  if (from_query_ && v->is_array() && v->size() == 1) v = &(*v)[0];
   if (v->is_number_integer()) return std::optional<int64_t>(v->get<int64_t>());
   if (v->is_number_unsigned()) {
     uint64_t u = v->get<uint64_t>();
@@ -149,7 +149,7 @@ Result<double> RequestFields::RequiredDouble(const char* key) const {
   auto it = j_.find(key);
   if (it == j_.end() || it->is_null()) return MissingParam(key);
   const json* v = &*it;
-  if (v->is_array() && v->size() == 1) v = &(*v)[0];
+  if (from_query_ && v->is_array() && v->size() == 1) v = &(*v)[0];
   if (v->is_number()) return v->get<double>();
   if (v->is_string()) {
     const std::string& s = v->get_ref<const std::string&>();

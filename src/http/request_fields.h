@@ -19,7 +19,8 @@ class RequestFields {
  public:
   static Result<RequestFields> From(const HttpRequest& req);
   static Result<RequestFields> FromJsonText(std::string_view text);
-  explicit RequestFields(nlohmann::json j) : j_(std::move(j)) {}
+  explicit RequestFields(nlohmann::json j, bool from_query = false)
+      : j_(std::move(j)), from_query_(from_query) {}
 
   Result<std::string> RequiredString(const char* key) const;
   Result<std::optional<std::string>> OptString(const char* key) const;
@@ -39,6 +40,7 @@ class RequestFields {
 
  private:
   nlohmann::json j_;
+  bool from_query_ = false;  // repeated query keys arrive as lists; a single value may be a 1-list
 };
 
 Status MissingParam(const std::string& key);

@@ -1,4 +1,5 @@
 // Metric logging and history: runs/log-metric, runs/log-batch, metrics/get-history[-bulk-interval].
+#include "http/fast_log_parser.h"
 #include "http/mlflow_json.h"
 #include "http/routes/route_context.h"
 
@@ -29,7 +30,19 @@ void RegisterMetricRoutes(Router& router, const RouteContext& ctx) {
   TrackingService* t = ctx.tracking;
   const std::string api = kMlflowApi;
 
-  router.Add(HttpMethod::kPost, api + "/runs/log-metric",
+  // Well-formed ingest bodies take the simdjson fast path; anything else gets the general parser and
+  // its exact MLflow error messages.
+  auto fast = [t](std::optional<LogBatchRequest> (*parse)(std::string_view), Handler slow) -> Handler {
+    return [t, parse, slow](HttpRequest& req, Responder respond) {
+      std::string type = req.Header("content-type");
+      if (type.rfind("application/json", 0) == 0) {
+        if (auto parsed = parse(req.body)) return t->LogBatch(std::move(*parsed), EmptyOk(std::move(respond)));
+      }
+      slow(req, std::move(respond));
+    };
+  };
+
+  router.Add(HttpMethod::kPost, api + "/runs/log-metric", fast(TryParseLogMetric,
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
                LogBatchRequest req;
                TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
@@ -37,9 +50,9 @@ void RegisterMetricRoutes(Router& router, const RouteContext& ctx) {
                req.metrics.push_back(std::move(m));
                t->LogBatch(std::move(req), EmptyOk(respond));
                return Status::Ok();
-             }));
+             })));
 
-  router.Add(HttpMethod::kPost, api + "/runs/log-batch",
+  router.Add(HttpMethod::kPost, api + "/runs/log-batch", fast(TryParseLogBatch,
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
                LogBatchRequest req;
                TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
@@ -61,7 +74,7 @@ void RegisterMetricRoutes(Router& router, const RouteContext& ctx) {
                }
                t->LogBatch(std::move(req), EmptyOk(respond));
                return Status::Ok();
-             }));
+             })));
 
   router.Add(HttpMethod::kGet, api + "/metrics/get-history",
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {

@@ -1,0 +1,92 @@
+"""Starts a real `tamga server` on port 0 in a temp data dir, for Python-driven tests.
+
+Used by the API transcript runner, the integration test and the kill -9 durability test.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import requests
+
+
+class TamgaServer:
+    def __init__(self, binary, data_dir=None, extra_args=None):
+        self.binary = binary
+        self.own_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="tamga-test-")
+        self.extra_args = extra_args or []
+        self.proc = None
+        self.port = None
+
+    def start(self, timeout=20):
+        port_file = os.path.join(self.data_dir, "port")
+        if os.path.exists(port_file):
+            os.remove(port_file)
+        self.log = open(os.path.join(self.data_dir, "server.log"), "ab")
+        self.proc = subprocess.Popen(
+            [self.binary, "server", "--port", "0", "--data-dir", self.data_dir, "--port-file", port_file]
+            + self.extra_args,
+            stdout=self.log, stderr=self.log)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("tamga server exited early: " + self.read_log())
+            if os.path.exists(port_file):
+                with open(port_file) as f:
+                    text = f.read().strip()
+                if text:
+                    self.port = int(text)
+                    break
+            time.sleep(0.02)
+        else:
+            raise RuntimeError("tamga server did not start: " + self.read_log())
+        # Wait until it answers.
+        while time.time() < deadline:
+            try:
+                if requests.get(self.url + "/health", timeout=2).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.02)
+        raise RuntimeError("tamga server did not answer /health")
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def read_log(self):
+        try:
+            with open(os.path.join(self.data_dir, "server.log"), "rb") as f:
+                return f.read().decode(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+        rc = self.proc.returncode if self.proc else None
+        self.proc = None
+        return rc
+
+    def kill9(self):
+        return self.stop(sig=signal.SIGKILL)
+
+    def cleanup(self):
+        self.stop()
+        if self.own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
