@@ -119,12 +119,12 @@ Result<std::optional<int64_t>> RequestFields::OptInt(const char* key) const {
   if (it == j_.end() || it->is_null()) return std::optional<int64_t>();
   const json* v = &*it;
   if (from_query_ && v->is_array() && v->size() == 1) v = &(*v)[0];
-  if (v->is_number_integer()) return std::optional<int64_t>(v->get<int64_t>());
-  if (v->is_number_unsigned()) {
+  if (v->is_number_unsigned()) {  // checked first: nlohmann counts unsigned as integer too
     uint64_t u = v->get<uint64_t>();
     if (u > uint64_t(std::numeric_limits<int64_t>::max())) return InvalidParamValue(key, *v);
     return std::optional<int64_t>(static_cast<int64_t>(u));
   }
+  if (v->is_number_integer()) return std::optional<int64_t>(v->get<int64_t>());
   if (v->is_number_float()) {
     double d = v->get<double>();
     if (std::floor(d) == d && std::fabs(d) < 9.2e18) return std::optional<int64_t>(static_cast<int64_t>(d));

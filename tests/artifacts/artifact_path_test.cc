@@ -1,1 +1,40 @@
+#include "artifacts/artifact_path.h"
+
 #include <gtest/gtest.h>
+
+namespace tamga {
+namespace {
+
+TEST(ArtifactPath, AcceptsAndNormalises) {
+  EXPECT_EQ(*ValidateArtifactPath("a/b/c.txt", false), "a/b/c.txt");
+  EXPECT_EQ(*ValidateArtifactPath("a//b/", false), "a/b");
+  EXPECT_EQ(*ValidateArtifactPath("", true), "");
+  EXPECT_EQ(*ValidateArtifactPath("..a/b..", false), "..a/b..");
+}
+
+TEST(ArtifactPath, RejectsTraversalAndOddCharacters) {
+  for (const char* bad : {"../x", "a/../../x", "a/..", "/etc/passwd", "a\\..\\b", "a#b", ".", "a/./b", ""}) {
+    EXPECT_FALSE(ValidateArtifactPath(bad, false).ok()) << bad;
+  }
+  EXPECT_FALSE(ValidateArtifactPath(std::string("a\0b", 3), false).ok());
+  EXPECT_FALSE(ValidateArtifactPath(std::string(5000, 'a'), false).ok());
+}
+
+TEST(ArtifactPath, ProxiedUris) {
+  EXPECT_EQ(*ProxiedArtifactPath("mlflow-artifacts:/1/abc/artifacts"), "1/abc/artifacts");
+  EXPECT_EQ(*ProxiedArtifactPath("mlflow-artifacts://host:5000/1/abc"), "1/abc");
+  EXPECT_EQ(*ProxiedArtifactPath("http://h:5000/api/2.0/mlflow-artifacts/artifacts/1/x"), "1/x");
+  EXPECT_FALSE(ProxiedArtifactPath("s3://bucket/x").has_value());
+}
+
+TEST(PercentDecode, DecodesAndRejectsBadEscapes) {
+  EXPECT_EQ(*PercentDecode("a%2Fb%20c", false), "a/b c");
+  EXPECT_EQ(*PercentDecode("a+b", true), "a b");
+  EXPECT_EQ(*PercentDecode("a+b", false), "a+b");
+  EXPECT_FALSE(PercentDecode("%zz", false).has_value());
+  EXPECT_FALSE(PercentDecode("%2", false).has_value());
+  EXPECT_FALSE(PercentDecode("%", false).has_value());
+}
+
+}  // namespace
+}  // namespace tamga

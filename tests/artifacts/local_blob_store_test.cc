@@ -1,1 +1,87 @@
+#include "artifacts/local/local_blob_store.h"
+
 #include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace tamga {
+namespace {
+
+class LocalBlobStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() / ("tamga-blobs-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(root_);
+    auto s = LocalBlobStore::Create({root_.string()}, &random_);
+    ASSERT_TRUE(s.ok());
+    store_ = std::move(*s);
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  std::string ReadAll(const std::string& path) {
+    auto r = store_->OpenReader(path);
+    EXPECT_TRUE(r.ok());
+    std::string out;
+    char buf[7];
+    for (;;) {
+      auto n = (*r)->Read(buf, sizeof(buf));
+      if (!n.ok() || *n == 0) break;
+      out.append(buf, *n);
+    }
+    return out;
+  }
+
+  std::filesystem::path root_;
+  SystemRandom random_{7};
+  std::unique_ptr<LocalBlobStore> store_;
+};
+
+TEST_F(LocalBlobStoreTest, StreamedWritePublishesOnCommitOnly) {
+  auto w = store_->OpenWriter("a/b/file.txt");
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Append("hello ").ok());
+  ASSERT_TRUE((*w)->Append("world").ok());
+  EXPECT_EQ(store_->OpenReader("a/b/file.txt").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE((*w)->Commit().ok());
+  EXPECT_EQ(ReadAll("a/b/file.txt"), "hello world");
+}
+
+TEST_F(LocalBlobStoreTest, AbandonedWriterLeavesNothing) {
+  {
+    auto w = store_->OpenWriter("x.bin");
+    ASSERT_TRUE((*w)->Append("partial").ok());
+  }
+  EXPECT_EQ(store_->OpenReader("x.bin").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(std::filesystem::is_empty(root_ / ".tmp"));
+}
+
+TEST_F(LocalBlobStoreTest, ListAndDelete) {
+  for (const char* p : {"d/a.txt", "d/sub/b.txt"}) {
+    auto w = store_->OpenWriter(p);
+    ASSERT_TRUE((*w)->Append("12345").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  auto list = store_->List("d");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "a.txt");
+  EXPECT_EQ((*list)[0].size, 5);
+  EXPECT_TRUE((*list)[1].is_dir);
+  auto root = store_->List("");
+  ASSERT_EQ(root->size(), 1u);  // .tmp is hidden
+  EXPECT_EQ(store_->List("nope").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->Delete("d/sub").ok());
+  EXPECT_EQ(store_->Delete("d/sub").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->List("d")->size(), 1u);
+}
+
+TEST_F(LocalBlobStoreTest, RejectsTraversalAndInternalPaths) {
+  EXPECT_FALSE(store_->OpenWriter("../escape").ok());
+  EXPECT_FALSE(store_->OpenReader("/etc/passwd").ok());
+  EXPECT_FALSE(store_->OpenWriter(".tmp/x").ok());
+  EXPECT_FALSE(store_->Delete("..").ok());
+  EXPECT_EQ(store_->OpenReader("d").status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace tamga

@@ -1,1 +1,59 @@
-#include <gtest/gtest.h>
+#include "storage/sqlite/sqlite_metadata_store.h"
+
+#include <filesystem>
+
+#include "conformance/metadata_store_conformance.h"
+
+namespace tamga {
+namespace {
+
+std::string TempDbPath() {
+  static int counter = 0;
+  auto dir = std::filesystem::temp_directory_path() /
+             ("tamga-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return (dir / "tamga.db").string();
+}
+
+std::unique_ptr<MetadataStore> MakeSqlite() {
+  auto s = SqliteMetadataStore::Create({TempDbPath()});
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return std::move(*s);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, MetadataStoreConformance, ::testing::Values(StoreFactory(MakeSqlite)));
+
+TEST(SqliteMetadataStore, MigrationsAreRecordedAndIdempotent) {
+  std::string path = TempDbPath();
+  {
+    auto s = SqliteMetadataStore::Create({path});
+    ASSERT_TRUE(s.ok());
+    EXPECT_GE((*s)->SchemaVersion(), 1);
+  }
+  auto again = SqliteMetadataStore::Create({path});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_GE((*again)->SchemaVersion(), 1);
+}
+
+TEST(SqliteMetadataStore, RefusesANewerSchema) {
+  std::string path = TempDbPath();
+  {
+    auto s = SqliteMetadataStore::Create({path});
+    ASSERT_TRUE(s.ok());
+    auto txn = (*s)->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    (void)(*txn)->Rollback();
+  }
+  {
+    auto db = SqliteDb::Open({path});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("INSERT INTO schema_migrations(version, name) VALUES (9999, 'future')").ok());
+  }
+  auto s = SqliteMetadataStore::Create({path});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace tamga
