@@ -177,7 +177,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (server_->stopping_) return Close();
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<std::uint32_t>(server_->options_.max_header_bytes));
-    header_parser_->body_limit(server_->options_.max_body_bytes);
+    // Routes are known only after the header: allow the upload limit here, check JSON bodies below.
+    header_parser_->body_limit(std::max(server_->options_.max_body_bytes, server_->options_.max_upload_bytes));
     stream_.expires_after(std::chrono::milliseconds(server_->options_.idle_timeout_ms));
     http::async_read_header(stream_, buffer_, *header_parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -222,6 +223,11 @@ class Session : public std::enable_shared_from_this<Session> {
       upload_parser_->body_limit(server_->options_.max_upload_bytes);
       return MaybeContinue([self = shared_from_this()] { self->ReadUploadChunk(); });
     }
+    auto length = header_parser_->content_length();
+    if (length && *length > server_->options_.max_body_bytes) {
+      keep_alive_ = false;  // the body is not read
+      return Respond(ErrorResponse(BodyTooLarge()));
+    }
     body_parser_.emplace(std::move(*header_parser_));
     body_parser_->body_limit(server_->options_.max_body_bytes);
     MaybeContinue([self = shared_from_this()] {
@@ -229,6 +235,11 @@ class Session : public std::enable_shared_from_this<Session> {
       http::async_read(self->stream_, self->buffer_, *self->body_parser_,
                        [self](beast::error_code ec, size_t) { self->OnBody(ec); });
     });
+  }
+
+  Status BodyTooLarge() const {
+    return Status(StatusCode::kPayloadTooLarge, "Request body exceeds the limit of " +
+                                                    std::to_string(server_->options_.max_body_bytes) + " bytes");
   }
 
   static void stream_timeout(const std::shared_ptr<Session>& self) {
@@ -251,11 +262,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnBody(beast::error_code ec) {
     if (ec) {
       keep_alive_ = false;
-      if (ec == http::error::body_limit) {
-        return Respond(ErrorResponse(Status(StatusCode::kPayloadTooLarge,
-                                            "Request body exceeds the limit of " +
-                                                std::to_string(server_->options_.max_body_bytes) + " bytes")));
-      }
+      if (ec == http::error::body_limit) return Respond(ErrorResponse(BodyTooLarge()));
       if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
           ec == net::error::connection_reset) {
         return Close();
