@@ -365,9 +365,11 @@ class Session : public std::enable_shared_from_this<Session> {
     res.set(http::field::content_type, resp.content_type);
     for (const auto& [k, v] : resp.headers) res.set(k, v);
     res.keep_alive(keep_alive_);
-    res.content_length(static_cast<uint64_t>(resp.stream->size()));
+    std::optional<int64_t> size = resp.stream->size();
+    if (size) res.content_length(static_cast<uint64_t>(*size));
+    else res.chunked(true);
     reader_ = resp.stream;
-    remaining_ = head_only ? 0 : resp.stream->size();
+    remaining_ = head_only ? 0 : size.value_or(INT64_MAX);
     res.body().data = nullptr;
     res.body().more = remaining_ > 0;
     serializer_ = std::make_shared<http::response_serializer<http::buffer_body>>(res);
@@ -394,12 +396,16 @@ class Session : public std::enable_shared_from_this<Session> {
       return FinishStream({});
     }
     auto n = reader_->Read(stream_buf_, sizeof(stream_buf_));
+    if (n.ok() && *n == 0 && remaining_ == INT64_MAX) {  // end of a chunked body
+      remaining_ = 0;
+      return WriteStreamChunk();
+    }
     if (!n.ok() || *n == 0) {
-      TAMGA_LOG(kError, "artifact read failed mid-stream", {{"route", label_}});
+      TAMGA_LOG(kError, "response body failed mid-stream", {{"route", label_}});
       keep_alive_ = false;
       return Close();
     }
-    remaining_ -= static_cast<int64_t>(*n);
+    if (remaining_ != INT64_MAX) remaining_ -= static_cast<int64_t>(*n);
     auto& body = stream_res_->body();
     body.data = stream_buf_;
     body.size = *n;
@@ -449,7 +455,7 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t start_ns_ = 0;
   std::shared_ptr<http::response<http::buffer_body>> stream_res_;
   std::shared_ptr<http::response_serializer<http::buffer_body>> serializer_;
-  std::shared_ptr<BlobReader> reader_;
+  std::shared_ptr<BodySource> reader_;
   int64_t remaining_ = 0;
   char upload_buf_[64 * 1024];
   char stream_buf_[64 * 1024];

@@ -2,6 +2,7 @@
 // Transport-neutral HTTP request/response values passed between the Beast server and route handlers.
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -9,7 +10,7 @@
 #include <vector>
 
 #include "artifacts/blob_store.h"
-#include "core/status.h"
+#include "core/result.h"
 
 namespace tamga {
 
@@ -30,13 +31,24 @@ struct HttpRequest {
   }
 };
 
+// A response body produced piece by piece (artifact downloads, large generated JSON). Read on the
+// connection's I/O thread, one buffer at a time.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // Total size when known up front (sent as Content-Length); nullopt streams with chunked encoding.
+  virtual std::optional<int64_t> size() const = 0;
+  // Fills up to n bytes; 0 means the end.
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   // When set, the body is streamed from here instead of `body` (downloads).
-  std::shared_ptr<BlobReader> stream;
+  std::shared_ptr<BodySource> stream;
 
   static HttpResponse Json(std::string body, int status = 200) {
     HttpResponse r;

@@ -1,5 +1,7 @@
 #include "http/mlflow_json.h"
 
+#include <charconv>
+
 namespace tamga {
 
 void WriteKeyValueList(JsonWriter& w, const char* field, const std::vector<KeyValue>& kvs) {
@@ -89,6 +91,37 @@ void WriteRun(JsonWriter& w, const Run& run) {
   }
   w.EndObject();
   w.EndObject();
+}
+
+void AppendMetricHistoryJson(std::string* out, const std::string& key, const std::vector<HistoryPoint>& points,
+                             const std::string& next_page_token) {
+  std::string prefix = "{\"key\":";
+  AppendJsonString(&prefix, key);
+  prefix += ",\"value\":";
+  out->reserve(out->size() + 64 + points.size() * (prefix.size() + 48));
+  out->push_back('{');
+  if (!points.empty()) {
+    out->append("\"metrics\":[");
+    char buf[24];
+    for (size_t i = 0; i < points.size(); ++i) {
+      const HistoryPoint& p = points[i];
+      if (i) out->push_back(',');
+      out->append(prefix);
+      AppendJsonDouble(out, p.value);
+      out->append(",\"timestamp\":");
+      out->append(buf, std::to_chars(buf, buf + sizeof(buf), p.timestamp).ptr);
+      out->append(",\"step\":");
+      out->append(buf, std::to_chars(buf, buf + sizeof(buf), p.step).ptr);
+      out->push_back('}');
+    }
+    out->push_back(']');
+  }
+  if (!next_page_token.empty()) {
+    if (!points.empty()) out->push_back(',');
+    out->append("\"next_page_token\":");
+    AppendJsonString(out, next_page_token);
+  }
+  out->push_back('}');
 }
 
 }  // namespace tamga

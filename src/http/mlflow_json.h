@@ -5,6 +5,7 @@
 
 #include "core/json_writer.h"
 #include "storage/entities.h"
+#include "storage/metadata_store.h"
 
 namespace tamga {
 
@@ -12,6 +13,10 @@ void WriteExperiment(JsonWriter& w, const Experiment& e);
 void WriteRunInfo(JsonWriter& w, const RunInfo& info);
 void WriteRun(JsonWriter& w, const Run& run);
 void WriteMetric(JsonWriter& w, const MetricPoint& m);
+// The whole get-history response body, {"metrics": [...], "next_page_token": ...}: the hottest
+// serialisation in the server (a million points), written without per-point key escaping.
+void AppendMetricHistoryJson(std::string* out, const std::string& key, const std::vector<HistoryPoint>& points,
+                             const std::string& next_page_token);
 // "key": [{"key":..,"value":..}, ...], omitted when empty.
 void WriteKeyValueList(JsonWriter& w, const char* field, const std::vector<KeyValue>& kvs);
 

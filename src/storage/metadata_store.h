@@ -27,8 +27,15 @@ struct HistoryCursor {
   double value = 0;
 };
 
+// One point of a metric's history (the key is carried once, by the page).
+struct HistoryPoint {
+  int64_t step;
+  int64_t timestamp;
+  double value;
+};
+
 struct HistoryPage {
-  std::vector<MetricPoint> points;
+  std::vector<HistoryPoint> points;
   std::optional<HistoryCursor> next;  // set when more points follow
 };
 

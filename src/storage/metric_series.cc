@@ -75,7 +75,7 @@ void HistoryCollector::Feed(const std::vector<PackedPoint>& chunk) {
   }
 }
 
-HistoryPage HistoryCollector::Finish(const std::string& key) {
+HistoryPage HistoryCollector::Finish() {
   Normalize();
   HistoryPage page;
   size_t n = points_.size();
@@ -84,10 +84,8 @@ HistoryPage HistoryCollector::Finish(const std::string& key) {
     const auto& last = points_[n - 1];
     page.next = HistoryCursor{last.step, last.timestamp, last.value};
   }
-  page.points.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    page.points.push_back(MetricPoint{key, points_[i].value, points_[i].timestamp, points_[i].step});
-  }
+  points_.resize(n);
+  page.points = std::move(points_);
   return page;
 }
 

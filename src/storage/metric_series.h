@@ -12,11 +12,8 @@
 
 namespace tamga {
 
-struct PackedPoint {
-  int64_t step;
-  int64_t timestamp;
-  double value;
-};
+// The on-disk point layout is the in-memory HistoryPoint (24 bytes, no padding).
+using PackedPoint = HistoryPoint;
 
 // Points of one key, in the order logged.
 std::string EncodeChunk(const std::vector<PackedPoint>& points);
@@ -33,8 +30,9 @@ class HistoryCollector {
  public:
   HistoryCollector(std::optional<HistoryCursor> after, int64_t max_results);
   bool WantsChunkWithMinStep(int64_t min_step);
+  void Reserve(size_t n) { points_.reserve(n); }
   void Feed(const std::vector<PackedPoint>& points);
-  HistoryPage Finish(const std::string& key);
+  HistoryPage Finish();
 
  private:
   bool After(const PackedPoint& p) const;

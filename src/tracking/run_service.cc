@@ -296,6 +296,7 @@ Result<MetricHistoryResponse> TrackingService::GetMetricHistory(const MetricHist
   TAMGA_ASSIGN_OR_RETURN(HistoryPage page,
                          store_->GetMetricHistory(req.run_id, req.metric_key, after, req.max_results.value_or(0)));
   MetricHistoryResponse out;
+  out.key = req.metric_key;
   out.metrics = std::move(page.points);
   if (page.next) out.next_page_token = EncodeHistoryToken(*page.next);
   return out;
@@ -318,11 +319,11 @@ Result<std::vector<RunMetricPoint>> TrackingService::GetMetricHistoryBulkInterva
   std::set<int64_t> steps;
   for (const auto& run_id : req.run_ids) {
     TAMGA_ASSIGN_OR_RETURN(HistoryPage page, store_->GetMetricHistory(run_id, req.metric_key, std::nullopt, 0));
-    for (auto& p : page.points) {
+    for (const auto& p : page.points) {
       if (req.start_step && p.step < *req.start_step) continue;
       if (req.end_step && p.step > *req.end_step) continue;
       steps.insert(p.step);
-      all.push_back({run_id, std::move(p)});
+      all.push_back({run_id, MetricPoint{req.metric_key, p.value, p.timestamp, p.step}});
     }
   }
   // Sample up to max_results steps evenly, always keeping the first and the last.

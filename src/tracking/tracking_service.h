@@ -80,7 +80,8 @@ struct MetricHistoryRequest {
 };
 
 struct MetricHistoryResponse {
-  std::vector<MetricPoint> metrics;
+  std::string key;
+  std::vector<HistoryPoint> metrics;
   std::string next_page_token;
 };
 

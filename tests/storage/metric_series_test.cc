@@ -39,7 +39,7 @@ TEST(HistoryCollector, PagesMatchBruteForce) {
         if (!c.WantsChunkWithMinStep(mn)) break;
         c.Feed(chunk);
       }
-      HistoryPage page = c.Finish("k");
+      HistoryPage page = c.Finish();
       for (const auto& p : page.points) got.push_back({p.step, p.timestamp, p.value});
       if (!page.next) break;
       cursor = page.next;

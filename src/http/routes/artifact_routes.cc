@@ -46,6 +46,16 @@ class BlobUploadSink final : public UploadSink {
   std::unique_ptr<BlobWriter> writer_;
 };
 
+class BlobBodySource final : public BodySource {
+ public:
+  explicit BlobBodySource(std::unique_ptr<BlobReader> reader) : reader_(std::move(reader)) {}
+  std::optional<int64_t> size() const override { return reader_->size(); }
+  Result<size_t> Read(char* buf, size_t n) override { return reader_->Read(buf, n); }
+
+ private:
+  std::unique_ptr<BlobReader> reader_;
+};
+
 HttpResponse Download(BlobStore* blobs, const std::string& path) {
   auto reader = blobs->OpenReader(path);
   if (!reader.ok()) return ErrorResponse(reader.status());
@@ -56,7 +66,7 @@ HttpResponse Download(BlobStore* blobs, const std::string& path) {
   for (char c : name) safe.push_back(c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 ? '_' : c);
   r.headers.push_back({"Content-Disposition", "attachment; filename=\"" + safe + "\""});
   r.headers.push_back({"X-Content-Type-Options", "nosniff"});
-  r.stream = std::shared_ptr<BlobReader>(std::move(*reader));
+  r.stream = std::make_shared<BlobBodySource>(std::move(*reader));
   return r;
 }
 

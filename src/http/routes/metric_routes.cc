@@ -1,5 +1,6 @@
 // Metric logging and history: runs/log-metric, runs/log-batch, metrics/get-history[-bulk-interval].
 #include "http/fast_log_parser.h"
+#include "http/history_body.h"
 #include "http/mlflow_json.h"
 #include "http/routes/route_context.h"
 
@@ -85,19 +86,14 @@ void RegisterMetricRoutes(Router& router, const RouteContext& ctx) {
                req.page_token = token.value_or("");
                TAMGA_ASSIGN_OR_RETURN(req.max_results, f.OptInt("max_results"));
                TAMGA_ASSIGN_OR_RETURN(MetricHistoryResponse page, t->GetMetricHistory(req));
-               std::string body;
-               body.reserve(64 + page.metrics.size() * (60 + req.metric_key.size()));
-               JsonWriter w(&body);
-               w.BeginObject();
-               if (!page.metrics.empty()) {
-                 w.Key("metrics");
-                 w.BeginArray();
-                 for (const auto& m : page.metrics) WriteMetric(w, m);
-                 w.EndArray();
+               HttpResponse resp;
+               if (page.metrics.size() > 4096) {
+                 resp.stream = MetricHistoryBody(std::move(page.key), std::move(page.metrics),
+                                                 std::move(page.next_page_token));
+               } else {
+                 AppendMetricHistoryJson(&resp.body, page.key, page.metrics, page.next_page_token);
                }
-               if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
-               w.EndObject();
-               respond(HttpResponse::Json(std::move(body)));
+               respond(std::move(resp));
                return Status::Ok();
              }));
 

@@ -197,6 +197,13 @@ Result<HistoryPage> SqliteMetadataStore::GetMetricHistory(const std::string& run
     key_pk = stmt->Int(0);
   }
   HistoryCollector collector(after, max_results);
+  if (max_results <= 0) {  // a whole history: size the buffer once instead of growing it
+    TAMGA_ASSIGN_OR_RETURN(auto count, db->Prepare(
+        "SELECT COALESCE(SUM(point_count), 0) FROM metric_chunks WHERE run_pk = ?1 AND key_pk = ?2"));
+    count->Bind(1, *run_pk).Bind(2, key_pk);
+    TAMGA_ASSIGN_OR_RETURN(bool row, count->Step());
+    if (row) collector.Reserve(static_cast<size_t>(std::min<int64_t>(count->Int(0), 50000000)));
+  }
   TAMGA_ASSIGN_OR_RETURN(auto stmt, db->Prepare(
       "SELECT min_step, points FROM metric_chunks WHERE run_pk = ?1 AND key_pk = ?2 AND max_step >= ?3 "
       "ORDER BY min_step"));
@@ -210,7 +217,7 @@ Result<HistoryPage> SqliteMetadataStore::GetMetricHistory(const std::string& run
     if (!DecodeChunk(stmt->Blob(1), &chunk)) return Internal("corrupt metric chunk for key " + key);
     collector.Feed(chunk);
   }
-  return collector.Finish(key);
+  return collector.Finish();
 }
 
 Result<std::unique_ptr<WriteTxn>> SqliteMetadataStore::BeginWrite() {

@@ -1,0 +1,69 @@
+// In-process micro-benchmarks of the CPU-bound pieces on the hot paths (Google Benchmark).
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "core/json_writer.h"
+#include "http/mlflow_json.h"
+#include "http/fast_log_parser.h"
+#include "http/request_fields.h"
+#include "storage/metric_series.h"
+#include "tracking/search_filter.h"
+
+using namespace tamga;
+
+static std::string BatchBody() {
+  std::string body = "{\"run_id\":\"0123456789abcdef0123456789abcdef\",\"metrics\":[";
+  for (int i = 0; i < 1000; ++i) {
+    if (i) body += ",";
+    body += "{\"key\":\"m" + std::to_string(i % 10) + "\",\"value\":" + std::to_string(0.001 * i + 0.123456) +
+            ",\"timestamp\":" + std::to_string(1700000000000 + i) + ",\"step\":" + std::to_string(i / 10) + "}";
+  }
+  return body + "]}";
+}
+
+static void BM_LogBatchFastParse(benchmark::State& state) {
+  std::string body = BatchBody();
+  for (auto _ : state) benchmark::DoNotOptimize(TryParseLogBatch(body));
+  state.SetItemsProcessed(state.iterations() * 1000);
+  state.SetBytesProcessed(state.iterations() * int64_t(body.size()));
+}
+BENCHMARK(BM_LogBatchFastParse);
+
+static void BM_LogBatchGeneralParse(benchmark::State& state) {
+  std::string body = BatchBody();
+  for (auto _ : state) benchmark::DoNotOptimize(RequestFields::FromJsonText(body));
+  state.SetItemsProcessed(state.iterations() * 1000);
+  state.SetBytesProcessed(state.iterations() * int64_t(body.size()));
+}
+BENCHMARK(BM_LogBatchGeneralParse);
+
+static void BM_ParseFilter(benchmark::State& state) {
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        ParseSearchFilter("metrics.m1 > 0.5 and params.model LIKE 'res%' and tags.`a b` = 'x'", SearchEntity::kRuns));
+  }
+}
+BENCHMARK(BM_ParseFilter);
+
+static void BM_HistoryMergeAndSerialize(benchmark::State& state) {
+  std::vector<std::vector<PackedPoint>> chunks(state.range(0) / 1000);
+  for (size_t k = 0; k < chunks.size(); ++k) {
+    for (int i = 0; i < 1000; ++i) {
+      int64_t s = int64_t(k) * 1000 + i;
+      chunks[k].push_back({s, 1700000000000 + s, 1.0 / (1 + s)});
+    }
+  }
+  for (auto _ : state) {
+    HistoryCollector c(std::nullopt, 0);
+    for (const auto& chunk : chunks) c.Feed(chunk);
+    HistoryPage page = c.Finish();
+    std::string out;
+    AppendMetricHistoryJson(&out, "loss", page.points, "");
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_HistoryMergeAndSerialize)->Arg(100000);
+
+BENCHMARK_MAIN();
