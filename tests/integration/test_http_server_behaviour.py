@@ -114,3 +114,31 @@ def test_sigterm_finishes_in_flight_requests(server):
     hist = requests.get(server.url + "/api/2.0/mlflow/metrics/get-history",
                         params={"run_id": rid, "metric_key": "m"}).json().get("metrics", [])
     assert {m["step"] for m in hist} >= set(acked)
+
+
+def test_large_history_streams_complete_and_in_order(server):
+    api = server.url + "/api/2.0/mlflow"
+    rid = requests.post(api + "/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]["run_id"]
+    s = requests.Session()
+    for b in range(12):  # 12,000 points, logged newest batch first
+        base = (11 - b) * 1000
+        r = s.post(api + "/runs/log-batch", json={"run_id": rid, "metrics": [
+            {"key": "loss", "value": (base + i) * 0.5, "timestamp": base + i, "step": base + i} for i in range(1000)]})
+        assert r.status_code == 200, r.text
+    r = s.get(api + "/metrics/get-history", params={"run_id": rid, "metric_key": "loss"})
+    assert r.status_code == 200
+    assert r.headers.get("Transfer-Encoding") == "chunked"
+    pts = r.json()["metrics"]
+    assert [p["step"] for p in pts] == list(range(12000))
+    assert pts[-1] == {"key": "loss", "value": 5999.5, "timestamp": 11999, "step": 11999}
+    steps, token = [], None
+    while True:
+        params = {"run_id": rid, "metric_key": "loss", "max_results": 5000}
+        if token:
+            params["page_token"] = token
+        page = s.get(api + "/metrics/get-history", params=params).json()
+        steps += [p["step"] for p in page["metrics"]]
+        token = page.get("next_page_token")
+        if not token:
+            break
+    assert steps == list(range(12000))
