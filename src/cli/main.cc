@@ -20,6 +20,7 @@ std::string EnvOr(const char* name, const std::string& fallback) {
 int main(int argc, char** argv) {
   CLI::App app{"Tamga: experiment tracking, model registry and serving in one binary (MLflow-compatible)."};
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--log-level, --log-format) may follow the subcommand too
   std::string log_level = EnvOr("TAMGA_LOG_LEVEL", "info");
   std::string log_format = EnvOr("TAMGA_LOG_FORMAT", "text");
   app.add_option("--log-level", log_level, "debug|info|warn|error (env TAMGA_LOG_LEVEL)");
