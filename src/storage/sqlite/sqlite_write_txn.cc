@@ -16,13 +16,14 @@ class SqliteWriteTxn final : public WriteTxn {
     if (open_) (void)Rollback();
   }
 
-  Status Savepoint() override { return db_->Exec("SAVEPOINT w"); }
-  Status ReleaseSavepoint() override { return db_->Exec("RELEASE w"); }
+  // Savepoints run once per request on the ingest path: prepared once, not re-parsed.
+  Status Savepoint() override { return RunCached("SAVEPOINT w"); }
+  Status ReleaseSavepoint() override { return RunCached("RELEASE w"); }
   Status RollbackToSavepoint() override {
     cache_->pending_run_pks.clear();
     cache_->pending_key_pks.clear();
-    TAMGA_RETURN_IF_ERROR(db_->Exec("ROLLBACK TO w"));
-    return db_->Exec("RELEASE w");
+    TAMGA_RETURN_IF_ERROR(RunCached("ROLLBACK TO w"));
+    return RunCached("RELEASE w");
   }
   Status Commit() override {
     Status s = db_->Exec("COMMIT");
@@ -284,6 +285,11 @@ class SqliteWriteTxn final : public WriteTxn {
   }
 
  private:
+  Status RunCached(const char* sql) {
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(sql));
+    return stmt->Run();
+  }
+
   Result<int64_t> RunPk(const std::string& run_id) {
     if (auto it = cache_->run_pks.find(run_id); it != cache_->run_pks.end()) return it->second;
     if (auto it = cache_->pending_run_pks.find(run_id); it != cache_->pending_run_pks.end()) return it->second;
