@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/log.h"
@@ -125,12 +126,43 @@ class HttpServer::Impl {
   void CloseIdleSessions();
   void CloseAllSessions();
 
+  // Per-request metrics. The cells for a (route, method, status) are looked up once per I/O thread and
+  // cached: the registry's label maps sit behind a mutex and build label strings on every lookup.
   void Record(const std::string& label, const char* method, int status, double secs) {
-    Labels labels{{"route", label}, {"method", method}, {"status", std::to_string(status)}};
-    requests_->Add(labels, 1);
-    latency_->Hist({{"route", label}, {"status", std::to_string(status)}})->Observe(secs);
+    struct Cells {
+      std::atomic<double>* count;
+      Histogram* latency;
+    };
+    thread_local std::unordered_map<std::string, Cells> cache;
+    thread_local uint64_t cache_owner = 0;
+    if (cache_owner != generation_) {  // another server instance in this process: its registry differs
+      cache.clear();
+      cache_owner = generation_;
+    }
+    std::string key = label;
+    key += '\x1f';
+    key += method;
+    key += '\x1f';
+    key += std::to_string(status);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      std::string code = std::to_string(status);
+      Cells cells{requests_->Value({{"route", label}, {"method", method}, {"status", code}}),
+                  latency_->Hist({{"route", label}, {"status", code}})};
+      it = cache.emplace(std::move(key), cells).first;
+    }
+    double cur = it->second.count->load(std::memory_order_relaxed);
+    while (!it->second.count->compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed)) {
+    }
+    it->second.latency->Observe(secs);
   }
 
+  static uint64_t NextGeneration() {
+    static std::atomic<uint64_t> next{1};
+    return next++;
+  }
+
+  const uint64_t generation_ = NextGeneration();  // never reused, unlike an address
   const Options options_;
   const Router* router_;
   Clock* clock_;
