@@ -1,9 +1,9 @@
 #include "http/history_body.h"
 
-#include <charconv>
+#include <algorithm>
 #include <cstring>
 
-#include "core/json_writer.h"
+#include "http/mlflow_json.h"
 
 namespace tamga {
 namespace {
@@ -12,11 +12,8 @@ class MetricHistorySource final : public BodySource {
  public:
   MetricHistorySource(std::string key, std::vector<HistoryPoint> points, std::string token)
       : points_(std::move(points)), token_(std::move(token)) {
-    prefix_ = "{\"key\":";
-    AppendJsonString(&prefix_, key);
-    prefix_ += ",\"value\":";
-    buf_ = "{";
-    if (!points_.empty()) buf_ += "\"metrics\":[";
+    prefix_ = HistoryPointPrefix(key);
+    buf_ = points_.empty() ? "{" : "{\"metrics\":[";
   }
 
   std::optional<int64_t> size() const override { return std::nullopt; }
@@ -33,27 +30,13 @@ class MetricHistorySource final : public BodySource {
   void Refill() {
     buf_.erase(0, pos_);
     pos_ = 0;
-    char num[24];
     size_t end = std::min(points_.size(), next_ + 1024);
     for (; next_ < end; ++next_) {
-      const HistoryPoint& p = points_[next_];
       if (next_) buf_.push_back(',');
-      buf_.append(prefix_);
-      AppendJsonDouble(&buf_, p.value);
-      buf_.append(",\"timestamp\":");
-      buf_.append(num, std::to_chars(num, num + sizeof(num), p.timestamp).ptr);
-      buf_.append(",\"step\":");
-      buf_.append(num, std::to_chars(num, num + sizeof(num), p.step).ptr);
-      buf_.push_back('}');
+      AppendHistoryPoint(&buf_, prefix_, points_[next_]);
     }
     if (next_ == points_.size()) {
-      if (!points_.empty()) buf_.push_back(']');
-      if (!token_.empty()) {
-        if (!points_.empty()) buf_.push_back(',');
-        buf_.append("\"next_page_token\":");
-        AppendJsonString(&buf_, token_);
-      }
-      buf_.push_back('}');
+      AppendHistoryTail(&buf_, !points_.empty(), token_);
       done_ = true;
     }
   }

@@ -123,6 +123,7 @@ class HttpServer::Impl {
   void Register(const std::shared_ptr<Session>& s);
   void Unregister(Session* s);
   size_t SessionCount();
+  std::vector<std::shared_ptr<Session>> LiveSessions();  // strong refs, taken outside the lock's callers
   void CloseIdleSessions();
   void CloseAllSessions();
 
@@ -523,26 +524,21 @@ size_t HttpServer::Impl::SessionCount() {
   return sessions_.size();
 }
 
-void HttpServer::Impl::CloseIdleSessions() {
+std::vector<std::shared_ptr<Session>> HttpServer::Impl::LiveSessions() {
   std::vector<std::shared_ptr<Session>> live;
-  {
-    std::lock_guard<std::mutex> lock(sessions_mu_);
-    for (auto& [p, w] : sessions_) {
-      if (auto s = w.lock()) live.push_back(std::move(s));
-    }
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  for (auto& [p, w] : sessions_) {
+    if (auto s = w.lock()) live.push_back(std::move(s));
   }
-  for (auto& s : live) s->CloseIfIdle();
+  return live;
+}
+
+void HttpServer::Impl::CloseIdleSessions() {
+  for (auto& s : LiveSessions()) s->CloseIfIdle();
 }
 
 void HttpServer::Impl::CloseAllSessions() {
-  std::vector<std::shared_ptr<Session>> live;
-  {
-    std::lock_guard<std::mutex> lock(sessions_mu_);
-    for (auto& [p, w] : sessions_) {
-      if (auto s = w.lock()) live.push_back(std::move(s));
-    }
-  }
-  for (auto& s : live) s->ForceClose();
+  for (auto& s : LiveSessions()) s->ForceClose();
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& options, const Router* router,

@@ -93,35 +93,44 @@ void WriteRun(JsonWriter& w, const Run& run) {
   w.EndObject();
 }
 
-void AppendMetricHistoryJson(std::string* out, const std::string& key, const std::vector<HistoryPoint>& points,
-                             const std::string& next_page_token) {
+std::string HistoryPointPrefix(const std::string& key) {
   std::string prefix = "{\"key\":";
   AppendJsonString(&prefix, key);
   prefix += ",\"value\":";
-  out->reserve(out->size() + 64 + points.size() * (prefix.size() + 48));
-  out->push_back('{');
-  if (!points.empty()) {
-    out->append("\"metrics\":[");
-    char buf[24];
-    for (size_t i = 0; i < points.size(); ++i) {
-      const HistoryPoint& p = points[i];
-      if (i) out->push_back(',');
-      out->append(prefix);
-      AppendJsonDouble(out, p.value);
-      out->append(",\"timestamp\":");
-      out->append(buf, std::to_chars(buf, buf + sizeof(buf), p.timestamp).ptr);
-      out->append(",\"step\":");
-      out->append(buf, std::to_chars(buf, buf + sizeof(buf), p.step).ptr);
-      out->push_back('}');
-    }
-    out->push_back(']');
-  }
+  return prefix;
+}
+
+void AppendHistoryPoint(std::string* out, const std::string& prefix, const HistoryPoint& p) {
+  char buf[24];
+  out->append(prefix);
+  AppendJsonDouble(out, p.value);
+  out->append(",\"timestamp\":");
+  out->append(buf, std::to_chars(buf, buf + sizeof(buf), p.timestamp).ptr);
+  out->append(",\"step\":");
+  out->append(buf, std::to_chars(buf, buf + sizeof(buf), p.step).ptr);
+  out->push_back('}');
+}
+
+void AppendHistoryTail(std::string* out, bool had_points, const std::string& next_page_token) {
+  if (had_points) out->push_back(']');
   if (!next_page_token.empty()) {
-    if (!points.empty()) out->push_back(',');
+    if (had_points) out->push_back(',');
     out->append("\"next_page_token\":");
     AppendJsonString(out, next_page_token);
   }
   out->push_back('}');
+}
+
+void AppendMetricHistoryJson(std::string* out, const std::string& key, const std::vector<HistoryPoint>& points,
+                             const std::string& next_page_token) {
+  std::string prefix = HistoryPointPrefix(key);
+  out->reserve(out->size() + 64 + points.size() * (prefix.size() + 48));
+  out->append(points.empty() ? "{" : "{\"metrics\":[");
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (i) out->push_back(',');
+    AppendHistoryPoint(out, prefix, points[i]);
+  }
+  AppendHistoryTail(out, !points.empty(), next_page_token);
 }
 
 }  // namespace tamga

@@ -3,9 +3,9 @@
 #include "http/routes/route_context.h"
 
 namespace tamga {
-namespace {
 
-Result<ViewType> ParseViewType(const RequestFields& f, const char* key) {
+// Shared with run_routes.cc (declared in route_context.h).
+Result<ViewType> ParseViewTypeField(const RequestFields& f, const char* key) {
   TAMGA_ASSIGN_OR_RETURN(auto v, f.OptString(key));
   if (!v || v->empty() || *v == "ACTIVE_ONLY" || *v == "1") return ViewType::kActiveOnly;
   if (*v == "DELETED_ONLY" || *v == "2") return ViewType::kDeletedOnly;
@@ -13,7 +13,7 @@ Result<ViewType> ParseViewType(const RequestFields& f, const char* key) {
   return InvalidArgument("Invalid value \"" + v->substr(0, 100) + "\" for parameter '" + key + "' supplied.");
 }
 
-Result<std::vector<KeyValue>> ParseTags(const RequestFields& f) {
+Result<std::vector<KeyValue>> ParseTagList(const RequestFields& f) {
   std::vector<KeyValue> tags;
   TAMGA_ASSIGN_OR_RETURN(auto list, f.ObjectList("tags"));
   for (const auto& t : list) {
@@ -23,6 +23,8 @@ Result<std::vector<KeyValue>> ParseTags(const RequestFields& f) {
   }
   return tags;
 }
+
+namespace {
 
 HttpResponse ExperimentResponse(const Experiment& e) {
   std::string body;
@@ -36,9 +38,6 @@ HttpResponse ExperimentResponse(const Experiment& e) {
 
 }  // namespace
 
-Result<std::vector<KeyValue>> ParseTagList(const RequestFields& f) { return ParseTags(f); }
-Result<ViewType> ParseViewTypeField(const RequestFields& f, const char* key) { return ParseViewType(f, key); }
-
 void RegisterExperimentRoutes(Router& router, const RouteContext& ctx) {
   TrackingService* t = ctx.tracking;
   const std::string base = std::string(kMlflowApi) + "/experiments/";
@@ -48,7 +47,7 @@ void RegisterExperimentRoutes(Router& router, const RouteContext& ctx) {
     TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
     TAMGA_ASSIGN_OR_RETURN(auto loc, f.OptString("artifact_location"));
     req.artifact_location = loc.value_or("");
-    TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTags(f));
+    TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
     t->CreateExperiment(std::move(req), [respond](Result<std::string> id) {
       if (!id.ok()) return respond(ErrorResponse(id.status()));
       std::string body;
@@ -85,7 +84,7 @@ void RegisterExperimentRoutes(Router& router, const RouteContext& ctx) {
     TAMGA_ASSIGN_OR_RETURN(auto filter, f.OptString("filter"));
     req.filter = filter.value_or("");
     TAMGA_ASSIGN_OR_RETURN(req.order_by, f.StringList("order_by"));
-    TAMGA_ASSIGN_OR_RETURN(req.view, ParseViewType(f, "view_type"));
+    TAMGA_ASSIGN_OR_RETURN(req.view, ParseViewTypeField(f, "view_type"));
     TAMGA_ASSIGN_OR_RETURN(ExperimentPage page, t->SearchExperiments(req));
     std::string body;
     JsonWriter w(&body);

@@ -121,6 +121,26 @@ Result<Experiment> SqliteLoadExperiment(SqliteDb& db, const char* where_sql, con
   return e;
 }
 
+Result<std::pair<RunInfo, int64_t>> SqliteLoadRunInfo(SqliteDb& db, const std::string& run_id) {
+  TAMGA_ASSIGN_OR_RETURN(auto stmt, db.Prepare(
+      "SELECT run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, "
+      "lifecycle_stage, run_pk FROM runs WHERE run_id = ?1"));
+  stmt->Bind(1, run_id);
+  TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return NotFound("Run with id=" + run_id + " not found");
+  RunInfo info;
+  info.run_id = stmt->Text(0);
+  info.experiment_id = std::to_string(stmt->Int(1));
+  info.run_name = stmt->Text(2);
+  info.user_id = stmt->Text(3);
+  info.status = static_cast<RunStatus>(stmt->Int(4));
+  info.start_time = stmt->Int(5);
+  if (!stmt->IsNull(6)) info.end_time = stmt->Int(6);
+  info.artifact_uri = stmt->Text(7);
+  info.lifecycle_stage = stmt->Text(8) == "deleted" ? LifecycleStage::kDeleted : LifecycleStage::kActive;
+  return std::make_pair(std::move(info), stmt->Int(9));
+}
+
 Result<std::optional<int64_t>> SqliteFindRunPk(SqliteDb& db, const std::string& run_id) {
   TAMGA_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT run_pk FROM runs WHERE run_id = ?1"));
   stmt->Bind(1, run_id);
@@ -173,8 +193,9 @@ Result<Run> SqliteMetadataStore::GetRun(const std::string& run_id) {
 }
 
 Result<RunInfo> SqliteMetadataStore::GetRunInfo(const std::string& run_id) {
-  TAMGA_ASSIGN_OR_RETURN(auto run, GetRun(run_id));
-  return run.info;
+  TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
+  TAMGA_ASSIGN_OR_RETURN(auto found, SqliteLoadRunInfo(*db, run_id));
+  return std::move(found.first);
 }
 
 Result<RunPage> SqliteMetadataStore::SearchRuns(const RunQuery& query) {

@@ -65,6 +65,8 @@ class SqliteMetadataStore final : public MetadataStore {
 
 // Shared helpers for the SQLite store's translation units.
 Result<Experiment> SqliteLoadExperiment(SqliteDb& db, const char* where_sql, const std::string& arg);
+// A run's info and internal pk, by run id (NotFound when absent).
+Result<std::pair<RunInfo, int64_t>> SqliteLoadRunInfo(SqliteDb& db, const std::string& run_id);
 Result<std::optional<int64_t>> SqliteFindRunPk(SqliteDb& db, const std::string& run_id);
 Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>& run_pks);
 Result<RunPage> SqliteSearchRuns(SqliteDb& db, const RunQuery& query);

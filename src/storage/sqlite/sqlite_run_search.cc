@@ -17,8 +17,7 @@ struct Sql {
   std::vector<Bind> join_binds;
   std::string where;
   std::vector<Bind> where_binds;
-  std::string order;
-  std::vector<Bind> order_binds;  // binds used by order-only joins are in join_binds
+  std::string order;  // order-only joins put their binds in join_binds
 };
 
 const char* OpSql(CompareOp op) {
@@ -139,8 +138,7 @@ Status AddFilter(Sql& sql, const Comparison& c, int index, std::string* metric_a
 
 void AddOrder(Sql& sql, const std::string& term) { sql.order += sql.order.empty() ? term : ", " + term; }
 
-Status AddOrderKey(Sql& sql, const OrderKey& o, int index, const std::string& driving_alias,
-                   const std::vector<std::pair<std::string, bool>>& filter_metric_aliases) {
+Status AddOrderKey(Sql& sql, const OrderKey& o, int index, const std::string& driving_alias) {
   const char* dir = o.ascending ? " ASC" : " DESC";
   std::string n = std::to_string(index);
   switch (o.kind) {
@@ -190,7 +188,6 @@ Result<RunPage> SqliteSearchRuns(SqliteDb& db, const RunQuery& q) {
   Sql sql;
   sql.from = "runs r";
   std::string driving;
-  std::vector<std::pair<std::string, bool>> metric_aliases;
   for (size_t i = 0; i < q.filter.size(); ++i) {
     TAMGA_RETURN_IF_ERROR(AddFilter(sql, q.filter[i], static_cast<int>(i), &driving, q));
   }
@@ -209,7 +206,7 @@ Result<RunPage> SqliteSearchRuns(SqliteDb& db, const RunQuery& q) {
 
   bool ordered_by_start = false;
   for (size_t i = 0; i < q.order.size(); ++i) {
-    TAMGA_RETURN_IF_ERROR(AddOrderKey(sql, q.order[i], static_cast<int>(i), driving, metric_aliases));
+    TAMGA_RETURN_IF_ERROR(AddOrderKey(sql, q.order[i], static_cast<int>(i), driving));
     if (q.order[i].kind == FieldKind::kAttribute && q.order[i].key == "start_time") ordered_by_start = true;
   }
   if (!ordered_by_start) AddOrder(sql, "r.start_time DESC");

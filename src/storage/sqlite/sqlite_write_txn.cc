@@ -134,24 +134,9 @@ class SqliteWriteTxn final : public WriteTxn {
   }
 
   Result<RunInfo> GetRunInfo(const std::string& run_id) override {
-    TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-        "SELECT run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, "
-        "lifecycle_stage, run_pk FROM runs WHERE run_id = ?1"));
-    stmt->Bind(1, run_id);
-    TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) return NotFound("Run with id=" + run_id + " not found");
-    RunInfo info;
-    info.run_id = stmt->Text(0);
-    info.experiment_id = std::to_string(stmt->Int(1));
-    info.run_name = stmt->Text(2);
-    info.user_id = stmt->Text(3);
-    info.status = static_cast<RunStatus>(stmt->Int(4));
-    info.start_time = stmt->Int(5);
-    if (!stmt->IsNull(6)) info.end_time = stmt->Int(6);
-    info.artifact_uri = stmt->Text(7);
-    info.lifecycle_stage = stmt->Text(8) == "deleted" ? LifecycleStage::kDeleted : LifecycleStage::kActive;
-    if (!cache_->run_pks.count(run_id)) cache_->pending_run_pks[run_id] = stmt->Int(9);
-    return info;
+    TAMGA_ASSIGN_OR_RETURN(auto found, SqliteLoadRunInfo(*db_, run_id));
+    if (!cache_->run_pks.count(run_id)) cache_->pending_run_pks[run_id] = found.second;
+    return std::move(found.first);
   }
 
   Status UpdateRunInfo(const RunInfo& info) override {
