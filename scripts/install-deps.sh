@@ -7,9 +7,9 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config git
   # libraries
-  libboost1.74-dev libsqlite3-dev nlohmann-json3-dev libsimdjson-dev libfmt-dev libcli11-dev libssl-dev
+  libboost1.74-dev libsqlite3-dev nlohmann-json3-dev libsimdjson-dev libfmt-dev libcli11-dev libssl-dev libyaml-cpp-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests sqlite3 wrk curl
+  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests python3-yaml sqlite3 wrk curl
 )
 
 missing=()

@@ -47,6 +47,11 @@ class BlobStore {
   virtual Result<std::vector<BlobEntry>> List(const std::string& dir) = 0;
   // Deletes a blob or a whole directory; NotFound when absent.
   virtual Status Delete(const std::string& path) = 0;
+  // Copies the blob or directory tree at `from` to `to` (which must not exist yet), published at once:
+  // readers see all of `to` or none of it. The copy is independent of the original (deleting or
+  // overwriting `from` later leaves `to` intact). NotFound when `from` is absent; AlreadyExists when `to`
+  // exists. Local: hard links where possible (O(1) per file), else a byte copy; S3: server-side copy.
+  virtual Status CopyTree(const std::string& from, const std::string& to) = 0;
 };
 
 }  // namespace tamga

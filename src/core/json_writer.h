@@ -21,6 +21,9 @@ class JsonWriter {
   void Int(int64_t v);
   void Double(double v);
   void Bool(bool v);
+  void Null() { Sep(); out_->append("null"); }
+  // Appends already-serialised JSON (trusted text produced by this process) as one value.
+  void Raw(std::string_view json) { Sep(); out_->append(json); }
 
   // Convenience: "k": value pairs.
   void Field(std::string_view k, std::string_view v) { Key(k); String(v); }

@@ -14,6 +14,8 @@
 #include "storage/group_commit.h"
 #include "storage/sqlite/sqlite_metadata_store.h"
 #include "tamga/build_info.h"
+#include "registry/event_hub.h"
+#include "registry/registry_service.h"
 #include "tracking/tracking_service.h"
 
 namespace tamga {
@@ -27,6 +29,8 @@ struct TamgaServer::Parts {
   std::unique_ptr<LocalBlobStore> blobs;
   std::unique_ptr<GroupCommitter> writer;
   std::unique_ptr<TrackingService> tracking;
+  std::unique_ptr<EventHub> events;
+  std::unique_ptr<RegistryService> registry;
   Router router;
   std::unique_ptr<HttpServer> http;
 };
@@ -48,12 +52,21 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
                                                   &p->clock, &p->random);
   TAMGA_RETURN_IF_ERROR(p->tracking->EnsureDefaultExperiment());
 
-  RouteContext ctx{p->tracking.get(), p->blobs.get(), &p->metrics};
+  TAMGA_ASSIGN_OR_RETURN(int64_t last_seq, p->store->registry().LastEventSeq());
+  p->events = std::make_unique<EventHub>(last_seq);
+  p->registry = std::make_unique<RegistryService>(p->store.get(), p->writer.get(), p->blobs.get(), p->events.get(),
+                                                  &p->clock, &p->random);
+
+  RouteContext ctx{p->tracking.get(), p->blobs.get(), &p->metrics, p->registry.get(), p->events.get(),
+                   p->store.get()};
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
   RegisterMetricRoutes(p->router, ctx);
   RegisterArtifactRoutes(p->router, ctx);
+  RegisterRegisteredModelRoutes(p->router, ctx);
+  RegisterModelVersionRoutes(p->router, ctx);
+  RegisterTamgaRegistryRoutes(p->router, ctx);
 
   HttpServer::Options ho;
   ho.host = config.host;
@@ -82,6 +95,7 @@ int TamgaServer::port() const { return parts_->http->port(); }
 Status TamgaServer::Run() {
   parts_->http->Run();
   TAMGA_LOG(kInfo, "http drained; committing queued writes");
+  parts_->events->Shutdown();
   parts_->writer->Shutdown();
   Status s = parts_->store->Flush();
   TAMGA_LOG(kInfo, "tamga server stopped", {{"flush", s.ToString()}});

@@ -16,6 +16,7 @@
 
 #include "core/result.h"
 #include "storage/entities.h"
+#include "storage/registry_store.h"
 #include "storage/search_query.h"
 
 namespace tamga {
@@ -77,6 +78,9 @@ class WriteTxn {
   virtual Status LogMetrics(const std::string& run_id, const std::vector<MetricPoint>& points) = 0;
   // Adds dataset inputs; a dataset already linked (same name and digest) keeps its first tags.
   virtual Status LogInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs) = 0;
+
+  // Registry writes, in this same transaction (storage/registry_store.h).
+  virtual RegistryTxn& registry() = 0;
 };
 
 class MetadataStore {
@@ -95,6 +99,9 @@ class MetadataStore {
   virtual Result<HistoryPage> GetMetricHistory(const std::string& run_id, const std::string& key,
                                                const std::optional<HistoryCursor>& after,
                                                int64_t max_results) = 0;
+
+  // Registry reads of committed data (storage/registry_store.h). Thread-safe.
+  virtual RegistryReader& registry() = 0;
 
   // Starts the (single) write transaction. Only the group committer calls this.
   virtual Result<std::unique_ptr<WriteTxn>> BeginWrite() = 0;

@@ -169,6 +169,21 @@ Result<Identifier> ResolveIdentifier(const Token& t, SearchEntity entity) {
                "'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']");
   }
   if (ent == "tag" || ent == "tags") return Identifier{FieldKind::kTag, key};
+  if (entity == SearchEntity::kRegisteredModels || entity == SearchEntity::kModelVersions) {
+    if (!ent.empty() && ent != "attribute" && ent != "attributes" && ent != "attr") {
+      return Bad("Invalid entity type '" + t.entity + "'. Valid values are ['tag', 'attribute']");
+    }
+    static const std::set<std::string> kModelKeys = {"name"};
+    static const std::set<std::string> kVersionKeys = {"name", "run_id", "source_path", "version_number"};
+    const auto& keys = entity == SearchEntity::kRegisteredModels ? kModelKeys : kVersionKeys;
+    if (!keys.count(key)) {
+      return Bad(entity == SearchEntity::kRegisteredModels
+                     ? "Invalid attribute key '" + key + "' specified. Valid keys are '['name']'"
+                     : "Invalid attribute key '" + key +
+                           "' specified. Valid keys are '['name', 'run_id', 'source_path', 'version_number']'");
+    }
+    return Identifier{FieldKind::kAttribute, key};
+  }
   if (ent.empty() || ent == "attribute" || ent == "attributes" || ent == "attr") {
     static const std::set<std::string> kKeys = {"name", "creation_time", "last_update_time", "experiment_id"};
     if (!kKeys.count(key)) {
@@ -181,7 +196,8 @@ Result<Identifier> ResolveIdentifier(const Token& t, SearchEntity entity) {
 }
 
 bool NumericAttribute(const std::string& key) {
-  return key == "start_time" || key == "end_time" || key == "creation_time" || key == "last_update_time";
+  return key == "start_time" || key == "end_time" || key == "creation_time" || key == "last_update_time" ||
+         key == "version_number";
 }
 
 }  // namespace
@@ -242,6 +258,7 @@ Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, Searc
     else if (c.kind == FieldKind::kParam || c.kind == FieldKind::kTag) allowed = string_op || null_op;
     else if (c.kind == FieldKind::kDataset) allowed = string_op || list_op;
     else if (c.kind == FieldKind::kAttribute && c.key == "run_id") allowed = string_op || list_op;
+    else if (entity >= SearchEntity::kRegisteredModels && c.kind == FieldKind::kTag) allowed = string_op;
     else allowed = string_op;
     if (!allowed) {
       return Bad("Invalid comparator '" + op.text + "' not one of the allowed comparators for " + c.key);
@@ -294,7 +311,21 @@ Result<std::vector<OrderKey>> ParseOrderBy(const std::vector<std::string>& claus
     TAMGA_ASSIGN_OR_RETURN(auto toks, Tokenize(clause));
     if (toks[0].type != Tok::kIdent) return Bad("Invalid order_by clause '" + clause + "'");
     OrderKey o;
-    if (entity == SearchEntity::kExperiments) {
+    if (entity == SearchEntity::kRegisteredModels || entity == SearchEntity::kModelVersions) {
+      std::string key = toks[0].entity.empty() || Lower(toks[0].entity).rfind("attr", 0) == 0 ? toks[0].text : "";
+      if (key == "timestamp") key = "last_updated_timestamp";
+      bool models = entity == SearchEntity::kRegisteredModels;
+      static const std::set<std::string> kModelKeys = {"name", "creation_timestamp", "last_updated_timestamp"};
+      static const std::set<std::string> kVersionKeys = {"name", "version_number", "creation_timestamp",
+                                                         "last_updated_timestamp"};
+      if (!(models ? kModelKeys : kVersionKeys).count(key)) {
+        return Bad("Invalid order by key '" + clause + "' specified. Valid keys are " +
+                   (models ? "['name', 'creation_timestamp', 'last_updated_timestamp', 'timestamp']"
+                           : "['name', 'version_number', 'creation_timestamp', 'last_updated_timestamp']"));
+      }
+      o.kind = FieldKind::kAttribute;
+      o.key = key;
+    } else if (entity == SearchEntity::kExperiments) {
       std::string key = toks[0].entity.empty() || Lower(toks[0].entity).rfind("attr", 0) == 0 ? toks[0].text : "";
       static const std::set<std::string> kKeys = {"name", "experiment_id", "creation_time", "last_update_time"};
       if (!kKeys.count(key)) {

@@ -12,7 +12,11 @@
 
 namespace tamga {
 
-enum class SearchEntity { kRuns, kExperiments };
+// Registered models: name (= != LIKE ILIKE), tags.<k>; order name, creation_timestamp,
+// last_updated_timestamp (alias timestamp). Model versions: name, run_id (also IN), source_path,
+// version_number (numeric), tags.<k>; order name, version_number, creation_timestamp,
+// last_updated_timestamp.
+enum class SearchEntity { kRuns, kExperiments, kRegisteredModels, kModelVersions };
 
 Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, SearchEntity entity);
 // Each element is "<identifier> [ASC|DESC]". Duplicate keys are rejected.

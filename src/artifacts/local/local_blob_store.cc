@@ -149,4 +149,76 @@ Status LocalBlobStore::Delete(const std::string& path) {
   return Status::Ok();
 }
 
+namespace {
+
+// Hard-links (or, across devices, copies and fsyncs) one file.
+Status LinkOrCopy(const fs::path& src, const fs::path& dst) {
+  if (::link(src.c_str(), dst.c_str()) == 0) return Status::Ok();
+  std::error_code ec;
+  fs::copy_file(src, dst, ec);
+  if (ec) return Internal("copy " + src.string() + ": " + ec.message());
+  int fd = ::open(dst.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open copy");
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("fsync copy");
+  return Status::Ok();
+}
+
+void SyncDir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+Status LocalBlobStore::CopyTree(const std::string& from, const std::string& to) {
+  TAMGA_ASSIGN_OR_RETURN(std::string src, FullPath(from, false));
+  TAMGA_ASSIGN_OR_RETURN(std::string dst, FullPath(to, false));
+  std::error_code ec;
+  auto st = fs::symlink_status(src, ec);
+  if (!fs::exists(st)) return NotFound("Artifact '" + from + "' does not exist");
+  if (fs::exists(fs::symlink_status(dst, ec))) return AlreadyExists("Artifact '" + to + "' already exists");
+  char name[40];
+  std::snprintf(name, sizeof(name), "copy-%016llx", static_cast<unsigned long long>(random_->Next()));
+  fs::path tmp = fs::path(root_) / ".tmp" / name;
+  auto cleanup = [&] { fs::remove_all(tmp, ec); };
+  if (fs::is_regular_file(st)) {
+    Status s = LinkOrCopy(src, tmp);
+    if (!s.ok()) return cleanup(), s;
+  } else if (fs::is_directory(st)) {
+    fs::create_directories(tmp, ec);
+    if (ec) return Internal("copy " + from + ": " + ec.message());
+    for (auto it = fs::recursive_directory_iterator(src, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      fs::path rel = fs::relative(it->path(), src, ec);
+      if (ec) break;
+      auto est = it->symlink_status(ec);
+      if (fs::is_directory(est)) {
+        fs::create_directories(tmp / rel, ec);
+      } else if (fs::is_regular_file(est)) {
+        Status s = LinkOrCopy(it->path(), tmp / rel);
+        if (!s.ok()) return cleanup(), s;
+      }  // symlinks and special files are never created by the store; skip them
+      if (ec) break;
+    }
+    if (ec) {
+      cleanup();
+      return Internal("copy " + from + ": " + ec.message());
+    }
+  } else {
+    return InvalidArgument("Artifact '" + from + "' is not a file or directory");
+  }
+  fs::create_directories(fs::path(dst).parent_path(), ec);
+  if (ec || ::rename(tmp.c_str(), dst.c_str()) != 0) {
+    cleanup();
+    return Internal("publish copy " + to + ": " + (ec ? ec.message() : std::strerror(errno)));
+  }
+  SyncDir(fs::path(dst).parent_path());
+  return Status::Ok();
+}
+
 }  // namespace tamga

@@ -20,6 +20,7 @@ class LocalBlobStore final : public BlobStore {
   Result<std::unique_ptr<BlobReader>> OpenReader(const std::string& path) override;
   Result<std::vector<BlobEntry>> List(const std::string& dir) override;
   Status Delete(const std::string& path) override;
+  Status CopyTree(const std::string& from, const std::string& to) override;
 
  private:
   LocalBlobStore(std::string root, Random* random) : root_(std::move(root)), random_(random) {}

@@ -7,6 +7,7 @@
 #include "http/http_types.h"
 #include "http/request_fields.h"
 #include "http/router.h"
+#include "registry/registry_service.h"
 #include "tracking/tracking_service.h"
 
 namespace tamga {
@@ -15,7 +16,13 @@ struct RouteContext {
   TrackingService* tracking = nullptr;
   BlobStore* blobs = nullptr;
   MetricsRegistry* metrics = nullptr;
+  RegistryService* registry = nullptr;
+  EventHub* events = nullptr;
+  MetadataStore* store = nullptr;
 };
+
+template <typename T>
+using DoneWithFn = std::function<void(Result<T>)>;
 
 constexpr const char* kMlflowApi = "/api/2.0/mlflow";
 
@@ -50,5 +57,15 @@ void RegisterRunRoutes(Router& router, const RouteContext& ctx);
 void RegisterMetricRoutes(Router& router, const RouteContext& ctx);
 void RegisterArtifactRoutes(Router& router, const RouteContext& ctx);
 void RegisterOpsRoutes(Router& router, const RouteContext& ctx);
+void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx);
+void RegisterModelVersionRoutes(Router& router, const RouteContext& ctx);
+void RegisterTamgaRegistryRoutes(Router& router, const RouteContext& ctx);
+
+// Registry response bodies shared by the registry route files (registered_model_routes.cc).
+HttpResponse RegisteredModelResponse(const RegisteredModel& m);
+HttpResponse ModelVersionResponse(const ModelVersion& v);
+HttpResponse ModelVersionListResponse(const char* field, const std::vector<ModelVersion>& versions,
+                                      const std::string& next_page_token);
+Result<RegistrySearchRequest> ParseRegistrySearch(const RequestFields& f, int64_t default_max);
 
 }  // namespace tamga

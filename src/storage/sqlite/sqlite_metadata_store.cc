@@ -3,6 +3,7 @@
 #include "core/ids.h"
 #include "storage/metric_series.h"
 #include "storage/sqlite/migrations.h"
+#include "storage/sqlite/sqlite_registry.h"
 
 namespace tamga {
 
@@ -15,6 +16,7 @@ class SqliteMetadataStore::ReaderLease {
   }
   SqliteDb& operator*() { return *db_; }
   SqliteDb* operator->() { return db_.get(); }
+  SqliteDb* Release() { return db_.release(); }
 
  private:
   SqliteMetadataStore* store_;
@@ -25,6 +27,12 @@ Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Create(const O
   std::unique_ptr<SqliteMetadataStore> store(new SqliteMetadataStore(options));
   TAMGA_ASSIGN_OR_RETURN(store->writer_, SqliteDb::Open({options.path, false, options.synchronous}));
   TAMGA_RETURN_IF_ERROR(store->Migrate());
+  SqliteMetadataStore* self = store.get();
+  store->registry_reader_ = NewSqliteRegistryReader([self]() -> Result<SqliteDbHandle> {
+    TAMGA_ASSIGN_OR_RETURN(ReaderLease lease, self->Reader());
+    SqliteDb* db = lease.Release();
+    return SqliteDbHandle(db, [self, db]() { self->ReturnReader(std::unique_ptr<SqliteDb>(db)); });
+  });
   return store;
 }
 

@@ -32,6 +32,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<RunPage> SearchRuns(const RunQuery& query) override;
   Result<HistoryPage> GetMetricHistory(const std::string& run_id, const std::string& key,
                                        const std::optional<HistoryCursor>& after, int64_t max_results) override;
+  RegistryReader& registry() override { return *registry_reader_; }
   Result<std::unique_ptr<WriteTxn>> BeginWrite() override;
   Status Flush() override;
 
@@ -58,6 +59,7 @@ class SqliteMetadataStore final : public MetadataStore {
   const Options options_;
   int schema_version_ = 0;
   std::unique_ptr<SqliteDb> writer_;
+  std::unique_ptr<RegistryReader> registry_reader_;
   WriterCache writer_cache_;  // used only by the writer thread
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<SqliteDb>> idle_readers_;  // GUARDED_BY(pool_mu_)

@@ -5,13 +5,15 @@
 #include "core/ids.h"
 #include "storage/metric_series.h"
 #include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sqlite/sqlite_registry.h"
 
 namespace tamga {
 namespace {
 
 class SqliteWriteTxn final : public WriteTxn {
  public:
-  SqliteWriteTxn(SqliteDb* db, SqliteMetadataStore::WriterCache* cache) : db_(db), cache_(cache) {}
+  SqliteWriteTxn(SqliteDb* db, SqliteMetadataStore::WriterCache* cache)
+      : db_(db), cache_(cache), registry_(NewSqliteRegistryTxn(db)) {}
   ~SqliteWriteTxn() override {
     if (open_) (void)Rollback();
   }
@@ -41,6 +43,8 @@ class SqliteWriteTxn final : public WriteTxn {
     cache_->pending_key_pks.clear();
     return db_->Exec("ROLLBACK");
   }
+
+  RegistryTxn& registry() override { return *registry_; }
 
   Result<std::string> CreateExperiment(const Experiment& e) override {
     TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
@@ -328,6 +332,7 @@ class SqliteWriteTxn final : public WriteTxn {
 
   SqliteDb* db_;
   SqliteMetadataStore::WriterCache* cache_;
+  std::unique_ptr<RegistryTxn> registry_;
   bool open_ = true;
 };
 

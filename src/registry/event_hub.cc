@@ -1,0 +1,83 @@
+#include "registry/event_hub.h"
+
+#include <vector>
+
+namespace tamga {
+
+EventHub::EventHub(int64_t last_seq) : last_seq_(last_seq), thread_([this] { Loop(); }) {}
+
+EventHub::~EventHub() { Shutdown(); }
+
+void EventHub::Publish(int64_t seq) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (seq <= last_seq_) return;
+    last_seq_ = seq;
+  }
+  cv_.notify_all();
+}
+
+int64_t EventHub::last_seq() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_seq_;
+}
+
+void EventHub::WaitAsync(int64_t after, int64_t timeout_ms, std::function<void(bool)> fn) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!stopping_ && last_seq_ <= after && timeout_ms > 0) {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+      waiters_.emplace(deadline, Waiter{after, std::move(fn)});
+      cv_.notify_all();
+      return;
+    }
+  }
+  fn(last_seq() <= after);
+}
+
+bool EventHub::Wait(int64_t after, int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return stopping_ || last_seq_ > after; });
+  return last_seq_ > after;
+}
+
+void EventHub::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void EventHub::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    std::vector<std::pair<std::function<void(bool)>, bool>> ready;
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      bool fired = last_seq_ > it->second.after;
+      if (fired || it->first <= now || stopping_) {
+        ready.emplace_back(std::move(it->second.fn), !fired);
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!ready.empty()) {
+      lock.unlock();
+      for (auto& [fn, timed_out] : ready) fn(timed_out);
+      lock.lock();
+      continue;
+    }
+    if (stopping_) return;
+    int64_t seen = last_seq_;
+    size_t count = waiters_.size();
+    auto woke = [&] { return stopping_ || last_seq_ != seen || waiters_.size() != count; };
+    if (waiters_.empty()) cv_.wait(lock, woke);
+    else cv_.wait_until(lock, waiters_.begin()->first, woke);
+  }
+}
+
+}  // namespace tamga

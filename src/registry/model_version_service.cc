@@ -1,0 +1,281 @@
+// RegistryService: model versions (create with file ownership, stages, tags, delete, search).
+#include <cctype>
+
+#include "artifacts/artifact_path.h"
+#include "core/ids.h"
+#include "registry/registry_events.h"
+#include "registry/registry_internal.h"
+#include "registry/registry_service.h"
+#include "registry/registry_validation.h"
+#include "tracking/search_filter.h"
+#include "tracking/tracking_service.h"
+#include "tracking/validation.h"
+
+namespace tamga {
+
+using namespace registry_internal;
+
+namespace {
+
+constexpr const char* kRegistryBlobRoot = "_registry";
+
+bool HasScheme(const std::string& s) {
+  size_t colon = s.find(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  if (!std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+  for (size_t i = 1; i < colon; ++i) {
+    char c = s[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return false;
+  }
+  return colon > 1;  // "C:" is a drive letter, not a scheme
+}
+
+Status BadSource(const std::string& source) {
+  return InvalidArgument("Invalid model version source: '" + source.substr(0, 300) +
+                         "'. To use a local path as a model version source, the run_id request parameter has to be "
+                         "specified and the local path has to be contained within the artifact directory of the run "
+                         "specified by the run_id.");
+}
+
+Status CheckSource(const std::string& source) {
+  if (source.empty()) return InvalidArgument("Missing value for required parameter 'source'");
+  if (source.size() > RegistryLimits::kMaxSource) return InvalidArgument("Model version source is too long");
+  if (!HasScheme(source) || source.rfind("file:", 0) == 0) return BadSource(source);
+  auto decoded = PercentDecode(source, false).value_or(source);
+  for (const std::string& s : {source, decoded}) {
+    size_t start = 0;
+    for (;;) {
+      size_t end = s.find_first_of("/\\", start);
+      if (s.substr(start, end == std::string::npos ? std::string::npos : end - start) == "..") {
+        return InvalidArgument("Invalid model version source: '" + source.substr(0, 300) +
+                               "'. '..' path segments are not allowed.");
+      }
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  return Status::Ok();
+}
+
+Status VersionNotFound(const std::string& name, int64_t version) {
+  return NotFound("Model Version (name=" + name + ", version=" + std::to_string(version) + ") not found");
+}
+
+}  // namespace
+
+Result<std::pair<std::string, std::string>> RegistryService::PrepareSource(const CreateModelVersionRequest& req) {
+  TAMGA_RETURN_IF_ERROR(CheckSource(req.source));
+  std::string source = req.source;
+  if (source.rfind("runs:/", 0) == 0) {
+    std::string rest = source.substr(6);
+    while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
+    size_t slash = rest.find('/');
+    std::string run_id = rest.substr(0, slash);
+    std::string path = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    auto run = store_->GetRunInfo(run_id);
+    if (!run.ok()) return InvalidArgument("Invalid model version source '" + source + "': run '" + run_id + "' not found");
+    source = run->artifact_uri + (path.empty() ? "" : "/" + path);
+  } else if (source.rfind("models:", 0) == 0) {
+    TAMGA_ASSIGN_OR_RETURN(auto resolved, Resolve(source));
+    source = resolved.artifact_location;
+  }
+  std::string storage = source;
+  if (auto blob = ProxiedBlobPath(source); blob && !blob->empty()) {
+    std::string copy = std::string(kRegistryBlobRoot) + "/" + NewRunId(*random_);
+    Status s = blobs_->CopyTree(*blob, copy);
+    if (s.ok()) {
+      storage = "mlflow-artifacts:/" + copy;
+    } else if (s.code() != StatusCode::kNotFound) {
+      return s;
+    }  // nothing uploaded there (yet): reference the source as given
+  }
+  return std::make_pair(source, storage);
+}
+
+void RegistryService::CreateModelVersion(CreateModelVersionRequest req, DoneWith<ModelVersion> done) {
+  Status valid = ValidateModelName(req.name);
+  if (valid.ok()) valid = ValidateTags(req.tags);
+  if (valid.ok()) valid = ValidateDescription(req.description);
+  if (valid.ok() && req.run_id && !req.run_id->empty()) valid = ValidateRunIdFormat(*req.run_id);
+  if (!valid.ok()) return done(valid);
+  // Fail fast (before copying files) when the model does not exist; the transaction checks again.
+  auto exists = store_->registry().MaxVersion(req.name);
+  if (!exists.ok()) return done(exists.status());
+  auto prepared = PrepareSource(req);
+  if (!prepared.ok()) return done(prepared.status());
+  if (req.run_id && req.run_id->empty()) req.run_id.reset();
+  if (!req.run_id && req.source.rfind("runs:/", 0) == 0) {
+    std::string rest = req.source.substr(6);
+    while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
+    req.run_id = rest.substr(0, rest.find('/'));
+  }
+  auto [source, storage] = *prepared;
+  auto reply = std::make_shared<std::optional<ModelVersion>>();
+  int64_t now = clock_->NowMillis();
+  BlobStore* blobs = blobs_;
+  bool copied = storage != source;
+  Write(
+      [req = std::move(req), source = source, storage = storage, reply, now](
+          WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
+        if (req.model_id) TAMGA_RETURN_IF_ERROR(txn.registry().reader().GetLoggedModel(*req.model_id).status());
+        TAMGA_ASSIGN_OR_RETURN(int64_t max, txn.registry().reader().MaxVersion(req.name));
+        ModelVersion v;
+        v.name = req.name;
+        v.version = max + 1;
+        v.creation_timestamp = v.last_updated_timestamp = now;
+        v.user_id = req.user_id;
+        v.description = req.description;
+        v.source = source;
+        v.run_id = req.run_id;
+        v.run_link = req.run_link;
+        v.storage_location = storage;
+        v.model_id = req.model_id;
+        v.tags = req.tags;
+        TAMGA_RETURN_IF_ERROR(txn.registry().CreateModelVersion(v));
+        TAMGA_RETURN_IF_ERROR(txn.registry().TouchRegisteredModel(req.name, now));
+        events->push_back(VersionCreatedEvent(v, now));
+        TAMGA_ASSIGN_OR_RETURN(*reply, txn.registry().reader().GetModelVersion(req.name, v.version));
+        return Status::Ok();
+      },
+      [reply, done = std::move(done), blobs, copied, storage = storage](Status s) {
+        // A copy made for a version that was never committed is garbage: remove it.
+        if (!s.ok() && copied) (void)blobs->Delete(*ProxiedBlobPath(storage));
+        Finish(reply, done)(s);
+      });
+}
+
+Result<ModelVersion> RegistryService::GetModelVersion(const std::string& name, const std::string& version) {
+  TAMGA_ASSIGN_OR_RETURN(int64_t v, ParseModelVersion(version));
+  auto mv = store_->registry().GetModelVersion(name, v);
+  if (mv.status().code() == StatusCode::kNotFound) return VersionNotFound(name, v);
+  return mv;
+}
+
+void RegistryService::UpdateModelVersion(const std::string& name, const std::string& version,
+                                         std::optional<std::string> description, DoneWith<ModelVersion> done) {
+  auto v = ParseModelVersion(version);
+  Status valid = v.ok() ? ValidateDescription(description) : v.status();
+  if (!valid.ok()) return done(valid);
+  auto reply = std::make_shared<std::optional<ModelVersion>>();
+  int64_t now = clock_->NowMillis();
+  Write(
+      [name, v = *v, description = std::move(description), reply, now](WriteTxn& txn,
+                                                                       std::vector<RegistryEvent>* events) -> Status {
+        TAMGA_RETURN_IF_ERROR(txn.registry().SetModelVersionDescription(name, v, description, now));
+        events->push_back(VersionUpdatedEvent(name, v, description, now));
+        TAMGA_ASSIGN_OR_RETURN(*reply, txn.registry().reader().GetModelVersion(name, v));
+        return Status::Ok();
+      },
+      Finish(reply, std::move(done)));
+}
+
+void RegistryService::TransitionStage(const std::string& name, const std::string& version, const std::string& stage,
+                                      bool archive_existing, DoneWith<ModelVersion> done) {
+  auto v = ParseModelVersion(version);
+  if (!v.ok()) return done(v.status());
+  auto canonical = CanonicalStage(stage);
+  if (!canonical.ok()) return done(canonical.status());
+  std::string to = *canonical;
+  if (archive_existing && to != "Staging" && to != "Production") {
+    return done(InvalidArgument("Model version transition cannot archive existing model versions because '" + to +
+                                "' is not an Active stage. Valid stages are Staging, Production"));
+  }
+  auto reply = std::make_shared<std::optional<ModelVersion>>();
+  int64_t now = clock_->NowMillis();
+  Write(
+      [name, v = *v, to, archive_existing, reply, now](WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
+        RegistryReader& r = txn.registry().reader();
+        auto current = r.GetModelVersion(name, v);
+        if (current.status().code() == StatusCode::kNotFound) return VersionNotFound(name, v);
+        TAMGA_RETURN_IF_ERROR(current.status());
+        if (archive_existing) {
+          RegistryQuery q;
+          q.filter.push_back({FieldKind::kAttribute, "name", CompareOp::kEq, name});
+          q.max_results = RegistryLimits::kMaxVersionSearchResults;
+          TAMGA_ASSIGN_OR_RETURN(auto all, r.SearchModelVersions(q));
+          for (const auto& other : all.versions) {
+            if (other.version == v || other.current_stage != to) continue;
+            TAMGA_RETURN_IF_ERROR(txn.registry().SetModelVersionStage(name, other.version, "Archived", now));
+            events->push_back(VersionStageEvent(name, other.version, other.current_stage, "Archived", now));
+          }
+        }
+        TAMGA_RETURN_IF_ERROR(txn.registry().SetModelVersionStage(name, v, to, now));
+        TAMGA_RETURN_IF_ERROR(txn.registry().TouchRegisteredModel(name, now));
+        events->push_back(VersionStageEvent(name, v, current->current_stage, to, now));
+        TAMGA_ASSIGN_OR_RETURN(*reply, r.GetModelVersion(name, v));
+        return Status::Ok();
+      },
+      Finish(reply, std::move(done)));
+}
+
+void RegistryService::DeleteModelVersion(const std::string& name, const std::string& version, Done done) {
+  auto v = ParseModelVersion(version);
+  if (!v.ok()) return done(v.status());
+  int64_t now = clock_->NowMillis();
+  Write(
+      [name, v = *v, now](WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
+        auto current = txn.registry().reader().GetModelVersion(name, v);
+        if (current.status().code() == StatusCode::kNotFound) return VersionNotFound(name, v);
+        TAMGA_RETURN_IF_ERROR(current.status());
+        TAMGA_RETURN_IF_ERROR(txn.registry().DeleteModelVersion(name, v, now));
+        TAMGA_RETURN_IF_ERROR(txn.registry().TouchRegisteredModel(name, now));
+        for (const auto& alias : current->aliases) {
+          events->push_back(AliasEvent(event_type::kAliasDeleted, name, alias, v, now));
+        }
+        events->push_back(VersionDeletedEvent(name, v, now));
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+Result<ModelVersionSearchResult> RegistryService::SearchModelVersions(const RegistrySearchRequest& req) {
+  RegistryQuery q;
+  TAMGA_ASSIGN_OR_RETURN(q.max_results,
+                         ParseMaxResults(req.max_results, RegistryLimits::kMaxVersionSearchResults));
+  TAMGA_ASSIGN_OR_RETURN(q.filter, ParseSearchFilter(req.filter, SearchEntity::kModelVersions));
+  TAMGA_ASSIGN_OR_RETURN(q.order, ParseOrderBy(req.order_by, SearchEntity::kModelVersions));
+  if (!req.page_token.empty()) {
+    TAMGA_ASSIGN_OR_RETURN(q.offset, DecodeOffsetToken(req.page_token));
+  }
+  TAMGA_ASSIGN_OR_RETURN(auto page, store_->registry().SearchModelVersions(q));
+  ModelVersionSearchResult out;
+  out.versions = std::move(page.versions);
+  if (page.has_more) out.next_page_token = EncodeOffsetToken(q.offset + q.max_results);
+  return out;
+}
+
+Result<std::string> RegistryService::GetDownloadUri(const std::string& name, const std::string& version) {
+  TAMGA_ASSIGN_OR_RETURN(auto v, GetModelVersion(name, version));
+  return v.storage_location;
+}
+
+void RegistryService::SetModelVersionTag(const std::string& name, const std::string& version, KeyValue tag,
+                                         Done done) {
+  auto v = ParseModelVersion(version);
+  Status valid = v.ok() ? ValidateRegistryTag(tag) : v.status();
+  if (!valid.ok()) return done(valid);
+  int64_t now = clock_->NowMillis();
+  Write(
+      [name, v = *v, tag = std::move(tag), now](WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
+        TAMGA_RETURN_IF_ERROR(txn.registry().SetModelVersionTag(name, v, tag));
+        events->push_back(VersionTagEvent(event_type::kVersionTagSet, name, v, tag, now));
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+void RegistryService::DeleteModelVersionTag(const std::string& name, const std::string& version, std::string key,
+                                            Done done) {
+  auto v = ParseModelVersion(version);
+  if (!v.ok()) return done(v.status());
+  int64_t now = clock_->NowMillis();
+  Write(
+      [name, v = *v, key = std::move(key), now](WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
+        TAMGA_RETURN_IF_ERROR(txn.registry().DeleteModelVersionTag(name, v, key));
+        events->push_back(VersionTagEvent(event_type::kVersionTagDeleted, name, v, {key, ""}, now));
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+}  // namespace tamga

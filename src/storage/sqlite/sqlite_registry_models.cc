@@ -1,0 +1,290 @@
+// Registered models and model versions: loading with tags/aliases/latest versions, and search compiled to
+// one SELECT whose shape comes from the parsed query; every user value is bound.
+#include <cmath>
+#include <variant>
+
+#include "storage/sqlite/sqlite_registry.h"
+
+namespace tamga {
+namespace {
+
+using Bind = std::variant<int64_t, double, std::string>;
+
+constexpr const char* kVersionColumns =
+    "SELECT m.name, v.version, v.creation_timestamp, v.last_updated_timestamp, v.user_id, v.current_stage, "
+    "v.description, v.source, v.run_id, v.status, v.status_message, v.run_link, v.storage_location, v.model_id "
+    "FROM model_versions v JOIN registered_models m ON m.model_pk = v.model_pk ";
+
+std::optional<std::string> OptText(SqliteStmt& s, int col) {
+  if (s.IsNull(col)) return std::nullopt;
+  return s.Text(col);
+}
+
+ModelVersion VersionFromRow(SqliteStmt& s) {
+  ModelVersion v;
+  v.name = s.Text(0);
+  v.version = s.Int(1);
+  v.creation_timestamp = s.Int(2);
+  v.last_updated_timestamp = s.Int(3);
+  v.user_id = s.Text(4);
+  v.current_stage = s.Text(5);
+  v.description = OptText(s, 6);
+  v.source = s.Text(7);
+  v.run_id = OptText(s, 8);
+  v.status = static_cast<ModelVersionStatus>(s.Int(9));
+  v.status_message = OptText(s, 10);
+  v.run_link = OptText(s, 11);
+  v.storage_location = s.Text(12);
+  v.model_id = OptText(s, 13);
+  return v;
+}
+
+Status LoadVersionExtras(SqliteDb& db, int64_t model_pk, ModelVersion& v) {
+  {
+    TAMGA_ASSIGN_OR_RETURN(auto t, db.Prepare("SELECT key, value FROM model_version_tags WHERE model_pk = ?1 AND "
+                                               "version = ?2 ORDER BY key"));
+    t->Bind(1, model_pk).Bind(2, v.version);
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, t->Step());
+      if (!row) break;
+      v.tags.push_back({t->Text(0), t->Text(1)});
+    }
+  }
+  TAMGA_ASSIGN_OR_RETURN(auto a, db.Prepare("SELECT alias FROM registered_model_aliases WHERE model_pk = ?1 AND "
+                                             "version = ?2 ORDER BY alias"));
+  a->Bind(1, model_pk).Bind(2, v.version);
+  for (;;) {
+    TAMGA_ASSIGN_OR_RETURN(bool row, a->Step());
+    if (!row) break;
+    v.aliases.push_back(a->Text(0));
+  }
+  return Status::Ok();
+}
+
+const char* OpSql(CompareOp op) {
+  switch (op) {
+    case CompareOp::kEq: return " = ";
+    case CompareOp::kNe: return " != ";
+    case CompareOp::kGt: return " > ";
+    case CompareOp::kGe: return " >= ";
+    case CompareOp::kLt: return " < ";
+    case CompareOp::kLe: return " <= ";
+    case CompareOp::kLike: return " LIKE ";
+    default: return " = ";
+  }
+}
+
+std::string StringCond(const std::string& expr, const Comparison& c, std::vector<Bind>& binds) {
+  if (c.op == CompareOp::kIn || c.op == CompareOp::kNotIn) {
+    const auto& list = std::get<std::vector<std::string>>(c.value);
+    std::string s = expr + (c.op == CompareOp::kIn ? " IN (" : " NOT IN (");
+    for (size_t i = 0; i < list.size(); ++i) {
+      s += i ? ",?" : "?";
+      binds.emplace_back(list[i]);
+    }
+    return s + ")";
+  }
+  binds.emplace_back(std::get<std::string>(c.value));
+  if (c.op == CompareOp::kILike) return "LOWER(" + expr + ") LIKE LOWER(?)";
+  return expr + OpSql(c.op) + "?";
+}
+
+// Column for a canonical attribute key (validated by the domain's parser; unknown keys are a bug).
+std::string Column(const std::string& key) {
+  if (key == "name") return "m.name";
+  if (key == "creation_timestamp") return "v.creation_timestamp";
+  if (key == "last_updated_timestamp") return "v.last_updated_timestamp";
+  if (key == "run_id") return "v.run_id";
+  if (key == "source_path") return "v.source";
+  if (key == "version_number") return "v.version";
+  return "";
+}
+
+struct Compiled {
+  std::string where;
+  std::vector<Bind> binds;
+};
+
+Result<Compiled> CompileFilter(const std::vector<Comparison>& filter, bool versions) {
+  Compiled out;
+  for (const auto& c : filter) {
+    std::string cond;
+    if (c.kind == FieldKind::kTag) {
+      out.binds.emplace_back(c.key);
+      std::string tag_cond = StringCond("t.value", c, out.binds);
+      cond = versions ? "EXISTS (SELECT 1 FROM model_version_tags t WHERE t.model_pk = v.model_pk AND "
+                        "t.version = v.version AND t.key = ? AND " + tag_cond + ")"
+                      : "EXISTS (SELECT 1 FROM registered_model_tags t WHERE t.model_pk = m.model_pk AND "
+                        "t.key = ? AND " + tag_cond + ")";
+    } else {
+      std::string col = Column(c.key);
+      if (col.empty() || (!versions && col[0] == 'v')) return InvalidArgument("Invalid search key '" + c.key + "'");
+      if (std::holds_alternative<double>(c.value)) {
+        double d = std::get<double>(c.value);
+        cond = col + OpSql(c.op) + "?";
+        if (std::floor(d) == d && std::fabs(d) < 9e18) out.binds.emplace_back(static_cast<int64_t>(d));
+        else out.binds.emplace_back(d);
+      } else {
+        cond = StringCond(col, c, out.binds);
+      }
+    }
+    out.where += " AND " + cond;
+  }
+  return out;
+}
+
+std::string CompileOrder(const std::vector<OrderKey>& order, bool versions) {
+  std::string sql;
+  bool has_name = false, has_version = false;
+  for (const auto& o : order) {
+    std::string col = Column(o.key);
+    if (!versions && col[0] == 'v') col = "m" + col.substr(1);
+    has_name |= o.key == "name";
+    has_version |= o.key == "version_number";
+    sql += (sql.empty() ? "" : ", ") + col + (o.ascending ? " ASC" : " DESC");
+  }
+  if (!has_name) sql += (sql.empty() ? "" : ", ") + std::string("m.name ASC");
+  if (versions && !has_version) sql += ", v.version DESC";
+  return " ORDER BY " + sql;
+}
+
+void BindAll(SqliteStmt& s, const std::vector<Bind>& binds, int first) {
+  int i = first;
+  for (const auto& b : binds) {
+    if (auto* n = std::get_if<int64_t>(&b)) s.Bind(i++, *n);
+    else if (auto* d = std::get_if<double>(&b)) s.Bind(i++, *d);
+    else s.Bind(i++, std::get<std::string>(b));
+  }
+}
+
+}  // namespace
+
+Result<int64_t> SqliteModelPk(SqliteDb& db, const std::string& name) {
+  TAMGA_ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT model_pk FROM registered_models WHERE name = ?1"));
+  s->Bind(1, name);
+  TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+  if (!row) return NotFound("Registered Model with name=" + name + " not found");
+  return s->Int(0);
+}
+
+Result<ModelVersion> SqliteLoadModelVersion(SqliteDb& db, int64_t model_pk, int64_t version) {
+  ModelVersion v;
+  {
+    TAMGA_ASSIGN_OR_RETURN(auto s, db.Prepare(std::string(kVersionColumns) +
+                                              "WHERE v.model_pk = ?1 AND v.version = ?2 AND v.deleted = 0"));
+    s->Bind(1, model_pk).Bind(2, version);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return NotFound("model version not found");
+    v = VersionFromRow(*s);
+  }
+  TAMGA_RETURN_IF_ERROR(LoadVersionExtras(db, model_pk, v));
+  return v;
+}
+
+Result<RegisteredModel> SqliteLoadRegisteredModel(SqliteDb& db, int64_t model_pk) {
+  RegisteredModel m;
+  {
+    TAMGA_ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT name, creation_timestamp, last_updated_timestamp, user_id, "
+                                              "description FROM registered_models WHERE model_pk = ?1"));
+    s->Bind(1, model_pk);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return NotFound("registered model not found");
+    m.name = s->Text(0);
+    m.creation_timestamp = s->Int(1);
+    m.last_updated_timestamp = s->Int(2);
+    m.user_id = s->Text(3);
+    m.description = OptText(*s, 4);
+  }
+  {
+    TAMGA_ASSIGN_OR_RETURN(auto t, db.Prepare("SELECT key, value FROM registered_model_tags WHERE model_pk = ?1 "
+                                               "ORDER BY key"));
+    t->Bind(1, model_pk);
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, t->Step());
+      if (!row) break;
+      m.tags.push_back({t->Text(0), t->Text(1)});
+    }
+  }
+  {
+    TAMGA_ASSIGN_OR_RETURN(auto a, db.Prepare("SELECT alias, version FROM registered_model_aliases WHERE "
+                                               "model_pk = ?1 ORDER BY alias"));
+    a->Bind(1, model_pk);
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, a->Step());
+      if (!row) break;
+      m.aliases.push_back({a->Text(0), a->Int(1)});
+    }
+  }
+  std::vector<int64_t> latest;
+  {
+    TAMGA_ASSIGN_OR_RETURN(auto l, db.Prepare("SELECT MAX(version) FROM model_versions WHERE model_pk = ?1 AND "
+                                               "deleted = 0 GROUP BY current_stage ORDER BY 1"));
+    l->Bind(1, model_pk);
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, l->Step());
+      if (!row) break;
+      latest.push_back(l->Int(0));
+    }
+  }
+  for (int64_t v : latest) {
+    TAMGA_ASSIGN_OR_RETURN(auto mv, SqliteLoadModelVersion(db, model_pk, v));
+    m.latest_versions.push_back(std::move(mv));
+  }
+  return m;
+}
+
+Result<RegisteredModelPage> SqliteSearchRegisteredModels(SqliteDb& db, const RegistryQuery& q) {
+  TAMGA_ASSIGN_OR_RETURN(Compiled c, CompileFilter(q.filter, false));
+  std::string sql = "SELECT m.model_pk FROM registered_models m WHERE 1" + c.where + CompileOrder(q.order, false) +
+                    " LIMIT ? OFFSET ?";
+  TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
+  BindAll(*s, c.binds, 1);
+  s->Bind(static_cast<int>(c.binds.size()) + 1, q.max_results + 1);
+  s->Bind(static_cast<int>(c.binds.size()) + 2, q.offset);
+  std::vector<int64_t> pks;
+  for (;;) {
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) break;
+    pks.push_back(s->Int(0));
+  }
+  RegisteredModelPage page;
+  if (static_cast<int64_t>(pks.size()) > q.max_results) {
+    page.has_more = true;
+    pks.resize(q.max_results);
+  }
+  for (int64_t pk : pks) {
+    TAMGA_ASSIGN_OR_RETURN(auto m, SqliteLoadRegisteredModel(db, pk));
+    page.models.push_back(std::move(m));
+  }
+  return page;
+}
+
+Result<ModelVersionPage> SqliteSearchModelVersions(SqliteDb& db, const RegistryQuery& q) {
+  TAMGA_ASSIGN_OR_RETURN(Compiled c, CompileFilter(q.filter, true));
+  std::string sql = "SELECT m.name, v.version, v.creation_timestamp, v.last_updated_timestamp, v.user_id, v.current_stage, "
+        "v.description, v.source, v.run_id, v.status, v.status_message, v.run_link, v.storage_location, "
+        "v.model_id, v.model_pk FROM model_versions v JOIN registered_models m ON m.model_pk = v.model_pk "
+        "WHERE v.deleted = 0" + c.where + CompileOrder(q.order, true) + " LIMIT ? OFFSET ?";
+  TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
+  BindAll(*s, c.binds, 1);
+  s->Bind(static_cast<int>(c.binds.size()) + 1, q.max_results + 1);
+  s->Bind(static_cast<int>(c.binds.size()) + 2, q.offset);
+  ModelVersionPage page;
+  std::vector<int64_t> pks;
+  for (;;) {
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) break;
+    if (static_cast<int64_t>(page.versions.size()) == q.max_results) {
+      page.has_more = true;
+      break;
+    }
+    page.versions.push_back(VersionFromRow(*s));
+    pks.push_back(s->Int(14));
+  }
+  for (size_t i = 0; i < page.versions.size(); ++i) {
+    TAMGA_RETURN_IF_ERROR(LoadVersionExtras(db, pks[i], page.versions[i]));
+  }
+  return page;
+}
+
+}  // namespace tamga

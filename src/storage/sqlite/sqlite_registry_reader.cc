@@ -1,0 +1,298 @@
+// RegistryReader on SQLite: each call borrows a connection (pooled reader, or the writer inside a txn).
+#include <sstream>
+
+#include "storage/sqlite/sqlite_registry.h"
+
+namespace tamga {
+namespace {
+
+std::vector<std::string> SplitEvents(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+constexpr const char* kDeliveryColumns =
+    "SELECT delivery_pk, delivery_id, webhook_id, event_seq, event_type, state, attempts, next_attempt_at, "
+    "last_status, last_error, created_at, updated_at FROM webhook_deliveries ";
+
+WebhookDelivery DeliveryFromRow(SqliteStmt& s) {
+  WebhookDelivery d;
+  d.delivery_pk = s.Int(0);
+  d.delivery_id = s.Text(1);
+  d.webhook_id = s.Text(2);
+  d.event_seq = s.Int(3);
+  d.event_type = s.Text(4);
+  std::string state = s.Text(5);
+  d.state = state == "succeeded" ? DeliveryState::kSucceeded
+            : state == "failed"  ? DeliveryState::kFailed
+                                 : DeliveryState::kPending;
+  d.attempts = static_cast<int>(s.Int(6));
+  d.next_attempt_at = s.Int(7);
+  d.last_status = static_cast<int>(s.Int(8));
+  d.last_error = s.Text(9);
+  d.created_at = s.Int(10);
+  d.updated_at = s.Int(11);
+  return d;
+}
+
+Result<std::vector<WebhookDelivery>> Deliveries(SqliteStmt& s) {
+  std::vector<WebhookDelivery> out;
+  for (;;) {
+    TAMGA_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(DeliveryFromRow(s));
+  }
+  return out;
+}
+
+constexpr const char* kLoggedModelColumns =
+    "SELECT model_id, experiment_id, name, creation_timestamp, last_updated_timestamp, artifact_uri, status, "
+    "creator_id, model_type, source_run_id, status_message, lifecycle_stage FROM logged_models ";
+
+Result<LoggedModel> LoggedModelFromRow(SqliteDb& db, SqliteStmt& s) {
+  LoggedModel m;
+  m.model_id = s.Text(0);
+  m.experiment_id = std::to_string(s.Int(1));
+  m.name = s.Text(2);
+  m.creation_timestamp = s.Int(3);
+  m.last_updated_timestamp = s.Int(4);
+  m.artifact_uri = s.Text(5);
+  m.status = static_cast<LoggedModelStatus>(s.Int(6));
+  m.creator_id = s.Text(7);
+  m.model_type = s.Text(8);
+  m.source_run_id = s.Text(9);
+  m.status_message = s.Text(10);
+  m.lifecycle_stage = s.Text(11) == "deleted" ? LifecycleStage::kDeleted : LifecycleStage::kActive;
+  for (const char* table : {"logged_model_tags", "logged_model_params"}) {
+    TAMGA_ASSIGN_OR_RETURN(auto t, db.Prepare(std::string("SELECT key, value FROM ") + table +
+                                               " WHERE model_id = ?1 ORDER BY key"));
+    t->Bind(1, m.model_id);
+    auto& list = std::string(table) == "logged_model_tags" ? m.tags : m.params;
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, t->Step());
+      if (!row) break;
+      list.push_back({t->Text(0), t->Text(1)});
+    }
+  }
+  return m;
+}
+
+DeploymentRecord DeploymentFromRow(SqliteStmt& s) {
+  DeploymentRecord d;
+  d.name = s.Text(0);
+  d.model_name = s.Text(1);
+  d.spec = s.Text(2);
+  d.creation_timestamp = s.Int(3);
+  d.last_updated_timestamp = s.Int(4);
+  d.rendered_version = s.Text(5);
+  d.rendered_event_seq = s.Int(6);
+  return d;
+}
+
+constexpr const char* kDeploymentColumns =
+    "SELECT name, model_name, spec, creation_timestamp, last_updated_timestamp, rendered_version, "
+    "rendered_event_seq FROM deployments ";
+
+class SqliteRegistryReader final : public RegistryReader {
+ public:
+  explicit SqliteRegistryReader(std::function<Result<SqliteDbHandle>()> acquire) : acquire_(std::move(acquire)) {}
+
+  Result<RegisteredModel> GetRegisteredModel(const std::string& name) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db, name));
+    return SqliteLoadRegisteredModel(*db, pk);
+  }
+  Result<RegisteredModelPage> SearchRegisteredModels(const RegistryQuery& query) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    return SqliteSearchRegisteredModels(*db, query);
+  }
+  Result<ModelVersion> GetModelVersion(const std::string& name, int64_t version) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db, name));
+    return SqliteLoadModelVersion(*db, pk, version);
+  }
+  Result<ModelVersionPage> SearchModelVersions(const RegistryQuery& query) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    return SqliteSearchModelVersions(*db, query);
+  }
+  Result<std::optional<int64_t>> GetAliasVersion(const std::string& name, const std::string& alias) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db, name));
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT version FROM registered_model_aliases WHERE model_pk = ?1 "
+                                                 "AND alias = ?2"));
+    s->Bind(1, pk).Bind(2, alias);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return std::optional<int64_t>();
+    return std::optional<int64_t>(s->Int(0));
+  }
+  Result<int64_t> MaxVersion(const std::string& name) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db, name));
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE "
+                                                 "model_pk = ?1"));
+    s->Bind(1, pk);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    return row ? s->Int(0) : 0;
+  }
+
+  Result<std::vector<RegistryEvent>> ListEvents(int64_t after, int64_t limit) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT seq, type, model_name, version, alias, timestamp, data FROM "
+                                                 "registry_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"));
+    s->Bind(1, after).Bind(2, limit);
+    std::vector<RegistryEvent> out;
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({s->Int(0), s->Text(1), s->Text(2), s->Text(3), s->Text(4), s->Int(5), s->Text(6)});
+    }
+    return out;
+  }
+  Result<int64_t> LastEventSeq() override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT COALESCE(MAX(seq), 0) FROM registry_events"));
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    return row ? s->Int(0) : 0;
+  }
+  Result<int64_t> GetEventCursor(const std::string& consumer) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT seq FROM event_cursors WHERE consumer = ?1"));
+    s->Bind(1, consumer);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    return row ? s->Int(0) : 0;
+  }
+
+  Result<std::vector<Webhook>> ListWebhooks() override { return LoadWebhooks("", ""); }
+  Result<Webhook> GetWebhook(const std::string& webhook_id) override {
+    TAMGA_ASSIGN_OR_RETURN(auto list, LoadWebhooks("WHERE webhook_id = ?1", webhook_id));
+    if (list.empty()) return NotFound("Webhook with ID " + webhook_id + " not found");
+    return list[0];
+  }
+  Result<std::vector<WebhookDelivery>> ListDeliveries(const std::string& webhook_id, int64_t before,
+                                                      int64_t limit) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(std::string(kDeliveryColumns) +
+                                                 "WHERE webhook_id = ?1 AND delivery_pk < ?2 ORDER BY delivery_pk "
+                                                 "DESC LIMIT ?3"));
+    s->Bind(1, webhook_id).Bind(2, before > 0 ? before : INT64_MAX).Bind(3, limit);
+    return Deliveries(*s);
+  }
+  Result<std::vector<WebhookDelivery>> DueDeliveries(int64_t now, int64_t limit) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(std::string(kDeliveryColumns) +
+                                                 "WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY "
+                                                 "next_attempt_at, delivery_pk LIMIT ?2"));
+    s->Bind(1, now).Bind(2, limit);
+    return Deliveries(*s);
+  }
+  Result<std::optional<int64_t>> NextDeliveryDue() override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE "
+                                                 "state = 'pending'"));
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row || s->IsNull(0)) return std::optional<int64_t>();
+    return std::optional<int64_t>(s->Int(0));
+  }
+
+  Result<LoggedModel> GetLoggedModel(const std::string& model_id) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(std::string(kLoggedModelColumns) + "WHERE model_id = ?1"));
+    s->Bind(1, model_id);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return NotFound("Logged model with ID '" + model_id + "' not found.");
+    return LoggedModelFromRow(*db, *s);
+  }
+  Result<std::vector<LoggedModel>> ListLoggedModels(const std::vector<std::string>& experiment_ids, int64_t offset,
+                                                    int64_t limit) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    std::string sql = std::string(kLoggedModelColumns) + "WHERE lifecycle_stage = 'active' AND experiment_id IN (";
+    for (size_t i = 0; i < experiment_ids.size(); ++i) sql += i ? ",?" : "?";
+    sql += ") ORDER BY creation_timestamp DESC, model_id LIMIT ? OFFSET ?";
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).PrepareUncached(sql));
+    int i = 1;
+    for (const auto& id : experiment_ids) s->Bind(i++, id);
+    s->Bind(i++, limit).Bind(i, offset);
+    std::vector<LoggedModel> out;
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      TAMGA_ASSIGN_OR_RETURN(auto m, LoggedModelFromRow(*db, *s));
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+  Result<std::vector<RunOutput>> GetRunOutputs(const std::string& run_id) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT model_id, step FROM run_outputs WHERE run_id = ?1 ORDER "
+                                                 "BY model_id"));
+    s->Bind(1, run_id);
+    std::vector<RunOutput> out;
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back({s->Text(0), s->Int(1)});
+    }
+    return out;
+  }
+
+  Result<std::vector<DeploymentRecord>> ListDeployments() override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(std::string(kDeploymentColumns) + "ORDER BY name"));
+    std::vector<DeploymentRecord> out;
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      out.push_back(DeploymentFromRow(*s));
+    }
+    return out;
+  }
+  Result<DeploymentRecord> GetDeployment(const std::string& name) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(std::string(kDeploymentColumns) + "WHERE name = ?1"));
+    s->Bind(1, name);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return NotFound("Deployment '" + name + "' not found");
+    return DeploymentFromRow(*s);
+  }
+
+ private:
+  Result<std::vector<Webhook>> LoadWebhooks(const std::string& where, const std::string& arg) {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT webhook_id, name, description, url, events, secret, status, "
+                                                 "creation_timestamp, last_updated_timestamp FROM webhooks " +
+                                                 where + " ORDER BY creation_timestamp, webhook_id"));
+    if (!where.empty()) s->Bind(1, arg);
+    std::vector<Webhook> out;
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      Webhook w;
+      w.webhook_id = s->Text(0);
+      w.name = s->Text(1);
+      w.description = s->Text(2);
+      w.url = s->Text(3);
+      w.events = SplitEvents(s->Text(4));
+      w.secret = s->Text(5);
+      w.status = static_cast<WebhookStatus>(s->Int(6));
+      w.creation_timestamp = s->Int(7);
+      w.last_updated_timestamp = s->Int(8);
+      out.push_back(std::move(w));
+    }
+    return out;
+  }
+
+  std::function<Result<SqliteDbHandle>()> acquire_;
+};
+
+}  // namespace
+
+std::unique_ptr<RegistryReader> NewSqliteRegistryReader(std::function<Result<SqliteDbHandle>()> acquire) {
+  return std::make_unique<SqliteRegistryReader>(std::move(acquire));
+}
+
+}  // namespace tamga
