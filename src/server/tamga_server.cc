@@ -15,10 +15,32 @@
 #include "storage/sqlite/sqlite_metadata_store.h"
 #include "tamga/build_info.h"
 #include "registry/event_hub.h"
+#include "http/client/http_client.h"
 #include "registry/registry_service.h"
+#include "registry/webhook_dispatcher.h"
 #include "tracking/tracking_service.h"
 
 namespace tamga {
+
+namespace {
+
+// Webhook deliveries over the outbound HTTP client.
+class HttpWebhookTransport final : public WebhookTransport {
+ public:
+  Result<WebhookReply> Post(const WebhookPost& post) override {
+    HttpClientRequest req;
+    req.method = "POST";
+    req.url = post.url;
+    req.headers = post.headers;
+    req.body = post.body;
+    req.timeout_ms = post.timeout_ms;
+    req.max_response_bytes = 64 << 10;
+    TAMGA_ASSIGN_OR_RETURN(auto res, HttpCall(req));
+    return WebhookReply{res.status, std::move(res.body), res.Header("retry-after")};
+  }
+};
+
+}  // namespace
 
 struct TamgaServer::Parts {
   ServerConfig config;
@@ -31,6 +53,9 @@ struct TamgaServer::Parts {
   std::unique_ptr<TrackingService> tracking;
   std::unique_ptr<EventHub> events;
   std::unique_ptr<RegistryService> registry;
+  HttpWebhookTransport webhook_transport;
+  std::unique_ptr<WebhookService> webhooks;
+  std::unique_ptr<WebhookDispatcher> dispatcher;
   Router router;
   std::unique_ptr<HttpServer> http;
 };
@@ -57,8 +82,13 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->registry = std::make_unique<RegistryService>(p->store.get(), p->writer.get(), p->blobs.get(), p->events.get(),
                                                   &p->clock, &p->random);
 
+  p->webhooks = std::make_unique<WebhookService>(WebhookService::Options{}, p->store.get(), p->writer.get(),
+                                                 &p->webhook_transport, &p->clock, &p->random);
+  p->dispatcher = std::make_unique<WebhookDispatcher>(WebhookDispatcher::Options{}, p->store.get(), p->writer.get(),
+                                                      p->events.get(), &p->webhook_transport, &p->clock, &p->random);
+
   RouteContext ctx{p->tracking.get(), p->blobs.get(), &p->metrics, p->registry.get(), p->events.get(),
-                   p->store.get()};
+                   p->store.get(), p->webhooks.get()};
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -67,6 +97,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterRegisteredModelRoutes(p->router, ctx);
   RegisterModelVersionRoutes(p->router, ctx);
   RegisterTamgaRegistryRoutes(p->router, ctx);
+  RegisterWebhookRoutes(p->router, ctx);
 
   HttpServer::Options ho;
   ho.host = config.host;
@@ -85,6 +116,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
             {{"host", config.host}, {"port", std::to_string(p->http->port())}, {"data_dir", config.data_dir},
              {"workers", std::to_string(ho.threads)}, {"schema_version", std::to_string(p->store->SchemaVersion())},
              {"version", kVersion}});
+  p->dispatcher->Start();
   return std::unique_ptr<TamgaServer>(new TamgaServer(std::move(p)));
 }
 
@@ -96,6 +128,7 @@ Status TamgaServer::Run() {
   parts_->http->Run();
   TAMGA_LOG(kInfo, "http drained; committing queued writes");
   parts_->events->Shutdown();
+  parts_->dispatcher->Shutdown();
   parts_->writer->Shutdown();
   Status s = parts_->store->Flush();
   TAMGA_LOG(kInfo, "tamga server stopped", {{"flush", s.ToString()}});

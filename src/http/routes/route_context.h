@@ -8,6 +8,7 @@
 #include "http/request_fields.h"
 #include "http/router.h"
 #include "registry/registry_service.h"
+#include "registry/webhook_service.h"
 #include "tracking/tracking_service.h"
 
 namespace tamga {
@@ -19,6 +20,7 @@ struct RouteContext {
   RegistryService* registry = nullptr;
   EventHub* events = nullptr;
   MetadataStore* store = nullptr;
+  WebhookService* webhooks = nullptr;
 };
 
 template <typename T>
@@ -60,6 +62,7 @@ void RegisterOpsRoutes(Router& router, const RouteContext& ctx);
 void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx);
 void RegisterModelVersionRoutes(Router& router, const RouteContext& ctx);
 void RegisterTamgaRegistryRoutes(Router& router, const RouteContext& ctx);
+void RegisterWebhookRoutes(Router& router, const RouteContext& ctx);
 
 // Registry response bodies shared by the registry route files (registered_model_routes.cc).
 HttpResponse RegisteredModelResponse(const RegisteredModel& m);

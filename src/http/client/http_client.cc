@@ -1,0 +1,151 @@
+#include "http/client/http_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/version.hpp>
+
+namespace tamga {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+std::string HttpClientResponse::Header(const std::string& lower_name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == lower_name) return v;
+  }
+  return "";
+}
+
+Result<ParsedUrl> ParseHttpUrl(const std::string& url) {
+  ParsedUrl out;
+  std::string rest;
+  auto lower = url.substr(0, 8);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+    out.port = "80";
+  } else if (lower.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+    out.https = true;
+    out.port = "443";
+  } else {
+    return InvalidArgument("Invalid URL '" + url.substr(0, 200) + "': only http:// and https:// are allowed");
+  }
+  size_t slash = rest.find_first_of("/?");
+  std::string authority = rest.substr(0, slash);
+  out.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  if (out.target[0] == '?') out.target = "/" + out.target;
+  if (authority.find('@') != std::string::npos) {
+    return InvalidArgument("Invalid URL '" + url.substr(0, 200) + "': credentials in URLs are not allowed");
+  }
+  if (!authority.empty() && authority[0] == '[') {  // [v6]:port
+    size_t close = authority.find(']');
+    if (close == std::string::npos) return InvalidArgument("Invalid URL '" + url.substr(0, 200) + "'");
+    out.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return InvalidArgument("Invalid URL '" + url.substr(0, 200) + "'");
+      out.port = authority.substr(close + 2);
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    out.host = authority.substr(0, colon);
+    if (colon != std::string::npos) out.port = authority.substr(colon + 1);
+  }
+  bool port_ok = !out.port.empty() && out.port.size() <= 5 &&
+                 out.port.find_first_not_of("0123456789") == std::string::npos && std::stoi(out.port) > 0 &&
+                 std::stoi(out.port) < 65536;
+  bool host_ok = !out.host.empty() && out.host.find_first_of(" \t\r\n/\\") == std::string::npos;
+  for (char c : out.target) host_ok &= static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
+  if (!port_ok || !host_ok) return InvalidArgument("Invalid URL '" + url.substr(0, 200) + "'");
+  return out;
+}
+
+namespace {
+
+template <typename Stream>
+Result<HttpClientResponse> Exchange(Stream& stream, beast::tcp_stream& tcp_layer, const ParsedUrl& u,
+                                    const HttpClientRequest& req) {
+  http::request<http::string_body> r{http::string_to_verb(req.method), u.target, 11};
+  if (r.method() == http::verb::unknown) return InvalidArgument("unknown HTTP method " + req.method);
+  r.set(http::field::host, u.host + ((u.https ? u.port == "443" : u.port == "80") ? "" : ":" + u.port));
+  r.set(http::field::user_agent, "tamga/" BOOST_BEAST_VERSION_STRING);
+  for (const auto& [k, v] : req.headers) r.set(k, v);
+  r.body() = req.body;
+  r.prepare_payload();
+  beast::error_code ec;
+  http::write(stream, r, ec);
+  if (ec) return Unavailable("send to " + u.host + ": " + ec.message());
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(req.max_response_bytes);
+  parser.eager(true);
+  http::read(stream, buffer, parser, ec);
+  HttpClientResponse out;
+  if (ec && ec != http::error::body_limit) {
+    if (ec == beast::error::timeout) return Status(StatusCode::kDeadlineExceeded, "timed out waiting for " + u.host);
+    return Unavailable("read from " + u.host + ": " + ec.message());
+  }
+  auto& res = parser.get();
+  out.status = res.result_int();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers.emplace_back(name, std::string(f.value()));
+  }
+  out.body = std::move(res.body());
+  (void)tcp_layer;
+  return out;
+}
+
+}  // namespace
+
+Result<HttpClientResponse> HttpCall(const HttpClientRequest& req) {
+  TAMGA_ASSIGN_OR_RETURN(ParsedUrl u, ParseHttpUrl(req.url));
+  try {
+    net::io_context ioc;
+    tcp::resolver resolver(ioc);
+    beast::error_code ec;
+    auto endpoints = resolver.resolve(u.host, u.port, ec);
+    if (ec) return Unavailable("resolve " + u.host + ": " + ec.message());
+    auto timeout = std::chrono::milliseconds(std::max<int64_t>(req.timeout_ms, 1));
+    if (!u.https) {
+      beast::tcp_stream stream(ioc);
+      stream.expires_after(timeout);
+      stream.connect(endpoints, ec);
+      if (ec) {
+        if (ec == beast::error::timeout) return Status(StatusCode::kDeadlineExceeded, "connect to " + u.host + " timed out");
+        return Unavailable("connect to " + u.host + ":" + u.port + ": " + ec.message());
+      }
+      auto out = Exchange(stream, stream, u, req);
+      stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+      return out;
+    }
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.set_default_verify_paths();
+    ctx.set_verify_mode(ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+    if (!SSL_set_tlsext_host_name(stream.native_handle(), u.host.c_str())) {
+      return Unavailable("TLS SNI setup failed for " + u.host);
+    }
+    stream.set_verify_callback(ssl::host_name_verification(u.host));
+    beast::get_lowest_layer(stream).expires_after(timeout);
+    beast::get_lowest_layer(stream).connect(endpoints, ec);
+    if (ec) return Unavailable("connect to " + u.host + ":" + u.port + ": " + ec.message());
+    stream.handshake(ssl::stream_base::client, ec);
+    if (ec) return Unavailable("TLS handshake with " + u.host + ": " + ec.message());
+    auto out = Exchange(stream, beast::get_lowest_layer(stream), u, req);
+    stream.shutdown(ec);
+    return out;
+  } catch (const std::exception& e) {
+    return Unavailable(std::string("HTTP call failed: ") + e.what());
+  }
+}
+
+}  // namespace tamga

@@ -1,0 +1,44 @@
+#pragma once
+// HttpClient: a small blocking HTTP/1.1 client (http and https) for outbound calls: webhook deliveries
+// and the `tamga` CLI talking to a server. Every call has a deadline covering resolve, connect, TLS,
+// write and read, so a slow or silent peer costs at most `timeout_ms`. Response bodies beyond
+// `max_response_bytes` are cut (the call still succeeds). HTTPS verifies the peer against the system
+// CA store and the host name. Thread-safe: each call uses its own connection.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+
+namespace tamga {
+
+struct HttpClientRequest {
+  std::string method = "GET";
+  std::string url;  // http://host[:port]/path?query or https://...
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  int64_t timeout_ms = 10000;
+  size_t max_response_bytes = 64 << 20;
+};
+
+struct HttpClientResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::string Header(const std::string& lower_name) const;
+};
+
+struct ParsedUrl {
+  bool https = false;
+  std::string host;
+  std::string port;
+  std::string target;  // path + query, at least "/"
+};
+// InvalidArgument unless the URL is http(s)://host[:port][/path].
+Result<ParsedUrl> ParseHttpUrl(const std::string& url);
+
+// Unavailable on connection failures, DeadlineExceeded on timeouts, InvalidArgument on bad URLs.
+Result<HttpClientResponse> HttpCall(const HttpClientRequest& req);
+
+}  // namespace tamga
