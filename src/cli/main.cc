@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "core/log.h"
+#include "cli/client_commands.h"
 #include "server/tamga_server.h"
 #include "tamga/build_info.h"
 
@@ -41,6 +42,15 @@ int main(int argc, char** argv) {
       ->envname("TAMGA_MAX_BODY_MB")->capture_default_str();
   server->add_option("--port-file", config.port_file, "Write the bound port to this file")
       ->envname("TAMGA_PORT_FILE");
+  server->add_option("--gitops-dir", config.gitops_dir, "Rendered deployments go here (default <data-dir>/gitops)")
+      ->envname("TAMGA_GITOPS_DIR");
+  server->add_flag("--gitops-git,!--no-gitops-git", config.gitops_git,
+                   "Keep the GitOps folder as a git repository, one commit per change (default on)")
+      ->envname("TAMGA_GITOPS_GIT");
+  server->add_option("--webhook-timeout-ms", config.webhook_timeout_ms, "Timeout of one webhook delivery attempt")
+      ->envname("TAMGA_WEBHOOK_TIMEOUT_MS")->check(CLI::Range(100, 120000))->capture_default_str();
+
+  tamga::ClientCommands client = tamga::AddClientCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
 
@@ -67,5 +77,5 @@ int main(int argc, char** argv) {
     tamga::Status st = (*s)->Run();
     return st.ok() ? 0 : 1;
   }
-  return 0;
+  return tamga::RunClientCommands(client);
 }

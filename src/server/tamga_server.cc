@@ -16,6 +16,7 @@
 #include "tamga/build_info.h"
 #include "registry/event_hub.h"
 #include "http/client/http_client.h"
+#include "deploy/deploy_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_dispatcher.h"
 #include "tracking/tracking_service.h"
@@ -56,6 +57,8 @@ struct TamgaServer::Parts {
   HttpWebhookTransport webhook_transport;
   std::unique_ptr<WebhookService> webhooks;
   std::unique_ptr<WebhookDispatcher> dispatcher;
+  std::unique_ptr<GitOpsWriter> gitops;
+  std::unique_ptr<DeployService> deploy;
   Router router;
   std::unique_ptr<HttpServer> http;
 };
@@ -82,13 +85,25 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->registry = std::make_unique<RegistryService>(p->store.get(), p->writer.get(), p->blobs.get(), p->events.get(),
                                                   &p->clock, &p->random);
 
-  p->webhooks = std::make_unique<WebhookService>(WebhookService::Options{}, p->store.get(), p->writer.get(),
-                                                 &p->webhook_transport, &p->clock, &p->random);
-  p->dispatcher = std::make_unique<WebhookDispatcher>(WebhookDispatcher::Options{}, p->store.get(), p->writer.get(),
-                                                      p->events.get(), &p->webhook_transport, &p->clock, &p->random);
+  WebhookService::Options wso;
+  wso.delivery_timeout_ms = config.webhook_timeout_ms;
+  p->webhooks = std::make_unique<WebhookService>(wso, p->store.get(), p->writer.get(), &p->webhook_transport,
+                                                 &p->clock, &p->random);
+  WebhookDispatcher::Options wdo;
+  wdo.delivery_timeout_ms = config.webhook_timeout_ms;
+  p->dispatcher = std::make_unique<WebhookDispatcher>(wdo, p->store.get(), p->writer.get(), p->events.get(),
+                                                      &p->webhook_transport, &p->clock, &p->random);
+  GitOpsWriter::Options go;
+  go.root = config.gitops_dir.empty() ? config.data_dir + "/gitops" : config.gitops_dir;
+  go.git = config.gitops_git;
+  TAMGA_ASSIGN_OR_RETURN(p->gitops, GitOpsWriter::Create(go));
+  DeployService::Options dso;
+  dso.tamga_version = kVersion;
+  p->deploy = std::make_unique<DeployService>(dso, p->store.get(), p->writer.get(), p->registry.get(),
+                                              p->events.get(), p->gitops.get(), &p->clock);
 
   RouteContext ctx{p->tracking.get(), p->blobs.get(), &p->metrics, p->registry.get(), p->events.get(),
-                   p->store.get(), p->webhooks.get()};
+                   p->store.get(), p->webhooks.get(), p->deploy.get()};
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -98,6 +113,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterModelVersionRoutes(p->router, ctx);
   RegisterTamgaRegistryRoutes(p->router, ctx);
   RegisterWebhookRoutes(p->router, ctx);
+  RegisterDeployRoutes(p->router, ctx);
 
   HttpServer::Options ho;
   ho.host = config.host;
@@ -117,6 +133,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
              {"workers", std::to_string(ho.threads)}, {"schema_version", std::to_string(p->store->SchemaVersion())},
              {"version", kVersion}});
   p->dispatcher->Start();
+  p->deploy->Start();
   return std::unique_ptr<TamgaServer>(new TamgaServer(std::move(p)));
 }
 
@@ -129,6 +146,7 @@ Status TamgaServer::Run() {
   TAMGA_LOG(kInfo, "http drained; committing queued writes");
   parts_->events->Shutdown();
   parts_->dispatcher->Shutdown();
+  parts_->deploy->Shutdown();
   parts_->writer->Shutdown();
   Status s = parts_->store->Flush();
   TAMGA_LOG(kInfo, "tamga server stopped", {{"flush", s.ToString()}});

@@ -16,6 +16,9 @@ struct ServerConfig {
   std::string sqlite_sync = "NORMAL";     // NORMAL: survives kill -9; FULL: survives power loss too
   size_t max_body_mb = 64;
   std::string port_file;                  // when set, the bound port is written here (port 0 in tests)
+  std::string gitops_dir;                 // rendered deployments; "" = <data_dir>/gitops
+  bool gitops_git = true;                 // keep the GitOps folder as a git repository (commit per change)
+  int webhook_timeout_ms = 10000;         // per delivery attempt
 };
 
 class TamgaServer {

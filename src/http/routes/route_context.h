@@ -7,6 +7,8 @@
 #include "http/http_types.h"
 #include "http/request_fields.h"
 #include "http/router.h"
+#include "core/check.h"
+#include "deploy/deploy_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_service.h"
 #include "tracking/tracking_service.h"
@@ -21,6 +23,7 @@ struct RouteContext {
   EventHub* events = nullptr;
   MetadataStore* store = nullptr;
   WebhookService* webhooks = nullptr;
+  DeployService* deploy = nullptr;
 };
 
 template <typename T>
@@ -63,6 +66,7 @@ void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx);
 void RegisterModelVersionRoutes(Router& router, const RouteContext& ctx);
 void RegisterTamgaRegistryRoutes(Router& router, const RouteContext& ctx);
 void RegisterWebhookRoutes(Router& router, const RouteContext& ctx);
+void RegisterDeployRoutes(Router& router, const RouteContext& ctx);
 
 // Registry response bodies shared by the registry route files (registered_model_routes.cc).
 HttpResponse RegisteredModelResponse(const RegisteredModel& m);

@@ -1,0 +1,208 @@
+#include "deploy/deploy_service.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "registry/registry_events.h"
+
+namespace tamga {
+
+namespace {
+constexpr const char* kConsumer = "deploy";
+}
+
+DeployService::DeployService(const Options& options, MetadataStore* store, GroupCommitter* writer,
+                             RegistryService* registry, EventHub* hub, GitOpsWriter* gitops, Clock* clock)
+    : options_(options), store_(store), writer_(writer), registry_(registry), hub_(hub), gitops_(gitops),
+      clock_(clock) {}
+
+DeployService::~DeployService() { Shutdown(); }
+
+void DeployService::Start() { thread_ = std::thread([this] { FollowLoop(); }); }
+
+void DeployService::Shutdown() {
+  if (stopping_.exchange(true)) return;
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DeployService::Put(const std::string& spec_json, std::function<void(Result<DeploymentRecord>)> done) {
+  auto spec = ParseDeploymentSpec(spec_json);
+  if (!spec.ok()) return done(spec.status());
+  int64_t now = clock_->NowMillis();
+  auto record = std::make_shared<DeploymentRecord>();
+  record->name = spec->name;
+  record->model_name = spec->model_name;
+  record->spec = DeploymentSpecJson(*spec);
+  writer_->Submit(
+      [record, now](WriteTxn& txn) -> Status {
+        auto old = txn.registry().reader().GetDeployment(record->name);
+        record->creation_timestamp = old.ok() ? old->creation_timestamp : now;
+        record->last_updated_timestamp = now;
+        if (old.ok() && old->spec == record->spec) {
+          record->rendered_version = old->rendered_version;
+          record->rendered_event_seq = old->rendered_event_seq;
+        }
+        return txn.registry().PutDeployment(*record);
+      },
+      [this, record, done = std::move(done)](Status s) {
+        if (!s.ok()) return done(s);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          pending_.push_back(record->name);
+        }
+        cv_.notify_all();
+        done(*record);
+      });
+}
+
+void DeployService::Delete(const std::string& name, Done done) {
+  auto existing = store_->registry().GetDeployment(name);
+  if (!existing.ok()) return done(existing.status());
+  auto spec = ParseDeploymentSpec(existing->spec);
+  writer_->Submit([name](WriteTxn& txn) { return txn.registry().DeleteDeployment(name); },
+                  [this, name, spec, done = std::move(done)](Status s) {
+                    if (s.ok() && spec.ok()) {
+                      std::lock_guard<std::mutex> lock(mu_);
+                      pending_.push_back("-" + DeploymentDir(*spec) + "|" + name);
+                    }
+                    cv_.notify_all();
+                    done(s);
+                  });
+}
+
+Result<std::vector<DeploymentRecord>> DeployService::List() { return store_->registry().ListDeployments(); }
+
+Result<DeploymentRecord> DeployService::Get(const std::string& name) { return store_->registry().GetDeployment(name); }
+
+Result<RenderOutcome> DeployService::RenderSpec(const DeploymentSpec& spec, const std::string& reason,
+                                                int64_t event_seq) {
+  auto resolved = registry_->Resolve("models:/" + spec.model_name + "@" + spec.alias);
+  if (!resolved.ok()) {
+    return NotFound("Deployment '" + spec.name + "': models:/" + spec.model_name + "@" + spec.alias +
+                    " does not resolve (" + resolved.status().message() + ")");
+  }
+  RenderInput in;
+  in.spec = spec;
+  in.version = resolved->version->version;
+  in.run_id = resolved->run_id;
+  in.tamga_version = options_.tamga_version;
+  RenderOutcome out;
+  out.version = in.version;
+  out.files = RenderDeployment(in);
+  std::string message = "deploy " + spec.name + ": " + spec.model_name + " version " + std::to_string(in.version) +
+                        " (@" + spec.alias + ")\n\n" + reason + "\nModel URI: models:/" + spec.model_name + "/" +
+                        std::to_string(in.version) + "\n";
+  TAMGA_ASSIGN_OR_RETURN(auto written, gitops_->Write(DeploymentDir(spec), out.files, message));
+  out.changed = written.changed;
+  out.commit = written.commit;
+  std::string name = spec.name;
+  std::string version = std::to_string(in.version);
+  TAMGA_RETURN_IF_ERROR(writer_->SubmitAndWait([name, version, event_seq](WriteTxn& txn) -> Status {
+    auto d = txn.registry().reader().GetDeployment(name);
+    if (!d.ok()) return Status::Ok();  // deleted meanwhile
+    d->rendered_version = version;
+    if (event_seq > 0) d->rendered_event_seq = event_seq;
+    return txn.registry().PutDeployment(*d);
+  }));
+  TAMGA_LOG(kInfo, "deployment rendered",
+            {{"deployment", spec.name}, {"model", spec.model_name}, {"version", version},
+             {"changed", out.changed ? "true" : "false"}, {"commit", out.commit}});
+  return out;
+}
+
+Result<RenderOutcome> DeployService::Render(const std::string& name, const std::string& reason) {
+  TAMGA_ASSIGN_OR_RETURN(auto record, store_->registry().GetDeployment(name));
+  TAMGA_ASSIGN_OR_RETURN(auto spec, ParseDeploymentSpec(record.spec));
+  return RenderSpec(spec, reason, 0);
+}
+
+Result<std::vector<RenderedFile>> DeployService::RenderUri(const std::string& model_uri, const std::string& spec_json) {
+  TAMGA_ASSIGN_OR_RETURN(auto resolved, registry_->Resolve(model_uri));
+  if (!resolved.version) return InvalidArgument("'" + model_uri + "' is not a registered model version");
+  nlohmann::json j = spec_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(spec_json, nullptr, false);
+  if (!j.is_object()) return InvalidArgument("Deployment spec must be a JSON object");
+  if (!j.contains("model_name")) j["model_name"] = resolved.version->name;
+  if (!j.contains("name")) {
+    std::string n;
+    for (char c : resolved.version->name) {
+      char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      n += std::isalnum(static_cast<unsigned char>(l)) ? l : '-';
+    }
+    while (!n.empty() && n.back() == '-') n.pop_back();
+    while (!n.empty() && n.front() == '-') n.erase(0, 1);
+    j["name"] = n.substr(0, 53).empty() ? "model" : n.substr(0, 53);
+  }
+  TAMGA_ASSIGN_OR_RETURN(auto spec, ParseDeploymentSpec(j.dump()));
+  RenderInput in;
+  in.spec = spec;
+  in.version = resolved.version->version;
+  in.run_id = resolved.run_id;
+  in.tamga_version = options_.tamga_version;
+  return RenderDeployment(in);
+}
+
+Status DeployService::HandleEvent(const RegistryEvent& e) {
+  if (e.type != event_type::kAliasCreated && e.type != event_type::kModelRenamed) return Status::Ok();
+  TAMGA_ASSIGN_OR_RETURN(auto all, store_->registry().ListDeployments());
+  for (const auto& d : all) {
+    if (d.model_name != e.model_name) continue;
+    auto spec = ParseDeploymentSpec(d.spec);
+    if (!spec.ok()) continue;
+    if (e.type == event_type::kAliasCreated && spec->alias != e.alias) continue;
+    if (e.type == event_type::kModelRenamed) spec->model_name = e.model_name;
+    std::string reason = "Event #" + std::to_string(e.seq) + " " + e.type + ": " + e.model_name +
+                         (e.alias.empty() ? "" : "@" + e.alias) + (e.version.empty() ? "" : " -> version " + e.version);
+    auto r = RenderSpec(*spec, reason, e.seq);
+    if (!r.ok()) {
+      TAMGA_LOG(kWarn, "deployment render failed", {{"deployment", d.name}, {"error", r.status().ToString()}});
+    }
+  }
+  return Status::Ok();
+}
+
+void DeployService::FollowLoop() {
+  auto stored = store_->registry().GetEventCursor(kConsumer);
+  int64_t cursor = stored.ok() ? *stored : 0;
+  while (!stopping_) {
+    std::deque<std::string> pending;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending.swap(pending_);
+    }
+    for (const auto& item : pending) {
+      if (!item.empty() && item[0] == '-') {  // "-<dir>|<name>": a deleted deployment
+        size_t bar = item.find('|');
+        auto r = gitops_->Remove(item.substr(1, bar - 1), "undeploy " + item.substr(bar + 1) + ": deployment deleted\n");
+        if (!r.ok()) TAMGA_LOG(kWarn, "removing deployment files failed", {{"error", r.status().ToString()}});
+        continue;
+      }
+      auto r = Render(item, "Deployment created or updated.");
+      if (!r.ok() && r.status().code() != StatusCode::kNotFound) {
+        TAMGA_LOG(kWarn, "deployment render failed", {{"deployment", item}, {"error", r.status().ToString()}});
+      }
+    }
+    auto events = store_->registry().ListEvents(cursor, 100);
+    if (events.ok() && !events->empty()) {
+      for (const auto& e : *events) {
+        Status s = HandleEvent(e);
+        if (!s.ok()) TAMGA_LOG(kWarn, "deploy follower: event failed", {{"seq", std::to_string(e.seq)}, {"error", s.ToString()}});
+        cursor = e.seq;
+      }
+      Status s = writer_->SubmitAndWait([cursor](WriteTxn& txn) { return txn.registry().SetEventCursor(kConsumer, cursor); });
+      if (!s.ok()) TAMGA_LOG(kWarn, "deploy follower: storing cursor failed", {{"error", s.ToString()}});
+      continue;
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!pending_.empty() || stopping_) continue;
+    }
+    // Wake on a new event (the hub), or on a Put/Delete (our cv), whichever comes first.
+    if (hub_->Wait(cursor, 100)) continue;
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll_ms / 10),
+                 [&] { return stopping_ || !pending_.empty(); });
+  }
+}
+
+}  // namespace tamga

@@ -1,0 +1,38 @@
+#pragma once
+// DeploymentSpec: a deployment as data. It names a registered model, the alias it follows, replicas and
+// autoscaling bounds, a resource tier, where the model files come from at start-up, and the Kubernetes
+// target (namespace, optional ingress host). Stored as canonical JSON; rendered by manifest_renderer.h.
+// Pure values and functions; thread-safe.
+#include <string>
+
+#include "core/result.h"
+
+namespace tamga {
+
+struct DeploymentSpec {
+  std::string name;                  // DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 53 chars
+  std::string model_name;
+  std::string alias = "production";  // the alias this deployment follows
+  std::string ns = "default";        // Kubernetes namespace
+  int replicas = 1;                  // initial replicas (HPA lower bound unless min_replicas is set)
+  int min_replicas = 1;
+  int max_replicas = 3;
+  int target_cpu_percent = 70;
+  std::string cpu = "1";             // requests = limits for CPU and memory (Guaranteed QoS)
+  std::string memory = "2Gi";
+  int gpu_count = 0;                 // > 0: nvidia.com/gpu limit, CUDA base image, GPU node selector
+  std::string gpu_product;           // optional node selector nvidia.com/gpu.product
+  std::string image;                 // serving image; "" = tamga's default for the tier
+  std::string model_delivery = "pull";  // "pull": fetched from tracking_uri at start; "bake": in the image
+  std::string tracking_uri = "http://tamga:5000";  // where `tamga serve` pulls models from
+  std::string ingress_host;          // "" = no Ingress
+  int max_body_mb = 64;              // serving request body limit, visible in the manifest
+};
+
+// Parses and validates a spec from JSON text. Unknown fields are rejected (a setting we would ignore is
+// worse than an error). InvalidArgument with the offending field.
+Result<DeploymentSpec> ParseDeploymentSpec(const std::string& json);
+// Canonical JSON (stable key order) for storage and the API.
+std::string DeploymentSpecJson(const DeploymentSpec& spec);
+
+}  // namespace tamga

@@ -1,0 +1,154 @@
+#include "deploy/gitops_writer.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <cstring>
+#include <set>
+
+extern char** environ;
+
+namespace tamga {
+namespace fs = std::filesystem;
+
+namespace {
+
+Status WriteFileAtomic(const fs::path& path, const std::string& content) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) return Internal("create " + path.parent_path().string() + ": " + ec.message());
+  fs::path tmp = path.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Internal("write " + tmp.string());
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return Internal("write " + tmp.string());
+    }
+    done += static_cast<size_t>(n);
+  }
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) return Internal("publish " + path.string());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<GitOpsWriter>> GitOpsWriter::Create(const Options& options) {
+  std::error_code ec;
+  fs::create_directories(options.root, ec);
+  if (ec) return Internal("cannot create GitOps folder " + options.root + ": " + ec.message());
+  Options o = options;
+  o.root = fs::absolute(options.root).string();
+  std::unique_ptr<GitOpsWriter> w(new GitOpsWriter(o));
+  if (o.git && !fs::exists(fs::path(o.root) / ".git")) {
+    TAMGA_RETURN_IF_ERROR(w->Git({"init", "-q"}).status());
+  }
+  return w;
+}
+
+Result<std::string> GitOpsWriter::Git(const std::vector<std::string>& args, int* exit_code) {
+  std::vector<std::string> full = {"git", "-C", options_.root, "-c", "user.name=" + options_.author_name, "-c",
+                                   "user.email=" + options_.author_email, "-c", "commit.gpgsign=false"};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return Internal("pipe for git");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, "git", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  std::string out, err;
+  if (rc == 0) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(out_pipe[0], buf, sizeof(buf))) > 0) out.append(buf, n);
+    while ((n = ::read(err_pipe[0], buf, sizeof(buf))) > 0) err.append(buf, n);
+  }
+  ::close(out_pipe[0]);
+  ::close(err_pipe[0]);
+  if (rc != 0) return Internal("cannot run git: " + std::string(std::strerror(rc)));
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (exit_code) {
+    *exit_code = code;
+    return out;
+  }
+  if (code != 0) return Internal("git " + args[0] + " failed: " + err.substr(0, 500));
+  return out;
+}
+
+Result<GitOpsWriter::WriteResult> GitOpsWriter::Commit(const std::string& dir, const std::string& message) {
+  WriteResult result;
+  if (!options_.git) {
+    result.changed = true;
+    return result;
+  }
+  TAMGA_RETURN_IF_ERROR(Git({"add", "-A", "--", dir}).status());
+  int code = 0;
+  TAMGA_RETURN_IF_ERROR(Git({"diff", "--cached", "--quiet", "--", dir}, &code).status());
+  if (code == 0) return result;  // nothing staged: same bytes as the last commit
+  TAMGA_RETURN_IF_ERROR(Git({"commit", "-q", "-m", message, "--", dir}).status());
+  TAMGA_ASSIGN_OR_RETURN(std::string head, Git({"rev-parse", "HEAD"}));
+  while (!head.empty() && (head.back() == '\n' || head.back() == '\r')) head.pop_back();
+  result.changed = true;
+  result.commit = head;
+  return result;
+}
+
+Result<GitOpsWriter::WriteResult> GitOpsWriter::Write(const std::string& dir, const std::vector<RenderedFile>& files,
+                                                     const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fs::path base = fs::path(options_.root) / dir;
+  std::set<std::string> keep;
+  bool changed = false;
+  for (const auto& f : files) {
+    fs::path p = fs::path(options_.root) / f.path;
+    keep.insert(p.lexically_normal().string());
+    std::ifstream in(p, std::ios::binary);
+    std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.good() || !old.empty()) {
+      if (old == f.content) continue;
+    }
+    changed = true;
+    TAMGA_RETURN_IF_ERROR(WriteFileAtomic(p, f.content));
+  }
+  std::error_code ec;
+  if (fs::exists(base, ec)) {
+    for (const auto& entry : fs::directory_iterator(base, ec)) {
+      if (entry.is_regular_file() && !keep.count(entry.path().lexically_normal().string())) {
+        fs::remove(entry.path(), ec);
+        changed = true;
+      }
+    }
+  }
+  auto result = Commit(dir, message);
+  if (result.ok() && !options_.git) result->changed = changed;
+  return result;
+}
+
+Result<GitOpsWriter::WriteResult> GitOpsWriter::Remove(const std::string& dir, const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::error_code ec;
+  fs::remove_all(fs::path(options_.root) / dir, ec);
+  if (ec) return Internal("remove " + dir + ": " + ec.message());
+  return Commit(dir, message);
+}
+
+}  // namespace tamga

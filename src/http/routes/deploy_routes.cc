@@ -1,0 +1,145 @@
+// Deployments (/api/2.0/tamga/deployments[/{name}[/render]]) and ad-hoc rendering of a model URI
+// (/api/2.0/tamga/deploy/render).
+#include <thread>
+
+#include "core/json_writer.h"
+#include "http/routes/route_context.h"
+
+namespace tamga {
+namespace {
+
+void WriteDeployment(JsonWriter& w, const DeploymentRecord& d) {
+  w.BeginObject();
+  w.Field("name", d.name);
+  w.Field("model_name", d.model_name);
+  w.Key("spec");
+  w.Raw(d.spec);
+  w.FieldInt("creation_timestamp", d.creation_timestamp);
+  w.FieldInt("last_updated_timestamp", d.last_updated_timestamp);
+  if (!d.rendered_version.empty()) w.Field("rendered_version", d.rendered_version);
+  if (d.rendered_event_seq) w.FieldInt("rendered_event_seq", d.rendered_event_seq);
+  w.EndObject();
+}
+
+HttpResponse DeploymentResponse(const DeploymentRecord& d) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("deployment");
+  WriteDeployment(w, d);
+  w.EndObject();
+  return HttpResponse::Json(std::move(body));
+}
+
+Result<std::string> NameOf(const HttpRequest& req, const std::string& suffix) {
+  std::string rest = req.path_params.empty() ? "" : req.path_params[0];
+  if (!suffix.empty()) {
+    if (rest.size() <= suffix.size() || rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      return NotFound("Unknown deployment route");
+    }
+    rest.resize(rest.size() - suffix.size());
+  }
+  if (rest.empty() || rest.size() > 64 || rest.find('/') != std::string::npos) {
+    return NotFound("Deployment '" + rest.substr(0, 64) + "' not found");
+  }
+  return rest;
+}
+
+// Deployment files are rendered and committed off the I/O thread (file and git I/O).
+template <typename Fn>
+void Offload(Fn fn) {
+  std::thread(std::move(fn)).detach();
+}
+
+}  // namespace
+
+void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
+  DeployService* deploy = ctx.deploy;
+  const std::string base = "/api/2.0/tamga/deployments";
+
+  router.Add(HttpMethod::kPost, base, [deploy](HttpRequest& req, Responder respond) {
+    if (req.Header("content-type").find("application/json") == std::string::npos) {
+      return respond(ErrorResponse(InvalidArgument("Bad Request. Content-Type must be one of ['application/json'].")));
+    }
+    deploy->Put(req.body, [respond](Result<DeploymentRecord> d) {
+      respond(d.ok() ? DeploymentResponse(*d) : ErrorResponse(d.status()));
+    });
+  });
+
+  router.Add(HttpMethod::kGet, base, [deploy](HttpRequest&, Responder respond) {
+    auto list = deploy->List();
+    if (!list.ok()) return respond(ErrorResponse(list.status()));
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("deployments");
+    w.BeginArray();
+    for (const auto& d : *list) WriteDeployment(w, d);
+    w.EndArray();
+    w.EndObject();
+    respond(HttpResponse::Json(std::move(body)));
+  });
+
+  router.AddPrefix(HttpMethod::kGet, base + "/", [deploy](HttpRequest& req, Responder respond) {
+    auto name = NameOf(req, "");
+    if (!name.ok()) return respond(ErrorResponse(name.status()));
+    auto d = deploy->Get(*name);
+    respond(d.ok() ? DeploymentResponse(*d) : ErrorResponse(d.status()));
+  });
+
+  router.AddPrefix(HttpMethod::kDelete, base + "/", [deploy](HttpRequest& req, Responder respond) {
+    auto name = NameOf(req, "");
+    if (!name.ok()) return respond(ErrorResponse(name.status()));
+    deploy->Delete(*name, EmptyOk(std::move(respond)));
+  });
+
+  router.AddPrefix(HttpMethod::kPost, base + "/", [deploy](HttpRequest& req, Responder respond) {
+    auto name = NameOf(req, "/render");
+    if (!name.ok()) return respond(ErrorResponse(name.status()));
+    TAMGA_CHECK(deploy != nullptr);
+    Offload([deploy, name = *name, respond] {
+      auto r = deploy->Render(name, "Rendered on request (tamga deploy render).");
+      if (!r.ok()) return respond(ErrorResponse(r.status()));
+      std::string body;
+      JsonWriter w(&body);
+      w.BeginObject();
+      w.Field("version", std::to_string(r->version));
+      w.FieldBool("changed", r->changed);
+      if (!r->commit.empty()) w.Field("commit", r->commit);
+      w.Key("files");
+      w.BeginArray();
+      for (const auto& f : r->files) w.String(f.path);
+      w.EndArray();
+      w.EndObject();
+      respond(HttpResponse::Json(std::move(body)));
+    });
+  });
+
+  router.Add(HttpMethod::kPost, "/api/2.0/tamga/deploy/render",
+             FieldsHandler([deploy](const RequestFields& f, Responder respond) -> Status {
+    TAMGA_ASSIGN_OR_RETURN(std::string uri, f.RequiredString("model_uri"));
+    std::string spec;
+    if (f.raw().contains("spec")) {
+      if (!f.raw()["spec"].is_object()) return InvalidParamValue("spec", f.raw()["spec"]);
+      spec = f.raw()["spec"].dump();
+    }
+    TAMGA_ASSIGN_OR_RETURN(auto files, deploy->RenderUri(uri, spec));
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("files");
+    w.BeginArray();
+    for (const auto& file : files) {
+      w.BeginObject();
+      w.Field("path", file.path);
+      w.Field("content", file.content);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    respond(HttpResponse::Json(std::move(body)));
+    return Status::Ok();
+  }));
+}
+
+}  // namespace tamga
