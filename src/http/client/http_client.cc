@@ -69,9 +69,44 @@ Result<ParsedUrl> ParseHttpUrl(const std::string& url) {
 
 namespace {
 
+// One request/response over `stream` with async operations, so the tcp_stream deadline (set by the
+// caller) bounds every step; the caller runs the io_context.
 template <typename Stream>
-Result<HttpClientResponse> Exchange(Stream& stream, beast::tcp_stream& tcp_layer, const ParsedUrl& u,
-                                    const HttpClientRequest& req) {
+struct Exchange : std::enable_shared_from_this<Exchange<Stream>> {
+  Stream& stream;
+  http::request<http::string_body> request;
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  beast::error_code ec;
+  bool done = false;
+
+  Exchange(Stream& s, http::request<http::string_body> r, size_t limit) : stream(s), request(std::move(r)) {
+    parser.body_limit(limit);
+    parser.eager(true);
+  }
+  void Start() {
+    auto self = this->shared_from_this();
+    http::async_write(stream, request, [self](beast::error_code e, size_t) {
+      if (e) return self->Finish(e);
+      http::async_read(self->stream, self->buffer, self->parser, [self](beast::error_code e2, size_t) {
+        self->Finish(e2);
+      });
+    });
+  }
+  void Finish(beast::error_code e) {
+    ec = e;
+    done = true;
+  }
+};
+
+Status NetError(const std::string& what, const std::string& host, const beast::error_code& ec) {
+  if (ec == beast::error::timeout) return Status(StatusCode::kDeadlineExceeded, what + " " + host + " timed out");
+  return Unavailable(what + " " + host + ": " + ec.message());
+}
+
+template <typename Stream>
+Result<HttpClientResponse> RunExchange(net::io_context& ioc, Stream& stream, const ParsedUrl& u,
+                                       const HttpClientRequest& req) {
   http::request<http::string_body> r{http::string_to_verb(req.method), u.target, 11};
   if (r.method() == http::verb::unknown) return InvalidArgument("unknown HTTP method " + req.method);
   r.set(http::field::host, u.host + ((u.https ? u.port == "443" : u.port == "80") ? "" : ":" + u.port));
@@ -79,20 +114,13 @@ Result<HttpClientResponse> Exchange(Stream& stream, beast::tcp_stream& tcp_layer
   for (const auto& [k, v] : req.headers) r.set(k, v);
   r.body() = req.body;
   r.prepare_payload();
-  beast::error_code ec;
-  http::write(stream, r, ec);
-  if (ec) return Unavailable("send to " + u.host + ": " + ec.message());
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(req.max_response_bytes);
-  parser.eager(true);
-  http::read(stream, buffer, parser, ec);
+  auto ex = std::make_shared<Exchange<Stream>>(stream, std::move(r), req.max_response_bytes);
+  ex->Start();
+  ioc.restart();
+  ioc.run();
+  if (ex->ec && ex->ec != http::error::body_limit) return NetError("exchange with", u.host, ex->ec);
+  auto& res = ex->parser.get();
   HttpClientResponse out;
-  if (ec && ec != http::error::body_limit) {
-    if (ec == beast::error::timeout) return Status(StatusCode::kDeadlineExceeded, "timed out waiting for " + u.host);
-    return Unavailable("read from " + u.host + ": " + ec.message());
-  }
-  auto& res = parser.get();
   out.status = res.result_int();
   for (const auto& f : res) {
     std::string name(f.name_string());
@@ -100,7 +128,6 @@ Result<HttpClientResponse> Exchange(Stream& stream, beast::tcp_stream& tcp_layer
     out.headers.emplace_back(name, std::string(f.value()));
   }
   out.body = std::move(res.body());
-  (void)tcp_layer;
   return out;
 }
 
@@ -115,15 +142,18 @@ Result<HttpClientResponse> HttpCall(const HttpClientRequest& req) {
     auto endpoints = resolver.resolve(u.host, u.port, ec);
     if (ec) return Unavailable("resolve " + u.host + ": " + ec.message());
     auto timeout = std::chrono::milliseconds(std::max<int64_t>(req.timeout_ms, 1));
+    auto connect = [&](beast::tcp_stream& s) -> Status {
+      beast::error_code cec;
+      s.expires_after(timeout);  // one deadline for the whole call
+      s.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { cec = e; });
+      ioc.run();
+      if (cec) return NetError("connect to", u.host + ":" + u.port, cec);
+      return Status::Ok();
+    };
     if (!u.https) {
       beast::tcp_stream stream(ioc);
-      stream.expires_after(timeout);
-      stream.connect(endpoints, ec);
-      if (ec) {
-        if (ec == beast::error::timeout) return Status(StatusCode::kDeadlineExceeded, "connect to " + u.host + " timed out");
-        return Unavailable("connect to " + u.host + ":" + u.port + ": " + ec.message());
-      }
-      auto out = Exchange(stream, stream, u, req);
+      TAMGA_RETURN_IF_ERROR(connect(stream));
+      auto out = RunExchange(ioc, stream, u, req);
       stream.socket().shutdown(tcp::socket::shutdown_both, ec);
       return out;
     }
@@ -135,14 +165,13 @@ Result<HttpClientResponse> HttpCall(const HttpClientRequest& req) {
       return Unavailable("TLS SNI setup failed for " + u.host);
     }
     stream.set_verify_callback(ssl::host_name_verification(u.host));
-    beast::get_lowest_layer(stream).expires_after(timeout);
-    beast::get_lowest_layer(stream).connect(endpoints, ec);
-    if (ec) return Unavailable("connect to " + u.host + ":" + u.port + ": " + ec.message());
-    stream.handshake(ssl::stream_base::client, ec);
-    if (ec) return Unavailable("TLS handshake with " + u.host + ": " + ec.message());
-    auto out = Exchange(stream, beast::get_lowest_layer(stream), u, req);
-    stream.shutdown(ec);
-    return out;
+    TAMGA_RETURN_IF_ERROR(connect(beast::get_lowest_layer(stream)));
+    beast::error_code hec;
+    stream.async_handshake(ssl::stream_base::client, [&](beast::error_code e) { hec = e; });
+    ioc.restart();
+    ioc.run();
+    if (hec) return NetError("TLS handshake with", u.host, hec);
+    return RunExchange(ioc, stream, u, req);
   } catch (const std::exception& e) {
     return Unavailable(std::string("HTTP call failed: ") + e.what());
   }
