@@ -261,8 +261,8 @@ std::string Dockerfile(const RenderInput& in) {
          ").\n# Do not edit: Tamga re-renders this file when the alias moves.\n";
   out += "# Model delivery: " + s.model_delivery +
          (s.model_delivery == "bake"
-              ? " - before `docker build`, fetch the files into ./model:\n#   tamga models download " + uri +
-                    " --output model\n"
+              ? " - before `docker build`, fetch the model's files into ./model, e.g. with the\n"
+                "# MLflow client against Tamga: mlflow artifacts download -u " + uri + " -d model\n"
               : " - `tamga serve` downloads the model from " + s.tracking_uri + " at start-up.\n");
   out += "ARG TAMGA_IMAGE=ghcr.io/tamga-mlops/tamga:" + in.tamga_version + "\n";
   out += "FROM ${TAMGA_IMAGE} AS tamga\n\n";

@@ -1,0 +1,113 @@
+// Golden-file tests for rendered manifests and Dockerfiles, plus spec validation. Regenerate the golden
+// files after an intended change with TAMGA_UPDATE_GOLDEN=1 and review the diff.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "deploy/deployment_spec.h"
+#include "deploy/manifest_renderer.h"
+
+namespace tamga {
+namespace {
+
+std::string GoldenDir() { return std::string(TAMGA_TEST_DIR) + "/deploy/golden/"; }
+
+void CheckGolden(const std::string& name, const std::vector<RenderedFile>& files) {
+  std::string all;
+  for (const auto& f : files) all += "# --- " + f.path + "\n" + f.content;
+  std::string path = GoldenDir() + name;
+  if (std::getenv("TAMGA_UPDATE_GOLDEN")) {
+    std::ofstream(path) << all;
+    return;
+  }
+  std::ifstream in(path);
+  ASSERT_TRUE(in.good()) << "missing golden file " << path;
+  std::stringstream want;
+  want << in.rdbuf();
+  EXPECT_EQ(all, want.str()) << "rendered output differs from " << path;
+}
+
+RenderInput Input(const std::string& spec_json) {
+  auto spec = ParseDeploymentSpec(spec_json);
+  EXPECT_TRUE(spec.ok()) << spec.status().ToString();
+  RenderInput in;
+  in.spec = *spec;
+  in.version = 7;
+  in.run_id = "0123456789abcdef0123456789abcdef";
+  in.tamga_version = "0.1.0";
+  return in;
+}
+
+TEST(ManifestRenderer, CpuDeploymentMatchesGolden) {
+  auto files = RenderDeployment(Input(R"({"name":"churn","model_name":"churn model","alias":"production"})"));
+  CheckGolden("cpu.txt", files);
+  ASSERT_EQ(files.size(), 4u);  // Dockerfile, deployment, hpa, service (no ingress)
+}
+
+TEST(ManifestRenderer, GpuDeploymentWithIngressMatchesGolden) {
+  auto files = RenderDeployment(Input(
+      R"({"name":"fraud-gpu","model_name":"fraud","alias":"champion","namespace":"ml","replicas":2,
+          "min_replicas":2,"max_replicas":2,"cpu":"4","memory":"16Gi","gpu_count":2,
+          "gpu_product":"NVIDIA-A100-SXM4-40GB","ingress_host":"fraud.ml.example.com","max_body_mb":256,
+          "model_delivery":"bake"})"));
+  CheckGolden("gpu.txt", files);
+  ASSERT_EQ(files.size(), 4u);  // no HPA when min == max
+}
+
+TEST(ManifestRenderer, DeterministicAndValidYaml) {
+  RenderInput in = Input(R"({"name":"a","model_name":"m","ingress_host":"a.example.com","max_replicas":5})");
+  auto a = RenderDeployment(in);
+  auto b = RenderDeployment(in);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].path, b[i].path);
+    EXPECT_EQ(a[i].content, b[i].content);
+    if (a[i].path.size() > 5 && a[i].path.substr(a[i].path.size() - 5) == ".yaml") {
+      YAML::Node doc = YAML::Load(a[i].content);
+      EXPECT_EQ(doc["metadata"]["name"].as<std::string>(), "a");
+      EXPECT_EQ(doc["metadata"]["labels"]["app.kubernetes.io/version"].as<std::string>(), "7");
+    }
+  }
+  YAML::Node dep = YAML::Load(a[1].content);
+  auto c = dep["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"].as<std::string>(), "/v2/health/ready");
+  EXPECT_FALSE(c["resources"]["limits"]["nvidia.com/gpu"]);  // CPU tier: no GPU limit
+}
+
+TEST(DeploymentSpec, RejectsWhatATargetCannotDo) {
+  const char* bad[] = {
+      R"({"name":"Bad_Name","model_name":"m"})",
+      R"({"name":"a","model_name":""})",
+      R"({"name":"a","model_name":"m","alias":"v1"})",
+      R"({"name":"a","model_name":"m","cpu":"lots"})",
+      R"({"name":"a","model_name":"m","replicas":5,"max_replicas":3})",
+      R"({"name":"a","model_name":"m","canary_traffic_percent":10})",
+      R"({"name":"a","model_name":"m","gpu_product":"A100"})",
+      R"({"name":"a","model_name":"m","model_delivery":"ftp"})",
+      R"({"name":"a","model_name":"m","gpu_count":1.5})",
+      R"({"name":"a","model_name":"m","ingress_host":"bad host"})",
+      R"([1,2])",
+      R"(not json)",
+  };
+  for (const char* json : bad) {
+    auto r = ParseDeploymentSpec(json);
+    EXPECT_FALSE(r.ok()) << json;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << json;
+    }
+  }
+}
+
+TEST(DeploymentSpec, CanonicalJsonRoundTrips) {
+  auto a = ParseDeploymentSpec(R"({"model_name":"m","name":"x","gpu_count":1,"memory":"8Gi"})");
+  ASSERT_TRUE(a.ok());
+  auto b = ParseDeploymentSpec(DeploymentSpecJson(*a));
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(DeploymentSpecJson(*a), DeploymentSpecJson(*b));
+}
+
+}  // namespace
+}  // namespace tamga
