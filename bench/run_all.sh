@@ -105,5 +105,35 @@ PY
 done | p50 | sed 's/^/   /'
 stop_server
 
+# --- registry: resolve and search over $MODELS models x $VERSIONS versions ---------------------------
+MODELS=${MODELS:-10000}
+VERSIONS=${VERSIONS:-10}
+mkdir -p "$WORK/registry"
+echo "-- seeding $MODELS registered models x $VERSIONS versions (direct to the store)"
+"$BUILD/bench/tamga_seed_registry" "$WORK/registry" "$MODELS" "$VERSIONS" | sed 's/^/   /'
+start_server "$WORK/registry"
+echo "-- tamga/models/resolve models:/model-4242@production"
+for _ in $(seq 1 200); do
+  curl -s -o /dev/null -w "%{time_total}\n" "$BASE/api/2.0/tamga/models/resolve?uri=models:/model-4242@production"
+done | p50 | sed 's/^/   /'
+echo "-- tamga/models/resolve models:/model-4242/7"
+for _ in $(seq 1 200); do
+  curl -s -o /dev/null -w "%{time_total}\n" "$BASE/api/2.0/tamga/models/resolve?uri=models:/model-4242/7"
+done | p50 | sed 's/^/   /'
+echo "-- registered-models/search, default (first 100 by name, with latest versions and aliases)"
+for _ in $(seq 1 50); do
+  curl -s -o /dev/null -w "%{time_total}\n" "$API/registered-models/search?max_results=100"
+done | p50 | sed 's/^/   /'
+echo "-- registered-models/search filter name LIKE 'model-42%' AND tags.team = '2', order by last_updated_timestamp DESC"
+for _ in $(seq 1 50); do
+  curl -s -o /dev/null -w "%{time_total}\n" \
+    "$API/registered-models/search?filter=name%20LIKE%20%27model-42%25%27%20AND%20tags.team%3D%272%27&order_by=last_updated_timestamp%20DESC"
+done | p50 | sed 's/^/   /'
+echo "-- model-versions/search filter name='model-4242' (10 versions)"
+for _ in $(seq 1 50); do
+  curl -s -o /dev/null -w "%{time_total}\n" "$API/model-versions/search?filter=name%3D%27model-4242%27"
+done | p50 | sed 's/^/   /'
+stop_server
+
 echo "-- in-process micro-benchmarks"
 "$BUILD/bench/tamga_micro_bench" --benchmark_min_time=0.5 2>/dev/null | grep -E "^BM_" | sed 's/^/   /'

@@ -114,6 +114,7 @@ Result<RenderOutcome> DeployService::RenderSpec(const DeploymentSpec& spec, cons
 Result<RenderOutcome> DeployService::Render(const std::string& name, const std::string& reason) {
   TAMGA_ASSIGN_OR_RETURN(auto record, store_->registry().GetDeployment(name));
   TAMGA_ASSIGN_OR_RETURN(auto spec, ParseDeploymentSpec(record.spec));
+  spec.model_name = record.model_name;  // follows renames of the model
   return RenderSpec(spec, reason, 0);
 }
 
@@ -150,7 +151,7 @@ Status DeployService::HandleEvent(const RegistryEvent& e) {
     auto spec = ParseDeploymentSpec(d.spec);
     if (!spec.ok()) continue;
     if (e.type == event_type::kAliasCreated && spec->alias != e.alias) continue;
-    if (e.type == event_type::kModelRenamed) spec->model_name = e.model_name;
+    spec->model_name = d.model_name;  // follows renames of the model
     std::string reason = "Event #" + std::to_string(e.seq) + " " + e.type + ": " + e.model_name +
                          (e.alias.empty() ? "" : "@" + e.alias) + (e.version.empty() ? "" : " -> version " + e.version);
     auto r = RenderSpec(*spec, reason, e.seq);
