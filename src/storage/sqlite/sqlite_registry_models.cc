@@ -3,12 +3,13 @@
 #include <cmath>
 #include <variant>
 
+#include "storage/sqlite/sqlite_filter_sql.h"
 #include "storage/sqlite/sqlite_registry.h"
 
 namespace tamga {
 namespace {
 
-using Bind = std::variant<int64_t, double, std::string>;
+using Bind = SqlBind;
 
 constexpr const char* kVersionColumns =
     "SELECT m.name, v.version, v.creation_timestamp, v.last_updated_timestamp, v.user_id, v.current_stage, "
@@ -61,34 +62,6 @@ Status LoadVersionExtras(SqliteDb& db, int64_t model_pk, ModelVersion& v) {
   return Status::Ok();
 }
 
-const char* OpSql(CompareOp op) {
-  switch (op) {
-    case CompareOp::kEq: return " = ";
-    case CompareOp::kNe: return " != ";
-    case CompareOp::kGt: return " > ";
-    case CompareOp::kGe: return " >= ";
-    case CompareOp::kLt: return " < ";
-    case CompareOp::kLe: return " <= ";
-    case CompareOp::kLike: return " LIKE ";
-    default: return " = ";
-  }
-}
-
-std::string StringCond(const std::string& expr, const Comparison& c, std::vector<Bind>& binds) {
-  if (c.op == CompareOp::kIn || c.op == CompareOp::kNotIn) {
-    const auto& list = std::get<std::vector<std::string>>(c.value);
-    std::string s = expr + (c.op == CompareOp::kIn ? " IN (" : " NOT IN (");
-    for (size_t i = 0; i < list.size(); ++i) {
-      s += i ? ",?" : "?";
-      binds.emplace_back(list[i]);
-    }
-    return s + ")";
-  }
-  binds.emplace_back(std::get<std::string>(c.value));
-  if (c.op == CompareOp::kILike) return "LOWER(" + expr + ") LIKE LOWER(?)";
-  return expr + OpSql(c.op) + "?";
-}
-
 // Column for a canonical attribute key (validated by the domain's parser; unknown keys are a bug).
 std::string Column(const std::string& key) {
   if (key == "name") return "m.name";
@@ -111,7 +84,7 @@ Result<Compiled> CompileFilter(const std::vector<Comparison>& filter, bool versi
     std::string cond;
     if (c.kind == FieldKind::kTag) {
       out.binds.emplace_back(c.key);
-      std::string tag_cond = StringCond("t.value", c, out.binds);
+      std::string tag_cond = SqlStringCondition("t.value", c, out.binds);
       cond = versions ? "EXISTS (SELECT 1 FROM model_version_tags t WHERE t.model_pk = v.model_pk AND "
                         "t.version = v.version AND t.key = ? AND " + tag_cond + ")"
                       : "EXISTS (SELECT 1 FROM registered_model_tags t WHERE t.model_pk = m.model_pk AND "
@@ -120,12 +93,10 @@ Result<Compiled> CompileFilter(const std::vector<Comparison>& filter, bool versi
       std::string col = Column(c.key);
       if (col.empty() || (!versions && col[0] == 'v')) return InvalidArgument("Invalid search key '" + c.key + "'");
       if (std::holds_alternative<double>(c.value)) {
-        double d = std::get<double>(c.value);
-        cond = col + OpSql(c.op) + "?";
-        if (std::floor(d) == d && std::fabs(d) < 9e18) out.binds.emplace_back(static_cast<int64_t>(d));
-        else out.binds.emplace_back(d);
+        cond = col + SqlCompareOp(c.op) + "?";
+        out.binds.push_back(SqlNumberBind(std::get<double>(c.value)));
       } else {
-        cond = StringCond(col, c, out.binds);
+        cond = SqlStringCondition(col, c, out.binds);
       }
     }
     out.where += " AND " + cond;
@@ -146,15 +117,6 @@ std::string CompileOrder(const std::vector<OrderKey>& order, bool versions) {
   if (!has_name) sql += (sql.empty() ? "" : ", ") + std::string("m.name ASC");
   if (versions && !has_version) sql += ", v.version DESC";
   return " ORDER BY " + sql;
-}
-
-void BindAll(SqliteStmt& s, const std::vector<Bind>& binds, int first) {
-  int i = first;
-  for (const auto& b : binds) {
-    if (auto* n = std::get_if<int64_t>(&b)) s.Bind(i++, *n);
-    else if (auto* d = std::get_if<double>(&b)) s.Bind(i++, *d);
-    else s.Bind(i++, std::get<std::string>(b));
-  }
 }
 
 }  // namespace
@@ -238,9 +200,10 @@ Result<RegisteredModelPage> SqliteSearchRegisteredModels(SqliteDb& db, const Reg
   std::string sql = "SELECT m.model_pk FROM registered_models m WHERE 1" + c.where + CompileOrder(q.order, false) +
                     " LIMIT ? OFFSET ?";
   TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
-  BindAll(*s, c.binds, 1);
-  s->Bind(static_cast<int>(c.binds.size()) + 1, q.max_results + 1);
-  s->Bind(static_cast<int>(c.binds.size()) + 2, q.offset);
+  int pos = 0;
+  SqlBindAll(*s, c.binds, &pos);
+  s->Bind(++pos, q.max_results + 1);
+  s->Bind(++pos, q.offset);
   std::vector<int64_t> pks;
   for (;;) {
     TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -266,9 +229,10 @@ Result<ModelVersionPage> SqliteSearchModelVersions(SqliteDb& db, const RegistryQ
         "v.model_id, v.model_pk FROM model_versions v JOIN registered_models m ON m.model_pk = v.model_pk "
         "WHERE v.deleted = 0" + c.where + CompileOrder(q.order, true) + " LIMIT ? OFFSET ?";
   TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
-  BindAll(*s, c.binds, 1);
-  s->Bind(static_cast<int>(c.binds.size()) + 1, q.max_results + 1);
-  s->Bind(static_cast<int>(c.binds.size()) + 2, q.offset);
+  int pos = 0;
+  SqlBindAll(*s, c.binds, &pos);
+  s->Bind(++pos, q.max_results + 1);
+  s->Bind(++pos, q.offset);
   ModelVersionPage page;
   std::vector<int64_t> pks;
   for (;;) {

@@ -4,12 +4,13 @@
 #include <variant>
 
 #include "core/ids.h"
+#include "storage/sqlite/sqlite_filter_sql.h"
 #include "storage/sqlite/sqlite_metadata_store.h"
 
 namespace tamga {
 namespace {
 
-using Bind = std::variant<int64_t, double, std::string>;
+using Bind = SqlBind;
 
 struct Sql {
   std::string from;
@@ -20,19 +21,6 @@ struct Sql {
   std::string order;  // order-only joins put their binds in join_binds
 };
 
-const char* OpSql(CompareOp op) {
-  switch (op) {
-    case CompareOp::kEq: return " = ";
-    case CompareOp::kNe: return " != ";
-    case CompareOp::kGt: return " > ";
-    case CompareOp::kGe: return " >= ";
-    case CompareOp::kLt: return " < ";
-    case CompareOp::kLe: return " <= ";
-    case CompareOp::kLike: return " LIKE ";
-    default: return " = ";
-  }
-}
-
 constexpr const char* kKeyPk = "(SELECT key_pk FROM metric_keys WHERE name = ?)";
 constexpr const char* kStatusName =
     "(CASE r.status WHEN 1 THEN 'RUNNING' WHEN 2 THEN 'SCHEDULED' WHEN 3 THEN 'FINISHED' WHEN 4 THEN 'FAILED' "
@@ -40,27 +28,6 @@ constexpr const char* kStatusName =
 
 void AndWhere(Sql& sql, const std::string& cond) {
   sql.where += sql.where.empty() ? cond : " AND " + cond;
-}
-
-// "<expr> <op> ?" for string comparisons, handling ILIKE and IN lists.
-std::string StringCond(const std::string& expr, const Comparison& c, std::vector<Bind>& binds) {
-  if (c.op == CompareOp::kIn || c.op == CompareOp::kNotIn) {
-    const auto& list = std::get<std::vector<std::string>>(c.value);
-    std::string s = expr + (c.op == CompareOp::kIn ? " IN (" : " NOT IN (");
-    for (size_t i = 0; i < list.size(); ++i) {
-      s += i ? ",?" : "?";
-      binds.emplace_back(list[i]);
-    }
-    return s + ")";
-  }
-  binds.emplace_back(std::get<std::string>(c.value));
-  if (c.op == CompareOp::kILike) return "LOWER(" + expr + ") LIKE LOWER(?)";
-  return expr + OpSql(c.op) + "?";
-}
-
-Bind NumberBind(double v) {
-  if (std::floor(v) == v && std::fabs(v) < 9e18) return static_cast<int64_t>(v);
-  return v;
 }
 
 std::string AttributeColumn(const std::string& key) {
@@ -93,7 +60,7 @@ Status AddFilter(Sql& sql, const Comparison& c, int index, std::string* metric_a
       if (c.op == CompareOp::kNe) {
         AndWhere(sql, "(" + a + ".value != ? OR " + a + ".is_nan = 1)");
       } else {
-        AndWhere(sql, a + ".value" + OpSql(c.op) + "?");
+        AndWhere(sql, a + ".value" + SqlCompareOp(c.op) + "?");
       }
       sql.where_binds.emplace_back(v);
       return Status::Ok();
@@ -107,17 +74,17 @@ Status AddFilter(Sql& sql, const Comparison& c, int index, std::string* metric_a
       sql.where_binds.emplace_back(c.key);
       if (c.op == CompareOp::kIsNull) { AndWhere(sql, "NOT " + exists + ")"); return Status::Ok(); }
       if (c.op == CompareOp::kIsNotNull) { AndWhere(sql, exists + ")"); return Status::Ok(); }
-      AndWhere(sql, exists + " AND " + StringCond(a + ".value", c, sql.where_binds) + ")");
+      AndWhere(sql, exists + " AND " + SqlStringCondition(a + ".value", c, sql.where_binds) + ")");
       return Status::Ok();
     }
     case FieldKind::kAttribute: {
       std::string col = AttributeColumn(c.key);
       if (col.empty()) return InvalidArgument("Invalid attribute key '" + c.key + "' specified.");
       if (std::holds_alternative<double>(c.value)) {
-        AndWhere(sql, col + OpSql(c.op) + "?");
-        sql.where_binds.push_back(NumberBind(std::get<double>(c.value)));
+        AndWhere(sql, col + SqlCompareOp(c.op) + "?");
+        sql.where_binds.push_back(SqlNumberBind(std::get<double>(c.value)));
       } else {
-        AndWhere(sql, StringCond(col, c, sql.where_binds));
+        AndWhere(sql, SqlStringCondition(col, c, sql.where_binds));
       }
       return Status::Ok();
     }
@@ -125,10 +92,10 @@ Status AddFilter(Sql& sql, const Comparison& c, int index, std::string* metric_a
       std::string a = "d" + n;
       if (c.key == "context") {
         AndWhere(sql, "EXISTS (SELECT 1 FROM run_input_tags " + a + " WHERE " + a + ".run_pk = r.run_pk AND " + a +
-                          ".key = 'mlflow.data.context' AND " + StringCond(a + ".value", c, sql.where_binds) + ")");
+                          ".key = 'mlflow.data.context' AND " + SqlStringCondition(a + ".value", c, sql.where_binds) + ")");
       } else {
         AndWhere(sql, "EXISTS (SELECT 1 FROM run_inputs " + a + " WHERE " + a + ".run_pk = r.run_pk AND " +
-                          StringCond(a + "." + (c.key == "digest" ? "digest" : "name"), c, sql.where_binds) + ")");
+                          SqlStringCondition(a + "." + (c.key == "digest" ? "digest" : "name"), c, sql.where_binds) + ")");
       }
       return Status::Ok();
     }
@@ -176,12 +143,6 @@ Status AddOrderKey(Sql& sql, const OrderKey& o, int index, const std::string& dr
   return Status::Ok();
 }
 
-void BindAll(SqliteStmt& stmt, const std::vector<Bind>& binds, int* pos) {
-  for (const auto& b : binds) {
-    std::visit([&](const auto& v) { stmt.Bind(++*pos, v); }, b);
-  }
-}
-
 }  // namespace
 
 Result<RunPage> SqliteSearchRuns(SqliteDb& db, const RunQuery& q) {
@@ -218,8 +179,8 @@ Result<RunPage> SqliteSearchRuns(SqliteDb& db, const RunQuery& q) {
 
   TAMGA_ASSIGN_OR_RETURN(auto stmt, db.PrepareUncached(text));
   int pos = 0;
-  BindAll(*stmt, sql.join_binds, &pos);
-  BindAll(*stmt, sql.where_binds, &pos);
+  SqlBindAll(*stmt, sql.join_binds, &pos);
+  SqlBindAll(*stmt, sql.where_binds, &pos);
   stmt->Bind(++pos, q.max_results);
   stmt->Bind(++pos, q.offset);
   std::vector<int64_t> pks;
