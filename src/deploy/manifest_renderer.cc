@@ -51,16 +51,26 @@ void Labels(YAML::Emitter& e, const RenderInput& in, bool selector_only) {
   e << YAML::EndMap;
 }
 
-void Metadata(YAML::Emitter& e, const RenderInput& in) {
+using Annotations = std::vector<std::pair<std::string, std::string>>;
+
+Annotations ModelAnnotations(const RenderInput& in) {
+  Annotations a = {{"tamga.io/model-name", in.spec.model_name}, {"tamga.io/model-uri", ModelUri(in)}};
+  if (!in.run_id.empty()) a.emplace_back("tamga.io/run-id", in.run_id);
+  return a;
+}
+
+// apiVersion, kind and metadata (name, namespace, labels, annotations): the head of every object.
+void Head(YAML::Emitter& e, const RenderInput& in, const char* api_version, const char* kind,
+          const Annotations& annotations) {
+  Str(e, "apiVersion", api_version);
+  Str(e, "kind", kind);
   e << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
   Str(e, "name", in.spec.name);
   Str(e, "namespace", in.spec.ns);
   e << YAML::Key << "labels" << YAML::Value;
   Labels(e, in, false);
   e << YAML::Key << "annotations" << YAML::Value << YAML::BeginMap;
-  Str(e, "tamga.io/model-name", in.spec.model_name);
-  Str(e, "tamga.io/model-uri", ModelUri(in));
-  if (!in.run_id.empty()) Str(e, "tamga.io/run-id", in.run_id);
+  for (const auto& [k, v] : annotations) Str(e, k, v);
   e << YAML::EndMap;
   e << YAML::EndMap;
 }
@@ -72,9 +82,7 @@ std::string DeploymentYaml(const RenderInput& in) {
   bool hpa = s.replicas > 0 && s.max_replicas > s.min_replicas;
   YAML::Emitter e;
   e << YAML::BeginMap;
-  Str(e, "apiVersion", "apps/v1");
-  Str(e, "kind", "Deployment");
-  Metadata(e, in);
+  Head(e, in, "apps/v1", "Deployment", ModelAnnotations(in));
   e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
   if (!hpa) Int(e, "replicas", s.replicas);  // with an HPA, the HPA owns the replica count
   Int(e, "revisionHistoryLimit", 5);
@@ -173,9 +181,7 @@ std::string DeploymentYaml(const RenderInput& in) {
 std::string ServiceYaml(const RenderInput& in) {
   YAML::Emitter e;
   e << YAML::BeginMap;
-  Str(e, "apiVersion", "v1");
-  Str(e, "kind", "Service");
-  Metadata(e, in);
+  Head(e, in, "v1", "Service", ModelAnnotations(in));
   e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
   Str(e, "type", "ClusterIP");
   e << YAML::Key << "selector" << YAML::Value;
@@ -196,9 +202,7 @@ std::string ServiceYaml(const RenderInput& in) {
 std::string HpaYaml(const RenderInput& in) {
   YAML::Emitter e;
   e << YAML::BeginMap;
-  Str(e, "apiVersion", "autoscaling/v2");
-  Str(e, "kind", "HorizontalPodAutoscaler");
-  Metadata(e, in);
+  Head(e, in, "autoscaling/v2", "HorizontalPodAutoscaler", ModelAnnotations(in));
   e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "scaleTargetRef" << YAML::Value << YAML::BeginMap;
   Str(e, "apiVersion", "apps/v1");
@@ -222,18 +226,10 @@ std::string HpaYaml(const RenderInput& in) {
 std::string IngressYaml(const RenderInput& in) {
   YAML::Emitter e;
   e << YAML::BeginMap;
-  Str(e, "apiVersion", "networking.k8s.io/v1");
-  Str(e, "kind", "Ingress");
-  e << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
-  Str(e, "name", in.spec.name);
-  Str(e, "namespace", in.spec.ns);
-  e << YAML::Key << "labels" << YAML::Value;
-  Labels(e, in, false);
-  e << YAML::Key << "annotations" << YAML::Value << YAML::BeginMap;
   // ingress-nginx caps bodies at 1 MiB by default: match the server's own, visible limit.
-  Str(e, "nginx.ingress.kubernetes.io/proxy-body-size", std::to_string(in.spec.max_body_mb) + "m");
-  Str(e, "tamga.io/model-uri", ModelUri(in));
-  e << YAML::EndMap << YAML::EndMap;
+  Head(e, in, "networking.k8s.io/v1", "Ingress",
+       {{"nginx.ingress.kubernetes.io/proxy-body-size", std::to_string(in.spec.max_body_mb) + "m"},
+        {"tamga.io/model-uri", ModelUri(in)}});
   e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
   Str(e, "host", in.spec.ingress_host);

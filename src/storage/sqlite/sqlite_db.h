@@ -104,4 +104,15 @@ class SqliteDb {
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what);
 
+// Steps `stmt` to the end, calling fn(stmt) for each row.
+template <typename Fn>
+Status ForEachRow(SqliteStmt& stmt, Fn fn) {
+  for (;;) {
+    auto row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    fn(stmt);
+  }
+}
+
 }  // namespace tamga

@@ -13,7 +13,8 @@ using Bind = SqlBind;
 
 constexpr const char* kVersionColumns =
     "SELECT m.name, v.version, v.creation_timestamp, v.last_updated_timestamp, v.user_id, v.current_stage, "
-    "v.description, v.source, v.run_id, v.status, v.status_message, v.run_link, v.storage_location, v.model_id "
+    "v.description, v.source, v.run_id, v.status, v.status_message, v.run_link, v.storage_location, "
+    "v.model_id "
     "FROM model_versions v JOIN registered_models m ON m.model_pk = v.model_pk ";
 
 std::optional<std::string> OptText(SqliteStmt& s, int col) {
@@ -42,23 +43,17 @@ ModelVersion VersionFromRow(SqliteStmt& s) {
 
 Status LoadVersionExtras(SqliteDb& db, int64_t model_pk, ModelVersion& v) {
   {
-    TAMGA_ASSIGN_OR_RETURN(auto t, db.Prepare("SELECT key, value FROM model_version_tags WHERE model_pk = ?1 AND "
-                                               "version = ?2 ORDER BY key"));
+    TAMGA_ASSIGN_OR_RETURN(auto t,
+                           db.Prepare("SELECT key, value FROM model_version_tags WHERE model_pk = ?1 AND "
+                                      "version = ?2 ORDER BY key"));
     t->Bind(1, model_pk).Bind(2, v.version);
-    for (;;) {
-      TAMGA_ASSIGN_OR_RETURN(bool row, t->Step());
-      if (!row) break;
-      v.tags.push_back({t->Text(0), t->Text(1)});
-    }
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*t, [&](SqliteStmt& r) { v.tags.push_back({r.Text(0), r.Text(1)}); }));
   }
-  TAMGA_ASSIGN_OR_RETURN(auto a, db.Prepare("SELECT alias FROM registered_model_aliases WHERE model_pk = ?1 AND "
-                                             "version = ?2 ORDER BY alias"));
+  TAMGA_ASSIGN_OR_RETURN(auto a,
+                         db.Prepare("SELECT alias FROM registered_model_aliases WHERE model_pk = ?1 AND "
+                                    "version = ?2 ORDER BY alias"));
   a->Bind(1, model_pk).Bind(2, v.version);
-  for (;;) {
-    TAMGA_ASSIGN_OR_RETURN(bool row, a->Step());
-    if (!row) break;
-    v.aliases.push_back(a->Text(0));
-  }
+  TAMGA_RETURN_IF_ERROR(ForEachRow(*a, [&](SqliteStmt& r) { v.aliases.push_back(r.Text(0)); }));
   return Status::Ok();
 }
 
@@ -86,12 +81,15 @@ Result<Compiled> CompileFilter(const std::vector<Comparison>& filter, bool versi
       out.binds.emplace_back(c.key);
       std::string tag_cond = SqlStringCondition("t.value", c, out.binds);
       cond = versions ? "EXISTS (SELECT 1 FROM model_version_tags t WHERE t.model_pk = v.model_pk AND "
-                        "t.version = v.version AND t.key = ? AND " + tag_cond + ")"
+                        "t.version = v.version AND t.key = ? AND " +
+                            tag_cond + ")"
                       : "EXISTS (SELECT 1 FROM registered_model_tags t WHERE t.model_pk = m.model_pk AND "
-                        "t.key = ? AND " + tag_cond + ")";
+                        "t.key = ? AND " +
+                            tag_cond + ")";
     } else {
       std::string col = Column(c.key);
-      if (col.empty() || (!versions && col[0] == 'v')) return InvalidArgument("Invalid search key '" + c.key + "'");
+      if (col.empty() || (!versions && col[0] == 'v'))
+        return InvalidArgument("Invalid search key '" + c.key + "'");
       if (std::holds_alternative<double>(c.value)) {
         cond = col + SqlCompareOp(c.op) + "?";
         out.binds.push_back(SqlNumberBind(std::get<double>(c.value)));
@@ -146,8 +144,9 @@ Result<ModelVersion> SqliteLoadModelVersion(SqliteDb& db, int64_t model_pk, int6
 Result<RegisteredModel> SqliteLoadRegisteredModel(SqliteDb& db, int64_t model_pk) {
   RegisteredModel m;
   {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT name, creation_timestamp, last_updated_timestamp, user_id, "
-                                              "description FROM registered_models WHERE model_pk = ?1"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db.Prepare("SELECT name, creation_timestamp, last_updated_timestamp, user_id, "
+                                      "description FROM registered_models WHERE model_pk = ?1"));
     s->Bind(1, model_pk);
     TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) return NotFound("registered model not found");
@@ -158,35 +157,25 @@ Result<RegisteredModel> SqliteLoadRegisteredModel(SqliteDb& db, int64_t model_pk
     m.description = OptText(*s, 4);
   }
   {
-    TAMGA_ASSIGN_OR_RETURN(auto t, db.Prepare("SELECT key, value FROM registered_model_tags WHERE model_pk = ?1 "
-                                               "ORDER BY key"));
+    TAMGA_ASSIGN_OR_RETURN(auto t,
+                           db.Prepare("SELECT key, value FROM registered_model_tags WHERE model_pk = ?1 "
+                                      "ORDER BY key"));
     t->Bind(1, model_pk);
-    for (;;) {
-      TAMGA_ASSIGN_OR_RETURN(bool row, t->Step());
-      if (!row) break;
-      m.tags.push_back({t->Text(0), t->Text(1)});
-    }
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*t, [&](SqliteStmt& r) { m.tags.push_back({r.Text(0), r.Text(1)}); }));
   }
   {
     TAMGA_ASSIGN_OR_RETURN(auto a, db.Prepare("SELECT alias, version FROM registered_model_aliases WHERE "
-                                               "model_pk = ?1 ORDER BY alias"));
+                                              "model_pk = ?1 ORDER BY alias"));
     a->Bind(1, model_pk);
-    for (;;) {
-      TAMGA_ASSIGN_OR_RETURN(bool row, a->Step());
-      if (!row) break;
-      m.aliases.push_back({a->Text(0), a->Int(1)});
-    }
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*a, [&](SqliteStmt& r) { m.aliases.push_back({r.Text(0), r.Int(1)}); }));
   }
   std::vector<int64_t> latest;
   {
-    TAMGA_ASSIGN_OR_RETURN(auto l, db.Prepare("SELECT MAX(version) FROM model_versions WHERE model_pk = ?1 AND "
-                                               "deleted = 0 GROUP BY current_stage ORDER BY 1"));
+    TAMGA_ASSIGN_OR_RETURN(auto l,
+                           db.Prepare("SELECT MAX(version) FROM model_versions WHERE model_pk = ?1 AND "
+                                      "deleted = 0 GROUP BY current_stage ORDER BY 1"));
     l->Bind(1, model_pk);
-    for (;;) {
-      TAMGA_ASSIGN_OR_RETURN(bool row, l->Step());
-      if (!row) break;
-      latest.push_back(l->Int(0));
-    }
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*l, [&](SqliteStmt& r) { latest.push_back(r.Int(0)); }));
   }
   for (int64_t v : latest) {
     TAMGA_ASSIGN_OR_RETURN(auto mv, SqliteLoadModelVersion(db, model_pk, v));
@@ -197,19 +186,15 @@ Result<RegisteredModel> SqliteLoadRegisteredModel(SqliteDb& db, int64_t model_pk
 
 Result<RegisteredModelPage> SqliteSearchRegisteredModels(SqliteDb& db, const RegistryQuery& q) {
   TAMGA_ASSIGN_OR_RETURN(Compiled c, CompileFilter(q.filter, false));
-  std::string sql = "SELECT m.model_pk FROM registered_models m WHERE 1" + c.where + CompileOrder(q.order, false) +
-                    " LIMIT ? OFFSET ?";
+  std::string sql = "SELECT m.model_pk FROM registered_models m WHERE 1" + c.where +
+                    CompileOrder(q.order, false) + " LIMIT ? OFFSET ?";
   TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
   int pos = 0;
   SqlBindAll(*s, c.binds, &pos);
   s->Bind(++pos, q.max_results + 1);
   s->Bind(++pos, q.offset);
   std::vector<int64_t> pks;
-  for (;;) {
-    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
-    if (!row) break;
-    pks.push_back(s->Int(0));
-  }
+  TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { pks.push_back(r.Int(0)); }));
   RegisteredModelPage page;
   if (static_cast<int64_t>(pks.size()) > q.max_results) {
     page.has_more = true;
@@ -224,10 +209,12 @@ Result<RegisteredModelPage> SqliteSearchRegisteredModels(SqliteDb& db, const Reg
 
 Result<ModelVersionPage> SqliteSearchModelVersions(SqliteDb& db, const RegistryQuery& q) {
   TAMGA_ASSIGN_OR_RETURN(Compiled c, CompileFilter(q.filter, true));
-  std::string sql = "SELECT m.name, v.version, v.creation_timestamp, v.last_updated_timestamp, v.user_id, v.current_stage, "
-        "v.description, v.source, v.run_id, v.status, v.status_message, v.run_link, v.storage_location, "
-        "v.model_id, v.model_pk FROM model_versions v JOIN registered_models m ON m.model_pk = v.model_pk "
-        "WHERE v.deleted = 0" + c.where + CompileOrder(q.order, true) + " LIMIT ? OFFSET ?";
+  std::string sql =
+      "SELECT m.name, v.version, v.creation_timestamp, v.last_updated_timestamp, v.user_id, v.current_stage, "
+      "v.description, v.source, v.run_id, v.status, v.status_message, v.run_link, v.storage_location, "
+      "v.model_id, v.model_pk FROM model_versions v JOIN registered_models m ON m.model_pk = v.model_pk "
+      "WHERE v.deleted = 0" +
+      c.where + CompileOrder(q.order, true) + " LIMIT ? OFFSET ?";
   TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
   int pos = 0;
   SqlBindAll(*s, c.binds, &pos);

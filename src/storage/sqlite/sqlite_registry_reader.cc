@@ -42,11 +42,7 @@ WebhookDelivery DeliveryFromRow(SqliteStmt& s) {
 
 Result<std::vector<WebhookDelivery>> Deliveries(SqliteStmt& s) {
   std::vector<WebhookDelivery> out;
-  for (;;) {
-    TAMGA_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(DeliveryFromRow(s));
-  }
+  TAMGA_RETURN_IF_ERROR(ForEachRow(s, [&](SqliteStmt& r) { out.push_back(DeliveryFromRow(r)); }));
   return out;
 }
 
@@ -70,14 +66,10 @@ Result<LoggedModel> LoggedModelFromRow(SqliteDb& db, SqliteStmt& s) {
   m.lifecycle_stage = s.Text(11) == "deleted" ? LifecycleStage::kDeleted : LifecycleStage::kActive;
   for (const char* table : {"logged_model_tags", "logged_model_params"}) {
     TAMGA_ASSIGN_OR_RETURN(auto t, db.Prepare(std::string("SELECT key, value FROM ") + table +
-                                               " WHERE model_id = ?1 ORDER BY key"));
+                                              " WHERE model_id = ?1 ORDER BY key"));
     t->Bind(1, m.model_id);
     auto& list = std::string(table) == "logged_model_tags" ? m.tags : m.params;
-    for (;;) {
-      TAMGA_ASSIGN_OR_RETURN(bool row, t->Step());
-      if (!row) break;
-      list.push_back({t->Text(0), t->Text(1)});
-    }
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*t, [&](SqliteStmt& r) { list.push_back({r.Text(0), r.Text(1)}); }));
   }
   return m;
 }
@@ -100,7 +92,8 @@ constexpr const char* kDeploymentColumns =
 
 class SqliteRegistryReader final : public RegistryReader {
  public:
-  explicit SqliteRegistryReader(std::function<Result<SqliteDbHandle>()> acquire) : acquire_(std::move(acquire)) {}
+  explicit SqliteRegistryReader(std::function<Result<SqliteDbHandle>()> acquire)
+      : acquire_(std::move(acquire)) {}
 
   Result<RegisteredModel> GetRegisteredModel(const std::string& name) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
@@ -123,8 +116,9 @@ class SqliteRegistryReader final : public RegistryReader {
   Result<std::optional<int64_t>> GetAliasVersion(const std::string& name, const std::string& alias) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db, name));
-    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT version FROM registered_model_aliases WHERE model_pk = ?1 "
-                                                 "AND alias = ?2"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           (*db).Prepare("SELECT version FROM registered_model_aliases WHERE model_pk = ?1 "
+                                         "AND alias = ?2"));
     s->Bind(1, pk).Bind(2, alias);
     TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) return std::optional<int64_t>();
@@ -142,15 +136,14 @@ class SqliteRegistryReader final : public RegistryReader {
 
   Result<std::vector<RegistryEvent>> ListEvents(int64_t after, int64_t limit) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT seq, type, model_name, version, alias, timestamp, data FROM "
-                                                 "registry_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           (*db).Prepare("SELECT seq, type, model_name, version, alias, timestamp, data FROM "
+                                         "registry_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"));
     s->Bind(1, after).Bind(2, limit);
     std::vector<RegistryEvent> out;
-    for (;;) {
-      TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
-      if (!row) break;
-      out.push_back({s->Int(0), s->Text(1), s->Text(2), s->Text(3), s->Text(4), s->Int(5), s->Text(6)});
-    }
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+      out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6)});
+    }));
     return out;
   }
   Result<int64_t> LastEventSeq() override {
@@ -176,9 +169,10 @@ class SqliteRegistryReader final : public RegistryReader {
   Result<std::vector<WebhookDelivery>> ListDeliveries(const std::string& webhook_id, int64_t before,
                                                       int64_t limit) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(std::string(kDeliveryColumns) +
-                                                 "WHERE webhook_id = ?1 AND delivery_pk < ?2 ORDER BY delivery_pk "
-                                                 "DESC LIMIT ?3"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           (*db).Prepare(std::string(kDeliveryColumns) +
+                                         "WHERE webhook_id = ?1 AND delivery_pk < ?2 ORDER BY delivery_pk "
+                                         "DESC LIMIT ?3"));
     s->Bind(1, webhook_id).Bind(2, before > 0 ? before : INT64_MAX).Bind(3, limit);
     return Deliveries(*s);
   }
@@ -207,10 +201,11 @@ class SqliteRegistryReader final : public RegistryReader {
     if (!row) return NotFound("Logged model with ID '" + model_id + "' not found.");
     return LoggedModelFromRow(*db, *s);
   }
-  Result<std::vector<LoggedModel>> ListLoggedModels(const std::vector<std::string>& experiment_ids, int64_t offset,
-                                                    int64_t limit) override {
+  Result<std::vector<LoggedModel>> ListLoggedModels(const std::vector<std::string>& experiment_ids,
+                                                    int64_t offset, int64_t limit) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    std::string sql = std::string(kLoggedModelColumns) + "WHERE lifecycle_stage = 'active' AND experiment_id IN (";
+    std::string sql =
+        std::string(kLoggedModelColumns) + "WHERE lifecycle_stage = 'active' AND experiment_id IN (";
     for (size_t i = 0; i < experiment_ids.size(); ++i) sql += i ? ",?" : "?";
     sql += ") ORDER BY creation_timestamp DESC, model_id LIMIT ? OFFSET ?";
     TAMGA_ASSIGN_OR_RETURN(auto s, (*db).PrepareUncached(sql));
@@ -228,15 +223,12 @@ class SqliteRegistryReader final : public RegistryReader {
   }
   Result<std::vector<RunOutput>> GetRunOutputs(const std::string& run_id) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT model_id, step FROM run_outputs WHERE run_id = ?1 ORDER "
-                                                 "BY model_id"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           (*db).Prepare("SELECT model_id, step FROM run_outputs WHERE run_id = ?1 ORDER "
+                                         "BY model_id"));
     s->Bind(1, run_id);
     std::vector<RunOutput> out;
-    for (;;) {
-      TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
-      if (!row) break;
-      out.push_back({s->Text(0), s->Int(1)});
-    }
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { out.push_back({r.Text(0), r.Int(1)}); }));
     return out;
   }
 
@@ -244,11 +236,7 @@ class SqliteRegistryReader final : public RegistryReader {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
     TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(std::string(kDeploymentColumns) + "ORDER BY name"));
     std::vector<DeploymentRecord> out;
-    for (;;) {
-      TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
-      if (!row) break;
-      out.push_back(DeploymentFromRow(*s));
-    }
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { out.push_back(DeploymentFromRow(r)); }));
     return out;
   }
   Result<DeploymentRecord> GetDeployment(const std::string& name) override {
@@ -263,9 +251,10 @@ class SqliteRegistryReader final : public RegistryReader {
  private:
   Result<std::vector<Webhook>> LoadWebhooks(const std::string& where, const std::string& arg) {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT webhook_id, name, description, url, events, secret, status, "
-                                                 "creation_timestamp, last_updated_timestamp FROM webhooks " +
-                                                 where + " ORDER BY creation_timestamp, webhook_id"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           (*db).Prepare("SELECT webhook_id, name, description, url, events, secret, status, "
+                                         "creation_timestamp, last_updated_timestamp FROM webhooks " +
+                                         where + " ORDER BY creation_timestamp, webhook_id"));
     if (!where.empty()) s->Bind(1, arg);
     std::vector<Webhook> out;
     for (;;) {
