@@ -90,6 +90,20 @@ void WriteRun(JsonWriter& w, const Run& run) {
     w.EndArray();
   }
   w.EndObject();
+  if (!run.outputs.empty()) {  // MLflow 3.x: the logged models the run produced
+    w.Key("outputs");
+    w.BeginObject();
+    w.Key("model_outputs");
+    w.BeginArray();
+    for (const auto& o : run.outputs) {
+      w.BeginObject();
+      w.Field("model_id", o.model_id);
+      w.FieldInt("step", o.step);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
   w.EndObject();
 }
 

@@ -139,11 +139,22 @@ void WriteLoggedModel(JsonWriter& w, const LoggedModel& m) {
   w.FieldInt("last_updated_timestamp_ms", m.last_updated_timestamp);
   w.Field("artifact_uri", m.artifact_uri);
   w.Field("status", LoggedModelStatusName(m.status));
-  if (!m.creator_id.empty()) w.Field("creator_id", m.creator_id);
+  // creator_id is an int64 in MLflow's proto; Tamga has no numeric user ids, so it is never sent.
   if (!m.model_type.empty()) w.Field("model_type", m.model_type);
   if (!m.source_run_id.empty()) w.Field("source_run_id", m.source_run_id);
   if (!m.status_message.empty()) w.Field("status_message", m.status_message);
   WriteKeyValueList(w, "tags", m.tags);
+  if (!m.registrations.empty()) {
+    w.Key("registrations");
+    w.BeginArray();
+    for (const auto& [name, version] : m.registrations) {
+      w.BeginObject();
+      w.Field("name", name);
+      w.Field("version", std::to_string(version));
+      w.EndObject();
+    }
+    w.EndArray();
+  }
   w.EndObject();
   w.Key("data");
   w.BeginObject();

@@ -117,7 +117,12 @@ void RegistryService::CreateModelVersion(CreateModelVersionRequest req, DoneWith
   Write(
       [req = std::move(req), source = source, storage = storage, reply, now](
           WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
-        if (req.model_id) TAMGA_RETURN_IF_ERROR(txn.registry().reader().GetLoggedModel(*req.model_id).status());
+        std::optional<std::string> run_id = req.run_id;
+        if (req.model_id) {
+          TAMGA_ASSIGN_OR_RETURN(LoggedModel logged, txn.registry().reader().GetLoggedModel(*req.model_id));
+          // Provenance: a version registered from a logged model records the run that produced it.
+          if (!run_id && !logged.source_run_id.empty()) run_id = logged.source_run_id;
+        }
         TAMGA_ASSIGN_OR_RETURN(int64_t max, txn.registry().reader().MaxVersion(req.name));
         ModelVersion v;
         v.name = req.name;
@@ -126,7 +131,7 @@ void RegistryService::CreateModelVersion(CreateModelVersionRequest req, DoneWith
         v.user_id = req.user_id;
         v.description = req.description;
         v.source = source;
-        v.run_id = req.run_id;
+        v.run_id = run_id;
         v.run_link = req.run_link;
         v.storage_location = storage;
         v.model_id = req.model_id;

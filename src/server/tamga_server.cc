@@ -17,6 +17,7 @@
 #include "registry/event_hub.h"
 #include "http/client/http_client.h"
 #include "deploy/deploy_service.h"
+#include "registry/logged_model_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_dispatcher.h"
 #include "tracking/tracking_service.h"
@@ -54,6 +55,7 @@ struct TamgaServer::Parts {
   std::unique_ptr<TrackingService> tracking;
   std::unique_ptr<EventHub> events;
   std::unique_ptr<RegistryService> registry;
+  std::unique_ptr<LoggedModelService> logged_models;
   HttpWebhookTransport webhook_transport;
   std::unique_ptr<WebhookService> webhooks;
   std::unique_ptr<WebhookDispatcher> dispatcher;
@@ -84,6 +86,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->events = std::make_unique<EventHub>(last_seq);
   p->registry = std::make_unique<RegistryService>(p->store.get(), p->writer.get(), p->blobs.get(), p->events.get(),
                                                   &p->clock, &p->random);
+  p->logged_models = std::make_unique<LoggedModelService>(p->store.get(), p->writer.get(), &p->clock, &p->random);
 
   WebhookService::Options wso;
   wso.delivery_timeout_ms = config.webhook_timeout_ms;
@@ -103,7 +106,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
                                               p->events.get(), p->gitops.get(), &p->clock);
 
   RouteContext ctx{p->tracking.get(), p->blobs.get(), &p->metrics, p->registry.get(), p->events.get(),
-                   p->store.get(), p->webhooks.get(), p->deploy.get()};
+                   p->store.get(), p->webhooks.get(), p->deploy.get(), p->logged_models.get()};
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -114,6 +117,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterTamgaRegistryRoutes(p->router, ctx);
   RegisterWebhookRoutes(p->router, ctx);
   RegisterDeployRoutes(p->router, ctx);
+  RegisterLoggedModelRoutes(p->router, ctx);
 
   HttpServer::Options ho;
   ho.host = config.host;

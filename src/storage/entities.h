@@ -64,12 +64,19 @@ struct DatasetInput {
   Dataset dataset;
 };
 
+// A logged model (MLflow 3.x) the run produced, at a training step.
+struct RunOutput {
+  std::string model_id;
+  int64_t step = 0;
+};
+
 struct Run {
   RunInfo info;
   std::vector<MetricPoint> metrics;  // latest point per key
   std::vector<KeyValue> params;
   std::vector<KeyValue> tags;
   std::vector<DatasetInput> inputs;
+  std::vector<RunOutput> outputs;  // outputs.model_outputs
 };
 
 }  // namespace tamga

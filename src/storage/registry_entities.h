@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "storage/entities.h"
@@ -110,11 +111,7 @@ struct LoggedModel {
   LifecycleStage lifecycle_stage = LifecycleStage::kActive;
   std::vector<KeyValue> tags;
   std::vector<KeyValue> params;
-};
-
-struct RunOutput {
-  std::string model_id;
-  int64_t step = 0;
+  std::vector<std::pair<std::string, int64_t>> registrations;  // live model versions created from it
 };
 
 // A deployment as stored: the deploy domain owns the meaning of `spec` (a JSON object).

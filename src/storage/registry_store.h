@@ -42,6 +42,22 @@ struct ModelVersionPage {
   bool has_more = false;
 };
 
+// Logged-model search (MLflow 3.x). Filter attribute keys: name, model_id, model_type, source_run_id,
+// status (numeric LoggedModelStatus), creation_timestamp, last_updated_timestamp; params and tags.
+// Order keys: the same attributes. Implicit tie-breakers: creation_timestamp DESC, model_id ASC.
+struct LoggedModelQuery {
+  std::vector<std::string> experiment_ids;  // non-empty
+  std::vector<Comparison> filter;           // conjunction
+  std::vector<OrderKey> order;
+  int64_t offset = 0;
+  int64_t max_results = 50;
+};
+
+struct LoggedModelPage {
+  std::vector<LoggedModel> models;
+  bool has_more = false;
+};
+
 class RegistryReader {
  public:
   virtual ~RegistryReader() = default;
@@ -73,10 +89,10 @@ class RegistryReader {
   // Earliest next_attempt_at among pending deliveries; nullopt when none are pending.
   virtual Result<std::optional<int64_t>> NextDeliveryDue() = 0;
 
+  // Deleted ones included (check lifecycle_stage), with tags, params and registrations. NotFound.
   virtual Result<LoggedModel> GetLoggedModel(const std::string& model_id) = 0;
-  // Active logged models of the given experiments, newest first.
-  virtual Result<std::vector<LoggedModel>> ListLoggedModels(const std::vector<std::string>& experiment_ids,
-                                                            int64_t offset, int64_t limit) = 0;
+  // Active logged models only.
+  virtual Result<LoggedModelPage> SearchLoggedModels(const LoggedModelQuery& query) = 0;
   virtual Result<std::vector<RunOutput>> GetRunOutputs(const std::string& run_id) = 0;
 
   virtual Result<std::vector<DeploymentRecord>> ListDeployments() = 0;  // by name

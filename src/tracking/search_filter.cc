@@ -169,6 +169,25 @@ Result<Identifier> ResolveIdentifier(const Token& t, SearchEntity entity) {
                "'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']");
   }
   if (ent == "tag" || ent == "tags") return Identifier{FieldKind::kTag, key};
+  if (entity == SearchEntity::kLoggedModels) {
+    if (ent == "param" || ent == "params") return Identifier{FieldKind::kParam, key};
+    if (ent == "metric" || ent == "metrics") {
+      return Bad("Filtering logged models by metrics is not supported by this server");
+    }
+    if (!ent.empty() && ent != "attribute" && ent != "attributes" && ent != "attr") {
+      return Bad("Invalid entity type '" + t.entity + "'. Valid values are ['params', 'tags', 'attributes']");
+    }
+    std::string k = key == "creation_time" ? "creation_timestamp"
+                    : key == "last_updated_time" ? "last_updated_timestamp" : key;
+    static const std::set<std::string> kKeys = {"name", "model_id", "model_type", "source_run_id", "status",
+                                                "creation_timestamp", "last_updated_timestamp"};
+    if (!kKeys.count(k)) {
+      return Bad("Invalid attribute key '" + key +
+                 "' specified. Valid keys are '['name', 'model_id', 'model_type', 'source_run_id', 'status', "
+                 "'creation_timestamp', 'last_updated_timestamp']'");
+    }
+    return Identifier{FieldKind::kAttribute, k};
+  }
   if (entity == SearchEntity::kRegisteredModels || entity == SearchEntity::kModelVersions) {
     if (!ent.empty() && ent != "attribute" && ent != "attributes" && ent != "attr") {
       return Bad("Invalid entity type '" + t.entity + "'. Valid values are ['tag', 'attribute']");
@@ -197,7 +216,7 @@ Result<Identifier> ResolveIdentifier(const Token& t, SearchEntity entity) {
 
 bool NumericAttribute(const std::string& key) {
   return key == "start_time" || key == "end_time" || key == "creation_time" || key == "last_update_time" ||
-         key == "version_number";
+         key == "version_number" || key == "creation_timestamp" || key == "last_updated_timestamp";
 }
 
 }  // namespace
@@ -258,6 +277,9 @@ Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, Searc
     else if (c.kind == FieldKind::kParam || c.kind == FieldKind::kTag) allowed = string_op || null_op;
     else if (c.kind == FieldKind::kDataset) allowed = string_op || list_op;
     else if (c.kind == FieldKind::kAttribute && c.key == "run_id") allowed = string_op || list_op;
+    else if (entity == SearchEntity::kLoggedModels && c.key == "status")
+      allowed = c.op == CompareOp::kEq || c.op == CompareOp::kNe || list_op;
+    else if (entity == SearchEntity::kLoggedModels && c.kind == FieldKind::kAttribute) allowed = string_op || list_op;
     else if (entity >= SearchEntity::kRegisteredModels && c.kind == FieldKind::kTag) allowed = string_op;
     else allowed = string_op;
     if (!allowed) {

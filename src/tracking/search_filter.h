@@ -15,8 +15,10 @@ namespace tamga {
 // Registered models: name (= != LIKE ILIKE), tags.<k>; order name, creation_timestamp,
 // last_updated_timestamp (alias timestamp). Model versions: name, run_id (also IN), source_path,
 // version_number (numeric), tags.<k>; order name, version_number, creation_timestamp,
-// last_updated_timestamp.
-enum class SearchEntity { kRuns, kExperiments, kRegisteredModels, kModelVersions };
+// last_updated_timestamp. Logged models (MLflow 3.x): name, model_id, model_type, source_run_id, status
+// (= != IN NOT IN, string values; the caller maps names to numbers), creation_timestamp (alias
+// creation_time), last_updated_timestamp (numeric), params.<k>, tags.<k>; metrics are not supported.
+enum class SearchEntity { kRuns, kExperiments, kRegisteredModels, kModelVersions, kLoggedModels };
 
 Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, SearchEntity entity);
 // Each element is "<identifier> [ASC|DESC]". Duplicate keys are rejected.

@@ -36,6 +36,7 @@ TEST(GarbageInput, ParsersNeverCrash) {
     std::string in = RandomInput(rng);
     accepted += ParseSearchFilter(in, SearchEntity::kRuns).ok();
     (void)ParseSearchFilter(in, SearchEntity::kExperiments);
+    (void)ParseSearchFilter(in, SearchEntity::kLoggedModels);
     (void)ParseOrderBy({in}, SearchEntity::kRuns);
     (void)RequestFields::FromJsonText(in);
     (void)TryParseLogBatch(in);

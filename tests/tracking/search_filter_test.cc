@@ -118,6 +118,22 @@ TEST(SearchFilter, ExperimentEntity) {
   ExpectInvalid("run_name = 'x'", SearchEntity::kExperiments);
 }
 
+TEST(SearchFilter, LoggedModelEntity) {
+  auto c = MustParse("name = 'clf' AND params.alpha = '1' AND tags.t IS NULL AND creation_time > 5 AND "
+                     "status IN ('READY', 'PENDING') AND model_type LIKE 'cl%'",
+                     SearchEntity::kLoggedModels);
+  ASSERT_EQ(c.size(), 6u);
+  EXPECT_EQ(c[1].kind, FieldKind::kParam);
+  EXPECT_EQ(c[2].op, CompareOp::kIsNull);
+  EXPECT_EQ(c[3].key, "creation_timestamp");  // alias normalised
+  EXPECT_EQ(c[4].op, CompareOp::kIn);
+  ExpectInvalid("metrics.acc > 0.9", SearchEntity::kLoggedModels);   // not supported: a clear error
+  ExpectInvalid("run_name = 'x'", SearchEntity::kLoggedModels);
+  ExpectInvalid("status LIKE 'R%'", SearchEntity::kLoggedModels);
+  ExpectInvalid("creation_timestamp = 'yesterday'", SearchEntity::kLoggedModels);
+  ExpectInvalid("datasets.name = 'x'", SearchEntity::kLoggedModels);
+}
+
 TEST(OrderBy, ParsesDirectionsAndRejectsDuplicates) {
   auto o = ParseOrderBy({"metrics.acc DESC", "params.`p q` asc", "start_time"}, SearchEntity::kRuns);
   ASSERT_TRUE(o.ok()) << o.status().ToString();

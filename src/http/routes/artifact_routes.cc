@@ -56,7 +56,9 @@ class BlobBodySource final : public BodySource {
   std::unique_ptr<BlobReader> reader_;
 };
 
-HttpResponse Download(BlobStore* blobs, const std::string& path) {
+}  // namespace
+
+HttpResponse ArtifactDownload(BlobStore* blobs, const std::string& path) {
   auto reader = blobs->OpenReader(path);
   if (!reader.ok()) return ErrorResponse(reader.status());
   HttpResponse r;
@@ -70,8 +72,7 @@ HttpResponse Download(BlobStore* blobs, const std::string& path) {
   return r;
 }
 
-// Lists `dir`; entries' paths are `prefix + name`. A missing directory lists as empty.
-Result<std::string> ListJson(BlobStore* blobs, const std::string& dir, const std::string& prefix,
+Result<std::string> ArtifactListJson(BlobStore* blobs, const std::string& dir, const std::string& prefix,
                              const std::string* root_uri) {
   std::string body;
   JsonWriter w(&body);
@@ -95,8 +96,6 @@ Result<std::string> ListJson(BlobStore* blobs, const std::string& dir, const std
   return body;
 }
 
-}  // namespace
-
 void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
   BlobStore* blobs = ctx.blobs;
   TrackingService* tracking = ctx.tracking;
@@ -111,7 +110,7 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
   router.AddPrefix(HttpMethod::kGet, prefix, [blobs](HttpRequest& req, Responder respond) {
     auto path = DecodedPath(req.path_params[0], false);
     if (!path.ok()) return respond(ErrorResponse(path.status()));
-    respond(Download(blobs, *path));
+    respond(ArtifactDownload(blobs, *path));
   });
 
   router.AddPrefix(HttpMethod::kDelete, prefix, [blobs](HttpRequest& req, Responder respond) {
@@ -124,7 +123,7 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
   router.Add(HttpMethod::kGet, kProxy, FieldsHandler([blobs](const RequestFields& f, Responder respond) -> Status {
     TAMGA_ASSIGN_OR_RETURN(auto raw, f.OptString("path"));
     TAMGA_ASSIGN_OR_RETURN(std::string dir, ValidateArtifactPath(raw.value_or(""), true));
-    TAMGA_ASSIGN_OR_RETURN(std::string body, ListJson(blobs, dir, "", nullptr));
+    TAMGA_ASSIGN_OR_RETURN(std::string body, ArtifactListJson(blobs, dir, "", nullptr));
     respond(HttpResponse::Json(std::move(body)));
     return Status::Ok();
   }));
@@ -155,7 +154,7 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
                  return Status::Ok();
                }
                std::string dir = rel.empty() ? *base : *base + "/" + rel;
-               TAMGA_ASSIGN_OR_RETURN(std::string body, ListJson(blobs, dir, rel.empty() ? "" : rel + "/", &root));
+               TAMGA_ASSIGN_OR_RETURN(std::string body, ArtifactListJson(blobs, dir, rel.empty() ? "" : rel + "/", &root));
                respond(HttpResponse::Json(std::move(body)));
                return Status::Ok();
              }));
@@ -168,7 +167,7 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
     TAMGA_ASSIGN_OR_RETURN(Run run, tracking->GetRun(run_id));
     auto base = ProxiedArtifactPath(run.info.artifact_uri);
     if (!base) return NotFound("Run artifacts are not stored by this server");
-    respond(Download(blobs, *base + "/" + rel));
+    respond(ArtifactDownload(blobs, *base + "/" + rel));
     return Status::Ok();
   }));
 }

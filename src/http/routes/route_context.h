@@ -9,6 +9,7 @@
 #include "http/router.h"
 #include "core/check.h"
 #include "deploy/deploy_service.h"
+#include "registry/logged_model_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_service.h"
 #include "tracking/tracking_service.h"
@@ -24,6 +25,7 @@ struct RouteContext {
   MetadataStore* store = nullptr;
   WebhookService* webhooks = nullptr;
   DeployService* deploy = nullptr;
+  LoggedModelService* logged_models = nullptr;
 };
 
 template <typename T>
@@ -54,6 +56,13 @@ inline TrackingService::Done EmptyOk(Responder respond) {
 Result<std::vector<KeyValue>> ParseTagList(const RequestFields& f);
 Result<ViewType> ParseViewTypeField(const RequestFields& f, const char* key);
 
+// Artifact responses (artifact_routes.cc): a streamed download of one blob, and the JSON listing of a
+// directory ({root_uri?, files:[{path, is_dir, file_size}]}); entries' paths are `prefix + name` and a
+// missing directory lists as empty.
+HttpResponse ArtifactDownload(BlobStore* blobs, const std::string& path);
+Result<std::string> ArtifactListJson(BlobStore* blobs, const std::string& dir, const std::string& prefix,
+                                     const std::string* root_uri);
+
 // run_id, or the deprecated run_uuid the 2.x client also sends.
 Result<std::string> RunIdOf(const RequestFields& f);
 
@@ -67,6 +76,7 @@ void RegisterModelVersionRoutes(Router& router, const RouteContext& ctx);
 void RegisterTamgaRegistryRoutes(Router& router, const RouteContext& ctx);
 void RegisterWebhookRoutes(Router& router, const RouteContext& ctx);
 void RegisterDeployRoutes(Router& router, const RouteContext& ctx);
+void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx);
 
 // Registry response bodies shared by the registry route files (registered_model_routes.cc).
 HttpResponse RegisteredModelResponse(const RegisteredModel& m);

@@ -38,4 +38,8 @@ Result<ModelVersion> SqliteLoadModelVersion(SqliteDb& db, int64_t model_pk, int6
 Result<RegisteredModelPage> SqliteSearchRegisteredModels(SqliteDb& db, const RegistryQuery& q);
 Result<ModelVersionPage> SqliteSearchModelVersions(SqliteDb& db, const RegistryQuery& q);
 
+// Logged models (sqlite_logged_models.cc).
+Result<LoggedModel> SqliteLoadLoggedModel(SqliteDb& db, const std::string& model_id);  // NotFound
+Result<LoggedModelPage> SqliteSearchLoggedModels(SqliteDb& db, const LoggedModelQuery& q);
+
 }  // namespace tamga

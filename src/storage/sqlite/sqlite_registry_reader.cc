@@ -46,34 +46,6 @@ Result<std::vector<WebhookDelivery>> Deliveries(SqliteStmt& s) {
   return out;
 }
 
-constexpr const char* kLoggedModelColumns =
-    "SELECT model_id, experiment_id, name, creation_timestamp, last_updated_timestamp, artifact_uri, status, "
-    "creator_id, model_type, source_run_id, status_message, lifecycle_stage FROM logged_models ";
-
-Result<LoggedModel> LoggedModelFromRow(SqliteDb& db, SqliteStmt& s) {
-  LoggedModel m;
-  m.model_id = s.Text(0);
-  m.experiment_id = std::to_string(s.Int(1));
-  m.name = s.Text(2);
-  m.creation_timestamp = s.Int(3);
-  m.last_updated_timestamp = s.Int(4);
-  m.artifact_uri = s.Text(5);
-  m.status = static_cast<LoggedModelStatus>(s.Int(6));
-  m.creator_id = s.Text(7);
-  m.model_type = s.Text(8);
-  m.source_run_id = s.Text(9);
-  m.status_message = s.Text(10);
-  m.lifecycle_stage = s.Text(11) == "deleted" ? LifecycleStage::kDeleted : LifecycleStage::kActive;
-  for (const char* table : {"logged_model_tags", "logged_model_params"}) {
-    TAMGA_ASSIGN_OR_RETURN(auto t, db.Prepare(std::string("SELECT key, value FROM ") + table +
-                                              " WHERE model_id = ?1 ORDER BY key"));
-    t->Bind(1, m.model_id);
-    auto& list = std::string(table) == "logged_model_tags" ? m.tags : m.params;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*t, [&](SqliteStmt& r) { list.push_back({r.Text(0), r.Text(1)}); }));
-  }
-  return m;
-}
-
 DeploymentRecord DeploymentFromRow(SqliteStmt& s) {
   DeploymentRecord d;
   d.name = s.Text(0);
@@ -195,31 +167,11 @@ class SqliteRegistryReader final : public RegistryReader {
 
   Result<LoggedModel> GetLoggedModel(const std::string& model_id) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(std::string(kLoggedModelColumns) + "WHERE model_id = ?1"));
-    s->Bind(1, model_id);
-    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
-    if (!row) return NotFound("Logged model with ID '" + model_id + "' not found.");
-    return LoggedModelFromRow(*db, *s);
+    return SqliteLoadLoggedModel(*db, model_id);
   }
-  Result<std::vector<LoggedModel>> ListLoggedModels(const std::vector<std::string>& experiment_ids,
-                                                    int64_t offset, int64_t limit) override {
+  Result<LoggedModelPage> SearchLoggedModels(const LoggedModelQuery& query) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    std::string sql =
-        std::string(kLoggedModelColumns) + "WHERE lifecycle_stage = 'active' AND experiment_id IN (";
-    for (size_t i = 0; i < experiment_ids.size(); ++i) sql += i ? ",?" : "?";
-    sql += ") ORDER BY creation_timestamp DESC, model_id LIMIT ? OFFSET ?";
-    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).PrepareUncached(sql));
-    int i = 1;
-    for (const auto& id : experiment_ids) s->Bind(i++, id);
-    s->Bind(i++, limit).Bind(i, offset);
-    std::vector<LoggedModel> out;
-    for (;;) {
-      TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
-      if (!row) break;
-      TAMGA_ASSIGN_OR_RETURN(auto m, LoggedModelFromRow(*db, *s));
-      out.push_back(std::move(m));
-    }
-    return out;
+    return SqliteSearchLoggedModels(*db, query);
   }
   Result<std::vector<RunOutput>> GetRunOutputs(const std::string& run_id) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());

@@ -1,4 +1,4 @@
-// Loads full Run entities (info, latest metrics, params, tags, inputs) for a list of run pks in a few
+// Loads full Run entities (info, latest metrics, params, tags, inputs, model outputs) for a list of run pks in a few
 // set-oriented queries, preserving the caller's order. Used by GetRun and SearchRuns.
 #include <cmath>
 #include <unordered_map>
@@ -93,6 +93,11 @@ Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>
         for (auto& in : runs[i].inputs) {
           if (in.dataset.name == name && in.dataset.digest == digest) in.tags.push_back({s.Text(3), s.Text(4)});
         }
+      }));
+  TAMGA_RETURN_IF_ERROR(ForEachRow(
+      db, "SELECT r.run_pk, o.model_id, o.step FROM run_outputs o JOIN runs r ON r.run_id = o.run_id WHERE r.run_pk IN (",
+      ") ORDER BY r.run_pk, o.step, o.model_id", run_pks, index, [&](SqliteStmt& s, size_t i) {
+        runs[i].outputs.push_back(RunOutput{s.Text(1), s.Int(2)});
       }));
 
   std::vector<Run> out;
