@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "cli/client_commands.h"
+#include "server/serve_server.h"
 #include "server/tamga_server.h"
 #include "tamga/build_info.h"
 
@@ -50,6 +51,34 @@ int main(int argc, char** argv) {
   server->add_option("--webhook-timeout-ms", config.webhook_timeout_ms, "Timeout of one webhook delivery attempt")
       ->envname("TAMGA_WEBHOOK_TIMEOUT_MS")->check(CLI::Range(100, 120000))->capture_default_str();
 
+  tamga::ServeConfig serve_config;
+  std::string preferred;
+  auto* serve = app.add_subcommand("serve", "Serve one model over MLflow /invocations and Open Inference Protocol REST.");
+  serve->add_option("model", serve_config.model, "Model directory, TorchScript .pt file, or models:/name@alias | models:/name/N")
+      ->required();
+  serve->add_option("--host", serve_config.host, "Address to bind")->envname("TAMGA_SERVE_HOST")->capture_default_str();
+  serve->add_option("--port", serve_config.port, "Port (0 picks a free one)")->envname("TAMGA_SERVE_PORT")->capture_default_str();
+  serve->add_option("--registry", serve_config.registry, "Registry URL for models:/ URIs (env TAMGA_REGISTRY_URI, MLFLOW_TRACKING_URI)")
+      ->envname("TAMGA_REGISTRY_URI");
+  serve->add_option("--cache-dir", serve_config.cache_dir, "Downloaded registry models are cached here")
+      ->envname("TAMGA_MODEL_CACHE")->capture_default_str();
+  serve->add_option("--port-file", serve_config.port_file, "Write the bound port to this file");
+  serve->add_option("--workers", serve_config.workers, "HTTP I/O threads (0 = number of cores)")->capture_default_str();
+  serve->add_option("--device", serve_config.serving.runtime.device, "cpu or cuda:N")->capture_default_str();
+  serve->add_option("--intra-op-threads", serve_config.serving.runtime.intra_op_threads, "Threads inside one model execution")
+      ->check(CLI::Range(1, 256))->capture_default_str();
+  serve->add_option("--instances", serve_config.serving.instances, "Parallel executors (model instances)")
+      ->check(CLI::Range(1, 64))->capture_default_str();
+  serve->add_option("--max-batch-size", serve_config.serving.batching.max_batch_size, "Rows per batch (0/1 = batching off)")
+      ->check(CLI::Range(0, 1 << 20))->capture_default_str();
+  serve->add_option("--max-queue-delay-us", serve_config.serving.batching.max_queue_delay_us,
+                    "How long a request may wait for a fuller batch")->check(CLI::Range(0, 10000000))->capture_default_str();
+  serve->add_option("--preferred-batch-sizes", preferred, "Comma-separated sizes dispatched early, e.g. 8,16");
+  serve->add_option("--max-queue", serve_config.serving.batching.max_queue, "Queued requests before 429")
+      ->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  serve->add_option("--max-body-mb", serve_config.max_body_mb, "Largest request body in MiB")->capture_default_str();
+  serve->add_flag("--follow,!--no-follow", serve_config.follow, "Hot reload when the registry moves the alias (default on)");
+
   tamga::ClientCommands client = tamga::AddClientCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
@@ -76,6 +105,26 @@ int main(int argc, char** argv) {
     }
     tamga::Status st = (*s)->Run();
     return st.ok() ? 0 : 1;
+  }
+  if (*serve) {
+    if (serve_config.registry.empty()) serve_config.registry = EnvOr("MLFLOW_TRACKING_URI", "");
+    for (size_t pos = 0; pos < preferred.size();) {
+      size_t comma = preferred.find(',', pos);
+      std::string item = preferred.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      int v = std::atoi(item.c_str());
+      if (v < 1) {
+        std::cerr << "invalid --preferred-batch-sizes entry: " << item << "\n";
+        return 2;
+      }
+      serve_config.serving.batching.preferred_batch_sizes.push_back(v);
+      pos = comma == std::string::npos ? preferred.size() : comma + 1;
+    }
+    auto s = tamga::ServeServer::Create(serve_config);
+    if (!s.ok()) {
+      TAMGA_LOG(kError, "cannot start serving", {{"error", s.status().ToString()}});
+      return 1;
+    }
+    return (*s)->Run().ok() ? 0 : 1;
   }
   return tamga::RunClientCommands(client);
 }

@@ -1,0 +1,175 @@
+#include "http/routes/serving_routes.h"
+
+#include "core/json_writer.h"
+#include "serving/protocols/codec.h"
+#include "tamga/build_info.h"
+
+namespace tamga {
+namespace {
+
+int OipStatus(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kInternal: return 500;
+    case StatusCode::kUnimplemented: return 501;
+    default: return 400;
+  }
+}
+
+HttpResponse OipError(const Status& s) { return HttpResponse::Json(V2Error(s.message()), OipStatus(s)); }
+
+HttpResponse MlflowErrorResponse(const Status& s) {
+  if (s.code() == StatusCode::kUnimplemented) return HttpResponse::Text(s.message(), 415);
+  int status = OipStatus(s);
+  if (status == 501) status = 400;
+  return HttpResponse::Json(MlflowError(s.message()), status);
+}
+
+// "/v2/models/<rest>": name, optional version, and the action ("", "ready", "infer").
+struct V2Path {
+  std::string model;
+  std::string version;
+  std::string action;
+};
+
+Result<V2Path> ParseV2Path(const std::string& rest) {
+  std::vector<std::string> parts;
+  size_t s = 0;
+  for (;;) {
+    size_t c = rest.find('/', s);
+    parts.push_back(rest.substr(s, c == std::string::npos ? std::string::npos : c - s));
+    if (c == std::string::npos) break;
+    s = c + 1;
+  }
+  V2Path p;
+  if (parts.empty() || parts[0].empty()) return NotFound("no model name in the path");
+  p.model = parts[0];
+  size_t i = 1;
+  if (i < parts.size() && parts[i] == "versions") {
+    if (i + 1 >= parts.size() || parts[i + 1].empty()) return NotFound("no version in the path");
+    p.version = parts[i + 1];
+    i += 2;
+  }
+  if (i < parts.size()) p.action = parts[i++];
+  if (i != parts.size() || (p.action != "" && p.action != "ready" && p.action != "infer")) {
+    return NotFound("unknown route /v2/models/" + rest.substr(0, 200));
+  }
+  return p;
+}
+
+}  // namespace
+
+void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
+  ModelManager* models = ctx.models;
+  MetricsRegistry* metrics = ctx.metrics;
+  std::string default_model = ctx.default_model;
+
+  auto health = [models](HttpRequest&, Responder respond) {
+    respond(models->AllReady() ? HttpResponse::Json("\n") : HttpResponse::Json("\n", 503));
+  };
+  router.Add(HttpMethod::kGet, "/ping", health);
+  router.Add(HttpMethod::kGet, "/health", health);
+  router.Add(HttpMethod::kGet, "/version", [](HttpRequest&, Responder respond) {
+    respond(HttpResponse::Text(std::string("tamga ") + kVersion));
+  });
+  router.Add(HttpMethod::kGet, "/metrics", [metrics](HttpRequest&, Responder respond) {
+    respond(HttpResponse::Text(metrics->Render(), 200, "text/plain; version=0.0.4; charset=utf-8"));
+  });
+
+  router.Add(HttpMethod::kPost, "/invocations", [models, default_model](HttpRequest& req, Responder respond) {
+    auto v = models->Get(default_model);
+    if (!v.ok()) return respond(MlflowErrorResponse(v.status()));
+    auto inputs = ParseInvocations(req.Header("content-type"), req.body, (*v)->signature);
+    if (!inputs.ok()) return respond(MlflowErrorResponse(inputs.status()));
+    models->Infer(default_model, "", std::move(*inputs), "mlflow",
+                  [respond](Result<std::vector<Tensor>> out, InferTimings, std::shared_ptr<LoadedVersion> ver) {
+                    if (!out.ok()) return respond(MlflowErrorResponse(out.status()));
+                    respond(HttpResponse::Json(
+                        EncodeInvocationsResponse(ver->mlflow_view->ToMlflowPredictions(std::move(*out)))));
+                  });
+  });
+
+  router.Add(HttpMethod::kGet, "/v2", [](HttpRequest&, Responder respond) {
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Field("name", "tamga");
+    w.Field("version", kVersion);
+    w.Key("extensions");
+    w.BeginArray();
+    w.String("binary_tensor_data");
+    w.EndArray();
+    w.EndObject();
+    respond(HttpResponse::Json(std::move(body)));
+  });
+  router.Add(HttpMethod::kGet, "/v2/health/live", [](HttpRequest&, Responder respond) {
+    respond(HttpResponse::Json("{\"live\":true}"));
+  });
+  router.Add(HttpMethod::kGet, "/v2/health/ready", [models](HttpRequest&, Responder respond) {
+    bool ready = models->AllReady();
+    respond(HttpResponse::Json(ready ? "{\"ready\":true}" : "{\"ready\":false}", ready ? 200 : 503));
+  });
+
+  router.AddPrefix(HttpMethod::kGet, "/v2/models/", [models](HttpRequest& req, Responder respond) {
+    auto p = ParseV2Path(req.path_params.empty() ? "" : req.path_params[0]);
+    if (!p.ok()) return respond(OipError(p.status()));
+    if (p->action == "infer") return respond(OipError(NotFound("use POST for infer")));
+    auto v = models->Get(p->model, p->version);
+    if (p->action == "ready") {
+      bool ready = v.ok();
+      if (!ready && v.status().code() == StatusCode::kNotFound) return respond(OipError(v.status()));
+      std::string body;
+      JsonWriter w(&body);
+      w.BeginObject();
+      w.Field("name", p->model);
+      w.FieldBool("ready", ready);
+      w.EndObject();
+      return respond(HttpResponse::Json(std::move(body), ready ? 200 : 503));
+    }
+    if (!v.ok()) return respond(OipError(v.status()));
+    respond(HttpResponse::Json(EncodeV2Metadata(p->model, (*v)->version, (*v)->platform, (*v)->signature)));
+  });
+
+  router.AddPrefix(HttpMethod::kPost, "/v2/models/", [models](HttpRequest& req, Responder respond) {
+    auto p = ParseV2Path(req.path_params.empty() ? "" : req.path_params[0]);
+    if (!p.ok()) return respond(OipError(p.status()));
+    if (p->action != "infer") return respond(OipError(NotFound("unknown route")));
+    auto v = models->Get(p->model, p->version);
+    if (!v.ok()) return respond(OipError(v.status()));
+    std::string_view body = req.body;
+    std::string_view json = body, binary;
+    std::string header_len = req.Header("inference-header-content-length");
+    if (!header_len.empty()) {
+      char* end = nullptr;
+      unsigned long long n = std::strtoull(header_len.c_str(), &end, 10);
+      if (end == header_len.c_str() || *end != '\0' || n > body.size()) {
+        return respond(OipError(InvalidArgument("invalid Inference-Header-Content-Length")));
+      }
+      if (n == 0) return respond(OipError(Unimplemented("raw binary requests (header length 0) are not supported")));
+      json = body.substr(0, n);
+      binary = body.substr(n);
+    }
+    auto parsed = ParseV2InferRequest(json, binary, (*v)->signature);
+    if (!parsed.ok()) return respond(OipError(parsed.status()));
+    auto request = std::make_shared<V2InferRequest>(std::move(*parsed));
+    std::vector<Tensor> inputs = std::move(request->inputs);
+    std::string model = p->model;
+    models->Infer(model, p->version, std::move(inputs), "v2",
+                  [respond, request, model](Result<std::vector<Tensor>> out, InferTimings,
+                                            std::shared_ptr<LoadedVersion> ver) {
+                    if (!out.ok()) return respond(OipError(out.status()));
+                    auto enc = EncodeV2InferResponse(model, ver->version, *request, *out);
+                    if (!enc.ok()) return respond(OipError(enc.status()));
+                    HttpResponse r = HttpResponse::Json(std::move(enc->body));
+                    if (enc->json_size != r.body.size()) {
+                      r.content_type = "application/octet-stream";
+                      r.headers.push_back({"Inference-Header-Content-Length", std::to_string(enc->json_size)});
+                    }
+                    respond(std::move(r));
+                  });
+  });
+}
+
+}  // namespace tamga

@@ -1,0 +1,134 @@
+#include "server/serve_server.h"
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "http/http_server.h"
+#include "http/routes/serving_routes.h"
+#include "serving/lifecycle/registry_source.h"
+
+namespace tamga {
+
+struct ServeServer::Parts {
+  ServeConfig config;
+  SystemClock clock;
+  MetricsRegistry metrics;
+  std::unique_ptr<ModelManager> models;
+  std::unique_ptr<RegistrySource> source;
+  Router router;
+  std::unique_ptr<HttpServer> http;
+  std::thread loader;
+  std::atomic<bool> stopping{false};
+};
+
+namespace {
+
+std::string ModelNameOf(const ServeConfig& c) {
+  std::string reg = RegisteredNameOf(c.model);
+  if (!reg.empty()) return reg;
+  std::filesystem::path p = std::filesystem::absolute(c.model);
+  while (!p.empty() && p.filename().empty()) p = p.parent_path();
+  std::string name = p.filename().string();
+  if (std::filesystem::is_regular_file(p)) name = p.stem().string();
+  return name.empty() ? "model" : name;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& config) {
+  auto p = std::make_unique<Parts>();
+  p->config = config;
+  bool registry = config.model.rfind("models:/", 0) == 0;
+  if (registry && config.registry.empty()) {
+    return InvalidArgument("serving " + config.model + " needs --registry URL (or TAMGA_REGISTRY_URI/MLFLOW_TRACKING_URI)");
+  }
+  if (!registry && !std::filesystem::exists(config.model)) {
+    return NotFound("model path " + config.model + " does not exist");
+  }
+  std::string name = ModelNameOf(config);
+  p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
+  ServingRouteContext ctx{p->models.get(), &p->metrics, name};
+  RegisterServingRoutes(p->router, ctx);
+
+  HttpServer::Options ho;
+  ho.host = config.host;
+  ho.port = config.port;
+  ho.threads = config.workers > 0 ? config.workers : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  ho.max_body_bytes = config.max_body_mb << 20;
+  TAMGA_ASSIGN_OR_RETURN(p->http, HttpServer::Create(ho, &p->router, &p->metrics, &p->clock));
+  if (!config.port_file.empty()) {
+    std::ofstream out(config.port_file + ".tmp");
+    out << p->http->port() << "\n";
+    out.close();
+    std::error_code ec;
+    std::filesystem::rename(config.port_file + ".tmp", config.port_file, ec);
+  }
+  TAMGA_LOG(kInfo, "tamga serve listening",
+            {{"host", config.host}, {"port", std::to_string(p->http->port())}, {"model", config.model}, {"name", name}});
+
+  Parts* raw = p.get();
+  if (registry) {
+    p->source = std::make_unique<RegistrySource>(config.registry, config.model, config.cache_dir);
+    p->loader = std::thread([raw, name] {
+      // Resolve and fetch, retrying while the registry is unreachable; then follow it.
+      ResolvedVersion current;
+      for (int attempt = 0;; ++attempt) {
+        auto v = raw->source->Resolve();
+        Status s = v.status();
+        if (v.ok()) {
+          auto dir = raw->source->Fetch(*v);
+          s = dir.status();
+          if (dir.ok()) {
+            s = raw->models->LoadVersion(name, v->version, *dir);
+            current = *v;
+            if (s.ok() || s.code() != StatusCode::kUnavailable) break;
+          }
+        }
+        TAMGA_LOG(kWarn, "cannot load the model from the registry yet; retrying", {{"error", s.message()}});
+        if (s.code() == StatusCode::kNotFound || s.code() == StatusCode::kInvalidArgument) break;
+        for (int i = 0; i < 10 && !raw->stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (raw->stopping) return;
+      }
+      if (!raw->config.follow || raw->stopping) return;
+      raw->source->Follow(current, [raw, name](const ResolvedVersion& v) {
+        TAMGA_LOG(kInfo, "registry moved the served model; reloading", {{"model", name}, {"version", v.version}});
+        auto dir = raw->source->Fetch(v);
+        if (!dir.ok()) {
+          TAMGA_LOG(kError, "cannot fetch the new version; the old one keeps serving", {{"error", dir.status().message()}});
+          return;
+        }
+        (void)raw->models->LoadVersion(name, v.version, *dir);
+      });
+    });
+  } else {
+    std::string dir = config.model;
+    p->loader = std::thread([raw, name, dir] { (void)raw->models->LoadVersion(name, "1", dir); });
+  }
+  return std::unique_ptr<ServeServer>(new ServeServer(std::move(p)));
+}
+
+ServeServer::ServeServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+ServeServer::~ServeServer() {
+  parts_->stopping = true;
+  if (parts_->loader.joinable()) parts_->loader.join();
+  if (parts_->source) parts_->source->Stop();
+}
+
+int ServeServer::port() const { return parts_->http->port(); }
+
+Status ServeServer::Run() {
+  parts_->http->Run();
+  parts_->stopping = true;
+  if (parts_->source) parts_->source->Stop();
+  if (parts_->loader.joinable()) parts_->loader.join();
+  parts_->models.reset();
+  TAMGA_LOG(kInfo, "tamga serve stopped");
+  return Status::Ok();
+}
+
+}  // namespace tamga

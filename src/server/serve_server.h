@@ -1,0 +1,41 @@
+#pragma once
+// ServeServer: the composition root of `tamga serve <model-dir | models:/name@alias | models:/name/N>`:
+// one model, its runtimes and batcher, MLflow + Open Inference Protocol REST on one port. The HTTP
+// server starts at once; the model loads in the background and readiness (/v2/health/ready, /ping) turns
+// 200 only after the load and warm-up passed. A registry model follows the registry's events and hot
+// reloads when its alias or stage moves.
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "serving/lifecycle/model_manager.h"
+
+namespace tamga {
+
+struct ServeConfig {
+  std::string model;  // directory, .pt file, or models:/ URI
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string registry;            // tracking/registry URL for models:/ URIs
+  std::string cache_dir = "./tamga-model-cache";
+  std::string port_file;
+  int workers = 0;                 // HTTP I/O threads; 0 = number of cores
+  size_t max_body_mb = 64;
+  ServingOptions serving;
+  bool follow = true;              // hot reload on registry changes
+};
+
+class ServeServer {
+ public:
+  static Result<std::unique_ptr<ServeServer>> Create(const ServeConfig& config);
+  ~ServeServer();
+  int port() const;
+  Status Run();  // until SIGINT/SIGTERM
+  struct Parts;
+
+ private:
+  explicit ServeServer(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace tamga

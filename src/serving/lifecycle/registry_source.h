@@ -1,0 +1,50 @@
+#pragma once
+// RegistrySource: where `tamga serve models:/name@alias --registry URL` gets its aspired version.
+// Resolve asks the registry which version the URI means (GET /api/2.0/tamga/models/resolve); Fetch
+// downloads that version's files through the artifact proxy into a local cache keyed by the version's
+// immutable storage location (a registered version's files never change), published atomically; Follow
+// long-polls the registry's events outbox and calls back whenever the URI resolves to another version.
+//
+// Thread-safe; Follow runs on its own thread until Stop().
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "core/result.h"
+
+namespace tamga {
+
+struct ResolvedVersion {
+  std::string name;      // registered model name
+  std::string version;   // "3"
+  std::string location;  // artifact location (mlflow-artifacts:/...)
+};
+
+class RegistrySource {
+ public:
+  RegistrySource(std::string registry_url, std::string model_uri, std::string cache_dir);
+  ~RegistrySource();
+
+  Result<ResolvedVersion> Resolve() const;
+  // Local directory holding the version's files.
+  Result<std::string> Fetch(const ResolvedVersion& v) const;
+  // Calls `changed` (on the follower thread) with each newly resolved version; starts after `current`.
+  void Follow(ResolvedVersion current, std::function<void(const ResolvedVersion&)> changed);
+  void Stop();
+
+ private:
+  Result<std::string> Get(const std::string& path_and_query, int64_t timeout_ms) const;
+  Status Download(const std::string& blob_dir, const std::string& local_dir, int depth) const;
+
+  const std::string registry_;
+  const std::string uri_;
+  const std::string cache_;
+  std::atomic<bool> stop_{false};
+  std::thread follower_;
+};
+
+// "models:/name@alias" -> "name" (the V2 model name); "" when not a models:/ URI.
+std::string RegisteredNameOf(const std::string& model_uri);
+
+}  // namespace tamga

@@ -1,0 +1,77 @@
+#pragma once
+// ModelRuntime: one loaded model instance that executes batches of tensors. Implementations:
+// TorchScript (LibTorch, runtime/torchscript/), XGBoost (C API, runtime/xgboost/). Heavy libraries stay
+// in their own translation units behind this interface.
+//
+// Thread-compatible: an instance runs one Execute at a time (the batcher gives each executor thread its
+// own instance). Unloads on destruction.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "serving/tensor.h"
+
+namespace tamga {
+
+struct ModelSignature {
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  // Dimension 0 of every input and output is the batch: requests can be concatenated and split back.
+  bool batched = true;
+  // False when the model declares no shapes (a TorchScript file without an MLflow signature): inputs are
+  // then checked only for dtype, and warm-up is skipped (nothing valid can be generated).
+  bool shapes_known = true;
+  // MLflow column names, in order, when the model's MLflow signature is column-based; the columns of a
+  // dataframe request are arranged in this order into one [rows, columns] input.
+  std::vector<std::string> columns;
+};
+
+struct ResourceEstimate {
+  int64_t host_bytes = 0;    // model file size as a lower bound of resident memory
+  int64_t device_bytes = 0;  // GPU memory, 0 on CPU
+};
+
+class ModelRuntime {
+ public:
+  virtual ~ModelRuntime() = default;
+  virtual const ModelSignature& signature() const = 0;
+  // OIP platform string: "pytorch_torchscript", "xgboost".
+  virtual std::string platform() const = 0;
+  virtual ResourceEstimate resources() const = 0;
+  // Inputs are in signature order, validated against it by the caller. Returns outputs in signature order.
+  virtual Result<std::vector<Tensor>> Execute(const std::vector<Tensor>& inputs) = 0;
+  // For MLflow /invocations: converts raw outputs to the flavor's predict() result (e.g. XGBClassifier
+  // probabilities to class labels). Default: unchanged.
+  virtual std::vector<Tensor> ToMlflowPredictions(std::vector<Tensor> outputs) const { return outputs; }
+};
+
+struct RuntimeOptions {
+  std::string device = "cpu";  // "cpu" or "cuda:N"
+  int intra_op_threads = 1;
+};
+
+// Where and what a model directory holds, read from its MLmodel file (or guessed for a bare file).
+struct ModelLayout {
+  std::string flavor;      // "pytorch" | "xgboost" | "python_function"
+  std::string model_file;  // absolute path of the weights
+  std::string model_class;  // xgboost flavor's model_class
+  std::string signature_inputs_json;   // MLmodel signature.inputs (JSON text), may be empty
+  std::string signature_outputs_json;  // MLmodel signature.outputs
+};
+
+// Reads `<dir>/MLmodel` (pytorch or xgboost flavor) or accepts a directory holding one `*.pt` file, or a
+// path to a `.pt` file. InvalidArgument with a clear message for anything else.
+Result<ModelLayout> InspectModelDir(const std::string& path);
+// Parses an MLflow signature (tensor-based or column-based) into tensor specs; empty input → empty.
+Result<ModelSignature> ParseMlflowSignature(const std::string& inputs_json, const std::string& outputs_json);
+
+// Loads the runtime the layout calls for.
+Result<std::unique_ptr<ModelRuntime>> LoadModelRuntime(const ModelLayout& layout, const RuntimeOptions& options);
+
+// Per-flavor loaders (their own translation units).
+Result<std::unique_ptr<ModelRuntime>> LoadXgboostRuntime(const ModelLayout& layout, const RuntimeOptions& options);
+Result<std::unique_ptr<ModelRuntime>> LoadTorchScriptRuntime(const ModelLayout& layout, const RuntimeOptions& options);
+
+}  // namespace tamga
