@@ -13,16 +13,18 @@ Result<ViewType> ParseViewTypeField(const RequestFields& f, const char* key) {
   return InvalidArgument("Invalid value \"" + v->substr(0, 100) + "\" for parameter '" + key + "' supplied.");
 }
 
-Result<std::vector<KeyValue>> ParseTagList(const RequestFields& f) {
-  std::vector<KeyValue> tags;
-  TAMGA_ASSIGN_OR_RETURN(auto list, f.ObjectList("tags"));
+Result<std::vector<KeyValue>> ParseKeyValueList(const RequestFields& f, const char* field) {
+  std::vector<KeyValue> out;
+  TAMGA_ASSIGN_OR_RETURN(auto list, f.ObjectList(field));
   for (const auto& t : list) {
     TAMGA_ASSIGN_OR_RETURN(std::string key, t.RequiredString("key"));
     TAMGA_ASSIGN_OR_RETURN(auto value, t.OptString("value"));
-    tags.push_back({key, value.value_or("")});
+    out.push_back({key, value.value_or("")});
   }
-  return tags;
+  return out;
 }
+
+Result<std::vector<KeyValue>> ParseTagList(const RequestFields& f) { return ParseKeyValueList(f, "tags"); }
 
 namespace {
 

@@ -17,17 +17,6 @@
 namespace tamga {
 namespace {
 
-Result<std::vector<KeyValue>> ParseEntries(const RequestFields& f, const char* field) {
-  std::vector<KeyValue> out;
-  TAMGA_ASSIGN_OR_RETURN(auto list, f.ObjectList(field));
-  for (const auto& e : list) {
-    TAMGA_ASSIGN_OR_RETURN(std::string key, e.RequiredString("key"));
-    TAMGA_ASSIGN_OR_RETURN(auto value, e.OptString("value"));
-    out.push_back({key, value.value_or("")});
-  }
-  return out;
-}
-
 HttpResponse ModelResponse(const LoggedModel& m) {
   std::string body;
   JsonWriter w(&body);
@@ -81,8 +70,8 @@ void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx) {
     TAMGA_ASSIGN_OR_RETURN(req.name, f.OptString("name"));
     TAMGA_ASSIGN_OR_RETURN(req.model_type, f.OptString("model_type"));
     TAMGA_ASSIGN_OR_RETURN(req.source_run_id, f.OptString("source_run_id"));
-    TAMGA_ASSIGN_OR_RETURN(req.params, ParseEntries(f, "params"));
-    TAMGA_ASSIGN_OR_RETURN(req.tags, ParseEntries(f, "tags"));
+    TAMGA_ASSIGN_OR_RETURN(req.params, ParseKeyValueList(f, "params"));
+    TAMGA_ASSIGN_OR_RETURN(req.tags, ParseKeyValueList(f, "tags"));
     models->Create(std::move(req), RespondModel(std::move(respond)));
     return Status::Ok();
   }));
@@ -168,7 +157,7 @@ void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx) {
         return Status::Ok();
       }
       if (p.sub == "tags") {
-        TAMGA_ASSIGN_OR_RETURN(auto tags, ParseEntries(*fields, "tags"));
+        TAMGA_ASSIGN_OR_RETURN(auto tags, ParseKeyValueList(*fields, "tags"));
         models->SetTags(p.id, std::move(tags), EmptyOk(respond));
         return Status::Ok();
       }
@@ -194,7 +183,7 @@ void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx) {
     if (p.sub != "params") return respond(ErrorResponse(UnknownRoute(req)));
     auto fields = RequestFields::From(req);
     if (!fields.ok()) return respond(ErrorResponse(fields.status()));
-    auto params = ParseEntries(*fields, "params");
+    auto params = ParseKeyValueList(*fields, "params");
     if (!params.ok()) return respond(ErrorResponse(params.status()));
     models->LogParams(p.id, std::move(*params), EmptyOk(std::move(respond)));
   });

@@ -54,6 +54,8 @@ inline TrackingService::Done EmptyOk(Responder respond) {
 
 // Shared field parsers (experiment_routes.cc).
 Result<std::vector<KeyValue>> ParseTagList(const RequestFields& f);
+// A list of {key, value} objects under `field` (tags, params); a missing value is "".
+Result<std::vector<KeyValue>> ParseKeyValueList(const RequestFields& f, const char* field);
 Result<ViewType> ParseViewTypeField(const RequestFields& f, const char* key);
 
 // Artifact responses (artifact_routes.cc): a streamed download of one blob, and the JSON listing of a
