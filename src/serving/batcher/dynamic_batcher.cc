@@ -29,7 +29,7 @@ size_t DynamicBatcher::queued() const {
   return queue_.size();
 }
 
-Status DynamicBatcher::Submit(std::vector<Tensor> inputs, InferDone done) {
+Status DynamicBatcher::Submit(std::vector<Tensor>& inputs, InferDone done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Unavailable("the model version is unloading");

@@ -44,8 +44,9 @@ class DynamicBatcher {
   ~DynamicBatcher();  // Stop()
 
   // Inputs in signature order, already validated. Returns ResourceExhausted (queue full) or Unavailable
-  // (stopped) without calling `done`; otherwise `done` is called exactly once.
-  Status Submit(std::vector<Tensor> inputs, InferDone done);
+  // (stopped) without calling `done` and leaves `inputs` untouched (the caller may retry elsewhere);
+  // otherwise takes `inputs` and calls `done` exactly once.
+  Status Submit(std::vector<Tensor>& inputs, InferDone done);
   // Stops accepting, runs what is queued, joins the executors. Idempotent.
   void Stop();
   size_t queued() const;

@@ -73,8 +73,8 @@ Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& ve
       if (!out.ok()) return FailedPrecondition("warm-up failed: " + out.status().message());
     }
   }
-  // A second, separately loaded instance converts outputs for /invocations (ToMlflowPredictions is const
-  // and stateless); loading it again would double memory, so reuse instance 0 through a non-owning view.
+  // /invocations converts outputs with instance 0's ToMlflowPredictions (const and stateless): a
+  // non-owning view, since the batcher owns the instances and outlives every request holding `v`.
   ModelRuntime* view = instances[0].get();
   v->mlflow_view = std::shared_ptr<ModelRuntime>(view, [](ModelRuntime*) {});
   v->batcher = std::make_unique<DynamicBatcher>(options_.batching, std::move(instances));
@@ -182,9 +182,8 @@ void ModelManager::Infer(const std::string& name, const std::string& version, st
       return done(v.status(), {}, nullptr);
     }
     std::shared_ptr<LoadedVersion> pinned = *v;
-    auto inputs_copy = attempt < 2 ? inputs : std::move(inputs);
     Status s = pinned->batcher->Submit(
-        std::move(inputs_copy), [this, pinned, name, protocol, start, done](Result<std::vector<Tensor>> out, InferTimings t) {
+        inputs, [this, pinned, name, protocol, start, done](Result<std::vector<Tensor>> out, InferTimings t) {
           double total = Seconds(std::chrono::steady_clock::now() - start);
           Labels base = {{"model", name}, {"version", pinned->version}};
           latency_->Hist({{"model", name}, {"phase", "queue"}})->Observe(t.queue_ns / 1e9);
