@@ -8,10 +8,10 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   # libraries
   libboost1.74-dev libsqlite3-dev nlohmann-json3-dev libsimdjson-dev libfmt-dev libcli11-dev libssl-dev libyaml-cpp-dev
-  libtorch-dev libxgboost-dev
+  libtorch-dev libxgboost-dev libgrpc++-dev protobuf-compiler protobuf-compiler-grpc
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests python3-yaml sqlite3 wrk curl
-  python3-numpy python3-torch python3-xgboost
+  python3-numpy python3-torch python3-xgboost python3-grpcio python3-protobuf
 )
 
 missing=()

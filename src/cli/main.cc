@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
 
   tamga::ServeConfig serve_config;
   std::string preferred;
-  auto* serve = app.add_subcommand("serve", "Serve one model over MLflow /invocations and Open Inference Protocol REST.");
+  auto* serve = app.add_subcommand("serve", "Serve one model over MLflow /invocations and Open Inference Protocol REST and gRPC.");
   serve->add_option("model", serve_config.model, "Model directory, TorchScript .pt file, or models:/name@alias | models:/name/N")
       ->required();
   serve->add_option("--host", serve_config.host, "Address to bind")->envname("TAMGA_SERVE_HOST")->capture_default_str();
@@ -63,6 +63,9 @@ int main(int argc, char** argv) {
   serve->add_option("--cache-dir", serve_config.cache_dir, "Downloaded registry models are cached here")
       ->envname("TAMGA_MODEL_CACHE")->capture_default_str();
   serve->add_option("--port-file", serve_config.port_file, "Write the bound port to this file");
+  serve->add_option("--grpc-port", serve_config.grpc_port, "OIP gRPC port (0 picks a free one, -1 turns gRPC off)")
+      ->envname("TAMGA_SERVE_GRPC_PORT")->capture_default_str();
+  serve->add_option("--grpc-port-file", serve_config.grpc_port_file, "Write the bound gRPC port to this file");
   serve->add_option("--workers", serve_config.workers, "HTTP I/O threads (0 = number of cores)")->capture_default_str();
   serve->add_option("--device", serve_config.serving.runtime.device, "cpu or cuda:N")->capture_default_str();
   serve->add_option("--intra-op-threads", serve_config.serving.runtime.intra_op_threads, "Threads inside one model execution")

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "grpc/oip_grpc_server.h"
 #include "http/http_server.h"
 #include "http/routes/serving_routes.h"
 #include "serving/lifecycle/registry_source.h"
@@ -21,6 +22,7 @@ struct ServeServer::Parts {
   std::unique_ptr<RegistrySource> source;
   Router router;
   std::unique_ptr<HttpServer> http;
+  std::unique_ptr<OipGrpcServer> grpc;
   std::thread loader;
   std::atomic<bool> stopping{false};
 };
@@ -35,6 +37,16 @@ std::string ModelNameOf(const ServeConfig& c) {
   std::string name = p.filename().string();
   if (std::filesystem::is_regular_file(p)) name = p.stem().string();
   return name.empty() ? "model" : name;
+}
+
+// Written atomically (tmp + rename) so a reader never sees a partial number.
+void WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return;
+  std::ofstream out(path + ".tmp");
+  out << port << "\n";
+  out.close();
+  std::error_code ec;
+  std::filesystem::rename(path + ".tmp", path, ec);
 }
 
 }  // namespace
@@ -60,13 +72,16 @@ Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& conf
   ho.threads = config.workers > 0 ? config.workers : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   ho.max_body_bytes = config.max_body_mb << 20;
   TAMGA_ASSIGN_OR_RETURN(p->http, HttpServer::Create(ho, &p->router, &p->metrics, &p->clock));
-  if (!config.port_file.empty()) {
-    std::ofstream out(config.port_file + ".tmp");
-    out << p->http->port() << "\n";
-    out.close();
-    std::error_code ec;
-    std::filesystem::rename(config.port_file + ".tmp", config.port_file, ec);
+  if (config.grpc_port >= 0) {
+    GrpcServerOptions go;
+    go.host = config.host;
+    go.port = config.grpc_port;
+    go.max_message_bytes = config.max_body_mb << 20;
+    go.default_model = name;
+    TAMGA_ASSIGN_OR_RETURN(p->grpc, OipGrpcServer::Start(go, p->models.get()));
+    WritePortFile(config.grpc_port_file, p->grpc->port());
   }
+  WritePortFile(config.port_file, p->http->port());
   TAMGA_LOG(kInfo, "tamga serve listening",
             {{"host", config.host}, {"port", std::to_string(p->http->port())}, {"model", config.model}, {"name", name}});
 
@@ -115,6 +130,7 @@ ServeServer::ServeServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)
 
 ServeServer::~ServeServer() {
   parts_->stopping = true;
+  if (parts_->grpc) parts_->grpc->Shutdown();
   if (parts_->loader.joinable()) parts_->loader.join();
   if (parts_->source) parts_->source->Stop();
 }
@@ -124,6 +140,7 @@ int ServeServer::port() const { return parts_->http->port(); }
 Status ServeServer::Run() {
   parts_->http->Run();
   parts_->stopping = true;
+  if (parts_->grpc) parts_->grpc->Shutdown();
   if (parts_->source) parts_->source->Stop();
   if (parts_->loader.joinable()) parts_->loader.join();
   parts_->models.reset();

@@ -1,6 +1,7 @@
 #pragma once
 // ServeServer: the composition root of `tamga serve <model-dir | models:/name@alias | models:/name/N>`:
-// one model, its runtimes and batcher, MLflow + Open Inference Protocol REST on one port. The HTTP
+// one model, its runtimes and batcher, MLflow + Open Inference Protocol REST on one port and OIP gRPC on a
+// second. The HTTP
 // server starts at once; the model loads in the background and readiness (/v2/health/ready, /ping) turns
 // 200 only after the load and warm-up passed. A registry model follows the registry's events and hot
 // reloads when its alias or stage moves.
@@ -19,6 +20,8 @@ struct ServeConfig {
   std::string registry;            // tracking/registry URL for models:/ URIs
   std::string cache_dir = "./tamga-model-cache";
   std::string port_file;
+  int grpc_port = 8081;            // OIP gRPC; 0 = pick a free port, -1 = off
+  std::string grpc_port_file;
   int workers = 0;                 // HTTP I/O threads; 0 = number of cores
   size_t max_body_mb = 64;
   ServingOptions serving;

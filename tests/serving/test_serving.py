@@ -22,69 +22,10 @@ import requests
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "harness"))
+sys.path.insert(0, HERE)
+from serve_harness import Serve  # noqa: E402
 from tamga_harness import TamgaServer  # noqa: E402
 
-
-
-@pytest.fixture(scope="module")
-def models():
-    d = tempfile.mkdtemp(prefix="tamga-serve-models-")
-    subprocess.run([sys.executable, os.path.join(HERE, "make_models.py"), d], check=True)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def expected(models):
-    return np.load(os.path.join(models, "expected.npz"))
-
-
-class Serve:
-    def __init__(self, binary, model, *args):
-        self.dir = tempfile.mkdtemp(prefix="tamga-serve-")
-        port_file = os.path.join(self.dir, "port")
-        self.log = open(os.path.join(self.dir, "serve.log"), "wb")
-        self.proc = subprocess.Popen([binary, "serve", model, "--port", "0", "--port-file", port_file,
-                                      "--cache-dir", os.path.join(self.dir, "cache")] + list(args),
-                                     stdout=self.log, stderr=self.log)
-        deadline = time.time() + 30
-        while not os.path.exists(port_file) or not open(port_file).read().strip():
-            assert self.proc.poll() is None, self.read_log()
-            assert time.time() < deadline, self.read_log()
-            time.sleep(0.02)
-        self.url = "http://127.0.0.1:%d" % int(open(port_file).read())
-
-    def wait_ready(self, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if requests.get(self.url + "/v2/health/ready").status_code == 200:
-                return self
-            time.sleep(0.05)
-        raise AssertionError("not ready: " + self.read_log())
-
-    def read_log(self):
-        with open(os.path.join(self.dir, "serve.log"), "rb") as f:
-            return f.read().decode(errors="replace")[-3000:]
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def mlp(request, models):
-    s = Serve(request.config.getoption("--tamga"), os.path.join(models, "mlp"), "--max-batch-size", "64",
-              "--max-queue-delay-us", "2000").wait_ready()
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
-def xgbs(request, models):
-    s = Serve(request.config.getoption("--tamga"), os.path.join(models, "xgb"), "--instances", "2").wait_ready()
-    yield s
-    s.stop()
 
 
 def v2_infer(url, model, x, **kw):

@@ -1,0 +1,147 @@
+#include "grpc/oip_grpc_server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "core/log.h"
+#include "grpc/oip_grpc_codec.h"
+#include "grpc/proto/inference.grpc.pb.h"
+#include "tamga/build_info.h"
+
+namespace tamga {
+namespace {
+
+grpc::Status ToGrpc(const Status& s) {
+  grpc::StatusCode code = grpc::StatusCode::INVALID_ARGUMENT;
+  switch (s.code()) {
+    case StatusCode::kOk: return grpc::Status::OK;
+    case StatusCode::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
+    case StatusCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
+    case StatusCode::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
+    case StatusCode::kInternal: code = grpc::StatusCode::INTERNAL; break;
+    case StatusCode::kUnimplemented: code = grpc::StatusCode::UNIMPLEMENTED; break;
+    case StatusCode::kAlreadyExists: code = grpc::StatusCode::ALREADY_EXISTS; break;
+    case StatusCode::kPermissionDenied: code = grpc::StatusCode::PERMISSION_DENIED; break;
+    case StatusCode::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
+    default: break;
+  }
+  return grpc::Status(code, s.message());
+}
+
+class Service final : public inference::GRPCInferenceService::CallbackService {
+ public:
+  Service(ModelManager* models, std::string default_model) : models_(models), default_model_(std::move(default_model)) {}
+
+  grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* ctx, const inference::ServerLiveRequest*,
+                                       inference::ServerLiveResponse* resp) override {
+    resp->set_live(true);
+    return Done(ctx, Status::Ok());
+  }
+
+  grpc::ServerUnaryReactor* ServerReady(grpc::CallbackServerContext* ctx, const inference::ServerReadyRequest*,
+                                        inference::ServerReadyResponse* resp) override {
+    resp->set_ready(models_->AllReady());
+    return Done(ctx, Status::Ok());
+  }
+
+  grpc::ServerUnaryReactor* ModelReady(grpc::CallbackServerContext* ctx, const inference::ModelReadyRequest* req,
+                                       inference::ModelReadyResponse* resp) override {
+    auto v = models_->Get(Name(req->name()), req->version());
+    if (!v.ok() && v.status().code() == StatusCode::kNotFound) return Done(ctx, v.status());
+    resp->set_ready(v.ok());
+    return Done(ctx, Status::Ok());
+  }
+
+  grpc::ServerUnaryReactor* ServerMetadata(grpc::CallbackServerContext* ctx, const inference::ServerMetadataRequest*,
+                                           inference::ServerMetadataResponse* resp) override {
+    resp->set_name("tamga");
+    resp->set_version(kVersion);
+    resp->add_extensions("binary_tensor_data");
+    return Done(ctx, Status::Ok());
+  }
+
+  grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* ctx, const inference::ModelMetadataRequest* req,
+                                          inference::ModelMetadataResponse* resp) override {
+    std::string name = Name(req->name());
+    auto v = models_->Get(name, req->version());
+    if (!v.ok()) return Done(ctx, v.status());
+    FillGrpcMetadata(name, (*v)->version, (*v)->platform, (*v)->signature, resp);
+    return Done(ctx, Status::Ok());
+  }
+
+  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* ctx, const inference::ModelInferRequest* req,
+                                       inference::ModelInferResponse* resp) override {
+    std::string name = Name(req->model_name());
+    auto v = models_->Get(name, req->model_version());
+    if (!v.ok()) return Done(ctx, v.status());
+    auto inputs = DecodeGrpcInputs(*req, (*v)->signature);
+    if (!inputs.ok()) return Done(ctx, inputs.status());
+    bool raw = req->raw_input_contents_size() > 0;
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    // `req` and `resp` stay valid until Finish.
+    models_->Infer(name, req->model_version(), std::move(*inputs), "grpc",
+                   [reactor, req, resp, name, raw](Result<std::vector<Tensor>> out, InferTimings,
+                                                   std::shared_ptr<LoadedVersion> ver) {
+                     if (!out.ok()) return reactor->Finish(ToGrpc(out.status()));
+                     resp->set_model_name(name);
+                     resp->set_model_version(ver->version);
+                     resp->set_id(req->id());
+                     reactor->Finish(ToGrpc(EncodeGrpcOutputs(*req, std::move(*out), raw, resp)));
+                   });
+    return reactor;
+  }
+
+ private:
+  const std::string& Name(const std::string& n) const { return n.empty() ? default_model_ : n; }
+
+  static grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const Status& s) {
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(ToGrpc(s));
+    return reactor;
+  }
+
+  ModelManager* models_;
+  std::string default_model_;
+};
+
+}  // namespace
+
+struct OipGrpcServer::Impl {
+  std::unique_ptr<Service> service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  bool down = false;
+};
+
+Result<std::unique_ptr<OipGrpcServer>> OipGrpcServer::Start(const GrpcServerOptions& options, ModelManager* models) {
+  auto impl = std::make_unique<Impl>();
+  impl->service = std::make_unique<Service>(models, options.default_model);
+  grpc::ServerBuilder builder;
+  std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  builder.AddListeningPort(host + ":" + std::to_string(options.port), grpc::InsecureServerCredentials(), &impl->port);
+  int max = static_cast<int>(std::min<size_t>(options.max_message_bytes, INT32_MAX));
+  builder.SetMaxReceiveMessageSize(max);
+  builder.SetMaxSendMessageSize(INT32_MAX);
+  builder.RegisterService(impl->service.get());
+  impl->server = builder.BuildAndStart();
+  if (!impl->server || impl->port == 0) {
+    return Unavailable("cannot listen for gRPC on " + host + ":" + std::to_string(options.port) +
+                       " (port in use or address not available)");
+  }
+  TAMGA_LOG(kInfo, "OIP gRPC listening", {{"host", options.host}, {"port", std::to_string(impl->port)}});
+  return std::unique_ptr<OipGrpcServer>(new OipGrpcServer(std::move(impl)));
+}
+
+OipGrpcServer::OipGrpcServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+OipGrpcServer::~OipGrpcServer() { Shutdown(); }
+
+int OipGrpcServer::port() const { return impl_->port; }
+
+void OipGrpcServer::Shutdown() {
+  if (impl_->down) return;
+  impl_->down = true;
+  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  impl_->server->Wait();
+}
+
+}  // namespace tamga
