@@ -19,11 +19,13 @@ trap cleanup EXIT
 
 serve() {  # model_dir extra-args...
   local dir=$1; shift
-  rm -f "$WORK/port"
-  "$BUILD/tamga" --log-level warn serve "$dir" --port 0 --port-file "$WORK/port" --cache-dir "$WORK/cache" "$@" &
+  rm -f "$WORK/port" "$WORK/grpc-port"
+  "$BUILD/tamga" --log-level warn serve "$dir" --port 0 --port-file "$WORK/port" --cache-dir "$WORK/cache" \
+    --grpc-port 0 --grpc-port-file "$WORK/grpc-port" "$@" &
   PID=$!
   for _ in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.05; done
   URL="http://127.0.0.1:$(cat "$WORK/port")"
+  GRPC="127.0.0.1:$(cat "$WORK/grpc-port")"
   for _ in $(seq 1 400); do curl -sf "$URL/v2/health/ready" >/dev/null && break; sleep 0.05; done
 }
 stop() { kill "$PID"; wait "$PID" || true; PID=""; }
@@ -67,6 +69,12 @@ LUA
     "$label" "$rps" "$p50c" "$p99c" "$tot" "$comp" "$((tot - comp))"
 }
 
+grpc_run() {  # label model features concurrency [--raw]
+  local label=$1 model=$2 feats=$3 conc=$4; shift 4
+  printf '%-34s %s\n' "$label" \
+    "$("$BUILD/bench/tamga_grpc_bench" --target "$GRPC" --model "$model" --features "$feats" --concurrency "$conc" --seconds "$SECS" "$@")"
+}
+
 echo "== serving ($(nproc) cores, ${SECS}s per run, wrk -t2, single-row V2 JSON infer over keep-alive)"
 serve "$WORK/models/mlp"
 run "torchscript mlp, batching off, c=1" mlp 16 1
@@ -88,4 +96,16 @@ run "xgboost, batching off, c=16" xgb 8 16
 stop
 serve "$WORK/models/xgb" --max-batch-size 64 --max-queue-delay-us 1000
 run "xgboost, batching on, c=64" xgb 8 64
+stop
+
+echo "== serving over OIP gRPC ($(nproc) cores, ${SECS}s per run, async client with N calls in flight, single-row ModelInfer)"
+serve "$WORK/models/mlp"
+grpc_run "grpc torchscript mlp, c=16, typed" mlp 16 16
+grpc_run "grpc torchscript mlp, c=16, raw" mlp 16 16 --raw
+stop
+serve "$WORK/models/mlp" --max-batch-size 64 --max-queue-delay-us 1000
+grpc_run "grpc torchscript mlp, batching, c=64" mlp 16 64 --raw
+stop
+serve "$WORK/models/xgb"
+grpc_run "grpc xgboost, c=16, raw" xgb 8 16 --raw
 stop

@@ -142,6 +142,27 @@ def test_v2_malformed_and_unknown(mlp):
     assert requests.get(mlp.url + "/v2/health/ready").status_code == 200
 
 
+def test_raw_binary_request(mlp, xgbs, expected):
+    # Inference-Header-Content-Length: 0 -> the body is the single input's bytes, batch 1, outputs binary.
+    x = expected["x"][4].astype("<f4")
+    r = requests.post(mlp.url + "/v2/models/mlp/infer", data=x.tobytes(),
+                      headers={"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": "0"})
+    assert r.status_code == 200, r.text
+    n = int(r.headers["Inference-Header-Content-Length"])
+    out = json.loads(r.content[:n])["outputs"][0]
+    assert out["shape"] == [1, 4] and out["parameters"]["binary_data_size"] == 16
+    np.testing.assert_allclose(np.frombuffer(r.content[n:], dtype="<f4"), expected["y1"][4], rtol=1e-5, atol=1e-6)
+    xq = expected["xq"][2].astype("<f4")
+    r = requests.post(xgbs.url + "/v2/models/xgb/infer", data=xq.tobytes(), headers={"Inference-Header-Content-Length": "0"})
+    assert r.status_code == 200, r.text
+    n = int(r.headers["Inference-Header-Content-Length"])
+    np.testing.assert_allclose(np.frombuffer(r.content[n:], dtype="<f4"), expected["p"][2:3], rtol=1e-6)
+    # Wrong size: a clear 400, not a guess.
+    r = requests.post(mlp.url + "/v2/models/mlp/infer", data=x.tobytes()[:-4],
+                      headers={"Inference-Header-Content-Length": "0"})
+    assert r.status_code == 400 and "bytes" in r.json()["error"]
+
+
 def test_binary_tensor_extension(mlp, expected):
     x = expected["x"][:3].astype("<f4")
     header = json.dumps({"inputs": [{"name": "input-0", "datatype": "FP32", "shape": [3, 16],

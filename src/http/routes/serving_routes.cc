@@ -141,17 +141,18 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
     std::string_view body = req.body;
     std::string_view json = body, binary;
     std::string header_len = req.Header("inference-header-content-length");
+    bool raw = false;
     if (!header_len.empty()) {
       char* end = nullptr;
       unsigned long long n = std::strtoull(header_len.c_str(), &end, 10);
       if (end == header_len.c_str() || *end != '\0' || n > body.size()) {
         return respond(OipError(InvalidArgument("invalid Inference-Header-Content-Length")));
       }
-      if (n == 0) return respond(OipError(Unimplemented("raw binary requests (header length 0) are not supported")));
+      raw = n == 0;
       json = body.substr(0, n);
       binary = body.substr(n);
     }
-    auto parsed = ParseV2InferRequest(json, binary, (*v)->signature);
+    auto parsed = raw ? ParseV2RawRequest(binary, (*v)->signature) : ParseV2InferRequest(json, binary, (*v)->signature);
     if (!parsed.ok()) return respond(OipError(parsed.status()));
     auto request = std::make_shared<V2InferRequest>(std::move(*parsed));
     std::vector<Tensor> inputs = std::move(request->inputs);

@@ -27,6 +27,9 @@ struct V2InferRequest {
 
 // `json` is the JSON part; `binary` the bytes after it (binary extension), empty otherwise.
 Result<V2InferRequest> ParseV2InferRequest(std::string_view json, std::string_view binary, const ModelSignature& sig);
+// Raw binary request (Inference-Header-Content-Length: 0): the body is the one input's bytes; batch 1, at
+// most one other variable dimension, deduced from the size. Every output comes back binary.
+Result<V2InferRequest> ParseV2RawRequest(std::string_view body, const ModelSignature& sig);
 // Checks names, dtypes and shapes against the signature and orders the inputs like it.
 Result<std::vector<Tensor>> MatchInputs(std::vector<Tensor> inputs, const ModelSignature& sig);
 

@@ -164,6 +164,57 @@ Result<V2InferRequest> ParseV2InferRequest(std::string_view json, std::string_vi
   return req;
 }
 
+Result<V2InferRequest> ParseV2RawRequest(std::string_view body, const ModelSignature& sig) {
+  if (sig.inputs.size() != 1) {
+    return InvalidArgument("a raw binary request (Inference-Header-Content-Length: 0) needs a model with one input; this one has " +
+                           std::to_string(sig.inputs.size()));
+  }
+  if (!sig.shapes_known) {
+    return InvalidArgument("a raw binary request needs a model whose signature declares the input shape");
+  }
+  const TensorSpec& spec = sig.inputs[0];
+  Tensor t;
+  t.name = spec.name;
+  t.dtype = spec.dtype;
+  t.shape = spec.shape;
+  if (sig.batched && !t.shape.empty()) t.shape[0] = 1;
+  if (t.dtype == DataType::kBytes) {
+    if (t.shape.size() > 1 || body.size() > UINT32_MAX) {
+      return InvalidArgument("a raw binary BYTES request needs an input of shape [1]");
+    }
+    t.shape.assign(1, 1);
+    uint32_t len = static_cast<uint32_t>(body.size());
+    t.data.assign(reinterpret_cast<const char*>(&len), 4);
+    t.data.append(body);
+  } else {
+    int64_t fixed = 1;
+    int variable = -1;
+    for (size_t i = 0; i < t.shape.size(); ++i) {
+      if (t.shape[i] >= 0) {
+        fixed *= t.shape[i];
+      } else if (variable >= 0) {
+        return InvalidArgument("a raw binary request needs an input with at most one variable dimension besides the batch");
+      } else {
+        variable = static_cast<int>(i);
+      }
+    }
+    size_t row = static_cast<size_t>(fixed) * DataTypeSize(t.dtype);
+    if (variable >= 0) {
+      if (row == 0 || body.size() % row != 0) {
+        return InvalidArgument("raw body of " + std::to_string(body.size()) + " bytes is not a whole number of " +
+                               DataTypeName(t.dtype) + " elements of shape " + ShapeString(spec.shape));
+      }
+      t.shape[variable] = static_cast<int64_t>(body.size() / row);
+    }
+    t.data.assign(body.data(), body.size());
+  }
+  TAMGA_RETURN_IF_ERROR(ValidateTensor(t));
+  V2InferRequest req;
+  req.binary_output = true;
+  req.inputs.push_back(std::move(t));
+  return req;
+}
+
 Result<V2EncodedResponse> EncodeV2InferResponse(const std::string& model, const std::string& version,
                                                 const V2InferRequest& req, const std::vector<Tensor>& outputs) {
   V2EncodedResponse out;
