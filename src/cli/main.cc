@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
   serve->add_option("--preferred-batch-sizes", preferred, "Comma-separated sizes dispatched early, e.g. 8,16");
   serve->add_option("--max-queue", serve_config.serving.batching.max_queue, "Queued requests before 429")
       ->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  serve->add_option("--python", serve_config.serving.runtime.python, "Interpreter of the Python worker (python_function models)")
+      ->envname("TAMGA_PYTHON")->capture_default_str();
+  serve->add_option("--python-timeout-s", serve_config.serving.runtime.python_timeout_s,
+                    "Longest predict call in the Python worker before it is killed and restarted")->capture_default_str();
   serve->add_option("--max-body-mb", serve_config.max_body_mb, "Largest request body in MiB")->capture_default_str();
   serve->add_flag("--follow,!--no-follow", serve_config.follow, "Hot reload when the registry moves the alias (default on)");
 

@@ -22,6 +22,7 @@ grpc::Status ToGrpc(const Status& s) {
     case StatusCode::kAlreadyExists: code = grpc::StatusCode::ALREADY_EXISTS; break;
     case StatusCode::kPermissionDenied: code = grpc::StatusCode::PERMISSION_DENIED; break;
     case StatusCode::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
+    case StatusCode::kDeadlineExceeded: code = grpc::StatusCode::DEADLINE_EXCEEDED; break;
     default: break;
   }
   return grpc::Status(code, s.message());

@@ -4,6 +4,11 @@
   mlp2/     the same architecture with other weights (a "new version" for hot reload)
   bare.pt   the MLP as a bare TorchScript file (no MLmodel, no signature)
   xgb/      MLflow xgboost flavor (XGBClassifier), 8 features, 50 trees, column signature f0..f7
+  pyfunc/   python_function flavor served by the Python worker through the minimal loader protocol
+            (code/tamga_test_pyfunc.py, _load_pyfunc(data)): y = x @ W, tensor signature [-1, 4] -> [-1, 2];
+            an input of -999 makes the worker die (os._exit), -777 makes it hang (crash/timeout tests)
+  pyfunc_df/  python_function flavor with a mixed-type column signature (name: string, a: double, b: long)
+  pyfunc_mlp/ the mlp's TorchScript weights behind the Python worker (native-vs-Python benchmark)
   expected.npz  inputs and the outputs Python computed
 """
 import json
@@ -39,6 +44,71 @@ def save_torch(out, name, seed):
     return m
 
 
+PYFUNC_MODULE = """
+import os
+import time
+
+import numpy as np
+
+
+class Linear:
+    def __init__(self, w):
+        self.w = w
+
+    def predict(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        if (x == -999).any():
+            os._exit(3)
+        if (x == -777).any():
+            time.sleep(120)
+        return x @ self.w
+
+
+class Table:
+    def predict(self, df):
+        a = np.asarray(df["a"], dtype=np.float64)
+        if (a < -1e300).any():
+            raise ValueError("a is too small")
+        b = np.asarray(df["b"], dtype=np.int64)
+        n = np.array([len(s) for s in np.asarray(df["name"])])
+        return {"score": a * 2 + b + n, "label": np.array(["n:" + str(s) for s in np.asarray(df["name"])], dtype=object)}
+
+
+class Torch:
+    def __init__(self, path):
+        import torch
+        torch.set_num_threads(1)
+        self.torch = torch
+        self.m = torch.jit.load(path)
+
+    def predict(self, x):
+        with self.torch.no_grad():
+            return self.m(self.torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
+
+
+def _load_pyfunc(path):
+    if path.endswith(".npy"):
+        return Linear(np.load(path))
+    if path.endswith(".pth"):
+        return Torch(path)
+    return Table()
+"""
+
+
+def save_pyfunc(out, name, data_name, sig_in, sig_out):
+    d = f"{out}/{name}"
+    os.makedirs(f"{d}/code", exist_ok=True)
+    with open(f"{d}/code/tamga_test_pyfunc.py", "w") as f:
+        f.write(PYFUNC_MODULE)
+    sig = "signature:\n  inputs: '%s'\n" % json.dumps(sig_in)
+    if sig_out:
+        sig += "  outputs: '%s'\n" % json.dumps(sig_out)
+    with open(f"{d}/MLmodel", "w") as f:
+        f.write("flavors:\n  python_function:\n    loader_module: tamga_test_pyfunc\n    code: code\n"
+                "    data: %s\n%s" % (data_name, sig))
+    return d
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     m1 = save_torch(out, "mlp", 0)
@@ -63,7 +133,21 @@ def main(out):
                 "signature:\n  inputs: '%s'\n  outputs: '[{\"type\": \"long\"}]'\n" % json.dumps(cols))
     xq = X[:32]
     p = booster.predict(xgb.DMatrix(xq))
-    np.savez(f"{out}/expected.npz", x=x.numpy(), y1=y1, y2=y2, xq=xq, p=p)
+
+    w = rng.normal(size=(4, 2))
+    d = save_pyfunc(out, "pyfunc", "weights.npy",
+                    [{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 4]}}],
+                    [{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 2]}}])
+    np.save(f"{d}/weights.npy", w)
+    save_pyfunc(out, "pyfunc_df", "table", [{"type": "string", "name": "name"}, {"type": "double", "name": "a"},
+                                             {"type": "long", "name": "b"}], None)
+    os.makedirs(f"{out}/pyfunc_df/table", exist_ok=True)
+    d = save_pyfunc(out, "pyfunc_mlp", "model.pth",
+                    [{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 16]}}],
+                    [{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}])
+    m1.save(f"{d}/model.pth")
+    pq = rng.normal(size=(16, 4))
+    np.savez(f"{out}/expected.npz", x=x.numpy(), y1=y1, y2=y2, xq=xq, p=p, pw=w, pq=pq, py=pq @ w)
 
 
 if __name__ == "__main__":

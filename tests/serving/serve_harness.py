@@ -5,7 +5,10 @@ import subprocess
 import tempfile
 import time
 
+import grpc
 import requests
+
+SERVICE = "/inference.GRPCInferenceService/"
 
 
 class Serve:
@@ -42,3 +45,17 @@ class Serve:
         self.proc.terminate()
         self.proc.wait(timeout=20)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Client:
+    def __init__(self, pb, target):
+        self.pb = pb
+        self.channel = grpc.insecure_channel(target)
+
+    def call(self, method, request, response_cls):
+        fn = self.channel.unary_unary(SERVICE + method, request_serializer=lambda m: m.SerializeToString(),
+                                      response_deserializer=response_cls.FromString)
+        return fn(request, timeout=10)
+
+    def infer(self, request):
+        return self.call("ModelInfer", request, self.pb.ModelInferResponse)

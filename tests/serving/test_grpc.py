@@ -4,41 +4,13 @@ The client's message classes are generated at test time by protoc from src/grpc/
 calls go through grpcio's generic unary stubs, so nothing of Tamga's C++ is on the client side.
 """
 import concurrent.futures
-import importlib
 import os
-import subprocess
-import sys
-import tempfile
 
 import grpc
 import numpy as np
 import pytest
 
-HERE = os.path.dirname(__file__)
-PROTO_DIR = os.path.join(HERE, "..", "..", "src", "grpc", "proto")
-SERVICE = "/inference.GRPCInferenceService/"
-
-
-@pytest.fixture(scope="module")
-def pb():
-    out = tempfile.mkdtemp(prefix="tamga-pb-")
-    subprocess.run(["protoc", "--proto_path=" + PROTO_DIR, "--python_out=" + out, "inference.proto"], check=True)
-    sys.path.insert(0, out)
-    return importlib.import_module("inference_pb2")
-
-
-class Client:
-    def __init__(self, pb, target):
-        self.pb = pb
-        self.channel = grpc.insecure_channel(target)
-
-    def call(self, method, request, response_cls):
-        fn = self.channel.unary_unary(SERVICE + method, request_serializer=lambda m: m.SerializeToString(),
-                                      response_deserializer=response_cls.FromString)
-        return fn(request, timeout=10)
-
-    def infer(self, request):
-        return self.call("ModelInfer", request, self.pb.ModelInferResponse)
+from serve_harness import SERVICE, Client
 
 
 def fp32_request(pb, model, x, raw=False, name="input-0"):

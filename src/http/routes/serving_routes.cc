@@ -14,6 +14,7 @@ int OipStatus(const Status& s) {
     case StatusCode::kResourceExhausted: return 429;
     case StatusCode::kInternal: return 500;
     case StatusCode::kUnimplemented: return 501;
+    case StatusCode::kDeadlineExceeded: return 504;
     default: return 400;
   }
 }

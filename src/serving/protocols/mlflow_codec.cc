@@ -111,6 +111,35 @@ Result<std::vector<Tensor>> Single(const nlohmann::json& value, const ModelSigna
   return MatchInputs(std::move(v), sig);
 }
 
+// Rows of a table (already in the signature's column order) as the model's inputs: one [rows, columns]
+// tensor, or one tensor per column when the model takes columns separately.
+Result<std::vector<Tensor>> Table(const nlohmann::json& rows, const ModelSignature& sig) {
+  if (!sig.column_tensors) return Single(rows, sig);
+  if (!rows.is_array()) return InvalidArgument("the table's data must be a list of rows");
+  std::vector<nlohmann::json> cols(sig.inputs.size(), nlohmann::json::array());
+  for (const auto& row : rows) {
+    if (!row.is_array() || row.size() != sig.inputs.size()) {
+      return InvalidArgument("each row must have " + std::to_string(sig.inputs.size()) + " values, one per column");
+    }
+    for (size_t i = 0; i < cols.size(); ++i) cols[i].push_back(row[i]);
+  }
+  std::vector<Tensor> out;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    TAMGA_ASSIGN_OR_RETURN(Tensor t, ToTensor(cols[i], sig.inputs[i]));
+    out.push_back(std::move(t));
+  }
+  return MatchInputs(std::move(out), sig);
+}
+
+// Is CSV column `name` a string column of a per-column model (kept as text rather than parsed as a number)?
+bool TextColumn(const ModelSignature& sig, const std::string& name) {
+  if (!sig.column_tensors) return false;
+  for (const auto& s : sig.inputs) {
+    if (s.name == name) return s.dtype == DataType::kBytes;
+  }
+  return false;
+}
+
 Result<std::vector<Tensor>> FromCsv(std::string_view body, const ModelSignature& sig) {
   std::vector<std::vector<std::string>> lines;
   size_t pos = 0;
@@ -140,7 +169,12 @@ Result<std::vector<Tensor>> FromCsv(std::string_view body, const ModelSignature&
                              " fields; the header has " + std::to_string(lines[0].size()));
     }
     ojson row = ojson::array();
-    for (const auto& cell : lines[i]) {
+    for (size_t c = 0; c < lines[i].size(); ++c) {
+      const std::string& cell = lines[i][c];
+      if (TextColumn(sig, lines[0][c])) {
+        row.push_back(cell);
+        continue;
+      }
       char* end = nullptr;
       double d = std::strtod(cell.c_str(), &end);
       if (cell.empty() || end != cell.c_str() + cell.size()) {
@@ -151,7 +185,7 @@ Result<std::vector<Tensor>> FromCsv(std::string_view body, const ModelSignature&
     split["data"].push_back(std::move(row));
   }
   TAMGA_ASSIGN_OR_RETURN(auto rows, RowsFromSplit(split, sig));
-  return Single(rows, sig);
+  return Table(rows, sig);
 }
 
 }  // namespace
@@ -199,11 +233,11 @@ Result<std::vector<Tensor>> ParseInvocations(std::string_view content_type, std:
   const ojson& v = j[found[0]];
   if (found[0] == "dataframe_split") {
     TAMGA_ASSIGN_OR_RETURN(auto rows, RowsFromSplit(v, sig));
-    return Single(rows, sig);
+    return Table(rows, sig);
   }
   if (found[0] == "dataframe_records") {
     TAMGA_ASSIGN_OR_RETURN(auto rows, RowsFromRecords(v, sig));
-    return Single(rows, sig);
+    return Table(rows, sig);
   }
   if (found[0] == "instances") {
     if (!v.is_array()) return InvalidArgument("'instances' must be a list");
@@ -218,7 +252,7 @@ Result<std::vector<Tensor>> ParseInvocations(std::string_view content_type, std:
         return FromNamed(cols, sig);
       }
       TAMGA_ASSIGN_OR_RETURN(auto rows, RowsFromRecords(v, sig));
-      return Single(rows, sig);
+      return Table(rows, sig);
     }
     return Single(Plain(v), sig);
   }

@@ -66,7 +66,7 @@ Result<std::vector<Tensor>> MatchInputs(std::vector<Tensor> inputs, const ModelS
     }
     if (filled[idx]) return InvalidArgument("input '" + t.name.substr(0, 100) + "' given twice");
     const TensorSpec& spec = sig.inputs[idx];
-    if (t.dtype != spec.dtype) {
+    if (sig.dtypes_known && t.dtype != spec.dtype) {
       return InvalidArgument("input '" + spec.name + "': expected datatype " + DataTypeName(spec.dtype) + ", got " +
                              DataTypeName(t.dtype));
     }

@@ -58,9 +58,12 @@ Result<std::vector<TensorSpec>> ParseSchema(const std::string& text, const char*
       auto dt = FromColumnType(type);
       if (!dt) return InvalidArgument("MLmodel signature: unsupported column type " + type);
       columns = true;
-      if (inputs && e.contains("name") && e["name"].is_string()) sig->columns.push_back(e["name"].get<std::string>());
       spec.dtype = *dt;
       spec.shape = {-1};
+      if (inputs && e.contains("name") && e["name"].is_string()) {
+        sig->columns.push_back(e["name"].get<std::string>());
+        sig->column_specs.push_back(spec);
+      }
       out.push_back(std::move(spec));
     }
   }

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "core/log.h"
 #include "serving/runtime/model_runtime.h"
 
 namespace tamga {
@@ -11,6 +12,18 @@ namespace {
 
 std::string Scalar(const YAML::Node& n) {
   return n && n.IsScalar() ? n.as<std::string>() : std::string();
+}
+
+// `rel` resolved under `root`; InvalidArgument when it is absolute or escapes the directory.
+Result<std::string> Inside(const fs::path& root, const std::string& rel, const std::string& what) {
+  if (rel.empty()) return std::string();
+  std::error_code ec;
+  fs::path canon = fs::weakly_canonical(root / rel, ec);
+  fs::path root_canon = fs::weakly_canonical(root, ec);
+  if (fs::path(rel).is_absolute() || canon.string().rfind(root_canon.string() + "/", 0) != 0) {
+    return InvalidArgument(what + " path '" + rel.substr(0, 200) + "' escapes the model directory");
+  }
+  return canon.string();
 }
 
 Result<std::string> SingleFileWithExtension(const fs::path& dir, const std::string& ext) {
@@ -59,6 +72,17 @@ Result<ModelLayout> InspectModelDir(const std::string& path) {
     layout.signature_inputs_json = Scalar(sig["inputs"]);
     layout.signature_outputs_json = Scalar(sig["outputs"]);
   }
+  layout.model_dir = p.string();
+  if (YAML::Node py = flavors["python_function"]; py && py.IsMap()) {
+    PyfuncFlavor f;
+    f.loader_module = Scalar(py["loader_module"]);
+    f.data = Scalar(py["data"]);
+    f.code = Scalar(py["code"]);
+    if (f.loader_module.empty()) return InvalidArgument(mlmodel.string() + ": python_function flavor has no loader_module");
+    TAMGA_RETURN_IF_ERROR(Inside(p, f.data, "python_function data").status());
+    TAMGA_RETURN_IF_ERROR(Inside(p, f.code, "python_function code").status());
+    layout.pyfunc = f;
+  }
   if (YAML::Node x = flavors["xgboost"]; x && x.IsMap()) {
     layout.flavor = "xgboost";
     std::string data = Scalar(x["data"]);
@@ -71,12 +95,12 @@ Result<ModelLayout> InspectModelDir(const std::string& path) {
     if (data.empty()) data = "data";
     fs::path d = p / data;
     layout.model_file = fs::is_directory(d, ec) ? (d / "model.pth").string() : d.string();
-  } else if (flavors["python_function"]) {
+  } else if (layout.pyfunc) {
     layout.flavor = "python_function";
-    return Unimplemented("model at " + path + " has only the python_function flavor; the Python worker runtime "
-                         "is not available in this build (serve a pytorch (TorchScript) or xgboost model)");
+    layout.model_file = p.string();
+    return layout;
   } else {
-    return InvalidArgument("model at " + path + " has no flavor Tamga can serve (pytorch, xgboost)");
+    return InvalidArgument("model at " + path + " has no flavor Tamga can serve (pytorch, xgboost, python_function)");
   }
   if (layout.model_file.find("..") != std::string::npos && !fs::exists(layout.model_file, ec)) {
     return InvalidArgument("model file path escapes the model directory");
@@ -92,9 +116,14 @@ Result<ModelLayout> InspectModelDir(const std::string& path) {
 }
 
 Result<std::unique_ptr<ModelRuntime>> LoadModelRuntime(const ModelLayout& layout, const RuntimeOptions& options) {
-  if (layout.flavor == "xgboost") return LoadXgboostRuntime(layout, options);
-  if (layout.flavor == "pytorch") return LoadTorchScriptRuntime(layout, options);
-  return Unimplemented("no runtime for flavor " + layout.flavor);
+  if (layout.flavor == "python_function") return LoadPythonRuntime(layout, options);
+  Result<std::unique_ptr<ModelRuntime>> native = Unimplemented("no runtime for flavor " + layout.flavor);
+  if (layout.flavor == "xgboost") native = LoadXgboostRuntime(layout, options);
+  if (layout.flavor == "pytorch") native = LoadTorchScriptRuntime(layout, options);
+  if (native.ok() || !layout.pyfunc || native.status().code() != StatusCode::kInvalidArgument) return native;
+  TAMGA_LOG(kWarn, "native runtime cannot load the model; using the Python worker",
+            {{"flavor", layout.flavor}, {"error", native.status().message()}});
+  return LoadPythonRuntime(layout, options);
 }
 
 }  // namespace tamga

@@ -7,6 +7,7 @@
 // own instance). Unloads on destruction.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,13 @@ struct ModelSignature {
   // MLflow column names, in order, when the model's MLflow signature is column-based; the columns of a
   // dataframe request are arranged in this order into one [rows, columns] input.
   std::vector<std::string> columns;
+  // The column-based signature's columns as specs (name, dtype, shape [-1]), in order.
+  std::vector<TensorSpec> column_specs;
+  // One input tensor per column (inputs == column_specs) instead of one [rows, columns] table: used by the
+  // Python worker, whose models take a DataFrame of mixed column types.
+  bool column_tensors = false;
+  // False when the model declares no input types (a pyfunc without a signature): any datatype is passed on.
+  bool dtypes_known = true;
 };
 
 struct ResourceEstimate {
@@ -50,6 +58,16 @@ class ModelRuntime {
 struct RuntimeOptions {
   std::string device = "cpu";  // "cpu" or "cuda:N"
   int intra_op_threads = 1;
+  std::string python = "python3";  // interpreter of the Python worker (python_function models)
+  int python_timeout_s = 60;       // one predict call in the worker; longer kills and restarts it
+  int python_load_timeout_s = 300;
+};
+
+// The python_function flavor of an MLmodel (the Python worker's loader protocol).
+struct PyfuncFlavor {
+  std::string loader_module;  // e.g. "mlflow.sklearn" or a module under `code`
+  std::string data;           // path relative to the model directory, may be empty
+  std::string code;           // directory added to sys.path, may be empty
 };
 
 // Where and what a model directory holds, read from its MLmodel file (or guessed for a bare file).
@@ -59,6 +77,8 @@ struct ModelLayout {
   std::string model_class;  // xgboost flavor's model_class
   std::string signature_inputs_json;   // MLmodel signature.inputs (JSON text), may be empty
   std::string signature_outputs_json;  // MLmodel signature.outputs
+  std::string model_dir;               // absolute model directory ("" for a bare .pt file)
+  std::optional<PyfuncFlavor> pyfunc;  // set when the MLmodel has a python_function flavor
 };
 
 // Reads `<dir>/MLmodel` (pytorch or xgboost flavor) or accepts a directory holding one `*.pt` file, or a
@@ -67,11 +87,13 @@ Result<ModelLayout> InspectModelDir(const std::string& path);
 // Parses an MLflow signature (tensor-based or column-based) into tensor specs; empty input → empty.
 Result<ModelSignature> ParseMlflowSignature(const std::string& inputs_json, const std::string& outputs_json);
 
-// Loads the runtime the layout calls for.
+// Loads the runtime the layout calls for. A native flavor that fails to load (e.g. a pytorch model pickled
+// rather than saved as TorchScript) falls back to the Python worker when the model has a pyfunc flavor.
 Result<std::unique_ptr<ModelRuntime>> LoadModelRuntime(const ModelLayout& layout, const RuntimeOptions& options);
 
 // Per-flavor loaders (their own translation units).
 Result<std::unique_ptr<ModelRuntime>> LoadXgboostRuntime(const ModelLayout& layout, const RuntimeOptions& options);
 Result<std::unique_ptr<ModelRuntime>> LoadTorchScriptRuntime(const ModelLayout& layout, const RuntimeOptions& options);
+Result<std::unique_ptr<ModelRuntime>> LoadPythonRuntime(const ModelLayout& layout, const RuntimeOptions& options);
 
 }  // namespace tamga
