@@ -98,6 +98,17 @@ serve "$WORK/models/xgb" --max-batch-size 64 --max-queue-delay-us 1000
 run "xgboost, batching on, c=64" xgb 8 64
 stop
 
+echo "== native vs Python worker, the same TorchScript MLP (python_function model whose predict runs torch.jit)"
+serve "$WORK/models/pyfunc_mlp" --python /usr/bin/python3
+run "python worker mlp, batching off, c=16" pyfunc_mlp 16 16
+stop
+serve "$WORK/models/pyfunc_mlp" --python /usr/bin/python3 --max-batch-size 64 --max-queue-delay-us 1000
+run "python worker mlp, batching on, c=64" pyfunc_mlp 16 64
+stop
+serve "$WORK/models/pyfunc_mlp" --python /usr/bin/python3 --instances 2
+run "python worker mlp, 2 workers, c=16" pyfunc_mlp 16 16
+stop
+
 echo "== serving over OIP gRPC ($(nproc) cores, ${SECS}s per run, async client with N calls in flight, single-row ModelInfer)"
 serve "$WORK/models/mlp"
 grpc_run "grpc torchscript mlp, c=16, typed" mlp 16 16

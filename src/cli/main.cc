@@ -48,6 +48,12 @@ int main(int argc, char** argv) {
   server->add_flag("--gitops-git,!--no-gitops-git", config.gitops_git,
                    "Keep the GitOps folder as a git repository, one commit per change (default on)")
       ->envname("TAMGA_GITOPS_GIT");
+  server->add_option("--grpc-port", config.grpc_port, "OIP gRPC port for local deployments (-1 = off, 0 = pick one)")
+      ->envname("TAMGA_GRPC_PORT")->capture_default_str();
+  server->add_option("--grpc-port-file", config.grpc_port_file, "Write the bound gRPC port to this file");
+  server->add_option("--python", config.serving.runtime.python, "Python worker interpreter for local pyfunc deployments")
+      ->envname("TAMGA_PYTHON")->capture_default_str();
+  server->add_option("--model-cache-dir", config.model_cache_dir, "Local deployments' model files (default <data-dir>/model-cache)");
   server->add_option("--webhook-timeout-ms", config.webhook_timeout_ms, "Timeout of one webhook delivery attempt")
       ->envname("TAMGA_WEBHOOK_TIMEOUT_MS")->check(CLI::Range(100, 120000))->capture_default_str();
 

@@ -89,6 +89,7 @@ Result<RenderOutcome> DeployService::RenderSpec(const DeploymentSpec& spec, cons
   in.tamga_version = options_.tamga_version;
   RenderOutcome out;
   out.version = in.version;
+  if (spec.target == "local") return out;  // served in-process by `tamga server`; nothing to render
   out.files = RenderDeployment(in);
   std::string message = "deploy " + spec.name + ": " + spec.model_name + " version " + std::to_string(in.version) +
                         " (@" + spec.alias + ")\n\n" + reason + "\nModel URI: models:/" + spec.model_name + "/" +

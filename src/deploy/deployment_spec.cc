@@ -32,7 +32,7 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   static const std::set<std::string> kKnown = {
       "name", "model_name", "alias", "namespace", "replicas", "min_replicas", "max_replicas", "target_cpu_percent",
       "cpu", "memory", "gpu_count", "gpu_product", "image", "model_delivery", "tracking_uri", "ingress_host",
-      "max_body_mb"};
+      "max_body_mb", "target"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k)) return InvalidArgument("Unknown deployment field '" + k.substr(0, 64) + "'");
   }
@@ -63,6 +63,10 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   TAMGA_RETURN_IF_ERROR(str("model_delivery", &s.model_delivery));
   TAMGA_RETURN_IF_ERROR(str("tracking_uri", &s.tracking_uri));
   TAMGA_RETURN_IF_ERROR(str("ingress_host", &s.ingress_host));
+  TAMGA_RETURN_IF_ERROR(str("target", &s.target));
+  if (s.target != "kubernetes" && s.target != "local") {
+    return InvalidArgument("Deployment field 'target' must be 'kubernetes' or 'local'");
+  }
   bool has_min = j.contains("min_replicas");
   TAMGA_RETURN_IF_ERROR(num("replicas", &s.replicas, 0, 1000));
   TAMGA_RETURN_IF_ERROR(num("min_replicas", &s.min_replicas, 1, 1000));
@@ -126,6 +130,7 @@ std::string DeploymentSpecJson(const DeploymentSpec& s) {
   j["tracking_uri"] = s.tracking_uri;
   j["ingress_host"] = s.ingress_host;
   j["max_body_mb"] = s.max_body_mb;
+  j["target"] = s.target;
   return j.dump();
 }
 

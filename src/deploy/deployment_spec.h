@@ -27,6 +27,9 @@ struct DeploymentSpec {
   std::string tracking_uri = "http://tamga:5000";  // where `tamga serve` pulls models from
   std::string ingress_host;          // "" = no Ingress
   int max_body_mb = 64;              // serving request body limit, visible in the manifest
+  // "kubernetes": manifests rendered into the GitOps folder; "local": served in-process by `tamga server`
+  // (V2 REST /v2/models/{name}, MLflow /endpoints/{name}/invocations), nothing rendered.
+  std::string target = "kubernetes";
 };
 
 // Parses and validates a spec from JSON text. Unknown fields are rejected (a setting we would ignore is

@@ -89,35 +89,7 @@ Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& conf
   if (registry) {
     p->source = std::make_unique<RegistrySource>(config.registry, config.model, config.cache_dir);
     p->loader = std::thread([raw, name] {
-      // Resolve and fetch, retrying while the registry is unreachable; then follow it.
-      ResolvedVersion current;
-      for (int attempt = 0;; ++attempt) {
-        auto v = raw->source->Resolve();
-        Status s = v.status();
-        if (v.ok()) {
-          auto dir = raw->source->Fetch(*v);
-          s = dir.status();
-          if (dir.ok()) {
-            s = raw->models->LoadVersion(name, v->version, *dir);
-            current = *v;
-            if (s.ok() || s.code() != StatusCode::kUnavailable) break;
-          }
-        }
-        TAMGA_LOG(kWarn, "cannot load the model from the registry yet; retrying", {{"error", s.message()}});
-        if (s.code() == StatusCode::kNotFound || s.code() == StatusCode::kInvalidArgument) break;
-        for (int i = 0; i < 10 && !raw->stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        if (raw->stopping) return;
-      }
-      if (!raw->config.follow || raw->stopping) return;
-      raw->source->Follow(current, [raw, name](const ResolvedVersion& v) {
-        TAMGA_LOG(kInfo, "registry moved the served model; reloading", {{"model", name}, {"version", v.version}});
-        auto dir = raw->source->Fetch(v);
-        if (!dir.ok()) {
-          TAMGA_LOG(kError, "cannot fetch the new version; the old one keeps serving", {{"error", dir.status().message()}});
-          return;
-        }
-        (void)raw->models->LoadVersion(name, v.version, *dir);
-      });
+      ServeFromRegistry(raw->source.get(), raw->models.get(), name, raw->config.follow, &raw->stopping);
     });
   } else {
     std::string dir = config.model;

@@ -17,6 +17,9 @@
 #include "registry/event_hub.h"
 #include "http/client/http_client.h"
 #include "deploy/deploy_service.h"
+#include "grpc/oip_grpc_server.h"
+#include "http/routes/serving_routes.h"
+#include "server/local_serving.h"
 #include "registry/logged_model_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_dispatcher.h"
@@ -61,9 +64,25 @@ struct TamgaServer::Parts {
   std::unique_ptr<WebhookDispatcher> dispatcher;
   std::unique_ptr<GitOpsWriter> gitops;
   std::unique_ptr<DeployService> deploy;
+  std::unique_ptr<ModelManager> models;
+  std::unique_ptr<LocalServing> local_serving;
+  std::unique_ptr<OipGrpcServer> grpc;
   Router router;
   std::unique_ptr<HttpServer> http;
 };
+
+namespace {
+
+void WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return;
+  std::ofstream out(path + ".tmp");
+  out << port << "\n";
+  out.close();
+  std::error_code ec;
+  std::filesystem::rename(path + ".tmp", path, ec);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& config) {
   auto p = std::make_unique<Parts>();
@@ -118,6 +137,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterWebhookRoutes(p->router, ctx);
   RegisterDeployRoutes(p->router, ctx);
   RegisterLoggedModelRoutes(p->router, ctx);
+  p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
+  ServingRouteContext sctx{p->models.get(), &p->metrics, "", /*standalone=*/false};
+  RegisterServingRoutes(p->router, sctx);
 
   HttpServer::Options ho;
   ho.host = config.host;
@@ -126,27 +148,43 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
                                   : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   ho.max_body_bytes = config.max_body_mb << 20;
   TAMGA_ASSIGN_OR_RETURN(p->http, HttpServer::Create(ho, &p->router, &p->metrics, &p->clock));
-  if (!config.port_file.empty()) {
-    std::ofstream out(config.port_file + ".tmp");
-    out << p->http->port() << "\n";
-    out.close();
-    std::filesystem::rename(config.port_file + ".tmp", config.port_file, ec);
+  if (config.grpc_port >= 0) {
+    GrpcServerOptions gso;
+    gso.host = config.host;
+    gso.port = config.grpc_port;
+    gso.max_message_bytes = config.max_body_mb << 20;
+    TAMGA_ASSIGN_OR_RETURN(p->grpc, OipGrpcServer::Start(gso, p->models.get()));
+    WritePortFile(config.grpc_port_file, p->grpc->port());
   }
+  WritePortFile(config.port_file, p->http->port());
   TAMGA_LOG(kInfo, "tamga server listening",
             {{"host", config.host}, {"port", std::to_string(p->http->port())}, {"data_dir", config.data_dir},
              {"workers", std::to_string(ho.threads)}, {"schema_version", std::to_string(p->store->SchemaVersion())},
              {"version", kVersion}});
   p->dispatcher->Start();
   p->deploy->Start();
+  // Local deployments load through this server's own registry API over loopback.
+  std::string self_host = config.host == "0.0.0.0" || config.host == "::" || config.host.empty() ? "127.0.0.1" : config.host;
+  if (self_host.find(':') != std::string::npos) self_host = "[" + self_host + "]";
+  p->local_serving = std::make_unique<LocalServing>(
+      p->deploy.get(), p->models.get(), "http://" + self_host + ":" + std::to_string(p->http->port()),
+      config.model_cache_dir.empty() ? config.data_dir + "/model-cache" : config.model_cache_dir);
+  p->local_serving->Start();
   return std::unique_ptr<TamgaServer>(new TamgaServer(std::move(p)));
 }
 
 TamgaServer::TamgaServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
-TamgaServer::~TamgaServer() = default;
+TamgaServer::~TamgaServer() {
+  if (parts_->local_serving) parts_->local_serving->Shutdown();
+  if (parts_->grpc) parts_->grpc->Shutdown();
+}
 int TamgaServer::port() const { return parts_->http->port(); }
 
 Status TamgaServer::Run() {
   parts_->http->Run();
+  parts_->local_serving->Shutdown();
+  if (parts_->grpc) parts_->grpc->Shutdown();
+  parts_->models.reset();
   TAMGA_LOG(kInfo, "http drained; committing queued writes");
   parts_->events->Shutdown();
   parts_->dispatcher->Shutdown();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "serving/lifecycle/model_manager.h"
 
 namespace tamga {
 
@@ -19,6 +20,11 @@ struct ServerConfig {
   std::string gitops_dir;                 // rendered deployments; "" = <data_dir>/gitops
   bool gitops_git = true;                 // keep the GitOps folder as a git repository (commit per change)
   int webhook_timeout_ms = 10000;         // per delivery attempt
+  // Local deployments (target "local") are served in-process with these options.
+  ServingOptions serving;
+  std::string model_cache_dir;            // "" = <data_dir>/model-cache
+  int grpc_port = -1;                     // OIP gRPC for local deployments; -1 = off, 0 = pick a free port
+  std::string grpc_port_file;
 };
 
 class TamgaServer {

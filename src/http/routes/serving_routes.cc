@@ -67,30 +67,45 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
   MetricsRegistry* metrics = ctx.metrics;
   std::string default_model = ctx.default_model;
 
-  auto health = [models](HttpRequest&, Responder respond) {
-    respond(models->AllReady() ? HttpResponse::Json("\n") : HttpResponse::Json("\n", 503));
-  };
-  router.Add(HttpMethod::kGet, "/ping", health);
-  router.Add(HttpMethod::kGet, "/health", health);
-  router.Add(HttpMethod::kGet, "/version", [](HttpRequest&, Responder respond) {
-    respond(HttpResponse::Text(std::string("tamga ") + kVersion));
-  });
-  router.Add(HttpMethod::kGet, "/metrics", [metrics](HttpRequest&, Responder respond) {
-    respond(HttpResponse::Text(metrics->Render(), 200, "text/plain; version=0.0.4; charset=utf-8"));
-  });
-
-  router.Add(HttpMethod::kPost, "/invocations", [models, default_model](HttpRequest& req, Responder respond) {
-    auto v = models->Get(default_model);
+  // MLflow scoring of `model`.
+  auto invocations = [models](const std::string& model, HttpRequest& req, Responder respond) {
+    auto v = models->Get(model);
     if (!v.ok()) return respond(MlflowErrorResponse(v.status()));
     auto inputs = ParseInvocations(req.Header("content-type"), req.body, (*v)->signature);
     if (!inputs.ok()) return respond(MlflowErrorResponse(inputs.status()));
-    models->Infer(default_model, "", std::move(*inputs), "mlflow",
+    models->Infer(model, "", std::move(*inputs), "mlflow",
                   [respond](Result<std::vector<Tensor>> out, InferTimings, std::shared_ptr<LoadedVersion> ver) {
                     if (!out.ok()) return respond(MlflowErrorResponse(out.status()));
                     respond(HttpResponse::Json(
                         EncodeInvocationsResponse(ver->mlflow_view->ToMlflowPredictions(std::move(*out)))));
                   });
-  });
+  };
+  const bool standalone = ctx.standalone;
+  if (standalone) {
+    auto health = [models](HttpRequest&, Responder respond) {
+      respond(models->AllReady() ? HttpResponse::Json("\n") : HttpResponse::Json("\n", 503));
+    };
+    router.Add(HttpMethod::kGet, "/ping", health);
+    router.Add(HttpMethod::kGet, "/health", health);
+    router.Add(HttpMethod::kGet, "/version", [](HttpRequest&, Responder respond) {
+      respond(HttpResponse::Text(std::string("tamga ") + kVersion));
+    });
+    router.Add(HttpMethod::kGet, "/metrics", [metrics](HttpRequest&, Responder respond) {
+      respond(HttpResponse::Text(metrics->Render(), 200, "text/plain; version=0.0.4; charset=utf-8"));
+    });
+    router.Add(HttpMethod::kPost, "/invocations", [invocations, default_model](HttpRequest& req, Responder respond) {
+      invocations(default_model, req, std::move(respond));
+    });
+  } else {
+    router.AddPrefix(HttpMethod::kPost, "/endpoints/", [invocations](HttpRequest& req, Responder respond) {
+      std::string rest = req.path_params.empty() ? "" : req.path_params[0];
+      size_t slash = rest.find('/');
+      if (slash == std::string::npos || slash == 0 || rest.substr(slash) != "/invocations") {
+        return respond(HttpResponse::Json(MlflowError("unknown route; use POST /endpoints/{name}/invocations"), 404));
+      }
+      invocations(rest.substr(0, slash), req, std::move(respond));
+    });
+  }
 
   router.Add(HttpMethod::kGet, "/v2", [](HttpRequest&, Responder respond) {
     std::string body;
@@ -108,8 +123,8 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
   router.Add(HttpMethod::kGet, "/v2/health/live", [](HttpRequest&, Responder respond) {
     respond(HttpResponse::Json("{\"live\":true}"));
   });
-  router.Add(HttpMethod::kGet, "/v2/health/ready", [models](HttpRequest&, Responder respond) {
-    bool ready = models->AllReady();
+  router.Add(HttpMethod::kGet, "/v2/health/ready", [models, standalone](HttpRequest&, Responder respond) {
+    bool ready = models->AllReady(/*vacuous_ready=*/!standalone);
     respond(HttpResponse::Json(ready ? "{\"ready\":true}" : "{\"ready\":false}", ready ? 200 : 503));
   });
 

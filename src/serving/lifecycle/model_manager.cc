@@ -134,6 +134,23 @@ void ModelManager::Retire(std::shared_ptr<LoadedVersion> old) {
   });
 }
 
+Status ModelManager::Unload(const std::string& name) {
+  std::shared_ptr<LoadedVersion> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = models_.find(name);
+    if (it == models_.end()) return NotFound("model '" + name.substr(0, 200) + "' is not served here");
+    old = std::move(it->second.serving);
+    models_.erase(it);
+    int n = 0;
+    for (const auto& [k, m] : models_) n += m.serving ? 1 : 0;
+    loaded_->Set({}, n);
+  }
+  TAMGA_LOG(kInfo, "model removed", {{"model", name}});
+  if (old) Retire(std::move(old));
+  return Status::Ok();
+}
+
 std::vector<ModelStatus> ModelManager::List() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ModelStatus> out;
@@ -148,9 +165,9 @@ Result<ModelStatus> ModelManager::GetStatus(const std::string& name) const {
   return it->second.status;
 }
 
-bool ModelManager::AllReady() const {
+bool ModelManager::AllReady(bool vacuous_ready) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (models_.empty()) return false;
+  if (models_.empty()) return vacuous_ready;
   for (const auto& [name, e] : models_) {
     if (!e.serving) return false;
   }

@@ -56,13 +56,16 @@ class ModelManager {
   // for background loads). On failure the previous version keeps serving and the error is recorded.
   Status LoadVersion(const std::string& name, const std::string& version, const std::string& model_dir);
 
+  // Stops serving `name`: it disappears from List/Get at once, queued requests finish, then it unloads.
+  Status Unload(const std::string& name);
+
   std::vector<ModelStatus> List() const;
   Result<ModelStatus> GetStatus(const std::string& name) const;
   // The serving version (optionally a specific one): NotFound for unknown models/versions, Unavailable
   // while nothing is loaded.
   Result<std::shared_ptr<LoadedVersion>> Get(const std::string& name, const std::string& version = "") const;
-  // All models have a serving version.
-  bool AllReady() const;
+  // All models have a serving version (false when there are none, unless `vacuous_ready`).
+  bool AllReady(bool vacuous_ready = false) const;
 
   // Runs inputs (validated by the caller against the version's signature) on the serving version;
   // retries once on a version that started unloading between pin and submit. `done` gets the version

@@ -1,5 +1,7 @@
 #include "serving/lifecycle/registry_source.h"
 
+#include "serving/lifecycle/model_manager.h"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -162,6 +164,38 @@ void RegistrySource::Follow(ResolvedVersion current, std::function<void(const Re
         changed(*v);
       }
     }
+  });
+}
+
+void ServeFromRegistry(RegistrySource* source, ModelManager* models, const std::string& name, bool follow,
+                       const std::atomic<bool>* stopping) {
+  ResolvedVersion current;
+  for (;;) {
+    auto v = source->Resolve();
+    Status s = v.status();
+    if (v.ok()) {
+      auto dir = source->Fetch(*v);
+      s = dir.status();
+      if (dir.ok()) {
+        s = models->LoadVersion(name, v->version, *dir);
+        current = *v;
+        if (s.ok() || s.code() != StatusCode::kUnavailable) break;
+      }
+    }
+    TAMGA_LOG(kWarn, "cannot load the model from the registry yet; retrying", {{"model", name}, {"error", s.message()}});
+    if (s.code() == StatusCode::kNotFound || s.code() == StatusCode::kInvalidArgument) return;
+    for (int i = 0; i < 10 && !*stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (*stopping) return;
+  }
+  if (!follow || *stopping) return;
+  source->Follow(current, [source, models, name](const ResolvedVersion& v) {
+    TAMGA_LOG(kInfo, "registry moved the served model; reloading", {{"model", name}, {"version", v.version}});
+    auto dir = source->Fetch(v);
+    if (!dir.ok()) {
+      TAMGA_LOG(kError, "cannot fetch the new version; the old one keeps serving", {{"model", name}, {"error", dir.status().message()}});
+      return;
+    }
+    (void)models->LoadVersion(name, v.version, *dir);
   });
 }
 

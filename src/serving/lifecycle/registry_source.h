@@ -44,6 +44,15 @@ class RegistrySource {
   std::thread follower_;
 };
 
+class ModelManager;
+
+// Serves `source`'s model as `name` in `models`: resolves and fetches (retrying while the registry is
+// unreachable, until `stopping`), loads it, then, when `follow`, hot reloads each version the registry moves
+// the URI to. Returns once following has started (the follower runs until source->Stop()) or on a permanent
+// error (unknown model or alias), which is logged. Blocking: run it on its own thread.
+void ServeFromRegistry(RegistrySource* source, ModelManager* models, const std::string& name, bool follow,
+                       const std::atomic<bool>* stopping);
+
 // "models:/name@alias" -> "name" (the V2 model name); "" when not a models:/ URI.
 std::string RegisteredNameOf(const std::string& model_uri);
 

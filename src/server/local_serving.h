@@ -1,0 +1,54 @@
+#pragma once
+// LocalServing: deployments with target "local" served inside `tamga server`. A reconcile loop compares the
+// stored deployments with what is being served (once a second, and at start): a new local deployment gets
+// a registry source for models:/<model>@<alias> and is loaded and followed exactly as `tamga serve` does
+// (the source talks to this server over loopback, so both paths share one tested code path); a deleted one,
+// or one whose model or alias changed, is unloaded (its queued requests finish first). Served under the
+// deployment's name: /v2/models/{deployment}/..., /endpoints/{deployment}/invocations, gRPC if enabled.
+//
+// Thread-safe. Borrows every dependency.
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "deploy/deploy_service.h"
+#include "serving/lifecycle/model_manager.h"
+#include "serving/lifecycle/registry_source.h"
+
+namespace tamga {
+
+class LocalServing {
+ public:
+  LocalServing(DeployService* deploy, ModelManager* models, std::string self_url, std::string cache_dir);
+  ~LocalServing();
+  void Start();
+  void Shutdown();
+  // One reconcile pass (also run by the loop); exposed for tests.
+  void Reconcile();
+
+ private:
+  struct Served {
+    std::string uri;
+    std::unique_ptr<RegistrySource> source;
+    std::unique_ptr<std::atomic<bool>> stopping;
+    std::thread loader;
+  };
+  void StopServed(const std::string& name, Served& s);
+
+  DeployService* deploy_;
+  ModelManager* models_;
+  const std::string self_url_;
+  const std::string cache_dir_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;                    // GUARDED_BY(mu_)
+  std::mutex reconcile_mu_;              // one reconcile at a time
+  std::map<std::string, Served> served_; // GUARDED_BY(reconcile_mu_)
+  std::thread thread_;
+};
+
+}  // namespace tamga

@@ -1,0 +1,116 @@
+"""Local deployments: `tamga server` serves deployments whose target is "local" in-process.
+
+A real server with its SQLite store; the model files are uploaded through the artifact proxy and registered,
+then a deployment with target "local" is created. Checks V2 REST, MLflow scoring at
+/endpoints/{name}/invocations, OIP gRPC on the server's --grpc-port, hot reload when the alias moves, a
+pyfunc deployment through the Python worker, and unloading when the deployment is deleted.
+"""
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+import requests
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, "..", "harness"))
+from serve_harness import Client  # noqa: E402
+from tamga_harness import TamgaServer  # noqa: E402
+
+DEPLOY = "/api/2.0/tamga/deployments"
+
+
+def upload_model(url, run_id, local_dir, artifact_path):
+    for root, _, files in os.walk(local_dir):
+        for f in files:
+            rel = os.path.relpath(os.path.join(root, f), local_dir)
+            with open(os.path.join(root, f), "rb") as fh:
+                r = requests.put(f"{url}/api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts/{artifact_path}/{rel}",
+                                 data=fh.read())
+                assert r.status_code == 200, r.text
+
+
+def wait_for(fn, timeout=60, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def v2(url, name, x, dtype="FP32"):
+    return requests.post(f"{url}/v2/models/{name}/infer", json={"inputs": [
+        {"name": "input-0", "datatype": dtype, "shape": list(x.shape), "data": x.flatten().tolist()}]})
+
+
+def test_local_deployment_lifecycle(request, models, expected, pb):
+    binary = request.config.getoption("--tamga")
+    grpc_port_file = os.path.join(tempfile.mkdtemp(prefix="tamga-grpc-"), "port")
+    srv = TamgaServer(binary, extra_args=["--grpc-port", "0", "--grpc-port-file", grpc_port_file,
+                                          "--python", "/usr/bin/python3"]).start()
+    api = srv.url + "/api/2.0/mlflow"
+    try:
+        # Ready with no local deployments: nothing to wait for.
+        assert requests.get(srv.url + "/v2/health/ready").status_code == 200
+        run = requests.post(api + "/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]["run_id"]
+        upload_model(srv.url, run, os.path.join(models, "mlp"), "v1")
+        upload_model(srv.url, run, os.path.join(models, "mlp2"), "v2")
+        upload_model(srv.url, run, os.path.join(models, "pyfunc"), "py")
+        for name in ("clf", "lin"):
+            assert requests.post(api + "/registered-models/create", json={"name": name}).status_code == 200
+        for name, path in (("clf", "v1"), ("clf", "v2"), ("lin", "py")):
+            r = requests.post(api + "/model-versions/create", json={"name": name, "source": f"runs:/{run}/{path}"})
+            assert r.status_code == 200, r.text
+        requests.post(api + "/registered-models/alias", json={"name": "clf", "alias": "production", "version": "1"})
+        requests.post(api + "/registered-models/alias", json={"name": "lin", "alias": "production", "version": "1"})
+
+        # Bad target: a clear 400 naming the field.
+        r = requests.post(srv.url + DEPLOY, json={"name": "x", "model_name": "clf", "target": "moon"})
+        assert r.status_code == 400 and "target" in r.json()["message"]
+        for dep, model in (("clf-local", "clf"), ("lin-local", "lin")):
+            r = requests.post(srv.url + DEPLOY, json={"name": dep, "model_name": model, "target": "local"})
+            assert r.status_code == 200, r.text
+
+        wait_for(lambda: requests.get(srv.url + "/v2/models/clf-local/ready").status_code == 200, what="clf ready")
+        x = expected["x"][:3]
+        r = v2(srv.url, "clf-local", x)
+        assert r.status_code == 200 and r.json()["model_version"] == "1", r.text
+        np.testing.assert_allclose(np.array(r.json()["outputs"][0]["data"]).reshape(3, 4), expected["y1"][:3],
+                                   rtol=1e-5, atol=1e-6)
+        r = requests.post(srv.url + "/endpoints/clf-local/invocations", json={"inputs": x.tolist()})
+        assert r.status_code == 200, r.text
+        np.testing.assert_allclose(np.array(r.json()["predictions"]), expected["y1"][:3], rtol=1e-5, atol=1e-6)
+        assert requests.post(srv.url + "/endpoints/nope/invocations", json={"inputs": []}).status_code == 404
+        assert requests.post(srv.url + "/endpoints/clf-local/other", json={}).status_code == 404
+
+        # gRPC on the server's second port.
+        c = Client(pb, "127.0.0.1:%d" % int(open(grpc_port_file).read()))
+        req = pb.ModelInferRequest(model_name="clf-local")
+        req.inputs.add(name="input-0", datatype="FP32", shape=[3, 16]).contents.fp32_contents.extend(x.flatten().tolist())
+        g = c.infer(req)
+        np.testing.assert_allclose(np.array(g.outputs[0].contents.fp32_contents).reshape(3, 4), expected["y1"][:3],
+                                   rtol=1e-5, atol=1e-6)
+
+        # The pyfunc deployment runs in the Python worker.
+        wait_for(lambda: requests.get(srv.url + "/v2/models/lin-local/ready").status_code == 200, what="lin ready")
+        r = v2(srv.url, "lin-local", expected["pq"][:4], dtype="FP64")
+        assert r.status_code == 200, r.text
+        np.testing.assert_allclose(np.array(r.json()["outputs"][0]["data"]).reshape(4, 2), expected["py"][:4], rtol=1e-12)
+
+        # Moving the alias hot reloads the deployment.
+        requests.post(api + "/registered-models/alias", json={"name": "clf", "alias": "production", "version": "2"})
+        r = wait_for(lambda: (lambda r: r if r.json().get("model_version") == "2" else None)(v2(srv.url, "clf-local", x)),
+                     what="version 2")
+        np.testing.assert_allclose(np.array(r.json()["outputs"][0]["data"]).reshape(3, 4), expected["y2"][:3],
+                                   rtol=1e-5, atol=1e-6)
+        assert "tamga_serving_requests_total" in requests.get(srv.url + "/metrics").text
+
+        # Deleting the deployment unloads it.
+        assert requests.delete(srv.url + DEPLOY + "/clf-local").status_code == 200
+        wait_for(lambda: requests.get(srv.url + "/v2/models/clf-local").status_code == 404, what="unload")
+        assert requests.get(srv.url + "/v2/models/lin-local/ready").status_code == 200
+    finally:
+        srv.cleanup()
