@@ -135,18 +135,19 @@ def oip_dtype(arr):
     raise TypeError("cannot return numpy dtype %s" % arr.dtype)
 
 
-def decode_tensors(buf):
+def decode_tensors(payload):
+    buf = memoryview(payload)
     (count,) = struct.unpack_from("<I", buf, 0)
     off = 4
     out = []
     for _ in range(count):
         (nlen,) = struct.unpack_from("<H", buf, off)
         off += 2
-        name = buf[off:off + nlen].decode()
+        name = bytes(buf[off:off + nlen]).decode()
         off += nlen
         dlen = buf[off]
         off += 1
-        dtype = buf[off:off + dlen].decode()
+        dtype = bytes(buf[off:off + dlen]).decode()
         off += dlen
         rank = buf[off]
         off += 1
@@ -218,7 +219,7 @@ def recv_frame(sock):
     payload = recv_exact(sock, length) if length else bytearray()
     if payload is None:
         return None
-    return kind, bytes(payload)
+    return kind, payload  # a bytearray: numpy views of it are writable (torch.from_numpy wants that)
 
 
 main()
