@@ -1,0 +1,631 @@
+#include "jobs/job_service.h"
+
+#include <cstdio>
+
+#include "core/log.h"
+#include "jobs/job_internal.h"
+
+namespace tamga {
+
+using jobs_internal::FromRecord;
+using jobs_internal::ToRecord;
+
+JobService::JobService(Options options, JobStore* store, TrackingService* tracking, Clock* clock, Random* random)
+    : options_(options), store_(store), tracking_(tracking), clock_(clock), random_(random) {}
+
+JobService::~JobService() { Shutdown(); }
+
+Status JobService::Load() {
+  std::lock_guard<std::mutex> lock(mu_);
+  TAMGA_ASSIGN_OR_RETURN(auto queues, store_->ListQueues());
+  for (const auto& q : queues) queues_[q.name] = QueueInfo{q.name, q.max_concurrency, q.strategy, q.created_ms};
+  TAMGA_ASSIGN_OR_RETURN(int64_t max_seq, store_->MaxJobSeq());
+  next_seq_ = max_seq + 1;
+  TAMGA_ASSIGN_OR_RETURN(auto records, store_->ActiveJobs());
+  int64_t now = clock_->NowMillis();
+  for (const auto& r : records) {
+    auto j = FromRecord(r);
+    if (!j.ok()) {
+      TAMGA_LOG(kError, "skipping unreadable job", {{"job", r.id}, {"error", j.status().message()}});
+      continue;
+    }
+    active_[j->id] = *j;
+    if (j->state == JobState::kQueued) Enqueue(*j);
+    else running_[j->spec.queue]++;
+  }
+  // Agents get one agent timeout from now to reconnect before their jobs count as lost.
+  TAMGA_ASSIGN_OR_RETURN(auto agents, store_->ListAgents());
+  for (const auto& a : agents) {
+    bool has_jobs = false;
+    for (const auto& [id, j] : active_) has_jobs = has_jobs || j.agent_id == a.id;
+    if (!has_jobs) continue;
+    Agent ag;
+    ag.id = a.id;
+    ag.report.name = a.name;
+    ag.last_seen_ms = now;
+    agents_[a.id] = ag;
+  }
+  TAMGA_LOG(kInfo, "job queues loaded", {{"queues", std::to_string(queues_.size())}, {"active_jobs", std::to_string(active_.size())}});
+  return Status::Ok();
+}
+
+void JobService::Start() {
+  sweeper_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(200));
+      if (stopping_) break;
+      lock.unlock();
+      Sweep();
+      lock.lock();
+    }
+  });
+}
+
+void JobService::Shutdown() {
+  Callbacks out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& w : lease_waiters_) out.push_back([d = std::move(w.done)] { d(std::optional<Job>()); });
+    lease_waiters_.clear();
+    for (auto& w : log_waiters_) out.push_back([d = std::move(w.done)] { d(Unavailable("server shutting down")); });
+    log_waiters_.clear();
+  }
+  cv_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
+  for (auto& f : out) f();
+}
+
+Status JobService::Persist(const Job& job) { return store_->PutJob(ToRecord(job)); }
+
+void JobService::Enqueue(const Job& job) {
+  queued_[job.spec.queue].insert({{-job.spec.priority, job.seq}, job.id});
+}
+
+void JobService::Dequeue(const Job& job) {
+  auto it = queued_.find(job.spec.queue);
+  if (it != queued_.end()) it->second.erase({{-job.spec.priority, job.seq}, job.id});
+}
+
+int JobService::RunningIn(const std::string& queue) const {
+  auto it = running_.find(queue);
+  return it == running_.end() ? 0 : it->second;
+}
+
+JobService::Agent* JobService::LiveAgent(const std::string& id) {
+  auto it = agents_.find(id);
+  return it == agents_.end() || !it->second.live ? nullptr : &it->second;
+}
+
+// ---- queues -------------------------------------------------------------------------------------------
+
+Result<QueueInfo> JobService::PutQueue(QueueInfo q) {
+  if (q.name.empty() || q.name.size() > 64 ||
+      q.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos ||
+      q.name[0] == '.' || q.name[0] == '-' || q.name[0] == '_') {
+    return InvalidArgument("invalid queue name '" + q.name.substr(0, 64) + "': use letters, digits, '.', '_' and '-'");
+  }
+  if (q.max_concurrency < 0 || q.max_concurrency > 1000000) return InvalidArgument("max_concurrency must be in [0, 1000000]");
+  if (!ParsePlacementStrategy(q.strategy)) return InvalidArgument("strategy must be 'spread' or 'pack'");
+  Callbacks out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = queues_.find(q.name);
+    q.created_ms = it == queues_.end() ? clock_->NowMillis() : it->second.created_ms;
+    TAMGA_RETURN_IF_ERROR(store_->PutQueue({q.name, q.max_concurrency, q.strategy, q.created_ms}));
+    queues_[q.name] = q;
+    ServeWaiters(&out);  // a raised limit may let jobs start
+  }
+  for (auto& f : out) f();
+  return q;
+}
+
+std::vector<QueueSummary> JobService::ListQueues() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<QueueSummary> out;
+  for (const auto& [name, q] : queues_) {
+    QueueSummary s;
+    s.queue = q;
+    auto it = queued_.find(name);
+    s.queued = it == queued_.end() ? 0 : static_cast<int>(it->second.size());
+    s.running = RunningIn(name);
+    for (const auto& [id, a] : agents_) {
+      if (!a.live) continue;
+      for (const auto& aq : a.report.queues) s.agents += aq == name ? 1 : 0;
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+// ---- users --------------------------------------------------------------------------------------------
+
+void JobService::Submit(JobSpec spec, std::function<void(Result<Job>)> done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!queues_.count(spec.queue)) {
+      return done(NotFound("queue '" + spec.queue + "' does not exist; create it (tamga queues create " + spec.queue +
+                           ") or start an agent that serves it"));
+    }
+  }
+  CreateRunRequest run;
+  run.experiment_id = spec.experiment_id.empty() ? "0" : spec.experiment_id;
+  run.run_name = spec.run_name;
+  std::string cmdline;
+  for (const auto& a : spec.command) cmdline += (cmdline.empty() ? "" : " ") + a;
+  run.tags = {{"mlflow.source.type", "JOB"}, {"mlflow.source.name", cmdline.substr(0, 5000)}, {"tamga.job.queue", spec.queue}};
+  for (const auto& [k, v] : spec.tags) run.tags.push_back({k, v});
+  tracking_->CreateRun(run, [this, spec = std::move(spec), done = std::move(done)](Result<Run> r) mutable {
+    if (!r.ok()) return done(r.status());
+    Job job;
+    char id[24];
+    std::snprintf(id, sizeof(id), "job-%012llx", static_cast<unsigned long long>(random_->Next() & 0xffffffffffffULL));
+    job.id = id;
+    job.spec = std::move(spec);
+    job.run_id = r->info.run_id;
+    Callbacks out;
+    Result<Job> result = Internal("unset");
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job.seq = next_seq_++;
+      job.created_ms = clock_->NowMillis();
+      job.state = JobState::kQueued;
+      Status s = Persist(job);
+      if (!s.ok()) {
+        result = s;
+      } else {
+        active_[job.id] = job;
+        Enqueue(job);
+        ServeWaiters(&out);
+        result = active_.count(job.id) ? active_[job.id] : job;
+      }
+    }
+    if (result.ok()) {
+      LogBatchRequest tag;
+      tag.run_id = job.run_id;
+      tag.tags = {{"tamga.job.id", job.id}};
+      tracking_->LogBatch(tag, [](Status) {});
+    }
+    for (auto& f : out) f();
+    done(std::move(result));
+  });
+}
+
+Result<Job> JobService::Get(const std::string& id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = active_.find(id);
+    if (it != active_.end()) return it->second;
+  }
+  TAMGA_ASSIGN_OR_RETURN(auto r, store_->GetJob(id));
+  return FromRecord(r);
+}
+
+Result<std::vector<Job>> JobService::List(const JobListQuery& q) {
+  TAMGA_ASSIGN_OR_RETURN(auto records, store_->ListJobs(q));
+  std::vector<Job> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& r : records) {
+    auto it = active_.find(r.id);
+    if (it != active_.end()) {
+      out.push_back(it->second);
+      continue;
+    }
+    auto j = FromRecord(r);
+    if (j.ok()) out.push_back(std::move(*j));
+  }
+  return out;
+}
+
+Result<Job> JobService::Abort(const std::string& id) {
+  Callbacks out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = active_.find(id);
+    if (it == active_.end()) {
+      auto r = store_->GetJob(id);
+      if (!r.ok()) return r.status();
+      return FailedPrecondition("job " + id + " already ended (" + r->state + ")");
+    }
+    Job& job = it->second;
+    if (job.state == JobState::kQueued) {
+      EndJob(job, JobState::kAborted, "aborted by user before it started", std::nullopt, &out);
+    } else {
+      // The agent learns it from its next heartbeat, stops the process group and confirms.
+      job.abort_requested = true;
+      TAMGA_RETURN_IF_ERROR(Persist(job));
+    }
+  }
+  for (auto& f : out) f();
+  return Get(id);
+}
+
+Result<LogsPage> JobService::LogsNow(const std::string& id, int64_t after) {
+  TAMGA_ASSIGN_OR_RETURN(auto chunks, store_->ReadLogs(id, after, 1000));
+  LogsPage page;
+  page.next_after = chunks.empty() ? after : chunks.back().seq;
+  page.chunks = std::move(chunks);
+  bool ended;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ended = !active_.count(id);
+  }
+  page.done = ended && page.chunks.size() < 1000;
+  return page;
+}
+
+void JobService::ReadLogs(const std::string& id, int64_t after, int64_t wait_ms, std::function<void(Result<LogsPage>)> done) {
+  auto exists = Get(id);
+  if (!exists.ok()) return done(exists.status());
+  auto page = LogsNow(id, after);
+  if (!page.ok() || !page->chunks.empty() || page->done || wait_ms <= 0) return done(std::move(page));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (active_.count(id) && !stopping_) {
+      log_waiters_.push_back({id, after, clock_->NowMillis() + std::min(wait_ms, options_.max_wait_ms), std::move(done)});
+      return;
+    }
+  }
+  done(LogsNow(id, after));
+}
+
+// ---- agents -------------------------------------------------------------------------------------------
+
+Result<std::string> JobService::RegisterAgent(const std::string& agent_id, AgentReport report) {
+  if (report.queues.empty()) return InvalidArgument("an agent must serve at least one queue");
+  if (report.cpus < 0) return InvalidArgument("cpus must be >= 0");
+  std::string id = agent_id;
+  if (id.empty()) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "agent-%08llx", static_cast<unsigned long long>(random_->Next() & 0xffffffffULL));
+    id = buf;
+  }
+  Callbacks out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t now = clock_->NowMillis();
+    for (const auto& q : report.queues) {
+      if (!queues_.count(q)) {
+        QueueInfo qi{q, 0, "spread", now};
+        TAMGA_RETURN_IF_ERROR(store_->PutQueue({q, 0, "spread", now}));
+        queues_[q] = qi;
+      }
+    }
+    TAMGA_RETURN_IF_ERROR(store_->PutAgent({id, report.name, "{}", now}));
+    Agent& a = agents_[id];
+    a.id = id;
+    a.report = std::move(report);
+    a.last_seen_ms = now;
+    a.live = true;
+    TAMGA_LOG(kInfo, "agent registered", {{"agent", id}, {"name", a.report.name}, {"gpus", std::to_string(a.report.gpus.size())}});
+  }
+  return id;
+}
+
+std::vector<AgentSummary> JobService::ListAgents() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<AgentSummary> out;
+  for (const auto& [id, a] : agents_) {
+    AgentSummary s{id, a.report, a.last_seen_ms, a.live, {}};
+    for (const auto& [jid, j] : active_) {
+      if (j.agent_id == id) s.jobs.push_back(jid);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+AgentView JobService::ViewOf(const Agent& a) const {
+  AgentView v;
+  v.id = a.id;
+  v.queues = a.report.queues;
+  v.cpus_free = a.report.cpus;
+  v.memory_free = a.report.memory_bytes;
+  v.gpus_enabled = a.report.gpus_enabled;
+  v.gpus = a.report.gpus;
+  v.allowed_gpus = a.report.allowed_gpus;
+  for (const auto& [id, j] : active_) {
+    if (j.agent_id != a.id || j.state == JobState::kQueued) continue;
+    v.cpus_free -= j.spec.resources.cpus;
+    if (v.memory_free >= 0) v.memory_free -= j.spec.resources.memory_bytes;
+    std::vector<uint32_t> pids;
+    auto p = a.report.job_pids.find(id);
+    if (p != a.report.job_pids.end()) pids = p->second;
+    for (const auto& u : j.gpu_uuids) {
+      v.ledger.push_back({u, id, j.spec.resources.gpu_memory_bytes, j.spec.resources.gpu_memory_bytes == 0, pids});
+    }
+  }
+  return v;
+}
+
+std::optional<Job> JobService::TryLease(Agent& a) {
+  AgentView view = ViewOf(a);
+  std::vector<std::vector<const Job*>> candidates;
+  std::map<std::string, QueueView> qviews;
+  for (const auto& qn : a.report.queues) {
+    std::vector<const Job*> list;
+    auto it = queued_.find(qn);
+    if (it != queued_.end()) {
+      for (const auto& key : it->second) {
+        if (list.size() >= options_.scan_limit) break;
+        list.push_back(&active_.at(key.second));
+      }
+    }
+    candidates.push_back(std::move(list));
+    QueueView qv;
+    auto q = queues_.find(qn);
+    if (q != queues_.end()) {
+      qv.max_concurrency = q->second.max_concurrency;
+      qv.strategy = ParsePlacementStrategy(q->second.strategy).value_or(PlacementStrategy::kSpread);
+    }
+    qv.running = RunningIn(qn);
+    qviews[qn] = qv;
+  }
+  SchedulerDecision d = PickJob(view, candidates, qviews);
+  for (const auto& [id, why] : d.waiting) active_.at(id).waiting_for = why;
+  if (!d.lease) return std::nullopt;
+  Job& job = active_.at(d.lease->job->id);
+  Job before = job;
+  Dequeue(job);
+  job.state = JobState::kLeased;
+  job.agent_id = a.id;
+  job.gpu_uuids = d.lease->gpu_uuids;
+  job.attempts++;
+  job.waiting_for.clear();
+  job.reason.clear();
+  job.lease_expires_ms = clock_->NowMillis() + options_.agent_timeout_ms;
+  Status s = Persist(job);
+  if (!s.ok()) {
+    TAMGA_LOG(kError, "cannot persist a lease; the job stays queued", {{"job", job.id}, {"error", s.message()}});
+    job = before;
+    Enqueue(job);
+    return std::nullopt;
+  }
+  running_[job.spec.queue]++;
+  return job;
+}
+
+void JobService::ServeWaiters(Callbacks* out) {
+  for (auto it = lease_waiters_.begin(); it != lease_waiters_.end();) {
+    Agent* a = LiveAgent(it->agent_id);
+    if (!a) {
+      out->push_back([d = std::move(it->done)] { d(NotFound("agent is not registered (lost?); register again")); });
+      it = lease_waiters_.erase(it);
+      continue;
+    }
+    auto job = TryLease(*a);
+    if (job) {
+      out->push_back([d = std::move(it->done), j = *job] { d(std::optional<Job>(j)); });
+      it = lease_waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void JobService::Lease(const std::string& agent_id, AgentReport report, int64_t wait_ms,
+                       std::function<void(Result<std::optional<Job>>)> done) {
+  std::optional<Job> job;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Agent* a = LiveAgent(agent_id);
+    if (!a) return done(NotFound("agent '" + agent_id.substr(0, 64) + "' is not registered (lost?); register again"));
+    a->last_seen_ms = clock_->NowMillis();
+    report.name = a->report.name;
+    report.queues = a->report.queues;
+    a->report = std::move(report);
+    job = TryLease(*a);
+    if (!job && wait_ms > 0 && !stopping_) {
+      for (auto it = lease_waiters_.begin(); it != lease_waiters_.end();) {
+        if (it->agent_id == agent_id) {  // a newer poll replaces an older one
+          auto d = std::move(it->done);
+          it = lease_waiters_.erase(it);
+          std::thread([d = std::move(d)] { d(std::optional<Job>()); }).detach();
+        } else {
+          ++it;
+        }
+      }
+      lease_waiters_.push_back({agent_id, clock_->NowMillis() + std::min(wait_ms, options_.max_wait_ms), std::move(done)});
+      return;
+    }
+  }
+  done(std::move(job));
+}
+
+Result<std::vector<std::string>> JobService::Heartbeat(const std::string& agent_id, AgentReport report) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Agent* a = LiveAgent(agent_id);
+  if (!a) return NotFound("agent '" + agent_id.substr(0, 64) + "' is not registered (lost?); register again");
+  int64_t now = clock_->NowMillis();
+  a->last_seen_ms = now;
+  report.name = a->report.name;
+  report.queues = a->report.queues;
+  a->report = std::move(report);
+  std::vector<std::string> abort;
+  for (auto& [id, j] : active_) {
+    if (j.agent_id != agent_id || j.state == JobState::kQueued) continue;
+    j.lease_expires_ms = now + options_.agent_timeout_ms;
+    if (j.abort_requested) abort.push_back(id);
+  }
+  return abort;
+}
+
+Status JobService::Started(const std::string& job_id, const std::string& agent_id) {
+  std::string run_id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = active_.find(job_id);
+    if (it == active_.end() || it->second.agent_id != agent_id) {
+      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not leased to agent " + agent_id.substr(0, 64));
+    }
+    Job& j = it->second;
+    j.state = JobState::kRunning;
+    j.started_ms = clock_->NowMillis();
+    TAMGA_RETURN_IF_ERROR(Persist(j));
+    run_id = j.run_id;
+  }
+  UpdateRun(run_id, RunStatus::kRunning, false);
+  return Status::Ok();
+}
+
+Result<int64_t> JobService::AppendLog(const std::string& job_id, const std::string& agent_id, const std::string& stream,
+                                      const std::string& data) {
+  if (stream != "stdout" && stream != "stderr" && stream != "agent") return InvalidArgument("stream must be stdout, stderr or agent");
+  if (static_cast<int64_t>(data.size()) > options_.max_log_chunk) return InvalidArgument("log chunk larger than 1 MiB");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = active_.find(job_id);
+    if (it == active_.end() || it->second.agent_id != agent_id) {
+      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not running on agent " + agent_id.substr(0, 64));
+    }
+  }
+  TAMGA_ASSIGN_OR_RETURN(int64_t seq, store_->AppendLog(job_id, stream, data));
+  Callbacks out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = log_waiters_.begin(); it != log_waiters_.end();) {
+      if (it->job_id == job_id) {
+        out.push_back([this, d = std::move(it->done), id = job_id, after = it->after] { d(LogsNow(id, after)); });
+        it = log_waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& f : out) f();
+  return seq;
+}
+
+void JobService::UpdateRun(const std::string& run_id, RunStatus status, bool ended) {
+  if (run_id.empty()) return;
+  UpdateRunRequest u;
+  u.run_id = run_id;
+  u.status = status;
+  if (ended) u.end_time = clock_->NowMillis();
+  tracking_->UpdateRun(u, [run_id](Result<RunInfo> r) {
+    if (!r.ok()) TAMGA_LOG(kWarn, "cannot update the job's run", {{"run_id", run_id}, {"error", r.status().message()}});
+  });
+}
+
+void JobService::EndJob(Job& job, JobState state, const std::string& reason, std::optional<int> exit_code, Callbacks* out) {
+  if (job.state == JobState::kQueued) Dequeue(job);
+  else running_[job.spec.queue]--;
+  job.state = state;
+  job.reason = reason;
+  job.exit_code = exit_code;
+  job.ended_ms = clock_->NowMillis();
+  job.waiting_for.clear();
+  Status s = Persist(job);
+  if (!s.ok()) TAMGA_LOG(kError, "cannot persist a finished job", {{"job", job.id}, {"error", s.message()}});
+  RunStatus rs = state == JobState::kSucceeded ? RunStatus::kFinished
+                 : state == JobState::kAborted ? RunStatus::kKilled : RunStatus::kFailed;
+  std::string run_id = job.run_id, id = job.id;
+  out->push_back([this, run_id, rs] { UpdateRun(run_id, rs, true); });
+  for (auto it = log_waiters_.begin(); it != log_waiters_.end();) {
+    if (it->job_id == id) {
+      out->push_back([this, d = std::move(it->done), id, after = it->after] { d(LogsNow(id, after)); });
+      it = log_waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  TAMGA_LOG(kInfo, "job ended", {{"job", id}, {"state", JobStateName(state)}, {"reason", reason}});
+  active_.erase(id);
+  ServeWaiters(out);
+}
+
+void JobService::Requeue(Job& job, const std::string& why, Callbacks* out) {
+  running_[job.spec.queue]--;
+  job.state = JobState::kQueued;
+  job.reason = why + " (attempt " + std::to_string(job.attempts) + " of " + std::to_string(job.spec.max_retries + 1) + ")";
+  job.agent_id.clear();
+  job.gpu_uuids.clear();
+  job.lease_expires_ms = 0;
+  job.started_ms = 0;
+  Status s = Persist(job);
+  if (!s.ok()) TAMGA_LOG(kError, "cannot persist a requeue", {{"job", job.id}, {"error", s.message()}});
+  Enqueue(job);
+  std::string run_id = job.run_id;
+  out->push_back([this, run_id] { UpdateRun(run_id, RunStatus::kScheduled, false); });
+  TAMGA_LOG(kWarn, "job requeued", {{"job", job.id}, {"reason", job.reason}});
+  ServeWaiters(out);
+}
+
+Status JobService::Finish(const std::string& job_id, const std::string& agent_id, JobState state,
+                          const std::string& reason, std::optional<int> exit_code) {
+  if (!IsTerminal(state)) return InvalidArgument("state must be succeeded, failed, aborted or lost");
+  Callbacks out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = active_.find(job_id);
+    if (it == active_.end()) {
+      auto r = store_->GetJob(job_id);
+      if (!r.ok()) return r.status();
+      if (r->state == JobStateName(state)) return Status::Ok();  // a retried report
+      return FailedPrecondition("job " + job_id.substr(0, 64) + " already ended (" + r->state + ")");
+    }
+    Job& job = it->second;
+    if (job.agent_id != agent_id) {
+      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not leased to agent " + agent_id.substr(0, 64));
+    }
+    std::string why = reason.substr(0, 2000);
+    if (state == JobState::kLost && !job.abort_requested && job.attempts <= job.spec.max_retries) {
+      Requeue(job, "requeued: " + why, &out);
+    } else {
+      EndJob(job, state, why, exit_code, &out);
+    }
+  }
+  for (auto& f : out) f();
+  return Status::Ok();
+}
+
+void JobService::MarkAgentLost(Agent& a, Callbacks* out) {
+  a.live = false;
+  TAMGA_LOG(kWarn, "agent lost", {{"agent", a.id}, {"name", a.report.name}});
+  std::vector<std::string> ids;
+  for (const auto& [id, j] : active_) {
+    if (j.agent_id == a.id && j.state != JobState::kQueued) ids.push_back(id);
+  }
+  for (const auto& id : ids) {
+    Job& j = active_.at(id);
+    if (j.abort_requested) {
+      EndJob(j, JobState::kAborted, "aborted by user; agent lost before confirming", std::nullopt, out);
+    } else if (j.attempts <= j.spec.max_retries) {
+      Requeue(j, "requeued: agent " + a.id + " lost", out);
+    } else {
+      EndJob(j, JobState::kLost, "agent " + a.id + " lost; no retries left", std::nullopt, out);
+    }
+  }
+}
+
+void JobService::Sweep() {
+  Callbacks out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t now = clock_->NowMillis();
+    for (auto& [id, a] : agents_) {
+      if (a.live && now - a.last_seen_ms > options_.agent_timeout_ms) MarkAgentLost(a, &out);
+    }
+    for (auto it = lease_waiters_.begin(); it != lease_waiters_.end();) {
+      if (it->deadline_ms <= now) {
+        out.push_back([d = std::move(it->done)] { d(std::optional<Job>()); });
+        it = lease_waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = log_waiters_.begin(); it != log_waiters_.end();) {
+      if (it->deadline_ms <= now) {
+        out.push_back([this, d = std::move(it->done), id = it->job_id, after = it->after] { d(LogsNow(id, after)); });
+        it = log_waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& f : out) f();
+}
+
+}  // namespace tamga

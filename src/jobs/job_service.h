@@ -1,0 +1,167 @@
+#pragma once
+// JobService: queues, jobs and agents. The working set (every job not yet finished, the agents, the lease
+// long-polls) lives in memory, indexed per queue by (priority desc, submission order); every change is
+// written to the JobStore before it is acknowledged, and Load() rebuilds the working set after a restart.
+//
+// Agents pull: Lease() long-polls for the best job the agent can fit now (scheduler.h), Heartbeat() keeps
+// the agent's leases alive and returns the jobs to abort, Finish() reports the outcome. An agent silent for
+// longer than the agent timeout is lost: its jobs are requeued per their retry policy (infrastructure
+// failure) or end "lost". Each job owns an MLflow run created at submit (SCHEDULED -> RUNNING -> FINISHED |
+// FAILED | KILLED), so its params, metrics and artifacts show up in tracking.
+//
+// Thread-safe. Callbacks run outside the service's lock, on the calling thread or the sweeper thread.
+#include <condition_variable>
+#include <functional>
+#include <list>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/random.h"
+#include "jobs/scheduler.h"
+#include "storage/job_store.h"
+#include "tracking/tracking_service.h"
+
+namespace tamga {
+
+// What an agent says about itself when it registers and with every lease/heartbeat.
+struct AgentReport {
+  std::string name;
+  std::vector<std::string> queues;
+  int cpus = 0;                 // total CPUs it offers
+  int64_t memory_bytes = -1;    // total memory it offers; -1 = unknown
+  bool gpus_enabled = false;
+  std::string gpu_error;        // why not (NVML missing, --gpus none)
+  std::vector<GpuInfo> gpus;    // the latest snapshot
+  std::set<std::string> allowed_gpus;
+  std::map<std::string, std::vector<uint32_t>> job_pids;  // running job -> its process ids
+};
+
+struct QueueSummary {
+  QueueInfo queue;
+  int queued = 0;
+  int running = 0;  // leased + running
+  int agents = 0;   // live agents serving it
+};
+
+struct AgentSummary {
+  std::string id;
+  AgentReport report;
+  int64_t last_seen_ms = 0;
+  bool live = false;
+  std::vector<std::string> jobs;
+};
+
+struct LogsPage {
+  std::vector<JobLogChunk> chunks;
+  int64_t next_after = 0;
+  bool done = false;  // the job has ended and every chunk was returned
+};
+
+class JobService {
+ public:
+  struct Options {
+    int64_t agent_timeout_ms = 30000;  // no heartbeat for this long = agent lost
+    int64_t max_wait_ms = 30000;       // longest lease/log long-poll
+    size_t scan_limit = 512;           // queued jobs examined per queue per lease decision
+    int64_t max_log_chunk = 1 << 20;
+  };
+  JobService(Options options, JobStore* store, TrackingService* tracking, Clock* clock, Random* random);
+  ~JobService();
+
+  Status Load();
+  void Start();     // the sweeper: lease expiry, long-poll deadlines
+  void Shutdown();  // answers pending long-polls, stops the sweeper
+
+  // Queues. A queue exists once created here or named by an agent.
+  Result<QueueInfo> PutQueue(QueueInfo q);
+  std::vector<QueueSummary> ListQueues();
+
+  // Users.
+  void Submit(JobSpec spec, std::function<void(Result<Job>)> done);
+  Result<Job> Get(const std::string& id);
+  Result<std::vector<Job>> List(const JobListQuery& q);
+  Result<Job> Abort(const std::string& id);
+  void ReadLogs(const std::string& id, int64_t after, int64_t wait_ms, std::function<void(Result<LogsPage>)> done);
+
+  // Agents.
+  Result<std::string> RegisterAgent(const std::string& agent_id, AgentReport report);
+  std::vector<AgentSummary> ListAgents();
+  void Lease(const std::string& agent_id, AgentReport report, int64_t wait_ms,
+             std::function<void(Result<std::optional<Job>>)> done);
+  // Returns the agent's jobs whose abort was requested.
+  Result<std::vector<std::string>> Heartbeat(const std::string& agent_id, AgentReport report);
+  Status Started(const std::string& job_id, const std::string& agent_id);
+  Result<int64_t> AppendLog(const std::string& job_id, const std::string& agent_id, const std::string& stream,
+                            const std::string& data);
+  Status Finish(const std::string& job_id, const std::string& agent_id, JobState state, const std::string& reason,
+                std::optional<int> exit_code);
+
+  // For the benchmark and tests: runs one sweeper pass now.
+  void Sweep();
+
+ private:
+  struct Agent {
+    std::string id;
+    AgentReport report;
+    int64_t last_seen_ms = 0;
+    bool live = true;
+  };
+  struct LeaseWaiter {
+    std::string agent_id;
+    int64_t deadline_ms;
+    std::function<void(Result<std::optional<Job>>)> done;
+  };
+  struct LogWaiter {
+    std::string job_id;
+    int64_t after;
+    int64_t deadline_ms;
+    std::function<void(Result<LogsPage>)> done;
+  };
+  using Callbacks = std::vector<std::function<void()>>;
+  using QueueKey = std::pair<std::pair<int, int64_t>, std::string>;  // (-priority, seq), id
+
+  Status Persist(const Job& job);
+  void Enqueue(const Job& job);
+  void Dequeue(const Job& job);
+  int RunningIn(const std::string& queue) const;
+  AgentView ViewOf(const Agent& a) const;
+  std::optional<Job> TryLease(Agent& a);
+  void ServeWaiters(Callbacks* out);
+  void EndJob(Job& job, JobState state, const std::string& reason, std::optional<int> exit_code, Callbacks* out);
+  void Requeue(Job& job, const std::string& why, Callbacks* out);
+  void MarkAgentLost(Agent& a, Callbacks* out);
+  void UpdateRun(const std::string& run_id, RunStatus status, bool ended);
+  Result<LogsPage> LogsNow(const std::string& id, int64_t after);
+  Agent* LiveAgent(const std::string& id);
+
+  const Options options_;
+  JobStore* store_;
+  TrackingService* tracking_;
+  Clock* clock_;
+  Random* random_;
+
+  std::mutex mu_;
+  int64_t next_seq_ = 1;                             // GUARDED_BY(mu_)
+  std::map<std::string, QueueInfo> queues_;          // GUARDED_BY(mu_)
+  std::map<std::string, Job> active_;                // GUARDED_BY(mu_): queued, leased, running
+  std::map<std::string, std::set<QueueKey>> queued_; // GUARDED_BY(mu_)
+  std::map<std::string, int> running_;               // GUARDED_BY(mu_): per queue
+  std::map<std::string, Agent> agents_;              // GUARDED_BY(mu_)
+  std::list<LeaseWaiter> lease_waiters_;             // GUARDED_BY(mu_)
+  std::list<LogWaiter> log_waiters_;                 // GUARDED_BY(mu_)
+  bool stopping_ = false;                            // GUARDED_BY(mu_)
+  std::condition_variable cv_;
+  std::thread sweeper_;
+};
+
+// JSON of a job for the API and the agent.
+std::string JobJson(const Job& job);
+Result<Job> JobFromJson(const std::string& json);
+
+}  // namespace tamga

@@ -1,0 +1,172 @@
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <regex>
+#include <set>
+
+#include "jobs/job_types.h"
+
+namespace tamga {
+namespace {
+
+constexpr const char* kStates[] = {"queued", "leased", "running", "succeeded", "failed", "aborted", "lost"};
+
+}  // namespace
+
+const char* JobStateName(JobState s) { return kStates[static_cast<int>(s)]; }
+
+std::optional<JobState> ParseJobState(const std::string& s) {
+  for (int i = 0; i < 7; ++i) {
+    if (s == kStates[i]) return static_cast<JobState>(i);
+  }
+  return std::nullopt;
+}
+
+bool IsTerminal(JobState s) { return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kAborted || s == JobState::kLost; }
+
+Result<int64_t> ParseByteSize(const std::string& text) {
+  static const std::regex kSize(R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGTkmgt]i?)?[Bb]?\s*$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, kSize)) return InvalidArgument("invalid size '" + text.substr(0, 40) + "' (use e.g. 8GiB, 512MiB)");
+  double v = std::stod(m[1].str());
+  std::string unit = m[2].str();
+  double mult = 1;
+  if (!unit.empty()) {
+    int power = std::string("kmgt").find(static_cast<char>(std::tolower(unit[0]))) + 1;
+    double base = unit.size() == 2 ? 1024.0 : 1000.0;
+    for (int i = 0; i < power; ++i) mult *= base;
+  }
+  double bytes = v * mult;
+  if (bytes > 9.0e18) return InvalidArgument("size '" + text.substr(0, 40) + "' is too large");
+  return static_cast<int64_t>(bytes);
+}
+
+Result<JobSpec> ParseJobSpec(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return InvalidArgument("job spec must be a JSON object");
+  static const std::set<std::string> kKnown = {"queue", "priority", "command", "env", "working_dir", "git_repo",
+                                               "git_commit", "resources", "timeout_s", "max_retries", "tags",
+                                               "experiment_id", "run_name"};
+  for (const auto& [k, v] : j.items()) {
+    if (!kKnown.count(k)) return InvalidArgument("unknown job field '" + k.substr(0, 64) + "'");
+  }
+  JobSpec s;
+  auto str = [&](const nlohmann::json& obj, const char* key, std::string* out, size_t max) -> Status {
+    if (!obj.contains(key) || obj[key].is_null()) return Status::Ok();
+    if (!obj[key].is_string()) return InvalidArgument(std::string("field '") + key + "' must be a string");
+    *out = obj[key].get<std::string>();
+    if (out->size() > max) return InvalidArgument(std::string("field '") + key + "' is longer than " + std::to_string(max));
+    return Status::Ok();
+  };
+  auto integer = [&](const nlohmann::json& obj, const char* key, int64_t lo, int64_t hi, int64_t* out) -> Status {
+    if (!obj.contains(key) || obj[key].is_null()) return Status::Ok();
+    if (!obj[key].is_number_integer() || obj[key].get<int64_t>() < lo || obj[key].get<int64_t>() > hi) {
+      return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) + ", " +
+                             std::to_string(hi) + "]");
+    }
+    *out = obj[key].get<int64_t>();
+    return Status::Ok();
+  };
+  auto size = [&](const nlohmann::json& obj, const char* key, int64_t* out) -> Status {
+    if (!obj.contains(key) || obj[key].is_null()) return Status::Ok();
+    if (obj[key].is_number_integer() && obj[key].get<int64_t>() >= 0) {
+      *out = obj[key].get<int64_t>();
+      return Status::Ok();
+    }
+    if (!obj[key].is_string()) return InvalidArgument(std::string("field '") + key + "' must be a size (bytes or \"8GiB\")");
+    auto v = ParseByteSize(obj[key].get<std::string>());
+    if (!v.ok()) return InvalidArgument(std::string("field '") + key + "': " + v.status().message());
+    *out = *v;
+    return Status::Ok();
+  };
+  auto string_map = [&](const char* key, std::map<std::string, std::string>* out) -> Status {
+    if (!j.contains(key) || j[key].is_null()) return Status::Ok();
+    if (!j[key].is_object()) return InvalidArgument(std::string("field '") + key + "' must be an object of strings");
+    if (j[key].size() > 1000) return InvalidArgument(std::string("field '") + key + "' has too many entries");
+    for (const auto& [k, v] : j[key].items()) {
+      if (!v.is_string()) return InvalidArgument(std::string("field '") + key + "." + k.substr(0, 64) + "' must be a string");
+      if (k.empty() || k.size() > 250 || v.get<std::string>().size() > 8000) {
+        return InvalidArgument(std::string("field '") + key + "' has an empty or oversize entry");
+      }
+      (*out)[k] = v.get<std::string>();
+    }
+    return Status::Ok();
+  };
+  TAMGA_RETURN_IF_ERROR(str(j, "queue", &s.queue, 64));
+  static const std::regex kName("^[A-Za-z0-9][A-Za-z0-9._-]*$");
+  if (s.queue.empty()) return InvalidArgument("field 'queue' is required");
+  if (!std::regex_match(s.queue, kName)) return InvalidArgument("field 'queue': use letters, digits, '.', '_' and '-'");
+  int64_t v = 0;
+  TAMGA_RETURN_IF_ERROR(integer(j, "priority", -1000000, 1000000, &v));
+  s.priority = static_cast<int>(v);
+  if (!j.contains("command") || !j["command"].is_array() || j["command"].empty()) {
+    return InvalidArgument("field 'command' must be a non-empty list of strings");
+  }
+  if (j["command"].size() > 10000) return InvalidArgument("field 'command' has too many arguments");
+  size_t total = 0;
+  for (const auto& a : j["command"]) {
+    if (!a.is_string()) return InvalidArgument("field 'command' must be a non-empty list of strings");
+    s.command.push_back(a.get<std::string>());
+    total += s.command.back().size();
+    if (s.command.back().find('\0') != std::string::npos) return InvalidArgument("field 'command' contains a NUL byte");
+  }
+  if (s.command[0].empty()) return InvalidArgument("field 'command': the program name is empty");
+  if (total > 1 << 20) return InvalidArgument("field 'command' is larger than 1 MiB");
+  TAMGA_RETURN_IF_ERROR(string_map("env", &s.env));
+  TAMGA_RETURN_IF_ERROR(string_map("tags", &s.tags));
+  TAMGA_RETURN_IF_ERROR(str(j, "working_dir", &s.working_dir, 4096));
+  TAMGA_RETURN_IF_ERROR(str(j, "git_repo", &s.git_repo, 4096));
+  TAMGA_RETURN_IF_ERROR(str(j, "git_commit", &s.git_commit, 64));
+  if (!s.git_commit.empty() && s.git_repo.empty()) return InvalidArgument("field 'git_commit' needs 'git_repo'");
+  static const std::regex kCommit("^[0-9a-fA-F]{4,40}$|^[A-Za-z0-9][A-Za-z0-9._/-]*$");
+  if (!s.git_commit.empty() && !std::regex_match(s.git_commit, kCommit)) return InvalidArgument("field 'git_commit' is not a commit or ref");
+  if (!s.git_repo.empty() && s.git_repo[0] == '-') return InvalidArgument("field 'git_repo' must not start with '-'");
+  TAMGA_RETURN_IF_ERROR(integer(j, "timeout_s", 0, 365LL * 86400, &s.timeout_s));
+  v = s.max_retries;
+  TAMGA_RETURN_IF_ERROR(integer(j, "max_retries", 0, 100, &v));
+  s.max_retries = static_cast<int>(v);
+  TAMGA_RETURN_IF_ERROR(str(j, "experiment_id", &s.experiment_id, 64));
+  TAMGA_RETURN_IF_ERROR(str(j, "run_name", &s.run_name, 250));
+  if (j.contains("resources") && !j["resources"].is_null()) {
+    const auto& r = j["resources"];
+    if (!r.is_object()) return InvalidArgument("field 'resources' must be an object");
+    for (const auto& [k, x] : r.items()) {
+      if (k != "cpus" && k != "memory" && k != "gpus" && k != "gpu_memory") {
+        return InvalidArgument("unknown field 'resources." + k.substr(0, 64) + "'");
+      }
+    }
+    v = s.resources.cpus;
+    TAMGA_RETURN_IF_ERROR(integer(r, "cpus", 0, 4096, &v));
+    s.resources.cpus = static_cast<int>(v);
+    v = 0;
+    TAMGA_RETURN_IF_ERROR(integer(r, "gpus", 0, 64, &v));
+    s.resources.gpus = static_cast<int>(v);
+    TAMGA_RETURN_IF_ERROR(size(r, "memory", &s.resources.memory_bytes));
+    TAMGA_RETURN_IF_ERROR(size(r, "gpu_memory", &s.resources.gpu_memory_bytes));
+    if (s.resources.gpu_memory_bytes > 0 && s.resources.gpus == 0) {
+      return InvalidArgument("field 'resources.gpu_memory' needs 'resources.gpus' > 0");
+    }
+  }
+  return s;
+}
+
+std::string JobSpecJson(const JobSpec& s) {
+  nlohmann::ordered_json j;
+  j["queue"] = s.queue;
+  j["priority"] = s.priority;
+  j["command"] = s.command;
+  j["env"] = s.env;
+  j["working_dir"] = s.working_dir;
+  j["git_repo"] = s.git_repo;
+  j["git_commit"] = s.git_commit;
+  j["resources"] = {{"cpus", s.resources.cpus}, {"memory", s.resources.memory_bytes}, {"gpus", s.resources.gpus},
+                    {"gpu_memory", s.resources.gpu_memory_bytes}};
+  j["timeout_s"] = s.timeout_s;
+  j["max_retries"] = s.max_retries;
+  j["tags"] = s.tags;
+  j["experiment_id"] = s.experiment_id;
+  j["run_name"] = s.run_name;
+  return j.dump();
+}
+
+}  // namespace tamga

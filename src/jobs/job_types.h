@@ -1,0 +1,82 @@
+#pragma once
+// Jobs as data: a spec (what to run and what it needs), its lifecycle state with a reason, and agents.
+// States: queued -> leased -> running -> succeeded | failed | aborted | lost. "lost" is an infrastructure
+// failure (the agent vanished or could not start the job); the retry policy requeues it. A user failure
+// (non-zero exit, signal, OOM, timeout) is final.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace tamga {
+
+enum class JobState { kQueued, kLeased, kRunning, kSucceeded, kFailed, kAborted, kLost };
+const char* JobStateName(JobState s);
+std::optional<JobState> ParseJobState(const std::string& s);
+bool IsTerminal(JobState s);
+
+struct ResourceRequest {
+  int cpus = 1;
+  int64_t memory_bytes = 0;      // 0 = no memory requirement
+  int gpus = 0;
+  int64_t gpu_memory_bytes = 0;  // per GPU; 0 with gpus > 0 = whole GPUs
+};
+
+struct JobSpec {
+  std::string queue;
+  int priority = 0;                          // higher first; FIFO within a priority
+  std::vector<std::string> command;          // argv; command[0] looked up on PATH
+  std::map<std::string, std::string> env;
+  std::string working_dir;                   // on the agent; "" = a fresh scratch directory
+  std::string git_repo;                      // optional: cloned into the scratch directory
+  std::string git_commit;                    // with git_repo
+  ResourceRequest resources;
+  int64_t timeout_s = 0;                     // 0 = none
+  int max_retries = 2;                       // requeues after infrastructure failures (lost)
+  std::map<std::string, std::string> tags;
+  std::string experiment_id;                 // "" = the default experiment
+  std::string run_name;
+};
+
+// Parses and validates a spec (JSON); InvalidArgument naming the field. Sizes accept numbers (bytes) or
+// strings like "8GiB", "512MiB", "2G".
+Result<JobSpec> ParseJobSpec(const std::string& json);
+std::string JobSpecJson(const JobSpec& spec);
+Result<int64_t> ParseByteSize(const std::string& text);
+
+struct Job {
+  std::string id;
+  int64_t seq = 0;            // enqueue order
+  JobSpec spec;
+  JobState state = JobState::kQueued;
+  std::string reason;         // "exit code 3", "signal 9 (Killed)", "oom", "timeout", "aborted by user", "agent lost"
+  std::optional<int> exit_code;
+  std::string run_id;
+  std::string agent_id;
+  std::vector<std::string> gpu_uuids;
+  int attempts = 0;           // times leased
+  bool abort_requested = false;
+  int64_t lease_expires_ms = 0;
+  int64_t created_ms = 0;
+  int64_t started_ms = 0;
+  int64_t ended_ms = 0;
+  std::string waiting_for;    // while queued: why no agent took it yet (not stored)
+};
+
+struct QueueInfo {
+  std::string name;
+  int max_concurrency = 0;         // 0 = unlimited
+  std::string strategy = "spread"; // GPU placement: spread | pack
+  int64_t created_ms = 0;
+};
+
+struct LogChunk {
+  int64_t seq = 0;
+  std::string stream;  // "stdout" | "stderr" | "agent"
+  std::string data;
+};
+
+}  // namespace tamga
