@@ -98,6 +98,7 @@ class HttpServer::Impl {
       beast::error_code ec;
       acceptor_.close(ec);
       signals_.cancel(ec);
+      if (options_.on_shutdown) std::thread(options_.on_shutdown).detach();
       CloseIdleSessions();
       drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.drain_timeout_ms);
       WaitForDrain();

@@ -8,6 +8,7 @@
 // Thread-safe: Run() on one thread; Shutdown() from any thread.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,8 @@ class HttpServer {
     int idle_timeout_ms = 120000;
     int drain_timeout_ms = 30000;
     bool handle_signals = true;
+    // Called once when shutdown starts (before draining): answer long-polls so the drain does not wait.
+    std::function<void()> on_shutdown;
   };
 
   static Result<std::unique_ptr<HttpServer>> Create(const Options& options, const Router* router,

@@ -108,3 +108,101 @@ Result<Job> FromRecord(const JobRecord& r) {
 
 }  // namespace jobs_internal
 }  // namespace tamga
+
+namespace tamga {
+namespace {
+
+nlohmann::ordered_json GpuToJson(const GpuInfo& g) {
+  nlohmann::ordered_json o;
+  o["index"] = g.index;
+  o["uuid"] = g.uuid;
+  o["name"] = g.name;
+  o["pci_bus_id"] = g.pci_bus_id;
+  o["total_bytes"] = g.total_bytes;
+  o["used_bytes"] = g.used_bytes;
+  o["free_bytes"] = g.free_bytes;
+  o["utilization_gpu"] = g.utilization_gpu;
+  o["utilization_memory"] = g.utilization_memory;
+  o["temperature_c"] = g.temperature_c;
+  o["power_watts"] = g.power_watts;
+  o["power_limit_watts"] = g.power_limit_watts;
+  o["ecc_uncorrected_volatile"] = g.ecc_uncorrected_volatile;
+  o["healthy"] = g.healthy;
+  o["health_reason"] = g.health_reason;
+  o["processes"] = nlohmann::ordered_json::array();
+  for (const auto& p : g.processes) o["processes"].push_back({{"pid", p.pid}, {"used_bytes", p.used_bytes}});
+  return o;
+}
+
+}  // namespace
+
+std::string GpuInfoJson(const GpuInfo& g) { return GpuToJson(g).dump(); }
+
+std::string AgentReportJson(const AgentReport& r) {
+  nlohmann::ordered_json o;
+  o["name"] = r.name;
+  o["queues"] = r.queues;
+  o["cpus"] = r.cpus;
+  o["memory_bytes"] = r.memory_bytes;
+  o["gpus_enabled"] = r.gpus_enabled;
+  o["gpu_error"] = r.gpu_error;
+  o["gpus"] = nlohmann::ordered_json::array();
+  for (const auto& g : r.gpus) o["gpus"].push_back(GpuToJson(g));
+  o["allowed_gpus"] = std::vector<std::string>(r.allowed_gpus.begin(), r.allowed_gpus.end());
+  nlohmann::ordered_json pids = nlohmann::ordered_json::object();
+  for (const auto& [job, p] : r.job_pids) pids[job] = p;
+  o["job_pids"] = pids;
+  return o.dump();
+}
+
+Result<AgentReport> ParseAgentReport(const std::string& json) {
+  auto o = nlohmann::json::parse(json, nullptr, false);
+  if (!o.is_object()) return InvalidArgument("agent report must be a JSON object");
+  AgentReport r;
+  try {
+    r.name = o.value("name", "");
+    if (r.name.size() > 200) return InvalidArgument("field 'name' is longer than 200");
+    r.queues = o.value("queues", std::vector<std::string>{});
+    if (r.queues.size() > 64) return InvalidArgument("field 'queues' has more than 64 entries");
+    r.cpus = o.value("cpus", 0);
+    r.memory_bytes = o.value("memory_bytes", int64_t{-1});
+    r.gpus_enabled = o.value("gpus_enabled", false);
+    r.gpu_error = o.value("gpu_error", "");
+    for (const auto& u : o.value("allowed_gpus", std::vector<std::string>{})) r.allowed_gpus.insert(u);
+    if (o.contains("gpus")) {
+      if (!o["gpus"].is_array() || o["gpus"].size() > 64) return InvalidArgument("field 'gpus' must be a list of at most 64");
+      for (const auto& g : o["gpus"]) {
+        GpuInfo gi;
+        gi.index = g.value("index", 0);
+        gi.uuid = g.value("uuid", "");
+        gi.name = g.value("name", "");
+        gi.pci_bus_id = g.value("pci_bus_id", "");
+        gi.total_bytes = g.value("total_bytes", int64_t{0});
+        gi.used_bytes = g.value("used_bytes", int64_t{0});
+        gi.free_bytes = g.value("free_bytes", int64_t{0});
+        gi.utilization_gpu = g.value("utilization_gpu", -1);
+        gi.utilization_memory = g.value("utilization_memory", -1);
+        gi.temperature_c = g.value("temperature_c", -1);
+        gi.power_watts = g.value("power_watts", -1.0);
+        gi.power_limit_watts = g.value("power_limit_watts", -1.0);
+        gi.ecc_uncorrected_volatile = g.value("ecc_uncorrected_volatile", int64_t{-1});
+        gi.healthy = g.value("healthy", true);
+        gi.health_reason = g.value("health_reason", "");
+        for (const auto& p : g.value("processes", nlohmann::json::array())) {
+          gi.processes.push_back({p.value("pid", 0u), p.value("used_bytes", int64_t{-1})});
+        }
+        if (gi.uuid.empty()) return InvalidArgument("every GPU needs a uuid");
+        r.gpus.push_back(std::move(gi));
+      }
+    }
+    if (o.contains("job_pids")) {
+      if (!o["job_pids"].is_object()) return InvalidArgument("field 'job_pids' must be an object");
+      for (const auto& [job, p] : o["job_pids"].items()) r.job_pids[job] = p.get<std::vector<uint32_t>>();
+    }
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("malformed agent report: ") + e.what());
+  }
+  return r;
+}
+
+}  // namespace tamga

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/log.h"
+#include "core/ids.h"
 #include "jobs/job_internal.h"
 
 namespace tamga {
@@ -63,10 +64,14 @@ void JobService::Start() {
 }
 
 void JobService::Shutdown() {
+  // Concurrent callers (the HTTP server's shutdown hook and the composition root) wait for the first.
+  std::call_once(shutdown_once_, [this] { DoShutdown(); });
+}
+
+void JobService::DoShutdown() {
   Callbacks out;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return;
     stopping_ = true;
     for (auto& w : lease_waiters_) out.push_back([d = std::move(w.done)] { d(std::optional<Job>()); });
     lease_waiters_.clear();

@@ -126,6 +126,7 @@ class JobService {
   using Callbacks = std::vector<std::function<void()>>;
   using QueueKey = std::pair<std::pair<int, int64_t>, std::string>;  // (-priority, seq), id
 
+  void DoShutdown();
   Status Persist(const Job& job);
   void Enqueue(const Job& job);
   void Dequeue(const Job& job);
@@ -158,10 +159,18 @@ class JobService {
   bool stopping_ = false;                            // GUARDED_BY(mu_)
   std::condition_variable cv_;
   std::thread sweeper_;
+  std::once_flag shutdown_once_;
 };
 
 // JSON of a job for the API and the agent.
 std::string JobJson(const Job& job);
 Result<Job> JobFromJson(const std::string& json);
 
+}  // namespace tamga
+
+namespace tamga {
+// AgentReport as JSON (the agent API's body) and back; InvalidArgument naming the field.
+std::string AgentReportJson(const AgentReport& r);
+Result<AgentReport> ParseAgentReport(const std::string& json);
+std::string GpuInfoJson(const GpuInfo& g);
 }  // namespace tamga

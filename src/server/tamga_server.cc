@@ -18,6 +18,7 @@
 #include "http/client/http_client.h"
 #include "deploy/deploy_service.h"
 #include "grpc/oip_grpc_server.h"
+#include "jobs/job_service.h"
 #include "http/routes/serving_routes.h"
 #include "server/local_serving.h"
 #include "registry/logged_model_service.h"
@@ -64,6 +65,8 @@ struct TamgaServer::Parts {
   std::unique_ptr<WebhookDispatcher> dispatcher;
   std::unique_ptr<GitOpsWriter> gitops;
   std::unique_ptr<DeployService> deploy;
+  std::unique_ptr<JobStore> job_store;
+  std::unique_ptr<JobService> jobs;
   std::unique_ptr<ModelManager> models;
   std::unique_ptr<LocalServing> local_serving;
   std::unique_ptr<OipGrpcServer> grpc;
@@ -124,8 +127,14 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->deploy = std::make_unique<DeployService>(dso, p->store.get(), p->writer.get(), p->registry.get(),
                                               p->events.get(), p->gitops.get(), &p->clock);
 
+  TAMGA_ASSIGN_OR_RETURN(p->job_store, OpenSqliteJobStore(config.data_dir + "/jobs.db", config.sqlite_sync));
+  JobService::Options jso;
+  jso.agent_timeout_ms = config.agent_timeout_ms;
+  p->jobs = std::make_unique<JobService>(jso, p->job_store.get(), p->tracking.get(), &p->clock, &p->random);
+  TAMGA_RETURN_IF_ERROR(p->jobs->Load());
+
   RouteContext ctx{p->tracking.get(), p->blobs.get(), &p->metrics, p->registry.get(), p->events.get(),
-                   p->store.get(), p->webhooks.get(), p->deploy.get(), p->logged_models.get()};
+                   p->store.get(), p->webhooks.get(), p->deploy.get(), p->logged_models.get(), p->jobs.get()};
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -137,6 +146,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterWebhookRoutes(p->router, ctx);
   RegisterDeployRoutes(p->router, ctx);
   RegisterLoggedModelRoutes(p->router, ctx);
+  RegisterJobRoutes(p->router, ctx);
   p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
   ServingRouteContext sctx{p->models.get(), &p->metrics, "", /*standalone=*/false};
   RegisterServingRoutes(p->router, sctx);
@@ -147,6 +157,8 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   ho.threads = config.workers > 0 ? config.workers
                                   : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   ho.max_body_bytes = config.max_body_mb << 20;
+  JobService* jobs = p->jobs.get();
+  ho.on_shutdown = [jobs] { jobs->Shutdown(); };  // agents' lease long-polls end now, not at the drain timeout
   TAMGA_ASSIGN_OR_RETURN(p->http, HttpServer::Create(ho, &p->router, &p->metrics, &p->clock));
   if (config.grpc_port >= 0) {
     GrpcServerOptions gso;
@@ -163,6 +175,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
              {"version", kVersion}});
   p->dispatcher->Start();
   p->deploy->Start();
+  p->jobs->Start();
   // Local deployments load through this server's own registry API over loopback.
   std::string self_host = config.host == "0.0.0.0" || config.host == "::" || config.host.empty() ? "127.0.0.1" : config.host;
   if (self_host.find(':') != std::string::npos) self_host = "[" + self_host + "]";
@@ -182,6 +195,7 @@ int TamgaServer::port() const { return parts_->http->port(); }
 
 Status TamgaServer::Run() {
   parts_->http->Run();
+  parts_->jobs->Shutdown();
   parts_->local_serving->Shutdown();
   if (parts_->grpc) parts_->grpc->Shutdown();
   parts_->models.reset();

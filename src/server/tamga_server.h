@@ -20,6 +20,7 @@ struct ServerConfig {
   std::string gitops_dir;                 // rendered deployments; "" = <data_dir>/gitops
   bool gitops_git = true;                 // keep the GitOps folder as a git repository (commit per change)
   int webhook_timeout_ms = 10000;         // per delivery attempt
+  int64_t agent_timeout_ms = 30000;       // an agent silent this long is lost; its jobs are requeued
   // Local deployments (target "local") are served in-process with these options.
   ServingOptions serving;
   std::string model_cache_dir;            // "" = <data_dir>/model-cache

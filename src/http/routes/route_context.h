@@ -9,6 +9,7 @@
 #include "http/router.h"
 #include "core/check.h"
 #include "deploy/deploy_service.h"
+#include "jobs/job_service.h"
 #include "registry/logged_model_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_service.h"
@@ -26,6 +27,7 @@ struct RouteContext {
   WebhookService* webhooks = nullptr;
   DeployService* deploy = nullptr;
   LoggedModelService* logged_models = nullptr;
+  JobService* jobs = nullptr;
 };
 
 template <typename T>
@@ -78,6 +80,7 @@ void RegisterModelVersionRoutes(Router& router, const RouteContext& ctx);
 void RegisterTamgaRegistryRoutes(Router& router, const RouteContext& ctx);
 void RegisterWebhookRoutes(Router& router, const RouteContext& ctx);
 void RegisterDeployRoutes(Router& router, const RouteContext& ctx);
+void RegisterJobRoutes(Router& router, const RouteContext& ctx);
 void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx);
 
 // Registry response bodies shared by the registry route files (registered_model_routes.cc).
