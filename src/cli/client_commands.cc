@@ -8,70 +8,13 @@
 #include <iostream>
 
 #include "artifacts/artifact_path.h"
+#include "cli/cli_http.h"
 #include "http/client/http_client.h"
 
 namespace tamga {
 namespace {
 
 using json = nlohmann::json;
-
-struct Common {
-  std::string uri;
-  bool as_json = false;
-};
-
-std::string DefaultUri() {
-  for (const char* name : {"TAMGA_TRACKING_URI", "MLFLOW_TRACKING_URI"}) {
-    const char* v = std::getenv(name);
-    if (v && *v) return v;
-  }
-  return "http://127.0.0.1:5000";
-}
-
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
-    else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
-// Calls the server; prints the error and returns nullopt on failure (exit code in *code).
-std::optional<json> Call(const Common& c, const std::string& method, const std::string& path, const json& body,
-                         int* code) {
-  HttpClientRequest req;
-  req.method = method;
-  std::string base = c.uri;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  req.url = base + path;
-  req.timeout_ms = 60000;
-  if (method != "GET") {
-    req.headers.emplace_back("Content-Type", "application/json");
-    req.body = body.is_null() ? "{}" : body.dump();
-  }
-  auto res = HttpCall(req);
-  if (!res.ok()) {
-    std::cerr << "error: cannot reach " << c.uri << ": " << res.status().message() << "\n";
-    *code = 2;
-    return std::nullopt;
-  }
-  json j = json::parse(res->body, nullptr, false);
-  if (res->status != 200) {
-    if (j.is_object() && j.contains("message")) {
-      std::cerr << "error: " << j.value("error_code", "ERROR") << ": " << j["message"].get<std::string>() << "\n";
-    } else {
-      std::cerr << "error: HTTP " << res->status << "\n";
-    }
-    *code = 1;
-    return std::nullopt;
-  }
-  return j.is_discarded() ? json::object() : j;
-}
 
 void PrintVersion(const json& v) {
   std::cout << v.value("name", "") << "  v" << v.value("version", "") << "  stage=" << v.value("current_stage", "");

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "cli/client_commands.h"
+#include "cli/job_commands.h"
 #include "server/serve_server.h"
 #include "server/tamga_server.h"
 #include "tamga/build_info.h"
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
   server->add_option("--python", config.serving.runtime.python, "Python worker interpreter for local pyfunc deployments")
       ->envname("TAMGA_PYTHON")->capture_default_str();
   server->add_option("--model-cache-dir", config.model_cache_dir, "Local deployments' model files (default <data-dir>/model-cache)");
+  server->add_option("--agent-timeout-ms", config.agent_timeout_ms, "An agent silent this long is lost; its jobs are requeued")
+      ->capture_default_str();
   server->add_option("--webhook-timeout-ms", config.webhook_timeout_ms, "Timeout of one webhook delivery attempt")
       ->envname("TAMGA_WEBHOOK_TIMEOUT_MS")->check(CLI::Range(100, 120000))->capture_default_str();
 
@@ -93,6 +96,7 @@ int main(int argc, char** argv) {
   serve->add_flag("--follow,!--no-follow", serve_config.follow, "Hot reload when the registry moves the alias (default on)");
 
   tamga::ClientCommands client = tamga::AddClientCommands(app);
+  tamga::JobCommands job_commands = tamga::AddJobCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
 
@@ -139,5 +143,7 @@ int main(int argc, char** argv) {
     }
     return (*s)->Run().ok() ? 0 : 1;
   }
+  int job_code = tamga::RunJobCommands(job_commands);
+  if (job_code >= 0) return job_code;
   return tamga::RunClientCommands(client);
 }

@@ -449,6 +449,11 @@ Result<std::vector<std::string>> JobService::Heartbeat(const std::string& agent_
   report.queues = a->report.queues;
   a->report = std::move(report);
   std::vector<std::string> abort;
+  // Jobs the agent still runs but no longer owns (declared lost and requeued meanwhile): stop them.
+  for (const auto& [id, pids] : a->report.job_pids) {
+    auto it = active_.find(id);
+    if (it == active_.end() || it->second.agent_id != agent_id) abort.push_back(id);
+  }
   for (auto& [id, j] : active_) {
     if (j.agent_id != agent_id || j.state == JobState::kQueued) continue;
     j.lease_expires_ms = now + options_.agent_timeout_ms;

@@ -1,0 +1,24 @@
+#pragma once
+// What every client command shares: the server URI option, --json, and one call helper that prints the
+// server's error and sets the exit code (1 server error, 2 connection/usage).
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+namespace tamga {
+
+struct Common {
+  std::string uri;
+  bool as_json = false;
+};
+
+// TAMGA_TRACKING_URI, MLFLOW_TRACKING_URI, else http://127.0.0.1:5000.
+std::string DefaultUri();
+// Percent-encodes a path segment.
+std::string Escape(const std::string& s);
+// Calls the server; prints the error and returns nullopt on failure (exit code in *code).
+std::optional<nlohmann::json> Call(const Common& c, const std::string& method, const std::string& path,
+                                   const nlohmann::json& body, int* code, int64_t timeout_ms = 60000);
+
+}  // namespace tamga

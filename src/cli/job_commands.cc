@@ -1,0 +1,355 @@
+#include "cli/job_commands.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "cli/cli_http.h"
+#include "gpu/gpu_probe.h"
+#include "jobs/agent/agent.h"
+#include "jobs/job_service.h"
+
+namespace tamga {
+namespace {
+
+using json = nlohmann::json;
+
+void AddServer(CLI::App* cmd, Common* c, bool json_flag = true) {
+  c->uri = DefaultUri();
+  cmd->add_option("--server,--tracking-uri", c->uri, "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)");
+  if (json_flag) cmd->add_flag("--json", c->as_json, "Print the server's JSON");
+}
+
+std::string Bytes(int64_t b) {
+  char buf[32];
+  if (b < 0) return "-";
+  std::snprintf(buf, sizeof(buf), "%.1f GiB", b / 1073741824.0);
+  return buf;
+}
+
+void PrintJob(const json& j) {
+  std::cout << j.value("id", "") << "  " << j.value("state", "") << "  queue=" << j.value("queue", "")
+            << "  priority=" << j.value("priority", 0) << "  attempts=" << j.value("attempts", 0);
+  if (!j.value("reason", "").empty()) std::cout << "  reason=" << j.value("reason", "");
+  if (j.contains("waiting_for")) std::cout << "  waiting_for=" << j.value("waiting_for", "");
+  if (!j.value("agent_id", "").empty()) std::cout << "  agent=" << j.value("agent_id", "");
+  if (j.contains("gpu_uuids") && !j["gpu_uuids"].empty()) std::cout << "  gpus=" << j["gpu_uuids"].dump();
+  std::cout << "  run=" << j.value("run_id", "") << "\n";
+}
+
+bool SplitKv(const std::string& kv, json* into) {
+  size_t eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0) return false;
+  (*into)[kv.substr(0, eq)] = kv.substr(eq + 1);
+  return true;
+}
+
+}  // namespace
+
+JobCommands AddJobCommands(CLI::App& app) {
+  JobCommands out;
+  out.action = std::make_shared<std::function<int()>>();
+  auto action = out.action;
+
+  // ---- tamga agent
+  auto agent_cfg = std::make_shared<AgentConfig>();
+  auto memory = std::make_shared<std::string>();
+  auto* agent = app.add_subcommand("agent", "Run jobs from the server's queues on this machine.");
+  agent_cfg->server = DefaultUri();
+  agent->add_option("--server", agent_cfg->server, "Tamga server URL")->capture_default_str();
+  agent->add_option("--queue", agent_cfg->queues, "Queue to serve (repeat; the first has priority)")->required();
+  agent->add_option("--gpus", agent_cfg->gpus, "all | none | comma-separated NVML indices or UUIDs")->capture_default_str();
+  agent->add_option("--name", agent_cfg->name, "Agent name (default: hostname)");
+  agent->add_option("--cpus", agent_cfg->cpus, "CPUs offered (default: all cores)");
+  agent->add_option("--memory", *memory, "Memory offered, e.g. 32GiB (default: MemTotal)");
+  agent->add_option("--work-dir", agent_cfg->work_dir, "Scratch directories and the agent id live here")->capture_default_str();
+  agent->add_option("--heartbeat-ms", agent_cfg->heartbeat_ms, "Heartbeat interval")->capture_default_str();
+  agent->add_option("--grace-ms", agent_cfg->grace_ms, "SIGTERM to SIGKILL on abort or timeout")->capture_default_str();
+  agent->callback([action, agent_cfg, memory] {
+    *action = [agent_cfg, memory]() -> int {
+      if (!memory->empty()) {
+        auto b = ParseByteSize(*memory);
+        if (!b.ok()) {
+          std::cerr << "error: --memory: " << b.status().message() << "\n";
+          return 2;
+        }
+        agent_cfg->memory_bytes = *b;
+      }
+      std::unique_ptr<GpuProbe> probe;
+      if (agent_cfg->gpus != "none") probe = NewNvmlProbe();
+      JobAgent a(*agent_cfg, std::move(probe));
+      Status s = a.Run();
+      if (!s.ok()) {
+        std::cerr << "error: " << s.message() << "\n";
+        return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+      }
+      return 0;
+    };
+  });
+
+  // ---- tamga jobs
+  auto* jobs = app.add_subcommand("jobs", "Submit, inspect, abort and follow jobs.");
+  jobs->require_subcommand(1);
+
+  struct Submit {
+    Common c;
+    json spec = json::object();
+    std::string queue, gpu_memory, memory, workdir, git_repo, git_commit, experiment, run_name;
+    int priority = 0, gpus = 0, cpus = 1, max_retries = 2;
+    int64_t timeout = 0;
+    std::vector<std::string> env, tags, command;
+  };
+  auto sub = std::make_shared<Submit>();
+  auto* submit = jobs->add_subcommand("submit", "Queue a job; prints its id on the last line.");
+  AddServer(submit, &sub->c);
+  submit->add_option("--queue", sub->queue, "Queue")->required();
+  submit->add_option("--priority", sub->priority, "Higher runs first");
+  submit->add_option("--gpus", sub->gpus, "GPUs");
+  submit->add_option("--gpu-memory", sub->gpu_memory, "Memory per GPU, e.g. 8GiB (omit for whole GPUs)");
+  submit->add_option("--cpus", sub->cpus, "CPUs");
+  submit->add_option("--memory", sub->memory, "Memory, e.g. 4GiB");
+  submit->add_option("--timeout", sub->timeout, "Seconds before the job is stopped (0 = none)");
+  submit->add_option("--max-retries", sub->max_retries, "Requeues after infrastructure failures");
+  submit->add_option("--env", sub->env, "KEY=VALUE (repeat)");
+  submit->add_option("--tag", sub->tags, "KEY=VALUE run tag (repeat)");
+  submit->add_option("--workdir", sub->workdir, "Working directory on the agent");
+  submit->add_option("--git-repo", sub->git_repo, "Clone this repository for the job");
+  submit->add_option("--git-commit", sub->git_commit, "Commit or ref to check out");
+  submit->add_option("--experiment-id", sub->experiment, "Experiment of the job's run");
+  submit->add_option("--run-name", sub->run_name, "Name of the job's run");
+  submit->add_option("command", sub->command, "-- COMMAND ARGS...")->required();
+  submit->callback([action, sub] {
+    *action = [sub]() -> int {
+      json& s = sub->spec;
+      s["queue"] = sub->queue;
+      s["priority"] = sub->priority;
+      s["command"] = sub->command;
+      json res = {{"cpus", sub->cpus}, {"gpus", sub->gpus}};
+      if (!sub->gpu_memory.empty()) res["gpu_memory"] = sub->gpu_memory;
+      if (!sub->memory.empty()) res["memory"] = sub->memory;
+      s["resources"] = res;
+      s["timeout_s"] = sub->timeout;
+      s["max_retries"] = sub->max_retries;
+      json env = json::object(), tags = json::object();
+      for (const auto& kv : sub->env) {
+        if (!SplitKv(kv, &env)) return std::cerr << "error: --env wants KEY=VALUE, got " << kv << "\n", 2;
+      }
+      for (const auto& kv : sub->tags) {
+        if (!SplitKv(kv, &tags)) return std::cerr << "error: --tag wants KEY=VALUE, got " << kv << "\n", 2;
+      }
+      s["env"] = env;
+      s["tags"] = tags;
+      if (!sub->workdir.empty()) s["working_dir"] = sub->workdir;
+      if (!sub->git_repo.empty()) s["git_repo"] = sub->git_repo;
+      if (!sub->git_commit.empty()) s["git_commit"] = sub->git_commit;
+      if (!sub->experiment.empty()) s["experiment_id"] = sub->experiment;
+      if (!sub->run_name.empty()) s["run_name"] = sub->run_name;
+      int code = 0;
+      auto r = Call(sub->c, "POST", "/api/2.0/tamga/jobs", s, &code);
+      if (!r) return code;
+      if (sub->c.as_json) std::cout << r->dump(2) << "\n";
+      else PrintJob((*r)["job"]);
+      std::cout << (*r)["job"].value("id", "") << "\n";
+      return 0;
+    };
+  });
+
+  struct One {
+    Common c;
+    std::string id;
+    bool follow = false;
+  };
+  auto one = std::make_shared<One>();
+  auto* show = jobs->add_subcommand("show", "Show a job (state, reason, run, GPUs).");
+  AddServer(show, &one->c);
+  show->add_option("id", one->id)->required();
+  show->callback([action, one] {
+    *action = [one]() -> int {
+      int code = 0;
+      auto r = Call(one->c, "GET", "/api/2.0/tamga/jobs/" + Escape(one->id), json(), &code);
+      if (!r) return code;
+      if (one->c.as_json) std::cout << (*r)["job"].dump(2) << "\n";
+      else PrintJob((*r)["job"]);
+      return 0;
+    };
+  });
+  auto* abort = jobs->add_subcommand("abort", "Abort a job (queued: at once; running: SIGTERM, grace, SIGKILL).");
+  AddServer(abort, &one->c);
+  abort->add_option("id", one->id)->required();
+  abort->callback([action, one] {
+    *action = [one]() -> int {
+      int code = 0;
+      auto r = Call(one->c, "POST", "/api/2.0/tamga/jobs/" + Escape(one->id) + "/abort", json::object(), &code);
+      if (!r) return code;
+      if (one->c.as_json) std::cout << (*r)["job"].dump(2) << "\n";
+      else PrintJob((*r)["job"]);
+      return 0;
+    };
+  });
+  auto* logs = jobs->add_subcommand("logs", "Print a job's output; -f follows it until the job ends.");
+  AddServer(logs, &one->c, false);
+  logs->add_option("id", one->id)->required();
+  logs->add_flag("-f,--follow", one->follow, "Follow");
+  logs->callback([action, one] {
+    *action = [one]() -> int {
+      int64_t after = 0;
+      for (;;) {
+        int code = 0;
+        std::string path = "/api/2.0/tamga/jobs/" + Escape(one->id) + "/logs?after=" + std::to_string(after) +
+                           (one->follow ? "&wait_ms=10000" : "");
+        auto r = Call(one->c, "GET", path, json(), &code, 30000);
+        if (!r) return code;
+        for (const auto& c : (*r)["chunks"]) {
+          (c.value("stream", "") == "stdout" ? std::cout : std::cerr) << c.value("data", "");
+        }
+        std::cout.flush();
+        after = r->value("next_after", after);
+        bool done = r->value("done", false);
+        if ((*r)["chunks"].empty() && (!one->follow || done)) return 0;
+      }
+    };
+  });
+  struct Ls {
+    Common c;
+    std::string queue, state;
+    int max = 50;
+  };
+  auto ls = std::make_shared<Ls>();
+  auto* jls = jobs->add_subcommand("ls", "List jobs, newest first.");
+  AddServer(jls, &ls->c);
+  jls->add_option("--queue", ls->queue);
+  jls->add_option("--state", ls->state);
+  jls->add_option("--max-results", ls->max);
+  jls->callback([action, ls] {
+    *action = [ls]() -> int {
+      int code = 0;
+      std::string q = "/api/2.0/tamga/jobs?max_results=" + std::to_string(ls->max);
+      if (!ls->queue.empty()) q += "&queue=" + Escape(ls->queue);
+      if (!ls->state.empty()) q += "&state=" + Escape(ls->state);
+      auto r = Call(ls->c, "GET", q, json(), &code);
+      if (!r) return code;
+      if (ls->c.as_json) std::cout << r->dump(2) << "\n";
+      else for (const auto& j : (*r)["jobs"]) PrintJob(j);
+      return 0;
+    };
+  });
+
+  // ---- tamga queues
+  auto* queues = app.add_subcommand("queues", "List and create job queues.");
+  queues->require_subcommand(1);
+  auto qc = std::make_shared<Common>();
+  auto* qls = queues->add_subcommand("ls", "Queues with queued/running counts and live agents.");
+  AddServer(qls, qc.get());
+  qls->callback([action, qc] {
+    *action = [qc]() -> int {
+      int code = 0;
+      auto r = Call(*qc, "GET", "/api/2.0/tamga/queues", json(), &code);
+      if (!r) return code;
+      if (qc->as_json) {
+        std::cout << r->dump(2) << "\n";
+        return 0;
+      }
+      for (const auto& q : (*r)["queues"]) {
+        std::cout << q.value("name", "") << "  queued=" << q.value("queued", 0) << "  running=" << q.value("running", 0)
+                  << "  agents=" << q.value("agents", 0) << "  max_concurrency=" << q.value("max_concurrency", 0)
+                  << "  strategy=" << q.value("strategy", "") << "\n";
+      }
+      return 0;
+    };
+  });
+  struct QCreate {
+    std::string name, strategy = "spread";
+    int max_concurrency = 0;
+  };
+  auto qcr = std::make_shared<QCreate>();
+  auto* qcreate = queues->add_subcommand("create", "Create or update a queue.");
+  AddServer(qcreate, qc.get());
+  qcreate->add_option("name", qcr->name)->required();
+  qcreate->add_option("--max-concurrency", qcr->max_concurrency, "Jobs of the queue running at once (0 = unlimited)");
+  qcreate->add_option("--strategy", qcr->strategy, "GPU placement: spread (least loaded) or pack (best fit)");
+  qcreate->callback([action, qc, qcr] {
+    *action = [qc, qcr]() -> int {
+      int code = 0;
+      auto r = Call(*qc, "POST", "/api/2.0/tamga/queues",
+                    {{"name", qcr->name}, {"max_concurrency", qcr->max_concurrency}, {"strategy", qcr->strategy}}, &code);
+      if (!r) return code;
+      std::cout << (qc->as_json ? r->dump(2) : "queue " + qcr->name + " saved") << "\n";
+      return 0;
+    };
+  });
+
+  // ---- tamga gpu
+  auto gc = std::make_shared<Common>();
+  auto gserver = std::make_shared<bool>(false);
+  auto* gpu = app.add_subcommand("gpu", "This machine's GPUs (like nvidia-smi), with the job and run owning each process.");
+  gpu->add_option("--server", gc->uri, "Also ask this server which job owns each process");
+  gpu->add_flag("--json", gc->as_json, "JSON");
+  gpu->callback([action, gc] {
+    *action = [gc]() -> int {
+      GpuSnapshot s = NewNvmlProbe()->Snapshot();
+      // pid -> job, from the agents' reports.
+      std::map<uint32_t, std::pair<std::string, std::string>> owner;
+      if (!gc->uri.empty()) {
+        int code = 0;
+        auto agents = Call(*gc, "GET", "/api/2.0/tamga/agents", json(), &code);
+        if (agents) {
+          for (const auto& a : (*agents)["agents"]) {
+            for (const auto& [job, pids] : a["report"].value("job_pids", json::object()).items()) {
+              std::string run;
+              auto j = Call(*gc, "GET", "/api/2.0/tamga/jobs/" + Escape(job), json(), &code);
+              if (j) run = (*j)["job"].value("run_id", "");
+              for (const auto& p : pids) owner[p.get<uint32_t>()] = {job, run};
+            }
+          }
+        }
+      }
+      if (gc->as_json) {
+        json o = {{"available", s.available}, {"error", s.error}, {"driver_version", s.driver_version},
+                  {"cuda_driver_version", s.cuda_driver_version}, {"gpus", json::array()}};
+        for (const auto& g : s.gpus) {
+          json gj = json::parse(GpuInfoJson(g));
+          for (auto& p : gj["processes"]) {
+            auto it = owner.find(p.value("pid", 0u));
+            if (it != owner.end()) {
+              p["job_id"] = it->second.first;
+              p["run_id"] = it->second.second;
+            }
+          }
+          o["gpus"].push_back(gj);
+        }
+        std::cout << o.dump(2) << "\n";
+        return 0;
+      }
+      if (!s.available) {
+        std::cout << "No GPUs: " << s.error << "\n";
+        return 0;
+      }
+      std::cout << "Driver " << s.driver_version << "  CUDA " << s.cuda_driver_version << "\n";
+      std::printf("%-3s %-28s %-40s %10s %10s %5s %5s %8s %s\n", "#", "Name", "UUID", "Used", "Total", "Util", "Temp", "Power", "Health");
+      for (const auto& g : s.gpus) {
+        std::printf("%-3d %-28.28s %-40.40s %10s %10s %4d%% %4dC %7.0fW %s\n", g.index, g.name.c_str(), g.uuid.c_str(),
+                    Bytes(g.used_bytes).c_str(), Bytes(g.total_bytes).c_str(), g.utilization_gpu, g.temperature_c,
+                    g.power_watts, g.healthy ? "ok" : g.health_reason.c_str());
+      }
+      std::printf("\n%-3s %-8s %10s  %-18s %s\n", "#", "PID", "GPU mem", "Job", "Run");
+      for (const auto& g : s.gpus) {
+        for (const auto& p : g.processes) {
+          auto it = owner.find(p.pid);
+          std::printf("%-3d %-8u %10s  %-18s %s\n", g.index, p.pid, Bytes(p.used_bytes).c_str(),
+                      it == owner.end() ? "-" : it->second.first.c_str(), it == owner.end() ? "-" : it->second.second.c_str());
+        }
+      }
+      return 0;
+    };
+  });
+  return out;
+}
+
+int RunJobCommands(const JobCommands& commands) {
+  if (!commands.action || !*commands.action) return -1;
+  return (*commands.action)();
+}
+
+}  // namespace tamga

@@ -1,0 +1,561 @@
+#include "jobs/agent/agent.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "core/log.h"
+#include "jobs/agent/agent_client.h"
+#include "jobs/agent/env_capture.h"
+#include "jobs/job_service.h"
+
+extern char** environ;
+
+namespace tamga {
+namespace fs = std::filesystem;
+
+bool LooksSecret(const std::string& name) {
+  std::string u;
+  for (char c : name) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const char* p : {"SECRET", "TOKEN", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL", "AUTH", "PRIVATE", "SESSION", "COOKIE"}) {
+    if (u.find(p) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string SanitizeUtf8(const std::string& in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t i = 0;
+  while (i < in.size()) {
+    unsigned char c = in[i];
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = n > 0 && i + n <= in.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(in[i + k]) >> 6) == 2;
+    if (ok) {
+      out.append(in, i, n);
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t MemTotal() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kb = 0;
+  while (in >> key >> kb) {
+    if (key == "MemTotal:") return kb * 1024;
+    in.ignore(256, '\n');
+  }
+  return -1;
+}
+
+// The kernel's count of OOM kills in this agent's cgroup (v2), -1 when unavailable.
+int64_t OomKills() {
+  std::ifstream in("/sys/fs/cgroup/memory.events");
+  std::string key;
+  int64_t v;
+  while (in >> key >> v) {
+    if (key == "oom_kill") return v;
+  }
+  return -1;
+}
+
+// Every process whose process group is `pgid` (the job and what it started).
+std::vector<uint32_t> GroupPids(pid_t pgid) {
+  std::vector<uint32_t> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    size_t rp = stat.rfind(')');
+    if (rp == std::string::npos) continue;
+    std::istringstream rest(stat.substr(rp + 2));
+    char state;
+    long ppid, pgrp;
+    if (rest >> state >> ppid >> pgrp && pgrp == pgid) out.push_back(static_cast<uint32_t>(std::stoul(e->d_name)));
+  }
+  closedir(d);
+  return out;
+}
+
+std::string Describe(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+  return "status " + std::to_string(status);
+}
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+}  // namespace
+
+struct JobAgent::Impl {
+  struct Running {
+    Job job;
+    std::atomic<pid_t> pgid{-1};
+    std::atomic<bool> abort{false};
+    std::atomic<bool> stop_for_shutdown{false};
+    std::thread thread;
+  };
+
+  AgentConfig cfg;
+  std::unique_ptr<GpuProbe> probe;
+  AgentClient client;
+  std::string agent_id;
+  std::string gpu_error;
+  std::set<std::string> allowed;  // UUIDs from --gpus
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<Running>> running;  // GUARDED_BY(mu)
+  std::mutex probe_mu;
+  GpuSnapshot snapshot;  // GUARDED_BY(probe_mu)
+
+  Impl(AgentConfig c, std::unique_ptr<GpuProbe> p) : cfg(std::move(c)), probe(std::move(p)), client(cfg.server) {}
+
+  GpuSnapshot Snap() {
+    std::lock_guard<std::mutex> l(probe_mu);
+    if (probe) snapshot = probe->Snapshot();
+    return snapshot;
+  }
+
+  AgentReport Report() {
+    AgentReport r;
+    r.name = cfg.name;
+    r.queues = cfg.queues;
+    r.cpus = cfg.cpus;
+    r.memory_bytes = cfg.memory_bytes;
+    GpuSnapshot s = Snap();
+    r.gpus_enabled = probe && s.available;
+    r.gpu_error = !probe ? "GPUs disabled (--gpus none)" : s.error;
+    if (r.gpus_enabled) r.gpus = s.gpus;
+    r.allowed_gpus = allowed;
+    std::lock_guard<std::mutex> l(mu);
+    for (const auto& [id, run] : running) {
+      pid_t g = run->pgid;
+      if (g == -2) continue;  // finished and reported; reaped by the lease loop
+      r.job_pids[id] = g > 0 ? GroupPids(g) : std::vector<uint32_t>{};
+    }
+    return r;
+  }
+
+  void ResolveAllowedGpus() {
+    if (!probe || cfg.gpus == "all" || cfg.gpus.empty()) return;
+    GpuSnapshot s = Snap();
+    std::stringstream ss(cfg.gpus);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      for (const auto& g : s.gpus) {
+        if (item == g.uuid || item == std::to_string(g.index)) allowed.insert(g.uuid);
+      }
+    }
+    if (allowed.empty()) allowed.insert("none-matched");  // nothing of --gpus exists: offer no GPU
+  }
+
+  Status Register() {
+    std::string state = cfg.state_file.empty() ? cfg.work_dir + "/agent-id" : cfg.state_file;
+    std::string known;
+    std::ifstream(state) >> known;
+    nlohmann::json body = {{"agent_id", known}, {"report", nlohmann::json::parse(AgentReportJson(Report()))}};
+    auto r = client.Post("/api/2.0/tamga/agents/register", body);
+    if (!r.ok()) return r.status();
+    agent_id = r->value("agent_id", "");
+    std::ofstream(state) << agent_id << "\n";
+    return Status::Ok();
+  }
+
+  // Retries a report to the server until it lands or the server refuses it for good.
+  Status Deliver(const std::string& path, const nlohmann::json& body, int attempts = 600) {
+    Status last = Status::Ok();
+    for (int i = 0; i < attempts; ++i) {
+      auto r = client.Post(path, body);
+      if (r.ok()) return Status::Ok();
+      last = r.status();
+      if (last.code() != StatusCode::kUnavailable) return last;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 100 * (i + 1))));
+    }
+    return last;
+  }
+
+  void SendLogs(const std::string& job_id, const std::string& stream, std::string& buf) {
+    if (buf.empty()) return;
+    std::string data = SanitizeUtf8(buf);
+    buf.clear();
+    nlohmann::json body = {{"agent_id", agent_id}, {"stream", stream}, {"data", data}};
+    Status s = Deliver("/api/2.0/tamga/jobs/" + job_id + "/logs", body, 30);
+    if (!s.ok()) TAMGA_LOG(kWarn, "cannot send job logs", {{"job", job_id}, {"error", s.message()}});
+  }
+
+  void Finish(const std::string& job_id, JobState state, const std::string& reason, std::optional<int> code) {
+    nlohmann::json body = {{"agent_id", agent_id}, {"state", JobStateName(state)}, {"reason", reason}};
+    if (code) body["exit_code"] = *code;
+    Status s = Deliver("/api/2.0/tamga/jobs/" + job_id + "/finish", body);
+    if (s.ok()) {
+      TAMGA_LOG(kInfo, "job finished", {{"job", job_id}, {"state", JobStateName(state)}, {"reason", reason}});
+    } else {
+      TAMGA_LOG(kWarn, "job finished but the server did not take the report",
+                {{"job", job_id}, {"state", JobStateName(state)}, {"error", s.message()}});
+    }
+  }
+
+  void UploadEnvironment(const Job& job, const std::string& dir, const std::map<std::string, std::string>& env) {
+    CapturedEnvironment ce = CaptureEnvironment(dir, job.spec.command, env, Snap(), job.gpu_uuids);
+    nlohmann::json tags = nlohmann::json::array();
+    for (const auto& [k, v] : ce.tags) tags.push_back({{"key", k}, {"value", v}});
+    tags.push_back({{"key", "tamga.job.agent"}, {"value", cfg.name}});
+    auto r = client.Post("/api/2.0/mlflow/runs/log-batch", {{"run_id", job.run_id}, {"tags", tags}});
+    if (!r.ok()) TAMGA_LOG(kWarn, "cannot record the job's environment", {{"job", job.id}, {"error", r.status().message()}});
+    for (const auto& [path, content] : ce.files) {
+      Status s = client.Put("/api/2.0/mlflow-artifacts/artifacts/" + (job.spec.experiment_id.empty() ? std::string("0") : job.spec.experiment_id) + "/" + job.run_id +
+                                "/artifacts/" + path, content);
+      if (!s.ok()) TAMGA_LOG(kWarn, "cannot upload an environment file", {{"job", job.id}, {"path", path}, {"error", s.message()}});
+    }
+  }
+
+  // Stops the job's process group: SIGTERM, the grace period, SIGKILL. Returns when the main process ended.
+  void Terminate(Running& r, pid_t pid, int* status) {
+    pid_t g = r.pgid;
+    if (g > 0) kill(-g, SIGTERM);
+    auto deadline = SteadyClock::now() + std::chrono::milliseconds(cfg.grace_ms);
+    while (SteadyClock::now() < deadline) {
+      if (waitpid(pid, status, WNOHANG) == pid) {
+        if (g > 0) kill(-g, SIGKILL);  // stragglers of the group
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (g > 0) kill(-g, SIGKILL);
+    waitpid(pid, status, 0);
+  }
+
+  // After an abort, the GPUs go back to the pool only once NVML no longer lists the job's processes.
+  void WaitGpuRelease(const Job& job, const std::vector<uint32_t>& pids) {
+    if (!probe || job.gpu_uuids.empty() || pids.empty()) return;
+    auto deadline = SteadyClock::now() + std::chrono::seconds(30);
+    while (SteadyClock::now() < deadline) {
+      GpuSnapshot s = Snap();
+      bool held = false;
+      for (const auto& g : s.gpus) {
+        for (const auto& p : g.processes) {
+          for (uint32_t pid : pids) held = held || p.pid == pid;
+        }
+      }
+      if (!held) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    TAMGA_LOG(kWarn, "the job's processes still hold GPU memory 30 s after the abort", {{"job", job.id}});
+  }
+
+  void RunJob(std::shared_ptr<Running> r) {
+    const Job& job = r->job;
+    std::string dir = job.spec.working_dir;
+    std::error_code ec;
+    if (dir.empty()) {
+      dir = fs::absolute(cfg.work_dir).string() + "/jobs/" + job.id;
+      fs::create_directories(dir, ec);
+      if (ec) return Finish(job.id, JobState::kLost, "agent cannot create " + dir + ": " + ec.message(), std::nullopt);
+    } else if (!fs::is_directory(dir, ec)) {
+      return Finish(job.id, JobState::kFailed, "working_dir " + dir + " does not exist on agent " + cfg.name, std::nullopt);
+    }
+    if (!job.spec.git_repo.empty()) {
+      std::string src = dir + "/src";
+      auto c = RunAndCapture({"git", "clone", "--quiet", "--", job.spec.git_repo, src}, dir, 1 << 20, 600000);
+      if (!c.ok()) return Finish(job.id, JobState::kFailed, "git clone " + job.spec.git_repo + " failed", std::nullopt);
+      if (!job.spec.git_commit.empty()) {
+        auto co = RunAndCapture({"git", "checkout", "--quiet", job.spec.git_commit, "--"}, src, 1 << 20, 60000);
+        if (!co.ok()) return Finish(job.id, JobState::kFailed, "git checkout " + job.spec.git_commit + " failed", std::nullopt);
+      }
+      dir = src;
+    }
+    // The job's environment: the agent's, the spec's, then what Tamga sets.
+    std::map<std::string, std::string> env;
+    for (char** e = environ; *e; ++e) {
+      std::string kv = *e;
+      size_t eq = kv.find('=');
+      if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    for (const auto& [k, v] : job.spec.env) env[k] = v;
+    std::string visible;
+    for (const auto& u : job.gpu_uuids) visible += (visible.empty() ? "" : ",") + u;
+    env["CUDA_VISIBLE_DEVICES"] = visible;  // by UUID; empty hides every GPU from a CPU job
+    env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
+    env["MLFLOW_TRACKING_URI"] = cfg.server;
+    env["MLFLOW_RUN_ID"] = job.run_id;
+    env["TAMGA_JOB_ID"] = job.id;
+    UploadEnvironment(job, dir, env);
+
+    int out_pipe[2], err_pipe[2];
+    if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+      return Finish(job.id, JobState::kLost, "agent cannot create pipes", std::nullopt);
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+    posix_spawn_file_actions_addchdir_np(&fa, dir.c_str());
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    std::vector<std::string> args = job.spec.command;
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> envs;
+    for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& e : envs) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    // Resolve the program on the job's PATH ourselves, so "not found" is told apart from a failing job.
+    pid_t pid = -1;
+    int64_t ooms_before = OomKills();
+    int rc = posix_spawnp(&pid, args[0].c_str(), &fa, &attr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    if (rc != 0) {
+      close(out_pipe[0]);
+      close(err_pipe[0]);
+      std::string why = rc == ENOENT ? "command not found: " + args[0] : "cannot start " + args[0] + ": " + strerror(rc);
+      std::string line = why + "\n";
+      SendLogs(job.id, "agent", line);
+      return Finish(job.id, JobState::kFailed, why, std::nullopt);
+    }
+    r->pgid = pid;
+    (void)Deliver("/api/2.0/tamga/jobs/" + job.id + "/started", {{"agent_id", agent_id}}, 30);
+
+    std::string bufs[2];
+    const char* names[2] = {"stdout", "stderr"};
+    int fds[2] = {out_pipe[0], err_pipe[0]};
+    bool open_fd[2] = {true, true};
+    auto start = SteadyClock::now();
+    auto last_flush = start;
+    bool exited = false, timed_out = false, aborted = false, shutdown = false;
+    int status = 0;
+    SteadyClock::time_point exited_at;
+    std::vector<uint32_t> pids_seen;
+    auto next_pid_scan = start;
+    char chunk[65536];
+    while (open_fd[0] || open_fd[1]) {
+      pollfd p[2];
+      int n = 0;
+      for (int i = 0; i < 2; ++i) {
+        if (open_fd[i]) p[n++] = {fds[i], POLLIN, 0};
+      }
+      poll(p, n, 100);
+      for (int k = 0; k < n; ++k) {
+        if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        int i = p[k].fd == fds[0] ? 0 : 1;
+        ssize_t got = read(fds[i], chunk, sizeof(chunk));
+        if (got <= 0) {
+          open_fd[i] = false;
+          continue;
+        }
+        bufs[i].append(chunk, got);
+      }
+      auto now = SteadyClock::now();
+      if (now >= next_pid_scan) {  // for the GPU release check after an abort
+        for (uint32_t gp : GroupPids(pid)) {
+          if (std::find(pids_seen.begin(), pids_seen.end(), gp) == pids_seen.end()) pids_seen.push_back(gp);
+        }
+        next_pid_scan = now + std::chrono::seconds(1);
+      }
+      if (now - last_flush > std::chrono::milliseconds(250) || bufs[0].size() + bufs[1].size() > (256 << 10)) {
+        for (int i = 0; i < 2; ++i) SendLogs(job.id, names[i], bufs[i]);
+        last_flush = now;
+      }
+      if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+        exited = true;
+        exited_at = now;
+      }
+      if (exited && now - exited_at > std::chrono::seconds(2)) {
+        kill(-pid, SIGKILL);  // background processes of the job keep the pipes open; they end with it
+        break;
+      }
+      if (!exited && (r->abort || r->stop_for_shutdown ||
+                      (job.spec.timeout_s > 0 && now - start > std::chrono::seconds(job.spec.timeout_s)))) {
+        aborted = r->abort;
+        shutdown = !aborted && r->stop_for_shutdown;
+        timed_out = !aborted && !shutdown;
+        std::string note = std::string(aborted ? "abort requested" : shutdown ? "agent stopping" : "timeout") +
+                           ": SIGTERM to the process group, SIGKILL after " + std::to_string(cfg.grace_ms) + " ms\n";
+        SendLogs(job.id, "agent", note);
+        Terminate(*r, pid, &status);
+        exited = true;
+        exited_at = SteadyClock::now();
+      }
+    }
+    if (!exited) waitpid(pid, &status, 0);
+    for (int i = 0; i < 2; ++i) {
+      close(fds[i]);
+      SendLogs(job.id, names[i], bufs[i]);
+    }
+    if (aborted) {
+      WaitGpuRelease(job, pids_seen);
+      return Finish(job.id, JobState::kAborted, "aborted by user", std::nullopt);
+    }
+    if (shutdown) return Finish(job.id, JobState::kLost, "agent " + cfg.name + " stopped while the job ran", std::nullopt);
+    if (timed_out) return Finish(job.id, JobState::kFailed, "timeout after " + std::to_string(job.spec.timeout_s) + " s", std::nullopt);
+    if (WIFEXITED(status)) {
+      int code = WEXITSTATUS(status);
+      return Finish(job.id, code == 0 ? JobState::kSucceeded : JobState::kFailed, code == 0 ? "" : Describe(status), code);
+    }
+    std::string why = Describe(status);
+    int64_t ooms_after = OomKills();
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && ooms_before >= 0 && ooms_after > ooms_before) {
+      why = "oom: killed by the kernel's OOM killer";
+    }
+    Finish(job.id, JobState::kFailed, why, std::nullopt);
+  }
+
+  void HeartbeatLoop() {
+    while (!g_stop) {
+      for (int i = 0; i < cfg.heartbeat_ms / 50 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (g_stop) break;
+      auto r = client.Post("/api/2.0/tamga/agents/" + agent_id + "/heartbeat",
+                           {{"report", nlohmann::json::parse(AgentReportJson(Report()))}});
+      if (!r.ok()) {
+        if (r.status().code() == StatusCode::kNotFound) {
+          TAMGA_LOG(kWarn, "the server does not know this agent (it was declared lost); registering again");
+          (void)Register();
+        }
+        continue;
+      }
+      std::lock_guard<std::mutex> l(mu);
+      for (const auto& id : r->value("abort", std::vector<std::string>{})) {
+        auto it = running.find(id);
+        if (it != running.end() && !it->second->abort.exchange(true)) {
+          TAMGA_LOG(kInfo, "abort requested", {{"job", id}});
+        }
+      }
+    }
+  }
+
+  void Reap(bool all) {
+    std::vector<std::shared_ptr<Running>> done;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      for (auto it = running.begin(); it != running.end();) {
+        if (all || it->second->pgid == -2) {
+          done.push_back(it->second);
+          it = running.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& d : done) {
+      if (d->thread.joinable()) d->thread.join();
+    }
+  }
+
+  Status Loop() {
+    for (int attempt = 0;; ++attempt) {
+      Status s = Register();
+      if (s.ok()) break;
+      if (s.code() != StatusCode::kUnavailable || g_stop) return s;
+      TAMGA_LOG(kWarn, "cannot register with the server; retrying", {{"error", s.message()}});
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    TAMGA_LOG(kInfo, "agent ready", {{"agent", agent_id}, {"server", cfg.server}, {"gpus", gpu_error.empty() ? "on" : gpu_error}});
+    std::thread hb([this] { HeartbeatLoop(); });
+    while (!g_stop) {
+      Reap(false);
+      auto r = client.Post("/api/2.0/tamga/agents/" + agent_id + "/lease",
+                           {{"report", nlohmann::json::parse(AgentReportJson(Report()))}, {"wait_ms", cfg.lease_wait_ms}},
+                           cfg.lease_wait_ms + 15000);
+      if (!r.ok()) {
+        if (r.status().code() == StatusCode::kNotFound) (void)Register();
+        else std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        continue;
+      }
+      if (!r->contains("job")) continue;
+      auto job = JobFromJson((*r)["job"].dump());
+      if (!job.ok()) {
+        TAMGA_LOG(kError, "cannot read a leased job", {{"error", job.status().message()}});
+        continue;
+      }
+      auto run = std::make_shared<Running>();
+      run->job = *job;
+      TAMGA_LOG(kInfo, "job leased", {{"job", job->id}, {"gpus", std::to_string(job->gpu_uuids.size())}});
+      std::lock_guard<std::mutex> l(mu);
+      running[job->id] = run;
+      run->thread = std::thread([this, run] {
+        RunJob(run);
+        run->pgid = -2;  // finished: reaped by the loop
+      });
+    }
+    TAMGA_LOG(kInfo, "agent stopping; ending running jobs");
+    {
+      std::lock_guard<std::mutex> l(mu);
+      for (auto& [id, run] : running) run->stop_for_shutdown = true;
+    }
+    Reap(true);
+    hb.join();
+    return Status::Ok();
+  }
+};
+
+JobAgent::JobAgent(AgentConfig config, std::unique_ptr<GpuProbe> probe)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(probe))) {}
+JobAgent::~JobAgent() = default;
+
+Status JobAgent::Run() {
+  auto& c = impl_->cfg;
+  if (c.server.empty()) return InvalidArgument("--server is required");
+  if (c.queues.empty()) return InvalidArgument("at least one --queue is required");
+  if (c.cpus <= 0) c.cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (c.memory_bytes < 0) c.memory_bytes = MemTotal();
+  if (c.name.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    c.name = host;
+  }
+  std::error_code ec;
+  fs::create_directories(c.work_dir, ec);
+  if (ec) return InvalidArgument("cannot create --work-dir " + c.work_dir + ": " + ec.message());
+  if (impl_->probe) {
+    GpuSnapshot s = impl_->Snap();
+    if (!s.available) impl_->gpu_error = s.error;
+    impl_->ResolveAllowedGpus();
+  }
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+  signal(SIGPIPE, SIG_IGN);
+  return impl_->Loop();
+}
+
+}  // namespace tamga

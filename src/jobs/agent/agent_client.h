@@ -1,0 +1,28 @@
+#pragma once
+// The agent's calls to the server: JSON over the HTTP client, with the server's error JSON turned back
+// into a Status (404 NotFound, INVALID_STATE FailedPrecondition, other 4xx InvalidArgument; 5xx and
+// connection failures Unavailable, which callers retry).
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "core/result.h"
+
+namespace tamga {
+
+class AgentClient {
+ public:
+  explicit AgentClient(std::string server) : server_(std::move(server)) {}
+  Result<nlohmann::json> Post(const std::string& path, const nlohmann::json& body, int64_t timeout_ms = 15000) const;
+  Result<nlohmann::json> Get(const std::string& path, int64_t timeout_ms = 15000) const;
+  // Raw PUT of bytes (artifact uploads through the server's artifact proxy).
+  Status Put(const std::string& path, const std::string& bytes) const;
+  const std::string& server() const { return server_; }
+
+ private:
+  Result<nlohmann::json> Call(const std::string& method, const std::string& path, const std::string& body,
+                              int64_t timeout_ms) const;
+  std::string server_;
+};
+
+}  // namespace tamga

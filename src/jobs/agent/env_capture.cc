@@ -1,0 +1,199 @@
+#include "jobs/agent/env_capture.h"
+
+#include <fcntl.h>
+#include <openssl/sha.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "jobs/agent/agent.h"
+
+extern char** environ;
+
+namespace tamga {
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : md) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+Result<std::string> RunAndCapture(const std::vector<std::string>& argv, const std::string& dir, size_t max_bytes,
+                                  int timeout_ms) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Internal("pipe failed");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  if (!dir.empty()) posix_spawn_file_actions_addchdir_np(&fa, dir.c_str());
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, args[0].c_str(), &fa, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    return NotFound(args[0] + ": " + strerror(rc));
+  }
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  bool timed_out = false;
+  char buf[65536];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    ssize_t n = read(fds[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    if (out.size() < max_bytes) out.append(buf, std::min<size_t>(n, max_bytes - out.size()));
+  }
+  close(fds[0]);
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (timed_out) return Status(StatusCode::kDeadlineExceeded, args[0] + " timed out");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Internal(args[0] + " failed");
+  return out;
+}
+
+namespace {
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string ReadFirstMatch(const std::string& path, const std::string& prefix) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) {
+      std::string v = line.substr(prefix.size());
+      size_t s = v.find_first_not_of(" \t:=\"");
+      v = s == std::string::npos ? "" : v.substr(s);
+      while (!v.empty() && (v.back() == '"' || v.back() == ' ')) v.pop_back();
+      return v;
+    }
+  }
+  return "";
+}
+
+std::string ShellQuote(const std::string& a) {
+  if (!a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,@%+") == std::string::npos) {
+    return a;
+  }
+  std::string out = "'";
+  for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector<std::string>& command,
+                                       const std::map<std::string, std::string>& env, const GpuSnapshot& gpus,
+                                       const std::vector<std::string>& gpu_uuids) {
+  CapturedEnvironment out;
+  auto tag = [&](const std::string& k, const std::string& v) {
+    if (!v.empty()) out.tags.push_back({k, v.substr(0, 5000)});
+  };
+  // Code.
+  auto commit = RunAndCapture({"git", "rev-parse", "HEAD"}, dir, 4096, 10000);
+  if (commit.ok()) {
+    tag("mlflow.source.git.commit", Trim(*commit));
+    auto branch = RunAndCapture({"git", "rev-parse", "--abbrev-ref", "HEAD"}, dir, 4096, 10000);
+    if (branch.ok()) tag("mlflow.source.git.branch", Trim(*branch));
+    auto remote = RunAndCapture({"git", "ls-remote", "--get-url"}, dir, 4096, 10000);
+    if (remote.ok() && Trim(*remote) != "origin") tag("mlflow.source.git.repoURL", Trim(*remote));
+    auto diff = RunAndCapture({"git", "diff", "HEAD"}, dir, 64 << 20, 30000);
+    if (diff.ok()) {
+      tag("tamga.git.dirty", diff->empty() ? "false" : "true");
+      if (!diff->empty()) {
+        tag("tamga.git.diff_sha256", Sha256Hex(*diff));
+        tag("tamga.git.diff_bytes", std::to_string(diff->size()));
+        if (diff->size() > kMaxDiffBytes) {
+          tag("tamga.git.diff_truncated", "true");
+          out.files.push_back({"tamga/git.diff", diff->substr(0, kMaxDiffBytes)});
+        } else {
+          out.files.push_back({"tamga/git.diff", *diff});
+        }
+      }
+    }
+  }
+  // Python packages: pip freeze, else the project's lockfile.
+  auto freeze = RunAndCapture({"python3", "-m", "pip", "freeze"}, dir, 4 << 20, 60000);
+  if (freeze.ok() && !freeze->empty()) {
+    tag("tamga.env.pip_freeze_sha256", Sha256Hex(*freeze));
+    out.files.push_back({"tamga/requirements-frozen.txt", *freeze});
+  } else {
+    for (const char* lock : {"uv.lock", "poetry.lock", "Pipfile.lock", "requirements.txt"}) {
+      std::ifstream in(dir + "/" + lock, std::ios::binary);
+      if (!in) continue;
+      std::stringstream ss;
+      ss << in.rdbuf();
+      tag("tamga.env.lockfile", lock);
+      tag("tamga.env.lockfile_sha256", Sha256Hex(ss.str()));
+      out.files.push_back({std::string("tamga/") + lock, ss.str().substr(0, 4 << 20)});
+      break;
+    }
+  }
+  // Machine.
+  utsname u{};
+  if (uname(&u) == 0) {
+    tag("tamga.env.os", std::string(u.sysname) + " " + u.release + " " + u.machine);
+    tag("tamga.env.hostname", u.nodename);
+  }
+  tag("tamga.env.os_release", ReadFirstMatch("/etc/os-release", "PRETTY_NAME"));
+  tag("tamga.env.cpu", ReadFirstMatch("/proc/cpuinfo", "model name"));
+  tag("tamga.env.cpu_count", std::to_string(std::thread::hardware_concurrency()));
+  tag("tamga.env.memory", ReadFirstMatch("/proc/meminfo", "MemTotal"));
+  if (gpus.available) {
+    tag("tamga.env.nvidia_driver", gpus.driver_version);
+    tag("tamga.env.cuda_driver", gpus.cuda_driver_version);
+    std::string names, uuids;
+    for (const auto& g : gpus.gpus) {
+      for (const auto& want : gpu_uuids) {
+        if (g.uuid != want) continue;
+        names += (names.empty() ? "" : ",") + g.name;
+        uuids += (uuids.empty() ? "" : ",") + g.uuid;
+      }
+    }
+    tag("tamga.env.gpu", names);
+    tag("tamga.env.gpu_uuids", uuids);
+  }
+  // Command and environment.
+  std::string cmdline;
+  for (const auto& a : command) cmdline += (cmdline.empty() ? "" : " ") + ShellQuote(a);
+  tag("tamga.job.command", cmdline);
+  nlohmann::ordered_json envj = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : env) envj[k] = LooksSecret(k) ? std::string("***") : SanitizeUtf8(v);
+  out.files.push_back({"tamga/environment.json", envj.dump(2)});
+  return out;
+}
+
+}  // namespace tamga
