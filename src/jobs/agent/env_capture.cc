@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -145,8 +146,20 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
       }
     }
   }
-  // Python packages: pip freeze, else the project's lockfile.
-  auto freeze = RunAndCapture({"python3", "-m", "pip", "freeze"}, dir, 4 << 20, 60000);
+  // Python packages: pip freeze, else the project's lockfile. pip freeze costs about half a second, and the
+  // installed packages rarely change between two jobs of one agent: its answer is reused for 30 s.
+  static std::mutex freeze_mu;
+  static std::chrono::steady_clock::time_point freeze_at;
+  static Result<std::string> freeze_cached = NotFound("not run");
+  Result<std::string> freeze = NotFound("not run");
+  {
+    std::lock_guard<std::mutex> l(freeze_mu);
+    if (freeze_at.time_since_epoch().count() == 0 || std::chrono::steady_clock::now() - freeze_at > std::chrono::seconds(30)) {
+      freeze_cached = RunAndCapture({"python3", "-m", "pip", "freeze"}, "/", 4 << 20, 60000);
+      freeze_at = std::chrono::steady_clock::now();
+    }
+    freeze = freeze_cached;
+  }
   if (freeze.ok() && !freeze->empty()) {
     tag("tamga.env.pip_freeze_sha256", Sha256Hex(*freeze));
     out.files.push_back({"tamga/requirements-frozen.txt", *freeze});

@@ -1,0 +1,298 @@
+"""Job queues end to end: a real server and two real agents on this machine.
+
+Agent "cpu-box" runs CPU jobs only (--gpus none); agent "gpu-box" sees two 40 GiB GPUs through a fake
+libnvidia-ml loaded by the real dlopen path (TAMGA_NVML_LIBRARY + FAKE_NVML_CONFIG). Covers: 200 jobs of
+mixed priority and tiers, each ending in the right state with its logs and its MLflow run; GPU jobs pinned
+by UUID and never sharing a GPU beyond its memory; abort of a running job; kill -9 of an agent mid-job (the
+job is requeued and finished by the other agent); a server restart (kill -9) with jobs in flight.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import requests
+
+GIB = 1 << 30
+TERMINAL = {"succeeded", "failed", "aborted", "lost"}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Cluster:
+    def __init__(self, binary, fake_nvml):
+        self.binary = binary
+        self.fake_nvml = fake_nvml
+        self.dir = tempfile.mkdtemp(prefix="tamga-jobs-")
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.api = self.url + "/api/2.0/tamga"
+        self.server = None
+        self.agents = {}
+        self.nvml_config = os.path.join(self.dir, "nvml.json")
+        with open(self.nvml_config, "w") as f:
+            json.dump({"driver": "550.54.15", "cuda": 12040, "gpus": [
+                {"uuid": "GPU-11111111-aaaa", "name": "Fake A100", "total": 40 * GIB, "used": 0, "util": 0,
+                 "temp": 40, "power_mw": 60000, "ecc_uncorrected": 0},
+                {"uuid": "GPU-22222222-bbbb", "name": "Fake A100", "total": 40 * GIB, "used": 0, "util": 0,
+                 "temp": 41, "power_mw": 61000, "ecc_uncorrected": 0}]}, f)
+
+    def start_server(self):
+        log = open(os.path.join(self.dir, "server.log"), "ab")
+        self.server = subprocess.Popen([self.binary, "server", "--port", str(self.port), "--data-dir",
+                                        os.path.join(self.dir, "data"), "--agent-timeout-ms", "3000"],
+                                       stdout=log, stderr=log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("server did not start: " + self.log("server"))
+
+    def start_agent(self, name, gpus):
+        env = dict(os.environ, TAMGA_NVML_LIBRARY=self.fake_nvml, FAKE_NVML_CONFIG=self.nvml_config)
+        log = open(os.path.join(self.dir, name + ".log"), "ab")
+        self.agents[name] = subprocess.Popen(
+            [self.binary, "agent", "--server", self.url, "--queue", "gpu", "--queue", "cpu", "--queue", "shared",
+             "--gpus", gpus, "--name", name, "--cpus", "3", "--work-dir", os.path.join(self.dir, name),
+             "--heartbeat-ms", "300", "--grace-ms", "2000"], stdout=log, stderr=log, env=env)
+
+    def log(self, name):
+        with open(os.path.join(self.dir, name + ".log"), "rb") as f:
+            return f.read().decode(errors="replace")[-4000:]
+
+    def submit(self, spec):
+        r = requests.post(self.api + "/jobs", json=spec)
+        assert r.status_code == 200, r.text
+        return r.json()["job"]["id"]
+
+    def job(self, job_id):
+        r = requests.get(self.api + "/jobs/" + job_id)
+        assert r.status_code == 200, r.text
+        return r.json()["job"]
+
+    def logs(self, job_id):
+        out, after = "", 0
+        while True:
+            r = requests.get(self.api + "/jobs/%s/logs?after=%d" % (job_id, after)).json()
+            if not r["chunks"]:
+                return out
+            out += "".join(c["data"] for c in r["chunks"])
+            after = r["next_after"]
+
+    def wait(self, ids, timeout=120):
+        deadline = time.time() + timeout
+        pending = set(ids)
+        jobs = {}
+        while pending and time.time() < deadline:
+            for i in list(pending):
+                j = self.job(i)
+                if j["state"] in TERMINAL:
+                    jobs[i] = j
+                    pending.discard(i)
+            time.sleep(0.2)
+        assert not pending, ("jobs did not finish", [self.job(i) for i in list(pending)[:3]],
+                             self.log("cpu-box"), self.log("gpu-box"))
+        return jobs
+
+    def wait_state(self, job_id, states, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            j = self.job(job_id)
+            if j["state"] in states:
+                return j
+            time.sleep(0.1)
+        raise AssertionError("job %s never reached %s: %s" % (job_id, states, self.job(job_id)))
+
+    def stop(self):
+        for p in list(self.agents.values()) + [self.server]:
+            if p and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in list(self.agents.values()) + [self.server]:
+            if p:
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster(request):
+    c = Cluster(request.config.getoption("--tamga"), request.config.getoption("--fake-nvml"))
+    c.start_server()
+    for q in ("cpu", "gpu", "shared"):
+        assert requests.post(c.api + "/queues", json={"name": q}).status_code == 200
+    c.start_agent("cpu-box", "none")
+    c.start_agent("gpu-box", "all")
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        agents = requests.get(c.api + "/agents").json()["agents"]
+        if len([a for a in agents if a["live"]]) == 2:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("agents did not register: " + c.log("cpu-box") + c.log("gpu-box"))
+    yield c
+    c.stop()
+
+
+def test_bad_input(cluster):
+    c = cluster
+    r = requests.post(c.api + "/jobs", json={"queue": "nope", "command": ["true"]})
+    assert r.status_code == 404 and "nope" in r.json()["message"]
+    for body, field in [({"queue": "cpu"}, "command"), ({"queue": "cpu", "command": ["x"], "priority": "hi"}, "priority"),
+                        ({"queue": "cpu", "command": ["x"], "resources": {"gpus": 1, "gpu_memory": "lots"}}, "gpu_memory"),
+                        ({"queue": "cpu", "command": ["x"], "shell": True}, "shell")]:
+        r = requests.post(c.api + "/jobs", json=body)
+        assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE", r.text
+        assert field in r.json()["message"]
+    assert requests.post(c.api + "/jobs", data="{not json").status_code == 400
+    assert requests.get(c.api + "/jobs/job-doesnotexist").status_code == 404
+    assert requests.get(c.api + "/jobs?state=bogus").status_code == 400
+    # More GPUs than any agent has: the job waits and says why.
+    big = c.submit({"queue": "gpu", "command": ["true"], "resources": {"gpus": 4, "gpu_memory": "1GiB"}})
+    j = c.wait_state(big, {"queued"})
+    deadline = time.time() + 10
+    while "waiting_for" not in j and time.time() < deadline:
+        time.sleep(0.2)
+        j = c.job(big)
+    assert "needs 4 GPU(s)" in j.get("waiting_for", ""), j
+    assert requests.post(c.api + "/jobs/%s/abort" % big).json()["job"]["state"] == "aborted"
+
+
+def test_two_hundred_jobs_end_in_the_right_state(cluster):
+    c = cluster
+    expected = {}
+    for i in range(200):
+        kind = i % 10
+        spec = {"queue": "cpu", "priority": i % 4, "command": ["sh", "-c", "echo job-%d; exit 0" % i],
+                "tags": {"case": str(i)}}
+        want = ("succeeded", "")
+        if kind == 1:
+            spec["command"] = ["sh", "-c", "echo job-%d; echo bad >&2; exit 3" % i]
+            want = ("failed", "exit code 3")
+        elif kind == 2:
+            spec["command"] = ["no-such-program-%d" % i]
+            want = ("failed", "command not found")
+        elif kind in (3, 4):
+            spec["queue"] = "gpu"
+            spec["resources"] = {"gpus": 1, "gpu_memory": "30GiB"}
+            spec["command"] = ["sh", "-c", "echo job-%d GPU=$CUDA_VISIBLE_DEVICES; sleep 0.2" % i]
+        elif kind == 5:
+            spec["queue"] = "gpu"
+            spec["resources"] = {"gpus": 2}
+            spec["command"] = ["sh", "-c", "echo job-%d GPU=$CUDA_VISIBLE_DEVICES" % i]
+        elif kind == 6:
+            spec["command"] = ["sh", "-c", "echo job-%d CPU=[$CUDA_VISIBLE_DEVICES]" % i]
+        expected[c.submit(spec)] = (i, kind, want)
+    jobs = c.wait(list(expected), timeout=240)
+    intervals = []
+    for job_id, (i, kind, (state, reason)) in expected.items():
+        j = jobs[job_id]
+        assert j["state"] == state, (i, j)
+        assert reason in j["reason"], (i, j)
+        logs = c.logs(job_id)
+        if kind != 2:
+            assert "job-%d" % i in logs, (i, logs)
+        else:
+            assert "command not found" in logs
+        if kind in (3, 4):
+            uuid = j["gpu_uuids"][0]
+            assert uuid.startswith("GPU-") and "GPU=" + uuid in logs, (j, logs)
+            assert j["agent_id"] == gpu_agent(c)
+            intervals.append((j["started_ms"], j["ended_ms"], uuid))
+        if kind == 5:
+            assert sorted(j["gpu_uuids"]) == ["GPU-11111111-aaaa", "GPU-22222222-bbbb"]
+            assert ("GPU=" + ",".join(j["gpu_uuids"])) in logs
+        if kind == 6:
+            assert "CPU=[]" in logs  # CPU jobs see no GPU
+        run = requests.get(c.url + "/api/2.0/mlflow/runs/get", params={"run_id": j["run_id"]}).json()["run"]
+        want_status = {"succeeded": "FINISHED", "failed": "FAILED"}[state]
+        assert run["info"]["status"] == want_status, (i, run["info"])
+        tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+        assert tags["tamga.job.id"] == job_id and tags["case"] == str(i)
+        if kind != 2:
+            assert tags.get("tamga.job.command") and tags.get("tamga.env.os"), tags
+    # 30 GiB jobs on 40 GiB GPUs: never two at once on one GPU.
+    for a in intervals:
+        for b in intervals:
+            if a is not b and a[2] == b[2]:
+                assert a[1] <= b[0] or b[1] <= a[0], ("overlap on", a, b)
+
+
+def gpu_agent(c):
+    for a in requests.get(c.api + "/agents").json()["agents"]:
+        if a["report"]["name"] == "gpu-box":
+            return a["id"]
+    raise AssertionError("no gpu-box")
+
+
+def test_abort_a_running_job(cluster):
+    c = cluster
+    job_id = c.submit({"queue": "cpu", "command": ["sh", "-c", "echo started; sleep 60"]})
+    c.wait_state(job_id, {"running"})
+    time.sleep(0.3)
+    t0 = time.time()
+    r = requests.post(c.api + "/jobs/%s/abort" % job_id)
+    assert r.status_code == 200 and r.json()["job"]["abort_requested"]
+    j = c.wait_state(job_id, TERMINAL, timeout=15)
+    assert j["state"] == "aborted" and j["reason"] == "aborted by user", j
+    assert time.time() - t0 < 10
+    assert "started" in c.logs(job_id)
+    run = requests.get(c.url + "/api/2.0/mlflow/runs/get", params={"run_id": j["run_id"]}).json()["run"]
+    assert run["info"]["status"] == "KILLED"
+    assert requests.post(c.api + "/jobs/%s/abort" % job_id).status_code == 400  # already ended
+
+
+def test_agent_killed_mid_job_is_requeued_and_finished_by_the_other(cluster):
+    c = cluster
+    job_id = c.submit({"queue": "shared", "priority": 100, "command": ["sh", "-c", "sleep 1.5; echo finished"]})
+    j = c.wait_state(job_id, {"running"})
+    victim = [n for n, p in c.agents.items() if agent_id_of(c, n) == j["agent_id"]][0]
+    c.agents[victim].send_signal(signal.SIGKILL)
+    c.agents[victim].wait()
+    j = c.wait_state(job_id, TERMINAL, timeout=40)
+    assert j["state"] == "succeeded", (j, c.log("server"))
+    assert j["attempts"] == 2 and j["agent_id"] != agent_id_of(c, victim)
+    assert "finished" in c.logs(job_id)
+    c.start_agent(victim, "none" if victim == "cpu-box" else "all")  # back for the next tests
+    deadline = time.time() + 20
+    while time.time() < deadline and not any(a["live"] and a["report"]["name"] == victim
+                                             for a in requests.get(c.api + "/agents").json()["agents"]):
+        time.sleep(0.1)
+
+
+def agent_id_of(c, name):
+    for a in requests.get(c.api + "/agents").json()["agents"]:
+        if a["report"]["name"] == name:
+            return a["id"]
+    return None
+
+
+def test_server_restart_with_jobs_in_flight(cluster):
+    c = cluster
+    ids = [c.submit({"queue": "cpu", "command": ["sh", "-c", "sleep 1; echo survived-%d" % i]}) for i in range(4)]
+    c.wait_state(ids[0], {"running"})
+    c.server.send_signal(signal.SIGKILL)
+    c.server.wait()
+    time.sleep(0.5)
+    c.start_server()
+    jobs = c.wait(ids, timeout=60)
+    for n, job_id in enumerate(ids):
+        assert jobs[job_id]["state"] == "succeeded", jobs[job_id]
+        assert "survived-%d" % n in c.logs(job_id)
