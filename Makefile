@@ -26,6 +26,7 @@ test: build
 bench: build
 	./bench/run_all.sh $(BUILD_DIR)
 	./bench/serving.sh $(BUILD_DIR)
+	./bench/jobs.sh $(BUILD_DIR)
 
 format:
 	clang-format -i $$(git ls-files 'src/*.h' 'src/*.cc' 'tests/*.h' 'tests/*.cc' 'bench/*.cc')

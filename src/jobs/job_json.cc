@@ -23,7 +23,7 @@ std::string JobJson(const Job& j) {
   o["started_ms"] = j.started_ms;
   o["ended_ms"] = j.ended_ms;
   if (!j.waiting_for.empty()) o["waiting_for"] = j.waiting_for;
-  o["spec"] = nlohmann::ordered_json::parse(JobSpecJson(j.spec));
+  o["spec"] = jobs_internal::JobSpecObject(j.spec);
   return o.dump();
 }
 

@@ -31,8 +31,12 @@ Status JobService::Load() {
       continue;
     }
     active_[j->id] = *j;
-    if (j->state == JobState::kQueued) Enqueue(*j);
-    else running_[j->spec.queue]++;
+    if (j->state == JobState::kQueued) {
+      Enqueue(*j);
+    } else {
+      running_[j->spec.queue]++;
+      agent_jobs_[j->agent_id].insert(j->id);
+    }
   }
   // Agents get one agent timeout from now to reconnect before their jobs count as lost.
   TAMGA_ASSIGN_OR_RETURN(auto agents, store_->ListAgents());
@@ -51,6 +55,7 @@ Status JobService::Load() {
 }
 
 void JobService::Start() {
+  submitter_ = std::thread([this] { SubmitLoop(); });
   sweeper_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
@@ -80,6 +85,12 @@ void JobService::DoShutdown() {
   }
   cv_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
+  {
+    std::lock_guard<std::mutex> lock(submit_mu_);
+    submit_stop_ = true;
+  }
+  submit_cv_.notify_all();
+  if (submitter_.joinable()) submitter_.join();  // drains the submissions already accepted
   for (auto& f : out) f();
 }
 
@@ -155,47 +166,69 @@ void JobService::Submit(JobSpec spec, std::function<void(Result<Job>)> done) {
                            ") or start an agent that serves it"));
     }
   }
+  char id[24];
+  std::snprintf(id, sizeof(id), "job-%012llx", static_cast<unsigned long long>(random_->Next() & 0xffffffffffffULL));
+  std::string job_id = id;
   CreateRunRequest run;
   run.experiment_id = spec.experiment_id.empty() ? "0" : spec.experiment_id;
   run.run_name = spec.run_name;
   std::string cmdline;
   for (const auto& a : spec.command) cmdline += (cmdline.empty() ? "" : " ") + a;
-  run.tags = {{"mlflow.source.type", "JOB"}, {"mlflow.source.name", cmdline.substr(0, 5000)}, {"tamga.job.queue", spec.queue}};
+  run.tags = {{"mlflow.source.type", "JOB"}, {"mlflow.source.name", cmdline.substr(0, 5000)}, {"tamga.job.queue", spec.queue},
+              {"tamga.job.id", job_id}};
   for (const auto& [k, v] : spec.tags) run.tags.push_back({k, v});
-  tracking_->CreateRun(run, [this, spec = std::move(spec), done = std::move(done)](Result<Run> r) mutable {
+  tracking_->CreateRun(run, [this, job_id, spec = std::move(spec), done = std::move(done)](Result<Run> r) mutable {
     if (!r.ok()) return done(r.status());
-    Job job;
-    char id[24];
-    std::snprintf(id, sizeof(id), "job-%012llx", static_cast<unsigned long long>(random_->Next() & 0xffffffffffffULL));
-    job.id = id;
-    job.spec = std::move(spec);
-    job.run_id = r->info.run_id;
-    Callbacks out;
-    Result<Job> result = Internal("unset");
+    PendingSubmit p;
+    p.job.id = job_id;
+    p.job.spec = std::move(spec);
+    p.job.run_id = r->info.run_id;
+    p.done = std::move(done);
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      job.seq = next_seq_++;
-      job.created_ms = clock_->NowMillis();
-      job.state = JobState::kQueued;
-      Status s = Persist(job);
-      if (!s.ok()) {
-        result = s;
-      } else {
-        active_[job.id] = job;
-        Enqueue(job);
-        ServeWaiters(&out);
-        result = active_.count(job.id) ? active_[job.id] : job;
-      }
+      std::lock_guard<std::mutex> lock(submit_mu_);
+      submits_.push_back(std::move(p));
     }
-    if (result.ok()) {
-      LogBatchRequest tag;
-      tag.run_id = job.run_id;
-      tag.tags = {{"tamga.job.id", job.id}};
-      tracking_->LogBatch(tag, [](Status) {});
+    submit_cv_.notify_one();
+  });
+}
+
+// Group commit of submissions: every job that arrived while the previous batch was being written goes
+// into the next transaction, so the jobs database sees one commit per batch, not per job.
+void JobService::SubmitLoop() {
+  std::unique_lock<std::mutex> lock(submit_mu_);
+  for (;;) {
+    submit_cv_.wait(lock, [&] { return submit_stop_ || !submits_.empty(); });
+    if (submits_.empty()) return;
+    std::vector<PendingSubmit> batch;
+    batch.swap(submits_);
+    lock.unlock();
+    Callbacks out;
+    std::vector<Result<Job>> results;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      std::vector<JobRecord> records;
+      for (auto& p : batch) {
+        p.job.seq = next_seq_++;
+        p.job.created_ms = clock_->NowMillis();
+        p.job.state = JobState::kQueued;
+        records.push_back(ToRecord(p.job));
+      }
+      Status s = store_->PutJobs(records);
+      for (auto& p : batch) {
+        if (!s.ok()) {
+          results.push_back(s);
+          continue;
+        }
+        active_[p.job.id] = p.job;
+        Enqueue(p.job);
+        results.push_back(p.job);
+      }
+      if (s.ok()) ServeWaiters(&out);
     }
     for (auto& f : out) f();
-    done(std::move(result));
-  });
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+    lock.lock();
+  }
 }
 
 Result<Job> JobService::Get(const std::string& id) {
@@ -314,9 +347,8 @@ std::vector<AgentSummary> JobService::ListAgents() {
   std::vector<AgentSummary> out;
   for (const auto& [id, a] : agents_) {
     AgentSummary s{id, a.report, a.last_seen_ms, a.live, {}};
-    for (const auto& [jid, j] : active_) {
-      if (j.agent_id == id) s.jobs.push_back(jid);
-    }
+    auto aj = agent_jobs_.find(id);
+    if (aj != agent_jobs_.end()) s.jobs.assign(aj->second.begin(), aj->second.end());
     out.push_back(std::move(s));
   }
   return out;
@@ -331,8 +363,10 @@ AgentView JobService::ViewOf(const Agent& a) const {
   v.gpus_enabled = a.report.gpus_enabled;
   v.gpus = a.report.gpus;
   v.allowed_gpus = a.report.allowed_gpus;
-  for (const auto& [id, j] : active_) {
-    if (j.agent_id != a.id || j.state == JobState::kQueued) continue;
+  auto aj = agent_jobs_.find(a.id);
+  if (aj == agent_jobs_.end()) return v;
+  for (const auto& id : aj->second) {
+    const Job& j = active_.at(id);
     v.cpus_free -= j.spec.resources.cpus;
     if (v.memory_free >= 0) v.memory_free -= j.spec.resources.memory_bytes;
     std::vector<uint32_t> pids;
@@ -389,6 +423,7 @@ std::optional<Job> JobService::TryLease(Agent& a) {
     return std::nullopt;
   }
   running_[job.spec.queue]++;
+  agent_jobs_[a.id].insert(job.id);
   return job;
 }
 
@@ -454,10 +489,13 @@ Result<std::vector<std::string>> JobService::Heartbeat(const std::string& agent_
     auto it = active_.find(id);
     if (it == active_.end() || it->second.agent_id != agent_id) abort.push_back(id);
   }
-  for (auto& [id, j] : active_) {
-    if (j.agent_id != agent_id || j.state == JobState::kQueued) continue;
-    j.lease_expires_ms = now + options_.agent_timeout_ms;
-    if (j.abort_requested) abort.push_back(id);
+  auto aj = agent_jobs_.find(agent_id);
+  if (aj != agent_jobs_.end()) {
+    for (const auto& id : aj->second) {
+      Job& j = active_.at(id);
+      j.lease_expires_ms = now + options_.agent_timeout_ms;
+      if (j.abort_requested) abort.push_back(id);
+    }
   }
   return abort;
 }
@@ -519,9 +557,15 @@ void JobService::UpdateRun(const std::string& run_id, RunStatus status, bool end
   });
 }
 
+void JobService::ForgetLease(const Job& job) {
+  running_[job.spec.queue]--;
+  auto aj = agent_jobs_.find(job.agent_id);
+  if (aj != agent_jobs_.end()) aj->second.erase(job.id);
+}
+
 void JobService::EndJob(Job& job, JobState state, const std::string& reason, std::optional<int> exit_code, Callbacks* out) {
   if (job.state == JobState::kQueued) Dequeue(job);
-  else running_[job.spec.queue]--;
+  else ForgetLease(job);
   job.state = state;
   job.reason = reason;
   job.exit_code = exit_code;
@@ -547,7 +591,7 @@ void JobService::EndJob(Job& job, JobState state, const std::string& reason, std
 }
 
 void JobService::Requeue(Job& job, const std::string& why, Callbacks* out) {
-  running_[job.spec.queue]--;
+  ForgetLease(job);
   job.state = JobState::kQueued;
   job.reason = why + " (attempt " + std::to_string(job.attempts) + " of " + std::to_string(job.spec.max_retries + 1) + ")";
   job.agent_id.clear();
@@ -595,9 +639,8 @@ void JobService::MarkAgentLost(Agent& a, Callbacks* out) {
   a.live = false;
   TAMGA_LOG(kWarn, "agent lost", {{"agent", a.id}, {"name", a.report.name}});
   std::vector<std::string> ids;
-  for (const auto& [id, j] : active_) {
-    if (j.agent_id == a.id && j.state != JobState::kQueued) ids.push_back(id);
-  }
+  auto aj = agent_jobs_.find(a.id);
+  if (aj != agent_jobs_.end()) ids.assign(aj->second.begin(), aj->second.end());
   for (const auto& id : ids) {
     Job& j = active_.at(id);
     if (j.abort_requested) {

@@ -123,10 +123,15 @@ class JobService {
     int64_t deadline_ms;
     std::function<void(Result<LogsPage>)> done;
   };
+  struct PendingSubmit {
+    Job job;
+    std::function<void(Result<Job>)> done;
+  };
   using Callbacks = std::vector<std::function<void()>>;
   using QueueKey = std::pair<std::pair<int, int64_t>, std::string>;  // (-priority, seq), id
 
   void DoShutdown();
+  void SubmitLoop();
   Status Persist(const Job& job);
   void Enqueue(const Job& job);
   void Dequeue(const Job& job);
@@ -134,6 +139,7 @@ class JobService {
   AgentView ViewOf(const Agent& a) const;
   std::optional<Job> TryLease(Agent& a);
   void ServeWaiters(Callbacks* out);
+  void ForgetLease(const Job& job);
   void EndJob(Job& job, JobState state, const std::string& reason, std::optional<int> exit_code, Callbacks* out);
   void Requeue(Job& job, const std::string& why, Callbacks* out);
   void MarkAgentLost(Agent& a, Callbacks* out);
@@ -154,12 +160,18 @@ class JobService {
   std::map<std::string, std::set<QueueKey>> queued_; // GUARDED_BY(mu_)
   std::map<std::string, int> running_;               // GUARDED_BY(mu_): per queue
   std::map<std::string, Agent> agents_;              // GUARDED_BY(mu_)
+  std::map<std::string, std::set<std::string>> agent_jobs_;  // GUARDED_BY(mu_): leased + running per agent
   std::list<LeaseWaiter> lease_waiters_;             // GUARDED_BY(mu_)
   std::list<LogWaiter> log_waiters_;                 // GUARDED_BY(mu_)
   bool stopping_ = false;                            // GUARDED_BY(mu_)
   std::condition_variable cv_;
   std::thread sweeper_;
   std::once_flag shutdown_once_;
+  std::mutex submit_mu_;
+  std::condition_variable submit_cv_;
+  std::vector<PendingSubmit> submits_;  // GUARDED_BY(submit_mu_): runs created, jobs not yet written
+  bool submit_stop_ = false;            // GUARDED_BY(submit_mu_)
+  std::thread submitter_;
 };
 
 // JSON of a job for the API and the agent.

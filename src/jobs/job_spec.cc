@@ -4,6 +4,7 @@
 #include <regex>
 #include <set>
 
+#include "jobs/job_internal.h"
 #include "jobs/job_types.h"
 
 namespace tamga {
@@ -93,9 +94,11 @@ Result<JobSpec> ParseJobSpec(const std::string& text) {
     return Status::Ok();
   };
   TAMGA_RETURN_IF_ERROR(str(j, "queue", &s.queue, 64));
-  static const std::regex kName("^[A-Za-z0-9][A-Za-z0-9._-]*$");
   if (s.queue.empty()) return InvalidArgument("field 'queue' is required");
-  if (!std::regex_match(s.queue, kName)) return InvalidArgument("field 'queue': use letters, digits, '.', '_' and '-'");
+  if (!std::isalnum(static_cast<unsigned char>(s.queue[0])) ||
+      s.queue.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
+    return InvalidArgument("field 'queue': use letters, digits, '.', '_' and '-'");
+  }
   int64_t v = 0;
   TAMGA_RETURN_IF_ERROR(integer(j, "priority", -1000000, 1000000, &v));
   s.priority = static_cast<int>(v);
@@ -150,7 +153,7 @@ Result<JobSpec> ParseJobSpec(const std::string& text) {
   return s;
 }
 
-std::string JobSpecJson(const JobSpec& s) {
+nlohmann::ordered_json jobs_internal::JobSpecObject(const JobSpec& s) {
   nlohmann::ordered_json j;
   j["queue"] = s.queue;
   j["priority"] = s.priority;
@@ -166,7 +169,9 @@ std::string JobSpecJson(const JobSpec& s) {
   j["tags"] = s.tags;
   j["experiment_id"] = s.experiment_id;
   j["run_name"] = s.run_name;
-  return j.dump();
+  return j;
 }
+
+std::string JobSpecJson(const JobSpec& s) { return jobs_internal::JobSpecObject(s).dump(); }
 
 }  // namespace tamga

@@ -120,6 +120,7 @@ void OnSignal(int) { g_stop = true; }
 struct JobAgent::Impl {
   struct Running {
     Job job;
+    SteadyClock::time_point leased_at = SteadyClock::now();
     std::atomic<pid_t> pgid{-1};
     std::atomic<bool> abort{false};
     std::atomic<bool> stop_for_shutdown{false};
@@ -224,16 +225,19 @@ struct JobAgent::Impl {
     }
   }
 
-  void UploadEnvironment(const Job& job, const std::string& dir, const std::map<std::string, std::string>& env) {
-    CapturedEnvironment ce = CaptureEnvironment(dir, job.spec.command, env, Snap(), job.gpu_uuids);
+  // Sends what CaptureEnvironment found (run tags and files under the run's artifacts "tamga/").
+  void UploadEnvironment(const Job& job, const CapturedEnvironment& ce, double start_overhead_ms) {
     nlohmann::json tags = nlohmann::json::array();
     for (const auto& [k, v] : ce.tags) tags.push_back({{"key", k}, {"value", v}});
     tags.push_back({{"key", "tamga.job.agent"}, {"value", cfg.name}});
+    char ms[32];
+    std::snprintf(ms, sizeof(ms), "%.2f", start_overhead_ms);
+    tags.push_back({{"key", "tamga.job.start_overhead_ms"}, {"value", ms}});
     auto r = client.Post("/api/2.0/mlflow/runs/log-batch", {{"run_id", job.run_id}, {"tags", tags}});
     if (!r.ok()) TAMGA_LOG(kWarn, "cannot record the job's environment", {{"job", job.id}, {"error", r.status().message()}});
+    std::string exp = job.spec.experiment_id.empty() ? std::string("0") : job.spec.experiment_id;
     for (const auto& [path, content] : ce.files) {
-      Status s = client.Put("/api/2.0/mlflow-artifacts/artifacts/" + (job.spec.experiment_id.empty() ? std::string("0") : job.spec.experiment_id) + "/" + job.run_id +
-                                "/artifacts/" + path, content);
+      Status s = client.Put("/api/2.0/mlflow-artifacts/artifacts/" + exp + "/" + job.run_id + "/artifacts/" + path, content);
       if (!s.ok()) TAMGA_LOG(kWarn, "cannot upload an environment file", {{"job", job.id}, {"path", path}, {"error", s.message()}});
     }
   }
@@ -308,7 +312,8 @@ struct JobAgent::Impl {
     env["MLFLOW_TRACKING_URI"] = cfg.server;
     env["MLFLOW_RUN_ID"] = job.run_id;
     env["TAMGA_JOB_ID"] = job.id;
-    UploadEnvironment(job, dir, env);
+    // Captured before the job can change anything; sent once it runs (off the start path).
+    CapturedEnvironment captured = CaptureEnvironment(dir, job.spec.command, env, Snap(), job.gpu_uuids);
 
     int out_pipe[2], err_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -352,10 +357,13 @@ struct JobAgent::Impl {
       std::string why = rc == ENOENT ? "command not found: " + args[0] : "cannot start " + args[0] + ": " + strerror(rc);
       std::string line = why + "\n";
       SendLogs(job.id, "agent", line);
+      UploadEnvironment(job, captured, 0);
       return Finish(job.id, JobState::kFailed, why, std::nullopt);
     }
     r->pgid = pid;
+    double overhead_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - r->leased_at).count();
     (void)Deliver("/api/2.0/tamga/jobs/" + job.id + "/started", {{"agent_id", agent_id}}, 30);
+    UploadEnvironment(job, captured, overhead_ms);
 
     std::string bufs[2];
     const char* names[2] = {"stdout", "stderr"};
@@ -552,6 +560,8 @@ Status JobAgent::Run() {
     if (!s.available) impl_->gpu_error = s.error;
     impl_->ResolveAllowedGpus();
   }
+  // Warm the pip-freeze cache now, so the first job does not pay for it.
+  std::thread([] { (void)CaptureEnvironment("/", {}, {}, GpuSnapshot{}, {}); }).detach();
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
   signal(SIGPIPE, SIG_IGN);

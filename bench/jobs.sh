@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Jobs benchmark (issue 5 targets): enqueue rate over HTTP (wrk POSTing job specs), lease (dispatch)
+# latency with more than 10,000 jobs queued (a keep-alive client acting as an agent: lease, then finish),
+# and the agent's start overhead (a real `tamga agent` running `true` jobs; the agent records lease ->
+# process spawned on each run as tamga.job.start_overhead_ms). Prints one line per figure.
+#   bench/jobs.sh [build_dir]      env: BENCH_SECONDS (default 10)
+set -euo pipefail
+BUILD=${1:-build}
+SECS=${BENCH_SECONDS:-10}
+WORK=$(mktemp -d /tmp/tamga-jobs-bench-XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$BUILD/tamga" --log-level warn server --port 0 --port-file "$WORK/port" --data-dir "$WORK/data" &
+PIDS+=($!)
+for _ in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+URL="http://127.0.0.1:$(cat "$WORK/port")"
+API="$URL/api/2.0/tamga"
+curl -sf -XPOST "$API/queues" -d '{"name":"bench"}' >/dev/null
+curl -sf -XPOST "$API/queues" -d '{"name":"start"}' >/dev/null
+
+cat > "$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"queue":"bench","priority":1,"command":["python3","train.py","--lr","0.01"],"resources":{"cpus":1},"tags":{"team":"bench"}}'
+LUA
+echo "== jobs ($(nproc) cores, wrk -t2 -c16 ${SECS}s, each job also creates its MLflow run)"
+out=$(wrk -t2 -c16 -d"${SECS}s" --latency -s "$WORK/post.lua" "$API/jobs")
+printf 'enqueue (POST /jobs)              %s jobs/s  p50 %s  p99 %s\n' \
+  "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" "$(echo "$out" | awk '$1=="50%" {print $2}')" \
+  "$(echo "$out" | awk '$1=="99%" {print $2}')"
+
+/usr/bin/python3 - "$API" <<'PY'
+import json, sys, time, requests
+api = sys.argv[1]
+s = requests.Session()
+queued = next(q for q in s.get(api + "/queues").json()["queues"] if q["name"] == "bench")["queued"]
+while queued < 10000:  # top up to the issue's 10,000 queued jobs
+    s.post(api + "/jobs", json={"queue": "bench", "command": ["true"]})
+    queued += 1
+agent = s.post(api + "/agents/register", json={"report": {"name": "bench", "queues": ["bench"], "cpus": 1}}).json()["agent_id"]
+lat = []
+for i in range(2000):
+    t0 = time.perf_counter()
+    job = s.post(api + "/agents/%s/lease" % agent, json={"report": {"cpus": 1}, "wait_ms": 0}).json()["job"]
+    lat.append((time.perf_counter() - t0) * 1000)
+    s.post(api + "/jobs/%s/finish" % job["id"], json={"agent_id": agent, "state": "succeeded"})
+lat.sort()
+print("lease with %d queued              p50 %.2f ms  p99 %.2f ms  max %.2f ms  (HTTP round trip, Python client)" % (
+    queued, lat[len(lat) // 2], lat[int(len(lat) * 0.99)], lat[-1]))
+PY
+
+"$BUILD/tamga" --log-level warn agent --server "$URL" --queue start --gpus none --cpus 1 --work-dir "$WORK/agent" \
+  --heartbeat-ms 1000 &
+PIDS+=($!)
+/usr/bin/python3 - "$URL" <<'PY'
+import sys, time, requests
+url = sys.argv[1]
+api = url + "/api/2.0/tamga"
+ids = [requests.post(api + "/jobs", json={"queue": "start", "command": ["true"]}).json()["job"]["id"] for _ in range(60)]
+deadline = time.time() + 300
+while time.time() < deadline:
+    states = [requests.get(api + "/jobs/" + i).json()["job"]["state"] for i in ids]
+    if all(s in ("succeeded", "failed") for s in states):
+        break
+    time.sleep(0.5)
+over = []
+for i in ids:
+    run = requests.get(api + "/jobs/" + i).json()["job"]["run_id"]
+    tags = {t["key"]: t["value"] for t in requests.get(url + "/api/2.0/mlflow/runs/get", params={"run_id": run}).json()["run"]["data"]["tags"]}
+    if "tamga.job.start_overhead_ms" in tags:
+        over.append(float(tags["tamga.job.start_overhead_ms"]))
+first, rest = over[0], sorted(over[1:])
+print("agent start overhead (lease->spawn) first %.1f ms (runs pip freeze)  then p50 %.1f ms  p95 %.1f ms  max %.1f ms  (%d jobs)" % (
+    first, rest[len(rest) // 2], rest[int(len(rest) * 0.95)], rest[-1], len(over)))
+PY
