@@ -10,6 +10,7 @@
 #include "gpu/gpu_probe.h"
 #include "jobs/agent/agent.h"
 #include "jobs/job_service.h"
+#include "jobs/k8s_render.h"
 
 namespace tamga {
 namespace {
@@ -46,7 +47,25 @@ bool SplitKv(const std::string& kv, json* into) {
   return true;
 }
 
+std::vector<std::string>& TrailingCommand() {
+  static std::vector<std::string> cmd;
+  return cmd;
+}
+
 }  // namespace
+
+int TakeJobCommand(int argc, char** argv) {
+  bool jobs = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "jobs") jobs = true;
+    if (a == "--" && jobs) {
+      for (int k = i + 1; k < argc; ++k) TrailingCommand().push_back(argv[k]);
+      return i;
+    }
+  }
+  return argc;
+}
 
 JobCommands AddJobCommands(CLI::App& app) {
   JobCommands out;
@@ -119,9 +138,14 @@ JobCommands AddJobCommands(CLI::App& app) {
   submit->add_option("--git-commit", sub->git_commit, "Commit or ref to check out");
   submit->add_option("--experiment-id", sub->experiment, "Experiment of the job's run");
   submit->add_option("--run-name", sub->run_name, "Name of the job's run");
-  submit->add_option("command", sub->command, "-- COMMAND ARGS...")->required();
+  submit->add_option("command", sub->command, "-- COMMAND ARGS...");
   submit->callback([action, sub] {
     *action = [sub]() -> int {
+      for (const auto& a : TrailingCommand()) sub->command.push_back(a);
+      if (sub->command.empty()) {
+        std::cerr << "error: give the job's command after --, e.g. tamga jobs submit --queue q -- python3 train.py\n";
+        return 2;
+      }
       json& s = sub->spec;
       s["queue"] = sub->queue;
       s["priority"] = sub->priority;
@@ -211,6 +235,34 @@ JobCommands AddJobCommands(CLI::App& app) {
       }
     };
   });
+  struct Render {
+    Common c;
+    std::string id;
+    K8sJobOptions options;
+  };
+  auto rd = std::make_shared<Render>();
+  auto* render = jobs->add_subcommand("render", "Print the job as a Kubernetes batch/v1 Job manifest.");
+  AddServer(render, &rd->c, false);
+  render->add_option("id", rd->id)->required();
+  render->add_option("--image", rd->options.image, "Container image")->capture_default_str();
+  render->add_option("--namespace", rd->options.ns, "Namespace")->capture_default_str();
+  render->add_option("--gpu-product", rd->options.gpu_product, "GPU Feature Discovery nvidia.com/gpu.product value");
+  render->callback([action, rd] {
+    *action = [rd]() -> int {
+      int code = 0;
+      auto r = Call(rd->c, "GET", "/api/2.0/tamga/jobs/" + Escape(rd->id), json(), &code);
+      if (!r) return code;
+      auto job = JobFromJson((*r)["job"].dump());
+      if (!job.ok()) {
+        std::cerr << "error: " << job.status().message() << "\n";
+        return 1;
+      }
+      if (rd->options.tracking_uri.empty()) rd->options.tracking_uri = rd->c.uri;
+      std::cout << RenderK8sJob(*job, rd->options);
+      return 0;
+    };
+  });
+
   struct Ls {
     Common c;
     std::string queue, state;

@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the version.");
 
+  argc = tamga::TakeJobCommand(argc, argv);
   CLI11_PARSE(app, argc, argv);
 
   tamga::LogLevel level;

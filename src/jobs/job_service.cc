@@ -354,6 +354,19 @@ std::vector<AgentSummary> JobService::ListAgents() {
   return out;
 }
 
+// The agent's latest report replaces the previous one. Name and queues are kept when the report omits them;
+// queues the server does not know yet (e.g. after a restart from an older database) are created.
+void JobService::AdoptReport(Agent& a, AgentReport report) {
+  if (report.name.empty()) report.name = a.report.name;
+  if (report.queues.empty()) report.queues = a.report.queues;
+  for (const auto& q : report.queues) {
+    if (queues_.count(q) || q.empty() || q.size() > 64) continue;
+    QueueInfo qi{q, 0, "spread", clock_->NowMillis()};
+    if (store_->PutQueue({q, 0, "spread", qi.created_ms}).ok()) queues_[q] = qi;
+  }
+  a.report = std::move(report);
+}
+
 AgentView JobService::ViewOf(const Agent& a) const {
   AgentView v;
   v.id = a.id;
@@ -453,9 +466,7 @@ void JobService::Lease(const std::string& agent_id, AgentReport report, int64_t 
     Agent* a = LiveAgent(agent_id);
     if (!a) return done(NotFound("agent '" + agent_id.substr(0, 64) + "' is not registered (lost?); register again"));
     a->last_seen_ms = clock_->NowMillis();
-    report.name = a->report.name;
-    report.queues = a->report.queues;
-    a->report = std::move(report);
+    AdoptReport(*a, std::move(report));
     job = TryLease(*a);
     if (!job && wait_ms > 0 && !stopping_) {
       for (auto it = lease_waiters_.begin(); it != lease_waiters_.end();) {
@@ -480,9 +491,7 @@ Result<std::vector<std::string>> JobService::Heartbeat(const std::string& agent_
   if (!a) return NotFound("agent '" + agent_id.substr(0, 64) + "' is not registered (lost?); register again");
   int64_t now = clock_->NowMillis();
   a->last_seen_ms = now;
-  report.name = a->report.name;
-  report.queues = a->report.queues;
-  a->report = std::move(report);
+  AdoptReport(*a, std::move(report));
   std::vector<std::string> abort;
   // Jobs the agent still runs but no longer owns (declared lost and requeued meanwhile): stop them.
   for (const auto& [id, pids] : a->report.job_pids) {

@@ -137,6 +137,7 @@ class JobService {
   void Dequeue(const Job& job);
   int RunningIn(const std::string& queue) const;
   AgentView ViewOf(const Agent& a) const;
+  void AdoptReport(Agent& a, AgentReport report);
   std::optional<Job> TryLease(Agent& a);
   void ServeWaiters(Callbacks* out);
   void ForgetLease(const Job& job);

@@ -116,7 +116,9 @@ class Cluster:
             if j["state"] in states:
                 return j
             time.sleep(0.1)
-        raise AssertionError("job %s never reached %s: %s" % (job_id, states, self.job(job_id)))
+        raise AssertionError("job %s never reached %s: %s\nagents: %s\ngpu-box: %s\nserver: %s" % (
+            job_id, states, self.job(job_id), requests.get(self.api + "/agents").text[:3000], self.log("gpu-box")[-1500:],
+            self.log("server")[-1500:]))
 
     def stop(self):
         for p in list(self.agents.values()) + [self.server]:
@@ -296,3 +298,28 @@ def test_server_restart_with_jobs_in_flight(cluster):
     for n, job_id in enumerate(ids):
         assert jobs[job_id]["state"] == "succeeded", jobs[job_id]
         assert "survived-%d" % n in c.logs(job_id)
+    # After the restart both agents keep taking new work, GPU jobs included.
+    after = [c.submit({"queue": q, "command": ["true"], "resources": r})
+             for q, r in (("cpu", {"cpus": 1}), ("gpu", {"gpus": 1, "gpu_memory": "1GiB"}))]
+    assert all(j["state"] == "succeeded" for j in c.wait(after, timeout=30).values())
+
+
+def test_cli_submit_show_and_render(cluster):
+    c = cluster
+    run = lambda *a: subprocess.run([c.binary] + list(a), capture_output=True, text=True, timeout=60)
+    out = run("jobs", "submit", "--server", c.url, "--queue", "gpu", "--priority", "3", "--gpus", "1",
+              "--gpu-memory", "8GiB", "--env", "A=1", "--", "sh", "-c", "echo from-cli $A")
+    assert out.returncode == 0, out.stderr
+    job_id = out.stdout.strip().splitlines()[-1]
+    assert job_id.startswith("job-")
+    j = c.wait_state(job_id, TERMINAL, timeout=30)
+    assert j["state"] == "succeeded", j
+    show = json.loads(run("jobs", "show", job_id, "--server", c.url, "--json").stdout)
+    assert show["state"] == "succeeded" and "reason" in show
+    logs = run("jobs", "logs", job_id, "--server", c.url)
+    assert "from-cli 1" in logs.stdout
+    y = run("jobs", "render", job_id, "--server", c.url, "--gpu-product", "NVIDIA-A100-SXM4-40GB").stdout
+    assert "kind: Job" in y and "nvidia.com/gpu: 1" in y and "NVIDIA-A100-SXM4-40GB" in y
+    assert "queues" in run("queues", "ls", "--server", c.url, "--json").stdout
+    bad = run("jobs", "submit", "--server", c.url, "--queue", "nope", "--", "true")
+    assert bad.returncode == 1 and "nope" in bad.stderr
