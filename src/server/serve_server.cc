@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "server/port_file.h"
 #include "grpc/oip_grpc_server.h"
 #include "http/http_server.h"
 #include "http/routes/serving_routes.h"
@@ -39,15 +40,6 @@ std::string ModelNameOf(const ServeConfig& c) {
   return name.empty() ? "model" : name;
 }
 
-// Written atomically (tmp + rename) so a reader never sees a partial number.
-void WritePortFile(const std::string& path, int port) {
-  if (path.empty()) return;
-  std::ofstream out(path + ".tmp");
-  out << port << "\n";
-  out.close();
-  std::error_code ec;
-  std::filesystem::rename(path + ".tmp", path, ec);
-}
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include "artifacts/local/local_blob_store.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "server/port_file.h"
 #include "core/metrics.h"
 #include "core/random.h"
 #include "http/http_server.h"
@@ -74,18 +75,6 @@ struct TamgaServer::Parts {
   std::unique_ptr<HttpServer> http;
 };
 
-namespace {
-
-void WritePortFile(const std::string& path, int port) {
-  if (path.empty()) return;
-  std::ofstream out(path + ".tmp");
-  out << port << "\n";
-  out.close();
-  std::error_code ec;
-  std::filesystem::rename(path + ".tmp", path, ec);
-}
-
-}  // namespace
 
 Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& config) {
   auto p = std::make_unique<Parts>();
