@@ -159,28 +159,34 @@ void JobService::ServeWaiters(Callbacks* out) {
 void JobService::Lease(const std::string& agent_id, AgentReport report, int64_t wait_ms,
                        std::function<void(Result<std::optional<Job>>)> done) {
   std::optional<Job> job;
+  std::function<void(Result<std::optional<Job>>)> replaced;  // an older poll of the same agent, answered empty
+  bool known = false, waiting = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     Agent* a = LiveAgent(agent_id);
-    if (!a) return done(NotFound("agent '" + agent_id.substr(0, 64) + "' is not registered (lost?); register again"));
-    a->last_seen_ms = clock_->NowMillis();
-    AdoptReport(*a, std::move(report));
-    job = TryLease(*a);
-    if (!job && wait_ms > 0 && !stopping_) {
-      for (auto it = lease_waiters_.begin(); it != lease_waiters_.end();) {
-        if (it->agent_id == agent_id) {  // a newer poll replaces an older one
-          auto d = std::move(it->done);
-          it = lease_waiters_.erase(it);
-          std::thread([d = std::move(d)] { d(std::optional<Job>()); }).detach();
-        } else {
-          ++it;
+    if (a) {
+      known = true;
+      a->last_seen_ms = clock_->NowMillis();
+      AdoptReport(*a, std::move(report));
+      job = TryLease(*a);
+      if (!job && wait_ms > 0 && !stopping_) {
+        for (auto it = lease_waiters_.begin(); it != lease_waiters_.end();) {
+          if (it->agent_id == agent_id) {  // a newer poll replaces an older one
+            replaced = std::move(it->done);
+            it = lease_waiters_.erase(it);
+          } else {
+            ++it;
+          }
         }
+        lease_waiters_.push_back({agent_id, clock_->NowMillis() + std::min(wait_ms, options_.max_wait_ms), std::move(done)});
+        waiting = true;
       }
-      lease_waiters_.push_back({agent_id, clock_->NowMillis() + std::min(wait_ms, options_.max_wait_ms), std::move(done)});
-      return;
     }
   }
-  done(std::move(job));
+  // Callbacks run outside the lock.
+  if (replaced) replaced(std::optional<Job>());
+  if (!known) return done(NotFound("agent '" + agent_id.substr(0, 64) + "' is not registered (lost?); register again"));
+  if (!waiting) done(std::move(job));
 }
 
 Result<std::vector<std::string>> JobService::Heartbeat(const std::string& agent_id, AgentReport report) {

@@ -3,7 +3,6 @@
 // MLflow error shape.
 #include <nlohmann/json.hpp>
 
-#include "core/ids.h"
 #include "core/json_writer.h"
 #include "http/routes/route_context.h"
 #include "jobs/job_service.h"
@@ -20,28 +19,15 @@ Result<nlohmann::json> Body(const HttpRequest& req) {
   return j;
 }
 
-std::string QueryParam(const HttpRequest& req, const std::string& key) {
-  size_t pos = 0;
-  while (pos <= req.query.size()) {
-    size_t amp = req.query.find('&', pos);
-    std::string kv = req.query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-    size_t eq = kv.find('=');
-    if (kv.substr(0, eq) == key) return eq == std::string::npos ? "" : kv.substr(eq + 1);
-    if (amp == std::string::npos) break;
-    pos = amp + 1;
+// An optional integer query parameter in [lo, hi] (query strings parsed and decoded by RequestFields).
+Result<int64_t> IntParam(const RequestFields& f, const char* key, int64_t def, int64_t lo, int64_t hi) {
+  TAMGA_ASSIGN_OR_RETURN(auto v, f.OptInt(key));
+  if (!v) return def;
+  if (*v < lo || *v > hi) {
+    return InvalidArgument(std::string("query parameter '") + key + "' must be an integer in [" + std::to_string(lo) +
+                           ", " + std::to_string(hi) + "]");
   }
-  return "";
-}
-
-Result<int64_t> IntParam(const HttpRequest& req, const std::string& key, int64_t def, int64_t lo, int64_t hi) {
-  std::string v = QueryParam(req, key);
-  if (v.empty()) return def;
-  int64_t out = 0;
-  if (!ParseDecimalId(v, &out) || out < lo || out > hi) {
-    return InvalidArgument("query parameter '" + key + "' must be an integer in [" + std::to_string(lo) + ", " +
-                           std::to_string(hi) + "]");
-  }
-  return out;
+  return *v;
 }
 
 HttpResponse JobResponse(const Job& j) { return HttpResponse::Json("{\"job\":" + JobJson(j) + "}"); }
@@ -121,11 +107,17 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
     jobs->Submit(std::move(*spec), [respond](Result<Job> j) { respond(j.ok() ? JobResponse(*j) : ErrorResponse(j.status())); });
   });
   router.Add(HttpMethod::kGet, base + "/jobs", [jobs](HttpRequest& req, Responder respond) {
+    auto f = RequestFields::From(req);
+    if (!f.ok()) return respond(ErrorResponse(f.status()));
     JobListQuery q;
-    q.queue = QueryParam(req, "queue");
-    q.state = QueryParam(req, "state");
+    auto queue = f->OptString("queue");
+    auto state = f->OptString("state");
+    if (!queue.ok()) return respond(ErrorResponse(queue.status()));
+    if (!state.ok()) return respond(ErrorResponse(state.status()));
+    q.queue = queue->value_or("");
+    q.state = state->value_or("");
     if (!q.state.empty() && !ParseJobState(q.state)) return respond(ErrorResponse(InvalidArgument("unknown state '" + q.state.substr(0, 32) + "'")));
-    auto max = IntParam(req, "max_results", 100, 1, 10000);
+    auto max = IntParam(*f, "max_results", 100, 1, 10000);
     if (!max.ok()) return respond(ErrorResponse(max.status()));
     q.max_results = *max;
     auto list = jobs->List(q);
@@ -142,8 +134,10 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
       return respond(j.ok() ? JobResponse(*j) : ErrorResponse(j.status()));
     }
     if (p->action != "logs") return respond(ErrorResponse(NotFound("unknown job route")));
-    auto after = IntParam(req, "after", 0, 0, INT64_MAX);
-    auto wait = IntParam(req, "wait_ms", 0, 0, 60000);
+    auto f = RequestFields::From(req);
+    if (!f.ok()) return respond(ErrorResponse(f.status()));
+    auto after = IntParam(*f, "after", 0, 0, INT64_MAX);
+    auto wait = IntParam(*f, "wait_ms", 0, 0, 60000);
     if (!after.ok()) return respond(ErrorResponse(after.status()));
     if (!wait.ok()) return respond(ErrorResponse(wait.status()));
     jobs->ReadLogs(p->id, *after, *wait, [respond](Result<LogsPage> page) {
