@@ -86,6 +86,11 @@ JobCommands AddJobCommands(CLI::App& app) {
   agent->add_option("--work-dir", agent_cfg->work_dir, "Scratch directories and the agent id live here")->capture_default_str();
   agent->add_option("--heartbeat-ms", agent_cfg->heartbeat_ms, "Heartbeat interval")->capture_default_str();
   agent->add_option("--grace-ms", agent_cfg->grace_ms, "SIGTERM to SIGKILL on abort or timeout")->capture_default_str();
+  agent->add_option("--metrics-port", agent_cfg->metrics_port,
+                    "GPU metrics (dcgm-exporter names) on /metrics; 0 picks a free port, -1 turns it off")
+      ->capture_default_str();
+  agent->add_option("--metrics-host", agent_cfg->metrics_host, "Address /metrics listens on")->capture_default_str();
+  agent->add_option("--metrics-port-file", agent_cfg->metrics_port_file, "Write the bound metrics port to this file");
   agent->callback([action, agent_cfg, memory] {
     *action = [agent_cfg, memory]() -> int {
       if (!memory->empty()) {

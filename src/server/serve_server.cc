@@ -7,7 +7,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "server/port_file.h"
+#include "core/port_file.h"
 #include "grpc/oip_grpc_server.h"
 #include "http/http_server.h"
 #include "http/routes/serving_routes.h"

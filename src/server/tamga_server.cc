@@ -7,7 +7,7 @@
 #include "artifacts/local/local_blob_store.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "server/port_file.h"
+#include "core/port_file.h"
 #include "core/metrics.h"
 #include "core/random.h"
 #include "http/http_server.h"

@@ -30,6 +30,15 @@ def free_port():
     return port
 
 
+def parse_metrics(text):
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            out[key] = float(value)
+    return out
+
+
 class Cluster:
     def __init__(self, binary, fake_nvml):
         self.binary = binary
@@ -69,7 +78,20 @@ class Cluster:
         self.agents[name] = subprocess.Popen(
             [self.binary, "agent", "--server", self.url, "--queue", "gpu", "--queue", "cpu", "--queue", "shared",
              "--gpus", gpus, "--name", name, "--cpus", "3", "--work-dir", os.path.join(self.dir, name),
-             "--heartbeat-ms", "300", "--grace-ms", "2000"], stdout=log, stderr=log, env=env)
+             "--heartbeat-ms", "300", "--grace-ms", "2000", "--metrics-port", "0",
+             "--metrics-port-file", os.path.join(self.dir, name + ".metrics-port")], stdout=log, stderr=log, env=env)
+
+    def metrics(self, name):
+        """The agent's /metrics as {"name{labels}": value}."""
+        path = os.path.join(self.dir, name + ".metrics-port")
+        deadline = time.time() + 20
+        while not os.path.exists(path) and time.time() < deadline:
+            time.sleep(0.05)
+        with open(path) as f:
+            port = int(f.read())
+        r = requests.get("http://127.0.0.1:%d/metrics" % port, timeout=5)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain"), r.text
+        return parse_metrics(r.text)
 
     def log(self, name):
         with open(os.path.join(self.dir, name + ".log"), "rb") as f:
@@ -302,6 +324,96 @@ def test_server_restart_with_jobs_in_flight(cluster):
     after = [c.submit({"queue": q, "command": ["true"], "resources": r})
              for q, r in (("cpu", {"cpus": 1}), ("gpu", {"gpus": 1, "gpu_memory": "1GiB"}))]
     assert all(j["state"] == "succeeded" for j in c.wait(after, timeout=30).values())
+
+
+def test_agent_metrics_name_the_job_on_each_gpu(cluster):
+    """dcgm-exporter names on the agent's /metrics: the GPU a job runs on carries its job_id and queue."""
+    c = cluster
+    job_id = c.submit({"queue": "gpu", "priority": 50, "resources": {"gpus": 1, "gpu_memory": "8GiB"},
+                       "command": ["sh", "-c", "echo pid=$$; exec sleep 60"]})
+    j = c.wait_state(job_id, {"running"})
+    uuid = j["gpu_uuids"][0]
+    other = [u for u in ("GPU-11111111-aaaa", "GPU-22222222-bbbb") if u != uuid][0]
+    deadline = time.time() + 10
+    while "pid=" not in c.logs(job_id) and time.time() < deadline:
+        time.sleep(0.1)
+    pid = int(c.logs(job_id).split("pid=")[1].split()[0])
+    # The driver now shows the job's process holding 6 GiB (plus 1 GiB of someone else's) on its GPU.
+    with open(c.nvml_config) as f:
+        original = f.read()
+    script = json.loads(original)
+    for g in script["gpus"]:
+        if g["uuid"] == uuid:
+            g["used"] = 7 * GIB
+            g["util"] = 93
+            g["processes"] = [{"pid": pid, "used": 6 * GIB}, {"pid": 1, "used": 1 * GIB}]
+    try:
+        with open(c.nvml_config + ".tmp", "w") as f:
+            json.dump(script, f)
+        os.rename(c.nvml_config + ".tmp", c.nvml_config)
+        time.sleep(1.2)  # the agent caches a snapshot for 1 s
+        m = c.metrics("gpu-box")
+        def series(name, gpu_uuid):
+            return {k: v for k, v in m.items() if k.startswith(name + "{") and 'UUID="%s"' % gpu_uuid in k}
+        used = series("DCGM_FI_DEV_FB_USED", uuid)
+        assert len(used) == 1, used
+        key, value = next(iter(used.items()))
+        assert 'job_id="%s"' % job_id in key and 'queue="gpu"' in key and 'modelName="Fake A100"' in key, key
+        assert 'DCGM_FI_DRIVER_VERSION="550.54.15"' in key and 'device="nvidia' in key
+        assert value == 7 * 1024  # MiB
+        assert list(series("DCGM_FI_DEV_GPU_UTIL", uuid).values()) == [93]
+        idle = series("DCGM_FI_DEV_FB_USED", other)
+        assert len(idle) == 1 and 'job_id=""' in next(iter(idle)), idle
+        for name in ("DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_POWER_USAGE"):
+            assert len(series(name, uuid)) == 1, name
+        assert list(series("DCGM_FI_DEV_POWER_USAGE", other).values())[0] in (60, 61)  # W from mW
+        mine = series("tamga_job_gpu_memory_used_bytes", uuid)
+        assert mine == {'tamga_job_gpu_memory_used_bytes{job_id="%s",queue="gpu",gpu="%s",UUID="%s"}' % (
+            job_id, key.split('gpu="')[1].split('"')[0], uuid): 6 * GIB}, mine
+        assert m['tamga_agent_nvml_available{reason=""}'] == 1 and m["tamga_agent_gpus"] == 2
+        assert m["tamga_agent_running_jobs"] >= 1
+    finally:
+        with open(c.nvml_config + ".tmp", "w") as f:
+            f.write(original)
+        os.rename(c.nvml_config + ".tmp", c.nvml_config)
+    requests.post(c.api + "/jobs/%s/abort" % job_id)
+    assert c.wait_state(job_id, TERMINAL, timeout=30)["state"] == "aborted"
+    m = c.metrics("gpu-box")
+    assert m.get('tamga_agent_jobs_finished_total{state="aborted"}', 0) >= 1
+    # The CPU-only agent says why it offers no GPU, and reports none.
+    cpu = c.metrics("cpu-box")
+    assert cpu['tamga_agent_nvml_available{reason="GPUs disabled (--gpus none)"}'] == 0
+    assert cpu["tamga_agent_gpus"] == 0 and not any(k.startswith("DCGM_") for k in cpu)
+
+
+def test_agent_without_nvml_says_so_once_and_runs_cpu_jobs(cluster):
+    c = cluster
+    name = "no-driver"
+    env = dict(os.environ, TAMGA_NVML_LIBRARY=os.path.join(c.dir, "missing", "libnvidia-ml.so.1"))
+    log_path = os.path.join(c.dir, name + ".log")
+    port_file = os.path.join(c.dir, name + ".metrics-port")
+    assert requests.post(c.api + "/queues", json={"name": "nodriver"}).status_code == 200
+    with open(log_path, "ab") as log:
+        p = subprocess.Popen([c.binary, "agent", "--server", c.url, "--queue", "nodriver", "--name", name,
+                              "--work-dir", os.path.join(c.dir, name), "--heartbeat-ms", "300", "--metrics-port", "0",
+                              "--metrics-port-file", port_file], stdout=log, stderr=log, env=env)
+    try:
+        job_id = c.submit({"queue": "nodriver", "command": ["sh", "-c", "echo cpu-only [$CUDA_VISIBLE_DEVICES]"]})
+        j = c.wait_state(job_id, TERMINAL, timeout=30)
+        assert j["state"] == "succeeded" and "cpu-only []" in c.logs(job_id), j
+        m = c.metrics(name)
+        down = [k for k in m if k.startswith("tamga_agent_nvml_available{")]
+        assert len(down) == 1 and m[down[0]] == 0 and "libnvidia-ml.so.1" in down[0], down
+        assert m["tamga_agent_gpus"] == 0
+        gpu_job = c.submit({"queue": "nodriver", "resources": {"gpus": 1}, "command": ["true"]})
+        time.sleep(1)
+        assert c.job(gpu_job)["state"] == "queued"  # waits for an agent with a GPU; never runs here
+        requests.post(c.api + "/jobs/%s/abort" % gpu_job)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=20)
+    log = c.log(name)
+    assert log.count("NVML not available") == 1, log
 
 
 def test_cli_submit_show_and_render(cluster):

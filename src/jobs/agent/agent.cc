@@ -20,7 +20,13 @@
 #include <sstream>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
+#include "core/port_file.h"
+#include "gpu/gpu_metrics.h"
+#include "http/http_server.h"
+#include "http/router.h"
 #include "jobs/agent/agent_client.h"
 #include "jobs/agent/env_capture.h"
 #include "jobs/job_service.h"
@@ -137,13 +143,82 @@ struct JobAgent::Impl {
   std::map<std::string, std::shared_ptr<Running>> running;  // GUARDED_BY(mu)
   std::mutex probe_mu;
   GpuSnapshot snapshot;  // GUARDED_BY(probe_mu)
+  SteadyClock::time_point snapshot_at;  // GUARDED_BY(probe_mu)
+  // /metrics
+  SystemClock clock;
+  MetricsRegistry metrics;
+  MetricFamily* finished_total = metrics.Counter("tamga_agent_jobs_finished_total", "Jobs this agent ended, by state");
+  Router router;
+  std::unique_ptr<HttpServer> metrics_server;
+  std::thread metrics_thread;
 
   Impl(AgentConfig c, std::unique_ptr<GpuProbe> p) : cfg(std::move(c)), probe(std::move(p)), client(cfg.server) {}
 
   GpuSnapshot Snap() {
     std::lock_guard<std::mutex> l(probe_mu);
     if (probe) snapshot = probe->Snapshot();
+    snapshot_at = SteadyClock::now();
     return snapshot;
+  }
+
+  // For scrapes: a snapshot at most 1 s old, so a scrape storm does not turn into an NVML storm.
+  GpuSnapshot RecentSnap() {
+    {
+      std::lock_guard<std::mutex> l(probe_mu);
+      if (SteadyClock::now() - snapshot_at < std::chrono::seconds(1)) return snapshot;
+    }
+    return Snap();
+  }
+
+  std::string RenderMetrics() {
+    std::vector<GpuJobUse> uses;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      for (const auto& [id, run] : running) {
+        pid_t g = run->pgid;
+        if (g == -2) continue;
+        uses.push_back({id, run->job.spec.queue, run->job.gpu_uuids, g > 0 ? GroupPids(g) : std::vector<uint32_t>{}});
+      }
+    }
+    GpuMetricsContext ctx;
+    ctx.hostname = cfg.name;
+    ctx.gpus_enabled = probe != nullptr;
+    ctx.disabled_reason = "GPUs disabled (--gpus none)";
+    ctx.offered_uuids.assign(allowed.begin(), allowed.end());
+    return RenderGpuMetrics(RecentSnap(), uses, ctx) + metrics.Render();
+  }
+
+  // Starts /metrics on its own thread; a failure is logged, not fatal.
+  void StartMetrics() {
+    if (cfg.metrics_port < 0) return;
+    router.Add(HttpMethod::kGet, "/metrics", [this](HttpRequest&, Responder respond) {
+      respond(HttpResponse::Text(RenderMetrics(), 200, "text/plain; version=0.0.4; charset=utf-8"));
+    });
+    router.Add(HttpMethod::kGet, "/health", [](HttpRequest&, Responder respond) { respond(HttpResponse::Text("OK")); });
+    HttpServer::Options o;
+    o.host = cfg.metrics_host;
+    o.port = cfg.metrics_port;
+    o.threads = 1;
+    o.handle_signals = false;
+    o.drain_timeout_ms = 2000;
+    o.max_body_bytes = 64 << 10;
+    o.max_upload_bytes = 0;
+    auto server = HttpServer::Create(o, &router, &metrics, &clock);
+    if (!server.ok()) {
+      TAMGA_LOG(kError, "cannot serve agent metrics; running without /metrics",
+                {{"host", cfg.metrics_host}, {"port", std::to_string(cfg.metrics_port)}, {"error", server.status().message()}});
+      return;
+    }
+    metrics_server = std::move(*server);
+    WritePortFile(cfg.metrics_port_file, metrics_server->port());
+    TAMGA_LOG(kInfo, "agent metrics", {{"url", "http://" + cfg.metrics_host + ":" + std::to_string(metrics_server->port()) + "/metrics"}});
+    metrics_thread = std::thread([this] { metrics_server->Run(); });
+  }
+
+  void StopMetrics() {
+    if (!metrics_server) return;
+    metrics_server->Shutdown();
+    if (metrics_thread.joinable()) metrics_thread.join();
   }
 
   AgentReport Report() {
@@ -214,6 +289,7 @@ struct JobAgent::Impl {
   }
 
   void Finish(const std::string& job_id, JobState state, const std::string& reason, std::optional<int> code) {
+    finished_total->Add({{"state", JobStateName(state)}}, 1);
     nlohmann::json body = {{"agent_id", agent_id}, {"state", JobStateName(state)}, {"reason", reason}};
     if (code) body["exit_code"] = *code;
     Status s = Deliver("/api/2.0/tamga/jobs/" + job_id + "/finish", body);
@@ -565,7 +641,10 @@ Status JobAgent::Run() {
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
   signal(SIGPIPE, SIG_IGN);
-  return impl_->Loop();
+  impl_->StartMetrics();
+  Status s = impl_->Loop();
+  impl_->StopMetrics();
+  return s;
 }
 
 }  // namespace tamga

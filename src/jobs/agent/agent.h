@@ -30,8 +30,12 @@ struct AgentConfig {
   int grace_ms = 10000;             // SIGTERM -> SIGKILL
   int lease_wait_ms = 10000;
   std::string state_file;           // agent id is kept here across restarts ("" = <work_dir>/agent-id)
-  int metrics_port = -1;            // GPU metrics (dcgm-exporter names) on /metrics; -1 = off, 0 = pick one
-  std::string port_file;            // the metrics port is written here
+  // GPU metrics under dcgm-exporter's names (gpu/gpu_metrics.h) on http://metrics_host:metrics_port/metrics.
+  // -1 = off, 0 = pick a free port. A port that cannot be bound is logged and the agent runs on without it:
+  // metrics are never a reason to stop running jobs.
+  std::string metrics_host = "0.0.0.0";
+  int metrics_port = 9401;
+  std::string metrics_port_file;    // the bound metrics port is written here
 };
 
 class JobAgent {

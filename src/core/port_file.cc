@@ -1,4 +1,4 @@
-#include "server/port_file.h"
+#include "core/port_file.h"
 
 #include <filesystem>
 #include <fstream>
