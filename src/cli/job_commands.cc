@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -181,6 +182,51 @@ JobCommands AddJobCommands(CLI::App& app) {
       if (sub->c.as_json) std::cout << r->dump(2) << "\n";
       else PrintJob((*r)["job"]);
       std::cout << (*r)["job"].value("id", "") << "\n";
+      return 0;
+    };
+  });
+
+  // ---- tamga jobs submit-batch FILE: JSON lines, sent kMaxJobBatch at a time (each request all or none).
+  struct Batch {
+    Common c;
+    std::string file;
+  };
+  auto batch = std::make_shared<Batch>();
+  auto* submit_batch = jobs->add_subcommand(
+      "submit-batch", "Queue many jobs from a file of JSON job specs, one per line ('-' = stdin); prints their ids.");
+  AddServer(submit_batch, &batch->c);
+  submit_batch->add_option("file", batch->file, "JSON lines: one job spec (as POST /jobs takes) per line")->required();
+  submit_batch->callback([action, batch] {
+    *action = [batch]() -> int {
+      std::ifstream f;
+      if (batch->file != "-") {
+        f.open(batch->file);
+        if (!f) return std::cerr << "error: cannot read " << batch->file << "\n", 2;
+      }
+      std::istream& in = batch->file == "-" ? std::cin : f;
+      std::vector<json> specs;
+      std::string line;
+      for (int n = 1; std::getline(in, line); ++n) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        json spec = json::parse(line, nullptr, false);
+        if (!spec.is_object()) return std::cerr << "error: line " << n << " is not a JSON object\n", 2;
+        specs.push_back(std::move(spec));
+      }
+      if (specs.empty()) return std::cerr << "error: no job specs in " << batch->file << "\n", 2;
+      size_t queued = 0;
+      for (size_t start = 0; start < specs.size(); start += kMaxJobBatch) {
+        size_t end = std::min(specs.size(), start + kMaxJobBatch);
+        json body = {{"jobs", json(std::vector<json>(specs.begin() + start, specs.begin() + end))}};
+        int code = 0;
+        auto r = Call(batch->c, "POST", "/api/2.0/tamga/jobs/batch", body, &code);
+        if (!r) {
+          std::cerr << "error: specs " << start + 1 << ".." << end << " of the file were refused (jobs[i] above is spec "
+                    << start + 1 << "+i); " << queued << " jobs were queued before them\n";
+          return code;
+        }
+        for (const auto& j : (*r)["jobs"]) std::cout << j.value("id", "") << "\n";
+        queued += (*r)["jobs"].size();
+      }
       return 0;
     };
   });

@@ -17,6 +17,17 @@ std::string NewRunId(Random& random) {
   return out;
 }
 
+std::string NewTimeOrderedId(Random& random, int64_t unix_ms) {
+  uint64_t ts = static_cast<uint64_t>(unix_ms < 0 ? 0 : unix_ms) & 0xffffffffffffULL;
+  uint64_t hi = (ts << 16) | 0x7000 | (random.Next() & 0x0fff);               // version 7, rand_a
+  uint64_t lo = (random.Next() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC variant, rand_b
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (int i = 0; i < 16; ++i) out[15 - i] = kHex[(hi >> (4 * i)) & 0xf];
+  for (int i = 0; i < 16; ++i) out[31 - i] = kHex[(lo >> (4 * i)) & 0xf];
+  return out;
+}
+
 std::string NewRunName(Random& random) {
   static constexpr std::array<const char*, 24> kAdjectives = {
       "amazing", "brave",  "calm",    "clever", "dapper", "eager",  "fearless", "gentle",

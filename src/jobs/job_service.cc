@@ -159,40 +159,69 @@ std::vector<QueueSummary> JobService::ListQueues() {
 // ---- users --------------------------------------------------------------------------------------------
 
 void JobService::Submit(JobSpec spec, std::function<void(Result<Job>)> done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!queues_.count(spec.queue)) {
-      return done(NotFound("queue '" + spec.queue + "' does not exist; create it (tamga queues create " + spec.queue +
-                           ") or start an agent that serves it"));
-    }
-  }
-  char id[24];
-  std::snprintf(id, sizeof(id), "job-%012llx", static_cast<unsigned long long>(random_->Next() & 0xffffffffffffULL));
-  std::string job_id = id;
-  CreateRunRequest run;
-  run.experiment_id = spec.experiment_id.empty() ? "0" : spec.experiment_id;
-  run.run_name = spec.run_name;
-  std::string cmdline;
-  for (const auto& a : spec.command) cmdline += (cmdline.empty() ? "" : " ") + a;
-  run.tags = {{"mlflow.source.type", "JOB"}, {"mlflow.source.name", cmdline.substr(0, 5000)}, {"tamga.job.queue", spec.queue},
-              {"tamga.job.id", job_id}};
-  for (const auto& [k, v] : spec.tags) run.tags.push_back({k, v});
-  tracking_->CreateRun(run, [this, job_id, spec = std::move(spec), done = std::move(done)](Result<Run> r) mutable {
+  std::vector<JobSpec> one;
+  one.push_back(std::move(spec));
+  SubmitBatch(std::move(one), [done = std::move(done)](Result<std::vector<Job>> r) {
     if (!r.ok()) return done(r.status());
-    PendingSubmit p;
-    p.job.id = job_id;
-    p.job.spec = std::move(spec);
-    p.job.run_id = r->info.run_id;
-    p.done = std::move(done);
-    {
-      std::lock_guard<std::mutex> lock(submit_mu_);
-      submits_.push_back(std::move(p));
-    }
-    submit_cv_.notify_one();
+    done(std::move(r->front()));
   });
 }
 
-// Group commit of submissions: every job that arrived while the previous batch was being written goes
+void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Result<std::vector<Job>>)> done) {
+  if (specs.empty()) return done(InvalidArgument("no jobs to submit"));
+  if (specs.size() > kMaxJobBatch) return done(InvalidArgument("at most " + std::to_string(kMaxJobBatch) + " jobs per batch"));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      if (queues_.count(specs[i].queue)) continue;
+      std::string where = specs.size() == 1 ? "" : "jobs[" + std::to_string(i) + "]: ";
+      return done(NotFound(where + "queue '" + specs[i].queue + "' does not exist; create it (tamga queues create " +
+                           specs[i].queue + ") or start an agent that serves it"));
+    }
+  }
+  std::vector<std::string> ids;
+  std::vector<CreateRunRequest> runs;
+  int64_t now_ms = clock_->NowMillis();
+  ids.reserve(specs.size());
+  runs.reserve(specs.size());
+  for (const auto& spec : specs) {
+    // Time-ordered (ms, then 48 random bits): inserts into jobs.db stay on the B-tree's right edge.
+    char id[40];
+    std::snprintf(id, sizeof(id), "job-%012llx%012llx", static_cast<unsigned long long>(now_ms & 0xffffffffffffLL),
+                  static_cast<unsigned long long>(random_->Next() & 0xffffffffffffULL));
+    ids.push_back(id);
+    CreateRunRequest run;
+    run.experiment_id = spec.experiment_id.empty() ? "0" : spec.experiment_id;
+    run.run_name = spec.run_name;
+    std::string cmdline;
+    for (const auto& a : spec.command) cmdline += (cmdline.empty() ? "" : " ") + a;
+    run.tags = {{"mlflow.source.type", "JOB"}, {"mlflow.source.name", cmdline.substr(0, 5000)},
+                {"tamga.job.queue", spec.queue}, {"tamga.job.id", ids.back()}};
+    for (const auto& [k, v] : spec.tags) run.tags.push_back({k, v});
+    runs.push_back(std::move(run));
+  }
+  tracking_->CreateRuns(
+      std::move(runs),
+      [this, ids = std::move(ids), specs = std::move(specs), done = std::move(done)](Result<std::vector<Run>> r) mutable {
+        if (!r.ok()) return done(r.status());
+        PendingSubmit p;
+        p.jobs.resize(specs.size());
+        for (size_t i = 0; i < specs.size(); ++i) {
+          p.jobs[i].id = std::move(ids[i]);
+          p.jobs[i].spec = std::move(specs[i]);
+          p.jobs[i].run_id = (*r)[i].info.run_id;
+        }
+        p.done = std::move(done);
+        {
+          std::lock_guard<std::mutex> lock(submit_mu_);
+          submits_.push_back(std::move(p));
+        }
+        submit_cv_.notify_one();
+      },
+      "jobs");
+}
+
+// Group commit of submissions: every request that arrived while the previous batch was being written goes
 // into the next transaction, so the jobs database sees one commit per batch, not per job.
 void JobService::SubmitLoop() {
   std::unique_lock<std::mutex> lock(submit_mu_);
@@ -203,30 +232,35 @@ void JobService::SubmitLoop() {
     batch.swap(submits_);
     lock.unlock();
     Callbacks out;
-    std::vector<Result<Job>> results;
+    Status s;
     {
       std::lock_guard<std::mutex> l(mu_);
       std::vector<JobRecord> records;
+      int64_t now = clock_->NowMillis();
       for (auto& p : batch) {
-        p.job.seq = next_seq_++;
-        p.job.created_ms = clock_->NowMillis();
-        p.job.state = JobState::kQueued;
-        records.push_back(ToRecord(p.job));
-      }
-      Status s = store_->PutJobs(records);
-      for (auto& p : batch) {
-        if (!s.ok()) {
-          results.push_back(s);
-          continue;
+        for (auto& job : p.jobs) {
+          job.seq = next_seq_++;
+          job.created_ms = now;
+          job.state = JobState::kQueued;
+          records.push_back(ToRecord(job));
         }
-        active_[p.job.id] = p.job;
-        Enqueue(p.job);
-        results.push_back(p.job);
       }
-      if (s.ok()) ServeWaiters(&out);
+      s = store_->PutJobs(records);
+      if (s.ok()) {
+        for (auto& p : batch) {
+          for (const auto& job : p.jobs) {
+            active_[job.id] = job;
+            Enqueue(job);
+          }
+        }
+        ServeWaiters(&out);
+      }
     }
     for (auto& f : out) f();
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+    for (auto& p : batch) {
+      if (s.ok()) p.done(std::move(p.jobs));
+      else p.done(s);
+    }
     lock.lock();
   }
 }

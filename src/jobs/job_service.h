@@ -84,6 +84,9 @@ class JobService {
 
   // Users.
   void Submit(JobSpec spec, std::function<void(Result<Job>)> done);
+  // Up to kMaxJobBatch jobs at once, all or none: their runs in one tracking transaction, the jobs in one
+  // jobs.db transaction. Errors name the spec ("jobs[3]: ..."). Answers in the order given.
+  void SubmitBatch(std::vector<JobSpec> specs, std::function<void(Result<std::vector<Job>>)> done);
   Result<Job> Get(const std::string& id);
   Result<std::vector<Job>> List(const JobListQuery& q);
   Result<Job> Abort(const std::string& id);
@@ -123,9 +126,9 @@ class JobService {
     int64_t deadline_ms;
     std::function<void(Result<LogsPage>)> done;
   };
-  struct PendingSubmit {
-    Job job;
-    std::function<void(Result<Job>)> done;
+  struct PendingSubmit {  // one request's jobs: written in the same transaction
+    std::vector<Job> jobs;
+    std::function<void(Result<std::vector<Job>>)> done;
   };
   using Callbacks = std::vector<std::function<void()>>;
   using QueueKey = std::pair<std::pair<int, int64_t>, std::string>;  // (-priority, seq), id

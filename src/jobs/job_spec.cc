@@ -42,8 +42,9 @@ Result<int64_t> ParseByteSize(const std::string& text) {
   return static_cast<int64_t>(bytes);
 }
 
-Result<JobSpec> ParseJobSpec(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+namespace {
+
+Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   if (!j.is_object()) return InvalidArgument("job spec must be a JSON object");
   static const std::set<std::string> kKnown = {"queue", "priority", "command", "env", "working_dir", "git_repo",
                                                "git_commit", "resources", "timeout_s", "max_retries", "tags",
@@ -151,6 +152,37 @@ Result<JobSpec> ParseJobSpec(const std::string& text) {
     }
   }
   return s;
+}
+
+}  // namespace
+
+Result<JobSpec> ParseJobSpec(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) return InvalidArgument("job spec is not valid JSON");
+  return SpecFromJson(j);
+}
+
+Result<std::vector<JobSpec>> ParseJobSpecBatch(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return InvalidArgument("batch must be a JSON object {\"jobs\": [job spec, ...]}");
+  for (const auto& [k, v] : j.items()) {
+    if (k != "jobs") return InvalidArgument("unknown batch field '" + k.substr(0, 64) + "'");
+  }
+  if (!j.contains("jobs") || !j["jobs"].is_array() || j["jobs"].empty()) {
+    return InvalidArgument("field 'jobs' must be a non-empty list of job specs");
+  }
+  if (j["jobs"].size() > kMaxJobBatch) {
+    return InvalidArgument("field 'jobs' has " + std::to_string(j["jobs"].size()) + " specs; at most " +
+                           std::to_string(kMaxJobBatch) + " per request");
+  }
+  std::vector<JobSpec> out;
+  out.reserve(j["jobs"].size());
+  for (size_t i = 0; i < j["jobs"].size(); ++i) {
+    auto spec = SpecFromJson(j["jobs"][i]);
+    if (!spec.ok()) return Status(spec.status().code(), "jobs[" + std::to_string(i) + "]: " + spec.status().message());
+    out.push_back(std::move(*spec));
+  }
+  return out;
 }
 
 nlohmann::ordered_json jobs_internal::JobSpecObject(const JobSpec& s) {

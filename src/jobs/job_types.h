@@ -44,6 +44,9 @@ struct JobSpec {
 // Parses and validates a spec (JSON); InvalidArgument naming the field. Sizes accept numbers (bytes) or
 // strings like "8GiB", "512MiB", "2G".
 Result<JobSpec> ParseJobSpec(const std::string& json);
+// {"jobs": [spec, ...]} with at most kMaxJobBatch specs; an error names the spec ("jobs[3]: field ...").
+inline constexpr size_t kMaxJobBatch = 1000;
+Result<std::vector<JobSpec>> ParseJobSpecBatch(const std::string& json);
 std::string JobSpecJson(const JobSpec& spec);
 Result<int64_t> ParseByteSize(const std::string& text);
 

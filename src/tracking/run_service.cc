@@ -55,51 +55,84 @@ Result<std::optional<HistoryCursor>> DecodeHistoryToken(const std::string& token
 
 }  // namespace
 
-void TrackingService::CreateRun(CreateRunRequest req, DoneWith<Run> done) {
+Result<Run> TrackingService::PrepareRun(CreateRunRequest req) {
   if (req.experiment_id.empty()) req.experiment_id = "0";
   std::optional<std::string> tag_name;
   for (auto& t : req.tags) {
-    Status s = ValidateEntityKey("tag", t.key);
-    if (!s.ok()) return done(s);
+    TAMGA_RETURN_IF_ERROR(ValidateEntityKey("tag", t.key));
     TruncateRunTagValue(&t.value);
     if (t.key == kRunNameTag) tag_name = t.value;
   }
-  if (req.user_id.size() > 256) return done(InvalidArgument("user_id is longer than 256 characters"));
+  if (req.user_id.size() > 256) return InvalidArgument("user_id is longer than 256 characters");
   if (!req.run_name.empty() && tag_name && *tag_name != req.run_name) {
-    return done(InvalidArgument("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
-                                "different values (run_name='" + req.run_name + "', mlflow.runName='" +
-                                *tag_name + "')."));
+    return InvalidArgument("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+                           "different values (run_name='" + req.run_name + "', mlflow.runName='" + *tag_name + "').");
   }
   if (req.run_name.empty()) req.run_name = tag_name ? *tag_name : NewRunName(*random_);
   if (req.run_name.size() > TrackingLimits::kMaxRunName) {
-    return done(InvalidArgument("Run name exceeds the maximum length of 250 characters"));
+    return InvalidArgument("Run name exceeds the maximum length of 250 characters");
   }
   if (!tag_name) req.tags.push_back({kRunNameTag, req.run_name});
+  Run run;
+  run.info.run_id = NewTimeOrderedId(*random_, clock_->NowMillis());
+  run.info.experiment_id = req.experiment_id;
+  run.info.run_name = req.run_name;
+  run.info.user_id = req.user_id;
+  run.info.status = RunStatus::kRunning;
+  run.info.start_time = req.start_time.value_or(clock_->NowMillis());
+  run.tags = std::move(req.tags);
+  return run;
+}
 
-  auto run = std::make_shared<Run>();
-  run->info.run_id = NewRunId(*random_);
-  run->info.experiment_id = req.experiment_id;
-  run->info.run_name = req.run_name;
-  run->info.user_id = req.user_id;
-  run->info.status = RunStatus::kRunning;
-  run->info.start_time = req.start_time.value_or(clock_->NowMillis());
-  run->tags = std::move(req.tags);
+void TrackingService::CreateRun(CreateRunRequest req, DoneWith<Run> done) {
+  std::vector<CreateRunRequest> one;
+  one.push_back(std::move(req));
+  CreateRuns(std::move(one), [done = std::move(done)](Result<std::vector<Run>> r) {
+    if (!r.ok()) return done(r.status());
+    done(std::move(r->front()));
+  });
+}
+
+void TrackingService::CreateRuns(std::vector<CreateRunRequest> reqs, DoneWith<std::vector<Run>> done,
+                                 const std::string& item_name) {
+  auto runs = std::make_shared<std::vector<Run>>();
+  runs->reserve(reqs.size());
+  // Errors name the item when there are several ("jobs[3]: ...").
+  auto named = [n = reqs.size(), item_name](size_t i, const Status& s) {
+    return n == 1 ? s : Status(s.code(), item_name + "[" + std::to_string(i) + "]: " + s.message());
+  };
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    auto run = PrepareRun(std::move(reqs[i]));
+    if (!run.ok()) return done(named(i, run.status()));
+    runs->push_back(std::move(*run));
+  }
   writer_->Submit(
-      [run](WriteTxn& txn) -> Status {
-        auto exp = txn.GetExperiment(run->info.experiment_id);
-        if (!exp.ok()) return exp.status();
-        if (exp->lifecycle_stage != LifecycleStage::kActive) {
-          return InvalidArgument("The experiment " + run->info.experiment_id +
-                                 " must be in the 'active' state. Current state is deleted.");
+      [runs, named](WriteTxn& txn) -> Status {
+        std::unordered_map<std::string, std::string> locations;  // experiment id -> artifact location
+        for (size_t i = 0; i < runs->size(); ++i) {
+          Run& run = (*runs)[i];
+          auto loc = locations.find(run.info.experiment_id);
+          if (loc == locations.end()) {
+            auto exp = txn.GetExperiment(run.info.experiment_id);
+            if (!exp.ok()) return named(i, exp.status());
+            if (exp->lifecycle_stage != LifecycleStage::kActive) {
+              return named(i, InvalidArgument("The experiment " + run.info.experiment_id +
+                                              " must be in the 'active' state. Current state is deleted."));
+            }
+            loc = locations.emplace(run.info.experiment_id, exp->artifact_location).first;
+          }
+          run.info.artifact_uri = loc->second + "/" + run.info.run_id + "/artifacts";
+          Status s = txn.CreateRun(run.info, run.tags);
+          if (!s.ok()) return named(i, s);
         }
-        run->info.artifact_uri = exp->artifact_location + "/" + run->info.run_id + "/artifacts";
-        return txn.CreateRun(run->info, run->tags);
+        return Status::Ok();
       },
-      [run, done = std::move(done)](Status s) {
+      [runs, done = std::move(done)](Status s) {
         if (!s.ok()) return done(s);
-        std::sort(run->tags.begin(), run->tags.end(),
-                  [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
-        done(std::move(*run));
+        for (auto& run : *runs) {
+          std::sort(run.tags.begin(), run.tags.end(), [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
+        }
+        done(std::move(*runs));
       });
 }
 

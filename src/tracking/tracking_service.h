@@ -128,6 +128,10 @@ class TrackingService {
 
   // Runs.
   void CreateRun(CreateRunRequest req, DoneWith<Run> done);
+  // Several runs in one transaction: all are created or none. An error names the failing item as
+  // "<item_name>[i]: ..." when there is more than one.
+  void CreateRuns(std::vector<CreateRunRequest> reqs, DoneWith<std::vector<Run>> done,
+                  const std::string& item_name = "runs");
   void UpdateRun(UpdateRunRequest req, DoneWith<RunInfo> done);
   void DeleteRun(const std::string& run_id, Done done);
   void RestoreRun(const std::string& run_id, Done done);
@@ -142,6 +146,7 @@ class TrackingService {
   Result<std::vector<RunMetricPoint>> GetMetricHistoryBulkInterval(const BulkIntervalRequest& req);
 
  private:
+  Result<Run> PrepareRun(CreateRunRequest req);  // validation and defaults, no I/O
   void SetExperimentStage(const std::string& experiment_id, LifecycleStage stage, Done done);
   void SetRunStage(const std::string& run_id, LifecycleStage stage, Done done);
 

@@ -326,6 +326,70 @@ def test_server_restart_with_jobs_in_flight(cluster):
     assert all(j["state"] == "succeeded" for j in c.wait(after, timeout=30).values())
 
 
+def test_batch_submit_runs_every_job_and_is_all_or_nothing(cluster):
+    c = cluster
+    exp = requests.post(c.url + "/api/2.0/mlflow/experiments/create", json={"name": "batch-atomic"}).json()["experiment_id"]
+
+    def runs_in_exp():
+        r = requests.post(c.url + "/api/2.0/mlflow/runs/search", json={"experiment_ids": [exp], "max_results": 1000})
+        return len(r.json().get("runs", []))
+
+    def queued():
+        return len(requests.get(c.api + "/jobs", params={"queue": "cpu", "max_results": 10000}).json()["jobs"])
+
+    before = queued()
+    bad = [
+        ({"jobs": [{"queue": "cpu", "command": ["true"], "experiment_id": exp},
+                   {"queue": "cpu", "command": ["true"], "experiment_id": "987654321"}]}, 404, "jobs[1]"),
+        ({"jobs": [{"queue": "cpu", "command": ["true"], "experiment_id": exp},
+                   {"queue": "no-such-queue", "command": ["true"]}]}, 404, "jobs[1]: queue 'no-such-queue'"),
+        ({"jobs": [{"queue": "cpu", "command": ["true"]}, {"queue": "cpu", "command": "true"}]}, 400,
+         "jobs[1]: field 'command'"),
+        ({"jobs": [{"queue": "cpu", "command": ["true"], "tags": {"": "x"}}]}, 400, "tags"),
+        ({"jobs": []}, 400, "non-empty"),
+        ({"jobs": [{"queue": "cpu", "command": ["true"]}] * 1001}, 400, "at most 1000"),
+        ({"job": []}, 400, "unknown batch field 'job'"),
+        ([1, 2], 400, "JSON object"),
+    ]
+    for body, status, text in bad:
+        r = requests.post(c.api + "/jobs/batch", json=body)
+        assert r.status_code == status and text in r.json()["message"], (body if len(str(body)) < 300 else "...", r.text)
+        assert r.json()["error_code"] in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")
+    assert requests.post(c.api + "/jobs/batch", data=b"{not json").status_code == 400
+    # Nothing of a refused batch was stored: no run in the experiment, no new job.
+    assert runs_in_exp() == 0 and queued() == before
+
+    specs = [{"queue": "cpu", "priority": i % 3, "command": ["sh", "-c", "echo batch-%d" % i],
+              "experiment_id": exp, "tags": {"i": str(i)}} for i in range(60)]
+    r = requests.post(c.api + "/jobs/batch", json={"jobs": specs})
+    assert r.status_code == 200, r.text
+    jobs = r.json()["jobs"]
+    assert [j["spec"]["tags"]["i"] for j in jobs] == [str(i) for i in range(60)]  # answered in the order given
+    assert len({j["id"] for j in jobs}) == 60 and len({j["run_id"] for j in jobs}) == 60
+    done = c.wait([j["id"] for j in jobs], timeout=120)
+    for i, j in enumerate(jobs):
+        assert done[j["id"]]["state"] == "succeeded", done[j["id"]]
+        assert "batch-%d" % i in c.logs(j["id"])
+    assert runs_in_exp() == 60
+
+    # The CLI sends a JSON-lines file through the same endpoint.
+    path = os.path.join(c.dir, "sweep.jsonl")
+    with open(path, "w") as f:
+        for lr in ("0.1", "0.01", "0.001"):
+            f.write(json.dumps({"queue": "cpu", "command": ["sh", "-c", "echo lr=" + lr]}) + "\n\n")
+    out = subprocess.run([c.binary, "jobs", "submit-batch", path, "--server", c.url], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    ids = out.stdout.split()
+    assert len(ids) == 3 and all(i.startswith("job-") for i in ids)
+    assert all(j["state"] == "succeeded" for j in c.wait(ids, timeout=60).values())
+    with open(path, "a") as f:
+        f.write(json.dumps({"queue": "nope", "command": ["true"]}) + "\n")
+    out = subprocess.run([c.binary, "jobs", "submit-batch", path, "--server", c.url], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode != 0 and "jobs[3]" in out.stderr and "0 jobs were queued" in out.stderr, out.stderr
+
+
 def test_agent_metrics_name_the_job_on_each_gpu(cluster):
     """dcgm-exporter names on the agent's /metrics: the GPU a job runs on carries its job_id and queue."""
     c = cluster

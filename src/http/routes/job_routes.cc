@@ -106,6 +106,16 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
     if (!spec.ok()) return respond(ErrorResponse(spec.status()));
     jobs->Submit(std::move(*spec), [respond](Result<Job> j) { respond(j.ok() ? JobResponse(*j) : ErrorResponse(j.status())); });
   });
+  router.Add(HttpMethod::kPost, base + "/jobs/batch", [jobs](HttpRequest& req, Responder respond) {
+    auto specs = ParseJobSpecBatch(req.body);
+    if (!specs.ok()) return respond(ErrorResponse(specs.status()));
+    jobs->SubmitBatch(std::move(*specs), [respond](Result<std::vector<Job>> list) {
+      if (!list.ok()) return respond(ErrorResponse(list.status()));
+      std::string body = "{\"jobs\":[";
+      for (size_t i = 0; i < list->size(); ++i) body += (i ? "," : "") + JobJson((*list)[i]);
+      respond(HttpResponse::Json(body + "]}"));
+    });
+  });
   router.Add(HttpMethod::kGet, base + "/jobs", [jobs](HttpRequest& req, Responder respond) {
     auto f = RequestFields::From(req);
     if (!f.ok()) return respond(ErrorResponse(f.status()));
