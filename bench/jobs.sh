@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Jobs benchmark (issue 5 targets): enqueue rate over HTTP (wrk POSTing job specs), lease (dispatch)
+# Jobs benchmark (issue 5 targets): enqueue rate over HTTP (wrk POSTing job specs one per request, then
+# 100 per request to /jobs/batch), lease (dispatch)
 # latency with more than 10,000 jobs queued (a keep-alive client acting as an agent: lease, then finish),
 # and the agent's start overhead (a real `tamga agent` running `true` jobs; the agent records lease ->
 # process spawned on each run as tamga.job.start_overhead_ms). Prints one line per figure.
@@ -32,6 +33,19 @@ echo "== jobs ($(nproc) cores, wrk -t2 -c16 ${SECS}s, each job also creates its 
 out=$(wrk -t2 -c16 -d"${SECS}s" --latency -s "$WORK/post.lua" "$API/jobs")
 printf 'enqueue (POST /jobs)              %s jobs/s  p50 %s  p99 %s\n' \
   "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" "$(echo "$out" | awk '$1=="50%" {print $2}')" \
+  "$(echo "$out" | awk '$1=="99%" {print $2}')"
+
+/usr/bin/python3 - "$WORK/batch.lua" <<'PY'
+import json, sys
+spec = {"queue": "bench", "priority": 1, "command": ["python3", "train.py", "--lr", "0.01"], "resources": {"cpus": 1},
+        "tags": {"team": "bench"}}
+with open(sys.argv[1], "w") as f:
+    f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [[%s]]\n' %
+            json.dumps({"jobs": [spec] * 100}))
+PY
+out=$(wrk -t2 -c4 -d"${SECS}s" --latency -s "$WORK/batch.lua" "$API/jobs/batch")
+printf 'enqueue (POST /jobs/batch, 100)   %s jobs/s  p50 %s  p99 %s per request\n' \
+  "$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2 * 100}')" "$(echo "$out" | awk '$1=="50%" {print $2}')" \
   "$(echo "$out" | awk '$1=="99%" {print $2}')"
 
 /usr/bin/python3 - "$API" <<'PY'

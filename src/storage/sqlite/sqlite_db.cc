@@ -39,6 +39,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const Options& options) {
   sqlite3_extended_result_codes(db, 1);
   if (!options.read_only) {
     TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
+    TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA wal_autocheckpoint=8192"));
   }
   std::string sync = "PRAGMA synchronous=" + (options.synchronous == "FULL" ? std::string("FULL") : "NORMAL");
   TAMGA_RETURN_IF_ERROR(out->Exec(sync.c_str()));
