@@ -172,6 +172,7 @@ void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Resu
   if (specs.size() > kMaxJobBatch) return done(InvalidArgument("at most " + std::to_string(kMaxJobBatch) + " jobs per batch"));
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return done(Unavailable("the server is shutting down; submit again in a moment"));
     for (size_t i = 0; i < specs.size(); ++i) {
       if (queues_.count(specs[i].queue)) continue;
       std::string where = specs.size() == 1 ? "" : "jobs[" + std::to_string(i) + "]: ";
@@ -214,9 +215,17 @@ void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Resu
         p.done = std::move(done);
         {
           std::lock_guard<std::mutex> lock(submit_mu_);
-          submits_.push_back(std::move(p));
+          if (!submit_stop_) {
+            submits_.push_back(std::move(p));
+            submit_cv_.notify_one();
+            return;
+          }
         }
-        submit_cv_.notify_one();
+        // The submitter has stopped (shutdown) while this request's runs were being written: store its jobs
+        // here, so the request is answered before the HTTP drain ends and no acknowledged run lacks its job.
+        std::vector<PendingSubmit> late;
+        late.push_back(std::move(p));
+        WriteSubmits(late);
       },
       "jobs");
 }
@@ -231,37 +240,41 @@ void JobService::SubmitLoop() {
     std::vector<PendingSubmit> batch;
     batch.swap(submits_);
     lock.unlock();
-    Callbacks out;
-    Status s;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      std::vector<JobRecord> records;
-      int64_t now = clock_->NowMillis();
-      for (auto& p : batch) {
-        for (auto& job : p.jobs) {
-          job.seq = next_seq_++;
-          job.created_ms = now;
-          job.state = JobState::kQueued;
-          records.push_back(ToRecord(job));
-        }
-      }
-      s = store_->PutJobs(records);
-      if (s.ok()) {
-        for (auto& p : batch) {
-          for (const auto& job : p.jobs) {
-            active_[job.id] = job;
-            Enqueue(job);
-          }
-        }
-        ServeWaiters(&out);
-      }
-    }
-    for (auto& f : out) f();
-    for (auto& p : batch) {
-      if (s.ok()) p.done(std::move(p.jobs));
-      else p.done(s);
-    }
+    WriteSubmits(batch);
     lock.lock();
+  }
+}
+
+void JobService::WriteSubmits(std::vector<PendingSubmit>& batch) {
+  Callbacks out;
+  Status s;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    std::vector<JobRecord> records;
+    int64_t now = clock_->NowMillis();
+    for (auto& p : batch) {
+      for (auto& job : p.jobs) {
+        job.seq = next_seq_++;
+        job.created_ms = now;
+        job.state = JobState::kQueued;
+        records.push_back(ToRecord(job));
+      }
+    }
+    s = store_->PutJobs(records);
+    if (s.ok()) {
+      for (auto& p : batch) {
+        for (const auto& job : p.jobs) {
+          active_[job.id] = job;
+          Enqueue(job);
+        }
+      }
+      ServeWaiters(&out);
+    }
+  }
+  for (auto& f : out) f();
+  for (auto& p : batch) {
+    if (s.ok()) p.done(std::move(p.jobs));
+    else p.done(s);
   }
 }
 

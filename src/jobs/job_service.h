@@ -135,6 +135,7 @@ class JobService {
 
   void DoShutdown();
   void SubmitLoop();
+  void WriteSubmits(std::vector<PendingSubmit>& batch);  // one jobs.db transaction, then the answers
   Status Persist(const Job& job);
   void Enqueue(const Job& job);
   void Dequeue(const Job& job);

@@ -480,6 +480,79 @@ def test_agent_without_nvml_says_so_once_and_runs_cpu_jobs(cluster):
     assert log.count("NVML not available") == 1, log
 
 
+def test_sigterm_with_submissions_in_flight_answers_them_and_loses_nothing(cluster):
+    """A server stopped while jobs are being submitted exits cleanly (it once crashed freeing requests that
+    were still in the pipeline), answers or refuses every request, and each acknowledged job (and its run)
+    is there after a restart, with no run left without its job."""
+    import threading
+    c = cluster
+    d = tempfile.mkdtemp(prefix="tamga-sigterm-", dir=c.dir)
+    port = free_port()
+    url = "http://127.0.0.1:%d" % port
+    log = open(os.path.join(d, "server.log"), "ab")
+    cmd = [c.binary, "server", "--port", str(port), "--data-dir", os.path.join(d, "data")]
+    srv = subprocess.Popen(cmd, stdout=log, stderr=log)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            if requests.get(url + "/health", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    assert requests.post(url + "/api/2.0/tamga/queues", json={"name": "q"}).status_code == 200
+    acked, lock, stop = [], threading.Lock(), threading.Event()
+
+    def submit():
+        s = requests.Session()
+        while not stop.is_set():
+            try:
+                r = s.post(url + "/api/2.0/tamga/jobs", json={"queue": "q", "command": ["true"]}, timeout=30)
+            except requests.RequestException:
+                return
+            if r.status_code == 200:
+                with lock:
+                    acked.append(r.json()["job"]["id"])
+            else:
+                assert r.status_code == 503 and r.json()["error_code"] == "TEMPORARILY_UNAVAILABLE", r.text
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    srv.send_signal(signal.SIGTERM)
+    assert srv.wait(timeout=40) == 0
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(acked) > 50
+    srv = subprocess.Popen(cmd, stdout=log, stderr=log)
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                if requests.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        jobs = requests.get(url + "/api/2.0/tamga/jobs", params={"queue": "q", "max_results": 10000}).json()["jobs"]
+        ids = {j["id"] for j in jobs}
+        assert set(acked) <= ids, len(set(acked) - ids)
+        runs, token = 0, None
+        while True:
+            body = {"experiment_ids": ["0"], "max_results": 1000}
+            if token:
+                body["page_token"] = token
+            page = requests.post(url + "/api/2.0/mlflow/runs/search", json=body).json()
+            runs += len(page.get("runs", []))
+            token = page.get("next_page_token")
+            if not token:
+                break
+        assert runs == len(ids), (runs, len(ids))
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        assert srv.wait(timeout=40) == 0
+
+
 def test_cli_submit_show_and_render(cluster):
     c = cluster
     run = lambda *a: subprocess.run([c.binary] + list(a), capture_output=True, text=True, timeout=60)
