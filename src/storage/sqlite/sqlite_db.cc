@@ -1,5 +1,7 @@
 #include "storage/sqlite/sqlite_db.h"
 
+#include <chrono>
+
 namespace tamga {
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
@@ -39,7 +41,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const Options& options) {
   sqlite3_extended_result_codes(db, 1);
   if (!options.read_only) {
     TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
-    TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA wal_autocheckpoint=8192"));
+    if (options.background_checkpoint) TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA wal_autocheckpoint=65536"));
   }
   std::string sync = "PRAGMA synchronous=" + (options.synchronous == "FULL" ? std::string("FULL") : "NORMAL");
   TAMGA_RETURN_IF_ERROR(out->Exec(sync.c_str()));
@@ -47,10 +49,50 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const Options& options) {
   TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA case_sensitive_like=ON"));
   TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA cache_size=-65536"));
   TAMGA_RETURN_IF_ERROR(out->Exec("PRAGMA temp_store=MEMORY"));
+  if (options.background_checkpoint && !options.read_only) {
+    sqlite3* ckpt = nullptr;
+    rc = sqlite3_open_v2(options.path.c_str(), &ckpt, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      Status s = SqliteError(ckpt, rc, "open checkpointer for " + options.path);
+      sqlite3_close(ckpt);
+      return s;
+    }
+    sqlite3_exec(ckpt, sync.c_str(), nullptr, nullptr, nullptr);  // checkpoints sync as the writer would
+    // A connection learns that the file is in WAL mode only once it reads it; until then a checkpoint
+    // call on it does nothing.
+    sqlite3_exec(ckpt, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    out->StartCheckpointer(ckpt, options.checkpoint_interval_ms);
+  }
   return out;
 }
 
+void SqliteDb::StartCheckpointer(sqlite3* ckpt, int interval_ms) {
+  checkpointer_ = std::thread([this, ckpt, interval_ms] {
+    std::unique_lock<std::mutex> lock(ckpt_mu_);
+    while (!ckpt_cv_.wait_for(lock, std::chrono::milliseconds(interval_ms), [this] { return ckpt_stop_; })) {
+      lock.unlock();
+      // PASSIVE: copies what no reader still needs, never waits for or blocks the writer.
+      int log = 0, done = 0;
+      int rc = sqlite3_wal_checkpoint_v2(ckpt, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        // Not in WAL mode yet (the schema was created after this connection first looked): look again.
+        sqlite3_exec(ckpt, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+      }
+      lock.lock();
+    }
+    sqlite3_close_v2(ckpt);
+  });
+}
+
 SqliteDb::~SqliteDb() {
+  if (checkpointer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(ckpt_mu_);
+      ckpt_stop_ = true;
+    }
+    ckpt_cv_.notify_all();
+    checkpointer_.join();
+  }
   cache_.clear();
   sqlite3_close_v2(db_);
 }

@@ -4,8 +4,11 @@
 // user values are always bound. A SqliteDb is used by one thread at a time.
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +86,12 @@ class SqliteDb {
     bool read_only = false;
     // "NORMAL" (default: survives process crashes, kill -9) or "FULL" (also survives power loss).
     std::string synchronous = "NORMAL";
+    // For the one writer connection of a file: a background thread (with its own connection) copies the
+    // WAL back into the database with PASSIVE checkpoints every checkpoint_interval_ms, so commits never pay
+    // for a checkpoint (a commit that crosses SQLite's auto-checkpoint threshold otherwise does it inline:
+    // tens of milliseconds of tail latency). Auto-checkpoint stays on at a high threshold as a backstop.
+    bool background_checkpoint = false;
+    int checkpoint_interval_ms = 200;
   };
   static Result<std::unique_ptr<SqliteDb>> Open(const Options& options);
   ~SqliteDb();
@@ -98,8 +107,14 @@ class SqliteDb {
 
  private:
   explicit SqliteDb(sqlite3* db) : db_(db) {}
+  void StartCheckpointer(sqlite3* db, int interval_ms);
   sqlite3* db_;
   std::map<std::string, std::unique_ptr<SqliteStmt>> cache_;
+  // Background checkpoints (Options::background_checkpoint).
+  std::thread checkpointer_;
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_stop_ = false;  // GUARDED_BY(ckpt_mu_)
 };
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what);

@@ -213,6 +213,7 @@ Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::string& path, co
   SqliteDb::Options o;
   o.path = path;
   o.synchronous = synchronous;
+  o.background_checkpoint = true;
   TAMGA_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(o));
   TAMGA_RETURN_IF_ERROR(db->Exec(kSchema));
   return std::unique_ptr<JobStore>(new SqliteJobStore(std::move(db)));

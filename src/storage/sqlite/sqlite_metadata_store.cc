@@ -25,7 +25,7 @@ class SqliteMetadataStore::ReaderLease {
 
 Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Create(const Options& options) {
   std::unique_ptr<SqliteMetadataStore> store(new SqliteMetadataStore(options));
-  TAMGA_ASSIGN_OR_RETURN(store->writer_, SqliteDb::Open({options.path, false, options.synchronous}));
+  TAMGA_ASSIGN_OR_RETURN(store->writer_, SqliteDb::Open({options.path, false, options.synchronous, true}));
   TAMGA_RETURN_IF_ERROR(store->Migrate());
   SqliteMetadataStore* self = store.get();
   store->registry_reader_ = NewSqliteRegistryReader([self]() -> Result<SqliteDbHandle> {
