@@ -436,12 +436,17 @@ def test_agent_metrics_name_the_job_on_each_gpu(cluster):
             job_id, key.split('gpu="')[1].split('"')[0], uuid): 6 * GIB}, mine
         assert m['tamga_agent_nvml_available{reason=""}'] == 1 and m["tamga_agent_gpus"] == 2
         assert m["tamga_agent_running_jobs"] >= 1
+        # Honest abort: the process is killed, but while the driver still lists it on the GPU the abort is
+        # not confirmed (the GPU would go back to the pool with its memory still held).
+        assert requests.post(c.api + "/jobs/%s/abort" % job_id).status_code == 200
+        time.sleep(2.0)
+        j = c.job(job_id)
+        assert j["state"] == "running" and j["abort_requested"], j
     finally:
         with open(c.nvml_config + ".tmp", "w") as f:
             f.write(original)
         os.rename(c.nvml_config + ".tmp", c.nvml_config)
-    requests.post(c.api + "/jobs/%s/abort" % job_id)
-    assert c.wait_state(job_id, TERMINAL, timeout=30)["state"] == "aborted"
+    assert c.wait_state(job_id, TERMINAL, timeout=30)["state"] == "aborted"  # released: confirmed
     m = c.metrics("gpu-box")
     assert m.get('tamga_agent_jobs_finished_total{state="aborted"}', 0) >= 1
     # The CPU-only agent says why it offers no GPU, and reports none.
