@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "cli/client_commands.h"
 #include "cli/job_commands.h"
+#include "jobs/job_types.h"
 #include "server/serve_server.h"
 #include "server/tamga_server.h"
 #include "tamga/build_info.h"
@@ -55,6 +56,9 @@ int main(int argc, char** argv) {
   server->add_option("--python", config.serving.runtime.python, "Python worker interpreter for local pyfunc deployments")
       ->envname("TAMGA_PYTHON")->capture_default_str();
   server->add_option("--model-cache-dir", config.model_cache_dir, "Local deployments' model files (default <data-dir>/model-cache)");
+  std::string job_log_limit = "256MiB";
+  server->add_option("--job-log-limit", job_log_limit, "Stored output per job; past it output is dropped (e.g. 64MiB)")
+      ->capture_default_str();
   server->add_option("--agent-timeout-ms", config.agent_timeout_ms, "An agent silent this long is lost; its jobs are requeued")
       ->capture_default_str();
   server->add_option("--webhook-timeout-ms", config.webhook_timeout_ms, "Timeout of one webhook delivery attempt")
@@ -116,6 +120,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*server) {
+    auto limit = tamga::ParseByteSize(job_log_limit);
+    if (!limit.ok() || *limit < 1024) {
+      std::cerr << "invalid --job-log-limit: " << (limit.ok() ? "at least 1KiB" : limit.status().message()) << "\n";
+      return 2;
+    }
+    config.job_log_limit_bytes = *limit;
     auto s = tamga::TamgaServer::Create(config);
     if (!s.ok()) {
       TAMGA_LOG(kError, "cannot start server", {{"error", s.status().ToString()}});

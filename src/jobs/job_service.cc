@@ -31,6 +31,10 @@ Status JobService::Load() {
       continue;
     }
     active_[j->id] = *j;
+    if (j->attempts > 0) {
+      auto bytes = store_->LogBytes(j->id);
+      if (bytes.ok()) log_bytes_[j->id] = *bytes;
+    }
     if (j->state == JobState::kQueued) {
       Enqueue(*j);
     } else {
@@ -378,14 +382,27 @@ Result<int64_t> JobService::AppendLog(const std::string& job_id, const std::stri
                                       const std::string& data) {
   if (stream != "stdout" && stream != "stderr" && stream != "agent") return InvalidArgument("stream must be stdout, stderr or agent");
   if (static_cast<int64_t>(data.size()) > options_.max_log_chunk) return InvalidArgument("log chunk larger than 1 MiB");
+  std::string stored_stream = stream, stored = data;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = active_.find(job_id);
     if (it == active_.end() || it->second.agent_id != agent_id) {
       return FailedPrecondition("job " + job_id.substr(0, 64) + " is not running on agent " + agent_id.substr(0, 64));
     }
+    // Bytes are reserved under the lock, so concurrent appends cannot together pass the limit.
+    int64_t& used = log_bytes_[job_id];
+    int64_t limit = options_.max_log_bytes_per_job;
+    if (used > limit) return int64_t{0};  // past the limit and already marked: dropped
+    if (used + static_cast<int64_t>(data.size()) > limit) {
+      stored_stream = "agent";
+      stored = "[tamga: this job's output reached the limit of " + std::to_string(limit) +
+               " bytes (--job-log-limit); further output is dropped]\n";
+      used = limit + 1;
+    } else {
+      used += static_cast<int64_t>(data.size());
+    }
   }
-  TAMGA_ASSIGN_OR_RETURN(int64_t seq, store_->AppendLog(job_id, stream, data));
+  TAMGA_ASSIGN_OR_RETURN(int64_t seq, store_->AppendLog(job_id, stored_stream, stored));
   Callbacks out;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -443,6 +460,7 @@ void JobService::EndJob(Job& job, JobState state, const std::string& reason, std
   }
   TAMGA_LOG(kInfo, "job ended", {{"job", id}, {"state", JobStateName(state)}, {"reason", reason}});
   active_.erase(id);
+  log_bytes_.erase(id);
   ServeWaiters(out);
 }
 

@@ -19,6 +19,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
@@ -70,6 +71,9 @@ class JobService {
     int64_t max_wait_ms = 30000;       // longest lease/log long-poll
     size_t scan_limit = 512;           // queued jobs examined per queue per lease decision
     int64_t max_log_chunk = 1 << 20;
+    // Stored output per job (all attempts); past it output is dropped after one marker chunk, so a job that
+    // prints forever cannot fill the disk.
+    int64_t max_log_bytes_per_job = int64_t{256} << 20;
   };
   JobService(Options options, JobStore* store, TrackingService* tracking, Clock* clock, Random* random);
   ~JobService();
@@ -174,6 +178,7 @@ class JobService {
   std::once_flag shutdown_once_;
   std::mutex submit_mu_;
   std::condition_variable submit_cv_;
+  std::unordered_map<std::string, int64_t> log_bytes_;  // GUARDED_BY(mu_): stored output of active jobs
   std::vector<PendingSubmit> submits_;  // GUARDED_BY(submit_mu_): runs created, jobs not yet written
   bool submit_stop_ = false;            // GUARDED_BY(submit_mu_)
   std::thread submitter_;

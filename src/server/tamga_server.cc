@@ -119,6 +119,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   TAMGA_ASSIGN_OR_RETURN(p->job_store, OpenSqliteJobStore(config.data_dir + "/jobs.db", config.sqlite_sync));
   JobService::Options jso;
   jso.agent_timeout_ms = config.agent_timeout_ms;
+  jso.max_log_bytes_per_job = config.job_log_limit_bytes;
   p->jobs = std::make_unique<JobService>(jso, p->job_store.get(), p->tracking.get(), &p->clock, &p->random);
   TAMGA_RETURN_IF_ERROR(p->jobs->Load());
 

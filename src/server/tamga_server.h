@@ -20,6 +20,7 @@ struct ServerConfig {
   std::string gitops_dir;                 // rendered deployments; "" = <data_dir>/gitops
   bool gitops_git = true;                 // keep the GitOps folder as a git repository (commit per change)
   int webhook_timeout_ms = 10000;         // per delivery attempt
+  int64_t job_log_limit_bytes = int64_t{256} << 20;  // stored output per job
   int64_t agent_timeout_ms = 30000;       // an agent silent this long is lost; its jobs are requeued
   // Local deployments (target "local") are served in-process with these options.
   ServingOptions serving;

@@ -60,7 +60,8 @@ class Cluster:
     def start_server(self):
         log = open(os.path.join(self.dir, "server.log"), "ab")
         self.server = subprocess.Popen([self.binary, "server", "--port", str(self.port), "--data-dir",
-                                        os.path.join(self.dir, "data"), "--agent-timeout-ms", "3000"],
+                                        os.path.join(self.dir, "data"), "--agent-timeout-ms", "3000",
+                                        "--job-log-limit", "1MiB"],
                                        stdout=log, stderr=log)
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -556,6 +557,18 @@ def test_sigterm_with_submissions_in_flight_answers_them_and_loses_nothing(clust
     finally:
         srv.send_signal(signal.SIGTERM)
         assert srv.wait(timeout=40) == 0
+
+
+def test_a_job_that_prints_forever_is_capped_not_stored_whole(cluster):
+    c = cluster
+    job_id = c.submit({"queue": "cpu", "command": ["sh", "-c", "echo first-line; head -c 3000000 /dev/zero | tr '\\0' x; echo"]})
+    j = c.wait_state(job_id, TERMINAL, timeout=60)
+    assert j["state"] == "succeeded", j
+    logs = c.logs(job_id)
+    assert logs.startswith("first-line")
+    assert "reached the limit of 1048576 bytes" in logs
+    assert len(logs) <= (1 << 20) + 200, len(logs)
+    assert logs.count("x") > 500000  # what fitted under the limit was kept
 
 
 def test_cli_submit_show_and_render(cluster):

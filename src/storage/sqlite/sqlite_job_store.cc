@@ -162,6 +162,14 @@ class SqliteJobStore final : public JobStore {
     return seq;
   }
 
+  Result<int64_t> LogBytes(const std::string& job_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("SELECT COALESCE(SUM(length(data)), 0) FROM job_logs WHERE job_id = ?1"));
+    s->Bind(1, job_id);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    return row ? s->Int(0) : 0;
+  }
+
   Result<std::vector<JobLogChunk>> ReadLogs(const std::string& job_id, int64_t after, int64_t limit) override {
     std::lock_guard<std::mutex> l(mu_);
     TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
