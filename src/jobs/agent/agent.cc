@@ -1,6 +1,5 @@
 #include "jobs/agent/agent.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -29,6 +28,7 @@
 #include "http/router.h"
 #include "jobs/agent/agent_client.h"
 #include "jobs/agent/env_capture.h"
+#include "jobs/agent/host_info.h"
 #include "jobs/job_service.h"
 
 extern char** environ;
@@ -68,55 +68,6 @@ std::string SanitizeUtf8(const std::string& in) {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-int64_t MemTotal() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  int64_t kb = 0;
-  while (in >> key >> kb) {
-    if (key == "MemTotal:") return kb * 1024;
-    in.ignore(256, '\n');
-  }
-  return -1;
-}
-
-// The kernel's count of OOM kills in this agent's cgroup (v2), -1 when unavailable.
-int64_t OomKills() {
-  std::ifstream in("/sys/fs/cgroup/memory.events");
-  std::string key;
-  int64_t v;
-  while (in >> key >> v) {
-    if (key == "oom_kill") return v;
-  }
-  return -1;
-}
-
-// Every process whose process group is `pgid` (the job and what it started).
-std::vector<uint32_t> GroupPids(pid_t pgid) {
-  std::vector<uint32_t> out;
-  DIR* d = opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
-    std::string stat;
-    std::getline(in, stat);
-    size_t rp = stat.rfind(')');
-    if (rp == std::string::npos) continue;
-    std::istringstream rest(stat.substr(rp + 2));
-    char state;
-    long ppid, pgrp;
-    if (rest >> state >> ppid >> pgrp && pgrp == pgid) out.push_back(static_cast<uint32_t>(std::stoul(e->d_name)));
-  }
-  closedir(d);
-  return out;
-}
-
-std::string Describe(int status) {
-  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
-  return "status " + std::to_string(status);
-}
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
@@ -515,9 +466,9 @@ struct JobAgent::Impl {
     if (timed_out) return Finish(job.id, JobState::kFailed, "timeout after " + std::to_string(job.spec.timeout_s) + " s", std::nullopt);
     if (WIFEXITED(status)) {
       int code = WEXITSTATUS(status);
-      return Finish(job.id, code == 0 ? JobState::kSucceeded : JobState::kFailed, code == 0 ? "" : Describe(status), code);
+      return Finish(job.id, code == 0 ? JobState::kSucceeded : JobState::kFailed, code == 0 ? "" : DescribeWaitStatus(status), code);
     }
-    std::string why = Describe(status);
+    std::string why = DescribeWaitStatus(status);
     int64_t ooms_after = OomKills();
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && ooms_before >= 0 && ooms_after > ooms_before) {
       why = "oom: killed by the kernel's OOM killer";
