@@ -52,9 +52,4 @@ class JobAgent {
   std::unique_ptr<Impl> impl_;
 };
 
-// Masks the values of environment variables whose names look secret (TOKEN, SECRET, PASSWORD, KEY, ...).
-bool LooksSecret(const std::string& name);
-// Replaces invalid UTF-8 sequences with U+FFFD so logs always travel as JSON strings.
-std::string SanitizeUtf8(const std::string& in);
-
 }  // namespace tamga

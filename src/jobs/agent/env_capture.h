@@ -31,4 +31,9 @@ Result<std::string> RunAndCapture(const std::vector<std::string>& argv, const st
                                   int timeout_ms);
 std::string Sha256Hex(const std::string& data);
 
+// Masks the values of environment variables whose names look secret (TOKEN, SECRET, PASSWORD, KEY, ...).
+bool LooksSecret(const std::string& name);
+// Replaces invalid UTF-8 sequences with U+FFFD so logs always travel as JSON strings.
+std::string SanitizeUtf8(const std::string& in);
+
 }  // namespace tamga
