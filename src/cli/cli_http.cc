@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "http/client/http_client.h"
+#include "net/http_client.h"
 
 namespace tamga {
 

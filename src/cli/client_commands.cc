@@ -9,7 +9,7 @@
 
 #include "artifacts/artifact_path.h"
 #include "cli/cli_http.h"
-#include "http/client/http_client.h"
+#include "net/http_client.h"
 
 namespace tamga {
 namespace {

@@ -1,6 +1,8 @@
 // The `tamga` command: one binary for the server and the CLI. One file per command group as they grow.
 #include <CLI/CLI.hpp>
 
+#include <sys/resource.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -17,6 +19,28 @@ namespace {
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? v : fallback;
+}
+
+// Connection limits, the same flags on every process that answers HTTP (docs/security.md).
+void AddHttpLimitFlags(CLI::App* app, tamga::HttpLimits* limits) {
+  app->add_option("--max-connections", limits->max_connections, "Open connections; more are answered 503 and closed")
+      ->envname("TAMGA_MAX_CONNECTIONS")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app->add_option("--header-timeout-ms", limits->header_timeout_ms, "A request head must arrive within this")
+      ->envname("TAMGA_HEADER_TIMEOUT_MS")->check(CLI::Range(100, 600000))->capture_default_str();
+  app->add_option("--idle-timeout-ms", limits->idle_timeout_ms, "Keep-alive connections idle this long are closed")
+      ->envname("TAMGA_IDLE_TIMEOUT_MS")->check(CLI::Range(100, 3600000))->capture_default_str();
+  app->add_option("--min-upload-rate", limits->min_upload_rate,
+                  "Bytes/s a request body must keep up after the header timeout's grace (0 = off)")
+      ->envname("TAMGA_MIN_UPLOAD_RATE")->check(CLI::Range(int64_t{0}, int64_t{1} << 40))->capture_default_str();
+}
+
+// Many connections need many descriptors: lift the soft limit to the hard one (the cap is --max-connections).
+void RaiseFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
 }
 
 }  // namespace
@@ -63,6 +87,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_option("--webhook-timeout-ms", config.webhook_timeout_ms, "Timeout of one webhook delivery attempt")
       ->envname("TAMGA_WEBHOOK_TIMEOUT_MS")->check(CLI::Range(100, 120000))->capture_default_str();
+  server->add_option("--outbound-allow", config.outbound_allow,
+                     "Webhook destinations allowed past the default deny of loopback/private/link-local/metadata "
+                     "addresses: CIDRs, addresses or host names (repeat or comma-separate)")
+      ->envname("TAMGA_OUTBOUND_ALLOW")->delimiter(',');
+  AddHttpLimitFlags(server, &config.http_limits);
 
   tamga::ServeConfig serve_config;
   std::string preferred;
@@ -98,6 +127,7 @@ int main(int argc, char** argv) {
                     "Longest predict call in the Python worker before it is killed and restarted")->capture_default_str();
   serve->add_option("--max-body-mb", serve_config.max_body_mb, "Largest request body in MiB")->capture_default_str();
   serve->add_flag("--follow,!--no-follow", serve_config.follow, "Hot reload when the registry moves the alias (default on)");
+  AddHttpLimitFlags(serve, &serve_config.http_limits);
 
   tamga::ClientCommands client = tamga::AddClientCommands(app);
   tamga::JobCommands job_commands = tamga::AddJobCommands(app);
@@ -126,6 +156,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     config.job_log_limit_bytes = *limit;
+    RaiseFileLimit();
     auto s = tamga::TamgaServer::Create(config);
     if (!s.ok()) {
       TAMGA_LOG(kError, "cannot start server", {{"error", s.status().ToString()}});
@@ -147,6 +178,7 @@ int main(int argc, char** argv) {
       serve_config.serving.batching.preferred_batch_sizes.push_back(v);
       pos = comma == std::string::npos ? preferred.size() : comma + 1;
     }
+    RaiseFileLimit();
     auto s = tamga::ServeServer::Create(serve_config);
     if (!s.ok()) {
       TAMGA_LOG(kError, "cannot start serving", {{"error", s.status().ToString()}});

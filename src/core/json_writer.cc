@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/utf8.h"
+
 namespace tamga {
 
 void JsonWriter::Key(std::string_view k) {
@@ -31,6 +33,17 @@ void AppendJsonString(std::string* out, std::string_view s) {
   size_t run_start = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {  // keep well-formed sequences; an ill-formed byte becomes U+FFFD so the output stays UTF-8
+      size_t len = Utf8SequenceLength(s, i);
+      if (len) {
+        i += len - 1;
+        continue;
+      }
+      out->append(s.data() + run_start, i - run_start);
+      out->append("\xEF\xBF\xBD");
+      run_start = i + 1;
+      continue;
+    }
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out->append(s.data() + run_start, i - run_start);
     run_start = i + 1;

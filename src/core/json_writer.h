@@ -44,7 +44,8 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-// Appends s as a JSON string literal (quotes included), escaping per RFC 8259.
+// Appends s as a JSON string literal (quotes included), escaping per RFC 8259. Ill-formed UTF-8 becomes U+FFFD,
+// so stored bytes of any kind always serialise to valid JSON.
 void AppendJsonString(std::string* out, std::string_view s);
 // Appends the shortest round-trip form of v; NaN/Inf as MLflow's quoted names.
 void AppendJsonDouble(std::string* out, double v);

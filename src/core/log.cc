@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "core/json_writer.h"
+#include "core/utf8.h"
 
 namespace tamga {
 namespace {
@@ -22,6 +23,30 @@ const char* LevelName(LogLevel l) {
     case LogLevel::kError: return "error";
   }
   return "info";
+}
+
+// Text lines hold one record each: control characters are escaped (a user-chosen name cannot forge a second
+// line) and ill-formed UTF-8 is replaced.
+void AppendEscaped(std::string* line, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string clean = SanitizeUtf8(s);
+  for (char ch : clean) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f && c != '\\') {
+      line->push_back(ch);
+      continue;
+    }
+    switch (c) {
+      case '\n': line->append("\\n"); break;
+      case '\r': line->append("\\r"); break;
+      case '\t': line->append("\\t"); break;
+      case '\\': line->append("\\\\"); break;
+      default:
+        line->append("\\x");
+        line->push_back(kHex[c >> 4]);
+        line->push_back(kHex[c & 0xf]);
+    }
+  }
 }
 
 std::string Timestamp() {
@@ -55,12 +80,13 @@ void Logger::Write(LogLevel level, std::string_view msg, std::initializer_list<L
     for (const auto& [k, v] : fields) w.Field(k, v);
     w.EndObject();
   } else {
-    line = Timestamp() + " " + LevelName(level) + " " + std::string(msg);
+    line = Timestamp() + " " + LevelName(level) + " ";
+    AppendEscaped(&line, msg);
     for (const auto& [k, v] : fields) {
       line += ' ';
-      line += k;
+      AppendEscaped(&line, k);
       line += '=';
-      line += v;
+      AppendEscaped(&line, v);
     }
   }
   line.push_back('\n');

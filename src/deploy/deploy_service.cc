@@ -1,4 +1,5 @@
 #include "deploy/deploy_service.h"
+#include "core/json_parse.h"
 
 #include <nlohmann/json.hpp>
 
@@ -122,7 +123,12 @@ Result<RenderOutcome> DeployService::Render(const std::string& name, const std::
 Result<std::vector<RenderedFile>> DeployService::RenderUri(const std::string& model_uri, const std::string& spec_json) {
   TAMGA_ASSIGN_OR_RETURN(auto resolved, registry_->Resolve(model_uri));
   if (!resolved.version) return InvalidArgument("'" + model_uri + "' is not a registered model version");
-  nlohmann::json j = spec_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(spec_json, nullptr, false);
+  nlohmann::json j = nlohmann::json::object();
+  if (!spec_json.empty()) {
+    auto parsed = ParseJson(spec_json);
+    if (!parsed.ok()) return InvalidArgument("Deployment spec: " + parsed.status().message());
+    j = std::move(*parsed);
+  }
   if (!j.is_object()) return InvalidArgument("Deployment spec must be a JSON object");
   if (!j.contains("model_name")) j["model_name"] = resolved.version->name;
   if (!j.contains("name")) {
@@ -135,7 +141,7 @@ Result<std::vector<RenderedFile>> DeployService::RenderUri(const std::string& mo
     while (!n.empty() && n.front() == '-') n.erase(0, 1);
     j["name"] = n.substr(0, 53).empty() ? "model" : n.substr(0, 53);
   }
-  TAMGA_ASSIGN_OR_RETURN(auto spec, ParseDeploymentSpec(j.dump()));
+  TAMGA_ASSIGN_OR_RETURN(auto spec, ParseDeploymentSpec(DumpJson(j)));
   RenderInput in;
   in.spec = spec;
   in.version = resolved.version->version;

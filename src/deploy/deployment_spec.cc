@@ -1,4 +1,5 @@
 #include "deploy/deployment_spec.h"
+#include "core/json_parse.h"
 
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -22,12 +23,9 @@ bool K8sQuantity(const std::string& s) {
 }  // namespace
 
 Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const std::exception&) {
-    return InvalidArgument("Deployment spec is not valid JSON");
-  }
+  auto parsed = ParseJson(text);
+  if (!parsed.ok()) return InvalidArgument("Deployment spec is not valid JSON: " + parsed.status().message());
+  nlohmann::json& j = *parsed;
   if (!j.is_object()) return InvalidArgument("Deployment spec must be a JSON object");
   static const std::set<std::string> kKnown = {
       "name", "model_name", "alias", "namespace", "replicas", "min_replicas", "max_replicas", "target_cpu_percent",
@@ -131,7 +129,7 @@ std::string DeploymentSpecJson(const DeploymentSpec& s) {
   j["ingress_host"] = s.ingress_host;
   j["max_body_mb"] = s.max_body_mb;
   j["target"] = s.target;
-  return j.dump();
+  return DumpJson(j);
 }
 
 }  // namespace tamga

@@ -3,6 +3,10 @@
 // order (the next request is read only after the previous response is written), so pipelined clients
 // are safe. Bodies over max_body_bytes get 413; uploads routed to an UploadHandler are streamed in
 // chunks and never buffered whole; downloads stream from a BlobReader.
+// Limits (docs/security.md): at most max_connections open connections (more are answered 503 and closed); a
+// request head must arrive within header_timeout_ms of its first byte; bodies must keep up with
+// min_upload_rate after a grace of header_timeout_ms; accept errors (EMFILE) back off instead of spinning.
+// A handler that throws is answered 500 in the MLflow error shape and logged with its route; the server lives.
 // Graceful shutdown (Shutdown() or SIGINT/SIGTERM when handle_signals): stop accepting, close idle
 // connections, let in-flight requests finish (up to drain_timeout_ms), then Run() returns.
 // Thread-safe: Run() on one thread; Shutdown() from any thread.
@@ -19,6 +23,15 @@
 
 namespace tamga {
 
+// Connection limits shared by every process that answers HTTP (flags --max-connections, --header-timeout-ms,
+// --idle-timeout-ms, --min-upload-rate on `tamga server` and `tamga serve`).
+struct HttpLimits {
+  int max_connections = 1024;        // open connections; more are answered 503 and closed
+  int idle_timeout_ms = 60000;       // keep-alive wait for the first byte of the next request
+  int header_timeout_ms = 15000;     // first byte of a request head to its end
+  int64_t min_upload_rate = 1024;    // bytes/s a body must keep up after a grace of header_timeout_ms; 0 = off
+};
+
 class HttpServer {
  public:
   struct Options {
@@ -28,7 +41,7 @@ class HttpServer {
     size_t max_body_bytes = 64 << 20;       // JSON bodies
     size_t max_upload_bytes = 1ull << 40;   // streamed uploads
     size_t max_header_bytes = 64 << 10;
-    int idle_timeout_ms = 120000;
+    HttpLimits limits;
     int drain_timeout_ms = 30000;
     bool handle_signals = true;
     // Called once when shutdown starts (before draining): answer long-polls so the drain does not wait.

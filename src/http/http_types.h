@@ -24,6 +24,7 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // lower-cased names
   std::string body;
   std::vector<std::string> path_params;  // filled by the router for prefix routes: the remainder
+  std::string remote_addr;               // peer IP address (per-client limits); empty when unknown
 
   std::string Header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);

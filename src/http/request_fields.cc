@@ -6,6 +6,8 @@
 #include <limits>
 
 #include "artifacts/artifact_path.h"
+#include "core/json_parse.h"
+#include "core/utf8.h"
 
 namespace tamga {
 using nlohmann::json;
@@ -25,13 +27,12 @@ Status InvalidParamValue(const std::string& key, const json& value) {
 
 namespace {
 
-Result<json> ParseJson(std::string_view text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded()) return InvalidArgument("Malformed JSON in request body");
+// Through core's limited parser: nesting beyond kMaxJsonDepth is a 400 before anything recursive touches it.
+Result<json> ParseBody(std::string_view text) {
+  TAMGA_ASSIGN_OR_RETURN(json j, ParseJson(text));
   if (j.is_string()) {  // old clients double-encode
-    const std::string& inner = j.get_ref<const std::string&>();
-    j = json::parse(inner.begin(), inner.end(), nullptr, false);
-    if (j.is_discarded()) return InvalidArgument("Malformed JSON in request body");
+    std::string inner = j.get<std::string>();
+    TAMGA_ASSIGN_OR_RETURN(j, ParseJson(inner));
   }
   if (!j.is_object()) return InvalidArgument("Request body must be a JSON object");
   return j;
@@ -50,6 +51,7 @@ Result<json> FromQuery(std::string_view query) {
     auto key = PercentDecode(pair.substr(0, eq), true);
     auto value = PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
     if (!key || !value) return InvalidArgument("Malformed query string");
+    if (!IsValidUtf8(*key) || !IsValidUtf8(*value)) return InvalidArgument("Query string is not valid UTF-8");
     // key[] and key[0] (UI style) are list entries.
     bool list = false;
     size_t br = key->find('[');
@@ -74,7 +76,7 @@ Result<RequestFields> RequestFields::FromJsonText(std::string_view text) {
   bool blank = true;
   for (char c : text) blank = blank && std::isspace(static_cast<unsigned char>(c));
   if (blank) return RequestFields(json::object());
-  TAMGA_ASSIGN_OR_RETURN(json j, ParseJson(text));
+  TAMGA_ASSIGN_OR_RETURN(json j, ParseBody(text));
   return RequestFields(std::move(j));
 }
 

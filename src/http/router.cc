@@ -49,10 +49,15 @@ RouteMatch Router::Match(HttpRequest& req) const {
     m.path_exists = true;
     return m;
   }
-  m.path_exists = paths_.count(req.path) > 0;
+  // Labels name route templates only, never the raw path, so metrics stay bounded whatever clients send.
+  if (paths_.count(req.path) > 0) {
+    m.path_exists = true;
+    m.label = req.path;
+  }
   for (const auto& [key, entry] : prefixes_) {
     const std::string& prefix = key.second;
     if (req.path.compare(0, prefix.size(), prefix) != 0) continue;
+    if (!m.path_exists) m.label = prefix + "*";
     m.path_exists = true;
     if (key.first != method) continue;
     req.path_params = {req.path.substr(prefix.size())};

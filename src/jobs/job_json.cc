@@ -1,12 +1,14 @@
 // Job <-> JSON (the API's and the agent's view) and Job <-> JobRecord (storage).
 #include <nlohmann/json.hpp>
 
-#include "jobs/job_service.h"
+#include "core/json_parse.h"
+#include "core/secrets.h"
 #include "jobs/job_internal.h"
+#include "jobs/job_service.h"
 
 namespace tamga {
 
-std::string JobJson(const Job& j) {
+std::string JobJson(const Job& j, SecretView view) {
   nlohmann::ordered_json o;
   o["id"] = j.id;
   o["queue"] = j.spec.queue;
@@ -24,11 +26,18 @@ std::string JobJson(const Job& j) {
   o["ended_ms"] = j.ended_ms;
   if (!j.waiting_for.empty()) o["waiting_for"] = j.waiting_for;
   o["spec"] = jobs_internal::JobSpecObject(j.spec);
-  return o.dump();
+  if (view == SecretView::kRedacted) {
+    for (auto& [k, v] : o["spec"]["env"].items()) {
+      if (LooksSecret(k)) v = kRedacted;
+    }
+  }
+  return DumpJson(o);
 }
 
 Result<Job> JobFromJson(const std::string& json) {
-  auto o = nlohmann::json::parse(json, nullptr, false);
+  auto parsed = ParseJson(json);
+  if (!parsed.ok()) return InvalidArgument("malformed job JSON");
+  nlohmann::json& o = *parsed;
   if (!o.is_object() || !o.contains("spec") || !o.contains("id")) return InvalidArgument("malformed job JSON");
   Job j;
   try {
@@ -51,7 +60,7 @@ Result<Job> JobFromJson(const std::string& json) {
   }
   nlohmann::json spec = o["spec"];
   // Stored specs carry normalized resources (bytes); ParseJobSpec accepts them as they are.
-  TAMGA_ASSIGN_OR_RETURN(j.spec, ParseJobSpec(spec.dump()));
+  TAMGA_ASSIGN_OR_RETURN(j.spec, ParseJobSpec(DumpJson(spec)));
   return j;
 }
 
@@ -136,7 +145,7 @@ nlohmann::ordered_json GpuToJson(const GpuInfo& g) {
 
 }  // namespace
 
-std::string GpuInfoJson(const GpuInfo& g) { return GpuToJson(g).dump(); }
+std::string GpuInfoJson(const GpuInfo& g) { return DumpJson(GpuToJson(g)); }
 
 std::string AgentReportJson(const AgentReport& r) {
   nlohmann::ordered_json o;
@@ -152,11 +161,13 @@ std::string AgentReportJson(const AgentReport& r) {
   nlohmann::ordered_json pids = nlohmann::ordered_json::object();
   for (const auto& [job, p] : r.job_pids) pids[job] = p;
   o["job_pids"] = pids;
-  return o.dump();
+  return DumpJson(o);
 }
 
 Result<AgentReport> ParseAgentReport(const std::string& json) {
-  auto o = nlohmann::json::parse(json, nullptr, false);
+  auto parsed = ParseJson(json);
+  if (!parsed.ok()) return InvalidArgument("agent report: " + parsed.status().message());
+  const nlohmann::json& o = *parsed;
   if (!o.is_object()) return InvalidArgument("agent report must be a JSON object");
   AgentReport r;
   try {

@@ -1,4 +1,5 @@
 #include "jobs/job_service.h"
+#include "core/utf8.h"
 
 #include <cstdio>
 
@@ -200,7 +201,7 @@ void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Resu
     run.run_name = spec.run_name;
     std::string cmdline;
     for (const auto& a : spec.command) cmdline += (cmdline.empty() ? "" : " ") + a;
-    run.tags = {{"mlflow.source.type", "JOB"}, {"mlflow.source.name", cmdline.substr(0, 5000)},
+    run.tags = {{"mlflow.source.type", "JOB"}, {"mlflow.source.name", std::string(Utf8Prefix(cmdline, 5000))},
                 {"tamga.job.queue", spec.queue}, {"tamga.job.id", ids.back()}};
     for (const auto& [k, v] : spec.tags) run.tags.push_back({k, v});
     runs.push_back(std::move(run));
@@ -498,7 +499,7 @@ Status JobService::Finish(const std::string& job_id, const std::string& agent_id
     if (job.agent_id != agent_id) {
       return FailedPrecondition("job " + job_id.substr(0, 64) + " is not leased to agent " + agent_id.substr(0, 64));
     }
-    std::string why = reason.substr(0, 2000);
+    std::string why(Utf8Prefix(reason, 2000));  // cut at a character boundary: stored text stays UTF-8
     if (state == JobState::kLost && !job.abort_requested && job.attempts <= job.spec.max_retries) {
       Requeue(job, "requeued: " + why, &out);
     } else {

@@ -184,8 +184,10 @@ class JobService {
   std::thread submitter_;
 };
 
-// JSON of a job for the API and the agent.
-std::string JobJson(const Job& job);
+// JSON of a job for the API and the agent. Users see env values whose names look secret as "***"; only the lease
+// to the agent that runs the job reveals them.
+enum class SecretView { kRedacted, kRevealed };
+std::string JobJson(const Job& job, SecretView view = SecretView::kRedacted);
 Result<Job> JobFromJson(const std::string& json);
 
 }  // namespace tamga

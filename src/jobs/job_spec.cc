@@ -1,9 +1,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
-#include <regex>
+#include <cstring>
 #include <set>
 
+#include "core/json_parse.h"
+#include "core/utf8.h"
 #include "jobs/job_internal.h"
 #include "jobs/job_types.h"
 
@@ -25,21 +27,48 @@ std::optional<JobState> ParseJobState(const std::string& s) {
 
 bool IsTerminal(JobState s) { return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kAborted || s == JobState::kLost; }
 
+// "<number>[.<fraction>] [K|M|G|T][i][B]", by hand: no std::regex (it recurses per character) and no stod (it
+// throws on overflow). Digits beyond what a double holds exactly do not matter for a size.
 Result<int64_t> ParseByteSize(const std::string& text) {
-  static const std::regex kSize(R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGTkmgt]i?)?[Bb]?\s*$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, kSize)) return InvalidArgument("invalid size '" + text.substr(0, 40) + "' (use e.g. 8GiB, 512MiB)");
-  double v = std::stod(m[1].str());
-  std::string unit = m[2].str();
-  double mult = 1;
-  if (!unit.empty()) {
-    int power = std::string("kmgt").find(static_cast<char>(std::tolower(unit[0]))) + 1;
-    double base = unit.size() == 2 ? 1024.0 : 1000.0;
-    for (int i = 0; i < power; ++i) mult *= base;
+  auto bad = [&] { return InvalidArgument("invalid size '" + std::string(Utf8Prefix(text, 40)) + "' (use e.g. 8GiB, 512MiB)"); };
+  if (text.size() > 64) return bad();
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  };
+  skip_space();
+  double v = 0;
+  size_t digits = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) v = v * 10 + (text[i++] - '0'), ++digits;
+  if (digits == 0) return bad();
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    double scale = 0.1;
+    size_t frac = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) v += (text[i++] - '0') * scale, scale /= 10, ++frac;
+    if (frac == 0) return bad();
   }
+  skip_space();
+  double mult = 1;
+  if (i < text.size() && std::strchr("kmgtKMGT", text[i]) != nullptr) {
+    int power = static_cast<int>(std::string("kmgt").find(static_cast<char>(std::tolower(text[i])))) + 1;
+    ++i;
+    double base = 1000.0;
+    if (i < text.size() && (text[i] == 'i' || text[i] == 'I')) base = 1024.0, ++i;
+    for (int p = 0; p < power; ++p) mult *= base;
+  }
+  if (i < text.size() && (text[i] == 'b' || text[i] == 'B')) ++i;
+  skip_space();
+  if (i != text.size()) return bad();
   double bytes = v * mult;
-  if (bytes > 9.0e18) return InvalidArgument("size '" + text.substr(0, 40) + "' is too large");
+  if (!(bytes <= 9.0e18)) return InvalidArgument("size '" + std::string(Utf8Prefix(text, 40)) + "' is too large");
   return static_cast<int64_t>(bytes);
+}
+
+// A commit (4-40 hex digits) or a ref name (starts alphanumeric; letters, digits, '.', '_', '/', '-').
+bool IsCommitOrRef(const std::string& s) {
+  if (s.empty() || !std::isalnum(static_cast<unsigned char>(s[0]))) return false;
+  return s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-") == std::string::npos;
 }
 
 namespace {
@@ -62,7 +91,16 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   };
   auto integer = [&](const nlohmann::json& obj, const char* key, int64_t lo, int64_t hi, int64_t* out) -> Status {
     if (!obj.contains(key) || obj[key].is_null()) return Status::Ok();
-    if (!obj[key].is_number_integer() || obj[key].get<int64_t>() < lo || obj[key].get<int64_t>() > hi) {
+    const auto& x = obj[key];
+    bool in_range = false;
+    if (x.is_number_unsigned()) {  // checked first: nlohmann counts unsigned as integer too
+      uint64_t u = x.get<uint64_t>();
+      in_range = hi >= 0 && u <= static_cast<uint64_t>(hi) && static_cast<int64_t>(u) >= lo;
+    } else if (x.is_number_integer()) {
+      int64_t n = x.get<int64_t>();
+      in_range = n >= lo && n <= hi;
+    }
+    if (!in_range) {
       return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) + ", " +
                              std::to_string(hi) + "]");
     }
@@ -71,8 +109,8 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   };
   auto size = [&](const nlohmann::json& obj, const char* key, int64_t* out) -> Status {
     if (!obj.contains(key) || obj[key].is_null()) return Status::Ok();
-    if (obj[key].is_number_integer() && obj[key].get<int64_t>() >= 0) {
-      *out = obj[key].get<int64_t>();
+    if (obj[key].is_number_unsigned() && obj[key].get<uint64_t>() <= uint64_t{9000000000000000000}) {
+      *out = static_cast<int64_t>(obj[key].get<uint64_t>());
       return Status::Ok();
     }
     if (!obj[key].is_string()) return InvalidArgument(std::string("field '") + key + "' must be a size (bytes or \"8GiB\")");
@@ -122,8 +160,7 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   TAMGA_RETURN_IF_ERROR(str(j, "git_repo", &s.git_repo, 4096));
   TAMGA_RETURN_IF_ERROR(str(j, "git_commit", &s.git_commit, 64));
   if (!s.git_commit.empty() && s.git_repo.empty()) return InvalidArgument("field 'git_commit' needs 'git_repo'");
-  static const std::regex kCommit("^[0-9a-fA-F]{4,40}$|^[A-Za-z0-9][A-Za-z0-9._/-]*$");
-  if (!s.git_commit.empty() && !std::regex_match(s.git_commit, kCommit)) return InvalidArgument("field 'git_commit' is not a commit or ref");
+  if (!s.git_commit.empty() && !IsCommitOrRef(s.git_commit)) return InvalidArgument("field 'git_commit' is not a commit or ref");
   if (!s.git_repo.empty() && s.git_repo[0] == '-') return InvalidArgument("field 'git_repo' must not start with '-'");
   TAMGA_RETURN_IF_ERROR(integer(j, "timeout_s", 0, 365LL * 86400, &s.timeout_s));
   v = s.max_retries;
@@ -157,13 +194,15 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
 }  // namespace
 
 Result<JobSpec> ParseJobSpec(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded()) return InvalidArgument("job spec is not valid JSON");
-  return SpecFromJson(j);
+  auto j = ParseJson(text);
+  if (!j.ok()) return InvalidArgument("job spec is not valid JSON: " + j.status().message());
+  return SpecFromJson(*j);
 }
 
 Result<std::vector<JobSpec>> ParseJobSpecBatch(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  auto parsed = ParseJson(text);
+  if (!parsed.ok()) return InvalidArgument("batch is not valid JSON: " + parsed.status().message());
+  const nlohmann::json& j = *parsed;
   if (!j.is_object()) return InvalidArgument("batch must be a JSON object {\"jobs\": [job spec, ...]}");
   for (const auto& [k, v] : j.items()) {
     if (k != "jobs") return InvalidArgument("unknown batch field '" + k.substr(0, 64) + "'");
@@ -204,6 +243,6 @@ nlohmann::ordered_json jobs_internal::JobSpecObject(const JobSpec& s) {
   return j;
 }
 
-std::string JobSpecJson(const JobSpec& s) { return jobs_internal::JobSpecObject(s).dump(); }
+std::string JobSpecJson(const JobSpec& s) { return DumpJson(jobs_internal::JobSpecObject(s)); }
 
 }  // namespace tamga

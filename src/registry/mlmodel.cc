@@ -4,19 +4,29 @@
 
 #include <nlohmann/json.hpp>
 
+#include <stdexcept>
+
+#include "core/json_parse.h"
+#include "core/yaml_limits.h"
+
 namespace tamga {
 namespace {
 
-nlohmann::json ToJson(const YAML::Node& n) {
+// Aliases make a small document a huge tree: the conversion stops past kMaxNodes nodes (depth is bounded by
+// CheckYamlStructure before parsing).
+constexpr int64_t kMaxNodes = 100000;
+
+nlohmann::json ToJson(const YAML::Node& n, int64_t* budget) {
+  if (--*budget < 0) throw std::length_error("MLmodel expands to more than 100000 nodes");
   switch (n.Type()) {
     case YAML::NodeType::Map: {
       nlohmann::json j = nlohmann::json::object();
-      for (const auto& kv : n) j[kv.first.as<std::string>()] = ToJson(kv.second);
+      for (const auto& kv : n) j[kv.first.as<std::string>()] = ToJson(kv.second, budget);
       return j;
     }
     case YAML::NodeType::Sequence: {
       nlohmann::json j = nlohmann::json::array();
-      for (const auto& item : n) j.push_back(ToJson(item));
+      for (const auto& item : n) j.push_back(ToJson(item, budget));
       return j;
     }
     case YAML::NodeType::Scalar: {
@@ -43,12 +53,17 @@ nlohmann::json ToJson(const YAML::Node& n) {
 }  // namespace
 
 Result<MlmodelInfo> ParseMlmodel(const std::string& yaml_text) {
+  Status limits = CheckYamlStructure(yaml_text);
+  if (!limits.ok()) return InvalidArgument("MLmodel: " + limits.message());
   try {
     YAML::Node root = YAML::Load(yaml_text);
     if (!root.IsMap()) return InvalidArgument("MLmodel is not a YAML mapping");
     MlmodelInfo info;
-    if (root["flavors"] && root["flavors"].IsMap()) info.flavors_json = ToJson(root["flavors"]).dump();
-    if (root["signature"] && root["signature"].IsMap()) info.signature_json = ToJson(root["signature"]).dump();
+    int64_t budget = kMaxNodes;
+    if (root["flavors"] && root["flavors"].IsMap()) info.flavors_json = DumpJson(ToJson(root["flavors"], &budget));
+    if (root["signature"] && root["signature"].IsMap()) {
+      info.signature_json = DumpJson(ToJson(root["signature"], &budget));
+    }
     if (root["mlflow_version"] && root["mlflow_version"].IsScalar()) {
       info.mlflow_version = root["mlflow_version"].Scalar();
     }

@@ -1,5 +1,7 @@
 #include "registry/webhook_service.h"
 
+#include "core/utf8.h"
+
 #include <algorithm>
 #include <ctime>
 
@@ -85,7 +87,14 @@ WebhookPost BuildWebhookPost(const Webhook& hook, const std::string& delivery_id
 
 WebhookService::WebhookService(const Options& options, MetadataStore* store, GroupCommitter* writer,
                                WebhookTransport* transport, Clock* clock, Random* random)
-    : options_(options), store_(store), writer_(writer), transport_(transport), clock_(clock), random_(random) {}
+    : options_(options),
+      store_(store),
+      writer_(writer),
+      transport_(transport),
+      clock_(clock),
+      random_(random),
+      test_pool_(std::make_unique<BoundedExecutor>(
+          BoundedExecutor::Options{"webhook-tests", options.test_threads, options.max_queued_tests})) {}
 
 Status WebhookService::Validate(const WebhookSpec& spec, bool create) {
   if (create) {
@@ -214,9 +223,24 @@ Result<WebhookTestResult> WebhookService::Test(const std::string& webhook_id, co
     return out;
   }
   out.response_status = reply->status;
-  out.response_body = reply->body.substr(0, 4096);
+  out.response_body = std::string(Utf8Prefix(reply->body, 4096));
   out.success = reply->status >= 200 && reply->status < 300;
   return out;
+}
+
+void WebhookService::TestAsync(const std::string& webhook_id, const std::optional<std::string>& event,
+                               std::function<void(Result<WebhookTestResult>)> done) {
+  auto shared_done = std::make_shared<std::function<void(Result<WebhookTestResult>)>>(std::move(done));
+  bool queued = test_pool_->TrySubmit([this, webhook_id, event, shared_done] {
+    Result<WebhookTestResult> r = Internal("webhook test failed");
+    try {
+      r = Test(webhook_id, event);
+    } catch (const std::exception& e) {
+      r = Internal(std::string("webhook test failed: ") + e.what());
+    }
+    (*shared_done)(std::move(r));
+  });
+  if (!queued) (*shared_done)(ResourceExhausted("Too many webhook tests in flight; retry later"));
 }
 
 }  // namespace tamga

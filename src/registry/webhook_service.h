@@ -7,10 +7,12 @@
 //
 // Thread-safe. Borrows every dependency.
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/bounded_executor.h"
 #include "core/clock.h"
 #include "core/random.h"
 #include "storage/group_commit.h"
@@ -68,6 +70,8 @@ class WebhookService {
 
   struct Options {
     int64_t delivery_timeout_ms = 10000;  // also bounds test deliveries
+    int test_threads = 4;                 // test deliveries run on a bounded pool, never a thread per call
+    size_t max_queued_tests = 16;         // beyond this TestAsync answers ResourceExhausted (429)
   };
 
   WebhookService(const Options& options, MetadataStore* store, GroupCommitter* writer, WebhookTransport* transport,
@@ -92,6 +96,10 @@ class WebhookService {
   // Sends an example payload for `event` (default: the webhook's first event) now, blocking up to the
   // delivery timeout. Not recorded in the delivery log.
   Result<WebhookTestResult> Test(const std::string& webhook_id, const std::optional<std::string>& event);
+  // Test() on the bounded test pool; `done` runs there, exactly once (ResourceExhausted at once when the pool's
+  // queue is full).
+  void TestAsync(const std::string& webhook_id, const std::optional<std::string>& event,
+                 std::function<void(Result<WebhookTestResult>)> done);
 
  private:
   Status Validate(const WebhookSpec& spec, bool create);
@@ -102,6 +110,7 @@ class WebhookService {
   WebhookTransport* transport_;
   Clock* clock_;
   Random* random_;
+  std::unique_ptr<BoundedExecutor> test_pool_;  // declared last: joined first, while the rest is alive
 };
 
 }  // namespace tamga

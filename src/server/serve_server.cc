@@ -63,6 +63,7 @@ Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& conf
   ho.port = config.port;
   ho.threads = config.workers > 0 ? config.workers : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   ho.max_body_bytes = config.max_body_mb << 20;
+  ho.limits = config.http_limits;
   TAMGA_ASSIGN_OR_RETURN(p->http, HttpServer::Create(ho, &p->router, &p->metrics, &p->clock));
   if (config.grpc_port >= 0) {
     GrpcServerOptions go;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "http/http_server.h"
 #include "serving/lifecycle/model_manager.h"
 
 namespace tamga {
@@ -26,6 +27,7 @@ struct ServeConfig {
   size_t max_body_mb = 64;
   ServingOptions serving;
   bool follow = true;              // hot reload on registry changes
+  HttpLimits http_limits;
 };
 
 class ServeServer {

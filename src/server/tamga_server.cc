@@ -16,7 +16,7 @@
 #include "storage/sqlite/sqlite_metadata_store.h"
 #include "tamga/build_info.h"
 #include "registry/event_hub.h"
-#include "http/client/http_client.h"
+#include "net/http_client.h"
 #include "deploy/deploy_service.h"
 #include "grpc/oip_grpc_server.h"
 #include "jobs/job_service.h"
@@ -32,8 +32,11 @@ namespace tamga {
 namespace {
 
 // Webhook deliveries over the outbound HTTP client.
+// Webhook URLs come from users: every delivery goes through the destination policy (no loopback, private,
+// link-local or metadata addresses unless allow-listed).
 class HttpWebhookTransport final : public WebhookTransport {
  public:
+  DestinationPolicy policy;
   Result<WebhookReply> Post(const WebhookPost& post) override {
     HttpClientRequest req;
     req.method = "POST";
@@ -42,6 +45,7 @@ class HttpWebhookTransport final : public WebhookTransport {
     req.body = post.body;
     req.timeout_ms = post.timeout_ms;
     req.max_response_bytes = 64 << 10;
+    req.policy = &policy;
     TAMGA_ASSIGN_OR_RETURN(auto res, HttpCall(req));
     return WebhookReply{res.status, std::move(res.body), res.Header("retry-after")};
   }
@@ -99,6 +103,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
                                                   &p->clock, &p->random);
   p->logged_models = std::make_unique<LoggedModelService>(p->store.get(), p->writer.get(), &p->clock, &p->random);
 
+  TAMGA_ASSIGN_OR_RETURN(p->webhook_transport.policy, DestinationPolicy::Create({config.outbound_allow, true}));
   WebhookService::Options wso;
   wso.delivery_timeout_ms = config.webhook_timeout_ms;
   p->webhooks = std::make_unique<WebhookService>(wso, p->store.get(), p->writer.get(), &p->webhook_transport,
@@ -147,6 +152,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   ho.threads = config.workers > 0 ? config.workers
                                   : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   ho.max_body_bytes = config.max_body_mb << 20;
+  ho.limits = config.http_limits;
   JobService* jobs = p->jobs.get();
   ho.on_shutdown = [jobs] { jobs->Shutdown(); };  // agents' lease long-polls end now, not at the drain timeout
   TAMGA_ASSIGN_OR_RETURN(p->http, HttpServer::Create(ho, &p->router, &p->metrics, &p->clock));

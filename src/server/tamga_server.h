@@ -3,8 +3,10 @@
 // (SQLite, local folder); everything below it takes interfaces.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
+#include "http/http_server.h"
 #include "serving/lifecycle/model_manager.h"
 
 namespace tamga {
@@ -20,6 +22,10 @@ struct ServerConfig {
   std::string gitops_dir;                 // rendered deployments; "" = <data_dir>/gitops
   bool gitops_git = true;                 // keep the GitOps folder as a git repository (commit per change)
   int webhook_timeout_ms = 10000;         // per delivery attempt
+  // Webhook destinations re-admitted past the default deny of loopback/private/link-local/metadata addresses
+  // (CIDRs, addresses or host names; --outbound-allow).
+  std::vector<std::string> outbound_allow;
+  HttpLimits http_limits;
   int64_t job_log_limit_bytes = int64_t{256} << 20;  // stored output per job
   int64_t agent_timeout_ms = 30000;       // an agent silent this long is lost; its jobs are requeued
   // Local deployments (target "local") are served in-process with these options.

@@ -301,6 +301,7 @@ Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, Searc
         if (toks[i].type == Tok::kRParen) { ++i; break; }
         return Bad("While parsing a list in the query, expected ',' or ')'");
       }
+      if (values.size() > 1000) return Bad("Invalid filter string: an IN list has more than 1000 values");
       c.value = std::move(values);
     } else if (numeric_field) {
       const Token& v = toks[i];
@@ -318,6 +319,10 @@ Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, Searc
       ++i;
     }
     out.push_back(std::move(c));
+    // Each comparison becomes a join or subquery in the store; SQLite allows 64 tables in one join.
+    if (out.size() > kMaxFilterComparisons) {
+      return Bad("Invalid filter string: more than " + std::to_string(kMaxFilterComparisons) + " comparisons");
+    }
     if (toks[i].type == Tok::kEnd) break;
     if (IsKeyword(toks[i], "and")) { ++i; continue; }
     return Bad("Invalid clause(s) in filter string: '" + toks[i].text + "' (only AND is supported)");

@@ -20,6 +20,9 @@ namespace tamga {
 // creation_time), last_updated_timestamp (numeric), params.<k>, tags.<k>; metrics are not supported.
 enum class SearchEntity { kRuns, kExperiments, kRegisteredModels, kModelVersions, kLoggedModels };
 
+// At most kMaxFilterComparisons comparisons (each is a join or subquery in the store) and 1000 values per IN
+// list; more is InvalidArgument, not a store error.
+inline constexpr size_t kMaxFilterComparisons = 40;
 Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, SearchEntity entity);
 // Each element is "<identifier> [ASC|DESC]". Duplicate keys are rejected.
 Result<std::vector<OrderKey>> ParseOrderBy(const std::vector<std::string>& clauses, SearchEntity entity);

@@ -224,7 +224,8 @@ void TrackingService::SetExperimentStage(const std::string& experiment_id, Lifec
         if (stage == LifecycleStage::kActive && e.lifecycle_stage != LifecycleStage::kDeleted) {
           return InvalidArgument("Cannot restore an active experiment.");
         }
-        if (stage == LifecycleStage::kDeleted && experiment_id == "0") {
+        // The stored id, not the caller's spelling: "00" and "+0" name the default experiment too.
+        if (stage == LifecycleStage::kDeleted && e.experiment_id == "0") {
           return InvalidArgument("Cannot delete the default experiment '0'. This is an internally reserved "
                                  "experiment.");
         }

@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 
+import pytest
 import requests
 import yaml
 
@@ -69,6 +70,17 @@ def wait_for(pred, timeout=15.0):
             return value
         time.sleep(0.05)
     raise AssertionError("condition not met within %.1fs" % timeout)
+
+
+# The receivers here listen on loopback, which webhook deliveries refuse unless an operator allows it.
+LOOPBACK_HOOKS = ["--outbound-allow", "127.0.0.1"]
+
+
+@pytest.fixture
+def server(tamga_bin):
+    s = TamgaServer(tamga_bin, extra_args=LOOPBACK_HOOKS).start()
+    yield s
+    s.cleanup()
 
 
 def post(server, path, body):
@@ -213,7 +225,7 @@ def test_final_status_is_not_retried_and_slow_receivers_do_not_stall_the_api(tam
             pass
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    server = TamgaServer(tamga_bin, extra_args=["--webhook-timeout-ms", "1000"]).start()
+    server = TamgaServer(tamga_bin, extra_args=LOOPBACK_HOOKS + ["--webhook-timeout-ms", "1000"]).start()
     try:
         hook = post(server, API + "/webhooks", {"name": "s", "url": "http://127.0.0.1:%d/" % httpd.server_address[1],
                                                 "events": ["registered_model.created"]})["webhook"]
@@ -234,7 +246,7 @@ def test_deliveries_resume_after_kill9(tamga_bin):
     receiver = Receiver()
     port = receiver.port
     receiver.close()  # nothing listens yet: the first attempts fail and stay pending
-    server = TamgaServer(tamga_bin).start()
+    server = TamgaServer(tamga_bin, extra_args=LOOPBACK_HOOKS).start()
     try:
         post(server, API + "/webhooks", {"name": "r", "url": "http://127.0.0.1:%d/hook" % port,
                                          "events": ["registered_model.created"]})
@@ -265,7 +277,7 @@ def test_deliveries_resume_after_kill9(tamga_bin):
 def test_outbox_invariant_under_kill9(tamga_bin):
     """Writers create versions and move aliases while the server is killed; afterwards every live version
     has exactly one model_version.created event and every such event's version exists."""
-    server = TamgaServer(tamga_bin).start()
+    server = TamgaServer(tamga_bin, extra_args=LOOPBACK_HOOKS).start()
     try:
         for m in range(4):
             post(server, API + "/registered-models/create", {"name": "m%d" % m})

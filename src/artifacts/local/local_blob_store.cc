@@ -1,7 +1,9 @@
 #include "artifacts/local/local_blob_store.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +19,51 @@ namespace fs = std::filesystem;
 namespace {
 
 Status Errno(const std::string& what) { return Internal(what + ": " + std::strerror(errno)); }
+
+// Paths resolve beneath the root: no component may be a symbolic link (one placed inside the store, by a job
+// or by hand, would otherwise lead reads, writes and deletes outside it). Components that do not exist yet
+// are fine (a writer creates them as directories).
+Status CheckNoSymlinks(const std::string& root, const std::string& clean) {
+  std::string cur = root;
+  size_t pos = 0;
+  while (pos < clean.size()) {
+    size_t slash = clean.find('/', pos);
+    if (slash == std::string::npos) slash = clean.size();
+    cur += '/';
+    cur.append(clean, pos, slash - pos);
+    pos = slash + 1;
+    struct stat st;
+    if (::lstat(cur.c_str(), &st) != 0) return Status::Ok();  // not there yet
+    if (S_ISLNK(st.st_mode)) return InvalidArgument("Invalid path: it passes through a symbolic link");
+  }
+  return Status::Ok();
+}
+
+// open(2) beneath `root`: openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel has it (5.6+), so
+// the check and the open are one step; otherwise the component check above, then O_NOFOLLOW on the last one.
+int OpenBeneath(const std::string& root, const std::string& clean, int flags) {
+#ifdef SYS_openat2
+  int rootfd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd >= 0) {
+    struct open_how how {};
+    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int fd = static_cast<int>(::syscall(SYS_openat2, rootfd, clean.c_str(), &how, sizeof(how)));
+    int saved = errno;
+    ::close(rootfd);
+    if (fd >= 0 || (saved != ENOSYS && saved != EPERM)) {
+      if (fd < 0 && saved == ELOOP) saved = EACCES;  // a symlink on the way: refused, not "missing"
+      errno = saved;
+      return fd;
+    }
+  }
+#endif
+  if (!CheckNoSymlinks(root, clean).ok()) {
+    errno = EACCES;
+    return -1;
+  }
+  return ::open((root + "/" + clean).c_str(), flags | O_CLOEXEC | O_NOFOLLOW);
+}
 
 class LocalBlobWriter final : public BlobWriter {
  public:
@@ -93,6 +140,7 @@ Result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::Create(const Options& op
 Result<std::string> LocalBlobStore::FullPath(const std::string& path, bool allow_root) const {
   TAMGA_ASSIGN_OR_RETURN(std::string clean, ValidateArtifactPath(path, allow_root));
   if (clean == ".tmp" || clean.rfind(".tmp/", 0) == 0) return InvalidArgument("Invalid path");
+  TAMGA_RETURN_IF_ERROR(CheckNoSymlinks(root_, clean));
   return clean.empty() ? root_ : root_ + "/" + clean;
 }
 
@@ -108,9 +156,13 @@ Result<std::unique_ptr<BlobWriter>> LocalBlobStore::OpenWriter(const std::string
 
 Result<std::unique_ptr<BlobReader>> LocalBlobStore::OpenReader(const std::string& path) {
   TAMGA_ASSIGN_OR_RETURN(std::string full, FullPath(path, false));
-  int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  std::string clean = full.substr(root_.size() + 1);
+  int fd = OpenBeneath(root_, clean, O_RDONLY);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return NotFound("Artifact '" + path + "' does not exist");
+    if (errno == EACCES || errno == ELOOP || errno == EXDEV) {
+      return InvalidArgument("Invalid path: it passes through a symbolic link");
+    }
     return Errno("open artifact");
   }
   struct stat st;

@@ -2,6 +2,7 @@
 // Paths are percent-decoded, then validated (no '..', no absolute paths) before reaching the BlobStore.
 #include "artifacts/artifact_path.h"
 #include "core/json_writer.h"
+#include "core/utf8.h"
 #include "http/routes/route_context.h"
 
 namespace tamga {
@@ -30,7 +31,18 @@ std::string GuessContentType(const std::string& path) {
 Result<std::string> DecodedPath(const std::string& raw, bool allow_root) {
   auto decoded = PercentDecode(raw, false);
   if (!decoded) return InvalidArgument("Invalid path");
+  if (!IsValidUtf8(*decoded)) return InvalidArgument("Invalid path: not valid UTF-8");
   return ValidateArtifactPath(*decoded, allow_root);
+}
+
+// Registered model versions keep their own copy of the model files under _registry/ (the registry writes it
+// when the version is created): through the proxy that tree is read-only, so a READY version cannot change.
+Result<std::string> WritablePath(const std::string& raw) {
+  TAMGA_ASSIGN_OR_RETURN(std::string path, DecodedPath(raw, false));
+  if (path == "_registry" || path.rfind("_registry/", 0) == 0) {
+    return PermissionDenied("Registered model version files are immutable; register a new version instead");
+  }
+  return path;
 }
 
 class BlobUploadSink final : public UploadSink {
@@ -102,7 +114,7 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
   const std::string prefix = std::string(kProxy) + "/";
 
   router.AddUploadPrefix(HttpMethod::kPut, prefix, [blobs](const HttpRequest& req) -> Result<std::unique_ptr<UploadSink>> {
-    TAMGA_ASSIGN_OR_RETURN(std::string path, DecodedPath(req.path_params[0], false));
+    TAMGA_ASSIGN_OR_RETURN(std::string path, WritablePath(req.path_params[0]));
     TAMGA_ASSIGN_OR_RETURN(auto writer, blobs->OpenWriter(path));
     return std::unique_ptr<UploadSink>(new BlobUploadSink(std::move(writer)));
   });
@@ -114,7 +126,7 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
   });
 
   router.AddPrefix(HttpMethod::kDelete, prefix, [blobs](HttpRequest& req, Responder respond) {
-    auto path = DecodedPath(req.path_params[0], false);
+    auto path = WritablePath(req.path_params[0]);
     if (!path.ok()) return respond(ErrorResponse(path.status()));
     Status s = blobs->Delete(*path);
     respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
@@ -147,9 +159,11 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
                const std::string& root = run.info.artifact_uri;
                auto base = ProxiedArtifactPath(root);
                if (!base) {
-                 std::string body = "{\"root_uri\":";
-                 AppendJsonString(&body, root);
-                 body += "}";
+                 std::string body;
+                 JsonWriter w(&body);
+                 w.BeginObject();
+                 w.Field("root_uri", root);
+                 w.EndObject();
                  respond(HttpResponse::Json(std::move(body)));
                  return Status::Ok();
                }

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "core/json_writer.h"
+#include "core/json_parse.h"
 #include "http/routes/route_context.h"
 
 namespace tamga {
@@ -121,7 +122,7 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
     std::string spec;
     if (f.raw().contains("spec")) {
       if (!f.raw()["spec"].is_object()) return InvalidParamValue("spec", f.raw()["spec"]);
-      spec = f.raw()["spec"].dump();
+      spec = DumpJson(f.raw()["spec"]);
     }
     TAMGA_ASSIGN_OR_RETURN(auto files, deploy->RenderUri(uri, spec));
     std::string body;

@@ -1,8 +1,8 @@
 // Job queues API (/api/2.0/tamga/queues, /jobs, /agents). Users submit, list, show, abort and follow logs;
-// agents register, lease (long-poll), heartbeat, and report start, logs and the outcome. Errors use the
-// MLflow error shape.
-#include <nlohmann/json.hpp>
-
+// agents register, lease (long-poll), heartbeat, and report start, logs and the outcome. Bodies are read through
+// RequestFields (typed getters: a wrong type is a 400, never an exception) and answered through JsonWriter.
+// Errors use the MLflow error shape.
+#include "core/json_parse.h"
 #include "core/json_writer.h"
 #include "http/routes/route_context.h"
 #include "jobs/job_service.h"
@@ -12,25 +12,42 @@ namespace {
 
 constexpr const char* kBase = "/api/2.0/tamga";
 
-Result<nlohmann::json> Body(const HttpRequest& req) {
-  if (req.body.empty()) return nlohmann::json::object();
-  auto j = nlohmann::json::parse(req.body, nullptr, false);
-  if (!j.is_object()) return InvalidArgument("the request body must be a JSON object");
-  return j;
-}
+// Job and agent bodies: JSON objects; Content-Type is not enforced (curl -d users), the depth limit is.
+Result<RequestFields> Body(const HttpRequest& req) { return RequestFields::FromJsonText(req.body); }
 
-// An optional integer query parameter in [lo, hi] (query strings parsed and decoded by RequestFields).
+// An optional integer (query parameter or body field) in [lo, hi].
 Result<int64_t> IntParam(const RequestFields& f, const char* key, int64_t def, int64_t lo, int64_t hi) {
   TAMGA_ASSIGN_OR_RETURN(auto v, f.OptInt(key));
   if (!v) return def;
   if (*v < lo || *v > hi) {
-    return InvalidArgument(std::string("query parameter '") + key + "' must be an integer in [" + std::to_string(lo) +
-                           ", " + std::to_string(hi) + "]");
+    return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) + ", " +
+                           std::to_string(hi) + "]");
   }
   return *v;
 }
 
-HttpResponse JobResponse(const Job& j) { return HttpResponse::Json("{\"job\":" + JobJson(j) + "}"); }
+// {"<field>": <job>} or a list of jobs under "jobs".
+HttpResponse JobResponse(const Job& j, SecretView view = SecretView::kRedacted) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("job");
+  w.Raw(JobJson(j, view));
+  w.EndObject();
+  return HttpResponse::Json(std::move(body));
+}
+
+HttpResponse JobListResponse(const std::vector<Job>& jobs) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("jobs");
+  w.BeginArray();
+  for (const auto& j : jobs) w.Raw(JobJson(j));
+  w.EndArray();
+  w.EndObject();
+  return HttpResponse::Json(std::move(body));
+}
 
 // "/<id>[/<action>]" after the jobs prefix.
 struct JobPath {
@@ -50,16 +67,142 @@ Result<JobPath> ParseJobPath(const HttpRequest& req) {
   return p;
 }
 
-std::string QueueJson(const QueueSummary& q) {
-  nlohmann::ordered_json o;
-  o["name"] = q.queue.name;
-  o["max_concurrency"] = q.queue.max_concurrency;
-  o["strategy"] = q.queue.strategy;
-  o["created_ms"] = q.queue.created_ms;
-  o["queued"] = q.queued;
-  o["running"] = q.running;
-  o["agents"] = q.agents;
-  return o.dump();
+void WriteQueue(JsonWriter& w, const QueueSummary& q) {
+  w.BeginObject();
+  w.Field("name", q.queue.name);
+  w.FieldInt("max_concurrency", q.queue.max_concurrency);
+  w.Field("strategy", q.queue.strategy);
+  w.FieldInt("created_ms", q.queue.created_ms);
+  w.FieldInt("queued", q.queued);
+  w.FieldInt("running", q.running);
+  w.FieldInt("agents", q.agents);
+  w.EndObject();
+}
+
+Status PostQueue(JobService* jobs, const RequestFields& b, Responder respond) {
+  QueueInfo q;
+  TAMGA_ASSIGN_OR_RETURN(q.name, b.RequiredString("name"));
+  TAMGA_ASSIGN_OR_RETURN(int64_t conc, IntParam(b, "max_concurrency", q.max_concurrency, 0, 1000000));
+  q.max_concurrency = static_cast<int>(conc);
+  TAMGA_ASSIGN_OR_RETURN(auto strategy, b.OptString("strategy"));
+  if (strategy) q.strategy = *strategy;
+  TAMGA_RETURN_IF_ERROR(jobs->PutQueue(q).status());
+  for (const auto& s : jobs->ListQueues()) {
+    if (s.queue.name != q.name) continue;
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("queue");
+    WriteQueue(w, s);
+    w.EndObject();
+    respond(HttpResponse::Json(std::move(body)));
+    return Status::Ok();
+  }
+  return Internal("queue vanished");
+}
+
+void WriteLogsPage(const LogsPage& page, std::string* body) {
+  JsonWriter w(body);
+  w.BeginObject();
+  w.Key("chunks");
+  w.BeginArray();
+  for (const auto& c : page.chunks) {
+    w.BeginObject();
+    w.FieldInt("seq", c.seq);
+    w.Field("stream", c.stream);
+    w.Field("data", c.data);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.FieldInt("next_after", page.next_after);
+  w.FieldBool("done", page.done);
+  w.EndObject();
+}
+
+// The agent's reports on a job it holds: started, logs, finish.
+Status PostJobAction(JobService* jobs, const JobPath& p, const RequestFields& b, Responder respond) {
+  TAMGA_ASSIGN_OR_RETURN(std::string agent, b.RequiredString("agent_id"));
+  if (p.action == "started") {
+    TAMGA_RETURN_IF_ERROR(jobs->Started(p.id, agent));
+    respond(HttpResponse::Json("{}"));
+    return Status::Ok();
+  }
+  if (p.action == "logs") {
+    TAMGA_ASSIGN_OR_RETURN(auto data, b.OptString("data"));
+    if (!data) return InvalidArgument("field 'data' must be a string");
+    TAMGA_ASSIGN_OR_RETURN(auto stream, b.OptString("stream"));
+    TAMGA_ASSIGN_OR_RETURN(int64_t seq, jobs->AppendLog(p.id, agent, stream.value_or("stdout"), *data));
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.FieldInt("seq", seq);
+    w.EndObject();
+    respond(HttpResponse::Json(std::move(body)));
+    return Status::Ok();
+  }
+  if (p.action == "finish") {
+    TAMGA_ASSIGN_OR_RETURN(auto state_name, b.OptString("state"));
+    auto st = ParseJobState(state_name.value_or(""));
+    if (!st) return InvalidArgument("field 'state' must be succeeded, failed, aborted or lost");
+    TAMGA_ASSIGN_OR_RETURN(auto exit, b.OptInt("exit_code"));
+    std::optional<int> code;
+    if (exit) {
+      if (*exit < -1000000 || *exit > 1000000) return InvalidArgument("field 'exit_code' is out of range");
+      code = static_cast<int>(*exit);
+    }
+    TAMGA_ASSIGN_OR_RETURN(auto reason, b.OptString("reason"));
+    TAMGA_RETURN_IF_ERROR(jobs->Finish(p.id, agent, *st, reason.value_or(""), code));
+    respond(HttpResponse::Json("{}"));
+    return Status::Ok();
+  }
+  return NotFound("unknown job route");
+}
+
+Result<AgentReport> ReportOf(const RequestFields& b) {
+  TAMGA_ASSIGN_OR_RETURN(auto report, b.OptObject("report"));
+  return ParseAgentReport(report ? DumpJson(report->raw()) : "{}");
+}
+
+Status PostAgentAction(JobService* jobs, const std::string& rest, const RequestFields& b, Responder respond) {
+  size_t slash = rest.find('/');
+  if (slash == std::string::npos) return NotFound("unknown agent route");
+  std::string id = rest.substr(0, slash), action = rest.substr(slash + 1);
+  TAMGA_ASSIGN_OR_RETURN(AgentReport report, ReportOf(b));
+  if (action == "lease") {
+    // A long-poll: the wait is clamped, and JobService answers a replaced poll at once.
+    TAMGA_ASSIGN_OR_RETURN(int64_t wait, IntParam(b, "wait_ms", 0, 0, INT64_MAX));
+    jobs->Lease(id, std::move(report), std::min<int64_t>(wait, 60000), [respond](Result<std::optional<Job>> j) {
+      if (!j.ok()) return respond(ErrorResponse(j.status()));
+      // The lease is the one answer that carries the job's secrets: only the agent that will run it gets it.
+      respond(*j ? JobResponse(**j, SecretView::kRevealed) : HttpResponse::Json("{}"));
+    });
+    return Status::Ok();
+  }
+  if (action == "heartbeat") {
+    TAMGA_ASSIGN_OR_RETURN(std::vector<std::string> abort, jobs->Heartbeat(id, std::move(report)));
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("abort");
+    w.BeginArray();
+    for (const auto& a : abort) w.String(a);
+    w.EndArray();
+    w.EndObject();
+    respond(HttpResponse::Json(std::move(body)));
+    return Status::Ok();
+  }
+  return NotFound("unknown agent route");
+}
+
+// Wraps a body handler: parse the body, run it, answer a returned error in the MLflow shape.
+template <typename Fn>
+Handler BodyHandler(Fn fn) {
+  return [fn](HttpRequest& req, Responder respond) {
+    auto b = Body(req);
+    if (!b.ok()) return respond(ErrorResponse(b.status()));
+    Status s = fn(req, *b, respond);
+    if (!s.ok()) respond(ErrorResponse(s));
+  };
 }
 
 }  // namespace
@@ -69,73 +212,48 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
   const std::string base = kBase;
 
   // ---- queues
-  router.Add(HttpMethod::kPost, base + "/queues", [jobs](HttpRequest& req, Responder respond) {
-    auto b = Body(req);
-    if (!b.ok()) return respond(ErrorResponse(b.status()));
-    QueueInfo q;
-    if (!b->contains("name") || !(*b)["name"].is_string()) return respond(ErrorResponse(InvalidArgument("field 'name' is required")));
-    q.name = (*b)["name"].get<std::string>();
-    if (b->contains("max_concurrency")) {
-      if (!(*b)["max_concurrency"].is_number_integer()) return respond(ErrorResponse(InvalidArgument("field 'max_concurrency' must be an integer")));
-      q.max_concurrency = (*b)["max_concurrency"].get<int>();
-    }
-    if (b->contains("strategy")) {
-      if (!(*b)["strategy"].is_string()) return respond(ErrorResponse(InvalidArgument("field 'strategy' must be a string")));
-      q.strategy = (*b)["strategy"].get<std::string>();
-    }
-    auto r = jobs->PutQueue(q);
-    if (!r.ok()) return respond(ErrorResponse(r.status()));
-    for (const auto& s : jobs->ListQueues()) {
-      if (s.queue.name == q.name) return respond(HttpResponse::Json("{\"queue\":" + QueueJson(s) + "}"));
-    }
-    respond(ErrorResponse(Internal("queue vanished")));
-  });
+  router.Add(HttpMethod::kPost, base + "/queues",
+             BodyHandler([jobs](HttpRequest&, const RequestFields& b, Responder respond) {
+               return PostQueue(jobs, b, std::move(respond));
+             }));
   router.Add(HttpMethod::kGet, base + "/queues", [jobs](HttpRequest&, Responder respond) {
-    std::string body = "{\"queues\":[";
-    bool first = true;
-    for (const auto& q : jobs->ListQueues()) {
-      body += (first ? "" : ",") + QueueJson(q);
-      first = false;
-    }
-    respond(HttpResponse::Json(body + "]}"));
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("queues");
+    w.BeginArray();
+    for (const auto& q : jobs->ListQueues()) WriteQueue(w, q);
+    w.EndArray();
+    w.EndObject();
+    respond(HttpResponse::Json(std::move(body)));
   });
 
   // ---- jobs (users)
   router.Add(HttpMethod::kPost, base + "/jobs", [jobs](HttpRequest& req, Responder respond) {
     auto spec = ParseJobSpec(req.body);
     if (!spec.ok()) return respond(ErrorResponse(spec.status()));
-    jobs->Submit(std::move(*spec), [respond](Result<Job> j) { respond(j.ok() ? JobResponse(*j) : ErrorResponse(j.status())); });
+    jobs->Submit(std::move(*spec),
+                 [respond](Result<Job> j) { respond(j.ok() ? JobResponse(*j) : ErrorResponse(j.status())); });
   });
   router.Add(HttpMethod::kPost, base + "/jobs/batch", [jobs](HttpRequest& req, Responder respond) {
     auto specs = ParseJobSpecBatch(req.body);
     if (!specs.ok()) return respond(ErrorResponse(specs.status()));
     jobs->SubmitBatch(std::move(*specs), [respond](Result<std::vector<Job>> list) {
-      if (!list.ok()) return respond(ErrorResponse(list.status()));
-      std::string body = "{\"jobs\":[";
-      for (size_t i = 0; i < list->size(); ++i) body += (i ? "," : "") + JobJson((*list)[i]);
-      respond(HttpResponse::Json(body + "]}"));
+      respond(list.ok() ? JobListResponse(*list) : ErrorResponse(list.status()));
     });
   });
-  router.Add(HttpMethod::kGet, base + "/jobs", [jobs](HttpRequest& req, Responder respond) {
-    auto f = RequestFields::From(req);
-    if (!f.ok()) return respond(ErrorResponse(f.status()));
+  router.Add(HttpMethod::kGet, base + "/jobs", FieldsHandler([jobs](const RequestFields& f, Responder respond) -> Status {
     JobListQuery q;
-    auto queue = f->OptString("queue");
-    auto state = f->OptString("state");
-    if (!queue.ok()) return respond(ErrorResponse(queue.status()));
-    if (!state.ok()) return respond(ErrorResponse(state.status()));
-    q.queue = queue->value_or("");
-    q.state = state->value_or("");
-    if (!q.state.empty() && !ParseJobState(q.state)) return respond(ErrorResponse(InvalidArgument("unknown state '" + q.state.substr(0, 32) + "'")));
-    auto max = IntParam(*f, "max_results", 100, 1, 10000);
-    if (!max.ok()) return respond(ErrorResponse(max.status()));
-    q.max_results = *max;
-    auto list = jobs->List(q);
-    if (!list.ok()) return respond(ErrorResponse(list.status()));
-    std::string body = "{\"jobs\":[";
-    for (size_t i = 0; i < list->size(); ++i) body += (i ? "," : "") + JobJson((*list)[i]);
-    respond(HttpResponse::Json(body + "]}"));
-  });
+    TAMGA_ASSIGN_OR_RETURN(auto queue, f.OptString("queue"));
+    TAMGA_ASSIGN_OR_RETURN(auto state, f.OptString("state"));
+    q.queue = queue.value_or("");
+    q.state = state.value_or("");
+    if (!q.state.empty() && !ParseJobState(q.state)) return InvalidArgument("unknown state '" + q.state.substr(0, 32) + "'");
+    TAMGA_ASSIGN_OR_RETURN(q.max_results, IntParam(f, "max_results", 100, 1, 10000));
+    TAMGA_ASSIGN_OR_RETURN(auto list, jobs->List(q));
+    respond(JobListResponse(list));
+    return Status::Ok();
+  }));
   router.AddPrefix(HttpMethod::kGet, base + "/jobs/", [jobs](HttpRequest& req, Responder respond) {
     auto p = ParseJobPath(req);
     if (!p.ok()) return respond(ErrorResponse(p.status()));
@@ -153,106 +271,64 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
     jobs->ReadLogs(p->id, *after, *wait, [respond](Result<LogsPage> page) {
       if (!page.ok()) return respond(ErrorResponse(page.status()));
       std::string body;
-      JsonWriter w(&body);
-      w.BeginObject();
-      w.Key("chunks");
-      w.BeginArray();
-      for (const auto& c : page->chunks) {
-        w.BeginObject();
-        w.FieldInt("seq", c.seq);
-        w.Field("stream", c.stream);
-        w.Field("data", c.data);
-        w.EndObject();
-      }
-      w.EndArray();
-      w.FieldInt("next_after", page->next_after);
-      w.FieldBool("done", page->done);
-      w.EndObject();
+      WriteLogsPage(*page, &body);
       respond(HttpResponse::Json(std::move(body)));
     });
   });
-  router.AddPrefix(HttpMethod::kPost, base + "/jobs/", [jobs](HttpRequest& req, Responder respond) {
-    auto p = ParseJobPath(req);
-    if (!p.ok()) return respond(ErrorResponse(p.status()));
-    if (p->action == "abort") {
-      auto j = jobs->Abort(p->id);
-      return respond(j.ok() ? JobResponse(*j) : ErrorResponse(j.status()));
-    }
-    auto b = Body(req);
-    if (!b.ok()) return respond(ErrorResponse(b.status()));
-    std::string agent = b->value("agent_id", "");
-    if (agent.empty() || !(*b)["agent_id"].is_string()) return respond(ErrorResponse(InvalidArgument("field 'agent_id' is required")));
-    if (p->action == "started") {
-      Status s = jobs->Started(p->id, agent);
-      return respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
-    }
-    if (p->action == "logs") {
-      if (!b->contains("data") || !(*b)["data"].is_string()) return respond(ErrorResponse(InvalidArgument("field 'data' must be a string")));
-      auto seq = jobs->AppendLog(p->id, agent, b->value("stream", "stdout"), (*b)["data"].get<std::string>());
-      return respond(seq.ok() ? HttpResponse::Json("{\"seq\":" + std::to_string(*seq) + "}") : ErrorResponse(seq.status()));
-    }
-    if (p->action == "finish") {
-      auto st = ParseJobState(b->value("state", ""));
-      if (!st) return respond(ErrorResponse(InvalidArgument("field 'state' must be succeeded, failed, aborted or lost")));
-      std::optional<int> code;
-      if (b->contains("exit_code") && (*b)["exit_code"].is_number_integer()) code = (*b)["exit_code"].get<int>();
-      std::string reason = b->contains("reason") && (*b)["reason"].is_string() ? (*b)["reason"].get<std::string>() : "";
-      Status s = jobs->Finish(p->id, agent, *st, reason, code);
-      return respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
-    }
-    respond(ErrorResponse(NotFound("unknown job route")));
-  });
+  router.AddPrefix(HttpMethod::kPost, base + "/jobs/",
+                   BodyHandler([jobs](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
+                     TAMGA_ASSIGN_OR_RETURN(JobPath p, ParseJobPath(req));
+                     if (p.action == "abort") {
+                       TAMGA_ASSIGN_OR_RETURN(Job j, jobs->Abort(p.id));
+                       respond(JobResponse(j));
+                       return Status::Ok();
+                     }
+                     return PostJobAction(jobs, p, b, std::move(respond));
+                   }));
 
   // ---- agents
-  router.Add(HttpMethod::kPost, base + "/agents/register", [jobs](HttpRequest& req, Responder respond) {
-    auto b = Body(req);
-    if (!b.ok()) return respond(ErrorResponse(b.status()));
-    auto report = ParseAgentReport(b->contains("report") ? (*b)["report"].dump() : "{}");
-    if (!report.ok()) return respond(ErrorResponse(report.status()));
-    std::string id = b->contains("agent_id") && (*b)["agent_id"].is_string() ? (*b)["agent_id"].get<std::string>() : "";
-    if (id.size() > 64) return respond(ErrorResponse(InvalidArgument("field 'agent_id' is longer than 64")));
-    auto r = jobs->RegisterAgent(id, std::move(*report));
-    if (!r.ok()) return respond(ErrorResponse(r.status()));
-    respond(HttpResponse::Json("{\"agent_id\":\"" + *r + "\"}"));
-  });
+  router.Add(HttpMethod::kPost, base + "/agents/register",
+             BodyHandler([jobs](HttpRequest&, const RequestFields& b, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(AgentReport report, ReportOf(b));
+               TAMGA_ASSIGN_OR_RETURN(auto id, b.OptString("agent_id"));
+               if (id && id->size() > 64) return InvalidArgument("field 'agent_id' is longer than 64");
+               TAMGA_ASSIGN_OR_RETURN(std::string assigned, jobs->RegisterAgent(id.value_or(""), std::move(report)));
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               w.Field("agent_id", assigned);
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
   router.Add(HttpMethod::kGet, base + "/agents", [jobs](HttpRequest&, Responder respond) {
-    std::string body = "{\"agents\":[";
-    bool first = true;
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("agents");
+    w.BeginArray();
     for (const auto& a : jobs->ListAgents()) {
-      nlohmann::ordered_json o;
-      o["id"] = a.id;
-      o["live"] = a.live;
-      o["last_seen_ms"] = a.last_seen_ms;
-      o["jobs"] = a.jobs;
-      o["report"] = nlohmann::ordered_json::parse(AgentReportJson(a.report));
-      body += (first ? "" : ",") + o.dump();
-      first = false;
+      w.BeginObject();
+      w.Field("id", a.id);
+      w.FieldBool("live", a.live);
+      w.FieldInt("last_seen_ms", a.last_seen_ms);
+      w.Key("jobs");
+      w.BeginArray();
+      for (const auto& id : a.jobs) w.String(id);
+      w.EndArray();
+      w.Key("report");
+      w.Raw(AgentReportJson(a.report));
+      w.EndObject();
     }
-    respond(HttpResponse::Json(body + "]}"));
+    w.EndArray();
+    w.EndObject();
+    respond(HttpResponse::Json(std::move(body)));
   });
-  router.AddPrefix(HttpMethod::kPost, base + "/agents/", [jobs](HttpRequest& req, Responder respond) {
-    std::string rest = req.path_params.empty() ? "" : req.path_params[0];
-    size_t slash = rest.find('/');
-    if (slash == std::string::npos) return respond(ErrorResponse(NotFound("unknown agent route")));
-    std::string id = rest.substr(0, slash), action = rest.substr(slash + 1);
-    auto b = Body(req);
-    if (!b.ok()) return respond(ErrorResponse(b.status()));
-    auto report = ParseAgentReport(b->contains("report") ? (*b)["report"].dump() : "{}");
-    if (!report.ok()) return respond(ErrorResponse(report.status()));
-    if (action == "lease") {
-      int64_t wait = b->contains("wait_ms") && (*b)["wait_ms"].is_number_integer() ? (*b)["wait_ms"].get<int64_t>() : 0;
-      return jobs->Lease(id, std::move(*report), std::clamp<int64_t>(wait, 0, 60000), [respond](Result<std::optional<Job>> j) {
-        if (!j.ok()) return respond(ErrorResponse(j.status()));
-        respond(HttpResponse::Json(*j ? "{\"job\":" + JobJson(**j) + "}" : std::string("{}")));
-      });
-    }
-    if (action == "heartbeat") {
-      auto abort = jobs->Heartbeat(id, std::move(*report));
-      if (!abort.ok()) return respond(ErrorResponse(abort.status()));
-      return respond(HttpResponse::Json("{\"abort\":" + nlohmann::json(*abort).dump() + "}"));
-    }
-    respond(ErrorResponse(NotFound("unknown agent route")));
-  });
+  router.AddPrefix(HttpMethod::kPost, base + "/agents/",
+                   BodyHandler([jobs](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
+                     std::string rest = req.path_params.empty() ? "" : req.path_params[0];
+                     return PostAgentAction(jobs, rest, b, std::move(respond));
+                   }));
 }
 
 }  // namespace tamga

@@ -1,6 +1,5 @@
 // MLflow 3 webhooks (/api/2.0/mlflow/webhooks[/{id}[/test]]) and Tamga's delivery log
 // (/api/2.0/tamga/webhooks/{id}/deliveries).
-#include <thread>
 
 #include "http/registry_json.h"
 #include "http/routes/route_context.h"
@@ -157,9 +156,9 @@ void RegisterWebhookRoutes(Router& router, const RouteContext& ctx) {
       TAMGA_ASSIGN_OR_RETURN(event, CanonicalWebhookEvent(entity, action));
     }
     TAMGA_RETURN_IF_ERROR(hooks->Get(id).status());
-    // The test call blocks on the receiver (bounded by the delivery timeout): keep it off the I/O thread.
-    std::thread([hooks, id, event, respond = std::move(respond)] {
-      auto result = hooks->Test(id, event);
+    // The test call blocks on the receiver (bounded by the delivery timeout): it runs on the service's bounded
+    // test pool, off the I/O threads; a full pool answers 429.
+    hooks->TestAsync(id, event, [respond = std::move(respond)](Result<WebhookTestResult> result) {
       if (!result.ok()) return respond(ErrorResponse(result.status()));
       std::string body;
       JsonWriter w(&body);
@@ -173,7 +172,7 @@ void RegisterWebhookRoutes(Router& router, const RouteContext& ctx) {
       w.EndObject();
       w.EndObject();
       respond(HttpResponse::Json(std::move(body)));
-    }).detach();
+    });
     return Status::Ok();
   }));
 

@@ -1,4 +1,5 @@
 #include "jobs/agent/agent.h"
+#include "core/json_parse.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -509,7 +510,7 @@ struct JobAgent::Impl {
         continue;
       }
       if (!r->contains("job")) continue;
-      auto job = JobFromJson((*r)["job"].dump());
+      auto job = JobFromJson(DumpJson((*r)["job"]));
       if (!job.ok()) {
         TAMGA_LOG(kError, "cannot read a leased job", {{"error", job.status().message()}});
         continue;

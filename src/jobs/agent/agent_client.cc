@@ -1,6 +1,6 @@
 #include "jobs/agent/agent_client.h"
 
-#include "http/client/http_client.h"
+#include "net/http_client.h"
 
 namespace tamga {
 

@@ -21,37 +21,10 @@
 
 extern char** environ;
 
+#include "core/secrets.h"
+#include "core/utf8.h"
+
 namespace tamga {
-
-bool LooksSecret(const std::string& name) {
-  std::string u;
-  for (char c : name) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  for (const char* p : {"SECRET", "TOKEN", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL", "AUTH", "PRIVATE", "SESSION", "COOKIE"}) {
-    if (u.find(p) != std::string::npos) return true;
-  }
-  return false;
-}
-
-std::string SanitizeUtf8(const std::string& in) {
-  std::string out;
-  out.reserve(in.size());
-  size_t i = 0;
-  while (i < in.size()) {
-    unsigned char c = in[i];
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n > 0 && i + n <= in.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(in[i + k]) >> 6) == 2;
-    if (ok) {
-      out.append(in, i, n);
-      i += n;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
-
 
 std::string Sha256Hex(const std::string& data) {
   unsigned char md[SHA256_DIGEST_LENGTH];
@@ -150,7 +123,7 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
                                        const std::vector<std::string>& gpu_uuids) {
   CapturedEnvironment out;
   auto tag = [&](const std::string& k, const std::string& v) {
-    if (!v.empty()) out.tags.push_back({k, v.substr(0, 5000)});
+    if (!v.empty()) out.tags.push_back({k, std::string(Utf8Prefix(v, 5000))});
   };
   // Code.
   auto commit = RunAndCapture({"git", "rev-parse", "HEAD"}, dir, 4096, 10000);
@@ -234,7 +207,7 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
   tag("tamga.job.command", cmdline);
   nlohmann::ordered_json envj = nlohmann::ordered_json::object();
   for (const auto& [k, v] : env) envj[k] = LooksSecret(k) ? std::string("***") : SanitizeUtf8(v);
-  out.files.push_back({"tamga/environment.json", envj.dump(2)});
+  out.files.push_back({"tamga/environment.json", envj.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)});
   return out;
 }
 

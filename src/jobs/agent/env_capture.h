@@ -12,6 +12,9 @@
 #include "core/result.h"
 #include "gpu/gpu_probe.h"
 
+#include "core/secrets.h"
+#include "core/utf8.h"
+
 namespace tamga {
 
 struct CapturedEnvironment {
@@ -31,9 +34,6 @@ Result<std::string> RunAndCapture(const std::vector<std::string>& argv, const st
                                   int timeout_ms);
 std::string Sha256Hex(const std::string& data);
 
-// Masks the values of environment variables whose names look secret (TOKEN, SECRET, PASSWORD, KEY, ...).
-bool LooksSecret(const std::string& name);
-// Replaces invalid UTF-8 sequences with U+FFFD so logs always travel as JSON strings.
-std::string SanitizeUtf8(const std::string& in);
+// LooksSecret (core/secrets.h) masks variables; SanitizeUtf8 (core/utf8.h) keeps output valid JSON text.
 
 }  // namespace tamga

@@ -10,7 +10,7 @@
 
 #include "artifacts/artifact_path.h"
 #include "core/log.h"
-#include "http/client/http_client.h"
+#include "net/http_client.h"
 
 namespace tamga {
 namespace fs = std::filesystem;

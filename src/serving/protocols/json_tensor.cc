@@ -106,15 +106,31 @@ Result<std::vector<int64_t>> NestedShape(const nlohmann::json& v) {
   return shape;
 }
 
+// Iterative (an explicit stack), so nesting costs heap, not call stack, whatever the parser allowed.
 Result<int64_t> AppendElements(const nlohmann::json& v, DataType dtype, Tensor* t) {
   if (!v.is_array()) {
     TAMGA_RETURN_IF_ERROR(PutElement(v, dtype, t));
     return int64_t{1};
   }
+  struct Frame {
+    const nlohmann::json* array;
+    size_t next;
+  };
+  std::vector<Frame> stack{{&v, 0}};
   int64_t n = 0;
-  for (const auto& e : v) {
-    TAMGA_ASSIGN_OR_RETURN(int64_t k, AppendElements(e, dtype, t));
-    n += k;
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next == f.array->size()) {
+      stack.pop_back();
+      continue;
+    }
+    const nlohmann::json& e = (*f.array)[f.next++];
+    if (e.is_array()) {
+      stack.push_back({&e, 0});
+      continue;
+    }
+    TAMGA_RETURN_IF_ERROR(PutElement(e, dtype, t));
+    ++n;
   }
   return n;
 }
@@ -152,16 +168,24 @@ void WriteElements(JsonWriter& w, const Tensor& t, bool flat) {
     }
   };
   if (dims.empty()) return element();
-  // Recursive lambda over dimensions.
-  std::function<void(size_t)> rec = [&](size_t d) {
-    w.BeginArray();
-    for (int64_t i = 0; i < dims[d]; ++i) {
-      if (d + 1 == dims.size()) element();
-      else rec(d + 1);
+  // Iterative nested write: an odometer over the dimensions opens and closes one bracket per level.
+  size_t d = 0;
+  w.BeginArray();
+  for (;;) {
+    if (idx[d] < dims[d]) {
+      if (d + 1 == dims.size()) {
+        element();
+        ++idx[d];
+      } else {
+        idx[++d] = 0;
+        w.BeginArray();
+      }
+      continue;
     }
     w.EndArray();
-  };
-  rec(0);
+    if (d == 0) break;
+    ++idx[--d];
+  }
 }
 
 }  // namespace tamga::serving_internal

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/json_writer.h"
+#include "core/json_parse.h"
 #include "serving/protocols/codec.h"
 #include "serving/protocols/json_tensor.h"
 
@@ -39,7 +40,7 @@ Result<Tensor> ToTensor(const nlohmann::json& value, const TensorSpec& spec) {
   return t;
 }
 
-nlohmann::json Plain(const ojson& v) { return nlohmann::json::parse(v.dump()); }
+nlohmann::json Plain(const ojson& v) { return nlohmann::json::parse(DumpJson(v)); }
 
 // Rows given as objects keyed by column name -> [[...], ...] in the model's column order.
 Result<nlohmann::json> RowsFromRecords(const ojson& records, const ModelSignature& sig) {
@@ -215,8 +216,13 @@ Result<std::vector<Tensor>> ParseInvocations(std::string_view content_type, std:
     return Unimplemented("This predictor only supports the following content types: Types: ['text/csv', "
                          "'application/json']. Got '" + std::string(content_type).substr(0, 100) + "'.");
   }
-  ojson j = ojson::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded()) return InvalidArgument("Failed to parse input from JSON: malformed JSON");
+  auto parsed = ParseOrderedJson(body);
+  if (!parsed.ok()) {
+    bool too_deep = parsed.status().message().rfind("JSON nesting", 0) == 0;
+    return InvalidArgument("Failed to parse input from JSON: " +
+                           (too_deep ? parsed.status().message() : std::string("malformed JSON")));
+  }
+  ojson& j = *parsed;
   if (!j.is_object()) {
     return InvalidArgument("Failed to parse input: the body must be a JSON object with one of the keys "
                            "'dataframe_split', 'dataframe_records', 'instances', 'inputs'");

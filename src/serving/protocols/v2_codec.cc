@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_writer.h"
+#include "core/json_parse.h"
 #include "serving/protocols/codec.h"
 #include "serving/protocols/json_tensor.h"
 
@@ -89,8 +90,9 @@ Result<std::vector<Tensor>> MatchInputs(std::vector<Tensor> inputs, const ModelS
 }
 
 Result<V2InferRequest> ParseV2InferRequest(std::string_view json, std::string_view binary, const ModelSignature& sig) {
-  nlohmann::json j = nlohmann::json::parse(json.begin(), json.end(), nullptr, false);
-  if (j.is_discarded()) return InvalidArgument("malformed JSON in the inference request");
+  auto parsed = ParseJson(json);
+  if (!parsed.ok()) return InvalidArgument("malformed JSON in the inference request: " + parsed.status().message());
+  nlohmann::json& j = *parsed;
   if (!j.is_object()) return InvalidArgument("the inference request must be a JSON object");
   V2InferRequest req;
   if (j.contains("id")) {

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "serving/runtime/model_runtime.h"
+#include "core/json_parse.h"
 
 namespace tamga {
 namespace {
@@ -33,7 +34,9 @@ Result<std::vector<TensorSpec>> ParseSchema(const std::string& text, const char*
                                             bool inputs) {
   std::vector<TensorSpec> out;
   if (text.empty()) return out;
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  auto parsed = ParseJson(text);
+  if (!parsed.ok()) return InvalidArgument(std::string("MLmodel signature ") + prefix + ": " + parsed.status().message());
+  const nlohmann::json& j = *parsed;
   if (!j.is_array()) return InvalidArgument(std::string("MLmodel signature ") + prefix + " is not a JSON list");
   bool columns = false;
   for (size_t i = 0; i < j.size(); ++i) {

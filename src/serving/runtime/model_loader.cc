@@ -1,9 +1,13 @@
 // Reading an MLflow model directory (MLmodel, signature) and choosing the runtime.
 #include <yaml-cpp/yaml.h>
 
+#include <fstream>
+#include <iterator>
+
 #include <filesystem>
 
 #include "core/log.h"
+#include "core/yaml_limits.h"
 #include "serving/runtime/model_runtime.h"
 
 namespace tamga {
@@ -62,7 +66,11 @@ Result<ModelLayout> InspectModelDir(const std::string& path) {
   }
   YAML::Node root;
   try {
-    root = YAML::LoadFile(mlmodel.string());
+    std::ifstream in(mlmodel, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Status limits = CheckYamlStructure(text);
+    if (!limits.ok()) return InvalidArgument(mlmodel.string() + ": " + limits.message());
+    root = YAML::Load(text);
   } catch (const std::exception& e) {
     return InvalidArgument("cannot parse " + mlmodel.string() + ": " + e.what());
   }

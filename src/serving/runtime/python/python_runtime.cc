@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "core/json_parse.h"
 #include "serving/runtime/model_runtime.h"
 #include "serving/runtime/python/worker_protocol.h"
 
@@ -312,7 +313,7 @@ Result<std::unique_ptr<ModelRuntime>> LoadPythonRuntime(const ModelLayout& layou
   std::vector<std::string> output_names;
   for (const auto& o : sig.outputs) output_names.push_back(o.name);
   cfg["output_names"] = output_names;
-  auto rt = std::make_unique<PythonRuntime>(sig, options, cfg.dump(), layout.model_dir);
+  auto rt = std::make_unique<PythonRuntime>(sig, options, DumpJson(cfg), layout.model_dir);
   TAMGA_RETURN_IF_ERROR(rt->Start());
   return std::unique_ptr<ModelRuntime>(std::move(rt));
 }

@@ -3,13 +3,16 @@
 // and the `tamga` CLI talking to a server. Every call has a deadline covering resolve, connect, TLS,
 // write and read, so a slow or silent peer costs at most `timeout_ms`. Response bodies beyond
 // `max_response_bytes` are cut (the call still succeeds). HTTPS verifies the peer against the system
-// CA store and the host name. Thread-safe: each call uses its own connection.
+// CA store and the host name. Redirects are never followed (a 3xx is returned as it is). When a
+// DestinationPolicy is given, every resolved address is checked and only allowed ones are connected to.
+// Thread-safe: each call uses its own connection.
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/result.h"
+#include "net/destination_policy.h"
 
 namespace tamga {
 
@@ -20,6 +23,8 @@ struct HttpClientRequest {
   std::string body;
   int64_t timeout_ms = 10000;
   size_t max_response_bytes = 64 << 20;
+  // Fences user-supplied URLs (webhooks); null = no restriction (operator-configured servers). Borrowed.
+  const DestinationPolicy* policy = nullptr;
 };
 
 struct HttpClientResponse {
@@ -38,7 +43,8 @@ struct ParsedUrl {
 // InvalidArgument unless the URL is http(s)://host[:port][/path].
 Result<ParsedUrl> ParseHttpUrl(const std::string& url);
 
-// Unavailable on connection failures, DeadlineExceeded on timeouts, InvalidArgument on bad URLs.
+// Unavailable on connection failures, DeadlineExceeded on timeouts, InvalidArgument on bad URLs,
+// PermissionDenied when the policy allows none of the resolved addresses.
 Result<HttpClientResponse> HttpCall(const HttpClientRequest& req);
 
 }  // namespace tamga

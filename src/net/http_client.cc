@@ -1,4 +1,4 @@
-#include "http/client/http_client.h"
+#include "net/http_client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -139,8 +139,18 @@ Result<HttpClientResponse> HttpCall(const HttpClientRequest& req) {
     net::io_context ioc;
     tcp::resolver resolver(ioc);
     beast::error_code ec;
-    auto endpoints = resolver.resolve(u.host, u.port, ec);
+    auto resolved = resolver.resolve(u.host, u.port, ec);
     if (ec) return Unavailable("resolve " + u.host + ": " + ec.message());
+    // Connect only to addresses the policy allows: the check and the connect use the same resolved address.
+    std::vector<tcp::endpoint> endpoints;
+    Status denied = Status::Ok();
+    for (const auto& entry : resolved) {
+      tcp::endpoint ep = entry.endpoint();
+      Status s = req.policy ? req.policy->Check(u.host, ep.address().to_string()) : Status::Ok();
+      if (s.ok()) endpoints.push_back(ep);
+      else if (denied.ok()) denied = s;
+    }
+    if (endpoints.empty()) return denied.ok() ? Unavailable("resolve " + u.host + ": no addresses") : denied;
     auto timeout = std::chrono::milliseconds(std::max<int64_t>(req.timeout_ms, 1));
     auto connect = [&](beast::tcp_stream& s) -> Status {
       beast::error_code cec;
