@@ -9,8 +9,8 @@
 
 #include "cli/cli_http.h"
 #include "gpu/gpu_probe.h"
-#include "jobs/agent/agent.h"
-#include "jobs/job_service.h"
+#include "agent/agent.h"
+#include "jobs/job_wire.h"
 #include "jobs/k8s_render.h"
 
 namespace tamga {

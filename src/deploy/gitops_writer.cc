@@ -1,7 +1,7 @@
 #include "deploy/gitops_writer.h"
+#include "core/subprocess.h"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,33 +59,14 @@ Result<std::string> GitOpsWriter::Git(const std::vector<std::string>& args, int*
   std::vector<std::string> full = {"git", "-C", options_.root, "-c", "user.name=" + options_.author_name, "-c",
                                    "user.email=" + options_.author_email, "-c", "commit.gpgsign=false"};
   full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : full) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return Internal("pipe for git");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, "git", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  std::string out, err;
-  if (rc == 0) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(out_pipe[0], buf, sizeof(buf))) > 0) out.append(buf, n);
-    while ((n = ::read(err_pipe[0], buf, sizeof(buf))) > 0) err.append(buf, n);
-  }
-  ::close(out_pipe[0]);
-  ::close(err_pipe[0]);
-  if (rc != 0) return Internal("cannot run git: " + std::string(std::strerror(rc)));
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  SpawnOptions so;
+  so.argv = std::move(full);
+  so.env = MinimalEnvironment();
+  auto run = RunCaptured(std::move(so), 1 << 20, 120000);
+  if (!run.ok()) return Internal("cannot run git: " + run.status().message());
+  const std::string& out = run->out;
+  const std::string& err = run->err;
+  int code = run->exit.exited ? run->exit.code : -1;
   if (exit_code) {
     *exit_code = code;
     return out;

@@ -112,7 +112,8 @@ void Session::OnHeader(beast::error_code ec) {
   for (const auto& field : head) req_.headers[Lower(field.name_string())] = std::string(field.value());
   req_.remote_addr = remote_addr_;
   keep_alive_ = head.keep_alive();
-  method_name_ = std::string(head.method_string());
+  // Metric labels take known methods only: a client inventing method names cannot grow /metrics.
+  method_name_ = head.method() == http::verb::unknown ? "OTHER" : std::string(http::to_string(head.method()));
   match_ = server_->router()->Match(req_);
   label_ = match_.label.empty() ? "unmatched" : match_.label;
   body_start_ = std::chrono::steady_clock::now();

@@ -3,6 +3,7 @@
 
 #include "core/json_parse.h"
 #include "core/secrets.h"
+#include "core/utf8.h"
 #include "jobs/job_internal.h"
 #include "jobs/job_service.h"
 
@@ -92,7 +93,9 @@ Result<Job> FromRecord(const JobRecord& r) {
   Job j;
   j.id = r.id;
   j.seq = r.seq;
-  TAMGA_ASSIGN_OR_RETURN(j.spec, ParseJobSpec(r.spec_json));
+  // Stores written before UTF-8 was enforced may hold ill-formed bytes in the spec's strings: replace them
+  // rather than lose the job.
+  TAMGA_ASSIGN_OR_RETURN(j.spec, ParseJobSpec(SanitizeUtf8(r.spec_json)));
   auto st = ParseJobState(r.state);
   if (!st) return Internal("job " + r.id + " has an unknown state '" + r.state + "'");
   j.state = *st;
@@ -164,54 +167,154 @@ std::string AgentReportJson(const AgentReport& r) {
   return DumpJson(o);
 }
 
+namespace {
+
+// Strict readers for agent reports: a missing key keeps the default; a present key of the wrong type or out of
+// range is InvalidArgument naming it. No typed access happens before the type check.
+class Fields {
+ public:
+  Fields(const nlohmann::json& o, std::string prefix) : o_(o), prefix_(std::move(prefix)) {}
+  Status Str(const char* key, size_t max, std::string* out) const {
+    const auto* v = Find(key);
+    if (!v) return Status::Ok();
+    if (!v->is_string()) return Bad(key, "a string");
+    if (v->get_ref<const std::string&>().size() > max) return Bad(key, "at most " + std::to_string(max) + " bytes");
+    *out = v->get<std::string>();
+    return Status::Ok();
+  }
+  template <typename T>
+  Status Int(const char* key, int64_t lo, int64_t hi, T* out) const {
+    const auto* v = Find(key);
+    if (!v) return Status::Ok();
+    int64_t n = 0;
+    if (v->is_number_unsigned()) {
+      if (v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return Bad(key, Range(lo, hi));
+      n = static_cast<int64_t>(v->get<uint64_t>());
+    } else if (v->is_number_integer()) {
+      n = v->get<int64_t>();
+    } else {
+      return Bad(key, Range(lo, hi));
+    }
+    if (n < lo || n > hi) return Bad(key, Range(lo, hi));
+    *out = static_cast<T>(n);
+    return Status::Ok();
+  }
+  Status Double(const char* key, double* out) const {
+    const auto* v = Find(key);
+    if (!v) return Status::Ok();
+    if (!v->is_number()) return Bad(key, "a number");
+    double d = v->get<double>();
+    if (!(d >= -1e18 && d <= 1e18)) return Bad(key, "a number in [-1e18, 1e18]");
+    *out = d;
+    return Status::Ok();
+  }
+  Status Bool(const char* key, bool* out) const {
+    const auto* v = Find(key);
+    if (!v) return Status::Ok();
+    if (!v->is_boolean()) return Bad(key, "a boolean");
+    *out = v->get<bool>();
+    return Status::Ok();
+  }
+  Status StrList(const char* key, size_t max_items, std::vector<std::string>* out) const {
+    const auto* v = Find(key);
+    if (!v) return Status::Ok();
+    if (!v->is_array() || v->size() > max_items) return Bad(key, "a list of at most " + std::to_string(max_items) + " strings");
+    for (const auto& e : *v) {
+      if (!e.is_string() || e.get_ref<const std::string&>().size() > 256) return Bad(key, "a list of short strings");
+      out->push_back(e.get<std::string>());
+    }
+    return Status::Ok();
+  }
+  const nlohmann::json* Find(const char* key) const {
+    auto it = o_.find(key);
+    return it == o_.end() || it->is_null() ? nullptr : &*it;
+  }
+  Status Bad(const std::string& key, const std::string& want) const {
+    return InvalidArgument("field '" + prefix_ + key + "' must be " + want);
+  }
+
+ private:
+  static std::string Range(int64_t lo, int64_t hi) {
+    return "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  }
+  const nlohmann::json& o_;
+  std::string prefix_;
+};
+
+constexpr int64_t kMaxBytes = int64_t{1} << 60;
+
+Result<GpuInfo> GpuFromJson(const nlohmann::json& g, size_t i) {
+  if (!g.is_object()) return InvalidArgument("field 'gpus[" + std::to_string(i) + "]' must be an object");
+  Fields f(g, "gpus[" + std::to_string(i) + "].");
+  GpuInfo gi;
+  TAMGA_RETURN_IF_ERROR(f.Int("index", 0, 1024, &gi.index));
+  TAMGA_RETURN_IF_ERROR(f.Str("uuid", 128, &gi.uuid));
+  TAMGA_RETURN_IF_ERROR(f.Str("name", 256, &gi.name));
+  TAMGA_RETURN_IF_ERROR(f.Str("pci_bus_id", 64, &gi.pci_bus_id));
+  TAMGA_RETURN_IF_ERROR(f.Int("total_bytes", 0, kMaxBytes, &gi.total_bytes));
+  TAMGA_RETURN_IF_ERROR(f.Int("used_bytes", 0, kMaxBytes, &gi.used_bytes));
+  TAMGA_RETURN_IF_ERROR(f.Int("free_bytes", 0, kMaxBytes, &gi.free_bytes));
+  TAMGA_RETURN_IF_ERROR(f.Int("utilization_gpu", -1, 100, &gi.utilization_gpu));
+  TAMGA_RETURN_IF_ERROR(f.Int("utilization_memory", -1, 100, &gi.utilization_memory));
+  TAMGA_RETURN_IF_ERROR(f.Int("temperature_c", -1, 1000, &gi.temperature_c));
+  TAMGA_RETURN_IF_ERROR(f.Double("power_watts", &gi.power_watts));
+  TAMGA_RETURN_IF_ERROR(f.Double("power_limit_watts", &gi.power_limit_watts));
+  TAMGA_RETURN_IF_ERROR(f.Int("ecc_uncorrected_volatile", -1, INT64_MAX, &gi.ecc_uncorrected_volatile));
+  TAMGA_RETURN_IF_ERROR(f.Bool("healthy", &gi.healthy));
+  TAMGA_RETURN_IF_ERROR(f.Str("health_reason", 1000, &gi.health_reason));
+  if (const auto* procs = f.Find("processes")) {
+    if (!procs->is_array() || procs->size() > 4096) return f.Bad("processes", "a list of at most 4096 objects");
+    for (const auto& p : *procs) {
+      if (!p.is_object()) return f.Bad("processes", "a list of objects");
+      Fields pf(p, "gpus[" + std::to_string(i) + "].processes[].");
+      GpuProcess gp{0, -1};
+      TAMGA_RETURN_IF_ERROR(pf.Int("pid", 0, 4194304, &gp.pid));
+      TAMGA_RETURN_IF_ERROR(pf.Int("used_bytes", -1, kMaxBytes, &gp.used_bytes));
+      gi.processes.push_back(gp);
+    }
+  }
+  if (gi.uuid.empty()) return InvalidArgument("every GPU needs a uuid");
+  return gi;
+}
+
+}  // namespace
+
 Result<AgentReport> ParseAgentReport(const std::string& json) {
   auto parsed = ParseJson(json);
   if (!parsed.ok()) return InvalidArgument("agent report: " + parsed.status().message());
   const nlohmann::json& o = *parsed;
   if (!o.is_object()) return InvalidArgument("agent report must be a JSON object");
+  Fields f(o, "");
   AgentReport r;
-  try {
-    r.name = o.value("name", "");
-    if (r.name.size() > 200) return InvalidArgument("field 'name' is longer than 200");
-    r.queues = o.value("queues", std::vector<std::string>{});
-    if (r.queues.size() > 64) return InvalidArgument("field 'queues' has more than 64 entries");
-    r.cpus = o.value("cpus", 0);
-    r.memory_bytes = o.value("memory_bytes", int64_t{-1});
-    r.gpus_enabled = o.value("gpus_enabled", false);
-    r.gpu_error = o.value("gpu_error", "");
-    for (const auto& u : o.value("allowed_gpus", std::vector<std::string>{})) r.allowed_gpus.insert(u);
-    if (o.contains("gpus")) {
-      if (!o["gpus"].is_array() || o["gpus"].size() > 64) return InvalidArgument("field 'gpus' must be a list of at most 64");
-      for (const auto& g : o["gpus"]) {
-        GpuInfo gi;
-        gi.index = g.value("index", 0);
-        gi.uuid = g.value("uuid", "");
-        gi.name = g.value("name", "");
-        gi.pci_bus_id = g.value("pci_bus_id", "");
-        gi.total_bytes = g.value("total_bytes", int64_t{0});
-        gi.used_bytes = g.value("used_bytes", int64_t{0});
-        gi.free_bytes = g.value("free_bytes", int64_t{0});
-        gi.utilization_gpu = g.value("utilization_gpu", -1);
-        gi.utilization_memory = g.value("utilization_memory", -1);
-        gi.temperature_c = g.value("temperature_c", -1);
-        gi.power_watts = g.value("power_watts", -1.0);
-        gi.power_limit_watts = g.value("power_limit_watts", -1.0);
-        gi.ecc_uncorrected_volatile = g.value("ecc_uncorrected_volatile", int64_t{-1});
-        gi.healthy = g.value("healthy", true);
-        gi.health_reason = g.value("health_reason", "");
-        for (const auto& p : g.value("processes", nlohmann::json::array())) {
-          gi.processes.push_back({p.value("pid", 0u), p.value("used_bytes", int64_t{-1})});
+  TAMGA_RETURN_IF_ERROR(f.Str("name", 200, &r.name));
+  TAMGA_RETURN_IF_ERROR(f.StrList("queues", 64, &r.queues));
+  TAMGA_RETURN_IF_ERROR(f.Int("cpus", 0, 1 << 20, &r.cpus));
+  TAMGA_RETURN_IF_ERROR(f.Int("memory_bytes", -1, kMaxBytes, &r.memory_bytes));
+  TAMGA_RETURN_IF_ERROR(f.Bool("gpus_enabled", &r.gpus_enabled));
+  TAMGA_RETURN_IF_ERROR(f.Str("gpu_error", 2000, &r.gpu_error));
+  std::vector<std::string> allowed;
+  TAMGA_RETURN_IF_ERROR(f.StrList("allowed_gpus", 64, &allowed));
+  r.allowed_gpus.insert(allowed.begin(), allowed.end());
+  if (const auto* gpus = f.Find("gpus")) {
+    if (!gpus->is_array() || gpus->size() > 64) return InvalidArgument("field 'gpus' must be a list of at most 64");
+    for (size_t i = 0; i < gpus->size(); ++i) {
+      TAMGA_ASSIGN_OR_RETURN(GpuInfo gi, GpuFromJson((*gpus)[i], i));
+      r.gpus.push_back(std::move(gi));
+    }
+  }
+  if (const auto* pids = f.Find("job_pids")) {
+    if (!pids->is_object() || pids->size() > 1024) return InvalidArgument("field 'job_pids' must be an object");
+    for (const auto& [job, list] : pids->items()) {
+      if (!list.is_array() || list.size() > 4096) return InvalidArgument("field 'job_pids' must map job ids to pid lists");
+      std::vector<uint32_t> out;
+      for (const auto& p : list) {
+        if (!p.is_number_unsigned() || p.get<uint64_t>() > 4194304) {
+          return InvalidArgument("field 'job_pids' must map job ids to lists of process ids");
         }
-        if (gi.uuid.empty()) return InvalidArgument("every GPU needs a uuid");
-        r.gpus.push_back(std::move(gi));
+        out.push_back(static_cast<uint32_t>(p.get<uint64_t>()));
       }
+      r.job_pids[job] = std::move(out);
     }
-    if (o.contains("job_pids")) {
-      if (!o["job_pids"].is_object()) return InvalidArgument("field 'job_pids' must be an object");
-      for (const auto& [job, p] : o["job_pids"].items()) r.job_pids[job] = p.get<std::vector<uint32_t>>();
-    }
-  } catch (const std::exception& e) {
-    return InvalidArgument(std::string("malformed agent report: ") + e.what());
   }
   return r;
 }

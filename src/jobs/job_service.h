@@ -24,24 +24,12 @@
 
 #include "core/clock.h"
 #include "core/random.h"
+#include "jobs/job_wire.h"
 #include "jobs/scheduler.h"
 #include "storage/job_store.h"
 #include "tracking/tracking_service.h"
 
 namespace tamga {
-
-// What an agent says about itself when it registers and with every lease/heartbeat.
-struct AgentReport {
-  std::string name;
-  std::vector<std::string> queues;
-  int cpus = 0;                 // total CPUs it offers
-  int64_t memory_bytes = -1;    // total memory it offers; -1 = unknown
-  bool gpus_enabled = false;
-  std::string gpu_error;        // why not (NVML missing, --gpus none)
-  std::vector<GpuInfo> gpus;    // the latest snapshot
-  std::set<std::string> allowed_gpus;
-  std::map<std::string, std::vector<uint32_t>> job_pids;  // running job -> its process ids
-};
 
 struct QueueSummary {
   QueueInfo queue;
@@ -184,17 +172,5 @@ class JobService {
   std::thread submitter_;
 };
 
-// JSON of a job for the API and the agent. Users see env values whose names look secret as "***"; only the lease
-// to the agent that runs the job reveals them.
-enum class SecretView { kRedacted, kRevealed };
-std::string JobJson(const Job& job, SecretView view = SecretView::kRedacted);
-Result<Job> JobFromJson(const std::string& json);
-
 }  // namespace tamga
 
-namespace tamga {
-// AgentReport as JSON (the agent API's body) and back; InvalidArgument naming the field.
-std::string AgentReportJson(const AgentReport& r);
-Result<AgentReport> ParseAgentReport(const std::string& json);
-std::string GpuInfoJson(const GpuInfo& g);
-}  // namespace tamga

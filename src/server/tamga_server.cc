@@ -58,6 +58,7 @@ struct TamgaServer::Parts {
   SystemClock clock;
   SystemRandom random;
   MetricsRegistry metrics;
+  LongPollGate long_polls{LongPollGate::Options{}};  // early: outlives every service holding a wait's ticket
   std::unique_ptr<SqliteMetadataStore> store;
   std::unique_ptr<LocalBlobStore> blobs;
   std::unique_ptr<GroupCommitter> writer;
@@ -129,7 +130,8 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   TAMGA_RETURN_IF_ERROR(p->jobs->Load());
 
   RouteContext ctx{p->tracking.get(), p->blobs.get(), &p->metrics, p->registry.get(), p->events.get(),
-                   p->store.get(), p->webhooks.get(), p->deploy.get(), p->logged_models.get(), p->jobs.get()};
+                   p->store.get(), p->webhooks.get(), p->deploy.get(), p->logged_models.get(), p->jobs.get(),
+                   &p->long_polls};
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);

@@ -83,5 +83,22 @@ TEST_F(LocalBlobStoreTest, RejectsTraversalAndInternalPaths) {
   EXPECT_EQ(store_->OpenReader("d").status().code(), StatusCode::kNotFound);
 }
 
+// A symbolic link placed inside the store (by a job, by hand) must not lead reads, writes, listings or deletes
+// outside it, wherever it sits on the path.
+TEST_F(LocalBlobStoreTest, SymlinksInsideTheStoreDoNotEscapeIt) {
+  auto outside = root_.string() + "-outside";
+  std::filesystem::create_directories(outside + "/dir");
+  { FILE* f = std::fopen((outside + "/dir/secret.txt").c_str(), "w"); std::fputs("secret", f); std::fclose(f); }
+  std::filesystem::create_directories(root_ / "exp");
+  std::filesystem::create_directory_symlink(outside + "/dir", root_ / "exp" / "link");
+  EXPECT_FALSE(store_->OpenReader("exp/link/secret.txt").ok());
+  EXPECT_FALSE(store_->List("exp/link").ok());
+  EXPECT_FALSE(store_->OpenWriter("exp/link/new.txt").ok());
+  EXPECT_FALSE(store_->Delete("exp/link/secret.txt").ok());
+  EXPECT_TRUE(std::filesystem::exists(outside + "/dir/secret.txt"));
+  EXPECT_FALSE(std::filesystem::exists(outside + "/dir/new.txt"));
+  std::filesystem::remove_all(outside);
+}
+
 }  // namespace
 }  // namespace tamga

@@ -15,7 +15,34 @@ constexpr const char* kBase = "/api/2.0/tamga";
 // Job and agent bodies: JSON objects; Content-Type is not enforced (curl -d users), the depth limit is.
 Result<RequestFields> Body(const HttpRequest& req) { return RequestFields::FromJsonText(req.body); }
 
-// An optional integer (query parameter or body field) in [lo, hi].
+// Body fields of Tamga's own job and agent APIs are strict: no MLflow-style coercion of numbers to strings or
+// strings to numbers. A present field of the wrong type is a 400 naming it.
+Result<std::optional<std::string>> StrField(const RequestFields& b, const char* key) {
+  auto it = b.raw().find(key);
+  if (it == b.raw().end() || it->is_null()) return std::optional<std::string>();
+  if (!it->is_string()) return InvalidParamValue(key, *it);
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Result<std::string> RequiredStrField(const RequestFields& b, const char* key) {
+  TAMGA_ASSIGN_OR_RETURN(auto v, StrField(b, key));
+  if (!v || v->empty()) return MissingParam(key);
+  return *v;
+}
+
+Result<int64_t> IntField(const RequestFields& b, const char* key, int64_t def, int64_t lo, int64_t hi) {
+  auto it = b.raw().find(key);
+  if (it == b.raw().end() || it->is_null()) return def;
+  bool fits = it->is_number_integer() && !(it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(INT64_MAX));
+  int64_t v = fits ? it->get<int64_t>() : 0;
+  if (!fits || v < lo || v > hi) {
+    return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) + ", " +
+                           std::to_string(hi) + "]");
+  }
+  return v;
+}
+
+// An optional integer query parameter in [lo, hi] (query values are text).
 Result<int64_t> IntParam(const RequestFields& f, const char* key, int64_t def, int64_t lo, int64_t hi) {
   TAMGA_ASSIGN_OR_RETURN(auto v, f.OptInt(key));
   if (!v) return def;
@@ -81,10 +108,10 @@ void WriteQueue(JsonWriter& w, const QueueSummary& q) {
 
 Status PostQueue(JobService* jobs, const RequestFields& b, Responder respond) {
   QueueInfo q;
-  TAMGA_ASSIGN_OR_RETURN(q.name, b.RequiredString("name"));
-  TAMGA_ASSIGN_OR_RETURN(int64_t conc, IntParam(b, "max_concurrency", q.max_concurrency, 0, 1000000));
+  TAMGA_ASSIGN_OR_RETURN(q.name, RequiredStrField(b, "name"));
+  TAMGA_ASSIGN_OR_RETURN(int64_t conc, IntField(b, "max_concurrency", q.max_concurrency, 0, 1000000));
   q.max_concurrency = static_cast<int>(conc);
-  TAMGA_ASSIGN_OR_RETURN(auto strategy, b.OptString("strategy"));
+  TAMGA_ASSIGN_OR_RETURN(auto strategy, StrField(b, "strategy"));
   if (strategy) q.strategy = *strategy;
   TAMGA_RETURN_IF_ERROR(jobs->PutQueue(q).status());
   for (const auto& s : jobs->ListQueues()) {
@@ -121,16 +148,16 @@ void WriteLogsPage(const LogsPage& page, std::string* body) {
 
 // The agent's reports on a job it holds: started, logs, finish.
 Status PostJobAction(JobService* jobs, const JobPath& p, const RequestFields& b, Responder respond) {
-  TAMGA_ASSIGN_OR_RETURN(std::string agent, b.RequiredString("agent_id"));
+  TAMGA_ASSIGN_OR_RETURN(std::string agent, RequiredStrField(b, "agent_id"));
   if (p.action == "started") {
     TAMGA_RETURN_IF_ERROR(jobs->Started(p.id, agent));
     respond(HttpResponse::Json("{}"));
     return Status::Ok();
   }
   if (p.action == "logs") {
-    TAMGA_ASSIGN_OR_RETURN(auto data, b.OptString("data"));
+    TAMGA_ASSIGN_OR_RETURN(auto data, StrField(b, "data"));
     if (!data) return InvalidArgument("field 'data' must be a string");
-    TAMGA_ASSIGN_OR_RETURN(auto stream, b.OptString("stream"));
+    TAMGA_ASSIGN_OR_RETURN(auto stream, StrField(b, "stream"));
     TAMGA_ASSIGN_OR_RETURN(int64_t seq, jobs->AppendLog(p.id, agent, stream.value_or("stdout"), *data));
     std::string body;
     JsonWriter w(&body);
@@ -141,16 +168,15 @@ Status PostJobAction(JobService* jobs, const JobPath& p, const RequestFields& b,
     return Status::Ok();
   }
   if (p.action == "finish") {
-    TAMGA_ASSIGN_OR_RETURN(auto state_name, b.OptString("state"));
+    TAMGA_ASSIGN_OR_RETURN(auto state_name, StrField(b, "state"));
     auto st = ParseJobState(state_name.value_or(""));
     if (!st) return InvalidArgument("field 'state' must be succeeded, failed, aborted or lost");
-    TAMGA_ASSIGN_OR_RETURN(auto exit, b.OptInt("exit_code"));
     std::optional<int> code;
-    if (exit) {
-      if (*exit < -1000000 || *exit > 1000000) return InvalidArgument("field 'exit_code' is out of range");
-      code = static_cast<int>(*exit);
+    if (b.Has("exit_code")) {
+      TAMGA_ASSIGN_OR_RETURN(int64_t exit, IntField(b, "exit_code", 0, -1000000, 1000000));
+      code = static_cast<int>(exit);
     }
-    TAMGA_ASSIGN_OR_RETURN(auto reason, b.OptString("reason"));
+    TAMGA_ASSIGN_OR_RETURN(auto reason, StrField(b, "reason"));
     TAMGA_RETURN_IF_ERROR(jobs->Finish(p.id, agent, *st, reason.value_or(""), code));
     respond(HttpResponse::Json("{}"));
     return Status::Ok();
@@ -163,15 +189,17 @@ Result<AgentReport> ReportOf(const RequestFields& b) {
   return ParseAgentReport(report ? DumpJson(report->raw()) : "{}");
 }
 
-Status PostAgentAction(JobService* jobs, const std::string& rest, const RequestFields& b, Responder respond) {
+Status PostAgentAction(JobService* jobs, std::shared_ptr<void> ticket, const std::string& rest, const RequestFields& b,
+                       Responder respond) {
   size_t slash = rest.find('/');
   if (slash == std::string::npos) return NotFound("unknown agent route");
   std::string id = rest.substr(0, slash), action = rest.substr(slash + 1);
   TAMGA_ASSIGN_OR_RETURN(AgentReport report, ReportOf(b));
   if (action == "lease") {
     // A long-poll: the wait is clamped, and JobService answers a replaced poll at once.
-    TAMGA_ASSIGN_OR_RETURN(int64_t wait, IntParam(b, "wait_ms", 0, 0, INT64_MAX));
-    jobs->Lease(id, std::move(report), std::min<int64_t>(wait, 60000), [respond](Result<std::optional<Job>> j) {
+    TAMGA_ASSIGN_OR_RETURN(int64_t wait, IntField(b, "wait_ms", 0, 0, INT64_MAX));
+    if (!ticket) return TooManyLongPolls();
+    jobs->Lease(id, std::move(report), std::min<int64_t>(wait, 60000), [respond, ticket](Result<std::optional<Job>> j) {
       if (!j.ok()) return respond(ErrorResponse(j.status()));
       // The lease is the one answer that carries the job's secrets: only the agent that will run it gets it.
       respond(*j ? JobResponse(**j, SecretView::kRevealed) : HttpResponse::Json("{}"));
@@ -254,7 +282,7 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
     respond(JobListResponse(list));
     return Status::Ok();
   }));
-  router.AddPrefix(HttpMethod::kGet, base + "/jobs/", [jobs](HttpRequest& req, Responder respond) {
+  router.AddPrefix(HttpMethod::kGet, base + "/jobs/", [jobs, ctx](HttpRequest& req, Responder respond) {
     auto p = ParseJobPath(req);
     if (!p.ok()) return respond(ErrorResponse(p.status()));
     if (p->action.empty()) {
@@ -268,7 +296,12 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
     auto wait = IntParam(*f, "wait_ms", 0, 0, 60000);
     if (!after.ok()) return respond(ErrorResponse(after.status()));
     if (!wait.ok()) return respond(ErrorResponse(wait.status()));
-    jobs->ReadLogs(p->id, *after, *wait, [respond](Result<LogsPage> page) {
+    std::shared_ptr<void> ticket;
+    if (*wait > 0) {
+      ticket = EnterLongPoll(ctx, req);
+      if (!ticket) return respond(ErrorResponse(TooManyLongPolls()));
+    }
+    jobs->ReadLogs(p->id, *after, *wait, [respond, ticket](Result<LogsPage> page) {
       if (!page.ok()) return respond(ErrorResponse(page.status()));
       std::string body;
       WriteLogsPage(*page, &body);
@@ -290,7 +323,7 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
   router.Add(HttpMethod::kPost, base + "/agents/register",
              BodyHandler([jobs](HttpRequest&, const RequestFields& b, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(AgentReport report, ReportOf(b));
-               TAMGA_ASSIGN_OR_RETURN(auto id, b.OptString("agent_id"));
+               TAMGA_ASSIGN_OR_RETURN(auto id, StrField(b, "agent_id"));
                if (id && id->size() > 64) return InvalidArgument("field 'agent_id' is longer than 64");
                TAMGA_ASSIGN_OR_RETURN(std::string assigned, jobs->RegisterAgent(id.value_or(""), std::move(report)));
                std::string body;
@@ -325,9 +358,9 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
     respond(HttpResponse::Json(std::move(body)));
   });
   router.AddPrefix(HttpMethod::kPost, base + "/agents/",
-                   BodyHandler([jobs](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
+                   BodyHandler([jobs, ctx](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
                      std::string rest = req.path_params.empty() ? "" : req.path_params[0];
-                     return PostAgentAction(jobs, rest, b, std::move(respond));
+                     return PostAgentAction(jobs, EnterLongPoll(ctx, req), rest, b, std::move(respond));
                    }));
 }
 

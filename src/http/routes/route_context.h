@@ -5,6 +5,7 @@
 #include "artifacts/blob_store.h"
 #include "core/metrics.h"
 #include "http/http_types.h"
+#include "http/long_poll_gate.h"
 #include "http/request_fields.h"
 #include "http/router.h"
 #include "core/check.h"
@@ -28,7 +29,13 @@ struct RouteContext {
   DeployService* deploy = nullptr;
   LoggedModelService* logged_models = nullptr;
   JobService* jobs = nullptr;
+  LongPollGate* long_polls = nullptr;  // bounds open waits per client; null = unbounded (tests)
 };
+
+// A slot for one long-poll from req's client, or null when over the limit (answer TooManyLongPolls()).
+// With no gate configured every wait is admitted (a non-null dummy ticket).
+std::shared_ptr<void> EnterLongPoll(const RouteContext& ctx, const HttpRequest& req);
+Status TooManyLongPolls();
 
 template <typename T>
 using DoneWithFn = std::function<void(Result<T>)>;

@@ -49,26 +49,34 @@ void RegisterTamgaRegistryRoutes(Router& router, const RouteContext& ctx) {
   RegistryService* registry = ctx.registry;
   BlobStore* blobs = ctx.blobs;
 
-  router.Add(HttpMethod::kGet, "/api/2.0/tamga/events",
-             FieldsHandler([store, hub](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(auto after, f.OptInt("after"));
-    TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
-    TAMGA_ASSIGN_OR_RETURN(auto wait, f.OptString("wait"));
-    int64_t from = after.value_or(0);
-    int64_t limit = max.value_or(100);
-    if (from < 0) return InvalidArgument("Invalid value for parameter 'after': must be >= 0");
-    if (limit < 1 || limit > 1000) return InvalidArgument("Invalid value for parameter 'max_results': must be 1..1000");
-    int64_t wait_ms = 0;
-    if (wait) {
-      TAMGA_ASSIGN_OR_RETURN(wait_ms, ParseWait(*wait));
-    }
-    if (wait_ms == 0 || hub->last_seq() > from) {
-      respond(EventsResponse(store, from, limit));
+  router.Add(HttpMethod::kGet, "/api/2.0/tamga/events", [store, hub, ctx](HttpRequest& req, Responder respond) {
+    auto run = [&]() -> Status {
+      TAMGA_ASSIGN_OR_RETURN(RequestFields f, RequestFields::From(req));
+      TAMGA_ASSIGN_OR_RETURN(auto after, f.OptInt("after"));
+      TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
+      TAMGA_ASSIGN_OR_RETURN(auto wait, f.OptString("wait"));
+      int64_t from = after.value_or(0);
+      int64_t limit = max.value_or(100);
+      if (from < 0) return InvalidArgument("Invalid value for parameter 'after': must be >= 0");
+      if (limit < 1 || limit > 1000) return InvalidArgument("Invalid value for parameter 'max_results': must be 1..1000");
+      int64_t wait_ms = 0;
+      if (wait) {
+        TAMGA_ASSIGN_OR_RETURN(wait_ms, ParseWait(*wait));
+      }
+      if (wait_ms == 0 || hub->last_seq() > from) {
+        respond(EventsResponse(store, from, limit));
+        return Status::Ok();
+      }
+      auto ticket = EnterLongPoll(ctx, req);
+      if (!ticket) return TooManyLongPolls();
+      hub->WaitAsync(from, wait_ms, [store, from, limit, respond, ticket](bool) {
+        respond(EventsResponse(store, from, limit));
+      });
       return Status::Ok();
-    }
-    hub->WaitAsync(from, wait_ms, [store, from, limit, respond](bool) { respond(EventsResponse(store, from, limit)); });
-    return Status::Ok();
-  }));
+    };
+    Status s = run();
+    if (!s.ok()) respond(ErrorResponse(s));
+  });
 
   router.Add(HttpMethod::kGet, "/api/2.0/tamga/models/resolve",
              FieldsHandler([registry, blobs](const RequestFields& f, Responder respond) -> Status {

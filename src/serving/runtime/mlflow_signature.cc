@@ -49,9 +49,12 @@ Result<std::vector<TensorSpec>> ParseSchema(const std::string& text, const char*
     spec.name = e.contains("name") && e["name"].is_string() ? e["name"].get<std::string>()
                                                             : std::string(prefix) + "-" + std::to_string(i);
     if (type == "tensor") {
-      const auto& ts = e.value("tensor-spec", nlohmann::json::object());
-      auto dt = FromNumpyDtype(ts.value("dtype", ""));
-      if (!dt) return InvalidArgument("MLmodel signature: unsupported tensor dtype " + ts.value("dtype", ""));
+      auto it = e.find("tensor-spec");
+      nlohmann::json ts = it != e.end() && it->is_object() ? *it : nlohmann::json::object();
+      auto dtype_it = ts.find("dtype");
+      std::string dtype = dtype_it != ts.end() && dtype_it->is_string() ? dtype_it->get<std::string>() : "";
+      auto dt = FromNumpyDtype(dtype);
+      if (!dt) return InvalidArgument("MLmodel signature: unsupported tensor dtype '" + dtype.substr(0, 40) + "'");
       spec.dtype = *dt;
       if (ts.contains("shape") && ts["shape"].is_array()) {
         for (const auto& d : ts["shape"]) spec.shape.push_back(d.is_number_integer() ? d.get<int64_t>() : -1);

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "core/subprocess.h"
 #include "core/json_parse.h"
 #include "serving/runtime/model_runtime.h"
 #include "serving/runtime/python/worker_protocol.h"
@@ -100,7 +100,10 @@ std::string Reap(Worker& w, bool kill_first) {
   if (w.fd >= 0) ::close(w.fd);
   w.fd = -1;
   if (w.pid > 0) {
-    if (kill_first) ::kill(w.pid, SIGKILL);
+    if (kill_first) {
+      SignalGroup(w.pid, SIGKILL);  // the worker leads its own group: its children go too
+      ::kill(w.pid, SIGKILL);
+    }
     int status = 0;
     pid_t r;
     do r = ::waitpid(w.pid, &status, 0); while (r < 0 && errno == EINTR);
@@ -191,23 +194,23 @@ class PythonRuntime final : public ModelRuntime {
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
       return Internal(std::string("socketpair: ") + strerror(errno));
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-    std::vector<std::string> args = {options_.python, "-u", "-c", kWorkerScript, "3", config_};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
+    // The worker gets a minimal environment (no server credentials), its own process group (what it starts
+    // dies with it), the socket as fd 3, and the server's stdout/stderr for its tracebacks.
+    SpawnOptions so;
+    so.argv = {options_.python, "-u", "-c", kWorkerScript, "3", config_};
+    so.env = MinimalEnvironment();
+    so.stdout_fd = STDOUT_FILENO;
+    so.stderr_fd = STDERR_FILENO;
+    so.pass_fds = {{sv[1], 3}};
     Worker w;
-    int rc = ::posix_spawnp(&w.pid, options_.python.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
+    auto pid = tamga::Spawn(so);
     ::close(sv[1]);
-    if (rc != 0) {
+    if (!pid.ok()) {
       ::close(sv[0]);
-      return FailedPrecondition("cannot start the Python worker '" + options_.python + "': " + strerror(rc) +
+      return FailedPrecondition("cannot start the Python worker '" + options_.python + "': " + pid.status().message() +
                                 " (set --python or TAMGA_PYTHON)");
     }
+    w.pid = *pid;
     w.fd = sv[0];
     FrameKind kind;
     std::string ready;
@@ -220,7 +223,8 @@ class PythonRuntime final : public ModelRuntime {
                                                     : "exited while loading the model (" + how + ")") +
                                 "; see the server log for its traceback");
     }
-    auto j = nlohmann::json::parse(ready, nullptr, false);
+    auto parsed = ParseJson(ready);
+    nlohmann::json j = parsed.ok() ? std::move(*parsed) : nlohmann::json();
     if (!j.is_object() || !j.value("ok", false)) {
       std::string err = j.is_object() ? j.value("error", std::string("unknown error")) : "malformed READY frame";
       Reap(w, true);

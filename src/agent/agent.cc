@@ -1,10 +1,11 @@
-#include "jobs/agent/agent.h"
+#include "agent/agent.h"
+
+#include "core/subprocess.h"
 #include "core/json_parse.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,12 +28,11 @@
 #include "gpu/gpu_metrics.h"
 #include "http/http_server.h"
 #include "http/router.h"
-#include "jobs/agent/agent_client.h"
-#include "jobs/agent/env_capture.h"
-#include "jobs/agent/host_info.h"
-#include "jobs/job_service.h"
+#include "agent/agent_client.h"
+#include "agent/env_capture.h"
+#include "agent/host_info.h"
+#include "jobs/job_wire.h"
 
-extern char** environ;
 
 namespace tamga {
 namespace fs = std::filesystem;
@@ -296,13 +296,10 @@ struct JobAgent::Impl {
       }
       dir = src;
     }
-    // The job's environment: the agent's, the spec's, then what Tamga sets.
+    // The job's environment: what a program needs to run (MinimalEnvironment: not the agent's credentials), the
+    // spec's own variables, then what Tamga sets.
     std::map<std::string, std::string> env;
-    for (char** e = environ; *e; ++e) {
-      std::string kv = *e;
-      size_t eq = kv.find('=');
-      if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
+    for (const auto& kv : MinimalEnvironment()) env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
     for (const auto& [k, v] : job.spec.env) env[k] = v;
     std::string visible;
     for (const auto& u : job.gpu_uuids) visible += (visible.empty() ? "" : ",") + u;
@@ -318,47 +315,29 @@ struct JobAgent::Impl {
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
       return Finish(job.id, JobState::kLost, "agent cannot create pipes", std::nullopt);
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
-    posix_spawn_file_actions_addchdir_np(&fa, dir.c_str());
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attr, 0);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    std::vector<std::string> args = job.spec.command;
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> envs;
-    for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
-    std::vector<char*> envp;
-    for (auto& e : envs) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    // Resolve the program on the job's PATH ourselves, so "not found" is told apart from a failing job.
-    pid_t pid = -1;
+    SpawnOptions so;
+    so.argv = job.spec.command;
+    so.working_dir = dir;
+    so.env = MinimalEnvironment(env);
+    so.stdout_fd = out_pipe[1];
+    so.stderr_fd = err_pipe[1];
     int64_t ooms_before = OomKills();
-    int rc = posix_spawnp(&pid, args[0].c_str(), &fa, &attr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    auto spawned = Spawn(so);  // own process group: abort and timeout signal the whole tree
     close(out_pipe[1]);
     close(err_pipe[1]);
-    if (rc != 0) {
+    if (!spawned.ok()) {
       close(out_pipe[0]);
       close(err_pipe[0]);
-      std::string why = rc == ENOENT ? "command not found: " + args[0] : "cannot start " + args[0] + ": " + strerror(rc);
+      const std::string& program = job.spec.command[0];
+      std::string why = spawned.status().code() == StatusCode::kNotFound
+                            ? "command not found: " + program
+                            : "cannot start " + program + ": " + spawned.status().message();
       std::string line = why + "\n";
       SendLogs(job.id, "agent", line);
       UploadEnvironment(job, captured, 0);
       return Finish(job.id, JobState::kFailed, why, std::nullopt);
     }
+    pid_t pid = *spawned;
     r->pgid = pid;
     double overhead_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - r->leased_at).count();
     (void)Deliver("/api/2.0/tamga/jobs/" + job.id + "/started", {{"agent_id", agent_id}}, 30);
@@ -448,10 +427,29 @@ struct JobAgent::Impl {
     Finish(job.id, JobState::kFailed, why, std::nullopt);
   }
 
+  // One step of a loop, with exceptions contained: a malformed server answer or a library error is logged and
+  // the agent keeps running its jobs.
+  template <typename Fn>
+  static void Contained(const char* what, Fn&& fn) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      TAMGA_LOG(kError, "agent step failed", {{"step", what}, {"error", e.what()}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    } catch (...) {
+      TAMGA_LOG(kError, "agent step failed", {{"step", what}, {"error", "unknown exception"}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
   void HeartbeatLoop() {
-    while (!g_stop) {
+    while (!g_stop) Contained("heartbeat", [this] { HeartbeatOnce(); });
+  }
+
+  void HeartbeatOnce() {
+    {
       for (int i = 0; i < cfg.heartbeat_ms / 50 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (g_stop) break;
+      if (g_stop) return;
       auto r = client.Post("/api/2.0/tamga/agents/" + agent_id + "/heartbeat",
                            {{"report", nlohmann::json::parse(AgentReportJson(Report()))}});
       if (!r.ok()) {
@@ -459,10 +457,14 @@ struct JobAgent::Impl {
           TAMGA_LOG(kWarn, "the server does not know this agent (it was declared lost); registering again");
           (void)Register();
         }
-        continue;
+        return;
       }
+      auto abort_it = r->find("abort");
+      if (abort_it == r->end() || !abort_it->is_array()) return;
       std::lock_guard<std::mutex> l(mu);
-      for (const auto& id : r->value("abort", std::vector<std::string>{})) {
+      for (const auto& entry : *abort_it) {
+        if (!entry.is_string()) continue;
+        const std::string id = entry.get<std::string>();
         auto it = running.find(id);
         if (it != running.end() && !it->second->abort.exchange(true)) {
           TAMGA_LOG(kInfo, "abort requested", {{"job", id}});
@@ -499,32 +501,7 @@ struct JobAgent::Impl {
     }
     TAMGA_LOG(kInfo, "agent ready", {{"agent", agent_id}, {"server", cfg.server}, {"gpus", gpu_error.empty() ? "on" : gpu_error}});
     std::thread hb([this] { HeartbeatLoop(); });
-    while (!g_stop) {
-      Reap(false);
-      auto r = client.Post("/api/2.0/tamga/agents/" + agent_id + "/lease",
-                           {{"report", nlohmann::json::parse(AgentReportJson(Report()))}, {"wait_ms", cfg.lease_wait_ms}},
-                           cfg.lease_wait_ms + 15000);
-      if (!r.ok()) {
-        if (r.status().code() == StatusCode::kNotFound) (void)Register();
-        else std::this_thread::sleep_for(std::chrono::milliseconds(500));
-        continue;
-      }
-      if (!r->contains("job")) continue;
-      auto job = JobFromJson(DumpJson((*r)["job"]));
-      if (!job.ok()) {
-        TAMGA_LOG(kError, "cannot read a leased job", {{"error", job.status().message()}});
-        continue;
-      }
-      auto run = std::make_shared<Running>();
-      run->job = *job;
-      TAMGA_LOG(kInfo, "job leased", {{"job", job->id}, {"gpus", std::to_string(job->gpu_uuids.size())}});
-      std::lock_guard<std::mutex> l(mu);
-      running[job->id] = run;
-      run->thread = std::thread([this, run] {
-        RunJob(run);
-        run->pgid = -2;  // finished: reaped by the loop
-      });
-    }
+    while (!g_stop) Contained("lease", [this] { LeaseOnce(); });
     TAMGA_LOG(kInfo, "agent stopping; ending running jobs");
     {
       std::lock_guard<std::mutex> l(mu);
@@ -533,6 +510,35 @@ struct JobAgent::Impl {
     Reap(true);
     hb.join();
     return Status::Ok();
+  }
+
+  void LeaseOnce() {
+    {
+      Reap(false);
+      auto r = client.Post("/api/2.0/tamga/agents/" + agent_id + "/lease",
+                           {{"report", nlohmann::json::parse(AgentReportJson(Report()))}, {"wait_ms", cfg.lease_wait_ms}},
+                           cfg.lease_wait_ms + 15000);
+      if (!r.ok()) {
+        if (r.status().code() == StatusCode::kNotFound) (void)Register();
+        else std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        return;
+      }
+      if (!r->contains("job")) return;
+      auto job = JobFromJson(DumpJson((*r)["job"]));
+      if (!job.ok()) {
+        TAMGA_LOG(kError, "cannot read a leased job", {{"error", job.status().message()}});
+        return;
+      }
+      auto run = std::make_shared<Running>();
+      run->job = *job;
+      TAMGA_LOG(kInfo, "job leased", {{"job", job->id}, {"gpus", std::to_string(job->gpu_uuids.size())}});
+      std::lock_guard<std::mutex> l(mu);
+      running[job->id] = run;
+      run->thread = std::thread([this, run] {
+        Contained("run job", [&] { RunJob(run); });
+        run->pgid = -2;  // finished: reaped by the loop
+      });
+    }
   }
 };
 

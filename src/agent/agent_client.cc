@@ -1,4 +1,4 @@
-#include "jobs/agent/agent_client.h"
+#include "agent/agent_client.h"
 
 #include "net/http_client.h"
 

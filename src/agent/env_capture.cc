@@ -1,4 +1,4 @@
-#include "jobs/agent/env_capture.h"
+#include "agent/env_capture.h"
 
 #include <fcntl.h>
 #include <openssl/sha.h>
@@ -19,9 +19,9 @@
 
 #include <nlohmann/json.hpp>
 
-extern char** environ;
 
 #include "core/secrets.h"
+#include "core/subprocess.h"
 #include "core/utf8.h"
 
 namespace tamga {
@@ -40,49 +40,13 @@ std::string Sha256Hex(const std::string& data) {
 
 Result<std::string> RunAndCapture(const std::vector<std::string>& argv, const std::string& dir, size_t max_bytes,
                                   int timeout_ms) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return Internal("pipe failed");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  if (!dir.empty()) posix_spawn_file_actions_addchdir_np(&fa, dir.c_str());
-  std::vector<std::string> args = argv;
-  std::vector<char*> cargv;
-  for (auto& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, args[0].c_str(), &fa, nullptr, cargv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    return NotFound(args[0] + ": " + strerror(rc));
-  }
-  std::string out;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  bool timed_out = false;
-  char buf[65536];
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p{fds[0], POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    ssize_t n = read(fds[0], buf, sizeof(buf));
-    if (n <= 0) break;
-    if (out.size() < max_bytes) out.append(buf, std::min<size_t>(n, max_bytes - out.size()));
-  }
-  close(fds[0]);
-  if (timed_out) kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (timed_out) return Status(StatusCode::kDeadlineExceeded, args[0] + " timed out");
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Internal(args[0] + " failed");
-  return out;
+  SpawnOptions so;
+  so.argv = argv;
+  so.working_dir = dir;
+  so.env = MinimalEnvironment();
+  TAMGA_ASSIGN_OR_RETURN(CapturedRun run, RunCaptured(std::move(so), max_bytes, timeout_ms));
+  if (!run.exit.ok()) return Internal(argv[0] + " failed (" + run.exit.Describe() + ")");
+  return std::move(run.out);
 }
 
 namespace {

@@ -1,4 +1,4 @@
-#include "jobs/agent/host_info.h"
+#include "agent/host_info.h"
 
 #include <dirent.h>
 #include <sys/wait.h>
