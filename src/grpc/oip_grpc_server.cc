@@ -5,28 +5,11 @@
 #include "core/log.h"
 #include "grpc/oip_grpc_codec.h"
 #include "grpc/proto/inference.grpc.pb.h"
+#include "grpc/status_to_grpc.h"
 #include "tamga/build_info.h"
 
 namespace tamga {
 namespace {
-
-grpc::Status ToGrpc(const Status& s) {
-  grpc::StatusCode code = grpc::StatusCode::INVALID_ARGUMENT;
-  switch (s.code()) {
-    case StatusCode::kOk: return grpc::Status::OK;
-    case StatusCode::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
-    case StatusCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
-    case StatusCode::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
-    case StatusCode::kInternal: code = grpc::StatusCode::INTERNAL; break;
-    case StatusCode::kUnimplemented: code = grpc::StatusCode::UNIMPLEMENTED; break;
-    case StatusCode::kAlreadyExists: code = grpc::StatusCode::ALREADY_EXISTS; break;
-    case StatusCode::kPermissionDenied: code = grpc::StatusCode::PERMISSION_DENIED; break;
-    case StatusCode::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
-    case StatusCode::kDeadlineExceeded: code = grpc::StatusCode::DEADLINE_EXCEEDED; break;
-    default: break;
-  }
-  return grpc::Status(code, s.message());
-}
 
 class Service final : public inference::GRPCInferenceService::CallbackService {
  public:
@@ -82,11 +65,11 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     models_->Infer(name, req->model_version(), std::move(*inputs), "grpc",
                    [reactor, req, resp, name, raw](Result<std::vector<Tensor>> out, InferTimings,
                                                    std::shared_ptr<LoadedVersion> ver) {
-                     if (!out.ok()) return reactor->Finish(ToGrpc(out.status()));
+                     if (!out.ok()) return reactor->Finish(ToGrpcStatus(out.status()));
                      resp->set_model_name(name);
                      resp->set_model_version(ver->version);
                      resp->set_id(req->id());
-                     reactor->Finish(ToGrpc(EncodeGrpcOutputs(*req, std::move(*out), raw, resp)));
+                     reactor->Finish(ToGrpcStatus(EncodeGrpcOutputs(*req, std::move(*out), raw, resp)));
                    });
     return reactor;
   }
@@ -96,7 +79,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   static grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const Status& s) {
     auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(ToGrpc(s));
+    reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
 

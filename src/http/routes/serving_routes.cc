@@ -7,20 +7,12 @@
 namespace tamga {
 namespace {
 
-int OipStatus(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kUnavailable: return 503;
-    case StatusCode::kResourceExhausted: return 429;
-    case StatusCode::kInternal: return 500;
-    case StatusCode::kUnimplemented: return 501;
-    case StatusCode::kDeadlineExceeded: return 504;
-    default: return 400;
-  }
-}
+// HTTP statuses come from the one table (status_to_http.cc); only the body shape differs per protocol.
+int OipStatus(const Status& s) { return HttpStatusFor(s.code()).first; }
 
 HttpResponse OipError(const Status& s) { return HttpResponse::Json(V2Error(s.message()), OipStatus(s)); }
 
+// MLflow's scoring server answers an unsupported content type (our Unimplemented) with 415 and plain text.
 HttpResponse MlflowErrorResponse(const Status& s) {
   if (s.code() == StatusCode::kUnimplemented) return HttpResponse::Text(s.message(), 415);
   int status = OipStatus(s);
