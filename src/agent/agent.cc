@@ -32,6 +32,7 @@
 #include "agent/env_capture.h"
 #include "agent/host_info.h"
 #include "jobs/job_wire.h"
+#include "core/mutex.h"
 
 
 namespace tamga {
@@ -62,11 +63,11 @@ struct JobAgent::Impl {
   std::string agent_id;
   std::string gpu_error;
   std::set<std::string> allowed;  // UUIDs from --gpus
-  std::mutex mu;
-  std::map<std::string, std::shared_ptr<Running>> running;  // GUARDED_BY(mu)
-  std::mutex probe_mu;
-  GpuSnapshot snapshot;  // GUARDED_BY(probe_mu)
-  SteadyClock::time_point snapshot_at;  // GUARDED_BY(probe_mu)
+  Mutex mu;
+  std::map<std::string, std::shared_ptr<Running>> running GUARDED_BY(mu);
+  Mutex probe_mu;
+  GpuSnapshot snapshot GUARDED_BY(probe_mu);
+  SteadyClock::time_point snapshot_at GUARDED_BY(probe_mu);
   // /metrics
   SystemClock clock;
   MetricsRegistry metrics;
@@ -78,7 +79,7 @@ struct JobAgent::Impl {
   Impl(AgentConfig c, std::unique_ptr<GpuProbe> p) : cfg(std::move(c)), probe(std::move(p)), client(cfg.server) {}
 
   GpuSnapshot Snap() {
-    std::lock_guard<std::mutex> l(probe_mu);
+    MutexLock l(&probe_mu);
     if (probe) snapshot = probe->Snapshot();
     snapshot_at = SteadyClock::now();
     return snapshot;
@@ -87,7 +88,7 @@ struct JobAgent::Impl {
   // For scrapes: a snapshot at most 1 s old, so a scrape storm does not turn into an NVML storm.
   GpuSnapshot RecentSnap() {
     {
-      std::lock_guard<std::mutex> l(probe_mu);
+      MutexLock l(&probe_mu);
       if (SteadyClock::now() - snapshot_at < std::chrono::seconds(1)) return snapshot;
     }
     return Snap();
@@ -96,7 +97,7 @@ struct JobAgent::Impl {
   std::string RenderMetrics() {
     std::vector<GpuJobUse> uses;
     {
-      std::lock_guard<std::mutex> l(mu);
+      MutexLock l(&mu);
       for (const auto& [id, run] : running) {
         pid_t g = run->pgid;
         if (g == -2) continue;
@@ -155,7 +156,7 @@ struct JobAgent::Impl {
     r.gpu_error = !probe ? "GPUs disabled (--gpus none)" : s.error;
     if (r.gpus_enabled) r.gpus = s.gpus;
     r.allowed_gpus = allowed;
-    std::lock_guard<std::mutex> l(mu);
+    MutexLock l(&mu);
     for (const auto& [id, run] : running) {
       pid_t g = run->pgid;
       if (g == -2) continue;  // finished and reported; reaped by the lease loop
@@ -461,7 +462,7 @@ struct JobAgent::Impl {
       }
       auto abort_it = r->find("abort");
       if (abort_it == r->end() || !abort_it->is_array()) return;
-      std::lock_guard<std::mutex> l(mu);
+      MutexLock l(&mu);
       for (const auto& entry : *abort_it) {
         if (!entry.is_string()) continue;
         const std::string id = entry.get<std::string>();
@@ -476,7 +477,7 @@ struct JobAgent::Impl {
   void Reap(bool all) {
     std::vector<std::shared_ptr<Running>> done;
     {
-      std::lock_guard<std::mutex> l(mu);
+      MutexLock l(&mu);
       for (auto it = running.begin(); it != running.end();) {
         if (all || it->second->pgid == -2) {
           done.push_back(it->second);
@@ -504,7 +505,7 @@ struct JobAgent::Impl {
     while (!g_stop) Contained("lease", [this] { LeaseOnce(); });
     TAMGA_LOG(kInfo, "agent stopping; ending running jobs");
     {
-      std::lock_guard<std::mutex> l(mu);
+      MutexLock l(&mu);
       for (auto& [id, run] : running) run->stop_for_shutdown = true;
     }
     Reap(true);
@@ -532,7 +533,7 @@ struct JobAgent::Impl {
       auto run = std::make_shared<Running>();
       run->job = *job;
       TAMGA_LOG(kInfo, "job leased", {{"job", job->id}, {"gpus", std::to_string(job->gpu_uuids.size())}});
-      std::lock_guard<std::mutex> l(mu);
+      MutexLock l(&mu);
       running[job->id] = run;
       run->thread = std::thread([this, run] {
         Contained("run job", [&] { RunJob(run); });

@@ -12,7 +12,7 @@ BoundedExecutor::BoundedExecutor(const Options& options) : options_(options) {
 
 BoundedExecutor::~BoundedExecutor() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -21,7 +21,7 @@ BoundedExecutor::~BoundedExecutor() {
 
 bool BoundedExecutor::TrySubmit(std::function<void()> task) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_ || queue_.size() >= options_.max_queued) return false;
     queue_.push_back(std::move(task));
   }
@@ -33,8 +33,10 @@ void BoundedExecutor::Loop() {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      UniqueLock lock(&mu_);
+      cv_.wait(lock.native(), [this] {
+      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nothing left to run
       task = std::move(queue_.front());
       queue_.pop_front();

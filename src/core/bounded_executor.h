@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "core/mutex.h"
 
 namespace tamga {
 
@@ -33,10 +34,10 @@ class BoundedExecutor {
   void Loop();
 
   const Options options_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

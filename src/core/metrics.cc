@@ -67,7 +67,7 @@ std::string MetricFamily::LabelKey(const Labels& labels) {
 
 std::atomic<double>* MetricFamily::Value(const Labels& labels) {
   std::string key = LabelKey(labels);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto& slot = values_[key];
   if (!slot) slot = std::make_unique<std::atomic<double>>(0);
   return slot.get();
@@ -78,7 +78,7 @@ void MetricFamily::Set(const Labels& labels, double value) { Value(labels)->stor
 
 Histogram* MetricFamily::Hist(const Labels& labels) {
   std::string key = LabelKey(labels);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto& slot = hists_[key];
   if (!slot) slot = std::make_unique<Histogram>(&bounds_);
   return slot.get();
@@ -87,7 +87,7 @@ Histogram* MetricFamily::Hist(const Labels& labels) {
 void MetricFamily::Render(std::string* out) const {
   const char* type = type_ == Type::kCounter ? "counter" : type_ == Type::kGauge ? "gauge" : "histogram";
   *out += "# HELP " + name_ + " " + help_ + "\n# TYPE " + name_ + " " + type + "\n";
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [key, v] : values_) {
     *out += name_ + (key.empty() ? "" : "{" + key + "}") + " " + FormatNumber(v->load()) + "\n";
   }
@@ -96,7 +96,7 @@ void MetricFamily::Render(std::string* out) const {
 
 MetricFamily* MetricsRegistry::Get(const std::string& name, const std::string& help, MetricFamily::Type type,
                                    std::vector<double> bounds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto& slot = families_[name];
   if (!slot) slot = std::make_unique<MetricFamily>(name, help, type, std::move(bounds));
   return slot.get();
@@ -115,7 +115,7 @@ MetricFamily* MetricsRegistry::HistogramFamily(const std::string& name, const st
 
 std::string MetricsRegistry::Render() const {
   std::string out;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [name, f] : families_) f->Render(&out);
   return out;
 }

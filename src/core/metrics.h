@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/mutex.h"
+
 namespace tamga {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -45,9 +47,9 @@ class MetricFamily {
   std::string help_;
   Type type_;
   std::vector<double> bounds_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<std::atomic<double>>> values_;  // GUARDED_BY(mu_)
-  std::map<std::string, std::unique_ptr<Histogram>> hists_;             // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::string, std::unique_ptr<std::atomic<double>>> values_ GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<Histogram>> hists_ GUARDED_BY(mu_);
 };
 
 class MetricsRegistry {
@@ -63,8 +65,8 @@ class MetricsRegistry {
  private:
   MetricFamily* Get(const std::string& name, const std::string& help, MetricFamily::Type type,
                     std::vector<double> bounds);
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<MetricFamily>> families_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::string, std::unique_ptr<MetricFamily>> families_ GUARDED_BY(mu_);
 };
 
 }  // namespace tamga

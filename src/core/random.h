@@ -4,6 +4,8 @@
 #include <mutex>
 #include <random>
 
+#include "core/mutex.h"
+
 namespace tamga {
 
 class Random {
@@ -18,13 +20,13 @@ class SystemRandom final : public Random {
   SystemRandom() : gen_(std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32)) {}
   explicit SystemRandom(uint64_t seed) : gen_(seed) {}
   uint64_t Next() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return gen_();
   }
 
  private:
-  std::mutex mu_;
-  std::mt19937_64 gen_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::mt19937_64 gen_ GUARDED_BY(mu_);
 };
 
 }  // namespace tamga

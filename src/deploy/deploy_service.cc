@@ -49,7 +49,7 @@ void DeployService::Put(const std::string& spec_json, std::function<void(Result<
       [this, record, done = std::move(done)](Status s) {
         if (!s.ok()) return done(s);
         {
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(&mu_);
           pending_.push_back(record->name);
         }
         cv_.notify_all();
@@ -64,7 +64,7 @@ void DeployService::Delete(const std::string& name, Done done) {
   writer_->Submit([name](WriteTxn& txn) { return txn.registry().DeleteDeployment(name); },
                   [this, name, spec, done = std::move(done)](Status s) {
                     if (s.ok() && spec.ok()) {
-                      std::lock_guard<std::mutex> lock(mu_);
+                      MutexLock lock(&mu_);
                       pending_.push_back("-" + DeploymentDir(*spec) + "|" + name);
                     }
                     cv_.notify_all();
@@ -175,7 +175,7 @@ void DeployService::FollowLoop() {
   while (!stopping_) {
     std::deque<std::string> pending;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       pending.swap(pending_);
     }
     for (const auto& item : pending) {
@@ -202,14 +202,16 @@ void DeployService::FollowLoop() {
       continue;
     }
     {
-      std::unique_lock<std::mutex> lock(mu_);
+      UniqueLock lock(&mu_);
       if (!pending_.empty() || stopping_) continue;
     }
     // Wake on a new event (the hub), or on a Put/Delete (our cv), whichever comes first.
     if (hub_->Wait(cursor, 100)) continue;
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll_ms / 10),
-                 [&] { return stopping_ || !pending_.empty(); });
+    UniqueLock lock(&mu_);
+    cv_.wait_for(lock.native(), std::chrono::milliseconds(options_.idle_poll_ms / 10),
+                 [&] {
+      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return stopping_ || !pending_.empty(); });
   }
 }
 

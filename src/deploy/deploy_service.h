@@ -22,6 +22,7 @@
 #include "registry/registry_service.h"
 #include "storage/group_commit.h"
 #include "storage/metadata_store.h"
+#include "core/mutex.h"
 
 namespace tamga {
 
@@ -74,9 +75,9 @@ class DeployService {
   Clock* clock_;
 
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> pending_;  // GUARDED_BY(mu_): deployments to render after Put
+  std::deque<std::string> pending_ GUARDED_BY(mu_);  // deployments to render after Put
   std::thread thread_;
 };
 

@@ -202,23 +202,23 @@ uint64_t HttpServer::Impl::NextGeneration() {
 }
 
 void HttpServer::Impl::Register(const std::shared_ptr<Session>& s) {
-  std::lock_guard<std::mutex> lock(sessions_mu_);
+  MutexLock lock(&sessions_mu_);
   sessions_[s.get()] = s;
 }
 
 void HttpServer::Impl::Unregister(Session* s) {
-  std::lock_guard<std::mutex> lock(sessions_mu_);
+  MutexLock lock(&sessions_mu_);
   sessions_.erase(s);
 }
 
 size_t HttpServer::Impl::SessionCount() {
-  std::lock_guard<std::mutex> lock(sessions_mu_);
+  MutexLock lock(&sessions_mu_);
   return sessions_.size();
 }
 
 std::vector<std::shared_ptr<Session>> HttpServer::Impl::LiveSessions() {
   std::vector<std::shared_ptr<Session>> live;
-  std::lock_guard<std::mutex> lock(sessions_mu_);
+  MutexLock lock(&sessions_mu_);
   for (auto& [p, w] : sessions_) {
     if (auto s = w.lock()) live.push_back(std::move(s));
   }

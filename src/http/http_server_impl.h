@@ -14,6 +14,7 @@
 #include <string>
 
 #include "http/http_server.h"
+#include "core/mutex.h"
 
 namespace tamga {
 namespace net = boost::asio;
@@ -77,8 +78,8 @@ class HttpServer::Impl {
   // Rate limit for accept-error log lines (touched only on the acceptor's strand).
   std::chrono::steady_clock::time_point last_accept_log_{};
   uint64_t suppressed_accept_errors_ = 0;
-  std::mutex sessions_mu_;
-  std::map<Session*, std::weak_ptr<Session>> sessions_;  // guarded by sessions_mu_
+  Mutex sessions_mu_;
+  std::map<Session*, std::weak_ptr<Session>> sessions_ GUARDED_BY(sessions_mu_);
 };
 
 class Session : public std::enable_shared_from_this<Session> {

@@ -4,7 +4,7 @@ namespace tamga {
 
 std::shared_ptr<void> LongPollGate::TryEnter(const std::string& client) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     int& n = per_client_[client];
     if (n >= options_.per_client || total_ >= options_.total) {
       if (n == 0) per_client_.erase(client);
@@ -19,7 +19,7 @@ std::shared_ptr<void> LongPollGate::TryEnter(const std::string& client) {
 }
 
 void LongPollGate::Leave(const std::string& client) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = per_client_.find(client);
   if (it != per_client_.end() && --it->second <= 0) per_client_.erase(it);
   --total_;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include "core/mutex.h"
 
 namespace tamga {
 
@@ -25,9 +26,9 @@ class LongPollGate {
   void Leave(const std::string& client);
 
   const Options options_;
-  std::mutex mu_;
-  std::map<std::string, int> per_client_;  // guarded by mu_
-  int total_ = 0;                          // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, int> per_client_ GUARDED_BY(mu_);
+  int total_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tamga

@@ -18,7 +18,7 @@ JobService::JobService(Options options, JobStore* store, TrackingService* tracki
 JobService::~JobService() { Shutdown(); }
 
 Status JobService::Load() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TAMGA_ASSIGN_OR_RETURN(auto queues, store_->ListQueues());
   for (const auto& q : queues) queues_[q.name] = QueueInfo{q.name, q.max_concurrency, q.strategy, q.created_ms};
   TAMGA_ASSIGN_OR_RETURN(int64_t max_seq, store_->MaxJobSeq());
@@ -62,9 +62,9 @@ Status JobService::Load() {
 void JobService::Start() {
   submitter_ = std::thread([this] { SubmitLoop(); });
   sweeper_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mu_);
+    UniqueLock lock(&mu_);
     while (!stopping_) {
-      cv_.wait_for(lock, std::chrono::milliseconds(200));
+      cv_.wait_for(lock.native(), std::chrono::milliseconds(200));
       if (stopping_) break;
       lock.unlock();
       Sweep();
@@ -81,7 +81,7 @@ void JobService::Shutdown() {
 void JobService::DoShutdown() {
   Callbacks out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     for (auto& w : lease_waiters_) out.push_back([d = std::move(w.done)] { d(std::optional<Job>()); });
     lease_waiters_.clear();
@@ -91,7 +91,7 @@ void JobService::DoShutdown() {
   cv_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
   {
-    std::lock_guard<std::mutex> lock(submit_mu_);
+    MutexLock lock(&submit_mu_);
     submit_stop_ = true;
   }
   submit_cv_.notify_all();
@@ -132,7 +132,7 @@ Result<QueueInfo> JobService::PutQueue(QueueInfo q) {
   if (!ParsePlacementStrategy(q.strategy)) return InvalidArgument("strategy must be 'spread' or 'pack'");
   Callbacks out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = queues_.find(q.name);
     q.created_ms = it == queues_.end() ? clock_->NowMillis() : it->second.created_ms;
     TAMGA_RETURN_IF_ERROR(store_->PutQueue({q.name, q.max_concurrency, q.strategy, q.created_ms}));
@@ -144,7 +144,7 @@ Result<QueueInfo> JobService::PutQueue(QueueInfo q) {
 }
 
 std::vector<QueueSummary> JobService::ListQueues() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<QueueSummary> out;
   for (const auto& [name, q] : queues_) {
     QueueSummary s;
@@ -176,7 +176,7 @@ void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Resu
   if (specs.empty()) return done(InvalidArgument("no jobs to submit"));
   if (specs.size() > kMaxJobBatch) return done(InvalidArgument("at most " + std::to_string(kMaxJobBatch) + " jobs per batch"));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_) return done(Unavailable("the server is shutting down; submit again in a moment"));
     for (size_t i = 0; i < specs.size(); ++i) {
       if (queues_.count(specs[i].queue)) continue;
@@ -219,7 +219,7 @@ void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Resu
         }
         p.done = std::move(done);
         {
-          std::lock_guard<std::mutex> lock(submit_mu_);
+          MutexLock lock(&submit_mu_);
           if (!submit_stop_) {
             submits_.push_back(std::move(p));
             submit_cv_.notify_one();
@@ -238,9 +238,11 @@ void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Resu
 // Group commit of submissions: every request that arrived while the previous batch was being written goes
 // into the next transaction, so the jobs database sees one commit per batch, not per job.
 void JobService::SubmitLoop() {
-  std::unique_lock<std::mutex> lock(submit_mu_);
+  UniqueLock lock(&submit_mu_);
   for (;;) {
-    submit_cv_.wait(lock, [&] { return submit_stop_ || !submits_.empty(); });
+    submit_cv_.wait(lock.native(), [&] {
+      submit_mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return submit_stop_ || !submits_.empty(); });
     if (submits_.empty()) return;
     std::vector<PendingSubmit> batch;
     batch.swap(submits_);
@@ -254,7 +256,7 @@ void JobService::WriteSubmits(std::vector<PendingSubmit>& batch) {
   Callbacks out;
   Status s;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     std::vector<JobRecord> records;
     int64_t now = clock_->NowMillis();
     for (auto& p : batch) {
@@ -285,7 +287,7 @@ void JobService::WriteSubmits(std::vector<PendingSubmit>& batch) {
 
 Result<Job> JobService::Get(const std::string& id) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = active_.find(id);
     if (it != active_.end()) return it->second;
   }
@@ -296,7 +298,7 @@ Result<Job> JobService::Get(const std::string& id) {
 Result<std::vector<Job>> JobService::List(const JobListQuery& q) {
   TAMGA_ASSIGN_OR_RETURN(auto records, store_->ListJobs(q));
   std::vector<Job> out;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& r : records) {
     auto it = active_.find(r.id);
     if (it != active_.end()) {
@@ -312,7 +314,7 @@ Result<std::vector<Job>> JobService::List(const JobListQuery& q) {
 Result<Job> JobService::Abort(const std::string& id) {
   Callbacks out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = active_.find(id);
     if (it == active_.end()) {
       auto r = store_->GetJob(id);
@@ -339,7 +341,7 @@ Result<LogsPage> JobService::LogsNow(const std::string& id, int64_t after) {
   page.chunks = std::move(chunks);
   bool ended;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ended = !active_.count(id);
   }
   page.done = ended && page.chunks.size() < 1000;
@@ -352,7 +354,7 @@ void JobService::ReadLogs(const std::string& id, int64_t after, int64_t wait_ms,
   auto page = LogsNow(id, after);
   if (!page.ok() || !page->chunks.empty() || page->done || wait_ms <= 0) return done(std::move(page));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (active_.count(id) && !stopping_) {
       log_waiters_.push_back({id, after, clock_->NowMillis() + std::min(wait_ms, options_.max_wait_ms), std::move(done)});
       return;
@@ -364,7 +366,7 @@ void JobService::ReadLogs(const std::string& id, int64_t after, int64_t wait_ms,
 Status JobService::Started(const std::string& job_id, const std::string& agent_id) {
   std::string run_id;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = active_.find(job_id);
     if (it == active_.end() || it->second.agent_id != agent_id) {
       return FailedPrecondition("job " + job_id.substr(0, 64) + " is not leased to agent " + agent_id.substr(0, 64));
@@ -385,7 +387,7 @@ Result<int64_t> JobService::AppendLog(const std::string& job_id, const std::stri
   if (static_cast<int64_t>(data.size()) > options_.max_log_chunk) return InvalidArgument("log chunk larger than 1 MiB");
   std::string stored_stream = stream, stored = data;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = active_.find(job_id);
     if (it == active_.end() || it->second.agent_id != agent_id) {
       return FailedPrecondition("job " + job_id.substr(0, 64) + " is not running on agent " + agent_id.substr(0, 64));
@@ -406,7 +408,7 @@ Result<int64_t> JobService::AppendLog(const std::string& job_id, const std::stri
   TAMGA_ASSIGN_OR_RETURN(int64_t seq, store_->AppendLog(job_id, stored_stream, stored));
   Callbacks out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (auto it = log_waiters_.begin(); it != log_waiters_.end();) {
       if (it->job_id == job_id) {
         out.push_back([this, d = std::move(it->done), id = job_id, after = it->after] { d(LogsNow(id, after)); });
@@ -487,7 +489,7 @@ Status JobService::Finish(const std::string& job_id, const std::string& agent_id
   if (!IsTerminal(state)) return InvalidArgument("state must be succeeded, failed, aborted or lost");
   Callbacks out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = active_.find(job_id);
     if (it == active_.end()) {
       auto r = store_->GetJob(job_id);
@@ -531,7 +533,7 @@ void JobService::MarkAgentLost(Agent& a, Callbacks* out) {
 void JobService::Sweep() {
   Callbacks out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     int64_t now = clock_->NowMillis();
     for (auto& [id, a] : agents_) {
       if (a.live && now - a.last_seen_ms > options_.agent_timeout_ms) MarkAgentLost(a, &out);

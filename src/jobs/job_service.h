@@ -28,6 +28,7 @@
 #include "jobs/scheduler.h"
 #include "storage/job_store.h"
 #include "tracking/tracking_service.h"
+#include "core/mutex.h"
 
 namespace tamga {
 
@@ -129,20 +130,21 @@ class JobService {
   void SubmitLoop();
   void WriteSubmits(std::vector<PendingSubmit>& batch);  // one jobs.db transaction, then the answers
   Status Persist(const Job& job);
-  void Enqueue(const Job& job);
-  void Dequeue(const Job& job);
-  int RunningIn(const std::string& queue) const;
-  AgentView ViewOf(const Agent& a) const;
-  void AdoptReport(Agent& a, AgentReport report);
-  std::optional<Job> TryLease(Agent& a);
-  void ServeWaiters(Callbacks* out);
-  void ForgetLease(const Job& job);
-  void EndJob(Job& job, JobState state, const std::string& reason, std::optional<int> exit_code, Callbacks* out);
-  void Requeue(Job& job, const std::string& why, Callbacks* out);
-  void MarkAgentLost(Agent& a, Callbacks* out);
+  void Enqueue(const Job& job) REQUIRES(mu_);
+  void Dequeue(const Job& job) REQUIRES(mu_);
+  int RunningIn(const std::string& queue) const REQUIRES(mu_);
+  AgentView ViewOf(const Agent& a) const REQUIRES(mu_);
+  void AdoptReport(Agent& a, AgentReport report) REQUIRES(mu_);
+  std::optional<Job> TryLease(Agent& a) REQUIRES(mu_);
+  void ServeWaiters(Callbacks* out) REQUIRES(mu_);
+  void ForgetLease(const Job& job) REQUIRES(mu_);
+  void EndJob(Job& job, JobState state, const std::string& reason, std::optional<int> exit_code, Callbacks* out)
+      REQUIRES(mu_);
+  void Requeue(Job& job, const std::string& why, Callbacks* out) REQUIRES(mu_);
+  void MarkAgentLost(Agent& a, Callbacks* out) REQUIRES(mu_);
   void UpdateRun(const std::string& run_id, RunStatus status, bool ended);
   Result<LogsPage> LogsNow(const std::string& id, int64_t after);
-  Agent* LiveAgent(const std::string& id);
+  Agent* LiveAgent(const std::string& id) REQUIRES(mu_);
 
   const Options options_;
   JobStore* store_;
@@ -150,25 +152,25 @@ class JobService {
   Clock* clock_;
   Random* random_;
 
-  std::mutex mu_;
-  int64_t next_seq_ = 1;                             // GUARDED_BY(mu_)
-  std::map<std::string, QueueInfo> queues_;          // GUARDED_BY(mu_)
-  std::map<std::string, Job> active_;                // GUARDED_BY(mu_): queued, leased, running
-  std::map<std::string, std::set<QueueKey>> queued_; // GUARDED_BY(mu_)
-  std::map<std::string, int> running_;               // GUARDED_BY(mu_): per queue
-  std::map<std::string, Agent> agents_;              // GUARDED_BY(mu_)
-  std::map<std::string, std::set<std::string>> agent_jobs_;  // GUARDED_BY(mu_): leased + running per agent
-  std::list<LeaseWaiter> lease_waiters_;             // GUARDED_BY(mu_)
-  std::list<LogWaiter> log_waiters_;                 // GUARDED_BY(mu_)
-  bool stopping_ = false;                            // GUARDED_BY(mu_)
+  Mutex mu_;
+  int64_t next_seq_ GUARDED_BY(mu_) = 1;
+  std::map<std::string, QueueInfo> queues_ GUARDED_BY(mu_);
+  std::map<std::string, Job> active_ GUARDED_BY(mu_);  // queued, leased, running
+  std::map<std::string, std::set<QueueKey>> queued_ GUARDED_BY(mu_);
+  std::map<std::string, int> running_ GUARDED_BY(mu_);  // per queue
+  std::map<std::string, Agent> agents_ GUARDED_BY(mu_);
+  std::map<std::string, std::set<std::string>> agent_jobs_ GUARDED_BY(mu_);  // leased + running per agent
+  std::list<LeaseWaiter> lease_waiters_ GUARDED_BY(mu_);
+  std::list<LogWaiter> log_waiters_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::condition_variable cv_;
   std::thread sweeper_;
   std::once_flag shutdown_once_;
-  std::mutex submit_mu_;
+  Mutex submit_mu_;
   std::condition_variable submit_cv_;
-  std::unordered_map<std::string, int64_t> log_bytes_;  // GUARDED_BY(mu_): stored output of active jobs
-  std::vector<PendingSubmit> submits_;  // GUARDED_BY(submit_mu_): runs created, jobs not yet written
-  bool submit_stop_ = false;            // GUARDED_BY(submit_mu_)
+  std::unordered_map<std::string, int64_t> log_bytes_ GUARDED_BY(mu_);  // stored output of active jobs
+  std::vector<PendingSubmit> submits_ GUARDED_BY(submit_mu_);  // runs created, jobs not yet written
+  bool submit_stop_ GUARDED_BY(submit_mu_) = false;
   std::thread submitter_;
 };
 

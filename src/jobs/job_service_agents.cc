@@ -20,7 +20,7 @@ Result<std::string> JobService::RegisterAgent(const std::string& agent_id, Agent
   }
   Callbacks out;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     int64_t now = clock_->NowMillis();
     for (const auto& q : report.queues) {
       if (!queues_.count(q)) {
@@ -41,7 +41,7 @@ Result<std::string> JobService::RegisterAgent(const std::string& agent_id, Agent
 }
 
 std::vector<AgentSummary> JobService::ListAgents() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<AgentSummary> out;
   for (const auto& [id, a] : agents_) {
     AgentSummary s{id, a.report, a.last_seen_ms, a.live, {}};
@@ -162,7 +162,7 @@ void JobService::Lease(const std::string& agent_id, AgentReport report, int64_t 
   std::function<void(Result<std::optional<Job>>)> replaced;  // an older poll of the same agent, answered empty
   bool known = false, waiting = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     Agent* a = LiveAgent(agent_id);
     if (a) {
       known = true;
@@ -190,7 +190,7 @@ void JobService::Lease(const std::string& agent_id, AgentReport report, int64_t 
 }
 
 Result<std::vector<std::string>> JobService::Heartbeat(const std::string& agent_id, AgentReport report) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Agent* a = LiveAgent(agent_id);
   if (!a) return NotFound("agent '" + agent_id.substr(0, 64) + "' is not registered (lost?); register again");
   int64_t now = clock_->NowMillis();

@@ -10,7 +10,7 @@ EventHub::~EventHub() { Shutdown(); }
 
 void EventHub::Publish(int64_t seq) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (seq <= last_seq_) return;
     last_seq_ = seq;
   }
@@ -18,13 +18,13 @@ void EventHub::Publish(int64_t seq) {
 }
 
 int64_t EventHub::last_seq() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return last_seq_;
 }
 
 void EventHub::WaitAsync(int64_t after, int64_t timeout_ms, std::function<void(bool)> fn) {
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    UniqueLock lock(&mu_);
     if (!stopping_ && last_seq_ <= after && timeout_ms > 0) {
       auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
       waiters_.emplace(deadline, Waiter{after, std::move(fn)});
@@ -36,14 +36,16 @@ void EventHub::WaitAsync(int64_t after, int64_t timeout_ms, std::function<void(b
 }
 
 bool EventHub::Wait(int64_t after, int64_t timeout_ms) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return stopping_ || last_seq_ > after; });
+  UniqueLock lock(&mu_);
+  cv_.wait_for(lock.native(), std::chrono::milliseconds(timeout_ms), [&] {
+      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return stopping_ || last_seq_ > after; });
   return last_seq_ > after;
 }
 
 void EventHub::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_) return;
     stopping_ = true;
   }
@@ -52,7 +54,7 @@ void EventHub::Shutdown() {
 }
 
 void EventHub::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  UniqueLock lock(&mu_);
   for (;;) {
     std::vector<std::pair<std::function<void(bool)>, bool>> ready;
     auto now = std::chrono::steady_clock::now();
@@ -74,9 +76,11 @@ void EventHub::Loop() {
     if (stopping_) return;
     int64_t seen = last_seq_;
     size_t count = waiters_.size();
-    auto woke = [&] { return stopping_ || last_seq_ != seen || waiters_.size() != count; };
-    if (waiters_.empty()) cv_.wait(lock, woke);
-    else cv_.wait_until(lock, waiters_.begin()->first, woke);
+    auto woke = [&] {
+      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return stopping_ || last_seq_ != seen || waiters_.size() != count; };
+    if (waiters_.empty()) cv_.wait(lock.native(), woke);
+    else cv_.wait_until(lock.native(), waiters_.begin()->first, woke);
   }
 }
 

@@ -13,6 +13,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/mutex.h"
+
 namespace tamga {
 
 class EventHub {
@@ -39,11 +41,11 @@ class EventHub {
   };
   void Loop();
 
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  int64_t last_seq_;                                  // GUARDED_BY(mu_)
-  std::multimap<std::chrono::steady_clock::time_point, Waiter> waiters_;  // GUARDED_BY(mu_), by deadline
-  bool stopping_ = false;                             // GUARDED_BY(mu_)
+  int64_t last_seq_ GUARDED_BY(mu_);
+  std::multimap<std::chrono::steady_clock::time_point, Waiter> waiters_ GUARDED_BY(mu_);  // by deadline
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -57,7 +57,7 @@ void WebhookDispatcher::Shutdown() {
 
 void WebhookDispatcher::Wake() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ++wakeups_;
   }
   cv_.notify_all();
@@ -115,7 +115,7 @@ void WebhookDispatcher::SenderLoop() {
     std::optional<WebhookDelivery> claimed;
     auto due = store_->registry().DueDeliveries(clock_->NowMillis(), kSendBatch);
     if (due.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       for (auto& d : *due) {
         if (in_flight_.insert(d.delivery_pk).second) {
           claimed = std::move(d);
@@ -126,7 +126,7 @@ void WebhookDispatcher::SenderLoop() {
     if (claimed) {
       int64_t pk = claimed->delivery_pk;
       Send(std::move(*claimed));
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       in_flight_.erase(pk);
       continue;
     }
@@ -134,9 +134,11 @@ void WebhookDispatcher::SenderLoop() {
     int64_t wait_ms = options_.idle_poll_ms;
     auto next = store_->registry().NextDeliveryDue();
     if (next.ok() && *next) wait_ms = std::clamp<int64_t>(**next - clock_->NowMillis(), 1, wait_ms);
-    std::unique_lock<std::mutex> lock(mu_);
+    UniqueLock lock(&mu_);
     uint64_t seen = wakeups_;
-    cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return stopping_ || wakeups_ != seen; });
+    cv_.wait_for(lock.native(), std::chrono::milliseconds(wait_ms), [&] {
+      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return stopping_ || wakeups_ != seen; });
   }
 }
 

@@ -23,6 +23,7 @@
 #include "registry/webhook_service.h"
 #include "storage/group_commit.h"
 #include "storage/metadata_store.h"
+#include "core/mutex.h"
 
 namespace tamga {
 
@@ -71,10 +72,10 @@ class WebhookDispatcher {
   Random* random_;
 
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::set<int64_t> in_flight_;  // GUARDED_BY(mu_): delivery_pks being sent
-  uint64_t wakeups_ = 0;         // GUARDED_BY(mu_)
+  std::set<int64_t> in_flight_ GUARDED_BY(mu_);  // delivery_pks being sent
+  uint64_t wakeups_ GUARDED_BY(mu_) = 0;
   std::vector<std::thread> threads_;
 };
 

@@ -13,20 +13,22 @@ void LocalServing::Start() {
   thread_ = std::thread([this] {
     for (;;) {
       Reconcile();
-      std::unique_lock<std::mutex> lock(mu_);
-      if (cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; })) return;
+      UniqueLock lock(&mu_);
+      if (cv_.wait_for(lock.native(), std::chrono::seconds(1), [&] {
+      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return stop_; })) return;
     }
   });
 }
 
 void LocalServing::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  std::lock_guard<std::mutex> lock(reconcile_mu_);
+  MutexLock lock(&reconcile_mu_);
   for (auto& [name, s] : served_) StopServed(name, s);
   served_.clear();
 }
@@ -40,9 +42,9 @@ void LocalServing::StopServed(const std::string& name, Served& s) {
 }
 
 void LocalServing::Reconcile() {
-  std::lock_guard<std::mutex> lock(reconcile_mu_);
+  MutexLock lock(&reconcile_mu_);
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (stop_) return;
   }
   auto list = deploy_->List();

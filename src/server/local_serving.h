@@ -18,6 +18,7 @@
 #include "deploy/deploy_service.h"
 #include "serving/lifecycle/model_manager.h"
 #include "serving/lifecycle/registry_source.h"
+#include "core/mutex.h"
 
 namespace tamga {
 
@@ -43,11 +44,11 @@ class LocalServing {
   ModelManager* models_;
   const std::string self_url_;
   const std::string cache_dir_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;                    // GUARDED_BY(mu_)
-  std::mutex reconcile_mu_;              // one reconcile at a time
-  std::map<std::string, Served> served_; // GUARDED_BY(reconcile_mu_)
+  bool stop_ GUARDED_BY(mu_) = false;
+  Mutex reconcile_mu_;              // one reconcile at a time
+  std::map<std::string, Served> served_ GUARDED_BY(reconcile_mu_);
   std::thread thread_;
 };
 

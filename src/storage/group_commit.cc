@@ -32,7 +32,7 @@ GroupCommitter::GroupCommitter(const Options& options, MetadataStore* store, Clo
 GroupCommitter::~GroupCommitter() { Shutdown(); }
 
 void GroupCommitter::Submit(WriteFn fn, DoneFn done) {
-  std::unique_lock<std::mutex> lock(mu_);
+  UniqueLock lock(&mu_);
   if (stopping_) {
     lock.unlock();
     done(Unavailable("server is shutting down"));
@@ -58,7 +58,7 @@ Status GroupCommitter::SubmitAndWait(WriteFn fn) {
 
 void GroupCommitter::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
   }
@@ -70,8 +70,10 @@ void GroupCommitter::Loop() {
   std::deque<Pending> batch;
   for (;;) {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      UniqueLock lock(&mu_);
+      cv_.wait(lock.native(), [&] {
+      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
       size_t n = std::min(queue_.size(), options_.max_batch);
       for (size_t i = 0; i < n; ++i) {

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "storage/metadata_store.h"
+#include "core/mutex.h"
 
 namespace tamga {
 
@@ -61,10 +62,10 @@ class GroupCommitter {
   Histogram* batch_size_;
   Histogram* commit_latency_;
   MetricFamily* commits_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;      // GUARDED_BY(mu_)
+  std::deque<Pending> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

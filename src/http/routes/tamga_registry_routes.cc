@@ -18,6 +18,8 @@ Result<int64_t> ParseWait(const std::string& s) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   std::string unit(end, s.data() + s.size());
   if (ec != std::errc() || n < 0) return InvalidArgument("Invalid value '" + s.substr(0, 50) + "' for parameter 'wait'");
+  // Clamped before multiplying: a huge count must not overflow (undefined behaviour), only saturate.
+  n = std::min<int64_t>(n, kMaxWaitMs);
   int64_t ms;
   if (unit.empty() || unit == "s") ms = n * 1000;
   else if (unit == "ms") ms = n;

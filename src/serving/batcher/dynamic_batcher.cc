@@ -13,7 +13,7 @@ DynamicBatcher::~DynamicBatcher() { Stop(); }
 
 void DynamicBatcher::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_ && threads_.empty()) return;
     stopping_ = true;
   }
@@ -25,13 +25,13 @@ void DynamicBatcher::Stop() {
 }
 
 size_t DynamicBatcher::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 
 Status DynamicBatcher::Submit(std::vector<Tensor>& inputs, InferDone done) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_) return Unavailable("the model version is unloading");
     if (queue_.size() >= options_.max_queue) {
       return ResourceExhausted("the model's request queue is full (" + std::to_string(options_.max_queue) +
@@ -56,8 +56,10 @@ void DynamicBatcher::ExecutorLoop(ModelRuntime* runtime) {
   for (;;) {
     std::vector<Request> batch;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      UniqueLock lock(&mu_);
+      cv_.wait(lock.native(), [&] {
+      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
@@ -76,7 +78,7 @@ void DynamicBatcher::ExecutorLoop(ModelRuntime* runtime) {
           const auto& pref = options_.preferred_batch_sizes;
           if (std::find(pref.begin(), pref.end(), rows) != pref.end()) break;
           if (std::chrono::steady_clock::now() >= deadline) break;
-          cv_.wait_until(lock, deadline);
+          cv_.wait_until(lock.native(), deadline);
         }
         if (!queue_.empty()) cv_.notify_one();  // let another executor take the rest
       }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "serving/runtime/model_runtime.h"
+#include "core/mutex.h"
 
 namespace tamga {
 
@@ -64,10 +65,10 @@ class DynamicBatcher {
 
   const BatchingOptions options_;
   std::vector<std::unique_ptr<ModelRuntime>> instances_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;
-  std::deque<Request> queue_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;      // GUARDED_BY(mu_)
+  std::deque<Request> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

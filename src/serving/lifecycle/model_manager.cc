@@ -44,7 +44,7 @@ ModelManager::~ModelManager() {
   std::vector<std::shared_ptr<LoadedVersion>> all;
   std::vector<std::thread> retiring;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (auto& [name, e] : models_) {
       if (e.serving) all.push_back(std::move(e.serving));
     }
@@ -84,7 +84,7 @@ Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& ve
 
 Status ModelManager::LoadVersion(const std::string& name, const std::string& version, const std::string& dir) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto& e = models_[name];
     e.status.name = name;
     e.status.loading_version = version;
@@ -94,7 +94,7 @@ Status ModelManager::LoadVersion(const std::string& name, const std::string& ver
   auto built = Build(version, dir);
   std::shared_ptr<LoadedVersion> old;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto& e = models_[name];
     e.status.loading_version.clear();
     if (!built.ok()) {
@@ -126,7 +126,7 @@ Status ModelManager::LoadVersion(const std::string& name, const std::string& ver
 void ModelManager::Retire(std::shared_ptr<LoadedVersion> old) {
   // Drain off the caller's thread: queued requests finish on the old version, then it unloads when the
   // last request holding it completes.
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   retiring_.emplace_back([old = std::move(old)]() mutable {
     old->batcher->Stop();
     TAMGA_LOG(kInfo, "model version unloaded", {{"version", old->version}});
@@ -137,7 +137,7 @@ void ModelManager::Retire(std::shared_ptr<LoadedVersion> old) {
 Status ModelManager::Unload(const std::string& name) {
   std::shared_ptr<LoadedVersion> old;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = models_.find(name);
     if (it == models_.end()) return NotFound("model '" + name.substr(0, 200) + "' is not served here");
     old = std::move(it->second.serving);
@@ -152,21 +152,21 @@ Status ModelManager::Unload(const std::string& name) {
 }
 
 std::vector<ModelStatus> ModelManager::List() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<ModelStatus> out;
   for (const auto& [name, e] : models_) out.push_back(e.status);
   return out;
 }
 
 Result<ModelStatus> ModelManager::GetStatus(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = models_.find(name);
   if (it == models_.end()) return NotFound("model '" + name.substr(0, 200) + "' is not served here");
   return it->second.status;
 }
 
 bool ModelManager::AllReady(bool vacuous_ready) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (models_.empty()) return vacuous_ready;
   for (const auto& [name, e] : models_) {
     if (!e.serving) return false;
@@ -175,7 +175,7 @@ bool ModelManager::AllReady(bool vacuous_ready) const {
 }
 
 Result<std::shared_ptr<LoadedVersion>> ModelManager::Get(const std::string& name, const std::string& version) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = models_.find(name);
   if (it == models_.end()) return NotFound("model '" + name.substr(0, 200) + "' is not served here");
   if (!it->second.serving) {

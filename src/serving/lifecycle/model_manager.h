@@ -18,6 +18,7 @@
 #include "core/metrics.h"
 #include "serving/batcher/dynamic_batcher.h"
 #include "serving/runtime/model_runtime.h"
+#include "core/mutex.h"
 
 namespace tamga {
 
@@ -89,9 +90,9 @@ class ModelManager {
   MetricFamily* batch_size_;
   MetricFamily* loaded_;
   MetricFamily* load_time_;
-  mutable std::mutex mu_;
-  std::map<std::string, Entry> models_;  // GUARDED_BY(mu_)
-  std::vector<std::thread> retiring_;    // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::string, Entry> models_ GUARDED_BY(mu_);
+  std::vector<std::thread> retiring_ GUARDED_BY(mu_);
 };
 
 // Zero-filled inputs for a signature whose input shapes are known apart from the batch dimension

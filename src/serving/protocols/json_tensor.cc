@@ -24,6 +24,8 @@ Status PutInt(Tensor* t, const nlohmann::json& e) {
     Put<T>(t, static_cast<T>(u));
     return Status::Ok();
   }
+  // A float is range-checked before it is converted: casting an out-of-range double is undefined behaviour.
+  if (!e.is_number_integer() && !(d >= -9.2e18 && d <= 9.2e18)) return InvalidArgument("integer out of range: " + e.dump());
   int64_t i = e.is_number_integer() ? e.get<int64_t>() : static_cast<int64_t>(d);
   if (i < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
       (i > 0 && static_cast<uint64_t>(i) > static_cast<uint64_t>(std::numeric_limits<T>::max()))) {

@@ -68,8 +68,10 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const Options& options) {
 
 void SqliteDb::StartCheckpointer(sqlite3* ckpt, int interval_ms) {
   checkpointer_ = std::thread([this, ckpt, interval_ms] {
-    std::unique_lock<std::mutex> lock(ckpt_mu_);
-    while (!ckpt_cv_.wait_for(lock, std::chrono::milliseconds(interval_ms), [this] { return ckpt_stop_; })) {
+    UniqueLock lock(&ckpt_mu_);
+    while (!ckpt_cv_.wait_for(lock.native(), std::chrono::milliseconds(interval_ms), [this] {
+      ckpt_mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return ckpt_stop_; })) {
       lock.unlock();
       // PASSIVE: copies what no reader still needs, never waits for or blocks the writer.
       int log = 0, done = 0;
@@ -87,7 +89,7 @@ void SqliteDb::StartCheckpointer(sqlite3* ckpt, int interval_ms) {
 SqliteDb::~SqliteDb() {
   if (checkpointer_.joinable()) {
     {
-      std::lock_guard<std::mutex> lock(ckpt_mu_);
+      MutexLock lock(&ckpt_mu_);
       ckpt_stop_ = true;
     }
     ckpt_cv_.notify_all();

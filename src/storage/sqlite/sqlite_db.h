@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "core/mutex.h"
 
 namespace tamga {
 
@@ -112,9 +113,9 @@ class SqliteDb {
   std::map<std::string, std::unique_ptr<SqliteStmt>> cache_;
   // Background checkpoints (Options::background_checkpoint).
   std::thread checkpointer_;
-  std::mutex ckpt_mu_;
+  Mutex ckpt_mu_;
   std::condition_variable ckpt_cv_;
-  bool ckpt_stop_ = false;  // GUARDED_BY(ckpt_mu_)
+  bool ckpt_stop_ GUARDED_BY(ckpt_mu_) = false;
 };
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what);

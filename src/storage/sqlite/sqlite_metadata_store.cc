@@ -85,7 +85,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteMetadataStore::OpenReader() {
 
 Result<SqliteMetadataStore::ReaderLease> SqliteMetadataStore::Reader() {
   {
-    std::lock_guard<std::mutex> lock(pool_mu_);
+    MutexLock lock(&pool_mu_);
     if (!idle_readers_.empty()) {
       auto db = std::move(idle_readers_.back());
       idle_readers_.pop_back();
@@ -97,7 +97,7 @@ Result<SqliteMetadataStore::ReaderLease> SqliteMetadataStore::Reader() {
 }
 
 void SqliteMetadataStore::ReturnReader(std::unique_ptr<SqliteDb> db) {
-  std::lock_guard<std::mutex> lock(pool_mu_);
+  MutexLock lock(&pool_mu_);
   if (static_cast<int>(idle_readers_.size()) < options_.max_idle_readers) idle_readers_.push_back(std::move(db));
 }
 

@@ -10,6 +10,7 @@
 
 #include "storage/metadata_store.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "core/mutex.h"
 
 namespace tamga {
 
@@ -61,8 +62,8 @@ class SqliteMetadataStore final : public MetadataStore {
   std::unique_ptr<SqliteDb> writer_;
   std::unique_ptr<RegistryReader> registry_reader_;
   WriterCache writer_cache_;  // used only by the writer thread
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<SqliteDb>> idle_readers_;  // GUARDED_BY(pool_mu_)
+  Mutex pool_mu_;
+  std::vector<std::unique_ptr<SqliteDb>> idle_readers_ GUARDED_BY(pool_mu_);
 };
 
 // Shared helpers for the SQLite store's translation units.

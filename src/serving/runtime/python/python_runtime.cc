@@ -23,6 +23,7 @@
 #include "core/json_parse.h"
 #include "serving/runtime/model_runtime.h"
 #include "serving/runtime/python/worker_protocol.h"
+#include "core/mutex.h"
 
 extern char** environ;
 
@@ -120,7 +121,7 @@ class PythonRuntime final : public ModelRuntime {
 
   ~PythonRuntime() override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stopping_ = true;
     }
     cv_.notify_all();
@@ -144,6 +145,7 @@ class PythonRuntime final : public ModelRuntime {
   Status Start() {
     auto w = Spawn();
     if (!w.ok()) return w.status();
+    MutexLock lock(&mu_);
     worker_ = *w;
     TAMGA_LOG(kInfo, "python worker ready", {{"pid", std::to_string(worker_.pid)}, {"loader", worker_.loader},
                                              {"model", model_dir_}});
@@ -155,9 +157,11 @@ class PythonRuntime final : public ModelRuntime {
   ResourceEstimate resources() const override { return {}; }
 
   Result<std::vector<Tensor>> Execute(const std::vector<Tensor>& inputs) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::seconds(options_.python_timeout_s),
-                 [&] { return !restarting_ || stopping_ || restart_failures_ > 0; });
+    UniqueLock lock(&mu_);
+    cv_.wait_for(lock.native(), std::chrono::seconds(options_.python_timeout_s),
+                 [&] {
+      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return !restarting_ || stopping_ || restart_failures_ > 0; });
     if (restarting_ || worker_.pid < 0) {
       return Unavailable("the Python worker is restarting" + (last_error_.empty() ? "" : " (" + last_error_ + ")"));
     }
@@ -235,19 +239,21 @@ class PythonRuntime final : public ModelRuntime {
   }
 
   // Called with mu_ held, after the old worker was reaped.
-  void BeginRestart() {
+  void BeginRestart() REQUIRES(mu_) {
     restarting_ = true;
     restart_failures_ = 0;
     if (restarter_.joinable()) restarter_.join();  // the previous one finished: it cleared restarting_
     restarter_ = std::thread([this] {
       for (int attempt = 0;; ++attempt) {
         if (attempt > 0) {
-          std::unique_lock<std::mutex> lock(mu_);
+          UniqueLock lock(&mu_);
           auto backoff = std::chrono::milliseconds(std::min(30000, 250 << std::min(attempt, 7)));
-          if (cv_.wait_for(lock, backoff, [&] { return stopping_; })) return;
+          if (cv_.wait_for(lock.native(), backoff, [&] {
+      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+      return stopping_; })) return;
         }
         auto w = Spawn();
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         if (stopping_) {
           if (w.ok()) Reap(*w, true);
           return;
@@ -272,13 +278,13 @@ class PythonRuntime final : public ModelRuntime {
   const RuntimeOptions options_;
   const std::string config_;
   const std::string model_dir_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  Worker worker_;               // GUARDED_BY(mu_)
-  bool restarting_ = false;     // GUARDED_BY(mu_)
-  int restart_failures_ = 0;    // GUARDED_BY(mu_)
-  bool stopping_ = false;       // GUARDED_BY(mu_)
-  std::string last_error_;      // GUARDED_BY(mu_)
+  Worker worker_ GUARDED_BY(mu_);
+  bool restarting_ GUARDED_BY(mu_) = false;
+  int restart_failures_ GUARDED_BY(mu_) = 0;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::string last_error_ GUARDED_BY(mu_);
   std::thread restarter_;
 };
 
