@@ -36,13 +36,22 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--target") target = next();
-    else if (a == "--model") model = next();
-    else if (a == "--features") features = std::stoi(next());
-    else if (a == "--concurrency") concurrency = std::stoi(next());
-    else if (a == "--seconds") seconds = std::stod(next());
-    else if (a == "--raw") raw = true;
-    else { std::fprintf(stderr, "unknown flag %s\n", a.c_str()); return 2; }
+    if (a == "--target")
+      target = next();
+    else if (a == "--model")
+      model = next();
+    else if (a == "--features")
+      features = std::stoi(next());
+    else if (a == "--concurrency")
+      concurrency = std::stoi(next());
+    else if (a == "--seconds")
+      seconds = std::stod(next());
+    else if (a == "--raw")
+      raw = true;
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", a.c_str());
+      return 2;
+    }
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
@@ -58,7 +67,8 @@ int main(int argc, char** argv) {
   in->add_shape(features);
   std::vector<float> row(features, 0.5f);
   if (raw) {
-    req.add_raw_input_contents(std::string(reinterpret_cast<const char*>(row.data()), row.size() * sizeof(float)));
+    req.add_raw_input_contents(
+        std::string(reinterpret_cast<const char*>(row.data()), row.size() * sizeof(float)));
   } else {
     for (float v : row) in->mutable_contents()->add_fp32_contents(v);
   }
@@ -74,7 +84,8 @@ int main(int argc, char** argv) {
   long errors = 0;
   std::string first_error;
   Clock::time_point t0 = Clock::now();
-  Clock::time_point end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  Clock::time_point end =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   int in_flight = 0;
   for (int i = 0; i < concurrency; ++i, ++in_flight) start_call(new Call);
   void* tag;
@@ -96,8 +107,10 @@ int main(int argc, char** argv) {
   }
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   std::sort(lat_us.begin(), lat_us.end());
-  auto pct = [&](double p) { return lat_us.empty() ? 0.0 : lat_us[std::min(lat_us.size() - 1, size_t(p * lat_us.size()))]; };
-  std::printf("%.0f req/s  p50 %.0f us  p99 %.0f us  errors %ld%s%s\n", lat_us.size() / elapsed, pct(0.5), pct(0.99),
-              errors, errors ? "  first: " : "", first_error.c_str());
+  auto pct = [&](double p) {
+    return lat_us.empty() ? 0.0 : lat_us[std::min(lat_us.size() - 1, size_t(p * lat_us.size()))];
+  };
+  std::printf("%.0f req/s  p50 %.0f us  p99 %.0f us  errors %ld%s%s\n", lat_us.size() / elapsed, pct(0.5),
+              pct(0.99), errors, errors ? "  first: " : "", first_error.c_str());
   return errors > 0 && lat_us.empty() ? 1 : 0;
 }

@@ -4,8 +4,8 @@
 #include <random>
 
 #include "core/json_writer.h"
-#include "http/mlflow_json.h"
 #include "http/fast_log_parser.h"
+#include "http/mlflow_json.h"
 #include "http/request_fields.h"
 #include "storage/metric_series.h"
 #include "tracking/search_filter.h"
@@ -17,7 +17,8 @@ static std::string BatchBody() {
   for (int i = 0; i < 1000; ++i) {
     if (i) body += ",";
     body += "{\"key\":\"m" + std::to_string(i % 10) + "\",\"value\":" + std::to_string(0.001 * i + 0.123456) +
-            ",\"timestamp\":" + std::to_string(1700000000000 + i) + ",\"step\":" + std::to_string(i / 10) + "}";
+            ",\"timestamp\":" + std::to_string(1700000000000 + i) + ",\"step\":" + std::to_string(i / 10) +
+            "}";
   }
   return body + "]}";
 }
@@ -40,8 +41,8 @@ BENCHMARK(BM_LogBatchGeneralParse);
 
 static void BM_ParseFilter(benchmark::State& state) {
   for (auto _ : state) {
-    benchmark::DoNotOptimize(
-        ParseSearchFilter("metrics.m1 > 0.5 and params.model LIKE 'res%' and tags.`a b` = 'x'", SearchEntity::kRuns));
+    benchmark::DoNotOptimize(ParseSearchFilter(
+        "metrics.m1 > 0.5 and params.model LIKE 'res%' and tags.`a b` = 'x'", SearchEntity::kRuns));
   }
 }
 BENCHMARK(BM_ParseFilter);

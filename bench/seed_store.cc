@@ -71,8 +71,12 @@ int main(int argc, char** argv) {
       info.end_time = info.start_time + 1000;
       info.artifact_uri = "mlflow-artifacts:/" + exp_id + "/" + info.run_id + "/artifacts";
       Check((*txn)->CreateRun(info, {{"mlflow.runName", info.run_name}, {"team", i % 2 ? "a" : "b"}}), "run");
-      Check((*txn)->InsertParams(info.run_id, {{"lr", std::to_string(0.001 * (i % 10))}, {"model", "m" + std::to_string(i % 7)}}), "params");
-      Check((*txn)->LogMetrics(info.run_id, {{"m1", uni(rng), info.start_time, 0}, {"m2", uni(rng), info.start_time, 0}}), "metrics");
+      Check((*txn)->InsertParams(info.run_id, {{"lr", std::to_string(0.001 * (i % 10))},
+                                               {"model", "m" + std::to_string(i % 7)}}),
+            "params");
+      Check((*txn)->LogMetrics(info.run_id,
+                               {{"m1", uni(rng), info.start_time, 0}, {"m2", uni(rng), info.start_time, 0}}),
+            "metrics");
     }
     Check((*txn)->Commit(), "commit");
   }

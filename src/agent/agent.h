@@ -27,15 +27,15 @@ struct AgentConfig {
   int64_t memory_bytes = -1;        // -1 = MemTotal
   std::string work_dir = "./tamga-agent";
   int heartbeat_ms = 2000;
-  int grace_ms = 10000;             // SIGTERM -> SIGKILL
+  int grace_ms = 10000;  // SIGTERM -> SIGKILL
   int lease_wait_ms = 10000;
-  std::string state_file;           // agent id is kept here across restarts ("" = <work_dir>/agent-id)
+  std::string state_file;  // agent id is kept here across restarts ("" = <work_dir>/agent-id)
   // GPU metrics under dcgm-exporter's names (gpu/gpu_metrics.h) on http://metrics_host:metrics_port/metrics.
   // -1 = off, 0 = pick a free port. A port that cannot be bound is logged and the agent runs on without it:
   // metrics are never a reason to stop running jobs.
   std::string metrics_host = "0.0.0.0";
   int metrics_port = 9401;
-  std::string metrics_port_file;    // the bound metrics port is written here
+  std::string metrics_port_file;  // the bound metrics port is written here
 };
 
 class JobAgent {

@@ -4,8 +4,8 @@
 
 namespace tamga {
 
-Result<nlohmann::json> AgentClient::Call(const std::string& method, const std::string& path, const std::string& body,
-                                         int64_t timeout_ms) const {
+Result<nlohmann::json> AgentClient::Call(const std::string& method, const std::string& path,
+                                         const std::string& body, int64_t timeout_ms) const {
   HttpClientRequest req;
   req.method = method;
   req.url = server_ + path;
@@ -27,7 +27,8 @@ Result<nlohmann::json> AgentClient::Call(const std::string& method, const std::s
   return Unavailable("server answered " + std::to_string(resp->status) + ": " + msg);
 }
 
-Result<nlohmann::json> AgentClient::Post(const std::string& path, const nlohmann::json& body, int64_t timeout_ms) const {
+Result<nlohmann::json> AgentClient::Post(const std::string& path, const nlohmann::json& body,
+                                         int64_t timeout_ms) const {
   return Call("POST", path, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), timeout_ms);
 }
 

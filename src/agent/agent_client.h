@@ -13,7 +13,8 @@ namespace tamga {
 class AgentClient {
  public:
   explicit AgentClient(std::string server) : server_(std::move(server)) {}
-  Result<nlohmann::json> Post(const std::string& path, const nlohmann::json& body, int64_t timeout_ms = 15000) const;
+  Result<nlohmann::json> Post(const std::string& path, const nlohmann::json& body,
+                              int64_t timeout_ms = 15000) const;
   Result<nlohmann::json> Get(const std::string& path, int64_t timeout_ms = 15000) const;
   // Raw PUT of bytes (artifact uploads through the server's artifact proxy).
   Status Put(const std::string& path, const std::string& bytes) const;

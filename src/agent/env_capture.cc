@@ -19,7 +19,6 @@
 
 #include <nlohmann/json.hpp>
 
-
 #include "core/secrets.h"
 #include "core/subprocess.h"
 #include "core/utf8.h"
@@ -38,8 +37,8 @@ std::string Sha256Hex(const std::string& data) {
   return out;
 }
 
-Result<std::string> RunAndCapture(const std::vector<std::string>& argv, const std::string& dir, size_t max_bytes,
-                                  int timeout_ms) {
+Result<std::string> RunAndCapture(const std::vector<std::string>& argv, const std::string& dir,
+                                  size_t max_bytes, int timeout_ms) {
   SpawnOptions so;
   so.argv = argv;
   so.working_dir = dir;
@@ -72,7 +71,9 @@ std::string ReadFirstMatch(const std::string& path, const std::string& prefix) {
 }
 
 std::string ShellQuote(const std::string& a) {
-  if (!a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,@%+") == std::string::npos) {
+  if (!a.empty() &&
+      a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,@%+") ==
+          std::string::npos) {
     return a;
   }
   std::string out = "'";
@@ -120,7 +121,8 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
   Result<std::string> freeze = NotFound("not run");
   {
     std::lock_guard<std::mutex> l(freeze_mu);
-    if (freeze_at.time_since_epoch().count() == 0 || std::chrono::steady_clock::now() - freeze_at > std::chrono::seconds(30)) {
+    if (freeze_at.time_since_epoch().count() == 0 ||
+        std::chrono::steady_clock::now() - freeze_at > std::chrono::seconds(30)) {
       freeze_cached = RunAndCapture({"python3", "-m", "pip", "freeze"}, "/", 4 << 20, 60000);
       freeze_at = std::chrono::steady_clock::now();
     }
@@ -171,7 +173,8 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
   tag("tamga.job.command", cmdline);
   nlohmann::ordered_json envj = nlohmann::ordered_json::object();
   for (const auto& [k, v] : env) envj[k] = LooksSecret(k) ? std::string("***") : SanitizeUtf8(v);
-  out.files.push_back({"tamga/environment.json", envj.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)});
+  out.files.push_back(
+      {"tamga/environment.json", envj.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)});
   return out;
 }
 

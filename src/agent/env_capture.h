@@ -30,8 +30,8 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
 
 // Runs argv in `dir` and returns its stdout (at most `max_bytes`); an error when it cannot start, fails,
 // or runs past `timeout_ms` (then it is killed).
-Result<std::string> RunAndCapture(const std::vector<std::string>& argv, const std::string& dir, size_t max_bytes,
-                                  int timeout_ms);
+Result<std::string> RunAndCapture(const std::vector<std::string>& argv, const std::string& dir,
+                                  size_t max_bytes, int timeout_ms);
 std::string Sha256Hex(const std::string& data);
 
 // LooksSecret (core/secrets.h) masks variables; SanitizeUtf8 (core/utf8.h) keeps output valid JSON text.

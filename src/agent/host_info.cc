@@ -45,7 +45,8 @@ std::vector<uint32_t> GroupPids(pid_t pgid) {
     std::istringstream rest(stat.substr(rp + 2));
     char state;
     long ppid, pgrp;
-    if (rest >> state >> ppid >> pgrp && pgrp == pgid) out.push_back(static_cast<uint32_t>(std::stoul(e->d_name)));
+    if (rest >> state >> ppid >> pgrp && pgrp == pgid)
+      out.push_back(static_cast<uint32_t>(std::stoul(e->d_name)));
   }
   closedir(d);
   return out;
@@ -53,7 +54,8 @@ std::vector<uint32_t> GroupPids(pid_t pgid) {
 
 std::string DescribeWaitStatus(int status) {
   if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
   return "status " + std::to_string(status);
 }
 

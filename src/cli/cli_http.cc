@@ -21,7 +21,8 @@ std::string DefaultUri() {
 std::string Escape(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+      out += static_cast<char>(c);
     else {
       char buf[4];
       std::snprintf(buf, sizeof(buf), "%%%02X", c);
@@ -31,8 +32,8 @@ std::string Escape(const std::string& s) {
   return out;
 }
 
-std::optional<json> Call(const Common& c, const std::string& method, const std::string& path, const json& body,
-                         int* code, int64_t timeout_ms) {
+std::optional<json> Call(const Common& c, const std::string& method, const std::string& path,
+                         const json& body, int* code, int64_t timeout_ms) {
   HttpClientRequest req;
   req.method = method;
   std::string base = c.uri;
@@ -52,7 +53,8 @@ std::optional<json> Call(const Common& c, const std::string& method, const std::
   json j = json::parse(res->body, nullptr, false);
   if (res->status != 200) {
     if (j.is_object() && j.contains("message")) {
-      std::cerr << "error: " << j.value("error_code", "ERROR") << ": " << j["message"].get<std::string>() << "\n";
+      std::cerr << "error: " << j.value("error_code", "ERROR") << ": " << j["message"].get<std::string>()
+                << "\n";
     } else {
       std::cerr << "error: HTTP " << res->status << "\n";
     }

@@ -17,10 +17,12 @@ namespace {
 using json = nlohmann::json;
 
 void PrintVersion(const json& v) {
-  std::cout << v.value("name", "") << "  v" << v.value("version", "") << "  stage=" << v.value("current_stage", "");
+  std::cout << v.value("name", "") << "  v" << v.value("version", "")
+            << "  stage=" << v.value("current_stage", "");
   if (v.contains("aliases")) {
     std::cout << "  aliases=";
-    for (size_t i = 0; i < v["aliases"].size(); ++i) std::cout << (i ? "," : "") << v["aliases"][i].get<std::string>();
+    for (size_t i = 0; i < v["aliases"].size(); ++i)
+      std::cout << (i ? "," : "") << v["aliases"][i].get<std::string>();
   }
   std::cout << "  run=" << v.value("run_id", "-") << "\n";
 }
@@ -29,7 +31,8 @@ void PrintVersion(const json& v) {
 CLI::App* Command(CLI::App* parent, const char* name, const char* help, Common* common, ClientCommands* cmds,
                   std::function<int()> fn) {
   auto* sub = parent->add_subcommand(name, help);
-  sub->add_option("--tracking-uri", common->uri, "Tamga server URL (env TAMGA_TRACKING_URI, MLFLOW_TRACKING_URI)");
+  sub->add_option("--tracking-uri", common->uri,
+                  "Tamga server URL (env TAMGA_TRACKING_URI, MLFLOW_TRACKING_URI)");
   sub->add_flag("--json", common->as_json, "Print the server's JSON");
   sub->callback([cmds, fn] { *cmds->action = fn; });
   return sub;
@@ -66,22 +69,24 @@ ClientCommands AddClientCommands(CLI::App& app) {
     return 0;
   });
   ls->add_option("--filter", (*s)["filter"], "MLflow filter, e.g. \"name LIKE 'fraud%'\"");
-  auto* show = Command(models, "show", "Show a registered model (or models:/ URI resolution).", c.get(), &cmds,
-                       [c, s, out] {
-    int code = 0;
-    const std::string& target = (*s)["model"];
-    std::string path = target.rfind("models:", 0) == 0 ? "/api/2.0/tamga/models/resolve?uri=" + Escape(target)
-                                                       : "/api/2.0/mlflow/registered-models/get?name=" + Escape(target);
-    auto j = Call(*c, "GET", path, nullptr, &code);
-    if (!j) return code;
-    out(*j);
-    return 0;
-  });
+  auto* show = Command(
+      models, "show", "Show a registered model (or models:/ URI resolution).", c.get(), &cmds, [c, s, out] {
+        int code = 0;
+        const std::string& target = (*s)["model"];
+        std::string path = target.rfind("models:", 0) == 0
+                               ? "/api/2.0/tamga/models/resolve?uri=" + Escape(target)
+                               : "/api/2.0/mlflow/registered-models/get?name=" + Escape(target);
+        auto j = Call(*c, "GET", path, nullptr, &code);
+        if (!j) return code;
+        out(*j);
+        return 0;
+      });
   show->add_option("model", (*s)["model"], "Model name or models:/ URI")->required();
   auto* versions = Command(models, "versions", "List a model's versions.", c.get(), &cmds, [c, s, out] {
     int code = 0;
     std::string filter = "name='" + (*s)["vmodel"] + "'";
-    auto j = Call(*c, "GET", "/api/2.0/mlflow/model-versions/search?filter=" + Escape(filter), nullptr, &code);
+    auto j =
+        Call(*c, "GET", "/api/2.0/mlflow/model-versions/search?filter=" + Escape(filter), nullptr, &code);
     if (!j) return code;
     if (c->as_json) return out(*j), 0;
     for (const auto& v : j->value("model_versions", json::array())) PrintVersion(v);
@@ -111,7 +116,9 @@ ClientCommands AddClientCommands(CLI::App& app) {
   arm->add_option("alias", (*s)["r_alias"])->required();
   auto* stage = Command(models, "stage", "Move a version to a stage.", c.get(), &cmds, [c, s, flag, out] {
     int code = 0;
-    json body = {{"name", (*s)["s_model"]}, {"version", (*s)["s_version"]}, {"stage", (*s)["s_stage"]},
+    json body = {{"name", (*s)["s_model"]},
+                 {"version", (*s)["s_version"]},
+                 {"stage", (*s)["s_stage"]},
                  {"archive_existing_versions", *flag}};
     auto j = Call(*c, "POST", "/api/2.0/mlflow/model-versions/transition-stage", body, &code);
     if (!j) return code;
@@ -145,16 +152,18 @@ ClientCommands AddClientCommands(CLI::App& app) {
   });
   add->add_option("--name", (*s)["h_name"])->required();
   add->add_option("--url", (*s)["h_url"])->required();
-  add->add_option("--events", (*s)["h_events"], "Comma-separated, e.g. model_version_alias.created")->required();
-  add->add_option("--secret", (*s)["h_secret"], "HMAC secret (env TAMGA_WEBHOOK_SECRET)")->envname("TAMGA_WEBHOOK_SECRET");
+  add->add_option("--events", (*s)["h_events"], "Comma-separated, e.g. model_version_alias.created")
+      ->required();
+  add->add_option("--secret", (*s)["h_secret"], "HMAC secret (env TAMGA_WEBHOOK_SECRET)")
+      ->envname("TAMGA_WEBHOOK_SECRET");
   Command(hooks, "ls", "List webhooks.", c.get(), &cmds, [c, out] {
     int code = 0;
     auto j = Call(*c, "GET", "/api/2.0/mlflow/webhooks?max_results=1000", nullptr, &code);
     if (!j) return code;
     if (c->as_json) return out(*j), 0;
     for (const auto& h : j->value("webhooks", json::array())) {
-      std::cout << h.value("webhook_id", "") << "  " << h.value("name", "") << "  " << h.value("url", "") << "  "
-                << h.value("status", "") << "\n";
+      std::cout << h.value("webhook_id", "") << "  " << h.value("name", "") << "  " << h.value("url", "")
+                << "  " << h.value("status", "") << "\n";
     }
     return 0;
   });
@@ -167,23 +176,27 @@ ClientCommands AddClientCommands(CLI::App& app) {
   rm->add_option("webhook_id", (*s)["rm_id"])->required();
   auto* test = Command(hooks, "test", "Send a test delivery now.", c.get(), &cmds, [c, s, out] {
     int code = 0;
-    auto j = Call(*c, "POST", "/api/2.0/mlflow/webhooks/" + Escape((*s)["t_id"]) + "/test", json::object(), &code);
+    auto j =
+        Call(*c, "POST", "/api/2.0/mlflow/webhooks/" + Escape((*s)["t_id"]) + "/test", json::object(), &code);
     if (!j) return code;
     out(*j);
     return (*j)["result"].value("success", false) ? 0 : 1;
   });
   test->add_option("webhook_id", (*s)["t_id"])->required();
-  auto* deliveries = Command(hooks, "deliveries", "Show a webhook's delivery log.", c.get(), &cmds, [c, s, out] {
-    int code = 0;
-    auto j = Call(*c, "GET", "/api/2.0/tamga/webhooks/" + Escape((*s)["d_id"]) + "/deliveries", nullptr, &code);
-    if (!j) return code;
-    if (c->as_json) return out(*j), 0;
-    for (const auto& d : j->value("deliveries", json::array())) {
-      std::cout << d.value("delivery_id", "") << "  " << d.value("event", "") << "  " << d.value("state", "")
-                << "  attempts=" << d.value("attempts", 0) << "  status=" << d.value("last_status", 0) << "\n";
-    }
-    return 0;
-  });
+  auto* deliveries =
+      Command(hooks, "deliveries", "Show a webhook's delivery log.", c.get(), &cmds, [c, s, out] {
+        int code = 0;
+        auto j = Call(*c, "GET", "/api/2.0/tamga/webhooks/" + Escape((*s)["d_id"]) + "/deliveries", nullptr,
+                      &code);
+        if (!j) return code;
+        if (c->as_json) return out(*j), 0;
+        for (const auto& d : j->value("deliveries", json::array())) {
+          std::cout << d.value("delivery_id", "") << "  " << d.value("event", "") << "  "
+                    << d.value("state", "") << "  attempts=" << d.value("attempts", 0)
+                    << "  status=" << d.value("last_status", 0) << "\n";
+        }
+        return 0;
+      });
   deliveries->add_option("webhook_id", (*s)["d_id"])->required();
 
   // deploy
@@ -200,52 +213,59 @@ ClientCommands AddClientCommands(CLI::App& app) {
     }
     return 0;
   });
-  auto* apply = Command(deploy, "apply", "Create or replace a deployment from a JSON spec file.", c.get(), &cmds,
-                        [c, s, out] {
-    int code = 0;
-    std::ifstream in((*s)["spec_file"]);
-    if (!in) return std::cerr << "error: cannot read " << (*s)["spec_file"] << "\n", 2;
-    json spec = json::parse(in, nullptr, false);
-    if (spec.is_discarded()) return std::cerr << "error: " << (*s)["spec_file"] << " is not JSON\n", 2;
-    auto j = Call(*c, "POST", "/api/2.0/tamga/deployments", spec, &code);
-    if (!j) return code;
-    out(*j);
-    return 0;
-  });
+  auto* apply = Command(deploy, "apply", "Create or replace a deployment from a JSON spec file.", c.get(),
+                        &cmds, [c, s, out] {
+                          int code = 0;
+                          std::ifstream in((*s)["spec_file"]);
+                          if (!in) return std::cerr << "error: cannot read " << (*s)["spec_file"] << "\n", 2;
+                          json spec = json::parse(in, nullptr, false);
+                          if (spec.is_discarded())
+                            return std::cerr << "error: " << (*s)["spec_file"] << " is not JSON\n", 2;
+                          auto j = Call(*c, "POST", "/api/2.0/tamga/deployments", spec, &code);
+                          if (!j) return code;
+                          out(*j);
+                          return 0;
+                        });
   apply->add_option("-f,--file", (*s)["spec_file"], "Deployment spec (JSON)")->required();
-  auto* render = Command(deploy, "render", "Render a deployment (writes the GitOps folder) or a models:/ URI.",
-                         c.get(), &cmds, [c, s, out] {
-    int code = 0;
-    const std::string& target = (*s)["r_target"];
-    if (target.rfind("models:", 0) != 0) {
-      auto j = Call(*c, "POST", "/api/2.0/tamga/deployments/" + Escape(target) + "/render", json::object(), &code);
-      if (!j) return code;
-      if (c->as_json) return out(*j), 0;
-      std::cout << target << ": version " << j->value("version", "") << (j->value("changed", false) ? " written" : " unchanged");
-      if (j->contains("commit")) std::cout << " (commit " << (*j)["commit"].get<std::string>().substr(0, 12) << ")";
-      std::cout << "\n";
-      for (const auto& f : (*j)["files"]) std::cout << "  " << f.get<std::string>() << "\n";
-      return 0;
-    }
-    auto j = Call(*c, "POST", "/api/2.0/tamga/deploy/render", json{{"model_uri", target}}, &code);
-    if (!j) return code;
-    if (c->as_json) return out(*j), 0;
-    const std::string& dir = (*s)["r_out"];
-    for (const auto& f : (*j)["files"]) {
-      std::string path = f.value("path", "");
-      if (dir.empty()) {
-        std::cout << "# --- " << path << "\n" << f.value("content", "");
-        continue;
-      }
-      if (!ValidateArtifactPath(path, false).ok()) return std::cerr << "error: bad path from server\n", 1;
-      std::filesystem::path p = std::filesystem::path(dir) / path;
-      std::filesystem::create_directories(p.parent_path());
-      std::ofstream(p) << f.value("content", "");
-      std::cout << p.string() << "\n";
-    }
-    return 0;
-  });
-  render->add_option("target", (*s)["r_target"], "Deployment name or models:/<name>/<version|@alias>")->required();
+  auto* render =
+      Command(deploy, "render", "Render a deployment (writes the GitOps folder) or a models:/ URI.", c.get(),
+              &cmds, [c, s, out] {
+                int code = 0;
+                const std::string& target = (*s)["r_target"];
+                if (target.rfind("models:", 0) != 0) {
+                  auto j = Call(*c, "POST", "/api/2.0/tamga/deployments/" + Escape(target) + "/render",
+                                json::object(), &code);
+                  if (!j) return code;
+                  if (c->as_json) return out(*j), 0;
+                  std::cout << target << ": version " << j->value("version", "")
+                            << (j->value("changed", false) ? " written" : " unchanged");
+                  if (j->contains("commit"))
+                    std::cout << " (commit " << (*j)["commit"].get<std::string>().substr(0, 12) << ")";
+                  std::cout << "\n";
+                  for (const auto& f : (*j)["files"]) std::cout << "  " << f.get<std::string>() << "\n";
+                  return 0;
+                }
+                auto j = Call(*c, "POST", "/api/2.0/tamga/deploy/render", json{{"model_uri", target}}, &code);
+                if (!j) return code;
+                if (c->as_json) return out(*j), 0;
+                const std::string& dir = (*s)["r_out"];
+                for (const auto& f : (*j)["files"]) {
+                  std::string path = f.value("path", "");
+                  if (dir.empty()) {
+                    std::cout << "# --- " << path << "\n" << f.value("content", "");
+                    continue;
+                  }
+                  if (!ValidateArtifactPath(path, false).ok())
+                    return std::cerr << "error: bad path from server\n", 1;
+                  std::filesystem::path p = std::filesystem::path(dir) / path;
+                  std::filesystem::create_directories(p.parent_path());
+                  std::ofstream(p) << f.value("content", "");
+                  std::cout << p.string() << "\n";
+                }
+                return 0;
+              });
+  render->add_option("target", (*s)["r_target"], "Deployment name or models:/<name>/<version|@alias>")
+      ->required();
   render->add_option("-o,--output", (*s)["r_out"], "With a models:/ URI: write files under this folder");
   return cmds;
 }

@@ -7,9 +7,9 @@
 #include <iostream>
 #include <thread>
 
+#include "agent/agent.h"
 #include "cli/cli_http.h"
 #include "gpu/gpu_probe.h"
-#include "agent/agent.h"
 #include "jobs/job_wire.h"
 #include "jobs/k8s_render.h"
 
@@ -20,7 +20,8 @@ using json = nlohmann::json;
 
 void AddServer(CLI::App* cmd, Common* c, bool json_flag = true) {
   c->uri = DefaultUri();
-  cmd->add_option("--server,--tracking-uri", c->uri, "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)");
+  cmd->add_option("--server,--tracking-uri", c->uri,
+                  "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)");
   if (json_flag) cmd->add_flag("--json", c->as_json, "Print the server's JSON");
 }
 
@@ -79,19 +80,26 @@ JobCommands AddJobCommands(CLI::App& app) {
   auto* agent = app.add_subcommand("agent", "Run jobs from the server's queues on this machine.");
   agent_cfg->server = DefaultUri();
   agent->add_option("--server", agent_cfg->server, "Tamga server URL")->capture_default_str();
-  agent->add_option("--queue", agent_cfg->queues, "Queue to serve (repeat; the first has priority)")->required();
-  agent->add_option("--gpus", agent_cfg->gpus, "all | none | comma-separated NVML indices or UUIDs")->capture_default_str();
+  agent->add_option("--queue", agent_cfg->queues, "Queue to serve (repeat; the first has priority)")
+      ->required();
+  agent->add_option("--gpus", agent_cfg->gpus, "all | none | comma-separated NVML indices or UUIDs")
+      ->capture_default_str();
   agent->add_option("--name", agent_cfg->name, "Agent name (default: hostname)");
   agent->add_option("--cpus", agent_cfg->cpus, "CPUs offered (default: all cores)");
   agent->add_option("--memory", *memory, "Memory offered, e.g. 32GiB (default: MemTotal)");
-  agent->add_option("--work-dir", agent_cfg->work_dir, "Scratch directories and the agent id live here")->capture_default_str();
-  agent->add_option("--heartbeat-ms", agent_cfg->heartbeat_ms, "Heartbeat interval")->capture_default_str();
-  agent->add_option("--grace-ms", agent_cfg->grace_ms, "SIGTERM to SIGKILL on abort or timeout")->capture_default_str();
-  agent->add_option("--metrics-port", agent_cfg->metrics_port,
-                    "GPU metrics (dcgm-exporter names) on /metrics; 0 picks a free port, -1 turns it off")
+  agent->add_option("--work-dir", agent_cfg->work_dir, "Scratch directories and the agent id live here")
       ->capture_default_str();
-  agent->add_option("--metrics-host", agent_cfg->metrics_host, "Address /metrics listens on")->capture_default_str();
-  agent->add_option("--metrics-port-file", agent_cfg->metrics_port_file, "Write the bound metrics port to this file");
+  agent->add_option("--heartbeat-ms", agent_cfg->heartbeat_ms, "Heartbeat interval")->capture_default_str();
+  agent->add_option("--grace-ms", agent_cfg->grace_ms, "SIGTERM to SIGKILL on abort or timeout")
+      ->capture_default_str();
+  agent
+      ->add_option("--metrics-port", agent_cfg->metrics_port,
+                   "GPU metrics (dcgm-exporter names) on /metrics; 0 picks a free port, -1 turns it off")
+      ->capture_default_str();
+  agent->add_option("--metrics-host", agent_cfg->metrics_host, "Address /metrics listens on")
+      ->capture_default_str();
+  agent->add_option("--metrics-port-file", agent_cfg->metrics_port_file,
+                    "Write the bound metrics port to this file");
   agent->callback([action, agent_cfg, memory] {
     *action = [agent_cfg, memory]() -> int {
       if (!memory->empty()) {
@@ -149,7 +157,8 @@ JobCommands AddJobCommands(CLI::App& app) {
     *action = [sub]() -> int {
       for (const auto& a : TrailingCommand()) sub->command.push_back(a);
       if (sub->command.empty()) {
-        std::cerr << "error: give the job's command after --, e.g. tamga jobs submit --queue q -- python3 train.py\n";
+        std::cerr << "error: give the job's command after --, e.g. tamga jobs submit --queue q -- python3 "
+                     "train.py\n";
         return 2;
       }
       json& s = sub->spec;
@@ -179,8 +188,10 @@ JobCommands AddJobCommands(CLI::App& app) {
       int code = 0;
       auto r = Call(sub->c, "POST", "/api/2.0/tamga/jobs", s, &code);
       if (!r) return code;
-      if (sub->c.as_json) std::cout << r->dump(2) << "\n";
-      else PrintJob((*r)["job"]);
+      if (sub->c.as_json)
+        std::cout << r->dump(2) << "\n";
+      else
+        PrintJob((*r)["job"]);
       std::cout << (*r)["job"].value("id", "") << "\n";
       return 0;
     };
@@ -193,9 +204,11 @@ JobCommands AddJobCommands(CLI::App& app) {
   };
   auto batch = std::make_shared<Batch>();
   auto* submit_batch = jobs->add_subcommand(
-      "submit-batch", "Queue many jobs from a file of JSON job specs, one per line ('-' = stdin); prints their ids.");
+      "submit-batch",
+      "Queue many jobs from a file of JSON job specs, one per line ('-' = stdin); prints their ids.");
   AddServer(submit_batch, &batch->c);
-  submit_batch->add_option("file", batch->file, "JSON lines: one job spec (as POST /jobs takes) per line")->required();
+  submit_batch->add_option("file", batch->file, "JSON lines: one job spec (as POST /jobs takes) per line")
+      ->required();
   submit_batch->callback([action, batch] {
     *action = [batch]() -> int {
       std::ifstream f;
@@ -220,8 +233,9 @@ JobCommands AddJobCommands(CLI::App& app) {
         int code = 0;
         auto r = Call(batch->c, "POST", "/api/2.0/tamga/jobs/batch", body, &code);
         if (!r) {
-          std::cerr << "error: specs " << start + 1 << ".." << end << " of the file were refused (jobs[i] above is spec "
-                    << start + 1 << "+i); " << queued << " jobs were queued before them\n";
+          std::cerr << "error: specs " << start + 1 << ".." << end
+                    << " of the file were refused (jobs[i] above is spec " << start + 1 << "+i); " << queued
+                    << " jobs were queued before them\n";
           return code;
         }
         for (const auto& j : (*r)["jobs"]) std::cout << j.value("id", "") << "\n";
@@ -245,21 +259,27 @@ JobCommands AddJobCommands(CLI::App& app) {
       int code = 0;
       auto r = Call(one->c, "GET", "/api/2.0/tamga/jobs/" + Escape(one->id), json(), &code);
       if (!r) return code;
-      if (one->c.as_json) std::cout << (*r)["job"].dump(2) << "\n";
-      else PrintJob((*r)["job"]);
+      if (one->c.as_json)
+        std::cout << (*r)["job"].dump(2) << "\n";
+      else
+        PrintJob((*r)["job"]);
       return 0;
     };
   });
-  auto* abort = jobs->add_subcommand("abort", "Abort a job (queued: at once; running: SIGTERM, grace, SIGKILL).");
+  auto* abort =
+      jobs->add_subcommand("abort", "Abort a job (queued: at once; running: SIGTERM, grace, SIGKILL).");
   AddServer(abort, &one->c);
   abort->add_option("id", one->id)->required();
   abort->callback([action, one] {
     *action = [one]() -> int {
       int code = 0;
-      auto r = Call(one->c, "POST", "/api/2.0/tamga/jobs/" + Escape(one->id) + "/abort", json::object(), &code);
+      auto r =
+          Call(one->c, "POST", "/api/2.0/tamga/jobs/" + Escape(one->id) + "/abort", json::object(), &code);
       if (!r) return code;
-      if (one->c.as_json) std::cout << (*r)["job"].dump(2) << "\n";
-      else PrintJob((*r)["job"]);
+      if (one->c.as_json)
+        std::cout << (*r)["job"].dump(2) << "\n";
+      else
+        PrintJob((*r)["job"]);
       return 0;
     };
   });
@@ -297,7 +317,8 @@ JobCommands AddJobCommands(CLI::App& app) {
   render->add_option("id", rd->id)->required();
   render->add_option("--image", rd->options.image, "Container image")->capture_default_str();
   render->add_option("--namespace", rd->options.ns, "Namespace")->capture_default_str();
-  render->add_option("--gpu-product", rd->options.gpu_product, "GPU Feature Discovery nvidia.com/gpu.product value");
+  render->add_option("--gpu-product", rd->options.gpu_product,
+                     "GPU Feature Discovery nvidia.com/gpu.product value");
   render->callback([action, rd] {
     *action = [rd]() -> int {
       int code = 0;
@@ -333,8 +354,10 @@ JobCommands AddJobCommands(CLI::App& app) {
       if (!ls->state.empty()) q += "&state=" + Escape(ls->state);
       auto r = Call(ls->c, "GET", q, json(), &code);
       if (!r) return code;
-      if (ls->c.as_json) std::cout << r->dump(2) << "\n";
-      else for (const auto& j : (*r)["jobs"]) PrintJob(j);
+      if (ls->c.as_json)
+        std::cout << r->dump(2) << "\n";
+      else
+        for (const auto& j : (*r)["jobs"]) PrintJob(j);
       return 0;
     };
   });
@@ -355,8 +378,9 @@ JobCommands AddJobCommands(CLI::App& app) {
         return 0;
       }
       for (const auto& q : (*r)["queues"]) {
-        std::cout << q.value("name", "") << "  queued=" << q.value("queued", 0) << "  running=" << q.value("running", 0)
-                  << "  agents=" << q.value("agents", 0) << "  max_concurrency=" << q.value("max_concurrency", 0)
+        std::cout << q.value("name", "") << "  queued=" << q.value("queued", 0)
+                  << "  running=" << q.value("running", 0) << "  agents=" << q.value("agents", 0)
+                  << "  max_concurrency=" << q.value("max_concurrency", 0)
                   << "  strategy=" << q.value("strategy", "") << "\n";
       }
       return 0;
@@ -370,13 +394,16 @@ JobCommands AddJobCommands(CLI::App& app) {
   auto* qcreate = queues->add_subcommand("create", "Create or update a queue.");
   AddServer(qcreate, qc.get());
   qcreate->add_option("name", qcr->name)->required();
-  qcreate->add_option("--max-concurrency", qcr->max_concurrency, "Jobs of the queue running at once (0 = unlimited)");
+  qcreate->add_option("--max-concurrency", qcr->max_concurrency,
+                      "Jobs of the queue running at once (0 = unlimited)");
   qcreate->add_option("--strategy", qcr->strategy, "GPU placement: spread (least loaded) or pack (best fit)");
   qcreate->callback([action, qc, qcr] {
     *action = [qc, qcr]() -> int {
       int code = 0;
-      auto r = Call(*qc, "POST", "/api/2.0/tamga/queues",
-                    {{"name", qcr->name}, {"max_concurrency", qcr->max_concurrency}, {"strategy", qcr->strategy}}, &code);
+      auto r =
+          Call(*qc, "POST", "/api/2.0/tamga/queues",
+               {{"name", qcr->name}, {"max_concurrency", qcr->max_concurrency}, {"strategy", qcr->strategy}},
+               &code);
       if (!r) return code;
       std::cout << (qc->as_json ? r->dump(2) : "queue " + qcr->name + " saved") << "\n";
       return 0;
@@ -386,7 +413,8 @@ JobCommands AddJobCommands(CLI::App& app) {
   // ---- tamga gpu
   auto gc = std::make_shared<Common>();
   auto gserver = std::make_shared<bool>(false);
-  auto* gpu = app.add_subcommand("gpu", "This machine's GPUs (like nvidia-smi), with the job and run owning each process.");
+  auto* gpu = app.add_subcommand(
+      "gpu", "This machine's GPUs (like nvidia-smi), with the job and run owning each process.");
   gpu->add_option("--server", gc->uri, "Also ask this server which job owns each process");
   gpu->add_flag("--json", gc->as_json, "JSON");
   gpu->callback([action, gc] {
@@ -409,8 +437,11 @@ JobCommands AddJobCommands(CLI::App& app) {
         }
       }
       if (gc->as_json) {
-        json o = {{"available", s.available}, {"error", s.error}, {"driver_version", s.driver_version},
-                  {"cuda_driver_version", s.cuda_driver_version}, {"gpus", json::array()}};
+        json o = {{"available", s.available},
+                  {"error", s.error},
+                  {"driver_version", s.driver_version},
+                  {"cuda_driver_version", s.cuda_driver_version},
+                  {"gpus", json::array()}};
         for (const auto& g : s.gpus) {
           json gj = json::parse(GpuInfoJson(g));
           for (auto& p : gj["processes"]) {
@@ -430,18 +461,21 @@ JobCommands AddJobCommands(CLI::App& app) {
         return 0;
       }
       std::cout << "Driver " << s.driver_version << "  CUDA " << s.cuda_driver_version << "\n";
-      std::printf("%-3s %-28s %-40s %10s %10s %5s %5s %8s %s\n", "#", "Name", "UUID", "Used", "Total", "Util", "Temp", "Power", "Health");
+      std::printf("%-3s %-28s %-40s %10s %10s %5s %5s %8s %s\n", "#", "Name", "UUID", "Used", "Total", "Util",
+                  "Temp", "Power", "Health");
       for (const auto& g : s.gpus) {
-        std::printf("%-3d %-28.28s %-40.40s %10s %10s %4d%% %4dC %7.0fW %s\n", g.index, g.name.c_str(), g.uuid.c_str(),
-                    Bytes(g.used_bytes).c_str(), Bytes(g.total_bytes).c_str(), g.utilization_gpu, g.temperature_c,
-                    g.power_watts, g.healthy ? "ok" : g.health_reason.c_str());
+        std::printf("%-3d %-28.28s %-40.40s %10s %10s %4d%% %4dC %7.0fW %s\n", g.index, g.name.c_str(),
+                    g.uuid.c_str(), Bytes(g.used_bytes).c_str(), Bytes(g.total_bytes).c_str(),
+                    g.utilization_gpu, g.temperature_c, g.power_watts,
+                    g.healthy ? "ok" : g.health_reason.c_str());
       }
       std::printf("\n%-3s %-8s %10s  %-18s %s\n", "#", "PID", "GPU mem", "Job", "Run");
       for (const auto& g : s.gpus) {
         for (const auto& p : g.processes) {
           auto it = owner.find(p.pid);
           std::printf("%-3d %-8u %10s  %-18s %s\n", g.index, p.pid, Bytes(p.used_bytes).c_str(),
-                      it == owner.end() ? "-" : it->second.first.c_str(), it == owner.end() ? "-" : it->second.second.c_str());
+                      it == owner.end() ? "-" : it->second.first.c_str(),
+                      it == owner.end() ? "-" : it->second.second.c_str());
         }
       }
       return 0;

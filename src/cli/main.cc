@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "core/log.h"
 #include "cli/client_commands.h"
 #include "cli/job_commands.h"
+#include "core/log.h"
 #include "jobs/job_types.h"
 #include "server/serve_server.h"
 #include "server/tamga_server.h"
@@ -23,15 +23,25 @@ std::string EnvOr(const char* name, const std::string& fallback) {
 
 // Connection limits, the same flags on every process that answers HTTP (docs/security.md).
 void AddHttpLimitFlags(CLI::App* app, tamga::HttpLimits* limits) {
-  app->add_option("--max-connections", limits->max_connections, "Open connections; more are answered 503 and closed")
-      ->envname("TAMGA_MAX_CONNECTIONS")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app->add_option("--max-connections", limits->max_connections,
+                  "Open connections; more are answered 503 and closed")
+      ->envname("TAMGA_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   app->add_option("--header-timeout-ms", limits->header_timeout_ms, "A request head must arrive within this")
-      ->envname("TAMGA_HEADER_TIMEOUT_MS")->check(CLI::Range(100, 600000))->capture_default_str();
-  app->add_option("--idle-timeout-ms", limits->idle_timeout_ms, "Keep-alive connections idle this long are closed")
-      ->envname("TAMGA_IDLE_TIMEOUT_MS")->check(CLI::Range(100, 3600000))->capture_default_str();
+      ->envname("TAMGA_HEADER_TIMEOUT_MS")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  app->add_option("--idle-timeout-ms", limits->idle_timeout_ms,
+                  "Keep-alive connections idle this long are closed")
+      ->envname("TAMGA_IDLE_TIMEOUT_MS")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
   app->add_option("--min-upload-rate", limits->min_upload_rate,
                   "Bytes/s a request body must keep up after the header timeout's grace (0 = off)")
-      ->envname("TAMGA_MIN_UPLOAD_RATE")->check(CLI::Range(int64_t{0}, int64_t{1} << 40))->capture_default_str();
+      ->envname("TAMGA_MIN_UPLOAD_RATE")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
+      ->capture_default_str();
 }
 
 // Many connections need many descriptors: lift the soft limit to the hard one (the cap is --max-connections).
@@ -57,76 +67,139 @@ int main(int argc, char** argv) {
   tamga::ServerConfig config;
   auto* server = app.add_subcommand("server", "Run the tracking server (MLflow REST API + artifact proxy).");
   server->add_option("--host", config.host, "Address to bind")->envname("TAMGA_HOST")->capture_default_str();
-  server->add_option("--port", config.port, "Port (0 picks a free one)")->envname("TAMGA_PORT")->capture_default_str();
+  server->add_option("--port", config.port, "Port (0 picks a free one)")
+      ->envname("TAMGA_PORT")
+      ->capture_default_str();
   server->add_option("--data-dir", config.data_dir, "SQLite file and artifacts live here")
-      ->envname("TAMGA_DATA_DIR")->capture_default_str();
+      ->envname("TAMGA_DATA_DIR")
+      ->capture_default_str();
   server->add_option("--workers", config.workers, "HTTP I/O threads (0 = number of cores)")
-      ->envname("TAMGA_WORKERS")->capture_default_str();
-  server->add_option("--sqlite-sync", config.sqlite_sync,
-                     "NORMAL (survives kill -9) or FULL (also survives power loss)")
-      ->envname("TAMGA_SQLITE_SYNC")->check(CLI::IsMember({"NORMAL", "FULL"}))->capture_default_str();
+      ->envname("TAMGA_WORKERS")
+      ->capture_default_str();
+  server
+      ->add_option("--sqlite-sync", config.sqlite_sync,
+                   "NORMAL (survives kill -9) or FULL (also survives power loss)")
+      ->envname("TAMGA_SQLITE_SYNC")
+      ->check(CLI::IsMember({"NORMAL", "FULL"}))
+      ->capture_default_str();
   server->add_option("--max-body-mb", config.max_body_mb, "Largest JSON request body in MiB")
-      ->envname("TAMGA_MAX_BODY_MB")->capture_default_str();
+      ->envname("TAMGA_MAX_BODY_MB")
+      ->capture_default_str();
   server->add_option("--port-file", config.port_file, "Write the bound port to this file")
       ->envname("TAMGA_PORT_FILE");
-  server->add_option("--gitops-dir", config.gitops_dir, "Rendered deployments go here (default <data-dir>/gitops)")
+  server
+      ->add_option("--gitops-dir", config.gitops_dir,
+                   "Rendered deployments go here (default <data-dir>/gitops)")
       ->envname("TAMGA_GITOPS_DIR");
-  server->add_flag("--gitops-git,!--no-gitops-git", config.gitops_git,
-                   "Keep the GitOps folder as a git repository, one commit per change (default on)")
+  server
+      ->add_flag("--gitops-git,!--no-gitops-git", config.gitops_git,
+                 "Keep the GitOps folder as a git repository, one commit per change (default on)")
       ->envname("TAMGA_GITOPS_GIT");
-  server->add_option("--grpc-port", config.grpc_port, "OIP gRPC port for local deployments (-1 = off, 0 = pick one)")
-      ->envname("TAMGA_GRPC_PORT")->capture_default_str();
+  server
+      ->add_option("--grpc-port", config.grpc_port,
+                   "OIP gRPC port for local deployments (-1 = off, 0 = pick one)")
+      ->envname("TAMGA_GRPC_PORT")
+      ->capture_default_str();
   server->add_option("--grpc-port-file", config.grpc_port_file, "Write the bound gRPC port to this file");
-  server->add_option("--python", config.serving.runtime.python, "Python worker interpreter for local pyfunc deployments")
-      ->envname("TAMGA_PYTHON")->capture_default_str();
-  server->add_option("--model-cache-dir", config.model_cache_dir, "Local deployments' model files (default <data-dir>/model-cache)");
+  server
+      ->add_option("--python", config.serving.runtime.python,
+                   "Python worker interpreter for local pyfunc deployments")
+      ->envname("TAMGA_PYTHON")
+      ->capture_default_str();
+  server->add_option("--model-cache-dir", config.model_cache_dir,
+                     "Local deployments' model files (default <data-dir>/model-cache)");
   std::string job_log_limit = "256MiB";
-  server->add_option("--job-log-limit", job_log_limit, "Stored output per job; past it output is dropped (e.g. 64MiB)")
+  server
+      ->add_option("--job-log-limit", job_log_limit,
+                   "Stored output per job; past it output is dropped (e.g. 64MiB)")
       ->capture_default_str();
-  server->add_option("--agent-timeout-ms", config.agent_timeout_ms, "An agent silent this long is lost; its jobs are requeued")
+  server
+      ->add_option("--agent-timeout-ms", config.agent_timeout_ms,
+                   "An agent silent this long is lost; its jobs are requeued")
       ->capture_default_str();
-  server->add_option("--webhook-timeout-ms", config.webhook_timeout_ms, "Timeout of one webhook delivery attempt")
-      ->envname("TAMGA_WEBHOOK_TIMEOUT_MS")->check(CLI::Range(100, 120000))->capture_default_str();
-  server->add_option("--outbound-allow", config.outbound_allow,
-                     "Webhook destinations allowed past the default deny of loopback/private/link-local/metadata "
-                     "addresses: CIDRs, addresses or host names (repeat or comma-separate)")
-      ->envname("TAMGA_OUTBOUND_ALLOW")->delimiter(',');
+  server
+      ->add_option("--webhook-timeout-ms", config.webhook_timeout_ms,
+                   "Timeout of one webhook delivery attempt")
+      ->envname("TAMGA_WEBHOOK_TIMEOUT_MS")
+      ->check(CLI::Range(100, 120000))
+      ->capture_default_str();
+  server
+      ->add_option(
+          "--outbound-allow", config.outbound_allow,
+          "Webhook destinations allowed past the default deny of loopback/private/link-local/metadata "
+          "addresses: CIDRs, addresses or host names (repeat or comma-separate)")
+      ->envname("TAMGA_OUTBOUND_ALLOW")
+      ->delimiter(',');
   AddHttpLimitFlags(server, &config.http_limits);
 
   tamga::ServeConfig serve_config;
   std::string preferred;
-  auto* serve = app.add_subcommand("serve", "Serve one model over MLflow /invocations and Open Inference Protocol REST and gRPC.");
-  serve->add_option("model", serve_config.model, "Model directory, TorchScript .pt file, or models:/name@alias | models:/name/N")
+  auto* serve = app.add_subcommand(
+      "serve", "Serve one model over MLflow /invocations and Open Inference Protocol REST and gRPC.");
+  serve
+      ->add_option("model", serve_config.model,
+                   "Model directory, TorchScript .pt file, or models:/name@alias | models:/name/N")
       ->required();
-  serve->add_option("--host", serve_config.host, "Address to bind")->envname("TAMGA_SERVE_HOST")->capture_default_str();
-  serve->add_option("--port", serve_config.port, "Port (0 picks a free one)")->envname("TAMGA_SERVE_PORT")->capture_default_str();
-  serve->add_option("--registry", serve_config.registry, "Registry URL for models:/ URIs (env TAMGA_REGISTRY_URI, MLFLOW_TRACKING_URI)")
+  serve->add_option("--host", serve_config.host, "Address to bind")
+      ->envname("TAMGA_SERVE_HOST")
+      ->capture_default_str();
+  serve->add_option("--port", serve_config.port, "Port (0 picks a free one)")
+      ->envname("TAMGA_SERVE_PORT")
+      ->capture_default_str();
+  serve
+      ->add_option("--registry", serve_config.registry,
+                   "Registry URL for models:/ URIs (env TAMGA_REGISTRY_URI, MLFLOW_TRACKING_URI)")
       ->envname("TAMGA_REGISTRY_URI");
   serve->add_option("--cache-dir", serve_config.cache_dir, "Downloaded registry models are cached here")
-      ->envname("TAMGA_MODEL_CACHE")->capture_default_str();
+      ->envname("TAMGA_MODEL_CACHE")
+      ->capture_default_str();
   serve->add_option("--port-file", serve_config.port_file, "Write the bound port to this file");
-  serve->add_option("--grpc-port", serve_config.grpc_port, "OIP gRPC port (0 picks a free one, -1 turns gRPC off)")
-      ->envname("TAMGA_SERVE_GRPC_PORT")->capture_default_str();
-  serve->add_option("--grpc-port-file", serve_config.grpc_port_file, "Write the bound gRPC port to this file");
-  serve->add_option("--workers", serve_config.workers, "HTTP I/O threads (0 = number of cores)")->capture_default_str();
+  serve
+      ->add_option("--grpc-port", serve_config.grpc_port,
+                   "OIP gRPC port (0 picks a free one, -1 turns gRPC off)")
+      ->envname("TAMGA_SERVE_GRPC_PORT")
+      ->capture_default_str();
+  serve->add_option("--grpc-port-file", serve_config.grpc_port_file,
+                    "Write the bound gRPC port to this file");
+  serve->add_option("--workers", serve_config.workers, "HTTP I/O threads (0 = number of cores)")
+      ->capture_default_str();
   serve->add_option("--device", serve_config.serving.runtime.device, "cpu or cuda:N")->capture_default_str();
-  serve->add_option("--intra-op-threads", serve_config.serving.runtime.intra_op_threads, "Threads inside one model execution")
-      ->check(CLI::Range(1, 256))->capture_default_str();
+  serve
+      ->add_option("--intra-op-threads", serve_config.serving.runtime.intra_op_threads,
+                   "Threads inside one model execution")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   serve->add_option("--instances", serve_config.serving.instances, "Parallel executors (model instances)")
-      ->check(CLI::Range(1, 64))->capture_default_str();
-  serve->add_option("--max-batch-size", serve_config.serving.batching.max_batch_size, "Rows per batch (0/1 = batching off)")
-      ->check(CLI::Range(0, 1 << 20))->capture_default_str();
-  serve->add_option("--max-queue-delay-us", serve_config.serving.batching.max_queue_delay_us,
-                    "How long a request may wait for a fuller batch")->check(CLI::Range(0, 10000000))->capture_default_str();
-  serve->add_option("--preferred-batch-sizes", preferred, "Comma-separated sizes dispatched early, e.g. 8,16");
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  serve
+      ->add_option("--max-batch-size", serve_config.serving.batching.max_batch_size,
+                   "Rows per batch (0/1 = batching off)")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  serve
+      ->add_option("--max-queue-delay-us", serve_config.serving.batching.max_queue_delay_us,
+                   "How long a request may wait for a fuller batch")
+      ->check(CLI::Range(0, 10000000))
+      ->capture_default_str();
+  serve->add_option("--preferred-batch-sizes", preferred,
+                    "Comma-separated sizes dispatched early, e.g. 8,16");
   serve->add_option("--max-queue", serve_config.serving.batching.max_queue, "Queued requests before 429")
-      ->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  serve->add_option("--python", serve_config.serving.runtime.python, "Interpreter of the Python worker (python_function models)")
-      ->envname("TAMGA_PYTHON")->capture_default_str();
-  serve->add_option("--python-timeout-s", serve_config.serving.runtime.python_timeout_s,
-                    "Longest predict call in the Python worker before it is killed and restarted")->capture_default_str();
-  serve->add_option("--max-body-mb", serve_config.max_body_mb, "Largest request body in MiB")->capture_default_str();
-  serve->add_flag("--follow,!--no-follow", serve_config.follow, "Hot reload when the registry moves the alias (default on)");
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  serve
+      ->add_option("--python", serve_config.serving.runtime.python,
+                   "Interpreter of the Python worker (python_function models)")
+      ->envname("TAMGA_PYTHON")
+      ->capture_default_str();
+  serve
+      ->add_option("--python-timeout-s", serve_config.serving.runtime.python_timeout_s,
+                   "Longest predict call in the Python worker before it is killed and restarted")
+      ->capture_default_str();
+  serve->add_option("--max-body-mb", serve_config.max_body_mb, "Largest request body in MiB")
+      ->capture_default_str();
+  serve->add_flag("--follow,!--no-follow", serve_config.follow,
+                  "Hot reload when the registry moves the alias (default on)");
   AddHttpLimitFlags(serve, &serve_config.http_limits);
 
   tamga::ClientCommands client = tamga::AddClientCommands(app);
@@ -152,7 +225,8 @@ int main(int argc, char** argv) {
   if (*server) {
     auto limit = tamga::ParseByteSize(job_log_limit);
     if (!limit.ok() || *limit < 1024) {
-      std::cerr << "invalid --job-log-limit: " << (limit.ok() ? "at least 1KiB" : limit.status().message()) << "\n";
+      std::cerr << "invalid --job-log-limit: " << (limit.ok() ? "at least 1KiB" : limit.status().message())
+                << "\n";
       return 2;
     }
     config.job_log_limit_bytes = *limit;

@@ -35,8 +35,9 @@ void BoundedExecutor::Loop() {
     {
       UniqueLock lock(&mu_);
       cv_.wait(lock.native(), [this] {
-      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return stopping_ || !queue_.empty(); });
+        mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+        return stopping_ || !queue_.empty();
+      });
       if (queue_.empty()) return;  // stopping, and nothing left to run
       task = std::move(queue_.front());
       queue_.pop_front();

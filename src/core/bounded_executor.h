@@ -19,7 +19,7 @@ class BoundedExecutor {
   struct Options {
     std::string name = "pool";  // in log lines
     int threads = 4;
-    size_t max_queued = 64;     // tasks waiting for a thread, beyond those running
+    size_t max_queued = 64;  // tasks waiting for a thread, beyond those running
   };
 
   explicit BoundedExecutor(const Options& options);

@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define TAMGA_CHECK(cond)                                                          \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
+#define TAMGA_CHECK(cond)                                                             \
+  do {                                                                                \
+    if (!(cond)) {                                                                    \
       std::fprintf(stderr, "CHECK failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                \
-    }                                                                              \
+      std::abort();                                                                   \
+    }                                                                                 \
   } while (0)

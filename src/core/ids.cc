@@ -19,7 +19,7 @@ std::string NewRunId(Random& random) {
 
 std::string NewTimeOrderedId(Random& random, int64_t unix_ms) {
   uint64_t ts = static_cast<uint64_t>(unix_ms < 0 ? 0 : unix_ms) & 0xffffffffffffULL;
-  uint64_t hi = (ts << 16) | 0x7000 | (random.Next() & 0x0fff);               // version 7, rand_a
+  uint64_t hi = (ts << 16) | 0x7000 | (random.Next() & 0x0fff);                   // version 7, rand_a
   uint64_t lo = (random.Next() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC variant, rand_b
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(32, '0');
@@ -30,13 +30,12 @@ std::string NewTimeOrderedId(Random& random, int64_t unix_ms) {
 
 std::string NewRunName(Random& random) {
   static constexpr std::array<const char*, 24> kAdjectives = {
-      "amazing", "brave",  "calm",    "clever", "dapper", "eager",  "fearless", "gentle",
-      "glorious", "honest", "jolly",  "kindly", "lively", "merciful", "nimble",  "polite",
-      "quick",   "rare",    "sassy",  "silent", "stylish", "thundering", "upbeat", "wise"};
+      "amazing",  "brave",  "calm",  "clever", "dapper",  "eager",      "fearless", "gentle",
+      "glorious", "honest", "jolly", "kindly", "lively",  "merciful",   "nimble",   "polite",
+      "quick",    "rare",   "sassy", "silent", "stylish", "thundering", "upbeat",   "wise"};
   static constexpr std::array<const char*, 24> kNouns = {
-      "ant",   "bat",    "bear",  "cat",   "crane", "deer",  "dove",   "eel",
-      "finch", "fox",    "goat",  "hawk",  "hen",   "koala", "lark",   "mole",
-      "owl",   "panda",  "ram",   "seal",  "skunk", "sloth", "toad",   "wolf"};
+      "ant", "bat",   "bear", "cat",  "crane", "deer",  "dove", "eel",  "finch", "fox",   "goat", "hawk",
+      "hen", "koala", "lark", "mole", "owl",   "panda", "ram",  "seal", "skunk", "sloth", "toad", "wolf"};
   uint64_t r = random.Next();
   std::string name = kAdjectives[r % kAdjectives.size()];
   name += '-';

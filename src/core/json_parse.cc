@@ -10,23 +10,29 @@ Status CheckJsonDepth(std::string_view text, int max_depth) {
   for (; p < end; ++p) {
     char c = *p;
     if (in_string) {
-      if (c == '\\') ++p;  // skip the escaped character (a quote included)
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++p;  // skip the escaped character (a quote included)
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     switch (c) {
-      case '"': in_string = true; break;
+      case '"':
+        in_string = true;
+        break;
       case '[':
       case '{':
         if (++depth > max_depth) {
-          return InvalidArgument("JSON nesting exceeds the limit of " + std::to_string(max_depth) + " levels");
+          return InvalidArgument("JSON nesting exceeds the limit of " + std::to_string(max_depth) +
+                                 " levels");
         }
         break;
       case ']':
       case '}':
         --depth;
         break;
-      default: break;
+      default:
+        break;
     }
   }
   return Status::Ok();
@@ -47,7 +53,9 @@ Result<nlohmann::ordered_json> ParseOrderedJson(std::string_view text) {
   return ParseLimited<nlohmann::ordered_json>(text);
 }
 
-std::string DumpJson(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string DumpJson(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 std::string DumpJson(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }

@@ -15,8 +15,8 @@ namespace tamga {
 // Deepest nesting of arrays/objects accepted anywhere (PostgreSQL's jsonb and most gateways sit near here).
 constexpr int kMaxJsonDepth = 128;
 
-// InvalidArgument when text nests arrays/objects deeper than max_depth; Ok otherwise (also for malformed text,
-// which the parser then rejects). Brackets inside strings are not counted.
+// InvalidArgument when text nests arrays/objects deeper than max_depth; Ok otherwise (also for malformed
+// text, which the parser then rejects). Brackets inside strings are not counted.
 Status CheckJsonDepth(std::string_view text, int max_depth = kMaxJsonDepth);
 
 // Parses untrusted text: InvalidArgument("Malformed JSON ...") or the depth error; never throws.

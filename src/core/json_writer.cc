@@ -14,7 +14,10 @@ void JsonWriter::Key(std::string_view k) {
   after_key_ = true;
 }
 
-void JsonWriter::String(std::string_view v) { Sep(); AppendJsonString(out_, v); }
+void JsonWriter::String(std::string_view v) {
+  Sep();
+  AppendJsonString(out_, v);
+}
 
 void JsonWriter::Int(int64_t v) {
   Sep();
@@ -23,9 +26,15 @@ void JsonWriter::Int(int64_t v) {
   out_->append(buf, r.ptr);
 }
 
-void JsonWriter::Double(double v) { Sep(); AppendJsonDouble(out_, v); }
+void JsonWriter::Double(double v) {
+  Sep();
+  AppendJsonDouble(out_, v);
+}
 
-void JsonWriter::Bool(bool v) { Sep(); out_->append(v ? "true" : "false"); }
+void JsonWriter::Bool(bool v) {
+  Sep();
+  out_->append(v ? "true" : "false");
+}
 
 void AppendJsonString(std::string* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -33,7 +42,8 @@ void AppendJsonString(std::string* out, std::string_view s) {
   size_t run_start = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {  // keep well-formed sequences; an ill-formed byte becomes U+FFFD so the output stays UTF-8
+    if (c >=
+        0x80) {  // keep well-formed sequences; an ill-formed byte becomes U+FFFD so the output stays UTF-8
       size_t len = Utf8SequenceLength(s, i);
       if (len) {
         i += len - 1;
@@ -48,13 +58,27 @@ void AppendJsonString(std::string* out, std::string_view s) {
     out->append(s.data() + run_start, i - run_start);
     run_start = i + 1;
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default:
         out->append("\\u00");
         out->push_back(kHex[c >> 4]);
@@ -66,8 +90,14 @@ void AppendJsonString(std::string* out, std::string_view s) {
 }
 
 void AppendJsonDouble(std::string* out, double v) {
-  if (std::isnan(v)) { out->append("\"NaN\""); return; }
-  if (std::isinf(v)) { out->append(v > 0 ? "\"Infinity\"" : "\"-Infinity\""); return; }
+  if (std::isnan(v)) {
+    out->append("\"NaN\"");
+    return;
+  }
+  if (std::isinf(v)) {
+    out->append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    return;
+  }
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
   std::string_view text(buf, r.ptr - buf);
@@ -84,16 +114,22 @@ std::string Base64Encode(std::string_view in) {
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
     uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out.push_back(kB64[n >> 18]); out.push_back(kB64[(n >> 12) & 63]);
-    out.push_back(kB64[(n >> 6) & 63]); out.push_back(kB64[n & 63]);
+    out.push_back(kB64[n >> 18]);
+    out.push_back(kB64[(n >> 12) & 63]);
+    out.push_back(kB64[(n >> 6) & 63]);
+    out.push_back(kB64[n & 63]);
   }
   if (i + 1 == in.size()) {
     uint32_t n = uint8_t(in[i]) << 16;
-    out.push_back(kB64[n >> 18]); out.push_back(kB64[(n >> 12) & 63]); out.append("==");
+    out.push_back(kB64[n >> 18]);
+    out.push_back(kB64[(n >> 12) & 63]);
+    out.append("==");
   } else if (i + 2 == in.size()) {
     uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out.push_back(kB64[n >> 18]); out.push_back(kB64[(n >> 12) & 63]);
-    out.push_back(kB64[(n >> 6) & 63]); out.push_back('=');
+    out.push_back(kB64[n >> 18]);
+    out.push_back(kB64[(n >> 12) & 63]);
+    out.push_back(kB64[(n >> 6) & 63]);
+    out.push_back('=');
   }
   return out;
 }
@@ -112,7 +148,10 @@ bool Base64Decode(std::string_view in, std::string* out) {
   int bits = 0;
   size_t pad = 0;
   for (char c : in) {
-    if (c == '=') { ++pad; continue; }
+    if (c == '=') {
+      ++pad;
+      continue;
+    }
     if (pad) return false;
     int v = val(c);
     if (v < 0) return false;

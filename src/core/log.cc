@@ -17,10 +17,14 @@ std::mutex g_mu;
 
 const char* LevelName(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
@@ -37,10 +41,18 @@ void AppendEscaped(std::string* line, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '\n': line->append("\\n"); break;
-      case '\r': line->append("\\r"); break;
-      case '\t': line->append("\\t"); break;
-      case '\\': line->append("\\\\"); break;
+      case '\n':
+        line->append("\\n");
+        break;
+      case '\r':
+        line->append("\\r");
+        break;
+      case '\t':
+        line->append("\\t");
+        break;
+      case '\\':
+        line->append("\\\\");
+        break;
       default:
         line->append("\\x");
         line->push_back(kHex[c >> 4]);
@@ -95,11 +107,16 @@ void Logger::Write(LogLevel level, std::string_view msg, std::initializer_list<L
 }
 
 bool ParseLogLevel(std::string_view s, LogLevel* out) {
-  if (s == "debug") *out = LogLevel::kDebug;
-  else if (s == "info") *out = LogLevel::kInfo;
-  else if (s == "warn" || s == "warning") *out = LogLevel::kWarn;
-  else if (s == "error") *out = LogLevel::kError;
-  else return false;
+  if (s == "debug")
+    *out = LogLevel::kDebug;
+  else if (s == "info")
+    *out = LogLevel::kInfo;
+  else if (s == "warn" || s == "warning")
+    *out = LogLevel::kWarn;
+  else if (s == "error")
+    *out = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 

@@ -22,10 +22,10 @@ class Logger {
 
 bool ParseLogLevel(std::string_view s, LogLevel* out);
 
-#define TAMGA_LOG(level, ...)                                                    \
-  do {                                                                           \
-    if (::tamga::Logger::Enabled(::tamga::LogLevel::level))                      \
-      ::tamga::Logger::Write(::tamga::LogLevel::level, __VA_ARGS__);             \
+#define TAMGA_LOG(level, ...)                                        \
+  do {                                                               \
+    if (::tamga::Logger::Enabled(::tamga::LogLevel::level))          \
+      ::tamga::Logger::Write(::tamga::LogLevel::level, __VA_ARGS__); \
   } while (0)
 
 }  // namespace tamga

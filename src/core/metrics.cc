@@ -23,7 +23,10 @@ std::string EscapeLabel(const std::string& v) {
   std::string out;
   for (char c : v) {
     if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') { out += "\\n"; continue; }
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
     out.push_back(c);
   }
   return out;
@@ -121,7 +124,8 @@ std::string MetricsRegistry::Render() const {
 }
 
 std::vector<double> MetricsRegistry::LatencyBuckets() {
-  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
 }
 std::vector<double> MetricsRegistry::SizeBuckets() {
   return {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};

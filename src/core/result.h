@@ -11,7 +11,7 @@ namespace tamga {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     TAMGA_CHECK(!status_.ok());
   }
@@ -19,9 +19,18 @@ class [[nodiscard]] Result {
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
-  T& value() & { TAMGA_CHECK(ok()); return *value_; }
-  const T& value() const& { TAMGA_CHECK(ok()); return *value_; }
-  T&& value() && { TAMGA_CHECK(ok()); return std::move(*value_); }
+  T& value() & {
+    TAMGA_CHECK(ok());
+    return *value_;
+  }
+  const T& value() const& {
+    TAMGA_CHECK(ok());
+    return *value_;
+  }
+  T&& value() && {
+    TAMGA_CHECK(ok());
+    return std::move(*value_);
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }

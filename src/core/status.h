@@ -10,19 +10,19 @@ namespace tamga {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,    // bad input from a caller (MLflow INVALID_PARAMETER_VALUE)
-  kNotFound,           // a named resource does not exist (RESOURCE_DOES_NOT_EXIST)
-  kAlreadyExists,      // a resource with that identity exists (RESOURCE_ALREADY_EXISTS)
-  kFailedPrecondition, // the resource is in the wrong state for the call (INVALID_STATE)
-  kResourceExhausted,  // a limit or queue is full (RESOURCE_EXHAUSTED)
-  kPayloadTooLarge,    // a request body over the configured limit
-  kUnavailable,        // try again later (TEMPORARILY_UNAVAILABLE)
+  kInvalidArgument,     // bad input from a caller (MLflow INVALID_PARAMETER_VALUE)
+  kNotFound,            // a named resource does not exist (RESOURCE_DOES_NOT_EXIST)
+  kAlreadyExists,       // a resource with that identity exists (RESOURCE_ALREADY_EXISTS)
+  kFailedPrecondition,  // the resource is in the wrong state for the call (INVALID_STATE)
+  kResourceExhausted,   // a limit or queue is full (RESOURCE_EXHAUSTED)
+  kPayloadTooLarge,     // a request body over the configured limit
+  kUnavailable,         // try again later (TEMPORARILY_UNAVAILABLE)
   kPermissionDenied,
   kUnauthenticated,
   kUnimplemented,
   kDeadlineExceeded,
   kAborted,
-  kInternal,           // our bug or an environment failure (disk full, I/O error)
+  kInternal,  // our bug or an environment failure (disk full, I/O error)
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -56,8 +56,8 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 
 }  // namespace tamga
 
-#define TAMGA_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::tamga::Status tamga_status_ = (expr);  \
+#define TAMGA_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::tamga::Status tamga_status_ = (expr);        \
     if (!tamga_status_.ok()) return tamga_status_; \
   } while (0)

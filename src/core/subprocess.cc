@@ -12,7 +12,6 @@
 #include <cstring>
 #include <thread>
 
-
 namespace tamga {
 
 std::string ExitInfo::Describe() const {
@@ -26,10 +25,14 @@ Result<pid_t> Spawn(const SpawnOptions& o) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (o.stdout_fd >= 0) posix_spawn_file_actions_adddup2(&fa, o.stdout_fd, 1);
-  else posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  if (o.stderr_fd >= 0) posix_spawn_file_actions_adddup2(&fa, o.stderr_fd, 2);
-  else posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  if (o.stdout_fd >= 0)
+    posix_spawn_file_actions_adddup2(&fa, o.stdout_fd, 1);
+  else
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (o.stderr_fd >= 0)
+    posix_spawn_file_actions_adddup2(&fa, o.stderr_fd, 2);
+  else
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   int highest = 2;
   for (const auto& [from, to] : o.pass_fds) {
     posix_spawn_file_actions_adddup2(&fa, from, to);
@@ -107,7 +110,8 @@ ExitInfo FromStatus(int status) {
 std::optional<ExitInfo> TryWait(pid_t pid) {
   int status = 0;
   pid_t r;
-  do r = ::waitpid(pid, &status, WNOHANG); while (r < 0 && errno == EINTR);
+  do r = ::waitpid(pid, &status, WNOHANG);
+  while (r < 0 && errno == EINTR);
   if (r == pid) return FromStatus(status);
   if (r < 0) return ExitInfo{};  // not our child (already reaped): report it as ended
   return std::nullopt;
@@ -116,7 +120,8 @@ std::optional<ExitInfo> TryWait(pid_t pid) {
 ExitInfo Wait(pid_t pid) {
   int status = 0;
   pid_t r;
-  do r = ::waitpid(pid, &status, 0); while (r < 0 && errno == EINTR);
+  do r = ::waitpid(pid, &status, 0);
+  while (r < 0 && errno == EINTR);
   return r == pid ? FromStatus(status) : ExitInfo{};
 }
 
@@ -165,7 +170,9 @@ Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t 
   bool timed_out = false;
   char buf[65536];
   while (open[0] || open[1]) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+            .count();
     if (left <= 0) {
       timed_out = true;
       break;
@@ -188,7 +195,8 @@ Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t 
         continue;
       }
       std::string* s = sinks[which[k]];
-      if (s->size() < max_bytes) s->append(buf, std::min<size_t>(static_cast<size_t>(got), max_bytes - s->size()));
+      if (s->size() < max_bytes)
+        s->append(buf, std::min<size_t>(static_cast<size_t>(got), max_bytes - s->size()));
     }
   }
   ::close(fds[0]);
@@ -205,8 +213,8 @@ Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t 
 
 std::vector<std::string> MinimalEnvironment(const std::map<std::string, std::string>& extra) {
   static const char* kPassThrough[] = {
-      "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ",
-      "TMPDIR", "TERM",
+      "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES",
+      "TZ", "TMPDIR", "TERM",
       // proxies and trust stores (enterprise networks)
       "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE",
       "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",

@@ -1,10 +1,10 @@
 #pragma once
 // Subprocesses, one way for every caller (the agent's jobs and environment capture, the GitOps writer's git,
 // the Python serving worker): spawn from an argv list (no shell), in the child's own process group so the
-// whole tree can be signalled, with an explicit environment (MinimalEnvironment: nothing secret leaks from the
-// server or agent by inheritance), stdin from /dev/null and every descriptor not named closed in the child;
-// wait with a deadline; kill the group. Functions are thread-safe; a pid is owned by whoever spawned it and
-// must be reaped (Wait/WaitFor/TryWait) exactly once.
+// whole tree can be signalled, with an explicit environment (MinimalEnvironment: nothing secret leaks from
+// the server or agent by inheritance), stdin from /dev/null and every descriptor not named closed in the
+// child; wait with a deadline; kill the group. Functions are thread-safe; a pid is owned by whoever spawned
+// it and must be reaped (Wait/WaitFor/TryWait) exactly once.
 #include <sys/types.h>
 
 #include <map>
@@ -24,7 +24,7 @@ struct SpawnOptions {
   int stdout_fd = -1;             // -1 = /dev/null
   int stderr_fd = -1;             // -1 = /dev/null
   std::vector<std::pair<int, int>> pass_fds;  // {descriptor here, number in the child}
-  bool own_process_group = true;  // the child leads a new group (pgid == pid)
+  bool own_process_group = true;              // the child leads a new group (pgid == pid)
 };
 
 struct ExitInfo {

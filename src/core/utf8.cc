@@ -45,7 +45,8 @@ std::string_view Utf8Prefix(std::string_view s, size_t max_bytes) {
   // s[max_bytes] is the first byte left out. When it continues a sequence, that sequence would be split:
   // cut before its lead byte instead (at most three steps back; further back it is not UTF-8 anyway).
   size_t cut = max_bytes;
-  for (int back = 0; back < 3 && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80; ++back) --cut;
+  for (int back = 0; back < 3 && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80; ++back)
+    --cut;
   if ((static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) cut = max_bytes;
   return s.substr(0, cut);
 }

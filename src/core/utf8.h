@@ -14,7 +14,8 @@ bool IsValidUtf8(std::string_view s);
 // The longest prefix of s of at most max_bytes that does not end inside a multi-byte sequence.
 std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
 
-// s with every ill-formed sequence replaced by U+FFFD (one per maximal invalid subpart, as WHATWG decoders do).
+// s with every ill-formed sequence replaced by U+FFFD (one per maximal invalid subpart, as WHATWG decoders
+// do).
 std::string SanitizeUtf8(std::string_view s);
 // Appends SanitizeUtf8(s) to out without a temporary.
 void AppendSanitizedUtf8(std::string* out, std::string_view s);

@@ -15,7 +15,9 @@ bool AnchorChar(char c) {
 bool StartsBlockScalar(std::string_view line) {
   while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
   size_t i = line.size();
-  while (i > 0 && (line[i - 1] == '-' || line[i - 1] == '+' || std::isdigit(static_cast<unsigned char>(line[i - 1])))) --i;
+  while (i > 0 &&
+         (line[i - 1] == '-' || line[i - 1] == '+' || std::isdigit(static_cast<unsigned char>(line[i - 1]))))
+    --i;
   if (i == 0 || (line[i - 1] != '|' && line[i - 1] != '>')) return false;
   return i == 1 || line[i - 2] == ' ';
 }
@@ -27,7 +29,8 @@ Status CheckYamlStructure(std::string_view text, const YamlLimits& limits) {
     return InvalidArgument("YAML document is larger than " + std::to_string(limits.max_bytes) + " bytes");
   }
   auto too_deep = [&] {
-    return InvalidArgument("YAML nesting exceeds the limit of " + std::to_string(limits.max_depth) + " levels");
+    return InvalidArgument("YAML nesting exceeds the limit of " + std::to_string(limits.max_depth) +
+                           " levels");
   };
   std::vector<size_t> indents;  // block indentation stack
   int flow = 0, aliases = 0;
@@ -63,20 +66,25 @@ Status CheckYamlStructure(std::string_view text, const YamlLimits& limits) {
     for (; i < line.size(); ++i) {
       char c = line[i];
       if (quote) {
-        if (quote == '"' && c == '\\') ++i;
-        else if (c == quote) quote = 0;
+        if (quote == '"' && c == '\\')
+          ++i;
+        else if (c == quote)
+          quote = 0;
         continue;
       }
-      bool token_start = i == 0 || line[i - 1] == ' ' || line[i - 1] == '[' || line[i - 1] == '{' || line[i - 1] == ',';
+      bool token_start =
+          i == 0 || line[i - 1] == ' ' || line[i - 1] == '[' || line[i - 1] == '{' || line[i - 1] == ',';
       if (c == '#' && (i == 0 || line[i - 1] == ' ')) break;  // comment
-      if ((c == '"' || c == '\'') && token_start) quote = c;
+      if ((c == '"' || c == '\'') && token_start)
+        quote = c;
       else if (c == '[' || c == '{') {
         if (++flow + static_cast<int>(indents.size()) > limits.max_depth) return too_deep();
       } else if ((c == ']' || c == '}') && flow > 0) {
         --flow;
       } else if (c == '*' && token_start && i + 1 < line.size() && AnchorChar(line[i + 1])) {
         if (++aliases > limits.max_aliases) {
-          return InvalidArgument("YAML document has more than " + std::to_string(limits.max_aliases) + " aliases");
+          return InvalidArgument("YAML document has more than " + std::to_string(limits.max_aliases) +
+                                 " aliases");
         }
       }
     }

@@ -14,12 +14,19 @@ constexpr const char* kConsumer = "deploy";
 
 DeployService::DeployService(const Options& options, MetadataStore* store, GroupCommitter* writer,
                              RegistryService* registry, EventHub* hub, GitOpsWriter* gitops, Clock* clock)
-    : options_(options), store_(store), writer_(writer), registry_(registry), hub_(hub), gitops_(gitops),
+    : options_(options),
+      store_(store),
+      writer_(writer),
+      registry_(registry),
+      hub_(hub),
+      gitops_(gitops),
       clock_(clock) {}
 
 DeployService::~DeployService() { Shutdown(); }
 
-void DeployService::Start() { thread_ = std::thread([this] { FollowLoop(); }); }
+void DeployService::Start() {
+  thread_ = std::thread([this] { FollowLoop(); });
+}
 
 void DeployService::Shutdown() {
   if (stopping_.exchange(true)) return;
@@ -74,7 +81,9 @@ void DeployService::Delete(const std::string& name, Done done) {
 
 Result<std::vector<DeploymentRecord>> DeployService::List() { return store_->registry().ListDeployments(); }
 
-Result<DeploymentRecord> DeployService::Get(const std::string& name) { return store_->registry().GetDeployment(name); }
+Result<DeploymentRecord> DeployService::Get(const std::string& name) {
+  return store_->registry().GetDeployment(name);
+}
 
 Result<RenderOutcome> DeployService::RenderSpec(const DeploymentSpec& spec, const std::string& reason,
                                                 int64_t event_seq) {
@@ -92,9 +101,9 @@ Result<RenderOutcome> DeployService::RenderSpec(const DeploymentSpec& spec, cons
   out.version = in.version;
   if (spec.target == "local") return out;  // served in-process by `tamga server`; nothing to render
   out.files = RenderDeployment(in);
-  std::string message = "deploy " + spec.name + ": " + spec.model_name + " version " + std::to_string(in.version) +
-                        " (@" + spec.alias + ")\n\n" + reason + "\nModel URI: models:/" + spec.model_name + "/" +
-                        std::to_string(in.version) + "\n";
+  std::string message = "deploy " + spec.name + ": " + spec.model_name + " version " +
+                        std::to_string(in.version) + " (@" + spec.alias + ")\n\n" + reason +
+                        "\nModel URI: models:/" + spec.model_name + "/" + std::to_string(in.version) + "\n";
   TAMGA_ASSIGN_OR_RETURN(auto written, gitops_->Write(DeploymentDir(spec), out.files, message));
   out.changed = written.changed;
   out.commit = written.commit;
@@ -108,8 +117,11 @@ Result<RenderOutcome> DeployService::RenderSpec(const DeploymentSpec& spec, cons
     return txn.registry().PutDeployment(*d);
   }));
   TAMGA_LOG(kInfo, "deployment rendered",
-            {{"deployment", spec.name}, {"model", spec.model_name}, {"version", version},
-             {"changed", out.changed ? "true" : "false"}, {"commit", out.commit}});
+            {{"deployment", spec.name},
+             {"model", spec.model_name},
+             {"version", version},
+             {"changed", out.changed ? "true" : "false"},
+             {"commit", out.commit}});
   return out;
 }
 
@@ -120,7 +132,8 @@ Result<RenderOutcome> DeployService::Render(const std::string& name, const std::
   return RenderSpec(spec, reason, 0);
 }
 
-Result<std::vector<RenderedFile>> DeployService::RenderUri(const std::string& model_uri, const std::string& spec_json) {
+Result<std::vector<RenderedFile>> DeployService::RenderUri(const std::string& model_uri,
+                                                           const std::string& spec_json) {
   TAMGA_ASSIGN_OR_RETURN(auto resolved, registry_->Resolve(model_uri));
   if (!resolved.version) return InvalidArgument("'" + model_uri + "' is not a registered model version");
   nlohmann::json j = nlohmann::json::object();
@@ -160,10 +173,12 @@ Status DeployService::HandleEvent(const RegistryEvent& e) {
     if (e.type == event_type::kAliasCreated && spec->alias != e.alias) continue;
     spec->model_name = d.model_name;  // follows renames of the model
     std::string reason = "Event #" + std::to_string(e.seq) + " " + e.type + ": " + e.model_name +
-                         (e.alias.empty() ? "" : "@" + e.alias) + (e.version.empty() ? "" : " -> version " + e.version);
+                         (e.alias.empty() ? "" : "@" + e.alias) +
+                         (e.version.empty() ? "" : " -> version " + e.version);
     auto r = RenderSpec(*spec, reason, e.seq);
     if (!r.ok()) {
-      TAMGA_LOG(kWarn, "deployment render failed", {{"deployment", d.name}, {"error", r.status().ToString()}});
+      TAMGA_LOG(kWarn, "deployment render failed",
+                {{"deployment", d.name}, {"error", r.status().ToString()}});
     }
   }
   return Status::Ok();
@@ -181,23 +196,28 @@ void DeployService::FollowLoop() {
     for (const auto& item : pending) {
       if (!item.empty() && item[0] == '-') {  // "-<dir>|<name>": a deleted deployment
         size_t bar = item.find('|');
-        auto r = gitops_->Remove(item.substr(1, bar - 1), "undeploy " + item.substr(bar + 1) + ": deployment deleted\n");
+        auto r = gitops_->Remove(item.substr(1, bar - 1),
+                                 "undeploy " + item.substr(bar + 1) + ": deployment deleted\n");
         if (!r.ok()) TAMGA_LOG(kWarn, "removing deployment files failed", {{"error", r.status().ToString()}});
         continue;
       }
       auto r = Render(item, "Deployment created or updated.");
       if (!r.ok() && r.status().code() != StatusCode::kNotFound) {
-        TAMGA_LOG(kWarn, "deployment render failed", {{"deployment", item}, {"error", r.status().ToString()}});
+        TAMGA_LOG(kWarn, "deployment render failed",
+                  {{"deployment", item}, {"error", r.status().ToString()}});
       }
     }
     auto events = store_->registry().ListEvents(cursor, 100);
     if (events.ok() && !events->empty()) {
       for (const auto& e : *events) {
         Status s = HandleEvent(e);
-        if (!s.ok()) TAMGA_LOG(kWarn, "deploy follower: event failed", {{"seq", std::to_string(e.seq)}, {"error", s.ToString()}});
+        if (!s.ok())
+          TAMGA_LOG(kWarn, "deploy follower: event failed",
+                    {{"seq", std::to_string(e.seq)}, {"error", s.ToString()}});
         cursor = e.seq;
       }
-      Status s = writer_->SubmitAndWait([cursor](WriteTxn& txn) { return txn.registry().SetEventCursor(kConsumer, cursor); });
+      Status s = writer_->SubmitAndWait(
+          [cursor](WriteTxn& txn) { return txn.registry().SetEventCursor(kConsumer, cursor); });
       if (!s.ok()) TAMGA_LOG(kWarn, "deploy follower: storing cursor failed", {{"error", s.ToString()}});
       continue;
     }
@@ -208,10 +228,10 @@ void DeployService::FollowLoop() {
     // Wake on a new event (the hub), or on a Put/Delete (our cv), whichever comes first.
     if (hub_->Wait(cursor, 100)) continue;
     UniqueLock lock(&mu_);
-    cv_.wait_for(lock.native(), std::chrono::milliseconds(options_.idle_poll_ms / 10),
-                 [&] {
+    cv_.wait_for(lock.native(), std::chrono::milliseconds(options_.idle_poll_ms / 10), [&] {
       mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return stopping_ || !pending_.empty(); });
+      return stopping_ || !pending_.empty();
+    });
   }
 }
 

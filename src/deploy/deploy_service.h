@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "deploy/deployment_spec.h"
 #include "deploy/gitops_writer.h"
 #include "deploy/manifest_renderer.h"
@@ -22,7 +23,6 @@
 #include "registry/registry_service.h"
 #include "storage/group_commit.h"
 #include "storage/metadata_store.h"
-#include "core/mutex.h"
 
 namespace tamga {
 
@@ -41,8 +41,8 @@ class DeployService {
   };
   using Done = std::function<void(Status)>;
 
-  DeployService(const Options& options, MetadataStore* store, GroupCommitter* writer, RegistryService* registry,
-                EventHub* hub, GitOpsWriter* gitops, Clock* clock);
+  DeployService(const Options& options, MetadataStore* store, GroupCommitter* writer,
+                RegistryService* registry, EventHub* hub, GitOpsWriter* gitops, Clock* clock);
   ~DeployService();
 
   // Creates or replaces a deployment (spec JSON, deployment_spec.h); it is rendered in the background

@@ -28,16 +28,17 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   nlohmann::json& j = *parsed;
   if (!j.is_object()) return InvalidArgument("Deployment spec must be a JSON object");
   static const std::set<std::string> kKnown = {
-      "name", "model_name", "alias", "namespace", "replicas", "min_replicas", "max_replicas", "target_cpu_percent",
-      "cpu", "memory", "gpu_count", "gpu_product", "image", "model_delivery", "tracking_uri", "ingress_host",
-      "max_body_mb", "target"};
+      "name",         "model_name",         "alias",        "namespace",    "replicas",    "min_replicas",
+      "max_replicas", "target_cpu_percent", "cpu",          "memory",       "gpu_count",   "gpu_product",
+      "image",        "model_delivery",     "tracking_uri", "ingress_host", "max_body_mb", "target"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k)) return InvalidArgument("Unknown deployment field '" + k.substr(0, 64) + "'");
   }
   DeploymentSpec s;
   auto str = [&](const char* key, std::string* out) -> Status {
     if (!j.contains(key) || j[key].is_null()) return Status::Ok();
-    if (!j[key].is_string()) return InvalidArgument(std::string("Deployment field '") + key + "' must be a string");
+    if (!j[key].is_string())
+      return InvalidArgument(std::string("Deployment field '") + key + "' must be a string");
     *out = j[key].get<std::string>();
     return Status::Ok();
   };
@@ -74,14 +75,16 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   TAMGA_RETURN_IF_ERROR(num("max_body_mb", &s.max_body_mb, 1, 4096));
   if (!has_min) s.min_replicas = std::max(1, s.replicas);
   if (!Dns1123Label(s.name, 53)) {
-    return InvalidArgument("Invalid deployment name '" + s.name.substr(0, 64) +
-                           "': use 1-53 lower-case letters, digits and '-', starting and ending with a letter or digit");
+    return InvalidArgument(
+        "Invalid deployment name '" + s.name.substr(0, 64) +
+        "': use 1-53 lower-case letters, digits and '-', starting and ending with a letter or digit");
   }
   TAMGA_RETURN_IF_ERROR(ValidateModelName(s.model_name));
   TAMGA_RETURN_IF_ERROR(ValidateAlias(s.alias));
   if (!Dns1123Label(s.ns, 63)) return InvalidArgument("Invalid namespace '" + s.ns.substr(0, 64) + "'");
   if (!K8sQuantity(s.cpu)) return InvalidArgument("Invalid cpu quantity '" + s.cpu.substr(0, 32) + "'");
-  if (!K8sQuantity(s.memory)) return InvalidArgument("Invalid memory quantity '" + s.memory.substr(0, 32) + "'");
+  if (!K8sQuantity(s.memory))
+    return InvalidArgument("Invalid memory quantity '" + s.memory.substr(0, 32) + "'");
   if (s.min_replicas > s.max_replicas) return InvalidArgument("min_replicas must not exceed max_replicas");
   if (s.replicas > s.max_replicas) return InvalidArgument("replicas must not exceed max_replicas");
   if (s.model_delivery != "pull" && s.model_delivery != "bake") {
@@ -95,7 +98,8 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
     return InvalidArgument("Invalid ingress_host '" + s.ingress_host.substr(0, 64) + "'");
   }
   static const std::regex kLabelValue("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$");
-  if (!s.gpu_product.empty() && (s.gpu_product.size() > 63 || !std::regex_match(s.gpu_product, kLabelValue))) {
+  if (!s.gpu_product.empty() &&
+      (s.gpu_product.size() > 63 || !std::regex_match(s.gpu_product, kLabelValue))) {
     return InvalidArgument("Invalid gpu_product '" + s.gpu_product.substr(0, 64) + "'");
   }
   if (!s.gpu_product.empty() && s.gpu_count == 0) return InvalidArgument("gpu_product needs gpu_count > 0");

@@ -10,7 +10,7 @@
 namespace tamga {
 
 struct DeploymentSpec {
-  std::string name;                  // DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 53 chars
+  std::string name;  // DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 53 chars
   std::string model_name;
   std::string alias = "production";  // the alias this deployment follows
   std::string ns = "default";        // Kubernetes namespace
@@ -18,15 +18,15 @@ struct DeploymentSpec {
   int min_replicas = 1;
   int max_replicas = 3;
   int target_cpu_percent = 70;
-  std::string cpu = "1";             // requests = limits for CPU and memory (Guaranteed QoS)
+  std::string cpu = "1";  // requests = limits for CPU and memory (Guaranteed QoS)
   std::string memory = "2Gi";
-  int gpu_count = 0;                 // > 0: nvidia.com/gpu limit, CUDA base image, GPU node selector
-  std::string gpu_product;           // optional node selector nvidia.com/gpu.product
-  std::string image;                 // serving image; "" = tamga's default for the tier
+  int gpu_count = 0;                    // > 0: nvidia.com/gpu limit, CUDA base image, GPU node selector
+  std::string gpu_product;              // optional node selector nvidia.com/gpu.product
+  std::string image;                    // serving image; "" = tamga's default for the tier
   std::string model_delivery = "pull";  // "pull": fetched from tracking_uri at start; "bake": in the image
   std::string tracking_uri = "http://tamga:5000";  // where `tamga serve` pulls models from
-  std::string ingress_host;          // "" = no Ingress
-  int max_body_mb = 64;              // serving request body limit, visible in the manifest
+  std::string ingress_host;                        // "" = no Ingress
+  int max_body_mb = 64;                            // serving request body limit, visible in the manifest
   // "kubernetes": manifests rendered into the GitOps folder; "local": served in-process by `tamga server`
   // (V2 REST /v2/models/{name}, MLflow /endpoints/{name}/invocations), nothing rendered.
   std::string target = "kubernetes";

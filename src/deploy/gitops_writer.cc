@@ -5,9 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 #include <set>
 
 extern char** environ;
@@ -56,8 +56,15 @@ Result<std::unique_ptr<GitOpsWriter>> GitOpsWriter::Create(const Options& option
 }
 
 Result<std::string> GitOpsWriter::Git(const std::vector<std::string>& args, int* exit_code) {
-  std::vector<std::string> full = {"git", "-C", options_.root, "-c", "user.name=" + options_.author_name, "-c",
-                                   "user.email=" + options_.author_email, "-c", "commit.gpgsign=false"};
+  std::vector<std::string> full = {"git",
+                                   "-C",
+                                   options_.root,
+                                   "-c",
+                                   "user.name=" + options_.author_name,
+                                   "-c",
+                                   "user.email=" + options_.author_email,
+                                   "-c",
+                                   "commit.gpgsign=false"};
   full.insert(full.end(), args.begin(), args.end());
   SpawnOptions so;
   so.argv = std::move(full);
@@ -93,8 +100,9 @@ Result<GitOpsWriter::WriteResult> GitOpsWriter::Commit(const std::string& dir, c
   return result;
 }
 
-Result<GitOpsWriter::WriteResult> GitOpsWriter::Write(const std::string& dir, const std::vector<RenderedFile>& files,
-                                                     const std::string& message) {
+Result<GitOpsWriter::WriteResult> GitOpsWriter::Write(const std::string& dir,
+                                                      const std::vector<RenderedFile>& files,
+                                                      const std::string& message) {
   std::lock_guard<std::mutex> lock(mu_);
   fs::path base = fs::path(options_.root) / dir;
   std::set<std::string> keep;

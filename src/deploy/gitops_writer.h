@@ -20,8 +20,8 @@ namespace tamga {
 class GitOpsWriter {
  public:
   struct Options {
-    std::string root;        // created if missing
-    bool git = true;         // init a repository in root (if none) and commit each change
+    std::string root;  // created if missing
+    bool git = true;   // init a repository in root (if none) and commit each change
     std::string author_name = "Tamga";
     std::string author_email = "tamga@localhost";
   };

@@ -11,7 +11,8 @@ constexpr int kGrpcPort = 8081;
 // Label values: <= 63 chars of [A-Za-z0-9-_.], alphanumeric at both ends.
 std::string LabelValue(const std::string& s) {
   std::string out;
-  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '-';
+  for (char c : s)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '-';
   if (out.size() > 63) out.resize(63);
   while (!out.empty() && !std::isalnum(static_cast<unsigned char>(out.back()))) out.pop_back();
   while (!out.empty() && !std::isalnum(static_cast<unsigned char>(out.front()))) out.erase(0, 1);
@@ -22,7 +23,9 @@ std::string LabelValue(const std::string& s) {
 void Str(YAML::Emitter& e, const std::string& key, const std::string& value) {
   e << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << value;
 }
-void Int(YAML::Emitter& e, const std::string& key, int64_t value) { e << YAML::Key << key << YAML::Value << value; }
+void Int(YAML::Emitter& e, const std::string& key, int64_t value) {
+  e << YAML::Key << key << YAML::Value << value;
+}
 
 std::string ModelUri(const RenderInput& in) {
   return "models:/" + in.spec.model_name + "/" + std::to_string(in.version);
@@ -113,9 +116,10 @@ std::string DeploymentYaml(const RenderInput& in) {
   } else {
     args = {"--model-uri", ModelUri(in), "--tracking-uri", s.tracking_uri};
   }
-  for (const std::string& a : {std::string("--port"), std::to_string(kHttpPort), std::string("--grpc-port"),
-                               std::to_string(kGrpcPort), std::string("--max-body-mb"), std::to_string(s.max_body_mb),
-                               std::string("--device"), std::string(s.gpu_count > 0 ? "cuda" : "cpu")}) {
+  for (const std::string& a :
+       {std::string("--port"), std::to_string(kHttpPort), std::string("--grpc-port"),
+        std::to_string(kGrpcPort), std::string("--max-body-mb"), std::to_string(s.max_body_mb),
+        std::string("--device"), std::string(s.gpu_count > 0 ? "cuda" : "cpu")}) {
     args.push_back(a);
   }
   for (const auto& a : args) e << YAML::DoubleQuoted << a;
@@ -233,8 +237,8 @@ std::string IngressYaml(const RenderInput& in) {
   e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
   Str(e, "host", in.spec.ingress_host);
-  e << YAML::Key << "http" << YAML::Value << YAML::BeginMap << YAML::Key << "paths" << YAML::Value << YAML::BeginSeq
-    << YAML::BeginMap;
+  e << YAML::Key << "http" << YAML::Value << YAML::BeginMap << YAML::Key << "paths" << YAML::Value
+    << YAML::BeginSeq << YAML::BeginMap;
   Str(e, "path", "/");
   Str(e, "pathType", "Prefix");
   e << YAML::Key << "backend" << YAML::Value << YAML::BeginMap << YAML::Key << "service" << YAML::Value
@@ -253,18 +257,20 @@ std::string Dockerfile(const RenderInput& in) {
   bool gpu = s.gpu_count > 0;
   std::string uri = ModelUri(in);
   std::string out;
-  out += "# Rendered by tamga " + in.tamga_version + " for deployment " + s.name + " (" + uri + ", @" + s.alias +
-         ").\n# Do not edit: Tamga re-renders this file when the alias moves.\n";
+  out += "# Rendered by tamga " + in.tamga_version + " for deployment " + s.name + " (" + uri + ", @" +
+         s.alias + ").\n# Do not edit: Tamga re-renders this file when the alias moves.\n";
   out += "# Model delivery: " + s.model_delivery +
          (s.model_delivery == "bake"
               ? " - before `docker build`, fetch the model's files into ./model, e.g. with the\n"
-                "# MLflow client against Tamga: mlflow artifacts download -u " + uri + " -d model\n"
+                "# MLflow client against Tamga: mlflow artifacts download -u " +
+                    uri + " -d model\n"
               : " - `tamga serve` downloads the model from " + s.tracking_uri + " at start-up.\n");
   out += "ARG TAMGA_IMAGE=ghcr.io/tamga-mlops/tamga:" + in.tamga_version + "\n";
   out += "FROM ${TAMGA_IMAGE} AS tamga\n\n";
   out += gpu ? "FROM nvidia/cuda:12.2.2-runtime-ubuntu22.04\n" : "FROM debian:12-slim\n";
-  out += "RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \\\n"
-         " && rm -rf /var/lib/apt/lists/*\n";
+  out +=
+      "RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \\\n"
+      " && rm -rf /var/lib/apt/lists/*\n";
   out += "COPY --from=tamga /usr/local/bin/tamga /usr/local/bin/tamga\n";
   if (s.model_delivery == "bake") out += "COPY model/ /models/model/\n";
   out += "ENV TAMGA_MODEL_URI=\"" + uri + "\"\n";
@@ -272,9 +278,9 @@ std::string Dockerfile(const RenderInput& in) {
   out += "USER 65532:65532\n";
   out += "EXPOSE " + std::to_string(kHttpPort) + " " + std::to_string(kGrpcPort) + "\n";
   out += "ENTRYPOINT [\"tamga\", \"serve\"]\n";
-  std::string cmd = s.model_delivery == "bake" ? "\"--model-dir\", \"/models/model\", \"--model-uri\", \"" + uri + "\""
-                                               : "\"--model-uri\", \"" + uri + "\", \"--tracking-uri\", \"" +
-                                                     s.tracking_uri + "\"";
+  std::string cmd = s.model_delivery == "bake"
+                        ? "\"--model-dir\", \"/models/model\", \"--model-uri\", \"" + uri + "\""
+                        : "\"--model-uri\", \"" + uri + "\", \"--tracking-uri\", \"" + s.tracking_uri + "\"";
   out += "CMD [" + cmd + ", \"--port\", \"" + std::to_string(kHttpPort) + "\", \"--device\", \"" +
          (gpu ? "cuda" : "cpu") + "\"]\n";
   return out;
@@ -289,7 +295,8 @@ std::vector<RenderedFile> RenderDeployment(const RenderInput& in) {
   std::vector<RenderedFile> files;
   files.push_back({dir + "Dockerfile", Dockerfile(in)});
   files.push_back({dir + "deployment.yaml", DeploymentYaml(in)});
-  if (in.spec.replicas > 0 && in.spec.max_replicas > in.spec.min_replicas) files.push_back({dir + "hpa.yaml", HpaYaml(in)});
+  if (in.spec.replicas > 0 && in.spec.max_replicas > in.spec.min_replicas)
+    files.push_back({dir + "hpa.yaml", HpaYaml(in)});
   if (!in.spec.ingress_host.empty()) files.push_back({dir + "ingress.yaml", IngressYaml(in)});
   files.push_back({dir + "service.yaml", ServiceYaml(in)});
   return files;

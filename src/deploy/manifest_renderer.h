@@ -20,8 +20,8 @@ namespace tamga {
 struct RenderInput {
   DeploymentSpec spec;
   int64_t version = 0;
-  std::string run_id;             // "" when unknown
-  std::string tamga_version;      // image tag of the default serving image
+  std::string run_id;         // "" when unknown
+  std::string tamga_version;  // image tag of the default serving image
 };
 
 struct RenderedFile {

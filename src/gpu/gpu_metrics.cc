@@ -11,10 +11,14 @@ std::string PromLabelValue(const std::string& value) {
   std::string out;
   out.reserve(value.size());
   for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -90,8 +94,8 @@ std::string RenderGpuMetrics(const GpuSnapshot& snap, const std::vector<GpuJobUs
   for (const GpuInfo* g : gpus) {
     std::string base = "gpu=\"" + std::to_string(g->index) + "\",UUID=\"" + PromLabelValue(g->uuid) +
                        "\",pci_bus_id=\"" + PromLabelValue(g->pci_bus_id) + "\",device=\"nvidia" +
-                       std::to_string(g->index) + "\",modelName=\"" + PromLabelValue(g->name) + "\",Hostname=\"" +
-                       PromLabelValue(ctx.hostname) + "\",DCGM_FI_DRIVER_VERSION=\"" +
+                       std::to_string(g->index) + "\",modelName=\"" + PromLabelValue(g->name) +
+                       "\",Hostname=\"" + PromLabelValue(ctx.hostname) + "\",DCGM_FI_DRIVER_VERSION=\"" +
                        PromLabelValue(snap.driver_version) + "\"";
     auto it = holders.find(g->uuid);
     if (it == holders.end()) {
@@ -123,7 +127,8 @@ std::string RenderGpuMetrics(const GpuSnapshot& snap, const std::vector<GpuJobUs
        [](const GpuInfo& g) { return static_cast<double>(g.utilization_memory); }},
       {"DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature (in C).",
        [](const GpuInfo& g) { return static_cast<double>(g.temperature_c); }},
-      {"DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W).", [](const GpuInfo& g) { return g.power_watts; }},
+      {"DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W).",
+       [](const GpuInfo& g) { return g.power_watts; }},
       {"DCGM_FI_DEV_POWER_MGMT_LIMIT", "gauge", "Power management limit (in W).",
        [](const GpuInfo& g) { return g.power_limit_watts; }},
       {"DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "counter", "Total number of double-bit volatile ECC errors.",
@@ -142,7 +147,8 @@ std::string RenderGpuMetrics(const GpuSnapshot& snap, const std::vector<GpuJobUs
     }
   }
 
-  Family(&out, "tamga_gpu_healthy", "gauge", "0 for a GPU excluded from placement (ECC, row remap), with the reason");
+  Family(&out, "tamga_gpu_healthy", "gauge",
+         "0 for a GPU excluded from placement (ECC, row remap), with the reason");
   for (const GpuInfo* g : gpus) {
     Sample(&out, "tamga_gpu_healthy",
            "gpu=\"" + std::to_string(g->index) + "\",UUID=\"" + PromLabelValue(g->uuid) + "\",reason=\"" +

@@ -36,7 +36,7 @@ struct GpuJobUse {
 
 struct GpuMetricsContext {
   std::string hostname;
-  bool gpus_enabled = true;   // false with --gpus none
+  bool gpus_enabled = true;  // false with --gpus none
   std::string disabled_reason;
   std::vector<std::string> offered_uuids;  // empty = every GPU of the snapshot
 };

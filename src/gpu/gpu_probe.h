@@ -18,14 +18,14 @@ struct GpuProcess {
 };
 
 struct GpuInfo {
-  int index = 0;      // NVML index: for display only, never for pinning (not stable, not the CUDA index)
-  std::string uuid;   // "GPU-..." — what jobs are pinned by (CUDA_VISIBLE_DEVICES=GPU-...)
+  int index = 0;     // NVML index: for display only, never for pinning (not stable, not the CUDA index)
+  std::string uuid;  // "GPU-..." — what jobs are pinned by (CUDA_VISIBLE_DEVICES=GPU-...)
   std::string name;
   std::string pci_bus_id;
   int64_t total_bytes = 0;
   int64_t used_bytes = 0;
   int64_t free_bytes = 0;
-  int utilization_gpu = -1;     // percent, -1 = not supported
+  int utilization_gpu = -1;  // percent, -1 = not supported
   int utilization_memory = -1;
   int temperature_c = -1;
   double power_watts = -1;

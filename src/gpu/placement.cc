@@ -4,7 +4,9 @@
 
 namespace tamga {
 
-const char* PlacementStrategyName(PlacementStrategy s) { return s == PlacementStrategy::kPack ? "pack" : "spread"; }
+const char* PlacementStrategyName(PlacementStrategy s) {
+  return s == PlacementStrategy::kPack ? "pack" : "spread";
+}
 
 std::optional<PlacementStrategy> ParsePlacementStrategy(const std::string& s) {
   if (s == "spread" || s.empty()) return PlacementStrategy::kSpread;
@@ -77,14 +79,18 @@ GpuPlacement PlaceGpus(const GpuRequest& request, const std::vector<GpuInfo>& gp
   }
   if (static_cast<int>(fit.size()) < request.count) {
     if (visible < request.count) {
-      out.why_not = "needs " + std::to_string(request.count) + " GPU(s); this agent has " + std::to_string(visible);
+      out.why_not =
+          "needs " + std::to_string(request.count) + " GPU(s); this agent has " + std::to_string(visible);
     } else if (healthy < request.count) {
-      out.why_not = "needs " + std::to_string(request.count) + " GPU(s); only " + std::to_string(healthy) + " healthy";
+      out.why_not =
+          "needs " + std::to_string(request.count) + " GPU(s); only " + std::to_string(healthy) + " healthy";
     } else if (request.memory_bytes == 0) {
-      out.why_not = "needs " + std::to_string(request.count) + " whole GPU(s); " + std::to_string(fit.size()) + " idle";
+      out.why_not =
+          "needs " + std::to_string(request.count) + " whole GPU(s); " + std::to_string(fit.size()) + " idle";
     } else {
-      out.why_not = "needs " + std::to_string(request.count) + " GPU(s) with " + std::to_string(request.memory_bytes >> 20) +
-                    " MiB free; " + std::to_string(fit.size()) + " have it after reservations";
+      out.why_not = "needs " + std::to_string(request.count) + " GPU(s) with " +
+                    std::to_string(request.memory_bytes >> 20) + " MiB free; " + std::to_string(fit.size()) +
+                    " have it after reservations";
     }
     return out;
   }
@@ -96,7 +102,8 @@ GpuPlacement PlaceGpus(const GpuRequest& request, const std::vector<GpuInfo>& gp
   return out;
 }
 
-std::vector<GpuReservation> ReservationsFor(const GpuPlacement& p, const GpuRequest& request, const std::string& job_id) {
+std::vector<GpuReservation> ReservationsFor(const GpuPlacement& p, const GpuRequest& request,
+                                            const std::string& job_id) {
   std::vector<GpuReservation> out;
   for (const auto& u : p.uuids) {
     GpuReservation r;

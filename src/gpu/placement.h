@@ -30,8 +30,8 @@ std::optional<PlacementStrategy> ParsePlacementStrategy(const std::string& s);
 struct GpuReservation {
   std::string uuid;
   std::string job_id;
-  int64_t bytes = 0;       // promised memory; ignored when `whole`
-  bool whole = false;      // the job has the GPU to itself
+  int64_t bytes = 0;           // promised memory; ignored when `whole`
+  bool whole = false;          // the job has the GPU to itself
   std::vector<uint32_t> pids;  // the job's processes, to discount what they already allocated
 };
 
@@ -57,6 +57,7 @@ GpuPlacement PlaceGpus(const GpuRequest& request, const std::vector<GpuInfo>& gp
                        const std::set<std::string>& allowed = {});
 
 // Reservations a placement adds to the ledger.
-std::vector<GpuReservation> ReservationsFor(const GpuPlacement& p, const GpuRequest& request, const std::string& job_id);
+std::vector<GpuReservation> ReservationsFor(const GpuPlacement& p, const GpuRequest& request,
+                                            const std::string& job_id);
 
 }  // namespace tamga

@@ -15,8 +15,10 @@ Status Narrow(const google::protobuf::RepeatedField<In>& in, const std::string& 
   data->resize(in.size() * sizeof(Out));
   char* p = data->data();
   for (In v : in) {
-    if (v < static_cast<In>(std::numeric_limits<Out>::lowest()) || v > static_cast<In>(std::numeric_limits<Out>::max())) {
-      return InvalidArgument("input '" + name + "': value " + std::to_string(v) + " does not fit its datatype");
+    if (v < static_cast<In>(std::numeric_limits<Out>::lowest()) ||
+        v > static_cast<In>(std::numeric_limits<Out>::max())) {
+      return InvalidArgument("input '" + name + "': value " + std::to_string(v) +
+                             " does not fit its datatype");
     }
     Out o = static_cast<Out>(v);
     std::memcpy(p, &o, sizeof(Out));
@@ -47,24 +49,56 @@ Status FromContents(const inference::InferTensorContents& c, Tensor* t, int64_t 
       for (int i = 0; i < have; ++i) t->data[i] = c.bool_contents(i) ? 1 : 0;
       break;
     }
-    case DataType::kInt8: have = c.int_contents_size(); s = Narrow<int8_t>(c.int_contents(), n, &t->data); break;
-    case DataType::kInt16: have = c.int_contents_size(); s = Narrow<int16_t>(c.int_contents(), n, &t->data); break;
-    case DataType::kInt32: have = c.int_contents_size(); CopyRepeated(c.int_contents(), &t->data); break;
-    case DataType::kInt64: have = c.int64_contents_size(); CopyRepeated(c.int64_contents(), &t->data); break;
-    case DataType::kUint8: have = c.uint_contents_size(); s = Narrow<uint8_t>(c.uint_contents(), n, &t->data); break;
-    case DataType::kUint16: have = c.uint_contents_size(); s = Narrow<uint16_t>(c.uint_contents(), n, &t->data); break;
-    case DataType::kUint32: have = c.uint_contents_size(); CopyRepeated(c.uint_contents(), &t->data); break;
-    case DataType::kUint64: have = c.uint64_contents_size(); CopyRepeated(c.uint64_contents(), &t->data); break;
-    case DataType::kFp32: have = c.fp32_contents_size(); CopyRepeated(c.fp32_contents(), &t->data); break;
-    case DataType::kFp64: have = c.fp64_contents_size(); CopyRepeated(c.fp64_contents(), &t->data); break;
-    case DataType::kFp16: return InvalidArgument("input '" + n + "': FP16 data must be sent in raw_input_contents");
+    case DataType::kInt8:
+      have = c.int_contents_size();
+      s = Narrow<int8_t>(c.int_contents(), n, &t->data);
+      break;
+    case DataType::kInt16:
+      have = c.int_contents_size();
+      s = Narrow<int16_t>(c.int_contents(), n, &t->data);
+      break;
+    case DataType::kInt32:
+      have = c.int_contents_size();
+      CopyRepeated(c.int_contents(), &t->data);
+      break;
+    case DataType::kInt64:
+      have = c.int64_contents_size();
+      CopyRepeated(c.int64_contents(), &t->data);
+      break;
+    case DataType::kUint8:
+      have = c.uint_contents_size();
+      s = Narrow<uint8_t>(c.uint_contents(), n, &t->data);
+      break;
+    case DataType::kUint16:
+      have = c.uint_contents_size();
+      s = Narrow<uint16_t>(c.uint_contents(), n, &t->data);
+      break;
+    case DataType::kUint32:
+      have = c.uint_contents_size();
+      CopyRepeated(c.uint_contents(), &t->data);
+      break;
+    case DataType::kUint64:
+      have = c.uint64_contents_size();
+      CopyRepeated(c.uint64_contents(), &t->data);
+      break;
+    case DataType::kFp32:
+      have = c.fp32_contents_size();
+      CopyRepeated(c.fp32_contents(), &t->data);
+      break;
+    case DataType::kFp64:
+      have = c.fp64_contents_size();
+      CopyRepeated(c.fp64_contents(), &t->data);
+      break;
+    case DataType::kFp16:
+      return InvalidArgument("input '" + n + "': FP16 data must be sent in raw_input_contents");
     case DataType::kBytes: {
       have = c.bytes_contents_size();
       size_t total = 0;
       for (const auto& b : c.bytes_contents()) total += 4 + b.size();
       t->data.reserve(total);
       for (const auto& b : c.bytes_contents()) {
-        if (b.size() > std::numeric_limits<uint32_t>::max()) return InvalidArgument("input '" + n + "': element too large");
+        if (b.size() > std::numeric_limits<uint32_t>::max())
+          return InvalidArgument("input '" + n + "': element too large");
         uint32_t len = static_cast<uint32_t>(b.size());
         t->data.append(reinterpret_cast<const char*>(&len), 4);
         t->data.append(b);
@@ -74,12 +108,13 @@ Status FromContents(const inference::InferTensorContents& c, Tensor* t, int64_t 
   }
   if (!s.ok()) return s;
   if (have != ContentCount(c)) {
-    return InvalidArgument(std::string("input '") + n + "': contents are in a field that does not match datatype " +
+    return InvalidArgument(std::string("input '") + n +
+                           "': contents are in a field that does not match datatype " +
                            DataTypeName(t->dtype));
   }
   if (have != elements) {
-    return InvalidArgument("input '" + n + "': shape " + ShapeString(t->shape) + " needs " + std::to_string(elements) +
-                           " element(s), contents hold " + std::to_string(have));
+    return InvalidArgument("input '" + n + "': shape " + ShapeString(t->shape) + " needs " +
+                           std::to_string(elements) + " element(s), contents hold " + std::to_string(have));
   }
   return Status::Ok();
 }
@@ -101,7 +136,9 @@ void ToContents(const Tensor& t, inference::InferTensorContents* c) {
     case DataType::kBool:
       for (char b : t.data) c->add_bool_contents(b != 0);
       break;
-    case DataType::kInt8: for (size_t i = 0; i < t.data.size(); ++i) c->add_int_contents(static_cast<int8_t>(t.data[i])); break;
+    case DataType::kInt8:
+      for (size_t i = 0; i < t.data.size(); ++i) c->add_int_contents(static_cast<int8_t>(t.data[i]));
+      break;
     case DataType::kInt16: {
       auto* f = c->mutable_int_contents();
       for (size_t i = 0; i < t.data.size(); i += 2) {
@@ -111,9 +148,15 @@ void ToContents(const Tensor& t, inference::InferTensorContents* c) {
       }
       break;
     }
-    case DataType::kInt32: AppendAs<int32_t>(t, c->mutable_int_contents()); break;
-    case DataType::kInt64: AppendAs<int64_t>(t, c->mutable_int64_contents()); break;
-    case DataType::kUint8: for (unsigned char b : t.data) c->add_uint_contents(b); break;
+    case DataType::kInt32:
+      AppendAs<int32_t>(t, c->mutable_int_contents());
+      break;
+    case DataType::kInt64:
+      AppendAs<int64_t>(t, c->mutable_int64_contents());
+      break;
+    case DataType::kUint8:
+      for (unsigned char b : t.data) c->add_uint_contents(b);
+      break;
     case DataType::kUint16: {
       auto* f = c->mutable_uint_contents();
       for (size_t i = 0; i < t.data.size(); i += 2) {
@@ -123,11 +166,20 @@ void ToContents(const Tensor& t, inference::InferTensorContents* c) {
       }
       break;
     }
-    case DataType::kUint32: AppendAs<uint32_t>(t, c->mutable_uint_contents()); break;
-    case DataType::kUint64: AppendAs<uint64_t>(t, c->mutable_uint64_contents()); break;
-    case DataType::kFp32: AppendAs<float>(t, c->mutable_fp32_contents()); break;
-    case DataType::kFp64: AppendAs<double>(t, c->mutable_fp64_contents()); break;
-    case DataType::kFp16: break;  // callers send FP16 raw
+    case DataType::kUint32:
+      AppendAs<uint32_t>(t, c->mutable_uint_contents());
+      break;
+    case DataType::kUint64:
+      AppendAs<uint64_t>(t, c->mutable_uint64_contents());
+      break;
+    case DataType::kFp32:
+      AppendAs<float>(t, c->mutable_fp32_contents());
+      break;
+    case DataType::kFp64:
+      AppendAs<double>(t, c->mutable_fp64_contents());
+      break;
+    case DataType::kFp16:
+      break;  // callers send FP16 raw
     case DataType::kBytes: {
       size_t off = 0;
       while (off + 4 <= t.data.size()) {
@@ -143,7 +195,8 @@ void ToContents(const Tensor& t, inference::InferTensorContents* c) {
 
 }  // namespace
 
-Result<std::vector<Tensor>> DecodeGrpcInputs(const inference::ModelInferRequest& req, const ModelSignature& sig) {
+Result<std::vector<Tensor>> DecodeGrpcInputs(const inference::ModelInferRequest& req,
+                                             const ModelSignature& sig) {
   bool raw = req.raw_input_contents_size() > 0;
   if (raw && req.raw_input_contents_size() != req.inputs_size()) {
     return InvalidArgument("raw_input_contents has " + std::to_string(req.raw_input_contents_size()) +
@@ -157,7 +210,9 @@ Result<std::vector<Tensor>> DecodeGrpcInputs(const inference::ModelInferRequest&
     t.name = in.name();
     if (t.name.empty()) return InvalidArgument("input " + std::to_string(i) + " has no name");
     auto dt = ParseDataType(in.datatype());
-    if (!dt) return InvalidArgument("input '" + t.name.substr(0, 100) + "': unknown datatype '" + in.datatype().substr(0, 40) + "'");
+    if (!dt)
+      return InvalidArgument("input '" + t.name.substr(0, 100) + "': unknown datatype '" +
+                             in.datatype().substr(0, 40) + "'");
     t.dtype = *dt;
     if (in.shape_size() > 8) return InvalidArgument("input '" + t.name + "' has more than 8 dimensions");
     int64_t elements = 1;

@@ -11,7 +11,8 @@ namespace tamga {
 
 // The request's inputs as tensors (typed `contents` or `raw_input_contents`), matched against the signature
 // and ordered like it.
-Result<std::vector<Tensor>> DecodeGrpcInputs(const inference::ModelInferRequest& req, const ModelSignature& sig);
+Result<std::vector<Tensor>> DecodeGrpcInputs(const inference::ModelInferRequest& req,
+                                             const ModelSignature& sig);
 
 // Fills `resp.outputs` (and `raw_output_contents` when `raw`), keeping only the requested outputs when the
 // request names some; an unknown requested output is InvalidArgument.

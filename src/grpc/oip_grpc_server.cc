@@ -13,7 +13,8 @@ namespace {
 
 class Service final : public inference::GRPCInferenceService::CallbackService {
  public:
-  Service(ModelManager* models, std::string default_model) : models_(models), default_model_(std::move(default_model)) {}
+  Service(ModelManager* models, std::string default_model)
+      : models_(models), default_model_(std::move(default_model)) {}
 
   grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* ctx, const inference::ServerLiveRequest*,
                                        inference::ServerLiveResponse* resp) override {
@@ -21,13 +22,15 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     return Done(ctx, Status::Ok());
   }
 
-  grpc::ServerUnaryReactor* ServerReady(grpc::CallbackServerContext* ctx, const inference::ServerReadyRequest*,
+  grpc::ServerUnaryReactor* ServerReady(grpc::CallbackServerContext* ctx,
+                                        const inference::ServerReadyRequest*,
                                         inference::ServerReadyResponse* resp) override {
     resp->set_ready(models_->AllReady());
     return Done(ctx, Status::Ok());
   }
 
-  grpc::ServerUnaryReactor* ModelReady(grpc::CallbackServerContext* ctx, const inference::ModelReadyRequest* req,
+  grpc::ServerUnaryReactor* ModelReady(grpc::CallbackServerContext* ctx,
+                                       const inference::ModelReadyRequest* req,
                                        inference::ModelReadyResponse* resp) override {
     auto v = models_->Get(Name(req->name()), req->version());
     if (!v.ok() && v.status().code() == StatusCode::kNotFound) return Done(ctx, v.status());
@@ -35,7 +38,8 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     return Done(ctx, Status::Ok());
   }
 
-  grpc::ServerUnaryReactor* ServerMetadata(grpc::CallbackServerContext* ctx, const inference::ServerMetadataRequest*,
+  grpc::ServerUnaryReactor* ServerMetadata(grpc::CallbackServerContext* ctx,
+                                           const inference::ServerMetadataRequest*,
                                            inference::ServerMetadataResponse* resp) override {
     resp->set_name("tamga");
     resp->set_version(kVersion);
@@ -43,7 +47,8 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     return Done(ctx, Status::Ok());
   }
 
-  grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* ctx, const inference::ModelMetadataRequest* req,
+  grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* ctx,
+                                          const inference::ModelMetadataRequest* req,
                                           inference::ModelMetadataResponse* resp) override {
     std::string name = Name(req->name());
     auto v = models_->Get(name, req->version());
@@ -52,7 +57,8 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     return Done(ctx, Status::Ok());
   }
 
-  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* ctx, const inference::ModelInferRequest* req,
+  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* ctx,
+                                       const inference::ModelInferRequest* req,
                                        inference::ModelInferResponse* resp) override {
     std::string name = Name(req->model_name());
     auto v = models_->Get(name, req->model_version());
@@ -96,12 +102,14 @@ struct OipGrpcServer::Impl {
   bool down = false;
 };
 
-Result<std::unique_ptr<OipGrpcServer>> OipGrpcServer::Start(const GrpcServerOptions& options, ModelManager* models) {
+Result<std::unique_ptr<OipGrpcServer>> OipGrpcServer::Start(const GrpcServerOptions& options,
+                                                            ModelManager* models) {
   auto impl = std::make_unique<Impl>();
   impl->service = std::make_unique<Service>(models, options.default_model);
   grpc::ServerBuilder builder;
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
-  builder.AddListeningPort(host + ":" + std::to_string(options.port), grpc::InsecureServerCredentials(), &impl->port);
+  builder.AddListeningPort(host + ":" + std::to_string(options.port), grpc::InsecureServerCredentials(),
+                           &impl->port);
   int max = static_cast<int>(std::min<size_t>(options.max_message_bytes, INT32_MAX));
   builder.SetMaxReceiveMessageSize(max);
   builder.SetMaxSendMessageSize(INT32_MAX);

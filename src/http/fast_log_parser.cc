@@ -34,10 +34,14 @@ bool ReadDouble(dom::element v, double* out) {
   if (v.is_number()) return !v.get_double().get(*out);
   std::string_view s;
   if (v.get_string().get(s)) return false;
-  if (s == "NaN") *out = std::nan("");
-  else if (s == "Infinity") *out = std::numeric_limits<double>::infinity();
-  else if (s == "-Infinity") *out = -std::numeric_limits<double>::infinity();
-  else return false;
+  if (s == "NaN")
+    *out = std::nan("");
+  else if (s == "Infinity")
+    *out = std::numeric_limits<double>::infinity();
+  else if (s == "-Infinity")
+    *out = -std::numeric_limits<double>::infinity();
+  else
+    return false;
   return true;
 }
 
@@ -45,10 +49,18 @@ bool ReadDouble(dom::element v, double* out) {
 bool ReadMetric(dom::object obj, MetricPoint* m) {
   bool has_key = false, has_value = false, has_ts = false;
   for (auto [k, v] : obj) {
-    if (k == "key") { if (!ReadString(v, &m->key) || m->key.empty()) return false; has_key = true; }
-    else if (k == "value") { if (!ReadDouble(v, &m->value)) return false; has_value = true; }
-    else if (k == "timestamp") { if (!ReadInt(v, &m->timestamp)) return false; has_ts = true; }
-    else if (k == "step") { if (!v.is_null() && !ReadInt(v, &m->step)) return false; }
+    if (k == "key") {
+      if (!ReadString(v, &m->key) || m->key.empty()) return false;
+      has_key = true;
+    } else if (k == "value") {
+      if (!ReadDouble(v, &m->value)) return false;
+      has_value = true;
+    } else if (k == "timestamp") {
+      if (!ReadInt(v, &m->timestamp)) return false;
+      has_ts = true;
+    } else if (k == "step") {
+      if (!v.is_null() && !ReadInt(v, &m->step)) return false;
+    }
     // unknown fields are ignored, like MLflow (3.x adds model_id, dataset_name, dataset_digest)
   }
   return has_key && has_value && has_ts;
@@ -57,8 +69,12 @@ bool ReadMetric(dom::object obj, MetricPoint* m) {
 bool ReadKeyValue(dom::object obj, KeyValue* kv) {
   bool has_key = false;
   for (auto [k, v] : obj) {
-    if (k == "key") { if (!ReadString(v, &kv->key) || kv->key.empty()) return false; has_key = true; }
-    else if (k == "value") { if (!v.is_null() && !ReadString(v, &kv->value)) return false; }
+    if (k == "key") {
+      if (!ReadString(v, &kv->key) || kv->key.empty()) return false;
+      has_key = true;
+    } else if (k == "value") {
+      if (!v.is_null() && !ReadString(v, &kv->value)) return false;
+    }
   }
   return has_key;
 }
@@ -95,11 +111,16 @@ std::optional<LogBatchRequest> TryParseLogBatch(std::string_view body) {
   for (auto [k, v] : obj) {
     bool ok = true;
     if (v.is_null()) continue;
-    if (k == "run_id") ok = ReadString(v, &req.run_id);
-    else if (k == "run_uuid") ok = ReadString(v, &run_uuid);
-    else if (k == "metrics") ok = ReadArray(v, &req.metrics, ReadMetric);
-    else if (k == "params") ok = ReadArray(v, &req.params, ReadKeyValue);
-    else if (k == "tags") ok = ReadArray(v, &req.tags, ReadKeyValue);
+    if (k == "run_id")
+      ok = ReadString(v, &req.run_id);
+    else if (k == "run_uuid")
+      ok = ReadString(v, &run_uuid);
+    else if (k == "metrics")
+      ok = ReadArray(v, &req.metrics, ReadMetric);
+    else if (k == "params")
+      ok = ReadArray(v, &req.params, ReadKeyValue);
+    else if (k == "tags")
+      ok = ReadArray(v, &req.tags, ReadKeyValue);
     if (!ok) return std::nullopt;
   }
   if (req.run_id.empty()) req.run_id = run_uuid;

@@ -19,8 +19,9 @@ HttpServer::Impl::Impl(const Options& options, const Router* router, MetricsRegi
       signals_(ioc_),
       work_(net::make_work_guard(ioc_)) {
   requests_ = metrics->Counter("tamga_http_requests_total", "HTTP requests by route, method and status");
-  latency_ = metrics->HistogramFamily("tamga_http_request_duration_seconds", "HTTP request latency by route and status",
-                                      MetricsRegistry::LatencyBuckets());
+  latency_ =
+      metrics->HistogramFamily("tamga_http_request_duration_seconds",
+                               "HTTP request latency by route and status", MetricsRegistry::LatencyBuckets());
   in_flight_gauge_ = metrics->Gauge("tamga_http_requests_in_flight", "Requests being handled");
   in_flight_gauge_->Set({}, 0);
   refused_ = metrics->Counter("tamga_http_connections_refused_total",
@@ -39,7 +40,8 @@ Status HttpServer::Impl::Listen() {
   if (!ec) acceptor_.bind(ep, ec);
   if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + ec.message());
+    return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " +
+                       ec.message());
   }
   port_ = acceptor_.local_endpoint().port();
   return Status::Ok();

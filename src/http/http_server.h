@@ -6,8 +6,8 @@
 // Limits (docs/security.md): at most max_connections open connections (more are answered 503 and closed); a
 // request head must arrive within header_timeout_ms of its first byte; bodies must keep up with
 // min_upload_rate after a grace of header_timeout_ms; accept errors (EMFILE) back off instead of spinning.
-// A handler that throws is answered 500 in the MLflow error shape and logged with its route; the server lives.
-// Graceful shutdown (Shutdown() or SIGINT/SIGTERM when handle_signals): stop accepting, close idle
+// A handler that throws is answered 500 in the MLflow error shape and logged with its route; the server
+// lives. Graceful shutdown (Shutdown() or SIGINT/SIGTERM when handle_signals): stop accepting, close idle
 // connections, let in-flight requests finish (up to drain_timeout_ms), then Run() returns.
 // Thread-safe: Run() on one thread; Shutdown() from any thread.
 #include <atomic>
@@ -26,20 +26,20 @@ namespace tamga {
 // Connection limits shared by every process that answers HTTP (flags --max-connections, --header-timeout-ms,
 // --idle-timeout-ms, --min-upload-rate on `tamga server` and `tamga serve`).
 struct HttpLimits {
-  int max_connections = 1024;        // open connections; more are answered 503 and closed
-  int idle_timeout_ms = 60000;       // keep-alive wait for the first byte of the next request
-  int header_timeout_ms = 15000;     // first byte of a request head to its end
-  int64_t min_upload_rate = 1024;    // bytes/s a body must keep up after a grace of header_timeout_ms; 0 = off
+  int max_connections = 1024;      // open connections; more are answered 503 and closed
+  int idle_timeout_ms = 60000;     // keep-alive wait for the first byte of the next request
+  int header_timeout_ms = 15000;   // first byte of a request head to its end
+  int64_t min_upload_rate = 1024;  // bytes/s a body must keep up after a grace of header_timeout_ms; 0 = off
 };
 
 class HttpServer {
  public:
   struct Options {
     std::string host = "127.0.0.1";
-    int port = 5000;  // 0 picks a free port (tests)
-    int threads = 2;  // I/O threads running handlers
-    size_t max_body_bytes = 64 << 20;       // JSON bodies
-    size_t max_upload_bytes = 1ull << 40;   // streamed uploads
+    int port = 5000;                       // 0 picks a free port (tests)
+    int threads = 2;                       // I/O threads running handlers
+    size_t max_body_bytes = 64 << 20;      // JSON bodies
+    size_t max_upload_bytes = 1ull << 40;  // streamed uploads
     size_t max_header_bytes = 64 << 10;
     HttpLimits limits;
     int drain_timeout_ms = 30000;

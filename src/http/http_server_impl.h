@@ -13,8 +13,8 @@
 #include <optional>
 #include <string>
 
-#include "http/http_server.h"
 #include "core/mutex.h"
+#include "http/http_server.h"
 
 namespace tamga {
 namespace net = boost::asio;

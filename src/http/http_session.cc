@@ -1,6 +1,6 @@
 // One HTTP/1.1 connection: reads a request head (with its deadline), the body (JSON into memory, or streamed
-// into an UploadSink at a minimum rate), dispatches to the route's handler with every exception contained, and
-// writes the response (whole or streamed) before reading the next request.
+// into an UploadSink at a minimum rate), dispatches to the route's handler with every exception contained,
+// and writes the response (whole or streamed) before reading the next request.
 #include <chrono>
 #include <exception>
 
@@ -12,14 +12,22 @@ namespace {
 
 HttpMethod ToMethod(http::verb v) {
   switch (v) {
-    case http::verb::get: return HttpMethod::kGet;
-    case http::verb::head: return HttpMethod::kHead;
-    case http::verb::post: return HttpMethod::kPost;
-    case http::verb::put: return HttpMethod::kPut;
-    case http::verb::patch: return HttpMethod::kPatch;
-    case http::verb::delete_: return HttpMethod::kDelete;
-    case http::verb::options: return HttpMethod::kOptions;
-    default: return HttpMethod::kOther;
+    case http::verb::get:
+      return HttpMethod::kGet;
+    case http::verb::head:
+      return HttpMethod::kHead;
+    case http::verb::post:
+      return HttpMethod::kPost;
+    case http::verb::put:
+      return HttpMethod::kPut;
+    case http::verb::patch:
+      return HttpMethod::kPatch;
+    case http::verb::delete_:
+      return HttpMethod::kDelete;
+    case http::verb::options:
+      return HttpMethod::kOptions;
+    default:
+      return HttpMethod::kOther;
   }
 }
 
@@ -84,7 +92,8 @@ void Session::ReadHeaderRest() {
   header_parser_.emplace();
   header_parser_->header_limit(static_cast<std::uint32_t>(server_->options().max_header_bytes));
   // Routes are known only after the header: allow the upload limit here, check JSON bodies below.
-  header_parser_->body_limit(std::max(server_->options().max_body_bytes, server_->options().max_upload_bytes));
+  header_parser_->body_limit(
+      std::max(server_->options().max_body_bytes, server_->options().max_upload_bytes));
   stream_.expires_after(std::chrono::milliseconds(server_->options().limits.header_timeout_ms));
   http::async_read_header(stream_, buffer_, *header_parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -149,8 +158,9 @@ void Session::OnHeader(beast::error_code ec) {
 }
 
 Status Session::BodyTooLarge() const {
-  return Status(StatusCode::kPayloadTooLarge,
-                "Request body exceeds the limit of " + std::to_string(server_->options().max_body_bytes) + " bytes");
+  return Status(
+      StatusCode::kPayloadTooLarge,
+      "Request body exceeds the limit of " + std::to_string(server_->options().max_body_bytes) + " bytes");
 }
 
 void Session::SetBodyDeadline() {
@@ -159,8 +169,9 @@ void Session::SetBodyDeadline() {
     stream_.expires_after(std::chrono::milliseconds(o.limits.idle_timeout_ms));
     return;
   }
-  auto allowed = std::chrono::milliseconds(o.limits.header_timeout_ms) +
-                 std::chrono::milliseconds(static_cast<int64_t>(body_bytes_ * 1000 / o.limits.min_upload_rate));
+  auto allowed =
+      std::chrono::milliseconds(o.limits.header_timeout_ms) +
+      std::chrono::milliseconds(static_cast<int64_t>(body_bytes_ * 1000 / o.limits.min_upload_rate));
   stream_.expires_at(body_start_ + allowed);
 }
 
@@ -171,21 +182,23 @@ void Session::MaybeContinue(Next next) {
   if (expect.empty() || Lower(expect) != "100-continue") return next();
   static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
   stream_.expires_after(std::chrono::milliseconds(server_->options().limits.header_timeout_ms));
-  net::async_write(stream_, net::buffer(kContinue), [self = shared_from_this(), next](beast::error_code ec, size_t) {
-    if (ec) return self->Close();
-    self->body_start_ = std::chrono::steady_clock::now();
-    next();
-  });
+  net::async_write(stream_, net::buffer(kContinue),
+                   [self = shared_from_this(), next](beast::error_code ec, size_t) {
+                     if (ec) return self->Close();
+                     self->body_start_ = std::chrono::steady_clock::now();
+                     next();
+                   });
 }
 
 void Session::ReadBody() {
   SetBodyDeadline();
-  http::async_read_some(stream_, buffer_, *body_parser_, [self = shared_from_this()](beast::error_code ec, size_t n) {
-    self->body_bytes_ += n;
-    if (ec) return self->OnBody(ec);
-    if (self->body_parser_->is_done()) return self->OnBody({});
-    self->ReadBody();
-  });
+  http::async_read_some(stream_, buffer_, *body_parser_,
+                        [self = shared_from_this()](beast::error_code ec, size_t n) {
+                          self->body_bytes_ += n;
+                          if (ec) return self->OnBody(ec);
+                          if (self->body_parser_->is_done()) return self->OnBody({});
+                          self->ReadBody();
+                        });
 }
 
 void Session::OnBody(beast::error_code ec) {
@@ -205,10 +218,11 @@ void Session::ReadUploadChunk() {
   body.data = upload_buf_;
   body.size = sizeof(upload_buf_);
   SetBodyDeadline();
-  http::async_read_some(stream_, buffer_, *upload_parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-    size_t n = sizeof(self->upload_buf_) - self->upload_parser_->get().body().size;
-    self->OnUploadChunk(ec, n);
-  });
+  http::async_read_some(stream_, buffer_, *upload_parser_,
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          size_t n = sizeof(self->upload_buf_) - self->upload_parser_->get().body().size;
+                          self->OnUploadChunk(ec, n);
+                        });
 }
 
 void Session::OnUploadChunk(beast::error_code ec, size_t n) {
@@ -320,8 +334,10 @@ void Session::RespondStream(HttpResponse resp, bool head_only) {
   for (const auto& [k, v] : resp.headers) res.set(k, v);
   res.keep_alive(keep_alive_);
   std::optional<int64_t> size = resp.stream->size();
-  if (size) res.content_length(static_cast<uint64_t>(*size));
-  else res.chunked(true);
+  if (size)
+    res.content_length(static_cast<uint64_t>(*size));
+  else
+    res.chunked(true);
   reader_ = resp.stream;
   remaining_ = head_only ? 0 : size.value_or(INT64_MAX);
   res.body().data = nullptr;
@@ -343,9 +359,9 @@ void Session::WriteStreamChunk() {
       stream_res_->body().data = nullptr;
       stream_res_->body().size = 0;
       stream_res_->body().more = false;
-      return http::async_write(stream_, *serializer_, [self = shared_from_this()](beast::error_code ec, size_t) {
-        self->FinishStream(ec);
-      });
+      return http::async_write(
+          stream_, *serializer_,
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->FinishStream(ec); });
     }
     return FinishStream({});
   }

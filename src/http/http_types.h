@@ -2,8 +2,8 @@
 // Transport-neutral HTTP request/response values passed between the Beast server and route handlers.
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,9 +18,9 @@ enum class HttpMethod { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOt
 
 struct HttpRequest {
   HttpMethod method = HttpMethod::kGet;
-  std::string target;  // raw request target: path + optional "?query"
-  std::string path;    // target before '?', not percent-decoded
-  std::string query;   // after '?', not decoded
+  std::string target;                          // raw request target: path + optional "?query"
+  std::string path;                            // target before '?', not percent-decoded
+  std::string query;                           // after '?', not decoded
   std::map<std::string, std::string> headers;  // lower-cased names
   std::string body;
   std::vector<std::string> path_params;  // filled by the router for prefix routes: the remainder
@@ -57,7 +57,8 @@ struct HttpResponse {
     r.body = std::move(body);
     return r;
   }
-  static HttpResponse Text(std::string body, int status = 200, std::string type = "text/plain; charset=utf-8") {
+  static HttpResponse Text(std::string body, int status = 200,
+                           std::string type = "text/plain; charset=utf-8") {
     HttpResponse r;
     r.status = status;
     r.content_type = std::move(type);

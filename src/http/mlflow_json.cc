@@ -135,8 +135,8 @@ void AppendHistoryTail(std::string* out, bool had_points, const std::string& nex
   out->push_back('}');
 }
 
-void AppendMetricHistoryJson(std::string* out, const std::string& key, const std::vector<HistoryPoint>& points,
-                             const std::string& next_page_token) {
+void AppendMetricHistoryJson(std::string* out, const std::string& key,
+                             const std::vector<HistoryPoint>& points, const std::string& next_page_token) {
   std::string prefix = HistoryPointPrefix(key);
   out->reserve(out->size() + 64 + points.size() * (prefix.size() + 48));
   out->append(points.empty() ? "{" : "{\"metrics\":[");

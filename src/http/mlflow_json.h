@@ -22,8 +22,8 @@ void AppendHistoryTail(std::string* out, bool had_points, const std::string& nex
 
 // The whole get-history response body, {"metrics": [...], "next_page_token": ...}: the hottest
 // serialisation in the server (a million points), written without per-point key escaping.
-void AppendMetricHistoryJson(std::string* out, const std::string& key, const std::vector<HistoryPoint>& points,
-                             const std::string& next_page_token);
+void AppendMetricHistoryJson(std::string* out, const std::string& key,
+                             const std::vector<HistoryPoint>& points, const std::string& next_page_token);
 // "key": [{"key":..,"value":..}, ...], omitted when empty.
 void WriteKeyValueList(JsonWriter& w, const char* field, const std::vector<KeyValue>& kvs);
 

@@ -6,17 +6,23 @@ namespace tamga {
 
 const char* ModelVersionStatusName(ModelVersionStatus s) {
   switch (s) {
-    case ModelVersionStatus::kPendingRegistration: return "PENDING_REGISTRATION";
-    case ModelVersionStatus::kFailedRegistration: return "FAILED_REGISTRATION";
-    default: return "READY";
+    case ModelVersionStatus::kPendingRegistration:
+      return "PENDING_REGISTRATION";
+    case ModelVersionStatus::kFailedRegistration:
+      return "FAILED_REGISTRATION";
+    default:
+      return "READY";
   }
 }
 
 const char* LoggedModelStatusName(LoggedModelStatus s) {
   switch (s) {
-    case LoggedModelStatus::kReady: return "LOGGED_MODEL_READY";
-    case LoggedModelStatus::kUploadFailed: return "LOGGED_MODEL_UPLOAD_FAILED";
-    default: return "LOGGED_MODEL_PENDING";
+    case LoggedModelStatus::kReady:
+      return "LOGGED_MODEL_READY";
+    case LoggedModelStatus::kUploadFailed:
+      return "LOGGED_MODEL_UPLOAD_FAILED";
+    default:
+      return "LOGGED_MODEL_PENDING";
   }
 }
 

@@ -107,7 +107,8 @@ Result<std::optional<std::string>> RequestFields::OptString(const char* key) con
   auto it = j_.find(key);
   if (it == j_.end() || it->is_null()) return std::optional<std::string>();
   if (it->is_string()) return std::optional<std::string>(it->get<std::string>());
-  if (from_query_ && it->is_array() && it->size() == 1 && (*it)[0].is_string()) {  // repeated query key collapsed
+  if (from_query_ && it->is_array() && it->size() == 1 &&
+      (*it)[0].is_string()) {  // repeated query key collapsed
     return std::optional<std::string>((*it)[0].get<std::string>());
   }
   if (it->is_number_integer() || it->is_number_unsigned()) {  // pre-0.9 clients send experiment_id as int
@@ -187,9 +188,12 @@ Result<std::vector<std::string>> RequestFields::StringList(const char* key) cons
   }
   if (!it->is_array()) return InvalidParamValue(key, *it);
   for (const auto& e : *it) {
-    if (e.is_string()) out.push_back(e.get<std::string>());
-    else if (e.is_number_integer()) out.push_back(e.dump());
-    else return InvalidParamValue(key, *it);
+    if (e.is_string())
+      out.push_back(e.get<std::string>());
+    else if (e.is_number_integer())
+      out.push_back(e.dump());
+    else
+      return InvalidParamValue(key, *it);
   }
   return out;
 }

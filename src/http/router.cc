@@ -27,16 +27,18 @@ void Router::AddPrefix(HttpMethod method, const std::string& prefix, Handler han
   prefixes_.push_back({{method, prefix}, Entry{handler, nullptr}});
   std::string alias = AjaxAlias(prefix);
   if (!alias.empty()) prefixes_.push_back({{method, alias}, Entry{std::move(handler), nullptr}});
-  std::stable_sort(prefixes_.begin(), prefixes_.end(),
-                   [](const auto& a, const auto& b) { return a.first.second.size() > b.first.second.size(); });
+  std::stable_sort(prefixes_.begin(), prefixes_.end(), [](const auto& a, const auto& b) {
+    return a.first.second.size() > b.first.second.size();
+  });
 }
 
 void Router::AddUploadPrefix(HttpMethod method, const std::string& prefix, UploadHandler handler) {
   prefixes_.push_back({{method, prefix}, Entry{nullptr, handler}});
   std::string alias = AjaxAlias(prefix);
   if (!alias.empty()) prefixes_.push_back({{method, alias}, Entry{nullptr, std::move(handler)}});
-  std::stable_sort(prefixes_.begin(), prefixes_.end(),
-                   [](const auto& a, const auto& b) { return a.first.second.size() > b.first.second.size(); });
+  std::stable_sort(prefixes_.begin(), prefixes_.end(), [](const auto& a, const auto& b) {
+    return a.first.second.size() > b.first.second.size();
+  });
 }
 
 RouteMatch Router::Match(HttpRequest& req) const {

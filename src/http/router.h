@@ -13,7 +13,8 @@ namespace tamga {
 struct RouteMatch {
   const Handler* handler = nullptr;
   const UploadHandler* upload = nullptr;
-  std::string label;  // route template for metrics ("/api/2.0/mlflow/runs/get", "/prefix/*"); empty: unmatched
+  std::string
+      label;  // route template for metrics ("/api/2.0/mlflow/runs/get", "/prefix/*"); empty: unmatched
   bool path_exists = false;  // some method is routed at this path (405 vs 404)
 };
 

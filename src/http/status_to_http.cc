@@ -9,20 +9,34 @@ namespace tamga {
 
 std::pair<int, const char*> HttpStatusFor(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return {200, "OK"};
-    case StatusCode::kInvalidArgument: return {400, "INVALID_PARAMETER_VALUE"};
-    case StatusCode::kNotFound: return {404, "RESOURCE_DOES_NOT_EXIST"};
-    case StatusCode::kAlreadyExists: return {400, "RESOURCE_ALREADY_EXISTS"};
-    case StatusCode::kFailedPrecondition: return {400, "INVALID_STATE"};
-    case StatusCode::kResourceExhausted: return {429, "RESOURCE_EXHAUSTED"};
-    case StatusCode::kPayloadTooLarge: return {413, "BAD_REQUEST"};
-    case StatusCode::kUnavailable: return {503, "TEMPORARILY_UNAVAILABLE"};
-    case StatusCode::kPermissionDenied: return {403, "PERMISSION_DENIED"};
-    case StatusCode::kUnauthenticated: return {401, "UNAUTHENTICATED"};
-    case StatusCode::kUnimplemented: return {501, "NOT_IMPLEMENTED"};
-    case StatusCode::kDeadlineExceeded: return {504, "DEADLINE_EXCEEDED"};
-    case StatusCode::kAborted: return {409, "ABORTED"};
-    case StatusCode::kInternal: return {500, "INTERNAL_ERROR"};
+    case StatusCode::kOk:
+      return {200, "OK"};
+    case StatusCode::kInvalidArgument:
+      return {400, "INVALID_PARAMETER_VALUE"};
+    case StatusCode::kNotFound:
+      return {404, "RESOURCE_DOES_NOT_EXIST"};
+    case StatusCode::kAlreadyExists:
+      return {400, "RESOURCE_ALREADY_EXISTS"};
+    case StatusCode::kFailedPrecondition:
+      return {400, "INVALID_STATE"};
+    case StatusCode::kResourceExhausted:
+      return {429, "RESOURCE_EXHAUSTED"};
+    case StatusCode::kPayloadTooLarge:
+      return {413, "BAD_REQUEST"};
+    case StatusCode::kUnavailable:
+      return {503, "TEMPORARILY_UNAVAILABLE"};
+    case StatusCode::kPermissionDenied:
+      return {403, "PERMISSION_DENIED"};
+    case StatusCode::kUnauthenticated:
+      return {401, "UNAUTHENTICATED"};
+    case StatusCode::kUnimplemented:
+      return {501, "NOT_IMPLEMENTED"};
+    case StatusCode::kDeadlineExceeded:
+      return {504, "DEADLINE_EXCEEDED"};
+    case StatusCode::kAborted:
+      return {409, "ABORTED"};
+    case StatusCode::kInternal:
+      return {500, "INTERNAL_ERROR"};
   }
   return {500, "INTERNAL_ERROR"};
 }

@@ -39,7 +39,8 @@ Result<Job> JobFromJson(const std::string& json) {
   auto parsed = ParseJson(json);
   if (!parsed.ok()) return InvalidArgument("malformed job JSON");
   nlohmann::json& o = *parsed;
-  if (!o.is_object() || !o.contains("spec") || !o.contains("id")) return InvalidArgument("malformed job JSON");
+  if (!o.is_object() || !o.contains("spec") || !o.contains("id"))
+    return InvalidArgument("malformed job JSON");
   Job j;
   try {
     j.id = o.at("id").get<std::string>();
@@ -169,8 +170,8 @@ std::string AgentReportJson(const AgentReport& r) {
 
 namespace {
 
-// Strict readers for agent reports: a missing key keeps the default; a present key of the wrong type or out of
-// range is InvalidArgument naming it. No typed access happens before the type check.
+// Strict readers for agent reports: a missing key keeps the default; a present key of the wrong type or out
+// of range is InvalidArgument naming it. No typed access happens before the type check.
 class Fields {
  public:
   Fields(const nlohmann::json& o, std::string prefix) : o_(o), prefix_(std::move(prefix)) {}
@@ -178,7 +179,8 @@ class Fields {
     const auto* v = Find(key);
     if (!v) return Status::Ok();
     if (!v->is_string()) return Bad(key, "a string");
-    if (v->get_ref<const std::string&>().size() > max) return Bad(key, "at most " + std::to_string(max) + " bytes");
+    if (v->get_ref<const std::string&>().size() > max)
+      return Bad(key, "at most " + std::to_string(max) + " bytes");
     *out = v->get<std::string>();
     return Status::Ok();
   }
@@ -218,9 +220,11 @@ class Fields {
   Status StrList(const char* key, size_t max_items, std::vector<std::string>* out) const {
     const auto* v = Find(key);
     if (!v) return Status::Ok();
-    if (!v->is_array() || v->size() > max_items) return Bad(key, "a list of at most " + std::to_string(max_items) + " strings");
+    if (!v->is_array() || v->size() > max_items)
+      return Bad(key, "a list of at most " + std::to_string(max_items) + " strings");
     for (const auto& e : *v) {
-      if (!e.is_string() || e.get_ref<const std::string&>().size() > 256) return Bad(key, "a list of short strings");
+      if (!e.is_string() || e.get_ref<const std::string&>().size() > 256)
+        return Bad(key, "a list of short strings");
       out->push_back(e.get<std::string>());
     }
     return Status::Ok();
@@ -263,7 +267,8 @@ Result<GpuInfo> GpuFromJson(const nlohmann::json& g, size_t i) {
   TAMGA_RETURN_IF_ERROR(f.Bool("healthy", &gi.healthy));
   TAMGA_RETURN_IF_ERROR(f.Str("health_reason", 1000, &gi.health_reason));
   if (const auto* procs = f.Find("processes")) {
-    if (!procs->is_array() || procs->size() > 4096) return f.Bad("processes", "a list of at most 4096 objects");
+    if (!procs->is_array() || procs->size() > 4096)
+      return f.Bad("processes", "a list of at most 4096 objects");
     for (const auto& p : *procs) {
       if (!p.is_object()) return f.Bad("processes", "a list of objects");
       Fields pf(p, "gpus[" + std::to_string(i) + "].processes[].");
@@ -296,16 +301,19 @@ Result<AgentReport> ParseAgentReport(const std::string& json) {
   TAMGA_RETURN_IF_ERROR(f.StrList("allowed_gpus", 64, &allowed));
   r.allowed_gpus.insert(allowed.begin(), allowed.end());
   if (const auto* gpus = f.Find("gpus")) {
-    if (!gpus->is_array() || gpus->size() > 64) return InvalidArgument("field 'gpus' must be a list of at most 64");
+    if (!gpus->is_array() || gpus->size() > 64)
+      return InvalidArgument("field 'gpus' must be a list of at most 64");
     for (size_t i = 0; i < gpus->size(); ++i) {
       TAMGA_ASSIGN_OR_RETURN(GpuInfo gi, GpuFromJson((*gpus)[i], i));
       r.gpus.push_back(std::move(gi));
     }
   }
   if (const auto* pids = f.Find("job_pids")) {
-    if (!pids->is_object() || pids->size() > 1024) return InvalidArgument("field 'job_pids' must be an object");
+    if (!pids->is_object() || pids->size() > 1024)
+      return InvalidArgument("field 'job_pids' must be an object");
     for (const auto& [job, list] : pids->items()) {
-      if (!list.is_array() || list.size() > 4096) return InvalidArgument("field 'job_pids' must map job ids to pid lists");
+      if (!list.is_array() || list.size() > 4096)
+        return InvalidArgument("field 'job_pids' must map job ids to pid lists");
       std::vector<uint32_t> out;
       for (const auto& p : list) {
         if (!p.is_number_unsigned() || p.get<uint64_t>() > 4194304) {

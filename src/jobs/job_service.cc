@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
-#include "core/log.h"
 #include "core/ids.h"
+#include "core/log.h"
 #include "jobs/job_internal.h"
 
 namespace tamga {
@@ -12,7 +12,8 @@ namespace tamga {
 using jobs_internal::FromRecord;
 using jobs_internal::ToRecord;
 
-JobService::JobService(Options options, JobStore* store, TrackingService* tracking, Clock* clock, Random* random)
+JobService::JobService(Options options, JobStore* store, TrackingService* tracking, Clock* clock,
+                       Random* random)
     : options_(options), store_(store), tracking_(tracking), clock_(clock), random_(random) {}
 
 JobService::~JobService() { Shutdown(); }
@@ -20,7 +21,8 @@ JobService::~JobService() { Shutdown(); }
 Status JobService::Load() {
   MutexLock lock(&mu_);
   TAMGA_ASSIGN_OR_RETURN(auto queues, store_->ListQueues());
-  for (const auto& q : queues) queues_[q.name] = QueueInfo{q.name, q.max_concurrency, q.strategy, q.created_ms};
+  for (const auto& q : queues)
+    queues_[q.name] = QueueInfo{q.name, q.max_concurrency, q.strategy, q.created_ms};
   TAMGA_ASSIGN_OR_RETURN(int64_t max_seq, store_->MaxJobSeq());
   next_seq_ = max_seq + 1;
   TAMGA_ASSIGN_OR_RETURN(auto records, store_->ActiveJobs());
@@ -55,7 +57,8 @@ Status JobService::Load() {
     ag.last_seen_ms = now;
     agents_[a.id] = ag;
   }
-  TAMGA_LOG(kInfo, "job queues loaded", {{"queues", std::to_string(queues_.size())}, {"active_jobs", std::to_string(active_.size())}});
+  TAMGA_LOG(kInfo, "job queues loaded",
+            {{"queues", std::to_string(queues_.size())}, {"active_jobs", std::to_string(active_.size())}});
   return Status::Ok();
 }
 
@@ -85,7 +88,8 @@ void JobService::DoShutdown() {
     stopping_ = true;
     for (auto& w : lease_waiters_) out.push_back([d = std::move(w.done)] { d(std::optional<Job>()); });
     lease_waiters_.clear();
-    for (auto& w : log_waiters_) out.push_back([d = std::move(w.done)] { d(Unavailable("server shutting down")); });
+    for (auto& w : log_waiters_)
+      out.push_back([d = std::move(w.done)] { d(Unavailable("server shutting down")); });
     log_waiters_.clear();
   }
   cv_.notify_all();
@@ -124,11 +128,14 @@ JobService::Agent* JobService::LiveAgent(const std::string& id) {
 
 Result<QueueInfo> JobService::PutQueue(QueueInfo q) {
   if (q.name.empty() || q.name.size() > 64 ||
-      q.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos ||
+      q.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos ||
       q.name[0] == '.' || q.name[0] == '-' || q.name[0] == '_') {
-    return InvalidArgument("invalid queue name '" + q.name.substr(0, 64) + "': use letters, digits, '.', '_' and '-'");
+    return InvalidArgument("invalid queue name '" + q.name.substr(0, 64) +
+                           "': use letters, digits, '.', '_' and '-'");
   }
-  if (q.max_concurrency < 0 || q.max_concurrency > 1000000) return InvalidArgument("max_concurrency must be in [0, 1000000]");
+  if (q.max_concurrency < 0 || q.max_concurrency > 1000000)
+    return InvalidArgument("max_concurrency must be in [0, 1000000]");
   if (!ParsePlacementStrategy(q.strategy)) return InvalidArgument("strategy must be 'spread' or 'pack'");
   Callbacks out;
   {
@@ -174,15 +181,17 @@ void JobService::Submit(JobSpec spec, std::function<void(Result<Job>)> done) {
 
 void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Result<std::vector<Job>>)> done) {
   if (specs.empty()) return done(InvalidArgument("no jobs to submit"));
-  if (specs.size() > kMaxJobBatch) return done(InvalidArgument("at most " + std::to_string(kMaxJobBatch) + " jobs per batch"));
+  if (specs.size() > kMaxJobBatch)
+    return done(InvalidArgument("at most " + std::to_string(kMaxJobBatch) + " jobs per batch"));
   {
     MutexLock lock(&mu_);
     if (stopping_) return done(Unavailable("the server is shutting down; submit again in a moment"));
     for (size_t i = 0; i < specs.size(); ++i) {
       if (queues_.count(specs[i].queue)) continue;
       std::string where = specs.size() == 1 ? "" : "jobs[" + std::to_string(i) + "]: ";
-      return done(NotFound(where + "queue '" + specs[i].queue + "' does not exist; create it (tamga queues create " +
-                           specs[i].queue + ") or start an agent that serves it"));
+      return done(NotFound(where + "queue '" + specs[i].queue +
+                           "' does not exist; create it (tamga queues create " + specs[i].queue +
+                           ") or start an agent that serves it"));
     }
   }
   std::vector<std::string> ids;
@@ -193,7 +202,8 @@ void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Resu
   for (const auto& spec : specs) {
     // Time-ordered (ms, then 48 random bits): inserts into jobs.db stay on the B-tree's right edge.
     char id[40];
-    std::snprintf(id, sizeof(id), "job-%012llx%012llx", static_cast<unsigned long long>(now_ms & 0xffffffffffffLL),
+    std::snprintf(id, sizeof(id), "job-%012llx%012llx",
+                  static_cast<unsigned long long>(now_ms & 0xffffffffffffLL),
                   static_cast<unsigned long long>(random_->Next() & 0xffffffffffffULL));
     ids.push_back(id);
     CreateRunRequest run;
@@ -201,14 +211,17 @@ void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Resu
     run.run_name = spec.run_name;
     std::string cmdline;
     for (const auto& a : spec.command) cmdline += (cmdline.empty() ? "" : " ") + a;
-    run.tags = {{"mlflow.source.type", "JOB"}, {"mlflow.source.name", std::string(Utf8Prefix(cmdline, 5000))},
-                {"tamga.job.queue", spec.queue}, {"tamga.job.id", ids.back()}};
+    run.tags = {{"mlflow.source.type", "JOB"},
+                {"mlflow.source.name", std::string(Utf8Prefix(cmdline, 5000))},
+                {"tamga.job.queue", spec.queue},
+                {"tamga.job.id", ids.back()}};
     for (const auto& [k, v] : spec.tags) run.tags.push_back({k, v});
     runs.push_back(std::move(run));
   }
   tracking_->CreateRuns(
       std::move(runs),
-      [this, ids = std::move(ids), specs = std::move(specs), done = std::move(done)](Result<std::vector<Run>> r) mutable {
+      [this, ids = std::move(ids), specs = std::move(specs),
+       done = std::move(done)](Result<std::vector<Run>> r) mutable {
         if (!r.ok()) return done(r.status());
         PendingSubmit p;
         p.jobs.resize(specs.size());
@@ -242,7 +255,8 @@ void JobService::SubmitLoop() {
   for (;;) {
     submit_cv_.wait(lock.native(), [&] {
       submit_mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return submit_stop_ || !submits_.empty(); });
+      return submit_stop_ || !submits_.empty();
+    });
     if (submits_.empty()) return;
     std::vector<PendingSubmit> batch;
     batch.swap(submits_);
@@ -280,8 +294,10 @@ void JobService::WriteSubmits(std::vector<PendingSubmit>& batch) {
   }
   for (auto& f : out) f();
   for (auto& p : batch) {
-    if (s.ok()) p.done(std::move(p.jobs));
-    else p.done(s);
+    if (s.ok())
+      p.done(std::move(p.jobs));
+    else
+      p.done(s);
   }
 }
 
@@ -348,7 +364,8 @@ Result<LogsPage> JobService::LogsNow(const std::string& id, int64_t after) {
   return page;
 }
 
-void JobService::ReadLogs(const std::string& id, int64_t after, int64_t wait_ms, std::function<void(Result<LogsPage>)> done) {
+void JobService::ReadLogs(const std::string& id, int64_t after, int64_t wait_ms,
+                          std::function<void(Result<LogsPage>)> done) {
   auto exists = Get(id);
   if (!exists.ok()) return done(exists.status());
   auto page = LogsNow(id, after);
@@ -356,7 +373,8 @@ void JobService::ReadLogs(const std::string& id, int64_t after, int64_t wait_ms,
   {
     MutexLock lock(&mu_);
     if (active_.count(id) && !stopping_) {
-      log_waiters_.push_back({id, after, clock_->NowMillis() + std::min(wait_ms, options_.max_wait_ms), std::move(done)});
+      log_waiters_.push_back(
+          {id, after, clock_->NowMillis() + std::min(wait_ms, options_.max_wait_ms), std::move(done)});
       return;
     }
   }
@@ -369,7 +387,8 @@ Status JobService::Started(const std::string& job_id, const std::string& agent_i
     MutexLock lock(&mu_);
     auto it = active_.find(job_id);
     if (it == active_.end() || it->second.agent_id != agent_id) {
-      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not leased to agent " + agent_id.substr(0, 64));
+      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not leased to agent " +
+                                agent_id.substr(0, 64));
     }
     Job& j = it->second;
     j.state = JobState::kRunning;
@@ -381,16 +400,19 @@ Status JobService::Started(const std::string& job_id, const std::string& agent_i
   return Status::Ok();
 }
 
-Result<int64_t> JobService::AppendLog(const std::string& job_id, const std::string& agent_id, const std::string& stream,
-                                      const std::string& data) {
-  if (stream != "stdout" && stream != "stderr" && stream != "agent") return InvalidArgument("stream must be stdout, stderr or agent");
-  if (static_cast<int64_t>(data.size()) > options_.max_log_chunk) return InvalidArgument("log chunk larger than 1 MiB");
+Result<int64_t> JobService::AppendLog(const std::string& job_id, const std::string& agent_id,
+                                      const std::string& stream, const std::string& data) {
+  if (stream != "stdout" && stream != "stderr" && stream != "agent")
+    return InvalidArgument("stream must be stdout, stderr or agent");
+  if (static_cast<int64_t>(data.size()) > options_.max_log_chunk)
+    return InvalidArgument("log chunk larger than 1 MiB");
   std::string stored_stream = stream, stored = data;
   {
     MutexLock lock(&mu_);
     auto it = active_.find(job_id);
     if (it == active_.end() || it->second.agent_id != agent_id) {
-      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not running on agent " + agent_id.substr(0, 64));
+      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not running on agent " +
+                                agent_id.substr(0, 64));
     }
     // Bytes are reserved under the lock, so concurrent appends cannot together pass the limit.
     int64_t& used = log_bytes_[job_id];
@@ -411,7 +433,8 @@ Result<int64_t> JobService::AppendLog(const std::string& job_id, const std::stri
     MutexLock lock(&mu_);
     for (auto it = log_waiters_.begin(); it != log_waiters_.end();) {
       if (it->job_id == job_id) {
-        out.push_back([this, d = std::move(it->done), id = job_id, after = it->after] { d(LogsNow(id, after)); });
+        out.push_back(
+            [this, d = std::move(it->done), id = job_id, after = it->after] { d(LogsNow(id, after)); });
         it = log_waiters_.erase(it);
       } else {
         ++it;
@@ -429,7 +452,8 @@ void JobService::UpdateRun(const std::string& run_id, RunStatus status, bool end
   u.status = status;
   if (ended) u.end_time = clock_->NowMillis();
   tracking_->UpdateRun(u, [run_id](Result<RunInfo> r) {
-    if (!r.ok()) TAMGA_LOG(kWarn, "cannot update the job's run", {{"run_id", run_id}, {"error", r.status().message()}});
+    if (!r.ok())
+      TAMGA_LOG(kWarn, "cannot update the job's run", {{"run_id", run_id}, {"error", r.status().message()}});
   });
 }
 
@@ -439,9 +463,12 @@ void JobService::ForgetLease(const Job& job) {
   if (aj != agent_jobs_.end()) aj->second.erase(job.id);
 }
 
-void JobService::EndJob(Job& job, JobState state, const std::string& reason, std::optional<int> exit_code, Callbacks* out) {
-  if (job.state == JobState::kQueued) Dequeue(job);
-  else ForgetLease(job);
+void JobService::EndJob(Job& job, JobState state, const std::string& reason, std::optional<int> exit_code,
+                        Callbacks* out) {
+  if (job.state == JobState::kQueued)
+    Dequeue(job);
+  else
+    ForgetLease(job);
   job.state = state;
   job.reason = reason;
   job.exit_code = exit_code;
@@ -450,7 +477,8 @@ void JobService::EndJob(Job& job, JobState state, const std::string& reason, std
   Status s = Persist(job);
   if (!s.ok()) TAMGA_LOG(kError, "cannot persist a finished job", {{"job", job.id}, {"error", s.message()}});
   RunStatus rs = state == JobState::kSucceeded ? RunStatus::kFinished
-                 : state == JobState::kAborted ? RunStatus::kKilled : RunStatus::kFailed;
+                 : state == JobState::kAborted ? RunStatus::kKilled
+                                               : RunStatus::kFailed;
   std::string run_id = job.run_id, id = job.id;
   out->push_back([this, run_id, rs] { UpdateRun(run_id, rs, true); });
   for (auto it = log_waiters_.begin(); it != log_waiters_.end();) {
@@ -470,7 +498,8 @@ void JobService::EndJob(Job& job, JobState state, const std::string& reason, std
 void JobService::Requeue(Job& job, const std::string& why, Callbacks* out) {
   ForgetLease(job);
   job.state = JobState::kQueued;
-  job.reason = why + " (attempt " + std::to_string(job.attempts) + " of " + std::to_string(job.spec.max_retries + 1) + ")";
+  job.reason = why + " (attempt " + std::to_string(job.attempts) + " of " +
+               std::to_string(job.spec.max_retries + 1) + ")";
   job.agent_id.clear();
   job.gpu_uuids.clear();
   job.lease_expires_ms = 0;
@@ -499,7 +528,8 @@ Status JobService::Finish(const std::string& job_id, const std::string& agent_id
     }
     Job& job = it->second;
     if (job.agent_id != agent_id) {
-      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not leased to agent " + agent_id.substr(0, 64));
+      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not leased to agent " +
+                                agent_id.substr(0, 64));
     }
     std::string why(Utf8Prefix(reason, 2000));  // cut at a character boundary: stored text stays UTF-8
     if (state == JobState::kLost && !job.abort_requested && job.attempts <= job.spec.max_retries) {
@@ -548,7 +578,8 @@ void JobService::Sweep() {
     }
     for (auto it = log_waiters_.begin(); it != log_waiters_.end();) {
       if (it->deadline_ms <= now) {
-        out.push_back([this, d = std::move(it->done), id = it->job_id, after = it->after] { d(LogsNow(id, after)); });
+        out.push_back(
+            [this, d = std::move(it->done), id = it->job_id, after = it->after] { d(LogsNow(id, after)); });
         it = log_waiters_.erase(it);
       } else {
         ++it;

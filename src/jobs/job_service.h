@@ -23,12 +23,12 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "core/random.h"
 #include "jobs/job_wire.h"
 #include "jobs/scheduler.h"
 #include "storage/job_store.h"
 #include "tracking/tracking_service.h"
-#include "core/mutex.h"
 
 namespace tamga {
 
@@ -83,7 +83,8 @@ class JobService {
   Result<Job> Get(const std::string& id);
   Result<std::vector<Job>> List(const JobListQuery& q);
   Result<Job> Abort(const std::string& id);
-  void ReadLogs(const std::string& id, int64_t after, int64_t wait_ms, std::function<void(Result<LogsPage>)> done);
+  void ReadLogs(const std::string& id, int64_t after, int64_t wait_ms,
+                std::function<void(Result<LogsPage>)> done);
 
   // Agents.
   Result<std::string> RegisterAgent(const std::string& agent_id, AgentReport report);
@@ -95,8 +96,8 @@ class JobService {
   Status Started(const std::string& job_id, const std::string& agent_id);
   Result<int64_t> AppendLog(const std::string& job_id, const std::string& agent_id, const std::string& stream,
                             const std::string& data);
-  Status Finish(const std::string& job_id, const std::string& agent_id, JobState state, const std::string& reason,
-                std::optional<int> exit_code);
+  Status Finish(const std::string& job_id, const std::string& agent_id, JobState state,
+                const std::string& reason, std::optional<int> exit_code);
 
   // For the benchmark and tests: runs one sweeper pass now.
   void Sweep();
@@ -138,8 +139,8 @@ class JobService {
   std::optional<Job> TryLease(Agent& a) REQUIRES(mu_);
   void ServeWaiters(Callbacks* out) REQUIRES(mu_);
   void ForgetLease(const Job& job) REQUIRES(mu_);
-  void EndJob(Job& job, JobState state, const std::string& reason, std::optional<int> exit_code, Callbacks* out)
-      REQUIRES(mu_);
+  void EndJob(Job& job, JobState state, const std::string& reason, std::optional<int> exit_code,
+              Callbacks* out) REQUIRES(mu_);
   void Requeue(Job& job, const std::string& why, Callbacks* out) REQUIRES(mu_);
   void MarkAgentLost(Agent& a, Callbacks* out) REQUIRES(mu_);
   void UpdateRun(const std::string& run_id, RunStatus status, bool ended);
@@ -169,10 +170,9 @@ class JobService {
   Mutex submit_mu_;
   std::condition_variable submit_cv_;
   std::unordered_map<std::string, int64_t> log_bytes_ GUARDED_BY(mu_);  // stored output of active jobs
-  std::vector<PendingSubmit> submits_ GUARDED_BY(submit_mu_);  // runs created, jobs not yet written
+  std::vector<PendingSubmit> submits_ GUARDED_BY(submit_mu_);           // runs created, jobs not yet written
   bool submit_stop_ GUARDED_BY(submit_mu_) = false;
   std::thread submitter_;
 };
 
 }  // namespace tamga
-

@@ -15,7 +15,8 @@ Result<std::string> JobService::RegisterAgent(const std::string& agent_id, Agent
   std::string id = agent_id;
   if (id.empty()) {
     char buf[32];
-    std::snprintf(buf, sizeof(buf), "agent-%08llx", static_cast<unsigned long long>(random_->Next() & 0xffffffffULL));
+    std::snprintf(buf, sizeof(buf), "agent-%08llx",
+                  static_cast<unsigned long long>(random_->Next() & 0xffffffffULL));
     id = buf;
   }
   Callbacks out;
@@ -35,7 +36,8 @@ Result<std::string> JobService::RegisterAgent(const std::string& agent_id, Agent
     a.report = std::move(report);
     a.last_seen_ms = now;
     a.live = true;
-    TAMGA_LOG(kInfo, "agent registered", {{"agent", id}, {"name", a.report.name}, {"gpus", std::to_string(a.report.gpus.size())}});
+    TAMGA_LOG(kInfo, "agent registered",
+              {{"agent", id}, {"name", a.report.name}, {"gpus", std::to_string(a.report.gpus.size())}});
   }
   return id;
 }
@@ -84,7 +86,8 @@ AgentView JobService::ViewOf(const Agent& a) const {
     auto p = a.report.job_pids.find(id);
     if (p != a.report.job_pids.end()) pids = p->second;
     for (const auto& u : j.gpu_uuids) {
-      v.ledger.push_back({u, id, j.spec.resources.gpu_memory_bytes, j.spec.resources.gpu_memory_bytes == 0, pids});
+      v.ledger.push_back(
+          {u, id, j.spec.resources.gpu_memory_bytes, j.spec.resources.gpu_memory_bytes == 0, pids});
     }
   }
   return v;
@@ -128,7 +131,8 @@ std::optional<Job> JobService::TryLease(Agent& a) {
   job.lease_expires_ms = clock_->NowMillis() + options_.agent_timeout_ms;
   Status s = Persist(job);
   if (!s.ok()) {
-    TAMGA_LOG(kError, "cannot persist a lease; the job stays queued", {{"job", job.id}, {"error", s.message()}});
+    TAMGA_LOG(kError, "cannot persist a lease; the job stays queued",
+              {{"job", job.id}, {"error", s.message()}});
     job = before;
     Enqueue(job);
     return std::nullopt;
@@ -142,7 +146,8 @@ void JobService::ServeWaiters(Callbacks* out) {
   for (auto it = lease_waiters_.begin(); it != lease_waiters_.end();) {
     Agent* a = LiveAgent(it->agent_id);
     if (!a) {
-      out->push_back([d = std::move(it->done)] { d(NotFound("agent is not registered (lost?); register again")); });
+      out->push_back(
+          [d = std::move(it->done)] { d(NotFound("agent is not registered (lost?); register again")); });
       it = lease_waiters_.erase(it);
       continue;
     }
@@ -159,7 +164,8 @@ void JobService::ServeWaiters(Callbacks* out) {
 void JobService::Lease(const std::string& agent_id, AgentReport report, int64_t wait_ms,
                        std::function<void(Result<std::optional<Job>>)> done) {
   std::optional<Job> job;
-  std::function<void(Result<std::optional<Job>>)> replaced;  // an older poll of the same agent, answered empty
+  std::function<void(Result<std::optional<Job>>)>
+      replaced;  // an older poll of the same agent, answered empty
   bool known = false, waiting = false;
   {
     MutexLock lock(&mu_);
@@ -178,14 +184,16 @@ void JobService::Lease(const std::string& agent_id, AgentReport report, int64_t 
             ++it;
           }
         }
-        lease_waiters_.push_back({agent_id, clock_->NowMillis() + std::min(wait_ms, options_.max_wait_ms), std::move(done)});
+        lease_waiters_.push_back(
+            {agent_id, clock_->NowMillis() + std::min(wait_ms, options_.max_wait_ms), std::move(done)});
         waiting = true;
       }
     }
   }
   // Callbacks run outside the lock.
   if (replaced) replaced(std::optional<Job>());
-  if (!known) return done(NotFound("agent '" + agent_id.substr(0, 64) + "' is not registered (lost?); register again"));
+  if (!known)
+    return done(NotFound("agent '" + agent_id.substr(0, 64) + "' is not registered (lost?); register again"));
   if (!waiting) done(std::move(job));
 }
 

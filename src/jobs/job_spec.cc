@@ -25,12 +25,18 @@ std::optional<JobState> ParseJobState(const std::string& s) {
   return std::nullopt;
 }
 
-bool IsTerminal(JobState s) { return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kAborted || s == JobState::kLost; }
+bool IsTerminal(JobState s) {
+  return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kAborted ||
+         s == JobState::kLost;
+}
 
 // "<number>[.<fraction>] [K|M|G|T][i][B]", by hand: no std::regex (it recurses per character) and no stod (it
 // throws on overflow). Digits beyond what a double holds exactly do not matter for a size.
 Result<int64_t> ParseByteSize(const std::string& text) {
-  auto bad = [&] { return InvalidArgument("invalid size '" + std::string(Utf8Prefix(text, 40)) + "' (use e.g. 8GiB, 512MiB)"); };
+  auto bad = [&] {
+    return InvalidArgument("invalid size '" + std::string(Utf8Prefix(text, 40)) +
+                           "' (use e.g. 8GiB, 512MiB)");
+  };
   if (text.size() > 64) return bad();
   size_t i = 0;
   auto skip_space = [&] {
@@ -39,13 +45,15 @@ Result<int64_t> ParseByteSize(const std::string& text) {
   skip_space();
   double v = 0;
   size_t digits = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) v = v * 10 + (text[i++] - '0'), ++digits;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
+    v = v * 10 + (text[i++] - '0'), ++digits;
   if (digits == 0) return bad();
   if (i < text.size() && text[i] == '.') {
     ++i;
     double scale = 0.1;
     size_t frac = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) v += (text[i++] - '0') * scale, scale /= 10, ++frac;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
+      v += (text[i++] - '0') * scale, scale /= 10, ++frac;
     if (frac == 0) return bad();
   }
   skip_space();
@@ -61,23 +69,25 @@ Result<int64_t> ParseByteSize(const std::string& text) {
   skip_space();
   if (i != text.size()) return bad();
   double bytes = v * mult;
-  if (!(bytes <= 9.0e18)) return InvalidArgument("size '" + std::string(Utf8Prefix(text, 40)) + "' is too large");
+  if (!(bytes <= 9.0e18))
+    return InvalidArgument("size '" + std::string(Utf8Prefix(text, 40)) + "' is too large");
   return static_cast<int64_t>(bytes);
 }
 
 // A commit (4-40 hex digits) or a ref name (starts alphanumeric; letters, digits, '.', '_', '/', '-').
 bool IsCommitOrRef(const std::string& s) {
   if (s.empty() || !std::isalnum(static_cast<unsigned char>(s[0]))) return false;
-  return s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-") == std::string::npos;
+  return s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-") ==
+         std::string::npos;
 }
 
 namespace {
 
 Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   if (!j.is_object()) return InvalidArgument("job spec must be a JSON object");
-  static const std::set<std::string> kKnown = {"queue", "priority", "command", "env", "working_dir", "git_repo",
-                                               "git_commit", "resources", "timeout_s", "max_retries", "tags",
-                                               "experiment_id", "run_name"};
+  static const std::set<std::string> kKnown = {
+      "queue",     "priority",  "command",     "env",  "working_dir",   "git_repo", "git_commit",
+      "resources", "timeout_s", "max_retries", "tags", "experiment_id", "run_name"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k)) return InvalidArgument("unknown job field '" + k.substr(0, 64) + "'");
   }
@@ -86,10 +96,12 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
     if (!obj.contains(key) || obj[key].is_null()) return Status::Ok();
     if (!obj[key].is_string()) return InvalidArgument(std::string("field '") + key + "' must be a string");
     *out = obj[key].get<std::string>();
-    if (out->size() > max) return InvalidArgument(std::string("field '") + key + "' is longer than " + std::to_string(max));
+    if (out->size() > max)
+      return InvalidArgument(std::string("field '") + key + "' is longer than " + std::to_string(max));
     return Status::Ok();
   };
-  auto integer = [&](const nlohmann::json& obj, const char* key, int64_t lo, int64_t hi, int64_t* out) -> Status {
+  auto integer = [&](const nlohmann::json& obj, const char* key, int64_t lo, int64_t hi,
+                     int64_t* out) -> Status {
     if (!obj.contains(key) || obj[key].is_null()) return Status::Ok();
     const auto& x = obj[key];
     bool in_range = false;
@@ -101,8 +113,8 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
       in_range = n >= lo && n <= hi;
     }
     if (!in_range) {
-      return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) + ", " +
-                             std::to_string(hi) + "]");
+      return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) +
+                             ", " + std::to_string(hi) + "]");
     }
     *out = obj[key].get<int64_t>();
     return Status::Ok();
@@ -113,7 +125,8 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
       *out = static_cast<int64_t>(obj[key].get<uint64_t>());
       return Status::Ok();
     }
-    if (!obj[key].is_string()) return InvalidArgument(std::string("field '") + key + "' must be a size (bytes or \"8GiB\")");
+    if (!obj[key].is_string())
+      return InvalidArgument(std::string("field '") + key + "' must be a size (bytes or \"8GiB\")");
     auto v = ParseByteSize(obj[key].get<std::string>());
     if (!v.ok()) return InvalidArgument(std::string("field '") + key + "': " + v.status().message());
     *out = *v;
@@ -121,10 +134,12 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   };
   auto string_map = [&](const char* key, std::map<std::string, std::string>* out) -> Status {
     if (!j.contains(key) || j[key].is_null()) return Status::Ok();
-    if (!j[key].is_object()) return InvalidArgument(std::string("field '") + key + "' must be an object of strings");
+    if (!j[key].is_object())
+      return InvalidArgument(std::string("field '") + key + "' must be an object of strings");
     if (j[key].size() > 1000) return InvalidArgument(std::string("field '") + key + "' has too many entries");
     for (const auto& [k, v] : j[key].items()) {
-      if (!v.is_string()) return InvalidArgument(std::string("field '") + key + "." + k.substr(0, 64) + "' must be a string");
+      if (!v.is_string())
+        return InvalidArgument(std::string("field '") + key + "." + k.substr(0, 64) + "' must be a string");
       if (k.empty() || k.size() > 250 || v.get<std::string>().size() > 8000) {
         return InvalidArgument(std::string("field '") + key + "' has an empty or oversize entry");
       }
@@ -135,7 +150,8 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   TAMGA_RETURN_IF_ERROR(str(j, "queue", &s.queue, 64));
   if (s.queue.empty()) return InvalidArgument("field 'queue' is required");
   if (!std::isalnum(static_cast<unsigned char>(s.queue[0])) ||
-      s.queue.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
+      s.queue.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos) {
     return InvalidArgument("field 'queue': use letters, digits, '.', '_' and '-'");
   }
   int64_t v = 0;
@@ -150,7 +166,8 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
     if (!a.is_string()) return InvalidArgument("field 'command' must be a non-empty list of strings");
     s.command.push_back(a.get<std::string>());
     total += s.command.back().size();
-    if (s.command.back().find('\0') != std::string::npos) return InvalidArgument("field 'command' contains a NUL byte");
+    if (s.command.back().find('\0') != std::string::npos)
+      return InvalidArgument("field 'command' contains a NUL byte");
   }
   if (s.command[0].empty()) return InvalidArgument("field 'command': the program name is empty");
   if (total > 1 << 20) return InvalidArgument("field 'command' is larger than 1 MiB");
@@ -159,9 +176,12 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   TAMGA_RETURN_IF_ERROR(str(j, "working_dir", &s.working_dir, 4096));
   TAMGA_RETURN_IF_ERROR(str(j, "git_repo", &s.git_repo, 4096));
   TAMGA_RETURN_IF_ERROR(str(j, "git_commit", &s.git_commit, 64));
-  if (!s.git_commit.empty() && s.git_repo.empty()) return InvalidArgument("field 'git_commit' needs 'git_repo'");
-  if (!s.git_commit.empty() && !IsCommitOrRef(s.git_commit)) return InvalidArgument("field 'git_commit' is not a commit or ref");
-  if (!s.git_repo.empty() && s.git_repo[0] == '-') return InvalidArgument("field 'git_repo' must not start with '-'");
+  if (!s.git_commit.empty() && s.git_repo.empty())
+    return InvalidArgument("field 'git_commit' needs 'git_repo'");
+  if (!s.git_commit.empty() && !IsCommitOrRef(s.git_commit))
+    return InvalidArgument("field 'git_commit' is not a commit or ref");
+  if (!s.git_repo.empty() && s.git_repo[0] == '-')
+    return InvalidArgument("field 'git_repo' must not start with '-'");
   TAMGA_RETURN_IF_ERROR(integer(j, "timeout_s", 0, 365LL * 86400, &s.timeout_s));
   v = s.max_retries;
   TAMGA_RETURN_IF_ERROR(integer(j, "max_retries", 0, 100, &v));
@@ -218,7 +238,8 @@ Result<std::vector<JobSpec>> ParseJobSpecBatch(const std::string& text) {
   out.reserve(j["jobs"].size());
   for (size_t i = 0; i < j["jobs"].size(); ++i) {
     auto spec = SpecFromJson(j["jobs"][i]);
-    if (!spec.ok()) return Status(spec.status().code(), "jobs[" + std::to_string(i) + "]: " + spec.status().message());
+    if (!spec.ok())
+      return Status(spec.status().code(), "jobs[" + std::to_string(i) + "]: " + spec.status().message());
     out.push_back(std::move(*spec));
   }
   return out;
@@ -233,7 +254,9 @@ nlohmann::ordered_json jobs_internal::JobSpecObject(const JobSpec& s) {
   j["working_dir"] = s.working_dir;
   j["git_repo"] = s.git_repo;
   j["git_commit"] = s.git_commit;
-  j["resources"] = {{"cpus", s.resources.cpus}, {"memory", s.resources.memory_bytes}, {"gpus", s.resources.gpus},
+  j["resources"] = {{"cpus", s.resources.cpus},
+                    {"memory", s.resources.memory_bytes},
+                    {"gpus", s.resources.gpus},
                     {"gpu_memory", s.resources.gpu_memory_bytes}};
   j["timeout_s"] = s.timeout_s;
   j["max_retries"] = s.max_retries;

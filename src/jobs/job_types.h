@@ -20,24 +20,24 @@ bool IsTerminal(JobState s);
 
 struct ResourceRequest {
   int cpus = 1;
-  int64_t memory_bytes = 0;      // 0 = no memory requirement
+  int64_t memory_bytes = 0;  // 0 = no memory requirement
   int gpus = 0;
   int64_t gpu_memory_bytes = 0;  // per GPU; 0 with gpus > 0 = whole GPUs
 };
 
 struct JobSpec {
   std::string queue;
-  int priority = 0;                          // higher first; FIFO within a priority
-  std::vector<std::string> command;          // argv; command[0] looked up on PATH
+  int priority = 0;                  // higher first; FIFO within a priority
+  std::vector<std::string> command;  // argv; command[0] looked up on PATH
   std::map<std::string, std::string> env;
-  std::string working_dir;                   // on the agent; "" = a fresh scratch directory
-  std::string git_repo;                      // optional: cloned into the scratch directory
-  std::string git_commit;                    // with git_repo
+  std::string working_dir;  // on the agent; "" = a fresh scratch directory
+  std::string git_repo;     // optional: cloned into the scratch directory
+  std::string git_commit;   // with git_repo
   ResourceRequest resources;
-  int64_t timeout_s = 0;                     // 0 = none
-  int max_retries = 2;                       // requeues after infrastructure failures (lost)
+  int64_t timeout_s = 0;  // 0 = none
+  int max_retries = 2;    // requeues after infrastructure failures (lost)
   std::map<std::string, std::string> tags;
-  std::string experiment_id;                 // "" = the default experiment
+  std::string experiment_id;  // "" = the default experiment
   std::string run_name;
 };
 
@@ -52,27 +52,28 @@ Result<int64_t> ParseByteSize(const std::string& text);
 
 struct Job {
   std::string id;
-  int64_t seq = 0;            // enqueue order
+  int64_t seq = 0;  // enqueue order
   JobSpec spec;
   JobState state = JobState::kQueued;
-  std::string reason;         // "exit code 3", "signal 9 (Killed)", "oom", "timeout", "aborted by user", "agent lost"
+  std::string
+      reason;  // "exit code 3", "signal 9 (Killed)", "oom", "timeout", "aborted by user", "agent lost"
   std::optional<int> exit_code;
   std::string run_id;
   std::string agent_id;
   std::vector<std::string> gpu_uuids;
-  int attempts = 0;           // times leased
+  int attempts = 0;  // times leased
   bool abort_requested = false;
   int64_t lease_expires_ms = 0;
   int64_t created_ms = 0;
   int64_t started_ms = 0;
   int64_t ended_ms = 0;
-  std::string waiting_for;    // while queued: why no agent took it yet (not stored)
+  std::string waiting_for;  // while queued: why no agent took it yet (not stored)
 };
 
 struct QueueInfo {
   std::string name;
-  int max_concurrency = 0;         // 0 = unlimited
-  std::string strategy = "spread"; // GPU placement: spread | pack
+  int max_concurrency = 0;          // 0 = unlimited
+  std::string strategy = "spread";  // GPU placement: spread | pack
   int64_t created_ms = 0;
 };
 

@@ -14,8 +14,8 @@ namespace tamga {
 struct K8sJobOptions {
   std::string image = "python:3.11-slim";
   std::string ns = "default";
-  std::string tracking_uri;   // MLFLOW_TRACKING_URI inside the pod
-  std::string gpu_product;    // optional nvidia.com/gpu.product node selector
+  std::string tracking_uri;  // MLFLOW_TRACKING_URI inside the pod
+  std::string gpu_product;   // optional nvidia.com/gpu.product node selector
 };
 
 std::string RenderK8sJob(const Job& job, const K8sJobOptions& options);

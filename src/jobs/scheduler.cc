@@ -2,21 +2,26 @@
 
 namespace tamga {
 
-std::string FitJob(const Job& job, const AgentView& agent, const QueueView& queue, std::vector<std::string>* gpus) {
+std::string FitJob(const Job& job, const AgentView& agent, const QueueView& queue,
+                   std::vector<std::string>* gpus) {
   const ResourceRequest& r = job.spec.resources;
   if (queue.max_concurrency > 0 && queue.running >= queue.max_concurrency) {
-    return "queue '" + job.spec.queue + "' runs its maximum of " + std::to_string(queue.max_concurrency) + " job(s)";
+    return "queue '" + job.spec.queue + "' runs its maximum of " + std::to_string(queue.max_concurrency) +
+           " job(s)";
   }
   if (r.cpus > agent.cpus_free) {
-    return "needs " + std::to_string(r.cpus) + " CPU(s); agent " + agent.id + " has " + std::to_string(agent.cpus_free) + " free";
+    return "needs " + std::to_string(r.cpus) + " CPU(s); agent " + agent.id + " has " +
+           std::to_string(agent.cpus_free) + " free";
   }
   if (r.memory_bytes > 0 && agent.memory_free >= 0 && r.memory_bytes > agent.memory_free) {
     return "needs " + std::to_string(r.memory_bytes >> 20) + " MiB of memory; agent " + agent.id + " has " +
            std::to_string(agent.memory_free >> 20) + " MiB free";
   }
   if (r.gpus > 0) {
-    if (!agent.gpus_enabled) return "needs " + std::to_string(r.gpus) + " GPU(s); agent " + agent.id + " runs CPU jobs only";
-    GpuPlacement p = PlaceGpus({r.gpus, r.gpu_memory_bytes}, agent.gpus, agent.ledger, queue.strategy, agent.allowed_gpus);
+    if (!agent.gpus_enabled)
+      return "needs " + std::to_string(r.gpus) + " GPU(s); agent " + agent.id + " runs CPU jobs only";
+    GpuPlacement p =
+        PlaceGpus({r.gpus, r.gpu_memory_bytes}, agent.gpus, agent.ledger, queue.strategy, agent.allowed_gpus);
     if (!p.fits()) return p.why_not + " (agent " + agent.id + ")";
     *gpus = std::move(p.uuids);
   }

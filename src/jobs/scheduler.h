@@ -19,8 +19,8 @@ struct AgentView {
   std::string id;
   std::vector<std::string> queues;  // the agent's order
   int cpus_free = 0;
-  int64_t memory_free = -1;         // -1 = not reported (memory requests are not checked)
-  bool gpus_enabled = false;        // false: CPU-only agent (no NVML, or --gpus none)
+  int64_t memory_free = -1;   // -1 = not reported (memory requests are not checked)
+  bool gpus_enabled = false;  // false: CPU-only agent (no NVML, or --gpus none)
   std::vector<GpuInfo> gpus;
   std::vector<GpuReservation> ledger;  // reservations of the agent's running jobs
   std::set<std::string> allowed_gpus;  // --gpus 0,1 as UUIDs; empty = all
@@ -39,7 +39,8 @@ struct LeaseChoice {
 
 struct SchedulerDecision {
   std::optional<LeaseChoice> lease;
-  std::map<std::string, std::string> waiting;  // job id -> why it does not fit this agent (examined jobs only)
+  std::map<std::string, std::string>
+      waiting;  // job id -> why it does not fit this agent (examined jobs only)
 };
 
 // `queued[i]` holds the candidates of `agent.queues[i]`, in queue order (the caller may truncate each list).
@@ -47,6 +48,7 @@ SchedulerDecision PickJob(const AgentView& agent, const std::vector<std::vector<
                           const std::map<std::string, QueueView>& queues);
 
 // Why `job` cannot run on `agent` now ("" when it fits); fills `gpus` when it fits.
-std::string FitJob(const Job& job, const AgentView& agent, const QueueView& queue, std::vector<std::string>* gpus);
+std::string FitJob(const Job& job, const AgentView& agent, const QueueView& queue,
+                   std::vector<std::string>* gpus);
 
 }  // namespace tamga

@@ -120,10 +120,12 @@ Result<DestinationPolicy> DestinationPolicy::Create(const Options& options) {
     size_t slash = entry.find('/');
     auto addr = ParseIp(entry.substr(0, slash));
     if (!addr) {
-      bool name_ok = slash == std::string::npos && entry.size() <= 253 &&
-                     entry.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
-                         std::string::npos;
-      if (!name_ok) return InvalidArgument("--outbound-allow: '" + entry + "' is not a CIDR, address or host name");
+      bool name_ok =
+          slash == std::string::npos && entry.size() <= 253 &&
+          entry.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
+              std::string::npos;
+      if (!name_ok)
+        return InvalidArgument("--outbound-allow: '" + entry + "' is not a CIDR, address or host name");
       p.allow_hosts_.push_back(Lower(entry));
       continue;
     }
@@ -137,7 +139,8 @@ Result<DestinationPolicy> DestinationPolicy::Create(const Options& options) {
       if (!bits.empty() && bits.size() <= 3 && bits.find_first_not_of("0123456789") == std::string::npos) {
         n = std::stoi(bits);
       }
-      if (n < 0 || n > (v4 ? 32 : 128)) return InvalidArgument("--outbound-allow: bad prefix length in '" + entry + "'");
+      if (n < 0 || n > (v4 ? 32 : 128))
+        return InvalidArgument("--outbound-allow: bad prefix length in '" + entry + "'");
       c.prefix = v4 ? 96 + n : n;
     }
     p.allow_cidrs_.push_back(c);
@@ -154,7 +157,8 @@ DestinationPolicy DestinationPolicy::AllowAll() {
 Status DestinationPolicy::Check(std::string_view host, std::string_view ip) const {
   if (!deny_internal_) return Status::Ok();
   auto parsed = ParseIp(ip);
-  if (!parsed) return PermissionDenied("outbound destination '" + std::string(ip.substr(0, 64)) + "' is not an address");
+  if (!parsed)
+    return PermissionDenied("outbound destination '" + std::string(ip.substr(0, 64)) + "' is not an address");
   std::string lhost = Lower(host);
   if (!lhost.empty() && lhost.front() == '[') lhost = lhost.substr(1, lhost.size() - 2);
   for (const auto& h : allow_hosts_) {

@@ -88,9 +88,8 @@ struct Exchange : std::enable_shared_from_this<Exchange<Stream>> {
     auto self = this->shared_from_this();
     http::async_write(stream, request, [self](beast::error_code e, size_t) {
       if (e) return self->Finish(e);
-      http::async_read(self->stream, self->buffer, self->parser, [self](beast::error_code e2, size_t) {
-        self->Finish(e2);
-      });
+      http::async_read(self->stream, self->buffer, self->parser,
+                       [self](beast::error_code e2, size_t) { self->Finish(e2); });
     });
   }
   void Finish(beast::error_code e) {
@@ -100,7 +99,8 @@ struct Exchange : std::enable_shared_from_this<Exchange<Stream>> {
 };
 
 Status NetError(const std::string& what, const std::string& host, const beast::error_code& ec) {
-  if (ec == beast::error::timeout) return Status(StatusCode::kDeadlineExceeded, what + " " + host + " timed out");
+  if (ec == beast::error::timeout)
+    return Status(StatusCode::kDeadlineExceeded, what + " " + host + " timed out");
   return Unavailable(what + " " + host + ": " + ec.message());
 }
 
@@ -147,8 +147,10 @@ Result<HttpClientResponse> HttpCall(const HttpClientRequest& req) {
     for (const auto& entry : resolved) {
       tcp::endpoint ep = entry.endpoint();
       Status s = req.policy ? req.policy->Check(u.host, ep.address().to_string()) : Status::Ok();
-      if (s.ok()) endpoints.push_back(ep);
-      else if (denied.ok()) denied = s;
+      if (s.ok())
+        endpoints.push_back(ep);
+      else if (denied.ok())
+        denied = s;
     }
     if (endpoints.empty()) return denied.ok() ? Unavailable("resolve " + u.host + ": no addresses") : denied;
     auto timeout = std::chrono::milliseconds(std::max<int64_t>(req.timeout_ms, 1));

@@ -38,8 +38,9 @@ void EventHub::WaitAsync(int64_t after, int64_t timeout_ms, std::function<void(b
 bool EventHub::Wait(int64_t after, int64_t timeout_ms) {
   UniqueLock lock(&mu_);
   cv_.wait_for(lock.native(), std::chrono::milliseconds(timeout_ms), [&] {
-      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return stopping_ || last_seq_ > after; });
+    mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+    return stopping_ || last_seq_ > after;
+  });
   return last_seq_ > after;
 }
 
@@ -78,9 +79,12 @@ void EventHub::Loop() {
     size_t count = waiters_.size();
     auto woke = [&] {
       mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return stopping_ || last_seq_ != seen || waiters_.size() != count; };
-    if (waiters_.empty()) cv_.wait(lock.native(), woke);
-    else cv_.wait_until(lock.native(), waiters_.begin()->first, woke);
+      return stopping_ || last_seq_ != seen || waiters_.size() != count;
+    };
+    if (waiters_.empty())
+      cv_.wait(lock.native(), woke);
+    else
+      cv_.wait_until(lock.native(), waiters_.begin()->first, woke);
   }
 }
 

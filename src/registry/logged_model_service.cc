@@ -30,7 +30,8 @@ Status ValidateLoggedModelName(const std::string& name) {
 
 Status ValidateModelId(const std::string& model_id) {
   if (model_id.empty()) return InvalidArgument("Missing value for required parameter 'model_id'");
-  if (model_id.size() != 34 || model_id.compare(0, 2, "m-") != 0 || !IsHex32(std::string_view(model_id).substr(2))) {
+  if (model_id.size() != 34 || model_id.compare(0, 2, "m-") != 0 ||
+      !IsHex32(std::string_view(model_id).substr(2))) {
     return NotFound("Logged model with ID '" + model_id.substr(0, 64) + "' not found.");
   }
   return Status::Ok();
@@ -43,8 +44,10 @@ Status ValidateEntries(const char* kind, std::vector<KeyValue>& entries, size_t 
   }
   for (auto& e : entries) {
     TAMGA_RETURN_IF_ERROR(ValidateEntityKey(kind, e.key));
-    if (std::string(kind) == "param") TruncateParamValue(&e.value);
-    else TruncateRunTagValue(&e.value);
+    if (std::string(kind) == "param")
+      TruncateParamValue(&e.value);
+    else
+      TruncateRunTagValue(&e.value);
   }
   return Status::Ok();
 }
@@ -74,7 +77,8 @@ Status NormaliseStatusFilter(Comparison& c) {
 }
 
 template <typename T>
-std::function<void(Status)> Answer(std::shared_ptr<std::optional<T>> reply, std::function<void(Result<T>)> done) {
+std::function<void(Status)> Answer(std::shared_ptr<std::optional<T>> reply,
+                                   std::function<void(Result<T>)> done) {
   return [reply, done = std::move(done)](Status s) {
     if (!s.ok()) return done(s);
     if (!*reply) return done(Internal("logged model write produced no result"));
@@ -90,11 +94,13 @@ Result<LoggedModelStatus> ParseLoggedModelStatus(const std::string& s) {
   if (s == "LOGGED_MODEL_UPLOAD_FAILED" || s == "UPLOAD_FAILED" || s == "FAILED" || s == "3") {
     return LoggedModelStatus::kUploadFailed;
   }
-  return InvalidArgument("Invalid logged model status '" + s.substr(0, 64) +
-                         "'. Expected one of LOGGED_MODEL_PENDING, LOGGED_MODEL_READY, LOGGED_MODEL_UPLOAD_FAILED");
+  return InvalidArgument(
+      "Invalid logged model status '" + s.substr(0, 64) +
+      "'. Expected one of LOGGED_MODEL_PENDING, LOGGED_MODEL_READY, LOGGED_MODEL_UPLOAD_FAILED");
 }
 
-LoggedModelService::LoggedModelService(MetadataStore* store, GroupCommitter* writer, Clock* clock, Random* random)
+LoggedModelService::LoggedModelService(MetadataStore* store, GroupCommitter* writer, Clock* clock,
+                                       Random* random)
     : store_(store), writer_(writer), clock_(clock), random_(random) {}
 
 void LoggedModelService::Write(TxnFn fn, Done done) { writer_->Submit(std::move(fn), std::move(done)); }
@@ -102,7 +108,8 @@ void LoggedModelService::Write(TxnFn fn, Done done) { writer_->Submit(std::move(
 void LoggedModelService::Create(CreateLoggedModelRequest req, DoneWith<LoggedModel> done) {
   Status valid = Status::Ok();
   int64_t exp_id = 0;
-  if (req.experiment_id.empty()) valid = InvalidArgument("Missing value for required parameter 'experiment_id'");
+  if (req.experiment_id.empty())
+    valid = InvalidArgument("Missing value for required parameter 'experiment_id'");
   else if (!ParseDecimalId(req.experiment_id, &exp_id)) {
     valid = NotFound("No Experiment with id=" + req.experiment_id.substr(0, 64) + " exists");
   }
@@ -110,7 +117,8 @@ void LoggedModelService::Create(CreateLoggedModelRequest req, DoneWith<LoggedMod
   if (valid.ok() && req.model_type && req.model_type->size() > kMaxModelTypeLength) {
     valid = InvalidArgument("model_type exceeds the maximum length of 500 characters");
   }
-  if (valid.ok() && req.source_run_id && !req.source_run_id->empty()) valid = ValidateRunIdFormat(*req.source_run_id);
+  if (valid.ok() && req.source_run_id && !req.source_run_id->empty())
+    valid = ValidateRunIdFormat(*req.source_run_id);
   if (valid.ok()) valid = ValidateEntries("param", req.params, kMaxParamsPerRequest);
   if (valid.ok()) valid = ValidateEntries("tag", req.tags, kMaxTagsPerRequest);
   if (!valid.ok()) return done(valid);
@@ -135,7 +143,8 @@ void LoggedModelService::Create(CreateLoggedModelRequest req, DoneWith<LoggedMod
         if (!m.source_run_id.empty()) {
           TAMGA_ASSIGN_OR_RETURN(RunInfo run, txn.GetRunInfo(m.source_run_id));
           if (run.lifecycle_stage != LifecycleStage::kActive) {
-            return InvalidArgument("The run " + run.run_id + " must be in the 'active' state. Current state is "
+            return InvalidArgument("The run " + run.run_id +
+                                   " must be in the 'active' state. Current state is "
                                    "deleted.");
           }
         }
@@ -192,13 +201,16 @@ Result<LoggedModelSearchResult> LoggedModelService::Search(const LoggedModelSear
   if (req.experiment_ids.empty()) {
     return InvalidArgument("Missing value for required parameter 'experiment_ids'");
   }
-  if (req.experiment_ids.size() > 100) return InvalidArgument("At most 100 experiment_ids may be searched at once");
+  if (req.experiment_ids.size() > 100)
+    return InvalidArgument("At most 100 experiment_ids may be searched at once");
   if (req.has_datasets) {
-    return InvalidArgument("Searching logged models by dataset-scoped metrics is not supported by this server");
+    return InvalidArgument(
+        "Searching logged models by dataset-scoped metrics is not supported by this server");
   }
   if (req.max_results < 1 || req.max_results > kMaxSearchResults) {
     return InvalidArgument("Invalid value for request parameter max_results. It must be between 1 and " +
-                           std::to_string(kMaxSearchResults) + ", but got value " + std::to_string(req.max_results));
+                           std::to_string(kMaxSearchResults) + ", but got value " +
+                           std::to_string(req.max_results));
   }
   LoggedModelQuery q;
   for (const auto& id : req.experiment_ids) {
@@ -213,16 +225,17 @@ Result<LoggedModelSearchResult> LoggedModelService::Search(const LoggedModelSear
     std::string key = o.field_name;
     if (key == "creation_time") key = "creation_timestamp";
     if (key == "last_updated_time") key = "last_updated_timestamp";
-    static const std::set<std::string> kKeys = {"name",   "model_id",           "model_type",
-                                                "status", "creation_timestamp", "last_updated_timestamp",
-                                                "source_run_id"};
+    static const std::set<std::string> kKeys = {
+        "name",         "model_id", "model_type", "status", "creation_timestamp", "last_updated_timestamp",
+        "source_run_id"};
     if (key.rfind("metrics.", 0) == 0) {
       return InvalidArgument("Ordering logged models by metrics is not supported by this server");
     }
     if (!kKeys.count(key)) {
-      return InvalidArgument("Invalid order_by field_name '" + o.field_name.substr(0, 100) +
-                             "'. Valid fields are ['name', 'model_id', 'model_type', 'status', 'creation_timestamp', "
-                             "'last_updated_timestamp', 'source_run_id']");
+      return InvalidArgument(
+          "Invalid order_by field_name '" + o.field_name.substr(0, 100) +
+          "'. Valid fields are ['name', 'model_id', 'model_type', 'status', 'creation_timestamp', "
+          "'last_updated_timestamp', 'source_run_id']");
     }
     if (!seen.insert(key).second) return InvalidArgument("`order_by` contains duplicate fields: " + key);
     q.order.push_back(OrderKey{FieldKind::kAttribute, key, o.ascending});
@@ -280,8 +293,8 @@ void LoggedModelService::LogParams(const std::string& model_id, std::vector<KeyV
             if (old.key == p.key && old.value != p.value) {
               return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
                                      "' was already logged with value='" + old.value.substr(0, 100) +
-                                     "' for logged model ID='" + model_id + "'. Attempted logging new value '" +
-                                     p.value.substr(0, 100) + "'.");
+                                     "' for logged model ID='" + model_id +
+                                     "'. Attempted logging new value '" + p.value.substr(0, 100) + "'.");
             }
           }
         }
@@ -305,9 +318,11 @@ void LoggedModelService::LogOutputs(const std::string& run_id, std::vector<RunOu
       [run_id, outputs = std::move(outputs)](WriteTxn& txn) -> Status {
         TAMGA_ASSIGN_OR_RETURN(RunInfo run, txn.GetRunInfo(run_id));
         if (run.lifecycle_stage != LifecycleStage::kActive) {
-          return InvalidArgument("The run " + run_id + " must be in the 'active' state. Current state is deleted.");
+          return InvalidArgument("The run " + run_id +
+                                 " must be in the 'active' state. Current state is deleted.");
         }
-        for (const auto& o : outputs) TAMGA_RETURN_IF_ERROR(LiveModel(txn.registry().reader(), o.model_id).status());
+        for (const auto& o : outputs)
+          TAMGA_RETURN_IF_ERROR(LiveModel(txn.registry().reader(), o.model_id).status());
         return txn.registry().AddRunOutputs(run_id, outputs);
       },
       std::move(done));

@@ -60,7 +60,8 @@ Result<MlmodelInfo> ParseMlmodel(const std::string& yaml_text) {
     if (!root.IsMap()) return InvalidArgument("MLmodel is not a YAML mapping");
     MlmodelInfo info;
     int64_t budget = kMaxNodes;
-    if (root["flavors"] && root["flavors"].IsMap()) info.flavors_json = DumpJson(ToJson(root["flavors"], &budget));
+    if (root["flavors"] && root["flavors"].IsMap())
+      info.flavors_json = DumpJson(ToJson(root["flavors"], &budget));
     if (root["signature"] && root["signature"].IsMap()) {
       info.signature_json = DumpJson(ToJson(root["signature"], &budget));
     }
@@ -74,7 +75,8 @@ Result<MlmodelInfo> ParseMlmodel(const std::string& yaml_text) {
 }
 
 Result<MlmodelInfo> ReadMlmodel(BlobStore& blobs, const std::string& model_dir) {
-  TAMGA_ASSIGN_OR_RETURN(auto reader, blobs.OpenReader(model_dir.empty() ? "MLmodel" : model_dir + "/MLmodel"));
+  TAMGA_ASSIGN_OR_RETURN(auto reader,
+                         blobs.OpenReader(model_dir.empty() ? "MLmodel" : model_dir + "/MLmodel"));
   if (reader->size() > (1 << 20)) return InvalidArgument("MLmodel is larger than 1 MiB");
   std::string text(static_cast<size_t>(reader->size()), '\0');
   size_t done = 0;

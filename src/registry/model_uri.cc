@@ -14,7 +14,9 @@ Status BadUri(std::string_view uri) {
                          "models:/<name>/latest or models:/<model_id>.");
 }
 
-bool IsLoggedModelId(std::string_view s) { return s.size() == 34 && s.substr(0, 2) == "m-" && IsHex32(s.substr(2)); }
+bool IsLoggedModelId(std::string_view s) {
+  return s.size() == 34 && s.substr(0, 2) == "m-" && IsHex32(s.substr(2));
+}
 
 }  // namespace
 
@@ -23,9 +25,12 @@ Result<ModelUri> ParseModelUri(std::string_view uri) {
   if (uri.substr(0, kScheme.size()) != kScheme) return BadUri(uri);
   std::string_view rest = uri.substr(kScheme.size());
   // models:/x and models:///x (empty authority) are the same.
-  if (rest.substr(0, 3) == "///") rest.remove_prefix(3);
-  else if (rest.substr(0, 1) == "/") rest.remove_prefix(1);
-  else return BadUri(uri);
+  if (rest.substr(0, 3) == "///")
+    rest.remove_prefix(3);
+  else if (rest.substr(0, 1) == "/")
+    rest.remove_prefix(1);
+  else
+    return BadUri(uri);
   ModelUri out;
   size_t slash = rest.find('/');
   std::string_view first = rest.substr(0, slash);
@@ -119,7 +124,9 @@ Result<ResolvedModel> ResolveModelUri(RegistryReader& registry, const ModelUri& 
         for (auto& v : model.latest_versions) {
           if (v.current_stage == uri.stage) version = v;
         }
-        if (!version) return NotFound("No versions of model with name '" + uri.name + "' and stage '" + uri.stage + "' found");
+        if (!version)
+          return NotFound("No versions of model with name '" + uri.name + "' and stage '" + uri.stage +
+                          "' found");
       } else {
         TAMGA_ASSIGN_OR_RETURN(auto page, registry.SearchModelVersions(q));
         if (page.versions.empty()) {

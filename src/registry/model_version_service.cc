@@ -31,10 +31,11 @@ bool HasScheme(const std::string& s) {
 }
 
 Status BadSource(const std::string& source) {
-  return InvalidArgument("Invalid model version source: '" + source.substr(0, 300) +
-                         "'. To use a local path as a model version source, the run_id request parameter has to be "
-                         "specified and the local path has to be contained within the artifact directory of the run "
-                         "specified by the run_id.");
+  return InvalidArgument(
+      "Invalid model version source: '" + source.substr(0, 300) +
+      "'. To use a local path as a model version source, the run_id request parameter has to be "
+      "specified and the local path has to be contained within the artifact directory of the run "
+      "specified by the run_id.");
 }
 
 Status CheckSource(const std::string& source) {
@@ -63,7 +64,8 @@ Status VersionNotFound(const std::string& name, int64_t version) {
 
 }  // namespace
 
-Result<std::pair<std::string, std::string>> RegistryService::PrepareSource(const CreateModelVersionRequest& req) {
+Result<std::pair<std::string, std::string>> RegistryService::PrepareSource(
+    const CreateModelVersionRequest& req) {
   TAMGA_RETURN_IF_ERROR(CheckSource(req.source));
   std::string source = req.source;
   if (source.rfind("runs:/", 0) == 0) {
@@ -73,7 +75,8 @@ Result<std::pair<std::string, std::string>> RegistryService::PrepareSource(const
     std::string run_id = rest.substr(0, slash);
     std::string path = slash == std::string::npos ? "" : rest.substr(slash + 1);
     auto run = store_->GetRunInfo(run_id);
-    if (!run.ok()) return InvalidArgument("Invalid model version source '" + source + "': run '" + run_id + "' not found");
+    if (!run.ok())
+      return InvalidArgument("Invalid model version source '" + source + "': run '" + run_id + "' not found");
     source = run->artifact_uri + (path.empty() ? "" : "/" + path);
   } else if (source.rfind("models:", 0) == 0) {
     TAMGA_ASSIGN_OR_RETURN(auto resolved, Resolve(source));
@@ -157,15 +160,16 @@ Result<ModelVersion> RegistryService::GetModelVersion(const std::string& name, c
 }
 
 void RegistryService::UpdateModelVersion(const std::string& name, const std::string& version,
-                                         std::optional<std::string> description, DoneWith<ModelVersion> done) {
+                                         std::optional<std::string> description,
+                                         DoneWith<ModelVersion> done) {
   auto v = ParseModelVersion(version);
   Status valid = v.ok() ? ValidateDescription(description) : v.status();
   if (!valid.ok()) return done(valid);
   auto reply = std::make_shared<std::optional<ModelVersion>>();
   int64_t now = clock_->NowMillis();
   Write(
-      [name, v = *v, description = std::move(description), reply, now](WriteTxn& txn,
-                                                                       std::vector<RegistryEvent>* events) -> Status {
+      [name, v = *v, description = std::move(description), reply, now](
+          WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
         TAMGA_RETURN_IF_ERROR(txn.registry().SetModelVersionDescription(name, v, description, now));
         events->push_back(VersionUpdatedEvent(name, v, description, now));
         TAMGA_ASSIGN_OR_RETURN(*reply, txn.registry().reader().GetModelVersion(name, v));
@@ -174,21 +178,23 @@ void RegistryService::UpdateModelVersion(const std::string& name, const std::str
       Finish(reply, std::move(done)));
 }
 
-void RegistryService::TransitionStage(const std::string& name, const std::string& version, const std::string& stage,
-                                      bool archive_existing, DoneWith<ModelVersion> done) {
+void RegistryService::TransitionStage(const std::string& name, const std::string& version,
+                                      const std::string& stage, bool archive_existing,
+                                      DoneWith<ModelVersion> done) {
   auto v = ParseModelVersion(version);
   if (!v.ok()) return done(v.status());
   auto canonical = CanonicalStage(stage);
   if (!canonical.ok()) return done(canonical.status());
   std::string to = *canonical;
   if (archive_existing && to != "Staging" && to != "Production") {
-    return done(InvalidArgument("Model version transition cannot archive existing model versions because '" + to +
-                                "' is not an Active stage. Valid stages are Staging, Production"));
+    return done(InvalidArgument("Model version transition cannot archive existing model versions because '" +
+                                to + "' is not an Active stage. Valid stages are Staging, Production"));
   }
   auto reply = std::make_shared<std::optional<ModelVersion>>();
   int64_t now = clock_->NowMillis();
   Write(
-      [name, v = *v, to, archive_existing, reply, now](WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
+      [name, v = *v, to, archive_existing, reply, now](WriteTxn& txn,
+                                                       std::vector<RegistryEvent>* events) -> Status {
         RegistryReader& r = txn.registry().reader();
         auto current = r.GetModelVersion(name, v);
         if (current.status().code() == StatusCode::kNotFound) return VersionNotFound(name, v);
@@ -269,8 +275,8 @@ void RegistryService::SetModelVersionTag(const std::string& name, const std::str
       std::move(done));
 }
 
-void RegistryService::DeleteModelVersionTag(const std::string& name, const std::string& version, std::string key,
-                                            Done done) {
+void RegistryService::DeleteModelVersionTag(const std::string& name, const std::string& version,
+                                            std::string key, Done done) {
   auto v = ParseModelVersion(version);
   if (!v.ok()) return done(v.status());
   int64_t now = clock_->NowMillis();

@@ -14,12 +14,14 @@ void TagsObject(JsonWriter& w, const std::vector<KeyValue>& tags) {
 
 void OptString(JsonWriter& w, const char* key, const std::optional<std::string>& v) {
   w.Key(key);
-  if (v) w.String(*v);
-  else w.Null();
+  if (v)
+    w.String(*v);
+  else
+    w.Null();
 }
 
-RegistryEvent Event(const char* type, const std::string& name, const std::string& version, const std::string& alias,
-                    int64_t now, std::string data) {
+RegistryEvent Event(const char* type, const std::string& name, const std::string& version,
+                    const std::string& alias, int64_t now, std::string data) {
   RegistryEvent e;
   e.type = type;
   e.model_name = name;
@@ -33,9 +35,9 @@ RegistryEvent Event(const char* type, const std::string& name, const std::string
 }  // namespace
 
 const std::vector<std::string>& MlflowWebhookEventTypes() {
-  static const std::vector<std::string> kTypes = {
-      event_type::kModelCreated,   event_type::kVersionCreated, event_type::kVersionTagSet,
-      event_type::kVersionTagDeleted, event_type::kAliasCreated, event_type::kAliasDeleted};
+  static const std::vector<std::string> kTypes = {event_type::kModelCreated,  event_type::kVersionCreated,
+                                                  event_type::kVersionTagSet, event_type::kVersionTagDeleted,
+                                                  event_type::kAliasCreated,  event_type::kAliasDeleted};
   return kTypes;
 }
 
@@ -50,7 +52,8 @@ RegistryEvent ModelCreatedEvent(const RegisteredModel& m, int64_t now) {
   return Event(event_type::kModelCreated, m.name, "", "", now, std::move(data));
 }
 
-RegistryEvent ModelUpdatedEvent(const std::string& name, const std::optional<std::string>& description, int64_t now) {
+RegistryEvent ModelUpdatedEvent(const std::string& name, const std::optional<std::string>& description,
+                                int64_t now) {
   std::string data;
   JsonWriter w(&data);
   w.BeginObject();

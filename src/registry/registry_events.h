@@ -33,7 +33,8 @@ inline constexpr const char* kAliasDeleted = "model_version_alias.deleted";
 const std::vector<std::string>& MlflowWebhookEventTypes();
 
 RegistryEvent ModelCreatedEvent(const RegisteredModel& m, int64_t now);
-RegistryEvent ModelUpdatedEvent(const std::string& name, const std::optional<std::string>& description, int64_t now);
+RegistryEvent ModelUpdatedEvent(const std::string& name, const std::optional<std::string>& description,
+                                int64_t now);
 RegistryEvent ModelRenamedEvent(const std::string& name, const std::string& new_name, int64_t now);
 RegistryEvent ModelDeletedEvent(const std::string& name, int64_t now);
 RegistryEvent ModelTagEvent(const char* type, const std::string& name, const KeyValue& tag, int64_t now);

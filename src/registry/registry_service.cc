@@ -10,8 +10,8 @@
 
 namespace tamga {
 
-RegistryService::RegistryService(MetadataStore* store, GroupCommitter* writer, BlobStore* blobs, EventHub* hub,
-                                 Clock* clock, Random* random)
+RegistryService::RegistryService(MetadataStore* store, GroupCommitter* writer, BlobStore* blobs,
+                                 EventHub* hub, Clock* clock, Random* random)
     : store_(store), writer_(writer), blobs_(blobs), hub_(hub), clock_(clock), random_(random) {}
 
 void RegistryService::Write(TxnFn fn, Done done) {
@@ -50,7 +50,8 @@ Result<int64_t> ParseMaxResults(int64_t max_results, int64_t limit) {
 
 using namespace registry_internal;
 
-void RegistryService::CreateRegisteredModel(CreateRegisteredModelRequest req, DoneWith<RegisteredModel> done) {
+void RegistryService::CreateRegisteredModel(CreateRegisteredModelRequest req,
+                                            DoneWith<RegisteredModel> done) {
   Status valid = ValidateModelName(req.name);
   if (valid.ok()) valid = ValidateTags(req.tags);
   if (valid.ok()) valid = ValidateDescription(req.description);
@@ -85,7 +86,8 @@ void RegistryService::RenameRegisteredModel(const std::string& name, std::string
   auto reply = std::make_shared<std::optional<RegisteredModel>>();
   int64_t now = clock_->NowMillis();
   Write(
-      [name, new_name = std::move(new_name), reply, now](WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
+      [name, new_name = std::move(new_name), reply, now](WriteTxn& txn,
+                                                         std::vector<RegistryEvent>* events) -> Status {
         if (name != new_name) {
           TAMGA_RETURN_IF_ERROR(txn.registry().RenameRegisteredModel(name, new_name, now));
           events->push_back(ModelRenamedEvent(name, new_name, now));
@@ -104,7 +106,7 @@ void RegistryService::UpdateRegisteredModel(const std::string& name, std::option
   int64_t now = clock_->NowMillis();
   Write(
       [name, description = std::move(description), reply, now](WriteTxn& txn,
-                                                                std::vector<RegistryEvent>* events) -> Status {
+                                                               std::vector<RegistryEvent>* events) -> Status {
         TAMGA_RETURN_IF_ERROR(txn.registry().SetRegisteredModelDescription(name, description, now));
         events->push_back(ModelUpdatedEvent(name, description, now));
         TAMGA_ASSIGN_OR_RETURN(*reply, txn.registry().reader().GetRegisteredModel(name));
@@ -128,9 +130,11 @@ void RegistryService::DeleteRegisteredModel(const std::string& name, Done done) 
       std::move(done));
 }
 
-Result<RegisteredModelSearchResult> RegistryService::SearchRegisteredModels(const RegistrySearchRequest& req) {
+Result<RegisteredModelSearchResult> RegistryService::SearchRegisteredModels(
+    const RegistrySearchRequest& req) {
   RegistryQuery q;
-  TAMGA_ASSIGN_OR_RETURN(q.max_results, ParseMaxResults(req.max_results, RegistryLimits::kMaxModelSearchResults));
+  TAMGA_ASSIGN_OR_RETURN(q.max_results,
+                         ParseMaxResults(req.max_results, RegistryLimits::kMaxModelSearchResults));
   TAMGA_ASSIGN_OR_RETURN(q.filter, ParseSearchFilter(req.filter, SearchEntity::kRegisteredModels));
   TAMGA_ASSIGN_OR_RETURN(q.order, ParseOrderBy(req.order_by, SearchEntity::kRegisteredModels));
   if (!req.page_token.empty()) {
@@ -184,14 +188,16 @@ void RegistryService::DeleteRegisteredModelTag(const std::string& name, std::str
       std::move(done));
 }
 
-void RegistryService::SetAlias(const std::string& name, std::string alias, const std::string& version, Done done) {
+void RegistryService::SetAlias(const std::string& name, std::string alias, const std::string& version,
+                               Done done) {
   Status valid = ValidateAlias(alias);
   auto v = ParseModelVersion(version);
   if (valid.ok() && !v.ok()) valid = v.status();
   if (!valid.ok()) return done(valid);
   int64_t now = clock_->NowMillis();
   Write(
-      [name, alias = std::move(alias), v = *v, now](WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
+      [name, alias = std::move(alias), v = *v, now](WriteTxn& txn,
+                                                    std::vector<RegistryEvent>* events) -> Status {
         TAMGA_RETURN_IF_ERROR(txn.registry().SetAlias(name, alias, v));
         TAMGA_RETURN_IF_ERROR(txn.registry().TouchRegisteredModel(name, now));
         events->push_back(AliasEvent(event_type::kAliasCreated, name, alias, v, now));

@@ -80,7 +80,8 @@ class RegistryService {
   void DeleteRegisteredModel(const std::string& name, Done done);
   Result<RegisteredModelSearchResult> SearchRegisteredModels(const RegistrySearchRequest& req);
   // Newest version per requested stage (all stages when empty). InvalidArgument on an unknown stage.
-  Result<std::vector<ModelVersion>> GetLatestVersions(const std::string& name, const std::vector<std::string>& stages);
+  Result<std::vector<ModelVersion>> GetLatestVersions(const std::string& name,
+                                                      const std::vector<std::string>& stages);
   void SetRegisteredModelTag(const std::string& name, KeyValue tag, Done done);
   void DeleteRegisteredModelTag(const std::string& name, std::string key, Done done);
 
@@ -92,8 +93,8 @@ class RegistryService {
   // Model versions.
   void CreateModelVersion(CreateModelVersionRequest req, DoneWith<ModelVersion> done);
   Result<ModelVersion> GetModelVersion(const std::string& name, const std::string& version);
-  void UpdateModelVersion(const std::string& name, const std::string& version, std::optional<std::string> description,
-                          DoneWith<ModelVersion> done);
+  void UpdateModelVersion(const std::string& name, const std::string& version,
+                          std::optional<std::string> description, DoneWith<ModelVersion> done);
   void TransitionStage(const std::string& name, const std::string& version, const std::string& stage,
                        bool archive_existing_versions, DoneWith<ModelVersion> done);
   void DeleteModelVersion(const std::string& name, const std::string& version, Done done);

@@ -10,7 +10,8 @@ namespace tamga {
 Status ValidateModelName(const std::string& name) {
   if (name.empty()) return InvalidArgument("Registered model name cannot be empty.");
   if (name.size() > RegistryLimits::kMaxModelName) {
-    return InvalidArgument("Registered model name '" + name.substr(0, 64) + "...' exceeds the maximum length of " +
+    return InvalidArgument("Registered model name '" + name.substr(0, 64) +
+                           "...' exceeds the maximum length of " +
                            std::to_string(RegistryLimits::kMaxModelName) + " characters.");
   }
   bool path_like = name == "." || name == ".." || name.find('/') != std::string::npos ||
@@ -18,9 +19,10 @@ Status ValidateModelName(const std::string& name) {
   bool bad_char = false;
   for (unsigned char c : name) bad_char |= c < 0x20 || c == 0x7f || c == '@' || c == ':';
   if (path_like || bad_char) {
-    return InvalidArgument("Invalid registered model name '" + name +
-                           "'. Names must not contain '/', '\\\\', '@', ':' or control characters, and must not "
-                           "be '.' or '..'.");
+    return InvalidArgument(
+        "Invalid registered model name '" + name +
+        "'. Names must not contain '/', '\\\\', '@', ':' or control characters, and must not "
+        "be '.' or '..'.");
   }
   return Status::Ok();
 }
@@ -37,9 +39,10 @@ Status ValidateAlias(const std::string& alias) {
   bool ok = !alias.empty() && alias.size() <= RegistryLimits::kMaxAlias;
   for (unsigned char c : alias) ok &= std::isalnum(c) || c == '_' || c == '-';
   if (!ok) {
-    return InvalidArgument("Invalid alias name: '" + alias.substr(0, 300) +
-                           "'. Aliases may only contain alphanumerics, underscores, and dashes, and must be 1 to " +
-                           std::to_string(RegistryLimits::kMaxAlias) + " characters long.");
+    return InvalidArgument(
+        "Invalid alias name: '" + alias.substr(0, 300) +
+        "'. Aliases may only contain alphanumerics, underscores, and dashes, and must be 1 to " +
+        std::to_string(RegistryLimits::kMaxAlias) + " characters long.");
   }
   std::string lower;
   for (unsigned char c : alias) lower += static_cast<char>(std::tolower(c));
@@ -48,7 +51,8 @@ Status ValidateAlias(const std::string& alias) {
   }
   if (lower.size() > 1 && lower[0] == 'v') {
     bool digits = true;
-    for (size_t i = 1; i < lower.size(); ++i) digits &= std::isdigit(static_cast<unsigned char>(lower[i])) != 0;
+    for (size_t i = 1; i < lower.size(); ++i)
+      digits &= std::isdigit(static_cast<unsigned char>(lower[i])) != 0;
     if (digits) {
       return InvalidArgument("Version alias name '" + alias +
                              "' is reserved: aliases of the form v<number> look like version numbers.");
@@ -72,12 +76,14 @@ Status ValidateRegistryTag(const KeyValue& tag) {
   if (tag.key.empty()) return InvalidArgument("Missing value for required parameter 'key'");
   TAMGA_RETURN_IF_ERROR(ValidateEntityKey("tag", tag.key));
   if (tag.key.size() > RegistryLimits::kMaxTagKey) {
-    return InvalidArgument("Tag key '" + tag.key.substr(0, 64) + "...' had length " + std::to_string(tag.key.size()) +
-                           ", which exceeded length limit of " + std::to_string(RegistryLimits::kMaxTagKey));
+    return InvalidArgument("Tag key '" + tag.key.substr(0, 64) + "...' had length " +
+                           std::to_string(tag.key.size()) + ", which exceeded length limit of " +
+                           std::to_string(RegistryLimits::kMaxTagKey));
   }
   if (tag.value.size() > RegistryLimits::kMaxTagValue) {
-    return InvalidArgument("Tag value for key '" + tag.key + "' had length " + std::to_string(tag.value.size()) +
-                           ", which exceeded length limit of " + std::to_string(RegistryLimits::kMaxTagValue));
+    return InvalidArgument("Tag value for key '" + tag.key + "' had length " +
+                           std::to_string(tag.value.size()) + ", which exceeded length limit of " +
+                           std::to_string(RegistryLimits::kMaxTagValue));
   }
   return Status::Ok();
 }
@@ -85,7 +91,8 @@ Status ValidateRegistryTag(const KeyValue& tag) {
 Status ValidateDescription(const std::optional<std::string>& description) {
   if (description && description->size() > RegistryLimits::kMaxDescription) {
     return InvalidArgument("Description had length " + std::to_string(description->size()) +
-                           ", which exceeded length limit of " + std::to_string(RegistryLimits::kMaxDescription));
+                           ", which exceeded length limit of " +
+                           std::to_string(RegistryLimits::kMaxDescription));
   }
   return Status::Ok();
 }

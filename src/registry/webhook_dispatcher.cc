@@ -37,14 +37,20 @@ std::optional<int64_t> ParseRetryAfterMs(const std::string& header) {
 
 WebhookDispatcher::WebhookDispatcher(const Options& options, MetadataStore* store, GroupCommitter* writer,
                                      EventHub* hub, WebhookTransport* transport, Clock* clock, Random* random)
-    : options_(options), store_(store), writer_(writer), hub_(hub), transport_(transport), clock_(clock),
+    : options_(options),
+      store_(store),
+      writer_(writer),
+      hub_(hub),
+      transport_(transport),
+      clock_(clock),
       random_(random) {}
 
 WebhookDispatcher::~WebhookDispatcher() { Shutdown(); }
 
 void WebhookDispatcher::Start() {
   threads_.emplace_back([this] { FanOutLoop(); });
-  for (int i = 0; i < std::max(1, options_.sender_threads); ++i) threads_.emplace_back([this] { SenderLoop(); });
+  for (int i = 0; i < std::max(1, options_.sender_threads); ++i)
+    threads_.emplace_back([this] { SenderLoop(); });
 }
 
 void WebhookDispatcher::Shutdown() {
@@ -96,7 +102,8 @@ void WebhookDispatcher::FanOutLoop() {
   while (!stopping_) {
     auto events = store_->registry().ListEvents(cursor, kFanOutBatch);
     if (!events.ok() || events->empty()) {
-      if (!events.ok()) TAMGA_LOG(kWarn, "webhook fan-out: reading events failed", {{"error", events.status().ToString()}});
+      if (!events.ok())
+        TAMGA_LOG(kWarn, "webhook fan-out: reading events failed", {{"error", events.status().ToString()}});
       hub_->Wait(cursor, options_.idle_poll_ms);
       continue;
     }
@@ -138,7 +145,8 @@ void WebhookDispatcher::SenderLoop() {
     uint64_t seen = wakeups_;
     cv_.wait_for(lock.native(), std::chrono::milliseconds(wait_ms), [&] {
       mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return stopping_ || wakeups_ != seen; });
+      return stopping_ || wakeups_ != seen;
+    });
   }
 }
 
@@ -150,8 +158,9 @@ void WebhookDispatcher::Send(WebhookDelivery d) {
   if (!hook.ok() || hook->status != WebhookStatus::kActive || !events.ok() || events->empty() ||
       events->front().seq != d.event_seq) {
     d.state = DeliveryState::kFailed;
-    d.last_error = !hook.ok() ? "webhook deleted" : hook->status != WebhookStatus::kActive ? "webhook disabled"
-                                                                                          : "event missing";
+    d.last_error = !hook.ok()                               ? "webhook deleted"
+                   : hook->status != WebhookStatus::kActive ? "webhook disabled"
+                                                            : "event missing";
   } else {
     const RegistryEvent& e = events->front();
     WebhookPost post = BuildWebhookPost(*hook, d.delivery_id, e.type, e.timestamp, e.data, now,
@@ -159,21 +168,27 @@ void WebhookDispatcher::Send(WebhookDelivery d) {
     auto reply = transport_->Post(post);
     ++d.attempts;
     d.last_status = reply.ok() ? reply->status : 0;
-    d.last_error = reply.ok() ? (reply->status >= 300 ? reply->body.substr(0, 500) : "") : reply.status().message();
+    d.last_error =
+        reply.ok() ? (reply->status >= 300 ? reply->body.substr(0, 500) : "") : reply.status().message();
     if (reply.ok() && reply->status >= 200 && reply->status < 300) {
       d.state = DeliveryState::kSucceeded;
     } else if (!RetryableStatus(d.last_status) || d.attempts >= options_.retry.max_attempts) {
       d.state = DeliveryState::kFailed;
     } else {
-      int64_t delay = BackoffDelayMs(options_.retry, d.attempts, static_cast<double>(random_->Next() % 1000000) / 1e6);
+      int64_t delay =
+          BackoffDelayMs(options_.retry, d.attempts, static_cast<double>(random_->Next() % 1000000) / 1e6);
       if (reply.ok()) {
-        if (auto ra = ParseRetryAfterMs(reply->retry_after)) delay = std::min(*ra, options_.retry.max_retry_after_ms);
+        if (auto ra = ParseRetryAfterMs(reply->retry_after))
+          delay = std::min(*ra, options_.retry.max_retry_after_ms);
       }
       d.next_attempt_at = clock_->NowMillis() + delay;
     }
     TAMGA_LOG(kInfo, "webhook delivery attempt",
-              {{"webhook_id", d.webhook_id}, {"delivery_id", d.delivery_id}, {"event", d.event_type},
-               {"status", std::to_string(d.last_status)}, {"attempt", std::to_string(d.attempts)},
+              {{"webhook_id", d.webhook_id},
+               {"delivery_id", d.delivery_id},
+               {"event", d.event_type},
+               {"status", std::to_string(d.last_status)},
+               {"attempt", std::to_string(d.attempts)},
                {"state", DeliveryStateName(d.state)}});
   }
   Status s = writer_->SubmitAndWait([d](WriteTxn& txn) { return txn.registry().UpdateDelivery(d); });

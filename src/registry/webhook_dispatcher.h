@@ -18,19 +18,19 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "core/random.h"
 #include "registry/event_hub.h"
 #include "registry/webhook_service.h"
 #include "storage/group_commit.h"
 #include "storage/metadata_store.h"
-#include "core/mutex.h"
 
 namespace tamga {
 
 struct RetryPolicy {
   int max_attempts = 8;
-  int64_t base_delay_ms = 1000;      // attempt n waits base * 2^(n-1), +-20% jitter
-  int64_t max_delay_ms = 300000;     // cap on one backoff
+  int64_t base_delay_ms = 1000;   // attempt n waits base * 2^(n-1), +-20% jitter
+  int64_t max_delay_ms = 300000;  // cap on one backoff
   int64_t max_retry_after_ms = 3600000;
 };
 // Delay before the next attempt after `attempts` failed ones, from a uniform draw in [0, 1).

@@ -19,8 +19,8 @@ std::string Iso8601(int64_t ms) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03d000+00:00", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03d000+00:00", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
   return buf;
 }
 
@@ -40,8 +40,10 @@ std::string ExampleData(const std::string& event) {
   if (event == event_type::kVersionTagSet) {
     return R"({"name":"example_model","version":"1","key":"example_key","value":"example_value"})";
   }
-  if (event == event_type::kVersionTagDeleted) return R"({"name":"example_model","version":"1","key":"example_key"})";
-  if (event == event_type::kAliasCreated) return R"({"name":"example_model","alias":"example_alias","version":"1"})";
+  if (event == event_type::kVersionTagDeleted)
+    return R"({"name":"example_model","version":"1","key":"example_key"})";
+  if (event == event_type::kAliasCreated)
+    return R"({"name":"example_model","alias":"example_alias","version":"1"})";
   return R"({"name":"example_model","alias":"example_alias"})";
 }
 
@@ -58,9 +60,9 @@ Result<std::string> CanonicalWebhookEvent(const std::string& entity, const std::
   return name;
 }
 
-WebhookPost BuildWebhookPost(const Webhook& hook, const std::string& delivery_id, const std::string& event_type,
-                             int64_t event_timestamp_ms, const std::string& data_json, int64_t now_ms,
-                             int64_t timeout_ms) {
+WebhookPost BuildWebhookPost(const Webhook& hook, const std::string& delivery_id,
+                             const std::string& event_type, int64_t event_timestamp_ms,
+                             const std::string& data_json, int64_t now_ms, int64_t timeout_ms) {
   size_t dot = event_type.find('.');
   std::string body;
   JsonWriter w(&body);
@@ -75,7 +77,8 @@ WebhookPost BuildWebhookPost(const Webhook& hook, const std::string& delivery_id
   WebhookPost post;
   post.url = hook.url;
   post.timeout_ms = timeout_ms;
-  post.headers = {{"Content-Type", "application/json"}, {"X-MLflow-Delivery-Id", delivery_id},
+  post.headers = {{"Content-Type", "application/json"},
+                  {"X-MLflow-Delivery-Id", delivery_id},
                   {"X-MLflow-Timestamp", ts}};
   if (!hook.secret.empty()) {
     std::string sig = HmacSha256(hook.secret, delivery_id + "." + ts + "." + body);
@@ -98,9 +101,11 @@ WebhookService::WebhookService(const Options& options, MetadataStore* store, Gro
 
 Status WebhookService::Validate(const WebhookSpec& spec, bool create) {
   if (create) {
-    if (!spec.name || spec.name->empty()) return InvalidArgument("Missing value for required parameter 'name'");
+    if (!spec.name || spec.name->empty())
+      return InvalidArgument("Missing value for required parameter 'name'");
     if (!spec.url || spec.url->empty()) return InvalidArgument("Missing value for required parameter 'url'");
-    if (!spec.events || spec.events->empty()) return InvalidArgument("Missing value for required parameter 'events'");
+    if (!spec.events || spec.events->empty())
+      return InvalidArgument("Missing value for required parameter 'events'");
   }
   if (spec.name && (spec.name->empty() || spec.name->size() > 256)) {
     return InvalidArgument("Webhook name must be 1 to 256 characters long");
@@ -168,10 +173,13 @@ void WebhookService::Update(const std::string& webhook_id, WebhookSpec spec, Don
 }
 
 void WebhookService::Delete(const std::string& webhook_id, Done done) {
-  writer_->Submit([webhook_id](WriteTxn& txn) { return txn.registry().DeleteWebhook(webhook_id); }, std::move(done));
+  writer_->Submit([webhook_id](WriteTxn& txn) { return txn.registry().DeleteWebhook(webhook_id); },
+                  std::move(done));
 }
 
-Result<Webhook> WebhookService::Get(const std::string& webhook_id) { return store_->registry().GetWebhook(webhook_id); }
+Result<Webhook> WebhookService::Get(const std::string& webhook_id) {
+  return store_->registry().GetWebhook(webhook_id);
+}
 
 Result<WebhookService::Page> WebhookService::List(int64_t max_results, const std::string& page_token) {
   if (max_results < 1 || max_results > 1000) {
@@ -186,7 +194,8 @@ Result<WebhookService::Page> WebhookService::List(int64_t max_results, const std
   for (int64_t i = offset; i < static_cast<int64_t>(all.size()) && i < offset + max_results; ++i) {
     page.webhooks.push_back(all[i]);
   }
-  if (offset + max_results < static_cast<int64_t>(all.size())) page.next_page_token = EncodeOffsetToken(offset + max_results);
+  if (offset + max_results < static_cast<int64_t>(all.size()))
+    page.next_page_token = EncodeOffsetToken(offset + max_results);
   return page;
 }
 
@@ -202,7 +211,8 @@ Result<WebhookService::DeliveryPage> WebhookService::ListDeliveries(const std::s
   }
   TAMGA_RETURN_IF_ERROR(store_->registry().GetWebhook(webhook_id).status());
   DeliveryPage page;
-  TAMGA_ASSIGN_OR_RETURN(page.deliveries, store_->registry().ListDeliveries(webhook_id, before, max_results + 1));
+  TAMGA_ASSIGN_OR_RETURN(page.deliveries,
+                         store_->registry().ListDeliveries(webhook_id, before, max_results + 1));
   if (static_cast<int64_t>(page.deliveries.size()) > max_results) {
     page.deliveries.resize(max_results);
     page.next_page_token = EncodeOffsetToken(page.deliveries.back().delivery_pk);
@@ -210,9 +220,11 @@ Result<WebhookService::DeliveryPage> WebhookService::ListDeliveries(const std::s
   return page;
 }
 
-Result<WebhookTestResult> WebhookService::Test(const std::string& webhook_id, const std::optional<std::string>& event) {
+Result<WebhookTestResult> WebhookService::Test(const std::string& webhook_id,
+                                               const std::optional<std::string>& event) {
   TAMGA_ASSIGN_OR_RETURN(Webhook w, store_->registry().GetWebhook(webhook_id));
-  std::string type = event ? *event : (w.events.empty() ? std::string(event_type::kModelCreated) : w.events[0]);
+  std::string type =
+      event ? *event : (w.events.empty() ? std::string(event_type::kModelCreated) : w.events[0]);
   int64_t now = clock_->NowMillis();
   WebhookPost post = BuildWebhookPost(w, "test-" + NewRunId(*random_), type, now, ExampleData(type), now,
                                       options_.delivery_timeout_ms);

@@ -56,9 +56,9 @@ struct WebhookTestResult {
 };
 
 // The request a delivery sends: JSON body and headers (signature when a secret is set).
-WebhookPost BuildWebhookPost(const Webhook& hook, const std::string& delivery_id, const std::string& event_type,
-                             int64_t event_timestamp_ms, const std::string& data_json, int64_t now_ms,
-                             int64_t timeout_ms);
+WebhookPost BuildWebhookPost(const Webhook& hook, const std::string& delivery_id,
+                             const std::string& event_type, int64_t event_timestamp_ms,
+                             const std::string& data_json, int64_t now_ms, int64_t timeout_ms);
 // "model_version.created" or {"entity":"MODEL_VERSION","action":"CREATED"} parts -> canonical name;
 // InvalidArgument unless it is one of MLflow's webhook events.
 Result<std::string> CanonicalWebhookEvent(const std::string& entity, const std::string& action);
@@ -74,8 +74,8 @@ class WebhookService {
     size_t max_queued_tests = 16;         // beyond this TestAsync answers ResourceExhausted (429)
   };
 
-  WebhookService(const Options& options, MetadataStore* store, GroupCommitter* writer, WebhookTransport* transport,
-                 Clock* clock, Random* random);
+  WebhookService(const Options& options, MetadataStore* store, GroupCommitter* writer,
+                 WebhookTransport* transport, Clock* clock, Random* random);
 
   // name, url and events are required on create (InvalidArgument otherwise).
   void Create(WebhookSpec spec, DoneWebhook done);
@@ -96,8 +96,8 @@ class WebhookService {
   // Sends an example payload for `event` (default: the webhook's first event) now, blocking up to the
   // delivery timeout. Not recorded in the delivery log.
   Result<WebhookTestResult> Test(const std::string& webhook_id, const std::optional<std::string>& event);
-  // Test() on the bounded test pool; `done` runs there, exactly once (ResourceExhausted at once when the pool's
-  // queue is full).
+  // Test() on the bounded test pool; `done` runs there, exactly once (ResourceExhausted at once when the
+  // pool's queue is full).
   void TestAsync(const std::string& webhook_id, const std::optional<std::string>& event,
                  std::function<void(Result<WebhookTestResult>)> done);
 

@@ -4,7 +4,8 @@
 
 namespace tamga {
 
-LocalServing::LocalServing(DeployService* deploy, ModelManager* models, std::string self_url, std::string cache_dir)
+LocalServing::LocalServing(DeployService* deploy, ModelManager* models, std::string self_url,
+                           std::string cache_dir)
     : deploy_(deploy), models_(models), self_url_(std::move(self_url)), cache_dir_(std::move(cache_dir)) {}
 
 LocalServing::~LocalServing() { Shutdown(); }
@@ -15,8 +16,10 @@ void LocalServing::Start() {
       Reconcile();
       UniqueLock lock(&mu_);
       if (cv_.wait_for(lock.native(), std::chrono::seconds(1), [&] {
-      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return stop_; })) return;
+            mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+            return stop_;
+          }))
+        return;
     }
   });
 }
@@ -79,7 +82,8 @@ void LocalServing::Reconcile() {
     std::atomic<bool>* stopping = s.stopping.get();
     ModelManager* models = models_;
     std::string n = name;
-    s.loader = std::thread([source, models, n, stopping] { ServeFromRegistry(source, models, n, true, stopping); });
+    s.loader =
+        std::thread([source, models, n, stopping] { ServeFromRegistry(source, models, n, true, stopping); });
   }
 }
 

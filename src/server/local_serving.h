@@ -15,10 +15,10 @@
 #include <string>
 #include <thread>
 
+#include "core/mutex.h"
 #include "deploy/deploy_service.h"
 #include "serving/lifecycle/model_manager.h"
 #include "serving/lifecycle/registry_source.h"
-#include "core/mutex.h"
 
 namespace tamga {
 
@@ -47,7 +47,7 @@ class LocalServing {
   Mutex mu_;
   std::condition_variable cv_;
   bool stop_ GUARDED_BY(mu_) = false;
-  Mutex reconcile_mu_;              // one reconcile at a time
+  Mutex reconcile_mu_;  // one reconcile at a time
   std::map<std::string, Served> served_ GUARDED_BY(reconcile_mu_);
   std::thread thread_;
 };

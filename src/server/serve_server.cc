@@ -40,7 +40,6 @@ std::string ModelNameOf(const ServeConfig& c) {
   return name.empty() ? "model" : name;
 }
 
-
 }  // namespace
 
 Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& config) {
@@ -48,7 +47,8 @@ Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& conf
   p->config = config;
   bool registry = config.model.rfind("models:/", 0) == 0;
   if (registry && config.registry.empty()) {
-    return InvalidArgument("serving " + config.model + " needs --registry URL (or TAMGA_REGISTRY_URI/MLFLOW_TRACKING_URI)");
+    return InvalidArgument("serving " + config.model +
+                           " needs --registry URL (or TAMGA_REGISTRY_URI/MLFLOW_TRACKING_URI)");
   }
   if (!registry && !std::filesystem::exists(config.model)) {
     return NotFound("model path " + config.model + " does not exist");
@@ -61,7 +61,8 @@ Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& conf
   HttpServer::Options ho;
   ho.host = config.host;
   ho.port = config.port;
-  ho.threads = config.workers > 0 ? config.workers : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  ho.threads = config.workers > 0 ? config.workers
+                                  : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   ho.max_body_bytes = config.max_body_mb << 20;
   ho.limits = config.http_limits;
   TAMGA_ASSIGN_OR_RETURN(p->http, HttpServer::Create(ho, &p->router, &p->metrics, &p->clock));
@@ -76,7 +77,10 @@ Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& conf
   }
   WritePortFile(config.port_file, p->http->port());
   TAMGA_LOG(kInfo, "tamga serve listening",
-            {{"host", config.host}, {"port", std::to_string(p->http->port())}, {"model", config.model}, {"name", name}});
+            {{"host", config.host},
+             {"port", std::to_string(p->http->port())},
+             {"model", config.model},
+             {"name", name}});
 
   Parts* raw = p.get();
   if (registry) {

@@ -18,15 +18,15 @@ struct ServeConfig {
   std::string model;  // directory, .pt file, or models:/ URI
   std::string host = "127.0.0.1";
   int port = 8080;
-  std::string registry;            // tracking/registry URL for models:/ URIs
+  std::string registry;  // tracking/registry URL for models:/ URIs
   std::string cache_dir = "./tamga-model-cache";
   std::string port_file;
-  int grpc_port = 8081;            // OIP gRPC; 0 = pick a free port, -1 = off
+  int grpc_port = 8081;  // OIP gRPC; 0 = pick a free port, -1 = off
   std::string grpc_port_file;
-  int workers = 0;                 // HTTP I/O threads; 0 = number of cores
+  int workers = 0;  // HTTP I/O threads; 0 = number of cores
   size_t max_body_mb = 64;
   ServingOptions serving;
-  bool follow = true;              // hot reload on registry changes
+  bool follow = true;  // hot reload on registry changes
   HttpLimits http_limits;
 };
 

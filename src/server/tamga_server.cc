@@ -7,24 +7,24 @@
 #include "artifacts/local/local_blob_store.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/port_file.h"
 #include "core/metrics.h"
+#include "core/port_file.h"
 #include "core/random.h"
-#include "http/http_server.h"
-#include "http/routes/route_context.h"
-#include "storage/group_commit.h"
-#include "storage/sqlite/sqlite_metadata_store.h"
-#include "tamga/build_info.h"
-#include "registry/event_hub.h"
-#include "net/http_client.h"
 #include "deploy/deploy_service.h"
 #include "grpc/oip_grpc_server.h"
-#include "jobs/job_service.h"
+#include "http/http_server.h"
+#include "http/routes/route_context.h"
 #include "http/routes/serving_routes.h"
-#include "server/local_serving.h"
+#include "jobs/job_service.h"
+#include "net/http_client.h"
+#include "registry/event_hub.h"
 #include "registry/logged_model_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_dispatcher.h"
+#include "server/local_serving.h"
+#include "storage/group_commit.h"
+#include "storage/sqlite/sqlite_metadata_store.h"
+#include "tamga/build_info.h"
 #include "tracking/tracking_service.h"
 
 namespace tamga {
@@ -80,7 +80,6 @@ struct TamgaServer::Parts {
   std::unique_ptr<HttpServer> http;
 };
 
-
 Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& config) {
   auto p = std::make_unique<Parts>();
   p->config = config;
@@ -100,11 +99,13 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
 
   TAMGA_ASSIGN_OR_RETURN(int64_t last_seq, p->store->registry().LastEventSeq());
   p->events = std::make_unique<EventHub>(last_seq);
-  p->registry = std::make_unique<RegistryService>(p->store.get(), p->writer.get(), p->blobs.get(), p->events.get(),
-                                                  &p->clock, &p->random);
-  p->logged_models = std::make_unique<LoggedModelService>(p->store.get(), p->writer.get(), &p->clock, &p->random);
+  p->registry = std::make_unique<RegistryService>(p->store.get(), p->writer.get(), p->blobs.get(),
+                                                  p->events.get(), &p->clock, &p->random);
+  p->logged_models =
+      std::make_unique<LoggedModelService>(p->store.get(), p->writer.get(), &p->clock, &p->random);
 
-  TAMGA_ASSIGN_OR_RETURN(p->webhook_transport.policy, DestinationPolicy::Create({config.outbound_allow, true}));
+  TAMGA_ASSIGN_OR_RETURN(p->webhook_transport.policy,
+                         DestinationPolicy::Create({config.outbound_allow, true}));
   WebhookService::Options wso;
   wso.delivery_timeout_ms = config.webhook_timeout_ms;
   p->webhooks = std::make_unique<WebhookService>(wso, p->store.get(), p->writer.get(), &p->webhook_transport,
@@ -129,9 +130,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->jobs = std::make_unique<JobService>(jso, p->job_store.get(), p->tracking.get(), &p->clock, &p->random);
   TAMGA_RETURN_IF_ERROR(p->jobs->Load());
 
-  RouteContext ctx{p->tracking.get(), p->blobs.get(), &p->metrics, p->registry.get(), p->events.get(),
-                   p->store.get(), p->webhooks.get(), p->deploy.get(), p->logged_models.get(), p->jobs.get(),
-                   &p->long_polls};
+  RouteContext ctx{p->tracking.get(),      p->blobs.get(), &p->metrics,       p->registry.get(),
+                   p->events.get(),        p->store.get(), p->webhooks.get(), p->deploy.get(),
+                   p->logged_models.get(), p->jobs.get(),  &p->long_polls};
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -156,7 +157,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   ho.max_body_bytes = config.max_body_mb << 20;
   ho.limits = config.http_limits;
   JobService* jobs = p->jobs.get();
-  ho.on_shutdown = [jobs] { jobs->Shutdown(); };  // agents' lease long-polls end now, not at the drain timeout
+  ho.on_shutdown = [jobs] {
+    jobs->Shutdown();
+  };  // agents' lease long-polls end now, not at the drain timeout
   TAMGA_ASSIGN_OR_RETURN(p->http, HttpServer::Create(ho, &p->router, &p->metrics, &p->clock));
   if (config.grpc_port >= 0) {
     GrpcServerOptions gso;
@@ -168,14 +171,18 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   }
   WritePortFile(config.port_file, p->http->port());
   TAMGA_LOG(kInfo, "tamga server listening",
-            {{"host", config.host}, {"port", std::to_string(p->http->port())}, {"data_dir", config.data_dir},
-             {"workers", std::to_string(ho.threads)}, {"schema_version", std::to_string(p->store->SchemaVersion())},
+            {{"host", config.host},
+             {"port", std::to_string(p->http->port())},
+             {"data_dir", config.data_dir},
+             {"workers", std::to_string(ho.threads)},
+             {"schema_version", std::to_string(p->store->SchemaVersion())},
              {"version", kVersion}});
   p->dispatcher->Start();
   p->deploy->Start();
   p->jobs->Start();
   // Local deployments load through this server's own registry API over loopback.
-  std::string self_host = config.host == "0.0.0.0" || config.host == "::" || config.host.empty() ? "127.0.0.1" : config.host;
+  std::string self_host =
+      config.host == "0.0.0.0" || config.host == "::" || config.host.empty() ? "127.0.0.1" : config.host;
   if (self_host.find(':') != std::string::npos) self_host = "[" + self_host + "]";
   p->local_serving = std::make_unique<LocalServing>(
       p->deploy.get(), p->models.get(), "http://" + self_host + ":" + std::to_string(p->http->port()),

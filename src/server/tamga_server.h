@@ -18,20 +18,20 @@ struct ServerConfig {
   int workers = 0;                        // I/O threads; 0 = number of cores (at least 2)
   std::string sqlite_sync = "NORMAL";     // NORMAL: survives kill -9; FULL: survives power loss too
   size_t max_body_mb = 64;
-  std::string port_file;                  // when set, the bound port is written here (port 0 in tests)
-  std::string gitops_dir;                 // rendered deployments; "" = <data_dir>/gitops
-  bool gitops_git = true;                 // keep the GitOps folder as a git repository (commit per change)
-  int webhook_timeout_ms = 10000;         // per delivery attempt
+  std::string port_file;           // when set, the bound port is written here (port 0 in tests)
+  std::string gitops_dir;          // rendered deployments; "" = <data_dir>/gitops
+  bool gitops_git = true;          // keep the GitOps folder as a git repository (commit per change)
+  int webhook_timeout_ms = 10000;  // per delivery attempt
   // Webhook destinations re-admitted past the default deny of loopback/private/link-local/metadata addresses
   // (CIDRs, addresses or host names; --outbound-allow).
   std::vector<std::string> outbound_allow;
   HttpLimits http_limits;
   int64_t job_log_limit_bytes = int64_t{256} << 20;  // stored output per job
-  int64_t agent_timeout_ms = 30000;       // an agent silent this long is lost; its jobs are requeued
+  int64_t agent_timeout_ms = 30000;  // an agent silent this long is lost; its jobs are requeued
   // Local deployments (target "local") are served in-process with these options.
   ServingOptions serving;
-  std::string model_cache_dir;            // "" = <data_dir>/model-cache
-  int grpc_port = -1;                     // OIP gRPC for local deployments; -1 = off, 0 = pick a free port
+  std::string model_cache_dir;  // "" = <data_dir>/model-cache
+  int grpc_port = -1;           // OIP gRPC for local deployments; -1 = off, 0 = pick a free port
   std::string grpc_port_file;
 };
 

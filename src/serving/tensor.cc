@@ -59,8 +59,9 @@ Status ValidateTensor(const Tensor& t) {
   if (t.dtype != DataType::kBytes) {
     size_t want = static_cast<size_t>(n) * DataTypeSize(t.dtype);
     if (t.data.size() != want) {
-      return InvalidArgument("tensor '" + t.name + "' has " + std::to_string(t.data.size()) + " bytes of data; shape " +
-                             ShapeString(t.shape) + " of " + DataTypeName(t.dtype) + " needs " + std::to_string(want));
+      return InvalidArgument("tensor '" + t.name + "' has " + std::to_string(t.data.size()) +
+                             " bytes of data; shape " + ShapeString(t.shape) + " of " +
+                             DataTypeName(t.dtype) + " needs " + std::to_string(want));
     }
     return Status::Ok();
   }
@@ -69,10 +70,12 @@ Status ValidateTensor(const Tensor& t) {
     if (t.data.size() - off < 4) return InvalidArgument("tensor '" + t.name + "': truncated BYTES element");
     uint32_t len;
     std::memcpy(&len, t.data.data() + off, 4);
-    if (t.data.size() - off - 4 < len) return InvalidArgument("tensor '" + t.name + "': truncated BYTES element");
+    if (t.data.size() - off - 4 < len)
+      return InvalidArgument("tensor '" + t.name + "': truncated BYTES element");
     off += 4 + len;
   }
-  if (off != t.data.size()) return InvalidArgument("tensor '" + t.name + "': extra bytes after the last element");
+  if (off != t.data.size())
+    return InvalidArgument("tensor '" + t.name + "': extra bytes after the last element");
   return Status::Ok();
 }
 

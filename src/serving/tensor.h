@@ -13,7 +13,21 @@
 
 namespace tamga {
 
-enum class DataType { kBool, kUint8, kUint16, kUint32, kUint64, kInt8, kInt16, kInt32, kInt64, kFp16, kFp32, kFp64, kBytes };
+enum class DataType {
+  kBool,
+  kUint8,
+  kUint16,
+  kUint32,
+  kUint64,
+  kInt8,
+  kInt16,
+  kInt32,
+  kInt64,
+  kFp16,
+  kFp32,
+  kFp64,
+  kBytes
+};
 
 // "FP32", "INT64", ... (OIP names).
 const char* DataTypeName(DataType t);
@@ -37,9 +51,13 @@ struct Tensor {
   // Dimension 0 (the batch), 1 for a scalar.
   int64_t Rows() const { return shape.empty() ? 1 : shape[0]; }
   template <typename T>
-  const T* As() const { return reinterpret_cast<const T*>(data.data()); }
+  const T* As() const {
+    return reinterpret_cast<const T*>(data.data());
+  }
   template <typename T>
-  T* MutableAs() { return reinterpret_cast<T*>(data.data()); }
+  T* MutableAs() {
+    return reinterpret_cast<T*>(data.data());
+  }
 };
 
 // Checks that `data` holds exactly the bytes the dtype and shape call for (BYTES: well-formed elements).

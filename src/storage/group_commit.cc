@@ -8,7 +8,8 @@ namespace tamga {
 
 Result<std::unique_ptr<GroupCommitter>> GroupCommitter::Create(const Options& options, MetadataStore* store,
                                                                Clock* clock, MetricsRegistry* metrics) {
-  if (options.max_batch == 0 || options.max_queue == 0) return InvalidArgument("max_batch and max_queue must be > 0");
+  if (options.max_batch == 0 || options.max_queue == 0)
+    return InvalidArgument("max_batch and max_queue must be > 0");
   std::unique_ptr<GroupCommitter> c(new GroupCommitter(options, store, clock, metrics));
   c->thread_ = std::thread([p = c.get()] { p->Loop(); });
   return c;
@@ -72,8 +73,9 @@ void GroupCommitter::Loop() {
     {
       UniqueLock lock(&mu_);
       cv_.wait(lock.native(), [&] {
-      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return stopping_ || !queue_.empty(); });
+        mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+        return stopping_ || !queue_.empty();
+      });
       if (queue_.empty() && stopping_) return;
       size_t n = std::min(queue_.size(), options_.max_batch);
       for (size_t i = 0; i < n; ++i) {
@@ -97,7 +99,10 @@ void GroupCommitter::CommitBatch(std::deque<Pending>& batch) {
     WriteTxn& txn = **txn_or;
     for (size_t i = 0; i < batch.size(); ++i) {
       Status sp = txn.Savepoint();
-      if (!sp.ok()) { results[i] = sp; continue; }
+      if (!sp.ok()) {
+        results[i] = sp;
+        continue;
+      }
       results[i] = batch[i].fn(txn);
       Status end = results[i].ok() ? txn.ReleaseSavepoint() : txn.RollbackToSavepoint();
       if (results[i].ok() && !end.ok()) results[i] = end;

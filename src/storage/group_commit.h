@@ -18,8 +18,8 @@
 
 #include "core/clock.h"
 #include "core/metrics.h"
-#include "storage/metadata_store.h"
 #include "core/mutex.h"
+#include "storage/metadata_store.h"
 
 namespace tamga {
 

@@ -76,15 +76,18 @@ class JobStore {
   virtual Result<std::vector<JobRecord>> ListJobs(const JobListQuery& q) = 0;  // newest first
   virtual Result<int64_t> MaxJobSeq() = 0;
   // Appends a chunk; returns its seq (per job, from 1).
-  virtual Result<int64_t> AppendLog(const std::string& job_id, const std::string& stream, const std::string& data) = 0;
+  virtual Result<int64_t> AppendLog(const std::string& job_id, const std::string& stream,
+                                    const std::string& data) = 0;
   // Bytes of output stored for the job.
   virtual Result<int64_t> LogBytes(const std::string& job_id) = 0;
-  virtual Result<std::vector<JobLogChunk>> ReadLogs(const std::string& job_id, int64_t after, int64_t limit) = 0;
+  virtual Result<std::vector<JobLogChunk>> ReadLogs(const std::string& job_id, int64_t after,
+                                                    int64_t limit) = 0;
   virtual Status PutAgent(const AgentRecord& a) = 0;
   virtual Result<std::vector<AgentRecord>> ListAgents() = 0;
 };
 
 // SQLite at `path` (created with its schema when missing).
-Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::string& path, const std::string& synchronous = "NORMAL");
+Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::string& path,
+                                                     const std::string& synchronous = "NORMAL");
 
 }  // namespace tamga

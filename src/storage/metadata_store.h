@@ -56,7 +56,8 @@ class WriteTxn {
   virtual Result<Experiment> GetExperiment(const std::string& experiment_id) = 0;
   virtual Status SetExperimentArtifactLocation(const std::string& experiment_id, const std::string& loc) = 0;
   // Sets the stage of the experiment and of all its runs.
-  virtual Status SetExperimentLifecycle(const std::string& experiment_id, LifecycleStage stage, int64_t now) = 0;
+  virtual Status SetExperimentLifecycle(const std::string& experiment_id, LifecycleStage stage,
+                                        int64_t now) = 0;
   virtual Status RenameExperiment(const std::string& experiment_id, const std::string& name, int64_t now) = 0;
   virtual Status SetExperimentTag(const std::string& experiment_id, const KeyValue& tag) = 0;
   virtual Status DeleteExperimentTag(const std::string& experiment_id, const std::string& key) = 0;

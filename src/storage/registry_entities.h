@@ -28,7 +28,7 @@ struct ModelVersion {
   std::string user_id;
   std::string current_stage = "None";  // None | Staging | Production | Archived
   std::optional<std::string> description;
-  std::string source;            // as registered (e.g. mlflow-artifacts:/1/<run>/artifacts/model)
+  std::string source;  // as registered (e.g. mlflow-artifacts:/1/<run>/artifacts/model)
   std::optional<std::string> run_id;
   ModelVersionStatus status = ModelVersionStatus::kReady;
   std::optional<std::string> status_message;

@@ -69,7 +69,8 @@ class RegistryReader {
   virtual Result<ModelVersion> GetModelVersion(const std::string& name, int64_t version) = 0;
   virtual Result<ModelVersionPage> SearchModelVersions(const RegistryQuery& query) = 0;
   // The version an alias points to; nullopt when the alias is not set. NotFound when the model is unknown.
-  virtual Result<std::optional<int64_t>> GetAliasVersion(const std::string& name, const std::string& alias) = 0;
+  virtual Result<std::optional<int64_t>> GetAliasVersion(const std::string& name,
+                                                         const std::string& alias) = 0;
   // Highest version number ever assigned for the model (deleted versions included); 0 when none.
   virtual Result<int64_t> MaxVersion(const std::string& name) = 0;
 
@@ -149,7 +150,7 @@ class RegistryTxn {
   virtual Status AddRunOutputs(const std::string& run_id, const std::vector<RunOutput>& outputs) = 0;
 
   // Deployments.
-  virtual Status PutDeployment(const DeploymentRecord& d) = 0;  // insert or replace
+  virtual Status PutDeployment(const DeploymentRecord& d) = 0;   // insert or replace
   virtual Status DeleteDeployment(const std::string& name) = 0;  // NotFound
 };
 

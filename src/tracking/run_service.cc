@@ -19,7 +19,8 @@ constexpr const char* kRunNameTag = "mlflow.runName";
 
 Status RequireActiveRun(const RunInfo& info) {
   if (info.lifecycle_stage != LifecycleStage::kActive) {
-    return InvalidArgument("The run " + info.run_id + " must be in the 'active' state. Current state is deleted.");
+    return InvalidArgument("The run " + info.run_id +
+                           " must be in the 'active' state. Current state is deleted.");
   }
   return Status::Ok();
 }
@@ -65,8 +66,10 @@ Result<Run> TrackingService::PrepareRun(CreateRunRequest req) {
   }
   if (req.user_id.size() > 256) return InvalidArgument("user_id is longer than 256 characters");
   if (!req.run_name.empty() && tag_name && *tag_name != req.run_name) {
-    return InvalidArgument("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
-                           "different values (run_name='" + req.run_name + "', mlflow.runName='" + *tag_name + "').");
+    return InvalidArgument(
+        "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+        "different values (run_name='" +
+        req.run_name + "', mlflow.runName='" + *tag_name + "').");
   }
   if (req.run_name.empty()) req.run_name = tag_name ? *tag_name : NewRunName(*random_);
   if (req.run_name.size() > TrackingLimits::kMaxRunName) {
@@ -130,7 +133,8 @@ void TrackingService::CreateRuns(std::vector<CreateRunRequest> reqs, DoneWith<st
       [runs, done = std::move(done)](Status s) {
         if (!s.ok()) return done(s);
         for (auto& run : *runs) {
-          std::sort(run.tags.begin(), run.tags.end(), [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
+          std::sort(run.tags.begin(), run.tags.end(),
+                    [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
         }
         done(std::move(*runs));
       });
@@ -191,8 +195,8 @@ void TrackingService::LogBatch(LogBatchRequest req, Done done) {
   auto limit = [](size_t n, size_t max, const char* what) -> Status {
     if (n <= max) return Status::Ok();
     return InvalidArgument("A batch logging request can contain at most " + std::to_string(max) + " " + what +
-                           ". Got " + std::to_string(n) + " " + what +
-                           ". Please split up " + what + " across multiple requests and try again.");
+                           ". Got " + std::to_string(n) + " " + what + ". Please split up " + what +
+                           " across multiple requests and try again.");
   };
   if (s.ok()) s = limit(req.metrics.size(), TrackingLimits::kMaxBatchMetrics, "metrics");
   if (s.ok()) s = limit(req.params.size(), TrackingLimits::kMaxBatchParams, "params");
@@ -201,7 +205,8 @@ void TrackingService::LogBatch(LogBatchRequest req, Done done) {
     s = limit(req.metrics.size() + req.params.size() + req.tags.size(), TrackingLimits::kMaxBatchTotal,
               "entities in total");
   }
-  for (size_t i = 0; s.ok() && i < req.metrics.size(); ++i) s = ValidateEntityKey("metric", req.metrics[i].key);
+  for (size_t i = 0; s.ok() && i < req.metrics.size(); ++i)
+    s = ValidateEntityKey("metric", req.metrics[i].key);
   std::set<std::string_view> param_keys;
   for (auto& p : req.params) {
     if (!s.ok()) break;
@@ -326,8 +331,8 @@ Result<MetricHistoryResponse> TrackingService::GetMetricHistory(const MetricHist
                            " for parameter 'max_results' supplied. It must be a positive number.");
   }
   TAMGA_ASSIGN_OR_RETURN(auto after, DecodeHistoryToken(req.page_token));
-  TAMGA_ASSIGN_OR_RETURN(HistoryPage page,
-                         store_->GetMetricHistory(req.run_id, req.metric_key, after, req.max_results.value_or(0)));
+  TAMGA_ASSIGN_OR_RETURN(HistoryPage page, store_->GetMetricHistory(req.run_id, req.metric_key, after,
+                                                                    req.max_results.value_or(0)));
   MetricHistoryResponse out;
   out.key = req.metric_key;
   out.metrics = std::move(page.points);
@@ -335,11 +340,13 @@ Result<MetricHistoryResponse> TrackingService::GetMetricHistory(const MetricHist
   return out;
 }
 
-Result<std::vector<RunMetricPoint>> TrackingService::GetMetricHistoryBulkInterval(const BulkIntervalRequest& req) {
+Result<std::vector<RunMetricPoint>> TrackingService::GetMetricHistoryBulkInterval(
+    const BulkIntervalRequest& req) {
   if (req.run_ids.empty()) return InvalidArgument("Missing value for required parameter 'run_ids'");
   if (req.run_ids.size() > 100) {
-    return InvalidArgument("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received " +
-                           std::to_string(req.run_ids.size()) + " run_ids.");
+    return InvalidArgument(
+        "GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received " +
+        std::to_string(req.run_ids.size()) + " run_ids.");
   }
   if (req.metric_key.empty()) return InvalidArgument("Missing value for required parameter 'metric_key'");
   if (req.max_results < 1 || req.max_results > 2500) {
@@ -351,7 +358,8 @@ Result<std::vector<RunMetricPoint>> TrackingService::GetMetricHistoryBulkInterva
   std::vector<RunMetricPoint> all;
   std::set<int64_t> steps;
   for (const auto& run_id : req.run_ids) {
-    TAMGA_ASSIGN_OR_RETURN(HistoryPage page, store_->GetMetricHistory(run_id, req.metric_key, std::nullopt, 0));
+    TAMGA_ASSIGN_OR_RETURN(HistoryPage page,
+                           store_->GetMetricHistory(run_id, req.metric_key, std::nullopt, 0));
     for (const auto& p : page.points) {
       if (req.start_step && p.step < *req.start_step) continue;
       if (req.end_step && p.step > *req.end_step) continue;

@@ -15,8 +15,8 @@ enum class Tok { kIdent, kString, kNumber, kOp, kLParen, kRParen, kComma, kEnd }
 
 struct Token {
   Tok type;
-  std::string text;        // identifier/keyword/op/string contents
-  std::string entity;      // for identifiers: part before the first '.', may be empty
+  std::string text;    // identifier/keyword/op/string contents
+  std::string entity;  // for identifiers: part before the first '.', may be empty
   bool quoted_key = false;
   double number = 0;
 };
@@ -30,7 +30,8 @@ std::string Lower(std::string_view s) {
 Status Bad(const std::string& msg) { return InvalidArgument(msg); }
 
 bool IsWordChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' || c == '/' || c == '-';
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' || c == '/' ||
+         c == '-';
 }
 
 // Reads a quoted run starting at s[i] (the opening quote). Doubled quotes escape themselves.
@@ -40,10 +41,17 @@ std::optional<std::string> ReadQuoted(std::string_view s, size_t& i) {
   while (i < s.size()) {
     char c = s[i++];
     if (c == q) {
-      if (i < s.size() && s[i] == q) { out.push_back(q); ++i; continue; }
+      if (i < s.size() && s[i] == q) {
+        out.push_back(q);
+        ++i;
+        continue;
+      }
       return out;
     }
-    if (c == '\\' && i < s.size() && (s[i] == q || s[i] == '\\')) { out.push_back(s[i++]); continue; }
+    if (c == '\\' && i < s.size() && (s[i] == q || s[i] == '\\')) {
+      out.push_back(s[i++]);
+      continue;
+    }
     out.push_back(c);
   }
   return std::nullopt;
@@ -54,15 +62,30 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     char c = s[i];
-    if (std::isspace(static_cast<unsigned char>(c))) { ++i; continue; }
-    if (c == '(') { out.push_back({Tok::kLParen, "("}); ++i; continue; }
-    if (c == ')') { out.push_back({Tok::kRParen, ")"}); ++i; continue; }
-    if (c == ',') { out.push_back({Tok::kComma, ","}); ++i; continue; }
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+      continue;
+    }
+    if (c == '(') {
+      out.push_back({Tok::kLParen, "("});
+      ++i;
+      continue;
+    }
+    if (c == ')') {
+      out.push_back({Tok::kRParen, ")"});
+      ++i;
+      continue;
+    }
+    if (c == ',') {
+      out.push_back({Tok::kComma, ","});
+      ++i;
+      continue;
+    }
     if (c == '=' || c == '!' || c == '<' || c == '>') {
       std::string op(1, c);
       ++i;
       if (i < s.size() && (s[i] == '=' || (c == '<' && s[i] == '>'))) op.push_back(s[i++]);
-      if (op == "!" ) return Bad("Invalid clause(s) in filter string: unexpected '!'");
+      if (op == "!") return Bad("Invalid clause(s) in filter string: unexpected '!'");
       if (op == "==") op = "=";
       if (op == "<>") op = "!=";
       out.push_back({Tok::kOp, op});
@@ -156,8 +179,8 @@ Result<Identifier> ResolveIdentifier(const Token& t, SearchEntity entity) {
       std::string k = key;
       if (k == "run name" || k == "Run name" || k == "Run Name") k = "run_name";
       if (k == "created" || k == "Created") k = "start_time";
-      static const std::set<std::string> kKeys = {"run_id", "run_name", "status", "user_id", "artifact_uri",
-                                                  "start_time", "end_time"};
+      static const std::set<std::string> kKeys = {"run_id",       "run_name",   "status",  "user_id",
+                                                  "artifact_uri", "start_time", "end_time"};
       if (!kKeys.count(k)) {
         return Bad("Invalid attribute key '" + key +
                    "' specified. Valid keys are '['run_id', 'run_name', 'status', 'user_id', 'artifact_uri', "
@@ -177,10 +200,16 @@ Result<Identifier> ResolveIdentifier(const Token& t, SearchEntity entity) {
     if (!ent.empty() && ent != "attribute" && ent != "attributes" && ent != "attr") {
       return Bad("Invalid entity type '" + t.entity + "'. Valid values are ['params', 'tags', 'attributes']");
     }
-    std::string k = key == "creation_time" ? "creation_timestamp"
-                    : key == "last_updated_time" ? "last_updated_timestamp" : key;
-    static const std::set<std::string> kKeys = {"name", "model_id", "model_type", "source_run_id", "status",
-                                                "creation_timestamp", "last_updated_timestamp"};
+    std::string k = key == "creation_time"       ? "creation_timestamp"
+                    : key == "last_updated_time" ? "last_updated_timestamp"
+                                                 : key;
+    static const std::set<std::string> kKeys = {"name",
+                                                "model_id",
+                                                "model_type",
+                                                "source_run_id",
+                                                "status",
+                                                "creation_timestamp",
+                                                "last_updated_timestamp"};
     if (!kKeys.count(k)) {
       return Bad("Invalid attribute key '" + key +
                  "' specified. Valid keys are '['name', 'model_id', 'model_type', 'source_run_id', 'status', "
@@ -196,10 +225,11 @@ Result<Identifier> ResolveIdentifier(const Token& t, SearchEntity entity) {
     static const std::set<std::string> kVersionKeys = {"name", "run_id", "source_path", "version_number"};
     const auto& keys = entity == SearchEntity::kRegisteredModels ? kModelKeys : kVersionKeys;
     if (!keys.count(key)) {
-      return Bad(entity == SearchEntity::kRegisteredModels
-                     ? "Invalid attribute key '" + key + "' specified. Valid keys are '['name']'"
-                     : "Invalid attribute key '" + key +
-                           "' specified. Valid keys are '['name', 'run_id', 'source_path', 'version_number']'");
+      return Bad(
+          entity == SearchEntity::kRegisteredModels
+              ? "Invalid attribute key '" + key + "' specified. Valid keys are '['name']'"
+              : "Invalid attribute key '" + key +
+                    "' specified. Valid keys are '['name', 'run_id', 'source_path', 'version_number']'");
     }
     return Identifier{FieldKind::kAttribute, key};
   }
@@ -224,7 +254,8 @@ bool NumericAttribute(const std::string& key) {
 Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, SearchEntity entity) {
   std::vector<Comparison> out;
   if (filter.size() > 100000) return Bad("Invalid filter string: longer than 100000 characters");
-  bool blank = std::all_of(filter.begin(), filter.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  bool blank = std::all_of(filter.begin(), filter.end(),
+                           [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
   if (blank) return out;
   TAMGA_ASSIGN_OR_RETURN(auto toks, Tokenize(filter));
   size_t i = 0;
@@ -248,24 +279,36 @@ Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, Searc
         if (op.text == text) c.op = cop;
       }
       ++i;
-    } else if (IsKeyword(op, "like")) { c.op = CompareOp::kLike; ++i; }
-    else if (IsKeyword(op, "ilike")) { c.op = CompareOp::kILike; ++i; }
-    else if (IsKeyword(op, "in")) { c.op = CompareOp::kIn; ++i; }
-    else if (IsKeyword(op, "not") && IsKeyword(toks[i + 1], "in")) { c.op = CompareOp::kNotIn; i += 2; }
-    else if (IsKeyword(op, "is")) {
-      if (IsKeyword(toks[i + 1], "null")) { c.op = CompareOp::kIsNull; i += 2; }
-      else if (IsKeyword(toks[i + 1], "not") && i + 2 < toks.size() && IsKeyword(toks[i + 2], "null")) {
+    } else if (IsKeyword(op, "like")) {
+      c.op = CompareOp::kLike;
+      ++i;
+    } else if (IsKeyword(op, "ilike")) {
+      c.op = CompareOp::kILike;
+      ++i;
+    } else if (IsKeyword(op, "in")) {
+      c.op = CompareOp::kIn;
+      ++i;
+    } else if (IsKeyword(op, "not") && IsKeyword(toks[i + 1], "in")) {
+      c.op = CompareOp::kNotIn;
+      i += 2;
+    } else if (IsKeyword(op, "is")) {
+      if (IsKeyword(toks[i + 1], "null")) {
+        c.op = CompareOp::kIsNull;
+        i += 2;
+      } else if (IsKeyword(toks[i + 1], "not") && i + 2 < toks.size() && IsKeyword(toks[i + 2], "null")) {
         c.op = CompareOp::kIsNotNull;
         i += 3;
       } else {
         return Bad("Invalid clause(s) in filter string: expected NULL or NOT NULL after IS");
       }
     } else {
-      return Bad("Invalid clause(s) in filter string: expected a comparison operator after '" + id.text + "'");
+      return Bad("Invalid clause(s) in filter string: expected a comparison operator after '" + id.text +
+                 "'");
     }
 
     // Which operators each field accepts.
-    bool numeric_field = c.kind == FieldKind::kMetric || (c.kind == FieldKind::kAttribute && NumericAttribute(c.key));
+    bool numeric_field =
+        c.kind == FieldKind::kMetric || (c.kind == FieldKind::kAttribute && NumericAttribute(c.key));
     bool numeric_op = c.op == CompareOp::kEq || c.op == CompareOp::kNe || c.op == CompareOp::kGt ||
                       c.op == CompareOp::kGe || c.op == CompareOp::kLt || c.op == CompareOp::kLe;
     bool string_op = c.op == CompareOp::kEq || c.op == CompareOp::kNe || c.op == CompareOp::kLike ||
@@ -273,15 +316,22 @@ Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, Searc
     bool list_op = c.op == CompareOp::kIn || c.op == CompareOp::kNotIn;
     bool null_op = c.op == CompareOp::kIsNull || c.op == CompareOp::kIsNotNull;
     bool allowed;
-    if (numeric_field) allowed = numeric_op;
-    else if (c.kind == FieldKind::kParam || c.kind == FieldKind::kTag) allowed = string_op || null_op;
-    else if (c.kind == FieldKind::kDataset) allowed = string_op || list_op;
-    else if (c.kind == FieldKind::kAttribute && c.key == "run_id") allowed = string_op || list_op;
+    if (numeric_field)
+      allowed = numeric_op;
+    else if (c.kind == FieldKind::kParam || c.kind == FieldKind::kTag)
+      allowed = string_op || null_op;
+    else if (c.kind == FieldKind::kDataset)
+      allowed = string_op || list_op;
+    else if (c.kind == FieldKind::kAttribute && c.key == "run_id")
+      allowed = string_op || list_op;
     else if (entity == SearchEntity::kLoggedModels && c.key == "status")
       allowed = c.op == CompareOp::kEq || c.op == CompareOp::kNe || list_op;
-    else if (entity == SearchEntity::kLoggedModels && c.kind == FieldKind::kAttribute) allowed = string_op || list_op;
-    else if (entity >= SearchEntity::kRegisteredModels && c.kind == FieldKind::kTag) allowed = string_op;
-    else allowed = string_op;
+    else if (entity == SearchEntity::kLoggedModels && c.kind == FieldKind::kAttribute)
+      allowed = string_op || list_op;
+    else if (entity >= SearchEntity::kRegisteredModels && c.kind == FieldKind::kTag)
+      allowed = string_op;
+    else
+      allowed = string_op;
     if (!allowed) {
       return Bad("Invalid comparator '" + op.text + "' not one of the allowed comparators for " + c.key);
     }
@@ -294,11 +344,18 @@ Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, Searc
       ++i;
       std::vector<std::string> values;
       for (;;) {
-        if (toks[i].type != Tok::kString) return Bad("While parsing a list in the query, expected string value");
+        if (toks[i].type != Tok::kString)
+          return Bad("While parsing a list in the query, expected string value");
         values.push_back(toks[i].text);
         ++i;
-        if (toks[i].type == Tok::kComma) { ++i; continue; }
-        if (toks[i].type == Tok::kRParen) { ++i; break; }
+        if (toks[i].type == Tok::kComma) {
+          ++i;
+          continue;
+        }
+        if (toks[i].type == Tok::kRParen) {
+          ++i;
+          break;
+        }
         return Bad("While parsing a list in the query, expected ',' or ')'");
       }
       if (values.size() > 1000) return Bad("Invalid filter string: an IN list has more than 1000 values");
@@ -306,7 +363,8 @@ Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, Searc
     } else if (numeric_field) {
       const Token& v = toks[i];
       if (v.type != Tok::kNumber) {
-        return Bad("Expected numeric value type for metric or numeric attribute '" + c.key + "'. Found '" + v.text + "'");
+        return Bad("Expected numeric value type for metric or numeric attribute '" + c.key + "'. Found '" +
+                   v.text + "'");
       }
       c.value = v.number;
       ++i;
@@ -321,10 +379,14 @@ Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, Searc
     out.push_back(std::move(c));
     // Each comparison becomes a join or subquery in the store; SQLite allows 64 tables in one join.
     if (out.size() > kMaxFilterComparisons) {
-      return Bad("Invalid filter string: more than " + std::to_string(kMaxFilterComparisons) + " comparisons");
+      return Bad("Invalid filter string: more than " + std::to_string(kMaxFilterComparisons) +
+                 " comparisons");
     }
     if (toks[i].type == Tok::kEnd) break;
-    if (IsKeyword(toks[i], "and")) { ++i; continue; }
+    if (IsKeyword(toks[i], "and")) {
+      ++i;
+      continue;
+    }
     return Bad("Invalid clause(s) in filter string: '" + toks[i].text + "' (only AND is supported)");
   }
   return out;
@@ -339,10 +401,12 @@ Result<std::vector<OrderKey>> ParseOrderBy(const std::vector<std::string>& claus
     if (toks[0].type != Tok::kIdent) return Bad("Invalid order_by clause '" + clause + "'");
     OrderKey o;
     if (entity == SearchEntity::kRegisteredModels || entity == SearchEntity::kModelVersions) {
-      std::string key = toks[0].entity.empty() || Lower(toks[0].entity).rfind("attr", 0) == 0 ? toks[0].text : "";
+      std::string key =
+          toks[0].entity.empty() || Lower(toks[0].entity).rfind("attr", 0) == 0 ? toks[0].text : "";
       if (key == "timestamp") key = "last_updated_timestamp";
       bool models = entity == SearchEntity::kRegisteredModels;
-      static const std::set<std::string> kModelKeys = {"name", "creation_timestamp", "last_updated_timestamp"};
+      static const std::set<std::string> kModelKeys = {"name", "creation_timestamp",
+                                                       "last_updated_timestamp"};
       static const std::set<std::string> kVersionKeys = {"name", "version_number", "creation_timestamp",
                                                          "last_updated_timestamp"};
       if (!(models ? kModelKeys : kVersionKeys).count(key)) {
@@ -353,8 +417,10 @@ Result<std::vector<OrderKey>> ParseOrderBy(const std::vector<std::string>& claus
       o.kind = FieldKind::kAttribute;
       o.key = key;
     } else if (entity == SearchEntity::kExperiments) {
-      std::string key = toks[0].entity.empty() || Lower(toks[0].entity).rfind("attr", 0) == 0 ? toks[0].text : "";
-      static const std::set<std::string> kKeys = {"name", "experiment_id", "creation_time", "last_update_time"};
+      std::string key =
+          toks[0].entity.empty() || Lower(toks[0].entity).rfind("attr", 0) == 0 ? toks[0].text : "";
+      static const std::set<std::string> kKeys = {"name", "experiment_id", "creation_time",
+                                                  "last_update_time"};
       if (!kKeys.count(key)) {
         return Bad("Invalid order_by entity '" + clause +
                    "'. Valid keys are ['name', 'experiment_id', 'creation_time', 'last_update_time']");
@@ -368,8 +434,13 @@ Result<std::vector<OrderKey>> ParseOrderBy(const std::vector<std::string>& claus
       o.key = ident.key;
     }
     size_t i = 1;
-    if (IsKeyword(toks[i], "asc")) { o.ascending = true; ++i; }
-    else if (IsKeyword(toks[i], "desc")) { o.ascending = false; ++i; }
+    if (IsKeyword(toks[i], "asc")) {
+      o.ascending = true;
+      ++i;
+    } else if (IsKeyword(toks[i], "desc")) {
+      o.ascending = false;
+      ++i;
+    }
     if (toks[i].type != Tok::kEnd) return Bad("Invalid order_by clause '" + clause + "'");
     if (!seen.insert({static_cast<int>(o.kind), o.key}).second) {
       return Bad("`order_by` contains duplicate fields: " + clause);
@@ -388,7 +459,8 @@ bool LikeMatch(std::string_view text, std::string_view pattern, bool ci) {
   size_t t = 0, p = 0, star = std::string_view::npos, mark = 0;
   while (t < text.size()) {
     if (p < pattern.size() && (pattern[p] == '_' || (pattern[p] != '%' && eq(pattern[p], text[t])))) {
-      ++t; ++p;
+      ++t;
+      ++p;
     } else if (p < pattern.size() && pattern[p] == '%') {
       star = p++;
       mark = t;

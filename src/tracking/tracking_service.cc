@@ -64,10 +64,12 @@ void TrackingService::CreateExperiment(CreateExperimentRequest req, DoneWith<std
     if (valid.ok()) valid = ValidateExperimentTag(t);
   }
   if (valid.ok() && req.artifact_location.rfind("runs:", 0) == 0) {
-    valid = InvalidArgument("Artifact location cannot be a runs:/ URI. Specify a location such as "
-                            "'mlflow-artifacts:/' or a path.");
+    valid = InvalidArgument(
+        "Artifact location cannot be a runs:/ URI. Specify a location such as "
+        "'mlflow-artifacts:/' or a path.");
   }
-  if (valid.ok() && req.artifact_location.size() > 8000) valid = InvalidArgument("artifact_location is too long");
+  if (valid.ok() && req.artifact_location.size() > 8000)
+    valid = InvalidArgument("artifact_location is too long");
   if (!valid.ok()) return done(valid);
   auto id = std::make_shared<std::string>();
   int64_t now = clock_->NowMillis();
@@ -116,32 +118,47 @@ namespace {
 
 bool MatchString(const std::optional<std::string>& v, const Comparison& c) {
   switch (c.op) {
-    case CompareOp::kIsNull: return !v;
-    case CompareOp::kIsNotNull: return v.has_value();
-    default: break;
+    case CompareOp::kIsNull:
+      return !v;
+    case CompareOp::kIsNotNull:
+      return v.has_value();
+    default:
+      break;
   }
   if (!v) return false;
   const auto* s = std::get_if<std::string>(&c.value);
   if (!s) return false;
   switch (c.op) {
-    case CompareOp::kEq: return *v == *s;
-    case CompareOp::kNe: return *v != *s;
-    case CompareOp::kLike: return LikeMatch(*v, *s, false);
-    case CompareOp::kILike: return LikeMatch(*v, *s, true);
-    default: return false;
+    case CompareOp::kEq:
+      return *v == *s;
+    case CompareOp::kNe:
+      return *v != *s;
+    case CompareOp::kLike:
+      return LikeMatch(*v, *s, false);
+    case CompareOp::kILike:
+      return LikeMatch(*v, *s, true);
+    default:
+      return false;
   }
 }
 
 bool MatchNumber(double v, const Comparison& c) {
   double x = std::get<double>(c.value);
   switch (c.op) {
-    case CompareOp::kEq: return v == x;
-    case CompareOp::kNe: return v != x;
-    case CompareOp::kGt: return v > x;
-    case CompareOp::kGe: return v >= x;
-    case CompareOp::kLt: return v < x;
-    case CompareOp::kLe: return v <= x;
-    default: return false;
+    case CompareOp::kEq:
+      return v == x;
+    case CompareOp::kNe:
+      return v != x;
+    case CompareOp::kGt:
+      return v > x;
+    case CompareOp::kGe:
+      return v >= x;
+    case CompareOp::kLt:
+      return v < x;
+    case CompareOp::kLe:
+      return v <= x;
+    default:
+      return false;
   }
 }
 
@@ -154,7 +171,8 @@ bool ExperimentMatches(const Experiment& e, const std::vector<Comparison>& filte
       }
       if (!MatchString(v, c)) return false;
     } else if (c.key == "creation_time" || c.key == "last_update_time") {
-      if (!MatchNumber(double(c.key == "creation_time" ? e.creation_time : e.last_update_time), c)) return false;
+      if (!MatchNumber(double(c.key == "creation_time" ? e.creation_time : e.last_update_time), c))
+        return false;
     } else {
       std::optional<std::string> v = c.key == "name" ? e.name : e.experiment_id;
       if (!MatchString(v, c)) return false;
@@ -165,12 +183,15 @@ bool ExperimentMatches(const Experiment& e, const std::vector<Comparison>& filte
 
 int CompareExperiments(const Experiment& a, const Experiment& b, const OrderKey& o) {
   int c = 0;
-  if (o.key == "name") c = a.name.compare(b.name);
+  if (o.key == "name")
+    c = a.name.compare(b.name);
   else if (o.key == "experiment_id") {
     int64_t x = std::stoll(a.experiment_id), y = std::stoll(b.experiment_id);
     c = x < y ? -1 : x > y;
-  } else if (o.key == "creation_time") c = a.creation_time < b.creation_time ? -1 : a.creation_time > b.creation_time;
-  else c = a.last_update_time < b.last_update_time ? -1 : a.last_update_time > b.last_update_time;
+  } else if (o.key == "creation_time")
+    c = a.creation_time < b.creation_time ? -1 : a.creation_time > b.creation_time;
+  else
+    c = a.last_update_time < b.last_update_time ? -1 : a.last_update_time > b.last_update_time;
   return o.ascending ? c : -c;
 }
 
@@ -212,7 +233,8 @@ Result<ExperimentPage> TrackingService::SearchExperiments(const SearchExperiment
 }
 
 void TrackingService::SetExperimentStage(const std::string& experiment_id, LifecycleStage stage, Done done) {
-  if (experiment_id.empty()) return done(InvalidArgument("Missing value for required parameter 'experiment_id'"));
+  if (experiment_id.empty())
+    return done(InvalidArgument("Missing value for required parameter 'experiment_id'"));
   int64_t now = clock_->NowMillis();
   writer_->Submit(
       [experiment_id, stage, now](WriteTxn& txn) -> Status {
@@ -226,8 +248,9 @@ void TrackingService::SetExperimentStage(const std::string& experiment_id, Lifec
         }
         // The stored id, not the caller's spelling: "00" and "+0" name the default experiment too.
         if (stage == LifecycleStage::kDeleted && e.experiment_id == "0") {
-          return InvalidArgument("Cannot delete the default experiment '0'. This is an internally reserved "
-                                 "experiment.");
+          return InvalidArgument(
+              "Cannot delete the default experiment '0'. This is an internally reserved "
+              "experiment.");
         }
         return txn.SetExperimentLifecycle(experiment_id, stage, now);
       },
@@ -243,7 +266,8 @@ void TrackingService::RestoreExperiment(const std::string& experiment_id, Done d
 }
 
 void TrackingService::RenameExperiment(const std::string& experiment_id, std::string new_name, Done done) {
-  if (experiment_id.empty()) return done(InvalidArgument("Missing value for required parameter 'experiment_id'"));
+  if (experiment_id.empty())
+    return done(InvalidArgument("Missing value for required parameter 'experiment_id'"));
   Status valid = ValidateExperimentName(new_name);
   if (!valid.ok()) return done(valid);
   int64_t now = clock_->NowMillis();
@@ -259,14 +283,16 @@ void TrackingService::RenameExperiment(const std::string& experiment_id, std::st
 }
 
 void TrackingService::SetExperimentTag(const std::string& experiment_id, KeyValue tag, Done done) {
-  if (experiment_id.empty()) return done(InvalidArgument("Missing value for required parameter 'experiment_id'"));
+  if (experiment_id.empty())
+    return done(InvalidArgument("Missing value for required parameter 'experiment_id'"));
   Status valid = ValidateExperimentTag(tag);
   if (!valid.ok()) return done(valid);
   writer_->Submit(
       [experiment_id, tag = std::move(tag)](WriteTxn& txn) -> Status {
         TAMGA_ASSIGN_OR_RETURN(Experiment e, txn.GetExperiment(experiment_id));
         if (e.lifecycle_stage != LifecycleStage::kActive) {
-          return InvalidArgument("The experiment " + experiment_id + " must be in the 'active' state. "
+          return InvalidArgument("The experiment " + experiment_id +
+                                 " must be in the 'active' state. "
                                  "Current state is deleted.");
         }
         return txn.SetExperimentTag(experiment_id, tag);
@@ -275,7 +301,8 @@ void TrackingService::SetExperimentTag(const std::string& experiment_id, KeyValu
 }
 
 void TrackingService::DeleteExperimentTag(const std::string& experiment_id, std::string key, Done done) {
-  if (experiment_id.empty()) return done(InvalidArgument("Missing value for required parameter 'experiment_id'"));
+  if (experiment_id.empty())
+    return done(InvalidArgument("Missing value for required parameter 'experiment_id'"));
   if (key.empty()) return done(InvalidArgument("Missing value for required parameter 'key'"));
   writer_->Submit(
       [experiment_id, key = std::move(key)](WriteTxn& txn) -> Status {

@@ -9,15 +9,17 @@ Status ValidateEntityKey(std::string_view kind, const std::string& key) {
   if (key.empty()) return InvalidArgument("Missing value for required parameter 'key'");
   if (key.size() > TrackingLimits::kMaxEntityKey) {
     return InvalidArgument(k + " '" + key.substr(0, 64) + "...' had length " + std::to_string(key.size()) +
-                           ", which exceeded length limit of " + std::to_string(TrackingLimits::kMaxEntityKey));
+                           ", which exceeded length limit of " +
+                           std::to_string(TrackingLimits::kMaxEntityKey));
   }
   for (char c : key) {
     bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ' ' ||
               c == '/' || (static_cast<unsigned char>(c) >= 0x80);  // \w is Unicode-aware in Python
     if (!ok) {
-      return InvalidArgument("Invalid " + k + " name: '" + key +
-                             "'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), "
-                             "spaces ( ), and slashes (/).");
+      return InvalidArgument(
+          "Invalid " + k + " name: '" + key +
+          "'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), "
+          "spaces ( ), and slashes (/).");
     }
   }
   // Must be a normalised relative path: no leading '/', no '.'/'..' segments, no '//' runs.
@@ -73,11 +75,13 @@ static Status Length(const char* what, const std::string& v, size_t limit) {
 Status ValidateDatasetInput(const DatasetInput& in) {
   const Dataset& d = in.dataset;
   if (d.name.empty()) return InvalidArgument("Missing value for required parameter 'datasets.dataset.name'");
-  if (d.digest.empty()) return InvalidArgument("Missing value for required parameter 'datasets.dataset.digest'");
+  if (d.digest.empty())
+    return InvalidArgument("Missing value for required parameter 'datasets.dataset.digest'");
   if (d.source_type.empty()) {
     return InvalidArgument("Missing value for required parameter 'datasets.dataset.source_type'");
   }
-  if (d.source.empty()) return InvalidArgument("Missing value for required parameter 'datasets.dataset.source'");
+  if (d.source.empty())
+    return InvalidArgument("Missing value for required parameter 'datasets.dataset.source'");
   TAMGA_RETURN_IF_ERROR(Length("Dataset name", d.name, TrackingLimits::kMaxDatasetName));
   TAMGA_RETURN_IF_ERROR(Length("Dataset digest", d.digest, TrackingLimits::kMaxDatasetDigest));
   TAMGA_RETURN_IF_ERROR(Length("Dataset source", d.source, TrackingLimits::kMaxDatasetSource));

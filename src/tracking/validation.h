@@ -11,8 +11,8 @@ namespace tamga {
 
 struct TrackingLimits {
   static constexpr size_t kMaxEntityKey = 250;
-  static constexpr size_t kMaxParamValue = 6000;       // longer values are truncated (MLflow default)
-  static constexpr size_t kMaxRunTagValue = 8000;      // MLflow 3.x; longer values are truncated
+  static constexpr size_t kMaxParamValue = 6000;   // longer values are truncated (MLflow default)
+  static constexpr size_t kMaxRunTagValue = 8000;  // MLflow 3.x; longer values are truncated
   static constexpr size_t kMaxExperimentTagValue = 5000;
   static constexpr size_t kMaxExperimentName = 500;
   static constexpr size_t kMaxRunName = 250;

@@ -83,12 +83,16 @@ TEST_F(LocalBlobStoreTest, RejectsTraversalAndInternalPaths) {
   EXPECT_EQ(store_->OpenReader("d").status().code(), StatusCode::kNotFound);
 }
 
-// A symbolic link placed inside the store (by a job, by hand) must not lead reads, writes, listings or deletes
-// outside it, wherever it sits on the path.
+// A symbolic link placed inside the store (by a job, by hand) must not lead reads, writes, listings or
+// deletes outside it, wherever it sits on the path.
 TEST_F(LocalBlobStoreTest, SymlinksInsideTheStoreDoNotEscapeIt) {
   auto outside = root_.string() + "-outside";
   std::filesystem::create_directories(outside + "/dir");
-  { FILE* f = std::fopen((outside + "/dir/secret.txt").c_str(), "w"); std::fputs("secret", f); std::fclose(f); }
+  {
+    FILE* f = std::fopen((outside + "/dir/secret.txt").c_str(), "w");
+    std::fputs("secret", f);
+    std::fclose(f);
+  }
   std::filesystem::create_directories(root_ / "exp");
   std::filesystem::create_directory_symlink(outside + "/dir", root_ / "exp" / "link");
   EXPECT_FALSE(store_->OpenReader("exp/link/secret.txt").ok());

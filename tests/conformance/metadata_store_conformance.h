@@ -51,7 +51,9 @@ class MetadataStoreConformance : public ::testing::TestWithParam<StoreFactory> {
     info.run_name = "r-" + run_id.substr(0, 4);
     info.start_time = start;
     info.artifact_uri = "mlflow-artifacts:/" + exp + "/" + run_id + "/artifacts";
-    EXPECT_TRUE(Write([&](WriteTxn& t) { return t.CreateRun(info, {{"mlflow.runName", info.run_name}}); }).ok());
+    EXPECT_TRUE(Write([&](WriteTxn& t) {
+                  return t.CreateRun(info, {{"mlflow.runName", info.run_name}});
+                }).ok());
     return run_id;
   }
 
@@ -83,7 +85,8 @@ TEST_P(MetadataStoreConformance, ExperimentsRoundTrip) {
 TEST_P(MetadataStoreConformance, LifecycleCascadesToRuns) {
   std::string exp = CreateExperiment("e");
   CreateRun(exp, Id(1), 10);
-  ASSERT_TRUE(Write([&](WriteTxn& t) { return t.SetExperimentLifecycle(exp, LifecycleStage::kDeleted, 5); }).ok());
+  ASSERT_TRUE(
+      Write([&](WriteTxn& t) { return t.SetExperimentLifecycle(exp, LifecycleStage::kDeleted, 5); }).ok());
   EXPECT_EQ(store_->GetRun(Id(1))->info.lifecycle_stage, LifecycleStage::kDeleted);
   EXPECT_EQ(store_->ListExperiments(ViewType::kDeletedOnly)->size(), 1u);
 }
@@ -91,12 +94,13 @@ TEST_P(MetadataStoreConformance, LifecycleCascadesToRuns) {
 TEST_P(MetadataStoreConformance, ParamsTagsAndLatestMetrics) {
   std::string exp = CreateExperiment("e");
   CreateRun(exp, Id(1), 10);
-  ASSERT_TRUE(Write([&](WriteTxn& t) -> Status {
-                TAMGA_RETURN_IF_ERROR(t.InsertParams(Id(1), {{"lr", "0.1"}}));
-                TAMGA_RETURN_IF_ERROR(t.SetTags(Id(1), {{"t", "a"}}));
-                TAMGA_RETURN_IF_ERROR(t.SetTags(Id(1), {{"t", "b"}}));
-                return t.LogMetrics(Id(1), {{"m", 1.0, 100, 5}, {"m", 2.0, 200, 1}, {"n", std::nan(""), 1, 0}});
-              }).ok());
+  ASSERT_TRUE(
+      Write([&](WriteTxn& t) -> Status {
+        TAMGA_RETURN_IF_ERROR(t.InsertParams(Id(1), {{"lr", "0.1"}}));
+        TAMGA_RETURN_IF_ERROR(t.SetTags(Id(1), {{"t", "a"}}));
+        TAMGA_RETURN_IF_ERROR(t.SetTags(Id(1), {{"t", "b"}}));
+        return t.LogMetrics(Id(1), {{"m", 1.0, 100, 5}, {"m", 2.0, 200, 1}, {"n", std::nan(""), 1, 0}});
+      }).ok());
   auto run = store_->GetRun(Id(1));
   ASSERT_TRUE(run.ok());
   ASSERT_EQ(run->params.size(), 1u);

@@ -12,8 +12,8 @@ TEST(Ids, TimeOrderedIdsAreUuid7ShapedAndSortByTime) {
   SystemRandom random(7);
   std::string a = NewTimeOrderedId(random, 1795348002461);
   EXPECT_TRUE(IsHex32(a));
-  EXPECT_EQ(a.substr(0, 12), "01a20314769d");  // 1795348002461 ms in 48-bit hex
-  EXPECT_EQ(a[12], '7');                        // version 7
+  EXPECT_EQ(a.substr(0, 12), "01a20314769d");                     // 1795348002461 ms in 48-bit hex
+  EXPECT_EQ(a[12], '7');                                          // version 7
   EXPECT_NE(std::string("89ab").find(a[16]), std::string::npos);  // RFC 9562 variant
   std::string prev;
   std::set<std::string> seen;

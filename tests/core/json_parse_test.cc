@@ -58,7 +58,8 @@ TEST(YamlLimits, RejectsDeepNestingAndAliasBombs) {
   for (int i = 0; i < 70; ++i) bomb += "b" + std::to_string(i) + ": [*a, *a]\n";
   EXPECT_FALSE(CheckYamlStructure(bomb).ok());
   // Text inside a block scalar or quotes is not structure.
-  EXPECT_TRUE(CheckYamlStructure("doc: |\n" + std::string(10, ' ') + std::string(500, '[') + "\nq: '[[[[*x'\n").ok());
+  EXPECT_TRUE(
+      CheckYamlStructure("doc: |\n" + std::string(10, ' ') + std::string(500, '[') + "\nq: '[[[[*x'\n").ok());
 }
 
 }  // namespace

@@ -65,7 +65,10 @@ TEST(BoundedExecutor, RefusesPastTheQueueAndContainsExceptions) {
   gate.lock();
   {
     BoundedExecutor pool({"test", 1, 2});
-    EXPECT_TRUE(pool.TrySubmit([&] { std::lock_guard<std::mutex> l(gate); ++ran; }));  // running, blocked
+    EXPECT_TRUE(pool.TrySubmit([&] {
+      std::lock_guard<std::mutex> l(gate);
+      ++ran;
+    }));  // running, blocked
     // Give the worker a moment to take the first task off the queue.
     for (int i = 0; i < 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     EXPECT_TRUE(pool.TrySubmit([&] { throw std::runtime_error("boom"); }));

@@ -12,11 +12,11 @@ TEST(Utf8, ValidatesPerRfc3629) {
   EXPECT_TRUE(IsValidUtf8("plain ascii"));
   EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
   EXPECT_FALSE(IsValidUtf8("\xff"));
-  EXPECT_FALSE(IsValidUtf8("caf\xc3"));                // cut sequence
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));               // overlong '/'
-  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));           // overlong
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));           // surrogate
-  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));       // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("caf\xc3"));           // cut sequence
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
   EXPECT_FALSE(IsValidUtf8(std::string_view("\x80", 1)));
 }
 
@@ -34,7 +34,10 @@ TEST(Utf8, PrefixNeverSplitsACharacter) {
 
 TEST(Utf8, SanitizeReplacesEachBadSequenceOnce) {
   EXPECT_EQ(SanitizeUtf8("ok"), "ok");
-  EXPECT_EQ(SanitizeUtf8("a\xff" "b"), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(SanitizeUtf8("a\xff"
+                         "b"),
+            "a\xef\xbf\xbd"
+            "b");
   EXPECT_EQ(SanitizeUtf8("caf\xc3"), "caf\xef\xbf\xbd");
   EXPECT_TRUE(IsValidUtf8(SanitizeUtf8("\xf0\x9f\x98 x \xed\xa0\x80 \xc0\xaf")));
   EXPECT_EQ(SanitizeUtf8("caf\xc3\xa9"), "caf\xc3\xa9");

@@ -5,7 +5,8 @@
 // to return errors by the script ("init_error", "memory_error", "process_error").
 //
 // Script: {"driver": "550.54.15", "cuda": 12040, "init_error": 0,
-//          "gpus": [{"uuid": "GPU-...", "name": "...", "total": bytes, "used": bytes, "util": 3, "mem_util": 1,
+//          "gpus": [{"uuid": "GPU-...", "name": "...", "total": bytes, "used": bytes, "util": 3, "mem_util":
+//          1,
 //                    "temp": 40, "power_mw": 70000, "power_limit_mw": 300000, "ecc_uncorrected": 0,
 //                    "remap_failure": false, "memory_error": 0, "process_error": 0,
 //                    "processes": [{"pid": 123, "used": bytes}]}]}
@@ -75,11 +76,16 @@ int nvmlInit_v2() { return nvmlInitWithFlags(0); }
 int nvmlShutdown() { return 0; }
 const char* nvmlErrorString(int rc) {
   switch (rc) {
-    case 0: return "Success";
-    case 3: return "Not Supported";
-    case 9: return "Driver Not Loaded";
-    case 15: return "GPU is lost";
-    default: return "Unknown Error";
+    case 0:
+      return "Success";
+    case 3:
+      return "Not Supported";
+    case 9:
+      return "Driver Not Loaded";
+    case 15:
+      return "GPU is lost";
+    default:
+      return "Unknown Error";
   }
 }
 int nvmlSystemGetDriverVersion(char* buf, unsigned int len) {

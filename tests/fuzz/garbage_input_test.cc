@@ -15,16 +15,65 @@ namespace tamga {
 namespace {
 
 std::string RandomInput(std::mt19937_64& rng) {
-  static const std::vector<std::string> kPieces = {
-      "metrics.", "params.", "tags.", "attributes.", "datasets.", "run_id", "`", "\"", "'", " ", "AND", "and",
-      "OR", "IN", "NOT", "IS", "NULL", "LIKE", "ILIKE", "(", ")", ",", "=", "!=", ">=", "<", "<>", "!", "1", "-2.5e3",
-      ".", "{", "}", "[", "]", ":", "\\", "\x00", "\xff", "NaN", "{\"run_id\":", "\"metrics\":[", "%", "%2e", "/",
-      "..", "x", "é", "\n", "\t", "true", "null"};
+  static const std::vector<std::string> kPieces = {"metrics.",
+                                                   "params.",
+                                                   "tags.",
+                                                   "attributes.",
+                                                   "datasets.",
+                                                   "run_id",
+                                                   "`",
+                                                   "\"",
+                                                   "'",
+                                                   " ",
+                                                   "AND",
+                                                   "and",
+                                                   "OR",
+                                                   "IN",
+                                                   "NOT",
+                                                   "IS",
+                                                   "NULL",
+                                                   "LIKE",
+                                                   "ILIKE",
+                                                   "(",
+                                                   ")",
+                                                   ",",
+                                                   "=",
+                                                   "!=",
+                                                   ">=",
+                                                   "<",
+                                                   "<>",
+                                                   "!",
+                                                   "1",
+                                                   "-2.5e3",
+                                                   ".",
+                                                   "{",
+                                                   "}",
+                                                   "[",
+                                                   "]",
+                                                   ":",
+                                                   "\\",
+                                                   "\x00",
+                                                   "\xff",
+                                                   "NaN",
+                                                   "{\"run_id\":",
+                                                   "\"metrics\":[",
+                                                   "%",
+                                                   "%2e",
+                                                   "/",
+                                                   "..",
+                                                   "x",
+                                                   "é",
+                                                   "\n",
+                                                   "\t",
+                                                   "true",
+                                                   "null"};
   std::string s;
   int n = rng() % 24;
   for (int i = 0; i < n; ++i) {
-    if (rng() % 4 == 0) s.push_back(static_cast<char>(rng() % 256));
-    else s += kPieces[rng() % kPieces.size()];
+    if (rng() % 4 == 0)
+      s.push_back(static_cast<char>(rng() % 256));
+    else
+      s += kPieces[rng() % kPieces.size()];
   }
   return s;
 }
@@ -61,9 +110,14 @@ TEST(GarbageInput, MutatedValidRequestsNeverCrash) {
     for (int e = 0; e < edits; ++e) {
       size_t pos = rng() % s.size();
       switch (rng() % 3) {
-        case 0: s[pos] = static_cast<char>(rng() % 256); break;
-        case 1: s.erase(pos, 1 + rng() % 5); break;
-        default: s.insert(pos, 1, "{}[]\",:0"[rng() % 8]);
+        case 0:
+          s[pos] = static_cast<char>(rng() % 256);
+          break;
+        case 1:
+          s.erase(pos, 1 + rng() % 5);
+          break;
+        default:
+          s.insert(pos, 1, "{}[]\",:0"[rng() % 8]);
       }
       if (s.empty()) s = "{";
     }

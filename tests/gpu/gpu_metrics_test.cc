@@ -67,11 +67,13 @@ std::map<std::string, double> Parse(const std::string& text) {
   return out;
 }
 
-std::string DeviceLabels(int index, const std::string& uuid, const std::string& job, const std::string& queue) {
+std::string DeviceLabels(int index, const std::string& uuid, const std::string& job,
+                         const std::string& queue) {
   return "gpu=\"" + std::to_string(index) + "\",UUID=\"" + uuid + "\",pci_bus_id=\"00000000:0" +
          std::to_string(index) + ":00.0\",device=\"nvidia" + std::to_string(index) +
-         "\",modelName=\"NVIDIA A100-SXM4-40GB\",Hostname=\"node-1\",DCGM_FI_DRIVER_VERSION=\"550.54.15\",job_id=\"" + job +
-         "\",queue=\"" + queue + "\"";
+         "\",modelName=\"NVIDIA "
+         "A100-SXM4-40GB\",Hostname=\"node-1\",DCGM_FI_DRIVER_VERSION=\"550.54.15\",job_id=\"" +
+         job + "\",queue=\"" + queue + "\"";
 }
 
 TEST(GpuMetrics, DcgmNamesUnitsAndTheJobOnEachGpu) {
@@ -94,8 +96,13 @@ TEST(GpuMetrics, DcgmNamesUnitsAndTheJobOnEachGpu) {
   EXPECT_EQ(m["DCGM_FI_DEV_ECC_DBE_VOL_TOTAL{" + a + "}"], 0);
   EXPECT_EQ(m["DCGM_FI_DEV_ROW_REMAP_FAILURE{" + a + "}"], 0);
   // Only the job's own processes count towards its memory (pid 999 is someone else's).
-  EXPECT_EQ(m["tamga_job_gpu_memory_used_bytes{job_id=\"job-1\",queue=\"train\",gpu=\"0\",UUID=\"GPU-aaaa\"}"], 12 * GiB);
-  EXPECT_EQ(m.count("tamga_job_gpu_memory_used_bytes{job_id=\"job-1\",queue=\"train\",gpu=\"1\",UUID=\"GPU-bbbb\"}"), 0u);
+  EXPECT_EQ(
+      m["tamga_job_gpu_memory_used_bytes{job_id=\"job-1\",queue=\"train\",gpu=\"0\",UUID=\"GPU-aaaa\"}"],
+      12 * GiB);
+  EXPECT_EQ(
+      m.count(
+          "tamga_job_gpu_memory_used_bytes{job_id=\"job-1\",queue=\"train\",gpu=\"1\",UUID=\"GPU-bbbb\"}"),
+      0u);
   EXPECT_EQ(m["tamga_agent_nvml_available{reason=\"\"}"], 1);
   EXPECT_EQ(m["tamga_agent_gpus"], 2);
   EXPECT_EQ(m["tamga_agent_running_jobs"], 1);
@@ -109,21 +116,25 @@ TEST(GpuMetrics, DcgmNamesUnitsAndTheJobOnEachGpu) {
 TEST(GpuMetrics, ASharedGpuHasOneSeriesPerJobAndPerJobMemoryDoesNotDoubleCount) {
   GpuSnapshot s = TwoGpus();
   s.gpus[0].processes = {{10, 8 * GiB}, {20, 4 * GiB}};
-  auto m = Parse(RenderGpuMetrics(
-      s, {{"job-a", "q", {"GPU-aaaa"}, {10}}, {"job-b", "q", {"GPU-aaaa"}, {20}}}, {"node-1", true, "", {}}));
+  auto m = Parse(RenderGpuMetrics(s, {{"job-a", "q", {"GPU-aaaa"}, {10}}, {"job-b", "q", {"GPU-aaaa"}, {20}}},
+                                  {"node-1", true, "", {}}));
   EXPECT_EQ(m["DCGM_FI_DEV_FB_USED{" + DeviceLabels(0, "GPU-aaaa", "job-a", "q") + "}"], 12 * 1024);
   EXPECT_EQ(m["DCGM_FI_DEV_FB_USED{" + DeviceLabels(0, "GPU-aaaa", "job-b", "q") + "}"], 12 * 1024);
   EXPECT_EQ(m.count("DCGM_FI_DEV_FB_USED{" + DeviceLabels(0, "GPU-aaaa", "", "") + "}"), 0u);
-  EXPECT_EQ(m["tamga_job_gpu_memory_used_bytes{job_id=\"job-a\",queue=\"q\",gpu=\"0\",UUID=\"GPU-aaaa\"}"], 8 * GiB);
-  EXPECT_EQ(m["tamga_job_gpu_memory_used_bytes{job_id=\"job-b\",queue=\"q\",gpu=\"0\",UUID=\"GPU-aaaa\"}"], 4 * GiB);
+  EXPECT_EQ(m["tamga_job_gpu_memory_used_bytes{job_id=\"job-a\",queue=\"q\",gpu=\"0\",UUID=\"GPU-aaaa\"}"],
+            8 * GiB);
+  EXPECT_EQ(m["tamga_job_gpu_memory_used_bytes{job_id=\"job-b\",queue=\"q\",gpu=\"0\",UUID=\"GPU-aaaa\"}"],
+            4 * GiB);
 }
 
 TEST(GpuMetrics, AJobOnAGpuItWasNotGivenStillShowsUp) {
   GpuSnapshot s = TwoGpus();
   s.gpus[1].processes = {{10, 3 * GiB}};
   auto m = Parse(RenderGpuMetrics(s, {{"job-a", "q", {"GPU-aaaa"}, {10}}}, {"h", true, "", {}}));
-  EXPECT_EQ(m["tamga_job_gpu_memory_used_bytes{job_id=\"job-a\",queue=\"q\",gpu=\"0\",UUID=\"GPU-aaaa\"}"], 0);
-  EXPECT_EQ(m["tamga_job_gpu_memory_used_bytes{job_id=\"job-a\",queue=\"q\",gpu=\"1\",UUID=\"GPU-bbbb\"}"], 3 * GiB);
+  EXPECT_EQ(m["tamga_job_gpu_memory_used_bytes{job_id=\"job-a\",queue=\"q\",gpu=\"0\",UUID=\"GPU-aaaa\"}"],
+            0);
+  EXPECT_EQ(m["tamga_job_gpu_memory_used_bytes{job_id=\"job-a\",queue=\"q\",gpu=\"1\",UUID=\"GPU-bbbb\"}"],
+            3 * GiB);
 }
 
 TEST(GpuMetrics, UnsupportedReadingsAreLeftOutNotSentinels) {
@@ -180,8 +191,9 @@ TEST(GpuMetrics, LabelValuesAreEscaped) {
   Parse(text);  // one sample per line: no raw newline leaked out of a label
   EXPECT_NE(text.find("modelName=\"Weird \\\"GPU\\\"\\nline\""), std::string::npos);
   EXPECT_NE(text.find("job_id=\"job\\\"x\",queue=\"q\\\\1\""), std::string::npos);
-  EXPECT_NE(text.find("tamga_gpu_healthy{gpu=\"0\",UUID=\"GPU-aaaa\",reason=\"uncorrectable ECC errors: 3\"} 0"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("tamga_gpu_healthy{gpu=\"0\",UUID=\"GPU-aaaa\",reason=\"uncorrectable ECC errors: 3\"} 0"),
+      std::string::npos);
 }
 
 }  // namespace

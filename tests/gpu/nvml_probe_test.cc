@@ -72,7 +72,8 @@ TEST_F(NvmlProbeTest, ReadingsFollowTheScript) {
 
 TEST_F(NvmlProbeTest, ManyProcessesUseTheCountThenFillProtocol) {
   std::string procs;
-  for (int i = 0; i < 40; ++i) procs += (i ? "," : "") + std::string(R"({"pid": )") + std::to_string(1000 + i) + R"(, "used": 1})";
+  for (int i = 0; i < 40; ++i)
+    procs += (i ? "," : "") + std::string(R"({"pid": )") + std::to_string(1000 + i) + R"(, "used": 1})";
   Script(R"({"gpus": [{"uuid": "GPU-p", "total": 100, "used": 40, "processes": [)" + procs + "]}]}");
   GpuSnapshot s = NewNvmlProbe(TAMGA_FAKE_NVML)->Snapshot();
   ASSERT_EQ(s.gpus.size(), 1u);

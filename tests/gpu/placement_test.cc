@@ -27,7 +27,8 @@ TEST(Placement, SpreadPicksTheLeastLoadedAndPackTheTightestFit) {
   EXPECT_EQ(PlaceGpus(req, gpus, {}, PlacementStrategy::kSpread).uuids, std::vector<std::string>{"GPU-b"});
   EXPECT_EQ(PlaceGpus(req, gpus, {}, PlacementStrategy::kPack).uuids, std::vector<std::string>{"GPU-a"});
   GpuRequest two{2, 15 * GiB};
-  EXPECT_EQ(PlaceGpus(two, gpus, {}, PlacementStrategy::kPack).uuids, (std::vector<std::string>{"GPU-c", "GPU-b"}));
+  EXPECT_EQ(PlaceGpus(two, gpus, {}, PlacementStrategy::kPack).uuids,
+            (std::vector<std::string>{"GPU-c", "GPU-b"}));
 }
 
 TEST(Placement, ReservationsCountUntilTheJobAllocates) {
@@ -92,7 +93,8 @@ TEST(Placement, SequentialPlacementsNeverOvercommit) {
     std::vector<GpuReservation> ledger;
     auto strategy = rng() % 2 ? PlacementStrategy::kSpread : PlacementStrategy::kPack;
     for (int j = 0; j < 12; ++j) {
-      GpuRequest req{1 + static_cast<int>(rng() % 3), (rng() % 5 == 0) ? 0 : static_cast<int64_t>(1 + rng() % 24) * GiB};
+      GpuRequest req{1 + static_cast<int>(rng() % 3),
+                     (rng() % 5 == 0) ? 0 : static_cast<int64_t>(1 + rng() % 24) * GiB};
       auto p = PlaceGpus(req, gpus, ledger, strategy);
       if (!p.fits()) continue;
       ASSERT_EQ(static_cast<int>(p.uuids.size()), req.count);
@@ -106,8 +108,10 @@ TEST(Placement, SequentialPlacementsNeverOvercommit) {
       for (const auto& r : ledger) {
         if (r.uuid != g.uuid) continue;
         ++any;
-        if (r.whole) ++whole;
-        else promised += r.bytes;
+        if (r.whole)
+          ++whole;
+        else
+          promised += r.bytes;
       }
       ASSERT_LE(promised, g.free_bytes) << "trial " << trial;
       if (whole) ASSERT_EQ(any, 1) << "a whole-GPU reservation was shared, trial " << trial;

@@ -17,7 +17,7 @@ TEST(LongPollGate, BoundsPerClientAndInTotalAndFreesOnRelease) {
   EXPECT_FALSE(gate.TryEnter("c"));  // total
   a1.reset();
   EXPECT_TRUE(gate.TryEnter("a"));  // a slot came back (and is released again at once)
-  auto copy = a2;  // copies share one slot: a2 + b1 are held, one slot is free
+  auto copy = a2;                   // copies share one slot: a2 + b1 are held, one slot is free
   a2.reset();
   auto c1 = gate.TryEnter("c");
   EXPECT_TRUE(c1);

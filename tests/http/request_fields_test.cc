@@ -54,11 +54,13 @@ TEST(RequestFields, TypedGetters) {
   EXPECT_FALSE(f->OptString("bad").ok());
   auto missing = f->RequiredString("nope");
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.status().message().find("Missing value for required parameter 'nope'"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("Missing value for required parameter 'nope'"),
+            std::string::npos);
 }
 
 TEST(FastLogParser, AgreesWithTheGeneralPathOnWellFormedBodies) {
-  auto req = TryParseLogBatch(R"({"run_id": "r", "metrics": [{"key": "m", "value": "NaN", "timestamp": 5, "step": 2,
+  auto req =
+      TryParseLogBatch(R"({"run_id": "r", "metrics": [{"key": "m", "value": "NaN", "timestamp": 5, "step": 2,
       "model_id": "x"}], "params": [{"key": "p", "value": "v"}], "tags": [{"key": "t", "value": null}]})");
   ASSERT_TRUE(req.has_value());
   EXPECT_EQ(req->run_id, "r");
@@ -70,11 +72,12 @@ TEST(FastLogParser, AgreesWithTheGeneralPathOnWellFormedBodies) {
 }
 
 TEST(FastLogParser, DefersAnythingUnusual) {
-  EXPECT_FALSE(TryParseLogBatch("{\"metrics\": []}").has_value());                         // no run id
+  EXPECT_FALSE(TryParseLogBatch("{\"metrics\": []}").has_value());  // no run id
   EXPECT_FALSE(TryParseLogBatch("{\"run_id\": \"r\", \"metrics\": [{\"key\": \"m\"}]}").has_value());
   EXPECT_FALSE(TryParseLogBatch("{\"run_id\": \"r\", \"metrics\": {}}").has_value());
   EXPECT_FALSE(TryParseLogBatch("not json").has_value());
-  EXPECT_FALSE(TryParseLogMetric("{\"run_id\": \"r\", \"key\": \"m\", \"value\": \"x\", \"timestamp\": 1}").has_value());
+  EXPECT_FALSE(TryParseLogMetric("{\"run_id\": \"r\", \"key\": \"m\", \"value\": \"x\", \"timestamp\": 1}")
+                   .has_value());
   auto m = TryParseLogMetric("{\"run_uuid\": \"r\", \"key\": \"m\", \"value\": 1, \"timestamp\": 1}");
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->run_id, "r");

@@ -12,8 +12,8 @@ TEST(JobWire, AgentReportRejectsWrongTypesAndRanges) {
   for (const char* bad : {R"({"cpus":1099511627776})", R"({"memory_bytes":1e300})", R"({"cpus":"4"})",
                           R"({"queues":"q"})", R"({"queues":[1]})", R"({"gpus":"x"})", R"({"gpus":[5]})",
                           R"({"gpus":[{"uuid":"GPU-1","total_bytes":-5}]})", R"({"gpus":[{"uuid":7}]})",
-                          R"({"job_pids":{"j":[-1]}})", R"({"job_pids":{"j":["1"]}})", R"({"gpus_enabled":1})",
-                          R"([1])", R"({"name":)"}) {
+                          R"({"job_pids":{"j":[-1]}})", R"({"job_pids":{"j":["1"]}})",
+                          R"({"gpus_enabled":1})", R"([1])", R"({"name":)"}) {
     auto r = ParseAgentReport(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;

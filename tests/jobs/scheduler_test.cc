@@ -10,8 +10,8 @@ namespace {
 
 constexpr int64_t GiB = int64_t{1} << 30;
 
-Job MakeJob(const std::string& id, const std::string& queue, int priority, int64_t seq, int cpus = 1, int gpus = 0,
-            int64_t gpu_mem = 0) {
+Job MakeJob(const std::string& id, const std::string& queue, int priority, int64_t seq, int cpus = 1,
+            int gpus = 0, int64_t gpu_mem = 0) {
   Job j;
   j.id = id;
   j.seq = seq;
@@ -60,7 +60,8 @@ TEST(Scheduler, HigherPriorityFirstThenFifo) {
 }
 
 TEST(Scheduler, PriorityBeatsQueueOrderAndQueueOrderBreaksTies) {
-  std::vector<Job> jobs = {MakeJob("a", "first", 1, 1), MakeJob("b", "second", 2, 2), MakeJob("c", "second", 1, 0)};
+  std::vector<Job> jobs = {MakeJob("a", "first", 1, 1), MakeJob("b", "second", 2, 2),
+                           MakeJob("c", "second", 1, 0)};
   AgentView agent = Cpu(4, {"first", "second"});
   auto d = PickJob(agent, {Ordered(jobs, "first"), Ordered(jobs, "second")}, {{"first", {}}, {"second", {}}});
   EXPECT_EQ(d.lease->job->id, "b");
@@ -116,7 +117,8 @@ TEST(Scheduler, MemoryRequestsAreCheckedWhenTheAgentReportsMemory) {
 }
 
 // Randomized: the chosen job always fits, and no queued job that fits is more urgent than the chosen one
-// (higher priority, or equal priority in an earlier queue of the agent, or equal in the same queue but older).
+// (higher priority, or equal priority in an earlier queue of the agent, or equal in the same queue but
+// older).
 TEST(Scheduler, RandomizedChoiceIsTheMostUrgentFittingJob) {
   std::mt19937 rng(7);
   for (int trial = 0; trial < 3000; ++trial) {
@@ -154,8 +156,11 @@ TEST(Scheduler, RandomizedChoiceIsTheMostUrgentFittingJob) {
 }
 
 TEST(JobSpec, ValidatesFieldsAndNamesThem) {
-  EXPECT_TRUE(ParseJobSpec(R"({"queue":"q","command":["echo","hi"],"resources":{"gpus":2,"gpu_memory":"8GiB"}})").ok());
-  auto s = ParseJobSpec(R"({"queue":"q","command":["x"],"resources":{"gpus":1,"gpu_memory":"8GiB","memory":"512MiB"}})");
+  EXPECT_TRUE(
+      ParseJobSpec(R"({"queue":"q","command":["echo","hi"],"resources":{"gpus":2,"gpu_memory":"8GiB"}})")
+          .ok());
+  auto s = ParseJobSpec(
+      R"({"queue":"q","command":["x"],"resources":{"gpus":1,"gpu_memory":"8GiB","memory":"512MiB"}})");
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->resources.gpu_memory_bytes, 8 * GiB);
   EXPECT_EQ(s->resources.memory_bytes, 512LL << 20);
@@ -182,7 +187,8 @@ TEST(JobSpec, ValidatesFieldsAndNamesThem) {
     auto r = ParseJobSpec(c.json);
     ASSERT_FALSE(r.ok()) << c.json;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(r.status().message().find(c.field), std::string::npos) << c.json << " -> " << r.status().message();
+    EXPECT_NE(r.status().message().find(c.field), std::string::npos)
+        << c.json << " -> " << r.status().message();
   }
 }
 

@@ -88,9 +88,10 @@ TEST(WebhookPayload, MlflowShapeAndSignature) {
   w.secret = "key";
   WebhookPost p = BuildWebhookPost(w, "d1", "model_version_alias.created", 1700000000123,
                                    R"({"name":"m","alias":"a","version":"1"})", 1700000001000, 5000);
-  EXPECT_EQ(p.body,
-            R"({"entity":"model_version_alias","action":"created","timestamp":"2023-11-14T22:13:20.123000+00:00",)"
-            R"("data":{"name":"m","alias":"a","version":"1"}})");
+  EXPECT_EQ(
+      p.body,
+      R"({"entity":"model_version_alias","action":"created","timestamp":"2023-11-14T22:13:20.123000+00:00",)"
+      R"("data":{"name":"m","alias":"a","version":"1"}})");
   std::string sig;
   for (const auto& [k, v] : p.headers) {
     if (k == "X-MLflow-Signature") sig = v;

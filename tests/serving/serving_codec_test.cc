@@ -123,7 +123,8 @@ TEST(MlflowTable, PerColumnTensorsKeepEachColumnsType) {
   ASSERT_TRUE(sig.ok());
   sig->inputs = sig->column_specs;
   sig->column_tensors = true;
-  auto t = ParseInvocations("application/json", R"({"dataframe_split":{"columns":["n","s"],"data":[[3,"a"],[4,"bc"]]}})", *sig);
+  auto t = ParseInvocations("application/json",
+                            R"({"dataframe_split":{"columns":["n","s"],"data":[[3,"a"],[4,"bc"]]}})", *sig);
   ASSERT_TRUE(t.ok()) << t.status().message();
   ASSERT_EQ(t->size(), 2u);
   EXPECT_EQ((*t)[0].dtype, DataType::kBytes);

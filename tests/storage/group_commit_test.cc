@@ -14,8 +14,9 @@ namespace {
 class GroupCommitTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("tamga-gc-" + std::to_string(::getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tamga-gc-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     auto s = SqliteMetadataStore::Create({(dir_ / "t.db").string()});
@@ -84,16 +85,29 @@ TEST_F(GroupCommitTest, AFailingWriteDoesNotUndoItsNeighbours) {
   std::atomic<int> done{0};
   Status bad_status, good_status;
   // Queue three writes while the committer is busy so that they share one transaction.
-  committer_->Submit([](WriteTxn&) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return Status::Ok();
-  }, [&](Status) { done++; });
-  committer_->Submit([](WriteTxn& t) -> Status {
-    TAMGA_RETURN_IF_ERROR(t.LogMetrics(std::string(32, 'a'), {{"half", 1, 1, 1}}));
-    return InvalidArgument("changed my mind");
-  }, [&](Status s) { bad_status = s; done++; });
-  committer_->Submit([](WriteTxn& t) { return t.LogMetrics(std::string(32, 'a'), {{"good", 1, 1, 1}}); },
-                     [&](Status s) { good_status = s; done++; });
+  committer_->Submit(
+      [](WriteTxn&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return Status::Ok();
+      },
+      [&](Status) { done++; });
+  committer_->Submit(
+      [](WriteTxn& t) -> Status {
+        TAMGA_RETURN_IF_ERROR(t.LogMetrics(std::string(32, 'a'), {{"half", 1, 1, 1}}));
+        return InvalidArgument("changed my mind");
+      },
+      [&](Status s) {
+        bad_status = s;
+        done++;
+      });
+  committer_->Submit(
+      [](WriteTxn& t) {
+        return t.LogMetrics(std::string(32, 'a'), {{"good", 1, 1, 1}});
+      },
+      [&](Status s) {
+        good_status = s;
+        done++;
+      });
   while (done.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(bad_status.code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(good_status.ok());
@@ -104,8 +118,13 @@ TEST_F(GroupCommitTest, AFailingWriteDoesNotUndoItsNeighbours) {
 TEST_F(GroupCommitTest, ShutdownDrainsQueueThenRefuses) {
   std::atomic<int> committed{0};
   for (int i = 0; i < 100; ++i) {
-    committer_->Submit([i](WriteTxn& t) { return t.LogMetrics(std::string(32, 'a'), {{"d", double(i), i, i}}); },
-                       [&](Status s) { if (s.ok()) committed++; });
+    committer_->Submit(
+        [i](WriteTxn& t) {
+          return t.LogMetrics(std::string(32, 'a'), {{"d", double(i), i, i}});
+        },
+        [&](Status s) {
+          if (s.ok()) committed++;
+        });
   }
   committer_->Shutdown();
   EXPECT_EQ(committed.load(), 100);
@@ -118,12 +137,20 @@ TEST_F(GroupCommitTest, FullQueueIsResourceExhausted) {
   ASSERT_TRUE(c.ok());
   std::atomic<bool> release{false};
   std::atomic<int> done{0};
-  (*c)->Submit([&](WriteTxn&) { while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1)); return Status::Ok(); },
-               [&](Status) { done++; });
+  (*c)->Submit(
+      [&](WriteTxn&) {
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return Status::Ok();
+      },
+      [&](Status) { done++; });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the first write is now running
   (*c)->Submit([](WriteTxn&) { return Status::Ok(); }, [&](Status) { done++; });  // queued
   Status third;
-  (*c)->Submit([](WriteTxn&) { return Status::Ok(); }, [&](Status s) { third = s; done++; });
+  (*c)->Submit([](WriteTxn&) { return Status::Ok(); },
+               [&](Status s) {
+                 third = s;
+                 done++;
+               });
   EXPECT_EQ(third.code(), StatusCode::kResourceExhausted);
   release = true;
   while (done.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));

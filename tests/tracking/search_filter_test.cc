@@ -76,7 +76,8 @@ TEST(SearchFilter, InLists) {
 }
 
 TEST(SearchFilter, DatasetsAndNullChecks) {
-  auto c = MustParse("datasets.name IN ('a') and datasets.context = 'train' and params.x IS NULL and tags.y IS NOT NULL");
+  auto c = MustParse(
+      "datasets.name IN ('a') and datasets.context = 'train' and params.x IS NULL and tags.y IS NOT NULL");
   ASSERT_EQ(c.size(), 4u);
   EXPECT_EQ(c[0].kind, FieldKind::kDataset);
   EXPECT_EQ(c[1].key, "context");
@@ -119,15 +120,16 @@ TEST(SearchFilter, ExperimentEntity) {
 }
 
 TEST(SearchFilter, LoggedModelEntity) {
-  auto c = MustParse("name = 'clf' AND params.alpha = '1' AND tags.t IS NULL AND creation_time > 5 AND "
-                     "status IN ('READY', 'PENDING') AND model_type LIKE 'cl%'",
-                     SearchEntity::kLoggedModels);
+  auto c = MustParse(
+      "name = 'clf' AND params.alpha = '1' AND tags.t IS NULL AND creation_time > 5 AND "
+      "status IN ('READY', 'PENDING') AND model_type LIKE 'cl%'",
+      SearchEntity::kLoggedModels);
   ASSERT_EQ(c.size(), 6u);
   EXPECT_EQ(c[1].kind, FieldKind::kParam);
   EXPECT_EQ(c[2].op, CompareOp::kIsNull);
   EXPECT_EQ(c[3].key, "creation_timestamp");  // alias normalised
   EXPECT_EQ(c[4].op, CompareOp::kIn);
-  ExpectInvalid("metrics.acc > 0.9", SearchEntity::kLoggedModels);   // not supported: a clear error
+  ExpectInvalid("metrics.acc > 0.9", SearchEntity::kLoggedModels);  // not supported: a clear error
   ExpectInvalid("run_name = 'x'", SearchEntity::kLoggedModels);
   ExpectInvalid("status LIKE 'R%'", SearchEntity::kLoggedModels);
   ExpectInvalid("creation_timestamp = 'yesterday'", SearchEntity::kLoggedModels);

@@ -39,8 +39,9 @@ Status CheckNoSymlinks(const std::string& root, const std::string& clean) {
   return Status::Ok();
 }
 
-// open(2) beneath `root`: openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel has it (5.6+), so
-// the check and the open are one step; otherwise the component check above, then O_NOFOLLOW on the last one.
+// open(2) beneath `root`: openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel has it (5.6+),
+// so the check and the open are one step; otherwise the component check above, then O_NOFOLLOW on the last
+// one.
 int OpenBeneath(const std::string& root, const std::string& clean, int flags) {
 #ifdef SYS_openat2
   int rootfd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -30,15 +30,18 @@ class NvmlProbe final : public GpuProbe {
     GpuSnapshot snap;
     if (!initialized_ && !Init(&snap.error)) {
       if (!reported_) {
-        TAMGA_LOG(kWarn, "NVML not available; GPUs will not be used", {{"library", library_}, {"error", snap.error}});
+        TAMGA_LOG(kWarn, "NVML not available; GPUs will not be used",
+                  {{"library", library_}, {"error", snap.error}});
         reported_ = true;
       }
       return snap;
     }
     snap.available = true;
     char buf[256];
-    if (driver_version_ && driver_version_(buf, sizeof(buf)) == NVML_SUCCESS) snap.driver_version = Str(buf, sizeof(buf));
-    if (nvml_version_ && nvml_version_(buf, sizeof(buf)) == NVML_SUCCESS) snap.nvml_version = Str(buf, sizeof(buf));
+    if (driver_version_ && driver_version_(buf, sizeof(buf)) == NVML_SUCCESS)
+      snap.driver_version = Str(buf, sizeof(buf));
+    if (nvml_version_ && nvml_version_(buf, sizeof(buf)) == NVML_SUCCESS)
+      snap.nvml_version = Str(buf, sizeof(buf));
     int cuda = 0;
     if (cuda_version_ && cuda_version_(&cuda) == NVML_SUCCESS && cuda > 0) {
       snap.cuda_driver_version = std::to_string(cuda / 1000) + "." + std::to_string((cuda % 1000) / 10);
@@ -80,7 +83,8 @@ class NvmlProbe final : public GpuProbe {
         g.utilization_memory = static_cast<int>(util.memory);
       }
       unsigned int v = 0;
-      if (temperature_ && temperature_(dev, NVML_TEMPERATURE_GPU, &v) == NVML_SUCCESS) g.temperature_c = static_cast<int>(v);
+      if (temperature_ && temperature_(dev, NVML_TEMPERATURE_GPU, &v) == NVML_SUCCESS)
+        g.temperature_c = static_cast<int>(v);
       if (power_ && power_(dev, &v) == NVML_SUCCESS) g.power_watts = v / 1000.0;
       if (power_limit_ && power_limit_(dev, &v) == NVML_SUCCESS) g.power_limit_watts = v / 1000.0;
       unsigned long long ecc = 0;
@@ -88,7 +92,8 @@ class NvmlProbe final : public GpuProbe {
         g.ecc_uncorrected_volatile = static_cast<int64_t>(ecc);
       }
       unsigned int corr = 0, unc = 0, pending = 0, failed = 0;
-      if (remapped_ && remapped_(dev, &corr, &unc, &pending, &failed) == NVML_SUCCESS) g.row_remap_failure = failed != 0;
+      if (remapped_ && remapped_(dev, &corr, &unc, &pending, &failed) == NVML_SUCCESS)
+        g.row_remap_failure = failed != 0;
       ReadProcesses(dev, &g);
       ApplyHealthRules(&g);
       snap.gpus.push_back(std::move(g));
@@ -143,7 +148,8 @@ class NvmlProbe final : public GpuProbe {
     }
     driver_version_ = Sym<SystemStringFn>({"nvmlSystemGetDriverVersion"});
     nvml_version_ = Sym<SystemStringFn>({"nvmlSystemGetNVMLVersion"});
-    cuda_version_ = Sym<SystemCudaVersionFn>({"nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion"});
+    cuda_version_ =
+        Sym<SystemCudaVersionFn>({"nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion"});
     pci_ = Sym<GetPciInfoFn>({"nvmlDeviceGetPciInfo_v3"});
     utilization_ = Sym<GetUtilizationFn>({"nvmlDeviceGetUtilizationRates"});
     temperature_ = Sym<GetTemperatureFn>({"nvmlDeviceGetTemperature"});
@@ -173,7 +179,8 @@ class NvmlProbe final : public GpuProbe {
         if (rc != NVML_SUCCESS) return;
         for (unsigned int i = 0; i < n && i < cap; ++i) {
           g->processes.push_back({buf[i].pid, buf[i].usedGpuMemory == NVML_VALUE_NOT_AVAILABLE
-                                                  ? -1 : static_cast<int64_t>(buf[i].usedGpuMemory)});
+                                                  ? -1
+                                                  : static_cast<int64_t>(buf[i].usedGpuMemory)});
         }
         return;
       }
@@ -184,7 +191,8 @@ class NvmlProbe final : public GpuProbe {
         if (rc != NVML_SUCCESS) return;
         for (unsigned int i = 0; i < n && i < cap; ++i) {
           g->processes.push_back({buf[i].pid, buf[i].usedGpuMemory == NVML_VALUE_NOT_AVAILABLE
-                                                  ? -1 : static_cast<int64_t>(buf[i].usedGpuMemory)});
+                                                  ? -1
+                                                  : static_cast<int64_t>(buf[i].usedGpuMemory)});
         }
       }
       return;
@@ -221,7 +229,8 @@ class NvmlProbe final : public GpuProbe {
 void ApplyHealthRules(GpuInfo* gpu) {
   if (gpu->ecc_uncorrected_volatile > 0) {
     gpu->healthy = false;
-    gpu->health_reason = std::to_string(gpu->ecc_uncorrected_volatile) + " uncorrectable ECC error(s) since driver load";
+    gpu->health_reason =
+        std::to_string(gpu->ecc_uncorrected_volatile) + " uncorrectable ECC error(s) since driver load";
   }
   if (gpu->row_remap_failure) {
     gpu->healthy = false;

@@ -12,9 +12,10 @@ constexpr const char* kProxy = "/api/2.0/mlflow-artifacts/artifacts";
 
 std::string GuessContentType(const std::string& path) {
   static const std::pair<const char*, const char*> kTypes[] = {
-      {".txt", "text/plain"}, {".log", "text/plain"}, {".json", "application/json"}, {".yaml", "text/yaml"},
-      {".yml", "text/yaml"}, {".csv", "text/csv"}, {".html", "text/html"}, {".png", "image/png"},
-      {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".gif", "image/gif"}, {".svg", "image/svg+xml"},
+      {".txt", "text/plain"},      {".log", "text/plain"},   {".json", "application/json"},
+      {".yaml", "text/yaml"},      {".yml", "text/yaml"},    {".csv", "text/csv"},
+      {".html", "text/html"},      {".png", "image/png"},    {".jpg", "image/jpeg"},
+      {".jpeg", "image/jpeg"},     {".gif", "image/gif"},    {".svg", "image/svg+xml"},
       {".pdf", "application/pdf"}, {".md", "text/markdown"}, {".py", "text/x-python"}};
   size_t dot = path.rfind('.');
   if (dot != std::string::npos && path.find('/', dot) == std::string::npos) {
@@ -85,7 +86,7 @@ HttpResponse ArtifactDownload(BlobStore* blobs, const std::string& path) {
 }
 
 Result<std::string> ArtifactListJson(BlobStore* blobs, const std::string& dir, const std::string& prefix,
-                             const std::string* root_uri) {
+                                     const std::string* root_uri) {
   std::string body;
   JsonWriter w(&body);
   w.BeginObject();
@@ -113,11 +114,12 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
   TrackingService* tracking = ctx.tracking;
   const std::string prefix = std::string(kProxy) + "/";
 
-  router.AddUploadPrefix(HttpMethod::kPut, prefix, [blobs](const HttpRequest& req) -> Result<std::unique_ptr<UploadSink>> {
-    TAMGA_ASSIGN_OR_RETURN(std::string path, WritablePath(req.path_params[0]));
-    TAMGA_ASSIGN_OR_RETURN(auto writer, blobs->OpenWriter(path));
-    return std::unique_ptr<UploadSink>(new BlobUploadSink(std::move(writer)));
-  });
+  router.AddUploadPrefix(HttpMethod::kPut, prefix,
+                         [blobs](const HttpRequest& req) -> Result<std::unique_ptr<UploadSink>> {
+                           TAMGA_ASSIGN_OR_RETURN(std::string path, WritablePath(req.path_params[0]));
+                           TAMGA_ASSIGN_OR_RETURN(auto writer, blobs->OpenWriter(path));
+                           return std::unique_ptr<UploadSink>(new BlobUploadSink(std::move(writer)));
+                         });
 
   router.AddPrefix(HttpMethod::kGet, prefix, [blobs](HttpRequest& req, Responder respond) {
     auto path = DecodedPath(req.path_params[0], false);
@@ -132,22 +134,24 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
     respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
   });
 
-  router.Add(HttpMethod::kGet, kProxy, FieldsHandler([blobs](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(auto raw, f.OptString("path"));
-    TAMGA_ASSIGN_OR_RETURN(std::string dir, ValidateArtifactPath(raw.value_or(""), true));
-    TAMGA_ASSIGN_OR_RETURN(std::string body, ArtifactListJson(blobs, dir, "", nullptr));
-    respond(HttpResponse::Json(std::move(body)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kGet, kProxy,
+             FieldsHandler([blobs](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(auto raw, f.OptString("path"));
+               TAMGA_ASSIGN_OR_RETURN(std::string dir, ValidateArtifactPath(raw.value_or(""), true));
+               TAMGA_ASSIGN_OR_RETURN(std::string body, ArtifactListJson(blobs, dir, "", nullptr));
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
 
   // Multipart upload needs an object store destination; the local folder answers NOT_IMPLEMENTED, which
   // makes the MLflow client fall back to a single streamed PUT.
   for (const char* op : {"create", "complete", "abort"}) {
-    router.AddPrefix(HttpMethod::kPost, std::string("/api/2.0/mlflow-artifacts/mpu/") + op + "/",
-                     [](HttpRequest&, Responder respond) {
-                       respond(ErrorResponse(Unimplemented(
-                           "Multipart upload is not supported by the local artifact store; use a single PUT.")));
-                     });
+    router.AddPrefix(
+        HttpMethod::kPost, std::string("/api/2.0/mlflow-artifacts/mpu/") + op + "/",
+        [](HttpRequest&, Responder respond) {
+          respond(ErrorResponse(Unimplemented(
+              "Multipart upload is not supported by the local artifact store; use a single PUT.")));
+        });
   }
 
   router.Add(HttpMethod::kGet, std::string(kMlflowApi) + "/artifacts/list",
@@ -168,22 +172,24 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
                  return Status::Ok();
                }
                std::string dir = rel.empty() ? *base : *base + "/" + rel;
-               TAMGA_ASSIGN_OR_RETURN(std::string body, ArtifactListJson(blobs, dir, rel.empty() ? "" : rel + "/", &root));
+               TAMGA_ASSIGN_OR_RETURN(std::string body,
+                                      ArtifactListJson(blobs, dir, rel.empty() ? "" : rel + "/", &root));
                respond(HttpResponse::Json(std::move(body)));
                return Status::Ok();
              }));
 
   // UI download of a run artifact.
-  router.Add(HttpMethod::kGet, "/get-artifact", FieldsHandler([blobs, tracking](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string run_id, RunIdOf(f));
-    TAMGA_ASSIGN_OR_RETURN(std::string raw, f.RequiredString("path"));
-    TAMGA_ASSIGN_OR_RETURN(std::string rel, ValidateArtifactPath(raw, false));
-    TAMGA_ASSIGN_OR_RETURN(Run run, tracking->GetRun(run_id));
-    auto base = ProxiedArtifactPath(run.info.artifact_uri);
-    if (!base) return NotFound("Run artifacts are not stored by this server");
-    respond(ArtifactDownload(blobs, *base + "/" + rel));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kGet, "/get-artifact",
+             FieldsHandler([blobs, tracking](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string run_id, RunIdOf(f));
+               TAMGA_ASSIGN_OR_RETURN(std::string raw, f.RequiredString("path"));
+               TAMGA_ASSIGN_OR_RETURN(std::string rel, ValidateArtifactPath(raw, false));
+               TAMGA_ASSIGN_OR_RETURN(Run run, tracking->GetRun(run_id));
+               auto base = ProxiedArtifactPath(run.info.artifact_uri);
+               if (!base) return NotFound("Run artifacts are not stored by this server");
+               respond(ArtifactDownload(blobs, *base + "/" + rel));
+               return Status::Ok();
+             }));
 }
 
 }  // namespace tamga

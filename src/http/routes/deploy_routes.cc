@@ -2,8 +2,8 @@
 // (/api/2.0/tamga/deploy/render).
 #include <thread>
 
-#include "core/json_writer.h"
 #include "core/json_parse.h"
+#include "core/json_writer.h"
 #include "http/routes/route_context.h"
 
 namespace tamga {
@@ -35,7 +35,8 @@ HttpResponse DeploymentResponse(const DeploymentRecord& d) {
 Result<std::string> NameOf(const HttpRequest& req, const std::string& suffix) {
   std::string rest = req.path_params.empty() ? "" : req.path_params[0];
   if (!suffix.empty()) {
-    if (rest.size() <= suffix.size() || rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    if (rest.size() <= suffix.size() ||
+        rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) != 0) {
       return NotFound("Unknown deployment route");
     }
     rest.resize(rest.size() - suffix.size());
@@ -60,7 +61,8 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
 
   router.Add(HttpMethod::kPost, base, [deploy](HttpRequest& req, Responder respond) {
     if (req.Header("content-type").find("application/json") == std::string::npos) {
-      return respond(ErrorResponse(InvalidArgument("Bad Request. Content-Type must be one of ['application/json'].")));
+      return respond(
+          ErrorResponse(InvalidArgument("Bad Request. Content-Type must be one of ['application/json'].")));
     }
     deploy->Put(req.body, [respond](Result<DeploymentRecord> d) {
       respond(d.ok() ? DeploymentResponse(*d) : ErrorResponse(d.status()));
@@ -118,29 +120,29 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
 
   router.Add(HttpMethod::kPost, "/api/2.0/tamga/deploy/render",
              FieldsHandler([deploy](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string uri, f.RequiredString("model_uri"));
-    std::string spec;
-    if (f.raw().contains("spec")) {
-      if (!f.raw()["spec"].is_object()) return InvalidParamValue("spec", f.raw()["spec"]);
-      spec = DumpJson(f.raw()["spec"]);
-    }
-    TAMGA_ASSIGN_OR_RETURN(auto files, deploy->RenderUri(uri, spec));
-    std::string body;
-    JsonWriter w(&body);
-    w.BeginObject();
-    w.Key("files");
-    w.BeginArray();
-    for (const auto& file : files) {
-      w.BeginObject();
-      w.Field("path", file.path);
-      w.Field("content", file.content);
-      w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-    respond(HttpResponse::Json(std::move(body)));
-    return Status::Ok();
-  }));
+               TAMGA_ASSIGN_OR_RETURN(std::string uri, f.RequiredString("model_uri"));
+               std::string spec;
+               if (f.raw().contains("spec")) {
+                 if (!f.raw()["spec"].is_object()) return InvalidParamValue("spec", f.raw()["spec"]);
+                 spec = DumpJson(f.raw()["spec"]);
+               }
+               TAMGA_ASSIGN_OR_RETURN(auto files, deploy->RenderUri(uri, spec));
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               w.Key("files");
+               w.BeginArray();
+               for (const auto& file : files) {
+                 w.BeginObject();
+                 w.Field("path", file.path);
+                 w.Field("content", file.content);
+                 w.EndObject();
+               }
+               w.EndArray();
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
 }
 
 }  // namespace tamga

@@ -44,30 +44,32 @@ void RegisterExperimentRoutes(Router& router, const RouteContext& ctx) {
   TrackingService* t = ctx.tracking;
   const std::string base = std::string(kMlflowApi) + "/experiments/";
 
-  router.Add(HttpMethod::kPost, base + "create", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    CreateExperimentRequest req;
-    TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
-    TAMGA_ASSIGN_OR_RETURN(auto loc, f.OptString("artifact_location"));
-    req.artifact_location = loc.value_or("");
-    TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
-    t->CreateExperiment(std::move(req), [respond](Result<std::string> id) {
-      if (!id.ok()) return respond(ErrorResponse(id.status()));
-      std::string body;
-      JsonWriter w(&body);
-      w.BeginObject();
-      w.Field("experiment_id", *id);
-      w.EndObject();
-      respond(HttpResponse::Json(std::move(body)));
-    });
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base + "create",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               CreateExperimentRequest req;
+               TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(auto loc, f.OptString("artifact_location"));
+               req.artifact_location = loc.value_or("");
+               TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
+               t->CreateExperiment(std::move(req), [respond](Result<std::string> id) {
+                 if (!id.ok()) return respond(ErrorResponse(id.status()));
+                 std::string body;
+                 JsonWriter w(&body);
+                 w.BeginObject();
+                 w.Field("experiment_id", *id);
+                 w.EndObject();
+                 respond(HttpResponse::Json(std::move(body)));
+               });
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kGet, base + "get", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("experiment_id"));
-    TAMGA_ASSIGN_OR_RETURN(Experiment e, t->GetExperiment(id));
-    respond(ExperimentResponse(e));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kGet, base + "get",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("experiment_id"));
+               TAMGA_ASSIGN_OR_RETURN(Experiment e, t->GetExperiment(id));
+               respond(ExperimentResponse(e));
+               return Status::Ok();
+             }));
 
   router.Add(HttpMethod::kGet, base + "get-by-name",
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
@@ -105,22 +107,25 @@ void RegisterExperimentRoutes(Router& router, const RouteContext& ctx) {
   router.Add(HttpMethod::kPost, base + "search", search);
   router.Add(HttpMethod::kGet, base + "search", search);
 
-  router.Add(HttpMethod::kPost, base + "delete", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("experiment_id"));
-    t->DeleteExperiment(id, EmptyOk(respond));
-    return Status::Ok();
-  }));
-  router.Add(HttpMethod::kPost, base + "restore", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("experiment_id"));
-    t->RestoreExperiment(id, EmptyOk(respond));
-    return Status::Ok();
-  }));
-  router.Add(HttpMethod::kPost, base + "update", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("experiment_id"));
-    TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("new_name"));
-    t->RenameExperiment(id, name, EmptyOk(respond));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base + "delete",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("experiment_id"));
+               t->DeleteExperiment(id, EmptyOk(respond));
+               return Status::Ok();
+             }));
+  router.Add(HttpMethod::kPost, base + "restore",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("experiment_id"));
+               t->RestoreExperiment(id, EmptyOk(respond));
+               return Status::Ok();
+             }));
+  router.Add(HttpMethod::kPost, base + "update",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("experiment_id"));
+               TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("new_name"));
+               t->RenameExperiment(id, name, EmptyOk(respond));
+               return Status::Ok();
+             }));
   router.Add(HttpMethod::kPost, base + "set-experiment-tag",
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("experiment_id"));

@@ -1,7 +1,7 @@
 // Job queues API (/api/2.0/tamga/queues, /jobs, /agents). Users submit, list, show, abort and follow logs;
-// agents register, lease (long-poll), heartbeat, and report start, logs and the outcome. Bodies are read through
-// RequestFields (typed getters: a wrong type is a 400, never an exception) and answered through JsonWriter.
-// Errors use the MLflow error shape.
+// agents register, lease (long-poll), heartbeat, and report start, logs and the outcome. Bodies are read
+// through RequestFields (typed getters: a wrong type is a 400, never an exception) and answered through
+// JsonWriter. Errors use the MLflow error shape.
 #include "core/json_parse.h"
 #include "core/json_writer.h"
 #include "http/routes/route_context.h"
@@ -33,11 +33,12 @@ Result<std::string> RequiredStrField(const RequestFields& b, const char* key) {
 Result<int64_t> IntField(const RequestFields& b, const char* key, int64_t def, int64_t lo, int64_t hi) {
   auto it = b.raw().find(key);
   if (it == b.raw().end() || it->is_null()) return def;
-  bool fits = it->is_number_integer() && !(it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(INT64_MAX));
+  bool fits =
+      it->is_number_integer() && !(it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(INT64_MAX));
   int64_t v = fits ? it->get<int64_t>() : 0;
   if (!fits || v < lo || v > hi) {
-    return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) + ", " +
-                           std::to_string(hi) + "]");
+    return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) +
+                           ", " + std::to_string(hi) + "]");
   }
   return v;
 }
@@ -47,8 +48,8 @@ Result<int64_t> IntParam(const RequestFields& f, const char* key, int64_t def, i
   TAMGA_ASSIGN_OR_RETURN(auto v, f.OptInt(key));
   if (!v) return def;
   if (*v < lo || *v > hi) {
-    return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) + ", " +
-                           std::to_string(hi) + "]");
+    return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) +
+                           ", " + std::to_string(hi) + "]");
   }
   return *v;
 }
@@ -189,8 +190,8 @@ Result<AgentReport> ReportOf(const RequestFields& b) {
   return ParseAgentReport(report ? DumpJson(report->raw()) : "{}");
 }
 
-Status PostAgentAction(JobService* jobs, std::shared_ptr<void> ticket, const std::string& rest, const RequestFields& b,
-                       Responder respond) {
+Status PostAgentAction(JobService* jobs, std::shared_ptr<void> ticket, const std::string& rest,
+                       const RequestFields& b, Responder respond) {
   size_t slash = rest.find('/');
   if (slash == std::string::npos) return NotFound("unknown agent route");
   std::string id = rest.substr(0, slash), action = rest.substr(slash + 1);
@@ -199,11 +200,13 @@ Status PostAgentAction(JobService* jobs, std::shared_ptr<void> ticket, const std
     // A long-poll: the wait is clamped, and JobService answers a replaced poll at once.
     TAMGA_ASSIGN_OR_RETURN(int64_t wait, IntField(b, "wait_ms", 0, 0, INT64_MAX));
     if (!ticket) return TooManyLongPolls();
-    jobs->Lease(id, std::move(report), std::min<int64_t>(wait, 60000), [respond, ticket](Result<std::optional<Job>> j) {
-      if (!j.ok()) return respond(ErrorResponse(j.status()));
-      // The lease is the one answer that carries the job's secrets: only the agent that will run it gets it.
-      respond(*j ? JobResponse(**j, SecretView::kRevealed) : HttpResponse::Json("{}"));
-    });
+    jobs->Lease(id, std::move(report), std::min<int64_t>(wait, 60000),
+                [respond, ticket](Result<std::optional<Job>> j) {
+                  if (!j.ok()) return respond(ErrorResponse(j.status()));
+                  // The lease is the one answer that carries the job's secrets: only the agent that will run
+                  // it gets it.
+                  respond(*j ? JobResponse(**j, SecretView::kRevealed) : HttpResponse::Json("{}"));
+                });
     return Status::Ok();
   }
   if (action == "heartbeat") {
@@ -270,18 +273,20 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
       respond(list.ok() ? JobListResponse(*list) : ErrorResponse(list.status()));
     });
   });
-  router.Add(HttpMethod::kGet, base + "/jobs", FieldsHandler([jobs](const RequestFields& f, Responder respond) -> Status {
-    JobListQuery q;
-    TAMGA_ASSIGN_OR_RETURN(auto queue, f.OptString("queue"));
-    TAMGA_ASSIGN_OR_RETURN(auto state, f.OptString("state"));
-    q.queue = queue.value_or("");
-    q.state = state.value_or("");
-    if (!q.state.empty() && !ParseJobState(q.state)) return InvalidArgument("unknown state '" + q.state.substr(0, 32) + "'");
-    TAMGA_ASSIGN_OR_RETURN(q.max_results, IntParam(f, "max_results", 100, 1, 10000));
-    TAMGA_ASSIGN_OR_RETURN(auto list, jobs->List(q));
-    respond(JobListResponse(list));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kGet, base + "/jobs",
+             FieldsHandler([jobs](const RequestFields& f, Responder respond) -> Status {
+               JobListQuery q;
+               TAMGA_ASSIGN_OR_RETURN(auto queue, f.OptString("queue"));
+               TAMGA_ASSIGN_OR_RETURN(auto state, f.OptString("state"));
+               q.queue = queue.value_or("");
+               q.state = state.value_or("");
+               if (!q.state.empty() && !ParseJobState(q.state))
+                 return InvalidArgument("unknown state '" + q.state.substr(0, 32) + "'");
+               TAMGA_ASSIGN_OR_RETURN(q.max_results, IntParam(f, "max_results", 100, 1, 10000));
+               TAMGA_ASSIGN_OR_RETURN(auto list, jobs->List(q));
+               respond(JobListResponse(list));
+               return Status::Ok();
+             }));
   router.AddPrefix(HttpMethod::kGet, base + "/jobs/", [jobs, ctx](HttpRequest& req, Responder respond) {
     auto p = ParseJobPath(req);
     if (!p.ok()) return respond(ErrorResponse(p.status()));
@@ -325,7 +330,8 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
                TAMGA_ASSIGN_OR_RETURN(AgentReport report, ReportOf(b));
                TAMGA_ASSIGN_OR_RETURN(auto id, StrField(b, "agent_id"));
                if (id && id->size() > 64) return InvalidArgument("field 'agent_id' is longer than 64");
-               TAMGA_ASSIGN_OR_RETURN(std::string assigned, jobs->RegisterAgent(id.value_or(""), std::move(report)));
+               TAMGA_ASSIGN_OR_RETURN(std::string assigned,
+                                      jobs->RegisterAgent(id.value_or(""), std::move(report)));
                std::string body;
                JsonWriter w(&body);
                w.BeginObject();
@@ -357,11 +363,12 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
     w.EndObject();
     respond(HttpResponse::Json(std::move(body)));
   });
-  router.AddPrefix(HttpMethod::kPost, base + "/agents/",
-                   BodyHandler([jobs, ctx](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
-                     std::string rest = req.path_params.empty() ? "" : req.path_params[0];
-                     return PostAgentAction(jobs, EnterLongPoll(ctx, req), rest, b, std::move(respond));
-                   }));
+  router.AddPrefix(
+      HttpMethod::kPost, base + "/agents/",
+      BodyHandler([jobs, ctx](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
+        std::string rest = req.path_params.empty() ? "" : req.path_params[0];
+        return PostAgentAction(jobs, EnterLongPoll(ctx, req), rest, b, std::move(respond));
+      }));
 }
 
 }  // namespace tamga

@@ -64,54 +64,56 @@ void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx) {
   BlobStore* blobs = ctx.blobs;
   const std::string base = std::string(kMlflowApi) + "/logged-models";
 
-  router.Add(HttpMethod::kPost, base, FieldsHandler([models](const RequestFields& f, Responder respond) -> Status {
-    CreateLoggedModelRequest req;
-    TAMGA_ASSIGN_OR_RETURN(req.experiment_id, f.RequiredString("experiment_id"));
-    TAMGA_ASSIGN_OR_RETURN(req.name, f.OptString("name"));
-    TAMGA_ASSIGN_OR_RETURN(req.model_type, f.OptString("model_type"));
-    TAMGA_ASSIGN_OR_RETURN(req.source_run_id, f.OptString("source_run_id"));
-    TAMGA_ASSIGN_OR_RETURN(req.params, ParseKeyValueList(f, "params"));
-    TAMGA_ASSIGN_OR_RETURN(req.tags, ParseKeyValueList(f, "tags"));
-    models->Create(std::move(req), RespondModel(std::move(respond)));
-    return Status::Ok();
-  }));
-
-  router.Add(HttpMethod::kPost, base + "/search",
+  router.Add(HttpMethod::kPost, base,
              FieldsHandler([models](const RequestFields& f, Responder respond) -> Status {
-               LoggedModelSearchRequest req;
-               TAMGA_ASSIGN_OR_RETURN(req.experiment_ids, f.StringList("experiment_ids"));
-               TAMGA_ASSIGN_OR_RETURN(auto filter, f.OptString("filter"));
-               req.filter = filter.value_or("");
-               TAMGA_ASSIGN_OR_RETURN(auto datasets, f.ObjectList("datasets"));
-               req.has_datasets = !datasets.empty();
-               TAMGA_ASSIGN_OR_RETURN(auto order, f.ObjectList("order_by"));
-               for (const auto& o : order) {
-                 LoggedModelOrder lo;
-                 TAMGA_ASSIGN_OR_RETURN(lo.field_name, o.RequiredString("field_name"));
-                 TAMGA_ASSIGN_OR_RETURN(auto asc, o.OptBool("ascending"));
-                 lo.ascending = asc.value_or(true);
-                 if (o.Has("dataset_name") || o.Has("dataset_digest")) {
-                   return InvalidArgument("Ordering logged models by dataset-scoped metrics is not supported");
-                 }
-                 req.order_by.push_back(std::move(lo));
-               }
-               TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
-               req.max_results = max.value_or(50);
-               TAMGA_ASSIGN_OR_RETURN(auto token, f.OptString("page_token"));
-               req.page_token = token.value_or("");
-               TAMGA_ASSIGN_OR_RETURN(auto page, models->Search(req));
-               std::string body;
-               JsonWriter w(&body);
-               w.BeginObject();
-               w.Key("models");
-               w.BeginArray();
-               for (const auto& m : page.models) WriteLoggedModel(w, m);
-               w.EndArray();
-               if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
-               w.EndObject();
-               respond(HttpResponse::Json(std::move(body)));
+               CreateLoggedModelRequest req;
+               TAMGA_ASSIGN_OR_RETURN(req.experiment_id, f.RequiredString("experiment_id"));
+               TAMGA_ASSIGN_OR_RETURN(req.name, f.OptString("name"));
+               TAMGA_ASSIGN_OR_RETURN(req.model_type, f.OptString("model_type"));
+               TAMGA_ASSIGN_OR_RETURN(req.source_run_id, f.OptString("source_run_id"));
+               TAMGA_ASSIGN_OR_RETURN(req.params, ParseKeyValueList(f, "params"));
+               TAMGA_ASSIGN_OR_RETURN(req.tags, ParseKeyValueList(f, "tags"));
+               models->Create(std::move(req), RespondModel(std::move(respond)));
                return Status::Ok();
              }));
+
+  router.Add(
+      HttpMethod::kPost, base + "/search",
+      FieldsHandler([models](const RequestFields& f, Responder respond) -> Status {
+        LoggedModelSearchRequest req;
+        TAMGA_ASSIGN_OR_RETURN(req.experiment_ids, f.StringList("experiment_ids"));
+        TAMGA_ASSIGN_OR_RETURN(auto filter, f.OptString("filter"));
+        req.filter = filter.value_or("");
+        TAMGA_ASSIGN_OR_RETURN(auto datasets, f.ObjectList("datasets"));
+        req.has_datasets = !datasets.empty();
+        TAMGA_ASSIGN_OR_RETURN(auto order, f.ObjectList("order_by"));
+        for (const auto& o : order) {
+          LoggedModelOrder lo;
+          TAMGA_ASSIGN_OR_RETURN(lo.field_name, o.RequiredString("field_name"));
+          TAMGA_ASSIGN_OR_RETURN(auto asc, o.OptBool("ascending"));
+          lo.ascending = asc.value_or(true);
+          if (o.Has("dataset_name") || o.Has("dataset_digest")) {
+            return InvalidArgument("Ordering logged models by dataset-scoped metrics is not supported");
+          }
+          req.order_by.push_back(std::move(lo));
+        }
+        TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
+        req.max_results = max.value_or(50);
+        TAMGA_ASSIGN_OR_RETURN(auto token, f.OptString("page_token"));
+        req.page_token = token.value_or("");
+        TAMGA_ASSIGN_OR_RETURN(auto page, models->Search(req));
+        std::string body;
+        JsonWriter w(&body);
+        w.BeginObject();
+        w.Key("models");
+        w.BeginArray();
+        for (const auto& m : page.models) WriteLoggedModel(w, m);
+        w.EndArray();
+        if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
+        w.EndObject();
+        respond(HttpResponse::Json(std::move(body)));
+        return Status::Ok();
+      }));
 
   router.AddPrefix(HttpMethod::kGet, base + "/", [models, blobs](HttpRequest& req, Responder respond) {
     auto fields = RequestFields::From(req);
@@ -128,7 +130,8 @@ void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx) {
         TAMGA_ASSIGN_OR_RETURN(std::string rel, ValidateArtifactPath(raw.value_or(""), true));
         TAMGA_ASSIGN_OR_RETURN(std::string root, ModelArtifactBase(models, p.id));
         std::string dir = rel.empty() ? root : root + "/" + rel;
-        TAMGA_ASSIGN_OR_RETURN(std::string body, ArtifactListJson(blobs, dir, rel.empty() ? "" : rel + "/", nullptr));
+        TAMGA_ASSIGN_OR_RETURN(std::string body,
+                               ArtifactListJson(blobs, dir, rel.empty() ? "" : rel + "/", nullptr));
         respond(HttpResponse::Json(std::move(body)));
         return Status::Ok();
       }

@@ -37,45 +37,46 @@ void RegisterMetricRoutes(Router& router, const RouteContext& ctx) {
     return [t, parse, slow](HttpRequest& req, Responder respond) {
       std::string type = req.Header("content-type");
       if (type.rfind("application/json", 0) == 0) {
-        if (auto parsed = parse(req.body)) return t->LogBatch(std::move(*parsed), EmptyOk(std::move(respond)));
+        if (auto parsed = parse(req.body))
+          return t->LogBatch(std::move(*parsed), EmptyOk(std::move(respond)));
       }
       slow(req, std::move(respond));
     };
   };
 
-  router.Add(HttpMethod::kPost, api + "/runs/log-metric", fast(TryParseLogMetric,
-             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-               LogBatchRequest req;
-               TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
-               TAMGA_ASSIGN_OR_RETURN(MetricPoint m, ParseMetric(f));
-               req.metrics.push_back(std::move(m));
-               t->LogBatch(std::move(req), EmptyOk(respond));
-               return Status::Ok();
-             })));
+  router.Add(HttpMethod::kPost, api + "/runs/log-metric",
+             fast(TryParseLogMetric, FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+                    LogBatchRequest req;
+                    TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
+                    TAMGA_ASSIGN_OR_RETURN(MetricPoint m, ParseMetric(f));
+                    req.metrics.push_back(std::move(m));
+                    t->LogBatch(std::move(req), EmptyOk(respond));
+                    return Status::Ok();
+                  })));
 
-  router.Add(HttpMethod::kPost, api + "/runs/log-batch", fast(TryParseLogBatch,
-             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-               LogBatchRequest req;
-               TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
-               TAMGA_ASSIGN_OR_RETURN(auto metrics, f.ObjectList("metrics"));
-               TAMGA_ASSIGN_OR_RETURN(auto params, f.ObjectList("params"));
-               TAMGA_ASSIGN_OR_RETURN(auto tags, f.ObjectList("tags"));
-               req.metrics.reserve(metrics.size());
-               for (const auto& m : metrics) {
-                 TAMGA_ASSIGN_OR_RETURN(MetricPoint p, ParseMetric(m));
-                 req.metrics.push_back(std::move(p));
-               }
-               for (const auto& p : params) {
-                 TAMGA_ASSIGN_OR_RETURN(KeyValue kv, ParseKeyValue(p));
-                 req.params.push_back(std::move(kv));
-               }
-               for (const auto& tg : tags) {
-                 TAMGA_ASSIGN_OR_RETURN(KeyValue kv, ParseKeyValue(tg));
-                 req.tags.push_back(std::move(kv));
-               }
-               t->LogBatch(std::move(req), EmptyOk(respond));
-               return Status::Ok();
-             })));
+  router.Add(HttpMethod::kPost, api + "/runs/log-batch",
+             fast(TryParseLogBatch, FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+                    LogBatchRequest req;
+                    TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
+                    TAMGA_ASSIGN_OR_RETURN(auto metrics, f.ObjectList("metrics"));
+                    TAMGA_ASSIGN_OR_RETURN(auto params, f.ObjectList("params"));
+                    TAMGA_ASSIGN_OR_RETURN(auto tags, f.ObjectList("tags"));
+                    req.metrics.reserve(metrics.size());
+                    for (const auto& m : metrics) {
+                      TAMGA_ASSIGN_OR_RETURN(MetricPoint p, ParseMetric(m));
+                      req.metrics.push_back(std::move(p));
+                    }
+                    for (const auto& p : params) {
+                      TAMGA_ASSIGN_OR_RETURN(KeyValue kv, ParseKeyValue(p));
+                      req.params.push_back(std::move(kv));
+                    }
+                    for (const auto& tg : tags) {
+                      TAMGA_ASSIGN_OR_RETURN(KeyValue kv, ParseKeyValue(tg));
+                      req.tags.push_back(std::move(kv));
+                    }
+                    t->LogBatch(std::move(req), EmptyOk(respond));
+                    return Status::Ok();
+                  })));
 
   router.Add(HttpMethod::kGet, api + "/metrics/get-history",
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {

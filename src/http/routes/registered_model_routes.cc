@@ -62,59 +62,65 @@ void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx) {
   RegistryService* r = ctx.registry;
   const std::string base = std::string(kMlflowApi) + "/registered-models/";
 
-  router.Add(HttpMethod::kPost, base + "create", FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
-    CreateRegisteredModelRequest req;
-    TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
-    TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
-    TAMGA_ASSIGN_OR_RETURN(req.description, f.OptString("description"));
-    r->CreateRegisteredModel(std::move(req), RespondModel(std::move(respond)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base + "create",
+             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+               CreateRegisteredModelRequest req;
+               TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
+               TAMGA_ASSIGN_OR_RETURN(req.description, f.OptString("description"));
+               r->CreateRegisteredModel(std::move(req), RespondModel(std::move(respond)));
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kGet, base + "get", FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
-    TAMGA_ASSIGN_OR_RETURN(auto m, r->GetRegisteredModel(name));
-    respond(RegisteredModelResponse(m));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kGet, base + "get",
+             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(auto m, r->GetRegisteredModel(name));
+               respond(RegisteredModelResponse(m));
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kPost, base + "rename", FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
-    TAMGA_ASSIGN_OR_RETURN(std::string new_name, f.RequiredString("new_name"));
-    r->RenameRegisteredModel(name, std::move(new_name), RespondModel(std::move(respond)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base + "rename",
+             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(std::string new_name, f.RequiredString("new_name"));
+               r->RenameRegisteredModel(name, std::move(new_name), RespondModel(std::move(respond)));
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kPatch, base + "update", FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
-    TAMGA_ASSIGN_OR_RETURN(auto description, f.OptString("description"));
-    r->UpdateRegisteredModel(name, std::move(description), RespondModel(std::move(respond)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPatch, base + "update",
+             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(auto description, f.OptString("description"));
+               r->UpdateRegisteredModel(name, std::move(description), RespondModel(std::move(respond)));
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kDelete, base + "delete", FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
-    r->DeleteRegisteredModel(name, EmptyOk(std::move(respond)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kDelete, base + "delete",
+             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
+               r->DeleteRegisteredModel(name, EmptyOk(std::move(respond)));
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kGet, base + "search", FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(auto req, ParseRegistrySearch(f, 100));
-    TAMGA_ASSIGN_OR_RETURN(auto result, r->SearchRegisteredModels(req));
-    std::string body;
-    JsonWriter w(&body);
-    w.BeginObject();
-    if (!result.models.empty()) {
-      w.Key("registered_models");
-      w.BeginArray();
-      for (const auto& m : result.models) WriteRegisteredModel(w, m);
-      w.EndArray();
-    }
-    if (!result.next_page_token.empty()) w.Field("next_page_token", result.next_page_token);
-    w.EndObject();
-    respond(HttpResponse::Json(std::move(body)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kGet, base + "search",
+             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(auto req, ParseRegistrySearch(f, 100));
+               TAMGA_ASSIGN_OR_RETURN(auto result, r->SearchRegisteredModels(req));
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               if (!result.models.empty()) {
+                 w.Key("registered_models");
+                 w.BeginArray();
+                 for (const auto& m : result.models) WriteRegisteredModel(w, m);
+                 w.EndArray();
+               }
+               if (!result.next_page_token.empty()) w.Field("next_page_token", result.next_page_token);
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
 
   auto latest = FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
     TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
@@ -126,43 +132,48 @@ void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx) {
   router.Add(HttpMethod::kPost, base + "get-latest-versions", latest);
   router.Add(HttpMethod::kGet, base + "get-latest-versions", latest);
 
-  router.Add(HttpMethod::kPost, base + "set-tag", FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
-    TAMGA_ASSIGN_OR_RETURN(std::string key, f.RequiredString("key"));
-    TAMGA_ASSIGN_OR_RETURN(auto value, f.OptString("value"));
-    r->SetRegisteredModelTag(name, {key, value.value_or("")}, EmptyOk(std::move(respond)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base + "set-tag",
+             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(std::string key, f.RequiredString("key"));
+               TAMGA_ASSIGN_OR_RETURN(auto value, f.OptString("value"));
+               r->SetRegisteredModelTag(name, {key, value.value_or("")}, EmptyOk(std::move(respond)));
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kDelete, base + "delete-tag", FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
-    TAMGA_ASSIGN_OR_RETURN(std::string key, f.RequiredString("key"));
-    r->DeleteRegisteredModelTag(name, std::move(key), EmptyOk(std::move(respond)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kDelete, base + "delete-tag",
+             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(std::string key, f.RequiredString("key"));
+               r->DeleteRegisteredModelTag(name, std::move(key), EmptyOk(std::move(respond)));
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kPost, base + "alias", FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
-    TAMGA_ASSIGN_OR_RETURN(std::string alias, f.RequiredString("alias"));
-    TAMGA_ASSIGN_OR_RETURN(std::string version, f.RequiredString("version"));
-    r->SetAlias(name, std::move(alias), version, EmptyOk(std::move(respond)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base + "alias",
+             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(std::string alias, f.RequiredString("alias"));
+               TAMGA_ASSIGN_OR_RETURN(std::string version, f.RequiredString("version"));
+               r->SetAlias(name, std::move(alias), version, EmptyOk(std::move(respond)));
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kDelete, base + "alias", FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
-    TAMGA_ASSIGN_OR_RETURN(std::string alias, f.RequiredString("alias"));
-    r->DeleteAlias(name, std::move(alias), EmptyOk(std::move(respond)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kDelete, base + "alias",
+             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(std::string alias, f.RequiredString("alias"));
+               r->DeleteAlias(name, std::move(alias), EmptyOk(std::move(respond)));
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kGet, base + "alias", FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
-    TAMGA_ASSIGN_OR_RETURN(std::string alias, f.RequiredString("alias"));
-    TAMGA_ASSIGN_OR_RETURN(auto v, r->GetVersionByAlias(name, alias));
-    respond(ModelVersionResponse(v));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kGet, base + "alias",
+             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(std::string alias, f.RequiredString("alias"));
+               TAMGA_ASSIGN_OR_RETURN(auto v, r->GetVersionByAlias(name, alias));
+               respond(ModelVersionResponse(v));
+               return Status::Ok();
+             }));
 }
 
 }  // namespace tamga

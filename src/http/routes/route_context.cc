@@ -8,7 +8,8 @@ std::shared_ptr<void> EnterLongPoll(const RouteContext& ctx, const HttpRequest& 
 }
 
 Status TooManyLongPolls() {
-  return ResourceExhausted("Too many concurrent long-polls from this client; close some or poll without waiting");
+  return ResourceExhausted(
+      "Too many concurrent long-polls from this client; close some or poll without waiting");
 }
 
 }  // namespace tamga

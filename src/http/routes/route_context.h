@@ -3,13 +3,13 @@
 #include <string>
 
 #include "artifacts/blob_store.h"
+#include "core/check.h"
 #include "core/metrics.h"
+#include "deploy/deploy_service.h"
 #include "http/http_types.h"
 #include "http/long_poll_gate.h"
 #include "http/request_fields.h"
 #include "http/router.h"
-#include "core/check.h"
-#include "deploy/deploy_service.h"
 #include "jobs/job_service.h"
 #include "registry/logged_model_service.h"
 #include "registry/registry_service.h"

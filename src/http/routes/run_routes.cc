@@ -1,6 +1,6 @@
 // /api/2.0/mlflow/runs/* except metric logging (metric_routes.cc).
-#include "http/mlflow_json.h"
 #include "core/json_parse.h"
+#include "http/mlflow_json.h"
 #include "http/routes/route_context.h"
 
 namespace tamga {
@@ -51,80 +51,86 @@ void RegisterRunRoutes(Router& router, const RouteContext& ctx) {
   TrackingService* t = ctx.tracking;
   const std::string base = std::string(kMlflowApi) + "/runs/";
 
-  router.Add(HttpMethod::kPost, base + "create", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    CreateRunRequest req;
-    TAMGA_ASSIGN_OR_RETURN(auto exp, f.OptString("experiment_id"));
-    req.experiment_id = exp.value_or("0");
-    TAMGA_ASSIGN_OR_RETURN(auto user, f.OptString("user_id"));
-    req.user_id = user.value_or("");
-    TAMGA_ASSIGN_OR_RETURN(auto name, f.OptString("run_name"));
-    req.run_name = name.value_or("");
-    TAMGA_ASSIGN_OR_RETURN(req.start_time, f.OptInt("start_time"));
-    TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
-    t->CreateRun(std::move(req), [respond](Result<Run> run) {
-      if (!run.ok()) return respond(ErrorResponse(run.status()));
-      // runs/create answers without "inputs" (as MLflow does).
-      std::string body;
-      JsonWriter w(&body);
-      w.BeginObject();
-      w.Key("run");
-      w.BeginObject();
-      w.Key("info");
-      WriteRunInfo(w, run->info);
-      w.Key("data");
-      w.BeginObject();
-      WriteKeyValueList(w, "tags", run->tags);
-      w.EndObject();
-      w.EndObject();
-      w.EndObject();
-      respond(HttpResponse::Json(std::move(body)));
-    });
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base + "create",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               CreateRunRequest req;
+               TAMGA_ASSIGN_OR_RETURN(auto exp, f.OptString("experiment_id"));
+               req.experiment_id = exp.value_or("0");
+               TAMGA_ASSIGN_OR_RETURN(auto user, f.OptString("user_id"));
+               req.user_id = user.value_or("");
+               TAMGA_ASSIGN_OR_RETURN(auto name, f.OptString("run_name"));
+               req.run_name = name.value_or("");
+               TAMGA_ASSIGN_OR_RETURN(req.start_time, f.OptInt("start_time"));
+               TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
+               t->CreateRun(std::move(req), [respond](Result<Run> run) {
+                 if (!run.ok()) return respond(ErrorResponse(run.status()));
+                 // runs/create answers without "inputs" (as MLflow does).
+                 std::string body;
+                 JsonWriter w(&body);
+                 w.BeginObject();
+                 w.Key("run");
+                 w.BeginObject();
+                 w.Key("info");
+                 WriteRunInfo(w, run->info);
+                 w.Key("data");
+                 w.BeginObject();
+                 WriteKeyValueList(w, "tags", run->tags);
+                 w.EndObject();
+                 w.EndObject();
+                 w.EndObject();
+                 respond(HttpResponse::Json(std::move(body)));
+               });
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kPost, base + "update", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    UpdateRunRequest req;
-    TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
-    TAMGA_ASSIGN_OR_RETURN(auto status, f.OptString("status"));
-    if (status) {
-      RunStatus st;
-      if (!ParseRunStatus(*status, &st)) {
-        return InvalidArgument("Invalid value \"" + status->substr(0, 100) + "\" for parameter 'status' supplied.");
-      }
-      req.status = st;
-    }
-    TAMGA_ASSIGN_OR_RETURN(req.end_time, f.OptInt("end_time"));
-    TAMGA_ASSIGN_OR_RETURN(req.run_name, f.OptString("run_name"));
-    t->UpdateRun(std::move(req), [respond](Result<RunInfo> info) {
-      if (!info.ok()) return respond(ErrorResponse(info.status()));
-      std::string body;
-      JsonWriter w(&body);
-      w.BeginObject();
-      w.Key("run_info");
-      WriteRunInfo(w, *info);
-      w.EndObject();
-      respond(HttpResponse::Json(std::move(body)));
-    });
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base + "update",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               UpdateRunRequest req;
+               TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
+               TAMGA_ASSIGN_OR_RETURN(auto status, f.OptString("status"));
+               if (status) {
+                 RunStatus st;
+                 if (!ParseRunStatus(*status, &st)) {
+                   return InvalidArgument("Invalid value \"" + status->substr(0, 100) +
+                                          "\" for parameter 'status' supplied.");
+                 }
+                 req.status = st;
+               }
+               TAMGA_ASSIGN_OR_RETURN(req.end_time, f.OptInt("end_time"));
+               TAMGA_ASSIGN_OR_RETURN(req.run_name, f.OptString("run_name"));
+               t->UpdateRun(std::move(req), [respond](Result<RunInfo> info) {
+                 if (!info.ok()) return respond(ErrorResponse(info.status()));
+                 std::string body;
+                 JsonWriter w(&body);
+                 w.BeginObject();
+                 w.Key("run_info");
+                 WriteRunInfo(w, *info);
+                 w.EndObject();
+                 respond(HttpResponse::Json(std::move(body)));
+               });
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kPost, base + "delete", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
-    t->DeleteRun(id, EmptyOk(respond));
-    return Status::Ok();
-  }));
-  router.Add(HttpMethod::kPost, base + "restore", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
-    t->RestoreRun(id, EmptyOk(respond));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base + "delete",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
+               t->DeleteRun(id, EmptyOk(respond));
+               return Status::Ok();
+             }));
+  router.Add(HttpMethod::kPost, base + "restore",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
+               t->RestoreRun(id, EmptyOk(respond));
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kGet, base + "get", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
-    TAMGA_ASSIGN_OR_RETURN(Run run, t->GetRun(id));
-    respond(RunResponse(run));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kGet, base + "get",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
+               TAMGA_ASSIGN_OR_RETURN(Run run, t->GetRun(id));
+               respond(RunResponse(run));
+               return Status::Ok();
+             }));
 
   auto search = FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
     SearchRunsRequest req;
@@ -155,21 +161,23 @@ void RegisterRunRoutes(Router& router, const RouteContext& ctx) {
   router.Add(HttpMethod::kPost, base + "search", search);
   router.Add(HttpMethod::kGet, base + "search", search);
 
-  router.Add(HttpMethod::kPost, base + "set-tag", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    LogBatchRequest req;
-    TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
-    TAMGA_ASSIGN_OR_RETURN(std::string key, f.RequiredString("key"));
-    TAMGA_ASSIGN_OR_RETURN(auto value, f.OptString("value"));
-    req.tags.push_back({key, value.value_or("")});
-    t->LogBatch(std::move(req), EmptyOk(respond));
-    return Status::Ok();
-  }));
-  router.Add(HttpMethod::kPost, base + "delete-tag", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
-    TAMGA_ASSIGN_OR_RETURN(std::string key, f.RequiredString("key"));
-    t->DeleteTag(id, key, EmptyOk(respond));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base + "set-tag",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               LogBatchRequest req;
+               TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
+               TAMGA_ASSIGN_OR_RETURN(std::string key, f.RequiredString("key"));
+               TAMGA_ASSIGN_OR_RETURN(auto value, f.OptString("value"));
+               req.tags.push_back({key, value.value_or("")});
+               t->LogBatch(std::move(req), EmptyOk(respond));
+               return Status::Ok();
+             }));
+  router.Add(HttpMethod::kPost, base + "delete-tag",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
+               TAMGA_ASSIGN_OR_RETURN(std::string key, f.RequiredString("key"));
+               t->DeleteTag(id, key, EmptyOk(respond));
+               return Status::Ok();
+             }));
   router.Add(HttpMethod::kPost, base + "log-parameter",
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
                LogBatchRequest req;
@@ -180,25 +188,29 @@ void RegisterRunRoutes(Router& router, const RouteContext& ctx) {
                t->LogBatch(std::move(req), EmptyOk(respond));
                return Status::Ok();
              }));
-  router.Add(HttpMethod::kPost, base + "log-inputs", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
-    TAMGA_ASSIGN_OR_RETURN(auto list, f.ObjectList("datasets"));
-    std::vector<DatasetInput> inputs;
-    for (const auto& d : list) {
-      TAMGA_ASSIGN_OR_RETURN(DatasetInput in, ParseDatasetInput(d));
-      inputs.push_back(std::move(in));
-    }
-    t->LogInputs(id, std::move(inputs), EmptyOk(respond));
-    return Status::Ok();
-  }));
-  router.Add(HttpMethod::kPost, base + "log-model", FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
-    TAMGA_ASSIGN_OR_RETURN(std::string model_json, f.RequiredString("model_json"));
-    auto parsed = RequestFields::FromJsonText(model_json);
-    if (!parsed.ok()) return InvalidArgument("Malformed model info. \n" + model_json.substr(0, 200) + "\nis not a valid JSON.");
-    t->LogModel(id, DumpJson(parsed->raw()), EmptyOk(respond));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base + "log-inputs",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
+               TAMGA_ASSIGN_OR_RETURN(auto list, f.ObjectList("datasets"));
+               std::vector<DatasetInput> inputs;
+               for (const auto& d : list) {
+                 TAMGA_ASSIGN_OR_RETURN(DatasetInput in, ParseDatasetInput(d));
+                 inputs.push_back(std::move(in));
+               }
+               t->LogInputs(id, std::move(inputs), EmptyOk(respond));
+               return Status::Ok();
+             }));
+  router.Add(HttpMethod::kPost, base + "log-model",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
+               TAMGA_ASSIGN_OR_RETURN(std::string model_json, f.RequiredString("model_json"));
+               auto parsed = RequestFields::FromJsonText(model_json);
+               if (!parsed.ok())
+                 return InvalidArgument("Malformed model info. \n" + model_json.substr(0, 200) +
+                                        "\nis not a valid JSON.");
+               t->LogModel(id, DumpJson(parsed->raw()), EmptyOk(respond));
+               return Status::Ok();
+             }));
 }
 
 }  // namespace tamga

@@ -65,12 +65,13 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
     if (!v.ok()) return respond(MlflowErrorResponse(v.status()));
     auto inputs = ParseInvocations(req.Header("content-type"), req.body, (*v)->signature);
     if (!inputs.ok()) return respond(MlflowErrorResponse(inputs.status()));
-    models->Infer(model, "", std::move(*inputs), "mlflow",
-                  [respond](Result<std::vector<Tensor>> out, InferTimings, std::shared_ptr<LoadedVersion> ver) {
-                    if (!out.ok()) return respond(MlflowErrorResponse(out.status()));
-                    respond(HttpResponse::Json(
-                        EncodeInvocationsResponse(ver->mlflow_view->ToMlflowPredictions(std::move(*out)))));
-                  });
+    models->Infer(
+        model, "", std::move(*inputs), "mlflow",
+        [respond](Result<std::vector<Tensor>> out, InferTimings, std::shared_ptr<LoadedVersion> ver) {
+          if (!out.ok()) return respond(MlflowErrorResponse(out.status()));
+          respond(HttpResponse::Json(
+              EncodeInvocationsResponse(ver->mlflow_view->ToMlflowPredictions(std::move(*out)))));
+        });
   };
   const bool standalone = ctx.standalone;
   if (standalone) {
@@ -85,15 +86,17 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
     router.Add(HttpMethod::kGet, "/metrics", [metrics](HttpRequest&, Responder respond) {
       respond(HttpResponse::Text(metrics->Render(), 200, "text/plain; version=0.0.4; charset=utf-8"));
     });
-    router.Add(HttpMethod::kPost, "/invocations", [invocations, default_model](HttpRequest& req, Responder respond) {
-      invocations(default_model, req, std::move(respond));
-    });
+    router.Add(HttpMethod::kPost, "/invocations",
+               [invocations, default_model](HttpRequest& req, Responder respond) {
+                 invocations(default_model, req, std::move(respond));
+               });
   } else {
     router.AddPrefix(HttpMethod::kPost, "/endpoints/", [invocations](HttpRequest& req, Responder respond) {
       std::string rest = req.path_params.empty() ? "" : req.path_params[0];
       size_t slash = rest.find('/');
       if (slash == std::string::npos || slash == 0 || rest.substr(slash) != "/invocations") {
-        return respond(HttpResponse::Json(MlflowError("unknown route; use POST /endpoints/{name}/invocations"), 404));
+        return respond(
+            HttpResponse::Json(MlflowError("unknown route; use POST /endpoints/{name}/invocations"), 404));
       }
       invocations(rest.substr(0, slash), req, std::move(respond));
     });
@@ -112,9 +115,8 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
     w.EndObject();
     respond(HttpResponse::Json(std::move(body)));
   });
-  router.Add(HttpMethod::kGet, "/v2/health/live", [](HttpRequest&, Responder respond) {
-    respond(HttpResponse::Json("{\"live\":true}"));
-  });
+  router.Add(HttpMethod::kGet, "/v2/health/live",
+             [](HttpRequest&, Responder respond) { respond(HttpResponse::Json("{\"live\":true}")); });
   router.Add(HttpMethod::kGet, "/v2/health/ready", [models, standalone](HttpRequest&, Responder respond) {
     bool ready = models->AllReady(/*vacuous_ready=*/!standalone);
     respond(HttpResponse::Json(ready ? "{\"ready\":true}" : "{\"ready\":false}", ready ? 200 : 503));
@@ -160,24 +162,26 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
       json = body.substr(0, n);
       binary = body.substr(n);
     }
-    auto parsed = raw ? ParseV2RawRequest(binary, (*v)->signature) : ParseV2InferRequest(json, binary, (*v)->signature);
+    auto parsed =
+        raw ? ParseV2RawRequest(binary, (*v)->signature) : ParseV2InferRequest(json, binary, (*v)->signature);
     if (!parsed.ok()) return respond(OipError(parsed.status()));
     auto request = std::make_shared<V2InferRequest>(std::move(*parsed));
     std::vector<Tensor> inputs = std::move(request->inputs);
     std::string model = p->model;
-    models->Infer(model, p->version, std::move(inputs), "v2",
-                  [respond, request, model](Result<std::vector<Tensor>> out, InferTimings,
-                                            std::shared_ptr<LoadedVersion> ver) {
-                    if (!out.ok()) return respond(OipError(out.status()));
-                    auto enc = EncodeV2InferResponse(model, ver->version, *request, *out);
-                    if (!enc.ok()) return respond(OipError(enc.status()));
-                    HttpResponse r = HttpResponse::Json(std::move(enc->body));
-                    if (enc->json_size != r.body.size()) {
-                      r.content_type = "application/octet-stream";
-                      r.headers.push_back({"Inference-Header-Content-Length", std::to_string(enc->json_size)});
-                    }
-                    respond(std::move(r));
-                  });
+    models->Infer(
+        model, p->version, std::move(inputs), "v2",
+        [respond, request, model](Result<std::vector<Tensor>> out, InferTimings,
+                                  std::shared_ptr<LoadedVersion> ver) {
+          if (!out.ok()) return respond(OipError(out.status()));
+          auto enc = EncodeV2InferResponse(model, ver->version, *request, *out);
+          if (!enc.ok()) return respond(OipError(enc.status()));
+          HttpResponse r = HttpResponse::Json(std::move(enc->body));
+          if (enc->json_size != r.body.size()) {
+            r.content_type = "application/octet-stream";
+            r.headers.push_back({"Inference-Header-Content-Length", std::to_string(enc->json_size)});
+          }
+          respond(std::move(r));
+        });
   });
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Serving routes (`tamga serve`): MLflow scoring (/invocations, /ping, /health, /version) and the Open
 // Inference Protocol REST API (/v2, /v2/health/*, /v2/models/{m}[/versions/{v}][/ready|/infer]), plus
-// /metrics; inside `tamga server`, /endpoints/{name}/invocations. Errors: MLflow's {"error_code","message"} on /invocations, OIP's {"error"} on /v2.
+// /metrics; inside `tamga server`, /endpoints/{name}/invocations. Errors: MLflow's {"error_code","message"}
+// on /invocations, OIP's {"error"} on /v2.
 #include "core/metrics.h"
 #include "http/router.h"
 #include "serving/lifecycle/model_manager.h"

@@ -17,14 +17,20 @@ Result<int64_t> ParseWait(const std::string& s) {
   int64_t n = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   std::string unit(end, s.data() + s.size());
-  if (ec != std::errc() || n < 0) return InvalidArgument("Invalid value '" + s.substr(0, 50) + "' for parameter 'wait'");
+  if (ec != std::errc() || n < 0)
+    return InvalidArgument("Invalid value '" + s.substr(0, 50) + "' for parameter 'wait'");
   // Clamped before multiplying: a huge count must not overflow (undefined behaviour), only saturate.
   n = std::min<int64_t>(n, kMaxWaitMs);
   int64_t ms;
-  if (unit.empty() || unit == "s") ms = n * 1000;
-  else if (unit == "ms") ms = n;
-  else if (unit == "m") ms = n * 60000;
-  else return InvalidArgument("Invalid value '" + s.substr(0, 50) + "' for parameter 'wait' (use e.g. 30s or 500ms)");
+  if (unit.empty() || unit == "s")
+    ms = n * 1000;
+  else if (unit == "ms")
+    ms = n;
+  else if (unit == "m")
+    ms = n * 60000;
+  else
+    return InvalidArgument("Invalid value '" + s.substr(0, 50) +
+                           "' for parameter 'wait' (use e.g. 30s or 500ms)");
   return std::min(ms, kMaxWaitMs);
 }
 
@@ -51,72 +57,74 @@ void RegisterTamgaRegistryRoutes(Router& router, const RouteContext& ctx) {
   RegistryService* registry = ctx.registry;
   BlobStore* blobs = ctx.blobs;
 
-  router.Add(HttpMethod::kGet, "/api/2.0/tamga/events", [store, hub, ctx](HttpRequest& req, Responder respond) {
-    auto run = [&]() -> Status {
-      TAMGA_ASSIGN_OR_RETURN(RequestFields f, RequestFields::From(req));
-      TAMGA_ASSIGN_OR_RETURN(auto after, f.OptInt("after"));
-      TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
-      TAMGA_ASSIGN_OR_RETURN(auto wait, f.OptString("wait"));
-      int64_t from = after.value_or(0);
-      int64_t limit = max.value_or(100);
-      if (from < 0) return InvalidArgument("Invalid value for parameter 'after': must be >= 0");
-      if (limit < 1 || limit > 1000) return InvalidArgument("Invalid value for parameter 'max_results': must be 1..1000");
-      int64_t wait_ms = 0;
-      if (wait) {
-        TAMGA_ASSIGN_OR_RETURN(wait_ms, ParseWait(*wait));
-      }
-      if (wait_ms == 0 || hub->last_seq() > from) {
-        respond(EventsResponse(store, from, limit));
-        return Status::Ok();
-      }
-      auto ticket = EnterLongPoll(ctx, req);
-      if (!ticket) return TooManyLongPolls();
-      hub->WaitAsync(from, wait_ms, [store, from, limit, respond, ticket](bool) {
-        respond(EventsResponse(store, from, limit));
-      });
-      return Status::Ok();
-    };
-    Status s = run();
-    if (!s.ok()) respond(ErrorResponse(s));
-  });
+  router.Add(HttpMethod::kGet, "/api/2.0/tamga/events",
+             [store, hub, ctx](HttpRequest& req, Responder respond) {
+               auto run = [&]() -> Status {
+                 TAMGA_ASSIGN_OR_RETURN(RequestFields f, RequestFields::From(req));
+                 TAMGA_ASSIGN_OR_RETURN(auto after, f.OptInt("after"));
+                 TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
+                 TAMGA_ASSIGN_OR_RETURN(auto wait, f.OptString("wait"));
+                 int64_t from = after.value_or(0);
+                 int64_t limit = max.value_or(100);
+                 if (from < 0) return InvalidArgument("Invalid value for parameter 'after': must be >= 0");
+                 if (limit < 1 || limit > 1000)
+                   return InvalidArgument("Invalid value for parameter 'max_results': must be 1..1000");
+                 int64_t wait_ms = 0;
+                 if (wait) {
+                   TAMGA_ASSIGN_OR_RETURN(wait_ms, ParseWait(*wait));
+                 }
+                 if (wait_ms == 0 || hub->last_seq() > from) {
+                   respond(EventsResponse(store, from, limit));
+                   return Status::Ok();
+                 }
+                 auto ticket = EnterLongPoll(ctx, req);
+                 if (!ticket) return TooManyLongPolls();
+                 hub->WaitAsync(from, wait_ms, [store, from, limit, respond, ticket](bool) {
+                   respond(EventsResponse(store, from, limit));
+                 });
+                 return Status::Ok();
+               };
+               Status s = run();
+               if (!s.ok()) respond(ErrorResponse(s));
+             });
 
   router.Add(HttpMethod::kGet, "/api/2.0/tamga/models/resolve",
              FieldsHandler([registry, blobs](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(std::string uri, f.RequiredString("uri"));
-    TAMGA_ASSIGN_OR_RETURN(auto resolved, registry->Resolve(uri));
-    std::string body;
-    JsonWriter w(&body);
-    w.BeginObject();
-    w.Field("model_uri", uri);
-    if (resolved.version) {
-      w.Field("name", resolved.version->name);
-      w.Field("version", std::to_string(resolved.version->version));
-    }
-    if (!resolved.run_id.empty()) w.Field("run_id", resolved.run_id);
-    w.Field("artifact_location", resolved.artifact_location);
-    if (resolved.version) {
-      w.Key("model_version");
-      WriteModelVersion(w, *resolved.version);
-    }
-    if (resolved.logged_model) {
-      w.Key("logged_model");
-      WriteLoggedModel(w, *resolved.logged_model);
-    }
-    if (!resolved.blob_path.empty()) {
-      auto mlmodel = ReadMlmodel(*blobs, resolved.blob_path);
-      if (mlmodel.ok()) {
-        w.Key("flavors");
-        w.Raw(mlmodel->flavors_json);
-        if (!mlmodel->signature_json.empty()) {
-          w.Key("signature");
-          w.Raw(mlmodel->signature_json);
-        }
-      }
-    }
-    w.EndObject();
-    respond(HttpResponse::Json(std::move(body)));
-    return Status::Ok();
-  }));
+               TAMGA_ASSIGN_OR_RETURN(std::string uri, f.RequiredString("uri"));
+               TAMGA_ASSIGN_OR_RETURN(auto resolved, registry->Resolve(uri));
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               w.Field("model_uri", uri);
+               if (resolved.version) {
+                 w.Field("name", resolved.version->name);
+                 w.Field("version", std::to_string(resolved.version->version));
+               }
+               if (!resolved.run_id.empty()) w.Field("run_id", resolved.run_id);
+               w.Field("artifact_location", resolved.artifact_location);
+               if (resolved.version) {
+                 w.Key("model_version");
+                 WriteModelVersion(w, *resolved.version);
+               }
+               if (resolved.logged_model) {
+                 w.Key("logged_model");
+                 WriteLoggedModel(w, *resolved.logged_model);
+               }
+               if (!resolved.blob_path.empty()) {
+                 auto mlmodel = ReadMlmodel(*blobs, resolved.blob_path);
+                 if (mlmodel.ok()) {
+                   w.Key("flavors");
+                   w.Raw(mlmodel->flavors_json);
+                   if (!mlmodel->signature_json.empty()) {
+                     w.Key("signature");
+                     w.Raw(mlmodel->signature_json);
+                   }
+                 }
+               }
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
 }
 
 }  // namespace tamga

@@ -17,7 +17,8 @@ Result<std::vector<std::string>> ParseEvents(const RequestFields& f) {
     if (e.is_string()) {
       std::string s = e.get<std::string>();
       size_t dot = s.find('.');
-      if (dot == std::string::npos) return InvalidArgument("Invalid webhook event '" + s.substr(0, 100) + "'");
+      if (dot == std::string::npos)
+        return InvalidArgument("Invalid webhook event '" + s.substr(0, 100) + "'");
       entity = s.substr(0, dot);
       action = s.substr(dot + 1);
     } else if (e.is_object() && e.contains("entity") && e.contains("action") && e["entity"].is_string() &&
@@ -45,9 +46,13 @@ Result<WebhookSpec> ParseSpec(const RequestFields& f) {
   }
   TAMGA_ASSIGN_OR_RETURN(auto status, f.OptString("status"));
   if (status) {
-    if (*status == "ACTIVE" || *status == "1") spec.status = WebhookStatus::kActive;
-    else if (*status == "DISABLED" || *status == "2") spec.status = WebhookStatus::kDisabled;
-    else return InvalidArgument("Invalid webhook status '" + status->substr(0, 50) + "'. Use ACTIVE or DISABLED.");
+    if (*status == "ACTIVE" || *status == "1")
+      spec.status = WebhookStatus::kActive;
+    else if (*status == "DISABLED" || *status == "2")
+      spec.status = WebhookStatus::kDisabled;
+    else
+      return InvalidArgument("Invalid webhook status '" + status->substr(0, 50) +
+                             "'. Use ACTIVE or DISABLED.");
   }
   return spec;
 }
@@ -102,98 +107,105 @@ void RegisterWebhookRoutes(Router& router, const RouteContext& ctx) {
   WebhookService* hooks = ctx.webhooks;
   const std::string base = std::string(kMlflowApi) + "/webhooks";
 
-  router.Add(HttpMethod::kPost, base, FieldsHandler([hooks](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(auto spec, ParseSpec(f));
-    hooks->Create(std::move(spec), RespondWebhook(std::move(respond)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kPost, base,
+             FieldsHandler([hooks](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(auto spec, ParseSpec(f));
+               hooks->Create(std::move(spec), RespondWebhook(std::move(respond)));
+               return Status::Ok();
+             }));
 
-  router.Add(HttpMethod::kGet, base, FieldsHandler([hooks](const RequestFields& f, Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
-    TAMGA_ASSIGN_OR_RETURN(auto token, f.OptString("page_token"));
-    TAMGA_ASSIGN_OR_RETURN(auto page, hooks->List(max.value_or(100), token.value_or("")));
-    std::string body;
-    JsonWriter w(&body);
-    w.BeginObject();
-    w.Key("webhooks");
-    w.BeginArray();
-    for (const auto& h : page.webhooks) WriteWebhook(w, h);
-    w.EndArray();
-    if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
-    w.EndObject();
-    respond(HttpResponse::Json(std::move(body)));
-    return Status::Ok();
-  }));
+  router.Add(HttpMethod::kGet, base,
+             FieldsHandler([hooks](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
+               TAMGA_ASSIGN_OR_RETURN(auto token, f.OptString("page_token"));
+               TAMGA_ASSIGN_OR_RETURN(auto page, hooks->List(max.value_or(100), token.value_or("")));
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               w.Key("webhooks");
+               w.BeginArray();
+               for (const auto& h : page.webhooks) WriteWebhook(w, h);
+               w.EndArray();
+               if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
 
-  router.AddPrefix(HttpMethod::kGet, base + "/", IdHandler("", [hooks](const std::string& id, const RequestFields&,
-                                                                      Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(auto h, hooks->Get(id));
-    respond(WebhookResponse(h));
-    return Status::Ok();
-  }));
+  router.AddPrefix(
+      HttpMethod::kGet, base + "/",
+      IdHandler("", [hooks](const std::string& id, const RequestFields&, Responder respond) -> Status {
+        TAMGA_ASSIGN_OR_RETURN(auto h, hooks->Get(id));
+        respond(WebhookResponse(h));
+        return Status::Ok();
+      }));
 
-  router.AddPrefix(HttpMethod::kPatch, base + "/", IdHandler("", [hooks](const std::string& id, const RequestFields& f,
-                                                                        Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(auto spec, ParseSpec(f));
-    hooks->Update(id, std::move(spec), RespondWebhook(std::move(respond)));
-    return Status::Ok();
-  }));
+  router.AddPrefix(
+      HttpMethod::kPatch, base + "/",
+      IdHandler("", [hooks](const std::string& id, const RequestFields& f, Responder respond) -> Status {
+        TAMGA_ASSIGN_OR_RETURN(auto spec, ParseSpec(f));
+        hooks->Update(id, std::move(spec), RespondWebhook(std::move(respond)));
+        return Status::Ok();
+      }));
 
-  router.AddPrefix(HttpMethod::kDelete, base + "/", IdHandler("", [hooks](const std::string& id, const RequestFields&,
-                                                                         Responder respond) -> Status {
-    hooks->Delete(id, EmptyOk(std::move(respond)));
-    return Status::Ok();
-  }));
+  router.AddPrefix(
+      HttpMethod::kDelete, base + "/",
+      IdHandler("", [hooks](const std::string& id, const RequestFields&, Responder respond) -> Status {
+        hooks->Delete(id, EmptyOk(std::move(respond)));
+        return Status::Ok();
+      }));
 
-  router.AddPrefix(HttpMethod::kPost, base + "/", IdHandler("/test", [hooks](const std::string& id,
-                                                                            const RequestFields& f,
-                                                                            Responder respond) -> Status {
-    std::optional<std::string> event;
-    TAMGA_ASSIGN_OR_RETURN(auto ev, f.OptObject("event"));
-    if (ev) {
-      TAMGA_ASSIGN_OR_RETURN(std::string entity, ev->RequiredString("entity"));
-      TAMGA_ASSIGN_OR_RETURN(std::string action, ev->RequiredString("action"));
-      TAMGA_ASSIGN_OR_RETURN(event, CanonicalWebhookEvent(entity, action));
-    }
-    TAMGA_RETURN_IF_ERROR(hooks->Get(id).status());
-    // The test call blocks on the receiver (bounded by the delivery timeout): it runs on the service's bounded
-    // test pool, off the I/O threads; a full pool answers 429.
-    hooks->TestAsync(id, event, [respond = std::move(respond)](Result<WebhookTestResult> result) {
-      if (!result.ok()) return respond(ErrorResponse(result.status()));
-      std::string body;
-      JsonWriter w(&body);
-      w.BeginObject();
-      w.Key("result");
-      w.BeginObject();
-      w.FieldBool("success", result->success);
-      if (result->response_status) w.FieldInt("response_status", result->response_status);
-      if (result->response_status) w.Field("response_body", result->response_body);
-      if (!result->error_message.empty()) w.Field("error_message", result->error_message);
-      w.EndObject();
-      w.EndObject();
-      respond(HttpResponse::Json(std::move(body)));
-    });
-    return Status::Ok();
-  }));
+  router.AddPrefix(
+      HttpMethod::kPost, base + "/",
+      IdHandler("/test", [hooks](const std::string& id, const RequestFields& f, Responder respond) -> Status {
+        std::optional<std::string> event;
+        TAMGA_ASSIGN_OR_RETURN(auto ev, f.OptObject("event"));
+        if (ev) {
+          TAMGA_ASSIGN_OR_RETURN(std::string entity, ev->RequiredString("entity"));
+          TAMGA_ASSIGN_OR_RETURN(std::string action, ev->RequiredString("action"));
+          TAMGA_ASSIGN_OR_RETURN(event, CanonicalWebhookEvent(entity, action));
+        }
+        TAMGA_RETURN_IF_ERROR(hooks->Get(id).status());
+        // The test call blocks on the receiver (bounded by the delivery timeout): it runs on the service's
+        // bounded test pool, off the I/O threads; a full pool answers 429.
+        hooks->TestAsync(id, event, [respond = std::move(respond)](Result<WebhookTestResult> result) {
+          if (!result.ok()) return respond(ErrorResponse(result.status()));
+          std::string body;
+          JsonWriter w(&body);
+          w.BeginObject();
+          w.Key("result");
+          w.BeginObject();
+          w.FieldBool("success", result->success);
+          if (result->response_status) w.FieldInt("response_status", result->response_status);
+          if (result->response_status) w.Field("response_body", result->response_body);
+          if (!result->error_message.empty()) w.Field("error_message", result->error_message);
+          w.EndObject();
+          w.EndObject();
+          respond(HttpResponse::Json(std::move(body)));
+        });
+        return Status::Ok();
+      }));
 
-  router.AddPrefix(HttpMethod::kGet, "/api/2.0/tamga/webhooks/",
-                   IdHandler("/deliveries", [hooks](const std::string& id, const RequestFields& f,
-                                                    Responder respond) -> Status {
-    TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
-    TAMGA_ASSIGN_OR_RETURN(auto token, f.OptString("page_token"));
-    TAMGA_ASSIGN_OR_RETURN(auto page, hooks->ListDeliveries(id, max.value_or(100), token.value_or("")));
-    std::string body;
-    JsonWriter w(&body);
-    w.BeginObject();
-    w.Key("deliveries");
-    w.BeginArray();
-    for (const auto& d : page.deliveries) WriteWebhookDelivery(w, d);
-    w.EndArray();
-    if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
-    w.EndObject();
-    respond(HttpResponse::Json(std::move(body)));
-    return Status::Ok();
-  }));
+  router.AddPrefix(
+      HttpMethod::kGet, "/api/2.0/tamga/webhooks/",
+      IdHandler("/deliveries",
+                [hooks](const std::string& id, const RequestFields& f, Responder respond) -> Status {
+                  TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
+                  TAMGA_ASSIGN_OR_RETURN(auto token, f.OptString("page_token"));
+                  TAMGA_ASSIGN_OR_RETURN(auto page,
+                                         hooks->ListDeliveries(id, max.value_or(100), token.value_or("")));
+                  std::string body;
+                  JsonWriter w(&body);
+                  w.BeginObject();
+                  w.Key("deliveries");
+                  w.BeginArray();
+                  for (const auto& d : page.deliveries) WriteWebhookDelivery(w, d);
+                  w.EndArray();
+                  if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
+                  w.EndObject();
+                  respond(HttpResponse::Json(std::move(body)));
+                  return Status::Ok();
+                }));
 }
 
 }  // namespace tamga

@@ -58,8 +58,9 @@ void DynamicBatcher::ExecutorLoop(ModelRuntime* runtime) {
     {
       UniqueLock lock(&mu_);
       cv_.wait(lock.native(), [&] {
-      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return stopping_ || !queue_.empty(); });
+        mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+        return stopping_ || !queue_.empty();
+      });
       if (queue_.empty()) return;  // stopping and drained
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
@@ -107,8 +108,8 @@ void DynamicBatcher::RunBatch(ModelRuntime* runtime, std::vector<Request>& batch
   auto end = std::chrono::steady_clock::now();
   int64_t compute_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count();
   auto timings = [&](const Request& r) {
-    return InferTimings{std::chrono::duration_cast<std::chrono::nanoseconds>(start - r.enqueued).count(), compute_ns,
-                        total_rows};
+    return InferTimings{std::chrono::duration_cast<std::chrono::nanoseconds>(start - r.enqueued).count(),
+                        compute_ns, total_rows};
   };
   if (batch.size() == 1) {
     batch[0].done(std::move(result), timings(batch[0]));

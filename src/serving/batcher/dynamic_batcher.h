@@ -18,16 +18,16 @@
 #include <thread>
 #include <vector>
 
-#include "serving/runtime/model_runtime.h"
 #include "core/mutex.h"
+#include "serving/runtime/model_runtime.h"
 
 namespace tamga {
 
 struct BatchingOptions {
-  int max_batch_size = 0;                 // rows; 0 or 1 = no batching
+  int max_batch_size = 0;                  // rows; 0 or 1 = no batching
   std::vector<int> preferred_batch_sizes;  // dispatch early at these sizes when the queue is empty
-  int64_t max_queue_delay_us = 0;         // how long the oldest request may wait for a fuller batch
-  size_t max_queue = 1024;                // queued requests before ResourceExhausted
+  int64_t max_queue_delay_us = 0;          // how long the oldest request may wait for a fuller batch
+  size_t max_queue = 1024;                 // queued requests before ResourceExhausted
 };
 
 struct InferTimings {

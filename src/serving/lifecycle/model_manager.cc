@@ -29,7 +29,8 @@ std::optional<std::vector<Tensor>> WarmupInputs(const ModelSignature& sig) {
 
 ModelManager::ModelManager(ServingOptions options, MetricsRegistry* metrics)
     : options_(std::move(options)), metrics_(metrics) {
-  requests_ = metrics_->Counter("tamga_serving_requests_total", "Inference requests by model, version, protocol, outcome");
+  requests_ = metrics_->Counter("tamga_serving_requests_total",
+                                "Inference requests by model, version, protocol, outcome");
   latency_ = metrics_->HistogramFamily("tamga_serving_latency_seconds",
                                        "Inference latency by phase (queue, compute, total)",
                                        MetricsRegistry::LatencyBuckets());
@@ -54,7 +55,8 @@ ModelManager::~ModelManager() {
   for (auto& t : retiring) t.join();
 }
 
-Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& version, const std::string& dir) {
+Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& version,
+                                                           const std::string& dir) {
   auto start = std::chrono::steady_clock::now();
   TAMGA_ASSIGN_OR_RETURN(ModelLayout layout, InspectModelDir(dir));
   std::vector<std::unique_ptr<ModelRuntime>> instances;
@@ -82,7 +84,8 @@ Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& ve
   return v;
 }
 
-Status ModelManager::LoadVersion(const std::string& name, const std::string& version, const std::string& dir) {
+Status ModelManager::LoadVersion(const std::string& name, const std::string& version,
+                                 const std::string& dir) {
   {
     MutexLock lock(&mu_);
     auto& e = models_[name];
@@ -118,7 +121,9 @@ Status ModelManager::LoadVersion(const std::string& name, const std::string& ver
   }
   load_time_->Hist({{"model", name}})->Observe((*built)->load_seconds);
   TAMGA_LOG(kInfo, "model version serving",
-            {{"model", name}, {"version", version}, {"load_ms", std::to_string(static_cast<int64_t>((*built)->load_seconds * 1000))}});
+            {{"model", name},
+             {"version", version},
+             {"load_ms", std::to_string(static_cast<int64_t>((*built)->load_seconds * 1000))}});
   if (old) Retire(std::move(old));
   return Status::Ok();
 }
@@ -174,7 +179,8 @@ bool ModelManager::AllReady(bool vacuous_ready) const {
   return true;
 }
 
-Result<std::shared_ptr<LoadedVersion>> ModelManager::Get(const std::string& name, const std::string& version) const {
+Result<std::shared_ptr<LoadedVersion>> ModelManager::Get(const std::string& name,
+                                                         const std::string& version) const {
   MutexLock lock(&mu_);
   auto it = models_.find(name);
   if (it == models_.end()) return NotFound("model '" + name.substr(0, 200) + "' is not served here");
@@ -183,8 +189,8 @@ Result<std::shared_ptr<LoadedVersion>> ModelManager::Get(const std::string& name
                        (it->second.status.last_error.empty() ? "" : ": " + it->second.status.last_error));
   }
   if (!version.empty() && version != it->second.serving->version) {
-    return NotFound("version " + version.substr(0, 50) + " of model '" + name + "' is not loaded (serving version " +
-                    it->second.serving->version + ")");
+    return NotFound("version " + version.substr(0, 50) + " of model '" + name +
+                    "' is not loaded (serving version " + it->second.serving->version + ")");
   }
   return it->second.serving;
 }
@@ -195,7 +201,8 @@ void ModelManager::Infer(const std::string& name, const std::string& version, st
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto v = Get(name, version);
     if (!v.ok()) {
-      requests_->Add({{"model", name}, {"version", version}, {"protocol", protocol}, {"outcome", "error"}}, 1);
+      requests_->Add({{"model", name}, {"version", version}, {"protocol", protocol}, {"outcome", "error"}},
+                     1);
       return done(v.status(), {}, nullptr);
     }
     std::shared_ptr<LoadedVersion> pinned = *v;
@@ -207,14 +214,18 @@ void ModelManager::Infer(const std::string& name, const std::string& version, st
           latency_->Hist({{"model", name}, {"phase", "compute"}})->Observe(t.compute_ns / 1e9);
           latency_->Hist({{"model", name}, {"phase", "total"}})->Observe(total);
           batch_size_->Hist({{"model", name}})->Observe(static_cast<double>(t.batch_rows));
-          requests_->Add({{"model", name}, {"version", pinned->version}, {"protocol", protocol},
+          requests_->Add({{"model", name},
+                          {"version", pinned->version},
+                          {"protocol", protocol},
                           {"outcome", out.ok() ? "success" : "failure"}},
                          1);
           done(std::move(out), t, pinned);
         });
     if (s.ok()) return;
-    if (s.code() == StatusCode::kUnavailable && version.empty()) continue;  // swapped meanwhile: take the new one
-    requests_->Add({{"model", name}, {"version", pinned->version}, {"protocol", protocol}, {"outcome", "rejected"}}, 1);
+    if (s.code() == StatusCode::kUnavailable && version.empty())
+      continue;  // swapped meanwhile: take the new one
+    requests_->Add(
+        {{"model", name}, {"version", pinned->version}, {"protocol", protocol}, {"outcome", "rejected"}}, 1);
     return done(s, {}, pinned);
   }
   done(Unavailable("model '" + name + "' is reloading; retry"), {}, nullptr);

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "core/metrics.h"
+#include "core/mutex.h"
 #include "serving/batcher/dynamic_batcher.h"
 #include "serving/runtime/model_runtime.h"
-#include "core/mutex.h"
 
 namespace tamga {
 

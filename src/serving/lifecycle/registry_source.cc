@@ -20,7 +20,8 @@ std::string UrlEncode(const std::string& s) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') out.push_back(static_cast<char>(c));
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/')
+      out.push_back(static_cast<char>(c));
     else {
       out.push_back('%');
       out.push_back(kHex[c >> 4]);
@@ -45,7 +46,9 @@ static std::string TrimSlash(std::string s) {
 }
 
 RegistrySource::RegistrySource(std::string registry_url, std::string model_uri, std::string cache_dir)
-    : registry_(TrimSlash(std::move(registry_url))), uri_(std::move(model_uri)), cache_(std::move(cache_dir)) {}
+    : registry_(TrimSlash(std::move(registry_url))),
+      uri_(std::move(model_uri)),
+      cache_(std::move(cache_dir)) {}
 
 RegistrySource::~RegistrySource() { Stop(); }
 
@@ -60,7 +63,8 @@ Result<std::string> RegistrySource::Get(const std::string& path_and_query, int64
   req.timeout_ms = timeout_ms;
   req.max_response_bytes = size_t{4} << 30;
   TAMGA_ASSIGN_OR_RETURN(auto resp, HttpCall(req));
-  if (resp.status == 404) return NotFound("registry answered 404 for " + path_and_query + ": " + resp.body.substr(0, 300));
+  if (resp.status == 404)
+    return NotFound("registry answered 404 for " + path_and_query + ": " + resp.body.substr(0, 300));
   if (resp.status != 200) {
     return Unavailable("registry answered " + std::to_string(resp.status) + " for " + path_and_query + ": " +
                        resp.body.substr(0, 300));
@@ -69,7 +73,8 @@ Result<std::string> RegistrySource::Get(const std::string& path_and_query, int64
 }
 
 Result<ResolvedVersion> RegistrySource::Resolve() const {
-  TAMGA_ASSIGN_OR_RETURN(std::string body, Get("/api/2.0/tamga/models/resolve?uri=" + UrlEncode(uri_), 10000));
+  TAMGA_ASSIGN_OR_RETURN(std::string body,
+                         Get("/api/2.0/tamga/models/resolve?uri=" + UrlEncode(uri_), 10000));
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (!j.is_object() || !j.contains("version") || !j.contains("artifact_location")) {
     return Internal("unexpected resolve answer from the registry: " + body.substr(0, 200));
@@ -83,7 +88,8 @@ Result<ResolvedVersion> RegistrySource::Resolve() const {
 
 Status RegistrySource::Download(const std::string& blob_dir, const std::string& local_dir, int depth) const {
   if (depth > 32) return InvalidArgument("model directory nests too deeply");
-  TAMGA_ASSIGN_OR_RETURN(std::string body, Get("/api/2.0/mlflow-artifacts/artifacts?path=" + UrlEncode(blob_dir), 30000));
+  TAMGA_ASSIGN_OR_RETURN(std::string body,
+                         Get("/api/2.0/mlflow-artifacts/artifacts?path=" + UrlEncode(blob_dir), 30000));
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (!j.is_object()) return Internal("unexpected artifact listing from the registry");
   fs::create_directories(local_dir);
@@ -98,7 +104,8 @@ Status RegistrySource::Download(const std::string& blob_dir, const std::string& 
       TAMGA_RETURN_IF_ERROR(Download(child, local_dir + "/" + name, depth + 1));
       continue;
     }
-    TAMGA_ASSIGN_OR_RETURN(std::string data, Get("/api/2.0/mlflow-artifacts/artifacts/" + UrlEncode(child), 600000));
+    TAMGA_ASSIGN_OR_RETURN(std::string data,
+                           Get("/api/2.0/mlflow-artifacts/artifacts/" + UrlEncode(child), 600000));
     std::ofstream out(local_dir + "/" + name, std::ios::binary | std::ios::trunc);
     out.write(data.data(), static_cast<std::streamsize>(data.size()));
     if (!out) return Internal("cannot write " + local_dir + "/" + name);
@@ -108,14 +115,17 @@ Status RegistrySource::Download(const std::string& blob_dir, const std::string& 
 
 Result<std::string> RegistrySource::Fetch(const ResolvedVersion& v) const {
   auto blob = ProxiedArtifactPath(v.location);
-  if (!blob) return InvalidArgument("version " + v.version + " of '" + v.name + "' is stored outside the registry (" +
-                                    v.location + "); only registry-stored models can be served");
+  if (!blob)
+    return InvalidArgument("version " + v.version + " of '" + v.name + "' is stored outside the registry (" +
+                           v.location + "); only registry-stored models can be served");
   std::string key;
-  for (char c : *blob) key.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_');
+  for (char c : *blob)
+    key.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_');
   std::string dir = cache_ + "/" + key;
   std::error_code ec;
   if (fs::exists(dir + "/MLmodel", ec) || fs::exists(dir + "/.complete", ec)) return dir;  // cached
-  std::string tmp = dir + ".partial-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  std::string tmp =
+      dir + ".partial-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
   Status s = Download(*blob, tmp, 0);
   if (!s.ok()) {
     fs::remove_all(tmp, ec);
@@ -156,7 +166,8 @@ void RegistrySource::Follow(ResolvedVersion current, std::function<void(const Re
       }
       auto v = Resolve();
       if (!v.ok()) {
-        TAMGA_LOG(kWarn, "cannot resolve the served model URI", {{"uri", uri_}, {"error", v.status().message()}});
+        TAMGA_LOG(kWarn, "cannot resolve the served model URI",
+                  {{"uri", uri_}, {"error", v.status().message()}});
         continue;
       }
       if (v->version != current.version || v->location != current.location) {
@@ -182,7 +193,8 @@ void ServeFromRegistry(RegistrySource* source, ModelManager* models, const std::
         if (s.ok() || s.code() != StatusCode::kUnavailable) break;
       }
     }
-    TAMGA_LOG(kWarn, "cannot load the model from the registry yet; retrying", {{"model", name}, {"error", s.message()}});
+    TAMGA_LOG(kWarn, "cannot load the model from the registry yet; retrying",
+              {{"model", name}, {"error", s.message()}});
     if (s.code() == StatusCode::kNotFound || s.code() == StatusCode::kInvalidArgument) return;
     for (int i = 0; i < 10 && !*stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (*stopping) return;
@@ -192,7 +204,8 @@ void ServeFromRegistry(RegistrySource* source, ModelManager* models, const std::
     TAMGA_LOG(kInfo, "registry moved the served model; reloading", {{"model", name}, {"version", v.version}});
     auto dir = source->Fetch(v);
     if (!dir.ok()) {
-      TAMGA_LOG(kError, "cannot fetch the new version; the old one keeps serving", {{"model", name}, {"error", dir.status().message()}});
+      TAMGA_LOG(kError, "cannot fetch the new version; the old one keeps serving",
+                {{"model", name}, {"error", dir.status().message()}});
       return;
     }
     (void)models->LoadVersion(name, v.version, *dir);

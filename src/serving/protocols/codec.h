@@ -20,13 +20,14 @@ struct V2RequestedOutput {
 
 struct V2InferRequest {
   std::string id;
-  std::vector<Tensor> inputs;  // signature order
+  std::vector<Tensor> inputs;              // signature order
   std::vector<V2RequestedOutput> outputs;  // empty = all
-  bool binary_output = false;  // request-level binary_data_output
+  bool binary_output = false;              // request-level binary_data_output
 };
 
 // `json` is the JSON part; `binary` the bytes after it (binary extension), empty otherwise.
-Result<V2InferRequest> ParseV2InferRequest(std::string_view json, std::string_view binary, const ModelSignature& sig);
+Result<V2InferRequest> ParseV2InferRequest(std::string_view json, std::string_view binary,
+                                           const ModelSignature& sig);
 // Raw binary request (Inference-Header-Content-Length: 0): the body is the one input's bytes; batch 1, at
 // most one other variable dimension, deduced from the size. Every output comes back binary.
 Result<V2InferRequest> ParseV2RawRequest(std::string_view body, const ModelSignature& sig);
@@ -38,9 +39,10 @@ struct V2EncodedResponse {
   size_t json_size = 0;  // == body.size() when nothing is binary
 };
 Result<V2EncodedResponse> EncodeV2InferResponse(const std::string& model, const std::string& version,
-                                                const V2InferRequest& req, const std::vector<Tensor>& outputs);
-std::string EncodeV2Metadata(const std::string& model, const std::string& version, const std::string& platform,
-                             const ModelSignature& sig);
+                                                const V2InferRequest& req,
+                                                const std::vector<Tensor>& outputs);
+std::string EncodeV2Metadata(const std::string& model, const std::string& version,
+                             const std::string& platform, const ModelSignature& sig);
 std::string V2Error(const std::string& message);
 
 // MLflow scoring: `content_type` is the raw header. Returns inputs in signature order.

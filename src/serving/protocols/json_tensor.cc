@@ -14,18 +14,24 @@ void Put(Tensor* t, T v) {
 
 template <typename T>
 Status PutInt(Tensor* t, const nlohmann::json& e) {
-  if (e.is_boolean()) { Put<T>(t, static_cast<T>(e.get<bool>())); return Status::Ok(); }
+  if (e.is_boolean()) {
+    Put<T>(t, static_cast<T>(e.get<bool>()));
+    return Status::Ok();
+  }
   if (!e.is_number()) return InvalidArgument("expected a number, got " + std::string(e.type_name()));
   double d = e.get<double>();
-  if (e.is_number_float() && std::floor(d) != d) return InvalidArgument("expected an integer, got " + e.dump());
+  if (e.is_number_float() && std::floor(d) != d)
+    return InvalidArgument("expected an integer, got " + e.dump());
   if (e.is_number_unsigned()) {
     uint64_t u = e.get<uint64_t>();
-    if (u > static_cast<uint64_t>(std::numeric_limits<T>::max())) return InvalidArgument("integer out of range: " + e.dump());
+    if (u > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+      return InvalidArgument("integer out of range: " + e.dump());
     Put<T>(t, static_cast<T>(u));
     return Status::Ok();
   }
   // A float is range-checked before it is converted: casting an out-of-range double is undefined behaviour.
-  if (!e.is_number_integer() && !(d >= -9.2e18 && d <= 9.2e18)) return InvalidArgument("integer out of range: " + e.dump());
+  if (!e.is_number_integer() && !(d >= -9.2e18 && d <= 9.2e18))
+    return InvalidArgument("integer out of range: " + e.dump());
   int64_t i = e.is_number_integer() ? e.get<int64_t>() : static_cast<int64_t>(d);
   if (i < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
       (i > 0 && static_cast<uint64_t>(i) > static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
@@ -45,23 +51,33 @@ Result<double> AsDouble(const nlohmann::json& e) {
     if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
   }
   if (e.is_null()) return std::nan("");  // missing value (pandas None)
-  return InvalidArgument("expected a number, got " + std::string(e.type_name()) + " " + e.dump().substr(0, 50));
+  return InvalidArgument("expected a number, got " + std::string(e.type_name()) + " " +
+                         e.dump().substr(0, 50));
 }
 
 Status PutElement(const nlohmann::json& e, DataType dtype, Tensor* t) {
   switch (dtype) {
     case DataType::kBool:
-      if (!e.is_boolean() && !e.is_number_integer()) return InvalidArgument("expected a boolean, got " + e.dump().substr(0, 50));
+      if (!e.is_boolean() && !e.is_number_integer())
+        return InvalidArgument("expected a boolean, got " + e.dump().substr(0, 50));
       Put<uint8_t>(t, e.is_boolean() ? e.get<bool>() : e.get<int64_t>() != 0);
       return Status::Ok();
-    case DataType::kUint8: return PutInt<uint8_t>(t, e);
-    case DataType::kUint16: return PutInt<uint16_t>(t, e);
-    case DataType::kUint32: return PutInt<uint32_t>(t, e);
-    case DataType::kUint64: return PutInt<uint64_t>(t, e);
-    case DataType::kInt8: return PutInt<int8_t>(t, e);
-    case DataType::kInt16: return PutInt<int16_t>(t, e);
-    case DataType::kInt32: return PutInt<int32_t>(t, e);
-    case DataType::kInt64: return PutInt<int64_t>(t, e);
+    case DataType::kUint8:
+      return PutInt<uint8_t>(t, e);
+    case DataType::kUint16:
+      return PutInt<uint16_t>(t, e);
+    case DataType::kUint32:
+      return PutInt<uint32_t>(t, e);
+    case DataType::kUint64:
+      return PutInt<uint64_t>(t, e);
+    case DataType::kInt8:
+      return PutInt<int8_t>(t, e);
+    case DataType::kInt16:
+      return PutInt<int16_t>(t, e);
+    case DataType::kInt32:
+      return PutInt<int32_t>(t, e);
+    case DataType::kInt64:
+      return PutInt<int64_t>(t, e);
     case DataType::kFp32: {
       TAMGA_ASSIGN_OR_RETURN(double d, AsDouble(e));
       Put<float>(t, static_cast<float>(d));
@@ -73,7 +89,8 @@ Status PutElement(const nlohmann::json& e, DataType dtype, Tensor* t) {
       return Status::Ok();
     }
     case DataType::kBytes: {
-      if (!e.is_string()) return InvalidArgument("expected a string for BYTES, got " + std::string(e.type_name()));
+      if (!e.is_string())
+        return InvalidArgument("expected a string for BYTES, got " + std::string(e.type_name()));
       const auto& s = e.get_ref<const std::string&>();
       uint32_t len = static_cast<uint32_t>(s.size());
       Put<uint32_t>(t, len);
@@ -90,9 +107,12 @@ template <typename T>
 void WriteNumber(JsonWriter& w, const char* p) {
   T v;
   std::memcpy(&v, p, sizeof(T));
-  if constexpr (std::is_floating_point_v<T>) w.Double(static_cast<double>(v));
-  else if constexpr (std::is_same_v<T, uint64_t>) w.Raw(std::to_string(v));
-  else w.Int(static_cast<int64_t>(v));
+  if constexpr (std::is_floating_point_v<T>)
+    w.Double(static_cast<double>(v));
+  else if constexpr (std::is_same_v<T, uint64_t>)
+    w.Raw(std::to_string(v));
+  else
+    w.Int(static_cast<int64_t>(v));
 }
 
 }  // namespace
@@ -148,18 +168,54 @@ void WriteElements(JsonWriter& w, const Tensor& t, bool flat) {
   std::vector<int64_t> idx(dims.size(), 0);
   auto element = [&] {
     switch (t.dtype) {
-      case DataType::kBool: w.Bool(p[off] != 0); off += 1; break;
-      case DataType::kUint8: WriteNumber<uint8_t>(w, p + off); off += size; break;
-      case DataType::kUint16: WriteNumber<uint16_t>(w, p + off); off += size; break;
-      case DataType::kUint32: WriteNumber<uint32_t>(w, p + off); off += size; break;
-      case DataType::kUint64: WriteNumber<uint64_t>(w, p + off); off += size; break;
-      case DataType::kInt8: WriteNumber<int8_t>(w, p + off); off += size; break;
-      case DataType::kInt16: WriteNumber<int16_t>(w, p + off); off += size; break;
-      case DataType::kInt32: WriteNumber<int32_t>(w, p + off); off += size; break;
-      case DataType::kInt64: WriteNumber<int64_t>(w, p + off); off += size; break;
-      case DataType::kFp32: WriteNumber<float>(w, p + off); off += size; break;
-      case DataType::kFp64: WriteNumber<double>(w, p + off); off += size; break;
-      case DataType::kFp16: w.Null(); off += 2; break;
+      case DataType::kBool:
+        w.Bool(p[off] != 0);
+        off += 1;
+        break;
+      case DataType::kUint8:
+        WriteNumber<uint8_t>(w, p + off);
+        off += size;
+        break;
+      case DataType::kUint16:
+        WriteNumber<uint16_t>(w, p + off);
+        off += size;
+        break;
+      case DataType::kUint32:
+        WriteNumber<uint32_t>(w, p + off);
+        off += size;
+        break;
+      case DataType::kUint64:
+        WriteNumber<uint64_t>(w, p + off);
+        off += size;
+        break;
+      case DataType::kInt8:
+        WriteNumber<int8_t>(w, p + off);
+        off += size;
+        break;
+      case DataType::kInt16:
+        WriteNumber<int16_t>(w, p + off);
+        off += size;
+        break;
+      case DataType::kInt32:
+        WriteNumber<int32_t>(w, p + off);
+        off += size;
+        break;
+      case DataType::kInt64:
+        WriteNumber<int64_t>(w, p + off);
+        off += size;
+        break;
+      case DataType::kFp32:
+        WriteNumber<float>(w, p + off);
+        off += size;
+        break;
+      case DataType::kFp64:
+        WriteNumber<double>(w, p + off);
+        off += size;
+        break;
+      case DataType::kFp16:
+        w.Null();
+        off += 2;
+        break;
       case DataType::kBytes: {
         uint32_t len;
         std::memcpy(&len, p + off, 4);

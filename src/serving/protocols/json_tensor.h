@@ -2,8 +2,8 @@
 // JSON <-> tensor element conversion shared by the protocol codecs (not a public API).
 #include <nlohmann/json.hpp>
 
-#include "core/result.h"
 #include "core/json_writer.h"
+#include "core/result.h"
 #include "serving/tensor.h"
 
 namespace tamga::serving_internal {

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "core/json_writer.h"
 #include "core/json_parse.h"
+#include "core/json_writer.h"
 #include "serving/protocols/codec.h"
 #include "serving/protocols/json_tensor.h"
 
@@ -36,7 +36,8 @@ Result<Tensor> ToTensor(const nlohmann::json& value, const TensorSpec& spec) {
   TAMGA_ASSIGN_OR_RETURN(t.shape, NestedShape(value));
   auto count = AppendElements(value, spec.dtype, &t);
   if (!count.ok()) return InvalidArgument("input '" + spec.name + "': " + count.status().message());
-  if (*count != t.NumElements()) return InvalidArgument("input '" + spec.name + "': the data is not rectangular");
+  if (*count != t.NumElements())
+    return InvalidArgument("input '" + spec.name + "': the data is not rectangular");
   return t;
 }
 
@@ -79,7 +80,8 @@ Result<nlohmann::json> RowsFromSplit(const ojson& split, const ModelSignature& s
   }
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& r : data) {
-    if (!r.is_array() || r.size() != given.size()) return InvalidArgument("each row must have one value per column");
+    if (!r.is_array() || r.size() != given.size())
+      return InvalidArgument("each row must have one value per column");
     nlohmann::json row = nlohmann::json::array();
     for (size_t i : pick) row.push_back(r[i]);
     rows.push_back(std::move(row));
@@ -120,7 +122,8 @@ Result<std::vector<Tensor>> Table(const nlohmann::json& rows, const ModelSignatu
   std::vector<nlohmann::json> cols(sig.inputs.size(), nlohmann::json::array());
   for (const auto& row : rows) {
     if (!row.is_array() || row.size() != sig.inputs.size()) {
-      return InvalidArgument("each row must have " + std::to_string(sig.inputs.size()) + " values, one per column");
+      return InvalidArgument("each row must have " + std::to_string(sig.inputs.size()) +
+                             " values, one per column");
     }
     for (size_t i = 0; i < cols.size(); ++i) cols[i].push_back(row[i]);
   }
@@ -155,7 +158,8 @@ Result<std::vector<Tensor>> FromCsv(std::string_view body, const ModelSignature&
     for (;;) {
       size_t c = line.find(',', s);
       std::string cell = Trim(line.substr(s, c == std::string::npos ? std::string::npos : c - s));
-      if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"') cell = cell.substr(1, cell.size() - 2);
+      if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"')
+        cell = cell.substr(1, cell.size() - 2);
       cells.push_back(cell);
       if (c == std::string::npos) break;
       s = c + 1;
@@ -179,7 +183,8 @@ Result<std::vector<Tensor>> FromCsv(std::string_view body, const ModelSignature&
       char* end = nullptr;
       double d = std::strtod(cell.c_str(), &end);
       if (cell.empty() || end != cell.c_str() + cell.size()) {
-        return InvalidArgument("CSV row " + std::to_string(i) + ": '" + cell.substr(0, 50) + "' is not a number");
+        return InvalidArgument("CSV row " + std::to_string(i) + ": '" + cell.substr(0, 50) +
+                               "' is not a number");
       }
       row.push_back(d);
     }
@@ -208,13 +213,16 @@ Result<std::vector<Tensor>> ParseInvocations(std::string_view content_type, std:
   if (ct.find(';') != std::string::npos) {
     std::string params = ct.substr(ct.find(';') + 1);
     if (params.find("charset") != std::string::npos && params.find("utf-8") == std::string::npos) {
-      return Unimplemented("Unsupported charset in content type: " + std::string(content_type).substr(0, 100));
+      return Unimplemented("Unsupported charset in content type: " +
+                           std::string(content_type).substr(0, 100));
     }
   }
   if (media == "text/csv") return FromCsv(body, sig);
   if (media != "application/json") {
-    return Unimplemented("This predictor only supports the following content types: Types: ['text/csv', "
-                         "'application/json']. Got '" + std::string(content_type).substr(0, 100) + "'.");
+    return Unimplemented(
+        "This predictor only supports the following content types: Types: ['text/csv', "
+        "'application/json']. Got '" +
+        std::string(content_type).substr(0, 100) + "'.");
   }
   auto parsed = ParseOrderedJson(body);
   if (!parsed.ok()) {
@@ -224,8 +232,9 @@ Result<std::vector<Tensor>> ParseInvocations(std::string_view content_type, std:
   }
   ojson& j = *parsed;
   if (!j.is_object()) {
-    return InvalidArgument("Failed to parse input: the body must be a JSON object with one of the keys "
-                           "'dataframe_split', 'dataframe_records', 'instances', 'inputs'");
+    return InvalidArgument(
+        "Failed to parse input: the body must be a JSON object with one of the keys "
+        "'dataframe_split', 'dataframe_records', 'instances', 'inputs'");
   }
   static const char* kKeys[] = {"dataframe_split", "dataframe_records", "instances", "inputs"};
   std::vector<std::string> found;
@@ -233,8 +242,10 @@ Result<std::vector<Tensor>> ParseInvocations(std::string_view content_type, std:
     if (j.contains(k)) found.push_back(k);
   }
   if (found.size() != 1) {
-    return InvalidArgument("The input must contain exactly one of the keys 'dataframe_split', 'dataframe_records', "
-                           "'instances', 'inputs'; got " + std::to_string(found.size()));
+    return InvalidArgument(
+        "The input must contain exactly one of the keys 'dataframe_split', 'dataframe_records', "
+        "'instances', 'inputs'; got " +
+        std::to_string(found.size()));
   }
   const ojson& v = j[found[0]];
   if (found[0] == "dataframe_split") {

@@ -1,8 +1,8 @@
 // Open Inference Protocol (KServe V2) REST: infer request/response JSON, binary tensor extension, metadata.
 #include <nlohmann/json.hpp>
 
-#include "core/json_writer.h"
 #include "core/json_parse.h"
+#include "core/json_writer.h"
 #include "serving/protocols/codec.h"
 #include "serving/protocols/json_tensor.h"
 
@@ -51,8 +51,8 @@ Result<std::vector<Tensor>> MatchInputs(std::vector<Tensor> inputs, const ModelS
   if (inputs.size() != sig.inputs.size()) {
     std::string want;
     for (const auto& s : sig.inputs) want += (want.empty() ? "" : ", ") + s.name;
-    return InvalidArgument("expected " + std::to_string(sig.inputs.size()) + " input(s) [" + want + "], got " +
-                           std::to_string(inputs.size()));
+    return InvalidArgument("expected " + std::to_string(sig.inputs.size()) + " input(s) [" + want +
+                           "], got " + std::to_string(inputs.size()));
   }
   std::vector<Tensor> ordered(sig.inputs.size());
   std::vector<bool> filled(sig.inputs.size(), false);
@@ -62,36 +62,42 @@ Result<std::vector<Tensor>> MatchInputs(std::vector<Tensor> inputs, const ModelS
       if (sig.inputs[i].name == t.name) idx = i;
     }
     if (idx == sig.inputs.size()) {
-      if (sig.inputs.size() == 1 && inputs.size() == 1) idx = 0;  // one input: any name is that input
-      else return InvalidArgument("unexpected input '" + t.name.substr(0, 100) + "'");
+      if (sig.inputs.size() == 1 && inputs.size() == 1)
+        idx = 0;  // one input: any name is that input
+      else
+        return InvalidArgument("unexpected input '" + t.name.substr(0, 100) + "'");
     }
     if (filled[idx]) return InvalidArgument("input '" + t.name.substr(0, 100) + "' given twice");
     const TensorSpec& spec = sig.inputs[idx];
     if (sig.dtypes_known && t.dtype != spec.dtype) {
-      return InvalidArgument("input '" + spec.name + "': expected datatype " + DataTypeName(spec.dtype) + ", got " +
-                             DataTypeName(t.dtype));
+      return InvalidArgument("input '" + spec.name + "': expected datatype " + DataTypeName(spec.dtype) +
+                             ", got " + DataTypeName(t.dtype));
     }
     bool any_rank = !sig.shapes_known;
     if (!any_rank && !ShapeMatches(t.shape, spec.shape)) {
-      return InvalidArgument("input '" + spec.name + "': expected shape " + ShapeString(spec.shape) + ", got " +
-                             ShapeString(t.shape));
+      return InvalidArgument("input '" + spec.name + "': expected shape " + ShapeString(spec.shape) +
+                             ", got " + ShapeString(t.shape));
     }
-    if (sig.batched && t.shape.empty()) return InvalidArgument("input '" + spec.name + "' needs a batch dimension");
+    if (sig.batched && t.shape.empty())
+      return InvalidArgument("input '" + spec.name + "' needs a batch dimension");
     t.name = spec.name;
     ordered[idx] = std::move(t);
     filled[idx] = true;
   }
   if (sig.batched) {
     for (const auto& t : ordered) {
-      if (t.Rows() != ordered[0].Rows()) return InvalidArgument("inputs disagree on the batch size (dimension 0)");
+      if (t.Rows() != ordered[0].Rows())
+        return InvalidArgument("inputs disagree on the batch size (dimension 0)");
     }
   }
   return ordered;
 }
 
-Result<V2InferRequest> ParseV2InferRequest(std::string_view json, std::string_view binary, const ModelSignature& sig) {
+Result<V2InferRequest> ParseV2InferRequest(std::string_view json, std::string_view binary,
+                                           const ModelSignature& sig) {
   auto parsed = ParseJson(json);
-  if (!parsed.ok()) return InvalidArgument("malformed JSON in the inference request: " + parsed.status().message());
+  if (!parsed.ok())
+    return InvalidArgument("malformed JSON in the inference request: " + parsed.status().message());
   nlohmann::json& j = *parsed;
   if (!j.is_object()) return InvalidArgument("the inference request must be a JSON object");
   V2InferRequest req;
@@ -110,14 +116,17 @@ Result<V2InferRequest> ParseV2InferRequest(std::string_view json, std::string_vi
   std::vector<Tensor> inputs;
   for (const auto& in : j["inputs"]) {
     if (!in.is_object()) return InvalidArgument("each input must be an object");
-    if (!in.contains("name") || !in["name"].is_string()) return InvalidArgument("each input needs a string 'name'");
+    if (!in.contains("name") || !in["name"].is_string())
+      return InvalidArgument("each input needs a string 'name'");
     Tensor t;
     t.name = in["name"].get<std::string>();
     if (!in.contains("datatype") || !in["datatype"].is_string()) {
       return InvalidArgument("input '" + t.name + "' needs a string 'datatype'");
     }
     auto dt = ParseDataType(in["datatype"].get<std::string>());
-    if (!dt) return InvalidArgument("input '" + t.name + "': unknown datatype '" + in["datatype"].get<std::string>().substr(0, 20) + "'");
+    if (!dt)
+      return InvalidArgument("input '" + t.name + "': unknown datatype '" +
+                             in["datatype"].get<std::string>().substr(0, 20) + "'");
     t.dtype = *dt;
     if (!in.contains("shape")) return InvalidArgument("input '" + t.name + "' needs a 'shape'");
     TAMGA_ASSIGN_OR_RETURN(t.shape, ParseShape(in["shape"], t.name));
@@ -139,8 +148,8 @@ Result<V2InferRequest> ParseV2InferRequest(std::string_view json, std::string_vi
       auto count = AppendElements(in["data"], t.dtype, &t);
       if (!count.ok()) return InvalidArgument("input '" + t.name + "': " + count.status().message());
       if (*count != n) {
-        return InvalidArgument("input '" + t.name + "': shape " + ShapeString(t.shape) + " needs " + std::to_string(n) +
-                               " elements, 'data' has " + std::to_string(*count));
+        return InvalidArgument("input '" + t.name + "': shape " + ShapeString(t.shape) + " needs " +
+                               std::to_string(n) + " elements, 'data' has " + std::to_string(*count));
       }
     }
     TAMGA_RETURN_IF_ERROR(ValidateTensor(t));
@@ -168,8 +177,10 @@ Result<V2InferRequest> ParseV2InferRequest(std::string_view json, std::string_vi
 
 Result<V2InferRequest> ParseV2RawRequest(std::string_view body, const ModelSignature& sig) {
   if (sig.inputs.size() != 1) {
-    return InvalidArgument("a raw binary request (Inference-Header-Content-Length: 0) needs a model with one input; this one has " +
-                           std::to_string(sig.inputs.size()));
+    return InvalidArgument(
+        "a raw binary request (Inference-Header-Content-Length: 0) needs a model with one input; this one "
+        "has " +
+        std::to_string(sig.inputs.size()));
   }
   if (!sig.shapes_known) {
     return InvalidArgument("a raw binary request needs a model whose signature declares the input shape");
@@ -195,7 +206,8 @@ Result<V2InferRequest> ParseV2RawRequest(std::string_view body, const ModelSigna
       if (t.shape[i] >= 0) {
         fixed *= t.shape[i];
       } else if (variable >= 0) {
-        return InvalidArgument("a raw binary request needs an input with at most one variable dimension besides the batch");
+        return InvalidArgument(
+            "a raw binary request needs an input with at most one variable dimension besides the batch");
       } else {
         variable = static_cast<int>(i);
       }
@@ -203,8 +215,9 @@ Result<V2InferRequest> ParseV2RawRequest(std::string_view body, const ModelSigna
     size_t row = static_cast<size_t>(fixed) * DataTypeSize(t.dtype);
     if (variable >= 0) {
       if (row == 0 || body.size() % row != 0) {
-        return InvalidArgument("raw body of " + std::to_string(body.size()) + " bytes is not a whole number of " +
-                               DataTypeName(t.dtype) + " elements of shape " + ShapeString(spec.shape));
+        return InvalidArgument("raw body of " + std::to_string(body.size()) +
+                               " bytes is not a whole number of " + DataTypeName(t.dtype) +
+                               " elements of shape " + ShapeString(spec.shape));
       }
       t.shape[variable] = static_cast<int64_t>(body.size() / row);
     }
@@ -218,7 +231,8 @@ Result<V2InferRequest> ParseV2RawRequest(std::string_view body, const ModelSigna
 }
 
 Result<V2EncodedResponse> EncodeV2InferResponse(const std::string& model, const std::string& version,
-                                                const V2InferRequest& req, const std::vector<Tensor>& outputs) {
+                                                const V2InferRequest& req,
+                                                const std::vector<Tensor>& outputs) {
   V2EncodedResponse out;
   std::string binary;
   JsonWriter w(&out.body);
@@ -265,8 +279,8 @@ Result<V2EncodedResponse> EncodeV2InferResponse(const std::string& model, const 
   return out;
 }
 
-std::string EncodeV2Metadata(const std::string& model, const std::string& version, const std::string& platform,
-                             const ModelSignature& sig) {
+std::string EncodeV2Metadata(const std::string& model, const std::string& version,
+                             const std::string& platform, const ModelSignature& sig) {
   std::string out;
   JsonWriter w(&out);
   w.BeginObject();

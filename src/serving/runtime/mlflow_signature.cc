@@ -1,19 +1,19 @@
 // MLflow model signatures (MLmodel `signature.inputs/outputs`, JSON text) as tensor specs.
 #include <nlohmann/json.hpp>
 
-#include "serving/runtime/model_runtime.h"
 #include "core/json_parse.h"
+#include "serving/runtime/model_runtime.h"
 
 namespace tamga {
 namespace {
 
 std::optional<DataType> FromNumpyDtype(const std::string& d) {
   static const std::pair<const char*, DataType> kMap[] = {
-      {"float32", DataType::kFp32}, {"float64", DataType::kFp64}, {"float16", DataType::kFp16},
-      {"int8", DataType::kInt8},    {"int16", DataType::kInt16},  {"int32", DataType::kInt32},
-      {"int64", DataType::kInt64},  {"uint8", DataType::kUint8},  {"uint16", DataType::kUint16},
+      {"float32", DataType::kFp32},  {"float64", DataType::kFp64},  {"float16", DataType::kFp16},
+      {"int8", DataType::kInt8},     {"int16", DataType::kInt16},   {"int32", DataType::kInt32},
+      {"int64", DataType::kInt64},   {"uint8", DataType::kUint8},   {"uint16", DataType::kUint16},
       {"uint32", DataType::kUint32}, {"uint64", DataType::kUint64}, {"bool", DataType::kBool},
-      {"object", DataType::kBytes}, {"str", DataType::kBytes},     {"bytes", DataType::kBytes}};
+      {"object", DataType::kBytes},  {"str", DataType::kBytes},     {"bytes", DataType::kBytes}};
   for (const auto& [n, t] : kMap) {
     if (d == n) return t;
   }
@@ -35,9 +35,11 @@ Result<std::vector<TensorSpec>> ParseSchema(const std::string& text, const char*
   std::vector<TensorSpec> out;
   if (text.empty()) return out;
   auto parsed = ParseJson(text);
-  if (!parsed.ok()) return InvalidArgument(std::string("MLmodel signature ") + prefix + ": " + parsed.status().message());
+  if (!parsed.ok())
+    return InvalidArgument(std::string("MLmodel signature ") + prefix + ": " + parsed.status().message());
   const nlohmann::json& j = *parsed;
-  if (!j.is_array()) return InvalidArgument(std::string("MLmodel signature ") + prefix + " is not a JSON list");
+  if (!j.is_array())
+    return InvalidArgument(std::string("MLmodel signature ") + prefix + " is not a JSON list");
   bool columns = false;
   for (size_t i = 0; i < j.size(); ++i) {
     const auto& e = j[i];
@@ -54,7 +56,8 @@ Result<std::vector<TensorSpec>> ParseSchema(const std::string& text, const char*
       auto dtype_it = ts.find("dtype");
       std::string dtype = dtype_it != ts.end() && dtype_it->is_string() ? dtype_it->get<std::string>() : "";
       auto dt = FromNumpyDtype(dtype);
-      if (!dt) return InvalidArgument("MLmodel signature: unsupported tensor dtype '" + dtype.substr(0, 40) + "'");
+      if (!dt)
+        return InvalidArgument("MLmodel signature: unsupported tensor dtype '" + dtype.substr(0, 40) + "'");
       spec.dtype = *dt;
       if (ts.contains("shape") && ts["shape"].is_array()) {
         for (const auto& d : ts["shape"]) spec.shape.push_back(d.is_number_integer() ? d.get<int64_t>() : -1);
@@ -78,7 +81,8 @@ Result<std::vector<TensorSpec>> ParseSchema(const std::string& text, const char*
     TensorSpec table;
     table.name = std::string(prefix) + "-0";
     table.dtype = DataType::kFp32;
-    table.shape = out.size() == 1 ? std::vector<int64_t>{-1} : std::vector<int64_t>{-1, static_cast<int64_t>(out.size())};
+    table.shape = out.size() == 1 ? std::vector<int64_t>{-1}
+                                  : std::vector<int64_t>{-1, static_cast<int64_t>(out.size())};
     if (inputs) table.shape = {-1, static_cast<int64_t>(out.size())};
     out = {table};
   }

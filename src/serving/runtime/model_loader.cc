@@ -14,9 +14,7 @@ namespace tamga {
 namespace fs = std::filesystem;
 namespace {
 
-std::string Scalar(const YAML::Node& n) {
-  return n && n.IsScalar() ? n.as<std::string>() : std::string();
-}
+std::string Scalar(const YAML::Node& n) { return n && n.IsScalar() ? n.as<std::string>() : std::string(); }
 
 // `rel` resolved under `root`; InvalidArgument when it is absolute or escapes the directory.
 Result<std::string> Inside(const fs::path& root, const std::string& rel, const std::string& what) {
@@ -86,7 +84,8 @@ Result<ModelLayout> InspectModelDir(const std::string& path) {
     f.loader_module = Scalar(py["loader_module"]);
     f.data = Scalar(py["data"]);
     f.code = Scalar(py["code"]);
-    if (f.loader_module.empty()) return InvalidArgument(mlmodel.string() + ": python_function flavor has no loader_module");
+    if (f.loader_module.empty())
+      return InvalidArgument(mlmodel.string() + ": python_function flavor has no loader_module");
     TAMGA_RETURN_IF_ERROR(Inside(p, f.data, "python_function data").status());
     TAMGA_RETURN_IF_ERROR(Inside(p, f.code, "python_function code").status());
     layout.pyfunc = f;
@@ -108,7 +107,8 @@ Result<ModelLayout> InspectModelDir(const std::string& path) {
     layout.model_file = p.string();
     return layout;
   } else {
-    return InvalidArgument("model at " + path + " has no flavor Tamga can serve (pytorch, xgboost, python_function)");
+    return InvalidArgument("model at " + path +
+                           " has no flavor Tamga can serve (pytorch, xgboost, python_function)");
   }
   if (layout.model_file.find("..") != std::string::npos && !fs::exists(layout.model_file, ec)) {
     return InvalidArgument("model file path escapes the model directory");
@@ -123,7 +123,8 @@ Result<ModelLayout> InspectModelDir(const std::string& path) {
   return layout;
 }
 
-Result<std::unique_ptr<ModelRuntime>> LoadModelRuntime(const ModelLayout& layout, const RuntimeOptions& options) {
+Result<std::unique_ptr<ModelRuntime>> LoadModelRuntime(const ModelLayout& layout,
+                                                       const RuntimeOptions& options) {
   if (layout.flavor == "python_function") return LoadPythonRuntime(layout, options);
   Result<std::unique_ptr<ModelRuntime>> native = Unimplemented("no runtime for flavor " + layout.flavor);
   if (layout.flavor == "xgboost") native = LoadXgboostRuntime(layout, options);

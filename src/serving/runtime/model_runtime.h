@@ -72,9 +72,9 @@ struct PyfuncFlavor {
 
 // Where and what a model directory holds, read from its MLmodel file (or guessed for a bare file).
 struct ModelLayout {
-  std::string flavor;      // "pytorch" | "xgboost" | "python_function"
-  std::string model_file;  // absolute path of the weights
-  std::string model_class;  // xgboost flavor's model_class
+  std::string flavor;                  // "pytorch" | "xgboost" | "python_function"
+  std::string model_file;              // absolute path of the weights
+  std::string model_class;             // xgboost flavor's model_class
   std::string signature_inputs_json;   // MLmodel signature.inputs (JSON text), may be empty
   std::string signature_outputs_json;  // MLmodel signature.outputs
   std::string model_dir;               // absolute model directory ("" for a bare .pt file)
@@ -89,11 +89,15 @@ Result<ModelSignature> ParseMlflowSignature(const std::string& inputs_json, cons
 
 // Loads the runtime the layout calls for. A native flavor that fails to load (e.g. a pytorch model pickled
 // rather than saved as TorchScript) falls back to the Python worker when the model has a pyfunc flavor.
-Result<std::unique_ptr<ModelRuntime>> LoadModelRuntime(const ModelLayout& layout, const RuntimeOptions& options);
+Result<std::unique_ptr<ModelRuntime>> LoadModelRuntime(const ModelLayout& layout,
+                                                       const RuntimeOptions& options);
 
 // Per-flavor loaders (their own translation units).
-Result<std::unique_ptr<ModelRuntime>> LoadXgboostRuntime(const ModelLayout& layout, const RuntimeOptions& options);
-Result<std::unique_ptr<ModelRuntime>> LoadTorchScriptRuntime(const ModelLayout& layout, const RuntimeOptions& options);
-Result<std::unique_ptr<ModelRuntime>> LoadPythonRuntime(const ModelLayout& layout, const RuntimeOptions& options);
+Result<std::unique_ptr<ModelRuntime>> LoadXgboostRuntime(const ModelLayout& layout,
+                                                         const RuntimeOptions& options);
+Result<std::unique_ptr<ModelRuntime>> LoadTorchScriptRuntime(const ModelLayout& layout,
+                                                             const RuntimeOptions& options);
+Result<std::unique_ptr<ModelRuntime>> LoadPythonRuntime(const ModelLayout& layout,
+                                                        const RuntimeOptions& options);
 
 }  // namespace tamga

@@ -28,8 +28,8 @@ Status SqliteStmt::Run() {
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const Options& options) {
   sqlite3* db = nullptr;
-  int flags = SQLITE_OPEN_NOMUTEX | (options.read_only ? SQLITE_OPEN_READONLY
-                                                        : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  int flags = SQLITE_OPEN_NOMUTEX |
+              (options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   int rc = sqlite3_open_v2(options.path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     Status s = SqliteError(db, rc, "open " + options.path);
@@ -71,7 +71,8 @@ void SqliteDb::StartCheckpointer(sqlite3* ckpt, int interval_ms) {
     UniqueLock lock(&ckpt_mu_);
     while (!ckpt_cv_.wait_for(lock.native(), std::chrono::milliseconds(interval_ms), [this] {
       ckpt_mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return ckpt_stop_; })) {
+      return ckpt_stop_;
+    })) {
       lock.unlock();
       // PASSIVE: copies what no reader still needs, never waits for or blocks the writer.
       int log = 0, done = 0;
@@ -122,8 +123,8 @@ Result<StmtGuard> SqliteDb::Prepare(const std::string& sql) {
 
 Result<std::unique_ptr<SqliteStmt>> SqliteDb::PrepareUncached(const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
-                              nullptr);
+  int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                              &stmt, nullptr);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare");
   return std::make_unique<SqliteStmt>(stmt);
 }

@@ -7,15 +7,15 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <mutex>
-#include <thread>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
-#include "core/result.h"
 #include "core/mutex.h"
+#include "core/result.h"
 
 namespace tamga {
 
@@ -26,10 +26,22 @@ class SqliteStmt {
   SqliteStmt& operator=(const SqliteStmt&) = delete;
   ~SqliteStmt() { sqlite3_finalize(stmt_); }
 
-  SqliteStmt& Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
-  SqliteStmt& Bind(int i, int v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
-  SqliteStmt& Bind(int i, long long v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
-  SqliteStmt& Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); return *this; }
+  SqliteStmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  SqliteStmt& Bind(int i, int v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  SqliteStmt& Bind(int i, long long v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  SqliteStmt& Bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
   SqliteStmt& Bind(int i, std::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -40,7 +52,10 @@ class SqliteStmt {
     sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
-  SqliteStmt& BindNull(int i) { sqlite3_bind_null(stmt_, i); return *this; }
+  SqliteStmt& BindNull(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
 
   // Returns true when a row is available, false when done; errors become Internal/AlreadyExists.
   Result<bool> Step();

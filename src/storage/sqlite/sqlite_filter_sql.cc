@@ -6,14 +6,22 @@ namespace tamga {
 
 const char* SqlCompareOp(CompareOp op) {
   switch (op) {
-    case CompareOp::kEq: return " = ";
-    case CompareOp::kNe: return " != ";
-    case CompareOp::kGt: return " > ";
-    case CompareOp::kGe: return " >= ";
-    case CompareOp::kLt: return " < ";
-    case CompareOp::kLe: return " <= ";
-    case CompareOp::kLike: return " LIKE ";
-    default: return " = ";
+    case CompareOp::kEq:
+      return " = ";
+    case CompareOp::kNe:
+      return " != ";
+    case CompareOp::kGt:
+      return " > ";
+    case CompareOp::kGe:
+      return " >= ";
+    case CompareOp::kLt:
+      return " < ";
+    case CompareOp::kLe:
+      return " <= ";
+    case CompareOp::kLike:
+      return " LIKE ";
+    default:
+      return " = ";
   }
 }
 

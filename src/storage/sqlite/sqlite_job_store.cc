@@ -79,15 +79,19 @@ class SqliteJobStore final : public JobStore {
 
   Status PutQueue(const QueueRecord& q) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-        "INSERT INTO job_queues(name, max_concurrency, strategy, created_ms) VALUES(?1, ?2, ?3, ?4) "
-        "ON CONFLICT(name) DO UPDATE SET max_concurrency = ?2, strategy = ?3"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s,
+        db_->Prepare(
+            "INSERT INTO job_queues(name, max_concurrency, strategy, created_ms) VALUES(?1, ?2, ?3, ?4) "
+            "ON CONFLICT(name) DO UPDATE SET max_concurrency = ?2, strategy = ?3"));
     return s->Bind(1, q.name).Bind(2, q.max_concurrency).Bind(3, q.strategy).Bind(4, q.created_ms).Run();
   }
 
   Result<std::vector<QueueRecord>> ListQueues() override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("SELECT name, max_concurrency, strategy, created_ms FROM job_queues ORDER BY name"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s,
+        db_->Prepare("SELECT name, max_concurrency, strategy, created_ms FROM job_queues ORDER BY name"));
     std::vector<QueueRecord> out;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
       out.push_back({r.Text(0), static_cast<int>(r.Int(1)), r.Text(2), r.Int(3)});
@@ -115,7 +119,8 @@ class SqliteJobStore final : public JobStore {
 
   Result<JobRecord> GetJob(const std::string& id) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?1"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?1"));
     s->Bind(1, id);
     TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) return NotFound("job '" + id.substr(0, 64) + "' does not exist");
@@ -124,8 +129,9 @@ class SqliteJobStore final : public JobStore {
 
   Result<std::vector<JobRecord>> ActiveJobs() override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(std::string("SELECT ") + kJobColumns +
-                                                " FROM jobs WHERE state IN ('queued', 'leased', 'running') ORDER BY seq"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare(std::string("SELECT ") + kJobColumns +
+                             " FROM jobs WHERE state IN ('queued', 'leased', 'running') ORDER BY seq"));
     std::vector<JobRecord> out;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { out.push_back(ReadJob(r)); }));
     return out;
@@ -133,9 +139,10 @@ class SqliteJobStore final : public JobStore {
 
   Result<std::vector<JobRecord>> ListJobs(const JobListQuery& q) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(std::string("SELECT ") + kJobColumns +
-                                                " FROM jobs WHERE (?1 = '' OR queue = ?1) AND (?2 = '' OR state = ?2) "
-                                                "AND (?3 = 0 OR seq < ?3) ORDER BY seq DESC LIMIT ?4"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare(std::string("SELECT ") + kJobColumns +
+                             " FROM jobs WHERE (?1 = '' OR queue = ?1) AND (?2 = '' OR state = ?2) "
+                             "AND (?3 = 0 OR seq < ?3) ORDER BY seq DESC LIMIT ?4"));
     s->Bind(1, q.queue).Bind(2, q.state).Bind(3, q.before_seq).Bind(4, q.max_results);
     std::vector<JobRecord> out;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { out.push_back(ReadJob(r)); }));
@@ -149,11 +156,12 @@ class SqliteJobStore final : public JobStore {
     return row ? s->Int(0) : 0;
   }
 
-  Result<int64_t> AppendLog(const std::string& job_id, const std::string& stream, const std::string& data) override {
+  Result<int64_t> AppendLog(const std::string& job_id, const std::string& stream,
+                            const std::string& data) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-        "INSERT INTO job_logs(job_id, seq, stream, data) "
-        "VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_logs WHERE job_id = ?1), ?2, ?3) RETURNING seq"));
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO job_logs(job_id, seq, stream, data) "
+                                                "VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_logs "
+                                                "WHERE job_id = ?1), ?2, ?3) RETURNING seq"));
     s->Bind(1, job_id).Bind(2, stream).BindBlob(3, data);
     TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) return Internal("log append returned no row");
@@ -164,16 +172,20 @@ class SqliteJobStore final : public JobStore {
 
   Result<int64_t> LogBytes(const std::string& job_id) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("SELECT COALESCE(SUM(length(data)), 0) FROM job_logs WHERE job_id = ?1"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("SELECT COALESCE(SUM(length(data)), 0) FROM job_logs WHERE job_id = ?1"));
     s->Bind(1, job_id);
     TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
     return row ? s->Int(0) : 0;
   }
 
-  Result<std::vector<JobLogChunk>> ReadLogs(const std::string& job_id, int64_t after, int64_t limit) override {
+  Result<std::vector<JobLogChunk>> ReadLogs(const std::string& job_id, int64_t after,
+                                            int64_t limit) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-        "SELECT seq, stream, data FROM job_logs WHERE job_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s,
+        db_->Prepare(
+            "SELECT seq, stream, data FROM job_logs WHERE job_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"));
     s->Bind(1, job_id).Bind(2, after).Bind(3, limit);
     std::vector<JobLogChunk> out;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
@@ -184,29 +196,48 @@ class SqliteJobStore final : public JobStore {
 
   Status PutAgent(const AgentRecord& a) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-        "INSERT INTO job_agents(id, name, info, last_seen_ms) VALUES(?1, ?2, ?3, ?4) "
-        "ON CONFLICT(id) DO UPDATE SET name = ?2, info = ?3, last_seen_ms = ?4"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("INSERT INTO job_agents(id, name, info, last_seen_ms) VALUES(?1, ?2, ?3, ?4) "
+                             "ON CONFLICT(id) DO UPDATE SET name = ?2, info = ?3, last_seen_ms = ?4"));
     return s->Bind(1, a.id).Bind(2, a.name).Bind(3, a.info_json).Bind(4, a.last_seen_ms).Run();
   }
 
   Result<std::vector<AgentRecord>> ListAgents() override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("SELECT id, name, info, last_seen_ms FROM job_agents ORDER BY id"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("SELECT id, name, info, last_seen_ms FROM job_agents ORDER BY id"));
     std::vector<AgentRecord> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Int(3)}); }));
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+      out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Int(3)});
+    }));
     return out;
   }
 
  private:
   Status PutJobLocked(const JobRecord& j) {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(std::string("INSERT OR REPLACE INTO jobs(") + kJobColumns +
-                                                ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"));
-    s->Bind(1, j.id).Bind(2, j.seq).Bind(3, j.queue).Bind(4, j.priority).Bind(5, j.state).Bind(6, j.reason)
-        .Bind(7, j.spec_json).Bind(8, j.run_id).Bind(9, j.agent_id).Bind(10, j.gpu_uuids).Bind(11, j.attempts);
-    if (j.exit_code) s->Bind(12, *j.exit_code);
-    else s->BindNull(12);
-    s->Bind(13, j.abort_requested ? 1 : 0).Bind(14, j.lease_expires_ms).Bind(15, j.created_ms).Bind(16, j.started_ms)
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s,
+        db_->Prepare(std::string("INSERT OR REPLACE INTO jobs(") + kJobColumns +
+                     ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"));
+    s->Bind(1, j.id)
+        .Bind(2, j.seq)
+        .Bind(3, j.queue)
+        .Bind(4, j.priority)
+        .Bind(5, j.state)
+        .Bind(6, j.reason)
+        .Bind(7, j.spec_json)
+        .Bind(8, j.run_id)
+        .Bind(9, j.agent_id)
+        .Bind(10, j.gpu_uuids)
+        .Bind(11, j.attempts);
+    if (j.exit_code)
+      s->Bind(12, *j.exit_code);
+    else
+      s->BindNull(12);
+    s->Bind(13, j.abort_requested ? 1 : 0)
+        .Bind(14, j.lease_expires_ms)
+        .Bind(15, j.created_ms)
+        .Bind(16, j.started_ms)
         .Bind(17, j.ended_ms);
     return s->Run();
   }
@@ -217,7 +248,8 @@ class SqliteJobStore final : public JobStore {
 
 }  // namespace
 
-Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::string& path, const std::string& synchronous) {
+Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::string& path,
+                                                     const std::string& synchronous) {
   SqliteDb::Options o;
   o.path = path;
   o.synchronous = synchronous;

@@ -31,17 +31,19 @@ LoggedModel LoggedModelFromRow(SqliteStmt& s) {
 
 Status LoadExtras(SqliteDb& db, LoggedModel& m) {
   for (bool tags : {true, false}) {
-    TAMGA_ASSIGN_OR_RETURN(auto t, db.Prepare(tags ? "SELECT key, value FROM logged_model_tags WHERE model_id = ?1 "
-                                                     "ORDER BY key"
-                                                   : "SELECT key, value FROM logged_model_params WHERE model_id = "
-                                                     "?1 ORDER BY key"));
+    TAMGA_ASSIGN_OR_RETURN(auto t,
+                           db.Prepare(tags ? "SELECT key, value FROM logged_model_tags WHERE model_id = ?1 "
+                                             "ORDER BY key"
+                                           : "SELECT key, value FROM logged_model_params WHERE model_id = "
+                                             "?1 ORDER BY key"));
     t->Bind(1, m.model_id);
     auto& list = tags ? m.tags : m.params;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*t, [&](SqliteStmt& r) { list.push_back({r.Text(0), r.Text(1)}); }));
   }
-  TAMGA_ASSIGN_OR_RETURN(auto r, db.Prepare("SELECT m.name, v.version FROM model_versions v JOIN registered_models "
-                                            "m ON m.model_pk = v.model_pk WHERE v.model_id = ?1 AND v.deleted = 0 "
-                                            "ORDER BY m.name, v.version"));
+  TAMGA_ASSIGN_OR_RETURN(auto r,
+                         db.Prepare("SELECT m.name, v.version FROM model_versions v JOIN registered_models "
+                                    "m ON m.model_pk = v.model_pk WHERE v.model_id = ?1 AND v.deleted = 0 "
+                                    "ORDER BY m.name, v.version"));
   r->Bind(1, m.model_id);
   return ForEachRow(*r, [&](SqliteStmt& row) { m.registrations.emplace_back(row.Text(0), row.Int(1)); });
 }
@@ -69,11 +71,15 @@ Result<Compiled> CompileFilter(const std::vector<Comparison>& filter) {
     std::string cond;
     if (c.kind == FieldKind::kTag || c.kind == FieldKind::kParam) {
       std::string table = c.kind == FieldKind::kTag ? "logged_model_tags" : "logged_model_params";
-      std::string exists = "EXISTS (SELECT 1 FROM " + table + " x WHERE x.model_id = logged_models.model_id AND x.key = ?";
+      std::string exists =
+          "EXISTS (SELECT 1 FROM " + table + " x WHERE x.model_id = logged_models.model_id AND x.key = ?";
       out.binds.emplace_back(c.key);
-      if (c.op == CompareOp::kIsNull) cond = "NOT " + exists + ")";
-      else if (c.op == CompareOp::kIsNotNull) cond = exists + ")";
-      else cond = exists + " AND " + SqlStringCondition("x.value", c, out.binds) + ")";
+      if (c.op == CompareOp::kIsNull)
+        cond = "NOT " + exists + ")";
+      else if (c.op == CompareOp::kIsNotNull)
+        cond = exists + ")";
+      else
+        cond = exists + " AND " + SqlStringCondition("x.value", c, out.binds) + ")";
     } else if (c.kind == FieldKind::kAttribute && Column(c.key)) {
       std::string col = Column(c.key);
       if (std::holds_alternative<double>(c.value)) {
@@ -124,7 +130,8 @@ Result<LoggedModelPage> SqliteSearchLoggedModels(SqliteDb& db, const LoggedModel
   if (q.experiment_ids.empty()) return InvalidArgument("experiment_ids must not be empty");
   TAMGA_ASSIGN_OR_RETURN(Compiled c, CompileFilter(q.filter));
   TAMGA_ASSIGN_OR_RETURN(std::string order, CompileOrder(q.order));
-  std::string sql = std::string(kLoggedModelColumns) + "WHERE lifecycle_stage = 'active' AND experiment_id IN (";
+  std::string sql =
+      std::string(kLoggedModelColumns) + "WHERE lifecycle_stage = 'active' AND experiment_id IN (";
   for (size_t i = 0; i < q.experiment_ids.size(); ++i) sql += i ? ",?" : "?";
   sql += ")" + c.where + order + " LIMIT ? OFFSET ?";
   TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));

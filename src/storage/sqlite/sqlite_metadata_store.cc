@@ -98,13 +98,15 @@ Result<SqliteMetadataStore::ReaderLease> SqliteMetadataStore::Reader() {
 
 void SqliteMetadataStore::ReturnReader(std::unique_ptr<SqliteDb> db) {
   MutexLock lock(&pool_mu_);
-  if (static_cast<int>(idle_readers_.size()) < options_.max_idle_readers) idle_readers_.push_back(std::move(db));
+  if (static_cast<int>(idle_readers_.size()) < options_.max_idle_readers)
+    idle_readers_.push_back(std::move(db));
 }
 
 Result<Experiment> SqliteLoadExperiment(SqliteDb& db, const char* where_sql, const std::string& arg) {
-  std::string sql =
-      std::string("SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
-                  "last_update_time FROM experiments WHERE ") + where_sql;
+  std::string sql = std::string(
+                        "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
+                        "last_update_time FROM experiments WHERE ") +
+                    where_sql;
   Experiment e;
   {
     TAMGA_ASSIGN_OR_RETURN(auto stmt, db.Prepare(sql));
@@ -118,8 +120,9 @@ Result<Experiment> SqliteLoadExperiment(SqliteDb& db, const char* where_sql, con
     e.creation_time = stmt->Int(4);
     e.last_update_time = stmt->Int(5);
   }
-  TAMGA_ASSIGN_OR_RETURN(auto tags, db.Prepare("SELECT key, value FROM experiment_tags WHERE experiment_id = ?1 "
-                                               "ORDER BY key"));
+  TAMGA_ASSIGN_OR_RETURN(auto tags,
+                         db.Prepare("SELECT key, value FROM experiment_tags WHERE experiment_id = ?1 "
+                                    "ORDER BY key"));
   tags->Bind(1, std::stoll(e.experiment_id));
   for (;;) {
     TAMGA_ASSIGN_OR_RETURN(bool row, tags->Step());
@@ -130,9 +133,11 @@ Result<Experiment> SqliteLoadExperiment(SqliteDb& db, const char* where_sql, con
 }
 
 Result<std::pair<RunInfo, int64_t>> SqliteLoadRunInfo(SqliteDb& db, const std::string& run_id) {
-  TAMGA_ASSIGN_OR_RETURN(auto stmt, db.Prepare(
-      "SELECT run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, "
-      "lifecycle_stage, run_pk FROM runs WHERE run_id = ?1"));
+  TAMGA_ASSIGN_OR_RETURN(
+      auto stmt,
+      db.Prepare(
+          "SELECT run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, "
+          "lifecycle_stage, run_pk FROM runs WHERE run_id = ?1"));
   stmt->Bind(1, run_id);
   TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return NotFound("Run with id=" + run_id + " not found");
@@ -227,15 +232,19 @@ Result<HistoryPage> SqliteMetadataStore::GetMetricHistory(const std::string& run
   }
   HistoryCollector collector(after, max_results);
   if (max_results <= 0) {  // a whole history: size the buffer once instead of growing it
-    TAMGA_ASSIGN_OR_RETURN(auto count, db->Prepare(
-        "SELECT COALESCE(SUM(point_count), 0) FROM metric_chunks WHERE run_pk = ?1 AND key_pk = ?2"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto count,
+        db->Prepare(
+            "SELECT COALESCE(SUM(point_count), 0) FROM metric_chunks WHERE run_pk = ?1 AND key_pk = ?2"));
     count->Bind(1, *run_pk).Bind(2, key_pk);
     TAMGA_ASSIGN_OR_RETURN(bool row, count->Step());
     if (row) collector.Reserve(static_cast<size_t>(std::min<int64_t>(count->Int(0), 50000000)));
   }
-  TAMGA_ASSIGN_OR_RETURN(auto stmt, db->Prepare(
-      "SELECT min_step, points FROM metric_chunks WHERE run_pk = ?1 AND key_pk = ?2 AND max_step >= ?3 "
-      "ORDER BY min_step"));
+  TAMGA_ASSIGN_OR_RETURN(
+      auto stmt,
+      db->Prepare(
+          "SELECT min_step, points FROM metric_chunks WHERE run_pk = ?1 AND key_pk = ?2 AND max_step >= ?3 "
+          "ORDER BY min_step"));
   stmt->Bind(1, *run_pk).Bind(2, key_pk).Bind(3, after ? after->step : INT64_MIN);
   std::vector<PackedPoint> chunk;
   for (;;) {

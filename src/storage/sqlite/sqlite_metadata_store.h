@@ -8,18 +8,18 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/mutex.h"
 #include "storage/metadata_store.h"
 #include "storage/sqlite/sqlite_db.h"
-#include "core/mutex.h"
 
 namespace tamga {
 
 class SqliteMetadataStore final : public MetadataStore {
  public:
   struct Options {
-    std::string path;                     // database file; created if missing
-    std::string synchronous = "NORMAL";   // "NORMAL" survives kill -9; "FULL" survives power loss too
-    int max_idle_readers = 8;             // reader connections kept open between calls
+    std::string path;                    // database file; created if missing
+    std::string synchronous = "NORMAL";  // "NORMAL" survives kill -9; "FULL" survives power loss too
+    int max_idle_readers = 8;            // reader connections kept open between calls
   };
   // Opens (creating if needed) and applies pending migrations. Internal on I/O or schema errors.
   static Result<std::unique_ptr<SqliteMetadataStore>> Create(const Options& options);
@@ -32,7 +32,8 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<RunInfo> GetRunInfo(const std::string& run_id) override;
   Result<RunPage> SearchRuns(const RunQuery& query) override;
   Result<HistoryPage> GetMetricHistory(const std::string& run_id, const std::string& key,
-                                       const std::optional<HistoryCursor>& after, int64_t max_results) override;
+                                       const std::optional<HistoryCursor>& after,
+                                       int64_t max_results) override;
   RegistryReader& registry() override { return *registry_reader_; }
   Result<std::unique_ptr<WriteTxn>> BeginWrite() override;
   Status Flush() override;

@@ -14,7 +14,9 @@ namespace tamga {
 class SqliteDbHandle {
  public:
   SqliteDbHandle(SqliteDb* db, std::function<void()> release) : db_(db), release_(std::move(release)) {}
-  SqliteDbHandle(SqliteDbHandle&& o) noexcept : db_(o.db_), release_(std::move(o.release_)) { o.release_ = nullptr; }
+  SqliteDbHandle(SqliteDbHandle&& o) noexcept : db_(o.db_), release_(std::move(o.release_)) {
+    o.release_ = nullptr;
+  }
   SqliteDbHandle(const SqliteDbHandle&) = delete;
   ~SqliteDbHandle() {
     if (release_) release_();

@@ -5,8 +5,10 @@ namespace tamga {
 namespace {
 
 void BindOpt(SqliteStmt& s, int i, const std::optional<std::string>& v) {
-  if (v) s.Bind(i, *v);
-  else s.BindNull(i);
+  if (v)
+    s.Bind(i, *v);
+  else
+    s.BindNull(i);
 }
 
 std::string JoinEvents(const std::vector<std::string>& events) {
@@ -25,8 +27,9 @@ class SqliteRegistryTxn final : public RegistryTxn {
   RegistryReader& reader() override { return *reader_; }
 
   Status CreateRegisteredModel(const RegisteredModel& m) override {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO registered_models(name, creation_timestamp, "
-                                                "last_updated_timestamp, user_id, description) VALUES (?1,?2,?3,?4,?5)"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("INSERT INTO registered_models(name, creation_timestamp, "
+                             "last_updated_timestamp, user_id, description) VALUES (?1,?2,?3,?4,?5)"));
     s->Bind(1, m.name).Bind(2, m.creation_timestamp).Bind(3, m.last_updated_timestamp).Bind(4, m.user_id);
     BindOpt(*s, 5, m.description);
     Status st = s->Run();
@@ -40,15 +43,17 @@ class SqliteRegistryTxn final : public RegistryTxn {
 
   Status RenameRegisteredModel(const std::string& name, const std::string& new_name, int64_t now) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE registered_models SET name = ?1, last_updated_timestamp = ?2 "
-                                                "WHERE model_pk = ?3"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("UPDATE registered_models SET name = ?1, last_updated_timestamp = ?2 "
+                                        "WHERE model_pk = ?3"));
     s->Bind(1, new_name).Bind(2, now).Bind(3, pk);
     Status st = s->Run();
     if (st.code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("Registered Model (name=" + new_name + ") already exists.");
     }
     TAMGA_RETURN_IF_ERROR(st);
-    TAMGA_ASSIGN_OR_RETURN(auto d, db_->Prepare("UPDATE deployments SET model_name = ?1 WHERE model_name = ?2"));
+    TAMGA_ASSIGN_OR_RETURN(auto d,
+                           db_->Prepare("UPDATE deployments SET model_name = ?1 WHERE model_name = ?2"));
     d->Bind(1, new_name).Bind(2, name);
     return d->Run();
   }
@@ -64,8 +69,9 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Status TouchRegisteredModel(const std::string& name, int64_t now) override {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE registered_models SET last_updated_timestamp = ?1 WHERE "
-                                                "name = ?2"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("UPDATE registered_models SET last_updated_timestamp = ?1 WHERE "
+                                        "name = ?2"));
     s->Bind(1, now).Bind(2, name);
     return s->Run();
   }
@@ -74,7 +80,8 @@ class SqliteRegistryTxn final : public RegistryTxn {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
     for (const char* table : {"model_version_tags", "model_versions", "registered_model_aliases",
                               "registered_model_tags", "registered_models"}) {
-      TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(std::string("DELETE FROM ") + table + " WHERE model_pk = ?1"));
+      TAMGA_ASSIGN_OR_RETURN(auto s,
+                             db_->Prepare(std::string("DELETE FROM ") + table + " WHERE model_pk = ?1"));
       s->Bind(1, pk);
       TAMGA_RETURN_IF_ERROR(s->Run());
     }
@@ -83,15 +90,17 @@ class SqliteRegistryTxn final : public RegistryTxn {
 
   Status SetRegisteredModelTag(const std::string& name, const KeyValue& tag) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO registered_model_tags(model_pk, key, value) VALUES "
-                                                "(?1,?2,?3) ON CONFLICT(model_pk, key) DO UPDATE SET value = excluded.value"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("INSERT INTO registered_model_tags(model_pk, key, value) VALUES "
+                             "(?1,?2,?3) ON CONFLICT(model_pk, key) DO UPDATE SET value = excluded.value"));
     s->Bind(1, pk).Bind(2, tag.key).Bind(3, tag.value);
     return s->Run();
   }
 
   Status DeleteRegisteredModelTag(const std::string& name, const std::string& key) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM registered_model_tags WHERE model_pk = ?1 AND key = ?2"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("DELETE FROM registered_model_tags WHERE model_pk = ?1 AND key = ?2"));
     s->Bind(1, pk).Bind(2, key);
     TAMGA_RETURN_IF_ERROR(s->Run());
     if (db_->Changes() == 0) return NotFound("No tag with name: " + key + " in registered model " + name);
@@ -100,10 +109,11 @@ class SqliteRegistryTxn final : public RegistryTxn {
 
   Status CreateModelVersion(const ModelVersion& v) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, v.name));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-        "INSERT INTO model_versions(model_pk, version, creation_timestamp, last_updated_timestamp, user_id, "
-        "current_stage, description, source, run_id, status, status_message, run_link, storage_location, model_id) "
-        "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"));
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO model_versions(model_pk, version, "
+                                                "creation_timestamp, last_updated_timestamp, user_id, "
+                                                "current_stage, description, source, run_id, status, "
+                                                "status_message, run_link, storage_location, model_id) "
+                                                "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"));
     s->Bind(1, pk).Bind(2, v.version).Bind(3, v.creation_timestamp).Bind(4, v.last_updated_timestamp);
     s->Bind(5, v.user_id).Bind(6, v.current_stage);
     BindOpt(*s, 7, v.description);
@@ -119,11 +129,12 @@ class SqliteRegistryTxn final : public RegistryTxn {
     return Status::Ok();
   }
 
-  Status SetModelVersionDescription(const std::string& name, int64_t version, const std::optional<std::string>& d,
-                                    int64_t now) override {
+  Status SetModelVersionDescription(const std::string& name, int64_t version,
+                                    const std::optional<std::string>& d, int64_t now) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, LiveVersion(name, version));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE model_versions SET description = ?1, last_updated_timestamp "
-                                                "= ?2 WHERE model_pk = ?3 AND version = ?4"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("UPDATE model_versions SET description = ?1, last_updated_timestamp "
+                                        "= ?2 WHERE model_pk = ?3 AND version = ?4"));
     BindOpt(*s, 1, d);
     s->Bind(2, now).Bind(3, pk).Bind(4, version);
     return s->Run();
@@ -132,17 +143,19 @@ class SqliteRegistryTxn final : public RegistryTxn {
   Status SetModelVersionStage(const std::string& name, int64_t version, const std::string& stage,
                               int64_t now) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, LiveVersion(name, version));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE model_versions SET current_stage = ?1, "
-                                                "last_updated_timestamp = ?2 WHERE model_pk = ?3 AND version = ?4"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("UPDATE model_versions SET current_stage = ?1, "
+                                        "last_updated_timestamp = ?2 WHERE model_pk = ?3 AND version = ?4"));
     s->Bind(1, stage).Bind(2, now).Bind(3, pk).Bind(4, version);
     return s->Run();
   }
 
   Status DeleteModelVersion(const std::string& name, int64_t version, int64_t now) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, LiveVersion(name, version));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE model_versions SET deleted = 1, current_stage = "
-                                                "'Deleted_Internal', last_updated_timestamp = ?1 WHERE model_pk = ?2 "
-                                                "AND version = ?3"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("UPDATE model_versions SET deleted = 1, current_stage = "
+                                        "'Deleted_Internal', last_updated_timestamp = ?1 WHERE model_pk = ?2 "
+                                        "AND version = ?3"));
     s->Bind(1, now).Bind(2, pk).Bind(3, version);
     TAMGA_RETURN_IF_ERROR(s->Run());
     for (const char* table : {"registered_model_aliases", "model_version_tags"}) {
@@ -156,47 +169,58 @@ class SqliteRegistryTxn final : public RegistryTxn {
 
   Status SetModelVersionTag(const std::string& name, int64_t version, const KeyValue& tag) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, LiveVersion(name, version));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO model_version_tags(model_pk, version, key, value) "
-                                                "VALUES (?1,?2,?3,?4) ON CONFLICT(model_pk, version, key) DO UPDATE "
-                                                "SET value = excluded.value"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("INSERT INTO model_version_tags(model_pk, version, key, value) "
+                                        "VALUES (?1,?2,?3,?4) ON CONFLICT(model_pk, version, key) DO UPDATE "
+                                        "SET value = excluded.value"));
     s->Bind(1, pk).Bind(2, version).Bind(3, tag.key).Bind(4, tag.value);
     return s->Run();
   }
 
   Status DeleteModelVersionTag(const std::string& name, int64_t version, const std::string& key) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, LiveVersion(name, version));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM model_version_tags WHERE model_pk = ?1 AND version = ?2 "
-                                                "AND key = ?3"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("DELETE FROM model_version_tags WHERE model_pk = ?1 AND version = ?2 "
+                                        "AND key = ?3"));
     s->Bind(1, pk).Bind(2, version).Bind(3, key);
     TAMGA_RETURN_IF_ERROR(s->Run());
     if (db_->Changes() == 0) {
-      return NotFound("No tag with name: " + key + " in model version " + name + " version " + std::to_string(version));
+      return NotFound("No tag with name: " + key + " in model version " + name + " version " +
+                      std::to_string(version));
     }
     return Status::Ok();
   }
 
   Status SetAlias(const std::string& name, const std::string& alias, int64_t version) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, LiveVersion(name, version));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO registered_model_aliases(model_pk, alias, version) "
-                                                "VALUES (?1,?2,?3) ON CONFLICT(model_pk, alias) DO UPDATE SET "
-                                                "version = excluded.version"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("INSERT INTO registered_model_aliases(model_pk, alias, version) "
+                                        "VALUES (?1,?2,?3) ON CONFLICT(model_pk, alias) DO UPDATE SET "
+                                        "version = excluded.version"));
     s->Bind(1, pk).Bind(2, alias).Bind(3, version);
     return s->Run();
   }
 
   Result<bool> DeleteAlias(const std::string& name, const std::string& alias) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM registered_model_aliases WHERE model_pk = ?1 AND "
-                                                "alias = ?2"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("DELETE FROM registered_model_aliases WHERE model_pk = ?1 AND "
+                                        "alias = ?2"));
     s->Bind(1, pk).Bind(2, alias);
     TAMGA_RETURN_IF_ERROR(s->Run());
     return db_->Changes() > 0;
   }
 
   Result<int64_t> AppendEvent(const RegistryEvent& e) override {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO registry_events(type, model_name, version, alias, "
-                                                "timestamp, data) VALUES (?1,?2,?3,?4,?5,?6)"));
-    s->Bind(1, e.type).Bind(2, e.model_name).Bind(3, e.version).Bind(4, e.alias).Bind(5, e.timestamp).Bind(6, e.data);
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("INSERT INTO registry_events(type, model_name, version, alias, "
+                                        "timestamp, data) VALUES (?1,?2,?3,?4,?5,?6)"));
+    s->Bind(1, e.type)
+        .Bind(2, e.model_name)
+        .Bind(3, e.version)
+        .Bind(4, e.alias)
+        .Bind(5, e.timestamp)
+        .Bind(6, e.data);
     TAMGA_RETURN_IF_ERROR(s->Run());
     return db_->LastInsertRowid();
   }
@@ -209,10 +233,16 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Status PutWebhook(const Webhook& w) override {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-        "INSERT OR REPLACE INTO webhooks(webhook_id, name, description, url, events, secret, status, "
-        "creation_timestamp, last_updated_timestamp) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"));
-    s->Bind(1, w.webhook_id).Bind(2, w.name).Bind(3, w.description).Bind(4, w.url).Bind(5, JoinEvents(w.events));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s,
+        db_->Prepare(
+            "INSERT OR REPLACE INTO webhooks(webhook_id, name, description, url, events, secret, status, "
+            "creation_timestamp, last_updated_timestamp) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"));
+    s->Bind(1, w.webhook_id)
+        .Bind(2, w.name)
+        .Bind(3, w.description)
+        .Bind(4, w.url)
+        .Bind(5, JoinEvents(w.events));
     s->Bind(6, w.secret).Bind(7, static_cast<int64_t>(w.status)).Bind(8, w.creation_timestamp);
     s->Bind(9, w.last_updated_timestamp);
     return s->Run();
@@ -224,36 +254,49 @@ class SqliteRegistryTxn final : public RegistryTxn {
     TAMGA_RETURN_IF_ERROR(s->Run());
     if (db_->Changes() == 0) return NotFound("Webhook with ID " + webhook_id + " not found");
     // Pending deliveries of a deleted webhook are cancelled, not sent.
-    TAMGA_ASSIGN_OR_RETURN(auto d, db_->Prepare("UPDATE webhook_deliveries SET state = 'failed', last_error = "
-                                                "'webhook deleted' WHERE webhook_id = ?1 AND state = 'pending'"));
+    TAMGA_ASSIGN_OR_RETURN(auto d,
+                           db_->Prepare("UPDATE webhook_deliveries SET state = 'failed', last_error = "
+                                        "'webhook deleted' WHERE webhook_id = ?1 AND state = 'pending'"));
     d->Bind(1, webhook_id);
     return d->Run();
   }
 
   Status InsertDelivery(const WebhookDelivery& d) override {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-        "INSERT INTO webhook_deliveries(delivery_id, webhook_id, event_seq, event_type, state, attempts, "
-        "next_attempt_at, last_status, last_error, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s,
+        db_->Prepare(
+            "INSERT INTO webhook_deliveries(delivery_id, webhook_id, event_seq, event_type, state, attempts, "
+            "next_attempt_at, last_status, last_error, created_at, updated_at) VALUES "
+            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"));
     s->Bind(1, d.delivery_id).Bind(2, d.webhook_id).Bind(3, d.event_seq).Bind(4, d.event_type);
-    s->Bind(5, DeliveryStateName(d.state)).Bind(6, d.attempts).Bind(7, d.next_attempt_at).Bind(8, d.last_status);
+    s->Bind(5, DeliveryStateName(d.state))
+        .Bind(6, d.attempts)
+        .Bind(7, d.next_attempt_at)
+        .Bind(8, d.last_status);
     s->Bind(9, d.last_error).Bind(10, d.created_at).Bind(11, d.updated_at);
     return s->Run();
   }
 
   Status UpdateDelivery(const WebhookDelivery& d) override {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-        "UPDATE webhook_deliveries SET state = ?1, attempts = ?2, next_attempt_at = ?3, last_status = ?4, "
-        "last_error = ?5, updated_at = ?6 WHERE delivery_pk = ?7"));
-    s->Bind(1, DeliveryStateName(d.state)).Bind(2, d.attempts).Bind(3, d.next_attempt_at).Bind(4, d.last_status);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE webhook_deliveries SET state = ?1, attempts = ?2, "
+                                                "next_attempt_at = ?3, last_status = ?4, "
+                                                "last_error = ?5, updated_at = ?6 WHERE delivery_pk = ?7"));
+    s->Bind(1, DeliveryStateName(d.state))
+        .Bind(2, d.attempts)
+        .Bind(3, d.next_attempt_at)
+        .Bind(4, d.last_status);
     s->Bind(5, d.last_error).Bind(6, d.updated_at).Bind(7, d.delivery_pk);
     return s->Run();
   }
 
   Status CreateLoggedModel(const LoggedModel& m) override {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-        "INSERT INTO logged_models(model_id, experiment_id, name, creation_timestamp, last_updated_timestamp, "
-        "artifact_uri, status, creator_id, model_type, source_run_id, status_message, lifecycle_stage) "
-        "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,'active')"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s,
+        db_->Prepare(
+            "INSERT INTO logged_models(model_id, experiment_id, name, creation_timestamp, "
+            "last_updated_timestamp, "
+            "artifact_uri, status, creator_id, model_type, source_run_id, status_message, lifecycle_stage) "
+            "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,'active')"));
     s->Bind(1, m.model_id).Bind(2, m.experiment_id).Bind(3, m.name).Bind(4, m.creation_timestamp);
     s->Bind(5, m.last_updated_timestamp).Bind(6, m.artifact_uri).Bind(7, static_cast<int64_t>(m.status));
     s->Bind(8, m.creator_id).Bind(9, m.model_type).Bind(10, m.source_run_id).Bind(11, m.status_message);
@@ -263,9 +306,9 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Status UpdateLoggedModel(const LoggedModel& m) override {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-        "UPDATE logged_models SET status = ?1, status_message = ?2, lifecycle_stage = ?3, last_updated_timestamp = ?4 "
-        "WHERE model_id = ?5"));
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE logged_models SET status = ?1, status_message = ?2, "
+                                                "lifecycle_stage = ?3, last_updated_timestamp = ?4 "
+                                                "WHERE model_id = ?5"));
     s->Bind(1, static_cast<int64_t>(m.status)).Bind(2, m.status_message);
     s->Bind(3, LifecycleStageName(m.lifecycle_stage)).Bind(4, m.last_updated_timestamp).Bind(5, m.model_id);
     return s->Run();
@@ -276,7 +319,8 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Status DeleteLoggedModelTag(const std::string& model_id, const std::string& key) override {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM logged_model_tags WHERE model_id = ?1 AND key = ?2"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("DELETE FROM logged_model_tags WHERE model_id = ?1 AND key = ?2"));
     s->Bind(1, model_id).Bind(2, key);
     TAMGA_RETURN_IF_ERROR(s->Run());
     if (db_->Changes() == 0) return NotFound("No tag with key '" + key + "' on logged model " + model_id);
@@ -288,8 +332,9 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Status AddRunOutputs(const std::string& run_id, const std::vector<RunOutput>& outputs) override {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO run_outputs(run_id, model_id, step) VALUES (?1,?2,?3) "
-                                                "ON CONFLICT(run_id, model_id) DO UPDATE SET step = excluded.step"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("INSERT INTO run_outputs(run_id, model_id, step) VALUES (?1,?2,?3) "
+                                        "ON CONFLICT(run_id, model_id) DO UPDATE SET step = excluded.step"));
     for (const auto& o : outputs) {
       s->Bind(1, run_id).Bind(2, o.model_id).Bind(3, o.step);
       TAMGA_RETURN_IF_ERROR(s->Run());
@@ -299,9 +344,10 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Status PutDeployment(const DeploymentRecord& d) override {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(
-        "INSERT OR REPLACE INTO deployments(name, model_name, spec, creation_timestamp, last_updated_timestamp, "
-        "rendered_version, rendered_event_seq) VALUES (?1,?2,?3,?4,?5,?6,?7)"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("INSERT OR REPLACE INTO deployments(name, model_name, spec, creation_timestamp, "
+                             "last_updated_timestamp, "
+                             "rendered_version, rendered_event_seq) VALUES (?1,?2,?3,?4,?5,?6,?7)"));
     s->Bind(1, d.name).Bind(2, d.model_name).Bind(3, d.spec).Bind(4, d.creation_timestamp);
     s->Bind(5, d.last_updated_timestamp).Bind(6, d.rendered_version).Bind(7, d.rendered_event_seq);
     return s->Run();
@@ -319,8 +365,9 @@ class SqliteRegistryTxn final : public RegistryTxn {
   // The model's pk when `version` is a live version of it; NotFound otherwise.
   Result<int64_t> LiveVersion(const std::string& name, int64_t version) {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("SELECT 1 FROM model_versions WHERE model_pk = ?1 AND version = ?2 "
-                                                "AND deleted = 0"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("SELECT 1 FROM model_versions WHERE model_pk = ?1 AND version = ?2 "
+                                        "AND deleted = 0"));
     s->Bind(1, pk).Bind(2, version);
     TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) {
@@ -331,9 +378,10 @@ class SqliteRegistryTxn final : public RegistryTxn {
 
   Status Upsert(const char* table, const std::string& model_id, const std::vector<KeyValue>& kvs) {
     if (kvs.empty()) return Status::Ok();
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare(std::string("INSERT INTO ") + table +
-                                                "(model_id, key, value) VALUES (?1,?2,?3) ON CONFLICT(model_id, "
-                                                "key) DO UPDATE SET value = excluded.value"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare(std::string("INSERT INTO ") + table +
+                                        "(model_id, key, value) VALUES (?1,?2,?3) ON CONFLICT(model_id, "
+                                        "key) DO UPDATE SET value = excluded.value"));
     for (const auto& kv : kvs) {
       s->Bind(1, model_id).Bind(2, kv.key).Bind(3, kv.value);
       TAMGA_RETURN_IF_ERROR(s->Run());
@@ -348,13 +396,18 @@ class SqliteRegistryTxn final : public RegistryTxn {
 
 }  // namespace
 
-std::unique_ptr<RegistryTxn> NewSqliteRegistryTxn(SqliteDb* db) { return std::make_unique<SqliteRegistryTxn>(db); }
+std::unique_ptr<RegistryTxn> NewSqliteRegistryTxn(SqliteDb* db) {
+  return std::make_unique<SqliteRegistryTxn>(db);
+}
 
 const char* DeliveryStateName(DeliveryState s) {
   switch (s) {
-    case DeliveryState::kSucceeded: return "succeeded";
-    case DeliveryState::kFailed: return "failed";
-    default: return "pending";
+    case DeliveryState::kSucceeded:
+      return "succeeded";
+    case DeliveryState::kFailed:
+      return "failed";
+    default:
+      return "pending";
   }
 }
 

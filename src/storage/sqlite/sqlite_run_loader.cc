@@ -1,5 +1,5 @@
-// Loads full Run entities (info, latest metrics, params, tags, inputs, model outputs) for a list of run pks in a few
-// set-oriented queries, preserving the caller's order. Used by GetRun and SearchRuns.
+// Loads full Run entities (info, latest metrics, params, tags, inputs, model outputs) for a list of run pks
+// in a few set-oriented queries, preserving the caller's order. Used by GetRun and SearchRuns.
 #include <cmath>
 #include <unordered_map>
 
@@ -26,7 +26,8 @@ Status ForEachRow(SqliteDb& db, const std::string& sql_prefix, const std::string
     // slots are bound to -1, which is never a run pk.
     size_t slots = n <= 1 ? 1 : n <= 10 ? 10 : n <= 100 ? 100 : kChunk;
     TAMGA_ASSIGN_OR_RETURN(auto stmt, db.Prepare(sql_prefix + Placeholders(slots) + sql_suffix));
-    for (size_t i = 0; i < slots; ++i) stmt->Bind(static_cast<int>(i + 1), i < n ? pks[start + i] : int64_t{-1});
+    for (size_t i = 0; i < slots; ++i)
+      stmt->Bind(static_cast<int>(i + 1), i < n ? pks[start + i] : int64_t{-1});
     for (;;) {
       TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
@@ -62,14 +63,14 @@ Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>
         info.lifecycle_stage = s.Text(9) == "deleted" ? LifecycleStage::kDeleted : LifecycleStage::kActive;
         found[i] = true;
       }));
-  TAMGA_RETURN_IF_ERROR(ForEachRow(
-      db,
-      "SELECT l.run_pk, k.name, l.value, l.is_nan, l.timestamp, l.step FROM latest_metrics l "
-      "JOIN metric_keys k ON k.key_pk = l.key_pk WHERE l.run_pk IN (",
-      ") ORDER BY l.run_pk, k.name", run_pks, index, [&](SqliteStmt& s, size_t i) {
-        double v = s.Int(3) ? std::nan("") : s.Double(2);
-        runs[i].metrics.push_back(MetricPoint{s.Text(1), v, s.Int(4), s.Int(5)});
-      }));
+  TAMGA_RETURN_IF_ERROR(
+      ForEachRow(db,
+                 "SELECT l.run_pk, k.name, l.value, l.is_nan, l.timestamp, l.step FROM latest_metrics l "
+                 "JOIN metric_keys k ON k.key_pk = l.key_pk WHERE l.run_pk IN (",
+                 ") ORDER BY l.run_pk, k.name", run_pks, index, [&](SqliteStmt& s, size_t i) {
+                   double v = s.Int(3) ? std::nan("") : s.Double(2);
+                   runs[i].metrics.push_back(MetricPoint{s.Text(1), v, s.Int(4), s.Int(5)});
+                 }));
   TAMGA_RETURN_IF_ERROR(ForEachRow(db, "SELECT run_pk, key, value FROM params WHERE run_pk IN (",
                                    ") ORDER BY run_pk, key", run_pks, index, [&](SqliteStmt& s, size_t i) {
                                      runs[i].params.push_back({s.Text(1), s.Text(2)});
@@ -86,19 +87,22 @@ Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>
         in.dataset = Dataset{s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6)};
         runs[i].inputs.push_back(std::move(in));
       }));
-  TAMGA_RETURN_IF_ERROR(ForEachRow(
-      db, "SELECT run_pk, name, digest, key, value FROM run_input_tags WHERE run_pk IN (",
-      ") ORDER BY run_pk, key", run_pks, index, [&](SqliteStmt& s, size_t i) {
-        std::string name = s.Text(1), digest = s.Text(2);
-        for (auto& in : runs[i].inputs) {
-          if (in.dataset.name == name && in.dataset.digest == digest) in.tags.push_back({s.Text(3), s.Text(4)});
-        }
-      }));
-  TAMGA_RETURN_IF_ERROR(ForEachRow(
-      db, "SELECT r.run_pk, o.model_id, o.step FROM run_outputs o JOIN runs r ON r.run_id = o.run_id WHERE r.run_pk IN (",
-      ") ORDER BY r.run_pk, o.step, o.model_id", run_pks, index, [&](SqliteStmt& s, size_t i) {
-        runs[i].outputs.push_back(RunOutput{s.Text(1), s.Int(2)});
-      }));
+  TAMGA_RETURN_IF_ERROR(
+      ForEachRow(db, "SELECT run_pk, name, digest, key, value FROM run_input_tags WHERE run_pk IN (",
+                 ") ORDER BY run_pk, key", run_pks, index, [&](SqliteStmt& s, size_t i) {
+                   std::string name = s.Text(1), digest = s.Text(2);
+                   for (auto& in : runs[i].inputs) {
+                     if (in.dataset.name == name && in.dataset.digest == digest)
+                       in.tags.push_back({s.Text(3), s.Text(4)});
+                   }
+                 }));
+  TAMGA_RETURN_IF_ERROR(ForEachRow(db,
+                                   "SELECT r.run_pk, o.model_id, o.step FROM run_outputs o JOIN runs r ON "
+                                   "r.run_id = o.run_id WHERE r.run_pk IN (",
+                                   ") ORDER BY r.run_pk, o.step, o.model_id", run_pks, index,
+                                   [&](SqliteStmt& s, size_t i) {
+                                     runs[i].outputs.push_back(RunOutput{s.Text(1), s.Int(2)});
+                                   }));
 
   std::vector<Run> out;
   out.reserve(runs.size());

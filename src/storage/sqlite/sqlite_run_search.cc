@@ -23,17 +23,16 @@ struct Sql {
 
 constexpr const char* kKeyPk = "(SELECT key_pk FROM metric_keys WHERE name = ?)";
 constexpr const char* kStatusName =
-    "(CASE r.status WHEN 1 THEN 'RUNNING' WHEN 2 THEN 'SCHEDULED' WHEN 3 THEN 'FINISHED' WHEN 4 THEN 'FAILED' "
+    "(CASE r.status WHEN 1 THEN 'RUNNING' WHEN 2 THEN 'SCHEDULED' WHEN 3 THEN 'FINISHED' WHEN 4 THEN "
+    "'FAILED' "
     "ELSE 'KILLED' END)";
 
-void AndWhere(Sql& sql, const std::string& cond) {
-  sql.where += sql.where.empty() ? cond : " AND " + cond;
-}
+void AndWhere(Sql& sql, const std::string& cond) { sql.where += sql.where.empty() ? cond : " AND " + cond; }
 
 std::string AttributeColumn(const std::string& key) {
   if (key == "status") return kStatusName;
-  if (key == "run_id" || key == "run_name" || key == "user_id" || key == "artifact_uri" || key == "start_time" ||
-      key == "end_time")
+  if (key == "run_id" || key == "run_name" || key == "user_id" || key == "artifact_uri" ||
+      key == "start_time" || key == "end_time")
     return "r." + key;
   return "";
 }
@@ -45,7 +44,8 @@ Status AddFilter(Sql& sql, const Comparison& c, int index, std::string* metric_a
     case FieldKind::kMetric: {
       std::string a = "m" + n;
       bool drives = metric_alias_for_first_order->empty() && !q.order.empty() &&
-                    q.order[0].kind == FieldKind::kMetric && q.order[0].key == c.key && c.op != CompareOp::kNe;
+                    q.order[0].kind == FieldKind::kMetric && q.order[0].key == c.key &&
+                    c.op != CompareOp::kNe;
       if (drives) {
         // The first sort key is a metric this filter requires: scan its value index in sort order.
         *metric_alias_for_first_order = a;
@@ -53,7 +53,8 @@ Status AddFilter(Sql& sql, const Comparison& c, int index, std::string* metric_a
         AndWhere(sql, "r.run_pk = " + a + ".run_pk AND " + a + ".key_pk = " + kKeyPk);
         sql.where_binds.emplace_back(c.key);
       } else {
-        sql.joins += " JOIN latest_metrics " + a + " ON " + a + ".run_pk = r.run_pk AND " + a + ".key_pk = " + kKeyPk;
+        sql.joins +=
+            " JOIN latest_metrics " + a + " ON " + a + ".run_pk = r.run_pk AND " + a + ".key_pk = " + kKeyPk;
         sql.join_binds.emplace_back(c.key);
       }
       double v = std::get<double>(c.value);
@@ -69,11 +70,17 @@ Status AddFilter(Sql& sql, const Comparison& c, int index, std::string* metric_a
     case FieldKind::kTag: {
       std::string table = c.kind == FieldKind::kParam ? "params" : "tags";
       std::string a = "x" + n;
-      std::string exists = "EXISTS (SELECT 1 FROM " + table + " " + a + " WHERE " + a + ".run_pk = r.run_pk AND " +
-                           a + ".key = ?";
+      std::string exists = "EXISTS (SELECT 1 FROM " + table + " " + a + " WHERE " + a +
+                           ".run_pk = r.run_pk AND " + a + ".key = ?";
       sql.where_binds.emplace_back(c.key);
-      if (c.op == CompareOp::kIsNull) { AndWhere(sql, "NOT " + exists + ")"); return Status::Ok(); }
-      if (c.op == CompareOp::kIsNotNull) { AndWhere(sql, exists + ")"); return Status::Ok(); }
+      if (c.op == CompareOp::kIsNull) {
+        AndWhere(sql, "NOT " + exists + ")");
+        return Status::Ok();
+      }
+      if (c.op == CompareOp::kIsNotNull) {
+        AndWhere(sql, exists + ")");
+        return Status::Ok();
+      }
       AndWhere(sql, exists + " AND " + SqlStringCondition(a + ".value", c, sql.where_binds) + ")");
       return Status::Ok();
     }
@@ -91,11 +98,14 @@ Status AddFilter(Sql& sql, const Comparison& c, int index, std::string* metric_a
     case FieldKind::kDataset: {
       std::string a = "d" + n;
       if (c.key == "context") {
-        AndWhere(sql, "EXISTS (SELECT 1 FROM run_input_tags " + a + " WHERE " + a + ".run_pk = r.run_pk AND " + a +
-                          ".key = 'mlflow.data.context' AND " + SqlStringCondition(a + ".value", c, sql.where_binds) + ")");
+        AndWhere(sql, "EXISTS (SELECT 1 FROM run_input_tags " + a + " WHERE " + a +
+                          ".run_pk = r.run_pk AND " + a + ".key = 'mlflow.data.context' AND " +
+                          SqlStringCondition(a + ".value", c, sql.where_binds) + ")");
       } else {
         AndWhere(sql, "EXISTS (SELECT 1 FROM run_inputs " + a + " WHERE " + a + ".run_pk = r.run_pk AND " +
-                          SqlStringCondition(a + "." + (c.key == "digest" ? "digest" : "name"), c, sql.where_binds) + ")");
+                          SqlStringCondition(a + "." + (c.key == "digest" ? "digest" : "name"), c,
+                                             sql.where_binds) +
+                          ")");
       }
       return Status::Ok();
     }
@@ -115,7 +125,8 @@ Status AddOrderKey(Sql& sql, const OrderKey& o, int index, const std::string& dr
         return Status::Ok();
       }
       std::string a = "o" + n;
-      sql.joins += " LEFT JOIN latest_metrics " + a + " ON " + a + ".run_pk = r.run_pk AND " + a + ".key_pk = " + kKeyPk;
+      sql.joins += " LEFT JOIN latest_metrics " + a + " ON " + a + ".run_pk = r.run_pk AND " + a +
+                   ".key_pk = " + kKeyPk;
       sql.join_binds.emplace_back(o.key);
       // Missing values sort last in both directions, NaN after every number.
       AddOrder(sql, "(" + a + ".run_pk IS NULL), " + a + ".is_nan, " + a + ".value" + dir);
@@ -124,8 +135,8 @@ Status AddOrderKey(Sql& sql, const OrderKey& o, int index, const std::string& dr
     case FieldKind::kParam:
     case FieldKind::kTag: {
       std::string a = "o" + n;
-      sql.joins += " LEFT JOIN " + std::string(o.kind == FieldKind::kParam ? "params " : "tags ") + a + " ON " + a +
-                   ".run_pk = r.run_pk AND " + a + ".key = ?";
+      sql.joins += " LEFT JOIN " + std::string(o.kind == FieldKind::kParam ? "params " : "tags ") + a +
+                   " ON " + a + ".run_pk = r.run_pk AND " + a + ".key = ?";
       sql.join_binds.emplace_back(o.key);
       AddOrder(sql, "(" + a + ".value IS NULL), " + a + ".value" + dir);
       return Status::Ok();

@@ -47,12 +47,16 @@ class SqliteWriteTxn final : public WriteTxn {
   RegistryTxn& registry() override { return *registry_; }
 
   Result<std::string> CreateExperiment(const Experiment& e) override {
-    TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-        "INSERT INTO experiments(experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
-        "last_update_time) VALUES (?1, ?2, ?3, 'active', ?4, ?5)"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto stmt,
+        db_->Prepare(
+            "INSERT INTO experiments(experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
+            "last_update_time) VALUES (?1, ?2, ?3, 'active', ?4, ?5)"));
     int64_t id;
-    if (!e.experiment_id.empty() && ParseDecimalId(e.experiment_id, &id)) stmt->Bind(1, id);
-    else stmt->BindNull(1);
+    if (!e.experiment_id.empty() && ParseDecimalId(e.experiment_id, &id))
+      stmt->Bind(1, id);
+    else
+      stmt->BindNull(1);
     stmt->Bind(2, e.name).Bind(3, e.artifact_location).Bind(4, e.creation_time).Bind(5, e.last_update_time);
     Status s = stmt->Run();
     if (s.code() == StatusCode::kAlreadyExists) {
@@ -66,7 +70,8 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Result<Experiment> GetExperiment(const std::string& experiment_id) override {
     int64_t id;
-    if (!ParseDecimalId(experiment_id, &id)) return NotFound("No Experiment with id=" + experiment_id + " exists");
+    if (!ParseDecimalId(experiment_id, &id))
+      return NotFound("No Experiment with id=" + experiment_id + " exists");
     auto e = SqliteLoadExperiment(*db_, "experiment_id = CAST(?1 AS INTEGER)", experiment_id);
     if (!e.ok() && e.status().code() == StatusCode::kNotFound) {
       return NotFound("No Experiment with id=" + experiment_id + " exists");
@@ -75,38 +80,44 @@ class SqliteWriteTxn final : public WriteTxn {
   }
 
   Status SetExperimentArtifactLocation(const std::string& experiment_id, const std::string& loc) override {
-    TAMGA_ASSIGN_OR_RETURN(auto stmt,
-                           db_->Prepare("UPDATE experiments SET artifact_location = ?2 WHERE experiment_id = ?1"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto stmt, db_->Prepare("UPDATE experiments SET artifact_location = ?2 WHERE experiment_id = ?1"));
     stmt->Bind(1, std::stoll(experiment_id)).Bind(2, loc);
     return stmt->Run();
   }
 
-  Status SetExperimentLifecycle(const std::string& experiment_id, LifecycleStage stage, int64_t now) override {
+  Status SetExperimentLifecycle(const std::string& experiment_id, LifecycleStage stage,
+                                int64_t now) override {
     const char* name = LifecycleStageName(stage);
     {
-      TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-          "UPDATE experiments SET lifecycle_stage = ?2, last_update_time = ?3 WHERE experiment_id = ?1"));
+      TAMGA_ASSIGN_OR_RETURN(
+          auto stmt,
+          db_->Prepare(
+              "UPDATE experiments SET lifecycle_stage = ?2, last_update_time = ?3 WHERE experiment_id = ?1"));
       stmt->Bind(1, std::stoll(experiment_id)).Bind(2, name).Bind(3, now);
       TAMGA_RETURN_IF_ERROR(stmt->Run());
     }
-    TAMGA_ASSIGN_OR_RETURN(auto runs, db_->Prepare("UPDATE runs SET lifecycle_stage = ?2 WHERE experiment_id = ?1"));
+    TAMGA_ASSIGN_OR_RETURN(auto runs,
+                           db_->Prepare("UPDATE runs SET lifecycle_stage = ?2 WHERE experiment_id = ?1"));
     runs->Bind(1, std::stoll(experiment_id)).Bind(2, name);
     return runs->Run();
   }
 
   Status RenameExperiment(const std::string& experiment_id, const std::string& name, int64_t now) override {
-    TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-        "UPDATE experiments SET name = ?2, last_update_time = ?3 WHERE experiment_id = ?1"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto stmt,
+        db_->Prepare("UPDATE experiments SET name = ?2, last_update_time = ?3 WHERE experiment_id = ?1"));
     stmt->Bind(1, std::stoll(experiment_id)).Bind(2, name).Bind(3, now);
     Status s = stmt->Run();
-    if (s.code() == StatusCode::kAlreadyExists) return AlreadyExists("Experiment(name=" + name + ") already exists.");
+    if (s.code() == StatusCode::kAlreadyExists)
+      return AlreadyExists("Experiment(name=" + name + ") already exists.");
     return s;
   }
 
   Status SetExperimentTag(const std::string& experiment_id, const KeyValue& tag) override {
-    TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-        "INSERT INTO experiment_tags(experiment_id, key, value) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT(experiment_id, key) DO UPDATE SET value = excluded.value"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto stmt, db_->Prepare("INSERT INTO experiment_tags(experiment_id, key, value) VALUES (?1, ?2, ?3) "
+                                "ON CONFLICT(experiment_id, key) DO UPDATE SET value = excluded.value"));
     stmt->Bind(1, std::stoll(experiment_id)).Bind(2, tag.key).Bind(3, tag.value);
     return stmt->Run();
   }
@@ -122,15 +133,20 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Status CreateRun(const RunInfo& info, const std::vector<KeyValue>& tags) override {
     {
-      TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-          "INSERT INTO runs(run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, "
-          "lifecycle_stage) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+      TAMGA_ASSIGN_OR_RETURN(auto stmt,
+                             db_->Prepare("INSERT INTO runs(run_id, experiment_id, run_name, user_id, "
+                                          "status, start_time, end_time, artifact_uri, "
+                                          "lifecycle_stage) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
       stmt->Bind(1, info.run_id).Bind(2, std::stoll(info.experiment_id)).Bind(3, info.run_name);
       stmt->Bind(4, info.user_id).Bind(5, static_cast<int>(info.status)).Bind(6, info.start_time);
-      if (info.end_time) stmt->Bind(7, *info.end_time); else stmt->BindNull(7);
+      if (info.end_time)
+        stmt->Bind(7, *info.end_time);
+      else
+        stmt->BindNull(7);
       stmt->Bind(8, info.artifact_uri).Bind(9, LifecycleStageName(info.lifecycle_stage));
       Status s = stmt->Run();
-      if (s.code() == StatusCode::kAlreadyExists) return AlreadyExists("Run " + info.run_id + " already exists");
+      if (s.code() == StatusCode::kAlreadyExists)
+        return AlreadyExists("Run " + info.run_id + " already exists");
       TAMGA_RETURN_IF_ERROR(s);
     }
     cache_->pending_run_pks[info.run_id] = db_->LastInsertRowid();
@@ -144,10 +160,14 @@ class SqliteWriteTxn final : public WriteTxn {
   }
 
   Status UpdateRunInfo(const RunInfo& info) override {
-    TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-        "UPDATE runs SET status = ?2, end_time = ?3, run_name = ?4 WHERE run_id = ?1"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto stmt,
+        db_->Prepare("UPDATE runs SET status = ?2, end_time = ?3, run_name = ?4 WHERE run_id = ?1"));
     stmt->Bind(1, info.run_id).Bind(2, static_cast<int>(info.status));
-    if (info.end_time) stmt->Bind(3, *info.end_time); else stmt->BindNull(3);
+    if (info.end_time)
+      stmt->Bind(3, *info.end_time);
+    else
+      stmt->BindNull(3);
     stmt->Bind(4, info.run_name);
     return stmt->Run();
   }
@@ -161,7 +181,8 @@ class SqliteWriteTxn final : public WriteTxn {
   Result<std::vector<KeyValue>> GetParams(const std::string& run_id,
                                           const std::vector<std::string>& keys) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, RunPk(run_id));
-    TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT value FROM params WHERE run_pk = ?1 AND key = ?2"));
+    TAMGA_ASSIGN_OR_RETURN(auto stmt,
+                           db_->Prepare("SELECT value FROM params WHERE run_pk = ?1 AND key = ?2"));
     std::vector<KeyValue> out;
     for (const auto& key : keys) {
       stmt->Reset();
@@ -174,8 +195,8 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Status InsertParams(const std::string& run_id, const std::vector<KeyValue>& params) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, RunPk(run_id));
-    TAMGA_ASSIGN_OR_RETURN(auto stmt,
-                           db_->Prepare("INSERT OR IGNORE INTO params(run_pk, key, value) VALUES (?1, ?2, ?3)"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto stmt, db_->Prepare("INSERT OR IGNORE INTO params(run_pk, key, value) VALUES (?1, ?2, ?3)"));
     for (const auto& p : params) {
       stmt->Reset();
       stmt->Bind(1, pk).Bind(2, p.key).Bind(3, p.value);
@@ -187,9 +208,9 @@ class SqliteWriteTxn final : public WriteTxn {
   Status SetTags(const std::string& run_id, const std::vector<KeyValue>& tags) override {
     if (tags.empty()) return Status::Ok();
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, RunPk(run_id));
-    TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-        "INSERT INTO tags(run_pk, key, value) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT(run_pk, key) DO UPDATE SET value = excluded.value"));
+    TAMGA_ASSIGN_OR_RETURN(auto stmt,
+                           db_->Prepare("INSERT INTO tags(run_pk, key, value) VALUES (?1, ?2, ?3) "
+                                        "ON CONFLICT(run_pk, key) DO UPDATE SET value = excluded.value"));
     for (const auto& t : tags) {
       stmt->Reset();
       stmt->Bind(1, pk).Bind(2, t.key).Bind(3, t.value);
@@ -232,9 +253,10 @@ class SqliteWriteTxn final : public WriteTxn {
         if (PointLess(*best, p)) best = &p;
       }
       {
-        TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-            "INSERT INTO metric_chunks(run_pk, key_pk, min_step, max_step, point_count, points) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+        TAMGA_ASSIGN_OR_RETURN(
+            auto stmt,
+            db_->Prepare("INSERT INTO metric_chunks(run_pk, key_pk, min_step, max_step, point_count, points) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
         stmt->Bind(1, run_pk).Bind(2, key_pk).Bind(3, min_step).Bind(4, max_step);
         stmt->Bind(5, static_cast<int64_t>(series.size())).BindBlob(6, EncodeChunk(series));
         TAMGA_RETURN_IF_ERROR(stmt->Run());
@@ -256,16 +278,16 @@ class SqliteWriteTxn final : public WriteTxn {
     }
     for (const auto& in : inputs) {
       const Dataset& d = in.dataset;
-      TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-          "INSERT OR IGNORE INTO run_inputs(run_pk, position, name, digest, source_type, source, schema, profile) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+      TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT OR IGNORE INTO run_inputs(run_pk, position, "
+                                                     "name, digest, source_type, source, schema, profile) "
+                                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
       stmt->Bind(1, pk).Bind(2, position++).Bind(3, d.name).Bind(4, d.digest).Bind(5, d.source_type);
       stmt->Bind(6, d.source).Bind(7, d.schema).Bind(8, d.profile);
       TAMGA_RETURN_IF_ERROR(stmt->Run());
       if (db_->Changes() == 0) continue;  // already linked
       for (const auto& t : in.tags) {
-        TAMGA_ASSIGN_OR_RETURN(auto tag, db_->Prepare(
-            "INSERT OR REPLACE INTO run_input_tags(run_pk, name, digest, key, value) VALUES (?1, ?2, ?3, ?4, ?5)"));
+        TAMGA_ASSIGN_OR_RETURN(auto tag, db_->Prepare("INSERT OR REPLACE INTO run_input_tags(run_pk, name, "
+                                                      "digest, key, value) VALUES (?1, ?2, ?3, ?4, ?5)"));
         tag->Bind(1, pk).Bind(2, d.name).Bind(3, d.digest).Bind(4, t.key).Bind(5, t.value);
         TAMGA_RETURN_IF_ERROR(tag->Run());
       }
@@ -281,7 +303,8 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Result<int64_t> RunPk(const std::string& run_id) {
     if (auto it = cache_->run_pks.find(run_id); it != cache_->run_pks.end()) return it->second;
-    if (auto it = cache_->pending_run_pks.find(run_id); it != cache_->pending_run_pks.end()) return it->second;
+    if (auto it = cache_->pending_run_pks.find(run_id); it != cache_->pending_run_pks.end())
+      return it->second;
     TAMGA_ASSIGN_OR_RETURN(auto pk, SqliteFindRunPk(*db_, run_id));
     if (!pk) return NotFound("Run with id=" + run_id + " not found");
     cache_->pending_run_pks[run_id] = *pk;
@@ -311,8 +334,10 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Status AdvanceLatest(int64_t run_pk, int64_t key_pk, const PackedPoint& p) {
     {
-      TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(
-          "SELECT value, is_nan, timestamp, step FROM latest_metrics WHERE run_pk = ?1 AND key_pk = ?2"));
+      TAMGA_ASSIGN_OR_RETURN(
+          auto stmt,
+          db_->Prepare(
+              "SELECT value, is_nan, timestamp, step FROM latest_metrics WHERE run_pk = ?1 AND key_pk = ?2"));
       stmt->Bind(1, run_pk).Bind(2, key_pk);
       TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (row) {
@@ -321,11 +346,15 @@ class SqliteWriteTxn final : public WriteTxn {
         if (!PointLess(cur, p)) return Status::Ok();
       }
     }
-    TAMGA_ASSIGN_OR_RETURN(auto up, db_->Prepare(
-        "INSERT OR REPLACE INTO latest_metrics(run_pk, key_pk, value, is_nan, timestamp, step) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto up,
+        db_->Prepare("INSERT OR REPLACE INTO latest_metrics(run_pk, key_pk, value, is_nan, timestamp, step) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
     up->Bind(1, run_pk).Bind(2, key_pk);
-    if (std::isnan(p.value)) up->BindNull(3); else up->Bind(3, p.value);
+    if (std::isnan(p.value))
+      up->BindNull(3);
+    else
+      up->Bind(3, p.value);
     up->Bind(4, std::isnan(p.value) ? 1 : 0).Bind(5, p.timestamp).Bind(6, p.step);
     return up->Run();
   }

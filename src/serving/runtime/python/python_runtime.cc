@@ -18,12 +18,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/log.h"
-#include "core/subprocess.h"
 #include "core/json_parse.h"
+#include "core/log.h"
+#include "core/mutex.h"
+#include "core/subprocess.h"
 #include "serving/runtime/model_runtime.h"
 #include "serving/runtime/python/worker_protocol.h"
-#include "core/mutex.h"
 
 extern char** environ;
 
@@ -85,7 +85,8 @@ Io ReadFrame(int fd, FrameKind* kind, std::string* payload, Clock::time_point de
 // "exit code 3", "signal 9 (Killed)".
 std::string ExitDescription(int status) {
   if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+  if (WIFSIGNALED(status))
+    return "signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
   return "status " + std::to_string(status);
 }
 
@@ -107,7 +108,8 @@ std::string Reap(Worker& w, bool kill_first) {
     }
     int status = 0;
     pid_t r;
-    do r = ::waitpid(w.pid, &status, 0); while (r < 0 && errno == EINTR);
+    do r = ::waitpid(w.pid, &status, 0);
+    while (r < 0 && errno == EINTR);
     if (r == w.pid) how = ExitDescription(status);
   }
   w.pid = -1;
@@ -117,7 +119,10 @@ std::string Reap(Worker& w, bool kill_first) {
 class PythonRuntime final : public ModelRuntime {
  public:
   PythonRuntime(ModelSignature sig, RuntimeOptions options, std::string config, std::string model_dir)
-      : sig_(std::move(sig)), options_(std::move(options)), config_(std::move(config)), model_dir_(std::move(model_dir)) {}
+      : sig_(std::move(sig)),
+        options_(std::move(options)),
+        config_(std::move(config)),
+        model_dir_(std::move(model_dir)) {}
 
   ~PythonRuntime() override {
     {
@@ -147,8 +152,8 @@ class PythonRuntime final : public ModelRuntime {
     if (!w.ok()) return w.status();
     MutexLock lock(&mu_);
     worker_ = *w;
-    TAMGA_LOG(kInfo, "python worker ready", {{"pid", std::to_string(worker_.pid)}, {"loader", worker_.loader},
-                                             {"model", model_dir_}});
+    TAMGA_LOG(kInfo, "python worker ready",
+              {{"pid", std::to_string(worker_.pid)}, {"loader", worker_.loader}, {"model", model_dir_}});
     return Status::Ok();
   }
 
@@ -158,12 +163,13 @@ class PythonRuntime final : public ModelRuntime {
 
   Result<std::vector<Tensor>> Execute(const std::vector<Tensor>& inputs) override {
     UniqueLock lock(&mu_);
-    cv_.wait_for(lock.native(), std::chrono::seconds(options_.python_timeout_s),
-                 [&] {
+    cv_.wait_for(lock.native(), std::chrono::seconds(options_.python_timeout_s), [&] {
       mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return !restarting_ || stopping_ || restart_failures_ > 0; });
+      return !restarting_ || stopping_ || restart_failures_ > 0;
+    });
     if (restarting_ || worker_.pid < 0) {
-      return Unavailable("the Python worker is restarting" + (last_error_.empty() ? "" : " (" + last_error_ + ")"));
+      return Unavailable("the Python worker is restarting" +
+                         (last_error_.empty() ? "" : " (" + last_error_ + ")"));
     }
     std::string payload = EncodeTensors(inputs);
     auto deadline = Clock::now() + std::chrono::seconds(options_.python_timeout_s);
@@ -175,13 +181,15 @@ class PythonRuntime final : public ModelRuntime {
     if (io != Io::kOk) {
       bool timeout = io == Io::kTimeout;
       std::string how = Reap(worker_, /*kill_first=*/true);
-      std::string what = timeout ? "did not answer within " + std::to_string(options_.python_timeout_s) + " s and was killed"
-                                 : "died (" + how + ")";
+      std::string what =
+          timeout ? "did not answer within " + std::to_string(options_.python_timeout_s) + " s and was killed"
+                  : "died (" + how + ")";
       TAMGA_LOG(kError, "python worker " + what + "; restarting it", {{"model", model_dir_}});
       last_error_ = "worker " + what;
       BeginRestart();
       if (timeout) {
-        return Status(StatusCode::kDeadlineExceeded, "the model's Python worker " + what + "; it is being restarted");
+        return Status(StatusCode::kDeadlineExceeded,
+                      "the model's Python worker " + what + "; it is being restarted");
       }
       return Unavailable("the model's Python worker " + what + " while predicting; it is being restarted");
     }
@@ -211,26 +219,29 @@ class PythonRuntime final : public ModelRuntime {
     ::close(sv[1]);
     if (!pid.ok()) {
       ::close(sv[0]);
-      return FailedPrecondition("cannot start the Python worker '" + options_.python + "': " + pid.status().message() +
-                                " (set --python or TAMGA_PYTHON)");
+      return FailedPrecondition("cannot start the Python worker '" + options_.python +
+                                "': " + pid.status().message() + " (set --python or TAMGA_PYTHON)");
     }
     w.pid = *pid;
     w.fd = sv[0];
     FrameKind kind;
     std::string ready;
-    Io io = ReadFrame(w.fd, &kind, &ready, Clock::now() + std::chrono::seconds(options_.python_load_timeout_s));
+    Io io =
+        ReadFrame(w.fd, &kind, &ready, Clock::now() + std::chrono::seconds(options_.python_load_timeout_s));
     if (io != Io::kOk || kind != FrameKind::kReady) {
       std::string how = Reap(w, io == Io::kTimeout);
-      return FailedPrecondition("the Python worker " +
-                                (io == Io::kTimeout ? "did not load the model within " +
-                                                          std::to_string(options_.python_load_timeout_s) + " s"
-                                                    : "exited while loading the model (" + how + ")") +
-                                "; see the server log for its traceback");
+      return FailedPrecondition(
+          "the Python worker " +
+          (io == Io::kTimeout
+               ? "did not load the model within " + std::to_string(options_.python_load_timeout_s) + " s"
+               : "exited while loading the model (" + how + ")") +
+          "; see the server log for its traceback");
     }
     auto parsed = ParseJson(ready);
     nlohmann::json j = parsed.ok() ? std::move(*parsed) : nlohmann::json();
     if (!j.is_object() || !j.value("ok", false)) {
-      std::string err = j.is_object() ? j.value("error", std::string("unknown error")) : "malformed READY frame";
+      std::string err =
+          j.is_object() ? j.value("error", std::string("unknown error")) : "malformed READY frame";
       Reap(w, true);
       return FailedPrecondition("the Python worker cannot load the model: " + err.substr(0, 2000));
     }
@@ -249,8 +260,10 @@ class PythonRuntime final : public ModelRuntime {
           UniqueLock lock(&mu_);
           auto backoff = std::chrono::milliseconds(std::min(30000, 250 << std::min(attempt, 7)));
           if (cv_.wait_for(lock.native(), backoff, [&] {
-      mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-      return stopping_; })) return;
+                mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
+                return stopping_;
+              }))
+            return;
         }
         auto w = Spawn();
         MutexLock lock(&mu_);
@@ -262,13 +275,15 @@ class PythonRuntime final : public ModelRuntime {
           worker_ = *w;
           restarting_ = false;
           restart_failures_ = 0;
-          TAMGA_LOG(kInfo, "python worker restarted", {{"pid", std::to_string(worker_.pid)}, {"model", model_dir_}});
+          TAMGA_LOG(kInfo, "python worker restarted",
+                    {{"pid", std::to_string(worker_.pid)}, {"model", model_dir_}});
           cv_.notify_all();
           return;
         }
         ++restart_failures_;
         last_error_ = w.status().message();
-        TAMGA_LOG(kError, "python worker restart failed; retrying", {{"error", last_error_}, {"model", model_dir_}});
+        TAMGA_LOG(kError, "python worker restart failed; retrying",
+                  {{"error", last_error_}, {"model", model_dir_}});
         cv_.notify_all();
       }
     });
@@ -289,7 +304,8 @@ class PythonRuntime final : public ModelRuntime {
 };
 
 Result<ModelSignature> PyfuncSignature(const ModelLayout& layout) {
-  TAMGA_ASSIGN_OR_RETURN(ModelSignature sig, ParseMlflowSignature(layout.signature_inputs_json, layout.signature_outputs_json));
+  TAMGA_ASSIGN_OR_RETURN(ModelSignature sig,
+                         ParseMlflowSignature(layout.signature_inputs_json, layout.signature_outputs_json));
   if (!sig.column_specs.empty()) {
     // A DataFrame model: one tensor per column, each with its own type.
     sig.inputs = sig.column_specs;
@@ -305,7 +321,8 @@ Result<ModelSignature> PyfuncSignature(const ModelLayout& layout) {
 
 }  // namespace
 
-Result<std::unique_ptr<ModelRuntime>> LoadPythonRuntime(const ModelLayout& layout, const RuntimeOptions& options) {
+Result<std::unique_ptr<ModelRuntime>> LoadPythonRuntime(const ModelLayout& layout,
+                                                        const RuntimeOptions& options) {
   if (!layout.pyfunc) return InvalidArgument("the model has no python_function flavor");
   TAMGA_ASSIGN_OR_RETURN(ModelSignature sig, PyfuncSignature(layout));
   nlohmann::json cfg = {
@@ -315,7 +332,8 @@ Result<std::unique_ptr<ModelRuntime>> LoadPythonRuntime(const ModelLayout& layou
       {"code", layout.pyfunc->code},
       {"columns", sig.columns},
       {"column_tensors", sig.column_tensors},
-      {"loader", [] {
+      {"loader",
+       [] {
          const char* l = std::getenv("TAMGA_PYFUNC_LOADER");
          return std::string(l && *l ? l : "auto");
        }()},

@@ -44,7 +44,8 @@ std::string EncodeFrameHeader(FrameKind kind, size_t payload_size) {
 
 std::string EncodeTensors(const std::vector<Tensor>& tensors) {
   size_t total = 4;
-  for (const auto& t : tensors) total += 2 + t.name.size() + 1 + 8 + 1 + 8 * t.shape.size() + 8 + t.data.size();
+  for (const auto& t : tensors)
+    total += 2 + t.name.size() + 1 + 8 + 1 + 8 * t.shape.size() + 8 + t.data.size();
   std::string out;
   out.reserve(total);
   Put<uint32_t>(&out, static_cast<uint32_t>(tensors.size()));
@@ -84,7 +85,8 @@ Result<std::vector<Tensor>> DecodeTensors(std::string_view payload) {
       if (!r.Get(&d)) return InvalidArgument("worker frame: truncated shape");
       t.shape.push_back(d);
     }
-    if (!r.Get(&nbytes) || !r.Bytes(nbytes, &data)) return InvalidArgument("worker frame: truncated tensor data");
+    if (!r.Get(&nbytes) || !r.Bytes(nbytes, &data))
+      return InvalidArgument("worker frame: truncated tensor data");
     auto dt = ParseDataType(dtype);
     if (!dt) return InvalidArgument("worker frame: unknown datatype " + std::string(dtype.substr(0, 20)));
     t.name = std::string(name);

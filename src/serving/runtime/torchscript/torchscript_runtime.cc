@@ -13,37 +13,58 @@ namespace {
 
 std::optional<at::ScalarType> ToTorch(DataType t) {
   switch (t) {
-    case DataType::kBool: return at::kBool;
-    case DataType::kUint8: return at::kByte;
-    case DataType::kInt8: return at::kChar;
-    case DataType::kInt16: return at::kShort;
-    case DataType::kInt32: return at::kInt;
-    case DataType::kInt64: return at::kLong;
-    case DataType::kFp16: return at::kHalf;
-    case DataType::kFp32: return at::kFloat;
-    case DataType::kFp64: return at::kDouble;
-    default: return std::nullopt;
+    case DataType::kBool:
+      return at::kBool;
+    case DataType::kUint8:
+      return at::kByte;
+    case DataType::kInt8:
+      return at::kChar;
+    case DataType::kInt16:
+      return at::kShort;
+    case DataType::kInt32:
+      return at::kInt;
+    case DataType::kInt64:
+      return at::kLong;
+    case DataType::kFp16:
+      return at::kHalf;
+    case DataType::kFp32:
+      return at::kFloat;
+    case DataType::kFp64:
+      return at::kDouble;
+    default:
+      return std::nullopt;
   }
 }
 
 std::optional<DataType> FromTorch(at::ScalarType t) {
   switch (t) {
-    case at::kBool: return DataType::kBool;
-    case at::kByte: return DataType::kUint8;
-    case at::kChar: return DataType::kInt8;
-    case at::kShort: return DataType::kInt16;
-    case at::kInt: return DataType::kInt32;
-    case at::kLong: return DataType::kInt64;
-    case at::kHalf: return DataType::kFp16;
-    case at::kFloat: return DataType::kFp32;
-    case at::kDouble: return DataType::kFp64;
-    default: return std::nullopt;
+    case at::kBool:
+      return DataType::kBool;
+    case at::kByte:
+      return DataType::kUint8;
+    case at::kChar:
+      return DataType::kInt8;
+    case at::kShort:
+      return DataType::kInt16;
+    case at::kInt:
+      return DataType::kInt32;
+    case at::kLong:
+      return DataType::kInt64;
+    case at::kHalf:
+      return DataType::kFp16;
+    case at::kFloat:
+      return DataType::kFp32;
+    case at::kDouble:
+      return DataType::kFp64;
+    default:
+      return std::nullopt;
   }
 }
 
 class TorchScriptRuntime final : public ModelRuntime {
  public:
-  TorchScriptRuntime(torch::jit::script::Module module, ModelSignature sig, torch::Device device, int64_t bytes)
+  TorchScriptRuntime(torch::jit::script::Module module, ModelSignature sig, torch::Device device,
+                     int64_t bytes)
       : module_(std::move(module)), sig_(std::move(sig)), device_(device), bytes_(bytes) {}
 
   const ModelSignature& signature() const override { return sig_; }
@@ -58,9 +79,12 @@ class TorchScriptRuntime final : public ModelRuntime {
     args.reserve(inputs.size());
     for (const auto& in : inputs) {
       auto st = ToTorch(in.dtype);
-      if (!st) return InvalidArgument("TorchScript models do not take " + std::string(DataTypeName(in.dtype)) + " inputs");
+      if (!st)
+        return InvalidArgument("TorchScript models do not take " + std::string(DataTypeName(in.dtype)) +
+                               " inputs");
       // from_blob does not copy; the request's buffer outlives forward(). clone() only when moving devices.
-      at::Tensor t = torch::from_blob(const_cast<char*>(in.data.data()), in.shape, torch::TensorOptions().dtype(*st));
+      at::Tensor t =
+          torch::from_blob(const_cast<char*>(in.data.data()), in.shape, torch::TensorOptions().dtype(*st));
       args.emplace_back(device_.is_cpu() ? t : t.to(device_));
     }
     torch::jit::IValue result;
@@ -69,7 +93,8 @@ class TorchScriptRuntime final : public ModelRuntime {
     } catch (const std::exception& e) {
       std::string what = e.what();
       size_t nl = what.find('\n');
-      return InvalidArgument("model execution failed: " + what.substr(0, nl == std::string::npos ? 300 : std::min<size_t>(nl, 300)));
+      return InvalidArgument("model execution failed: " +
+                             what.substr(0, nl == std::string::npos ? 300 : std::min<size_t>(nl, 300)));
     }
     std::vector<at::Tensor> outs;
     if (result.isTensor()) {
@@ -108,7 +133,8 @@ class TorchScriptRuntime final : public ModelRuntime {
 
 }  // namespace
 
-Result<std::unique_ptr<ModelRuntime>> LoadTorchScriptRuntime(const ModelLayout& layout, const RuntimeOptions& options) {
+Result<std::unique_ptr<ModelRuntime>> LoadTorchScriptRuntime(const ModelLayout& layout,
+                                                             const RuntimeOptions& options) {
   torch::Device device(torch::kCPU);
   try {
     device = torch::Device(options.device);
@@ -136,13 +162,15 @@ Result<std::unique_ptr<ModelRuntime>> LoadTorchScriptRuntime(const ModelLayout& 
     // No signature: name inputs after forward()'s arguments, in order (input-0, input-1, ...).
     const auto& schema = module.get_method("forward").function().getSchema();
     size_t n = schema.arguments().size();
-    for (size_t i = 1; i < n; ++i) sig.inputs.push_back({"input-" + std::to_string(i - 1), DataType::kFp32, {-1}});
+    for (size_t i = 1; i < n; ++i)
+      sig.inputs.push_back({"input-" + std::to_string(i - 1), DataType::kFp32, {-1}});
     sig.shapes_known = false;
   }
   if (sig.outputs.empty()) sig.outputs.push_back({"output-0", DataType::kFp32, {-1}});
   std::error_code ec;
   int64_t bytes = static_cast<int64_t>(std::filesystem::file_size(layout.model_file, ec));
-  return std::unique_ptr<ModelRuntime>(new TorchScriptRuntime(std::move(module), std::move(sig), device, ec ? 0 : bytes));
+  return std::unique_ptr<ModelRuntime>(
+      new TorchScriptRuntime(std::move(module), std::move(sig), device, ec ? 0 : bytes));
 }
 
 }  // namespace tamga

@@ -37,13 +37,14 @@ class XgboostRuntime final : public ModelRuntime {
       for (size_t i = 0; i < converted.size(); ++i) converted[i] = static_cast<float>(d[i]);
       data = converted.data();
     } else {
-      return InvalidArgument("XGBoost input must be FP32 or FP64, got " + std::string(DataTypeName(in.dtype)));
+      return InvalidArgument("XGBoost input must be FP32 or FP64, got " +
+                             std::string(DataTypeName(in.dtype)));
     }
     char iface[256];
     std::snprintf(iface, sizeof(iface),
                   "{\"data\": [%llu, true], \"shape\": [%lld, %lld], \"typestr\": \"<f4\", \"version\": 3}",
-                  static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(data)), static_cast<long long>(rows),
-                  static_cast<long long>(cols));
+                  static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(data)),
+                  static_cast<long long>(rows), static_cast<long long>(cols));
     static const char* kConfig =
         "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
         "\"strict_shape\": false, \"missing\": NaN, \"cache_id\": 0}";
@@ -116,7 +117,8 @@ class XgboostRuntime final : public ModelRuntime {
 
 }  // namespace
 
-Result<std::unique_ptr<ModelRuntime>> LoadXgboostRuntime(const ModelLayout& layout, const RuntimeOptions& options) {
+Result<std::unique_ptr<ModelRuntime>> LoadXgboostRuntime(const ModelLayout& layout,
+                                                         const RuntimeOptions& options) {
   BoosterHandle booster = nullptr;
   if (XGBoosterCreate(nullptr, 0, &booster) != 0) return Internal("XGBoosterCreate failed: " + LastError());
   if (XGBoosterLoadModel(booster, layout.model_file.c_str()) != 0) {
