@@ -172,7 +172,8 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
   for (const auto& a : command) cmdline += (cmdline.empty() ? "" : " ") + ShellQuote(a);
   tag("tamga.job.command", cmdline);
   nlohmann::ordered_json envj = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : env) envj[k] = LooksSecret(k) ? std::string("***") : SanitizeUtf8(v);
+  for (const auto& [k, v] : env)
+    envj[k] = LooksSecret(k) ? std::string(kRedacted) : RedactUrlPassword(SanitizeUtf8(v));
   out.files.push_back(
       {"tamga/environment.json", envj.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)});
   return out;

@@ -112,10 +112,12 @@ int main(int argc, char** argv) {
   server
       ->add_option("--job-log-limit", job_log_limit,
                    "Stored output per job; past it output is dropped (e.g. 64MiB)")
+      ->envname("TAMGA_JOB_LOG_LIMIT")
       ->capture_default_str();
   server
       ->add_option("--agent-timeout-ms", config.agent_timeout_ms,
                    "An agent silent this long is lost; its jobs are requeued")
+      ->envname("TAMGA_AGENT_TIMEOUT_MS")
       ->capture_default_str();
   server
       ->add_option("--webhook-timeout-ms", config.webhook_timeout_ms,

@@ -26,6 +26,9 @@ HttpServer::Impl::Impl(const Options& options, const Router* router, MetricsRegi
   in_flight_gauge_->Set({}, 0);
   refused_ = metrics->Counter("tamga_http_connections_refused_total",
                               "Connections refused: over --max-connections, or accept failed (EMFILE)");
+  closed_ =
+      metrics->Counter("tamga_http_connections_closed_total",
+                       "Connections the server closed for a limit: idle_timeout, header_timeout, slow_body");
   handler_errors_ = metrics->Counter("tamga_http_handler_exceptions_total",
                                      "Requests whose handler threw (answered 500), by route");
 }
@@ -191,6 +194,17 @@ void HttpServer::Impl::Record(const std::string& label, const char* method, int 
   while (!it->second.count->compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed)) {
   }
   it->second.latency->Observe(secs);
+}
+
+void HttpServer::Impl::RecordClose(const char* reason) {
+  closed_->Add({{"reason", reason}}, 1);
+  if (std::string_view(reason) == "idle_timeout") return;  // normal keep-alive housekeeping
+  int64_t now = clock_->MonotonicNanos() / 1000000;
+  int64_t last = last_close_log_ms_.load();
+  if (now - last >= 10000 && last_close_log_ms_.compare_exchange_strong(last, now)) {
+    TAMGA_LOG(kWarn, "closed a connection that was too slow (see tamga_http_connections_closed_total)",
+              {{"reason", reason}});
+  }
 }
 
 void HttpServer::Impl::RecordHandlerException(const std::string& label, const char* what) {

@@ -34,6 +34,9 @@ class HttpServer::Impl {
 
   // Per-request metrics by route template, method and status.
   void Record(const std::string& label, const char* method, int status, double secs);
+  // Counts a connection the server closed for a limit ("idle_timeout", "header_timeout", "slow_body"); the
+  // deadline-type closes also log one line per 10 s (the client only sees the connection reset).
+  void RecordClose(const char* reason);
   // Logs a handler's exception (one line, with the route) and counts it.
   void RecordHandlerException(const std::string& label, const char* what);
 
@@ -75,6 +78,8 @@ class HttpServer::Impl {
   MetricFamily* in_flight_gauge_;
   MetricFamily* refused_;
   MetricFamily* handler_errors_;
+  MetricFamily* closed_;
+  std::atomic<int64_t> last_close_log_ms_{0};
   // Rate limit for accept-error log lines (touched only on the acceptor's strand).
   std::chrono::steady_clock::time_point last_accept_log_{};
   uint64_t suppressed_accept_errors_ = 0;

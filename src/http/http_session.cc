@@ -83,6 +83,7 @@ void Session::ReadHeader() {
   stream_.expires_after(std::chrono::milliseconds(server_->options().limits.idle_timeout_ms));
   stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
     self->buffer_.commit(n);
+    if (ec == beast::error::timeout) self->server_->RecordClose("idle_timeout");
     if (ec) return self->Close();
     self->ReadHeaderRest();
   });
@@ -102,6 +103,7 @@ void Session::ReadHeaderRest() {
 void Session::OnHeader(beast::error_code ec) {
   idle_ = false;
   if (ec) {
+    if (ec == beast::error::timeout) server_->RecordClose("header_timeout");
     if (IsDisconnect(ec)) return Close();
     keep_alive_ = false;
     start_ns_ = server_->clock()->MonotonicNanos();
@@ -205,6 +207,7 @@ void Session::OnBody(beast::error_code ec) {
   if (ec) {
     keep_alive_ = false;
     if (ec == http::error::body_limit) return Respond(ErrorResponse(BodyTooLarge()));
+    if (ec == beast::error::timeout) server_->RecordClose("slow_body");
     if (IsDisconnect(ec)) return Close();
     return Respond(ErrorResponse(InvalidArgument("Malformed HTTP request body: " + ec.message())));
   }
@@ -234,6 +237,7 @@ void Session::OnUploadChunk(beast::error_code ec, size_t n) {
     if (ec == http::error::body_limit) {
       return Respond(ErrorResponse(Status(StatusCode::kPayloadTooLarge, "Upload exceeds the size limit")));
     }
+    if (ec == beast::error::timeout) server_->RecordClose("slow_body");
     return Close();
   }
   if (n > 0) {

@@ -29,7 +29,10 @@ std::string JobJson(const Job& j, SecretView view) {
   o["spec"] = jobs_internal::JobSpecObject(j.spec);
   if (view == SecretView::kRedacted) {
     for (auto& [k, v] : o["spec"]["env"].items()) {
-      if (LooksSecret(k)) v = kRedacted;
+      if (LooksSecret(k))
+        v = kRedacted;
+      else if (v.is_string())
+        v = RedactUrlPassword(v.get<std::string>());
     }
   }
   return DumpJson(o);

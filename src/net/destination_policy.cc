@@ -124,8 +124,11 @@ Result<DestinationPolicy> DestinationPolicy::Create(const Options& options) {
           slash == std::string::npos && entry.size() <= 253 &&
           entry.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
               std::string::npos;
-      if (!name_ok)
+      // All digits and dots is a mistyped IPv4 address (300.1.1.1), not a host name.
+      if (entry.find_first_not_of("0123456789.") == std::string::npos) name_ok = false;
+      if (!name_ok) {
         return InvalidArgument("--outbound-allow: '" + entry + "' is not a CIDR, address or host name");
+      }
       p.allow_hosts_.push_back(Lower(entry));
       continue;
     }

@@ -170,13 +170,20 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
     WritePortFile(config.grpc_port_file, p->grpc->port());
   }
   WritePortFile(config.port_file, p->http->port());
+  std::string allow;
+  for (const auto& a : config.outbound_allow) allow += (allow.empty() ? "" : ",") + a;
   TAMGA_LOG(kInfo, "tamga server listening",
             {{"host", config.host},
              {"port", std::to_string(p->http->port())},
              {"data_dir", config.data_dir},
              {"workers", std::to_string(ho.threads)},
              {"schema_version", std::to_string(p->store->SchemaVersion())},
-             {"version", kVersion}});
+             {"version", kVersion},
+             {"max_connections", std::to_string(ho.limits.max_connections)},
+             {"header_timeout_ms", std::to_string(ho.limits.header_timeout_ms)},
+             {"idle_timeout_ms", std::to_string(ho.limits.idle_timeout_ms)},
+             {"min_upload_rate", std::to_string(ho.limits.min_upload_rate)},
+             {"outbound_allow", allow.empty() ? "none" : allow}});
   p->dispatcher->Start();
   p->deploy->Start();
   p->jobs->Start();

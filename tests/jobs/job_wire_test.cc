@@ -42,6 +42,21 @@ TEST(JobWire, SecretsRedactedExceptForTheAgent) {
   EXPECT_NE(JobJson(j, SecretView::kRevealed).find("\"HF_TOKEN\":\"tok\""), std::string::npos);
 }
 
+TEST(JobWire, UrlPasswordsAndPatsAreMaskedCaPathsAreNot) {
+  auto spec = ParseJobSpec(
+      R"({"queue":"q","command":["x"],"env":{"DATABASE_URL":"postgres://u:pw@h/db","GITHUB_PAT":"ghp_1",)"
+      R"("SSL_CERT_FILE":"/etc/ssl/ca.pem","PYTHONPATH":"/src"}})");
+  ASSERT_TRUE(spec.ok());
+  Job j;
+  j.spec = *spec;
+  std::string user = JobJson(j);
+  EXPECT_NE(user.find("postgres://u:***@h/db"), std::string::npos) << user;
+  EXPECT_EQ(user.find("pw@"), std::string::npos);
+  EXPECT_EQ(user.find("ghp_1"), std::string::npos);
+  EXPECT_NE(user.find("/etc/ssl/ca.pem"), std::string::npos);
+  EXPECT_NE(user.find("\"PYTHONPATH\":\"/src\""), std::string::npos);
+}
+
 TEST(JobWire, JobSpecNumbersOutOfRangeAreErrors) {
   for (const char* bad : {R"({"queue":"q","command":["x"],"priority":1e308})",
                           R"({"queue":"q","command":["x"],"priority":18446744073709551615})",

@@ -56,6 +56,7 @@ TEST(DestinationPolicy, MalformedEntriesAreRejected) {
   EXPECT_FALSE(DestinationPolicy::Create({{"10.0.0.0/33"}, true}).ok());
   EXPECT_FALSE(DestinationPolicy::Create({{"host name"}, true}).ok());
   EXPECT_FALSE(DestinationPolicy::Create({{"::1/129"}, true}).ok());
+  EXPECT_FALSE(DestinationPolicy::Create({{"300.1.1.1"}, true}).ok());  // a mistyped address, not a name
   EXPECT_TRUE(DestinationPolicy::AllowAll().Check("x", "127.0.0.1").ok());
 }
 
