@@ -133,6 +133,12 @@ int main(int argc, char** argv) {
       ->envname("TAMGA_OUTBOUND_ALLOW")
       ->delimiter(',');
   AddHttpLimitFlags(server, &config.http_limits);
+  server
+      ->add_option("--drain-timeout-ms", config.drain_timeout_ms,
+                   "On SIGTERM, how long in-flight requests may finish before connections are closed")
+      ->envname("TAMGA_DRAIN_TIMEOUT_MS")
+      ->check(CLI::Range(0, 600000))
+      ->capture_default_str();
 
   tamga::ServeConfig serve_config;
   std::string preferred;

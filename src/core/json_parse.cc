@@ -4,6 +4,7 @@ namespace tamga {
 
 Status CheckJsonDepth(std::string_view text, int max_depth) {
   int depth = 0;
+  size_t containers = 0;
   bool in_string = false;
   const char* p = text.data();
   const char* end = p + text.size();
@@ -22,6 +23,12 @@ Status CheckJsonDepth(std::string_view text, int max_depth) {
         break;
       case '[':
       case '{':
+        // Each container costs a heap node in the parsed tree (about 20x the 3 bytes of "[],"), so their
+        // number is bounded too: 16M empty arrays in a 50 MB body must not become a gigabyte.
+        if (++containers > kMaxJsonContainers) {
+          return InvalidArgument("JSON has more than " + std::to_string(kMaxJsonContainers) +
+                                 " arrays and objects");
+        }
         if (++depth > max_depth) {
           return InvalidArgument("JSON nesting exceeds the limit of " + std::to_string(max_depth) +
                                  " levels");

@@ -14,9 +14,13 @@ namespace tamga {
 
 // Deepest nesting of arrays/objects accepted anywhere (PostgreSQL's jsonb and most gateways sit near here).
 constexpr int kMaxJsonDepth = 128;
+// Most arrays + objects in one document (numbers and strings are not counted): bounds the parsed tree's
+// memory.
+constexpr size_t kMaxJsonContainers = 1000000;
 
-// InvalidArgument when text nests arrays/objects deeper than max_depth; Ok otherwise (also for malformed
-// text, which the parser then rejects). Brackets inside strings are not counted.
+// InvalidArgument when text nests arrays/objects deeper than max_depth or holds more than kMaxJsonContainers
+// of them; Ok otherwise (also for malformed text, which the parser then rejects). Brackets inside strings are
+// not counted.
 Status CheckJsonDepth(std::string_view text, int max_depth = kMaxJsonDepth);
 
 // Parses untrusted text: InvalidArgument("Malformed JSON ...") or the depth error; never throws.

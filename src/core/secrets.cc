@@ -9,8 +9,9 @@ bool LooksSecret(std::string_view name) {
   std::string u;
   u.reserve(name.size());
   for (char c : name) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  for (const char* p : {"SECRET", "TOKEN", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL", "AUTH",
-                        "PRIVATE", "SESSION", "COOKIE", "DSN", "SIGNATURE"}) {
+  for (const char* p :
+       {"SECRET", "TOKEN", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL", "AUTH", "PRIVATE", "SESSION",
+        "COOKIE", "DSN", "SIGNATURE", "JWT", "BEARER", "CONN_STR", "CONNECTION_STRING"}) {
     if (u.find(p) != std::string::npos) return true;
   }
   // Personal access tokens (GITHUB_PAT, HF_PAT); a suffix, so PATH and PYTHONPATH stay visible.

@@ -65,6 +65,10 @@ class HttpServer::Impl {
   const Options options_;
   const Router* router_;
   Clock* clock_;
+  // Declared before ioc_, so it outlives it: destroying the io_context destroys queued handlers, and with
+  // them the last references to sessions, whose destructors unregister here.
+  Mutex sessions_mu_;
+  std::map<Session*, std::weak_ptr<Session>> sessions_ GUARDED_BY(sessions_mu_);
   net::io_context ioc_;
   tcp::acceptor acceptor_;
   net::steady_timer accept_backoff_;
@@ -83,8 +87,6 @@ class HttpServer::Impl {
   // Rate limit for accept-error log lines (touched only on the acceptor's strand).
   std::chrono::steady_clock::time_point last_accept_log_{};
   uint64_t suppressed_accept_errors_ = 0;
-  Mutex sessions_mu_;
-  std::map<Session*, std::weak_ptr<Session>> sessions_ GUARDED_BY(sessions_mu_);
 };
 
 class Session : public std::enable_shared_from_this<Session> {

@@ -140,6 +140,15 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
     for (const auto& [k, v] : j[key].items()) {
       if (!v.is_string())
         return InvalidArgument(std::string("field '") + key + "." + k.substr(0, 64) + "' must be a string");
+      // Environment names are portable shell names: no '=', NUL, spaces or look-alike Unicode letters.
+      if (std::string(key) == "env" &&
+          (k.empty() || !(std::isalpha(static_cast<unsigned char>(k[0])) || k[0] == '_') ||
+           k.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+               std::string::npos)) {
+        return InvalidArgument(
+            "field 'env': '" + std::string(Utf8Prefix(k, 64)) +
+            "' is not a variable name (letters, digits and '_', not starting with a digit)");
+      }
       if (k.empty() || k.size() > 250 || v.get<std::string>().size() > 8000) {
         return InvalidArgument(std::string("field '") + key + "' has an empty or oversize entry");
       }

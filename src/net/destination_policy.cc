@@ -57,6 +57,9 @@ Addr Normalize(const Addr& a) {
   nat64[0] = 0x00, nat64[1] = 0x64, nat64[2] = 0xff, nat64[3] = 0x9b;
   if (InPrefix(a, nat64, 96)) return Mapped(a[12], a[13], a[14], a[15]);
   if (a[0] == 0x20 && a[1] == 0x02) return Mapped(a[2], a[3], a[4], a[5]);  // 2002::/16 6to4
+  Addr siit{};  // ::ffff:0:a.b.c.d (SIIT, RFC 6145)
+  siit[8] = siit[9] = 0xff;
+  if (InPrefix(a, siit, 96)) return Mapped(a[12], a[13], a[14], a[15]);
   return a;
 }
 
@@ -79,6 +82,7 @@ std::vector<Range> DeniedRanges() {
   v4("private", 172, 16, 0, 12);
   v4("IETF protocol assignments", 192, 0, 0, 24);
   v4("documentation", 192, 0, 2, 24);
+  v4("6to4 relay anycast", 192, 88, 99, 24);
   v4("private", 192, 168, 0, 16);
   v4("benchmarking", 198, 18, 0, 15);
   v4("documentation", 198, 51, 100, 24);
@@ -94,6 +98,8 @@ std::vector<Range> DeniedRanges() {
   v6("discard-only", {0x01, 0x00, 0, 0, 0, 0, 0, 0}, 64);
   v6("Teredo", {0x20, 0x01, 0x00, 0x00}, 32);
   v6("documentation", {0x20, 0x01, 0x0d, 0xb8}, 32);
+  v6("documentation", {0x3f, 0xff}, 20);
+  v6("local-use NAT64", {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, 48);
   v6("unique-local", {0xfc}, 7);
   v6("link-local", {0xfe, 0x80}, 10);
   v6("site-local", {0xfe, 0xc0}, 10);

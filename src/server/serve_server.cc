@@ -19,10 +19,12 @@ struct ServeServer::Parts {
   ServeConfig config;
   SystemClock clock;
   MetricsRegistry metrics;
+  // Before every service: destroyed after them. Services hold responders of in-flight requests (long-polls,
+  // batches); those reference connections that must die while the HTTP server's io_context still exists.
+  std::unique_ptr<HttpServer> http;
   std::unique_ptr<ModelManager> models;
   std::unique_ptr<RegistrySource> source;
   Router router;
-  std::unique_ptr<HttpServer> http;
   std::unique_ptr<OipGrpcServer> grpc;
   std::thread loader;
   std::atomic<bool> stopping{false};

@@ -59,6 +59,9 @@ struct TamgaServer::Parts {
   SystemRandom random;
   MetricsRegistry metrics;
   LongPollGate long_polls{LongPollGate::Options{}};  // early: outlives every service holding a wait's ticket
+  // Before every service: destroyed after them. Services hold responders of in-flight requests (long-polls,
+  // batches); those reference connections that must die while the HTTP server's io_context still exists.
+  std::unique_ptr<HttpServer> http;
   std::unique_ptr<SqliteMetadataStore> store;
   std::unique_ptr<LocalBlobStore> blobs;
   std::unique_ptr<GroupCommitter> writer;
@@ -77,7 +80,6 @@ struct TamgaServer::Parts {
   std::unique_ptr<LocalServing> local_serving;
   std::unique_ptr<OipGrpcServer> grpc;
   Router router;
-  std::unique_ptr<HttpServer> http;
 };
 
 Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& config) {
@@ -156,6 +158,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
                                   : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   ho.max_body_bytes = config.max_body_mb << 20;
   ho.limits = config.http_limits;
+  ho.drain_timeout_ms = config.drain_timeout_ms;
   JobService* jobs = p->jobs.get();
   ho.on_shutdown = [jobs] {
     jobs->Shutdown();

@@ -26,6 +26,7 @@ struct ServerConfig {
   // (CIDRs, addresses or host names; --outbound-allow).
   std::vector<std::string> outbound_allow;
   HttpLimits http_limits;
+  int drain_timeout_ms = 30000;                      // SIGTERM: how long in-flight requests may finish
   int64_t job_log_limit_bytes = int64_t{256} << 20;  // stored output per job
   int64_t agent_timeout_ms = 30000;  // an agent silent this long is lost; its jobs are requeued
   // Local deployments (target "local") are served in-process with these options.

@@ -314,7 +314,15 @@ Result<RunsPage> TrackingService::SearchRuns(const SearchRunsRequest& req) {
   TAMGA_ASSIGN_OR_RETURN(q.offset, DecodeOffsetToken(req.page_token));
   RunsPage page;
   if (req.experiment_ids.empty()) return page;
-  q.experiment_ids = req.experiment_ids;
+  // Duplicates collapse; the rest is bounded (each id is a bound SQL variable).
+  std::vector<std::string> ids = req.experiment_ids;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (ids.size() > TrackingLimits::kMaxSearchExperiments) {
+    return InvalidArgument("Invalid value for parameter 'experiment_ids': at most " +
+                           std::to_string(TrackingLimits::kMaxSearchExperiments) + " experiments per search");
+  }
+  q.experiment_ids = std::move(ids);
   q.view = req.view;
   q.max_results = req.max_results;
   TAMGA_ASSIGN_OR_RETURN(RunPage found, store_->SearchRuns(q));

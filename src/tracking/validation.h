@@ -28,6 +28,7 @@ struct TrackingLimits {
   static constexpr size_t kMaxInputTagKey = 255;
   static constexpr size_t kMaxInputTagValue = 500;
   static constexpr int64_t kMaxSearchResults = 50000;
+  static constexpr size_t kMaxSearchExperiments = 10000;  // distinct experiment_ids in one runs/search
 };
 
 // kind: "metric" | "param" | "tag" — used in the message ("Invalid metric name: ...").

@@ -26,6 +26,17 @@ TEST(JsonParse, DepthLimitIsExactAndLinear) {
   EXPECT_FALSE(ParseJson(Nested(100000, '{', '}')).ok());
 }
 
+TEST(JsonParse, ContainerCountIsBounded) {
+  std::string many = "[";
+  for (size_t i = 0; i < kMaxJsonContainers; ++i) many += "[],";
+  many += "[]]";  // one past the limit, counting the outer array
+  EXPECT_FALSE(ParseJson(many).ok());
+  std::string numbers = "[";
+  for (int i = 0; i < 100000; ++i) numbers += "1,";
+  numbers += "1]";
+  EXPECT_TRUE(ParseJson(numbers).ok());  // scalars are not counted
+}
+
 TEST(JsonParse, BracketsInsideStringsDoNotCount) {
   std::string s = "{\"k\":\"" + std::string(500, '[') + "\\\"" + std::string(500, '{') + "\"}";
   auto j = ParseJson(s);

@@ -150,3 +150,48 @@ def test_large_history_streams_complete_and_in_order(server):
         if not token:
             break
     assert steps == list(range(12000))
+
+
+def test_sigterm_with_a_trickling_upload_and_an_open_long_poll_exits_cleanly(tamga_bin):
+    """Regression (found by an attacker review): a connection still held by a service after the drain timeout
+    (an upload trickling in, a long-poll waiting in the events hub) used to be destroyed after the HTTP server's
+    io_context and session table, corrupting the heap at exit (SIGSEGV/SIGABRT). The process must exit 0 and
+    checkpoint the store."""
+    from tamga_harness import TamgaServer
+    for attempt in range(3):
+        server = TamgaServer(tamga_bin, extra_args=["--drain-timeout-ms", "1500"]).start()
+        stop = threading.Event()
+
+        def trickle():
+            s = socket.create_connection(("127.0.0.1", server.port))
+            s.sendall(b"PUT /api/2.0/mlflow-artifacts/artifacts/slow/file HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Length: 100000000\r\n\r\n")
+            try:
+                while not stop.is_set():
+                    s.sendall(b"x" * 2048)
+                    time.sleep(0.5)
+            except OSError:
+                pass
+            s.close()
+
+        def long_poll():
+            try:
+                requests.get(server.url + "/api/2.0/tamga/events?after=999999&wait=60s", timeout=30)
+            except requests.RequestException:
+                pass
+
+        threads = [threading.Thread(target=trickle), threading.Thread(target=long_poll)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = server.proc.wait(timeout=30)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        log = server.read_log()
+        server.cleanup()
+        assert rc == 0, "attempt %d: exit code %s\n%s" % (attempt, rc, log[-2000:])
+        assert "tamga server stopped" in log

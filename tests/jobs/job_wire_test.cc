@@ -62,7 +62,11 @@ TEST(JobWire, JobSpecNumbersOutOfRangeAreErrors) {
                           R"({"queue":"q","command":["x"],"priority":18446744073709551615})",
                           R"({"queue":"q","command":["x"],"resources":{"gpus":-1}})",
                           R"({"queue":"q","command":["x"],"resources":{"memory":18446744073709551615}})",
-                          R"({"queue":"q","command":["x"],"git_repo":"r","git_commit":"-x"})"}) {
+                          R"({"queue":"q","command":["x"],"git_repo":"r","git_commit":"-x"})",
+                          R"({"queue":"q","command":["x"],"env":{"BAD KEY=":"v"}})",
+                          R"({"queue":"q","command":["x"],"env":{"TOKEN\u0000X":"v"}})",
+                          R"({"queue":"q","command":["x"],"env":{"\uff34OKEN":"v"}})",
+                          R"({"queue":"q","command":["x"],"env":{"1X":"v"}})"}) {
     EXPECT_FALSE(ParseJobSpec(bad).ok()) << bad;
   }
 }

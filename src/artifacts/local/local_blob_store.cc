@@ -18,7 +18,11 @@ namespace tamga {
 namespace fs = std::filesystem;
 namespace {
 
-Status Errno(const std::string& what) { return Internal(what + ": " + std::strerror(errno)); }
+// A path the file system cannot hold is the caller's (400), not the store's failure.
+Status Errno(const std::string& what) {
+  if (errno == ENAMETOOLONG) return InvalidArgument("Invalid path: too long for the artifact store");
+  return Internal(what + ": " + std::strerror(errno));
+}
 
 // Paths resolve beneath the root: no component may be a symbolic link (one placed inside the store, by a job
 // or by hand, would otherwise lead reads, writes and deletes outside it). Components that do not exist yet
@@ -92,6 +96,8 @@ class LocalBlobWriter final : public BlobWriter {
     std::error_code ec;
     fs::path parent = fs::path(final_).parent_path();
     fs::create_directories(parent, ec);
+    if (ec == std::errc::filename_too_long)
+      return InvalidArgument("Invalid path: too long for the artifact store");
     if (ec) return Internal("create directory: " + ec.message());
     if (fs::is_directory(final_, ec)) return InvalidArgument("a directory exists at this artifact path");
     if (::rename(tmp_.c_str(), final_.c_str()) != 0) return Errno("publish artifact");
