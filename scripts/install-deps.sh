@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package Tamga's build, tests and benchmarks need.
 # Idempotent: packages already installed are skipped, and apt is not touched at all when nothing is missing.
+#   scripts/install-deps.sh [extra-package ...]    (extra packages: scripts/install-fuzz-deps.sh)
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +15,7 @@ PACKAGES=(
   python3-numpy python3-torch python3-xgboost python3-grpcio python3-protobuf
 )
 
+PACKAGES+=("$@")
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,4 +1,5 @@
 #include "deploy/deploy_service.h"
+#include "core/contain.h"
 #include "core/json_parse.h"
 
 #include <nlohmann/json.hpp>
@@ -25,7 +26,7 @@ DeployService::DeployService(const Options& options, MetadataStore* store, Group
 DeployService::~DeployService() { Shutdown(); }
 
 void DeployService::Start() {
-  thread_ = std::thread([this] { FollowLoop(); });
+  thread_ = std::thread([this] { RunLoopContained("deployment follower", [this] { FollowLoop(); }); });
 }
 
 void DeployService::Shutdown() {

@@ -1,4 +1,5 @@
 #include "jobs/job_service.h"
+#include "core/contain.h"
 #include "core/utf8.h"
 
 #include <cstdio>
@@ -70,7 +71,7 @@ void JobService::Start() {
       cv_.wait_for(lock.native(), std::chrono::milliseconds(200));
       if (stopping_) break;
       lock.unlock();
-      Sweep();
+      (void)CallContained("job sweeper", [this] { Sweep(); });
       lock.lock();
     }
   });

@@ -1,4 +1,5 @@
 #include "registry/event_hub.h"
+#include "core/contain.h"
 
 #include <vector>
 
@@ -70,7 +71,11 @@ void EventHub::Loop() {
     }
     if (!ready.empty()) {
       lock.unlock();
-      for (auto& [fn, timed_out] : ready) fn(timed_out);
+      for (auto& entry : ready) {
+        auto& fn = entry.first;
+        bool timed_out = entry.second;
+        (void)CallContained("event wait callback", [&fn, timed_out] { fn(timed_out); });
+      }
       lock.lock();
       continue;
     }

@@ -1,4 +1,5 @@
 #include "registry/webhook_dispatcher.h"
+#include "core/contain.h"
 
 #include <algorithm>
 #include <charconv>
@@ -48,9 +49,9 @@ WebhookDispatcher::WebhookDispatcher(const Options& options, MetadataStore* stor
 WebhookDispatcher::~WebhookDispatcher() { Shutdown(); }
 
 void WebhookDispatcher::Start() {
-  threads_.emplace_back([this] { FanOutLoop(); });
+  threads_.emplace_back([this] { RunLoopContained("webhook fan-out", [this] { FanOutLoop(); }); });
   for (int i = 0; i < std::max(1, options_.sender_threads); ++i)
-    threads_.emplace_back([this] { SenderLoop(); });
+    threads_.emplace_back([this] { RunLoopContained("webhook sender", [this] { SenderLoop(); }); });
 }
 
 void WebhookDispatcher::Shutdown() {

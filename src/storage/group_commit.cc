@@ -1,5 +1,7 @@
 #include "storage/group_commit.h"
 
+#include "core/contain.h"
+
 #include <future>
 
 #include "core/log.h"
@@ -103,7 +105,7 @@ void GroupCommitter::CommitBatch(std::deque<Pending>& batch) {
         results[i] = sp;
         continue;
       }
-      results[i] = batch[i].fn(txn);
+      results[i] = CallContained("group commit write", [&] { return batch[i].fn(txn); });
       Status end = results[i].ok() ? txn.ReleaseSavepoint() : txn.RollbackToSavepoint();
       if (results[i].ok() && !end.ok()) results[i] = end;
       if (!results[i].ok() && results[i].code() == StatusCode::kInternal) {
@@ -123,7 +125,9 @@ void GroupCommitter::CommitBatch(std::deque<Pending>& batch) {
   batch_size_->Observe(double(batch.size()));
   commit_latency_->Observe(secs);
   commits_->Add({{"result", commit_status.ok() ? "ok" : "error"}}, 1);
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    (void)CallContained("group commit completion", [&] { batch[i].done(std::move(results[i])); });
+  }
 }
 
 }  // namespace tamga
