@@ -1,7 +1,7 @@
 #pragma once
 // Containing exceptions at the edges where they would otherwise end the process: a background thread's loop,
-// a callback run on a shared thread (group commit, event hub, webhook pool). An exception becomes one log line
-// naming the place and, where a Status is expected, Internal. Thread-safe (stateless).
+// a callback run on a shared thread (group commit, event hub, webhook pool). An exception becomes one log
+// line naming the place and, where a Status is expected, Internal. Thread-safe (stateless).
 #include <chrono>
 #include <exception>
 #include <string>
