@@ -52,8 +52,10 @@ std::optional<json> Call(const Common& c, const std::string& method, const std::
   }
   json j = json::parse(res->body, nullptr, false);
   if (res->status != 200) {
-    if (j.is_object() && j.contains("message")) {
-      std::cerr << "error: " << j.value("error_code", "ERROR") << ": " << j["message"].get<std::string>()
+    if (j.is_object() && j.contains("message") && j["message"].is_string()) {
+      const auto& code_field =
+          j.contains("error_code") && j["error_code"].is_string() ? j["error_code"] : json("ERROR");
+      std::cerr << "error: " << code_field.get<std::string>() << ": " << j["message"].get<std::string>()
                 << "\n";
     } else {
       std::cerr << "error: HTTP " << res->status << "\n";

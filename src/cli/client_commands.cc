@@ -19,10 +19,10 @@ using json = nlohmann::json;
 void PrintVersion(const json& v) {
   std::cout << v.value("name", "") << "  v" << v.value("version", "")
             << "  stage=" << v.value("current_stage", "");
-  if (v.contains("aliases")) {
+  if (v.contains("aliases") && v["aliases"].is_array()) {
     std::cout << "  aliases=";
     for (size_t i = 0; i < v["aliases"].size(); ++i)
-      std::cout << (i ? "," : "") << v["aliases"][i].get<std::string>();
+      std::cout << (i ? "," : "") << (v["aliases"][i].is_string() ? v["aliases"][i].get<std::string>() : "?");
   }
   std::cout << "  run=" << v.value("run_id", "-") << "\n";
 }
@@ -239,10 +239,14 @@ ClientCommands AddClientCommands(CLI::App& app) {
                   if (c->as_json) return out(*j), 0;
                   std::cout << target << ": version " << j->value("version", "")
                             << (j->value("changed", false) ? " written" : " unchanged");
-                  if (j->contains("commit"))
+                  if (j->contains("commit") && (*j)["commit"].is_string())
                     std::cout << " (commit " << (*j)["commit"].get<std::string>().substr(0, 12) << ")";
                   std::cout << "\n";
-                  for (const auto& f : (*j)["files"]) std::cout << "  " << f.get<std::string>() << "\n";
+                  if (j->contains("files") && (*j)["files"].is_array()) {
+                    for (const auto& f : (*j)["files"]) {
+                      if (f.is_string()) std::cout << "  " << f.get<std::string>() << "\n";
+                    }
+                  }
                   return 0;
                 }
                 auto j = Call(*c, "POST", "/api/2.0/tamga/deploy/render", json{{"model_uri", target}}, &code);
