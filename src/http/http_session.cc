@@ -5,12 +5,30 @@
 #include <exception>
 
 #include "core/log.h"
+#include "http/beast_verb.h"
 #include "http/http_server_impl.h"
 
 namespace tamga {
 namespace {
 
-HttpMethod ToMethod(http::verb v) {
+std::string Lower(beast::string_view s) {
+  std::string out(s.data(), s.size());
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool IsDisconnect(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
+         ec == net::error::operation_aborted || ec == net::error::connection_reset;
+}
+
+HttpResponse InternalErrorResponse() {
+  return ErrorResponse(Internal("Internal error while handling the request; it has been logged"));
+}
+
+}  // namespace
+
+HttpMethod ToHttpMethod(http::verb v) {
   switch (v) {
     case http::verb::get:
       return HttpMethod::kGet;
@@ -30,23 +48,6 @@ HttpMethod ToMethod(http::verb v) {
       return HttpMethod::kOther;
   }
 }
-
-std::string Lower(beast::string_view s) {
-  std::string out(s.data(), s.size());
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool IsDisconnect(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
-         ec == net::error::operation_aborted || ec == net::error::connection_reset;
-}
-
-HttpResponse InternalErrorResponse() {
-  return ErrorResponse(Internal("Internal error while handling the request; it has been logged"));
-}
-
-}  // namespace
 
 Session::Session(tcp::socket socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {
   beast::error_code ec;
@@ -115,7 +116,7 @@ void Session::OnHeader(beast::error_code ec) {
   start_ns_ = server_->clock()->MonotonicNanos();
   auto& head = header_parser_->get();
   req_ = HttpRequest();
-  req_.method = ToMethod(head.method());
+  req_.method = ToHttpMethod(head.method());
   req_.target = std::string(head.target());
   size_t q = req_.target.find('?');
   req_.path = req_.target.substr(0, q);

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "fuzz/fuzz_input.h"
+#include "http/beast_verb.h"
 #include "http/router.h"
 
 namespace boost {
@@ -48,28 +49,6 @@ namespace http = beast::http;
 
 constexpr size_t kMaxHeaderBytes = 64 << 10;  // HttpServer::Options::max_header_bytes
 constexpr size_t kMaxBodyBytes = 64 << 20;    // HttpServer::Options::max_body_bytes
-
-tamga::HttpMethod ToMethod(http::verb v) {
-  using tamga::HttpMethod;
-  switch (v) {
-    case http::verb::get:
-      return HttpMethod::kGet;
-    case http::verb::head:
-      return HttpMethod::kHead;
-    case http::verb::post:
-      return HttpMethod::kPost;
-    case http::verb::put:
-      return HttpMethod::kPut;
-    case http::verb::patch:
-      return HttpMethod::kPatch;
-    case http::verb::delete_:
-      return HttpMethod::kDelete;
-    case http::verb::options:
-      return HttpMethod::kOptions;
-    default:
-      return HttpMethod::kOther;
-  }
-}
 
 const tamga::Router& FuzzRouter() {
   static const tamga::Router* router = [] {
@@ -129,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const auto& head = head_parser.get();
   tamga::HttpRequest req;
-  req.method = ToMethod(head.method());
+  req.method = tamga::ToHttpMethod(head.method());
   req.target = std::string(head.target());
   size_t q = req.target.find('?');
   req.path = req.target.substr(0, q);
