@@ -17,11 +17,120 @@ Status MissingParam(const std::string& key) {
                          "'. See the API docs for more information about request parameters.");
 }
 
+namespace {
+
+// Python's repr() of a JSON value as json.loads gives it (MLflow's messages print request values so).
+void PyRepr(const json& v, std::string* out, bool top_level) {
+  switch (v.type()) {
+    case json::value_t::null:
+      *out += "None";
+      return;
+    case json::value_t::boolean:
+      *out += v.get<bool>() ? "True" : "False";
+      return;
+    case json::value_t::number_float: {
+      double d = v.get<double>();
+      if (std::isnan(d)) {
+        *out += "nan";
+      } else if (std::isinf(d)) {
+        *out += d > 0 ? "inf" : "-inf";
+      } else {
+        *out += v.dump();
+      }
+      return;
+    }
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      *out += v.dump();
+      return;
+    case json::value_t::string: {
+      const std::string& s = v.get_ref<const std::string&>();
+      if (top_level) {  // str() of a string is the string itself
+        *out += s;
+        return;
+      }
+      char quote = s.find('\'') != std::string::npos && s.find('"') == std::string::npos ? '"' : '\'';
+      *out += quote;
+      for (char c : s) {
+        if (c == quote || c == '\\') *out += '\\';
+        if (c == '\n') {
+          *out += "\\n";
+        } else if (c == '\t') {
+          *out += "\\t";
+        } else if (c == '\r') {
+          *out += "\\r";
+        } else {
+          *out += c;
+        }
+      }
+      *out += quote;
+      return;
+    }
+    case json::value_t::array: {
+      *out += '[';
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) *out += ", ";
+        first = false;
+        PyRepr(e, out, false);
+        if (out->size() > 400) break;
+      }
+      *out += ']';
+      return;
+    }
+    case json::value_t::object: {
+      *out += '{';
+      bool first = true;
+      for (const auto& [k, e] : v.items()) {
+        if (!first) *out += ", ";
+        first = false;
+        PyRepr(json(k), out, false);
+        *out += ": ";
+        PyRepr(e, out, false);
+        if (out->size() > 400) break;
+      }
+      *out += '}';
+      return;
+    }
+    default:
+      *out += v.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+}
+
+const char* PyTypeName(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "NoneType";
+    case json::value_t::boolean:
+      return "bool";
+    case json::value_t::number_float:
+      return "float";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return "int";
+    case json::value_t::string:
+      return "str";
+    case json::value_t::array:
+      return "list";
+    case json::value_t::object:
+      return "dict";
+    default:
+      return "object";
+  }
+}
+
+}  // namespace
+
+std::string PythonStr(const json& value) {
+  std::string shown;
+  PyRepr(value, &shown, true);
+  if (shown.size() > 400) shown = std::string(Utf8Prefix(shown, 400)) + "...";
+  return SanitizeUtf8(shown);
+}
+
 Status InvalidParamValue(const std::string& key, const json& value) {
-  std::string shown = value.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (shown.size() > 200) shown = shown.substr(0, 200) + "...";
-  return InvalidArgument("Invalid value " + shown + " for parameter '" + key +
-                         "' supplied. Hint: Value was of type '" + value.type_name() +
+  return InvalidArgument("Invalid value " + PythonStr(value) + " for parameter '" + key +
+                         "' supplied. Hint: Value was of type '" + PyTypeName(value) +
                          "'. See the API docs for more information about request parameters.");
 }
 
@@ -80,6 +189,11 @@ Result<RequestFields> RequestFields::FromJsonText(std::string_view text) {
   return RequestFields(std::move(j));
 }
 
+Result<RequestFields> RequestFields::FromQueryString(std::string_view query) {
+  TAMGA_ASSIGN_OR_RETURN(json j, FromQuery(query));
+  return RequestFields(std::move(j), true);
+}
+
 Result<RequestFields> RequestFields::From(const HttpRequest& req) {
   if (req.method == HttpMethod::kGet || req.method == HttpMethod::kHead) {
     TAMGA_ASSIGN_OR_RETURN(json j, FromQuery(req.query));
@@ -111,7 +225,8 @@ Result<std::optional<std::string>> RequestFields::OptString(const char* key) con
       (*it)[0].is_string()) {  // repeated query key collapsed
     return std::optional<std::string>((*it)[0].get<std::string>());
   }
-  if (it->is_number_integer() || it->is_number_unsigned()) {  // pre-0.9 clients send experiment_id as int
+  // Pre-0.9 clients send experiment_id as an int; MLflow converts that one field. Other numbers are refused.
+  if ((it->is_number_integer() || it->is_number_unsigned()) && std::string_view(key) == "experiment_id") {
     return std::optional<std::string>(it->dump());
   }
   return InvalidParamValue(key, *it);

@@ -19,6 +19,8 @@ class RequestFields {
  public:
   static Result<RequestFields> From(const HttpRequest& req);
   static Result<RequestFields> FromJsonText(std::string_view text);
+  // The query string's fields whatever the method (MLflow's upload-artifact reads POST query arguments).
+  static Result<RequestFields> FromQueryString(std::string_view query);
   explicit RequestFields(nlohmann::json j, bool from_query = false)
       : j_(std::move(j)), from_query_(from_query) {}
 
@@ -44,6 +46,10 @@ class RequestFields {
 };
 
 Status MissingParam(const std::string& key);
+// MLflow's "Invalid value <value> for parameter '<key>' supplied. Hint: Value was of type '<type>'. ..."
+// with the value and type printed as Python prints them (str() of the json.loads value).
 Status InvalidParamValue(const std::string& key, const nlohmann::json& value);
+// Python's str() of a JSON value: strings bare, True/False/None, lists and dicts as repr(); <= ~400 bytes.
+std::string PythonStr(const nlohmann::json& value);
 
 }  // namespace tamga

@@ -43,6 +43,16 @@ void Router::AddUploadPrefix(HttpMethod method, const std::string& prefix, Uploa
 
 RouteMatch Router::Match(HttpRequest& req) const {
   RouteMatch m;
+  // Consecutive slashes are one, as MLflow's server (Werkzeug) merges them: "//api/2.0/..." is served.
+  if (req.path.find("//") != std::string::npos) {
+    std::string merged;
+    merged.reserve(req.path.size());
+    for (char c : req.path) {
+      if (c == '/' && !merged.empty() && merged.back() == '/') continue;
+      merged.push_back(c);
+    }
+    req.path = std::move(merged);
+  }
   HttpMethod method = req.method == HttpMethod::kHead ? HttpMethod::kGet : req.method;
   auto it = exact_.find({method, req.path});
   if (it != exact_.end()) {

@@ -23,7 +23,7 @@ class Router {
   void Add(HttpMethod method, const std::string& path, Handler handler);
   void AddPrefix(HttpMethod method, const std::string& prefix, Handler handler);
   void AddUploadPrefix(HttpMethod method, const std::string& prefix, UploadHandler handler);
-  // Fills req.path_params for prefix routes.
+  // Fills req.path_params for prefix routes; merges consecutive slashes in req.path first.
   RouteMatch Match(HttpRequest& req) const;
 
  private:

@@ -140,6 +140,12 @@ Result<ResolvedModel> ResolveModelUri(RegistryReader& registry, const ModelUri& 
   }
   if (version) {
     out.run_id = version->run_id.value_or("");
+    // MLflow leaves run_id empty for a "runs:/<id>/..." source; provenance still names that run.
+    if (out.run_id.empty() && version->source.rfind("runs:/", 0) == 0) {
+      std::string rest = version->source.substr(6);
+      while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
+      out.run_id = rest.substr(0, rest.find('/'));
+    }
     out.artifact_location = version->storage_location;
     out.version = std::move(version);
   }

@@ -34,7 +34,7 @@ Result<ModelUri> ParseModelUri(std::string_view uri);
 struct ResolvedModel {
   std::optional<ModelVersion> version;  // absent for a logged model that is not registered
   std::optional<LoggedModel> logged_model;
-  std::string run_id;
+  std::string run_id;  // the version's run_id, else the run named by a runs:/ source
   // Where the files are: a registry-owned copy or the source (mlflow-artifacts:/..., s3://...).
   std::string artifact_location;
   // The same location as a path in Tamga's own artifact store; "" when the files live elsewhere.

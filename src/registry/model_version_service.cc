@@ -3,6 +3,7 @@
 
 #include "artifacts/artifact_path.h"
 #include "core/ids.h"
+#include "core/uri.h"
 #include "registry/registry_events.h"
 #include "registry/registry_internal.h"
 #include "registry/registry_service.h"
@@ -19,18 +20,7 @@ namespace {
 
 constexpr const char* kRegistryBlobRoot = "_registry";
 
-bool HasScheme(const std::string& s) {
-  size_t colon = s.find(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  if (!std::isalpha(static_cast<unsigned char>(s[0]))) return false;
-  for (size_t i = 1; i < colon; ++i) {
-    char c = s[i];
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return false;
-  }
-  return colon > 1;  // "C:" is a drive letter, not a scheme
-}
-
-Status BadSource(const std::string& source) {
+Status LocalSource(const std::string& source) {
   return InvalidArgument(
       "Invalid model version source: '" + source.substr(0, 300) +
       "'. To use a local path as a model version source, the run_id request parameter has to be "
@@ -38,24 +28,39 @@ Status BadSource(const std::string& source) {
       "specified by the run_id.");
 }
 
+// MLflow's _validate_non_local_source_contains_relative_paths: after full unquoting, the URI's path
+// (slashes collapsed, trailing ones dropped) must be absolute, free of "." and ".." segments and NUL.
+Status CheckNonLocalSource(const std::string& source) {
+  std::string path = ParseUri(UnquoteFully(source)).path;
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  std::string collapsed;
+  for (char c : path) {
+    if (c == '/' && !collapsed.empty() && collapsed.back() == '/') continue;
+    collapsed += c;
+  }
+  bool ok = !collapsed.empty() && collapsed[0] == '/' && collapsed.find('\0') == std::string::npos;
+  for (size_t start = 1; ok && start <= collapsed.size();) {
+    size_t end = collapsed.find('/', start);
+    std::string segment = collapsed.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (segment == "." || segment == "..") ok = false;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  if (ok) return Status::Ok();
+  return InvalidArgument("Invalid model version source: '" + source.substr(0, 300) +
+                         "'. If supplying a source as an http, https, local file path, ftp, objectstore, or "
+                         "mlflow-artifacts uri, an absolute path must be provided without relative path "
+                         "references present. Please provide an absolute path.");
+}
+
+// MLflow's _validate_source. A local path (no scheme, or file:) is only valid inside a run's local
+// artifact directory; Tamga's runs keep artifacts behind the proxy, so every local source is refused
+// (after the run lookup MLflow makes, so an unknown run is still a 404).
 Status CheckSource(const std::string& source) {
   if (source.empty()) return InvalidArgument("Missing value for required parameter 'source'");
   if (source.size() > RegistryLimits::kMaxSource) return InvalidArgument("Model version source is too long");
-  if (!HasScheme(source) || source.rfind("file:", 0) == 0) return BadSource(source);
-  auto decoded = PercentDecode(source, false).value_or(source);
-  for (const std::string& s : {source, decoded}) {
-    size_t start = 0;
-    for (;;) {
-      size_t end = s.find_first_of("/\\", start);
-      if (s.substr(start, end == std::string::npos ? std::string::npos : end - start) == "..") {
-        return InvalidArgument("Invalid model version source: '" + source.substr(0, 300) +
-                               "'. '..' path segments are not allowed.");
-      }
-      if (end == std::string::npos) break;
-      start = end + 1;
-    }
-  }
-  return Status::Ok();
+  if (IsLocalUri(source)) return LocalSource(source);
+  return CheckNonLocalSource(source);
 }
 
 Status VersionNotFound(const std::string& name, int64_t version) {
@@ -64,42 +69,49 @@ Status VersionNotFound(const std::string& name, int64_t version) {
 
 }  // namespace
 
-Result<std::pair<std::string, std::string>> RegistryService::PrepareSource(
-    const CreateModelVersionRequest& req) {
-  TAMGA_RETURN_IF_ERROR(CheckSource(req.source));
-  std::string source = req.source;
-  if (source.rfind("runs:/", 0) == 0) {
-    std::string rest = source.substr(6);
+Result<RegistryService::PreparedSource> RegistryService::PrepareSource(const CreateModelVersionRequest& req) {
+  if (Status s = CheckSource(req.source); !s.ok()) {
+    if (IsLocalUri(req.source) && req.run_id && !req.run_id->empty()) {
+      TAMGA_RETURN_IF_ERROR(store_->GetRunInfo(*req.run_id).status());
+    }
+    return s;
+  }
+  // Where the files are. The source itself is stored as given; this is the download location.
+  std::string location = req.source;
+  if (req.source.rfind("runs:/", 0) == 0) {
+    std::string rest = req.source.substr(6);
     while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
     size_t slash = rest.find('/');
     std::string run_id = rest.substr(0, slash);
     std::string path = slash == std::string::npos ? "" : rest.substr(slash + 1);
-    auto run = store_->GetRunInfo(run_id);
-    if (!run.ok())
-      return InvalidArgument("Invalid model version source '" + source + "': run '" + run_id + "' not found");
-    source = run->artifact_uri + (path.empty() ? "" : "/" + path);
-  } else if (source.rfind("models:", 0) == 0) {
-    TAMGA_ASSIGN_OR_RETURN(auto resolved, Resolve(source));
-    source = resolved.artifact_location;
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    // A run Tamga does not know is accepted as MLflow does: the source is then its own location.
+    if (auto run = store_->GetRunInfo(run_id); run.ok()) {
+      location = run->artifact_uri + (path.empty() ? "" : "/" + path);
+    }
+  } else if (ParseUri(req.source).scheme == "models") {
+    auto resolved = Resolve(req.source);
+    if (!resolved.ok()) {
+      return InvalidArgument("Unable to fetch model from model URI source artifact location '" +
+                             req.source.substr(0, 300) + "'.Error: " + resolved.status().message());
+    }
+    location = resolved->artifact_location;
   }
-  std::string storage = source;
-  if (auto blob = ProxiedBlobPath(source); blob && !blob->empty()) {
+  if (auto blob = ProxiedBlobPath(location); blob && !blob->empty()) {
     std::string copy = std::string(kRegistryBlobRoot) + "/" + NewRunId(*random_);
     Status s = blobs_->CopyTree(*blob, copy);
-    if (s.ok()) {
-      storage = "mlflow-artifacts:/" + copy;
-    } else if (s.code() != StatusCode::kNotFound) {
-      return s;
-    }  // nothing uploaded there (yet): reference the source as given
-  }
-  return std::make_pair(source, storage);
+    if (s.ok()) return PreparedSource{"mlflow-artifacts:/" + copy, true};
+    if (s.code() != StatusCode::kNotFound) return s;
+  }  // nothing uploaded there (yet): reference the location as given
+  return PreparedSource{location, false};
 }
 
 void RegistryService::CreateModelVersion(CreateModelVersionRequest req, DoneWith<ModelVersion> done) {
   Status valid = ValidateModelName(req.name);
   if (valid.ok()) valid = ValidateTags(req.tags);
   if (valid.ok()) valid = ValidateDescription(req.description);
-  if (valid.ok() && req.run_id && !req.run_id->empty()) valid = ValidateRunIdFormat(*req.run_id);
+  if (valid.ok() && req.run_id && req.run_id->size() > RegistryLimits::kMaxRunId)
+    valid = InvalidArgument("Model version run_id is too long");
   if (!valid.ok()) return done(valid);
   // Fail fast (before copying files) when the model does not exist; the transaction checks again.
   auto exists = store_->registry().MaxVersion(req.name);
@@ -107,16 +119,12 @@ void RegistryService::CreateModelVersion(CreateModelVersionRequest req, DoneWith
   auto prepared = PrepareSource(req);
   if (!prepared.ok()) return done(prepared.status());
   if (req.run_id && req.run_id->empty()) req.run_id.reset();
-  if (!req.run_id && req.source.rfind("runs:/", 0) == 0) {
-    std::string rest = req.source.substr(6);
-    while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
-    req.run_id = rest.substr(0, rest.find('/'));
-  }
-  auto [source, storage] = *prepared;
+  std::string source = req.source;
+  std::string storage = prepared->location;
   auto reply = std::make_shared<std::optional<ModelVersion>>();
   int64_t now = clock_->NowMillis();
   BlobStore* blobs = blobs_;
-  bool copied = storage != source;
+  bool copied = prepared->copied;
   Write(
       [req = std::move(req), source = source, storage = storage, reply, now](
           WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
@@ -245,6 +253,8 @@ Result<ModelVersionSearchResult> RegistryService::SearchModelVersions(const Regi
                          ParseMaxResults(req.max_results, RegistryLimits::kMaxVersionSearchResults));
   TAMGA_ASSIGN_OR_RETURN(q.filter, ParseSearchFilter(req.filter, SearchEntity::kModelVersions));
   TAMGA_ASSIGN_OR_RETURN(q.order, ParseOrderBy(req.order_by, SearchEntity::kModelVersions));
+  // MLflow's default order: most recently updated first (then name ASC, version DESC, added below).
+  if (q.order.empty()) q.order.push_back({FieldKind::kAttribute, "last_updated_timestamp", false});
   if (!req.page_token.empty()) {
     TAMGA_ASSIGN_OR_RETURN(q.offset, DecodeOffsetToken(req.page_token));
   }

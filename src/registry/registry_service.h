@@ -112,8 +112,13 @@ class RegistryService {
   // Runs `fn` in a write transaction; events it appends are published to the hub after commit.
   using TxnFn = std::function<Status(WriteTxn&, std::vector<RegistryEvent>* events)>;
   void Write(TxnFn fn, Done done);
-  // Resolves a version source to (source, storage location); copies files into the registry's area.
-  Result<std::pair<std::string, std::string>> PrepareSource(const CreateModelVersionRequest& req);
+  // Validates a version source as MLflow does and returns its storage location: a registry-owned copy
+  // of the files when they are in Tamga's store, else the resolved or given location.
+  struct PreparedSource {
+    std::string location;
+    bool copied = false;  // `location` is a new registry-owned copy (removed if the create fails)
+  };
+  Result<PreparedSource> PrepareSource(const CreateModelVersionRequest& req);
 
   MetadataStore* store_;
   GroupCommitter* writer_;

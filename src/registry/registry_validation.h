@@ -15,6 +15,7 @@ struct RegistryLimits {
   static constexpr size_t kMaxAlias = 255;
   static constexpr size_t kMaxDescription = 65536;
   static constexpr size_t kMaxSource = 65535;
+  static constexpr size_t kMaxRunId = 256;  // model-version run_id: any string, as MLflow stores it
   static constexpr int64_t kMaxModelSearchResults = 1000;
   static constexpr int64_t kMaxVersionSearchResults = 200000;
 };

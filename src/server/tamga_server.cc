@@ -140,6 +140,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterRunRoutes(p->router, ctx);
   RegisterMetricRoutes(p->router, ctx);
   RegisterArtifactRoutes(p->router, ctx);
+  RegisterPromptlabRoutes(p->router, ctx);
   RegisterRegisteredModelRoutes(p->router, ctx);
   RegisterModelVersionRoutes(p->router, ctx);
   RegisterTamgaRegistryRoutes(p->router, ctx);

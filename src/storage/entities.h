@@ -64,6 +64,14 @@ struct DatasetInput {
   Dataset dataset;
 };
 
+// One distinct (experiment, dataset, context) a run of the experiment logged as input (UI summaries).
+struct DatasetSummary {
+  std::string experiment_id;
+  std::string name;
+  std::string digest;
+  std::optional<std::string> context;  // the input's mlflow.data.context tag
+};
+
 // A logged model (MLflow 3.x) the run produced, at a training step.
 struct RunOutput {
   std::string model_id;

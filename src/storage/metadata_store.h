@@ -101,6 +101,10 @@ class MetadataStore {
                                                const std::optional<HistoryCursor>& after,
                                                int64_t max_results) = 0;
 
+  // Distinct dataset summaries of the runs of these experiments (deleted runs included), at most `limit`.
+  virtual Result<std::vector<DatasetSummary>> SearchDatasets(const std::vector<std::string>& experiment_ids,
+                                                             int64_t limit) = 0;
+
   // Registry reads of committed data (storage/registry_store.h). Thread-safe.
   virtual RegistryReader& registry() = 0;
 

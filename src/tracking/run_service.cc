@@ -30,30 +30,6 @@ Status MissingRunId(const std::string& run_id) {
   return Status::Ok();
 }
 
-std::string EncodeHistoryToken(const HistoryCursor& c) {
-  uint64_t bits;
-  std::memcpy(&bits, &c.value, sizeof(bits));
-  return Base64Encode("h1:" + std::to_string(c.step) + ":" + std::to_string(c.timestamp) + ":" +
-                      std::to_string(bits));
-}
-
-Result<std::optional<HistoryCursor>> DecodeHistoryToken(const std::string& token) {
-  if (token.empty()) return std::optional<HistoryCursor>();
-  std::string text;
-  Status bad = InvalidArgument("Invalid page token");
-  if (token.size() > 200 || !Base64Decode(token, &text) || text.rfind("h1:", 0) != 0) return bad;
-  HistoryCursor c;
-  uint64_t bits = 0;
-  long long step = 0, ts = 0;
-  unsigned long long b = 0;
-  if (std::sscanf(text.c_str() + 3, "%lld:%lld:%llu", &step, &ts, &b) != 3) return bad;
-  bits = b;
-  c.step = step;
-  c.timestamp = ts;
-  std::memcpy(&c.value, &bits, sizeof(bits));
-  return std::optional<HistoryCursor>(c);
-}
-
 }  // namespace
 
 Result<Run> TrackingService::PrepareRun(CreateRunRequest req) {
@@ -329,69 +305,6 @@ Result<RunsPage> TrackingService::SearchRuns(const SearchRunsRequest& req) {
   page.runs = std::move(found.runs);
   if (found.has_more) page.next_page_token = EncodeOffsetToken(q.offset + req.max_results);
   return page;
-}
-
-Result<MetricHistoryResponse> TrackingService::GetMetricHistory(const MetricHistoryRequest& req) {
-  TAMGA_RETURN_IF_ERROR(MissingRunId(req.run_id));
-  if (req.metric_key.empty()) return InvalidArgument("Missing value for required parameter 'metric_key'");
-  if (req.max_results && *req.max_results <= 0) {
-    return InvalidArgument("Invalid value " + std::to_string(*req.max_results) +
-                           " for parameter 'max_results' supplied. It must be a positive number.");
-  }
-  TAMGA_ASSIGN_OR_RETURN(auto after, DecodeHistoryToken(req.page_token));
-  TAMGA_ASSIGN_OR_RETURN(HistoryPage page, store_->GetMetricHistory(req.run_id, req.metric_key, after,
-                                                                    req.max_results.value_or(0)));
-  MetricHistoryResponse out;
-  out.key = req.metric_key;
-  out.metrics = std::move(page.points);
-  if (page.next) out.next_page_token = EncodeHistoryToken(*page.next);
-  return out;
-}
-
-Result<std::vector<RunMetricPoint>> TrackingService::GetMetricHistoryBulkInterval(
-    const BulkIntervalRequest& req) {
-  if (req.run_ids.empty()) return InvalidArgument("Missing value for required parameter 'run_ids'");
-  if (req.run_ids.size() > 100) {
-    return InvalidArgument(
-        "GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received " +
-        std::to_string(req.run_ids.size()) + " run_ids.");
-  }
-  if (req.metric_key.empty()) return InvalidArgument("Missing value for required parameter 'metric_key'");
-  if (req.max_results < 1 || req.max_results > 2500) {
-    return InvalidArgument("max_results must be between 1 and 2500");
-  }
-  if (req.start_step && req.end_step && *req.start_step > *req.end_step) {
-    return InvalidArgument("end_step must be greater than start_step.");
-  }
-  std::vector<RunMetricPoint> all;
-  std::set<int64_t> steps;
-  for (const auto& run_id : req.run_ids) {
-    TAMGA_ASSIGN_OR_RETURN(HistoryPage page,
-                           store_->GetMetricHistory(run_id, req.metric_key, std::nullopt, 0));
-    for (const auto& p : page.points) {
-      if (req.start_step && p.step < *req.start_step) continue;
-      if (req.end_step && p.step > *req.end_step) continue;
-      steps.insert(p.step);
-      all.push_back({run_id, MetricPoint{req.metric_key, p.value, p.timestamp, p.step}});
-    }
-  }
-  // Sample up to max_results steps evenly, always keeping the first and the last.
-  std::vector<int64_t> sorted(steps.begin(), steps.end());
-  std::set<int64_t> chosen;
-  size_t n = sorted.size(), k = static_cast<size_t>(req.max_results);
-  if (n <= k) {
-    chosen.insert(sorted.begin(), sorted.end());
-  } else {
-    for (size_t i = 0; i < k; ++i) chosen.insert(sorted[(k == 1) ? 0 : i * (n - 1) / (k - 1)]);
-  }
-  std::vector<RunMetricPoint> out;
-  for (auto& p : all) {
-    if (chosen.count(p.point.step)) out.push_back(std::move(p));
-  }
-  std::stable_sort(out.begin(), out.end(), [](const RunMetricPoint& a, const RunMetricPoint& b) {
-    return a.run_id != b.run_id ? a.run_id < b.run_id : a.point.step < b.point.step;
-  });
-  return out;
 }
 
 }  // namespace tamga

@@ -2,10 +2,12 @@
 #include "tracking/tracking_service.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 
 #include "core/ids.h"
 #include "core/json_writer.h"
+#include "core/uri.h"
 #include "tracking/search_filter.h"
 #include "tracking/validation.h"
 
@@ -40,6 +42,38 @@ TrackingService::TrackingService(const Options& options, MetadataStore* store, G
                                  Clock* clock, Random* random)
     : options_(options), store_(store), writer_(writer), clock_(clock), random_(random) {}
 
+namespace {
+
+// MLflow's checks on a given experiment artifact location: no fragment or params, no ".." in the query.
+Status CheckArtifactLocation(const std::string& location) {
+  UriParts parts = ParseUri(location);
+  if (!parts.fragment.empty() || !parts.params.empty()) {
+    return InvalidArgument("'artifact_location' URL can't include fragments or params.");
+  }
+  if (UnquoteFully(parts.query).find("..") != std::string::npos)
+    return InvalidArgument("Invalid query string");
+  return Status::Ok();
+}
+
+// MLflow's resolve_uri_if_local: a relative local path (or file: URI) is made absolute against the
+// server's working directory; anything else is kept as given.
+std::string ResolveLocalLocation(const std::string& location) {
+  if (location.empty() || !IsLocalUri(location)) return location;
+  UriParts parts = ParseUri(location);
+  std::string path = parts.scheme.empty() ? location : Unquote(parts.path);
+  if (!path.empty() && path[0] == '/') return location;
+  std::error_code ec;
+  std::filesystem::path cwd = std::filesystem::current_path(ec);
+  if (ec) return location;
+  std::string absolute = (cwd / path).generic_string();
+  if (parts.scheme.empty()) return absolute;
+  std::string out = "file://" + absolute;
+  if (!parts.query.empty()) out += "?" + parts.query;
+  return out;
+}
+
+}  // namespace
+
 Status TrackingService::EnsureDefaultExperiment() {
   auto existing = store_->GetExperiment("0");
   if (existing.ok()) return Status::Ok();
@@ -70,7 +104,9 @@ void TrackingService::CreateExperiment(CreateExperimentRequest req, DoneWith<std
   }
   if (valid.ok() && req.artifact_location.size() > 8000)
     valid = InvalidArgument("artifact_location is too long");
+  if (valid.ok()) valid = CheckArtifactLocation(req.artifact_location);
   if (!valid.ok()) return done(valid);
+  req.artifact_location = ResolveLocalLocation(req.artifact_location);
   auto id = std::make_shared<std::string>();
   int64_t now = clock_->NowMillis();
   std::string root = options_.default_artifact_root;

@@ -93,6 +93,12 @@ struct BulkIntervalRequest {
   int64_t max_results = 2500;
 };
 
+struct BulkHistoryRequest {
+  std::vector<std::string> run_ids;
+  std::optional<std::string> metric_key;  // absent -> 400; "" is a key like any other
+  int64_t max_results = 25000;
+};
+
 struct RunMetricPoint {
   std::string run_id;
   MetricPoint point;
@@ -143,7 +149,21 @@ class TrackingService {
   Result<Run> GetRun(const std::string& run_id);
   Result<RunsPage> SearchRuns(const SearchRunsRequest& req);
   Result<MetricHistoryResponse> GetMetricHistory(const MetricHistoryRequest& req);
+  // Every point of one metric for up to 100 runs, by run id then (timestamp, step, value), <= 25000.
+  Result<std::vector<RunMetricPoint>> GetMetricHistoryBulk(const BulkHistoryRequest& req);
+  // Points at up to max_results sampled steps (plus each run's first and last), as MLflow samples them.
   Result<std::vector<RunMetricPoint>> GetMetricHistoryBulkInterval(const BulkIntervalRequest& req);
+  // Distinct (experiment, dataset name, digest, context) of up to 20 experiments' runs, <= 1000.
+  Result<std::vector<DatasetSummary>> SearchDatasets(const std::vector<std::string>& experiment_ids);
+
+  // The clock the service stamps times with (handlers that set times themselves use it too).
+  Clock* clock() const { return clock_; }
+
+  static constexpr size_t kMaxBulkHistoryRuns = 100;
+  static constexpr int64_t kMaxBulkHistoryResults = 25000;
+  static constexpr int64_t kMaxBulkIntervalPerRun = 2500;
+  static constexpr size_t kMaxDatasetSearchExperiments = 20;
+  static constexpr int64_t kMaxDatasetSummaries = 1000;
 
  private:
   Result<Run> PrepareRun(CreateRunRequest req);  // validation and defaults, no I/O

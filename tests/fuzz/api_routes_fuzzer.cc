@@ -152,6 +152,11 @@ constexpr Route kRoutes[] = {
     {M::kGet, "/metrics", kExact},
     {M::kGet, "/api/2.0/tamga/version", kExact},  // 90
     {M::kGet, "/api/3.0/mlflow/server-info", kExact},
+    {M::kGet, "/api/2.0/mlflow/metrics/get-history-bulk", kExact},
+    {M::kPost, "/api/2.0/mlflow/experiments/search-datasets", kExact},
+    {M::kPost, "/api/2.0/mlflow/upload-artifact", kExact},
+    {M::kPost, "/api/2.0/mlflow/runs/create-promptlab-run", kExact},  // 95
+    {M::kGet, "/model-versions/get-artifact", kExact},
 };
 constexpr size_t kNumRoutes = sizeof(kRoutes) / sizeof(kRoutes[0]);
 
@@ -373,6 +378,7 @@ void BuildWorld() {
   RegisterRunRoutes(w->router, ctx);
   RegisterMetricRoutes(w->router, ctx);
   RegisterArtifactRoutes(w->router, ctx);
+  RegisterPromptlabRoutes(w->router, ctx);
   RegisterRegisteredModelRoutes(w->router, ctx);
   RegisterModelVersionRoutes(w->router, ctx);
   RegisterTamgaRegistryRoutes(w->router, ctx);

@@ -14,7 +14,7 @@ seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD:-build-fuzz}
 src=tests/fuzz
 all="http_request api_routes request_fields search_filter mlflow_codec v2_codec grpc_codec mlmodel job_spec
-artifact_path json_parse yaml_limits utf8"
+artifact_path json_parse yaml_limits utf8 uri"
 targets=${FUZZ_TARGETS:-$all}
 
 dict_for() {

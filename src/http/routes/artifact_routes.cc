@@ -2,6 +2,7 @@
 // Paths are percent-decoded, then validated (no '..', no absolute paths) before reaching the BlobStore.
 #include "artifacts/artifact_path.h"
 #include "core/json_writer.h"
+#include "core/uri.h"
 #include "core/utf8.h"
 #include "http/routes/route_context.h"
 
@@ -9,6 +10,7 @@ namespace tamga {
 namespace {
 
 constexpr const char* kProxy = "/api/2.0/mlflow-artifacts/artifacts";
+constexpr size_t kMaxUiUploadBytes = 10 * 1024 * 1024;
 
 std::string GuessContentType(const std::string& path) {
   static const std::pair<const char*, const char*> kTypes[] = {
@@ -34,6 +36,14 @@ Result<std::string> DecodedPath(const std::string& raw, bool allow_root) {
   if (!decoded) return InvalidArgument("Invalid path");
   if (!IsValidUtf8(*decoded)) return InvalidArgument("Invalid path: not valid UTF-8");
   return ValidateArtifactPath(*decoded, allow_root);
+}
+
+// A path from a query string, checked as MLflow's validate_path_is_safe does: also after decoding it
+// again until it stops changing, so "%2e%2e/x" is as invalid as "../x".
+Result<std::string> QueryPath(const std::string& raw, bool allow_root) {
+  TAMGA_ASSIGN_OR_RETURN(std::string clean, ValidateArtifactPath(raw, allow_root));
+  if (!ValidateArtifactPath(UnquoteFully(raw), true).ok()) return InvalidArgument("Invalid path");
+  return clean;
 }
 
 // Registered model versions keep their own copy of the model files under _registry/ (the registry writes it
@@ -158,7 +168,7 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
              FieldsHandler([blobs, tracking](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string run_id, RunIdOf(f));
                TAMGA_ASSIGN_OR_RETURN(auto raw, f.OptString("path"));
-               TAMGA_ASSIGN_OR_RETURN(std::string rel, ValidateArtifactPath(raw.value_or(""), true));
+               TAMGA_ASSIGN_OR_RETURN(std::string rel, QueryPath(raw.value_or(""), true));
                TAMGA_ASSIGN_OR_RETURN(Run run, tracking->GetRun(run_id));
                const std::string& root = run.info.artifact_uri;
                auto base = ProxiedArtifactPath(root);
@@ -178,18 +188,63 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
                return Status::Ok();
              }));
 
+  // MLflow UI's upload of one small file into a run's artifacts: query run_uuid and path, raw body.
+  router.Add(HttpMethod::kPost, std::string(kMlflowApi) + "/upload-artifact",
+             [blobs, tracking](HttpRequest& req, Responder respond) {
+               auto answer = [&]() -> Status {
+                 TAMGA_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromQueryString(req.query));
+                 TAMGA_ASSIGN_OR_RETURN(auto run_id, f.OptString("run_uuid"));
+                 if (!run_id || run_id->empty()) return InvalidArgument("Request must specify run_uuid.");
+                 TAMGA_ASSIGN_OR_RETURN(auto raw, f.OptString("path"));
+                 if (!raw || raw->empty()) return InvalidArgument("Request must specify path.");
+                 TAMGA_ASSIGN_OR_RETURN(std::string rel, QueryPath(*raw, false));
+                 if (req.body.size() > kMaxUiUploadBytes) {
+                   return InvalidArgument("Artifact size is too large. Max size is 10MB.");
+                 }
+                 if (req.body.empty()) return InvalidArgument("Request must specify data.");
+                 TAMGA_ASSIGN_OR_RETURN(Run run, tracking->GetRun(*run_id));
+                 auto base = ProxiedArtifactPath(run.info.artifact_uri);
+                 if (!base) return InvalidArgument("Run artifacts are not stored by this server");
+                 TAMGA_ASSIGN_OR_RETURN(std::string path, WritablePath(*base + "/" + rel));
+                 TAMGA_ASSIGN_OR_RETURN(auto writer, blobs->OpenWriter(path));
+                 TAMGA_RETURN_IF_ERROR(writer->Append(req.body));
+                 TAMGA_RETURN_IF_ERROR(writer->Commit());
+                 return Status::Ok();
+               };
+               Status s = answer();
+               respond(s.ok() ? HttpResponse::Json("") : ErrorResponse(s));
+             });
+
   // UI download of a run artifact.
   router.Add(HttpMethod::kGet, "/get-artifact",
              FieldsHandler([blobs, tracking](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string run_id, RunIdOf(f));
                TAMGA_ASSIGN_OR_RETURN(std::string raw, f.RequiredString("path"));
-               TAMGA_ASSIGN_OR_RETURN(std::string rel, ValidateArtifactPath(raw, false));
+               TAMGA_ASSIGN_OR_RETURN(std::string rel, QueryPath(raw, false));
                TAMGA_ASSIGN_OR_RETURN(Run run, tracking->GetRun(run_id));
                auto base = ProxiedArtifactPath(run.info.artifact_uri);
                if (!base) return NotFound("Run artifacts are not stored by this server");
                respond(ArtifactDownload(blobs, *base + "/" + rel));
                return Status::Ok();
              }));
+
+  // UI download of a file of a registered model version (from its storage location).
+  RegistryService* registry = ctx.registry;
+  if (registry != nullptr) {
+    router.Add(HttpMethod::kGet, "/model-versions/get-artifact",
+               FieldsHandler([blobs, registry](const RequestFields& f, Responder respond) -> Status {
+                 TAMGA_ASSIGN_OR_RETURN(auto name, f.OptString("name"));
+                 TAMGA_ASSIGN_OR_RETURN(auto version, f.OptString("version"));
+                 TAMGA_ASSIGN_OR_RETURN(std::string raw, f.RequiredString("path"));
+                 TAMGA_ASSIGN_OR_RETURN(std::string rel, QueryPath(raw, false));
+                 TAMGA_ASSIGN_OR_RETURN(std::string location,
+                                        registry->GetDownloadUri(name.value_or(""), version.value_or("")));
+                 auto base = ProxiedArtifactPath(location);
+                 if (!base) return NotFound("Model version files are not stored by this server");
+                 respond(ArtifactDownload(blobs, base->empty() ? rel : *base + "/" + rel));
+                 return Status::Ok();
+               }));
+  }
 }
 
 }  // namespace tamga

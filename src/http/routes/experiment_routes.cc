@@ -134,6 +134,35 @@ void RegisterExperimentRoutes(Router& router, const RouteContext& ctx) {
                t->SetExperimentTag(id, {key, value.value_or("")}, EmptyOk(respond));
                return Status::Ok();
              }));
+  // The UI's dataset list: distinct datasets the experiments' runs logged as inputs.
+  router.Add(HttpMethod::kPost, base + "search-datasets",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(auto ids, f.StringList("experiment_ids"));
+               TAMGA_ASSIGN_OR_RETURN(auto summaries, t->SearchDatasets(ids));
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               w.Key("dataset_summaries");
+               w.BeginArray();
+               for (const auto& d : summaries) {
+                 w.BeginObject();
+                 w.Field("experiment_id", d.experiment_id);
+                 w.Field("name", d.name);
+                 w.Field("digest", d.digest);
+                 w.Key("context");
+                 if (d.context) {
+                   w.String(*d.context);
+                 } else {
+                   w.Null();
+                 }
+                 w.EndObject();
+               }
+               w.EndArray();
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
+
   router.Add(HttpMethod::kPost, base + "delete-experiment-tag",
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("experiment_id"));

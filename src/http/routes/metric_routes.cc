@@ -1,4 +1,4 @@
-// Metric logging and history: runs/log-metric, runs/log-batch, metrics/get-history[-bulk-interval].
+// Metric logging and history: runs/log-metric, runs/log-batch, metrics/get-history[-bulk[-interval]].
 #include "http/fast_log_parser.h"
 #include "http/history_body.h"
 #include "http/mlflow_json.h"
@@ -23,6 +23,55 @@ Result<KeyValue> ParseKeyValue(const RequestFields& f) {
   TAMGA_ASSIGN_OR_RETURN(auto value, f.OptString("value"));
   kv.value = value.value_or("");
   return kv;
+}
+
+// {"metrics": [{key, value, timestamp, step, run_id}]}; an empty list is written as [] (get-history-bulk
+// returns a plain dict) or left out (bulk-interval is a protobuf message, whose empty lists vanish).
+std::string RunMetricPointsJson(const std::vector<RunMetricPoint>& points, bool empty_list) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  if (!points.empty() || empty_list) {
+    w.Key("metrics");
+    w.BeginArray();
+    for (const auto& p : points) {
+      w.BeginObject();
+      w.Field("key", p.point.key);
+      w.FieldDouble("value", p.point.value);
+      w.FieldInt("timestamp", p.point.timestamp);
+      w.FieldInt("step", p.point.step);
+      w.Field("run_id", p.run_id);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  return body;
+}
+
+// MLflow's _assert_required: present, not null, not "".
+bool Present(const nlohmann::json& entry, const char* key) {
+  auto it = entry.find(key);
+  return it != entry.end() && !it->is_null() &&
+         !(it->is_string() && it->get_ref<const std::string&>().empty());
+}
+
+// log-batch checks each list as a whole first, as MLflow does: a metric without key/value/timestamp or a
+// param/tag without key makes the whole list the invalid value.
+Status CheckBatchLists(const RequestFields& f) {
+  for (const char* list : {"metrics", "params", "tags"}) {
+    auto it = f.raw().find(list);
+    if (it == f.raw().end() || it->is_null()) continue;
+    if (!it->is_array()) return InvalidParamValue(list, *it);
+    bool metrics = std::string_view(list) == "metrics";
+    for (const auto& entry : *it) {
+      if (!entry.is_object()) return InvalidParamValue(list, *it);
+      bool ok =
+          Present(entry, "key") && (!metrics || (Present(entry, "value") && Present(entry, "timestamp")));
+      if (!ok) return InvalidParamValue(list, *it);
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -58,6 +107,7 @@ void RegisterMetricRoutes(Router& router, const RouteContext& ctx) {
              fast(TryParseLogBatch, FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
                     LogBatchRequest req;
                     TAMGA_ASSIGN_OR_RETURN(req.run_id, RunIdOf(f));
+                    TAMGA_RETURN_IF_ERROR(CheckBatchLists(f));
                     TAMGA_ASSIGN_OR_RETURN(auto metrics, f.ObjectList("metrics"));
                     TAMGA_ASSIGN_OR_RETURN(auto params, f.ObjectList("params"));
                     TAMGA_ASSIGN_OR_RETURN(auto tags, f.ObjectList("tags"));
@@ -98,35 +148,30 @@ void RegisterMetricRoutes(Router& router, const RouteContext& ctx) {
                return Status::Ok();
              }));
 
+  router.Add(HttpMethod::kGet, api + "/metrics/get-history-bulk",
+             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+               BulkHistoryRequest req;
+               TAMGA_ASSIGN_OR_RETURN(req.run_ids, f.StringList("run_id"));
+               TAMGA_ASSIGN_OR_RETURN(req.metric_key, f.OptString("metric_key"));
+               TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
+               req.max_results = max.value_or(TrackingService::kMaxBulkHistoryResults);
+               TAMGA_ASSIGN_OR_RETURN(auto points, t->GetMetricHistoryBulk(req));
+               respond(HttpResponse::Json(RunMetricPointsJson(points, true)));
+               return Status::Ok();
+             }));
+
   router.Add(HttpMethod::kGet, api + "/metrics/get-history-bulk-interval",
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
                BulkIntervalRequest req;
                TAMGA_ASSIGN_OR_RETURN(req.run_ids, f.StringList("run_ids"));
-               TAMGA_ASSIGN_OR_RETURN(req.metric_key, f.RequiredString("metric_key"));
+               TAMGA_ASSIGN_OR_RETURN(auto key, f.OptString("metric_key"));
+               req.metric_key = key.value_or("");
                TAMGA_ASSIGN_OR_RETURN(req.start_step, f.OptInt("start_step"));
                TAMGA_ASSIGN_OR_RETURN(req.end_step, f.OptInt("end_step"));
                TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
-               req.max_results = max.value_or(2500);
+               req.max_results = max.value_or(TrackingService::kMaxBulkIntervalPerRun);
                TAMGA_ASSIGN_OR_RETURN(auto points, t->GetMetricHistoryBulkInterval(req));
-               std::string body;
-               JsonWriter w(&body);
-               w.BeginObject();
-               if (!points.empty()) {
-                 w.Key("metrics");
-                 w.BeginArray();
-                 for (const auto& p : points) {
-                   w.BeginObject();
-                   w.Field("key", p.point.key);
-                   w.FieldDouble("value", p.point.value);
-                   w.FieldInt("timestamp", p.point.timestamp);
-                   w.FieldInt("step", p.point.step);
-                   w.Field("run_id", p.run_id);
-                   w.EndObject();
-                 }
-                 w.EndArray();
-               }
-               w.EndObject();
-               respond(HttpResponse::Json(std::move(body)));
+               respond(HttpResponse::Json(RunMetricPointsJson(points, false)));
                return Status::Ok();
              }));
 }

@@ -76,6 +76,8 @@ Result<std::string> ArtifactListJson(BlobStore* blobs, const std::string& dir, c
 
 // run_id, or the deprecated run_uuid the 2.x client also sends.
 Result<std::string> RunIdOf(const RequestFields& f);
+// {"run": {...}} (run_routes.cc).
+HttpResponse RunResponse(const Run& run);
 
 void RegisterExperimentRoutes(Router& router, const RouteContext& ctx);
 void RegisterRunRoutes(Router& router, const RouteContext& ctx);
@@ -89,6 +91,7 @@ void RegisterWebhookRoutes(Router& router, const RouteContext& ctx);
 void RegisterDeployRoutes(Router& router, const RouteContext& ctx);
 void RegisterJobRoutes(Router& router, const RouteContext& ctx);
 void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx);
+void RegisterPromptlabRoutes(Router& router, const RouteContext& ctx);
 
 // Registry response bodies shared by the registry route files (registered_model_routes.cc).
 HttpResponse RegisteredModelResponse(const RegisteredModel& m);

@@ -13,8 +13,6 @@ Result<std::string> RunIdOf(const RequestFields& f) {
   return MissingParam("run_id");
 }
 
-namespace {
-
 HttpResponse RunResponse(const Run& run) {
   std::string body;
   JsonWriter w(&body);
@@ -24,6 +22,8 @@ HttpResponse RunResponse(const Run& run) {
   w.EndObject();
   return HttpResponse::Json(std::move(body));
 }
+
+namespace {
 
 Result<DatasetInput> ParseDatasetInput(const RequestFields& f) {
   DatasetInput in;
@@ -191,6 +191,7 @@ void RegisterRunRoutes(Router& router, const RouteContext& ctx) {
   router.Add(HttpMethod::kPost, base + "log-inputs",
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
+               if (!f.Has("datasets")) return MissingParam("datasets");
                TAMGA_ASSIGN_OR_RETURN(auto list, f.ObjectList("datasets"));
                std::vector<DatasetInput> inputs;
                for (const auto& d : list) {

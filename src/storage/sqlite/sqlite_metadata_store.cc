@@ -196,6 +196,35 @@ Result<std::vector<Experiment>> SqliteMetadataStore::ListExperiments(ViewType vi
   return out;
 }
 
+Result<std::vector<DatasetSummary>> SqliteMetadataStore::SearchDatasets(
+    const std::vector<std::string>& experiment_ids, int64_t limit) {
+  TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
+  TAMGA_ASSIGN_OR_RETURN(
+      auto stmt, db->Prepare("SELECT DISTINCT r.experiment_id, i.name, i.digest, t.value FROM runs r "
+                             "JOIN run_inputs i ON i.run_pk = r.run_pk "
+                             "LEFT JOIN run_input_tags t ON t.run_pk = i.run_pk AND t.name = i.name AND "
+                             "t.digest = i.digest AND t.key = 'mlflow.data.context' "
+                             "WHERE r.experiment_id = CAST(?1 AS INTEGER) ORDER BY i.name, i.digest"));
+  std::vector<DatasetSummary> out;
+  for (const auto& id : experiment_ids) {
+    int64_t numeric;
+    if (!ParseDecimalId(id, &numeric)) continue;  // no such experiment
+    stmt->Reset();
+    stmt->Bind(1, id);
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row || static_cast<int64_t>(out.size()) >= limit) break;
+      DatasetSummary d;
+      d.experiment_id = std::to_string(stmt->Int(0));
+      d.name = stmt->Text(1);
+      d.digest = stmt->Text(2);
+      if (!stmt->IsNull(3)) d.context = stmt->Text(3);
+      out.push_back(std::move(d));
+    }
+  }
+  return out;
+}
+
 Result<Run> SqliteMetadataStore::GetRun(const std::string& run_id) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
   TAMGA_ASSIGN_OR_RETURN(auto pk, SqliteFindRunPk(*db, run_id));

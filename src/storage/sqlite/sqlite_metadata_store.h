@@ -34,6 +34,8 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<HistoryPage> GetMetricHistory(const std::string& run_id, const std::string& key,
                                        const std::optional<HistoryCursor>& after,
                                        int64_t max_results) override;
+  Result<std::vector<DatasetSummary>> SearchDatasets(const std::vector<std::string>& experiment_ids,
+                                                     int64_t limit) override;
   RegistryReader& registry() override { return *registry_reader_; }
   Result<std::unique_ptr<WriteTxn>> BeginWrite() override;
   Status Flush() override;
