@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <set>
 
 #include "core/ids.h"
@@ -152,51 +153,51 @@ Result<std::vector<RunMetricPoint>> TrackingService::GetMetricHistoryBulkInterva
   } else if (req.start_step || req.end_step) {
     return InvalidArgument("If either start step or end step are specified, both must be specified.");
   }
-  // Sample on the steps that exist across all runs, then add back each run's first and last step.
-  std::vector<std::vector<HistoryPoint>> histories;
-  std::set<int64_t> all_steps, ends;
+  // Pass 1, one run's history in memory at a time: the distinct steps of all runs (sampling works on the
+  // steps that exist) and each run's first and last step, which are added back after sampling.
+  std::vector<int64_t> all_steps, run_steps, merged;
+  std::set<int64_t> ends;
   for (const auto& run_id : req.run_ids) {
     auto page = store_->GetMetricHistory(run_id, req.metric_key, std::nullopt, 0);
-    if (page.status().code() == StatusCode::kNotFound) {
-      histories.emplace_back();
-      continue;
-    }
+    if (page.status().code() == StatusCode::kNotFound) continue;
     TAMGA_RETURN_IF_ERROR(page.status());
-    histories.push_back(std::move(page->points));
-    const auto& points = histories.back();
-    if (points.empty()) continue;
-    int64_t lo = points.front().step, hi = points.front().step;
-    for (const auto& p : points) {
-      all_steps.insert(p.step);
-      lo = std::min(lo, p.step);
-      hi = std::max(hi, p.step);
+    if (page->points.empty()) continue;
+    run_steps.clear();
+    for (const auto& p : page->points) {  // ordered by step
+      if (run_steps.empty() || run_steps.back() != p.step) run_steps.push_back(p.step);
     }
-    ends.insert(lo);
-    ends.insert(hi);
+    ends.insert(run_steps.front());
+    ends.insert(run_steps.back());
+    merged.clear();
+    std::set_union(all_steps.begin(), all_steps.end(), run_steps.begin(), run_steps.end(),
+                   std::back_inserter(merged));
+    all_steps.swap(merged);
+    if (all_steps.size() > kMaxBulkIntervalSteps) {
+      return InvalidArgument("GetMetricHistoryBulkInterval: the runs have more than " +
+                             std::to_string(kMaxBulkIntervalSteps) +
+                             " distinct steps of this metric; ask for fewer runs");
+    }
   }
   if (!req.start_step && !req.end_step) {
     start = 0;
-    end = all_steps.empty() ? 0 : *all_steps.rbegin();
+    end = all_steps.empty() ? 0 : all_steps.back();
   }
-  std::vector<int64_t> sorted(all_steps.begin(), all_steps.end());
-  std::set<int64_t> chosen = SampleSteps(start, end, req.max_results, sorted);
+  std::set<int64_t> chosen = SampleSteps(start, end, req.max_results, all_steps);
   for (int64_t s : ends) {
     if (s >= start && s <= end) chosen.insert(s);
   }
-  // Per run (in request order): the points at chosen steps, by (step, timestamp, value).
+  // Pass 2, per run in request order: the points at the chosen steps, in the store's (step, timestamp,
+  // value) order, at most 25000 per run.
   std::vector<RunMetricPoint> out;
-  for (size_t i = 0; i < req.run_ids.size(); ++i) {
-    std::vector<HistoryPoint>& points = histories[i];
-    std::stable_sort(points.begin(), points.end(), [](const HistoryPoint& a, const HistoryPoint& b) {
-      if (a.step != b.step) return a.step < b.step;
-      if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
-      return ValueLess(a.value, b.value);
-    });
-    size_t taken = 0;
-    for (const auto& p : points) {
-      if (taken >= static_cast<size_t>(kMaxBulkHistoryResults)) break;
+  for (const auto& run_id : req.run_ids) {
+    auto page = store_->GetMetricHistory(run_id, req.metric_key, std::nullopt, 0);
+    if (page.status().code() == StatusCode::kNotFound) continue;
+    TAMGA_RETURN_IF_ERROR(page.status());
+    int64_t taken = 0;
+    for (const auto& p : page->points) {
+      if (taken >= kMaxBulkHistoryResults) break;
       if (!chosen.count(p.step)) continue;
-      out.push_back({req.run_ids[i], MetricPoint{req.metric_key, p.value, p.timestamp, p.step}});
+      out.push_back({run_id, MetricPoint{req.metric_key, p.value, p.timestamp, p.step}});
       ++taken;
     }
   }

@@ -162,6 +162,8 @@ class TrackingService {
   static constexpr size_t kMaxBulkHistoryRuns = 100;
   static constexpr int64_t kMaxBulkHistoryResults = 25000;
   static constexpr int64_t kMaxBulkIntervalPerRun = 2500;
+  // Distinct steps sampled across the runs of one bulk-interval request (bounds its memory: 8 B a step).
+  static constexpr size_t kMaxBulkIntervalSteps = 5000000;
   static constexpr size_t kMaxDatasetSearchExperiments = 20;
   static constexpr int64_t kMaxDatasetSummaries = 1000;
 
