@@ -102,8 +102,13 @@ Result<ResolvedModel> ResolveModelUri(RegistryReader& registry, const ModelUri& 
       break;
     }
     case ModelUri::Kind::kVersion: {
-      TAMGA_ASSIGN_OR_RETURN(auto v, registry.GetModelVersion(uri.name, uri.version));
-      version = std::move(v);
+      auto v = registry.GetModelVersion(uri.name, uri.version);
+      if (v.status().code() == StatusCode::kNotFound) {
+        return NotFound("Model Version (name=" + uri.name + ", version=" + std::to_string(uri.version) +
+                        ") not found");
+      }
+      TAMGA_RETURN_IF_ERROR(v.status());
+      version = std::move(*v);
       break;
     }
     case ModelUri::Kind::kAlias: {

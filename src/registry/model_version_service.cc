@@ -134,6 +134,7 @@ void RegistryService::CreateModelVersion(CreateModelVersionRequest req, DoneWith
           // Provenance: a version registered from a logged model records the run that produced it.
           if (!run_id && !logged.source_run_id.empty()) run_id = logged.source_run_id;
         }
+        if (!run_id) run_id = std::string();  // MLflow stores "" for an absent run_id
         TAMGA_ASSIGN_OR_RETURN(int64_t max, txn.registry().reader().MaxVersion(req.name));
         ModelVersion v;
         v.name = req.name;
@@ -252,6 +253,7 @@ Result<ModelVersionSearchResult> RegistryService::SearchModelVersions(const Regi
   TAMGA_ASSIGN_OR_RETURN(q.max_results,
                          ParseMaxResults(req.max_results, RegistryLimits::kMaxVersionSearchResults));
   TAMGA_ASSIGN_OR_RETURN(q.filter, ParseSearchFilter(req.filter, SearchEntity::kModelVersions));
+  ApplyPromptRule(&q);
   TAMGA_ASSIGN_OR_RETURN(q.order, ParseOrderBy(req.order_by, SearchEntity::kModelVersions));
   // MLflow's default order: most recently updated first (then name ASC, version DESC, added below).
   if (q.order.empty()) q.order.push_back({FieldKind::kAttribute, "last_updated_timestamp", false});

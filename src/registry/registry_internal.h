@@ -6,6 +6,7 @@
 
 #include "core/result.h"
 #include "storage/entities.h"
+#include "storage/registry_store.h"
 
 namespace tamga::registry_internal {
 
@@ -24,5 +25,9 @@ std::function<void(Status)> Finish(Reply<T> reply, std::function<void(Result<T>)
 
 Status ValidateTags(const std::vector<KeyValue>& tags);
 Result<int64_t> ParseMaxResults(int64_t max_results, int64_t limit);
+// MLflow 3.x prompts: a search leaves out models/versions tagged mlflow.prompt.is_prompt = 'true' unless its
+// filter asks for prompts (tag = 'true' or != 'false'); a filter on that tag otherwise only says "not a
+// prompt" (3.x clients send tags.`mlflow.prompt.is_prompt` != 'true' with every search) and is dropped.
+void ApplyPromptRule(RegistryQuery* q);
 
 }  // namespace tamga::registry_internal

@@ -2,6 +2,8 @@
 // Model versions are in model_version_service.cc.
 #include "registry/registry_service.h"
 
+#include <cctype>
+
 #include "registry/registry_events.h"
 #include "registry/registry_internal.h"
 #include "registry/registry_validation.h"
@@ -44,6 +46,30 @@ Result<int64_t> ParseMaxResults(int64_t max_results, int64_t limit) {
                            std::to_string(limit) + ", but got value " + std::to_string(max_results));
   }
   return max_results;
+}
+
+void ApplyPromptRule(RegistryQuery* q) {
+  constexpr const char* kIsPrompt = "mlflow.prompt.is_prompt";
+  bool querying_prompts = false;
+  for (const auto& c : q->filter) {
+    if (c.kind != FieldKind::kTag || c.key != kIsPrompt) continue;
+    const std::string* v = std::get_if<std::string>(&c.value);
+    std::string lower;
+    if (v) {
+      for (char ch : *v) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    querying_prompts =
+        (c.op == CompareOp::kEq && lower == "true") || (c.op == CompareOp::kNe && lower == "false");
+    break;  // MLflow looks at the first such comparison only
+  }
+  if (querying_prompts) return;
+  q->exclude_prompts = true;
+  std::vector<Comparison> kept;
+  for (auto& c : q->filter) {
+    if (c.kind == FieldKind::kTag && c.key == kIsPrompt) continue;
+    kept.push_back(std::move(c));
+  }
+  q->filter = std::move(kept);
 }
 
 }  // namespace registry_internal
@@ -136,6 +162,7 @@ Result<RegisteredModelSearchResult> RegistryService::SearchRegisteredModels(
   TAMGA_ASSIGN_OR_RETURN(q.max_results,
                          ParseMaxResults(req.max_results, RegistryLimits::kMaxModelSearchResults));
   TAMGA_ASSIGN_OR_RETURN(q.filter, ParseSearchFilter(req.filter, SearchEntity::kRegisteredModels));
+  ApplyPromptRule(&q);
   TAMGA_ASSIGN_OR_RETURN(q.order, ParseOrderBy(req.order_by, SearchEntity::kRegisteredModels));
   if (!req.page_token.empty()) {
     TAMGA_ASSIGN_OR_RETURN(q.offset, DecodeOffsetToken(req.page_token));

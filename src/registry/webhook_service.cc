@@ -1,13 +1,14 @@
 #include "registry/webhook_service.h"
 
-#include "core/utf8.h"
-
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 
 #include "core/hmac.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
+#include "core/uri.h"
+#include "core/utf8.h"
 #include "registry/registry_events.h"
 #include "tracking/tracking_service.h"
 
@@ -99,6 +100,45 @@ WebhookService::WebhookService(const Options& options, MetadataStore* store, Gro
       test_pool_(std::make_unique<BoundedExecutor>(
           BoundedExecutor::Options{"webhook-tests", options.test_threads, options.max_queued_tests})) {}
 
+namespace {
+
+// Python's repr() of a short string, as MLflow's messages print URLs ('...' with escapes).
+std::string QuotedForMessage(const std::string& s) {
+  std::string out = "'";
+  for (char c : s.substr(0, 200)) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+// MLflow 3.x's _validate_webhook_url (its messages), plus Tamga's own: a host, no whitespace, <= 2048.
+Status ValidateWebhookUrl(const std::string& url) {
+  bool blank = true;
+  for (char c : url) blank = blank && std::isspace(static_cast<unsigned char>(c));
+  if (blank)
+    return InvalidArgument("Webhook URL cannot be empty or just whitespace: " + QuotedForMessage(url));
+  UriParts parts = ParseUri(url);
+  bool open = parts.netloc.find('[') != std::string::npos,
+       close = parts.netloc.find(']') != std::string::npos;
+  if (open != close) {
+    return InvalidArgument("Invalid webhook URL " + QuotedForMessage(url) +
+                           ": ValueError('Invalid IPv6 URL')");
+  }
+  if (parts.scheme != "http" && parts.scheme != "https") {
+    return InvalidArgument("Invalid webhook URL scheme: " + QuotedForMessage(parts.scheme) +
+                           ". Allowed schemes are: http, https.");
+  }
+  bool clean = url.find_first_of(" \t\r\n") == std::string::npos;
+  if (parts.netloc.empty() || !clean || url.size() > 2048) {
+    return InvalidArgument("Invalid webhook URL " + QuotedForMessage(url) +
+                           ": it needs a host, no whitespace and at most 2048 characters.");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status WebhookService::Validate(const WebhookSpec& spec, bool create) {
   if (create) {
     if (!spec.name || spec.name->empty())
@@ -113,16 +153,7 @@ Status WebhookService::Validate(const WebhookSpec& spec, bool create) {
   if (spec.description && spec.description->size() > 1000) {
     return InvalidArgument("Webhook description must be at most 1000 characters long");
   }
-  if (spec.url) {
-    std::string lower = Lower(spec.url->substr(0, 8));
-    bool scheme = lower.rfind("http://", 0) == 0 || lower.rfind("https://", 0) == 0;
-    bool host = spec.url->size() > (lower.rfind("https://", 0) == 0 ? 8u : 7u);
-    bool clean = spec.url->find_first_of(" \t\r\n") == std::string::npos;
-    if (!scheme || !host || !clean || spec.url->size() > 2048) {
-      return InvalidArgument("Invalid webhook URL '" + spec.url->substr(0, 200) +
-                             "'. Only http:// and https:// URLs are allowed.");
-    }
-  }
+  if (spec.url) TAMGA_RETURN_IF_ERROR(ValidateWebhookUrl(*spec.url));
   if (spec.events && spec.events->empty()) return InvalidArgument("Webhook events must not be empty");
   if (spec.secret && spec.secret->size() > 1024) return InvalidArgument("Webhook secret is too long");
   return Status::Ok();

@@ -27,7 +27,10 @@ namespace tamga {
 // last_updated_timestamp. Model-version filter keys: name, run_id, source_path, version_number; tags.
 struct RegistryQuery {
   std::vector<Comparison> filter;  // conjunction
-  std::vector<OrderKey> order;     // implicit tie-breakers: name ASC (then version DESC for versions)
+  // MLflow 3.x prompts are registered models (and versions) tagged mlflow.prompt.is_prompt = 'true'.
+  // Searches leave them out unless they ask for prompts (registry_service.cc decides).
+  bool exclude_prompts = false;
+  std::vector<OrderKey> order;  // implicit tie-breakers: name ASC (then version DESC for versions)
   int64_t offset = 0;
   int64_t max_results = 100;
 };

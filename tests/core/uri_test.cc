@@ -28,7 +28,8 @@ TEST(Uri, SplitsAsPythonUrlparse) {
   ExpectParts("/local/path", "", "", "/local/path", "", "", "");
   ExpectParts("file:///tmp/m", "file", "", "/tmp/m", "", "", "");
   ExpectParts("file://remote/x", "file", "remote", "/x", "", "", "");
-  ExpectParts("mlflow-artifacts://host:5000/..%2f..", "mlflow-artifacts", "host:5000", "/..%2f..", "", "", "");
+  ExpectParts("mlflow-artifacts://host:5000/..%2f..", "mlflow-artifacts", "host:5000", "/..%2f..", "", "",
+              "");
   ExpectParts("Models:/n/1", "models", "", "/n/1", "", "", "");
   ExpectParts("1abc:/x", "", "", "1abc:/x", "", "", "");
   ExpectParts("", "", "", "", "", "", "");

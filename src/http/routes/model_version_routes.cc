@@ -24,8 +24,12 @@ void RegisterModelVersionRoutes(Router& router, const RouteContext& ctx) {
                TAMGA_ASSIGN_OR_RETURN(req.source, f.RequiredString("source"));
                TAMGA_ASSIGN_OR_RETURN(req.run_id, f.OptString("run_id"));
                TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
-               TAMGA_ASSIGN_OR_RETURN(req.run_link, f.OptString("run_link"));
-               TAMGA_ASSIGN_OR_RETURN(req.description, f.OptString("description"));
+               // Absent strings are stored as "", as MLflow stores its protobuf defaults (3.x clients read
+               // an absent description as None).
+               TAMGA_ASSIGN_OR_RETURN(auto run_link, f.OptString("run_link"));
+               req.run_link = run_link.value_or("");
+               TAMGA_ASSIGN_OR_RETURN(auto description, f.OptString("description"));
+               req.description = description.value_or("");
                TAMGA_ASSIGN_OR_RETURN(req.model_id, f.OptString("model_id"));
                if (req.model_id && req.model_id->empty()) req.model_id.reset();
                r->CreateModelVersion(std::move(req), RespondVersion(std::move(respond)));

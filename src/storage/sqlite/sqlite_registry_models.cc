@@ -186,7 +186,12 @@ Result<RegisteredModel> SqliteLoadRegisteredModel(SqliteDb& db, int64_t model_pk
 
 Result<RegisteredModelPage> SqliteSearchRegisteredModels(SqliteDb& db, const RegistryQuery& q) {
   TAMGA_ASSIGN_OR_RETURN(Compiled c, CompileFilter(q.filter, false));
-  std::string sql = "SELECT m.model_pk FROM registered_models m WHERE 1" + c.where +
+  std::string prompts = q.exclude_prompts
+                            ? " AND NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE "
+                              "p.model_pk = m.model_pk AND p.key = 'mlflow.prompt.is_prompt' AND "
+                              "p.value = 'true')"
+                            : "";
+  std::string sql = "SELECT m.model_pk FROM registered_models m WHERE 1" + c.where + prompts +
                     CompileOrder(q.order, false) + " LIMIT ? OFFSET ?";
   TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
   int pos = 0;
@@ -214,7 +219,12 @@ Result<ModelVersionPage> SqliteSearchModelVersions(SqliteDb& db, const RegistryQ
       "v.description, v.source, v.run_id, v.status, v.status_message, v.run_link, v.storage_location, "
       "v.model_id, v.model_pk FROM model_versions v JOIN registered_models m ON m.model_pk = v.model_pk "
       "WHERE v.deleted = 0" +
-      c.where + CompileOrder(q.order, true) + " LIMIT ? OFFSET ?";
+      c.where +
+      (q.exclude_prompts
+           ? " AND NOT EXISTS (SELECT 1 FROM model_version_tags p WHERE p.model_pk = v.model_pk AND "
+             "p.version = v.version AND p.key = 'mlflow.prompt.is_prompt' AND p.value = 'true')"
+           : "") +
+      CompileOrder(q.order, true) + " LIMIT ? OFFSET ?";
   TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
   int pos = 0;
   SqlBindAll(*s, c.binds, &pos);
