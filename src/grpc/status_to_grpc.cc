@@ -1,5 +1,7 @@
 #include "grpc/status_to_grpc.h"
 
+#include "core/utf8.h"
+
 namespace tamga {
 
 grpc::StatusCode GrpcCodeFor(StatusCode code) {
@@ -38,7 +40,10 @@ grpc::StatusCode GrpcCodeFor(StatusCode code) {
 
 grpc::Status ToGrpcStatus(const Status& s) {
   if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(GrpcCodeFor(s.code()), s.message());
+  constexpr size_t kMaxMessage = 2000;  // messages quote client input: bounded, as in HTTP answers
+  if (s.message().size() <= kMaxMessage) return grpc::Status(GrpcCodeFor(s.code()), s.message());
+  return grpc::Status(GrpcCodeFor(s.code()),
+                      std::string(Utf8Prefix(s.message(), kMaxMessage)) + "... (truncated)");
 }
 
 }  // namespace tamga

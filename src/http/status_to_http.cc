@@ -3,6 +3,7 @@
 // never map to those. INVALID_STATE is MLflow's 500, but a rename of a deleted experiment is the
 // caller's mistake: Tamga keeps the error code and answers 400 so the client does not retry for a minute.
 #include "core/json_writer.h"
+#include "core/utf8.h"
 #include "http/http_types.h"
 
 namespace tamga {
@@ -47,7 +48,14 @@ HttpResponse ErrorResponse(const Status& status) {
   JsonWriter w(&body);
   w.BeginObject();
   w.Field("error_code", code);
-  w.Field("message", status.message());
+  // Messages quote what the client sent (ids, names, paths): bounded here, whatever a handler built.
+  constexpr size_t kMaxMessage = 2000;
+  const std::string& message = status.message();
+  if (message.size() <= kMaxMessage) {
+    w.Field("message", message);
+  } else {
+    w.Field("message", std::string(Utf8Prefix(message, kMaxMessage)) + "... (truncated)");
+  }
   w.EndObject();
   return HttpResponse::Json(std::move(body), http);
 }

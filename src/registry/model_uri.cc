@@ -87,7 +87,11 @@ std::optional<std::string> ProxiedBlobPath(std::string_view uri) {
     if (!clean.ok()) return std::nullopt;
     return *clean;
   }
-  return ProxiedArtifactPath(uri);
+  auto proxied = ProxiedArtifactPath(uri);  // http(s)://host/api/2.0/mlflow-artifacts/artifacts/<path>
+  if (!proxied) return std::nullopt;
+  auto clean = ValidateArtifactPath(*proxied, true);
+  if (!clean.ok()) return std::nullopt;
+  return *clean;
 }
 
 Result<ResolvedModel> ResolveModelUri(RegistryReader& registry, const ModelUri& uri) {

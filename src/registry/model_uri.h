@@ -44,7 +44,8 @@ struct ResolvedModel {
 // NotFound for an unknown model/version/alias/stage match (message names what was missing).
 Result<ResolvedModel> ResolveModelUri(RegistryReader& registry, const ModelUri& uri);
 
-// "mlflow-artifacts:/a/b" and "mlflow-artifacts://host:port/a/b" -> "a/b"; nullopt for other schemes.
+// "mlflow-artifacts:/a/b", "mlflow-artifacts://host:port/a/b" and "http(s)://host/api/2.0/mlflow-artifacts/
+// artifacts/a/b" -> "a/b" (validated and normalised); nullopt for other schemes and invalid paths.
 std::optional<std::string> ProxiedBlobPath(std::string_view uri);
 
 }  // namespace tamga

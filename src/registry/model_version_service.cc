@@ -4,6 +4,7 @@
 #include "artifacts/artifact_path.h"
 #include "core/ids.h"
 #include "core/uri.h"
+#include "core/utf8.h"
 #include "registry/registry_events.h"
 #include "registry/registry_internal.h"
 #include "registry/registry_service.h"
@@ -22,7 +23,7 @@ constexpr const char* kRegistryBlobRoot = "_registry";
 
 Status LocalSource(const std::string& source) {
   return InvalidArgument(
-      "Invalid model version source: '" + source.substr(0, 300) +
+      "Invalid model version source: '" + std::string(Utf8Prefix(source, 300)) +
       "'. To use a local path as a model version source, the run_id request parameter has to be "
       "specified and the local path has to be contained within the artifact directory of the run "
       "specified by the run_id.");
@@ -47,7 +48,7 @@ Status CheckNonLocalSource(const std::string& source) {
     start = end + 1;
   }
   if (ok) return Status::Ok();
-  return InvalidArgument("Invalid model version source: '" + source.substr(0, 300) +
+  return InvalidArgument("Invalid model version source: '" + std::string(Utf8Prefix(source, 300)) +
                          "'. If supplying a source as an http, https, local file path, ftp, objectstore, or "
                          "mlflow-artifacts uri, an absolute path must be provided without relative path "
                          "references present. Please provide an absolute path.");
@@ -93,11 +94,19 @@ Result<RegistryService::PreparedSource> RegistryService::PrepareSource(const Cre
     auto resolved = Resolve(req.source);
     if (!resolved.ok()) {
       return InvalidArgument("Unable to fetch model from model URI source artifact location '" +
-                             req.source.substr(0, 300) + "'.Error: " + resolved.status().message());
+                             std::string(Utf8Prefix(req.source, 300)) +
+                             "'.Error: " + resolved.status().message());
     }
     location = resolved->artifact_location;
   }
-  if (auto blob = ProxiedBlobPath(location); blob && !blob->empty()) {
+  auto blob = ProxiedBlobPath(location);
+  // The store's root and the registry's own folder hold every model: copying them into the registry
+  // would copy the registry into itself (doubling it on every call).
+  if (blob && (blob->empty() || *blob == kRegistryBlobRoot)) {
+    return InvalidArgument("Invalid model version source: '" + std::string(Utf8Prefix(req.source, 300)) +
+                           "'. It names the whole artifact store or registry, not one model's files.");
+  }
+  if (blob) {
     std::string copy = std::string(kRegistryBlobRoot) + "/" + NewRunId(*random_);
     Status s = blobs_->CopyTree(*blob, copy);
     if (s.ok()) return PreparedSource{"mlflow-artifacts:/" + copy, true};

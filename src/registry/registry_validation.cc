@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "core/ids.h"
+#include "core/utf8.h"
 #include "tracking/validation.h"
 
 namespace tamga {
@@ -10,7 +11,7 @@ namespace tamga {
 Status ValidateModelName(const std::string& name) {
   if (name.empty()) return InvalidArgument("Registered model name cannot be empty.");
   if (name.size() > RegistryLimits::kMaxModelName) {
-    return InvalidArgument("Registered model name '" + name.substr(0, 64) +
+    return InvalidArgument("Registered model name '" + std::string(Utf8Prefix(name, 64)) +
                            "...' exceeds the maximum length of " +
                            std::to_string(RegistryLimits::kMaxModelName) + " characters.");
   }
@@ -30,7 +31,8 @@ Status ValidateModelName(const std::string& name) {
 Result<int64_t> ParseModelVersion(const std::string& version) {
   int64_t v = 0;
   if (!ParseDecimalId(version, &v) || v < 1) {
-    return InvalidArgument("Model version must be an integer, got '" + version.substr(0, 100) + "'");
+    return InvalidArgument("Model version must be an integer, got '" + std::string(Utf8Prefix(version, 100)) +
+                           "'");
   }
   return v;
 }
@@ -40,7 +42,7 @@ Status ValidateAlias(const std::string& alias) {
   for (unsigned char c : alias) ok &= std::isalnum(c) || c == '_' || c == '-';
   if (!ok) {
     return InvalidArgument(
-        "Invalid alias name: '" + alias.substr(0, 300) +
+        "Invalid alias name: '" + std::string(Utf8Prefix(alias, 300)) +
         "'. Aliases may only contain alphanumerics, underscores, and dashes, and must be 1 to " +
         std::to_string(RegistryLimits::kMaxAlias) + " characters long.");
   }
@@ -68,7 +70,7 @@ Result<std::string> CanonicalStage(const std::string& stage) {
   if (lower == "staging") return std::string("Staging");
   if (lower == "production") return std::string("Production");
   if (lower == "archived") return std::string("Archived");
-  return InvalidArgument("Invalid Model Version stage: " + stage.substr(0, 100) +
+  return InvalidArgument("Invalid Model Version stage: " + std::string(Utf8Prefix(stage, 100)) +
                          ". Value must be one of None, Staging, Production, Archived.");
 }
 
@@ -76,7 +78,7 @@ Status ValidateRegistryTag(const KeyValue& tag) {
   if (tag.key.empty()) return InvalidArgument("Missing value for required parameter 'key'");
   TAMGA_RETURN_IF_ERROR(ValidateEntityKey("tag", tag.key));
   if (tag.key.size() > RegistryLimits::kMaxTagKey) {
-    return InvalidArgument("Tag key '" + tag.key.substr(0, 64) + "...' had length " +
+    return InvalidArgument("Tag key '" + std::string(Utf8Prefix(tag.key, 64)) + "...' had length " +
                            std::to_string(tag.key.size()) + ", which exceeded length limit of " +
                            std::to_string(RegistryLimits::kMaxTagKey));
   }

@@ -8,6 +8,8 @@
 #include <optional>
 #include <set>
 
+#include "core/utf8.h"
+
 namespace tamga {
 namespace {
 
@@ -147,7 +149,9 @@ Result<std::vector<Token>> Tokenize(std::string_view s) {
       out.push_back(std::move(t));
       continue;
     }
-    return Bad(std::string("Invalid clause(s) in filter string: unexpected character '") + c + "'");
+    size_t len = std::max<size_t>(1, Utf8SequenceLength(s, i));  // the whole character, not its first byte
+    return Bad("Invalid clause(s) in filter string: unexpected character '" + std::string(s.substr(i, len)) +
+               "'");
   }
   out.push_back({Tok::kEnd, ""});
   return out;

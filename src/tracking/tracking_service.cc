@@ -8,6 +8,7 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/uri.h"
+#include "core/utf8.h"
 #include "tracking/search_filter.h"
 #include "tracking/validation.h"
 
@@ -25,7 +26,7 @@ Result<int64_t> DecodeOffsetToken(const std::string& token) {
   // Expected: {"offset": N}
   size_t colon = text.find(':');
   if (text.find("\"offset\"") == std::string::npos || colon == std::string::npos) {
-    return InvalidArgument("Invalid page token, parsed value=" + text.substr(0, 100));
+    return InvalidArgument("Invalid page token, parsed value=" + std::string(Utf8Prefix(text, 100)));
   }
   size_t i = colon + 1;
   while (i < text.size() && text[i] == ' ') ++i;
@@ -33,7 +34,7 @@ Result<int64_t> DecodeOffsetToken(const std::string& token) {
   while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
   int64_t offset;
   if (!ParseDecimalId(text.substr(i, j - i), &offset)) {
-    return InvalidArgument("Invalid page token, parsed value=" + text.substr(0, 100));
+    return InvalidArgument("Invalid page token, parsed value=" + std::string(Utf8Prefix(text, 100)));
   }
   return offset;
 }

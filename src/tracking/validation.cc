@@ -2,14 +2,16 @@
 
 #include <cctype>
 
+#include "core/utf8.h"
+
 namespace tamga {
 
 Status ValidateEntityKey(std::string_view kind, const std::string& key) {
   std::string k(kind);
   if (key.empty()) return InvalidArgument("Missing value for required parameter 'key'");
   if (key.size() > TrackingLimits::kMaxEntityKey) {
-    return InvalidArgument(k + " '" + key.substr(0, 64) + "...' had length " + std::to_string(key.size()) +
-                           ", which exceeded length limit of " +
+    return InvalidArgument(k + " '" + std::string(Utf8Prefix(key, 64)) + "...' had length " +
+                           std::to_string(key.size()) + ", which exceeded length limit of " +
                            std::to_string(TrackingLimits::kMaxEntityKey));
   }
   for (char c : key) {
@@ -51,7 +53,7 @@ Status ValidateExperimentName(const std::string& name) {
 Status ValidateExperimentTag(const KeyValue& tag) {
   TAMGA_RETURN_IF_ERROR(ValidateEntityKey("tag", tag.key));
   if (tag.value.size() > TrackingLimits::kMaxExperimentTagValue) {
-    return InvalidArgument("Tag value '" + tag.value.substr(0, 64) + "...' had length " +
+    return InvalidArgument("Tag value '" + std::string(Utf8Prefix(tag.value, 64)) + "...' had length " +
                            std::to_string(tag.value.size()) + ", which exceeded length limit of " +
                            std::to_string(TrackingLimits::kMaxExperimentTagValue));
   }
@@ -62,7 +64,7 @@ Status ValidateRunIdFormat(const std::string& run_id) {
   if (run_id.empty()) return InvalidArgument("Missing value for required parameter 'run_id'");
   bool ok = run_id.size() <= 256 && std::isalnum(static_cast<unsigned char>(run_id[0]));
   for (char c : run_id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
-  if (!ok) return InvalidArgument("Invalid run ID: '" + run_id.substr(0, 300) + "'");
+  if (!ok) return InvalidArgument("Invalid run ID: '" + std::string(Utf8Prefix(run_id, 300)) + "'");
   return Status::Ok();
 }
 

@@ -93,14 +93,28 @@ class LocalBlobWriter final : public BlobWriter {
     if (::fsync(fd_) != 0) return Errno("fsync artifact");
     ::close(fd_);
     fd_ = -1;
-    std::error_code ec;
     fs::path parent = fs::path(final_).parent_path();
-    fs::create_directories(parent, ec);
-    if (ec == std::errc::filename_too_long)
-      return InvalidArgument("Invalid path: too long for the artifact store");
-    if (ec) return Internal("create directory: " + ec.message());
-    if (fs::is_directory(final_, ec)) return InvalidArgument("a directory exists at this artifact path");
-    if (::rename(tmp_.c_str(), final_.c_str()) != 0) return Errno("publish artifact");
+    // A concurrent delete may remove the parent between creating it and publishing: try again a few times.
+    for (int attempt = 0;; ++attempt) {
+      std::error_code ec;
+      fs::create_directories(parent, ec);
+      if (ec == std::errc::filename_too_long)
+        return InvalidArgument("Invalid path: too long for the artifact store");
+      if (ec == std::errc::not_a_directory || ec == std::errc::file_exists)
+        return InvalidArgument("a file exists where this artifact path needs a directory");
+      if (!ec) {
+        if (fs::is_directory(final_, ec)) return InvalidArgument("a directory exists at this artifact path");
+        if (::rename(tmp_.c_str(), final_.c_str()) == 0) break;
+        if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST)
+          return InvalidArgument("a directory exists at this artifact path");
+        if (errno == ENOTDIR)
+          return InvalidArgument("a file exists where this artifact path needs a directory");
+        if (errno != ENOENT) return Errno("publish artifact");
+      } else if (ec != std::errc::no_such_file_or_directory) {
+        return Internal("create directory: " + ec.message());
+      }
+      if (attempt == 3) return Aborted("the artifact's folder changed while it was written; retry");
+    }
     committed_ = true;
     int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {
@@ -203,9 +217,15 @@ Status LocalBlobStore::Delete(const std::string& path) {
   TAMGA_ASSIGN_OR_RETURN(std::string full, FullPath(path, false));
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(full, ec))) return NotFound("Artifact '" + path + "' does not exist");
-  fs::remove_all(full, ec);
-  if (ec) return Internal("delete " + path + ": " + ec.message());
-  return Status::Ok();
+  // Concurrent writers may add files while the tree is removed (ENOTEMPTY), and a concurrent delete may
+  // remove parts of it first (ENOENT: that part is gone, as asked).
+  for (int attempt = 0;; ++attempt) {
+    ec.clear();
+    fs::remove_all(full, ec);
+    if (!ec || ec == std::errc::no_such_file_or_directory) return Status::Ok();
+    if (ec != std::errc::directory_not_empty) return Internal("delete " + path + ": " + ec.message());
+    if (attempt == 3) return Aborted("'" + path + "' kept changing while it was deleted; retry");
+  }
 }
 
 namespace {
@@ -215,6 +235,8 @@ Status LinkOrCopy(const fs::path& src, const fs::path& dst) {
   if (::link(src.c_str(), dst.c_str()) == 0) return Status::Ok();
   std::error_code ec;
   fs::copy_file(src, dst, ec);
+  if (ec == std::errc::no_such_file_or_directory)
+    return Aborted("artifacts changed while they were copied; retry");
   if (ec) return Internal("copy " + src.string() + ": " + ec.message());
   int fd = ::open(dst.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Errno("open copy");
@@ -244,13 +266,24 @@ Status LocalBlobStore::CopyTree(const std::string& from, const std::string& to) 
   char name[40];
   std::snprintf(name, sizeof(name), "copy-%016llx", static_cast<unsigned long long>(random_->Next()));
   fs::path tmp = fs::path(root_) / ".tmp" / name;
-  auto cleanup = [&] { fs::remove_all(tmp, ec); };
+  auto cleanup = [&tmp] {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+  };
+  // Files that vanish or change kind while being copied mean the source changed under us: a retryable 409.
+  auto copy_failed = [&](const std::error_code& e) {
+    cleanup();
+    if (e == std::errc::no_such_file_or_directory || e == std::errc::not_a_directory) {
+      return Aborted("'" + from + "' changed while it was copied; retry");
+    }
+    return Internal("copy " + from + ": " + e.message());
+  };
   if (fs::is_regular_file(st)) {
     Status s = LinkOrCopy(src, tmp);
     if (!s.ok()) return cleanup(), s;
   } else if (fs::is_directory(st)) {
     fs::create_directories(tmp, ec);
-    if (ec) return Internal("copy " + from + ": " + ec.message());
+    if (ec) return copy_failed(ec);
     for (auto it = fs::recursive_directory_iterator(src, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec)) {
       fs::path rel = fs::relative(it->path(), src, ec);
@@ -264,17 +297,15 @@ Status LocalBlobStore::CopyTree(const std::string& from, const std::string& to) 
       }  // symlinks and special files are never created by the store; skip them
       if (ec) break;
     }
-    if (ec) {
-      cleanup();
-      return Internal("copy " + from + ": " + ec.message());
-    }
+    if (ec) return copy_failed(ec);
   } else {
     return InvalidArgument("Artifact '" + from + "' is not a file or directory");
   }
   fs::create_directories(fs::path(dst).parent_path(), ec);
   if (ec || ::rename(tmp.c_str(), dst.c_str()) != 0) {
+    std::string why = ec ? ec.message() : std::strerror(errno);
     cleanup();
-    return Internal("publish copy " + to + ": " + (ec ? ec.message() : std::strerror(errno)));
+    return Internal("publish copy " + to + ": " + why);
   }
   SyncDir(fs::path(dst).parent_path());
   return Status::Ok();
