@@ -41,13 +41,24 @@ TEST(RequestFields, JsonBodyRules) {
 
 TEST(RequestFields, TypedGetters) {
   auto f = RequestFields::From(Post(R"({"i": "42", "j": 7.0, "d": "NaN", "e": "-Infinity", "s": 5, "b": true,
-                                        "bad": {"x": 1}, "big": 18446744073709551615})"));
+                                        "bad": {"x": 1}, "big": 18446744073709551615, "experiment_id": 3,
+                                        "l": [{"key": "mae", "value": 2.5}, "it's", null, false, 1e20]})"));
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(*f->RequiredInt("i"), 42);
   EXPECT_EQ(*f->RequiredInt("j"), 7);
   EXPECT_TRUE(std::isnan(*f->RequiredDouble("d")));
   EXPECT_TRUE(std::isinf(*f->RequiredDouble("e")));
-  EXPECT_EQ(**f->OptString("s"), "5");
+  // A number where a string belongs is refused, as MLflow does, except experiment_id (pre-0.9 clients).
+  auto number = f->OptString("s");
+  ASSERT_FALSE(number.ok());
+  EXPECT_EQ(
+      number.status().message(),
+      "Invalid value 5 for parameter 's' supplied. Hint: Value was of type 'int'. See the API docs for more "
+      "information about request parameters.");
+  EXPECT_EQ(**f->OptString("experiment_id"), "3");
+  // Values print as Python's str() prints what json.loads made of them.
+  EXPECT_EQ(PythonStr(f->raw()["l"]), R"([{'key': 'mae', 'value': 2.5}, "it's", None, False, 1e+20])");
+  EXPECT_EQ(PythonStr(f->raw()["j"]), "7.0");
   EXPECT_TRUE(**f->OptBool("b"));
   EXPECT_FALSE(f->RequiredInt("bad").ok());
   EXPECT_FALSE(f->RequiredInt("big").ok());
