@@ -29,25 +29,26 @@ Result<std::string> ValidateArtifactPath(std::string_view path, bool allow_root)
 }
 
 std::optional<std::string> ProxiedArtifactPath(std::string_view uri) {
+  std::string_view rest;
   constexpr std::string_view kScheme = "mlflow-artifacts:";
-  if (uri.substr(0, kScheme.size()) == kScheme) {
-    uri.remove_prefix(kScheme.size());
-    if (uri.substr(0, 2) == "//") {  // mlflow-artifacts://host:port/path
-      size_t slash = uri.find('/', 2);
-      uri = slash == std::string_view::npos ? std::string_view() : uri.substr(slash);
-    }
-    while (!uri.empty() && uri[0] == '/') uri.remove_prefix(1);
-    return std::string(uri);
-  }
   constexpr std::string_view kProxy = "/api/2.0/mlflow-artifacts/artifacts";
-  if (uri.substr(0, 7) == "http://" || uri.substr(0, 8) == "https://") {
+  if (uri.substr(0, kScheme.size()) == kScheme) {
+    rest = uri.substr(kScheme.size());
+    if (rest.substr(0, 2) == "//") {  // mlflow-artifacts://host:port/path
+      size_t slash = rest.find('/', 2);
+      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    }
+  } else if (uri.substr(0, 7) == "http://" || uri.substr(0, 8) == "https://") {
     size_t pos = uri.find(kProxy);
     if (pos == std::string_view::npos) return std::nullopt;
-    uri.remove_prefix(pos + kProxy.size());
-    while (!uri.empty() && uri[0] == '/') uri.remove_prefix(1);
-    return std::string(uri);
+    rest = uri.substr(pos + kProxy.size());
+  } else {
+    return std::nullopt;
   }
-  return std::nullopt;
+  while (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
+  // A URI's path is percent-encoded: decoded once, it names the same place the proxy's URL path does (the
+  // proxy decodes its request path once), so a location like "mlflow-artifacts:/enc%41" is "encA" everywhere.
+  return PercentDecode(rest, false);
 }
 
 std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space) {

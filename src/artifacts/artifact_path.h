@@ -14,7 +14,9 @@ namespace tamga {
 Result<std::string> ValidateArtifactPath(std::string_view path, bool allow_root);
 
 // "mlflow-artifacts:/1/abc/artifacts" -> "1/abc/artifacts". Also accepts "mlflow-artifacts:1/..." and
-// http(s)://host/api/2.0/mlflow-artifacts/artifacts/... . nullopt for other schemes.
+// http(s)://host/api/2.0/mlflow-artifacts/artifacts/... (any host: such a URI names this server's proxy, as
+// in MLflow). The path is percent-decoded once, as the proxy decodes its URL path; nullopt for other schemes
+// and malformed escapes. Not validated: callers pass the result through ValidateArtifactPath.
 std::optional<std::string> ProxiedArtifactPath(std::string_view uri);
 
 // Percent-decodes a URL path or query component ('+' kept). Returns nullopt on bad escapes.

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "registry/registry_events.h"
 
 namespace tamga {
@@ -153,7 +154,7 @@ Result<std::vector<RenderedFile>> DeployService::RenderUri(const std::string& mo
     }
     while (!n.empty() && n.back() == '-') n.pop_back();
     while (!n.empty() && n.front() == '-') n.erase(0, 1);
-    j["name"] = n.substr(0, 53).empty() ? "model" : n.substr(0, 53);
+    j["name"] = std::string(Utf8Prefix(n, 53)).empty() ? "model" : std::string(Utf8Prefix(n, 53));
   }
   TAMGA_ASSIGN_OR_RETURN(auto spec, ParseDeploymentSpec(DumpJson(j)));
   RenderInput in;

@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "core/utf8.h"
 #include "registry/registry_validation.h"
 
 namespace tamga {
@@ -32,7 +33,8 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
       "max_replicas", "target_cpu_percent", "cpu",          "memory",       "gpu_count",   "gpu_product",
       "image",        "model_delivery",     "tracking_uri", "ingress_host", "max_body_mb", "target"};
   for (const auto& [k, v] : j.items()) {
-    if (!kKnown.count(k)) return InvalidArgument("Unknown deployment field '" + k.substr(0, 64) + "'");
+    if (!kKnown.count(k))
+      return InvalidArgument("Unknown deployment field '" + std::string(Utf8Prefix(k, 64)) + "'");
   }
   DeploymentSpec s;
   auto str = [&](const char* key, std::string* out) -> Status {
@@ -76,15 +78,17 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   if (!has_min) s.min_replicas = std::max(1, s.replicas);
   if (!Dns1123Label(s.name, 53)) {
     return InvalidArgument(
-        "Invalid deployment name '" + s.name.substr(0, 64) +
+        "Invalid deployment name '" + std::string(Utf8Prefix(s.name, 64)) +
         "': use 1-53 lower-case letters, digits and '-', starting and ending with a letter or digit");
   }
   TAMGA_RETURN_IF_ERROR(ValidateModelName(s.model_name));
   TAMGA_RETURN_IF_ERROR(ValidateAlias(s.alias));
-  if (!Dns1123Label(s.ns, 63)) return InvalidArgument("Invalid namespace '" + s.ns.substr(0, 64) + "'");
-  if (!K8sQuantity(s.cpu)) return InvalidArgument("Invalid cpu quantity '" + s.cpu.substr(0, 32) + "'");
+  if (!Dns1123Label(s.ns, 63))
+    return InvalidArgument("Invalid namespace '" + std::string(Utf8Prefix(s.ns, 64)) + "'");
+  if (!K8sQuantity(s.cpu))
+    return InvalidArgument("Invalid cpu quantity '" + std::string(Utf8Prefix(s.cpu, 32)) + "'");
   if (!K8sQuantity(s.memory))
-    return InvalidArgument("Invalid memory quantity '" + s.memory.substr(0, 32) + "'");
+    return InvalidArgument("Invalid memory quantity '" + std::string(Utf8Prefix(s.memory, 32)) + "'");
   if (s.min_replicas > s.max_replicas) return InvalidArgument("min_replicas must not exceed max_replicas");
   if (s.replicas > s.max_replicas) return InvalidArgument("replicas must not exceed max_replicas");
   if (s.model_delivery != "pull" && s.model_delivery != "bake") {
@@ -95,17 +99,17 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   }
   static const std::regex kHost("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$");
   if (!s.ingress_host.empty() && (s.ingress_host.size() > 253 || !std::regex_match(s.ingress_host, kHost))) {
-    return InvalidArgument("Invalid ingress_host '" + s.ingress_host.substr(0, 64) + "'");
+    return InvalidArgument("Invalid ingress_host '" + std::string(Utf8Prefix(s.ingress_host, 64)) + "'");
   }
   static const std::regex kLabelValue("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$");
   if (!s.gpu_product.empty() &&
       (s.gpu_product.size() > 63 || !std::regex_match(s.gpu_product, kLabelValue))) {
-    return InvalidArgument("Invalid gpu_product '" + s.gpu_product.substr(0, 64) + "'");
+    return InvalidArgument("Invalid gpu_product '" + std::string(Utf8Prefix(s.gpu_product, 64)) + "'");
   }
   if (!s.gpu_product.empty() && s.gpu_count == 0) return InvalidArgument("gpu_product needs gpu_count > 0");
   static const std::regex kImage("^[A-Za-z0-9][A-Za-z0-9._/:@-]*$");
   if (!s.image.empty() && (s.image.size() > 255 || !std::regex_match(s.image, kImage))) {
-    return InvalidArgument("Invalid image '" + s.image.substr(0, 64) + "'");
+    return InvalidArgument("Invalid image '" + std::string(Utf8Prefix(s.image, 64)) + "'");
   }
   if (s.tracking_uri.size() > 2048 || s.tracking_uri.find_first_of(" \t\r\n\"'") != std::string::npos) {
     return InvalidArgument("Invalid tracking_uri");

@@ -147,6 +147,8 @@ void Session::OnHeader(beast::error_code ec) {
     sink_ = std::move(*sink);
     upload_parser_.emplace(std::move(*header_parser_));
     upload_parser_->body_limit(server_->options().max_upload_bytes);
+    // No Content-Length and not chunked: an empty body (RFC 9112 6.3), nothing to wait for.
+    if (upload_parser_->is_done()) return OnUploadChunk({}, 0);
     return MaybeContinue([self = shared_from_this()] { self->ReadUploadChunk(); });
   }
   auto length = header_parser_->content_length();

@@ -132,7 +132,7 @@ Result<QueueInfo> JobService::PutQueue(QueueInfo q) {
       q.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
           std::string::npos ||
       q.name[0] == '.' || q.name[0] == '-' || q.name[0] == '_') {
-    return InvalidArgument("invalid queue name '" + q.name.substr(0, 64) +
+    return InvalidArgument("invalid queue name '" + std::string(Utf8Prefix(q.name, 64)) +
                            "': use letters, digits, '.', '_' and '-'");
   }
   if (q.max_concurrency < 0 || q.max_concurrency > 1000000)
@@ -388,7 +388,7 @@ Status JobService::Started(const std::string& job_id, const std::string& agent_i
     MutexLock lock(&mu_);
     auto it = active_.find(job_id);
     if (it == active_.end() || it->second.agent_id != agent_id) {
-      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not leased to agent " +
+      return FailedPrecondition("job " + std::string(Utf8Prefix(job_id, 64)) + " is not leased to agent " +
                                 agent_id.substr(0, 64));
     }
     Job& j = it->second;
@@ -412,7 +412,7 @@ Result<int64_t> JobService::AppendLog(const std::string& job_id, const std::stri
     MutexLock lock(&mu_);
     auto it = active_.find(job_id);
     if (it == active_.end() || it->second.agent_id != agent_id) {
-      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not running on agent " +
+      return FailedPrecondition("job " + std::string(Utf8Prefix(job_id, 64)) + " is not running on agent " +
                                 agent_id.substr(0, 64));
     }
     // Bytes are reserved under the lock, so concurrent appends cannot together pass the limit.
@@ -525,11 +525,12 @@ Status JobService::Finish(const std::string& job_id, const std::string& agent_id
       auto r = store_->GetJob(job_id);
       if (!r.ok()) return r.status();
       if (r->state == JobStateName(state)) return Status::Ok();  // a retried report
-      return FailedPrecondition("job " + job_id.substr(0, 64) + " already ended (" + r->state + ")");
+      return FailedPrecondition("job " + std::string(Utf8Prefix(job_id, 64)) + " already ended (" + r->state +
+                                ")");
     }
     Job& job = it->second;
     if (job.agent_id != agent_id) {
-      return FailedPrecondition("job " + job_id.substr(0, 64) + " is not leased to agent " +
+      return FailedPrecondition("job " + std::string(Utf8Prefix(job_id, 64)) + " is not leased to agent " +
                                 agent_id.substr(0, 64));
     }
     std::string why(Utf8Prefix(reason, 2000));  // cut at a character boundary: stored text stays UTF-8

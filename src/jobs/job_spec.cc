@@ -89,7 +89,8 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
       "queue",     "priority",  "command",     "env",  "working_dir",   "git_repo", "git_commit",
       "resources", "timeout_s", "max_retries", "tags", "experiment_id", "run_name"};
   for (const auto& [k, v] : j.items()) {
-    if (!kKnown.count(k)) return InvalidArgument("unknown job field '" + k.substr(0, 64) + "'");
+    if (!kKnown.count(k))
+      return InvalidArgument("unknown job field '" + std::string(Utf8Prefix(k, 64)) + "'");
   }
   JobSpec s;
   auto str = [&](const nlohmann::json& obj, const char* key, std::string* out, size_t max) -> Status {
@@ -139,7 +140,8 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
     if (j[key].size() > 1000) return InvalidArgument(std::string("field '") + key + "' has too many entries");
     for (const auto& [k, v] : j[key].items()) {
       if (!v.is_string())
-        return InvalidArgument(std::string("field '") + key + "." + k.substr(0, 64) + "' must be a string");
+        return InvalidArgument(std::string("field '") + key + "." + std::string(Utf8Prefix(k, 64)) +
+                               "' must be a string");
       // Environment names are portable shell names: no '=', NUL, spaces or look-alike Unicode letters.
       if (std::string(key) == "env" &&
           (k.empty() || !(std::isalpha(static_cast<unsigned char>(k[0])) || k[0] == '_') ||
@@ -202,7 +204,7 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
     if (!r.is_object()) return InvalidArgument("field 'resources' must be an object");
     for (const auto& [k, x] : r.items()) {
       if (k != "cpus" && k != "memory" && k != "gpus" && k != "gpu_memory") {
-        return InvalidArgument("unknown field 'resources." + k.substr(0, 64) + "'");
+        return InvalidArgument("unknown field 'resources." + std::string(Utf8Prefix(k, 64)) + "'");
       }
     }
     v = s.resources.cpus;
@@ -234,7 +236,7 @@ Result<std::vector<JobSpec>> ParseJobSpecBatch(const std::string& text) {
   const nlohmann::json& j = *parsed;
   if (!j.is_object()) return InvalidArgument("batch must be a JSON object {\"jobs\": [job spec, ...]}");
   for (const auto& [k, v] : j.items()) {
-    if (k != "jobs") return InvalidArgument("unknown batch field '" + k.substr(0, 64) + "'");
+    if (k != "jobs") return InvalidArgument("unknown batch field '" + std::string(Utf8Prefix(k, 64)) + "'");
   }
   if (!j.contains("jobs") || !j["jobs"].is_array() || j["jobs"].empty()) {
     return InvalidArgument("field 'jobs' must be a non-empty list of job specs");

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/ids.h"
+#include "core/utf8.h"
 #include "tracking/search_filter.h"
 #include "tracking/tracking_service.h"
 #include "tracking/validation.h"
@@ -21,7 +22,7 @@ Status ValidateLoggedModelName(const std::string& name) {
   bool bad = name.empty() || name.size() > kMaxNameLength;
   for (char c : name) bad |= kBad.find(c) != std::string::npos || static_cast<unsigned char>(c) < 0x20;
   if (bad) {
-    return InvalidArgument("Invalid model name ('" + name.substr(0, 100) +
+    return InvalidArgument("Invalid model name ('" + std::string(Utf8Prefix(name, 100)) +
                            "') provided. Model name must be a non-empty string of at most 500 characters and "
                            "cannot contain the following characters: ('/', ':', '.', '%', '\"', \"'\")");
   }
@@ -32,7 +33,7 @@ Status ValidateModelId(const std::string& model_id) {
   if (model_id.empty()) return InvalidArgument("Missing value for required parameter 'model_id'");
   if (model_id.size() != 34 || model_id.compare(0, 2, "m-") != 0 ||
       !IsHex32(std::string_view(model_id).substr(2))) {
-    return NotFound("Logged model with ID '" + model_id.substr(0, 64) + "' not found.");
+    return NotFound("Logged model with ID '" + std::string(Utf8Prefix(model_id, 64)) + "' not found.");
   }
   return Status::Ok();
 }
@@ -95,7 +96,7 @@ Result<LoggedModelStatus> ParseLoggedModelStatus(const std::string& s) {
     return LoggedModelStatus::kUploadFailed;
   }
   return InvalidArgument(
-      "Invalid logged model status '" + s.substr(0, 64) +
+      "Invalid logged model status '" + std::string(Utf8Prefix(s, 64)) +
       "'. Expected one of LOGGED_MODEL_PENDING, LOGGED_MODEL_READY, LOGGED_MODEL_UPLOAD_FAILED");
 }
 
@@ -111,7 +112,7 @@ void LoggedModelService::Create(CreateLoggedModelRequest req, DoneWith<LoggedMod
   if (req.experiment_id.empty())
     valid = InvalidArgument("Missing value for required parameter 'experiment_id'");
   else if (!ParseDecimalId(req.experiment_id, &exp_id)) {
-    valid = NotFound("No Experiment with id=" + req.experiment_id.substr(0, 64) + " exists");
+    valid = NotFound("No Experiment with id=" + std::string(Utf8Prefix(req.experiment_id, 64)) + " exists");
   }
   if (valid.ok() && req.name) valid = ValidateLoggedModelName(*req.name);
   if (valid.ok() && req.model_type && req.model_type->size() > kMaxModelTypeLength) {
@@ -215,7 +216,8 @@ Result<LoggedModelSearchResult> LoggedModelService::Search(const LoggedModelSear
   LoggedModelQuery q;
   for (const auto& id : req.experiment_ids) {
     int64_t n = 0;
-    if (!ParseDecimalId(id, &n)) return InvalidArgument("Invalid experiment ID '" + id.substr(0, 64) + "'");
+    if (!ParseDecimalId(id, &n))
+      return InvalidArgument("Invalid experiment ID '" + std::string(Utf8Prefix(id, 64)) + "'");
     q.experiment_ids.push_back(id);
   }
   TAMGA_ASSIGN_OR_RETURN(q.filter, ParseSearchFilter(req.filter, SearchEntity::kLoggedModels));
@@ -233,7 +235,7 @@ Result<LoggedModelSearchResult> LoggedModelService::Search(const LoggedModelSear
     }
     if (!kKeys.count(key)) {
       return InvalidArgument(
-          "Invalid order_by field_name '" + o.field_name.substr(0, 100) +
+          "Invalid order_by field_name '" + std::string(Utf8Prefix(o.field_name, 100)) +
           "'. Valid fields are ['name', 'model_id', 'model_type', 'status', 'creation_timestamp', "
           "'last_updated_timestamp', 'source_run_id']");
     }
@@ -292,9 +294,10 @@ void LoggedModelService::LogParams(const std::string& model_id, std::vector<KeyV
           for (const auto& old : m.params) {
             if (old.key == p.key && old.value != p.value) {
               return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
-                                     "' was already logged with value='" + old.value.substr(0, 100) +
-                                     "' for logged model ID='" + model_id +
-                                     "'. Attempted logging new value '" + p.value.substr(0, 100) + "'.");
+                                     "' was already logged with value='" +
+                                     std::string(Utf8Prefix(old.value, 100)) + "' for logged model ID='" +
+                                     model_id + "'. Attempted logging new value '" +
+                                     std::string(Utf8Prefix(p.value, 100)) + "'.");
             }
           }
         }

@@ -2,6 +2,7 @@
 
 #include "artifacts/artifact_path.h"
 #include "core/ids.h"
+#include "core/utf8.h"
 #include "registry/registry_validation.h"
 
 namespace tamga {
@@ -9,13 +10,13 @@ namespace tamga {
 namespace {
 
 Status BadUri(std::string_view uri) {
-  return InvalidArgument("Invalid model URI '" + std::string(uri.substr(0, 300)) +
+  return InvalidArgument("Invalid model URI '" + std::string(Utf8Prefix(uri, 300)) +
                          "'. Use models:/<name>/<version>, models:/<name>@<alias>, models:/<name>/<stage>, "
                          "models:/<name>/latest or models:/<model_id>.");
 }
 
 bool IsLoggedModelId(std::string_view s) {
-  return s.size() == 34 && s.substr(0, 2) == "m-" && IsHex32(s.substr(2));
+  return s.size() == 34 && std::string(Utf8Prefix(s, 2)) == "m-" && IsHex32(s.substr(2));
 }
 
 }  // namespace
@@ -25,9 +26,9 @@ Result<ModelUri> ParseModelUri(std::string_view uri) {
   if (uri.substr(0, kScheme.size()) != kScheme) return BadUri(uri);
   std::string_view rest = uri.substr(kScheme.size());
   // models:/x and models:///x (empty authority) are the same.
-  if (rest.substr(0, 3) == "///")
+  if (std::string(Utf8Prefix(rest, 3)) == "///")
     rest.remove_prefix(3);
-  else if (rest.substr(0, 1) == "/")
+  else if (std::string(Utf8Prefix(rest, 1)) == "/")
     rest.remove_prefix(1);
   else
     return BadUri(uri);
@@ -74,20 +75,7 @@ Result<ModelUri> ParseModelUri(std::string_view uri) {
 }
 
 std::optional<std::string> ProxiedBlobPath(std::string_view uri) {
-  std::string_view rest = uri;
-  constexpr std::string_view kScheme = "mlflow-artifacts:";
-  if (rest.substr(0, kScheme.size()) == kScheme) {
-    rest.remove_prefix(kScheme.size());
-    if (rest.substr(0, 2) == "//") {  // mlflow-artifacts://host:port/path
-      size_t slash = rest.find('/', 2);
-      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-    }
-    while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-    auto clean = ValidateArtifactPath(rest, true);
-    if (!clean.ok()) return std::nullopt;
-    return *clean;
-  }
-  auto proxied = ProxiedArtifactPath(uri);  // http(s)://host/api/2.0/mlflow-artifacts/artifacts/<path>
+  auto proxied = ProxiedArtifactPath(uri);
   if (!proxied) return std::nullopt;
   auto clean = ValidateArtifactPath(*proxied, true);
   if (!clean.ok()) return std::nullopt;

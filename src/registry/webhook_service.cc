@@ -56,7 +56,8 @@ Result<std::string> CanonicalWebhookEvent(const std::string& entity, const std::
   if (std::find(known.begin(), known.end(), name) == known.end()) {
     std::string list;
     for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    return InvalidArgument("Invalid webhook event '" + name.substr(0, 100) + "'. Valid events are: " + list);
+    return InvalidArgument("Invalid webhook event '" + std::string(Utf8Prefix(name, 100)) +
+                           "'. Valid events are: " + list);
   }
   return name;
 }

@@ -100,7 +100,11 @@ void TrackingService::CreateRuns(std::vector<CreateRunRequest> reqs, DoneWith<st
             }
             loc = locations.emplace(run.info.experiment_id, exp->artifact_location).first;
           }
-          run.info.artifact_uri = loc->second + "/" + run.info.run_id + "/artifacts";
+          // MLflow's append_to_uri_path: "mlflow-artifacts:/" + id is "mlflow-artifacts:/<id>", not
+          // "...://<id>".
+          std::string base = loc->second;
+          while (!base.empty() && base.back() == '/') base.pop_back();
+          run.info.artifact_uri = base + "/" + run.info.run_id + "/artifacts";
           Status s = txn.CreateRun(run.info, run.tags);
           if (!s.ok()) return named(i, s);
         }

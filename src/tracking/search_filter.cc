@@ -320,8 +320,11 @@ Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, Searc
     bool list_op = c.op == CompareOp::kIn || c.op == CompareOp::kNotIn;
     bool null_op = c.op == CompareOp::kIsNull || c.op == CompareOp::kIsNotNull;
     bool allowed;
+    bool registry = entity == SearchEntity::kRegisteredModels || entity == SearchEntity::kModelVersions;
     if (numeric_field)
       allowed = numeric_op;
+    else if (registry && c.kind == FieldKind::kTag)  // MLflow's registry stores: = != LIKE ILIKE only
+      allowed = string_op;
     else if (c.kind == FieldKind::kParam || c.kind == FieldKind::kTag)
       allowed = string_op || null_op;
     else if (c.kind == FieldKind::kDataset)
@@ -332,8 +335,6 @@ Result<std::vector<Comparison>> ParseSearchFilter(std::string_view filter, Searc
       allowed = c.op == CompareOp::kEq || c.op == CompareOp::kNe || list_op;
     else if (entity == SearchEntity::kLoggedModels && c.kind == FieldKind::kAttribute)
       allowed = string_op || list_op;
-    else if (entity >= SearchEntity::kRegisteredModels && c.kind == FieldKind::kTag)
-      allowed = string_op;
     else
       allowed = string_op;
     if (!allowed) {

@@ -25,6 +25,9 @@ TEST(ArtifactPath, ProxiedUris) {
   EXPECT_EQ(*ProxiedArtifactPath("mlflow-artifacts://host:5000/1/abc"), "1/abc");
   EXPECT_EQ(*ProxiedArtifactPath("http://h:5000/api/2.0/mlflow-artifacts/artifacts/1/x"), "1/x");
   EXPECT_FALSE(ProxiedArtifactPath("s3://bucket/x").has_value());
+  // Decoded once, as the proxy decodes its URL path.
+  EXPECT_EQ(*ProxiedArtifactPath("mlflow-artifacts:/enc%41dir/r"), "encAdir/r");
+  EXPECT_FALSE(ProxiedArtifactPath("mlflow-artifacts:/bad%zz").has_value());
 }
 
 TEST(PercentDecode, DecodesAndRejectsBadEscapes) {

@@ -215,6 +215,7 @@ Result<std::vector<BlobEntry>> LocalBlobStore::List(const std::string& dir) {
 
 Status LocalBlobStore::Delete(const std::string& path) {
   TAMGA_ASSIGN_OR_RETURN(std::string full, FullPath(path, false));
+  MutexLock lock(&tree_mu_);
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(full, ec))) return NotFound("Artifact '" + path + "' does not exist");
   // Concurrent writers may add files while the tree is removed (ENOTEMPTY), and a concurrent delete may
@@ -259,6 +260,7 @@ void SyncDir(const fs::path& dir) {
 Status LocalBlobStore::CopyTree(const std::string& from, const std::string& to) {
   TAMGA_ASSIGN_OR_RETURN(std::string src, FullPath(from, false));
   TAMGA_ASSIGN_OR_RETURN(std::string dst, FullPath(to, false));
+  MutexLock lock(&tree_mu_);
   std::error_code ec;
   auto st = fs::symlink_status(src, ec);
   if (!fs::exists(st)) return NotFound("Artifact '" + from + "' does not exist");

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "artifacts/blob_store.h"
+#include "core/mutex.h"
 #include "core/random.h"
 
 namespace tamga {
@@ -27,6 +28,10 @@ class LocalBlobStore final : public BlobStore {
   Result<std::string> FullPath(const std::string& path, bool allow_root) const;
   std::string root_;
   Random* random_;
+  // Deletes and tree copies exclude each other, so a copy sees a folder whole or not at all (a registered
+  // version never gets a half-deleted snapshot). Writes are not held back: a copy may or may not include a
+  // file published while it runs, and either is a consistent snapshot.
+  Mutex tree_mu_;
 };
 
 }  // namespace tamga

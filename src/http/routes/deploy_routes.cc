@@ -4,6 +4,7 @@
 
 #include "core/json_parse.h"
 #include "core/json_writer.h"
+#include "core/utf8.h"
 #include "http/routes/route_context.h"
 
 namespace tamga {
@@ -42,7 +43,7 @@ Result<std::string> NameOf(const HttpRequest& req, const std::string& suffix) {
     rest.resize(rest.size() - suffix.size());
   }
   if (rest.empty() || rest.size() > 64 || rest.find('/') != std::string::npos) {
-    return NotFound("Deployment '" + rest.substr(0, 64) + "' not found");
+    return NotFound("Deployment '" + std::string(Utf8Prefix(rest, 64)) + "' not found");
   }
   return rest;
 }

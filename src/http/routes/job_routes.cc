@@ -4,6 +4,7 @@
 // JsonWriter. Errors use the MLflow error shape.
 #include "core/json_parse.h"
 #include "core/json_writer.h"
+#include "core/utf8.h"
 #include "http/routes/route_context.h"
 #include "jobs/job_service.h"
 
@@ -281,7 +282,7 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
                q.queue = queue.value_or("");
                q.state = state.value_or("");
                if (!q.state.empty() && !ParseJobState(q.state))
-                 return InvalidArgument("unknown state '" + q.state.substr(0, 32) + "'");
+                 return InvalidArgument("unknown state '" + std::string(Utf8Prefix(q.state, 32)) + "'");
                TAMGA_ASSIGN_OR_RETURN(q.max_results, IntParam(f, "max_results", 100, 1, 10000));
                TAMGA_ASSIGN_OR_RETURN(auto list, jobs->List(q));
                respond(JobListResponse(list));

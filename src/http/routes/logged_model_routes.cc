@@ -11,6 +11,7 @@
 //   GET    logged-models/{id}/artifacts/files?artifact_file_path=              download a file
 //   POST   runs/outputs                          link models to the run that produced them
 #include "artifacts/artifact_path.h"
+#include "core/utf8.h"
 #include "http/registry_json.h"
 #include "http/routes/route_context.h"
 
@@ -47,7 +48,7 @@ ModelPath SplitModelPath(const HttpRequest& req) {
 }
 
 Status UnknownRoute(const HttpRequest& req) {
-  return NotFound("No logged-models route for " + req.path.substr(0, 200));
+  return NotFound("No logged-models route for " + std::string(Utf8Prefix(req.path, 200)));
 }
 
 Result<std::string> ModelArtifactBase(LoggedModelService* models, const std::string& id) {

@@ -1,5 +1,6 @@
 // /api/2.0/mlflow/runs/* except metric logging (metric_routes.cc).
 #include "core/json_parse.h"
+#include "core/utf8.h"
 #include "http/mlflow_json.h"
 #include "http/routes/route_context.h"
 
@@ -207,8 +208,8 @@ void RegisterRunRoutes(Router& router, const RouteContext& ctx) {
                TAMGA_ASSIGN_OR_RETURN(std::string model_json, f.RequiredString("model_json"));
                auto parsed = RequestFields::FromJsonText(model_json);
                if (!parsed.ok())
-                 return InvalidArgument("Malformed model info. \n" + model_json.substr(0, 200) +
-                                        "\nis not a valid JSON.");
+                 return InvalidArgument("Malformed model info. \n" +
+                                        std::string(Utf8Prefix(model_json, 200)) + "\nis not a valid JSON.");
                t->LogModel(id, DumpJson(parsed->raw()), EmptyOk(respond));
                return Status::Ok();
              }));

@@ -3,6 +3,7 @@
 //   GET /api/2.0/tamga/models/resolve?uri=models:/name@alias
 #include <charconv>
 
+#include "core/utf8.h"
 #include "http/registry_json.h"
 #include "http/routes/route_context.h"
 #include "registry/mlmodel.h"
@@ -18,7 +19,7 @@ Result<int64_t> ParseWait(const std::string& s) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   std::string unit(end, s.data() + s.size());
   if (ec != std::errc() || n < 0)
-    return InvalidArgument("Invalid value '" + s.substr(0, 50) + "' for parameter 'wait'");
+    return InvalidArgument("Invalid value '" + std::string(Utf8Prefix(s, 50)) + "' for parameter 'wait'");
   // Clamped before multiplying: a huge count must not overflow (undefined behaviour), only saturate.
   n = std::min<int64_t>(n, kMaxWaitMs);
   int64_t ms;
@@ -29,7 +30,7 @@ Result<int64_t> ParseWait(const std::string& s) {
   else if (unit == "m")
     ms = n * 60000;
   else
-    return InvalidArgument("Invalid value '" + s.substr(0, 50) +
+    return InvalidArgument("Invalid value '" + std::string(Utf8Prefix(s, 50)) +
                            "' for parameter 'wait' (use e.g. 30s or 500ms)");
   return std::min(ms, kMaxWaitMs);
 }

@@ -1,6 +1,7 @@
 // MLflow 3 webhooks (/api/2.0/mlflow/webhooks[/{id}[/test]]) and Tamga's delivery log
 // (/api/2.0/tamga/webhooks/{id}/deliveries).
 
+#include "core/utf8.h"
 #include "http/registry_json.h"
 #include "http/routes/route_context.h"
 
@@ -18,7 +19,7 @@ Result<std::vector<std::string>> ParseEvents(const RequestFields& f) {
       std::string s = e.get<std::string>();
       size_t dot = s.find('.');
       if (dot == std::string::npos)
-        return InvalidArgument("Invalid webhook event '" + s.substr(0, 100) + "'");
+        return InvalidArgument("Invalid webhook event '" + std::string(Utf8Prefix(s, 100)) + "'");
       entity = s.substr(0, dot);
       action = s.substr(dot + 1);
     } else if (e.is_object() && e.contains("entity") && e.contains("action") && e["entity"].is_string() &&
@@ -84,7 +85,7 @@ Result<std::string> WebhookIdOf(const HttpRequest& req, const char* suffix) {
     rest.resize(rest.size() - s.size());
   }
   if (rest.empty() || rest.find('/') != std::string::npos || rest.size() > 64) {
-    return NotFound("Webhook with ID " + rest.substr(0, 64) + " not found");
+    return NotFound("Webhook with ID " + std::string(Utf8Prefix(rest, 64)) + " not found");
   }
   return rest;
 }

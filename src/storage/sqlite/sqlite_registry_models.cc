@@ -78,6 +78,12 @@ Result<Compiled> CompileFilter(const std::vector<Comparison>& filter, bool versi
   for (const auto& c : filter) {
     std::string cond;
     if (c.kind == FieldKind::kTag) {
+      bool list = c.op == CompareOp::kIn || c.op == CompareOp::kNotIn;
+      if (list ? !std::holds_alternative<std::vector<std::string>>(c.value)
+               : !std::holds_alternative<std::string>(c.value)) {
+        return InvalidArgument("Invalid comparator for tag '" + c.key +
+                               "'");  // the parser refuses these first
+      }
       out.binds.emplace_back(c.key);
       std::string tag_cond = SqlStringCondition("t.value", c, out.binds);
       cond = versions ? "EXISTS (SELECT 1 FROM model_version_tags t WHERE t.model_pk = v.model_pk AND "
