@@ -1,5 +1,6 @@
 #include "grpc/oip_grpc_server.h"
 
+#include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
 
 #include "core/log.h"
@@ -107,6 +108,8 @@ Result<std::unique_ptr<OipGrpcServer>> OipGrpcServer::Start(const GrpcServerOpti
   auto impl = std::make_unique<Impl>();
   impl->service = std::make_unique<Service>(models, options.default_model);
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second server on a taken port would bind too and share the traffic.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   builder.AddListeningPort(host + ":" + std::to_string(options.port), grpc::InsecureServerCredentials(),
                            &impl->port);

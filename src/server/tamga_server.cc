@@ -6,6 +6,7 @@
 
 #include "artifacts/local/local_blob_store.h"
 #include "core/clock.h"
+#include "core/dir_lock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/port_file.h"
@@ -57,6 +58,7 @@ struct TamgaServer::Parts {
   ServerConfig config;
   SystemClock clock;
   SystemRandom random;
+  std::unique_ptr<DirLock> data_dir_lock;  // first: held until everything else is gone
   MetricsRegistry metrics;
   LongPollGate long_polls{LongPollGate::Options{}};  // early: outlives every service holding a wait's ticket
   // Before every service: destroyed after them. Services hold responders of in-flight requests (long-polls,
@@ -88,6 +90,8 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Internal("cannot create data dir " + config.data_dir + ": " + ec.message());
+  // One server per data dir: two would share one SQLite writer role and one artifact tree.
+  TAMGA_ASSIGN_OR_RETURN(p->data_dir_lock, DirLock::Acquire(config.data_dir));
 
   SqliteMetadataStore::Options so;
   so.path = config.data_dir + "/tamga.db";

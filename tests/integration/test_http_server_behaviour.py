@@ -195,3 +195,34 @@ def test_sigterm_with_a_trickling_upload_and_an_open_long_poll_exits_cleanly(tam
         server.cleanup()
         assert rc == 0, "attempt %d: exit code %s\n%s" % (attempt, rc, log[-2000:])
         assert "tamga server stopped" in log
+
+
+def test_a_second_server_on_the_same_data_dir_refuses_to_start(server, tamga_bin):
+    r = subprocess.run([tamga_bin, "server", "--port", "0", "--data-dir", server.data_dir],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    out = r.stdout + r.stderr
+    assert "is in use by another tamga process (pid %d)" % server.proc.pid in out, out
+    # The first one is untouched.
+    assert requests.get(server.url + "/health", timeout=5).status_code == 200
+
+
+def test_a_taken_grpc_port_fails_the_start_instead_of_sharing_it(tamga_bin, tmp_path):
+    first_dir, second_dir = tmp_path / "a", tmp_path / "b"
+    first_dir.mkdir()
+    port_file = first_dir / "grpc-port"
+    first = subprocess.Popen([tamga_bin, "server", "--port", "0", "--data-dir", str(first_dir),
+                              "--grpc-port", "0", "--grpc-port-file", str(port_file)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 20
+        while not (port_file.exists() and port_file.read_text().strip()) and time.time() < deadline:
+            time.sleep(0.05)
+        grpc_port = port_file.read_text().strip()
+        r = subprocess.run([tamga_bin, "server", "--port", "0", "--data-dir", str(second_dir),
+                            "--grpc-port", grpc_port], capture_output=True, text=True, timeout=30)
+        assert r.returncode != 0
+        assert "cannot listen for gRPC on 127.0.0.1:%s" % grpc_port in r.stdout + r.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=30)
