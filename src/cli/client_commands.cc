@@ -208,11 +208,25 @@ ClientCommands AddClientCommands(CLI::App& app) {
     if (!j) return code;
     if (c->as_json) return out(*j), 0;
     for (const auto& d : j->value("deployments", json::array())) {
-      std::cout << d.value("name", "") << "  " << d.value("model_name", "") << "@"
-                << d["spec"].value("alias", "") << "  rendered=v" << d.value("rendered_version", "-") << "\n";
+      std::string alias = d.contains("spec") && d["spec"].is_object() ? d["spec"].value("alias", "") : "";
+      std::string version = d.value("rendered_version", "");
+      std::cout << d.value("name", "") << "  " << d.value("model_name", "") << "@" << alias << "  "
+                << (version.empty() ? "not rendered yet (alias '" + alias + "' does not point at a version)"
+                                    : "rendered version " + version)
+                << "\n";
     }
     return 0;
   });
+  auto* drm = Command(
+      deploy, "rm", "Delete a deployment and its files in the GitOps folder.", c.get(), &cmds, [c, s] {
+        int code = 0;
+        const std::string& name = (*s)["drm_name"];
+        auto j = Call(*c, "DELETE", "/api/2.0/tamga/deployments/" + Escape(name), nullptr, &code);
+        if (!j) return code;
+        if (!c->as_json) std::cout << "deleted deployment " << name << "\n";
+        return 0;
+      });
+  drm->add_option("name", (*s)["drm_name"], "Deployment name")->required();
   auto* apply = Command(deploy, "apply", "Create or replace a deployment from a JSON spec file.", c.get(),
                         &cmds, [c, s, out] {
                           int code = 0;
@@ -221,12 +235,17 @@ ClientCommands AddClientCommands(CLI::App& app) {
                           json spec = json::parse(in, nullptr, false);
                           if (spec.is_discarded())
                             return std::cerr << "error: " << (*s)["spec_file"] << " is not JSON\n", 2;
-                          auto j = Call(*c, "POST", "/api/2.0/tamga/deployments", spec, &code);
+                          std::string path = "/api/2.0/tamga/deployments";
+                          if ((*s)["allow_missing"] == "1") path += "?allow_missing=true";
+                          auto j = Call(*c, "POST", path, spec, &code);
                           if (!j) return code;
                           out(*j);
                           return 0;
                         });
   apply->add_option("-f,--file", (*s)["spec_file"], "Deployment spec (JSON)")->required();
+  apply->add_flag_callback(
+      "--allow-missing", [s] { (*s)["allow_missing"] = "1"; },
+      "Accept a deployment whose registered model does not exist yet (rendered once it is registered)");
   auto* render =
       Command(deploy, "render", "Render a deployment (writes the GitOps folder) or a models:/ URI.", c.get(),
               &cmds, [c, s, out] {

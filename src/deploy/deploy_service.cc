@@ -36,9 +36,19 @@ void DeployService::Shutdown() {
   if (thread_.joinable()) thread_.join();
 }
 
-void DeployService::Put(const std::string& spec_json, std::function<void(Result<DeploymentRecord>)> done) {
+void DeployService::Put(const std::string& spec_json, bool allow_missing,
+                        std::function<void(Result<DeploymentRecord>)> done) {
   auto spec = ParseDeploymentSpec(spec_json);
   if (!spec.ok()) return done(spec.status());
+  if (!allow_missing) {
+    auto model = store_->registry().GetRegisteredModel(spec->model_name);
+    if (model.status().code() == StatusCode::kNotFound) {
+      return done(NotFound("Registered model '" + spec->model_name +
+                           "' does not exist: register it first, or apply with allow_missing (CLI: "
+                           "--allow-missing) to deploy it once it is registered"));
+    }
+    if (!model.ok()) return done(model.status());
+  }
   int64_t now = clock_->NowMillis();
   auto record = std::make_shared<DeploymentRecord>();
   record->name = spec->name;

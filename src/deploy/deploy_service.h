@@ -46,8 +46,10 @@ class DeployService {
   ~DeployService();
 
   // Creates or replaces a deployment (spec JSON, deployment_spec.h); it is rendered in the background
-  // as soon as its alias resolves.
-  void Put(const std::string& spec_json, std::function<void(Result<DeploymentRecord>)> done);
+  // as soon as its alias resolves. NotFound when the registered model does not exist, unless allow_missing
+  // (a deployment set up before its model is registered).
+  void Put(const std::string& spec_json, bool allow_missing,
+           std::function<void(Result<DeploymentRecord>)> done);
   // Deletes the deployment and its files from the GitOps folder.
   void Delete(const std::string& name, Done done);
   Result<std::vector<DeploymentRecord>> List();

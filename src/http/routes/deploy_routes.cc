@@ -65,7 +65,11 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
       return respond(
           ErrorResponse(InvalidArgument("Bad Request. Content-Type must be one of ['application/json'].")));
     }
-    deploy->Put(req.body, [respond](Result<DeploymentRecord> d) {
+    auto query = RequestFields::FromQueryString(req.query);
+    if (!query.ok()) return respond(ErrorResponse(query.status()));
+    auto allow_missing = query->OptBool("allow_missing");
+    if (!allow_missing.ok()) return respond(ErrorResponse(allow_missing.status()));
+    deploy->Put(req.body, allow_missing->value_or(false), [respond](Result<DeploymentRecord> d) {
       respond(d.ok() ? DeploymentResponse(*d) : ErrorResponse(d.status()));
     });
   });
