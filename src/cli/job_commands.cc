@@ -12,11 +12,40 @@
 #include "gpu/gpu_probe.h"
 #include "jobs/job_wire.h"
 #include "jobs/k8s_render.h"
+#include "net/http_client.h"
 
 namespace tamga {
 namespace {
 
 using json = nlohmann::json;
+
+// mlflow.set_experiment for jobs: the id of the experiment with this name, created when missing.
+std::optional<std::string> ExperimentByName(const Common& c, const std::string& name, int* code) {
+  HttpClientRequest req;
+  req.method = "GET";
+  std::string base = c.uri;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  req.url = base + "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + Escape(name);
+  auto res = HttpCall(req);
+  if (res.ok() && res->status == 200) {
+    json j = json::parse(res->body, nullptr, false);
+    if (j.is_object() && j.contains("experiment") && j["experiment"].is_object() &&
+        j["experiment"].contains("experiment_id") && j["experiment"]["experiment_id"].is_string()) {
+      return j["experiment"]["experiment_id"].get<std::string>();
+    }
+  }
+  // Missing (or unreadable): create it; the create call reports the server's own error if that fails too.
+  auto created = Call(c, "POST", "/api/2.0/mlflow/experiments/create", json{{"name", name}}, code);
+  if (!created) return std::nullopt;
+  if (!created->contains("experiment_id") || !(*created)["experiment_id"].is_string()) {
+    std::cerr << "error: the server did not return an experiment id\n";
+    *code = 1;
+    return std::nullopt;
+  }
+  std::cerr << "created experiment '" << name << "' (id " << (*created)["experiment_id"].get<std::string>()
+            << ")\n";
+  return (*created)["experiment_id"].get<std::string>();
+}
 
 void AddServer(CLI::App* cmd, Common* c, bool json_flag = true) {
   c->uri = DefaultUri();
@@ -129,7 +158,8 @@ JobCommands AddJobCommands(CLI::App& app) {
   struct Submit {
     Common c;
     json spec = json::object();
-    std::string queue, gpu_memory, memory, workdir, git_repo, git_commit, experiment, run_name;
+    std::string queue, gpu_memory, memory, workdir, git_repo, git_commit, experiment, experiment_name,
+        run_name;
     int priority = 0, gpus = 0, cpus = 1, max_retries = 2;
     int64_t timeout = 0;
     std::vector<std::string> env, tags, command;
@@ -150,7 +180,11 @@ JobCommands AddJobCommands(CLI::App& app) {
   submit->add_option("--workdir", sub->workdir, "Working directory on the agent");
   submit->add_option("--git-repo", sub->git_repo, "Clone this repository for the job");
   submit->add_option("--git-commit", sub->git_commit, "Commit or ref to check out");
-  submit->add_option("--experiment-id", sub->experiment, "Experiment of the job's run");
+  auto* exp_id = submit->add_option("--experiment-id", sub->experiment, "Experiment (id) of the job's run");
+  submit
+      ->add_option("--experiment", sub->experiment_name,
+                   "Experiment (name) of the job's run; created when missing, like mlflow.set_experiment")
+      ->excludes(exp_id);
   submit->add_option("--run-name", sub->run_name, "Name of the job's run");
   submit->add_option("command", sub->command, "-- COMMAND ARGS...");
   submit->callback([action, sub] {
@@ -183,9 +217,14 @@ JobCommands AddJobCommands(CLI::App& app) {
       if (!sub->workdir.empty()) s["working_dir"] = sub->workdir;
       if (!sub->git_repo.empty()) s["git_repo"] = sub->git_repo;
       if (!sub->git_commit.empty()) s["git_commit"] = sub->git_commit;
+      int code = 0;
+      if (!sub->experiment_name.empty()) {
+        auto id = ExperimentByName(sub->c, sub->experiment_name, &code);
+        if (!id) return code;
+        sub->experiment = *id;
+      }
       if (!sub->experiment.empty()) s["experiment_id"] = sub->experiment;
       if (!sub->run_name.empty()) s["run_name"] = sub->run_name;
-      int code = 0;
       auto r = Call(sub->c, "POST", "/api/2.0/tamga/jobs", s, &code);
       if (!r) return code;
       if (sub->c.as_json)

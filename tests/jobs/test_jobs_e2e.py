@@ -590,3 +590,24 @@ def test_cli_submit_show_and_render(cluster):
     assert "queues" in run("queues", "ls", "--server", c.url, "--json").stdout
     bad = run("jobs", "submit", "--server", c.url, "--queue", "nope", "--", "true")
     assert bad.returncode == 1 and "nope" in bad.stderr
+
+
+def test_cli_experiment_by_name_is_created_once_and_used(cluster):
+    c = cluster
+    run = lambda *a: subprocess.run([c.binary] + list(a), capture_output=True, text=True, timeout=60)
+    ids = []
+    for i in range(2):
+        out = run("jobs", "submit", "--server", c.url, "--queue", "gpu", "--experiment", "nightly training",
+                  "--", "true")
+        assert out.returncode == 0, out.stderr
+        ids.append(out.stdout.strip().splitlines()[-1])
+        assert ("created experiment 'nightly training'" in out.stderr) == (i == 0), out.stderr
+    exp = requests.get(c.url + "/api/2.0/mlflow/experiments/get-by-name",
+                       params={"experiment_name": "nightly training"}).json()["experiment"]
+    for job_id in ids:
+        j = c.wait_state(job_id, TERMINAL, timeout=30)
+        r = requests.get(c.url + "/api/2.0/mlflow/runs/get", params={"run_id": j["run_id"]}).json()["run"]
+        assert r["info"]["experiment_id"] == exp["experiment_id"]
+    both = run("jobs", "submit", "--server", c.url, "--queue", "gpu", "--experiment", "x", "--experiment-id", "0",
+               "--", "true")
+    assert both.returncode != 0 and "excludes" in both.stderr, both.stderr
