@@ -49,8 +49,9 @@ std::optional<std::string> ExperimentByName(const Common& c, const std::string& 
 
 void AddServer(CLI::App* cmd, Common* c, bool json_flag = true) {
   c->uri = DefaultUri();
-  cmd->add_option("--server,--tracking-uri", c->uri,
+  cmd->add_option("--tracking-uri", c->uri,
                   "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)");
+  cmd->add_option("--server", c->uri, "Old spelling of --tracking-uri")->group("");  // hidden alias
   if (json_flag) cmd->add_flag("--json", c->as_json, "Print the server's JSON");
 }
 
@@ -108,7 +109,11 @@ JobCommands AddJobCommands(CLI::App& app) {
   auto memory = std::make_shared<std::string>();
   auto* agent = app.add_subcommand("agent", "Run jobs from the server's queues on this machine.");
   agent_cfg->server = DefaultUri();
-  agent->add_option("--server", agent_cfg->server, "Tamga server URL")->capture_default_str();
+  agent
+      ->add_option("--tracking-uri", agent_cfg->server,
+                   "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)")
+      ->capture_default_str();
+  agent->add_option("--server", agent_cfg->server, "Old spelling of --tracking-uri")->group("");
   agent->add_option("--queue", agent_cfg->queues, "Queue to serve (repeat; the first has priority)")
       ->required();
   agent->add_option("--gpus", agent_cfg->gpus, "all | none | comma-separated NVML indices or UUIDs")
@@ -288,11 +293,12 @@ JobCommands AddJobCommands(CLI::App& app) {
     Common c;
     std::string id;
     bool follow = false;
+    int abort_wait_s = 60;
   };
   auto one = std::make_shared<One>();
   auto* show = jobs->add_subcommand("show", "Show a job (state, reason, run, GPUs).");
   AddServer(show, &one->c);
-  show->add_option("id", one->id)->required();
+  show->add_option("id", one->id, "Job id (job-...)")->required();
   show->callback([action, one] {
     *action = [one]() -> int {
       int code = 0;
@@ -308,17 +314,35 @@ JobCommands AddJobCommands(CLI::App& app) {
   auto* abort =
       jobs->add_subcommand("abort", "Abort a job (queued: at once; running: SIGTERM, grace, SIGKILL).");
   AddServer(abort, &one->c);
-  abort->add_option("id", one->id)->required();
+  abort->add_option("id", one->id, "Job id (job-...)")->required();
+  abort
+      ->add_option("--wait", one->abort_wait_s,
+                   "Seconds to wait for the job to end and print its final state")
+      ->capture_default_str();
   abort->callback([action, one] {
     *action = [one]() -> int {
       int code = 0;
       auto r =
           Call(one->c, "POST", "/api/2.0/tamga/jobs/" + Escape(one->id) + "/abort", json::object(), &code);
       if (!r) return code;
+      // A running job ends after SIGTERM, its grace period and maybe SIGKILL: show the state it ends in.
+      json job = (*r)["job"];
+      auto terminal = [](const json& j) {
+        auto st = ParseJobState(j.is_object() ? j.value("state", "") : "");
+        return st && IsTerminal(*st);
+      };
+      for (int waited_ms = 0; !terminal(job) && waited_ms < one->abort_wait_s * 1000; waited_ms += 500) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        auto g = Call(one->c, "GET", "/api/2.0/tamga/jobs/" + Escape(one->id), nullptr, &code);
+        if (!g) return code;
+        job = (*g)["job"];
+      }
       if (one->c.as_json)
-        std::cout << (*r)["job"].dump(2) << "\n";
+        std::cout << job.dump(2) << "\n";
       else
-        PrintJob((*r)["job"]);
+        PrintJob(job);
+      if (!terminal(job))
+        std::cerr << "the job has not ended yet; `tamga jobs show " << one->id << "` later\n";
       return 0;
     };
   });
@@ -454,7 +478,8 @@ JobCommands AddJobCommands(CLI::App& app) {
   auto gserver = std::make_shared<bool>(false);
   auto* gpu = app.add_subcommand(
       "gpu", "This machine's GPUs (like nvidia-smi), with the job and run owning each process.");
-  gpu->add_option("--server", gc->uri, "Also ask this server which job owns each process");
+  gpu->add_option("--tracking-uri", gc->uri, "Also ask this server which job owns each process");
+  gpu->add_option("--server", gc->uri, "Old spelling of --tracking-uri")->group("");
   gpu->add_flag("--json", gc->as_json, "JSON");
   gpu->callback([action, gc] {
     *action = [gc]() -> int {

@@ -8,6 +8,7 @@
 
 #include "cli/client_commands.h"
 #include "cli/job_commands.h"
+#include "cli/suggest.h"
 #include "core/log.h"
 #include "jobs/job_types.h"
 #include "server/serve_server.h"
@@ -216,7 +217,16 @@ int main(int argc, char** argv) {
   auto* version = app.add_subcommand("version", "Print the version.");
 
   argc = tamga::TakeJobCommand(argc, argv);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::string unknown = tamga::UnknownSubcommandMessage(app, argc, argv);
+    if (!unknown.empty() && e.get_exit_code() != 0) {
+      std::cerr << unknown << "\n";
+      return 2;
+    }
+    return app.exit(e);
+  }
 
   tamga::LogLevel level;
   if (!tamga::ParseLogLevel(log_level, &level)) {

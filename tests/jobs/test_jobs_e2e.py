@@ -611,3 +611,17 @@ def test_cli_experiment_by_name_is_created_once_and_used(cluster):
     both = run("jobs", "submit", "--server", c.url, "--queue", "gpu", "--experiment", "x", "--experiment-id", "0",
                "--", "true")
     assert both.returncode != 0 and "excludes" in both.stderr, both.stderr
+
+
+def test_cli_abort_prints_the_final_state_and_unknown_commands_suggest(cluster):
+    c = cluster
+    run = lambda *a: subprocess.run([c.binary] + list(a), capture_output=True, text=True, timeout=90)
+    out = run("jobs", "submit", "--tracking-uri", c.url, "--queue", "gpu", "--", "sleep", "60")
+    assert out.returncode == 0, out.stderr
+    job_id = out.stdout.strip().splitlines()[-1]
+    c.wait_state(job_id, {"running"}, timeout=30)
+    ab = run("jobs", "abort", job_id, "--tracking-uri", c.url, "--json")
+    assert ab.returncode == 0, ab.stderr
+    assert json.loads(ab.stdout)["state"] == "aborted", ab.stdout
+    typo = run("jobs", "sumbit", "--tracking-uri", c.url)
+    assert typo.returncode == 2 and "unknown command 'sumbit' for 'tamga jobs'. Did you mean: submit?" in typo.stderr
