@@ -237,10 +237,19 @@ def test_model_that_cannot_load_is_reported_and_server_stays_up(request, tmp_pat
     s = Serve(request.config.getoption("--tamga"), str(bad))
     try:
         time.sleep(0.5)
-        assert requests.get(s.url + "/v2/health/ready").status_code == 503
+        ready = requests.get(s.url + "/v2/health/ready")
+        assert ready.status_code == 503
+        # The readiness answer says why: which model, its state and the load error.
+        [m] = ready.json()["models"]
+        assert m["name"] == "broken" and m["state"] == "failed" and "cannot load XGBoost model" in m["error"], m
         assert requests.get(s.url + "/ping").status_code == 503
         r = requests.post(s.url + "/v2/models/broken/infer", json={"inputs": []})
         assert r.status_code == 503 and "cannot load XGBoost model" in r.json()["error"]
+        inv = requests.post(s.url + "/invocations", json={"inputs": [[1.0]]})
+        assert inv.status_code == 503, inv.text
+        assert "is not ready: loading failed: cannot load XGBoost model" in inv.json()["message"], inv.text
+        log = s.read_log()
+        assert "nothing is serving this model" in log and "the previous version keeps serving" not in log
         assert requests.get(s.url + "/v2/health/live").status_code == 200
     finally:
         s.stop()

@@ -117,9 +117,30 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
   });
   router.Add(HttpMethod::kGet, "/v2/health/live",
              [](HttpRequest&, Responder respond) { respond(HttpResponse::Json("{\"live\":true}")); });
+  // {"ready": bool, "models": [{name, state, version?, loading_version?, error?}]}: why a model is not ready
+  // (loading which version, or the load error), so a failing readiness probe explains itself.
   router.Add(HttpMethod::kGet, "/v2/health/ready", [models, standalone](HttpRequest&, Responder respond) {
     bool ready = models->AllReady(/*vacuous_ready=*/!standalone);
-    respond(HttpResponse::Json(ready ? "{\"ready\":true}" : "{\"ready\":false}", ready ? 200 : 503));
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.FieldBool("ready", ready);
+    w.Key("models");
+    w.BeginArray();
+    for (const auto& m : models->List()) {
+      w.BeginObject();
+      w.Field("name", m.name);
+      w.Field("state", m.state == ModelState::kAvailable ? "available"
+                       : m.state == ModelState::kFailed  ? "failed"
+                                                         : "loading");
+      if (!m.serving_version.empty()) w.Field("version", m.serving_version);
+      if (!m.loading_version.empty()) w.Field("loading_version", m.loading_version);
+      if (!m.last_error.empty()) w.Field("error", m.last_error);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    respond(HttpResponse::Json(std::move(body), ready ? 200 : 503));
   });
 
   router.AddPrefix(HttpMethod::kGet, "/v2/models/", [models](HttpRequest& req, Responder respond) {

@@ -96,10 +96,12 @@ Status ModelManager::LoadVersion(const std::string& name, const std::string& ver
   TAMGA_LOG(kInfo, "loading model version", {{"model", name}, {"version", version}, {"path", dir}});
   auto built = Build(version, dir);
   std::shared_ptr<LoadedVersion> old;
+  bool had_previous = false;
   {
     MutexLock lock(&mu_);
     auto& e = models_[name];
     e.status.loading_version.clear();
+    had_previous = e.serving != nullptr;
     if (!built.ok()) {
       e.status.last_error = built.status().message();
       if (!e.serving) e.status.state = ModelState::kFailed;
@@ -115,7 +117,10 @@ Status ModelManager::LoadVersion(const std::string& name, const std::string& ver
     loaded_->Set({}, n);
   }
   if (!built.ok()) {
-    TAMGA_LOG(kError, "model version failed to load; the previous version keeps serving",
+    // Name the fallback only when there is one.
+    TAMGA_LOG(kError,
+              had_previous ? "model version failed to load; the previous version keeps serving"
+                           : "model version failed to load; nothing is serving this model",
               {{"model", name}, {"version", version}, {"error", built.status().message()}});
     return built.status();
   }
@@ -185,8 +190,15 @@ Result<std::shared_ptr<LoadedVersion>> ModelManager::Get(const std::string& name
   auto it = models_.find(name);
   if (it == models_.end()) return NotFound("model '" + name.substr(0, 200) + "' is not served here");
   if (!it->second.serving) {
-    return Unavailable("model '" + name + "' has no loaded version" +
-                       (it->second.status.last_error.empty() ? "" : ": " + it->second.status.last_error));
+    const ModelStatus& st = it->second.status;
+    if (!st.loading_version.empty()) {
+      return Unavailable(
+          "model '" + name + "' is loading version " + st.loading_version + "; not ready yet" +
+          (st.last_error.empty() ? "" : " (the previous attempt failed: " + st.last_error + ")"));
+    }
+    return Unavailable(
+        "model '" + name + "' is not ready: " +
+        (st.last_error.empty() ? "no version loaded yet" : "loading failed: " + st.last_error));
   }
   if (!version.empty() && version != it->second.serving->version) {
     return NotFound("version " + version.substr(0, 50) + " of model '" + name +
