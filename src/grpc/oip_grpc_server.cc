@@ -65,7 +65,10 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     auto v = models_->Get(name, req->model_version());
     if (!v.ok()) return Done(ctx, v.status());
     auto inputs = DecodeGrpcInputs(*req, (*v)->signature);
-    if (!inputs.ok()) return Done(ctx, inputs.status());
+    if (!inputs.ok()) {
+      models_->RecordInvalidInput(name, (*v)->version, "grpc");
+      return Done(ctx, inputs.status());
+    }
     bool raw = req->raw_input_contents_size() > 0;
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     // `req` and `resp` stay valid until Finish.

@@ -317,3 +317,17 @@ def test_hot_reload_from_registry_drops_no_request(request, models, expected):
             s.stop()
     finally:
         reg.cleanup()
+
+
+def test_invalid_inputs_are_counted_in_the_request_metrics(mlp):
+    # Wrong dtype for the signature (V2) and an unparsable MLflow body: refused before inference, counted.
+    bad = requests.post(f"{mlp.url}/v2/models/mlp/infer",
+                        json={"inputs": [{"name": "input-0", "datatype": "BYTES", "shape": [1], "data": ["x"]}]})
+    assert bad.status_code == 400, bad.text
+    inv = requests.post(f"{mlp.url}/invocations", data="not json", headers={"Content-Type": "application/json"})
+    assert inv.status_code == 400, inv.text
+    metrics = requests.get(mlp.url + "/metrics").text
+    for protocol in ("v2", "mlflow"):
+        line = [l for l in metrics.splitlines() if l.startswith(
+            'tamga_serving_requests_total{model="mlp",version="1",protocol="%s",outcome="invalid_input"}' % protocol)]
+        assert line and float(line[0].rsplit(" ", 1)[1]) >= 1, (protocol, metrics[-2000:])

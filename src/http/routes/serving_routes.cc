@@ -64,7 +64,10 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
     auto v = models->Get(model);
     if (!v.ok()) return respond(MlflowErrorResponse(v.status()));
     auto inputs = ParseInvocations(req.Header("content-type"), req.body, (*v)->signature);
-    if (!inputs.ok()) return respond(MlflowErrorResponse(inputs.status()));
+    if (!inputs.ok()) {
+      models->RecordInvalidInput(model, (*v)->version, "mlflow");
+      return respond(MlflowErrorResponse(inputs.status()));
+    }
     models->Infer(
         model, "", std::move(*inputs), "mlflow",
         [respond](Result<std::vector<Tensor>> out, InferTimings, std::shared_ptr<LoadedVersion> ver) {
@@ -177,6 +180,7 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
       char* end = nullptr;
       unsigned long long n = std::strtoull(header_len.c_str(), &end, 10);
       if (end == header_len.c_str() || *end != '\0' || n > body.size()) {
+        models->RecordInvalidInput(p->model, (*v)->version, "v2");
         return respond(OipError(InvalidArgument("invalid Inference-Header-Content-Length")));
       }
       raw = n == 0;
@@ -185,7 +189,10 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
     }
     auto parsed =
         raw ? ParseV2RawRequest(binary, (*v)->signature) : ParseV2InferRequest(json, binary, (*v)->signature);
-    if (!parsed.ok()) return respond(OipError(parsed.status()));
+    if (!parsed.ok()) {
+      models->RecordInvalidInput(p->model, (*v)->version, "v2");
+      return respond(OipError(parsed.status()));
+    }
     auto request = std::make_shared<V2InferRequest>(std::move(*parsed));
     std::vector<Tensor> inputs = std::move(request->inputs);
     std::string model = p->model;

@@ -207,6 +207,12 @@ Result<std::shared_ptr<LoadedVersion>> ModelManager::Get(const std::string& name
   return it->second.serving;
 }
 
+void ModelManager::RecordInvalidInput(const std::string& name, const std::string& version,
+                                      const std::string& protocol) {
+  requests_->Add(
+      {{"model", name}, {"version", version}, {"protocol", protocol}, {"outcome", "invalid_input"}}, 1);
+}
+
 void ModelManager::Infer(const std::string& name, const std::string& version, std::vector<Tensor> inputs,
                          const std::string& protocol, Done done) {
   auto start = std::chrono::steady_clock::now();

@@ -72,6 +72,9 @@ class ModelManager {
   // retries once on a version that started unloading between pin and submit. `done` gets the version
   // that produced the outputs.
   using Done = std::function<void(Result<std::vector<Tensor>>, InferTimings, std::shared_ptr<LoadedVersion>)>;
+  // Counts a request refused before inference because its input did not decode or match the signature
+  // (outcome="invalid_input"), so dashboards see bad traffic as well as failed inference.
+  void RecordInvalidInput(const std::string& name, const std::string& version, const std::string& protocol);
   void Infer(const std::string& name, const std::string& version, std::vector<Tensor> inputs,
              const std::string& protocol, Done done);
 
