@@ -159,6 +159,18 @@ int main(int argc, char** argv) {
       ->add_option("--registry", serve_config.registry,
                    "Registry URL for models:/ URIs (env TAMGA_REGISTRY_URI, MLFLOW_TRACKING_URI)")
       ->envname("TAMGA_REGISTRY_URI");
+  serve
+      ->add_option("--name", serve_config.name,
+                   "Model name clients use (/v2/models/<name>, gRPC); default: the registered name, or the "
+                   "directory's or file's name")
+      ->check([](const std::string& v) -> std::string {
+        if (v.empty() || v.size() > 128) return "1 to 128 characters";
+        for (char ch : v) {
+          if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
+            return "letters, digits, '-', '_' and '.' only";
+        }
+        return "";
+      });
   serve->add_option("--cache-dir", serve_config.cache_dir, "Downloaded registry models are cached here")
       ->envname("TAMGA_MODEL_CACHE")
       ->capture_default_str();

@@ -33,6 +33,7 @@ struct ServeServer::Parts {
 namespace {
 
 std::string ModelNameOf(const ServeConfig& c) {
+  if (!c.name.empty()) return c.name;
   std::string reg = RegisteredNameOf(c.model);
   if (!reg.empty()) return reg;
   std::filesystem::path p = std::filesystem::absolute(c.model);

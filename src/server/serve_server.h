@@ -16,6 +16,7 @@ namespace tamga {
 
 struct ServeConfig {
   std::string model;  // directory, .pt file, or models:/ URI
+  std::string name;   // the name clients use (/v2/models/<name>); "" = the registered name or the file's
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string registry;  // tracking/registry URL for models:/ URIs

@@ -331,3 +331,17 @@ def test_invalid_inputs_are_counted_in_the_request_metrics(mlp):
         line = [l for l in metrics.splitlines() if l.startswith(
             'tamga_serving_requests_total{model="mlp",version="1",protocol="%s",outcome="invalid_input"}' % protocol)]
         assert line and float(line[0].rsplit(" ", 1)[1]) >= 1, (protocol, metrics[-2000:])
+
+
+def test_serve_name_overrides_the_directory_name(request, models, expected):
+    s = Serve(request.config.getoption("--tamga"), os.path.join(models, "mlp"), "--name", "churn-v2").wait_ready()
+    try:
+        assert requests.get(s.url + "/v2/models/churn-v2").status_code == 200
+        assert requests.get(s.url + "/v2/models/mlp").status_code == 404
+        r = v2_infer(s.url, "churn-v2", expected["x"][:2])
+        assert r.status_code == 200 and r.json()["model_name"] == "churn-v2", r.text
+    finally:
+        s.stop()
+    bad = subprocess.run([request.config.getoption("--tamga"), "serve", os.path.join(models, "mlp"), "--name",
+                          "a/b"], capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and "letters, digits" in bad.stderr + bad.stdout
