@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/python_repr.h"  // PythonStr, for callers building MLflow-style messages
 #include "core/result.h"
 #include "http/http_types.h"
 
@@ -49,7 +50,5 @@ Status MissingParam(const std::string& key);
 // MLflow's "Invalid value <value> for parameter '<key>' supplied. Hint: Value was of type '<type>'. ..."
 // with the value and type printed as Python prints them (str() of the json.loads value).
 Status InvalidParamValue(const std::string& key, const nlohmann::json& value);
-// Python's str() of a JSON value: strings bare, True/False/None, lists and dicts as repr(); <= ~400 bytes.
-std::string PythonStr(const nlohmann::json& value);
 
 }  // namespace tamga

@@ -74,6 +74,19 @@ Result<ModelUri> ParseModelUri(std::string_view uri) {
   return out;
 }
 
+std::optional<RunsUri> ParseRunsUri(std::string_view uri) {
+  constexpr std::string_view kScheme = "runs:/";
+  if (uri.substr(0, kScheme.size()) != kScheme) return std::nullopt;
+  std::string_view rest = uri.substr(kScheme.size());
+  while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  size_t slash = rest.find('/');
+  RunsUri out;
+  out.run_id = std::string(rest.substr(0, slash));
+  if (slash != std::string_view::npos) out.path = std::string(rest.substr(slash + 1));
+  while (!out.path.empty() && out.path.back() == '/') out.path.pop_back();
+  return out;
+}
+
 std::optional<std::string> ProxiedBlobPath(std::string_view uri) {
   auto proxied = ProxiedArtifactPath(uri);
   if (!proxied) return std::nullopt;
@@ -138,10 +151,8 @@ Result<ResolvedModel> ResolveModelUri(RegistryReader& registry, const ModelUri& 
   if (version) {
     out.run_id = version->run_id.value_or("");
     // MLflow leaves run_id empty for a "runs:/<id>/..." source; provenance still names that run.
-    if (out.run_id.empty() && version->source.rfind("runs:/", 0) == 0) {
-      std::string rest = version->source.substr(6);
-      while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
-      out.run_id = rest.substr(0, rest.find('/'));
+    if (out.run_id.empty()) {
+      if (auto runs = ParseRunsUri(version->source)) out.run_id = runs->run_id;
     }
     out.artifact_location = version->storage_location;
     out.version = std::move(version);

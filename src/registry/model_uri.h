@@ -44,6 +44,14 @@ struct ResolvedModel {
 // NotFound for an unknown model/version/alias/stage match (message names what was missing).
 Result<ResolvedModel> ResolveModelUri(RegistryReader& registry, const ModelUri& uri);
 
+// "runs:/<run_id>/<path>" -> {run_id, path} (leading slashes of the rest and trailing ones of the path
+// dropped); nullopt for other URIs.
+struct RunsUri {
+  std::string run_id;
+  std::string path;
+};
+std::optional<RunsUri> ParseRunsUri(std::string_view uri);
+
 // "mlflow-artifacts:/a/b", "mlflow-artifacts://host:port/a/b" and "http(s)://host/api/2.0/mlflow-artifacts/
 // artifacts/a/b" -> "a/b" (validated and normalised); nullopt for other schemes and invalid paths.
 std::optional<std::string> ProxiedBlobPath(std::string_view uri);

@@ -79,16 +79,10 @@ Result<RegistryService::PreparedSource> RegistryService::PrepareSource(const Cre
   }
   // Where the files are. The source itself is stored as given; this is the download location.
   std::string location = req.source;
-  if (req.source.rfind("runs:/", 0) == 0) {
-    std::string rest = req.source.substr(6);
-    while (!rest.empty() && rest[0] == '/') rest.erase(0, 1);
-    size_t slash = rest.find('/');
-    std::string run_id = rest.substr(0, slash);
-    std::string path = slash == std::string::npos ? "" : rest.substr(slash + 1);
-    while (!path.empty() && path.back() == '/') path.pop_back();
+  if (auto runs = ParseRunsUri(req.source)) {
     // A run Tamga does not know is accepted as MLflow does: the source is then its own location.
-    if (auto run = store_->GetRunInfo(run_id); run.ok()) {
-      location = run->artifact_uri + (path.empty() ? "" : "/" + path);
+    if (auto run = store_->GetRunInfo(runs->run_id); run.ok()) {
+      location = run->artifact_uri + (runs->path.empty() ? "" : "/" + runs->path);
     }
   } else if (ParseUri(req.source).scheme == "models") {
     auto resolved = Resolve(req.source);

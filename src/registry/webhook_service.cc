@@ -7,6 +7,7 @@
 #include "core/hmac.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
+#include "core/python_repr.h"
 #include "core/uri.h"
 #include "core/utf8.h"
 #include "registry/registry_events.h"
@@ -103,36 +104,24 @@ WebhookService::WebhookService(const Options& options, MetadataStore* store, Gro
 
 namespace {
 
-// Python's repr() of a short string, as MLflow's messages print URLs ('...' with escapes).
-std::string QuotedForMessage(const std::string& s) {
-  std::string out = "'";
-  for (char c : s.substr(0, 200)) {
-    if (c == '\\' || c == '\'') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
-
 // MLflow 3.x's _validate_webhook_url (its messages), plus Tamga's own: a host, no whitespace, <= 2048.
 Status ValidateWebhookUrl(const std::string& url) {
   bool blank = true;
   for (char c : url) blank = blank && std::isspace(static_cast<unsigned char>(c));
-  if (blank)
-    return InvalidArgument("Webhook URL cannot be empty or just whitespace: " + QuotedForMessage(url));
+  if (blank) return InvalidArgument("Webhook URL cannot be empty or just whitespace: " + PythonRepr(url));
   UriParts parts = ParseUri(url);
   bool open = parts.netloc.find('[') != std::string::npos,
        close = parts.netloc.find(']') != std::string::npos;
   if (open != close) {
-    return InvalidArgument("Invalid webhook URL " + QuotedForMessage(url) +
-                           ": ValueError('Invalid IPv6 URL')");
+    return InvalidArgument("Invalid webhook URL " + PythonRepr(url) + ": ValueError('Invalid IPv6 URL')");
   }
   if (parts.scheme != "http" && parts.scheme != "https") {
-    return InvalidArgument("Invalid webhook URL scheme: " + QuotedForMessage(parts.scheme) +
+    return InvalidArgument("Invalid webhook URL scheme: " + PythonRepr(parts.scheme) +
                            ". Allowed schemes are: http, https.");
   }
   bool clean = url.find_first_of(" \t\r\n") == std::string::npos;
   if (parts.netloc.empty() || !clean || url.size() > 2048) {
-    return InvalidArgument("Invalid webhook URL " + QuotedForMessage(url) +
+    return InvalidArgument("Invalid webhook URL " + PythonRepr(url) +
                            ": it needs a host, no whitespace and at most 2048 characters.");
   }
   return Status::Ok();

@@ -39,6 +39,15 @@ TEST(ModelUri, RejectsMalformed) {
   }
 }
 
+TEST(ModelUri, RunsUris) {
+  auto r = ParseRunsUri("runs:///abc/model/sub/");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->run_id, "abc");
+  EXPECT_EQ(r->path, "model/sub");
+  EXPECT_EQ(ParseRunsUri("runs:/abc")->path, "");
+  EXPECT_FALSE(ParseRunsUri("models:/m/1").has_value());
+}
+
 TEST(ModelUri, ProxiedBlobPath) {
   EXPECT_EQ(*ProxiedBlobPath("mlflow-artifacts:/1/abc/artifacts/model"), "1/abc/artifacts/model");
   EXPECT_EQ(*ProxiedBlobPath("mlflow-artifacts://host:5000/1/abc"), "1/abc");
