@@ -13,9 +13,12 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests python3-yaml sqlite3 wrk curl
   python3-numpy python3-torch python3-xgboost python3-grpcio python3-protobuf
+  bubblewrap util-linux
 )
 
 PACKAGES+=("$@")
+# Node.js and npm (the Kubernetes schema check, later the web UI): Debian's, unless a node is already there.
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

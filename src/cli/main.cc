@@ -156,9 +156,10 @@ int main(int argc, char** argv) {
       ->envname("TAMGA_SERVE_PORT")
       ->capture_default_str();
   serve
-      ->add_option("--registry", serve_config.registry,
-                   "Registry URL for models:/ URIs (env TAMGA_REGISTRY_URI, MLFLOW_TRACKING_URI)")
-      ->envname("TAMGA_REGISTRY_URI");
+      ->add_option("--tracking-uri", serve_config.registry,
+                   "Tamga server URL for models:/ URIs (env TAMGA_TRACKING_URI, MLFLOW_TRACKING_URI)")
+      ->envname("TAMGA_TRACKING_URI");
+  serve->add_option("--registry", serve_config.registry, "Old spelling of --tracking-uri")->group("");
   serve
       ->add_option("--name", serve_config.name,
                    "Model name clients use (/v2/models/<name>, gRPC); default: the registered name, or the "
@@ -270,6 +271,7 @@ int main(int argc, char** argv) {
     return st.ok() ? 0 : 1;
   }
   if (*serve) {
+    if (serve_config.registry.empty()) serve_config.registry = EnvOr("TAMGA_REGISTRY_URI", "");
     if (serve_config.registry.empty()) serve_config.registry = EnvOr("MLFLOW_TRACKING_URI", "");
     for (size_t pos = 0; pos < preferred.size();) {
       size_t comma = preferred.find(',', pos);

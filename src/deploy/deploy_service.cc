@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/utf8.h"
+#include "registry/mlmodel.h"
 #include "registry/registry_events.h"
 
 namespace tamga {
@@ -97,6 +98,31 @@ Result<DeploymentRecord> DeployService::Get(const std::string& name) {
   return store_->registry().GetDeployment(name);
 }
 
+// Whether the model needs the Python runtime image, and its pip requirements (read from the model's files
+// in Tamga's store; a model stored elsewhere is rendered for the native runtime unless the spec forces it).
+Status DeployService::FillRuntime(const ResolvedModel& resolved, RenderInput* in) {
+  if (in->spec.runtime == "native") return Status::Ok();
+  bool python = in->spec.runtime == "python";
+  if (!resolved.blob_path.empty()) {
+    if (!python) {
+      auto info = ReadMlmodel(registry_->blobs(), resolved.blob_path);
+      python = info.ok() && NeedsPythonWorker(*info);
+    }
+    if (python) {
+      auto req = ReadPipRequirements(registry_->blobs(), resolved.blob_path);
+      if (!req.ok()) {
+        return InvalidArgument("Deployment '" + in->spec.name +
+                               "': the model's pip requirements cannot be "
+                               "rendered: " +
+                               req.status().message());
+      }
+      in->requirements = *req;
+    }
+  }
+  in->python_runtime = python;
+  return Status::Ok();
+}
+
 Result<RenderOutcome> DeployService::RenderSpec(const DeploymentSpec& spec, const std::string& reason,
                                                 int64_t event_seq) {
   auto resolved = registry_->Resolve("models:/" + spec.model_name + "@" + spec.alias);
@@ -112,6 +138,7 @@ Result<RenderOutcome> DeployService::RenderSpec(const DeploymentSpec& spec, cons
   RenderOutcome out;
   out.version = in.version;
   if (spec.target == "local") return out;  // served in-process by `tamga server`; nothing to render
+  TAMGA_RETURN_IF_ERROR(FillRuntime(*resolved, &in));
   out.files = RenderDeployment(in);
   std::string message = "deploy " + spec.name + ": " + spec.model_name + " version " +
                         std::to_string(in.version) + " (@" + spec.alias + ")\n\n" + reason +
@@ -172,6 +199,7 @@ Result<std::vector<RenderedFile>> DeployService::RenderUri(const std::string& mo
   in.version = resolved.version->version;
   in.run_id = resolved.run_id;
   in.tamga_version = options_.tamga_version;
+  TAMGA_RETURN_IF_ERROR(FillRuntime(resolved, &in));
   return RenderDeployment(in);
 }
 

@@ -66,6 +66,7 @@ class DeployService {
  private:
   void FollowLoop();
   Status HandleEvent(const RegistryEvent& e);
+  Status FillRuntime(const ResolvedModel& resolved, RenderInput* in);
   Result<RenderOutcome> RenderSpec(const DeploymentSpec& spec, const std::string& reason, int64_t event_seq);
 
   const Options options_;

@@ -29,9 +29,10 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   nlohmann::json& j = *parsed;
   if (!j.is_object()) return InvalidArgument("Deployment spec must be a JSON object");
   static const std::set<std::string> kKnown = {
-      "name",         "model_name",         "alias",        "namespace",    "replicas",    "min_replicas",
-      "max_replicas", "target_cpu_percent", "cpu",          "memory",       "gpu_count",   "gpu_product",
-      "image",        "model_delivery",     "tracking_uri", "ingress_host", "max_body_mb", "target"};
+      "name",          "model_name",         "alias",        "namespace",    "replicas",    "min_replicas",
+      "max_replicas",  "target_cpu_percent", "cpu",          "memory",       "gpu_count",   "gpu_product",
+      "image",         "model_delivery",     "tracking_uri", "ingress_host", "max_body_mb", "target",
+      "ingress_class", "startup_timeout_s",  "cache_size",   "runtime"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k))
       return InvalidArgument("Unknown deployment field '" + std::string(Utf8Prefix(k, 64)) + "'");
@@ -65,6 +66,12 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   TAMGA_RETURN_IF_ERROR(str("tracking_uri", &s.tracking_uri));
   TAMGA_RETURN_IF_ERROR(str("ingress_host", &s.ingress_host));
   TAMGA_RETURN_IF_ERROR(str("target", &s.target));
+  TAMGA_RETURN_IF_ERROR(str("ingress_class", &s.ingress_class));
+  TAMGA_RETURN_IF_ERROR(str("cache_size", &s.cache_size));
+  TAMGA_RETURN_IF_ERROR(str("runtime", &s.runtime));
+  if (s.runtime != "auto" && s.runtime != "native" && s.runtime != "python") {
+    return InvalidArgument("Deployment field 'runtime' must be 'auto', 'native' or 'python'");
+  }
   if (s.target != "kubernetes" && s.target != "local") {
     return InvalidArgument("Deployment field 'target' must be 'kubernetes' or 'local'");
   }
@@ -75,6 +82,7 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   TAMGA_RETURN_IF_ERROR(num("target_cpu_percent", &s.target_cpu_percent, 1, 100));
   TAMGA_RETURN_IF_ERROR(num("gpu_count", &s.gpu_count, 0, 16));
   TAMGA_RETURN_IF_ERROR(num("max_body_mb", &s.max_body_mb, 1, 4096));
+  TAMGA_RETURN_IF_ERROR(num("startup_timeout_s", &s.startup_timeout_s, 10, 86400));
   if (!has_min) s.min_replicas = std::max(1, s.replicas);
   if (!Dns1123Label(s.name, 53)) {
     return InvalidArgument(
@@ -89,6 +97,11 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
     return InvalidArgument("Invalid cpu quantity '" + std::string(Utf8Prefix(s.cpu, 32)) + "'");
   if (!K8sQuantity(s.memory))
     return InvalidArgument("Invalid memory quantity '" + std::string(Utf8Prefix(s.memory, 32)) + "'");
+  if (!s.cache_size.empty() && !K8sQuantity(s.cache_size))
+    return InvalidArgument("Invalid cache_size quantity '" + std::string(Utf8Prefix(s.cache_size, 32)) + "'");
+  if (!s.ingress_class.empty() && !Dns1123Label(s.ingress_class, 63)) {
+    return InvalidArgument("Invalid ingress_class '" + std::string(Utf8Prefix(s.ingress_class, 64)) + "'");
+  }
   if (s.min_replicas > s.max_replicas) return InvalidArgument("min_replicas must not exceed max_replicas");
   if (s.replicas > s.max_replicas) return InvalidArgument("replicas must not exceed max_replicas");
   if (s.model_delivery != "pull" && s.model_delivery != "bake") {
@@ -137,6 +150,10 @@ std::string DeploymentSpecJson(const DeploymentSpec& s) {
   j["ingress_host"] = s.ingress_host;
   j["max_body_mb"] = s.max_body_mb;
   j["target"] = s.target;
+  j["ingress_class"] = s.ingress_class;
+  j["startup_timeout_s"] = s.startup_timeout_s;
+  j["cache_size"] = s.cache_size;
+  j["runtime"] = s.runtime;
   return DumpJson(j);
 }
 

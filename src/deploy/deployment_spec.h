@@ -27,6 +27,12 @@ struct DeploymentSpec {
   std::string tracking_uri = "http://tamga:5000";  // where `tamga serve` pulls models from
   std::string ingress_host;                        // "" = no Ingress
   int max_body_mb = 64;                            // serving request body limit, visible in the manifest
+  std::string ingress_class = "nginx";             // Ingress spec.ingressClassName; "" = the cluster default
+  int startup_timeout_s = 600;                     // startupProbe budget for download + load + warm-up
+  std::string cache_size;                          // sizeLimit of the model-cache emptyDir; "" = none
+  // "auto": python_function-only models get the Python runtime image (their pip requirements installed at
+  // build time), pytorch/xgboost models the native one; "native" or "python" force a choice.
+  std::string runtime = "auto";
   // "kubernetes": manifests rendered into the GitOps folder; "local": served in-process by `tamga server`
   // (V2 REST /v2/models/{name}, MLflow /endpoints/{name}/invocations), nothing rendered.
   std::string target = "kubernetes";

@@ -5,8 +5,9 @@
 namespace tamga {
 namespace {
 
-constexpr int kHttpPort = 8080;
-constexpr int kGrpcPort = 8081;
+constexpr int kHttpPort = kServeHttpPort;
+constexpr int kGrpcPort = kServeGrpcPort;
+constexpr int kRunAsUser = 65532;  // the images' non-root user
 
 // Label values: <= 63 chars of [A-Za-z0-9-_.], alphanumeric at both ends.
 std::string LabelValue(const std::string& s) {
@@ -26,18 +27,12 @@ void Str(YAML::Emitter& e, const std::string& key, const std::string& value) {
 void Int(YAML::Emitter& e, const std::string& key, int64_t value) {
   e << YAML::Key << key << YAML::Value << value;
 }
+void Bool(YAML::Emitter& e, const std::string& key, bool value) {
+  e << YAML::Key << key << YAML::Value << YAML::TrueFalseBool << value;
+}
 
 std::string ModelUri(const RenderInput& in) {
   return "models:/" + in.spec.model_name + "/" + std::to_string(in.version);
-}
-
-std::string Image(const RenderInput& in) {
-  if (in.spec.model_delivery == "bake") {
-    return in.spec.image.empty() ? "tamga-model-" + in.spec.name + ":v" + std::to_string(in.version)
-                                 : in.spec.image;
-  }
-  if (!in.spec.image.empty()) return in.spec.image;
-  return "ghcr.io/tamga-mlops/tamga:" + in.tamga_version + (in.spec.gpu_count > 0 ? "-cuda" : "");
 }
 
 void Labels(YAML::Emitter& e, const RenderInput& in, bool selector_only) {
@@ -103,26 +98,35 @@ std::string DeploymentYaml(const RenderInput& in) {
   Labels(e, in, false);
   e << YAML::EndMap;
   e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  Bool(e, "automountServiceAccountToken", false);  // the server needs no Kubernetes API access
+  Bool(e, "enableServiceLinks", false);
+  Int(e, "terminationGracePeriodSeconds", 30);
+  e << YAML::Key << "securityContext" << YAML::Value << YAML::BeginMap;
+  Bool(e, "runAsNonRoot", true);
+  Int(e, "runAsUser", kRunAsUser);
+  Int(e, "runAsGroup", kRunAsUser);
+  Int(e, "fsGroup", kRunAsUser);
+  e << YAML::Key << "seccompProfile" << YAML::Value << YAML::BeginMap;
+  Str(e, "type", "RuntimeDefault");
+  e << YAML::EndMap << YAML::EndMap;
+  const ServeContainer sc = ServeContainerFor(in);
   e << YAML::Key << "containers" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
   Str(e, "name", "model-server");
-  Str(e, "image", Image(in));
+  Str(e, "image", ServingImage(in));
   Str(e, "imagePullPolicy", "IfNotPresent");
-  e << YAML::Key << "command" << YAML::Value << YAML::Flow << YAML::BeginSeq << YAML::DoubleQuoted << "tamga"
-    << YAML::DoubleQuoted << "serve" << YAML::EndSeq;
+  e << YAML::Key << "command" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& c : sc.command) e << YAML::DoubleQuoted << c;
+  e << YAML::EndSeq;
   e << YAML::Key << "args" << YAML::Value << YAML::BeginSeq;
-  std::vector<std::string> args;
-  if (s.model_delivery == "bake") {
-    args = {"--model-dir", "/models/model", "--model-uri", ModelUri(in)};
-  } else {
-    args = {"--model-uri", ModelUri(in), "--tracking-uri", s.tracking_uri};
+  for (const auto& a : sc.args) e << YAML::DoubleQuoted << a;
+  e << YAML::EndSeq;
+  e << YAML::Key << "env" << YAML::Value << YAML::BeginSeq;
+  for (const auto& [k, v] : sc.env) {
+    e << YAML::BeginMap;
+    Str(e, "name", k);
+    Str(e, "value", v);
+    e << YAML::EndMap;
   }
-  for (const std::string& a :
-       {std::string("--port"), std::to_string(kHttpPort), std::string("--grpc-port"),
-        std::to_string(kGrpcPort), std::string("--max-body-mb"), std::to_string(s.max_body_mb),
-        std::string("--device"), std::string(s.gpu_count > 0 ? "cuda" : "cpu")}) {
-    args.push_back(a);
-  }
-  for (const auto& a : args) e << YAML::DoubleQuoted << a;
   e << YAML::EndSeq;
   e << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
   e << YAML::BeginMap;
@@ -134,19 +138,22 @@ std::string DeploymentYaml(const RenderInput& in) {
   Int(e, "containerPort", kGrpcPort);
   Str(e, "protocol", "TCP");
   e << YAML::EndMap << YAML::EndSeq;
-  auto probe = [&](const char* key, const char* path, int delay, int period, int failures) {
+  auto probe = [&](const char* key, const char* path, int period, int failures) {
     e << YAML::Key << key << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "httpGet" << YAML::Value << YAML::BeginMap;
     Str(e, "path", path);
     Str(e, "port", "http");
     e << YAML::EndMap;
-    Int(e, "initialDelaySeconds", delay);
     Int(e, "periodSeconds", period);
+    Int(e, "timeoutSeconds", 5);
     Int(e, "failureThreshold", failures);
     e << YAML::EndMap;
   };
-  probe("readinessProbe", "/v2/health/ready", 5, 5, 3);
-  probe("livenessProbe", "/health", 30, 10, 6);
+  // Startup: ready (downloaded, loaded, warmed up) within startup_timeout_s, else the pod restarts.
+  // Liveness only asks whether the process answers, so a slow load is never killed by it.
+  probe("startupProbe", "/v2/health/ready", 10, (s.startup_timeout_s + 9) / 10);
+  probe("readinessProbe", "/v2/health/ready", 5, 3);
+  probe("livenessProbe", "/v2/health/live", 10, 3);
   e << YAML::Key << "resources" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "requests" << YAML::Value << YAML::BeginMap;
   Str(e, "cpu", s.cpu);
@@ -157,15 +164,38 @@ std::string DeploymentYaml(const RenderInput& in) {
   Str(e, "memory", s.memory);
   if (s.gpu_count > 0) Int(e, "nvidia.com/gpu", s.gpu_count);  // GPUs: limits only, whole devices
   e << YAML::EndMap << YAML::EndMap;
-  e << YAML::Key << "env" << YAML::Value << YAML::BeginSeq;
+  e << YAML::Key << "securityContext" << YAML::Value << YAML::BeginMap;
+  Bool(e, "allowPrivilegeEscalation", false);
+  Bool(e, "readOnlyRootFilesystem", true);
+  e << YAML::Key << "capabilities" << YAML::Value << YAML::BeginMap << YAML::Key << "drop" << YAML::Value
+    << YAML::Flow << YAML::BeginSeq << YAML::DoubleQuoted << "ALL" << YAML::EndSeq << YAML::EndMap;
+  e << YAML::EndMap;
+  const bool pull = s.model_delivery != "bake";
+  e << YAML::Key << "volumeMounts" << YAML::Value << YAML::BeginSeq;
+  if (pull) {
+    e << YAML::BeginMap;
+    Str(e, "name", "model-cache");
+    Str(e, "mountPath", kContainerCacheDir);
+    e << YAML::EndMap;
+  }
   e << YAML::BeginMap;
-  Str(e, "name", "TAMGA_MODEL_URI");
-  Str(e, "value", ModelUri(in));
-  e << YAML::EndMap << YAML::BeginMap;
-  Str(e, "name", "TAMGA_LOG_FORMAT");
-  Str(e, "value", "json");
+  Str(e, "name", "tmp");
+  Str(e, "mountPath", kContainerTmpDir);
   e << YAML::EndMap << YAML::EndSeq;
   e << YAML::EndMap << YAML::EndSeq;  // container, containers
+  e << YAML::Key << "volumes" << YAML::Value << YAML::BeginSeq;
+  if (pull) {
+    e << YAML::BeginMap;
+    Str(e, "name", "model-cache");
+    e << YAML::Key << "emptyDir" << YAML::Value << YAML::BeginMap;
+    if (!s.cache_size.empty()) Str(e, "sizeLimit", s.cache_size);
+    e << YAML::EndMap << YAML::EndMap;
+  }
+  e << YAML::BeginMap;
+  Str(e, "name", "tmp");
+  e << YAML::Key << "emptyDir" << YAML::Value << YAML::BeginMap;
+  Str(e, "sizeLimit", "1Gi");
+  e << YAML::EndMap << YAML::EndMap << YAML::EndSeq;
   if (s.gpu_count > 0) {
     e << YAML::Key << "nodeSelector" << YAML::Value << YAML::BeginMap;
     Str(e, "nvidia.com/gpu.present", "true");
@@ -227,6 +257,20 @@ std::string HpaYaml(const RenderInput& in) {
   return Finish(e);
 }
 
+// At most one pod of the deployment is evicted at a time by drains and upgrades (with one replica this
+// allows the eviction: a PDB that blocks every drain would wedge node maintenance).
+std::string PdbYaml(const RenderInput& in) {
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  Head(e, in, "policy/v1", "PodDisruptionBudget", ModelAnnotations(in));
+  e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  Int(e, "maxUnavailable", 1);
+  e << YAML::Key << "selector" << YAML::Value << YAML::BeginMap << YAML::Key << "matchLabels" << YAML::Value;
+  Labels(e, in, true);
+  e << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+  return Finish(e);
+}
+
 std::string IngressYaml(const RenderInput& in) {
   YAML::Emitter e;
   e << YAML::BeginMap;
@@ -235,6 +279,7 @@ std::string IngressYaml(const RenderInput& in) {
        {{"nginx.ingress.kubernetes.io/proxy-body-size", std::to_string(in.spec.max_body_mb) + "m"},
         {"tamga.io/model-uri", ModelUri(in)}});
   e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  if (!in.spec.ingress_class.empty()) Str(e, "ingressClassName", in.spec.ingress_class);
   e << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
   Str(e, "host", in.spec.ingress_host);
   e << YAML::Key << "http" << YAML::Value << YAML::BeginMap << YAML::Key << "paths" << YAML::Value
@@ -252,40 +297,6 @@ std::string IngressYaml(const RenderInput& in) {
   return Finish(e);
 }
 
-std::string Dockerfile(const RenderInput& in) {
-  const DeploymentSpec& s = in.spec;
-  bool gpu = s.gpu_count > 0;
-  std::string uri = ModelUri(in);
-  std::string out;
-  out += "# Rendered by tamga " + in.tamga_version + " for deployment " + s.name + " (" + uri + ", @" +
-         s.alias + ").\n# Do not edit: Tamga re-renders this file when the alias moves.\n";
-  out += "# Model delivery: " + s.model_delivery +
-         (s.model_delivery == "bake"
-              ? " - before `docker build`, fetch the model's files into ./model, e.g. with the\n"
-                "# MLflow client against Tamga: mlflow artifacts download -u " +
-                    uri + " -d model\n"
-              : " - `tamga serve` downloads the model from " + s.tracking_uri + " at start-up.\n");
-  out += "ARG TAMGA_IMAGE=ghcr.io/tamga-mlops/tamga:" + in.tamga_version + "\n";
-  out += "FROM ${TAMGA_IMAGE} AS tamga\n\n";
-  out += gpu ? "FROM nvidia/cuda:12.2.2-runtime-ubuntu22.04\n" : "FROM debian:12-slim\n";
-  out +=
-      "RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \\\n"
-      " && rm -rf /var/lib/apt/lists/*\n";
-  out += "COPY --from=tamga /usr/local/bin/tamga /usr/local/bin/tamga\n";
-  if (s.model_delivery == "bake") out += "COPY model/ /models/model/\n";
-  out += "ENV TAMGA_MODEL_URI=\"" + uri + "\"\n";
-  if (gpu) out += "ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility\n";
-  out += "USER 65532:65532\n";
-  out += "EXPOSE " + std::to_string(kHttpPort) + " " + std::to_string(kGrpcPort) + "\n";
-  out += "ENTRYPOINT [\"tamga\", \"serve\"]\n";
-  std::string cmd = s.model_delivery == "bake"
-                        ? "\"--model-dir\", \"/models/model\", \"--model-uri\", \"" + uri + "\""
-                        : "\"--model-uri\", \"" + uri + "\", \"--tracking-uri\", \"" + s.tracking_uri + "\"";
-  out += "CMD [" + cmd + ", \"--port\", \"" + std::to_string(kHttpPort) + "\", \"--device\", \"" +
-         (gpu ? "cuda" : "cpu") + "\"]\n";
-  return out;
-}
-
 }  // namespace
 
 std::string DeploymentDir(const DeploymentSpec& spec) { return spec.ns + "/" + spec.name; }
@@ -293,11 +304,13 @@ std::string DeploymentDir(const DeploymentSpec& spec) { return spec.ns + "/" + s
 std::vector<RenderedFile> RenderDeployment(const RenderInput& in) {
   std::string dir = DeploymentDir(in.spec) + "/";
   std::vector<RenderedFile> files;
-  files.push_back({dir + "Dockerfile", Dockerfile(in)});
+  files.push_back({dir + "Dockerfile", RenderDockerfile(in)});
   files.push_back({dir + "deployment.yaml", DeploymentYaml(in)});
   if (in.spec.replicas > 0 && in.spec.max_replicas > in.spec.min_replicas)
     files.push_back({dir + "hpa.yaml", HpaYaml(in)});
   if (!in.spec.ingress_host.empty()) files.push_back({dir + "ingress.yaml", IngressYaml(in)});
+  files.push_back({dir + "pdb.yaml", PdbYaml(in)});
+  if (in.python_runtime) files.push_back({dir + "requirements.txt", in.requirements});
   files.push_back({dir + "service.yaml", ServiceYaml(in)});
   return files;
 }

@@ -74,10 +74,13 @@ Result<MlmodelInfo> ParseMlmodel(const std::string& yaml_text) {
   }
 }
 
-Result<MlmodelInfo> ReadMlmodel(BlobStore& blobs, const std::string& model_dir) {
-  TAMGA_ASSIGN_OR_RETURN(auto reader,
-                         blobs.OpenReader(model_dir.empty() ? "MLmodel" : model_dir + "/MLmodel"));
-  if (reader->size() > (1 << 20)) return InvalidArgument("MLmodel is larger than 1 MiB");
+namespace {
+
+Result<std::string> ReadSmall(BlobStore& blobs, const std::string& model_dir, const std::string& name,
+                              int64_t limit) {
+  TAMGA_ASSIGN_OR_RETURN(auto reader, blobs.OpenReader(model_dir.empty() ? name : model_dir + "/" + name));
+  if (reader->size() > limit)
+    return InvalidArgument(name + " is larger than " + std::to_string(limit >> 10) + " KiB");
   std::string text(static_cast<size_t>(reader->size()), '\0');
   size_t done = 0;
   while (done < text.size()) {
@@ -86,7 +89,85 @@ Result<MlmodelInfo> ReadMlmodel(BlobStore& blobs, const std::string& model_dir) 
     done += n;
   }
   text.resize(done);
-  return ParseMlmodel(text);
+  return text;
+}
+
+// One requirement line, checked: a requirement specifier or a comment; never an option that reads another
+// file or index, nor anything a Dockerfile RUN could misread.
+Status CheckRequirementLine(const std::string& line) {
+  if (line.find('\0') != std::string::npos) return InvalidArgument("requirements contain a NUL byte");
+  size_t start = line.find_first_not_of(" \t");
+  if (start == std::string::npos || line[start] == '#') return Status::Ok();
+  if (line[start] == '-') {
+    return InvalidArgument("requirement option '" + line.substr(start, 40) +
+                           "' is not allowed in a rendered image build (only package specifiers)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<MlmodelInfo> ReadMlmodel(BlobStore& blobs, const std::string& model_dir) {
+  auto text = ReadSmall(blobs, model_dir, "MLmodel", 1 << 20);
+  if (!text.ok() && text.status().code() == StatusCode::kInvalidArgument)
+    return InvalidArgument("MLmodel is larger than 1 MiB");
+  TAMGA_RETURN_IF_ERROR(text.status());
+  return ParseMlmodel(*text);
+}
+
+bool NeedsPythonWorker(const MlmodelInfo& info) {
+  auto flavors = nlohmann::json::parse(info.flavors_json, nullptr, false);
+  if (!flavors.is_object()) return false;
+  return flavors.contains("python_function") && !flavors.contains("pytorch") && !flavors.contains("xgboost");
+}
+
+Result<std::string> ReadPipRequirements(BlobStore& blobs, const std::string& model_dir) {
+  constexpr int64_t kLimit = 256 << 10;
+  std::vector<std::string> lines;
+  auto req = ReadSmall(blobs, model_dir, "requirements.txt", kLimit);
+  if (req.ok()) {
+    size_t pos = 0;
+    while (pos <= req->size()) {
+      size_t nl = req->find('\n', pos);
+      std::string line = req->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) lines.push_back(line);
+      if (nl == std::string::npos) break;
+      pos = nl + 1;
+    }
+  } else if (req.status().code() != StatusCode::kNotFound) {
+    return req.status();
+  } else {
+    auto conda = ReadSmall(blobs, model_dir, "conda.yaml", kLimit);
+    if (!conda.ok()) {
+      if (conda.status().code() == StatusCode::kNotFound) return std::string();
+      return conda.status();
+    }
+    Status limits = CheckYamlStructure(*conda);
+    if (!limits.ok()) return InvalidArgument("conda.yaml: " + limits.message());
+    try {
+      YAML::Node root = YAML::Load(*conda);
+      YAML::Node deps = root.IsMap() ? root["dependencies"] : YAML::Node();
+      if (deps && deps.IsSequence()) {
+        for (const auto& d : deps) {
+          if (!d.IsMap() || !d["pip"] || !d["pip"].IsSequence()) continue;
+          for (const auto& p : d["pip"]) {
+            if (p.IsScalar()) lines.push_back(p.Scalar());
+          }
+        }
+      }
+    } catch (const std::exception& e) {
+      return InvalidArgument(std::string("conda.yaml is not valid YAML: ") + e.what());
+    }
+  }
+  std::string out;
+  for (const auto& line : lines) {
+    TAMGA_RETURN_IF_ERROR(CheckRequirementLine(line));
+    if (line.find('\n') != std::string::npos || line.find('\r') != std::string::npos)
+      return InvalidArgument("a requirement spans lines");
+    out += line + "\n";
+  }
+  return out;
 }
 
 }  // namespace tamga

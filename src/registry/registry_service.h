@@ -107,6 +107,7 @@ class RegistryService {
   Result<ResolvedModel> Resolve(const std::string& uri);
 
   RegistryReader& reader() { return store_->registry(); }
+  BlobStore& blobs() { return *blobs_; }
 
  private:
   // Runs `fn` in a write transaction; events it appends are published to the hub after commit.

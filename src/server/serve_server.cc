@@ -51,10 +51,27 @@ Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& conf
   bool registry = config.model.rfind("models:/", 0) == 0;
   if (registry && config.registry.empty()) {
     return InvalidArgument("serving " + config.model +
-                           " needs --registry URL (or TAMGA_REGISTRY_URI/MLFLOW_TRACKING_URI)");
+                           " needs --tracking-uri URL (or TAMGA_TRACKING_URI/MLFLOW_TRACKING_URI)");
   }
   if (!registry && !std::filesystem::exists(config.model)) {
     return NotFound("model path " + config.model + " does not exist");
+  }
+  if (registry) {
+    // Fail at start with the reason, not later in the loader thread: the cache must be writable (in a
+    // container with a read-only root, an emptyDir; the rendered manifests mount one).
+    std::error_code ec;
+    std::filesystem::create_directories(config.cache_dir, ec);
+    std::string probe = config.cache_dir + "/.tamga-write-test";
+    if (!ec) {
+      std::ofstream f(probe);
+      if (!f) ec = std::make_error_code(std::errc::permission_denied);
+    }
+    if (ec) {
+      return FailedPrecondition("cannot write the model cache directory '" + config.cache_dir +
+                                "': " + ec.message() +
+                                "; set --cache-dir (env TAMGA_MODEL_CACHE) to a writable folder");
+    }
+    std::filesystem::remove(probe, ec);
   }
   std::string name = ModelNameOf(config);
   p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);

@@ -2,6 +2,7 @@
 // files after an intended change with TAMGA_UPDATE_GOLDEN=1 and review the diff.
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <fstream>
@@ -44,7 +45,7 @@ RenderInput Input(const std::string& spec_json) {
 TEST(ManifestRenderer, CpuDeploymentMatchesGolden) {
   auto files = RenderDeployment(Input(R"({"name":"churn","model_name":"churn model","alias":"production"})"));
   CheckGolden("cpu.txt", files);
-  ASSERT_EQ(files.size(), 4u);  // Dockerfile, deployment, hpa, service (no ingress)
+  ASSERT_EQ(files.size(), 5u);  // Dockerfile, deployment, hpa, pdb, service (no ingress)
 }
 
 TEST(ManifestRenderer, GpuDeploymentWithIngressMatchesGolden) {
@@ -54,7 +55,7 @@ TEST(ManifestRenderer, GpuDeploymentWithIngressMatchesGolden) {
           "gpu_product":"NVIDIA-A100-SXM4-40GB","ingress_host":"fraud.ml.example.com","max_body_mb":256,
           "model_delivery":"bake"})"));
   CheckGolden("gpu.txt", files);
-  ASSERT_EQ(files.size(), 4u);  // no HPA when min == max
+  ASSERT_EQ(files.size(), 5u);  // Dockerfile, deployment, ingress, pdb, service: no HPA when min == max
 }
 
 TEST(ManifestRenderer, DeterministicAndValidYaml) {
@@ -77,6 +78,42 @@ TEST(ManifestRenderer, DeterministicAndValidYaml) {
   EXPECT_FALSE(c["resources"]["limits"]["nvidia.com/gpu"]);  // CPU tier: no GPU limit
 }
 
+// The Dockerfile's ENTRYPOINT/CMD is the Deployment's command/args: one source (ServeContainerFor).
+TEST(ManifestRenderer, DockerfileRunsTheDeploymentsProcess) {
+  for (const char* spec :
+       {R"({"name":"a","model_name":"m"})", R"({"name":"b","model_name":"m","model_delivery":"bake"})"}) {
+    RenderInput in = Input(spec);
+    ServeContainer c = ServeContainerFor(in);
+    std::string docker = RenderDockerfile(in);
+    YAML::Node dep = YAML::Load(RenderDeployment(in)[1].content);
+    auto yc = dep["spec"]["template"]["spec"]["containers"][0];
+    ASSERT_EQ(yc["args"].size(), c.args.size());
+    for (size_t i = 0; i < c.args.size(); ++i) EXPECT_EQ(yc["args"][i].as<std::string>(), c.args[i]);
+    nlohmann::json cmd = c.args;
+    EXPECT_NE(docker.find("CMD " + cmd.dump() + "\n"), std::string::npos) << docker;
+    EXPECT_NE(docker.find("ENTRYPOINT [\"tamga\",\"serve\"]\n"), std::string::npos) << docker;
+  }
+}
+
+TEST(ManifestRenderer, PythonRuntimeRendersRequirements) {
+  RenderInput in = Input(R"({"name":"py","model_name":"m"})");
+  in.python_runtime = true;
+  in.requirements = "numpy==1.26.4\n";
+  auto files = RenderDeployment(in);
+  bool found = false;
+  for (const auto& f : files) {
+    if (f.path == "default/py/requirements.txt") {
+      EXPECT_EQ(f.content, "numpy==1.26.4\n");
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(ServingImage(in), "tamga-model-py:v7");
+  std::string docker = RenderDockerfile(in);
+  EXPECT_NE(docker.find("ARG TAMGA_IMAGE=ghcr.io/tamga-mlops/tamga:0.1.0-python\n"), std::string::npos);
+  EXPECT_NE(docker.find("ENV TAMGA_PYTHON=/opt/tamga-model-env/bin/python\n"), std::string::npos);
+}
+
 TEST(DeploymentSpec, RejectsWhatATargetCannotDo) {
   const char* bad[] = {
       R"({"name":"Bad_Name","model_name":"m"})",
@@ -89,6 +126,10 @@ TEST(DeploymentSpec, RejectsWhatATargetCannotDo) {
       R"({"name":"a","model_name":"m","model_delivery":"ftp"})",
       R"({"name":"a","model_name":"m","gpu_count":1.5})",
       R"({"name":"a","model_name":"m","ingress_host":"bad host"})",
+      R"({"name":"a","model_name":"m","runtime":"java"})",
+      R"({"name":"a","model_name":"m","cache_size":"big"})",
+      R"({"name":"a","model_name":"m","startup_timeout_s":1})",
+      R"({"name":"a","model_name":"m","ingress_class":"Bad Class"})",
       R"([1,2])",
       R"(not json)",
   };

@@ -92,7 +92,9 @@ Status RegistrySource::Download(const std::string& blob_dir, const std::string& 
                          Get("/api/2.0/mlflow-artifacts/artifacts?path=" + UrlEncode(blob_dir), 30000));
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (!j.is_object()) return Internal("unexpected artifact listing from the registry");
-  fs::create_directories(local_dir);
+  std::error_code mk;
+  fs::create_directories(local_dir, mk);
+  if (mk) return Unavailable("cannot create " + local_dir + ": " + mk.message());
   for (const auto& f : j.value("files", nlohmann::json::array())) {
     std::string name = f.value("path", "");
     // Listing entries are base names; anything path-like is refused (no traversal out of the cache).
