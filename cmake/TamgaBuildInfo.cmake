@@ -2,7 +2,9 @@
 execute_process(COMMAND git rev-parse --short=12 HEAD
   WORKING_DIRECTORY ${CMAKE_SOURCE_DIR} OUTPUT_VARIABLE TAMGA_GIT_COMMIT
   OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-if(NOT TAMGA_GIT_COMMIT)
+if(NOT TAMGA_GIT_COMMIT AND TAMGA_COMMIT_OVERRIDE)
+  set(TAMGA_GIT_COMMIT "${TAMGA_COMMIT_OVERRIDE}")  # builds without .git (deploy/docker/Dockerfile)
+elseif(NOT TAMGA_GIT_COMMIT)
   set(TAMGA_GIT_COMMIT "unknown")
 endif()
 # Re-run this when HEAD moves (a commit, a checkout), so the commit the binary reports is the one it was built

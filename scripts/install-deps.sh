@@ -2,7 +2,11 @@
 # Installs every Debian package Tamga's build, tests and benchmarks need.
 # Idempotent: packages already installed are skipped, and apt is not touched at all when nothing is missing.
 #   scripts/install-deps.sh [extra-package ...]    (extra packages: scripts/install-fuzz-deps.sh)
+#   scripts/install-deps.sh --build-only            what building the binary needs, nothing for tests
+#                                                   (deploy/docker/Dockerfile)
 set -euo pipefail
+BUILD_ONLY=0
+if [ "${1:-}" = "--build-only" ]; then BUILD_ONLY=1; shift; fi
 
 PACKAGES=(
   # build
@@ -16,9 +20,16 @@ PACKAGES=(
   bubblewrap util-linux
 )
 
+if [ "$BUILD_ONLY" = 1 ]; then
+  PACKAGES=(build-essential cmake ninja-build pkg-config git libboost1.74-dev libsqlite3-dev nlohmann-json3-dev
+    libsimdjson-dev libfmt-dev libcli11-dev libssl-dev libyaml-cpp-dev libtorch-dev libxgboost-dev libgrpc++-dev
+    protobuf-compiler protobuf-compiler-grpc)
+fi
 PACKAGES+=("$@")
 # Node.js and npm (the Kubernetes schema check, later the web UI): Debian's, unless a node is already there.
-if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
+if [ "$BUILD_ONLY" = 0 ] && { ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; }; then
+  PACKAGES+=(nodejs npm)
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

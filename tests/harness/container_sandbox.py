@@ -57,7 +57,8 @@ def command_line(deployment, binary, tamga_path="/usr/local/bin/tamga"):
     """The argv that runs the Deployment's container in the sandbox, with `binary` at `tamga_path` (where the
     image has it). Returns (argv, emptyDir mount paths)."""
     pod, c = pod_container(deployment)
-    empty_dirs = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+    # emptyDirs, and PersistentVolumeClaims as a fresh empty volume.
+    empty_dirs = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v or "persistentVolumeClaim" in v}
     mounts = [m["mountPath"] for m in c.get("volumeMounts", []) if m["name"] in empty_dirs]
     pod_sc = pod.get("securityContext", {})
     c_sc = c.get("securityContext", {})
