@@ -116,7 +116,23 @@ MetricFamily* MetricsRegistry::HistogramFamily(const std::string& name, const st
   return Get(name, help, MetricFamily::Type::kHistogram, std::move(bounds));
 }
 
+int MetricsRegistry::AddCollector(std::function<void()> fn) {
+  MutexLock lock(&collectors_mu_);
+  int id = next_collector_++;
+  collectors_[id] = std::move(fn);
+  return id;
+}
+
+void MetricsRegistry::RemoveCollector(int id) {
+  MutexLock lock(&collectors_mu_);
+  collectors_.erase(id);
+}
+
 std::string MetricsRegistry::Render() const {
+  {
+    MutexLock collectors(&collectors_mu_);  // held while collectors run: RemoveCollector waits for them
+    for (const auto& [id, fn] : collectors_) fn();
+  }
   std::string out;
   MutexLock lock(&mu_);
   for (const auto& [name, f] : families_) f->Render(&out);

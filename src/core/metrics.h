@@ -3,6 +3,7 @@
 // exposition format (version 0.0.4). Thread-safe: families and label children are created under a mutex,
 // observations use atomics. Families are owned by the registry; pointers stay valid for its lifetime.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,10 @@ class MetricsRegistry {
   MetricFamily* Gauge(const std::string& name, const std::string& help);
   MetricFamily* HistogramFamily(const std::string& name, const std::string& help, std::vector<double> bounds);
   std::string Render() const;
+  // A function run before each Render() to set gauges computed at scrape time (queue depths). It may call
+  // the registry; it must not call Render(). RemoveCollector before what it reads goes away.
+  int AddCollector(std::function<void()> fn);
+  void RemoveCollector(int id);
 
   static std::vector<double> LatencyBuckets();  // seconds, 50us .. 10s
   static std::vector<double> SizeBuckets();     // 1 .. 16384, powers of 2-ish
@@ -67,6 +72,9 @@ class MetricsRegistry {
                     std::vector<double> bounds);
   mutable Mutex mu_;
   std::map<std::string, std::unique_ptr<MetricFamily>> families_ GUARDED_BY(mu_);
+  mutable Mutex collectors_mu_;  // taken before mu_, never after
+  int next_collector_ GUARDED_BY(collectors_mu_) = 1;
+  std::map<int, std::function<void()>> collectors_ GUARDED_BY(collectors_mu_);
 };
 
 }  // namespace tamga

@@ -17,7 +17,10 @@ JobService::JobService(Options options, JobStore* store, TrackingService* tracki
                        Random* random)
     : options_(options), store_(store), tracking_(tracking), clock_(clock), random_(random) {}
 
-JobService::~JobService() { Shutdown(); }
+JobService::~JobService() {
+  Shutdown();
+  if (metrics_) metrics_->RemoveCollector(collector_);
+}
 
 Status JobService::Load() {
   MutexLock lock(&mu_);
@@ -491,6 +494,7 @@ void JobService::EndJob(Job& job, JobState state, const std::string& reason, std
     }
   }
   TAMGA_LOG(kInfo, "job ended", {{"job", id}, {"state", JobStateName(state)}, {"reason", reason}});
+  CountEnd(job);
   active_.erase(id);
   log_bytes_.erase(id);
   ServeWaiters(out);
@@ -511,6 +515,7 @@ void JobService::Requeue(Job& job, const std::string& why, Callbacks* out) {
   std::string run_id = job.run_id;
   out->push_back([this, run_id] { UpdateRun(run_id, RunStatus::kScheduled, false); });
   TAMGA_LOG(kWarn, "job requeued", {{"job", job.id}, {"reason", job.reason}});
+  CountRequeue(job);
   ServeWaiters(out);
 }
 

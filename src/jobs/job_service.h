@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "core/mutex.h"
 #include "core/random.h"
 #include "jobs/job_wire.h"
@@ -45,6 +46,20 @@ struct AgentSummary {
   int64_t last_seen_ms = 0;
   bool live = false;
   std::vector<std::string> jobs;
+};
+
+// A point-in-time view for metrics and dashboards (Stats()).
+struct JobQueueStats {
+  std::string queue;
+  int queued = 0;
+  int leased = 0;
+  int running = 0;
+  double oldest_wait_s = 0;  // the longest a queued job has waited since submission; 0 when none
+};
+struct JobStats {
+  std::vector<JobQueueStats> queues;
+  int agents_live = 0;
+  int agents_lost = 0;
 };
 
 struct LogsPage {
@@ -102,6 +117,12 @@ class JobService {
   // For the benchmark and tests: runs one sweeper pass now.
   void Sweep();
 
+  JobStats Stats();
+  // Exports the job metrics (docs/jobs.md, "Metrics") on `metrics`: counters as jobs are leased, requeued
+  // and end; gauges (queue depth, oldest wait, jobs and agents by state) at scrape time. Call once, before
+  // Start(); `metrics` must outlive the service.
+  void ExportMetrics(MetricsRegistry* metrics);
+
  private:
   struct Agent {
     std::string id;
@@ -146,6 +167,18 @@ class JobService {
   void UpdateRun(const std::string& run_id, RunStatus status, bool ended);
   Result<LogsPage> LogsNow(const std::string& id, int64_t after);
   Agent* LiveAgent(const std::string& id) REQUIRES(mu_);
+  void CountLease(const Job& job) REQUIRES(mu_);  // job_metrics.cc
+  void CountEnd(const Job& job) REQUIRES(mu_);
+  void CountRequeue(const Job& job) REQUIRES(mu_);
+  void CollectMetrics();
+
+  // Set once by ExportMetrics() before any job moves; the families live in the registry.
+  MetricsRegistry* metrics_ = nullptr;
+  MetricFamily* leases_ = nullptr;
+  MetricFamily* finished_ = nullptr;
+  MetricFamily* requeues_ = nullptr;
+  MetricFamily* wait_ = nullptr;
+  int collector_ = 0;
 
   const Options options_;
   JobStore* store_;

@@ -139,6 +139,7 @@ std::optional<Job> JobService::TryLease(Agent& a) {
   }
   running_[job.spec.queue]++;
   agent_jobs_[a.id].insert(job.id);
+  CountLease(job);
   return job;
 }
 

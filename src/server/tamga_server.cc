@@ -134,6 +134,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   jso.agent_timeout_ms = config.agent_timeout_ms;
   jso.max_log_bytes_per_job = config.job_log_limit_bytes;
   p->jobs = std::make_unique<JobService>(jso, p->job_store.get(), p->tracking.get(), &p->clock, &p->random);
+  p->jobs->ExportMetrics(&p->metrics);
   TAMGA_RETURN_IF_ERROR(p->jobs->Load());
 
   RouteContext ctx{p->tracking.get(),      p->blobs.get(), &p->metrics,       p->registry.get(),
