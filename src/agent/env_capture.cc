@@ -14,11 +14,13 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "agent/python_env.h"
 #include "core/secrets.h"
 #include "core/subprocess.h"
 #include "core/utf8.h"
@@ -70,6 +72,23 @@ std::string ReadFirstMatch(const std::string& path, const std::string& prefix) {
   return "";
 }
 
+// The version in the first line starting with one of `prefixes` ("name=version" / "name==version").
+std::optional<std::string> FirstVersion(const std::string& lines, std::initializer_list<const char*> prefixes,
+                                        char sep) {
+  std::stringstream ss(lines);
+  std::string line;
+  while (std::getline(ss, line)) {
+    for (const char* p : prefixes) {
+      if (line.rfind(p, 0) != 0) continue;
+      size_t at = line.find(sep);
+      if (at == std::string::npos) continue;
+      size_t v = line.find_first_not_of(sep, at);
+      if (v != std::string::npos) return line.substr(v);
+    }
+  }
+  return std::nullopt;
+}
+
 std::string ShellQuote(const std::string& a) {
   if (!a.empty() &&
       a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,@%+") ==
@@ -87,6 +106,7 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
                                        const std::map<std::string, std::string>& env, const GpuSnapshot& gpus,
                                        const std::vector<std::string>& gpu_uuids) {
   CapturedEnvironment out;
+  std::string python_packages;
   auto tag = [&](const std::string& k, const std::string& v) {
     if (!v.empty()) out.tags.push_back({k, std::string(Utf8Prefix(v, 5000))});
   };
@@ -113,25 +133,29 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
       }
     }
   }
-  // Python packages: pip freeze, else the project's lockfile. pip freeze costs about half a second, and the
-  // installed packages rarely change between two jobs of one agent: its answer is reused for 30 s.
-  static std::mutex freeze_mu;
-  static std::chrono::steady_clock::time_point freeze_at;
-  static Result<std::string> freeze_cached = NotFound("not run");
-  Result<std::string> freeze = NotFound("not run");
-  {
-    std::lock_guard<std::mutex> l(freeze_mu);
-    if (freeze_at.time_since_epoch().count() == 0 ||
-        std::chrono::steady_clock::now() - freeze_at > std::chrono::seconds(30)) {
-      freeze_cached = RunAndCapture({"python3", "-m", "pip", "freeze"}, "/", 4 << 20, 60000);
-      freeze_at = std::chrono::steady_clock::now();
+  // Python: the interpreter the job runs (python_env.h), its packages, and the CUDA stack around it.
+  bool have_packages = false;
+  auto interp = ResolveJobInterpreter(command, env, dir);
+  if (interp) {
+    tag("tamga.env.python_resolved_by", interp->how);
+    auto py = InspectPython(interp->path, env);
+    if (py.ok()) {
+      tag("tamga.env.python_executable", py->executable);
+      tag("tamga.env.python_version", py->version);
+      tag("tamga.env.python_env", py->kind);
+      tag("tamga.env.python_prefix", py->prefix);
+      if (!py->packages.empty()) {
+        have_packages = true;
+        tag("tamga.env.pip_freeze_sha256", Sha256Hex(py->packages));
+        out.files.push_back({"tamga/requirements-frozen.txt", py->packages});
+      }
+      if (!py->conda_packages.empty()) out.files.push_back({"tamga/conda-packages.txt", py->conda_packages});
+      python_packages = py->packages;
+    } else {
+      tag("tamga.env.python_error", py.status().message());
     }
-    freeze = freeze_cached;
   }
-  if (freeze.ok() && !freeze->empty()) {
-    tag("tamga.env.pip_freeze_sha256", Sha256Hex(*freeze));
-    out.files.push_back({"tamga/requirements-frozen.txt", *freeze});
-  } else {
+  if (!have_packages) {
     for (const char* lock : {"uv.lock", "poetry.lock", "Pipfile.lock", "requirements.txt"}) {
       std::ifstream in(dir + "/" + lock, std::ios::binary);
       if (!in) continue;
@@ -143,6 +167,16 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
       break;
     }
   }
+  std::string os_packages = OsGpuPackages();
+  if (!os_packages.empty()) out.files.push_back({"tamga/os-packages.txt", os_packages});
+  // CUDA toolkit, cuDNN, NCCL: the OS packages first, else the pip wheels NVIDIA ships them as.
+  tag("tamga.env.cuda_toolkit",
+      FirstVersion(os_packages, {"cuda-cudart-", "cuda-toolkit-", "nvidia-cuda-toolkit="}, '=')
+          .value_or(FirstVersion(python_packages, {"nvidia-cuda-runtime-cu"}, '=').value_or("")));
+  tag("tamga.env.cudnn", FirstVersion(os_packages, {"libcudnn"}, '=')
+                             .value_or(FirstVersion(python_packages, {"nvidia-cudnn-cu"}, '=').value_or("")));
+  tag("tamga.env.nccl", FirstVersion(os_packages, {"libnccl"}, '=')
+                            .value_or(FirstVersion(python_packages, {"nvidia-nccl-cu"}, '=').value_or("")));
   // Machine.
   utsname u{};
   if (uname(&u) == 0) {

@@ -1,9 +1,10 @@
 #pragma once
 // Automatic environment capture for a job's run: code (git commit, branch, remote, a hash and a capped
-// copy of the uncommitted diff), Python packages (`python3 -m pip freeze`, or the project's lockfile), the
-// machine (OS, CPU, memory, GPU models/UUIDs, NVIDIA driver and CUDA versions) and the exact command line
-// and environment (values of secret-looking variables masked). MLflow's standard tag names are used where
-// they exist (mlflow.source.git.commit, mlflow.source.git.branch, mlflow.source.git.repoURL).
+// copy of the uncommitted diff), the Python the job runs and its packages (python_env.h; else the project's
+// lockfile), CUDA/cuDNN/NCCL packages, the machine (OS, CPU, memory, GPU models/UUIDs, NVIDIA driver and CUDA
+// versions) and the exact command line and environment (values of secret-looking variables masked). MLflow's
+// standard tag names are used where they exist (mlflow.source.git.commit, mlflow.source.git.branch,
+// mlflow.source.git.repoURL).
 #include <map>
 #include <string>
 #include <utility>
