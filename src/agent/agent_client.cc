@@ -48,4 +48,18 @@ Status AgentClient::Put(const std::string& path, const std::string& bytes) const
   return Status::Ok();
 }
 
+Result<std::string> AgentClient::GetBytes(const std::string& path, size_t max_bytes,
+                                          int64_t timeout_ms) const {
+  HttpClientRequest req;
+  req.url = server_ + path;
+  req.timeout_ms = timeout_ms;
+  req.max_response_bytes = max_bytes;
+  auto resp = HttpCall(req);
+  if (!resp.ok()) return Unavailable("download of " + path + " failed: " + resp.status().message());
+  if (resp->status == 404) return NotFound(path + " is not in the artifact store");
+  if (resp->status != 200)
+    return Unavailable("download of " + path + " answered " + std::to_string(resp->status));
+  return std::move(resp->body);
+}
+
 }  // namespace tamga

@@ -18,6 +18,8 @@ class AgentClient {
   Result<nlohmann::json> Get(const std::string& path, int64_t timeout_ms = 15000) const;
   // Raw PUT of bytes (artifact uploads through the server's artifact proxy).
   Status Put(const std::string& path, const std::string& bytes) const;
+  // Raw GET of bytes (artifact downloads), at most max_bytes.
+  Result<std::string> GetBytes(const std::string& path, size_t max_bytes, int64_t timeout_ms = 600000) const;
   const std::string& server() const { return server_; }
 
  private:

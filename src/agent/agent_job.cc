@@ -26,6 +26,7 @@
 #include "agent/agent_client.h"
 #include "agent/env_capture.h"
 #include "agent/host_info.h"
+#include "agent/job_code.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -130,24 +131,32 @@ void JobAgent::Impl::RunJob(std::shared_ptr<Running> r) {
     return Finish(job.id, JobState::kFailed, "working_dir " + dir + " does not exist on agent " + cfg.name,
                   std::nullopt);
   }
-  if (!job.spec.git_repo.empty()) {
-    std::string src = dir + "/src";
-    auto c = RunAndCapture({"git", "clone", "--quiet", "--", job.spec.git_repo, src}, dir, 1 << 20, 600000);
-    if (!c.ok())
-      return Finish(job.id, JobState::kFailed, "git clone " + job.spec.git_repo + " failed", std::nullopt);
-    if (!job.spec.git_commit.empty()) {
-      auto co = RunAndCapture({"git", "checkout", "--quiet", job.spec.git_commit, "--"}, src, 1 << 20, 60000);
-      if (!co.ok())
-        return Finish(job.id, JobState::kFailed, "git checkout " + job.spec.git_commit + " failed",
-                      std::nullopt);
-    }
-    dir = src;
+  // The code the submitter shipped (git checkout + their changes, or their directory), then its venv.
+  // A server or network failure makes the job lost (requeued); anything else fails it with the reason.
+  auto fail = [&](const Status& st, const std::string& what) {
+    JobState state = st.code() == StatusCode::kUnavailable ? JobState::kLost : JobState::kFailed;
+    Finish(job.id, state, what + ": " + st.message(), std::nullopt);
+  };
+  if (!job.spec.git_repo.empty() || !job.spec.code.empty()) {
+    auto tree = PrepareJobTree(client, cfg.work_dir, job.spec, dir);
+    if (!tree.ok()) return fail(tree.status(), "cannot prepare the job's code");
+    dir = *tree;
+  }
+  std::string venv;
+  if (!job.spec.code.requirements_sha256.empty()) {
+    auto v = PrepareRequirementsVenv(client, cfg.work_dir, job.spec.code.requirements_sha256, "python3");
+    if (!v.ok()) return fail(v.status(), "cannot re-create the job's Python environment");
+    venv = *v;
   }
   // The job's environment: what a program needs to run (MinimalEnvironment: not the agent's credentials),
   // the spec's own variables, then what Tamga sets.
   std::map<std::string, std::string> env;
   for (const auto& kv : MinimalEnvironment()) env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
   for (const auto& [k, v] : job.spec.env) env[k] = v;
+  if (!venv.empty()) {
+    env["VIRTUAL_ENV"] = venv;
+    env["PATH"] = venv + "/bin:" + env["PATH"];
+  }
   std::string visible;
   for (const auto& u : job.gpu_uuids) visible += (visible.empty() ? "" : ",") + u;
   env["CUDA_VISIBLE_DEVICES"] = visible;  // by UUID; empty hides every GPU from a CPU job

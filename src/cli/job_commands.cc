@@ -9,6 +9,7 @@
 
 #include "agent/agent.h"
 #include "cli/cli_http.h"
+#include "cli/job_code.h"
 #include "gpu/gpu_probe.h"
 #include "jobs/job_wire.h"
 #include "jobs/k8s_render.h"
@@ -168,6 +169,8 @@ JobCommands AddJobCommands(CLI::App& app) {
     int priority = 0, gpus = 0, cpus = 1, max_retries = 2;
     int64_t timeout = 0;
     std::vector<std::string> env, tags, command;
+    CodeOptions code;
+    int max_code_mb = 50, max_untracked_mb = 1;
   };
   auto sub = std::make_shared<Submit>();
   auto* submit = jobs->add_subcommand("submit", "Queue a job; prints its id on the last line.");
@@ -180,7 +183,8 @@ JobCommands AddJobCommands(CLI::App& app) {
   submit->add_option("--memory", sub->memory, "Memory, e.g. 4GiB");
   submit->add_option("--timeout", sub->timeout, "Seconds before the job is stopped (0 = none)");
   submit->add_option("--max-retries", sub->max_retries, "Requeues after infrastructure failures");
-  submit->add_option("--env", sub->env, "KEY=VALUE (repeat)");
+  submit->add_option("--env", sub->env,
+                     "KEY=VALUE (repeat); 'requirements' re-creates this Python's packages on the agent");
   submit->add_option("--tag", sub->tags, "KEY=VALUE run tag (repeat)");
   submit->add_option("--workdir", sub->workdir, "Working directory on the agent");
   submit->add_option("--git-repo", sub->git_repo, "Clone this repository for the job");
@@ -191,6 +195,19 @@ JobCommands AddJobCommands(CLI::App& app) {
                    "Experiment (name) of the job's run; created when missing, like mlflow.set_experiment")
       ->excludes(exp_id);
   submit->add_option("--run-name", sub->run_name, "Name of the job's run");
+  submit
+      ->add_option("--code", sub->code.mode,
+                   "Ship the code: auto (git inside a checkout, else dir), git, dir, none (docs/jobs.md)")
+      ->check(CLI::IsMember({"auto", "git", "dir", "none"}))
+      ->capture_default_str();
+  submit->add_option("--max-code-mb", sub->max_code_mb, "Largest code patch or archive shipped")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  submit
+      ->add_option("--max-untracked-mb", sub->max_untracked_mb,
+                   "Untracked files larger than this stay behind")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
   submit->add_option("command", sub->command, "-- COMMAND ARGS...");
   submit->callback([action, sub] {
     *action = [sub]() -> int {
@@ -212,7 +229,12 @@ JobCommands AddJobCommands(CLI::App& app) {
       s["max_retries"] = sub->max_retries;
       json env = json::object(), tags = json::object();
       for (const auto& kv : sub->env) {
-        if (!SplitKv(kv, &env)) return std::cerr << "error: --env wants KEY=VALUE, got " << kv << "\n", 2;
+        if (kv == "requirements") {  // --env requirements: re-create this Python's packages on the agent
+          sub->code.requirements = true;
+          continue;
+        }
+        if (!SplitKv(kv, &env))
+          return std::cerr << "error: --env wants KEY=VALUE or 'requirements', got " << kv << "\n", 2;
       }
       for (const auto& kv : sub->tags) {
         if (!SplitKv(kv, &tags)) return std::cerr << "error: --tag wants KEY=VALUE, got " << kv << "\n", 2;
@@ -230,6 +252,10 @@ JobCommands AddJobCommands(CLI::App& app) {
       }
       if (!sub->experiment.empty()) s["experiment_id"] = sub->experiment;
       if (!sub->run_name.empty()) s["run_name"] = sub->run_name;
+      sub->code.max_bytes = int64_t{sub->max_code_mb} << 20;
+      sub->code.max_untracked_file_bytes = int64_t{sub->max_untracked_mb} << 20;
+      Status shipped = ShipJobCode(sub->c, sub->code, sub->command, &s);
+      if (!shipped.ok()) return std::cerr << "error: " << shipped.message() << "\n", 2;
       auto r = Call(sub->c, "POST", "/api/2.0/tamga/jobs", s, &code);
       if (!r) return code;
       if (sub->c.as_json)

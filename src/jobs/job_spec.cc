@@ -87,7 +87,7 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   if (!j.is_object()) return InvalidArgument("job spec must be a JSON object");
   static const std::set<std::string> kKnown = {
       "queue",     "priority",  "command",     "env",  "working_dir",   "git_repo", "git_commit",
-      "resources", "timeout_s", "max_retries", "tags", "experiment_id", "run_name"};
+      "resources", "timeout_s", "max_retries", "tags", "experiment_id", "run_name", "code"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k))
       return InvalidArgument("unknown job field '" + std::string(Utf8Prefix(k, 64)) + "'");
@@ -193,6 +193,34 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
     return InvalidArgument("field 'git_commit' is not a commit or ref");
   if (!s.git_repo.empty() && s.git_repo[0] == '-')
     return InvalidArgument("field 'git_repo' must not start with '-'");
+  if (j.contains("code") && !j["code"].is_null()) {
+    const auto& c = j["code"];
+    if (!c.is_object()) return InvalidArgument("field 'code' must be an object");
+    for (const auto& [k, v] : c.items()) {
+      if (k != "patch_sha256" && k != "archive_sha256" && k != "subdir" && k != "requirements_sha256")
+        return InvalidArgument("unknown field 'code." + std::string(Utf8Prefix(k, 64)) + "'");
+    }
+    TAMGA_RETURN_IF_ERROR(str(c, "patch_sha256", &s.code.patch_sha256, 64));
+    TAMGA_RETURN_IF_ERROR(str(c, "archive_sha256", &s.code.archive_sha256, 64));
+    TAMGA_RETURN_IF_ERROR(str(c, "requirements_sha256", &s.code.requirements_sha256, 64));
+    TAMGA_RETURN_IF_ERROR(str(c, "subdir", &s.code.subdir, 1024));
+    for (const std::string* h : {&s.code.patch_sha256, &s.code.archive_sha256, &s.code.requirements_sha256}) {
+      if (!h->empty() && (h->size() != 64 || h->find_first_not_of("0123456789abcdef") != std::string::npos))
+        return InvalidArgument("fields 'code.*_sha256' must be 64 lower-case hex digits");
+    }
+    const std::string& sub = s.code.subdir;
+    if (!sub.empty() && (sub[0] == '/' || sub.find('\0') != std::string::npos || sub == ".." ||
+                         sub.rfind("../", 0) == 0 || sub.find("/../") != std::string::npos ||
+                         (sub.size() >= 3 && sub.compare(sub.size() - 3, 3, "/..") == 0)))
+      return InvalidArgument("field 'code.subdir' must be a relative path inside the tree");
+    if (!s.code.patch_sha256.empty() && s.git_commit.empty() && s.code.archive_sha256.empty())
+      return InvalidArgument(
+          "field 'code.patch_sha256' needs 'git_repo' and 'git_commit', or 'code.archive_sha256'");
+    if (!s.code.archive_sha256.empty() && !s.git_repo.empty())
+      return InvalidArgument("fields 'code.archive_sha256' and 'git_repo' exclude each other");
+    if ((!s.code.archive_sha256.empty() || !s.code.subdir.empty()) && !s.working_dir.empty())
+      return InvalidArgument("field 'code' ships a tree: it excludes 'working_dir'");
+  }
   TAMGA_RETURN_IF_ERROR(integer(j, "timeout_s", 0, 365LL * 86400, &s.timeout_s));
   v = s.max_retries;
   TAMGA_RETURN_IF_ERROR(integer(j, "max_retries", 0, 100, &v));
@@ -265,6 +293,12 @@ nlohmann::ordered_json jobs_internal::JobSpecObject(const JobSpec& s) {
   j["working_dir"] = s.working_dir;
   j["git_repo"] = s.git_repo;
   j["git_commit"] = s.git_commit;
+  if (!s.code.empty()) {
+    j["code"] = {{"patch_sha256", s.code.patch_sha256},
+                 {"archive_sha256", s.code.archive_sha256},
+                 {"subdir", s.code.subdir},
+                 {"requirements_sha256", s.code.requirements_sha256}};
+  }
   j["resources"] = {{"cpus", s.resources.cpus},
                     {"memory", s.resources.memory_bytes},
                     {"gpus", s.resources.gpus},

@@ -25,6 +25,19 @@ struct ResourceRequest {
   int64_t gpu_memory_bytes = 0;  // per GPU; 0 with gpus > 0 = whole GPUs
 };
 
+// Code a submitter shipped with the job (src/cli/job_code.cc makes it, src/agent/job_code.cc applies it).
+// Each blob is content-addressed in the artifact store at tamga-code/<sha256> and verified by the agent.
+struct JobCode {
+  std::string patch_sha256;         // with git_repo + git_commit: `git apply` this (uncommitted + untracked)
+  std::string archive_sha256;       // no git: a tar.gz of the submitter's directory, extracted as the tree
+  std::string subdir;               // where in the tree the command runs ("" = its root)
+  std::string requirements_sha256;  // pip requirements installed into a venv cached by this hash
+  bool empty() const {
+    return patch_sha256.empty() && archive_sha256.empty() && subdir.empty() && requirements_sha256.empty();
+  }
+};
+inline constexpr const char* kJobCodePrefix = "tamga-code/";
+
 struct JobSpec {
   std::string queue;
   int priority = 0;                  // higher first; FIFO within a priority
@@ -33,6 +46,7 @@ struct JobSpec {
   std::string working_dir;  // on the agent; "" = a fresh scratch directory
   std::string git_repo;     // optional: cloned into the scratch directory
   std::string git_commit;   // with git_repo
+  JobCode code;
   ResourceRequest resources;
   int64_t timeout_s = 0;  // 0 = none
   int max_retries = 2;    // requeues after infrastructure failures (lost)

@@ -83,6 +83,7 @@ struct Exchange : std::enable_shared_from_this<Exchange<Stream>> {
   Exchange(Stream& s, http::request<http::string_body> r, size_t limit) : stream(s), request(std::move(r)) {
     parser.body_limit(limit);
     parser.eager(true);
+    if (request.method() == http::verb::head) parser.skip(true);  // a HEAD answer has no body to wait for
   }
   void Start() {
     auto self = this->shared_from_this();
