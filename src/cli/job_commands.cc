@@ -373,7 +373,7 @@ JobCommands AddJobCommands(CLI::App& app) {
     };
   });
   auto* logs = jobs->add_subcommand("logs", "Print a job's output; -f follows it until the job ends.");
-  AddServer(logs, &one->c, false);
+  AddServer(logs, &one->c);  // --json: one {"seq", "stream", "data"} object per line
   logs->add_option("id", one->id)->required();
   logs->add_flag("-f,--follow", one->follow, "Follow");
   logs->callback([action, one] {
@@ -386,7 +386,10 @@ JobCommands AddJobCommands(CLI::App& app) {
         auto r = Call(one->c, "GET", path, json(), &code, 30000);
         if (!r) return code;
         for (const auto& c : (*r)["chunks"]) {
-          (c.value("stream", "") == "stdout" ? std::cout : std::cerr) << c.value("data", "");
+          if (one->c.as_json)
+            std::cout << c.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+          else
+            (c.value("stream", "") == "stdout" ? std::cout : std::cerr) << c.value("data", "");
         }
         std::cout.flush();
         after = r->value("next_after", after);
@@ -402,7 +405,7 @@ JobCommands AddJobCommands(CLI::App& app) {
   };
   auto rd = std::make_shared<Render>();
   auto* render = jobs->add_subcommand("render", "Print the job as a Kubernetes batch/v1 Job manifest.");
-  AddServer(render, &rd->c, false);
+  AddServer(render, &rd->c);
   render->add_option("id", rd->id)->required();
   render->add_option("--image", rd->options.image, "Container image")->capture_default_str();
   render->add_option("--namespace", rd->options.ns, "Namespace")->capture_default_str();
@@ -419,7 +422,11 @@ JobCommands AddJobCommands(CLI::App& app) {
         return 1;
       }
       if (rd->options.tracking_uri.empty()) rd->options.tracking_uri = rd->c.uri;
-      std::cout << RenderK8sJob(*job, rd->options);
+      std::string yaml = RenderK8sJob(*job, rd->options);
+      if (rd->c.as_json)
+        std::cout << json{{"job_id", rd->id}, {"manifest", yaml}}.dump(2) << "\n";
+      else
+        std::cout << yaml;
       return 0;
     };
   });

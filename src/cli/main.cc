@@ -228,6 +228,8 @@ int main(int argc, char** argv) {
   tamga::JobCommands job_commands = tamga::AddJobCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
+  bool version_json = false;
+  version->add_flag("--json", version_json, "As JSON: version, commit, mlflow_compat");
 
   argc = tamga::TakeJobCommand(argc, argv);
   try {
@@ -248,6 +250,11 @@ int main(int argc, char** argv) {
   }
   tamga::Logger::Configure(level, log_format == "json" ? tamga::LogFormat::kJson : tamga::LogFormat::kText);
 
+  if (*version && version_json) {
+    std::cout << "{\"version\": \"" << tamga::kVersion << "\", \"commit\": \"" << tamga::kGitCommit
+              << "\", \"mlflow_compat\": \"" << tamga::kMlflowCompatVersion << "\"}\n";
+    return 0;
+  }
   if (*version) {
     std::cout << "tamga " << tamga::kVersion << " (commit " << tamga::kGitCommit << ", MLflow API "
               << tamga::kMlflowCompatVersion << ")\n";

@@ -22,6 +22,11 @@ def test_cli_submit_show_and_render(cluster):
     assert show["state"] == "succeeded" and "reason" in show
     logs = run("jobs", "logs", job_id, "--server", c.url)
     assert "from-cli 1" in logs.stdout
+    lines = [json.loads(line) for line in run("jobs", "logs", job_id, "--server", c.url, "--json").stdout.splitlines()]
+    assert any(l["stream"] == "stdout" and "from-cli 1" in l["data"] for l in lines), lines
+    rendered = json.loads(run("jobs", "render", job_id, "--server", c.url, "--json").stdout)
+    assert rendered["job_id"] == job_id and "kind: Job" in rendered["manifest"]
+    assert json.loads(run("version", "--json").stdout)["version"]
     y = run("jobs", "render", job_id, "--server", c.url, "--gpu-product", "NVIDIA-A100-SXM4-40GB").stdout
     assert "kind: Job" in y and "nvidia.com/gpu: 1" in y and "NVIDIA-A100-SXM4-40GB" in y
     assert "queues" in run("queues", "ls", "--server", c.url, "--json").stdout
