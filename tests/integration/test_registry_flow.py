@@ -159,7 +159,8 @@ def test_log_register_promote_webhook_and_git_commit(server):
         assert c["command"] == ["tamga", "serve"]
         assert "models:/fraud/1" in c["args"]
         assert c["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
-        assert c["livenessProbe"]["httpGet"]["path"] == "/health"
+        assert c["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+        assert c["startupProbe"]["httpGet"]["path"] == "/v2/health/ready"
         assert c["resources"]["limits"]["nvidia.com/gpu"] == 1
         assert pod["nodeSelector"]["nvidia.com/gpu.product"] == "NVIDIA-A100-SXM4-40GB"
         assert dep["spec"]["selector"]["matchLabels"].items() <= dep["spec"]["template"]["metadata"]["labels"].items()
@@ -167,7 +168,10 @@ def test_log_register_promote_webhook_and_git_commit(server):
             hpa = yaml.safe_load(f)
         assert hpa["spec"]["minReplicas"] == 2 and hpa["spec"]["maxReplicas"] == 5
         with open(os.path.join(folder, "Dockerfile")) as f:
-            assert "\nFROM nvidia/cuda:" in f.read()
+            docker = f.read()
+            # An sklearn (python_function only) model on a GPU tier: the CUDA + Python runtime image.
+            assert "\nARG TAMGA_IMAGE=ghcr.io/tamga-mlops/tamga:" in docker and "-cuda-python\n" in docker
+        assert c["image"] == "tamga-model-fraud-api:v1"
 
         # Promote version 2: a second commit pins the new version; the old one is unchanged in history.
         run2 = log_model(server, {"MLmodel": "flavors: {}\n"})
