@@ -98,9 +98,15 @@ Status CheckRequirementLine(const std::string& line) {
   if (line.find('\0') != std::string::npos) return InvalidArgument("requirements contain a NUL byte");
   size_t start = line.find_first_not_of(" \t");
   if (start == std::string::npos || line[start] == '#') return Status::Ok();
-  if (line[start] == '-') {
-    return InvalidArgument("requirement option '" + line.substr(start, 40) +
-                           "' is not allowed in a rendered image build (only package specifiers)");
+  // No option anywhere on the line: not a whole-line one (-r, --index-url) nor a per-requirement one
+  // (--global-option, --config-settings) that would change how pip builds or where it fetches.
+  for (size_t i = start; i < line.size(); ++i) {
+    bool word_start = i == start || line[i - 1] == ' ' || line[i - 1] == '\t';
+    if (word_start && line[i] == '-') {
+      return InvalidArgument("requirement option '" + line.substr(i, 40) +
+                             "' is not allowed in a rendered image build (only package specifiers)");
+    }
+    if (line[i] == '#' && (i == start || line[i - 1] == ' ' || line[i - 1] == '\t')) break;  // a comment
   }
   return Status::Ok();
 }

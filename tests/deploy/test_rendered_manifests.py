@@ -203,4 +203,9 @@ def test_python_model_renders_its_requirements(server, models, k8s_validate):
     register(server, models, "pyfunc", "lin2")
     r = requests.post(server.url + "/api/2.0/tamga/deploy/render", json={"model_uri": "models:/lin2/1"})
     assert r.status_code == 400 and "--index-url" in r.json()["message"], r.text
+    with open(os.path.join(pyfunc, "requirements.txt"), "w") as f:
+        f.write("numpy --global-option=--evil\n")
+    register(server, models, "pyfunc", "lin3")
+    r = requests.post(server.url + "/api/2.0/tamga/deploy/render", json={"model_uri": "models:/lin3/1"})
+    assert r.status_code == 400 and "--global-option" in r.json()["message"], r.text
     os.remove(os.path.join(pyfunc, "requirements.txt"))
