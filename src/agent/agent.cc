@@ -232,7 +232,11 @@ Status JobAgent::Impl::Loop() {
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   TAMGA_LOG(kInfo, "agent ready",
-            {{"agent", agent_id}, {"server", cfg.server}, {"gpus", gpu_error.empty() ? "on" : gpu_error}});
+            {{"agent", agent_id},
+             {"server", cfg.server},
+             {"gpus", !probe              ? "off (--gpus none)"
+                      : gpu_error.empty() ? "on"
+                                          : gpu_error}});
   std::thread hb([this] { HeartbeatLoop(); });
   while (!g_agent_stop) Contained("lease", [this] { LeaseOnce(); });
   TAMGA_LOG(kInfo, "agent stopping; ending running jobs");
@@ -242,6 +246,10 @@ Status JobAgent::Impl::Loop() {
   }
   Reap(true);
   hb.join();
+  // A clean stop is not a lost agent: the server forgets this one at once (its jobs were reported above).
+  auto d = client.Post("/api/2.0/tamga/agents/" + agent_id + "/deregister",
+                       {{"report", nlohmann::json::parse(AgentReportJson(Report()))}}, 5000);
+  if (!d.ok()) TAMGA_LOG(kWarn, "cannot deregister from the server", {{"error", d.status().message()}});
   return Status::Ok();
 }
 
@@ -309,6 +317,20 @@ Status JobAgent::Run() {
   Status s = impl_->Loop();
   impl_->StopMetrics();
   return s;
+}
+
+std::string CheckGpuSelection(const std::string& v) {
+  if (v == "all" || v == "none") return "";
+  size_t pos = 0;
+  for (;;) {
+    size_t comma = v.find(',', pos);
+    std::string item = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    bool index = !item.empty() && item.find_first_not_of("0123456789") == std::string::npos;
+    bool uuid = item.rfind("GPU-", 0) == 0 || item.rfind("MIG-", 0) == 0;
+    if (!index && !uuid) return "'" + item + "' is not all, none, an NVML index or a GPU-/MIG- UUID";
+    if (comma == std::string::npos) return "";
+    pos = comma + 1;
+  }
 }
 
 }  // namespace tamga

@@ -18,6 +18,9 @@
 
 namespace tamga {
 
+// --gpus: "" when `v` is all, none, or comma-separated NVML indices / GPU-… / MIG-… UUIDs; else the reason.
+std::string CheckGpuSelection(const std::string& v);
+
 struct AgentConfig {
   std::string server;               // http://host:5000
   std::vector<std::string> queues;  // in priority order

@@ -166,6 +166,14 @@ void JobAgent::Impl::RunJob(std::shared_ptr<Running> r) {
   env["TAMGA_JOB_ID"] = job.id;
   // Captured before the job can change anything; sent once it runs (off the start path).
   CapturedEnvironment captured = CaptureEnvironment(dir, job.spec.command, env, Snap(), job.gpu_uuids);
+  // What the submitter recorded about its source (branch, remote, the commit of a tree shipped without a
+  // remote) wins over what this checkout says (a detached HEAD, the agent's git cache).
+  std::erase_if(captured.tags, [&](const auto& t) {
+    return job.spec.tags.count(t.first) > 0 ||
+           (t.first == "mlflow.source.git.repoURL" && !job.spec.git_repo.empty());
+  });
+  if (!job.spec.git_repo.empty() && !job.spec.tags.count("mlflow.source.git.repoURL"))
+    captured.tags.push_back({"mlflow.source.git.repoURL", job.spec.git_repo});
 
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {

@@ -115,7 +115,8 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
   if (commit.ok()) {
     tag("mlflow.source.git.commit", Trim(*commit));
     auto branch = RunAndCapture({"git", "rev-parse", "--abbrev-ref", "HEAD"}, dir, 4096, 10000);
-    if (branch.ok()) tag("mlflow.source.git.branch", Trim(*branch));
+    if (branch.ok() && Trim(*branch) != "HEAD")
+      tag("mlflow.source.git.branch", Trim(*branch));  // not detached
     auto remote = RunAndCapture({"git", "ls-remote", "--get-url"}, dir, 4096, 10000);
     if (remote.ok() && Trim(*remote) != "origin") tag("mlflow.source.git.repoURL", Trim(*remote));
     auto diff = RunAndCapture({"git", "diff", "HEAD"}, dir, 64 << 20, 30000);

@@ -154,9 +154,14 @@ Result<std::string> PrepareJobTree(const AgentClient& client, const std::string&
                              FetchCodeBlob(client, spec.code.patch_sha256, kMaxCodeBlobBytes));
       std::string pfile = job_dir + "/tamga-code.patch";
       TAMGA_RETURN_IF_ERROR(WriteFile(pfile, patch));
-      // In a repository of its own: `git apply` inside some other checkout would take paths from its root.
+      // In a repository of its own (`git apply` inside some other checkout would take paths from its root),
+      // with the shipped tree committed, so the run's recorded diff is exactly the submitter's changes.
       TAMGA_RETURN_IF_ERROR(Run({"git", "init", "--quiet", "."}, root, 60000));
-      Status s = Run({"git", "apply", "--binary", "--whitespace=nowarn", pfile}, root, 600000);
+      TAMGA_RETURN_IF_ERROR(Run({"git", "add", "-A", "."}, root, 600000));
+      TAMGA_RETURN_IF_ERROR(Run({"git", "-c", "user.name=Tamga", "-c", "user.email=tamga@localhost", "commit",
+                                 "--quiet", "--no-verify", "--allow-empty", "-m", "the submitted HEAD"},
+                                root, 600000));
+      Status s = Run({"git", "apply", "--index", "--binary", "--whitespace=nowarn", pfile}, root, 600000);
       if (!s.ok()) return Status(s.code(), "the submitter's changes do not apply: " + s.message());
     }
   }

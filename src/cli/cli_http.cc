@@ -66,4 +66,32 @@ std::optional<json> Call(const Common& c, const std::string& method, const std::
   return j.is_discarded() ? json::object() : j;
 }
 
+// mlflow.set_experiment for jobs: the id of the experiment with this name, created when missing.
+std::optional<std::string> ExperimentByName(const Common& c, const std::string& name, int* code) {
+  HttpClientRequest req;
+  req.method = "GET";
+  std::string base = c.uri;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  req.url = base + "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + Escape(name);
+  auto res = HttpCall(req);
+  if (res.ok() && res->status == 200) {
+    nlohmann::json j = nlohmann::json::parse(res->body, nullptr, false);
+    if (j.is_object() && j.contains("experiment") && j["experiment"].is_object() &&
+        j["experiment"].contains("experiment_id") && j["experiment"]["experiment_id"].is_string()) {
+      return j["experiment"]["experiment_id"].get<std::string>();
+    }
+  }
+  // Missing (or unreadable): create it; the create call reports the server's own error if that fails too.
+  auto created = Call(c, "POST", "/api/2.0/mlflow/experiments/create", nlohmann::json{{"name", name}}, code);
+  if (!created) return std::nullopt;
+  if (!created->contains("experiment_id") || !(*created)["experiment_id"].is_string()) {
+    std::cerr << "error: the server did not return an experiment id\n";
+    *code = 1;
+    return std::nullopt;
+  }
+  std::cerr << "created experiment '" << name << "' (id " << (*created)["experiment_id"].get<std::string>()
+            << ")\n";
+  return (*created)["experiment_id"].get<std::string>();
+}
+
 }  // namespace tamga

@@ -21,4 +21,7 @@ std::string Escape(const std::string& s);
 std::optional<nlohmann::json> Call(const Common& c, const std::string& method, const std::string& path,
                                    const nlohmann::json& body, int* code, int64_t timeout_ms = 60000);
 
+// mlflow.set_experiment for jobs: the id of the experiment with this name, created when missing.
+std::optional<std::string> ExperimentByName(const Common& c, const std::string& name, int* code);
+
 }  // namespace tamga

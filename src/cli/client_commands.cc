@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "artifacts/artifact_path.h"
 #include "cli/cli_http.h"
@@ -78,7 +79,33 @@ ClientCommands AddClientCommands(CLI::App& app) {
                                : "/api/2.0/mlflow/registered-models/get?name=" + Escape(target);
         auto j = Call(*c, "GET", path, nullptr, &code);
         if (!j) return code;
-        out(*j);
+        if (c->as_json) return out(*j), 0;
+        auto str = [](const json& o, const char* k) {
+          return o.contains(k) && !o[k].is_null() ? (o[k].is_string() ? o[k].get<std::string>() : o[k].dump())
+                                                  : "";
+        };
+        auto line = [](const std::string& k, const std::string& v) {
+          if (!v.empty()) std::cout << k << ": " << v << "\n";
+        };
+        if (j->contains("registered_model")) {
+          const json& m = (*j)["registered_model"];
+          line("name", str(m, "name"));
+          line("description", str(m, "description"));
+          std::string aliases, versions, tags;
+          for (const auto& a : m.value("aliases", json::array()))
+            aliases += (aliases.empty() ? "" : ", ") + str(a, "alias") + " -> " + str(a, "version");
+          for (const auto& v : m.value("latest_versions", json::array()))
+            versions +=
+                (versions.empty() ? "" : ", ") + str(v, "version") + " (" + str(v, "current_stage") + ")";
+          for (const auto& t : m.value("tags", json::array()))
+            tags += (tags.empty() ? "" : ", ") + str(t, "key") + "=" + str(t, "value");
+          line("aliases", aliases);
+          line("latest versions", versions);
+          line("tags", tags);
+        } else {
+          for (const char* k : {"name", "version", "run_id", "artifact_location", "source", "flavors"})
+            line(k, str(*j, k));
+        }
         return 0;
       });
   show->add_option("model", (*s)["model"], "Model name or models:/ URI")->required();
@@ -207,12 +234,34 @@ ClientCommands AddClientCommands(CLI::App& app) {
     auto j = Call(*c, "GET", "/api/2.0/tamga/deployments", nullptr, &code);
     if (!j) return code;
     if (c->as_json) return out(*j), 0;
+    std::optional<json> ready;  // local deployments: what the server itself serves (/v2/health/ready)
     for (const auto& d : j->value("deployments", json::array())) {
-      std::string alias = d.contains("spec") && d["spec"].is_object() ? d["spec"].value("alias", "") : "";
+      bool spec_ok = d.contains("spec") && d["spec"].is_object();
+      std::string alias = spec_ok ? d["spec"].value("alias", "") : "";
       std::string version = d.value("rendered_version", "");
-      std::cout << d.value("name", "") << "  " << d.value("model_name", "") << "@" << alias << "  "
-                << (version.empty() ? "not rendered yet (alias '" + alias + "' does not point at a version)"
-                                    : "rendered version " + version)
+      std::string state = version.empty()
+                              ? "not rendered yet (alias '" + alias + "' does not point at a version)"
+                              : "rendered version " + version;
+      if (spec_ok && d["spec"].value("target", "") == "local") {
+        if (!ready) {  // 503 while something loads: the body still lists every model
+          HttpClientRequest req;
+          std::string base = c->uri;
+          while (!base.empty() && base.back() == '/') base.pop_back();
+          req.url = base + "/v2/health/ready";
+          auto r = HttpCall(req);
+          ready = r.ok() ? json::parse(r->body, nullptr, false) : json::object();
+          if (!ready->is_object()) ready = json::object();
+        }
+        state = "local: not loaded";
+        for (const auto& m : ready->value("models", json::array())) {
+          if (m.value("name", "") != d.value("name", "")) continue;
+          state = m.value("version", "").empty()
+                      ? "local: " + m.value("state", "") +
+                            (m.value("error", "").empty() ? "" : " (" + m.value("error", "") + ")")
+                      : "local: serving version " + m.value("version", "");
+        }
+      }
+      std::cout << d.value("name", "") << "  " << d.value("model_name", "") << "@" << alias << "  " << state
                 << "\n";
     }
     return 0;

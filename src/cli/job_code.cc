@@ -193,6 +193,9 @@ Status ShipGit(const Common& c, const CodeOptions& o, const std::string& top, co
                            Size(o.max_bytes) + "): commit and push them, or ignore large files");
   }
   nlohmann::json& code = (*spec)["code"];
+  auto branch = Git({"symbolic-ref", "--quiet", "--short", "HEAD"}, top);
+  if (branch.ok() && !Line(branch->out).empty() && !(*spec)["tags"].contains("mlflow.source.git.branch"))
+    (*spec)["tags"]["mlflow.source.git.branch"] = Line(branch->out);
   if (tree_sha.empty()) {
     (*spec)["git_repo"] = remote.first;
     (*spec)["git_commit"] = remote.second;
@@ -235,13 +238,18 @@ Status ShipDir(const Common& c, const CodeOptions& o, const std::string& dir, nl
     std::ifstream ignore(dir + "/.tamgaignore");
     std::string line;
     while (std::getline(ignore, line)) {
-      if (!line.empty() && line[0] != '#') ex << line << "\n";
+      // gitignore habits: "data/" means the folder (tar matches it without the slash), "/x" the top level.
+      while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '/'))
+        line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
+      if (line[0] == '/') line = "." + line;
+      ex << line << "\n";
     }
   }
   SpawnOptions so;
-  so.argv = {"tar",           "--sort=name", "--owner=0", "--group=0", "--numeric-owner",
-             "--exclude-vcs", "-X",          excludes,    "-I",        "gzip -n",
-             "-cf",           tmp,           "-C",        dir,         "."};
+  so.argv = {"tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--exclude-vcs",
+             // any Tamga data folder (it holds tamga.lock) stays behind, whatever it is called
+             "--exclude-tag-all=tamga.lock", "-X", excludes, "-I", "gzip -n", "-cf", tmp, "-C", dir, "."};
   so.env = MinimalEnvironment();
   TAMGA_ASSIGN_OR_RETURN(auto run, RunCaptured(std::move(so), 1 << 16, 600000));
   if (!run.exit.ok()) return Internal("tar of " + dir + " failed: " + run.err.substr(0, 400));

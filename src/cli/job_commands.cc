@@ -20,34 +20,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// mlflow.set_experiment for jobs: the id of the experiment with this name, created when missing.
-std::optional<std::string> ExperimentByName(const Common& c, const std::string& name, int* code) {
-  HttpClientRequest req;
-  req.method = "GET";
-  std::string base = c.uri;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  req.url = base + "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + Escape(name);
-  auto res = HttpCall(req);
-  if (res.ok() && res->status == 200) {
-    json j = json::parse(res->body, nullptr, false);
-    if (j.is_object() && j.contains("experiment") && j["experiment"].is_object() &&
-        j["experiment"].contains("experiment_id") && j["experiment"]["experiment_id"].is_string()) {
-      return j["experiment"]["experiment_id"].get<std::string>();
-    }
-  }
-  // Missing (or unreadable): create it; the create call reports the server's own error if that fails too.
-  auto created = Call(c, "POST", "/api/2.0/mlflow/experiments/create", json{{"name", name}}, code);
-  if (!created) return std::nullopt;
-  if (!created->contains("experiment_id") || !(*created)["experiment_id"].is_string()) {
-    std::cerr << "error: the server did not return an experiment id\n";
-    *code = 1;
-    return std::nullopt;
-  }
-  std::cerr << "created experiment '" << name << "' (id " << (*created)["experiment_id"].get<std::string>()
-            << ")\n";
-  return (*created)["experiment_id"].get<std::string>();
-}
-
 void AddServer(CLI::App* cmd, Common* c, bool json_flag = true) {
   c->uri = DefaultUri();
   cmd->add_option("--tracking-uri", c->uri,
@@ -118,6 +90,7 @@ JobCommands AddJobCommands(CLI::App& app) {
   agent->add_option("--queue", agent_cfg->queues, "Queue to serve (repeat; the first has priority)")
       ->required();
   agent->add_option("--gpus", agent_cfg->gpus, "all | none | comma-separated NVML indices or UUIDs")
+      ->check(CheckGpuSelection)
       ->capture_default_str();
   agent->add_option("--name", agent_cfg->name, "Agent name (default: hostname)");
   agent->add_option("--cpus", agent_cfg->cpus, "CPUs offered (default: all cores)");
@@ -254,6 +227,14 @@ JobCommands AddJobCommands(CLI::App& app) {
       if (!sub->run_name.empty()) s["run_name"] = sub->run_name;
       sub->code.max_bytes = int64_t{sub->max_code_mb} << 20;
       sub->code.max_untracked_file_bytes = int64_t{sub->max_untracked_mb} << 20;
+      // The queue first: nothing is packed or uploaded for a submission the server will refuse.
+      auto queues = Call(sub->c, "GET", "/api/2.0/tamga/queues", json(), &code);
+      if (!queues) return code;
+      bool known = false;
+      for (const auto& q : queues->value("queues", json::array()))
+        known = known || q.value("name", "") == sub->queue;
+      if (!known)
+        return std::cerr << "error: queue '" << sub->queue << "' does not exist (tamga queues ls)\n", 1;
       Status shipped = ShipJobCode(sub->c, sub->code, sub->command, &s);
       if (!shipped.ok()) return std::cerr << "error: " << shipped.message() << "\n", 2;
       auto r = Call(sub->c, "POST", "/api/2.0/tamga/jobs", s, &code);
@@ -419,6 +400,13 @@ JobCommands AddJobCommands(CLI::App& app) {
       auto job = JobFromJson((*r)["job"].dump());
       if (!job.ok()) {
         std::cerr << "error: " << job.status().message() << "\n";
+        return 1;
+      }
+      if (!job->spec.git_repo.empty() || !job->spec.code.empty()) {
+        std::cerr
+            << "error: job " << rd->id
+            << " runs code shipped to Tamga's agents (git checkout, patch or uploaded folder), which a "
+               "plain Kubernetes Job cannot fetch: put the code in --image and submit with --code none\n";
         return 1;
       }
       if (rd->options.tracking_uri.empty()) rd->options.tracking_uri = rd->c.uri;

@@ -102,8 +102,15 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   if (!s.ingress_class.empty() && !Dns1123Label(s.ingress_class, 63)) {
     return InvalidArgument("Invalid ingress_class '" + std::string(Utf8Prefix(s.ingress_class, 64)) + "'");
   }
-  if (s.min_replicas > s.max_replicas) return InvalidArgument("min_replicas must not exceed max_replicas");
-  if (s.replicas > s.max_replicas) return InvalidArgument("replicas must not exceed max_replicas");
+  if (s.replicas > s.max_replicas) {
+    return InvalidArgument("replicas (" + std::to_string(s.replicas) + ") must not exceed max_replicas (" +
+                           std::to_string(s.max_replicas) +
+                           (j.contains("max_replicas") ? "" : ", the default") + ")");
+  }
+  if (s.min_replicas > s.max_replicas) {
+    return InvalidArgument("min_replicas (" + std::to_string(s.min_replicas) +
+                           ") must not exceed max_replicas (" + std::to_string(s.max_replicas) + ")");
+  }
   if (s.model_delivery != "pull" && s.model_delivery != "bake") {
     return InvalidArgument("model_delivery must be 'pull' or 'bake'");
   }

@@ -567,33 +567,4 @@ void JobService::MarkAgentLost(Agent& a, Callbacks* out) {
   }
 }
 
-void JobService::Sweep() {
-  Callbacks out;
-  {
-    MutexLock lock(&mu_);
-    int64_t now = clock_->NowMillis();
-    for (auto& [id, a] : agents_) {
-      if (a.live && now - a.last_seen_ms > options_.agent_timeout_ms) MarkAgentLost(a, &out);
-    }
-    for (auto it = lease_waiters_.begin(); it != lease_waiters_.end();) {
-      if (it->deadline_ms <= now) {
-        out.push_back([d = std::move(it->done)] { d(std::optional<Job>()); });
-        it = lease_waiters_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    for (auto it = log_waiters_.begin(); it != log_waiters_.end();) {
-      if (it->deadline_ms <= now) {
-        out.push_back(
-            [this, d = std::move(it->done), id = it->job_id, after = it->after] { d(LogsNow(id, after)); });
-        it = log_waiters_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (auto& f : out) f();
-}
-
 }  // namespace tamga

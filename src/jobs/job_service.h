@@ -71,9 +71,10 @@ struct LogsPage {
 class JobService {
  public:
   struct Options {
-    int64_t agent_timeout_ms = 30000;  // no heartbeat for this long = agent lost
-    int64_t max_wait_ms = 30000;       // longest lease/log long-poll
-    size_t scan_limit = 512;           // queued jobs examined per queue per lease decision
+    int64_t agent_timeout_ms = 30000;               // no heartbeat for this long = agent lost
+    int64_t forget_lost_agent_ms = 15 * 60 * 1000;  // then listed as lost this long, then forgotten
+    int64_t max_wait_ms = 30000;                    // longest lease/log long-poll
+    size_t scan_limit = 512;                        // queued jobs examined per queue per lease decision
     int64_t max_log_chunk = 1 << 20;
     // Stored output per job (all attempts); past it output is dropped after one marker chunk, so a job that
     // prints forever cannot fill the disk.
@@ -113,6 +114,8 @@ class JobService {
                             const std::string& data);
   Status Finish(const std::string& job_id, const std::string& agent_id, JobState state,
                 const std::string& reason, std::optional<int> exit_code);
+  // A clean stop: the agent is forgotten at once (not counted lost); jobs it still holds are requeued.
+  Status Deregister(const std::string& agent_id);
 
   // For the benchmark and tests: runs one sweeper pass now.
   void Sweep();

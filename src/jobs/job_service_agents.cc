@@ -222,4 +222,59 @@ Result<std::vector<std::string>> JobService::Heartbeat(const std::string& agent_
   return abort;
 }
 
+Status JobService::Deregister(const std::string& agent_id) {
+  Callbacks out;
+  {
+    MutexLock lock(&mu_);
+    auto it = agents_.find(agent_id);
+    if (it == agents_.end()) return NotFound("agent '" + agent_id.substr(0, 64) + "' is not registered");
+    // Jobs it still holds are handled as if it were lost (requeued per their retry policy).
+    if (it->second.live) MarkAgentLost(it->second, &out);
+    agent_jobs_.erase(agent_id);
+    agents_.erase(it);
+    TAMGA_LOG(kInfo, "agent deregistered", {{"agent", agent_id}});
+  }
+  for (auto& f : out) f();
+  return Status::Ok();
+}
+
+void JobService::Sweep() {
+  Callbacks out;
+  {
+    MutexLock lock(&mu_);
+    int64_t now = clock_->NowMillis();
+    for (auto it = agents_.begin(); it != agents_.end();) {
+      Agent& a = it->second;
+      if (a.live && now - a.last_seen_ms > options_.agent_timeout_ms) MarkAgentLost(a, &out);
+      // A lost agent is listed (and counted in tamga_agents{state="lost"}) for a while, then forgotten.
+      auto aj = agent_jobs_.find(a.id);
+      bool idle = aj == agent_jobs_.end() || aj->second.empty();
+      if (!a.live && idle && now - a.last_seen_ms > options_.forget_lost_agent_ms) {
+        agent_jobs_.erase(a.id);
+        it = agents_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = lease_waiters_.begin(); it != lease_waiters_.end();) {
+      if (it->deadline_ms <= now) {
+        out.push_back([d = std::move(it->done)] { d(std::optional<Job>()); });
+        it = lease_waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = log_waiters_.begin(); it != log_waiters_.end();) {
+      if (it->deadline_ms <= now) {
+        out.push_back(
+            [this, d = std::move(it->done), id = it->job_id, after = it->after] { d(LogsNow(id, after)); });
+        it = log_waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& f : out) f();
+}
+
 }  // namespace tamga

@@ -12,6 +12,7 @@
 #include "http/http_server.h"
 #include "http/routes/serving_routes.h"
 #include "serving/lifecycle/registry_source.h"
+#include "tamga/build_info.h"
 
 namespace tamga {
 
@@ -74,6 +75,8 @@ Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& conf
     std::filesystem::remove(probe, ec);
   }
   std::string name = ModelNameOf(config);
+  p->metrics.Gauge("tamga_build_info", "Build information")
+      ->Set({{"version", kVersion}, {"commit", kGitCommit}, {"mlflow_compat", kMlflowCompatVersion}}, 1);
   p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
   ServingRouteContext ctx{p->models.get(), &p->metrics, name};
   RegisterServingRoutes(p->router, ctx);

@@ -121,6 +121,10 @@ def test_kubernetes_manifests_are_valid(k8s_validate, tamga_bin):
                 assert c["securityContext"]["readOnlyRootFilesystem"] is True
                 seen += 1
     assert seen >= 2  # the server and the agents
+    # Agents run Python jobs: the -python image, which no kustomize image override may rewrite.
+    assert "images" not in kust
+    agent = next(d for d in yaml.safe_load_all(open(os.path.join(K8S, "agent-gpu.yaml"))) if d["kind"] == "DaemonSet")
+    assert agent["spec"]["template"]["spec"]["containers"][0]["image"].endswith("-python")
 
 
 def port_free(port):

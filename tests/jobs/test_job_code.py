@@ -136,6 +136,9 @@ def test_git_checkout_runs_with_its_changes_and_records_its_interpreter(code_clu
     assert "pushed line" in logs and "uncommitted line lr=0.1" in logs and "helper says 42 probe 1.2.3" in logs, logs
     assert j["spec"]["git_commit"] == pushed and j["spec"]["code"]["subdir"] == "exp"
     assert tags["mlflow.source.git.commit"] == pushed and tags["tamga.git.dirty"] == "true"
+    # The submitter's branch and remote, not the agent's detached checkout of its cache.
+    assert tags["mlflow.source.git.branch"] == git(work, "symbolic-ref", "--short", "HEAD"), tags
+    assert tags["mlflow.source.git.repoURL"] == remote, tags
     diff = artifact(c, j["run_id"], "tamga/git.diff")
     assert "helper.py" in diff and "config.txt" in diff and "weights.ckpt" not in diff
     # The packages of the interpreter that ran it (a venv with tamgaprobe), not the agent's python3.
@@ -157,11 +160,21 @@ def test_directory_without_git_is_uploaded(code_cluster, tmp_path):
     (d / "run.sh").write_text("echo from-dir; cat data/x.txt; ls\n")
     (d / "data" / "x.txt").write_text("payload\n")
     (d / "big.bin").write_bytes(b"\0" * 1000)
-    (d / ".tamgaignore").write_text("./big.bin\n")
+    (d / "cachedir").mkdir()
+    (d / "cachedir" / "blob").write_text("x")
+    (d / "mydata").mkdir()  # a Tamga data folder under another name: never shipped
+    (d / "mydata" / "tamga.lock").write_text("")
+    (d / ".tamgaignore").write_text("/big.bin\ncachedir/\n")
     job_id, err = submit(c, str(d), "--", "sh", "run.sh")
     assert "code: %s (" % d in err, err
     _, logs, _ = finished(c, job_id)
-    assert "from-dir" in logs and "payload" in logs and "big.bin" not in logs, logs
+    assert "from-dir" in logs and "payload" in logs, logs
+    for left_out in ("big.bin", "cachedir", "mydata"):
+        assert left_out not in logs, (left_out, logs)
+    # An unknown queue is refused before anything is packed or uploaded.
+    r = subprocess.run([c.binary, "jobs", "submit", "--tracking-uri", c.url, "--queue", "nosuch", "--", "true"],
+                       cwd=str(d), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "queue 'nosuch' does not exist" in r.stderr and "code:" not in r.stderr, r.stderr
     # Over the size limit: refused before anything is queued, with the reason.
     (d / "huge.bin").write_bytes(os.urandom(2 << 20))
     r = subprocess.run([c.binary, "jobs", "submit", "--tracking-uri", c.url, "--queue", "cpu", "--max-code-mb", "1",
@@ -184,6 +197,10 @@ def test_checkout_without_remote_ships_head_and_changes(code_cluster, tmp_path):
     _, logs, tags = finished(c, job_id)
     assert "committed" in logs and "edited" in logs, logs
     assert tags["mlflow.source.git.commit"] == git(work, "rev-parse", "HEAD")
+    # The run shows exactly the changes on top of the shipped HEAD.
+    assert tags["tamga.git.dirty"] == "true", tags
+    diff = artifact(c, c.job(job_id)["run_id"], "tamga/git.diff")
+    assert "+echo edited" in diff and "echo committed" in diff.split("@@")[-1], diff
 
 
 def test_env_requirements_recreates_the_packages_on_the_agent(code_cluster, tmp_path):

@@ -2,6 +2,7 @@
 name, abort with its final state, and suggestions for mistyped commands."""
 import json
 import subprocess
+import tempfile
 
 import requests
 
@@ -11,7 +12,7 @@ from jobs_cluster import TERMINAL
 def test_cli_submit_show_and_render(cluster):
     c = cluster
     run = lambda *a: subprocess.run([c.binary] + list(a), capture_output=True, text=True, timeout=60)
-    out = run("jobs", "submit", "--server", c.url, "--queue", "gpu", "--priority", "3", "--gpus", "1",
+    out = run("jobs", "submit", "--server", c.url, "--queue", "gpu", "--code", "none", "--priority", "3", "--gpus", "1",
               "--gpu-memory", "8GiB", "--env", "A=1", "--", "sh", "-c", "echo from-cli $A")
     assert out.returncode == 0, out.stderr
     job_id = out.stdout.strip().splitlines()[-1]
@@ -30,6 +31,12 @@ def test_cli_submit_show_and_render(cluster):
     y = run("jobs", "render", job_id, "--server", c.url, "--gpu-product", "NVIDIA-A100-SXM4-40GB").stdout
     assert "kind: Job" in y and "nvidia.com/gpu: 1" in y and "NVIDIA-A100-SXM4-40GB" in y
     assert "queues" in run("queues", "ls", "--server", c.url, "--json").stdout
+    # A job that ships its code cannot become a plain Kubernetes Job: refused with the reason.
+    shipped = subprocess.run([c.binary, "jobs", "submit", "--server", c.url, "--queue", "cpu", "--code", "dir", "--",
+                              "true"], capture_output=True, text=True, timeout=60, cwd=tempfile.mkdtemp())
+    assert shipped.returncode == 0, shipped.stderr
+    refused = run("jobs", "render", shipped.stdout.strip().splitlines()[-1], "--server", c.url)
+    assert refused.returncode == 1 and "cannot fetch" in refused.stderr, refused.stderr
     bad = run("jobs", "submit", "--server", c.url, "--queue", "nope", "--", "true")
     assert bad.returncode == 1 and "nope" in bad.stderr
 

@@ -169,3 +169,19 @@ def test_dashboard_and_rules_name_only_exported_metrics(cluster, request):
               "tamga_job_leases_total", "DCGM_FI_DEV_GPU_UTIL", "tamga_serving_requests_total"):
         assert n in used, n
     assert len(alerts) >= 15
+
+
+def test_a_cleanly_stopped_agent_is_not_counted_lost(cluster):
+    c = cluster
+    c.start_agent("short-lived", "none")
+    deadline = time.time() + 20
+    names = lambda: {a["report"]["name"]: a["live"] for a in requests.get(c.api + "/agents").json()["agents"]}
+    while names().get("short-lived") is not True:
+        assert time.time() < deadline, c.log("short-lived")
+        time.sleep(0.1)
+    p = c.agents.pop("short-lived")
+    p.terminate()
+    p.wait(timeout=60)
+    assert "short-lived" not in names(), names()
+    m = parse_metrics(server_metrics(c))
+    assert m['tamga_agents{state="lost"}'] == 0 and m['tamga_agents{state="live"}'] == 2

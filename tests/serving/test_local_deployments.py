@@ -6,6 +6,7 @@ then a deployment with target "local" is created. Checks V2 REST, MLflow scoring
 pyfunc deployment through the Python worker, and unloading when the deployment is deleted.
 """
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,6 +76,9 @@ def test_local_deployment_lifecycle(request, models, expected, pb):
             assert r.status_code == 200, r.text
 
         wait_for(lambda: requests.get(srv.url + "/v2/models/clf-local/ready").status_code == 200, what="clf ready")
+        ls = subprocess.run([binary, "deploy", "ls", "--tracking-uri", srv.url], capture_output=True, text=True,
+                            timeout=60)
+        assert "clf-local  clf@production  local: serving version 1" in ls.stdout, ls.stdout + ls.stderr
         x = expected["x"][:3]
         r = v2(srv.url, "clf-local", x)
         assert r.status_code == 200 and r.json()["model_version"] == "1", r.text

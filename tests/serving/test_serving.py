@@ -345,3 +345,42 @@ def test_serve_name_overrides_the_directory_name(request, models, expected):
     bad = subprocess.run([request.config.getoption("--tamga"), "serve", os.path.join(models, "mlp"), "--name",
                           "a/b"], capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0 and "letters, digits" in bad.stderr + bad.stdout
+
+
+def test_readiness_says_the_alias_is_not_set_then_serves_when_it_is(request, models):
+    """`tamga serve models:/clf@prod` started before the alias exists: readiness names the reason and stays
+    loading (following the registry), scoring says why, and the model serves once the alias is set. Pinned
+    (--no-follow) to a version that does not exist, the model is failed with the reason."""
+    binary = request.config.getoption("--tamga")
+    reg = TamgaServer(binary).start()
+    api = reg.url + "/api/2.0/mlflow"
+    try:
+        run = requests.post(api + "/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]["run_id"]
+        upload_model(reg.url, run, os.path.join(models, "xgb"), "m")
+        assert requests.post(api + "/registered-models/create", json={"name": "clf"}).status_code == 200
+        s = Serve(binary, "models:/clf@prod", "--tracking-uri", reg.url)
+        pinned = Serve(binary, "models:/clf/9", "--tracking-uri", reg.url, "--no-follow")
+        try:
+            def status(srv):
+                body = requests.get(srv.url + "/v2/health/ready").json()
+                return body["models"][0] if body["models"] else None
+
+            deadline = time.time() + 20
+            while time.time() < deadline and not (status(s) and status(s).get("error")):
+                time.sleep(0.1)
+            st = status(s)
+            assert st["state"] == "loading" and "prod" in st["error"], st
+            inv = requests.post(s.url + "/invocations", json={"inputs": [[0.0] * 8]})
+            assert inv.status_code == 503 and "prod" in inv.json()["message"], inv.text
+            while time.time() < deadline and not (status(pinned) and status(pinned)["state"] == "failed"):
+                time.sleep(0.1)
+            assert status(pinned)["state"] == "failed" and "9" in status(pinned)["error"], status(pinned)
+            r = requests.post(api + "/model-versions/create", json={"name": "clf", "source": f"runs:/{run}/m"})
+            assert r.status_code == 200, r.text
+            requests.post(api + "/registered-models/alias", json={"name": "clf", "alias": "prod", "version": "1"})
+            s.wait_ready(timeout=30)
+        finally:
+            s.stop()
+            pinned.stop()
+    finally:
+        reg.cleanup()

@@ -223,6 +223,11 @@ Status PostAgentAction(JobService* jobs, std::shared_ptr<void> ticket, const std
     respond(HttpResponse::Json(std::move(body)));
     return Status::Ok();
   }
+  if (action == "deregister") {
+    TAMGA_RETURN_IF_ERROR(jobs->Deregister(id));
+    respond(HttpResponse::Json("{}"));
+    return Status::Ok();
+  }
   return NotFound("unknown agent route");
 }
 

@@ -84,6 +84,14 @@ Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& ve
   return v;
 }
 
+void ModelManager::NoteProblem(const std::string& name, const std::string& why, bool final) {
+  MutexLock lock(&mu_);
+  auto& e = models_[name];
+  e.status.name = name;
+  e.status.last_error = why;
+  if (!e.serving) e.status.state = final ? ModelState::kFailed : ModelState::kLoading;
+}
+
 Status ModelManager::LoadVersion(const std::string& name, const std::string& version,
                                  const std::string& dir) {
   {

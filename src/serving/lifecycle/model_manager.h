@@ -57,6 +57,11 @@ class ModelManager {
   // for background loads). On failure the previous version keeps serving and the error is recorded.
   Status LoadVersion(const std::string& name, const std::string& version, const std::string& model_dir);
 
+  // Records why `name` has no serving version before a load could start (the registry does not resolve its
+  // alias, the download failed), so readiness and scoring say why. `final`: no retry will follow (failed);
+  // otherwise it stays loading. A model that already serves keeps serving.
+  void NoteProblem(const std::string& name, const std::string& why, bool final);
+
   // Stops serving `name`: it disappears from List/Get at once, queued requests finish, then it unloads.
   Status Unload(const std::string& name);
 

@@ -195,10 +195,17 @@ void ServeFromRegistry(RegistrySource* source, ModelManager* models, const std::
         if (s.ok() || s.code() != StatusCode::kUnavailable) break;
       }
     }
-    TAMGA_LOG(kWarn, "cannot load the model from the registry yet; retrying",
+    // An alias not set yet is waited for when following the registry; a pinned version that does not
+    // exist, or a model that cannot be loaded, is final.
+    bool final = s.code() == StatusCode::kInvalidArgument || (s.code() == StatusCode::kNotFound && !follow);
+    TAMGA_LOG(kWarn,
+              final ? "cannot load the model from the registry"
+                    : "cannot load the model from the registry yet; retrying",
               {{"model", name}, {"error", s.message()}});
-    if (s.code() == StatusCode::kNotFound || s.code() == StatusCode::kInvalidArgument) return;
-    for (int i = 0; i < 10 && !*stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    models->NoteProblem(name, s.message(), final);
+    if (final) return;
+    int waits = s.code() == StatusCode::kNotFound ? 50 : 10;
+    for (int i = 0; i < waits && !*stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (*stopping) return;
   }
   if (!follow || *stopping) return;
