@@ -280,6 +280,11 @@ void JobAgent::Impl::LeaseOnce() {
     running[job->id] = run;
     run->thread = std::thread([this, run] {
       Contained("run job", [&] { RunJob(run); });
+      // The scratch folder the agent made for the job goes with it (its outputs belong in the run).
+      if (run->job.spec.working_dir.empty() && !cfg.keep_job_dirs) {
+        std::error_code ec;
+        fs::remove_all(fs::absolute(cfg.work_dir).string() + "/jobs/" + run->job.id, ec);
+      }
       run->pgid = -2;  // finished: reaped by the loop
     });
   }

@@ -29,6 +29,7 @@ struct AgentConfig {
   int cpus = 0;                     // 0 = number of cores
   int64_t memory_bytes = -1;        // -1 = MemTotal
   std::string work_dir = "./tamga-agent";
+  bool keep_job_dirs = false;  // keep <work_dir>/jobs/<id> after the job ends (debugging)
   int heartbeat_ms = 2000;
   int grace_ms = 10000;  // SIGTERM -> SIGKILL
   int lease_wait_ms = 10000;

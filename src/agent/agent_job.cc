@@ -133,18 +133,30 @@ void JobAgent::Impl::RunJob(std::shared_ptr<Running> r) {
   }
   // The code the submitter shipped (git checkout + their changes, or their directory), then its venv.
   // A server or network failure makes the job lost (requeued); anything else fails it with the reason.
+  // Preparation is bounded by the job's timeout (else 30 minutes) and stops at once on an abort.
+  PrepContext prep;
+  prep.deadline =
+      SteadyClock::now() + std::chrono::seconds(job.spec.timeout_s > 0 ? job.spec.timeout_s : 1800);
+  prep.cancelled = [r] { return r->abort.load() || r->stop_for_shutdown.load(); };
   auto fail = [&](const Status& st, const std::string& what) {
+    if (r->abort) return Finish(job.id, JobState::kAborted, "aborted by user while preparing", std::nullopt);
+    if (r->stop_for_shutdown)
+      return Finish(job.id, JobState::kLost, "agent " + cfg.name + " stopped while preparing", std::nullopt);
     JobState state = st.code() == StatusCode::kUnavailable ? JobState::kLost : JobState::kFailed;
-    Finish(job.id, state, what + ": " + st.message(), std::nullopt);
+    std::string why = st.code() == StatusCode::kDeadlineExceeded && job.spec.timeout_s > 0
+                          ? "timeout after " + std::to_string(job.spec.timeout_s) + " s while preparing: "
+                          : what + ": ";
+    Finish(job.id, state, why + st.message(), std::nullopt);
   };
   if (!job.spec.git_repo.empty() || !job.spec.code.empty()) {
-    auto tree = PrepareJobTree(client, cfg.work_dir, job.spec, dir);
+    auto tree = PrepareJobTree(client, cfg.work_dir, job.spec, dir, prep);
     if (!tree.ok()) return fail(tree.status(), "cannot prepare the job's code");
     dir = *tree;
   }
   std::string venv;
   if (!job.spec.code.requirements_sha256.empty()) {
-    auto v = PrepareRequirementsVenv(client, cfg.work_dir, job.spec.code.requirements_sha256, "python3");
+    auto v =
+        PrepareRequirementsVenv(client, cfg.work_dir, job.spec.code.requirements_sha256, "python3", prep);
     if (!v.ok()) return fail(v.status(), "cannot re-create the job's Python environment");
     venv = *v;
   }
@@ -166,6 +178,7 @@ void JobAgent::Impl::RunJob(std::shared_ptr<Running> r) {
   env["TAMGA_JOB_ID"] = job.id;
   // Captured before the job can change anything; sent once it runs (off the start path).
   CapturedEnvironment captured = CaptureEnvironment(dir, job.spec.command, env, Snap(), job.gpu_uuids);
+  if (r->abort) return Finish(job.id, JobState::kAborted, "aborted by user before it started", std::nullopt);
   // What the submitter recorded about its source (branch, remote, the commit of a tree shipped without a
   // remote) wins over what this checkout says (a detached HEAD, the agent's git cache).
   std::erase_if(captured.tags, [&](const auto& t) {

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,6 +71,28 @@ std::string ReadFirstMatch(const std::string& path, const std::string& prefix) {
     }
   }
   return "";
+}
+
+// A regular file's bytes (not followed through a symlink, never blocking on a FIFO), at most `max` of them;
+// nullopt for anything else.
+std::optional<std::string> ReadRegularFile(const std::string& path, size_t max) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::string data(std::min<size_t>(static_cast<size_t>(st.st_size), max), '\0');
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::read(fd, data.data() + done, data.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  data.resize(done);
+  return data;
 }
 
 // The version in the first line starting with one of `prefixes` ("name=version" / "name==version").
@@ -158,13 +181,12 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
   }
   if (!have_packages) {
     for (const char* lock : {"uv.lock", "poetry.lock", "Pipfile.lock", "requirements.txt"}) {
-      std::ifstream in(dir + "/" + lock, std::ios::binary);
-      if (!in) continue;
-      std::stringstream ss;
-      ss << in.rdbuf();
+      // The job's tree is the submitter's: a lockfile that is a symlink, a FIFO or a device is not read.
+      auto text = ReadRegularFile(dir + "/" + lock, 4 << 20);
+      if (!text) continue;
       tag("tamga.env.lockfile", lock);
-      tag("tamga.env.lockfile_sha256", Sha256Hex(ss.str()));
-      out.files.push_back({std::string("tamga/") + lock, ss.str().substr(0, 4 << 20)});
+      tag("tamga.env.lockfile_sha256", Sha256Hex(*text));
+      out.files.push_back({std::string("tamga/") + lock, *text});
       break;
     }
   }

@@ -1,6 +1,12 @@
 #include "agent/job_code.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
 
 #include <chrono>
 #include <filesystem>
@@ -10,27 +16,42 @@
 
 #include "agent/env_capture.h"
 #include "core/log.h"
+#include "core/pip_requirements.h"
+#include "core/secrets.h"
 #include "core/subprocess.h"
 
 namespace tamga {
 namespace fs = std::filesystem;
 namespace {
 
-// Runs a command; on failure the error carries the tail of its stderr (git and pip say what went wrong).
-Status Run(const std::vector<std::string>& argv, const std::string& dir, int64_t timeout_ms,
-           const std::map<std::string, std::string>& extra_env = {}) {
+int64_t LeftMs(const PrepContext& prep) {
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(prep.deadline - std::chrono::steady_clock::now());
+  return std::max<int64_t>(1, left.count());
+}
+
+// Runs a command; on failure the error carries the tail of its stderr (git and pip say what went wrong),
+// with any password in a URL masked.
+Status Run(const std::vector<std::string>& argv, const std::string& dir, const PrepContext& prep,
+           const std::map<std::string, std::string>& extra_env = {}, std::string* out = nullptr) {
+  std::map<std::string, std::string> env = {{"GIT_ALLOW_PROTOCOL", "http:https:ssh:git:file"},
+                                            {"GIT_TERMINAL_PROMPT", "0"},
+                                            {"GIT_HTTP_LOW_SPEED_LIMIT", "1000"},
+                                            {"GIT_HTTP_LOW_SPEED_TIME", "60"}};
+  for (const auto& [k, v] : extra_env) env[k] = v;
   SpawnOptions so;
   so.argv = argv;
   so.working_dir = dir;
-  so.env = MinimalEnvironment(extra_env);
-  auto run = RunCaptured(std::move(so), 1 << 20, timeout_ms);
-  if (!run.ok()) return Internal(argv[0] + " " + argv[1] + ": " + run.status().message());
+  so.env = MinimalEnvironment(env);
+  auto run = RunCaptured(std::move(so), out ? 64 << 20 : 1 << 20, LeftMs(prep), prep.cancelled);
+  if (!run.ok()) return Status(run.status().code(), argv[0] + " " + argv[1] + ": " + run.status().message());
   if (!run->exit.ok()) {
     std::string err = run->err.size() > 1500 ? run->err.substr(run->err.size() - 1500) : run->err;
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
     return Internal(argv[0] + " " + argv[1] + " failed (" + run->exit.Describe() + ")" +
-                    (err.empty() ? "" : ": " + err));
+                    (err.empty() ? "" : ": " + RedactUrlPassword(err)));
   }
+  if (out) *out = std::move(run->out);
   return Status::Ok();
 }
 
@@ -48,18 +69,54 @@ std::string Unique() {
          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
+// A new file in the agent's own scratch folder: never through a symlink, never over an existing file.
 Status WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  out.close();
-  if (!out) return Internal("cannot write " + path);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return Internal("cannot create " + path + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      return Internal("cannot write " + path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
+// `tar -tvzf`: every member a regular file, folder or symlink, and the whole within the limits.
+Status CheckArchive(const std::string& file, const std::string& dir, const PrepContext& prep) {
+  std::string listing;
+  TAMGA_RETURN_IF_ERROR(Run({"tar", "-tvzf", file, "--quoting-style=escape"}, dir, prep, {}, &listing));
+  int64_t total = 0, entries = 0;
+  size_t pos = 0;
+  while (pos < listing.size()) {
+    size_t nl = listing.find('\n', pos);
+    std::string line = listing.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? listing.size() : nl + 1;
+    if (line.empty()) continue;
+    char type = line[0];
+    if (type != '-' && type != 'd' && type != 'l')
+      return InvalidArgument("the code archive holds a member that is not a file, folder or symlink");
+    std::istringstream fields(line);
+    std::string mode, owner;
+    int64_t size = 0;
+    if (!(fields >> mode >> owner >> size)) return InvalidArgument("cannot read the code archive's listing");
+    total += size;
+    if (++entries > kMaxTreeEntries || total > kMaxTreeBytes) {
+      return InvalidArgument("the code archive unpacks to more than " + std::to_string(kMaxTreeBytes >> 30) +
+                             " GiB or " + std::to_string(kMaxTreeEntries) + " entries");
+    }
+  }
   return Status::Ok();
 }
 
 // The bare mirror of `url` under <work_dir>/git-cache, holding `commit` (fetched when missing). Returns the
 // mirror's path and the commit's full hash.
 Result<std::pair<std::string, std::string>> CachedRepo(const std::string& work_dir, const std::string& url,
-                                                       const std::string& commit) {
+                                                       const std::string& commit, const PrepContext& prep) {
   std::string cache = fs::absolute(work_dir).string() + "/git-cache/" + Sha256Hex(url).substr(0, 24) + ".git";
   std::lock_guard<std::mutex> l(LockFor(cache));
   std::error_code ec;
@@ -67,10 +124,10 @@ Result<std::pair<std::string, std::string>> CachedRepo(const std::string& work_d
   if (!fs::exists(cache + "/HEAD", ec)) {
     fs::create_directories(fs::path(cache).parent_path(), ec);
     std::string tmp = cache + ".partial-" + Unique();
-    Status s = Run({"git", "clone", "--bare", "--quiet", "--", url, tmp}, "/", 1800000);
+    Status s = Run({"git", "clone", "--bare", "--quiet", "--", url, tmp}, "/", prep);
     if (!s.ok()) {
       fs::remove_all(tmp, ec);
-      return Status(s.code(), "cannot clone " + url + ": " + s.message());
+      return Status(s.code(), "cannot clone " + RedactUrlPassword(url) + ": " + s.message());
     }
     fs::rename(tmp, cache, ec);
     if (ec) fs::remove_all(tmp, ec);
@@ -81,7 +138,8 @@ Result<std::pair<std::string, std::string>> CachedRepo(const std::string& work_d
     SpawnOptions so;
     so.argv = {"git", "--git-dir=" + cache, "rev-parse", "--verify", "--quiet", want + "^{commit}"};
     so.env = MinimalEnvironment();
-    TAMGA_ASSIGN_OR_RETURN(auto run, RunCaptured(std::move(so), 4096, 30000));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto run, RunCaptured(std::move(so), 4096, std::min<int64_t>(30000, LeftMs(prep)), prep.cancelled));
     if (!run.exit.ok()) return NotFound(want);
     std::string sha = run.out.substr(0, run.out.find('\n'));
     return sha;
@@ -92,15 +150,18 @@ Result<std::pair<std::string, std::string>> CachedRepo(const std::string& work_d
   if (!fresh && (!sha.ok() || !is_hash)) {
     (void)Run({"git", "--git-dir=" + cache, "fetch", "--quiet", "--prune", "--", url,
                "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"},
-              "/", 1800000);
+              "/", prep);
     sha = resolve();
   }
   if (!sha.ok() && is_hash) {  // not on a branch any more (or never was): ask for the commit itself
-    (void)Run({"git", "--git-dir=" + cache, "fetch", "--quiet", "--", url, commit}, "/", 1800000);
+    (void)Run({"git", "--git-dir=" + cache, "fetch", "--quiet", "--", url, commit}, "/", prep);
     sha = resolve();
   }
   if (!sha.ok()) {
-    return NotFound("commit " + want + " is not in " + url +
+    if (prep.cancelled && prep.cancelled()) return Aborted("aborted");
+    if (std::chrono::steady_clock::now() >= prep.deadline)
+      return Status(StatusCode::kDeadlineExceeded, "fetching " + want);
+    return NotFound("commit " + want + " is not in " + RedactUrlPassword(url) +
                     " (was it pushed? `tamga jobs submit` ships unpushed commits as a patch)");
   }
   return std::make_pair(cache, *sha);
@@ -119,21 +180,21 @@ Result<std::string> FetchCodeBlob(const AgentClient& client, const std::string& 
 }
 
 Result<std::string> PrepareJobTree(const AgentClient& client, const std::string& work_dir,
-                                   const JobSpec& spec, const std::string& job_dir) {
+                                   const JobSpec& spec, const std::string& job_dir, const PrepContext& prep) {
   std::string root = job_dir;
   if (!spec.git_repo.empty()) {
-    TAMGA_ASSIGN_OR_RETURN(auto repo, CachedRepo(work_dir, spec.git_repo, spec.git_commit));
+    TAMGA_ASSIGN_OR_RETURN(auto repo, CachedRepo(work_dir, spec.git_repo, spec.git_commit, prep));
     root = job_dir + "/src";
-    TAMGA_RETURN_IF_ERROR(Run(
-        {"git", "clone", "--quiet", "--shared", "--no-checkout", "--", repo.first, root}, job_dir, 600000));
-    TAMGA_RETURN_IF_ERROR(Run({"git", "checkout", "--quiet", "--detach", repo.second}, root, 600000));
+    TAMGA_RETURN_IF_ERROR(
+        Run({"git", "clone", "--quiet", "--shared", "--no-checkout", "--", repo.first, root}, job_dir, prep));
+    TAMGA_RETURN_IF_ERROR(Run({"git", "checkout", "--quiet", "--detach", repo.second}, root, prep));
     if (!spec.code.patch_sha256.empty()) {
       TAMGA_ASSIGN_OR_RETURN(std::string patch,
                              FetchCodeBlob(client, spec.code.patch_sha256, kMaxCodeBlobBytes));
       std::string file = job_dir + "/tamga-code.patch";
       TAMGA_RETURN_IF_ERROR(WriteFile(file, patch));
       // --index: new files are staged too, so the run's recorded diff (git diff HEAD) holds all of it.
-      Status s = Run({"git", "apply", "--index", "--binary", "--whitespace=nowarn", file}, root, 600000);
+      Status s = Run({"git", "apply", "--index", "--binary", "--whitespace=nowarn", file}, root, prep);
       if (!s.ok()) return Status(s.code(), "the submitter's changes do not apply: " + s.message());
     }
   } else if (!spec.code.archive_sha256.empty()) {
@@ -141,13 +202,14 @@ Result<std::string> PrepareJobTree(const AgentClient& client, const std::string&
                            FetchCodeBlob(client, spec.code.archive_sha256, kMaxCodeBlobBytes));
     std::string file = job_dir + "/tamga-code.tar.gz";
     TAMGA_RETURN_IF_ERROR(WriteFile(file, tgz));
+    TAMGA_RETURN_IF_ERROR(CheckArchive(file, job_dir, prep));
     root = job_dir + "/src";
     std::error_code ec;
     fs::create_directories(root, ec);
     // GNU tar refuses members with '..' and strips leading '/'; ownership and modes are ours.
     TAMGA_RETURN_IF_ERROR(Run(
         {"tar", "-xzf", file, "-C", root, "--no-same-owner", "--no-same-permissions", "--no-overwrite-dir"},
-        job_dir, 600000));
+        job_dir, prep));
     fs::remove(file, ec);
     if (!spec.code.patch_sha256.empty()) {  // changes on top of a git tree shipped without a remote
       TAMGA_ASSIGN_OR_RETURN(std::string patch,
@@ -156,12 +218,12 @@ Result<std::string> PrepareJobTree(const AgentClient& client, const std::string&
       TAMGA_RETURN_IF_ERROR(WriteFile(pfile, patch));
       // In a repository of its own (`git apply` inside some other checkout would take paths from its root),
       // with the shipped tree committed, so the run's recorded diff is exactly the submitter's changes.
-      TAMGA_RETURN_IF_ERROR(Run({"git", "init", "--quiet", "."}, root, 60000));
-      TAMGA_RETURN_IF_ERROR(Run({"git", "add", "-A", "."}, root, 600000));
+      TAMGA_RETURN_IF_ERROR(Run({"git", "init", "--quiet", "."}, root, prep));
+      TAMGA_RETURN_IF_ERROR(Run({"git", "add", "-A", "."}, root, prep));
       TAMGA_RETURN_IF_ERROR(Run({"git", "-c", "user.name=Tamga", "-c", "user.email=tamga@localhost", "commit",
                                  "--quiet", "--no-verify", "--allow-empty", "-m", "the submitted HEAD"},
-                                root, 600000));
-      Status s = Run({"git", "apply", "--index", "--binary", "--whitespace=nowarn", pfile}, root, 600000);
+                                root, prep));
+      Status s = Run({"git", "apply", "--index", "--binary", "--whitespace=nowarn", pfile}, root, prep);
       if (!s.ok()) return Status(s.code(), "the submitter's changes do not apply: " + s.message());
     }
   }
@@ -180,13 +242,15 @@ Result<std::string> PrepareJobTree(const AgentClient& client, const std::string&
 }
 
 Result<std::string> PrepareRequirementsVenv(const AgentClient& client, const std::string& work_dir,
-                                            const std::string& requirements_sha256,
-                                            const std::string& python) {
+                                            const std::string& requirements_sha256, const std::string& python,
+                                            const PrepContext& prep) {
   std::string venv = fs::absolute(work_dir).string() + "/venvs/" + requirements_sha256;
   std::lock_guard<std::mutex> l(LockFor(venv));
   std::error_code ec;
   if (fs::exists(venv + "/.tamga-ready", ec)) return venv;
   TAMGA_ASSIGN_OR_RETURN(std::string req, FetchCodeBlob(client, requirements_sha256, 16 << 20));
+  Status valid = CheckPipRequirements(req);
+  if (!valid.ok()) return InvalidArgument("the recorded requirements: " + valid.message());
   // Made in place (entry-point scripts hard-code the venv's path, so it cannot be renamed into place);
   // `.tamga-ready`, written last, says it is complete, and a half-made one is removed and made again.
   fs::remove_all(venv, ec);
@@ -199,10 +263,10 @@ Result<std::string> PrepareRequirementsVenv(const AgentClient& client, const std
     if (const char* v = std::getenv(k)) pip_env[k] = v;
   }
   pip_env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1";
-  Status s = Run({python, "-m", "venv", venv}, "/", 600000);
+  Status s = Run({python, "-m", "venv", venv}, "/", prep);
   if (s.ok()) {
     s = Run({venv + "/bin/python", "-m", "pip", "install", "--no-input", "--quiet", "-r", req_file}, "/",
-            3600000, pip_env);
+            prep, pip_env);
   }
   fs::remove(req_file, ec);
   if (!s.ok()) {

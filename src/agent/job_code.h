@@ -13,6 +13,8 @@
 // PrepareRequirementsVenv installs code.requirements_sha256's pip requirements into a virtual environment
 // cached under <work-dir>/venvs/<sha256> (made once per hash, atomically published; pip reads the agent's
 // PIP_INDEX_URL / PIP_EXTRA_INDEX_URL / PIP_FIND_LINKS / PIP_NO_INDEX and proxy variables).
+#include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -23,17 +25,30 @@
 namespace tamga {
 
 inline constexpr size_t kMaxCodeBlobBytes = size_t{512} << 20;
+inline constexpr int64_t kMaxTreeBytes = int64_t{8} << 30;  // an archive's unpacked size (sparse files count)
+inline constexpr int64_t kMaxTreeEntries = 1000000;
+
+// Every step (git, tar, pip) ends by this deadline and stops at once when `cancelled` says so (an abort).
+struct PrepContext {
+  std::chrono::steady_clock::time_point deadline =
+      std::chrono::steady_clock::now() + std::chrono::minutes(30);
+  std::function<bool()> cancelled;
+};
 
 // Downloads tamga-code/<sha256> and checks its hash.
 Result<std::string> FetchCodeBlob(const AgentClient& client, const std::string& sha256, size_t max_bytes);
 
-// Returns the directory the command runs in.
+// Returns the directory the command runs in. Git runs with GIT_ALLOW_PROTOCOL=http:https:ssh:git:file (no
+// ext::, fd::), no terminal prompt, and gives up on a transfer slower than 1 KB/s for a minute. An archive is
+// listed first: only regular files, folders and symlinks, at most kMaxTreeBytes and kMaxTreeEntries.
 Result<std::string> PrepareJobTree(const AgentClient& client, const std::string& work_dir,
-                                   const JobSpec& spec, const std::string& job_dir);
+                                   const JobSpec& spec, const std::string& job_dir,
+                                   const PrepContext& prep = {});
 
-// Returns the venv's root; *log gets pip's output tail when it fails.
+// Returns the venv's root. The requirements are checked as the renderer's are (core/pip_requirements.h: no
+// options such as -r or --index-url) before pip sees them.
 Result<std::string> PrepareRequirementsVenv(const AgentClient& client, const std::string& work_dir,
-                                            const std::string& requirements_sha256,
-                                            const std::string& python);
+                                            const std::string& requirements_sha256, const std::string& python,
+                                            const PrepContext& prep = {});
 
 }  // namespace tamga

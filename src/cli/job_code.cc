@@ -1,5 +1,7 @@
 #include "cli/job_code.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,7 +30,8 @@ struct Out {
 Result<Out> Git(const std::vector<std::string>& args, const std::string& dir,
                 const std::map<std::string, std::string>& env = {}, size_t max = 4 << 20) {
   SpawnOptions so;
-  so.argv = {"git"};
+  // A repository's own config must not run programs here (core.fsmonitor is a command git would start).
+  so.argv = {"git", "-c", "core.fsmonitor=false"};
   so.argv.insert(so.argv.end(), args.begin(), args.end());
   so.working_dir = dir;
   so.env = MinimalEnvironment(env);
@@ -121,6 +124,15 @@ Result<std::pair<std::string, std::string>> RemoteBase(const std::string& top) {
   }
   TAMGA_ASSIGN_OR_RETURN(auto url, Git({"remote", "get-url", remote}, top));
   std::string u = Line(url.out);
+  // Credentials in the remote URL (https://user:token@host/...) are not shipped: the job spec is visible to
+  // every API client. Agents clone with their own git credentials.
+  size_t scheme = u.find("://");
+  size_t at = scheme == std::string::npos ? std::string::npos : u.find('@', scheme + 3);
+  size_t slash = scheme == std::string::npos ? std::string::npos : u.find('/', scheme + 3);
+  if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+    u = u.substr(0, scheme + 3) + u.substr(at + 1);
+    std::cerr << "note: the remote URL's credentials are not shipped; agents clone with their own\n";
+  }
   // A remote on this machine's file system: absolute, so an agent on the same machine finds it.
   if (u.find("://") == std::string::npos && u.find(':') == std::string::npos && !u.empty() && u[0] != '/')
     u = fs::weakly_canonical(fs::path(top) / u).string();
@@ -217,6 +229,29 @@ Status ShipGit(const Common& c, const CodeOptions& o, const std::string& top, co
   return Status::Ok();
 }
 
+// .tamgaignore: a regular file (not a FIFO, device or symlink elsewhere) of at most 1 MiB, without NUL.
+Status ReadIgnoreFile(const std::string& path, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return Status::Ok();  // none
+  struct stat st {};
+  bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (!regular || st.st_size > (1 << 20)) {
+    ::close(fd);
+    return InvalidArgument(path + " must be a regular file of at most 1 MiB");
+  }
+  out->resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < out->size()) {
+    ssize_t n = ::read(fd, out->data() + done, out->size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out->resize(done);
+  if (out->find('\0') != std::string::npos) return InvalidArgument(path + " contains a NUL byte");
+  return Status::Ok();
+}
+
 Status ShipDir(const Common& c, const CodeOptions& o, const std::string& dir, nlohmann::json* spec) {
   std::string tmp =
       (fs::temp_directory_path() / ("tamga-code-" + std::to_string(getpid()) + ".tar.gz")).string();
@@ -235,7 +270,9 @@ Status ShipDir(const Common& c, const CodeOptions& o, const std::string& dir, nl
          {"./.git", "__pycache__", "*.pyc", "./.venv", "./venv", "node_modules", ".ipynb_checkpoints",
           "./mlruns", "./tamga-data", "./tamga-agent", "./tamga-model-cache"})
       ex << p << "\n";
-    std::ifstream ignore(dir + "/.tamgaignore");
+    std::string patterns;
+    TAMGA_RETURN_IF_ERROR(ReadIgnoreFile(dir + "/.tamgaignore", &patterns));
+    std::istringstream ignore(patterns);
     std::string line;
     while (std::getline(ignore, line)) {
       // gitignore habits: "data/" means the folder (tar matches it without the slash), "/x" the top level.

@@ -93,6 +93,8 @@ JobCommands AddJobCommands(CLI::App& app) {
       ->check(CheckGpuSelection)
       ->capture_default_str();
   agent->add_option("--name", agent_cfg->name, "Agent name (default: hostname)");
+  agent->add_flag("--keep-job-dirs", agent_cfg->keep_job_dirs,
+                  "Keep each job's scratch folder after it ends (default: removed)");
   agent->add_option("--cpus", agent_cfg->cpus, "CPUs offered (default: all cores)");
   agent->add_option("--memory", *memory, "Memory offered, e.g. 32GiB (default: MemTotal)");
   agent->add_option("--work-dir", agent_cfg->work_dir, "Scratch directories and the agent id live here")

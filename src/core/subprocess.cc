@@ -144,7 +144,8 @@ Result<ExitInfo> WaitFor(pid_t pid, int64_t timeout_ms) {
   return Status(StatusCode::kDeadlineExceeded, "timed out after " + std::to_string(timeout_ms) + " ms");
 }
 
-Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t timeout_ms) {
+Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t timeout_ms,
+                                const std::function<bool()>& cancelled) {
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return Internal(std::string("pipe: ") + std::strerror(errno));
   if (::pipe2(err, O_CLOEXEC) != 0) {
@@ -167,7 +168,7 @@ Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t 
   int fds[2] = {out[0], err[0]};
   bool open[2] = {true, true};
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  bool timed_out = false;
+  bool timed_out = false, aborted = false;
   char buf[65536];
   while (open[0] || open[1]) {
     auto left =
@@ -177,6 +178,11 @@ Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t 
       timed_out = true;
       break;
     }
+    if (cancelled && cancelled()) {
+      aborted = true;
+      break;
+    }
+    if (cancelled) left = std::min<int64_t>(left, 200);
     pollfd p[2];
     int n = 0;
     int which[2];
@@ -201,14 +207,21 @@ Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t 
   }
   ::close(fds[0]);
   ::close(fds[1]);
-  if (timed_out) {
-    SignalGroup(*pid, SIGKILL);
-    ::kill(*pid, SIGKILL);
-    Wait(*pid);
-    return Status(StatusCode::kDeadlineExceeded, options.argv[0] + " timed out");
+  // Pipes closed: the child may still run (it closed them itself, or a grandchild held them).
+  while (!timed_out && !aborted) {
+    if (auto done = TryWait(*pid)) {
+      run.exit = *done;
+      return run;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) timed_out = true;
+    if (cancelled && cancelled()) aborted = true;
+    if (!timed_out && !aborted) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  run.exit = Wait(*pid);
-  return run;
+  SignalGroup(*pid, SIGKILL);
+  ::kill(*pid, SIGKILL);
+  Wait(*pid);
+  if (aborted) return Aborted(options.argv[0] + " was stopped (aborted)");
+  return Status(StatusCode::kDeadlineExceeded, options.argv[0] + " timed out");
 }
 
 std::vector<std::string> MinimalEnvironment(const std::map<std::string, std::string>& extra) {

@@ -7,6 +7,7 @@
 // it and must be reaped (Wait/WaitFor/TryWait) exactly once.
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -54,8 +55,11 @@ struct CapturedRun {
   std::string err;
 };
 // Runs to completion with stdout and stderr captured (both drained together, so neither pipe can fill and
-// stall the child). DeadlineExceeded after timeout_ms (the group is killed); NotFound as Spawn.
-Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t timeout_ms);
+// stall the child). DeadlineExceeded after timeout_ms, also for a child that closed its pipes but does not
+// exit; Aborted as soon as `cancelled` (checked every 200 ms) says so. In both cases the group is killed.
+// NotFound as Spawn.
+Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t timeout_ms,
+                                const std::function<bool()>& cancelled = {});
 
 // What a child gets from this process's environment: only variables a program needs to run (PATH, HOME, USER,
 // locale, TZ, TMPDIR, proxies and CA bundles, Python and CUDA/NVIDIA runtime settings), then `extra` on top.

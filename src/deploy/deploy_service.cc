@@ -183,6 +183,10 @@ Result<std::vector<RenderedFile>> DeployService::RenderUri(const std::string& mo
   }
   if (!j.is_object()) return InvalidArgument("Deployment spec must be a JSON object");
   if (!j.contains("model_name")) j["model_name"] = resolved.version->name;
+  if (!j["model_name"].is_string() || j["model_name"].get<std::string>() != resolved.version->name) {
+    return InvalidArgument("Deployment spec: 'model_name' must be the model of '" + model_uri + "' (" +
+                           resolved.version->name + ") or omitted");
+  }
   if (!j.contains("name")) {
     std::string n;
     for (char c : resolved.version->name) {

@@ -34,6 +34,8 @@ std::string JobJson(const Job& j, SecretView view) {
       else if (v.is_string())
         v = RedactUrlPassword(v.get<std::string>());
     }
+    // A remote with a token in it (https://user:token@host/...) shows as https://user:***@host/...
+    o["spec"]["git_repo"] = RedactUrlPassword(j.spec.git_repo);
   }
   return DumpJson(o);
 }

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstring>
 #include <set>
+#include <tuple>
 
 #include "core/json_parse.h"
 #include "core/utf8.h"
@@ -193,6 +194,14 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
     return InvalidArgument("field 'git_commit' is not a commit or ref");
   if (!s.git_repo.empty() && s.git_repo[0] == '-')
     return InvalidArgument("field 'git_repo' must not start with '-'");
+  for (char ch : s.git_repo) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+      return InvalidArgument("field 'git_repo' contains a control character");
+  }
+  if (!s.working_dir.empty() && !s.git_repo.empty())
+    return InvalidArgument(
+        "fields 'working_dir' and 'git_repo' exclude each other: a repository is checked out "
+        "into a fresh scratch folder");
   if (j.contains("code") && !j["code"].is_null()) {
     const auto& c = j["code"];
     if (!c.is_object()) return InvalidArgument("field 'code' must be an object");
@@ -200,10 +209,19 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
       if (k != "patch_sha256" && k != "archive_sha256" && k != "subdir" && k != "requirements_sha256")
         return InvalidArgument("unknown field 'code." + std::string(Utf8Prefix(k, 64)) + "'");
     }
-    TAMGA_RETURN_IF_ERROR(str(c, "patch_sha256", &s.code.patch_sha256, 64));
-    TAMGA_RETURN_IF_ERROR(str(c, "archive_sha256", &s.code.archive_sha256, 64));
-    TAMGA_RETURN_IF_ERROR(str(c, "requirements_sha256", &s.code.requirements_sha256, 64));
-    TAMGA_RETURN_IF_ERROR(str(c, "subdir", &s.code.subdir, 1024));
+    for (auto [key, out, max] :
+         {std::tuple<const char*, std::string*, size_t>{"patch_sha256", &s.code.patch_sha256, 64},
+          {"archive_sha256", &s.code.archive_sha256, 64},
+          {"requirements_sha256", &s.code.requirements_sha256, 64},
+          {"subdir", &s.code.subdir, 1024}}) {
+      Status st = str(c, key, out, max);
+      if (!st.ok()) {
+        std::string m = st.message();
+        size_t at = m.find("field '");
+        if (at != std::string::npos) m.replace(at, 7, "field 'code.");
+        return InvalidArgument(m);
+      }
+    }
     for (const std::string* h : {&s.code.patch_sha256, &s.code.archive_sha256, &s.code.requirements_sha256}) {
       if (!h->empty() && (h->size() != 64 || h->find_first_not_of("0123456789abcdef") != std::string::npos))
         return InvalidArgument("fields 'code.*_sha256' must be 64 lower-case hex digits");
@@ -218,8 +236,9 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
           "field 'code.patch_sha256' needs 'git_repo' and 'git_commit', or 'code.archive_sha256'");
     if (!s.code.archive_sha256.empty() && !s.git_repo.empty())
       return InvalidArgument("fields 'code.archive_sha256' and 'git_repo' exclude each other");
-    if ((!s.code.archive_sha256.empty() || !s.code.subdir.empty()) && !s.working_dir.empty())
-      return InvalidArgument("field 'code' ships a tree: it excludes 'working_dir'");
+    if (!s.code.empty() && !s.working_dir.empty())
+      return InvalidArgument(
+          "field 'code' ships a tree into a fresh scratch folder: it excludes 'working_dir'");
   }
   TAMGA_RETURN_IF_ERROR(integer(j, "timeout_s", 0, 365LL * 86400, &s.timeout_s));
   v = s.max_retries;

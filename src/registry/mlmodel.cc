@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "core/json_parse.h"
+#include "core/pip_requirements.h"
 #include "core/yaml_limits.h"
 
 namespace tamga {
@@ -92,25 +93,6 @@ Result<std::string> ReadSmall(BlobStore& blobs, const std::string& model_dir, co
   return text;
 }
 
-// One requirement line, checked: a requirement specifier or a comment; never an option that reads another
-// file or index, nor anything a Dockerfile RUN could misread.
-Status CheckRequirementLine(const std::string& line) {
-  if (line.find('\0') != std::string::npos) return InvalidArgument("requirements contain a NUL byte");
-  size_t start = line.find_first_not_of(" \t");
-  if (start == std::string::npos || line[start] == '#') return Status::Ok();
-  // No option anywhere on the line: not a whole-line one (-r, --index-url) nor a per-requirement one
-  // (--global-option, --config-settings) that would change how pip builds or where it fetches.
-  for (size_t i = start; i < line.size(); ++i) {
-    bool word_start = i == start || line[i - 1] == ' ' || line[i - 1] == '\t';
-    if (word_start && line[i] == '-') {
-      return InvalidArgument("requirement option '" + line.substr(i, 40) +
-                             "' is not allowed in a rendered image build (only package specifiers)");
-    }
-    if (line[i] == '#' && (i == start || line[i - 1] == ' ' || line[i - 1] == '\t')) break;  // a comment
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<MlmodelInfo> ReadMlmodel(BlobStore& blobs, const std::string& model_dir) {
@@ -156,9 +138,11 @@ Result<std::string> ReadPipRequirements(BlobStore& blobs, const std::string& mod
       YAML::Node deps = root.IsMap() ? root["dependencies"] : YAML::Node();
       if (deps && deps.IsSequence()) {
         for (const auto& d : deps) {
-          if (!d.IsMap() || !d["pip"] || !d["pip"].IsSequence()) continue;
+          if (!d.IsMap() || !d["pip"]) continue;
+          if (!d["pip"].IsSequence()) return InvalidArgument("conda.yaml: 'pip' must be a list of requirements");
           for (const auto& p : d["pip"]) {
-            if (p.IsScalar()) lines.push_back(p.Scalar());
+            if (!p.IsScalar()) return InvalidArgument("conda.yaml: every pip requirement must be a string");
+            lines.push_back(p.Scalar());
           }
         }
       }
@@ -168,11 +152,11 @@ Result<std::string> ReadPipRequirements(BlobStore& blobs, const std::string& mod
   }
   std::string out;
   for (const auto& line : lines) {
-    TAMGA_RETURN_IF_ERROR(CheckRequirementLine(line));
-    if (line.find('\n') != std::string::npos || line.find('\r') != std::string::npos)
-      return InvalidArgument("a requirement spans lines");
+    if (line.find_first_of("\r\n") != std::string::npos) return InvalidArgument("a requirement spans lines");
     out += line + "\n";
   }
+  Status checked = CheckPipRequirements(out);
+  if (!checked.ok()) return InvalidArgument(checked.message() + " (in a rendered image build)");
   return out;
 }
 

