@@ -109,47 +109,9 @@ bool NeedsPythonWorker(const MlmodelInfo& info) {
   return flavors.contains("python_function") && !flavors.contains("pytorch") && !flavors.contains("xgboost");
 }
 
-Result<std::string> ReadPipRequirements(BlobStore& blobs, const std::string& model_dir) {
-  constexpr int64_t kLimit = 256 << 10;
-  std::vector<std::string> lines;
-  auto req = ReadSmall(blobs, model_dir, "requirements.txt", kLimit);
-  if (req.ok()) {
-    size_t pos = 0;
-    while (pos <= req->size()) {
-      size_t nl = req->find('\n', pos);
-      std::string line = req->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (!line.empty()) lines.push_back(line);
-      if (nl == std::string::npos) break;
-      pos = nl + 1;
-    }
-  } else if (req.status().code() != StatusCode::kNotFound) {
-    return req.status();
-  } else {
-    auto conda = ReadSmall(blobs, model_dir, "conda.yaml", kLimit);
-    if (!conda.ok()) {
-      if (conda.status().code() == StatusCode::kNotFound) return std::string();
-      return conda.status();
-    }
-    Status limits = CheckYamlStructure(*conda);
-    if (!limits.ok()) return InvalidArgument("conda.yaml: " + limits.message());
-    try {
-      YAML::Node root = YAML::Load(*conda);
-      YAML::Node deps = root.IsMap() ? root["dependencies"] : YAML::Node();
-      if (deps && deps.IsSequence()) {
-        for (const auto& d : deps) {
-          if (!d.IsMap() || !d["pip"]) continue;
-          if (!d["pip"].IsSequence()) return InvalidArgument("conda.yaml: 'pip' must be a list of requirements");
-          for (const auto& p : d["pip"]) {
-            if (!p.IsScalar()) return InvalidArgument("conda.yaml: every pip requirement must be a string");
-            lines.push_back(p.Scalar());
-          }
-        }
-      }
-    } catch (const std::exception& e) {
-      return InvalidArgument(std::string("conda.yaml is not valid YAML: ") + e.what());
-    }
-  }
+namespace {
+
+Result<std::string> JoinChecked(const std::vector<std::string>& lines) {
   std::string out;
   for (const auto& line : lines) {
     if (line.find_first_of("\r\n") != std::string::npos) return InvalidArgument("a requirement spans lines");
@@ -158,6 +120,59 @@ Result<std::string> ReadPipRequirements(BlobStore& blobs, const std::string& mod
   Status checked = CheckPipRequirements(out);
   if (!checked.ok()) return InvalidArgument(checked.message() + " (in a rendered image build)");
   return out;
+}
+
+}  // namespace
+
+Result<std::string> PipRequirementsFromText(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return JoinChecked(lines);
+}
+
+Result<std::string> PipRequirementsFromConda(const std::string& conda_yaml) {
+  Status limits = CheckYamlStructure(conda_yaml);
+  if (!limits.ok()) return InvalidArgument("conda.yaml: " + limits.message());
+  std::vector<std::string> lines;
+  try {
+    YAML::Node root = YAML::Load(conda_yaml);
+    YAML::Node deps = root.IsMap() ? root["dependencies"] : YAML::Node();
+    if (deps && deps.IsSequence()) {
+      for (const auto& d : deps) {
+        if (!d.IsMap() || !d["pip"]) continue;
+        if (!d["pip"].IsSequence())
+          return InvalidArgument("conda.yaml: 'pip' must be a list of requirements");
+        for (const auto& p : d["pip"]) {
+          if (!p.IsScalar()) return InvalidArgument("conda.yaml: every pip requirement must be a string");
+          lines.push_back(p.Scalar());
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("conda.yaml is not valid YAML: ") + e.what());
+  }
+  return JoinChecked(lines);
+}
+
+Result<std::string> ReadPipRequirements(BlobStore& blobs, const std::string& model_dir) {
+  constexpr int64_t kLimit = 256 << 10;
+  auto req = ReadSmall(blobs, model_dir, "requirements.txt", kLimit);
+  if (req.ok()) return PipRequirementsFromText(*req);
+  if (req.status().code() != StatusCode::kNotFound) return req.status();
+  auto conda = ReadSmall(blobs, model_dir, "conda.yaml", kLimit);
+  if (!conda.ok()) {
+    if (conda.status().code() == StatusCode::kNotFound) return std::string();
+    return conda.status();
+  }
+  return PipRequirementsFromConda(*conda);
 }
 
 }  // namespace tamga

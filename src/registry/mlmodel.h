@@ -28,5 +28,8 @@ bool NeedsPythonWorker(const MlmodelInfo& info);
 // places (-r, -c, --index-url, -e, ...) and NUL bytes are refused (InvalidArgument): the lines go into a
 // Dockerfile build.
 Result<std::string> ReadPipRequirements(BlobStore& blobs, const std::string& model_dir);
+// The same from the files' text (the parsers ReadPipRequirements uses; fuzzed).
+Result<std::string> PipRequirementsFromText(const std::string& requirements_txt);
+Result<std::string> PipRequirementsFromConda(const std::string& conda_yaml);
 
 }  // namespace tamga
