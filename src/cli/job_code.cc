@@ -47,6 +47,19 @@ Result<Out> Git(const std::vector<std::string>& args, const std::string& dir,
 
 std::string Line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+// A private scratch folder (mkdtemp: mode 0700, unpredictable name), removed with everything in it.
+struct ScratchDir {
+  std::string path;
+  ScratchDir() {
+    std::string tmpl = (fs::temp_directory_path() / "tamga-submit-XXXXXX").string();
+    if (::mkdtemp(tmpl.data())) path = tmpl;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+};
+
 std::string Size(int64_t n) {
   char buf[32];
   if (n < 1024) return std::to_string(n) + " B";
@@ -160,15 +173,12 @@ Status ShipGit(const Common& c, const CodeOptions& o, const std::string& top, co
     remote.first = top + " (no remote: HEAD's tree, " + Size(static_cast<int64_t>(tgz->out.size())) + ")";
   }
   // Everything not on the remote as one patch, made in a scratch index (the user's index is untouched).
-  std::string scratch = (fs::temp_directory_path() / ("tamga-index-" + std::to_string(getpid()))).string();
-  struct Cleanup {
-    std::string a, b;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove(a, ec);
-      fs::remove(b, ec);
-    }
-  } cleanup{scratch, scratch + ".paths"};
+  ScratchDir tmp;
+  if (tmp.path.empty()) return Internal("cannot create a temporary folder");
+  std::string scratch = tmp.path + "/index";
+  struct {
+    std::string b;
+  } cleanup{tmp.path + "/paths"};
   std::map<std::string, std::string> idx = {{"GIT_INDEX_FILE", scratch}};
   TAMGA_RETURN_IF_ERROR(Git({"read-tree", "HEAD"}, top, idx).status());
   TAMGA_RETURN_IF_ERROR(Git({"add", "-u", "--", "."}, top, idx).status());
@@ -253,17 +263,10 @@ Status ReadIgnoreFile(const std::string& path, std::string* out) {
 }
 
 Status ShipDir(const Common& c, const CodeOptions& o, const std::string& dir, nlohmann::json* spec) {
-  std::string tmp =
-      (fs::temp_directory_path() / ("tamga-code-" + std::to_string(getpid()) + ".tar.gz")).string();
-  std::string excludes = tmp + ".exclude";
-  struct Cleanup {
-    std::string a, b;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove(a, ec);
-      fs::remove(b, ec);
-    }
-  } cleanup{tmp, excludes};
+  ScratchDir scratch;
+  if (scratch.path.empty()) return Internal("cannot create a temporary folder");
+  std::string tmp = scratch.path + "/code.tar.gz";
+  std::string excludes = scratch.path + "/exclude";
   {
     std::ofstream ex(excludes);
     for (const char* p :
