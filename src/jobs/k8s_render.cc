@@ -41,11 +41,11 @@ std::string RenderK8sJob(const Job& job, const K8sJobOptions& o) {
   std::string y;
   y += "apiVersion: batch/v1\nkind: Job\nmetadata:\n";
   y += "  name: " + name + "\n  namespace: " + Q(o.ns) + "\n";
-  y += "  labels:\n    app.kubernetes.io/managed-by: tamga\n    tamga.dev/job-id: " + name +
-       "\n    tamga.dev/queue: " + Q(job.spec.queue) + "\n";
+  y += "  labels:\n    app.kubernetes.io/managed-by: tamga\n    tamga.io/job-id: " + name +
+       "\n    tamga.io/queue: " + Q(job.spec.queue) + "\n";
   y += "spec:\n  backoffLimit: " + std::to_string(job.spec.max_retries) + "\n";
   if (job.spec.timeout_s > 0) y += "  activeDeadlineSeconds: " + std::to_string(job.spec.timeout_s) + "\n";
-  y += "  template:\n    metadata:\n      labels:\n        tamga.dev/job-id: " + name + "\n";
+  y += "  template:\n    metadata:\n      labels:\n        tamga.io/job-id: " + name + "\n";
   y += "    spec:\n      restartPolicy: Never\n";
   if (r.gpus > 0) {
     if (!o.gpu_product.empty())
