@@ -83,7 +83,7 @@ PY
 # untracked file (remote + patch), the same folder as a tar.gz (--code dir), and --code none.
 /usr/bin/python3 - "$BUILD/tamga" "$URL" "$WORK" <<'PY'
 import os, statistics, subprocess, sys, time
-tamga, url, work = sys.argv[1:4]
+tamga, url, work = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3]
 env = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@x", GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@x")
 git = lambda cwd, *a: subprocess.run(["git", *a], cwd=cwd, env=env, check=True, capture_output=True)
 git(work, "init", "-q", "--bare", "remote.git")

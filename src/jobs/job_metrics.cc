@@ -37,16 +37,23 @@ JobStats JobService::Stats() {
   int64_t now = clock_->NowMillis();
   std::map<std::string, JobQueueStats> by_queue;
   for (const auto& [name, q] : queues_) by_queue[name].queue = name;
-  for (const auto& [id, job] : active_) {
-    JobQueueStats& q = by_queue[job.spec.queue];
-    q.queue = job.spec.queue;
-    if (job.state == JobState::kQueued) {
-      q.queued++;
-      q.oldest_wait_s = std::max(q.oldest_wait_s, std::max<int64_t>(0, now - job.created_ms) / 1000.0);
-    } else if (job.state == JobState::kLeased) {
-      q.leased++;
-    } else if (job.state == JobState::kRunning) {
-      q.running++;
+  // O(queues + jobs held by agents), not O(queued jobs): a scrape must not stall leases behind a long queue.
+  for (const auto& [name, keys] : queued_) {
+    JobQueueStats& q = by_queue[name];
+    q.queue = name;
+    q.queued = static_cast<int>(keys.size());
+    auto since = queued_since_.find(name);
+    if (since != queued_since_.end() && !since->second.empty())
+      q.oldest_wait_s = std::max<int64_t>(0, now - *since->second.begin()) / 1000.0;
+  }
+  for (const auto& [agent, ids] : agent_jobs_) {
+    for (const auto& id : ids) {
+      auto it = active_.find(id);
+      if (it == active_.end()) continue;
+      JobQueueStats& q = by_queue[it->second.spec.queue];
+      q.queue = it->second.spec.queue;
+      if (it->second.state == JobState::kLeased) q.leased++;
+      if (it->second.state == JobState::kRunning) q.running++;
     }
   }
   for (auto& [name, q] : by_queue) st.queues.push_back(q);

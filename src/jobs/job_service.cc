@@ -111,11 +111,16 @@ Status JobService::Persist(const Job& job) { return store_->PutJob(ToRecord(job)
 
 void JobService::Enqueue(const Job& job) {
   queued_[job.spec.queue].insert({{-job.spec.priority, job.seq}, job.id});
+  queued_since_[job.spec.queue].insert(job.created_ms);
 }
 
 void JobService::Dequeue(const Job& job) {
   auto it = queued_.find(job.spec.queue);
-  if (it != queued_.end()) it->second.erase({{-job.spec.priority, job.seq}, job.id});
+  if (it != queued_.end() && it->second.erase({{-job.spec.priority, job.seq}, job.id}) > 0) {
+    auto& since = queued_since_[job.spec.queue];
+    auto at = since.find(job.created_ms);
+    if (at != since.end()) since.erase(at);
+  }
 }
 
 int JobService::RunningIn(const std::string& queue) const {

@@ -194,7 +194,8 @@ class JobService {
   std::map<std::string, QueueInfo> queues_ GUARDED_BY(mu_);
   std::map<std::string, Job> active_ GUARDED_BY(mu_);  // queued, leased, running
   std::map<std::string, std::set<QueueKey>> queued_ GUARDED_BY(mu_);
-  std::map<std::string, int> running_ GUARDED_BY(mu_);  // per queue
+  std::map<std::string, std::multiset<int64_t>> queued_since_ GUARDED_BY(mu_);  // created_ms of queued jobs
+  std::map<std::string, int> running_ GUARDED_BY(mu_);                          // per queue
   std::map<std::string, Agent> agents_ GUARDED_BY(mu_);
   std::map<std::string, std::set<std::string>> agent_jobs_ GUARDED_BY(mu_);  // leased + running per agent
   std::list<LeaseWaiter> lease_waiters_ GUARDED_BY(mu_);
