@@ -32,6 +32,7 @@
 #include "core/metrics.h"
 #include "core/mutex.h"
 #include "core/port_file.h"
+#include "core/secrets.h"
 #include "gpu/gpu_metrics.h"
 #include "http/http_server.h"
 #include "http/router.h"
@@ -138,6 +139,7 @@ void JobAgent::Impl::RunJob(std::shared_ptr<Running> r) {
   prep.deadline =
       SteadyClock::now() + std::chrono::seconds(job.spec.timeout_s > 0 ? job.spec.timeout_s : 1800);
   prep.cancelled = [r] { return r->abort.load() || r->stop_for_shutdown.load(); };
+  prep.secrets = SecretPartsOfUrl(job.spec.git_repo);
   auto fail = [&](const Status& st, const std::string& what) {
     if (r->abort) return Finish(job.id, JobState::kAborted, "aborted by user while preparing", std::nullopt);
     if (r->stop_for_shutdown)
@@ -146,7 +148,7 @@ void JobAgent::Impl::RunJob(std::shared_ptr<Running> r) {
     std::string why = st.code() == StatusCode::kDeadlineExceeded && job.spec.timeout_s > 0
                           ? "timeout after " + std::to_string(job.spec.timeout_s) + " s while preparing: "
                           : what + ": ";
-    Finish(job.id, state, why + st.message(), std::nullopt);
+    Finish(job.id, state, RedactParts(why + st.message(), prep.secrets), std::nullopt);
   };
   if (!job.spec.git_repo.empty() || !job.spec.code.empty()) {
     auto tree = PrepareJobTree(client, cfg.work_dir, job.spec, dir, prep);

@@ -48,8 +48,9 @@ Status Run(const std::vector<std::string>& argv, const std::string& dir, const P
   if (!run->exit.ok()) {
     std::string err = run->err.size() > 1500 ? run->err.substr(run->err.size() - 1500) : run->err;
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-    return Internal(argv[0] + " " + argv[1] + " failed (" + run->exit.Describe() + ")" +
-                    (err.empty() ? "" : ": " + RedactUrlPassword(err)));
+    return Internal(RedactParts(argv[0] + " " + argv[1] + " failed (" + run->exit.Describe() + ")" +
+                                    (err.empty() ? "" : ": " + RedactUrlCredentials(err)),
+                                prep.secrets));
   }
   if (out) *out = std::move(run->out);
   return Status::Ok();
@@ -86,10 +87,11 @@ Status WriteFile(const std::string& path, const std::string& data) {
   return Status::Ok();
 }
 
-// `tar -tvzf`: every member a regular file, folder or symlink, and the whole within the limits.
+// `tar -tvzf --numeric-owner` (owner and group as uid/gid: a name with spaces cannot shift the size column):
+// every member a regular file, folder or symlink, and the whole within the limits.
 Status CheckArchive(const std::string& file, const std::string& dir, const PrepContext& prep) {
   std::string listing;
-  TAMGA_RETURN_IF_ERROR(Run({"tar", "-tvzf", file, "--quoting-style=escape"}, dir, prep, {}, &listing));
+  TAMGA_RETURN_IF_ERROR(Run({"tar", "-tvzf", file, "--numeric-owner", "--quoting-style=escape"}, dir, prep, {}, &listing));
   int64_t total = 0, entries = 0;
   size_t pos = 0;
   while (pos < listing.size()) {
@@ -127,7 +129,7 @@ Result<std::pair<std::string, std::string>> CachedRepo(const std::string& work_d
     Status s = Run({"git", "clone", "--bare", "--quiet", "--", url, tmp}, "/", prep);
     if (!s.ok()) {
       fs::remove_all(tmp, ec);
-      return Status(s.code(), "cannot clone " + RedactUrlPassword(url) + ": " + s.message());
+      return Status(s.code(), "cannot clone " + RedactUrlCredentials(url) + ": " + s.message());
     }
     fs::rename(tmp, cache, ec);
     if (ec) fs::remove_all(tmp, ec);
@@ -161,7 +163,7 @@ Result<std::pair<std::string, std::string>> CachedRepo(const std::string& work_d
     if (prep.cancelled && prep.cancelled()) return Aborted("aborted");
     if (std::chrono::steady_clock::now() >= prep.deadline)
       return Status(StatusCode::kDeadlineExceeded, "fetching " + want);
-    return NotFound("commit " + want + " is not in " + RedactUrlPassword(url) +
+    return NotFound("commit " + want + " is not in " + RedactUrlCredentials(url) +
                     " (was it pushed? `tamga jobs submit` ships unpushed commits as a patch)");
   }
   return std::make_pair(cache, *sha);

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "agent/agent_client.h"
 #include "core/result.h"
@@ -33,6 +34,7 @@ struct PrepContext {
   std::chrono::steady_clock::time_point deadline =
       std::chrono::steady_clock::now() + std::chrono::minutes(30);
   std::function<bool()> cancelled;
+  std::vector<std::string> secrets;  // masked in every error message (the git remote's credentials)
 };
 
 // Downloads tamga-code/<sha256> and checks its hash.

@@ -9,6 +9,12 @@ Status CheckPipRequirements(const std::string& text) {
       return InvalidArgument("requirements contain a control character (byte " + std::to_string(c) +
                              " at offset " + std::to_string(i) + ")");
     }
+    if (c >= 0x80) {
+      // pip strips Unicode spaces (U+00A0, U+3000, ...) before it looks for options, and package
+      // specifiers are ASCII: anything else is refused rather than second-guessed.
+      return InvalidArgument("requirements contain a non-ASCII character at offset " + std::to_string(i) +
+                             " (only ASCII package specifiers are accepted)");
+    }
     bool nel = c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x85;
     bool ls_ps =
         c == 0xE2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
@@ -31,6 +37,8 @@ Status CheckPipRequirements(const std::string& text) {
       bool word_start = i == start || line[i - 1] == ' ' || line[i - 1] == '\t';
       if (!word_start) continue;
       if (line[i] == '#') break;  // a comment
+      // --hash only narrows what pip accepts (hash-pinned requirement files): the one option allowed.
+      if (line.compare(i, 7, "--hash=") == 0 && i > start) continue;
       if (line[i] == '-') {
         return InvalidArgument("requirement option '" + line.substr(i, 40) +
                                "' is not allowed (only package specifiers)");

@@ -3,6 +3,7 @@
 // look like credentials have their values replaced by kRedacted in API responses, run tags and logs.
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tamga {
 
@@ -14,5 +15,12 @@ bool LooksSecret(std::string_view name);
 
 // A URL's password replaced by kRedacted ("postgres://u:***@h/db"); other values unchanged.
 std::string RedactUrlPassword(std::string_view value);
+// For URLs that carry credentials anywhere (git remotes): the whole userinfo, the query and the fragment
+// replaced ("https://***@host/r.git?***"). SecretPartsOfUrl returns those parts as they appear, so text that
+// quotes them (a tool's error message) can be masked too.
+std::string RedactUrlCredentials(std::string_view value);
+std::vector<std::string> SecretPartsOfUrl(std::string_view value);
+// Every occurrence of each non-empty part replaced by kRedacted.
+std::string RedactParts(std::string text, const std::vector<std::string>& parts);
 
 }  // namespace tamga

@@ -34,8 +34,9 @@ std::string JobJson(const Job& j, SecretView view) {
       else if (v.is_string())
         v = RedactUrlPassword(v.get<std::string>());
     }
-    // A remote with a token in it (https://user:token@host/...) shows as https://user:***@host/...
-    o["spec"]["git_repo"] = RedactUrlPassword(j.spec.git_repo);
+    // A remote with a token in it (https://user:token@host/..., https://token@host/...) shows its userinfo,
+    // query and fragment as ***.
+    o["spec"]["git_repo"] = RedactUrlCredentials(j.spec.git_repo);
   }
   return DumpJson(o);
 }

@@ -13,6 +13,7 @@ TEST(PipRequirements, SpecifiersAndCommentsPass) {
           .ok());
   EXPECT_TRUE(CheckPipRequirements("pkg @ https://example.com/pkg-1.0-py3-none-any.whl\r\n").ok());
   EXPECT_TRUE(CheckPipRequirements("torch==2.1  # pinned -- see notes\n").ok());
+  EXPECT_TRUE(CheckPipRequirements("numpy==1.26.4 --hash=sha256:abc123\n").ok());
 }
 
 TEST(PipRequirements, OptionsAndHiddenLineBreaksAreRefused) {
@@ -28,6 +29,11 @@ TEST(PipRequirements, OptionsAndHiddenLineBreaksAreRefused) {
       "numpy\xe2\x80\xa9--index-url http://evil\n",  // U+2029
       "\xef\xbb\xbf--index-url http://evil\n",       // BOM
       "numpy\r--index-url http://evil\n",
+      "\xc2\xa0--index-url http://evil\n",    // U+00A0: pip strips it, then sees the option
+      "\xe3\x80\x80-r /etc/passwd\n",         // U+3000
+      "\xe2\x80\x83-e git+https://evil/x\n",  // U+2003
+      "\xff\xfe numpy\n",                     // not even UTF-8
+      "--hash=sha256:abc\n",                  // an option on its own line
   };
   for (const char* text : bad) EXPECT_FALSE(CheckPipRequirements(text).ok()) << text;
   EXPECT_FALSE(CheckPipRequirements(std::string("numpy\0x\n", 8)).ok());

@@ -285,6 +285,17 @@ def test_hostile_trees_fail_the_job_not_the_agent(code_cluster, tmp_path):
     j = c.submit({"queue": "cpu", "command": ["true"], "code": {"archive_sha256": put_blob(c, gzip.compress(raw))}})
     done = c.wait([j])[j]
     assert done["state"] == "failed" and ("unpacks to more than" in done["reason"] or "tar" in done["reason"]), done
+    # The same with an owner name full of spaces and numbers (it once shifted the listing's size column).
+    big.uname, big.gname = "a 1 b", "1 1970-01-01 00:00 x"
+    raw = big.tobuf(format=tarfile.GNU_FORMAT) + b"\0" * 1024
+    j = c.submit({"queue": "cpu", "command": ["true"], "code": {"archive_sha256": put_blob(c, gzip.compress(raw))}})
+    done = c.wait([j])[j]
+    assert done["state"] == "failed" and ("unpacks to more than" in done["reason"] or "tar" in done["reason"]), done
+    # Requirements with a Unicode space before an option (pip strips it, then honours the option).
+    req = "\u3000-r /etc/passwd\n".encode()
+    j = c.submit({"queue": "cpu", "command": ["true"], "code": {"requirements_sha256": put_blob(c, req)}})
+    done = c.wait([j])[j]
+    assert done["state"] == "failed" and "non-ASCII" in done["reason"] and "root:" not in done["reason"], done
     # The agent still runs jobs.
     ok = c.submit({"queue": "cpu", "command": ["echo", "still-alive"]})
     assert c.wait([ok])[ok]["state"] == "succeeded"
@@ -353,7 +364,11 @@ def test_remote_credentials_are_not_shipped_or_shown(code_cluster, tmp_path):
     r = requests.post(c.api + "/jobs", json={"queue": "parked", "command": ["true"], "git_commit": "main",
                                              "git_repo": "https://u:tok123@127.0.0.1:9/r.git"})
     assert r.status_code == 200 and "tok123" not in r.text, r.text
-    assert "tok123" not in requests.get(c.api + "/jobs").text
+    r = requests.post(c.api + "/jobs", json={"queue": "parked", "command": ["true"], "git_commit": "main",
+                                             "git_repo": "https://ghp_TOKENONLY99@127.0.0.1:9/r.git"})
+    assert r.status_code == 200 and "ghp_TOKENONLY99" not in r.text, r.text
+    listing = requests.get(c.api + "/jobs").text
+    assert "tok123" not in listing and "ghp_TOKENONLY99" not in listing
     # working_dir with a shipped tree or a repository: refused (the tree goes into a fresh scratch folder).
     r = requests.post(c.api + "/jobs", json={"queue": "cpu", "command": ["true"], "working_dir": "/tmp",
                                              "git_repo": remote})
