@@ -91,7 +91,8 @@ Status WriteFile(const std::string& path, const std::string& data) {
 // every member a regular file, folder or symlink, and the whole within the limits.
 Status CheckArchive(const std::string& file, const std::string& dir, const PrepContext& prep) {
   std::string listing;
-  TAMGA_RETURN_IF_ERROR(Run({"tar", "-tvzf", file, "--numeric-owner", "--quoting-style=escape"}, dir, prep, {}, &listing));
+  TAMGA_RETURN_IF_ERROR(
+      Run({"tar", "-tvzf", file, "--numeric-owner", "--quoting-style=escape"}, dir, prep, {}, &listing));
   int64_t total = 0, entries = 0;
   size_t pos = 0;
   while (pos < listing.size()) {
