@@ -2,11 +2,11 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -19,9 +19,22 @@ namespace {
 
 constexpr int kMaxDepth = 4;  // sh -c → conda run → script → shebang
 
+// python, python3, python3.11: "python" then optionally digits, optionally "." and digits. Hand-written, not
+// std::regex: the name comes from a job's argv (up to 1 MiB), where a recursive regex could run out of stack.
 bool IsPythonName(const std::string& base) {
-  static const std::regex kRe("^python([0-9]+(\\.[0-9]+)?)?$");
-  return std::regex_match(base, kRe);
+  if (base.rfind("python", 0) != 0) return false;
+  size_t i = 6;
+  auto digits = [&] {
+    size_t start = i;
+    while (i < base.size() && std::isdigit(static_cast<unsigned char>(base[i]))) ++i;
+    return i > start;
+  };
+  if (i == base.size()) return true;
+  if (!digits()) return false;
+  if (i == base.size()) return true;
+  if (base[i] != '.') return false;
+  ++i;
+  return digits() && i == base.size();
 }
 
 std::string EnvOf(const std::map<std::string, std::string>& env, const std::string& k) {
@@ -240,11 +253,20 @@ Result<PythonEnvReport> InspectPython(const std::string& interpreter,
     auto j = nlohmann::json::parse(run.out, nullptr, false);
     if (!j.is_object()) return Internal(interpreter + " printed no environment report");
     PythonEnvReport r;
-    r.executable = j.value("executable", interpreter);
-    r.version = j.value("version", "");
-    r.prefix = j.value("prefix", "");
-    for (const auto& p : j.value("packages", nlohmann::json::array())) {
-      if (p.is_string()) r.packages += p.get<std::string>() + "\n";
+    // The interpreter is the job's (any program named python on its PATH): read its answer defensively,
+    // a wrong type is ignored rather than thrown.
+    auto text = [&](const char* key, const std::string& fallback) {
+      auto it = j.find(key);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+    };
+    r.executable = text("executable", interpreter);
+    r.version = text("version", "");
+    r.prefix = text("prefix", "");
+    auto packages = j.find("packages");
+    if (packages != j.end() && packages->is_array()) {
+      for (const auto& p : *packages) {
+        if (p.is_string()) r.packages += p.get<std::string>() + "\n";
+      }
     }
     std::error_code ec;
     if (!r.prefix.empty() && fs::is_directory(r.prefix + "/conda-meta", ec)) {
@@ -257,7 +279,7 @@ Result<PythonEnvReport> InspectPython(const std::string& interpreter,
       std::sort(names.begin(), names.end());
       for (const auto& n : names) r.conda_packages += n + "\n";
     } else {
-      r.kind = r.prefix != j.value("base_prefix", r.prefix) ? "venv" : "system";
+      r.kind = r.prefix != text("base_prefix", r.prefix) ? "venv" : "system";
     }
     return r;
   }();
@@ -296,11 +318,16 @@ std::string OsGpuPackages() {
     so.argv = {"rpm", "-qa", "--qf", "%{NAME}=%{VERSION}-%{RELEASE}\\n"};
     auto rpm = RunCaptured(so, 4 << 20, 20000);
     if (rpm.ok() && rpm->exit.ok()) {
-      static const std::regex kGpu("^(cuda-|libcudnn|libnccl|libcublas|nvidia-driver|kmod-nvidia)");
       std::stringstream ss(rpm->out);
       std::string line;
       while (std::getline(ss, line)) {
-        if (std::regex_search(line, kGpu)) out += line + "\n";
+        for (const char* prefix :
+             {"cuda-", "libcudnn", "libnccl", "libcublas", "nvidia-driver", "kmod-nvidia"}) {
+          if (line.rfind(prefix, 0) == 0) {
+            out += line + "\n";
+            break;
+          }
+        }
       }
     }
   }

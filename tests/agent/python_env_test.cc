@@ -78,6 +78,15 @@ TEST_F(PythonEnvTest, ResolvesLikeExec) {
   EXPECT_EQ(r->path, Venv());
   EXPECT_NE(r->how.find("does not name an interpreter"), std::string::npos);
   EXPECT_FALSE(ResolveJobInterpreter({"true"}, {{"PATH", (root_ / "work").string()}}, work));
+  // Names that only look like Python are not taken for it; a huge argv[0] is just not found.
+  Exec(root_ / "venv/bin/python3x", "#!/bin/sh\n");
+  r = ResolveJobInterpreter({"python3x"}, env_, work);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->how, "argv");
+  std::string huge = "python" + std::string(1 << 20, '3');
+  r = ResolveJobInterpreter({huge, "sh", "-c", std::string(1 << 20, 'x')}, env_, work);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->how, "argv");
 }
 
 TEST_F(PythonEnvTest, InspectsTheInterpretersOwnPackages) {
