@@ -1,7 +1,6 @@
 #include "agent/env_capture.h"
 
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -27,18 +26,6 @@
 #include "core/utf8.h"
 
 namespace tamga {
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : md) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
-}
 
 Result<std::string> RunAndCapture(const std::vector<std::string>& argv, const std::string& dir,
                                   size_t max_bytes, int timeout_ms) {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/hmac.h"  // Sha256Hex
 #include "core/result.h"
 #include "gpu/gpu_probe.h"
 
@@ -33,7 +34,6 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
 // or runs past `timeout_ms` (then it is killed).
 Result<std::string> RunAndCapture(const std::vector<std::string>& argv, const std::string& dir,
                                   size_t max_bytes, int timeout_ms);
-std::string Sha256Hex(const std::string& data);
 
 // LooksSecret (core/secrets.h) masks variables; SanitizeUtf8 (core/utf8.h) keeps output valid JSON text.
 

@@ -1,14 +1,10 @@
 #include "auth/credential_cache.h"
 
-#include <openssl/sha.h>
+#include "core/hmac.h"
 
 namespace tamga {
 
-std::string CredentialCache::Key(std::string_view header) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(header.data()), header.size(), md);
-  return std::string(reinterpret_cast<const char*>(md), sizeof md);
-}
+std::string CredentialCache::Key(std::string_view header) { return Sha256(header); }
 
 std::optional<Principal> CredentialCache::Lookup(std::string_view header, int64_t now_ms) {
   std::string key = Key(header);

@@ -1,10 +1,11 @@
 #include "auth/tokens.h"
 
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <cctype>
 #include <stdexcept>
+
+#include "core/hmac.h"
 
 namespace tamga {
 
@@ -27,17 +28,7 @@ std::string NewAccessToken() {
   return out;
 }
 
-std::string TokenDigest(std::string_view token) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), md);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : md) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
-}
+std::string TokenDigest(std::string_view token) { return Sha256Hex(token); }
 
 bool LooksLikeAccessToken(std::string_view v) {
   if (v.size() != kTokenPrefix.size() + 43 || v.substr(0, kTokenPrefix.size()) != kTokenPrefix) return false;
