@@ -8,10 +8,6 @@ namespace {
 
 constexpr const char* kImageRepo = "ghcr.io/tamga-mlops/tamga";
 
-std::string PinnedUri(const RenderInput& in) {
-  return "models:/" + in.spec.model_name + "/" + std::to_string(in.version);
-}
-
 bool Bake(const RenderInput& in) { return in.spec.model_delivery == "bake"; }
 
 // Tamga's own image for this tier: <version>[-cuda][-python] (deploy/docker/).
@@ -21,10 +17,15 @@ std::string BaseImage(const RenderInput& in) {
 }
 
 std::string JsonArray(const std::vector<std::string>& items) {
-  return nlohmann::json(items).dump();  // exec form: a JSON array of strings
+  // Exec form: a JSON array of strings (bytes that are not UTF-8 are replaced, never thrown on).
+  return nlohmann::json(items).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
+
+std::string PinnedModelUri(const RenderInput& in) {
+  return "models:/" + in.spec.model_name + "/" + std::to_string(in.version);
+}
 
 ServeContainer ServeContainerFor(const RenderInput& in) {
   const DeploymentSpec& s = in.spec;
@@ -33,7 +34,7 @@ ServeContainer ServeContainerFor(const RenderInput& in) {
   if (Bake(in)) {
     c.args = {kContainerModelDir};
   } else {
-    c.args = {PinnedUri(in), "--tracking-uri", s.tracking_uri, "--cache-dir", kContainerCacheDir};
+    c.args = {PinnedModelUri(in), "--tracking-uri", s.tracking_uri, "--cache-dir", kContainerCacheDir};
   }
   // Clients call /v2/models/<deployment>/infer on the Service of the same name (as KServe names models).
   const std::vector<std::string> common = {
@@ -58,7 +59,7 @@ std::string ServingImage(const RenderInput& in) {
 
 std::string RenderDockerfile(const RenderInput& in) {
   const DeploymentSpec& s = in.spec;
-  const std::string uri = PinnedUri(in);
+  const std::string uri = PinnedModelUri(in);
   const ServeContainer c = ServeContainerFor(in);
   std::string out;
   out += "# Rendered by tamga " + in.tamga_version + " for deployment " + s.name + " (" + uri + ", @" +
@@ -99,7 +100,9 @@ std::string RenderDockerfile(const RenderInput& in) {
   out += "USER 65532:65532\n";
   out += "EXPOSE " + std::to_string(kServeHttpPort) + " " + std::to_string(kServeGrpcPort) + "\n";
   // The same process deployment.yaml starts (its env too), so `docker run` behaves like the pod.
-  for (const auto& [k, v] : c.env) out += "ENV " + k + "=" + nlohmann::json(v).dump() + "\n";
+  for (const auto& [k, v] : c.env)
+    out += "ENV " + k + "=" +
+           nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   out += "ENTRYPOINT " + JsonArray(c.command) + "\n";
   out += "CMD " + JsonArray(c.args) + "\n";
   return out;

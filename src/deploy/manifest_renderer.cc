@@ -31,10 +31,6 @@ void Bool(YAML::Emitter& e, const std::string& key, bool value) {
   e << YAML::Key << key << YAML::Value << YAML::TrueFalseBool << value;
 }
 
-std::string ModelUri(const RenderInput& in) {
-  return "models:/" + in.spec.model_name + "/" + std::to_string(in.version);
-}
-
 void Labels(YAML::Emitter& e, const RenderInput& in, bool selector_only) {
   e << YAML::BeginMap;
   Str(e, "app.kubernetes.io/name", in.spec.name);
@@ -52,7 +48,7 @@ void Labels(YAML::Emitter& e, const RenderInput& in, bool selector_only) {
 using Annotations = std::vector<std::pair<std::string, std::string>>;
 
 Annotations ModelAnnotations(const RenderInput& in) {
-  Annotations a = {{"tamga.io/model-name", in.spec.model_name}, {"tamga.io/model-uri", ModelUri(in)}};
+  Annotations a = {{"tamga.io/model-name", in.spec.model_name}, {"tamga.io/model-uri", PinnedModelUri(in)}};
   if (!in.run_id.empty()) a.emplace_back("tamga.io/run-id", in.run_id);
   return a;
 }
@@ -277,7 +273,7 @@ std::string IngressYaml(const RenderInput& in) {
   // ingress-nginx caps bodies at 1 MiB by default: match the server's own, visible limit.
   Head(e, in, "networking.k8s.io/v1", "Ingress",
        {{"nginx.ingress.kubernetes.io/proxy-body-size", std::to_string(in.spec.max_body_mb) + "m"},
-        {"tamga.io/model-uri", ModelUri(in)}});
+        {"tamga.io/model-uri", PinnedModelUri(in)}});
   e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
   if (!in.spec.ingress_class.empty()) Str(e, "ingressClassName", in.spec.ingress_class);
   e << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;

@@ -47,6 +47,8 @@ struct ServeContainer {
   std::vector<std::pair<std::string, std::string>> env;
 };
 ServeContainer ServeContainerFor(const RenderInput& in);
+// models:/<name>/<version>: the manifests pin the version, not the alias.
+std::string PinnedModelUri(const RenderInput& in);
 // The image the Deployment runs: spec.image, else Tamga's image (…-python for the Python runtime) for a
 // pulled native model, else the per-model image built from the rendered Dockerfile.
 std::string ServingImage(const RenderInput& in);
