@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -208,6 +209,8 @@ Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t 
   ::close(fds[0]);
   ::close(fds[1]);
   // Pipes closed: the child may still run (it closed them itself, or a grandchild held them).
+  // Usually it exits as its pipes close: poll from 0.1 ms up, so a short-lived child costs no fixed sleep.
+  auto pause = std::chrono::microseconds(100);
   while (!timed_out && !aborted) {
     if (auto done = TryWait(*pid)) {
       run.exit = *done;
@@ -215,7 +218,10 @@ Result<CapturedRun> RunCaptured(SpawnOptions options, size_t max_bytes, int64_t 
     }
     if (std::chrono::steady_clock::now() >= deadline) timed_out = true;
     if (cancelled && cancelled()) aborted = true;
-    if (!timed_out && !aborted) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!timed_out && !aborted) {
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(50000));
+    }
   }
   SignalGroup(*pid, SIGKILL);
   ::kill(*pid, SIGKILL);
