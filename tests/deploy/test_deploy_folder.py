@@ -19,6 +19,7 @@ import requests
 import yaml
 
 import container_sandbox
+from tamga_harness import port_free
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DOCKER = os.path.join(ROOT, "deploy", "docker")
@@ -125,16 +126,6 @@ def test_kubernetes_manifests_are_valid(k8s_validate, tamga_bin):
     assert "images" not in kust
     agent = next(d for d in yaml.safe_load_all(open(os.path.join(K8S, "agent-gpu.yaml"))) if d["kind"] == "DaemonSet")
     assert agent["spec"]["template"]["spec"]["containers"][0]["image"].endswith("-python")
-
-
-def port_free(port):
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("0.0.0.0", port))
-            return True
-        except OSError:
-            return False
 
 
 def test_server_manifest_runs_as_written(tamga_bin, tmp_path):

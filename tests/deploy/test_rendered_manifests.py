@@ -20,20 +20,10 @@ import requests
 import yaml
 
 import container_sandbox
-from tamga_harness import TamgaServer
+from tamga_harness import TamgaServer, port_free, upload_model
 
 API = "/api/2.0/mlflow"
 DEPLOY = "/api/2.0/tamga/deployments"
-
-
-def upload_model(url, run_id, local_dir, artifact_path):
-    for root, _, files in os.walk(local_dir):
-        for f in files:
-            rel = os.path.relpath(os.path.join(root, f), local_dir)
-            with open(os.path.join(root, f), "rb") as fh:
-                r = requests.put(f"{url}/api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts/{artifact_path}/{rel}",
-                                 data=fh.read())
-                assert r.status_code == 200, r.text
 
 
 def wait_for(fn, timeout, what):
@@ -68,16 +58,6 @@ def dockerfile_process(text):
     cmd = json.loads(re.search(r"^CMD (.*)$", text, re.M).group(1))
     env = [(k, json.loads(v)) for k, v in re.findall(r'^ENV (\w+)=(".*")$', text, re.M)]
     return entry, cmd, env
-
-
-def port_free(port):
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("0.0.0.0", port))
-            return True
-        except OSError:
-            return False
 
 
 @pytest.fixture

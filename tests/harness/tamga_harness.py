@@ -90,3 +90,26 @@ class TamgaServer:
 
     def __exit__(self, *exc):
         self.cleanup()
+
+
+def upload_model(url, run_id, local_dir, artifact_path, experiment_id="0"):
+    """Uploads a model folder as a run's artifacts through the artifact proxy (as mlflow.log_model would)."""
+    for root, _, files in os.walk(local_dir):
+        for f in files:
+            rel = os.path.relpath(os.path.join(root, f), local_dir)
+            with open(os.path.join(root, f), "rb") as fh:
+                r = requests.put("%s/api/2.0/mlflow-artifacts/artifacts/%s/%s/artifacts/%s/%s" % (
+                    url, experiment_id, run_id, artifact_path, rel), data=fh.read())
+                assert r.status_code == 200, r.text
+
+
+def port_free(port):
+    """Whether a TCP port can be bound on all addresses (containers run as written bind fixed ports)."""
+    import socket
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+            return True
+        except OSError:
+            return False

@@ -17,19 +17,9 @@ import requests
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "harness"))
 from serve_harness import Client  # noqa: E402
-from tamga_harness import TamgaServer  # noqa: E402
+from tamga_harness import TamgaServer, upload_model  # noqa: E402
 
 DEPLOY = "/api/2.0/tamga/deployments"
-
-
-def upload_model(url, run_id, local_dir, artifact_path):
-    for root, _, files in os.walk(local_dir):
-        for f in files:
-            rel = os.path.relpath(os.path.join(root, f), local_dir)
-            with open(os.path.join(root, f), "rb") as fh:
-                r = requests.put(f"{url}/api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts/{artifact_path}/{rel}",
-                                 data=fh.read())
-                assert r.status_code == 200, r.text
 
 
 def wait_for(fn, timeout=60, what="condition"):

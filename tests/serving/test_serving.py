@@ -24,7 +24,7 @@ HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "harness"))
 sys.path.insert(0, HERE)
 from serve_harness import Serve  # noqa: E402
-from tamga_harness import TamgaServer  # noqa: E402
+from tamga_harness import TamgaServer, upload_model  # noqa: E402
 
 
 
@@ -253,16 +253,6 @@ def test_model_that_cannot_load_is_reported_and_server_stays_up(request, tmp_pat
         assert requests.get(s.url + "/v2/health/live").status_code == 200
     finally:
         s.stop()
-
-
-def upload_model(tracking, run_id, local_dir, artifact_path):
-    for root, _, files in os.walk(local_dir):
-        for f in files:
-            rel = os.path.relpath(os.path.join(root, f), local_dir)
-            with open(os.path.join(root, f), "rb") as fh:
-                r = requests.put(f"{tracking}/api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts/"
-                                 f"{artifact_path}/{rel}", data=fh.read())
-                assert r.status_code == 200, r.text
 
 
 def test_hot_reload_from_registry_drops_no_request(request, models, expected):
