@@ -23,6 +23,7 @@ std::string CheckGpuSelection(const std::string& v);
 
 struct AgentConfig {
   std::string server;               // http://host:5000
+  std::string token;                // agent token (--token; else TAMGA_TOKEN / MLflow's variables)
   std::vector<std::string> queues;  // in priority order
   std::string gpus = "all";         // all | none | comma-separated NVML indices or UUIDs
   std::string name;                 // default: hostname

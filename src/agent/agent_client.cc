@@ -4,6 +4,7 @@
 
 namespace tamga {
 
+
 Result<nlohmann::json> AgentClient::Call(const std::string& method, const std::string& path,
                                          const std::string& body, int64_t timeout_ms) const {
   HttpClientRequest req;
@@ -12,6 +13,7 @@ Result<nlohmann::json> AgentClient::Call(const std::string& method, const std::s
   req.body = body;
   req.timeout_ms = timeout_ms;
   if (!body.empty()) req.headers.push_back({"Content-Type", "application/json"});
+  if (!authorization_.empty()) req.headers.push_back({"Authorization", authorization_});
   auto resp = HttpCall(req);
   if (!resp.ok()) {
     if (resp.status().code() == StatusCode::kInvalidArgument) return resp.status();
@@ -42,6 +44,7 @@ Status AgentClient::Put(const std::string& path, const std::string& bytes) const
   req.url = server_ + path;
   req.body = bytes;
   req.timeout_ms = 60000;
+  if (!authorization_.empty()) req.headers.push_back({"Authorization", authorization_});
   auto resp = HttpCall(req);
   if (!resp.ok()) return resp.status();
   if (resp->status / 100 != 2) return Unavailable("upload answered " + std::to_string(resp->status));
@@ -54,6 +57,7 @@ Result<std::string> AgentClient::GetBytes(const std::string& path, size_t max_by
   req.url = server_ + path;
   req.timeout_ms = timeout_ms;
   req.max_response_bytes = max_bytes;
+  if (!authorization_.empty()) req.headers.push_back({"Authorization", authorization_});
   auto resp = HttpCall(req);
   if (!resp.ok()) return Unavailable("download of " + path + " failed: " + resp.status().message());
   if (resp->status == 404) return NotFound(path + " is not in the artifact store");

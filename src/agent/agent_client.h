@@ -12,7 +12,9 @@ namespace tamga {
 
 class AgentClient {
  public:
-  explicit AgentClient(std::string server) : server_(std::move(server)) {}
+  // `authorization`: the Authorization header sent with every call ("" = none).
+  explicit AgentClient(std::string server, std::string authorization = "")
+      : server_(std::move(server)), authorization_(std::move(authorization)) {}
   Result<nlohmann::json> Post(const std::string& path, const nlohmann::json& body,
                               int64_t timeout_ms = 15000) const;
   Result<nlohmann::json> Get(const std::string& path, int64_t timeout_ms = 15000) const;
@@ -26,6 +28,7 @@ class AgentClient {
   Result<nlohmann::json> Call(const std::string& method, const std::string& path, const std::string& body,
                               int64_t timeout_ms) const;
   std::string server_;
+  std::string authorization_;
 };
 
 }  // namespace tamga

@@ -16,6 +16,7 @@
 
 #include "agent/agent.h"
 #include "agent/agent_client.h"
+#include "core/client_credentials.h"
 #include "agent/env_capture.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -63,7 +64,7 @@ struct JobAgent::Impl {
   std::thread metrics_thread;
 
   Impl(AgentConfig c, std::unique_ptr<GpuProbe> p)
-      : cfg(std::move(c)), probe(std::move(p)), client(cfg.server) {}
+      : cfg(std::move(c)), probe(std::move(p)), client(cfg.server, ClientAuthorization(cfg.token)) {}
 
   GpuSnapshot Snap();
 

@@ -1,5 +1,6 @@
 #pragma once
 // Who a request acts for (docs/identity.md). Plain value; thread-safe to copy.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,11 @@ struct Principal {
   std::vector<std::string> teams;
   std::string token_id;                   // the personal or service token used, if any
   std::vector<std::string> agent_queues;  // an agent token's queues
+  int64_t expires_ms = 0;                 // the token's expiry (0 = none): cached proofs end there
+
+  bool authenticated() const { return kind != Kind::kAnonymous; }
+  // How the principal is named in audit rows and logs.
+  std::string Name() const { return kind == Kind::kAnonymous ? std::string("anonymous") : username; }
 };
 
 }  // namespace tamga

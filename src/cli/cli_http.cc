@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "core/client_credentials.h"
 #include "net/http_client.h"
 
 namespace tamga {
@@ -32,6 +33,11 @@ std::string Escape(const std::string& s) {
   return out;
 }
 
+void AddAuth(const Common& c, HttpClientRequest* req) {
+  std::string auth = ClientAuthorization(c.token);
+  if (!auth.empty()) req->headers.emplace_back("Authorization", std::move(auth));
+}
+
 std::optional<json> Call(const Common& c, const std::string& method, const std::string& path,
                          const json& body, int* code, int64_t timeout_ms) {
   HttpClientRequest req;
@@ -40,6 +46,7 @@ std::optional<json> Call(const Common& c, const std::string& method, const std::
   while (!base.empty() && base.back() == '/') base.pop_back();
   req.url = base + path;
   req.timeout_ms = timeout_ms;
+  AddAuth(c, &req);
   if (method != "GET") {
     req.headers.emplace_back("Content-Type", "application/json");
     req.body = body.is_null() ? "{}" : body.dump();
@@ -73,6 +80,7 @@ std::optional<std::string> ExperimentByName(const Common& c, const std::string& 
   std::string base = c.uri;
   while (!base.empty() && base.back() == '/') base.pop_back();
   req.url = base + "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + Escape(name);
+  AddAuth(c, &req);
   auto res = HttpCall(req);
   if (res.ok() && res->status == 200) {
     nlohmann::json j = nlohmann::json::parse(res->body, nullptr, false);

@@ -11,7 +11,12 @@ namespace tamga {
 struct Common {
   std::string uri;
   bool as_json = false;
+  std::string token;  // --token; else TAMGA_TOKEN or MLflow's credential variables (core/client_credentials.h)
 };
+
+struct HttpClientRequest;
+// Adds the Authorization header for c's credentials, if any.
+void AddAuth(const Common& c, HttpClientRequest* req);
 
 // TAMGA_TRACKING_URI, MLFLOW_TRACKING_URI, else http://127.0.0.1:5000.
 std::string DefaultUri();

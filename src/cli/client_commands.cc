@@ -35,6 +35,7 @@ CLI::App* Command(CLI::App* parent, const char* name, const char* help, Common* 
   sub->add_option("--tracking-uri", common->uri,
                   "Tamga server URL (env TAMGA_TRACKING_URI, MLFLOW_TRACKING_URI)");
   sub->add_flag("--json", common->as_json, "Print the server's JSON");
+  sub->add_option("--token", common->token, "Access token (env TAMGA_TOKEN; or MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN)");
   sub->callback([cmds, fn] { *cmds->action = fn; });
   return sub;
 }
@@ -248,6 +249,7 @@ ClientCommands AddClientCommands(CLI::App& app) {
           std::string base = c->uri;
           while (!base.empty() && base.back() == '/') base.pop_back();
           req.url = base + "/v2/health/ready";
+          AddAuth(*c, &req);
           auto r = HttpCall(req);
           ready = r.ok() ? json::parse(r->body, nullptr, false) : json::object();
           if (!ready->is_object()) ready = json::object();

@@ -76,6 +76,7 @@ Result<std::string> Upload(const Common& c, const std::string& data) {
   HttpClientRequest head;
   head.method = "HEAD";
   head.url = url;
+  AddAuth(c, &head);
   auto h = HttpCall(head);
   if (h.ok() && h->status == 200) return sha;
   HttpClientRequest put;
@@ -83,6 +84,7 @@ Result<std::string> Upload(const Common& c, const std::string& data) {
   put.url = url;
   put.body = data;
   put.timeout_ms = 600000;
+  AddAuth(c, &put);
   auto r = HttpCall(put);
   if (!r.ok()) return Unavailable("cannot upload the job's code to " + c.uri + ": " + r.status().message());
   if (r->status / 100 != 2)

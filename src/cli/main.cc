@@ -107,6 +107,25 @@ int main(int argc, char** argv) {
                    "Python worker interpreter for local pyfunc deployments")
       ->envname("TAMGA_PYTHON")
       ->capture_default_str();
+  server->add_option("--auth", config.auth, "Identity and access: on | off (off binds only loopback)")
+      ->envname("TAMGA_AUTH")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  server->add_flag("--insecure-no-auth", config.insecure_no_auth,
+                   "With --auth off, serve a non-loopback address anyway (anyone who reaches it can do anything)");
+  server
+      ->add_option("--default-permission", config.default_permission,
+                   "What users hold on objects without a grant: READ (MLflow's default) | NO_PERMISSIONS | EDIT | "
+                   "MANAGE")
+      ->envname("TAMGA_DEFAULT_PERMISSION")
+      ->check(CLI::IsMember({"READ", "NO_PERMISSIONS", "EDIT", "MANAGE"}))
+      ->capture_default_str();
+  server->add_option("--metrics-auth", config.metrics_auth, "/metrics with auth on: token | open")
+      ->envname("TAMGA_METRICS_AUTH")
+      ->check(CLI::IsMember({"token", "open"}))
+      ->capture_default_str();
+  server->add_flag("--audit-ingest", config.audit_ingest,
+                   "Also audit run-data writes (log-metric, log-batch, artifact uploads ...)");
   server->add_option("--model-cache-dir", config.model_cache_dir,
                      "Local deployments' model files (default <data-dir>/model-cache)");
   std::string job_log_limit = "256MiB";
@@ -160,6 +179,7 @@ int main(int argc, char** argv) {
                    "Tamga server URL for models:/ URIs (env TAMGA_TRACKING_URI, MLFLOW_TRACKING_URI)")
       ->envname("TAMGA_TRACKING_URI");
   serve->add_option("--registry", serve_config.registry, "Old spelling of --tracking-uri")->group("");
+  serve->add_option("--token", serve_config.token, "Access token for --tracking-uri (env TAMGA_TOKEN)");
   serve
       ->add_option("--name", serve_config.name,
                    "Model name clients use (/v2/models/<name>, gRPC); default: the registered name, or the "
@@ -268,6 +288,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     config.job_log_limit_bytes = *limit;
+    config.admin_username = EnvOr("TAMGA_ADMIN_USERNAME", "admin");
+    config.admin_password = EnvOr("TAMGA_ADMIN_PASSWORD", "");
     RaiseFileLimit();
     auto s = tamga::TamgaServer::Create(config);
     if (!s.ok()) {

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "core/result.h"
+#include "http/access_gate.h"
 #include "http/router.h"
 
 namespace tamga {
@@ -46,6 +47,8 @@ class HttpServer {
     bool handle_signals = true;
     // Called once when shutdown starts (before draining): answer long-polls so the drain does not wait.
     std::function<void()> on_shutdown;
+    // Authentication, authorisation and audit (http/access_gate.h); null = every request is admitted.
+    AccessGate* gate = nullptr;
   };
 
   static Result<std::unique_ptr<HttpServer>> Create(const Options& options, const Router* router,

@@ -103,6 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadHeader();
   void ReadHeaderRest();
   void OnHeader(beast::error_code ec);
+  void AfterAdmission();  // the rest of OnHeader once the gate admitted the request head
   void ReadBody();
   void OnBody(beast::error_code ec);
   void ReadUploadChunk();

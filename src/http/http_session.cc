@@ -128,6 +128,29 @@ void Session::OnHeader(beast::error_code ec) {
   method_name_ = head.method() == http::verb::unknown ? "OTHER" : std::string(http::to_string(head.method()));
   match_ = server_->router()->Match(req_);
   label_ = match_.label.empty() ? "unmatched" : match_.label;
+  if (AccessGate* gate = server_->options().gate; gate && (match_.handler || match_.upload)) {
+    HttpResponse denial;
+    auto resume = [self = shared_from_this()](std::optional<HttpResponse> denied) {
+      net::post(self->stream_.get_executor(), [self, denied = std::move(denied)]() mutable {
+        if (!denied) return self->AfterAdmission();
+        self->keep_alive_ = false;  // the body was not read
+        self->Respond(std::move(*denied));
+      });
+    };
+    switch (gate->AdmitHead(req_, match_, &denial, std::move(resume))) {
+      case AccessGate::Verdict::kAdmit:
+        break;
+      case AccessGate::Verdict::kDeny:
+        keep_alive_ = false;
+        return Respond(std::move(denial));
+      case AccessGate::Verdict::kPending:
+        return;
+    }
+  }
+  AfterAdmission();
+}
+
+void Session::AfterAdmission() {
   body_start_ = std::chrono::steady_clock::now();
   body_bytes_ = 0;
 
@@ -301,6 +324,16 @@ void Session::Dispatch() {
     r.body = "{\"error_code\":\"ENDPOINT_NOT_FOUND\",\"message\":\"No API endpoint at this path\"}";
     return Respond(std::move(r));
   }
+  if (AccessGate* gate = server_->options().gate) {
+    std::optional<HttpResponse> denied;
+    try {
+      denied = gate->AdmitBody(req_, match_);
+    } catch (const std::exception& e) {
+      server_->RecordHandlerException(label_, e.what());
+      denied = InternalErrorResponse();
+    }
+    if (denied) return Respond(std::move(*denied));
+  }
   server_->in_flight_gauge()->Add({}, 1);
   Responder respond = MakeResponder();
   Guard(respond, [&] { (*match_.handler)(req_, respond); });
@@ -411,6 +444,7 @@ void Session::FinishStream(beast::error_code ec) {
 void Session::AfterWrite(beast::error_code ec) {
   double secs = double(server_->clock()->MonotonicNanos() - start_ns_) / 1e9;
   server_->Record(label_, method_name_.empty() ? "UNKNOWN" : method_name_.c_str(), status_, secs);
+  if (AccessGate* gate = server_->options().gate; gate && label_ != "invalid") gate->Completed(req_, match_, status_);
   if (ec || !keep_alive_) return Close();
   ReadHeader();
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "artifacts/blob_store.h"
+#include "auth/principal.h"
 #include "core/result.h"
 
 namespace tamga {
@@ -25,6 +26,10 @@ struct HttpRequest {
   std::string body;
   std::vector<std::string> path_params;  // filled by the router for prefix routes: the remainder
   std::string remote_addr;               // peer IP address (per-client limits); empty when unknown
+  // Who the request acts for, set by the access gate before the handler runs; null when auth is off.
+  std::shared_ptr<const Principal> principal;
+  std::string access_object;   // the object the access check resolved (audit)
+  bool access_denied = false;  // the gate refused it (and audited the refusal)
 
   std::string Header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);

@@ -41,6 +41,13 @@ void Router::AddUploadPrefix(HttpMethod method, const std::string& prefix, Uploa
   });
 }
 
+std::vector<std::pair<HttpMethod, std::string>> Router::Routes() const {
+  std::vector<std::pair<HttpMethod, std::string>> out;
+  for (const auto& [key, entry] : exact_) out.push_back(key);
+  for (const auto& [key, entry] : prefixes_) out.push_back({key.first, key.second + "*"});
+  return out;
+}
+
 RouteMatch Router::Match(HttpRequest& req) const {
   RouteMatch m;
   // Consecutive slashes are one, as MLflow's server (Werkzeug) merges them: "//api/2.0/..." is served.

@@ -25,6 +25,9 @@ class Router {
   void AddUploadPrefix(HttpMethod method, const std::string& prefix, UploadHandler handler);
   // Fills req.path_params for prefix routes; merges consecutive slashes in req.path first.
   RouteMatch Match(HttpRequest& req) const;
+  // Every route as (method, template): exact paths, and "prefix*" for prefix routes; /ajax-api/ aliases
+  // included. For the access-rule check (http/access_control.h).
+  std::vector<std::pair<HttpMethod, std::string>> Routes() const;
 
  private:
   struct Entry {

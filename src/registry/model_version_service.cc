@@ -257,6 +257,7 @@ Result<ModelVersionSearchResult> RegistryService::SearchModelVersions(const Regi
                          ParseMaxResults(req.max_results, RegistryLimits::kMaxVersionSearchResults));
   TAMGA_ASSIGN_OR_RETURN(q.filter, ParseSearchFilter(req.filter, SearchEntity::kModelVersions));
   ApplyPromptRule(&q);
+  q.scope = req.scope;
   TAMGA_ASSIGN_OR_RETURN(q.order, ParseOrderBy(req.order_by, SearchEntity::kModelVersions));
   // MLflow's default order: most recently updated first (then name ASC, version DESC, added below).
   if (q.order.empty()) q.order.push_back({FieldKind::kAttribute, "last_updated_timestamp", false});

@@ -163,6 +163,7 @@ Result<RegisteredModelSearchResult> RegistryService::SearchRegisteredModels(
                          ParseMaxResults(req.max_results, RegistryLimits::kMaxModelSearchResults));
   TAMGA_ASSIGN_OR_RETURN(q.filter, ParseSearchFilter(req.filter, SearchEntity::kRegisteredModels));
   ApplyPromptRule(&q);
+  q.scope = req.scope;
   TAMGA_ASSIGN_OR_RETURN(q.order, ParseOrderBy(req.order_by, SearchEntity::kRegisteredModels));
   if (!req.page_token.empty()) {
     TAMGA_ASSIGN_OR_RETURN(q.offset, DecodeOffsetToken(req.page_token));

@@ -50,6 +50,7 @@ struct RegistrySearchRequest {
   std::vector<std::string> order_by;
   int64_t max_results = 100;
   std::string page_token;
+  std::optional<RegistryQuery::NameScope> scope;  // access control: the models the caller may read
 };
 
 struct RegisteredModelSearchResult {

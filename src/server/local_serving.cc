@@ -77,6 +77,7 @@ void LocalServing::Reconcile() {
     Served& s = served_[name];
     s.uri = uri;
     s.source = std::make_unique<RegistrySource>(self_url_, uri, cache_dir_);
+    s.source->SetAuthorization(authorization_);
     s.stopping = std::make_unique<std::atomic<bool>>(false);
     RegistrySource* source = s.source.get();
     std::atomic<bool>* stopping = s.stopping.get();

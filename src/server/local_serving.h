@@ -26,6 +26,8 @@ class LocalServing {
  public:
   LocalServing(DeployService* deploy, ModelManager* models, std::string self_url, std::string cache_dir);
   ~LocalServing();
+  // The Authorization header for the server's own registry API (auth on). Call before Start.
+  void SetAuthorization(std::string header) { authorization_ = std::move(header); }
   void Start();
   void Shutdown();
   // One reconcile pass (also run by the loop); exposed for tests.
@@ -44,6 +46,7 @@ class LocalServing {
   ModelManager* models_;
   const std::string self_url_;
   const std::string cache_dir_;
+  std::string authorization_;
   Mutex mu_;
   std::condition_variable cv_;
   bool stop_ GUARDED_BY(mu_) = false;

@@ -1,5 +1,7 @@
 #include "server/serve_server.h"
 
+#include "core/client_credentials.h"
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -108,6 +110,7 @@ Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& conf
   Parts* raw = p.get();
   if (registry) {
     p->source = std::make_unique<RegistrySource>(config.registry, config.model, config.cache_dir);
+    p->source->SetAuthorization(ClientAuthorization(config.token));
     p->loader = std::thread([raw, name] {
       ServeFromRegistry(raw->source.get(), raw->models.get(), name, raw->config.follow, &raw->stopping);
     });

@@ -20,6 +20,7 @@ struct ServeConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string registry;  // tracking/registry URL for models:/ URIs
+  std::string token;     // access token for it (--token; else TAMGA_TOKEN / MLflow's variables)
   std::string cache_dir = "./tamga-model-cache";
   std::string port_file;
   int grpc_port = 8081;  // OIP gRPC; 0 = pick a free port, -1 = off

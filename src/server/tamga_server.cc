@@ -12,7 +12,9 @@
 #include "core/port_file.h"
 #include "core/random.h"
 #include "deploy/deploy_service.h"
+#include "auth/auth_service.h"
 #include "grpc/oip_grpc_server.h"
+#include "http/access_control.h"
 #include "http/http_server.h"
 #include "http/routes/route_context.h"
 #include "http/routes/serving_routes.h"
@@ -23,6 +25,7 @@
 #include "registry/registry_service.h"
 #include "registry/webhook_dispatcher.h"
 #include "server/local_serving.h"
+#include "storage/auth_store.h"
 #include "storage/group_commit.h"
 #include "storage/sqlite/sqlite_metadata_store.h"
 #include "tamga/build_info.h"
@@ -81,8 +84,19 @@ struct TamgaServer::Parts {
   std::unique_ptr<ModelManager> models;
   std::unique_ptr<LocalServing> local_serving;
   std::unique_ptr<OipGrpcServer> grpc;
+  std::unique_ptr<AuthStore> auth_store;
+  std::unique_ptr<AuthService> auth;
+  std::unique_ptr<AccessControl> access;
   Router router;
 };
+
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& config) {
   auto p = std::make_unique<Parts>();
@@ -92,6 +106,13 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   if (ec) return Internal("cannot create data dir " + config.data_dir + ": " + ec.message());
   // One server per data dir: two would share one SQLite writer role and one artifact tree.
   TAMGA_ASSIGN_OR_RETURN(p->data_dir_lock, DirLock::Acquire(config.data_dir));
+  const bool auth_on = config.auth == "on";
+  if (!auth_on && !IsLoopback(config.host) && !config.insecure_no_auth) {
+    return FailedPrecondition("refusing to serve " + config.host +
+                              " with --auth off: anyone who reaches it could read and change everything. Use "
+                              "--auth on (docs/security.md), or --insecure-no-auth if a proxy in front "
+                              "authenticates every request.");
+  }
 
   SqliteMetadataStore::Options so;
   so.path = config.data_dir + "/tamga.db";
@@ -137,9 +158,24 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->jobs->ExportMetrics(&p->metrics);
   TAMGA_RETURN_IF_ERROR(p->jobs->Load());
 
+  if (auth_on) {
+    TAMGA_ASSIGN_OR_RETURN(p->auth_store, OpenSqliteAuthStore(so.path, config.sqlite_sync));
+    AuthService::Options ao;
+    TAMGA_ASSIGN_OR_RETURN(ao.default_permission, ParsePermission(config.default_permission));
+    ao.admin_username = config.admin_username;
+    ao.admin_password = config.admin_password;
+    ao.initial_password_file = config.data_dir + "/initial-admin-password";
+    TAMGA_ASSIGN_OR_RETURN(p->auth, AuthService::Create(ao, p->auth_store.get(), &p->clock));
+    AccessControl::Options aco;
+    aco.metrics_open = config.metrics_auth == "open";
+    aco.audit_ingest = config.audit_ingest;
+    p->access = std::make_unique<AccessControl>(aco, p->auth.get(), p->store.get());
+  }
   RouteContext ctx{p->tracking.get(),      p->blobs.get(), &p->metrics,       p->registry.get(),
                    p->events.get(),        p->store.get(), p->webhooks.get(), p->deploy.get(),
                    p->logged_models.get(), p->jobs.get(),  &p->long_polls};
+  ctx.auth = p->auth.get();
+  ctx.clock = &p->clock;
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -156,6 +192,12 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
   ServingRouteContext sctx{p->models.get(), &p->metrics, "", /*standalone=*/false};
   RegisterServingRoutes(p->router, sctx);
+  RegisterAuthRoutes(p->router, ctx);
+  if (auto missing = RoutesWithoutRule(p->router); !missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    return Internal("routes without an access rule (add them to src/http/routes/access_rules.cc): " + list);
+  }
 
   HttpServer::Options ho;
   ho.host = config.host;
@@ -165,6 +207,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   ho.max_body_bytes = config.max_body_mb << 20;
   ho.limits = config.http_limits;
   ho.drain_timeout_ms = config.drain_timeout_ms;
+  ho.gate = p->access.get();
   JobService* jobs = p->jobs.get();
   ho.on_shutdown = [jobs] {
     jobs->Shutdown();
@@ -192,7 +235,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
              {"header_timeout_ms", std::to_string(ho.limits.header_timeout_ms)},
              {"idle_timeout_ms", std::to_string(ho.limits.idle_timeout_ms)},
              {"min_upload_rate", std::to_string(ho.limits.min_upload_rate)},
-             {"outbound_allow", allow.empty() ? "none" : allow}});
+             {"outbound_allow", allow.empty() ? "none" : allow},
+             {"auth", config.auth},
+             {"default_permission", auth_on ? config.default_permission : "n/a"}});
   p->dispatcher->Start();
   p->deploy->Start();
   p->jobs->Start();
@@ -203,6 +248,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->local_serving = std::make_unique<LocalServing>(
       p->deploy.get(), p->models.get(), "http://" + self_host + ":" + std::to_string(p->http->port()),
       config.model_cache_dir.empty() ? config.data_dir + "/model-cache" : config.model_cache_dir);
+  if (p->auth) p->local_serving->SetAuthorization(p->auth->InternalAuthorization());
   p->local_serving->Start();
   return std::unique_ptr<TamgaServer>(new TamgaServer(std::move(p)));
 }

@@ -30,6 +30,13 @@ struct RegistryQuery {
   // MLflow 3.x prompts are registered models (and versions) tagged mlflow.prompt.is_prompt = 'true'.
   // Searches leave them out unless they ask for prompts (registry_service.cc decides).
   bool exclude_prompts = false;
+  // Access control (docs/identity.md): when set, only models whose name is in `names` (only = true) or not in
+  // it (only = false) match, in SQL, so pages stay full.
+  struct NameScope {
+    bool only = true;
+    std::vector<std::string> names;
+  };
+  std::optional<NameScope> scope;
   std::vector<OrderKey> order;  // implicit tie-breakers: name ASC (then version DESC for versions)
   int64_t offset = 0;
   int64_t max_results = 100;

@@ -253,6 +253,7 @@ Result<ExperimentPage> TrackingService::SearchExperiments(const SearchExperiment
   TAMGA_ASSIGN_OR_RETURN(auto all, store_->ListExperiments(req.view));
   std::vector<Experiment> matched;
   for (auto& e : all) {
+    if (req.visible && !req.visible(e.experiment_id)) continue;
     if (ExperimentMatches(e, filter)) matched.push_back(std::move(e));
   }
   std::stable_sort(matched.begin(), matched.end(), [&](const Experiment& a, const Experiment& b) {

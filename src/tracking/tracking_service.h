@@ -29,6 +29,8 @@ struct SearchExperimentsRequest {
   ViewType view = ViewType::kActiveOnly;
   int64_t max_results = 1000;
   std::string page_token;
+  // Access control: only experiments for which this says true are listed (null = all), before paging.
+  std::function<bool(const std::string& experiment_id)> visible;
 };
 
 struct ExperimentPage {

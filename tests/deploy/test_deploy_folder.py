@@ -139,7 +139,7 @@ def test_server_manifest_runs_as_written(tamga_bin, tmp_path):
     for p in ports.values():
         assert port_free(p), f"port {p} is taken on this machine; the server container needs it"
     log = tmp_path / "server.log"
-    proc = container_sandbox.start(dep, tamga_bin, str(log))
+    proc = container_sandbox.start(dep, tamga_bin, str(log), secrets={"tamga-admin": {"password": "pod-admin-pass"}})
     base = f"http://127.0.0.1:{ports['http']}"
     try:
         deadline = time.time() + 60
@@ -152,9 +152,13 @@ def test_server_manifest_runs_as_written(tamga_bin, tmp_path):
                 pass
             assert time.time() < deadline, "the server never answered its startup probe:\n" + log.read_text()
             time.sleep(0.2)
+        # Auth is on in the manifest: anonymous writes are refused, the admin from the secret may write.
         r = requests.post(base + "/api/2.0/mlflow/experiments/create", json={"name": "in-a-pod"})
+        assert r.status_code == 401, r.text
+        r = requests.post(base + "/api/2.0/mlflow/experiments/create", json={"name": "in-a-pod"},
+                          auth=("admin", "pod-admin-pass"))
         assert r.status_code == 200, r.text
-        assert "tamga_build_info" in requests.get(base + "/metrics").text
+        assert "tamga_build_info" in requests.get(base + "/metrics").text  # --metrics-auth open
         with socket.create_connection(("127.0.0.1", ports["grpc"]), timeout=5):
             pass
     finally:

@@ -53,9 +53,10 @@ def pod_container(deployment):
     return pod, pod["containers"][0]
 
 
-def command_line(deployment, binary, tamga_path="/usr/local/bin/tamga"):
+def command_line(deployment, binary, tamga_path="/usr/local/bin/tamga", secrets=None):
     """The argv that runs the Deployment's container in the sandbox, with `binary` at `tamga_path` (where the
-    image has it). Returns (argv, emptyDir mount paths)."""
+    image has it). `secrets` ({secret name: {key: value}}) fills `valueFrom.secretKeyRef` variables as the
+    kubelet would (a missing optional one is left unset). Returns (argv, emptyDir mount paths)."""
     pod, c = pod_container(deployment)
     # emptyDirs, and PersistentVolumeClaims as a fresh empty volume.
     empty_dirs = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v or "persistentVolumeClaim" in v}
@@ -76,7 +77,15 @@ def command_line(deployment, binary, tamga_path="/usr/local/bin/tamga"):
     argv += ["--chdir", c.get("workingDir", "/"), "--clearenv", "--setenv", "PATH", IMAGE_PATH,
              "--setenv", "HOSTNAME", "tamga-test-pod"]
     for e in c.get("env", []):
-        argv += ["--setenv", e["name"], e["value"]]
+        if "value" in e:
+            argv += ["--setenv", e["name"], e["value"]]
+            continue
+        ref = e["valueFrom"]["secretKeyRef"]
+        value = (secrets or {}).get(ref["name"], {}).get(ref["key"])
+        if value is None:
+            assert ref.get("optional"), f"secret {ref['name']}/{ref['key']} is required by the manifest"
+            continue
+        argv += ["--setenv", e["name"], value]
     drop = "-all" if "ALL" in c_sc.get("capabilities", {}).get("drop", []) else ""
     argv += ["--", "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
     if drop:
@@ -87,7 +96,7 @@ def command_line(deployment, binary, tamga_path="/usr/local/bin/tamga"):
     return argv, mounts
 
 
-def start(deployment, binary, log_path):
-    argv, _ = command_line(deployment, binary)
+def start(deployment, binary, log_path, secrets=None):
+    argv, _ = command_line(deployment, binary, secrets=secrets)
     log = open(log_path, "wb")
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

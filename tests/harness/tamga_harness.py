@@ -13,8 +13,9 @@ import requests
 
 
 class TamgaServer:
-    def __init__(self, binary, data_dir=None, extra_args=None):
+    def __init__(self, binary, data_dir=None, extra_args=None, env=None):
         self.binary = binary
+        self.env = env  # extra environment variables (TAMGA_ADMIN_PASSWORD ...)
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="tamga-test-")
         self.extra_args = extra_args or []
@@ -29,7 +30,7 @@ class TamgaServer:
         self.proc = subprocess.Popen(
             [self.binary, "server", "--port", "0", "--data-dir", self.data_dir, "--port-file", port_file]
             + self.extra_args,
-            stdout=self.log, stderr=self.log)
+            stdout=self.log, stderr=self.log, env=dict(os.environ, **(self.env or {})))
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -45,14 +45,16 @@ void RegisterExperimentRoutes(Router& router, const RouteContext& ctx) {
   const std::string base = std::string(kMlflowApi) + "/experiments/";
 
   router.Add(HttpMethod::kPost, base + "create",
-             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+             RequestFieldsHandler([t, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
                CreateExperimentRequest req;
                TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
                TAMGA_ASSIGN_OR_RETURN(auto loc, f.OptString("artifact_location"));
                req.artifact_location = loc.value_or("");
                TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
-               t->CreateExperiment(std::move(req), [respond](Result<std::string> id) {
+               auto principal = http.principal;
+               t->CreateExperiment(std::move(req), [respond, ctx, principal](Result<std::string> id) {
                  if (!id.ok()) return respond(ErrorResponse(id.status()));
+                 if (ctx.auth && principal) ctx.auth->GrantCreator(*principal, ObjectKind::kExperiment, *id);
                  std::string body;
                  JsonWriter w(&body);
                  w.BeginObject();
@@ -79,8 +81,9 @@ void RegisterExperimentRoutes(Router& router, const RouteContext& ctx) {
                return Status::Ok();
              }));
 
-  auto search = FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+  auto search = RequestFieldsHandler([t, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
     SearchExperimentsRequest req;
+    req.visible = ExperimentFilter(ctx, http);
     TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
     req.max_results = max.value_or(1000);
     TAMGA_ASSIGN_OR_RETURN(auto token, f.OptString("page_token"));

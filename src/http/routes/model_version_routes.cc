@@ -75,8 +75,9 @@ void RegisterModelVersionRoutes(Router& router, const RouteContext& ctx) {
              }));
 
   router.Add(HttpMethod::kGet, base + "search",
-             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+             RequestFieldsHandler([r, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(auto req, ParseRegistrySearch(f, 10000));
+               req.scope = ModelScope(ctx, http);
                TAMGA_ASSIGN_OR_RETURN(auto result, r->SearchModelVersions(req));
                respond(ModelVersionListResponse("model_versions", result.versions, result.next_page_token));
                return Status::Ok();

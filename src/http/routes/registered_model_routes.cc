@@ -63,12 +63,17 @@ void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx) {
   const std::string base = std::string(kMlflowApi) + "/registered-models/";
 
   router.Add(HttpMethod::kPost, base + "create",
-             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+             RequestFieldsHandler([r, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
                CreateRegisteredModelRequest req;
                TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
                TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
                TAMGA_ASSIGN_OR_RETURN(req.description, f.OptString("description"));
-               r->CreateRegisteredModel(std::move(req), RespondModel(std::move(respond)));
+               auto principal = http.principal;
+               auto done = RespondModel(std::move(respond));
+               r->CreateRegisteredModel(std::move(req), [done, ctx, principal](Result<RegisteredModel> m) {
+                 if (m.ok() && ctx.auth && principal) ctx.auth->GrantCreator(*principal, ObjectKind::kRegisteredModel, m->name);
+                 done(std::move(m));
+               });
                return Status::Ok();
              }));
 
@@ -81,10 +86,15 @@ void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx) {
              }));
 
   router.Add(HttpMethod::kPost, base + "rename",
-             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+             FieldsHandler([r, ctx](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
                TAMGA_ASSIGN_OR_RETURN(std::string new_name, f.RequiredString("new_name"));
-               r->RenameRegisteredModel(name, std::move(new_name), RespondModel(std::move(respond)));
+               auto done = RespondModel(std::move(respond));
+               AuthService* auth = ctx.auth;
+               r->RenameRegisteredModel(name, new_name, [done, auth, name, new_name](Result<RegisteredModel> m) {
+                 if (m.ok() && auth) auth->RenameObject(ObjectKind::kRegisteredModel, name, new_name);
+                 done(std::move(m));
+               });
                return Status::Ok();
              }));
 
@@ -104,8 +114,9 @@ void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx) {
              }));
 
   router.Add(HttpMethod::kGet, base + "search",
-             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+             RequestFieldsHandler([r, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(auto req, ParseRegistrySearch(f, 100));
+               req.scope = ModelScope(ctx, http);
                TAMGA_ASSIGN_OR_RETURN(auto result, r->SearchRegisteredModels(req));
                std::string body;
                JsonWriter w(&body);

@@ -1,5 +1,7 @@
 #include "http/routes/route_context.h"
 
+#include <algorithm>
+
 namespace tamga {
 
 std::shared_ptr<void> EnterLongPoll(const RouteContext& ctx, const HttpRequest& req) {
@@ -10,6 +12,28 @@ std::shared_ptr<void> EnterLongPoll(const RouteContext& ctx, const HttpRequest& 
 Status TooManyLongPolls() {
   return ResourceExhausted(
       "Too many concurrent long-polls from this client; close some or poll without waiting");
+}
+
+std::function<bool(const std::string&)> ExperimentFilter(const RouteContext& ctx, const HttpRequest& req) {
+  if (ctx.auth == nullptr || !req.principal) return nullptr;
+  auto v = std::make_shared<AuthService::Visibility>(ctx.auth->Readable(*req.principal, ObjectKind::kExperiment));
+  if (v->mode == AuthService::Visibility::Mode::kAll) return nullptr;
+  std::sort(v->ids.begin(), v->ids.end());
+  return [v](const std::string& id) {
+    bool listed = std::binary_search(v->ids.begin(), v->ids.end(), id);
+    return v->mode == AuthService::Visibility::Mode::kOnly ? listed : !listed;
+  };
+}
+
+std::optional<RegistryQuery::NameScope> ModelScope(const RouteContext& ctx, const HttpRequest& req) {
+  if (ctx.auth == nullptr || !req.principal) return std::nullopt;
+  auto v = ctx.auth->Readable(*req.principal, ObjectKind::kRegisteredModel);
+  if (v.mode == AuthService::Visibility::Mode::kAll) return std::nullopt;
+  return RegistryQuery::NameScope{v.mode == AuthService::Visibility::Mode::kOnly, std::move(v.ids)};
+}
+
+void GrantCreator(const RouteContext& ctx, const HttpRequest& req, ObjectKind kind, const std::string& id) {
+  if (ctx.auth != nullptr && req.principal) ctx.auth->GrantCreator(*req.principal, kind, id);
 }
 
 }  // namespace tamga

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "artifacts/blob_store.h"
+#include "auth/auth_service.h"
 #include "core/check.h"
 #include "core/metrics.h"
 #include "deploy/deploy_service.h"
@@ -30,7 +31,15 @@ struct RouteContext {
   LoggedModelService* logged_models = nullptr;
   JobService* jobs = nullptr;
   LongPollGate* long_polls = nullptr;  // bounds open waits per client; null = unbounded (tests)
+  AuthService* auth = nullptr;         // identity and access; null when auth is off
+  Clock* clock = nullptr;
 };
+
+// Access control inside handlers (docs/identity.md); all no-ops when auth is off. The experiments a search
+// may list (null = all); the registered-model scope of a registry search; MANAGE for an object's creator.
+std::function<bool(const std::string&)> ExperimentFilter(const RouteContext& ctx, const HttpRequest& req);
+std::optional<RegistryQuery::NameScope> ModelScope(const RouteContext& ctx, const HttpRequest& req);
+void GrantCreator(const RouteContext& ctx, const HttpRequest& req, ObjectKind kind, const std::string& id);
 
 // A slot for one long-poll from req's client, or null when over the limit (answer TooManyLongPolls()).
 // With no gate configured every wait is admitted (a non-null dummy ticket).
@@ -50,6 +59,17 @@ Handler FieldsHandler(Fn fn) {
     auto fields = RequestFields::From(req);
     if (!fields.ok()) return respond(ErrorResponse(fields.status()));
     Status s = fn(*fields, respond);
+    if (!s.ok()) respond(ErrorResponse(s));
+  };
+}
+
+// FieldsHandler for bodies that also need the request (its principal).
+template <typename Fn>
+Handler RequestFieldsHandler(Fn fn) {
+  return [fn](HttpRequest& req, Responder respond) {
+    auto fields = RequestFields::From(req);
+    if (!fields.ok()) return respond(ErrorResponse(fields.status()));
+    Status s = fn(req, *fields, respond);
     if (!s.ok()) respond(ErrorResponse(s));
   };
 }
@@ -92,6 +112,8 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx);
 void RegisterJobRoutes(Router& router, const RouteContext& ctx);
 void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx);
 void RegisterPromptlabRoutes(Router& router, const RouteContext& ctx);
+// MLflow's users and permissions API, Tamga's tokens, users and audit (only with auth on).
+void RegisterAuthRoutes(Router& router, const RouteContext& ctx);
 
 // Registry response bodies shared by the registry route files (registered_model_routes.cc).
 HttpResponse RegisteredModelResponse(const RegisteredModel& m);

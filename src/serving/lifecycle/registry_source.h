@@ -26,6 +26,9 @@ class RegistrySource {
   RegistrySource(std::string registry_url, std::string model_uri, std::string cache_dir);
   ~RegistrySource();
 
+  // The Authorization header for every registry call ("" = none). Call before Resolve/Follow.
+  void SetAuthorization(std::string header) { authorization_ = std::move(header); }
+
   Result<ResolvedVersion> Resolve() const;
   // Local directory holding the version's files.
   Result<std::string> Fetch(const ResolvedVersion& v) const;
@@ -40,6 +43,7 @@ class RegistrySource {
   const std::string registry_;
   const std::string uri_;
   const std::string cache_;
+  std::string authorization_;
   std::atomic<bool> stop_{false};
   std::thread follower_;
 };

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <variant>
 
+#include "core/json_writer.h"
 #include "storage/sqlite/sqlite_filter_sql.h"
 #include "storage/sqlite/sqlite_registry.h"
 
@@ -190,6 +191,22 @@ Result<RegisteredModel> SqliteLoadRegisteredModel(SqliteDb& db, int64_t model_pk
   return m;
 }
 
+// The access-control scope: one bound JSON array of names, however many.
+static std::string ScopeSql(const RegistryQuery& q) {
+  if (!q.scope) return "";
+  return q.scope->only ? " AND m.name IN (SELECT value FROM json_each(?))"
+                       : " AND m.name NOT IN (SELECT value FROM json_each(?))";
+}
+
+static std::string ScopeJson(const RegistryQuery::NameScope& scope) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginArray();
+  for (const auto& n : scope.names) w.String(n);
+  w.EndArray();
+  return out;
+}
+
 Result<RegisteredModelPage> SqliteSearchRegisteredModels(SqliteDb& db, const RegistryQuery& q) {
   TAMGA_ASSIGN_OR_RETURN(Compiled c, CompileFilter(q.filter, false));
   std::string prompts = q.exclude_prompts
@@ -197,11 +214,12 @@ Result<RegisteredModelPage> SqliteSearchRegisteredModels(SqliteDb& db, const Reg
                               "p.model_pk = m.model_pk AND p.key = 'mlflow.prompt.is_prompt' AND "
                               "p.value = 'true')"
                             : "";
-  std::string sql = "SELECT m.model_pk FROM registered_models m WHERE 1" + c.where + prompts +
+  std::string sql = "SELECT m.model_pk FROM registered_models m WHERE 1" + c.where + prompts + ScopeSql(q) +
                     CompileOrder(q.order, false) + " LIMIT ? OFFSET ?";
   TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
   int pos = 0;
   SqlBindAll(*s, c.binds, &pos);
+  if (q.scope) s->Bind(++pos, ScopeJson(*q.scope));
   s->Bind(++pos, q.max_results + 1);
   s->Bind(++pos, q.offset);
   std::vector<int64_t> pks;
@@ -230,10 +248,11 @@ Result<ModelVersionPage> SqliteSearchModelVersions(SqliteDb& db, const RegistryQ
            ? " AND NOT EXISTS (SELECT 1 FROM model_version_tags p WHERE p.model_pk = v.model_pk AND "
              "p.version = v.version AND p.key = 'mlflow.prompt.is_prompt' AND p.value = 'true')"
            : "") +
-      CompileOrder(q.order, true) + " LIMIT ? OFFSET ?";
+      ScopeSql(q) + CompileOrder(q.order, true) + " LIMIT ? OFFSET ?";
   TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
   int pos = 0;
   SqlBindAll(*s, c.binds, &pos);
+  if (q.scope) s->Bind(++pos, ScopeJson(*q.scope));
   s->Bind(++pos, q.max_results + 1);
   s->Bind(++pos, q.offset);
   ModelVersionPage page;

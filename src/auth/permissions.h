@@ -1,0 +1,26 @@
+#pragma once
+// Permissions on objects (docs/identity.md), MLflow's names and order: NO_PERMISSIONS < READ < EDIT < MANAGE.
+// Pure; thread-safe.
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace tamga {
+
+enum class Permission { kNoPermissions = 0, kRead = 1, kEdit = 2, kManage = 3 };
+
+// The kinds of object a permission is granted on; their wire names are the grants' object_kind.
+enum class ObjectKind { kExperiment, kRegisteredModel, kQueue, kDeployment, kWebhook };
+
+const char* PermissionName(Permission p);
+// InvalidArgument naming the accepted values for anything else.
+Result<Permission> ParsePermission(std::string_view name);
+const char* ObjectKindName(ObjectKind k);
+Result<ObjectKind> ParseObjectKind(std::string_view name);
+
+inline bool Allows(Permission held, Permission needed) {
+  return static_cast<int>(held) >= static_cast<int>(needed);
+}
+
+}  // namespace tamga

@@ -1,0 +1,382 @@
+#include "http/access_control.h"
+
+#include <simdjson.h>
+
+#include <set>
+
+#include "core/log.h"
+#include "artifacts/artifact_path.h"
+#include "http/request_fields.h"
+#include "registry/model_uri.h"
+
+namespace tamga {
+namespace {
+
+// /ajax-api/2.0/... is served by the /api/2.0/... row.
+std::string RuleLabel(const std::string& label) {
+  static const std::string kAjax = "/ajax-api/";
+  if (label.rfind(kAjax, 0) == 0) return "/api/" + label.substr(kAjax.size());
+  return label;
+}
+
+bool StateChanging(HttpMethod m) {
+  return m == HttpMethod::kPost || m == HttpMethod::kPut || m == HttpMethod::kPatch || m == HttpMethod::kDelete;
+}
+
+const char* MethodName(HttpMethod m) {
+  switch (m) {
+    case HttpMethod::kGet:
+      return "GET";
+    case HttpMethod::kHead:
+      return "HEAD";
+    case HttpMethod::kPost:
+      return "POST";
+    case HttpMethod::kPut:
+      return "PUT";
+    case HttpMethod::kPatch:
+      return "PATCH";
+    case HttpMethod::kDelete:
+      return "DELETE";
+    case HttpMethod::kOptions:
+      return "OPTIONS";
+    case HttpMethod::kOther:
+      return "OTHER";
+  }
+  return "OTHER";
+}
+
+// High-volume run-data writes: audited only with --audit-ingest (their run's creation and deletion are).
+bool IsIngest(const std::string& route) {
+  static const std::set<std::string> kIngest = {
+      "/api/2.0/mlflow/runs/log-metric",  "/api/2.0/mlflow/runs/log-batch",  "/api/2.0/mlflow/runs/log-parameter",
+      "/api/2.0/mlflow/runs/set-tag",     "/api/2.0/mlflow/runs/delete-tag", "/api/2.0/mlflow/runs/log-inputs",
+      "/api/2.0/mlflow/runs/log-model",   "/api/2.0/mlflow/runs/update",     "/api/2.0/mlflow/runs/outputs",
+      "/api/2.0/mlflow/upload-artifact",  "/api/2.0/mlflow-artifacts/artifacts/*",
+      "/api/2.0/tamga/agents/*"};
+  return kIngest.count(route) > 0;
+}
+
+// The first of `keys` that is a top-level string of a JSON object body, without building the document
+// (simdjson on demand): the log-metric/log-batch hot path reads its run id here.
+std::optional<std::string> FastTopLevelString(std::string_view body, const std::vector<std::string>& keys) {
+  thread_local simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) return std::nullopt;
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj)) return std::nullopt;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return std::nullopt;
+    for (const auto& k : keys) {
+      if (key != k) continue;
+      std::string_view v;
+      if (field.value().get_string().get(v)) return std::nullopt;
+      return std::string(v);
+    }
+  }
+  return std::nullopt;
+}
+
+// Every value of the first present field of `keys`, from the JSON body (or the query string for GET, and
+// for bodies that are not JSON). Empty when none is present.
+Result<std::vector<std::string>> FieldValues(const HttpRequest& req, const std::vector<std::string>& keys) {
+  std::vector<RequestFields> sources;
+  if (req.method == HttpMethod::kGet || req.method == HttpMethod::kHead) {
+    TAMGA_ASSIGN_OR_RETURN(auto q, RequestFields::FromQueryString(req.query));
+    sources.push_back(std::move(q));
+  } else {
+    auto body = RequestFields::From(req);
+    if (body.ok()) sources.push_back(std::move(*body));
+    if (!req.query.empty()) {
+      auto q = RequestFields::FromQueryString(req.query);
+      if (q.ok()) sources.push_back(std::move(*q));
+    }
+    if (sources.empty()) return body.status();
+  }
+  for (const auto& f : sources) {
+    for (const auto& k : keys) {
+      if (!f.Has(k.c_str())) continue;
+      return f.StringList(k.c_str());
+    }
+  }
+  return std::vector<std::string>{};
+}
+
+Status Missing(const std::vector<std::string>& keys) {
+  return InvalidArgument("Missing value for required parameter '" + (keys.empty() ? std::string("id") : keys[0]) +
+                         "'.");
+}
+
+Status Denied(Permission need, const std::string& what) {
+  return PermissionDenied(std::string("Permission denied: ") + PermissionName(need) + " on " + what +
+                          " is required.");
+}
+
+}  // namespace
+
+std::vector<std::string> RoutesWithoutRule(const Router& router) {
+  std::set<std::pair<HttpMethod, std::string>> have;
+  for (const auto& row : AccessRules()) have.insert({row.method, row.route});
+  std::vector<std::string> out;
+  for (const auto& [method, route] : router.Routes()) {
+    if (!have.count({method, RuleLabel(route)})) out.push_back(std::string(MethodName(method)) + " " + route);
+  }
+  return out;
+}
+
+AccessControl::AccessControl(const Options& options, AuthService* auth, MetadataStore* store)
+    : options_(options), auth_(auth), store_(store) {
+  for (const auto& row : AccessRules()) rules_[{row.method, row.route}] = row.rule;
+}
+
+const AccessRule* AccessControl::RuleFor(const HttpRequest& req, const RouteMatch& match) const {
+  HttpMethod m = req.method == HttpMethod::kHead ? HttpMethod::kGet : req.method;
+  auto it = rules_.find({m, RuleLabel(match.label)});
+  return it == rules_.end() ? nullptr : &it->second;
+}
+
+HttpResponse AccessControl::Deny(const HttpRequest& req, const RouteMatch& match, const Status& why,
+                                 const std::string& object) {
+  HttpResponse r = ErrorResponse(why);
+  if (why.code() == StatusCode::kUnauthenticated) r.headers.push_back({"WWW-Authenticate", "Basic realm=\"tamga\""});
+  if (why.code() == StatusCode::kUnauthenticated || why.code() == StatusCode::kPermissionDenied) {
+    AuditRecord a;
+    a.principal = req.principal ? req.principal->Name() : "anonymous";
+    a.method = MethodName(req.method);
+    a.route = RuleLabel(match.label);
+    a.object = object;
+    a.status = r.status;
+    a.outcome = "denied";
+    a.remote_addr = req.remote_addr;
+    auth_->audit()->Append(std::move(a));
+  }
+  return r;
+}
+
+AccessGate::Verdict AccessControl::AdmitHead(HttpRequest& req, const RouteMatch& match, HttpResponse* denial,
+                                             Resume resume) {
+  const AccessRule* rule = RuleFor(req, match);
+  if (rule == nullptr) {
+    req.access_denied = true;
+    *denial = Deny(req, match, PermissionDenied("This endpoint has no access rule."), "");
+    return Verdict::kDeny;
+  }
+  if (rule->kind == AccessRule::Kind::kPublic || (rule->kind == AccessRule::Kind::kMetrics && options_.metrics_open)) {
+    return Verdict::kAdmit;
+  }
+  // After authentication: agent tokens are for agent routes only; uploads are authorised at once.
+  auto decide = [this, rule, &match](HttpRequest& r, Result<Principal> who) -> std::optional<HttpResponse> {
+    if (!who.ok()) {
+      r.access_denied = true;
+      return Deny(r, match, who.status(), "");
+    }
+    r.principal = std::make_shared<const Principal>(std::move(*who));
+    if (r.principal->kind == Principal::Kind::kAgent && rule->kind != AccessRule::Kind::kAgent &&
+        rule->kind != AccessRule::Kind::kArtifactPath) {
+      r.access_denied = true;
+      return Deny(r, match, PermissionDenied("An agent token is valid only on agent endpoints."), "");
+    }
+    if (match.upload) {
+      std::string object;
+      Status s = Check(r, *rule, &object);
+      r.access_object = object;
+      if (!s.ok()) {
+        r.access_denied = true;
+        return Deny(r, match, s, object);
+      }
+    }
+    return std::nullopt;
+  };
+  std::string header = req.Header("authorization");
+  if (auto fast = auth_->AuthenticateFast(header)) {
+    auto d = decide(req, std::move(*fast));
+    if (!d) return Verdict::kAdmit;
+    *denial = std::move(*d);
+    return Verdict::kDeny;
+  }
+  auth_->Authenticate(header, [&req, decide, resume = std::move(resume)](Result<Principal> who) {
+    resume(decide(req, std::move(who)));
+  });
+  return Verdict::kPending;
+}
+
+std::optional<HttpResponse> AccessControl::AdmitBody(HttpRequest& req, const RouteMatch& match) {
+  if (match.upload) return std::nullopt;  // authorised at the head
+  const AccessRule* rule = RuleFor(req, match);
+  if (rule == nullptr) return Deny(req, match, PermissionDenied("This endpoint has no access rule."), "");
+  if (!req.principal) return std::nullopt;  // a public route
+  std::string object;
+  Status s = Check(req, *rule, &object);
+  req.access_object = object;
+  if (s.ok()) return std::nullopt;
+  req.access_denied = s.code() == StatusCode::kPermissionDenied;
+  return Deny(req, match, s, object);
+}
+
+void AccessControl::Completed(const HttpRequest& req, const RouteMatch& match, int status) {
+  if (req.access_denied || !StateChanging(req.method) || !match.handler && !match.upload) return;
+  std::string route = RuleLabel(match.label);
+  if (!options_.audit_ingest && IsIngest(route)) return;
+  AuditRecord a;
+  a.principal = req.principal ? req.principal->Name() : "anonymous";
+  a.method = MethodName(req.method);
+  a.route = route;
+  a.object = req.access_object;
+  a.status = status;
+  a.outcome = status < 400 ? "ok" : "failed";
+  a.remote_addr = req.remote_addr;
+  auth_->audit()->Append(std::move(a));
+}
+
+Result<std::string> AccessControl::ExperimentOfRun(const std::string& run_id) {
+  {
+    MutexLock l(&run_mu_);
+    auto it = run_experiment_.find(run_id);
+    if (it != run_experiment_.end()) return it->second;
+  }
+  TAMGA_ASSIGN_OR_RETURN(RunInfo info, store_->GetRunInfo(run_id));
+  MutexLock l(&run_mu_);
+  if (run_experiment_.size() >= 100000) run_experiment_.clear();
+  run_experiment_[run_id] = info.experiment_id;
+  return info.experiment_id;
+}
+
+Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std::string* object) {
+  using K = AccessRule::Kind;
+  const Principal& who = *req.principal;
+  auto need_on = [&](ObjectKind kind, const std::string& id, const char* what) -> Status {
+    *object = std::string(what) + ":" + id;
+    if (Allows(auth_->Effective(who, kind, id), rule.need)) return Status::Ok();
+    return Denied(rule.need, std::string(what) + " '" + id.substr(0, 256) + "'");
+  };
+  // The ids the rule's fields name (the fallback when none is present).
+  auto ids = [&]() -> Result<std::vector<std::string>> {
+    if (req.method == HttpMethod::kPost && rule.fields.size() <= 2 &&
+        (rule.kind == K::kRun || rule.kind == K::kModel)) {
+      if (auto v = FastTopLevelString(req.body, rule.fields)) return std::vector<std::string>{*v};
+    }
+    TAMGA_ASSIGN_OR_RETURN(auto v, FieldValues(req, rule.fields));
+    if (v.empty() && !rule.fallback.empty()) v.push_back(rule.fallback);
+    return v;
+  };
+  auto required = [&]() -> Result<std::vector<std::string>> {
+    TAMGA_ASSIGN_OR_RETURN(auto v, ids());
+    if (v.empty()) return Missing(rule.fields);
+    return v;
+  };
+
+  switch (rule.kind) {
+    case K::kPublic:
+    case K::kMetrics:
+    case K::kAuthenticated:
+      return Status::Ok();
+    case K::kCreateExperiment: {
+      if (who.is_admin) return Status::Ok();
+      auto loc = FieldValues(req, {"artifact_location"});
+      if (loc.ok() && !loc->empty() && !(*loc)[0].empty()) {
+        return PermissionDenied("Choosing an experiment's artifact_location needs an admin when auth is on.");
+      }
+      return Status::Ok();
+    }
+    case K::kAdmin:
+      return who.is_admin ? Status::Ok() : PermissionDenied("Permission denied: this endpoint is for admins.");
+    case K::kAgent:
+      if (who.is_admin || who.kind == Principal::Kind::kAgent) return Status::Ok();
+      return PermissionDenied("Permission denied: this endpoint is for agents (an agent token).");
+    case K::kSelf: {
+      TAMGA_ASSIGN_OR_RETURN(auto v, required());
+      *object = "user:" + v[0];
+      if (who.is_admin || v[0] == who.username) return Status::Ok();
+      return PermissionDenied("Permission denied: only an admin may act on another user.");
+    }
+    case K::kExperiment: {
+      TAMGA_ASSIGN_OR_RETURN(auto v, ids());
+      bool is_list = !rule.fields.empty() && rule.fields[0].size() > 4 &&
+                     rule.fields[0].compare(rule.fields[0].size() - 4, 4, "_ids") == 0;
+      if (v.empty() && !is_list) return Missing(rule.fields);
+      for (const auto& id : v) TAMGA_RETURN_IF_ERROR(need_on(ObjectKind::kExperiment, id, "experiment"));
+      return Status::Ok();
+    }
+    case K::kExperimentByName: {
+      TAMGA_ASSIGN_OR_RETURN(auto v, required());
+      auto e = store_->GetExperimentByName(v[0]);
+      if (!e.ok()) return Status::Ok();  // the handler answers RESOURCE_DOES_NOT_EXIST
+      return need_on(ObjectKind::kExperiment, e->experiment_id, "experiment");
+    }
+    case K::kRun:
+    case K::kRuns: {
+      TAMGA_ASSIGN_OR_RETURN(auto v, rule.kind == K::kRun ? required() : ids());
+      for (const auto& run_id : v) {
+        auto exp = ExperimentOfRun(run_id);
+        if (!exp.ok()) continue;  // the handler answers RESOURCE_DOES_NOT_EXIST
+        TAMGA_RETURN_IF_ERROR(need_on(ObjectKind::kExperiment, *exp, "experiment"));
+        *object = "run:" + run_id;
+      }
+      return Status::Ok();
+    }
+    case K::kArtifactPath: {
+      std::string raw;
+      if (!req.path_params.empty()) {
+        raw = req.path_params[0];
+      } else {
+        TAMGA_ASSIGN_OR_RETURN(auto v, ids());
+        if (!v.empty()) raw = v[0];
+      }
+      auto decoded = PercentDecode(raw, false);
+      std::string path = decoded ? *decoded : raw;
+      while (!path.empty() && path[0] == '/') path.erase(0, 1);
+      std::string first = path.substr(0, path.find('/'));
+      *object = "artifact:" + path.substr(0, 256);
+      // Shipped job code (content-addressed, verified by the agent): any signed-in user stores it, agents read it.
+      if (first == "tamga-code") {
+        if (rule.need != Permission::kManage || who.is_admin) return Status::Ok();
+        return PermissionDenied("Permission denied: only an admin deletes shipped job code.");
+      }
+      if (who.kind == Principal::Kind::kAgent) {
+        return PermissionDenied("An agent token is valid only on agent endpoints and shipped job code.");
+      }
+      if (first.empty()) {
+        return who.is_admin ? Status::Ok() : PermissionDenied("Permission denied: listing the artifact root is for admins.");
+      }
+      // Registered model copies live under _registry/<random id>: reachable only through a download URI that
+      // the model's READ permission hands out; writes there are refused by the route itself.
+      if (first == "_registry") return Status::Ok();
+      return need_on(ObjectKind::kExperiment, first, "experiment");
+    }
+    case K::kModel: {
+      TAMGA_ASSIGN_OR_RETURN(auto v, required());
+      return need_on(ObjectKind::kRegisteredModel, v[0], "registered model");
+    }
+    case K::kModelUri: {
+      TAMGA_ASSIGN_OR_RETURN(auto v, required());
+      auto uri = ParseModelUri(v[0]);
+      if (!uri.ok()) return Status::Ok();  // the handler explains the URI error
+      if (uri->kind == ModelUri::Kind::kLoggedModel) {
+        auto m = store_->registry().GetLoggedModel(uri->model_id);
+        if (!m.ok()) return Status::Ok();
+        return need_on(ObjectKind::kExperiment, m->experiment_id, "experiment");
+      }
+      return need_on(ObjectKind::kRegisteredModel, uri->name, "registered model");
+    }
+    case K::kQueue: {
+      TAMGA_ASSIGN_OR_RETURN(auto v, required());
+      return need_on(ObjectKind::kQueue, v[0], "queue");
+    }
+    case K::kLoggedModel: {
+      std::string rest = req.path_params.empty() ? "" : req.path_params[0];
+      std::string id = rest.substr(0, rest.find('/'));
+      if (id == "search") {
+        TAMGA_ASSIGN_OR_RETURN(auto v, FieldValues(req, {"experiment_ids"}));
+        for (const auto& e : v) TAMGA_RETURN_IF_ERROR(need_on(ObjectKind::kExperiment, e, "experiment"));
+        return Status::Ok();
+      }
+      auto m = store_->registry().GetLoggedModel(id);
+      if (!m.ok()) return Status::Ok();  // the handler answers RESOURCE_DOES_NOT_EXIST
+      return need_on(ObjectKind::kExperiment, m->experiment_id, "experiment");
+    }
+  }
+  return PermissionDenied("Permission denied.");
+}
+
+}  // namespace tamga

@@ -1,0 +1,88 @@
+#pragma once
+// AccessControl: the server's AccessGate (docs/identity.md). Every route has one AccessRule (the table in
+// routes/access_rules.cc); the server refuses to start when a registered route has none
+// (RoutesWithoutRule), and tests/auth/matrix.txt checks the table against a real server. A rule names the
+// object the request acts on (an experiment, a run's experiment, an artifact path's experiment, a registered
+// model ...) and the permission it needs; object ids are read from the query or the JSON body with the
+// same RequestFields the handler uses. Denials answer 401 UNAUTHENTICATED (no or bad credentials, with
+// WWW-Authenticate) or 403 PERMISSION_DENIED in MLflow's error shape, and are audited with every
+// state-changing request. Thread-safe.
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "auth/auth_service.h"
+#include "http/access_gate.h"
+#include "http/router.h"
+#include "storage/metadata_store.h"
+
+namespace tamga {
+
+struct AccessRule {
+  enum class Kind {
+    kPublic,         // anyone (/health, /version)
+    kMetrics,        // /metrics: public with --metrics-auth open, else any principal
+    kAuthenticated,  // any principal; the handler lists only what the caller may read
+    kCreateExperiment,  // any principal; choosing the artifact location is for admins
+    kAdmin,
+    kSelf,           // the user named by field `username`, or an admin
+    kExperiment,     // the experiment(s) in field(s): one id or a list
+    kExperimentByName,
+    kRun,            // the experiment of the run in field(s)
+    kRuns,           // the experiments of every run in a list field
+    kArtifactPath,   // the experiment that owns a proxied artifact path (first segment)
+    kModel,          // the registered model named in field(s)
+    kModelUri,       // the registered model of a models:/ URI in field(s)
+    kQueue,          // the job queue named in field(s)
+    kLoggedModel,    // the experiment of the logged model in the path
+    kAgent,          // an agent token (or an admin)
+  };
+  Kind kind = Kind::kAdmin;
+  Permission need = Permission::kRead;
+  std::vector<std::string> fields;  // where the object id is; the first present wins
+  std::string fallback;             // the id when no field is present ("" = the request is refused)
+};
+
+// One row of the table: method + route template (as RouteMatch::label reports it, "/prefix/*" for prefix
+// routes; /ajax-api/ aliases share their /api/ row).
+struct AccessRuleRow {
+  HttpMethod method;
+  std::string route;
+  AccessRule rule;
+};
+const std::vector<AccessRuleRow>& AccessRules();
+
+// Routes the router serves that have no row: the server refuses to start with any.
+std::vector<std::string> RoutesWithoutRule(const Router& router);
+
+class AccessControl final : public AccessGate {
+ public:
+  struct Options {
+    bool metrics_open = false;   // --metrics-auth open
+    bool audit_ingest = false;   // also audit run-data writes (log-metric, log-batch, ...); off: too many
+  };
+  AccessControl(const Options& options, AuthService* auth, MetadataStore* store);
+
+  Verdict AdmitHead(HttpRequest& req, const RouteMatch& match, HttpResponse* denial, Resume resume) override;
+  std::optional<HttpResponse> AdmitBody(HttpRequest& req, const RouteMatch& match) override;
+  void Completed(const HttpRequest& req, const RouteMatch& match, int status) override;
+
+ private:
+  const AccessRule* RuleFor(const HttpRequest& req, const RouteMatch& match) const;
+  // OK, or the denial (PermissionDenied / NotFound / InvalidArgument) for `who` under `rule`.
+  Status Check(const HttpRequest& req, const AccessRule& rule, std::string* object);
+  Result<std::string> ExperimentOfRun(const std::string& run_id);
+  HttpResponse Deny(const HttpRequest& req, const RouteMatch& match, const Status& why, const std::string& object);
+
+  const Options options_;
+  AuthService* const auth_;
+  MetadataStore* const store_;
+  std::map<std::pair<HttpMethod, std::string>, AccessRule> rules_;
+  // run id -> experiment id (runs never move between experiments); bounded
+  Mutex run_mu_;
+  std::map<std::string, std::string> run_experiment_ GUARDED_BY(run_mu_);
+};
+
+}  // namespace tamga

@@ -1,0 +1,93 @@
+#pragma once
+// AuthStore: durable identity state (docs/identity.md) — users, access tokens (their SHA-256 only, never the
+// secret), grants of a permission on an object to a user or a team, and the append-only audit log. Records
+// are plain values; src/auth owns their meaning. Every call is one transaction and returns after commit.
+// Thread-safe.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace tamga {
+
+struct UserRecord {
+  int64_t id = 0;
+  std::string username;
+  std::string password_hash;  // "" for users who sign in only through OIDC
+  bool is_admin = false;
+  std::string source = "local";  // local | oidc
+  int64_t created_ms = 0;
+};
+
+struct TokenRecord {
+  std::string id;  // public handle (listing, revoking); not the secret
+  int64_t user_id = 0;
+  std::string name;
+  std::string digest;       // hex SHA-256 of the token
+  std::string role = "user";  // user | agent
+  std::string queues;       // agent tokens: comma-separated queue names
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;  // 0 = never
+  int64_t last_used_ms = 0;
+};
+
+struct GrantRecord {
+  std::string object_kind;  // experiment | registered_model | queue | deployment | webhook
+  std::string object_id;
+  std::string subject_kind;  // user | team
+  std::string subject_id;    // user id (decimal) | team name
+  std::string permission;    // READ | EDIT | MANAGE | NO_PERMISSIONS
+};
+
+struct AuditRecord {
+  int64_t seq = 0;
+  int64_t time_ms = 0;
+  std::string principal;
+  std::string method;
+  std::string route;
+  std::string object;
+  int status = 0;
+  std::string outcome;  // ok | denied | failed
+  std::string remote_addr;
+};
+
+struct AuditQuery {
+  int64_t after_seq = 0;  // rows with seq > after_seq, oldest first
+  int64_t since_ms = 0;
+  std::string principal;  // "" = all
+  std::string outcome;    // "" = all
+  int64_t max_results = 100;
+};
+
+class AuthStore {
+ public:
+  virtual ~AuthStore() = default;
+
+  virtual Result<std::vector<UserRecord>> ListUsers() = 0;
+  virtual Result<UserRecord> CreateUser(const UserRecord& u) = 0;  // AlreadyExists; returns it with its id
+  virtual Status UpdateUser(const UserRecord& u) = 0;                // password_hash, is_admin; by id
+  virtual Status DeleteUser(int64_t id) = 0;  // with its tokens and its user grants
+
+  virtual Result<std::vector<TokenRecord>> ListTokens() = 0;
+  virtual Status PutToken(const TokenRecord& t) = 0;
+  virtual Status DeleteToken(const std::string& id) = 0;
+  virtual Status TouchTokens(const std::vector<std::pair<std::string, int64_t>>& last_used) = 0;
+
+  virtual Result<std::vector<GrantRecord>> ListGrants() = 0;
+  virtual Status PutGrant(const GrantRecord& g) = 0;  // insert or replace
+  virtual Status DeleteGrant(const GrantRecord& g) = 0;  // by key; NotFound
+  // Grants of a renamed object (registered models are keyed by name).
+  virtual Status RenameGrantObject(const std::string& kind, const std::string& from, const std::string& to) = 0;
+
+  virtual Status AppendAudit(const std::vector<AuditRecord>& rows) = 0;
+  virtual Result<std::vector<AuditRecord>> ListAudit(const AuditQuery& q) = 0;
+};
+
+// The SQLite AuthStore on the tracking database (tamga.db, migrated by the metadata store first), through
+// its own connection.
+Result<std::unique_ptr<AuthStore>> OpenSqliteAuthStore(const std::string& path, const std::string& synchronous);
+
+}  // namespace tamga

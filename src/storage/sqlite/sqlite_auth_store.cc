@@ -1,0 +1,218 @@
+// AuthStore on tamga.db through its own connection. Identity changes are rare (users, tokens, grants) and the
+// auth domain keeps them in memory; the audit log is appended in batches. One connection behind a mutex.
+#include <mutex>
+
+#include "storage/auth_store.h"
+#include "storage/sqlite/sqlite_db.h"
+
+namespace tamga {
+namespace {
+
+class SqliteAuthStore final : public AuthStore {
+ public:
+  explicit SqliteAuthStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+
+  Result<std::vector<UserRecord>> ListUsers() override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("SELECT id, username, password_hash, is_admin, source, created_ms FROM users ORDER BY id"));
+    std::vector<UserRecord> out;
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+      out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Int(3) != 0, r.Text(4), r.Int(5)});
+    }));
+    return out;
+  }
+
+  Result<UserRecord> CreateUser(const UserRecord& u) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO users(username, password_hash, is_admin, source, "
+                                                "created_ms) VALUES(?1, ?2, ?3, ?4, ?5)"));
+    Status st = s->Bind(1, u.username)
+                    .Bind(2, u.password_hash)
+                    .Bind(3, u.is_admin ? 1 : 0)
+                    .Bind(4, u.source)
+                    .Bind(5, u.created_ms)
+                    .Run();
+    if (!st.ok()) {
+      if (st.code() == StatusCode::kAlreadyExists) return AlreadyExists("User '" + u.username + "' already exists.");
+      return st;
+    }
+    UserRecord out = u;
+    out.id = db_->LastInsertRowid();
+    return out;
+  }
+
+  Status UpdateUser(const UserRecord& u) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE users SET password_hash = ?2, is_admin = ?3 WHERE id = ?1"));
+    TAMGA_RETURN_IF_ERROR(s->Bind(1, u.id).Bind(2, u.password_hash).Bind(3, u.is_admin ? 1 : 0).Run());
+    if (db_->Changes() == 0) return NotFound("User with id " + std::to_string(u.id) + " not found");
+    return Status::Ok();
+  }
+
+  Status DeleteUser(int64_t id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    Status st = [&]() -> Status {
+      TAMGA_ASSIGN_OR_RETURN(auto g, db_->Prepare("DELETE FROM grants WHERE subject_kind = 'user' AND subject_id = ?1"));
+      TAMGA_RETURN_IF_ERROR(g->Bind(1, std::to_string(id)).Run());
+      TAMGA_ASSIGN_OR_RETURN(auto t, db_->Prepare("DELETE FROM access_tokens WHERE user_id = ?1"));
+      TAMGA_RETURN_IF_ERROR(t->Bind(1, id).Run());
+      TAMGA_ASSIGN_OR_RETURN(auto u, db_->Prepare("DELETE FROM users WHERE id = ?1"));
+      TAMGA_RETURN_IF_ERROR(u->Bind(1, id).Run());
+      if (db_->Changes() == 0) return NotFound("User with id " + std::to_string(id) + " not found");
+      return Status::Ok();
+    }();
+    if (!st.ok()) {
+      (void)db_->Exec("ROLLBACK");
+      return st;
+    }
+    return db_->Exec("COMMIT");
+  }
+
+  Result<std::vector<TokenRecord>> ListTokens() override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("SELECT id, user_id, name, digest, role, queues, created_ms, "
+                                                "expires_ms, last_used_ms FROM access_tokens ORDER BY created_ms, id"));
+    std::vector<TokenRecord> out;
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+      out.push_back({r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Int(6), r.Int(7), r.Int(8)});
+    }));
+    return out;
+  }
+
+  Status PutToken(const TokenRecord& t) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("INSERT INTO access_tokens(id, user_id, name, digest, role, queues, created_ms, "
+                             "expires_ms, last_used_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+    return s->Bind(1, t.id)
+        .Bind(2, t.user_id)
+        .Bind(3, t.name)
+        .Bind(4, t.digest)
+        .Bind(5, t.role)
+        .Bind(6, t.queues)
+        .Bind(7, t.created_ms)
+        .Bind(8, t.expires_ms)
+        .Bind(9, t.last_used_ms)
+        .Run();
+  }
+
+  Status DeleteToken(const std::string& id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM access_tokens WHERE id = ?1"));
+    TAMGA_RETURN_IF_ERROR(s->Bind(1, id).Run());
+    if (db_->Changes() == 0) return NotFound("Token '" + id.substr(0, 64) + "' does not exist");
+    return Status::Ok();
+  }
+
+  Status TouchTokens(const std::vector<std::pair<std::string, int64_t>>& last_used) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    for (const auto& [id, ms] : last_used) {
+      auto s = db_->Prepare("UPDATE access_tokens SET last_used_ms = MAX(last_used_ms, ?2) WHERE id = ?1");
+      Status st = s.ok() ? (*s)->Bind(1, id).Bind(2, ms).Run() : s.status();
+      if (!st.ok()) {
+        (void)db_->Exec("ROLLBACK");
+        return st;
+      }
+    }
+    return db_->Exec("COMMIT");
+  }
+
+  Result<std::vector<GrantRecord>> ListGrants() override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("SELECT object_kind, object_id, subject_kind, subject_id, permission FROM grants"));
+    std::vector<GrantRecord> out;
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+      out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4)});
+    }));
+    return out;
+  }
+
+  Status PutGrant(const GrantRecord& g) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT OR REPLACE INTO grants(object_kind, object_id, subject_kind, "
+                                                "subject_id, permission) VALUES(?1, ?2, ?3, ?4, ?5)"));
+    return s->Bind(1, g.object_kind)
+        .Bind(2, g.object_id)
+        .Bind(3, g.subject_kind)
+        .Bind(4, g.subject_id)
+        .Bind(5, g.permission)
+        .Run();
+  }
+
+  Status DeleteGrant(const GrantRecord& g) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM grants WHERE object_kind = ?1 AND object_id = ?2 AND "
+                                                "subject_kind = ?3 AND subject_id = ?4"));
+    TAMGA_RETURN_IF_ERROR(s->Bind(1, g.object_kind).Bind(2, g.object_id).Bind(3, g.subject_kind).Bind(4, g.subject_id).Run());
+    if (db_->Changes() == 0) return NotFound("No such permission");
+    return Status::Ok();
+  }
+
+  Status RenameGrantObject(const std::string& kind, const std::string& from, const std::string& to) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE OR REPLACE grants SET object_id = ?3 WHERE object_kind = ?1 "
+                                                "AND object_id = ?2"));
+    return s->Bind(1, kind).Bind(2, from).Bind(3, to).Run();
+  }
+
+  Status AppendAudit(const std::vector<AuditRecord>& rows) override {
+    if (rows.empty()) return Status::Ok();
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    for (const auto& a : rows) {
+      auto s = db_->Prepare(
+          "INSERT INTO audit_log(time_ms, principal, method, route, object, status, outcome, remote_addr) "
+          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      Status st = s.ok() ? (*s)->Bind(1, a.time_ms)
+                               .Bind(2, a.principal)
+                               .Bind(3, a.method)
+                               .Bind(4, a.route)
+                               .Bind(5, a.object)
+                               .Bind(6, a.status)
+                               .Bind(7, a.outcome)
+                               .Bind(8, a.remote_addr)
+                               .Run()
+                         : s.status();
+      if (!st.ok()) {
+        (void)db_->Exec("ROLLBACK");
+        return st;
+      }
+    }
+    return db_->Exec("COMMIT");
+  }
+
+  Result<std::vector<AuditRecord>> ListAudit(const AuditQuery& q) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("SELECT seq, time_ms, principal, method, route, object, status, outcome, remote_addr "
+                             "FROM audit_log WHERE seq > ?1 AND time_ms >= ?2 AND (?3 = '' OR principal = ?3) AND "
+                             "(?4 = '' OR outcome = ?4) ORDER BY seq LIMIT ?5"));
+    s->Bind(1, q.after_seq).Bind(2, q.since_ms).Bind(3, q.principal).Bind(4, q.outcome).Bind(5, q.max_results);
+    std::vector<AuditRecord> out;
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+      out.push_back({r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), static_cast<int>(r.Int(6)),
+                     r.Text(7), r.Text(8)});
+    }));
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<SqliteDb> db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<AuthStore>> OpenSqliteAuthStore(const std::string& path, const std::string& synchronous) {
+  SqliteDb::Options o;
+  o.path = path;
+  o.synchronous = synchronous;
+  TAMGA_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(o));
+  return std::unique_ptr<AuthStore>(new SqliteAuthStore(std::move(db)));
+}
+
+}  // namespace tamga

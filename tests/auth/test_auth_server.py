@@ -1,0 +1,242 @@
+"""Identity and access against a real `tamga server --auth on` (docs/identity.md, docs/security.md): modes and
+bootstrap, HTTP Basic and access tokens the way the mlflow client sends them, MLflow's users and permissions
+API, search filtering, agent tokens, the audit log, and that everything survives a restart."""
+import base64
+import os
+import stat
+import subprocess
+
+import pytest
+import requests
+
+from tamga_harness import TamgaServer
+
+ADMIN = ("admin", "admin-pass-1234")
+API = "/api/2.0/mlflow"
+
+
+@pytest.fixture
+def srv(tamga_bin):
+    s = TamgaServer(tamga_bin, extra_args=["--auth", "on"], env={"TAMGA_ADMIN_PASSWORD": ADMIN[1]}).start()
+    yield s
+    s.cleanup()
+
+
+def call(srv, method, path, auth=None, token=None, **kw):
+    headers = kw.pop("headers", {})
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    return requests.request(method, srv.url + path, auth=auth, headers=headers, timeout=30, **kw)
+
+
+def make_user(srv, name, password=None):
+    password = password or name + "-pass-123"
+    r = call(srv, "POST", API + "/users/create", ADMIN, json={"username": name, "password": password})
+    assert r.status_code == 200, r.text
+    return (name, password)
+
+
+def make_token(srv, who, **body):
+    r = call(srv, "POST", "/api/2.0/tamga/tokens", who, json={"name": "t", **body})
+    assert r.status_code == 200, r.text
+    return r.json()["token"], r.json()["token_info"]
+
+
+def test_generated_admin_password_is_written_once_and_never_logged(tamga_bin):
+    s = TamgaServer(tamga_bin, extra_args=["--auth", "on"]).start()
+    try:
+        path = os.path.join(s.data_dir, "initial-admin-password")
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        password = open(path).read().strip()
+        assert len(password) >= 20
+        assert password not in s.read_log() and path in s.read_log()
+        assert call(s, "GET", API + "/experiments/search", ("admin", password)).status_code == 200
+        assert call(s, "GET", API + "/experiments/search", ("admin", "admin")).status_code == 401
+    finally:
+        s.cleanup()
+
+
+def test_auth_off_refuses_a_public_address_unless_insecure(tamga_bin, tmp_path):
+    r = subprocess.run([tamga_bin, "server", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(tmp_path / "d")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "--auth on" in r.stderr + r.stdout
+    s = TamgaServer(tamga_bin, extra_args=["--host", "0.0.0.0", "--insecure-no-auth"]).start()
+    try:
+        assert call(s, "POST", API + "/experiments/create", json={"name": "open"}).status_code == 200
+    finally:
+        s.cleanup()
+
+
+def test_unauthenticated_requests_get_401_in_mlflow_shape(srv):
+    for headers in ({}, {"Authorization": "Basic !!!"}, {"Authorization": "Digest x"},
+                    {"Authorization": "Bearer tmg_" + "A" * 43}, {"Authorization": "Bearer not-a-jwt"},
+                    {"Authorization": "Basic " + base64.b64encode(b"admin:wrong").decode()}):
+        r = call(srv, "GET", API + "/experiments/search", headers=headers)
+        assert r.status_code == 401, (headers, r.text)
+        assert r.json()["error_code"] == "UNAUTHENTICATED"
+        assert r.headers["WWW-Authenticate"].startswith("Basic")
+    # Open routes, and the refused body is never read.
+    assert call(srv, "GET", "/health").status_code == 200
+    assert call(srv, "GET", "/version").status_code == 200
+    assert call(srv, "GET", "/metrics").status_code == 401
+    r = call(srv, "POST", API + "/runs/log-batch", data=b"x" * (8 << 20),
+             headers={"Content-Type": "application/json"})
+    assert r.status_code == 401
+
+
+def test_users_api_and_who_may_call_it(srv):
+    bob = make_user(srv, "bob")
+    r = call(srv, "POST", API + "/users/create", ADMIN, json={"username": "bob", "password": "another-1234"})
+    assert r.status_code == 400 and r.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    assert call(srv, "POST", API + "/users/create", bob, json={"username": "x", "password": "x-pass-1234"}).status_code == 403
+    r = call(srv, "GET", API + "/users/get", bob, params={"username": "bob"})
+    assert r.status_code == 200 and r.json()["user"]["username"] == "bob" and r.json()["user"]["is_admin"] is False
+    assert call(srv, "GET", API + "/users/get", bob, params={"username": "admin"}).status_code == 403
+    assert call(srv, "PATCH", API + "/users/update-admin", bob, json={"username": "bob", "is_admin": True}).status_code == 403
+    r = call(srv, "PATCH", API + "/users/update-password", bob, json={"username": "bob", "password": "new-pass-1234"})
+    assert r.status_code == 200
+    assert call(srv, "GET", API + "/experiments/search", bob).status_code == 401  # the old password is gone at once
+    bob = ("bob", "new-pass-1234")
+    assert call(srv, "GET", API + "/experiments/search", bob).status_code == 200
+    r = call(srv, "PATCH", API + "/users/update-admin", ADMIN, json={"username": "bob", "is_admin": True})
+    assert r.status_code == 200
+    assert call(srv, "GET", API + "/users/get", bob, params={"username": "admin"}).status_code == 200
+    assert call(srv, "DELETE", API + "/users/delete", ADMIN, json={"username": "bob"}).status_code == 200
+    assert call(srv, "GET", API + "/experiments/search", bob).status_code == 401
+    r = call(srv, "DELETE", API + "/users/delete", ADMIN, json={"username": "admin"})
+    assert r.status_code == 400, "the last admin cannot be deleted"
+
+
+def test_permissions_creator_reader_and_hidden_objects(srv):
+    owner, reader, hidden = make_user(srv, "owner"), make_user(srv, "reader"), make_user(srv, "hidden")
+    exp = call(srv, "POST", API + "/experiments/create", owner, json={"name": "private"}).json()["experiment_id"]
+    run = call(srv, "POST", API + "/runs/create", owner, json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+    assert call(srv, "POST", API + "/registered-models/create", owner, json={"name": "m1"}).status_code == 200
+    u = call(srv, "GET", API + "/users/get", owner, params={"username": "owner"}).json()["user"]
+    assert {"experiment_id": exp, "user_id": u["id"], "permission": "MANAGE"} in u["experiment_permissions"]
+    assert [p["name"] for p in u["registered_model_permissions"]] == ["m1"]
+    # The default is READ: the reader reads, cannot write.
+    assert call(srv, "GET", API + "/runs/get", reader, params={"run_id": run}).status_code == 200
+    r = call(srv, "POST", API + "/runs/log-metric", reader, json={"run_id": run, "key": "k", "value": 1, "timestamp": 1})
+    assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
+    assert call(srv, "POST", API + "/experiments/delete", reader, json={"experiment_id": exp}).status_code == 403
+    # The owner grants: EDIT lets the reader log, and NO_PERMISSIONS hides the objects from "hidden".
+    for body in ({"experiment_id": exp, "username": "reader", "permission": "EDIT"},
+                 {"experiment_id": exp, "username": "hidden", "permission": "NO_PERMISSIONS"}):
+        assert call(srv, "POST", API + "/experiments/permissions/create", owner, json=body).status_code == 200
+    r = call(srv, "POST", API + "/experiments/permissions/create", owner,
+             json={"experiment_id": exp, "username": "reader", "permission": "EDIT"})
+    assert r.status_code == 400 and r.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    r = call(srv, "POST", API + "/experiments/permissions/create", owner,
+             json={"experiment_id": exp, "username": "reader", "permission": "SUPER"})
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert call(srv, "POST", API + "/runs/log-metric", reader,
+                json={"run_id": run, "key": "k", "value": 1, "timestamp": 1}).status_code == 200
+    assert call(srv, "POST", API + "/experiments/permissions/create", reader,
+                json={"experiment_id": exp, "username": "hidden", "permission": "READ"}).status_code == 403
+    r = call(srv, "POST", API + "/registered-models/permissions/create", owner,
+             json={"name": "m1", "username": "hidden", "permission": "NO_PERMISSIONS"})
+    assert r.status_code == 200 and r.json()["registered_model_permission"]["permission"] == "NO_PERMISSIONS"
+    assert call(srv, "GET", API + "/runs/get", hidden, params={"run_id": run}).status_code == 403
+    assert call(srv, "GET", API + "/experiments/get-by-name", hidden, params={"experiment_name": "private"}).status_code == 403
+    names = [e["name"] for e in call(srv, "GET", API + "/experiments/search", hidden).json().get("experiments", [])]
+    assert names == ["Default"]
+    assert call(srv, "POST", API + "/runs/search", hidden, json={"experiment_ids": [exp]}).status_code == 403
+    assert "registered_models" not in call(srv, "GET", API + "/registered-models/search", hidden).json()
+    assert len(call(srv, "GET", API + "/registered-models/search", reader).json()["registered_models"]) == 1
+    # Artifacts follow the run's experiment.
+    path = f"/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/a.txt"
+    assert call(srv, "PUT", path, owner, data=b"secret").status_code == 200
+    assert call(srv, "GET", path, hidden).status_code == 403
+    assert call(srv, "GET", path, reader).content == b"secret"
+    assert call(srv, "PUT", path, ("hidden", "hidden-pass-123"), data=b"x").status_code == 403
+    # Grants change and disappear.
+    assert call(srv, "PATCH", API + "/experiments/permissions/update", owner,
+                json={"experiment_id": exp, "username": "hidden", "permission": "READ"}).status_code == 200
+    assert call(srv, "GET", API + "/runs/get", hidden, params={"run_id": run}).status_code == 200
+    assert call(srv, "DELETE", API + "/experiments/permissions/delete", owner,
+                json={"experiment_id": exp, "username": "hidden"}).status_code == 200
+    r = call(srv, "GET", API + "/experiments/permissions/get", owner, params={"experiment_id": exp, "username": "hidden"})
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_only_admins_choose_artifact_locations(srv):
+    bob = make_user(srv, "bob")
+    r = call(srv, "POST", API + "/experiments/create", bob, json={"name": "e", "artifact_location": "mlflow-artifacts:/0"})
+    assert r.status_code == 403
+    r = call(srv, "POST", API + "/experiments/create", ADMIN, json={"name": "e", "artifact_location": "/tmp/x"})
+    assert r.status_code == 200
+
+
+def test_tokens_bearer_basic_revoke(srv):
+    bob = make_user(srv, "bob")
+    token, info = make_token(srv, bob, name="laptop", expires_in_days=30)
+    assert token.startswith("tmg_") and info["username"] == "bob" and info["expires_ms"] > 0
+    assert call(srv, "GET", "/api/2.0/tamga/whoami", token=token).json()["authenticated_by"] == "token"
+    assert call(srv, "GET", API + "/experiments/search", ("bob", token)).status_code == 200  # MLflow's Basic
+    assert call(srv, "GET", API + "/experiments/search", ("admin", token)).status_code == 401
+    listed = call(srv, "GET", "/api/2.0/tamga/tokens", bob).json()["tokens"]
+    assert [t["id"] for t in listed] == [info["id"]] and "token" not in listed[0]
+    assert token not in srv.read_log()
+    # Others cannot see or revoke it; bob cannot mint agent tokens or tokens for others.
+    eve = make_user(srv, "eve")
+    assert call(srv, "DELETE", "/api/2.0/tamga/tokens/" + info["id"], eve).status_code == 404
+    assert call(srv, "POST", "/api/2.0/tamga/tokens", bob, json={"name": "a", "role": "agent", "queues": ["q"]}).status_code == 403
+    assert call(srv, "POST", "/api/2.0/tamga/tokens", bob, json={"name": "a", "username": "eve"}).status_code == 403
+    assert call(srv, "DELETE", "/api/2.0/tamga/tokens/" + info["id"], bob).status_code == 200
+    assert call(srv, "GET", API + "/experiments/search", token=token).status_code == 401  # revoked at once
+
+
+def test_agent_tokens_work_only_on_agent_routes(srv):
+    token, info = make_token(srv, ADMIN, name="gpu-node", role="agent", queues=["gpu"])
+    assert info["role"] == "agent" and info["queues"] == ["gpu"]
+    r = call(srv, "POST", "/api/2.0/tamga/agents/register", token=token,
+             json={"name": "a1", "queues": ["gpu"], "cpus": 1, "memory_bytes": 1 << 30, "gpus": []})
+    assert r.status_code not in (401, 403), r.text
+    assert call(srv, "GET", API + "/experiments/search", token=token).status_code == 403
+    assert call(srv, "POST", "/api/2.0/tamga/agents/register", make_user(srv, "bob"), json={}).status_code == 403
+
+
+def test_audit_log_records_changes_and_denials(srv):
+    bob = make_user(srv, "bob")
+    call(srv, "POST", API + "/users/create", bob, json={"username": "x", "password": "x-pass-1234"})
+    call(srv, "GET", API + "/experiments/search")
+    assert call(srv, "GET", "/api/2.0/tamga/audit", bob).status_code == 403
+    entries = call(srv, "GET", "/api/2.0/tamga/audit", ADMIN, params={"max_results": 1000}).json()["entries"]
+    got = {(e["principal"], e["route"], e["outcome"], e["status"]) for e in entries}
+    assert ("admin", API + "/users/create", "ok", 200) in got
+    assert ("bob", API + "/users/create", "denied", 403) in got
+    assert ("anonymous", API + "/experiments/search", "denied", 401) in got
+    denied = call(srv, "GET", "/api/2.0/tamga/audit", ADMIN, params={"outcome": "denied"}).json()["entries"]
+    assert denied and all(e["outcome"] == "denied" for e in denied)
+
+
+def test_identity_survives_a_restart(tamga_bin, tmp_path):
+    d = str(tmp_path)
+    s = TamgaServer(tamga_bin, data_dir=d, extra_args=["--auth", "on"], env={"TAMGA_ADMIN_PASSWORD": ADMIN[1]}).start()
+    bob = make_user(s, "bob")
+    token, _ = make_token(s, bob)
+    exp = call(s, "POST", API + "/experiments/create", bob, json={"name": "keep"}).json()["experiment_id"]
+    s.kill9()
+    s = TamgaServer(tamga_bin, data_dir=d, extra_args=["--auth", "on"], env={"TAMGA_ADMIN_PASSWORD": "ignored-now"}).start()
+    try:
+        assert call(s, "GET", API + "/experiments/search", ADMIN).status_code == 200
+        assert call(s, "GET", "/api/2.0/tamga/whoami", token=token).json()["username"] == "bob"
+        u = call(s, "GET", API + "/users/get", bob, params={"username": "bob"}).json()["user"]
+        assert u["experiment_permissions"][0]["experiment_id"] == exp
+    finally:
+        s.stop()
+
+
+def test_cli_carries_tokens(srv, tamga_bin):
+    token, _ = make_token(srv, ADMIN)
+    env = dict(os.environ, TAMGA_TRACKING_URI=srv.url)
+    env.pop("TAMGA_TOKEN", None)
+    r = subprocess.run([tamga_bin, "queues", "ls", "--json"], env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "UNAUTHENTICATED" in r.stderr
+    r = subprocess.run([tamga_bin, "queues", "ls", "--json", "--token", token], env=env, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    env.update(MLFLOW_TRACKING_USERNAME=ADMIN[0], MLFLOW_TRACKING_PASSWORD=ADMIN[1])
+    r = subprocess.run([tamga_bin, "queues", "ls", "--json"], env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
