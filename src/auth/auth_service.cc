@@ -168,49 +168,53 @@ Result<Principal> AuthService::VerifyPassword(const std::string& username, const
   return PrincipalForUser(u, Principal::Kind::kUser);
 }
 
-std::optional<Result<Principal>> AuthService::AuthenticateFast(std::string_view header) {
+std::optional<Result<PrincipalPtr>> AuthService::AuthenticateFast(std::string_view header) {
   int64_t now = clock_->NowMillis();
   if (header.empty()) {
-    return Result<Principal>(Unauthenticated(
+    return Result<PrincipalPtr>(Unauthenticated(
         "You are not authenticated. Please see the documentation for how to authenticate (HTTP Basic with a "
         "username and password or access token, or a Bearer token)."));
   }
-  if (auto hit = cache_.Lookup(header, now); hit && (hit->expires_ms == 0 || hit->expires_ms > now)) {
-    return Result<Principal>(std::move(*hit));
+  if (PrincipalPtr hit = cache_.Lookup(header, now); hit && (hit->expires_ms == 0 || hit->expires_ms > now)) {
+    return Result<PrincipalPtr>(std::move(hit));
   }
   auto cred = ParseAuthorization(header);
-  if (!cred.ok()) return Result<Principal>(cred.status());
+  if (!cred.ok()) return Result<PrincipalPtr>(cred.status());
   uint64_t gen = generation_.load();
   if (LooksLikeAccessToken(cred->secret)) {
     auto p = PrincipalForToken(cred->secret);
-    if (p.ok() && cred->kind == Credential::Kind::kBasic && cred->username != p->username) {
-      return Result<Principal>(Unauthenticated("The access token belongs to another user."));
+    if (!p.ok()) return Result<PrincipalPtr>(p.status());
+    if (cred->kind == Credential::Kind::kBasic && cred->username != p->username) {
+      return Result<PrincipalPtr>(Unauthenticated("The access token belongs to another user."));
     }
-    if (p.ok() && generation_.load() == gen) cache_.Insert(header, *p, now);
+    auto shared = std::make_shared<const Principal>(std::move(*p));
+    if (generation_.load() == gen) cache_.Insert(header, shared, now);
     if (now - token_use_flushed_ms_.load() > 10000) {
       token_use_flushed_ms_.store(now);
       verify_pool_->TrySubmit([this] { FlushTokenUse(); });
     }
-    return p;
+    return Result<PrincipalPtr>(std::move(shared));
   }
   if (cred->kind == Credential::Kind::kBearer) {
-    return Result<Principal>(Unauthenticated("The Bearer token is not a Tamga access token, and no OIDC issuer "
-                                             "is configured to verify it."));
+    return Result<PrincipalPtr>(Unauthenticated("The Bearer token is not a Tamga access token, and no OIDC issuer "
+                                                "is configured to verify it."));
   }
   return std::nullopt;
 }
 
-void AuthService::Authenticate(std::string_view header, std::function<void(Result<Principal>)> done) {
+void AuthService::Authenticate(std::string_view header, std::function<void(Result<PrincipalPtr>)> done) {
   if (auto fast = AuthenticateFast(header)) return done(std::move(*fast));
   auto cred = ParseAuthorization(header);  // parsed again: it succeeded in AuthenticateFast
   if (!cred.ok()) return done(cred.status());
   uint64_t gen = generation_.load();
-  auto shared_done = std::make_shared<std::function<void(Result<Principal>)>>(std::move(done));
+  auto shared_done = std::make_shared<std::function<void(Result<PrincipalPtr>)>>(std::move(done));
   bool queued = verify_pool_->TrySubmit(
       [this, header = std::string(header), cred = std::move(*cred), gen, shared_done]() {
         auto p = VerifyPassword(cred.username, cred.secret);
-        if (p.ok() && generation_.load() == gen) cache_.Insert(header, *p, clock_->NowMillis());
-        (*shared_done)(std::move(p));
+        if (!p.ok()) return (*shared_done)(p.status());
+        auto shared = std::make_shared<const Principal>(std::move(*p));
+        if (generation_.load() == gen) cache_.Insert(header, shared, clock_->NowMillis());
+        (*shared_done)(std::move(shared));
       });
   if (!queued) {
     (*shared_done)(Status(StatusCode::kResourceExhausted,

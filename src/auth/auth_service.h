@@ -48,10 +48,10 @@ class AuthService {
   // known at once (cache hit, token, malformed header) or on the verification pool after a scrypt check.
   // Unauthenticated for a missing, malformed or wrong credential; ResourceExhausted when too many password
   // checks are waiting.
-  void Authenticate(std::string_view authorization, std::function<void(Result<Principal>)> done);
-  // Token-only variant for callers that cannot wait (tests, gRPC metadata): nullopt when a password check
-  // would be needed.
-  std::optional<Result<Principal>> AuthenticateFast(std::string_view authorization);
+  void Authenticate(std::string_view authorization, std::function<void(Result<PrincipalPtr>)> done);
+  // The answer when it is known at once (a cached proof, a token, a refusal); nullopt when a password check
+  // would be needed (then call Authenticate).
+  std::optional<Result<PrincipalPtr>> AuthenticateFast(std::string_view authorization);
 
   // ---- users (MLflow's users API) ----
   // InvalidArgument (bad name, short password), AlreadyExists.

@@ -6,16 +6,16 @@ namespace tamga {
 
 std::string CredentialCache::Key(std::string_view header) { return Sha256(header); }
 
-std::optional<Principal> CredentialCache::Lookup(std::string_view header, int64_t now_ms) {
+PrincipalPtr CredentialCache::Lookup(std::string_view header, int64_t now_ms) {
   std::string key = Key(header);
   Shard& s = ShardOf(key);
   MutexLock lock(&s.mu);
   auto it = s.entries.find(key);
-  if (it == s.entries.end() || it->second.expires_ms <= now_ms) return std::nullopt;
+  if (it == s.entries.end() || it->second.expires_ms <= now_ms) return nullptr;
   return it->second.principal;
 }
 
-void CredentialCache::Insert(std::string_view header, const Principal& principal, int64_t now_ms) {
+void CredentialCache::Insert(std::string_view header, PrincipalPtr principal, int64_t now_ms) {
   std::string key = Key(header);
   Shard& s = ShardOf(key);
   MutexLock lock(&s.mu);
@@ -29,7 +29,7 @@ void CredentialCache::Insert(std::string_view header, const Principal& principal
     }
   }
   int64_t expires = now_ms + ttl_ms_;
-  s.entries[key] = Entry{principal, expires};
+  s.entries[key] = Entry{std::move(principal), expires};
   s.by_expiry.emplace(expires, key);
 }
 

@@ -22,15 +22,19 @@ class CredentialCache {
   explicit CredentialCache(int64_t ttl_ms = 60000, size_t capacity = 100000)
       : ttl_ms_(ttl_ms), per_shard_(capacity / kShards + 1) {}
 
-  std::optional<Principal> Lookup(std::string_view header, int64_t now_ms);
-  void Insert(std::string_view header, const Principal& principal, int64_t now_ms);
+  // The principal a header proved, or null.
+  PrincipalPtr Lookup(std::string_view header, int64_t now_ms);
+  void Insert(std::string_view header, PrincipalPtr principal, int64_t now_ms);
+  void Insert(std::string_view header, const Principal& principal, int64_t now_ms) {
+    Insert(header, std::make_shared<const Principal>(principal), now_ms);
+  }
   void Invalidate();
   size_t size();
 
  private:
   static constexpr size_t kShards = 16;
   struct Entry {
-    Principal principal;
+    PrincipalPtr principal;
     int64_t expires_ms = 0;
   };
   struct Shard {

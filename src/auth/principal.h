@@ -1,6 +1,7 @@
 #pragma once
 // Who a request acts for (docs/identity.md). Plain value; thread-safe to copy.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,5 +22,8 @@ struct Principal {
   // How the principal is named in audit rows and logs.
   std::string Name() const { return kind == Kind::kAnonymous ? std::string("anonymous") : username; }
 };
+
+// Shared, immutable: a cached proof hands the same Principal to every request that presents it.
+using PrincipalPtr = std::shared_ptr<const Principal>;
 
 }  // namespace tamga

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <set>
 
 #include "core/log.h"
@@ -127,18 +128,35 @@ std::vector<std::string> RoutesWithoutRule(const Router& router) {
 
 AccessControl::AccessControl(const Options& options, AuthService* auth, MetadataStore* store)
     : options_(options), auth_(auth), store_(store) {
-  for (const auto& row : AccessRules()) rules_[{row.method, row.route}] = row.rule;
+  for (const auto& row : AccessRules()) {
+    rules_[row.route][static_cast<int>(row.method)] = RouteRule{row.rule, options.audit_ingest || !IsIngest(row.route)};
+  }
 }
 
-const AccessRule* AccessControl::RuleFor(const HttpRequest& req, const RouteMatch& match) const {
+const AccessControl::RouteRule* AccessControl::RuleFor(const HttpRequest& req, const RouteMatch& match) const {
+  static constexpr std::string_view kAjax = "/ajax-api/";
+  std::string_view label = match.label;
+  std::string canonical;
+  if (label.substr(0, kAjax.size()) == kAjax) {  // /ajax-api/2.0/... is served by the /api/2.0/... row
+    canonical = "/api/" + std::string(label.substr(kAjax.size()));
+    label = canonical;
+  }
+  auto it = rules_.find(label);
+  if (it == rules_.end()) return nullptr;
   HttpMethod m = req.method == HttpMethod::kHead ? HttpMethod::kGet : req.method;
-  auto it = rules_.find({m, RuleLabel(match.label)});
-  return it == rules_.end() ? nullptr : &it->second;
+  const auto& r = it->second[static_cast<int>(m)];
+  return r ? &*r : nullptr;
 }
 
 HttpResponse AccessControl::Deny(const HttpRequest& req, const RouteMatch& match, const Status& why,
                                  const std::string& object) {
-  HttpResponse r = ErrorResponse(why);
+  // MLflow's clients and tests recognise "You are not authenticated." and "Permission denied."; ours say why after.
+  static const std::string kUnauth = "You are not authenticated.";
+  Status shown = why;
+  if (why.code() == StatusCode::kUnauthenticated && why.message().rfind(kUnauth, 0) != 0) {
+    shown = Status(why.code(), kUnauth + " " + why.message());
+  }
+  HttpResponse r = ErrorResponse(shown);
   if (why.code() == StatusCode::kUnauthenticated) r.headers.push_back({"WWW-Authenticate", "Basic realm=\"tamga\""});
   if (why.code() == StatusCode::kUnauthenticated || why.code() == StatusCode::kPermissionDenied) {
     AuditRecord a;
@@ -156,24 +174,25 @@ HttpResponse AccessControl::Deny(const HttpRequest& req, const RouteMatch& match
 
 AccessGate::Verdict AccessControl::AdmitHead(HttpRequest& req, const RouteMatch& match, HttpResponse* denial,
                                              Resume resume) {
-  const AccessRule* rule = RuleFor(req, match);
-  if (rule == nullptr) {
+  const RouteRule* route_rule = RuleFor(req, match);
+  if (route_rule == nullptr) {
     req.access_denied = true;
     *denial = Deny(req, match, PermissionDenied("This endpoint has no access rule."), "");
     return Verdict::kDeny;
   }
+  const AccessRule* rule = &route_rule->rule;
   if (rule->kind == AccessRule::Kind::kPublic || (rule->kind == AccessRule::Kind::kMetrics && options_.metrics_open)) {
     return Verdict::kAdmit;
   }
   // After authentication: agent tokens are for agent routes only; uploads are authorised at once.
-  auto decide = [this, rule, &match](HttpRequest& r, Result<Principal> who) -> std::optional<HttpResponse> {
+  auto decide = [this, rule, &match](HttpRequest& r, Result<PrincipalPtr> who) -> std::optional<HttpResponse> {
     if (!who.ok()) {
       r.access_denied = true;
       return Deny(r, match, who.status(), "");
     }
-    r.principal = std::make_shared<const Principal>(std::move(*who));
+    r.principal = std::move(*who);
     if (r.principal->kind == Principal::Kind::kAgent && rule->kind != AccessRule::Kind::kAgent &&
-        rule->kind != AccessRule::Kind::kArtifactPath) {
+        rule->kind != AccessRule::Kind::kJobAction && rule->kind != AccessRule::Kind::kArtifactPath) {
       r.access_denied = true;
       return Deny(r, match, PermissionDenied("An agent token is valid only on agent endpoints."), "");
     }
@@ -188,14 +207,15 @@ AccessGate::Verdict AccessControl::AdmitHead(HttpRequest& req, const RouteMatch&
     }
     return std::nullopt;
   };
-  std::string header = req.Header("authorization");
+  auto h = req.headers.find("authorization");
+  std::string_view header = h == req.headers.end() ? std::string_view() : std::string_view(h->second);
   if (auto fast = auth_->AuthenticateFast(header)) {
     auto d = decide(req, std::move(*fast));
     if (!d) return Verdict::kAdmit;
     *denial = std::move(*d);
     return Verdict::kDeny;
   }
-  auth_->Authenticate(header, [&req, decide, resume = std::move(resume)](Result<Principal> who) {
+  auth_->Authenticate(header, [&req, decide, resume = std::move(resume)](Result<PrincipalPtr> who) {
     resume(decide(req, std::move(who)));
   });
   return Verdict::kPending;
@@ -203,11 +223,11 @@ AccessGate::Verdict AccessControl::AdmitHead(HttpRequest& req, const RouteMatch&
 
 std::optional<HttpResponse> AccessControl::AdmitBody(HttpRequest& req, const RouteMatch& match) {
   if (match.upload) return std::nullopt;  // authorised at the head
-  const AccessRule* rule = RuleFor(req, match);
+  const RouteRule* rule = RuleFor(req, match);
   if (rule == nullptr) return Deny(req, match, PermissionDenied("This endpoint has no access rule."), "");
   if (!req.principal) return std::nullopt;  // a public route
   std::string object;
-  Status s = Check(req, *rule, &object);
+  Status s = Check(req, rule->rule, &object);
   req.access_object = object;
   if (s.ok()) return std::nullopt;
   req.access_denied = s.code() == StatusCode::kPermissionDenied;
@@ -215,9 +235,10 @@ std::optional<HttpResponse> AccessControl::AdmitBody(HttpRequest& req, const Rou
 }
 
 void AccessControl::Completed(const HttpRequest& req, const RouteMatch& match, int status) {
-  if (req.access_denied || !StateChanging(req.method) || !match.handler && !match.upload) return;
+  if (req.access_denied || !StateChanging(req.method) || (!match.handler && !match.upload)) return;
+  const RouteRule* rule = RuleFor(req, match);
+  if (rule == nullptr || !rule->audit) return;
   std::string route = RuleLabel(match.label);
-  if (!options_.audit_ingest && IsIngest(route)) return;
   AuditRecord a;
   a.principal = req.principal ? req.principal->Name() : "anonymous";
   a.method = MethodName(req.method);
@@ -281,9 +302,33 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
     }
     case K::kAdmin:
       return who.is_admin ? Status::Ok() : PermissionDenied("Permission denied: this endpoint is for admins.");
-    case K::kAgent:
-      if (who.is_admin || who.kind == Principal::Kind::kAgent) return Status::Ok();
+    case K::kAgent: {
+      if (who.is_admin) return Status::Ok();
+      if (who.kind != Principal::Kind::kAgent) {
+        return PermissionDenied("Permission denied: this endpoint is for agents (an agent token).");
+      }
+      auto queues = FieldValues(req, {"queues"});
+      if (queues.ok()) {
+        for (const auto& q : *queues) {
+          if (std::find(who.agent_queues.begin(), who.agent_queues.end(), q) == who.agent_queues.end()) {
+            *object = "queue:" + q;
+            return PermissionDenied("Permission denied: this agent token does not serve queue '" + q.substr(0, 128) +
+                                    "'.");
+          }
+        }
+      }
+      return Status::Ok();
+    }
+    case K::kJobAction: {
+      std::string rest = req.path_params.empty() ? "" : req.path_params[0];
+      size_t slash = rest.find('/');
+      std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+      *object = "job:" + rest.substr(0, std::min<size_t>(slash, 64));
+      if (who.is_admin) return Status::Ok();
+      if (action == "abort") return PermissionDenied("Permission denied: aborting a job needs an admin.");
+      if (who.kind == Principal::Kind::kAgent) return Status::Ok();
       return PermissionDenied("Permission denied: this endpoint is for agents (an agent token).");
+    }
     case K::kSelf: {
       TAMGA_ASSIGN_OR_RETURN(auto v, required());
       *object = "user:" + v[0];

@@ -7,7 +7,9 @@
 // same RequestFields the handler uses. Denials answer 401 UNAUTHENTICATED (no or bad credentials, with
 // WWW-Authenticate) or 403 PERMISSION_DENIED in MLflow's error shape, and are audited with every
 // state-changing request. Thread-safe.
+#include <array>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,7 +39,8 @@ struct AccessRule {
     kModelUri,       // the registered model of a models:/ URI in field(s)
     kQueue,          // the job queue named in field(s)
     kLoggedModel,    // the experiment of the logged model in the path
-    kAgent,          // an agent token (or an admin)
+    kAgent,          // an agent token (or an admin); a `queues` field must name only the token's queues
+    kJobAction,      // POST /jobs/{id}/{action}: abort is for admins (for now), the rest for agents
   };
   Kind kind = Kind::kAdmin;
   Permission need = Permission::kRead;
@@ -70,7 +73,11 @@ class AccessControl final : public AccessGate {
   void Completed(const HttpRequest& req, const RouteMatch& match, int status) override;
 
  private:
-  const AccessRule* RuleFor(const HttpRequest& req, const RouteMatch& match) const;
+  struct RouteRule {
+    AccessRule rule;
+    bool audit = true;  // state-changing requests on it are audited (run-data ingest only with --audit-ingest)
+  };
+  const RouteRule* RuleFor(const HttpRequest& req, const RouteMatch& match) const;
   // OK, or the denial (PermissionDenied / NotFound / InvalidArgument) for `who` under `rule`.
   Status Check(const HttpRequest& req, const AccessRule& rule, std::string* object);
   Result<std::string> ExperimentOfRun(const std::string& run_id);
@@ -79,7 +86,8 @@ class AccessControl final : public AccessGate {
   const Options options_;
   AuthService* const auth_;
   MetadataStore* const store_;
-  std::map<std::pair<HttpMethod, std::string>, AccessRule> rules_;
+  // route template -> rule per method (HttpMethod index); looked up by string_view, without a copy
+  std::map<std::string, std::array<std::optional<RouteRule>, 8>, std::less<>> rules_;
   // run id -> experiment id (runs never move between experiments); bounded
   Mutex run_mu_;
   std::map<std::string, std::string> run_experiment_ GUARDED_BY(run_mu_);

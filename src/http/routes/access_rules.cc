@@ -163,7 +163,7 @@ std::vector<AccessRuleRow> Build() {
       {POST, tg + "/jobs/batch", Admin()},
       {GET, tg + "/jobs", Signed()},
       {GET, tg + "/jobs/*", Signed()},
-      {POST, tg + "/jobs/*", Admin()},
+      {POST, tg + "/jobs/*", {K::kJobAction, R, {}}},
       {POST, tg + "/agents/register", {K::kAgent, R, {}}},
       {GET, tg + "/agents", Signed()},
       {POST, tg + "/agents/*", {K::kAgent, R, {}}},

@@ -343,7 +343,7 @@ void RegisterAuthRoutes(Router& router, const RouteContext& ctx) {
   router.Add(HttpMethod::kGet, "/api/2.0/tamga/routes", [all](HttpRequest&, Responder respond) {
     static const char* kKinds[] = {"public", "metrics", "authenticated", "create_experiment", "admin", "self",
                                    "experiment", "experiment_by_name", "run", "runs", "artifact_path",
-                                   "registered_model", "model_uri", "queue", "logged_model", "agent"};
+                                   "registered_model", "model_uri", "queue", "logged_model", "agent", "job_action"};
     std::map<std::pair<HttpMethod, std::string>, const AccessRule*> rules;
     for (const auto& row : AccessRules()) rules[{row.method, row.route}] = &row.rule;
     static const char* kMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"};
