@@ -16,15 +16,15 @@
 #include "core/json_writer.h"
 #include "core/random.h"
 #include "http/access_control.h"
-#include "http/router.h"
-#include "storage/group_commit.h"
-#include "storage/sqlite/sqlite_metadata_store.h"
-#include "tracking/tracking_service.h"
 #include "http/fast_log_parser.h"
 #include "http/mlflow_json.h"
 #include "http/request_fields.h"
+#include "http/router.h"
+#include "storage/group_commit.h"
 #include "storage/metric_series.h"
+#include "storage/sqlite/sqlite_metadata_store.h"
 #include "tracking/search_filter.h"
+#include "tracking/tracking_service.h"
 
 using namespace tamga;
 
@@ -112,7 +112,8 @@ BENCHMARK(BM_AuthScryptVerify)->Unit(benchmark::kMillisecond);
 // header's cached proof, the route's rule, the run id read from the body (simdjson on demand), the run's
 // experiment (cached) and the caller's permission on it. A real SQLite store and AuthService in a temp dir.
 static void BM_AccessGateLogMetric(benchmark::State& state) {
-  std::string dir = std::filesystem::temp_directory_path().string() + "/tamga-bench-gate-" + std::to_string(::getpid());
+  std::string dir =
+      std::filesystem::temp_directory_path().string() + "/tamga-bench-gate-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   SystemClock clock;
@@ -143,7 +144,8 @@ static void BM_AccessGateLogMetric(benchmark::State& state) {
   proto.path = proto.target = "/api/2.0/mlflow/runs/log-metric";
   proto.headers["authorization"] = "Bearer " + token;
   proto.headers["content-type"] = "application/json";
-  proto.body = "{\"run_id\":\"" + run_id + "\",\"key\":\"loss\",\"value\":0.25,\"timestamp\":1700000000000,\"step\":1}";
+  proto.body = "{\"run_id\":\"" + run_id +
+               "\",\"key\":\"loss\",\"value\":0.25,\"timestamp\":1700000000000,\"step\":1}";
   int64_t denied = 0;
   for (auto _ : state) {
     HttpRequest req = proto;
@@ -170,7 +172,8 @@ static void BM_AccessGateBaseline(benchmark::State& state) {
   proto.path = proto.target = "/api/2.0/mlflow/runs/log-metric";
   proto.headers["authorization"] = "Bearer " + NewAccessToken();
   proto.headers["content-type"] = "application/json";
-  proto.body = "{\"run_id\":\"0123456789abcdef0123456789abcdef\",\"key\":\"loss\",\"value\":0.25,\"timestamp\":1}";
+  proto.body =
+      "{\"run_id\":\"0123456789abcdef0123456789abcdef\",\"key\":\"loss\",\"value\":0.25,\"timestamp\":1}";
   for (auto _ : state) {
     HttpRequest req = proto;
     benchmark::DoNotOptimize(router.Match(req));

@@ -4,7 +4,6 @@
 
 namespace tamga {
 
-
 Result<nlohmann::json> AgentClient::Call(const std::string& method, const std::string& path,
                                          const std::string& body, int64_t timeout_ms) const {
   HttpClientRequest req;

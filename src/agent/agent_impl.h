@@ -16,8 +16,8 @@
 
 #include "agent/agent.h"
 #include "agent/agent_client.h"
-#include "core/client_credentials.h"
 #include "agent/env_capture.h"
+#include "core/client_credentials.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"

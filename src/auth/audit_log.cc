@@ -54,10 +54,12 @@ Status AuditLog::FlushOnce() {
   if (batch.empty()) return Status::Ok();
   Status s = store_->AppendAudit(batch);
   if (!s.ok()) {
-    TAMGA_LOG(kError, "audit rows not written", {{"rows", std::to_string(batch.size())}, {"error", s.ToString()}});
+    TAMGA_LOG(kError, "audit rows not written",
+              {{"rows", std::to_string(batch.size())}, {"error", s.ToString()}});
     MutexLock l(&mu_);
     if (pending_.size() + batch.size() <= options_.max_pending) {  // retried with the next batch
-      pending_.insert(pending_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+      pending_.insert(pending_.begin(), std::make_move_iterator(batch.begin()),
+                      std::make_move_iterator(batch.end()));
     } else {
       dropped_ += static_cast<int64_t>(batch.size());
     }

@@ -55,7 +55,8 @@ AuthService::~AuthService() {
   FlushTokenUse();
 }
 
-Result<std::unique_ptr<AuthService>> AuthService::Create(const Options& options, AuthStore* store, Clock* clock) {
+Result<std::unique_ptr<AuthService>> AuthService::Create(const Options& options, AuthStore* store,
+                                                         Clock* clock) {
   std::unique_ptr<AuthService> s(new AuthService(options, store, clock));
   TAMGA_RETURN_IF_ERROR(s->Load());
   TAMGA_RETURN_IF_ERROR(s->Bootstrap());
@@ -95,7 +96,8 @@ Status AuthService::Bootstrap() {
   if (generated) {
     if (options_.initial_password_file.empty()) return Internal("no file for the generated admin password");
     TAMGA_RETURN_IF_ERROR(WriteSecretFile(options_.initial_password_file, password));
-    TAMGA_LOG(kWarn, "created the admin user with a generated password; read it from the file, then change it",
+    TAMGA_LOG(kWarn,
+              "created the admin user with a generated password; read it from the file, then change it",
               {{"username", options_.admin_username}, {"password_file", options_.initial_password_file}});
   } else {
     TAMGA_LOG(kInfo, "created the admin user from TAMGA_ADMIN_USERNAME/TAMGA_ADMIN_PASSWORD",
@@ -137,7 +139,8 @@ Result<Principal> AuthService::PrincipalForToken(std::string_view secret) {
   if (t.expires_ms != 0 && t.expires_ms <= now) return Unauthenticated("The access token has expired.");
   auto u = users_.find(t.user_id);
   if (u == users_.end()) return Unauthenticated("The access token's user no longer exists.");
-  Principal p = PrincipalForUser(u->second, t.role == "agent" ? Principal::Kind::kAgent : Principal::Kind::kToken);
+  Principal p =
+      PrincipalForUser(u->second, t.role == "agent" ? Principal::Kind::kAgent : Principal::Kind::kToken);
   p.token_id = t.id;
   p.expires_ms = t.expires_ms;
   if (t.role == "agent") {
@@ -196,8 +199,9 @@ std::optional<Result<PrincipalPtr>> AuthService::AuthenticateFast(std::string_vi
     return Result<PrincipalPtr>(std::move(shared));
   }
   if (cred->kind == Credential::Kind::kBearer) {
-    return Result<PrincipalPtr>(Unauthenticated("The Bearer token is not a Tamga access token, and no OIDC issuer "
-                                                "is configured to verify it."));
+    return Result<PrincipalPtr>(
+        Unauthenticated("The Bearer token is not a Tamga access token, and no OIDC issuer "
+                        "is configured to verify it."));
   }
   return std::nullopt;
 }

@@ -30,12 +30,12 @@ class AuthService {
  public:
   struct Options {
     Permission default_permission = Permission::kRead;  // MLflow's default: a user without a grant reads
-    std::string admin_username = "admin";                // bootstrap admin (TAMGA_ADMIN_USERNAME)
-    std::string admin_password;                          // "" = generate one into initial_password_file
-    std::string initial_password_file;                   // <data-dir>/initial-admin-password (0600)
-    int64_t cache_ttl_ms = 60000;                        // verified credentials
-    int verify_threads = 2;                              // scrypt verifications at once
-    size_t verify_queue = 64;                            // waiting beyond those: 429
+    std::string admin_username = "admin";               // bootstrap admin (TAMGA_ADMIN_USERNAME)
+    std::string admin_password;                         // "" = generate one into initial_password_file
+    std::string initial_password_file;                  // <data-dir>/initial-admin-password (0600)
+    int64_t cache_ttl_ms = 60000;                       // verified credentials
+    int verify_threads = 2;                             // scrypt verifications at once
+    size_t verify_queue = 64;                           // waiting beyond those: 429
     int64_t min_password_length = 8;
   };
 
@@ -70,11 +70,15 @@ class AuthService {
   // Update, Delete: NotFound when it does not; unknown user: NotFound.
   Result<GrantRecord> CreateGrant(ObjectKind kind, const std::string& object_id, const std::string& username,
                                   Permission p);
-  Result<GrantRecord> GetGrant(ObjectKind kind, const std::string& object_id, const std::string& username) const;
-  Status UpdateGrant(ObjectKind kind, const std::string& object_id, const std::string& username, Permission p);
+  Result<GrantRecord> GetGrant(ObjectKind kind, const std::string& object_id,
+                               const std::string& username) const;
+  Status UpdateGrant(ObjectKind kind, const std::string& object_id, const std::string& username,
+                     Permission p);
   Status DeleteGrant(ObjectKind kind, const std::string& object_id, const std::string& username);
   // The creator of an object gets MANAGE on it (as in MLflow). No-op for anonymous principals.
   void GrantCreator(const Principal& who, ObjectKind kind, const std::string& object_id);
+  // Drops every grant on a deleted object (registered models: a new model of that name starts clean).
+  void ForgetObject(ObjectKind kind, const std::string& object_id);
   // Moves grants with an object that is keyed by name (registered model renames).
   void RenameObject(ObjectKind kind, const std::string& from, const std::string& to);
   // A user's own grants (the User object of MLflow's API).
@@ -94,8 +98,8 @@ class AuthService {
   struct CreateTokenRequest {
     int64_t user_id = 0;
     std::string name;
-    int64_t expires_ms = 0;     // absolute; 0 = never
-    std::string role = "user";  // user | agent
+    int64_t expires_ms = 0;           // absolute; 0 = never
+    std::string role = "user";        // user | agent
     std::vector<std::string> queues;  // agent tokens
   };
   struct CreatedToken {
@@ -135,9 +139,9 @@ class AuthService {
   std::unique_ptr<AuditLog> audit_;
 
   mutable std::shared_mutex mu_;
-  std::map<int64_t, UserRecord> users_;              // by id
-  std::map<std::string, int64_t> user_ids_;          // username -> id
-  std::map<std::string, TokenRecord> tokens_;        // by digest
+  std::map<int64_t, UserRecord> users_;        // by id
+  std::map<std::string, int64_t> user_ids_;    // username -> id
+  std::map<std::string, TokenRecord> tokens_;  // by digest
   // (kind, object id) -> subject "u:<id>" | "t:<team>" -> permission
   std::map<std::pair<std::string, std::string>, std::map<std::string, Permission>> grants_;
   std::map<std::string, int64_t> token_use_;  // token id -> last use not yet written (guarded by mu_)

@@ -17,7 +17,8 @@ Status CheckUsername(const std::string& name) {
   if (name.empty()) return InvalidArgument("Missing value for required parameter 'username'.");
   if (name.size() > 256) return InvalidArgument("Username is longer than 256 bytes.");
   for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f || c == ':') return InvalidArgument("Username may not contain ':' or control characters.");
+    if (c < 0x20 || c == 0x7f || c == ':')
+      return InvalidArgument("Username may not contain ':' or control characters.");
   }
   return Status::Ok();
 }
@@ -39,7 +40,8 @@ Status UserNotFound(const std::string& username) {
 
 // ---------------------------------------------------------------- users
 
-Result<UserRecord> AuthService::CreateUser(const std::string& username, const std::string& password, bool is_admin) {
+Result<UserRecord> AuthService::CreateUser(const std::string& username, const std::string& password,
+                                           bool is_admin) {
   TAMGA_RETURN_IF_ERROR(CheckUsername(username));
   TAMGA_RETURN_IF_ERROR(CheckPassword(password, options_.min_password_length));
   {
@@ -91,7 +93,8 @@ Status AuthService::UpdateAdmin(const std::string& username, bool is_admin) {
     std::shared_lock l(mu_);
     int admins = 0;
     for (const auto& [id, other] : users_) admins += other.is_admin ? 1 : 0;
-    if (admins <= 1) return FailedPrecondition("Cannot remove the last admin; make another user admin first.");
+    if (admins <= 1)
+      return FailedPrecondition("Cannot remove the last admin; make another user admin first.");
   }
   u.is_admin = is_admin;
   TAMGA_RETURN_IF_ERROR(store_->UpdateUser(u));
@@ -109,7 +112,8 @@ Status AuthService::DeleteUser(const std::string& username) {
     std::shared_lock l(mu_);
     int admins = 0;
     for (const auto& [id, other] : users_) admins += other.is_admin ? 1 : 0;
-    if (admins <= 1) return FailedPrecondition("Cannot delete the last admin; make another user admin first.");
+    if (admins <= 1)
+      return FailedPrecondition("Cannot delete the last admin; make another user admin first.");
   }
   TAMGA_RETURN_IF_ERROR(store_->DeleteUser(u.id));
   {
@@ -138,7 +142,8 @@ Permission AuthService::Effective(const Principal& who, ObjectKind kind, const s
   std::optional<Permission> best;
   auto consider = [&](const std::string& subject) {
     auto g = it->second.find(subject);
-    if (g != it->second.end() && (!best || static_cast<int>(g->second) > static_cast<int>(*best))) best = g->second;
+    if (g != it->second.end() && (!best || static_cast<int>(g->second) > static_cast<int>(*best)))
+      best = g->second;
   };
   consider("u:" + who.user_id);
   for (const auto& team : who.teams) consider("t:" + team);
@@ -183,7 +188,8 @@ Result<GrantRecord> AuthService::GetGrant(ObjectKind kind, const std::string& ob
   if (it != grants_.end()) {
     auto g = it->second.find(UserSubject(u.id));
     if (g != it->second.end()) {
-      return GrantRecord{ObjectKindName(kind), object_id, "user", std::to_string(u.id), PermissionName(g->second)};
+      return GrantRecord{ObjectKindName(kind), object_id, "user", std::to_string(u.id),
+                         PermissionName(g->second)};
     }
   }
   return NotFound(std::string(kind == ObjectKind::kExperiment ? "Experiment" : "Registered model") +
@@ -246,6 +252,19 @@ void AuthService::GrantCreator(const Principal& who, ObjectKind kind, const std:
   Changed();
 }
 
+void AuthService::ForgetObject(ObjectKind kind, const std::string& object_id) {
+  const std::string k = ObjectKindName(kind);
+  if (!store_->DeleteObjectGrants(k, object_id).ok()) return;
+  {
+    std::unique_lock l(mu_);
+    auto it = grants_.find({k, object_id});
+    if (it == grants_.end()) return;
+    for (const auto& [subject, p] : it->second) by_subject_[subject].erase({k, object_id});
+    grants_.erase(it);
+  }
+  Changed();
+}
+
 void AuthService::RenameObject(ObjectKind kind, const std::string& from, const std::string& to) {
   const std::string k = ObjectKindName(kind);
   if (!store_->RenameGrantObject(k, from, to).ok()) return;
@@ -273,7 +292,8 @@ std::vector<GrantRecord> AuthService::GrantsOf(int64_t user_id) const {
     auto g = grants_.find({kind, id});
     if (g == grants_.end()) continue;
     auto p = g->second.find(subject);
-    if (p != g->second.end()) out.push_back({kind, id, "user", std::to_string(user_id), PermissionName(p->second)});
+    if (p != g->second.end())
+      out.push_back({kind, id, "user", std::to_string(user_id), PermissionName(p->second)});
   }
   return out;
 }
@@ -281,22 +301,27 @@ std::vector<GrantRecord> AuthService::GrantsOf(int64_t user_id) const {
 // ---------------------------------------------------------------- tokens
 
 Result<AuthService::CreatedToken> AuthService::CreateToken(const CreateTokenRequest& req) {
-  if (req.name.empty() || req.name.size() > 256) return InvalidArgument("A token needs a name of 1 to 256 bytes.");
+  if (req.name.empty() || req.name.size() > 256)
+    return InvalidArgument("A token needs a name of 1 to 256 bytes.");
   for (unsigned char c : req.name) {
     if (c < 0x20 || c == 0x7f) return InvalidArgument("A token name may not contain control characters.");
   }
-  if (req.role != "user" && req.role != "agent") return InvalidArgument("A token's role is 'user' or 'agent'.");
-  if (req.role == "agent" && req.queues.empty()) return InvalidArgument("An agent token names the queues it serves.");
+  if (req.role != "user" && req.role != "agent")
+    return InvalidArgument("A token's role is 'user' or 'agent'.");
+  if (req.role == "agent" && req.queues.empty())
+    return InvalidArgument("An agent token names the queues it serves.");
   for (const auto& q : req.queues) {
     if (q.empty() || q.size() > 128 || q.find(',') != std::string::npos) {
       return InvalidArgument("Queue names in a token are 1 to 128 bytes, without ','.");
     }
   }
   int64_t now = clock_->NowMillis();
-  if (req.expires_ms != 0 && req.expires_ms <= now) return InvalidArgument("The token's expiry is in the past.");
+  if (req.expires_ms != 0 && req.expires_ms <= now)
+    return InvalidArgument("The token's expiry is in the past.");
   {
     std::shared_lock l(mu_);
-    if (!users_.count(req.user_id)) return NotFound("User with id " + std::to_string(req.user_id) + " not found");
+    if (!users_.count(req.user_id))
+      return NotFound("User with id " + std::to_string(req.user_id) + " not found");
   }
   CreatedToken out;
   out.secret = NewAccessToken();

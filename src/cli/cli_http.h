@@ -11,7 +11,8 @@ namespace tamga {
 struct Common {
   std::string uri;
   bool as_json = false;
-  std::string token;  // --token; else TAMGA_TOKEN or MLflow's credential variables (core/client_credentials.h)
+  std::string
+      token;  // --token; else TAMGA_TOKEN or MLflow's credential variables (core/client_credentials.h)
 };
 
 struct HttpClientRequest;

@@ -35,7 +35,8 @@ CLI::App* Command(CLI::App* parent, const char* name, const char* help, Common* 
   sub->add_option("--tracking-uri", common->uri,
                   "Tamga server URL (env TAMGA_TRACKING_URI, MLFLOW_TRACKING_URI)");
   sub->add_flag("--json", common->as_json, "Print the server's JSON");
-  sub->add_option("--token", common->token, "Access token (env TAMGA_TOKEN; or MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN)");
+  sub->add_option("--token", common->token,
+                  "Access token (env TAMGA_TOKEN; or MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN)");
   sub->callback([cmds, fn] { *cmds->action = fn; });
   return sub;
 }

@@ -25,7 +25,8 @@ void AddServer(CLI::App* cmd, Common* c, bool json_flag = true) {
   cmd->add_option("--tracking-uri", c->uri,
                   "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)");
   cmd->add_option("--server", c->uri, "Old spelling of --tracking-uri")->group("");  // hidden alias
-  cmd->add_option("--token", c->token, "Access token (env TAMGA_TOKEN; or MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN)");
+  cmd->add_option("--token", c->token,
+                  "Access token (env TAMGA_TOKEN; or MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN)");
   if (json_flag) cmd->add_flag("--json", c->as_json, "Print the server's JSON");
 }
 
@@ -88,7 +89,8 @@ JobCommands AddJobCommands(CLI::App& app) {
                    "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)")
       ->capture_default_str();
   agent->add_option("--server", agent_cfg->server, "Old spelling of --tracking-uri")->group("");
-  agent->add_option("--token", agent_cfg->token, "Agent token (env TAMGA_TOKEN): tamga tokens create --role agent");
+  agent->add_option("--token", agent_cfg->token,
+                    "Agent token (env TAMGA_TOKEN): tamga tokens create --role agent");
   agent->add_option("--queue", agent_cfg->queues, "Queue to serve (repeat; the first has priority)")
       ->required();
   agent->add_option("--gpus", agent_cfg->gpus, "all | none | comma-separated NVML indices or UUIDs")

@@ -111,12 +111,14 @@ int main(int argc, char** argv) {
       ->envname("TAMGA_AUTH")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
-  server->add_flag("--insecure-no-auth", config.insecure_no_auth,
-                   "With --auth off, serve a non-loopback address anyway (anyone who reaches it can do anything)");
+  server->add_flag(
+      "--insecure-no-auth", config.insecure_no_auth,
+      "With --auth off, serve a non-loopback address anyway (anyone who reaches it can do anything)");
   server
-      ->add_option("--default-permission", config.default_permission,
-                   "What users hold on objects without a grant: READ (MLflow's default) | NO_PERMISSIONS | EDIT | "
-                   "MANAGE")
+      ->add_option(
+          "--default-permission", config.default_permission,
+          "What users hold on objects without a grant: READ (MLflow's default) | NO_PERMISSIONS | EDIT | "
+          "MANAGE")
       ->envname("TAMGA_DEFAULT_PERMISSION")
       ->check(CLI::IsMember({"READ", "NO_PERMISSIONS", "EDIT", "MANAGE"}))
       ->capture_default_str();

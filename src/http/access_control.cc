@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <set>
 
-#include "core/log.h"
 #include "artifacts/artifact_path.h"
+#include "core/log.h"
 #include "http/request_fields.h"
 #include "registry/model_uri.h"
 
@@ -21,7 +21,8 @@ std::string RuleLabel(const std::string& label) {
 }
 
 bool StateChanging(HttpMethod m) {
-  return m == HttpMethod::kPost || m == HttpMethod::kPut || m == HttpMethod::kPatch || m == HttpMethod::kDelete;
+  return m == HttpMethod::kPost || m == HttpMethod::kPut || m == HttpMethod::kPatch ||
+         m == HttpMethod::kDelete;
 }
 
 const char* MethodName(HttpMethod m) {
@@ -49,11 +50,12 @@ const char* MethodName(HttpMethod m) {
 // High-volume run-data writes: audited only with --audit-ingest (their run's creation and deletion are).
 bool IsIngest(const std::string& route) {
   static const std::set<std::string> kIngest = {
-      "/api/2.0/mlflow/runs/log-metric",  "/api/2.0/mlflow/runs/log-batch",  "/api/2.0/mlflow/runs/log-parameter",
-      "/api/2.0/mlflow/runs/set-tag",     "/api/2.0/mlflow/runs/delete-tag", "/api/2.0/mlflow/runs/log-inputs",
-      "/api/2.0/mlflow/runs/log-model",   "/api/2.0/mlflow/runs/update",     "/api/2.0/mlflow/runs/outputs",
-      "/api/2.0/mlflow/upload-artifact",  "/api/2.0/mlflow-artifacts/artifacts/*",
-      "/api/2.0/tamga/agents/*"};
+      "/api/2.0/mlflow/runs/log-metric",       "/api/2.0/mlflow/runs/log-batch",
+      "/api/2.0/mlflow/runs/log-parameter",    "/api/2.0/mlflow/runs/set-tag",
+      "/api/2.0/mlflow/runs/delete-tag",       "/api/2.0/mlflow/runs/log-inputs",
+      "/api/2.0/mlflow/runs/log-model",        "/api/2.0/mlflow/runs/update",
+      "/api/2.0/mlflow/runs/outputs",          "/api/2.0/mlflow/upload-artifact",
+      "/api/2.0/mlflow-artifacts/artifacts/*", "/api/2.0/tamga/agents/*"};
   return kIngest.count(route) > 0;
 }
 
@@ -105,8 +107,8 @@ Result<std::vector<std::string>> FieldValues(const HttpRequest& req, const std::
 }
 
 Status Missing(const std::vector<std::string>& keys) {
-  return InvalidArgument("Missing value for required parameter '" + (keys.empty() ? std::string("id") : keys[0]) +
-                         "'.");
+  return InvalidArgument("Missing value for required parameter '" +
+                         (keys.empty() ? std::string("id") : keys[0]) + "'.");
 }
 
 Status Denied(Permission need, const std::string& what) {
@@ -129,11 +131,13 @@ std::vector<std::string> RoutesWithoutRule(const Router& router) {
 AccessControl::AccessControl(const Options& options, AuthService* auth, MetadataStore* store)
     : options_(options), auth_(auth), store_(store) {
   for (const auto& row : AccessRules()) {
-    rules_[row.route][static_cast<int>(row.method)] = RouteRule{row.rule, options.audit_ingest || !IsIngest(row.route)};
+    rules_[row.route][static_cast<int>(row.method)] =
+        RouteRule{row.rule, options.audit_ingest || !IsIngest(row.route)};
   }
 }
 
-const AccessControl::RouteRule* AccessControl::RuleFor(const HttpRequest& req, const RouteMatch& match) const {
+const AccessControl::RouteRule* AccessControl::RuleFor(const HttpRequest& req,
+                                                       const RouteMatch& match) const {
   static constexpr std::string_view kAjax = "/ajax-api/";
   std::string_view label = match.label;
   std::string canonical;
@@ -150,14 +154,16 @@ const AccessControl::RouteRule* AccessControl::RuleFor(const HttpRequest& req, c
 
 HttpResponse AccessControl::Deny(const HttpRequest& req, const RouteMatch& match, const Status& why,
                                  const std::string& object) {
-  // MLflow's clients and tests recognise "You are not authenticated." and "Permission denied."; ours say why after.
+  // MLflow's clients and tests recognise "You are not authenticated." and "Permission denied."; ours say why
+  // after.
   static const std::string kUnauth = "You are not authenticated.";
   Status shown = why;
   if (why.code() == StatusCode::kUnauthenticated && why.message().rfind(kUnauth, 0) != 0) {
     shown = Status(why.code(), kUnauth + " " + why.message());
   }
   HttpResponse r = ErrorResponse(shown);
-  if (why.code() == StatusCode::kUnauthenticated) r.headers.push_back({"WWW-Authenticate", "Basic realm=\"tamga\""});
+  if (why.code() == StatusCode::kUnauthenticated)
+    r.headers.push_back({"WWW-Authenticate", "Basic realm=\"tamga\""});
   if (why.code() == StatusCode::kUnauthenticated || why.code() == StatusCode::kPermissionDenied) {
     AuditRecord a;
     a.principal = req.principal ? req.principal->Name() : "anonymous";
@@ -181,11 +187,13 @@ AccessGate::Verdict AccessControl::AdmitHead(HttpRequest& req, const RouteMatch&
     return Verdict::kDeny;
   }
   const AccessRule* rule = &route_rule->rule;
-  if (rule->kind == AccessRule::Kind::kPublic || (rule->kind == AccessRule::Kind::kMetrics && options_.metrics_open)) {
+  if (rule->kind == AccessRule::Kind::kPublic ||
+      (rule->kind == AccessRule::Kind::kMetrics && options_.metrics_open)) {
     return Verdict::kAdmit;
   }
   // After authentication: agent tokens are for agent routes only; uploads are authorised at once.
-  auto decide = [this, rule, &match](HttpRequest& r, Result<PrincipalPtr> who) -> std::optional<HttpResponse> {
+  auto decide = [this, rule, &match](HttpRequest& r,
+                                     Result<PrincipalPtr> who) -> std::optional<HttpResponse> {
     if (!who.ok()) {
       r.access_denied = true;
       return Deny(r, match, who.status(), "");
@@ -301,7 +309,8 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
       return Status::Ok();
     }
     case K::kAdmin:
-      return who.is_admin ? Status::Ok() : PermissionDenied("Permission denied: this endpoint is for admins.");
+      return who.is_admin ? Status::Ok()
+                          : PermissionDenied("Permission denied: this endpoint is for admins.");
     case K::kAgent: {
       if (who.is_admin) return Status::Ok();
       if (who.kind != Principal::Kind::kAgent) {
@@ -312,8 +321,8 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
         for (const auto& q : *queues) {
           if (std::find(who.agent_queues.begin(), who.agent_queues.end(), q) == who.agent_queues.end()) {
             *object = "queue:" + q;
-            return PermissionDenied("Permission denied: this agent token does not serve queue '" + q.substr(0, 128) +
-                                    "'.");
+            return PermissionDenied("Permission denied: this agent token does not serve queue '" +
+                                    q.substr(0, 128) + "'.");
           }
         }
       }
@@ -373,7 +382,8 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
       while (!path.empty() && path[0] == '/') path.erase(0, 1);
       std::string first = path.substr(0, path.find('/'));
       *object = "artifact:" + path.substr(0, 256);
-      // Shipped job code (content-addressed, verified by the agent): any signed-in user stores it, agents read it.
+      // Shipped job code (content-addressed, verified by the agent): any signed-in user stores it, agents
+      // read it.
       if (first == "tamga-code") {
         if (rule.need != Permission::kManage || who.is_admin) return Status::Ok();
         return PermissionDenied("Permission denied: only an admin deletes shipped job code.");
@@ -382,7 +392,8 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
         return PermissionDenied("An agent token is valid only on agent endpoints and shipped job code.");
       }
       if (first.empty()) {
-        return who.is_admin ? Status::Ok() : PermissionDenied("Permission denied: listing the artifact root is for admins.");
+        return who.is_admin ? Status::Ok()
+                            : PermissionDenied("Permission denied: listing the artifact root is for admins.");
       }
       // Registered model copies live under _registry/<random id>: reachable only through a download URI that
       // the model's READ permission hands out; writes there are refused by the route itself.

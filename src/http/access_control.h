@@ -9,8 +9,8 @@
 // state-changing request. Thread-safe.
 #include <array>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,23 +24,23 @@ namespace tamga {
 
 struct AccessRule {
   enum class Kind {
-    kPublic,         // anyone (/health, /version)
-    kMetrics,        // /metrics: public with --metrics-auth open, else any principal
-    kAuthenticated,  // any principal; the handler lists only what the caller may read
+    kPublic,            // anyone (/health, /version)
+    kMetrics,           // /metrics: public with --metrics-auth open, else any principal
+    kAuthenticated,     // any principal; the handler lists only what the caller may read
     kCreateExperiment,  // any principal; choosing the artifact location is for admins
     kAdmin,
-    kSelf,           // the user named by field `username`, or an admin
-    kExperiment,     // the experiment(s) in field(s): one id or a list
+    kSelf,        // the user named by field `username`, or an admin
+    kExperiment,  // the experiment(s) in field(s): one id or a list
     kExperimentByName,
-    kRun,            // the experiment of the run in field(s)
-    kRuns,           // the experiments of every run in a list field
-    kArtifactPath,   // the experiment that owns a proxied artifact path (first segment)
-    kModel,          // the registered model named in field(s)
-    kModelUri,       // the registered model of a models:/ URI in field(s)
-    kQueue,          // the job queue named in field(s)
-    kLoggedModel,    // the experiment of the logged model in the path
-    kAgent,          // an agent token (or an admin); a `queues` field must name only the token's queues
-    kJobAction,      // POST /jobs/{id}/{action}: abort is for admins (for now), the rest for agents
+    kRun,           // the experiment of the run in field(s)
+    kRuns,          // the experiments of every run in a list field
+    kArtifactPath,  // the experiment that owns a proxied artifact path (first segment)
+    kModel,         // the registered model named in field(s)
+    kModelUri,      // the registered model of a models:/ URI in field(s)
+    kQueue,         // the job queue named in field(s)
+    kLoggedModel,   // the experiment of the logged model in the path
+    kAgent,         // an agent token (or an admin); a `queues` field must name only the token's queues
+    kJobAction,     // POST /jobs/{id}/{action}: abort is for admins (for now), the rest for agents
   };
   Kind kind = Kind::kAdmin;
   Permission need = Permission::kRead;
@@ -63,8 +63,8 @@ std::vector<std::string> RoutesWithoutRule(const Router& router);
 class AccessControl final : public AccessGate {
  public:
   struct Options {
-    bool metrics_open = false;   // --metrics-auth open
-    bool audit_ingest = false;   // also audit run-data writes (log-metric, log-batch, ...); off: too many
+    bool metrics_open = false;  // --metrics-auth open
+    bool audit_ingest = false;  // also audit run-data writes (log-metric, log-batch, ...); off: too many
   };
   AccessControl(const Options& options, AuthService* auth, MetadataStore* store);
 
@@ -75,13 +75,15 @@ class AccessControl final : public AccessGate {
  private:
   struct RouteRule {
     AccessRule rule;
-    bool audit = true;  // state-changing requests on it are audited (run-data ingest only with --audit-ingest)
+    bool audit =
+        true;  // state-changing requests on it are audited (run-data ingest only with --audit-ingest)
   };
   const RouteRule* RuleFor(const HttpRequest& req, const RouteMatch& match) const;
   // OK, or the denial (PermissionDenied / NotFound / InvalidArgument) for `who` under `rule`.
   Status Check(const HttpRequest& req, const AccessRule& rule, std::string* object);
   Result<std::string> ExperimentOfRun(const std::string& run_id);
-  HttpResponse Deny(const HttpRequest& req, const RouteMatch& match, const Status& why, const std::string& object);
+  HttpResponse Deny(const HttpRequest& req, const RouteMatch& match, const Status& why,
+                    const std::string& object);
 
   const Options options_;
   AuthService* const auth_;

@@ -22,7 +22,8 @@ class AccessGate {
   // Sets req.principal. kDeny fills *denial. kPending: the answer needs slow work (a password hash); `resume`
   // is then called exactly once, from any thread, with nullopt to admit. Upload routes (bodies streamed to a
   // sink) are also authorised here, since their body is never held.
-  virtual Verdict AdmitHead(HttpRequest& req, const RouteMatch& match, HttpResponse* denial, Resume resume) = 0;
+  virtual Verdict AdmitHead(HttpRequest& req, const RouteMatch& match, HttpResponse* denial,
+                            Resume resume) = 0;
   // After the body, before the handler: the route's rule on the object the request names. nullopt admits.
   virtual std::optional<HttpResponse> AdmitBody(HttpRequest& req, const RouteMatch& match) = 0;
   // After the response is written (audit).

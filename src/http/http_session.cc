@@ -444,7 +444,8 @@ void Session::FinishStream(beast::error_code ec) {
 void Session::AfterWrite(beast::error_code ec) {
   double secs = double(server_->clock()->MonotonicNanos() - start_ns_) / 1e9;
   server_->Record(label_, method_name_.empty() ? "UNKNOWN" : method_name_.c_str(), status_, secs);
-  if (AccessGate* gate = server_->options().gate; gate && label_ != "invalid") gate->Completed(req_, match_, status_);
+  if (AccessGate* gate = server_->options().gate; gate && label_ != "invalid")
+    gate->Completed(req_, match_, status_);
   if (ec || !keep_alive_) return Close();
   ReadHeader();
 }

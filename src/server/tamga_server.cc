@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "artifacts/local/local_blob_store.h"
+#include "auth/auth_service.h"
 #include "core/clock.h"
 #include "core/dir_lock.h"
 #include "core/log.h"
@@ -12,7 +13,6 @@
 #include "core/port_file.h"
 #include "core/random.h"
 #include "deploy/deploy_service.h"
-#include "auth/auth_service.h"
 #include "grpc/oip_grpc_server.h"
 #include "http/access_control.h"
 #include "http/http_server.h"

@@ -35,13 +35,13 @@ struct ServerConfig {
   int grpc_port = -1;           // OIP gRPC for local deployments; -1 = off, 0 = pick a free port
   std::string grpc_port_file;
   // Identity and access (docs/identity.md).
-  std::string auth = "off";                  // on | off
-  bool insecure_no_auth = false;             // auth off on a non-loopback address
-  std::string default_permission = "READ";   // on objects without a grant
-  std::string metrics_auth = "token";        // token | open
-  bool audit_ingest = false;                 // audit run-data writes too
-  std::string admin_username = "admin";      // first start: TAMGA_ADMIN_USERNAME
-  std::string admin_password;                // TAMGA_ADMIN_PASSWORD; "" = generated into the data dir
+  std::string auth = "off";                 // on | off
+  bool insecure_no_auth = false;            // auth off on a non-loopback address
+  std::string default_permission = "READ";  // on objects without a grant
+  std::string metrics_auth = "token";       // token | open
+  bool audit_ingest = false;                // audit run-data writes too
+  std::string admin_username = "admin";     // first start: TAMGA_ADMIN_USERNAME
+  std::string admin_password;               // TAMGA_ADMIN_PASSWORD; "" = generated into the data dir
 };
 
 class TamgaServer {

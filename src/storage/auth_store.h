@@ -26,9 +26,9 @@ struct TokenRecord {
   std::string id;  // public handle (listing, revoking); not the secret
   int64_t user_id = 0;
   std::string name;
-  std::string digest;       // hex SHA-256 of the token
+  std::string digest;         // hex SHA-256 of the token
   std::string role = "user";  // user | agent
-  std::string queues;       // agent tokens: comma-separated queue names
+  std::string queues;         // agent tokens: comma-separated queue names
   int64_t created_ms = 0;
   int64_t expires_ms = 0;  // 0 = never
   int64_t last_used_ms = 0;
@@ -68,8 +68,8 @@ class AuthStore {
 
   virtual Result<std::vector<UserRecord>> ListUsers() = 0;
   virtual Result<UserRecord> CreateUser(const UserRecord& u) = 0;  // AlreadyExists; returns it with its id
-  virtual Status UpdateUser(const UserRecord& u) = 0;                // password_hash, is_admin; by id
-  virtual Status DeleteUser(int64_t id) = 0;  // with its tokens and its user grants
+  virtual Status UpdateUser(const UserRecord& u) = 0;              // password_hash, is_admin; by id
+  virtual Status DeleteUser(int64_t id) = 0;                       // with its tokens and its user grants
 
   virtual Result<std::vector<TokenRecord>> ListTokens() = 0;
   virtual Status PutToken(const TokenRecord& t) = 0;
@@ -77,10 +77,13 @@ class AuthStore {
   virtual Status TouchTokens(const std::vector<std::pair<std::string, int64_t>>& last_used) = 0;
 
   virtual Result<std::vector<GrantRecord>> ListGrants() = 0;
-  virtual Status PutGrant(const GrantRecord& g) = 0;  // insert or replace
+  virtual Status PutGrant(const GrantRecord& g) = 0;     // insert or replace
   virtual Status DeleteGrant(const GrantRecord& g) = 0;  // by key; NotFound
+  // Every grant on an object (it was deleted).
+  virtual Status DeleteObjectGrants(const std::string& kind, const std::string& object_id) = 0;
   // Grants of a renamed object (registered models are keyed by name).
-  virtual Status RenameGrantObject(const std::string& kind, const std::string& from, const std::string& to) = 0;
+  virtual Status RenameGrantObject(const std::string& kind, const std::string& from,
+                                   const std::string& to) = 0;
 
   virtual Status AppendAudit(const std::vector<AuditRecord>& rows) = 0;
   virtual Result<std::vector<AuditRecord>> ListAudit(const AuditQuery& q) = 0;
@@ -88,6 +91,7 @@ class AuthStore {
 
 // The SQLite AuthStore on the tracking database (tamga.db, migrated by the metadata store first), through
 // its own connection.
-Result<std::unique_ptr<AuthStore>> OpenSqliteAuthStore(const std::string& path, const std::string& synchronous);
+Result<std::unique_ptr<AuthStore>> OpenSqliteAuthStore(const std::string& path,
+                                                       const std::string& synchronous);
 
 }  // namespace tamga

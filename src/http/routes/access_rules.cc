@@ -21,7 +21,9 @@ constexpr Permission M = Permission::kManage;
 AccessRule Public() { return {K::kPublic, R, {}}; }
 AccessRule Signed() { return {K::kAuthenticated, R, {}}; }
 AccessRule Admin() { return {K::kAdmin, M, {}}; }
-AccessRule Exp(Permission p, std::vector<std::string> f = {"experiment_id"}) { return {K::kExperiment, p, f}; }
+AccessRule Exp(Permission p, std::vector<std::string> f = {"experiment_id"}) {
+  return {K::kExperiment, p, f};
+}
 AccessRule Run(Permission p) { return {K::kRun, p, {"run_id", "run_uuid"}}; }
 AccessRule Model(Permission p) { return {K::kModel, p, {"name"}}; }
 

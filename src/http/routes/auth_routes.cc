@@ -89,12 +89,6 @@ std::string UsernameOf(AuthService* auth, int64_t user_id) {
   return "";
 }
 
-// The object a permission request names must exist (MLflow answers RESOURCE_DOES_NOT_EXIST for it too).
-Status CheckObject(const RouteContext& ctx, ObjectKind kind, const std::string& id) {
-  if (kind == ObjectKind::kExperiment) return ctx.store->GetExperiment(id).status();
-  return ctx.store->registry().GetRegisteredModel(id).status();
-}
-
 void RegisterPermissionRoutes(Router& router, const RouteContext& ctx, ObjectKind kind) {
   AuthService* auth = ctx.auth;
   const bool exp = kind == ObjectKind::kExperiment;
@@ -107,12 +101,13 @@ void RegisterPermissionRoutes(Router& router, const RouteContext& ctx, ObjectKin
                TAMGA_ASSIGN_OR_RETURN(std::string username, f.RequiredString("username"));
                TAMGA_ASSIGN_OR_RETURN(std::string perm, f.RequiredString("permission"));
                TAMGA_ASSIGN_OR_RETURN(Permission p, ParsePermission(perm));
-               TAMGA_RETURN_IF_ERROR(CheckObject(ctx, kind, id));
+               // As in MLflow, a permission may name an object that does not exist (yet).
                TAMGA_ASSIGN_OR_RETURN(GrantRecord g, auth->CreateGrant(kind, id, username, p));
                respond(GrantResponse(kind, g));
                return Status::Ok();
              }));
-  router.Add(HttpMethod::kGet, base + "get", FieldsHandler([=](const RequestFields& f, Responder respond) -> Status {
+  router.Add(HttpMethod::kGet, base + "get",
+             FieldsHandler([=](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString(id_field));
                TAMGA_ASSIGN_OR_RETURN(std::string username, f.RequiredString("username"));
                TAMGA_ASSIGN_OR_RETURN(GrantRecord g, auth->GetGrant(kind, id, username));
@@ -141,14 +136,16 @@ void RegisterPermissionRoutes(Router& router, const RouteContext& ctx, ObjectKin
 
 void RegisterUserRoutes(Router& router, AuthService* auth) {
   const std::string base = std::string(kMlflowApi) + "/users/";
-  router.Add(HttpMethod::kPost, base + "create", FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
+  router.Add(HttpMethod::kPost, base + "create",
+             FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string username, f.RequiredString("username"));
                TAMGA_ASSIGN_OR_RETURN(std::string password, f.RequiredString("password"));
                TAMGA_ASSIGN_OR_RETURN(UserRecord u, auth->CreateUser(username, password, false));
                respond(UserResponse(auth, u));
                return Status::Ok();
              }));
-  router.Add(HttpMethod::kGet, base + "get", FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
+  router.Add(HttpMethod::kGet, base + "get",
+             FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string username, f.RequiredString("username"));
                TAMGA_ASSIGN_OR_RETURN(UserRecord u, auth->GetUser(username));
                respond(UserResponse(auth, u));
@@ -171,7 +168,8 @@ void RegisterUserRoutes(Router& router, AuthService* auth) {
                respond(HttpResponse::Json("{}"));
                return Status::Ok();
              }));
-  router.Add(HttpMethod::kDelete, base + "delete", FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
+  router.Add(HttpMethod::kDelete, base + "delete",
+             FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string username, f.RequiredString("username"));
                TAMGA_RETURN_IF_ERROR(auth->DeleteUser(username));
                respond(HttpResponse::Json("{}"));
@@ -200,65 +198,70 @@ void RegisterUserRoutes(Router& router, AuthService* auth) {
 
 void RegisterTokenRoutes(Router& router, AuthService* auth, Clock* clock) {
   const std::string base = "/api/2.0/tamga/tokens";
-  router.Add(HttpMethod::kPost, base,
-             RequestFieldsHandler([auth, clock](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
-               const Principal& who = *http.principal;
-               AuthService::CreateTokenRequest req;
-               TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
-               TAMGA_ASSIGN_OR_RETURN(auto role, f.OptString("role"));
-               req.role = role.value_or("user");
-               TAMGA_ASSIGN_OR_RETURN(req.queues, f.StringList("queues"));
-               TAMGA_ASSIGN_OR_RETURN(auto username, f.OptString("username"));
-               TAMGA_ASSIGN_OR_RETURN(auto days, f.OptInt("expires_in_days"));
-               int64_t d = days.value_or(90);
-               if (d < 0 || d > 3650) return InvalidArgument("expires_in_days is 0 (never) to 3650.");
-               req.expires_ms = d == 0 ? 0 : clock->NowMillis() + d * 86400000;
-               std::string owner = username.value_or(who.username);
-               if ((owner != who.username || req.role != "user") && !who.is_admin) {
-                 return PermissionDenied("Permission denied: only an admin makes tokens for other users or agents.");
-               }
-               if (who.kind == Principal::Kind::kToken && !who.is_admin && req.expires_ms == 0) {
-                 return PermissionDenied("A token cannot make a token that never expires; sign in with a password.");
-               }
-               TAMGA_ASSIGN_OR_RETURN(UserRecord u, auth->GetUser(owner));
-               req.user_id = u.id;
-               TAMGA_ASSIGN_OR_RETURN(auto created, auth->CreateToken(req));
-               std::string body;
-               JsonWriter w(&body);
-               w.BeginObject();
-               w.Field("token", created.secret);
-               w.Key("token_info");
-               WriteToken(w, created.record, u.username);
-               w.EndObject();
-               respond(HttpResponse::Json(std::move(body)));
-               return Status::Ok();
-             }));
+  router.Add(
+      HttpMethod::kPost, base,
+      RequestFieldsHandler([auth, clock](const HttpRequest& http, const RequestFields& f,
+                                         Responder respond) -> Status {
+        const Principal& who = *http.principal;
+        AuthService::CreateTokenRequest req;
+        TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
+        TAMGA_ASSIGN_OR_RETURN(auto role, f.OptString("role"));
+        req.role = role.value_or("user");
+        TAMGA_ASSIGN_OR_RETURN(req.queues, f.StringList("queues"));
+        TAMGA_ASSIGN_OR_RETURN(auto username, f.OptString("username"));
+        TAMGA_ASSIGN_OR_RETURN(auto days, f.OptInt("expires_in_days"));
+        int64_t d = days.value_or(90);
+        if (d < 0 || d > 3650) return InvalidArgument("expires_in_days is 0 (never) to 3650.");
+        req.expires_ms = d == 0 ? 0 : clock->NowMillis() + d * 86400000;
+        std::string owner = username.value_or(who.username);
+        if ((owner != who.username || req.role != "user") && !who.is_admin) {
+          return PermissionDenied("Permission denied: only an admin makes tokens for other users or agents.");
+        }
+        if (who.kind == Principal::Kind::kToken && !who.is_admin && req.expires_ms == 0) {
+          return PermissionDenied("A token cannot make a token that never expires; sign in with a password.");
+        }
+        TAMGA_ASSIGN_OR_RETURN(UserRecord u, auth->GetUser(owner));
+        req.user_id = u.id;
+        TAMGA_ASSIGN_OR_RETURN(auto created, auth->CreateToken(req));
+        std::string body;
+        JsonWriter w(&body);
+        w.BeginObject();
+        w.Field("token", created.secret);
+        w.Key("token_info");
+        WriteToken(w, created.record, u.username);
+        w.EndObject();
+        respond(HttpResponse::Json(std::move(body)));
+        return Status::Ok();
+      }));
   router.Add(HttpMethod::kGet, base,
-             RequestFieldsHandler([auth](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
-               const Principal& who = *http.principal;
-               TAMGA_ASSIGN_OR_RETURN(auto all, f.OptBool("all"));
-               std::optional<int64_t> only = std::stoll(who.user_id);
-               if (all.value_or(false)) {
-                 if (!who.is_admin) return PermissionDenied("Permission denied: only an admin lists every token.");
-                 only.reset();
-               }
-               std::string body;
-               JsonWriter w(&body);
-               w.BeginObject();
-               w.Key("tokens");
-               w.BeginArray();
-               for (const auto& t : auth->ListTokens(only)) WriteToken(w, t, UsernameOf(auth, t.user_id));
-               w.EndArray();
-               w.EndObject();
-               respond(HttpResponse::Json(std::move(body)));
-               return Status::Ok();
-             }));
+             RequestFieldsHandler(
+                 [auth](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
+                   const Principal& who = *http.principal;
+                   TAMGA_ASSIGN_OR_RETURN(auto all, f.OptBool("all"));
+                   std::optional<int64_t> only = std::stoll(who.user_id);
+                   if (all.value_or(false)) {
+                     if (!who.is_admin)
+                       return PermissionDenied("Permission denied: only an admin lists every token.");
+                     only.reset();
+                   }
+                   std::string body;
+                   JsonWriter w(&body);
+                   w.BeginObject();
+                   w.Key("tokens");
+                   w.BeginArray();
+                   for (const auto& t : auth->ListTokens(only)) WriteToken(w, t, UsernameOf(auth, t.user_id));
+                   w.EndArray();
+                   w.EndObject();
+                   respond(HttpResponse::Json(std::move(body)));
+                   return Status::Ok();
+                 }));
   router.AddPrefix(HttpMethod::kDelete, base + "/", [auth](HttpRequest& req, Responder respond) {
     const Principal& who = *req.principal;
     auto t = auth->GetToken(req.path_params[0]);
     if (!t.ok()) return respond(ErrorResponse(t.status()));
     if (!who.is_admin && std::to_string(t->user_id) != who.user_id) {
-      return respond(ErrorResponse(NotFound("Token '" + req.path_params[0].substr(0, 64) + "' does not exist")));
+      return respond(
+          ErrorResponse(NotFound("Token '" + req.path_params[0].substr(0, 64) + "' does not exist")));
     }
     Status s = auth->RevokeToken(t->id);
     respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
@@ -288,7 +291,8 @@ void RegisterTokenRoutes(Router& router, AuthService* auth, Clock* clock) {
 }
 
 void RegisterAuditRoute(Router& router, AuthService* auth) {
-  router.Add(HttpMethod::kGet, "/api/2.0/tamga/audit", FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
+  router.Add(HttpMethod::kGet, "/api/2.0/tamga/audit",
+             FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
                AuditQuery q;
                TAMGA_ASSIGN_OR_RETURN(auto after, f.OptInt("after"));
                TAMGA_ASSIGN_OR_RETURN(auto since, f.OptInt("since_ms"));
@@ -298,7 +302,8 @@ void RegisterAuditRoute(Router& router, AuthService* auth) {
                q.after_seq = after.value_or(0);
                q.since_ms = since.value_or(0);
                q.max_results = max.value_or(100);
-               if (q.max_results <= 0 || q.max_results > 10000) return InvalidArgument("max_results is 1 to 10000.");
+               if (q.max_results <= 0 || q.max_results > 10000)
+                 return InvalidArgument("max_results is 1 to 10000.");
                q.principal = principal.value_or("");
                q.outcome = outcome.value_or("");
                TAMGA_ASSIGN_OR_RETURN(auto rows, auth->audit()->Read(q));
@@ -341,9 +346,11 @@ void RegisterAuthRoutes(Router& router, const RouteContext& ctx) {
   // authorization matrix test checks for completeness. Registered last; reads the finished router.
   const Router* all = &router;
   router.Add(HttpMethod::kGet, "/api/2.0/tamga/routes", [all](HttpRequest&, Responder respond) {
-    static const char* kKinds[] = {"public", "metrics", "authenticated", "create_experiment", "admin", "self",
-                                   "experiment", "experiment_by_name", "run", "runs", "artifact_path",
-                                   "registered_model", "model_uri", "queue", "logged_model", "agent", "job_action"};
+    static const char* kKinds[] = {"public",    "metrics", "authenticated", "create_experiment",
+                                   "admin",     "self",    "experiment",    "experiment_by_name",
+                                   "run",       "runs",    "artifact_path", "registered_model",
+                                   "model_uri", "queue",   "logged_model",  "agent",
+                                   "job_action"};
     std::map<std::pair<HttpMethod, std::string>, const AccessRule*> rules;
     for (const auto& row : AccessRules()) rules[{row.method, row.route}] = &row.rule;
     static const char* kMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"};

@@ -45,25 +45,27 @@ void RegisterExperimentRoutes(Router& router, const RouteContext& ctx) {
   const std::string base = std::string(kMlflowApi) + "/experiments/";
 
   router.Add(HttpMethod::kPost, base + "create",
-             RequestFieldsHandler([t, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
-               CreateExperimentRequest req;
-               TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
-               TAMGA_ASSIGN_OR_RETURN(auto loc, f.OptString("artifact_location"));
-               req.artifact_location = loc.value_or("");
-               TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
-               auto principal = http.principal;
-               t->CreateExperiment(std::move(req), [respond, ctx, principal](Result<std::string> id) {
-                 if (!id.ok()) return respond(ErrorResponse(id.status()));
-                 if (ctx.auth && principal) ctx.auth->GrantCreator(*principal, ObjectKind::kExperiment, *id);
-                 std::string body;
-                 JsonWriter w(&body);
-                 w.BeginObject();
-                 w.Field("experiment_id", *id);
-                 w.EndObject();
-                 respond(HttpResponse::Json(std::move(body)));
-               });
-               return Status::Ok();
-             }));
+             RequestFieldsHandler(
+                 [t, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
+                   CreateExperimentRequest req;
+                   TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
+                   TAMGA_ASSIGN_OR_RETURN(auto loc, f.OptString("artifact_location"));
+                   req.artifact_location = loc.value_or("");
+                   TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
+                   auto principal = http.principal;
+                   t->CreateExperiment(std::move(req), [respond, ctx, principal](Result<std::string> id) {
+                     if (!id.ok()) return respond(ErrorResponse(id.status()));
+                     if (ctx.auth && principal)
+                       ctx.auth->GrantCreator(*principal, ObjectKind::kExperiment, *id);
+                     std::string body;
+                     JsonWriter w(&body);
+                     w.BeginObject();
+                     w.Field("experiment_id", *id);
+                     w.EndObject();
+                     respond(HttpResponse::Json(std::move(body)));
+                   });
+                   return Status::Ok();
+                 }));
 
   router.Add(HttpMethod::kGet, base + "get",
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
@@ -81,32 +83,33 @@ void RegisterExperimentRoutes(Router& router, const RouteContext& ctx) {
                return Status::Ok();
              }));
 
-  auto search = RequestFieldsHandler([t, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
-    SearchExperimentsRequest req;
-    req.visible = ExperimentFilter(ctx, http);
-    TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
-    req.max_results = max.value_or(1000);
-    TAMGA_ASSIGN_OR_RETURN(auto token, f.OptString("page_token"));
-    req.page_token = token.value_or("");
-    TAMGA_ASSIGN_OR_RETURN(auto filter, f.OptString("filter"));
-    req.filter = filter.value_or("");
-    TAMGA_ASSIGN_OR_RETURN(req.order_by, f.StringList("order_by"));
-    TAMGA_ASSIGN_OR_RETURN(req.view, ParseViewTypeField(f, "view_type"));
-    TAMGA_ASSIGN_OR_RETURN(ExperimentPage page, t->SearchExperiments(req));
-    std::string body;
-    JsonWriter w(&body);
-    w.BeginObject();
-    if (!page.experiments.empty()) {
-      w.Key("experiments");
-      w.BeginArray();
-      for (const auto& e : page.experiments) WriteExperiment(w, e);
-      w.EndArray();
-    }
-    if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
-    w.EndObject();
-    respond(HttpResponse::Json(std::move(body)));
-    return Status::Ok();
-  });
+  auto search = RequestFieldsHandler(
+      [t, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
+        SearchExperimentsRequest req;
+        req.visible = ExperimentFilter(ctx, http);
+        TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
+        req.max_results = max.value_or(1000);
+        TAMGA_ASSIGN_OR_RETURN(auto token, f.OptString("page_token"));
+        req.page_token = token.value_or("");
+        TAMGA_ASSIGN_OR_RETURN(auto filter, f.OptString("filter"));
+        req.filter = filter.value_or("");
+        TAMGA_ASSIGN_OR_RETURN(req.order_by, f.StringList("order_by"));
+        TAMGA_ASSIGN_OR_RETURN(req.view, ParseViewTypeField(f, "view_type"));
+        TAMGA_ASSIGN_OR_RETURN(ExperimentPage page, t->SearchExperiments(req));
+        std::string body;
+        JsonWriter w(&body);
+        w.BeginObject();
+        if (!page.experiments.empty()) {
+          w.Key("experiments");
+          w.BeginArray();
+          for (const auto& e : page.experiments) WriteExperiment(w, e);
+          w.EndArray();
+        }
+        if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
+        w.EndObject();
+        respond(HttpResponse::Json(std::move(body)));
+        return Status::Ok();
+      });
   router.Add(HttpMethod::kPost, base + "search", search);
   router.Add(HttpMethod::kGet, base + "search", search);
 

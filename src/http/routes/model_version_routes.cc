@@ -75,7 +75,8 @@ void RegisterModelVersionRoutes(Router& router, const RouteContext& ctx) {
              }));
 
   router.Add(HttpMethod::kGet, base + "search",
-             RequestFieldsHandler([r, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
+             RequestFieldsHandler([r, ctx](const HttpRequest& http, const RequestFields& f,
+                                           Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(auto req, ParseRegistrySearch(f, 10000));
                req.scope = ModelScope(ctx, http);
                TAMGA_ASSIGN_OR_RETURN(auto result, r->SearchModelVersions(req));

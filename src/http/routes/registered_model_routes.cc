@@ -63,7 +63,8 @@ void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx) {
   const std::string base = std::string(kMlflowApi) + "/registered-models/";
 
   router.Add(HttpMethod::kPost, base + "create",
-             RequestFieldsHandler([r, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
+             RequestFieldsHandler([r, ctx](const HttpRequest& http, const RequestFields& f,
+                                           Responder respond) -> Status {
                CreateRegisteredModelRequest req;
                TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
                TAMGA_ASSIGN_OR_RETURN(req.tags, ParseTagList(f));
@@ -71,7 +72,8 @@ void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx) {
                auto principal = http.principal;
                auto done = RespondModel(std::move(respond));
                r->CreateRegisteredModel(std::move(req), [done, ctx, principal](Result<RegisteredModel> m) {
-                 if (m.ok() && ctx.auth && principal) ctx.auth->GrantCreator(*principal, ObjectKind::kRegisteredModel, m->name);
+                 if (m.ok() && ctx.auth && principal)
+                   ctx.auth->GrantCreator(*principal, ObjectKind::kRegisteredModel, m->name);
                  done(std::move(m));
                });
                return Status::Ok();
@@ -91,10 +93,12 @@ void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx) {
                TAMGA_ASSIGN_OR_RETURN(std::string new_name, f.RequiredString("new_name"));
                auto done = RespondModel(std::move(respond));
                AuthService* auth = ctx.auth;
-               r->RenameRegisteredModel(name, new_name, [done, auth, name, new_name](Result<RegisteredModel> m) {
-                 if (m.ok() && auth) auth->RenameObject(ObjectKind::kRegisteredModel, name, new_name);
-                 done(std::move(m));
-               });
+               r->RenameRegisteredModel(name, new_name,
+                                        [done, auth, name, new_name](Result<RegisteredModel> m) {
+                                          if (m.ok() && auth)
+                                            auth->RenameObject(ObjectKind::kRegisteredModel, name, new_name);
+                                          done(std::move(m));
+                                        });
                return Status::Ok();
              }));
 
@@ -107,31 +111,36 @@ void RegisterRegisteredModelRoutes(Router& router, const RouteContext& ctx) {
              }));
 
   router.Add(HttpMethod::kDelete, base + "delete",
-             FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
+             FieldsHandler([r, ctx](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));
-               r->DeleteRegisteredModel(name, EmptyOk(std::move(respond)));
+               AuthService* auth = ctx.auth;
+               r->DeleteRegisteredModel(name, [respond, auth, name](Status s) {
+                 if (s.ok() && auth) auth->ForgetObject(ObjectKind::kRegisteredModel, name);
+                 respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
+               });
                return Status::Ok();
              }));
 
   router.Add(HttpMethod::kGet, base + "search",
-             RequestFieldsHandler([r, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
-               TAMGA_ASSIGN_OR_RETURN(auto req, ParseRegistrySearch(f, 100));
-               req.scope = ModelScope(ctx, http);
-               TAMGA_ASSIGN_OR_RETURN(auto result, r->SearchRegisteredModels(req));
-               std::string body;
-               JsonWriter w(&body);
-               w.BeginObject();
-               if (!result.models.empty()) {
-                 w.Key("registered_models");
-                 w.BeginArray();
-                 for (const auto& m : result.models) WriteRegisteredModel(w, m);
-                 w.EndArray();
-               }
-               if (!result.next_page_token.empty()) w.Field("next_page_token", result.next_page_token);
-               w.EndObject();
-               respond(HttpResponse::Json(std::move(body)));
-               return Status::Ok();
-             }));
+             RequestFieldsHandler(
+                 [r, ctx](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
+                   TAMGA_ASSIGN_OR_RETURN(auto req, ParseRegistrySearch(f, 100));
+                   req.scope = ModelScope(ctx, http);
+                   TAMGA_ASSIGN_OR_RETURN(auto result, r->SearchRegisteredModels(req));
+                   std::string body;
+                   JsonWriter w(&body);
+                   w.BeginObject();
+                   if (!result.models.empty()) {
+                     w.Key("registered_models");
+                     w.BeginArray();
+                     for (const auto& m : result.models) WriteRegisteredModel(w, m);
+                     w.EndArray();
+                   }
+                   if (!result.next_page_token.empty()) w.Field("next_page_token", result.next_page_token);
+                   w.EndObject();
+                   respond(HttpResponse::Json(std::move(body)));
+                   return Status::Ok();
+                 }));
 
   auto latest = FieldsHandler([r](const RequestFields& f, Responder respond) -> Status {
     TAMGA_ASSIGN_OR_RETURN(std::string name, f.RequiredString("name"));

@@ -16,7 +16,8 @@ Status TooManyLongPolls() {
 
 std::function<bool(const std::string&)> ExperimentFilter(const RouteContext& ctx, const HttpRequest& req) {
   if (ctx.auth == nullptr || !req.principal) return nullptr;
-  auto v = std::make_shared<AuthService::Visibility>(ctx.auth->Readable(*req.principal, ObjectKind::kExperiment));
+  auto v =
+      std::make_shared<AuthService::Visibility>(ctx.auth->Readable(*req.principal, ObjectKind::kExperiment));
   if (v->mode == AuthService::Visibility::Mode::kAll) return nullptr;
   std::sort(v->ids.begin(), v->ids.end());
   return [v](const std::string& id) {

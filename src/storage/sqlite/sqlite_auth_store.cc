@@ -15,7 +15,9 @@ class SqliteAuthStore final : public AuthStore {
   Result<std::vector<UserRecord>> ListUsers() override {
     std::lock_guard<std::mutex> l(mu_);
     TAMGA_ASSIGN_OR_RETURN(
-        auto s, db_->Prepare("SELECT id, username, password_hash, is_admin, source, created_ms FROM users ORDER BY id"));
+        auto s,
+        db_->Prepare(
+            "SELECT id, username, password_hash, is_admin, source, created_ms FROM users ORDER BY id"));
     std::vector<UserRecord> out;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
       out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Int(3) != 0, r.Text(4), r.Int(5)});
@@ -25,8 +27,9 @@ class SqliteAuthStore final : public AuthStore {
 
   Result<UserRecord> CreateUser(const UserRecord& u) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO users(username, password_hash, is_admin, source, "
-                                                "created_ms) VALUES(?1, ?2, ?3, ?4, ?5)"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("INSERT INTO users(username, password_hash, is_admin, source, "
+                                        "created_ms) VALUES(?1, ?2, ?3, ?4, ?5)"));
     Status st = s->Bind(1, u.username)
                     .Bind(2, u.password_hash)
                     .Bind(3, u.is_admin ? 1 : 0)
@@ -34,7 +37,8 @@ class SqliteAuthStore final : public AuthStore {
                     .Bind(5, u.created_ms)
                     .Run();
     if (!st.ok()) {
-      if (st.code() == StatusCode::kAlreadyExists) return AlreadyExists("User '" + u.username + "' already exists.");
+      if (st.code() == StatusCode::kAlreadyExists)
+        return AlreadyExists("User '" + u.username + "' already exists.");
       return st;
     }
     UserRecord out = u;
@@ -44,7 +48,8 @@ class SqliteAuthStore final : public AuthStore {
 
   Status UpdateUser(const UserRecord& u) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE users SET password_hash = ?2, is_admin = ?3 WHERE id = ?1"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("UPDATE users SET password_hash = ?2, is_admin = ?3 WHERE id = ?1"));
     TAMGA_RETURN_IF_ERROR(s->Bind(1, u.id).Bind(2, u.password_hash).Bind(3, u.is_admin ? 1 : 0).Run());
     if (db_->Changes() == 0) return NotFound("User with id " + std::to_string(u.id) + " not found");
     return Status::Ok();
@@ -54,7 +59,8 @@ class SqliteAuthStore final : public AuthStore {
     std::lock_guard<std::mutex> l(mu_);
     TAMGA_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
     Status st = [&]() -> Status {
-      TAMGA_ASSIGN_OR_RETURN(auto g, db_->Prepare("DELETE FROM grants WHERE subject_kind = 'user' AND subject_id = ?1"));
+      TAMGA_ASSIGN_OR_RETURN(
+          auto g, db_->Prepare("DELETE FROM grants WHERE subject_kind = 'user' AND subject_id = ?1"));
       TAMGA_RETURN_IF_ERROR(g->Bind(1, std::to_string(id)).Run());
       TAMGA_ASSIGN_OR_RETURN(auto t, db_->Prepare("DELETE FROM access_tokens WHERE user_id = ?1"));
       TAMGA_RETURN_IF_ERROR(t->Bind(1, id).Run());
@@ -72,11 +78,13 @@ class SqliteAuthStore final : public AuthStore {
 
   Result<std::vector<TokenRecord>> ListTokens() override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("SELECT id, user_id, name, digest, role, queues, created_ms, "
-                                                "expires_ms, last_used_ms FROM access_tokens ORDER BY created_ms, id"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("SELECT id, user_id, name, digest, role, queues, created_ms, "
+                             "expires_ms, last_used_ms FROM access_tokens ORDER BY created_ms, id"));
     std::vector<TokenRecord> out;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
-      out.push_back({r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Int(6), r.Int(7), r.Int(8)});
+      out.push_back(
+          {r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Int(6), r.Int(7), r.Int(8)});
     }));
     return out;
   }
@@ -123,7 +131,8 @@ class SqliteAuthStore final : public AuthStore {
   Result<std::vector<GrantRecord>> ListGrants() override {
     std::lock_guard<std::mutex> l(mu_);
     TAMGA_ASSIGN_OR_RETURN(
-        auto s, db_->Prepare("SELECT object_kind, object_id, subject_kind, subject_id, permission FROM grants"));
+        auto s,
+        db_->Prepare("SELECT object_kind, object_id, subject_kind, subject_id, permission FROM grants"));
     std::vector<GrantRecord> out;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
       out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4)});
@@ -133,8 +142,9 @@ class SqliteAuthStore final : public AuthStore {
 
   Status PutGrant(const GrantRecord& g) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT OR REPLACE INTO grants(object_kind, object_id, subject_kind, "
-                                                "subject_id, permission) VALUES(?1, ?2, ?3, ?4, ?5)"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("INSERT OR REPLACE INTO grants(object_kind, object_id, subject_kind, "
+                                        "subject_id, permission) VALUES(?1, ?2, ?3, ?4, ?5)"));
     return s->Bind(1, g.object_kind)
         .Bind(2, g.object_id)
         .Bind(3, g.subject_kind)
@@ -145,17 +155,27 @@ class SqliteAuthStore final : public AuthStore {
 
   Status DeleteGrant(const GrantRecord& g) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM grants WHERE object_kind = ?1 AND object_id = ?2 AND "
-                                                "subject_kind = ?3 AND subject_id = ?4"));
-    TAMGA_RETURN_IF_ERROR(s->Bind(1, g.object_kind).Bind(2, g.object_id).Bind(3, g.subject_kind).Bind(4, g.subject_id).Run());
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("DELETE FROM grants WHERE object_kind = ?1 AND object_id = ?2 AND "
+                                        "subject_kind = ?3 AND subject_id = ?4"));
+    TAMGA_RETURN_IF_ERROR(
+        s->Bind(1, g.object_kind).Bind(2, g.object_id).Bind(3, g.subject_kind).Bind(4, g.subject_id).Run());
     if (db_->Changes() == 0) return NotFound("No such permission");
     return Status::Ok();
   }
 
+  Status DeleteObjectGrants(const std::string& kind, const std::string& object_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("DELETE FROM grants WHERE object_kind = ?1 AND object_id = ?2"));
+    return s->Bind(1, kind).Bind(2, object_id).Run();
+  }
+
   Status RenameGrantObject(const std::string& kind, const std::string& from, const std::string& to) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE OR REPLACE grants SET object_id = ?3 WHERE object_kind = ?1 "
-                                                "AND object_id = ?2"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("UPDATE OR REPLACE grants SET object_id = ?3 WHERE object_kind = ?1 "
+                                        "AND object_id = ?2"));
     return s->Bind(1, kind).Bind(2, from).Bind(3, to).Run();
   }
 
@@ -188,14 +208,19 @@ class SqliteAuthStore final : public AuthStore {
   Result<std::vector<AuditRecord>> ListAudit(const AuditQuery& q) override {
     std::lock_guard<std::mutex> l(mu_);
     TAMGA_ASSIGN_OR_RETURN(
-        auto s, db_->Prepare("SELECT seq, time_ms, principal, method, route, object, status, outcome, remote_addr "
-                             "FROM audit_log WHERE seq > ?1 AND time_ms >= ?2 AND (?3 = '' OR principal = ?3) AND "
-                             "(?4 = '' OR outcome = ?4) ORDER BY seq LIMIT ?5"));
-    s->Bind(1, q.after_seq).Bind(2, q.since_ms).Bind(3, q.principal).Bind(4, q.outcome).Bind(5, q.max_results);
+        auto s,
+        db_->Prepare("SELECT seq, time_ms, principal, method, route, object, status, outcome, remote_addr "
+                     "FROM audit_log WHERE seq > ?1 AND time_ms >= ?2 AND (?3 = '' OR principal = ?3) AND "
+                     "(?4 = '' OR outcome = ?4) ORDER BY seq LIMIT ?5"));
+    s->Bind(1, q.after_seq)
+        .Bind(2, q.since_ms)
+        .Bind(3, q.principal)
+        .Bind(4, q.outcome)
+        .Bind(5, q.max_results);
     std::vector<AuditRecord> out;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
-      out.push_back({r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), static_cast<int>(r.Int(6)),
-                     r.Text(7), r.Text(8)});
+      out.push_back({r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5),
+                     static_cast<int>(r.Int(6)), r.Text(7), r.Text(8)});
     }));
     return out;
   }
@@ -207,7 +232,8 @@ class SqliteAuthStore final : public AuthStore {
 
 }  // namespace
 
-Result<std::unique_ptr<AuthStore>> OpenSqliteAuthStore(const std::string& path, const std::string& synchronous) {
+Result<std::unique_ptr<AuthStore>> OpenSqliteAuthStore(const std::string& path,
+                                                       const std::string& synchronous) {
   SqliteDb::Options o;
   o.path = path;
   o.synchronous = synchronous;

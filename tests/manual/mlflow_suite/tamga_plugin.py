@@ -3,7 +3,8 @@
 Loaded with `-p tamga_plugin` (this folder on PYTHONPATH). It replaces
 `tests.tracking.integration_test_utils._init_server` -- the context manager MLflow's fixtures use to
 start their tracking server and that yields its URL -- with one that starts `tamga server` on port 0
-in a temporary data directory; MLflow 3.x's in-process `ServerThread` is replaced the same way. The backend and artifact-root arguments are ignored: Tamga uses its
+in a temporary data directory (with `--auth on` and MLflow's configured admin when the fixture asks for
+MLflow's basic-auth app); MLflow 3.x's in-process `ServerThread` is replaced the same way. The backend and artifact-root arguments are ignored: Tamga uses its
 embedded SQLite store and serves artifacts itself (`mlflow-artifacts:/` URIs).
 
 TAMGA_BIN names the binary (default: build/tamga of this checkout).
@@ -28,7 +29,15 @@ def _init_tamga_server(backend_uri=None, root_artifact_uri=None, extra_env=None,
     import mlflow
 
     mlflow.set_tracking_uri(None)
-    server = TamgaServer(_binary())
+    if app and "auth" in app:
+        # MLflow's basic-auth app: Tamga with --auth on and the admin MLflow's tests expect (auth_config).
+        from mlflow.server.auth import auth_config
+
+        server = TamgaServer(_binary(), extra_args=["--auth", "on", "--default-permission", auth_config.default_permission],
+                             env={"TAMGA_ADMIN_USERNAME": auth_config.admin_username,
+                                  "TAMGA_ADMIN_PASSWORD": auth_config.admin_password})
+    else:
+        server = TamgaServer(_binary())
     try:
         server.start()
         yield server.url
