@@ -59,24 +59,34 @@ bool IsIngest(const std::string& route) {
   return kIngest.count(route) > 0;
 }
 
-// The first of `keys` that is a top-level string of a JSON object body, without building the document
-// (simdjson on demand): the log-metric/log-batch hot path reads its run id here.
-std::optional<std::string> FastTopLevelString(std::string_view body, const std::vector<std::string>& keys) {
+// The id a request names under `keys` (in priority order; an empty string counts as absent, as in the
+// handlers' RunIdOf) when the body is a JSON object, read without building the document (simdjson on demand):
+// the log-metric/log-batch hot path reads its run id here. Every top-level field is visited: a key of `keys`
+// that appears twice is refused, since parsers disagree on which duplicate wins and the check must judge the
+// object the handler acts on. nullopt when the body is not a JSON object (the general path decides).
+std::optional<Result<std::string>> FastTopLevelId(std::string_view body,
+                                                  const std::vector<std::string>& keys) {
   thread_local simdjson::ondemand::parser parser;
   simdjson::padded_string padded(body);
   simdjson::ondemand::document doc;
   if (parser.iterate(padded).get(doc)) return std::nullopt;
   simdjson::ondemand::object obj;
   if (doc.get_object().get(obj)) return std::nullopt;
+  std::vector<std::optional<std::string>> found(keys.size());
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key)) return std::nullopt;
-    for (const auto& k : keys) {
-      if (key != k) continue;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (key != keys[i]) continue;
+      if (found[i])
+        return Result<std::string>(InvalidArgument("Duplicate field '" + keys[i] + "' in the request body."));
       std::string_view v;
-      if (field.value().get_string().get(v)) return std::nullopt;
-      return std::string(v);
+      if (field.value().get_string().get(v)) return std::nullopt;  // not a string: the general path explains
+      found[i] = std::string(v);
     }
+  }
+  for (auto& f : found) {
+    if (f && !f->empty()) return Result<std::string>(std::move(*f));
   }
   return std::nullopt;
 }
@@ -97,10 +107,14 @@ Result<std::vector<std::string>> FieldValues(const HttpRequest& req, const std::
     }
     if (sources.empty()) return body.status();
   }
+  // The first key with a non-empty value wins, as in the handlers (run_id, else run_uuid).
   for (const auto& f : sources) {
     for (const auto& k : keys) {
       if (!f.Has(k.c_str())) continue;
-      return f.StringList(k.c_str());
+      TAMGA_ASSIGN_OR_RETURN(auto v, f.StringList(k.c_str()));
+      bool all_empty = true;
+      for (const auto& x : v) all_empty = all_empty && x.empty();
+      if (!all_empty) return v;
     }
   }
   return std::vector<std::string>{};
@@ -281,9 +295,11 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
   };
   // The ids the rule's fields name (the fallback when none is present).
   auto ids = [&]() -> Result<std::vector<std::string>> {
-    if (req.method == HttpMethod::kPost && rule.fields.size() <= 2 &&
-        (rule.kind == K::kRun || rule.kind == K::kModel)) {
-      if (auto v = FastTopLevelString(req.body, rule.fields)) return std::vector<std::string>{*v};
+    if (req.method == HttpMethod::kPost && (rule.kind == K::kRun || rule.kind == K::kModel)) {
+      if (auto v = FastTopLevelId(req.body, rule.fields)) {
+        TAMGA_ASSIGN_OR_RETURN(std::string id, std::move(*v));
+        return std::vector<std::string>{std::move(id)};
+      }
     }
     TAMGA_ASSIGN_OR_RETURN(auto v, FieldValues(req, rule.fields));
     if (v.empty() && !rule.fallback.empty()) v.push_back(rule.fallback);

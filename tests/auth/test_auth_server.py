@@ -160,6 +160,28 @@ def test_permissions_creator_reader_and_hidden_objects(srv):
     assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
 
 
+def test_the_check_judges_the_object_the_handler_acts_on(srv):
+    # Two ways a body could name one run to the check and another to the handler: a duplicate key (parsers
+    # disagree on which wins) and an empty run_id beside a run_uuid (the handlers fall back to run_uuid).
+    owner, other = make_user(srv, "owner"), make_user(srv, "other")
+    exp = call(srv, "POST", API + "/experiments/create", owner, json={"name": "victim"}).json()["experiment_id"]
+    victim = call(srv, "POST", API + "/runs/create", owner, json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+    mine = call(srv, "POST", API + "/runs/create", other, json={"experiment_id": "0"})
+    assert mine.status_code == 403  # the Default experiment is READ for everyone but admins
+    own_exp = call(srv, "POST", API + "/experiments/create", other, json={"name": "mine"}).json()["experiment_id"]
+    mine = call(srv, "POST", API + "/runs/create", other, json={"experiment_id": own_exp}).json()["run"]["info"]["run_id"]
+    metric = '"key": "k", "value": 1, "timestamp": 1'
+    for body in ('{"run_id": "%s", "run_id": "%s", %s}' % (mine, victim, metric),
+                 '{"run_id": "%s", "run_id": "%s", %s}' % (victim, mine, metric),
+                 '{"run_id": "", "run_uuid": "%s", %s}' % (victim, metric),
+                 '{"run_uuid": "%s", "run_id": "", %s}' % (victim, metric)):
+        for route in ("/runs/log-metric", "/runs/log-batch", "/runs/set-tag"):
+            r = call(srv, "POST", API + route, other, data=body, headers={"Content-Type": "application/json"})
+            assert r.status_code in (400, 403), (route, body, r.status_code, r.text)
+    hist = call(srv, "GET", API + "/metrics/get-history", owner, params={"run_id": victim, "metric_key": "k"}).json()
+    assert not hist.get("metrics")
+
+
 def test_only_admins_choose_artifact_locations(srv):
     bob = make_user(srv, "bob")
     r = call(srv, "POST", API + "/experiments/create", bob, json={"name": "e", "artifact_location": "mlflow-artifacts:/0"})
