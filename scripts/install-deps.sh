@@ -17,7 +17,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests python3-yaml sqlite3 wrk curl
   python3-numpy python3-torch python3-xgboost python3-grpcio python3-protobuf
-  bubblewrap util-linux python3-venv python3-pip tar gzip
+  bubblewrap util-linux python3-venv python3-pip tar gzip python3-jwt python3-cryptography
 )
 
 if [ "$BUILD_ONLY" = 1 ]; then

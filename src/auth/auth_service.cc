@@ -198,12 +198,12 @@ std::optional<Result<PrincipalPtr>> AuthService::AuthenticateFast(std::string_vi
     }
     return Result<PrincipalPtr>(std::move(shared));
   }
-  if (cred->kind == Credential::Kind::kBearer) {
+  if (cred->kind == Credential::Kind::kBearer && options_.oidc == nullptr) {
     return Result<PrincipalPtr>(
         Unauthenticated("The Bearer token is not a Tamga access token, and no OIDC issuer "
                         "is configured to verify it."));
   }
-  return std::nullopt;
+  return std::nullopt;  // a password or an OIDC token: verified on the pool
 }
 
 void AuthService::Authenticate(std::string_view header, std::function<void(Result<PrincipalPtr>)> done) {
@@ -214,7 +214,8 @@ void AuthService::Authenticate(std::string_view header, std::function<void(Resul
   auto shared_done = std::make_shared<std::function<void(Result<PrincipalPtr>)>>(std::move(done));
   bool queued = verify_pool_->TrySubmit(
       [this, header = std::string(header), cred = std::move(*cred), gen, shared_done]() {
-        auto p = VerifyPassword(cred.username, cred.secret);
+        auto p = cred.kind == Credential::Kind::kBearer ? PrincipalForOidc(cred.secret)
+                                                        : VerifyPassword(cred.username, cred.secret);
         if (!p.ok()) return (*shared_done)(p.status());
         auto shared = std::make_shared<const Principal>(std::move(*p));
         if (generation_.load() == gen) cache_.Insert(header, shared, clock_->NowMillis());
@@ -224,6 +225,50 @@ void AuthService::Authenticate(std::string_view header, std::function<void(Resul
     (*shared_done)(Status(StatusCode::kResourceExhausted,
                           "Too many password checks in progress; retry shortly, or use an access token."));
   }
+}
+
+Result<Principal> AuthService::PrincipalForOidc(std::string_view jwt) {
+  TAMGA_ASSIGN_OR_RETURN(OidcClaims claims, options_.oidc->Verify(jwt));
+  for (unsigned char c : claims.username) {
+    if (c < 0x20 || c == 0x7f || c == ':') return Unauthenticated("The OIDC username has ':' or control characters.");
+  }
+  if (claims.username.size() > 256) return Unauthenticated("The OIDC username is longer than 256 bytes.");
+  UserRecord u;
+  {
+    std::shared_lock l(mu_);
+    auto id = user_ids_.find(claims.username);
+    if (id != user_ids_.end()) u = users_.at(id->second);
+  }
+  if (u.id == 0) {  // first sight: provision
+    UserRecord fresh;
+    fresh.username = claims.username;
+    fresh.source = "oidc";
+    fresh.created_ms = clock_->NowMillis();
+    auto created = store_->CreateUser(fresh);
+    if (created.ok()) {
+      u = *created;
+      std::unique_lock l(mu_);
+      user_ids_[u.username] = u.id;
+      users_[u.id] = u;
+      TAMGA_LOG(kInfo, "provisioned a user from OIDC", {{"username", u.username}});
+    } else {
+      std::shared_lock l(mu_);  // made by a concurrent request
+      auto id = user_ids_.find(claims.username);
+      if (id == user_ids_.end()) return created.status();
+      u = users_.at(id->second);
+    }
+  }
+  if (u.source != "oidc") {
+    return Unauthenticated("The OIDC user '" + claims.username +
+                           "' has the name of a local user; an admin must rename or delete one of them.");
+  }
+  Principal p = PrincipalForUser(u, Principal::Kind::kOidc);
+  p.teams = claims.groups;
+  p.expires_ms = claims.expires_ms;
+  if (!options_.oidc_admin_group.empty()) {
+    for (const auto& g : claims.groups) p.is_admin = p.is_admin || g == options_.oidc_admin_group;
+  }
+  return p;
 }
 
 void AuthService::FlushTokenUse() {

@@ -18,6 +18,7 @@
 
 #include "auth/audit_log.h"
 #include "auth/credential_cache.h"
+#include "auth/oidc.h"
 #include "auth/permissions.h"
 #include "auth/principal.h"
 #include "core/bounded_executor.h"
@@ -37,6 +38,11 @@ class AuthService {
     int verify_threads = 2;                             // scrypt verifications at once
     size_t verify_queue = 64;                           // waiting beyond those: 429
     int64_t min_password_length = 8;
+    // Bearer JWTs from an OIDC issuer (borrowed; null = only Tamga's own tokens). Users are provisioned on
+    // first sight (source "oidc"); their groups become the Principal's teams; members of `oidc_admin_group`
+    // are admins.
+    OidcVerifier* oidc = nullptr;
+    std::string oidc_admin_group;
   };
 
   // Loads users, tokens and grants; on a store with no user, creates the admin (Options::admin_*).
@@ -125,6 +131,7 @@ class AuthService {
   Status Bootstrap();
   Result<Principal> VerifyPassword(const std::string& username, const std::string& password);
   Result<Principal> PrincipalForToken(std::string_view secret);
+  Result<Principal> PrincipalForOidc(std::string_view jwt);
   Principal PrincipalForUser(const UserRecord& u, Principal::Kind kind) const;
   void Changed();  // drops verified credentials after any identity change
   void FlushTokenUse();

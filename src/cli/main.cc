@@ -126,6 +126,19 @@ int main(int argc, char** argv) {
       ->envname("TAMGA_METRICS_AUTH")
       ->check(CLI::IsMember({"token", "open"}))
       ->capture_default_str();
+  server->add_option("--oidc-issuer", config.oidc_issuer, "Accept Bearer JWTs from this OIDC issuer (Keycloak realm URL ...)")
+      ->envname("TAMGA_OIDC_ISSUER");
+  server->add_option("--oidc-audience", config.oidc_audience, "Required in the tokens' aud (the client id)")
+      ->envname("TAMGA_OIDC_AUDIENCE");
+  server->add_option("--oidc-username-claim", config.oidc_username_claim, "Claim naming the user (then email, sub)")
+      ->envname("TAMGA_OIDC_USERNAME_CLAIM")
+      ->capture_default_str();
+  server->add_option("--oidc-groups-claim", config.oidc_groups_claim,
+                     "Claim (dotted path) holding the user's groups: groups, realm_access.roles")
+      ->envname("TAMGA_OIDC_GROUPS_CLAIM")
+      ->capture_default_str();
+  server->add_option("--oidc-admin-group", config.oidc_admin_group, "Members of this OIDC group are admins")
+      ->envname("TAMGA_OIDC_ADMIN_GROUP");
   server->add_flag("--audit-ingest", config.audit_ingest,
                    "Also audit run-data writes (log-metric, log-batch, artifact uploads ...)");
   server->add_option("--model-cache-dir", config.model_cache_dir,

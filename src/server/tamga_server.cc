@@ -85,6 +85,7 @@ struct TamgaServer::Parts {
   std::unique_ptr<LocalServing> local_serving;
   std::unique_ptr<OipGrpcServer> grpc;
   std::unique_ptr<AuthStore> auth_store;
+  std::unique_ptr<OidcVerifier> oidc;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<AccessControl> access;
   Router router;
@@ -165,6 +166,30 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
     ao.admin_username = config.admin_username;
     ao.admin_password = config.admin_password;
     ao.initial_password_file = config.data_dir + "/initial-admin-password";
+    if (!config.oidc_issuer.empty()) {
+      OidcVerifier::Options oo;
+      oo.issuer = config.oidc_issuer;
+      oo.audience = config.oidc_audience;
+      oo.username_claim = config.oidc_username_claim;
+      oo.groups_claim = config.oidc_groups_claim;
+      // The issuer is the operator's choice (often on a private network): not fenced like webhook URLs.
+      auto fetch = [](const std::string& url, int64_t timeout_ms) -> Result<std::string> {
+        HttpClientRequest req;
+        req.url = url;
+        req.timeout_ms = timeout_ms;
+        req.max_response_bytes = 1 << 20;
+        TAMGA_ASSIGN_OR_RETURN(auto res, HttpCall(req));
+        if (res.status != 200) return Unavailable("GET " + url + " answered " + std::to_string(res.status));
+        return std::move(res.body);
+      };
+      p->oidc = std::make_unique<OidcVerifier>(oo, fetch, &p->clock);
+      if (Status s = p->oidc->Refresh(); !s.ok()) {
+        TAMGA_LOG(kWarn, "OIDC issuer not reachable yet; tokens are refused until it is",
+                  {{"issuer", config.oidc_issuer}, {"error", s.ToString()}});
+      }
+      ao.oidc = p->oidc.get();
+      ao.oidc_admin_group = config.oidc_admin_group;
+    }
     TAMGA_ASSIGN_OR_RETURN(p->auth, AuthService::Create(ao, p->auth_store.get(), &p->clock));
     AccessControl::Options aco;
     aco.metrics_open = config.metrics_auth == "open";
