@@ -67,7 +67,9 @@ Status AuthService::Load() {
   TAMGA_ASSIGN_OR_RETURN(auto users, store_->ListUsers());
   TAMGA_ASSIGN_OR_RETURN(auto tokens, store_->ListTokens());
   TAMGA_ASSIGN_OR_RETURN(auto grants, store_->ListGrants());
+  TAMGA_ASSIGN_OR_RETURN(auto members, store_->ListTeamMembers());
   std::unique_lock l(mu_);
+  for (auto& m : members) teams_of_[m.user_id][m.team] = m.role;
   for (auto& u : users) {
     user_ids_[u.username] = u.id;
     users_[u.id] = std::move(u);
@@ -119,6 +121,9 @@ Principal AuthService::PrincipalForUser(const UserRecord& u, Principal::Kind kin
   p.user_id = std::to_string(u.id);
   p.username = u.username;
   p.is_admin = u.is_admin;
+  if (auto it = teams_of_.find(u.id); it != teams_of_.end()) {
+    for (const auto& [team, role] : it->second) p.teams.push_back(team);
+  }
   return p;
 }
 
@@ -168,6 +173,7 @@ Result<Principal> AuthService::VerifyPassword(const std::string& username, const
   static const std::string kDummy = *HashPassword("tamga-dummy-password", ScryptParams{});
   bool ok = ::tamga::VerifyPassword(password, u.password_hash.empty() ? kDummy : u.password_hash);
   if (!ok || u.id == 0 || u.password_hash.empty()) return Unauthenticated("Invalid username or password.");
+  std::shared_lock l(mu_);
   return PrincipalForUser(u, Principal::Kind::kUser);
 }
 
@@ -230,7 +236,8 @@ void AuthService::Authenticate(std::string_view header, std::function<void(Resul
 Result<Principal> AuthService::PrincipalForOidc(std::string_view jwt) {
   TAMGA_ASSIGN_OR_RETURN(OidcClaims claims, options_.oidc->Verify(jwt));
   for (unsigned char c : claims.username) {
-    if (c < 0x20 || c == 0x7f || c == ':') return Unauthenticated("The OIDC username has ':' or control characters.");
+    if (c < 0x20 || c == 0x7f || c == ':')
+      return Unauthenticated("The OIDC username has ':' or control characters.");
   }
   if (claims.username.size() > 256) return Unauthenticated("The OIDC username is longer than 256 bytes.");
   UserRecord u;
@@ -262,8 +269,14 @@ Result<Principal> AuthService::PrincipalForOidc(std::string_view jwt) {
     return Unauthenticated("The OIDC user '" + claims.username +
                            "' has the name of a local user; an admin must rename or delete one of them.");
   }
-  Principal p = PrincipalForUser(u, Principal::Kind::kOidc);
-  p.teams = claims.groups;
+  Principal p;
+  {
+    std::shared_lock l(mu_);
+    p = PrincipalForUser(u, Principal::Kind::kOidc);  // local memberships, then the token's groups
+  }
+  for (const auto& g : claims.groups) {
+    if (std::find(p.teams.begin(), p.teams.end(), g) == p.teams.end()) p.teams.push_back(g);
+  }
   p.expires_ms = claims.expires_ms;
   if (!options_.oidc_admin_group.empty()) {
     for (const auto& g : claims.groups) p.is_admin = p.is_admin || g == options_.oidc_admin_group;

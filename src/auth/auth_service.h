@@ -90,6 +90,33 @@ class AuthService {
   // A user's own grants (the User object of MLflow's API).
   std::vector<GrantRecord> GrantsOf(int64_t user_id) const;
 
+  // ---- grants to users or teams on any object (Tamga's permissions API) ----
+  struct Subject {
+    bool team = false;
+    std::string name;  // a username, or a team name (local, or an OIDC group)
+  };
+  // InvalidArgument (bad team name), NotFound (unknown user; Remove: no such grant).
+  Status SetGrant(ObjectKind kind, const std::string& object_id, const Subject& to, Permission p);
+  Status RemoveGrant(ObjectKind kind, const std::string& object_id, const Subject& from);
+  struct GrantView {
+    std::string subject_kind;  // user | team
+    std::string subject;       // username | team
+    std::string permission;
+  };
+  std::vector<GrantView> GrantsOn(ObjectKind kind, const std::string& object_id) const;
+
+  // ---- local teams: members with a role (member | maintainer) ----
+  struct TeamMember {
+    std::string team;
+    std::string username;
+    std::string role;
+  };
+  Status SetTeamMember(const std::string& team, const std::string& username, const std::string& role);
+  Status RemoveTeamMember(const std::string& team, const std::string& username);  // NotFound
+  std::vector<TeamMember> TeamMembers(const std::string& team) const;             // "" = every team
+  // Admins, and maintainers of the team.
+  bool MayManageTeam(const Principal& who, const std::string& team) const;
+
   // Which objects of a kind `who` may read, for pushing into a search's SQL: everything, only `ids`, or
   // everything except `ids`.
   struct Visibility {
@@ -132,7 +159,7 @@ class AuthService {
   Result<Principal> VerifyPassword(const std::string& username, const std::string& password);
   Result<Principal> PrincipalForToken(std::string_view secret);
   Result<Principal> PrincipalForOidc(std::string_view jwt);
-  Principal PrincipalForUser(const UserRecord& u, Principal::Kind kind) const;
+  Principal PrincipalForUser(const UserRecord& u, Principal::Kind kind) const;  // mu_ held (shared or not)
   void Changed();  // drops verified credentials after any identity change
   void FlushTokenUse();
 
@@ -151,6 +178,7 @@ class AuthService {
   std::map<std::string, TokenRecord> tokens_;  // by digest
   // (kind, object id) -> subject "u:<id>" | "t:<team>" -> permission
   std::map<std::pair<std::string, std::string>, std::map<std::string, Permission>> grants_;
+  std::map<int64_t, std::map<std::string, std::string>> teams_of_;  // user id -> team -> role
   std::map<std::string, int64_t> token_use_;  // token id -> last use not yet written (guarded by mu_)
   std::atomic<int64_t> token_use_flushed_ms_{0};
   std::atomic<uint64_t> generation_{0};  // bumped by Changed(): a proof computed before it is not cached

@@ -126,6 +126,7 @@ Status AuthService::DeleteUser(const std::string& username) {
     std::string subject = UserSubject(u.id);
     for (const auto& key : by_subject_[subject]) grants_[key].erase(subject);
     by_subject_.erase(subject);
+    teams_of_.erase(u.id);
   }
   Changed();
   return Status::Ok();

@@ -132,6 +132,49 @@ Status Denied(Permission need, const std::string& what) {
 
 }  // namespace
 
+const char* AccessRuleKindName(AccessRule::Kind kind) {
+  using K = AccessRule::Kind;
+  switch (kind) {  // no default: -Wswitch names a kind added without a name
+    case K::kPublic:
+      return "public";
+    case K::kMetrics:
+      return "metrics";
+    case K::kAuthenticated:
+      return "authenticated";
+    case K::kCreateExperiment:
+      return "create_experiment";
+    case K::kAdmin:
+      return "admin";
+    case K::kSelf:
+      return "self";
+    case K::kExperiment:
+      return "experiment";
+    case K::kExperimentByName:
+      return "experiment_by_name";
+    case K::kRun:
+      return "run";
+    case K::kRuns:
+      return "runs";
+    case K::kArtifactPath:
+      return "artifact_path";
+    case K::kModel:
+      return "registered_model";
+    case K::kModelUri:
+      return "model_uri";
+    case K::kQueue:
+      return "queue";
+    case K::kLoggedModel:
+      return "logged_model";
+    case K::kAgent:
+      return "agent";
+    case K::kJobAction:
+      return "job_action";
+    case K::kGrant:
+      return "grant";
+  }
+  return "unknown";
+}
+
 std::vector<std::string> RoutesWithoutRule(const Router& router) {
   std::set<std::pair<HttpMethod, std::string>> have;
   for (const auto& row : AccessRules()) have.insert({row.method, row.route});
@@ -434,6 +477,14 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
     case K::kQueue: {
       TAMGA_ASSIGN_OR_RETURN(auto v, required());
       return need_on(ObjectKind::kQueue, v[0], "queue");
+    }
+    case K::kGrant: {
+      TAMGA_ASSIGN_OR_RETURN(auto kind_name, FieldValues(req, {"object_kind"}));
+      TAMGA_ASSIGN_OR_RETURN(auto id, FieldValues(req, {"object_id"}));
+      if (kind_name.empty()) return Missing({"object_kind"});
+      if (id.empty()) return Missing({"object_id"});
+      TAMGA_ASSIGN_OR_RETURN(ObjectKind kind, ParseObjectKind(kind_name[0]));
+      return need_on(kind, id[0], ObjectKindName(kind));
     }
     case K::kLoggedModel: {
       std::string rest = req.path_params.empty() ? "" : req.path_params[0];

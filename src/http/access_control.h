@@ -41,12 +41,16 @@ struct AccessRule {
     kLoggedModel,   // the experiment of the logged model in the path
     kAgent,         // an agent token (or an admin); a `queues` field must name only the token's queues
     kJobAction,     // POST /jobs/{id}/{action}: abort is for admins (for now), the rest for agents
+    kGrant,         // the object named by fields object_kind + object_id (Tamga's permissions API)
   };
   Kind kind = Kind::kAdmin;
   Permission need = Permission::kRead;
   std::vector<std::string> fields;  // where the object id is; the first present wins
   std::string fallback;             // the id when no field is present ("" = the request is refused)
 };
+
+// The kind's name (GET /api/2.0/tamga/routes).
+const char* AccessRuleKindName(AccessRule::Kind kind);
 
 // One row of the table: method + route template (as RouteMatch::label reports it, "/prefix/*" for prefix
 // routes; /ajax-api/ aliases share their /api/ row).

@@ -42,6 +42,12 @@ struct GrantRecord {
   std::string permission;    // READ | EDIT | MANAGE | NO_PERMISSIONS
 };
 
+struct TeamMemberRecord {
+  std::string team;
+  int64_t user_id = 0;
+  std::string role = "member";  // member | maintainer (may add and remove members)
+};
+
 struct AuditRecord {
   int64_t seq = 0;
   int64_t time_ms = 0;
@@ -84,6 +90,10 @@ class AuthStore {
   // Grants of a renamed object (registered models are keyed by name).
   virtual Status RenameGrantObject(const std::string& kind, const std::string& from,
                                    const std::string& to) = 0;
+
+  virtual Result<std::vector<TeamMemberRecord>> ListTeamMembers() = 0;
+  virtual Status PutTeamMember(const TeamMemberRecord& m) = 0;                    // insert or replace
+  virtual Status DeleteTeamMember(const std::string& team, int64_t user_id) = 0;  // NotFound
 
   virtual Status AppendAudit(const std::vector<AuditRecord>& rows) = 0;
   virtual Result<std::vector<AuditRecord>> ListAudit(const AuditQuery& q) = 0;

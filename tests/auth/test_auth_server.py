@@ -182,6 +182,41 @@ def test_the_check_judges_the_object_the_handler_acts_on(srv):
     assert not hist.get("metrics")
 
 
+def test_teams_and_grants_on_queues(srv):
+    ana, ben = make_user(srv, "ana"), make_user(srv, "ben")
+    assert call(srv, "POST", "/api/2.0/tamga/queues", ADMIN, json={"name": "gpu"}).status_code == 200
+    job = {"queue": "gpu", "command": ["true"]}
+    assert call(srv, "POST", "/api/2.0/tamga/jobs", ana, json=job).status_code == 403  # READ by default
+    # Admin makes ana maintainer of "vision" and grants the team EDIT on the queue; ana adds ben.
+    r = call(srv, "PUT", "/api/2.0/tamga/teams/members", ADMIN, json={"team": "vision", "username": "ana", "role": "maintainer"})
+    assert r.status_code == 200, r.text
+    r = call(srv, "PUT", "/api/2.0/tamga/permissions", ADMIN,
+             json={"object_kind": "queue", "object_id": "gpu", "team": "vision", "permission": "EDIT"})
+    assert r.status_code == 200, r.text
+    assert call(srv, "POST", "/api/2.0/tamga/jobs", ana, json=job).status_code == 200
+    assert call(srv, "POST", "/api/2.0/tamga/jobs", ben, json=job).status_code == 403
+    assert call(srv, "PUT", "/api/2.0/tamga/teams/members", ana, json={"team": "vision", "username": "ben"}).status_code == 200
+    assert call(srv, "PUT", "/api/2.0/tamga/teams/members", ana,
+                json={"team": "vision", "username": "ben", "role": "maintainer"}).status_code == 403
+    assert call(srv, "PUT", "/api/2.0/tamga/teams/members", ben, json={"team": "other", "username": "ben"}).status_code == 403
+    assert call(srv, "POST", "/api/2.0/tamga/jobs", ben, json=job).status_code == 200
+    assert call(srv, "GET", "/api/2.0/tamga/whoami", ben).json()["teams"] == ["vision"]
+    members = call(srv, "GET", "/api/2.0/tamga/teams", ben, params={"team": "vision"}).json()["members"]
+    assert [(m["username"], m["role"]) for m in members] == [("ana", "maintainer"), ("ben", "member")]
+    grants = call(srv, "GET", "/api/2.0/tamga/permissions", ADMIN, params={"object_kind": "queue", "object_id": "gpu"}).json()
+    assert grants["permissions"] == [{"team": "vision", "permission": "EDIT"}] and grants["default_permission"] == "READ"
+    assert call(srv, "GET", "/api/2.0/tamga/permissions", ana, params={"object_kind": "queue", "object_id": "gpu"}).status_code == 403
+    # Team grants on experiments work the same; removing the member removes the access at once.
+    exp = call(srv, "POST", API + "/experiments/create", ADMIN, json={"name": "team-exp"}).json()["experiment_id"]
+    call(srv, "PUT", "/api/2.0/tamga/permissions", ADMIN,
+         json={"object_kind": "experiment", "object_id": exp, "team": "vision", "permission": "EDIT"})
+    assert call(srv, "POST", API + "/runs/create", ben, json={"experiment_id": exp}).status_code == 200
+    assert call(srv, "DELETE", "/api/2.0/tamga/teams/members", ana, json={"team": "vision", "username": "ben"}).status_code == 200
+    assert call(srv, "POST", API + "/runs/create", ben, json={"experiment_id": exp}).status_code == 403
+    r = call(srv, "PUT", "/api/2.0/tamga/permissions", ADMIN, json={"object_kind": "planet", "object_id": "x", "user": "ana", "permission": "READ"})
+    assert r.status_code == 400
+
+
 def test_only_admins_choose_artifact_locations(srv):
     bob = make_user(srv, "bob")
     r = call(srv, "POST", API + "/experiments/create", bob, json={"name": "e", "artifact_location": "mlflow-artifacts:/0"})

@@ -139,6 +139,12 @@ std::vector<AccessRuleRow> Build() {
       {DELETE, tg + "/tokens/*", Signed()},
       {GET, tg + "/whoami", Signed()},
       {GET, tg + "/audit", Admin()},
+      {PUT, tg + "/permissions", {K::kGrant, M, {}}},
+      {DELETE, tg + "/permissions", {K::kGrant, M, {}}},
+      {GET, tg + "/permissions", {K::kGrant, M, {}}},
+      {PUT, tg + "/teams/members", Signed()},
+      {DELETE, tg + "/teams/members", Signed()},
+      {GET, tg + "/teams", Signed()},
       {GET, tg + "/routes", Admin()},
       // registry events and resolution
       {GET, tg + "/events", Signed()},

@@ -333,6 +333,116 @@ void RegisterAuditRoute(Router& router, AuthService* auth) {
              }));
 }
 
+// Tamga's permissions API: grants to users or teams on any object (experiments, registered models, queues,
+// deployments, webhooks); the caller needs MANAGE on the object (the rule). And local teams.
+void RegisterGrantRoutes(Router& router, AuthService* auth) {
+  const std::string base = "/api/2.0/tamga/permissions";
+  auto subject_of = [](const RequestFields& f) -> Result<AuthService::Subject> {
+    TAMGA_ASSIGN_OR_RETURN(auto user, f.OptString("user"));
+    TAMGA_ASSIGN_OR_RETURN(auto team, f.OptString("team"));
+    if (user.has_value() == team.has_value())
+      return InvalidArgument("Name exactly one of 'user' and 'team'.");
+    return AuthService::Subject{team.has_value(), team ? *team : *user};
+  };
+  router.Add(HttpMethod::kPut, base,
+             FieldsHandler([auth, subject_of](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string kind_name, f.RequiredString("object_kind"));
+               TAMGA_ASSIGN_OR_RETURN(ObjectKind kind, ParseObjectKind(kind_name));
+               TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("object_id"));
+               TAMGA_ASSIGN_OR_RETURN(auto subject, subject_of(f));
+               TAMGA_ASSIGN_OR_RETURN(std::string perm, f.RequiredString("permission"));
+               TAMGA_ASSIGN_OR_RETURN(Permission p, ParsePermission(perm));
+               TAMGA_RETURN_IF_ERROR(auth->SetGrant(kind, id, subject, p));
+               respond(HttpResponse::Json("{}"));
+               return Status::Ok();
+             }));
+  router.Add(HttpMethod::kDelete, base,
+             FieldsHandler([auth, subject_of](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string kind_name, f.RequiredString("object_kind"));
+               TAMGA_ASSIGN_OR_RETURN(ObjectKind kind, ParseObjectKind(kind_name));
+               TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("object_id"));
+               TAMGA_ASSIGN_OR_RETURN(auto subject, subject_of(f));
+               TAMGA_RETURN_IF_ERROR(auth->RemoveGrant(kind, id, subject));
+               respond(HttpResponse::Json("{}"));
+               return Status::Ok();
+             }));
+  router.Add(HttpMethod::kGet, base,
+             FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(std::string kind_name, f.RequiredString("object_kind"));
+               TAMGA_ASSIGN_OR_RETURN(ObjectKind kind, ParseObjectKind(kind_name));
+               TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("object_id"));
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               w.Key("permissions");
+               w.BeginArray();
+               for (const auto& g : auth->GrantsOn(kind, id)) {
+                 w.BeginObject();
+                 w.Field(g.subject_kind == "team" ? "team" : "user", g.subject);
+                 w.Field("permission", g.permission);
+                 w.EndObject();
+               }
+               w.EndArray();
+               w.Field("default_permission", PermissionName(auth->default_permission()));
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
+
+  const std::string teams = "/api/2.0/tamga/teams";
+  router.Add(HttpMethod::kPut, teams + "/members",
+             RequestFieldsHandler(
+                 [auth](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
+                   TAMGA_ASSIGN_OR_RETURN(std::string team, f.RequiredString("team"));
+                   TAMGA_ASSIGN_OR_RETURN(std::string username, f.RequiredString("username"));
+                   TAMGA_ASSIGN_OR_RETURN(auto role, f.OptString("role"));
+                   if (!auth->MayManageTeam(*http.principal, team)) {
+                     return PermissionDenied(
+                         "Permission denied: only an admin or a maintainer of the team changes its members.");
+                   }
+                   if (role.value_or("member") == "maintainer" && !http.principal->is_admin) {
+                     // Maintainers add members; making maintainers is for admins.
+                     return PermissionDenied("Permission denied: only an admin makes team maintainers.");
+                   }
+                   TAMGA_RETURN_IF_ERROR(auth->SetTeamMember(team, username, role.value_or("member")));
+                   respond(HttpResponse::Json("{}"));
+                   return Status::Ok();
+                 }));
+  router.Add(HttpMethod::kDelete, teams + "/members",
+             RequestFieldsHandler(
+                 [auth](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
+                   TAMGA_ASSIGN_OR_RETURN(std::string team, f.RequiredString("team"));
+                   TAMGA_ASSIGN_OR_RETURN(std::string username, f.RequiredString("username"));
+                   if (!auth->MayManageTeam(*http.principal, team)) {
+                     return PermissionDenied(
+                         "Permission denied: only an admin or a maintainer of the team changes its members.");
+                   }
+                   TAMGA_RETURN_IF_ERROR(auth->RemoveTeamMember(team, username));
+                   respond(HttpResponse::Json("{}"));
+                   return Status::Ok();
+                 }));
+  router.Add(HttpMethod::kGet, teams,
+             FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
+               TAMGA_ASSIGN_OR_RETURN(auto team, f.OptString("team"));
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               w.Key("members");
+               w.BeginArray();
+               for (const auto& m : auth->TeamMembers(team.value_or(""))) {
+                 w.BeginObject();
+                 w.Field("team", m.team);
+                 w.Field("username", m.username);
+                 w.Field("role", m.role);
+                 w.EndObject();
+               }
+               w.EndArray();
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
+}
+
 }  // namespace
 
 void RegisterAuthRoutes(Router& router, const RouteContext& ctx) {
@@ -342,15 +452,11 @@ void RegisterAuthRoutes(Router& router, const RouteContext& ctx) {
   RegisterPermissionRoutes(router, ctx, ObjectKind::kRegisteredModel);
   RegisterTokenRoutes(router, ctx.auth, ctx.clock);
   RegisterAuditRoute(router, ctx.auth);
+  RegisterGrantRoutes(router, ctx.auth);
   // Every route with its rule: what an operator reads to know who may call what, and what the
   // authorization matrix test checks for completeness. Registered last; reads the finished router.
   const Router* all = &router;
   router.Add(HttpMethod::kGet, "/api/2.0/tamga/routes", [all](HttpRequest&, Responder respond) {
-    static const char* kKinds[] = {"public",    "metrics", "authenticated", "create_experiment",
-                                   "admin",     "self",    "experiment",    "experiment_by_name",
-                                   "run",       "runs",    "artifact_path", "registered_model",
-                                   "model_uri", "queue",   "logged_model",  "agent",
-                                   "job_action"};
     std::map<std::pair<HttpMethod, std::string>, const AccessRule*> rules;
     for (const auto& row : AccessRules()) rules[{row.method, row.route}] = &row.rule;
     static const char* kMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"};
@@ -366,7 +472,7 @@ void RegisterAuthRoutes(Router& router, const RouteContext& ctx) {
       w.Field("route", route);
       auto it = rules.find({method, route});
       if (it != rules.end()) {
-        w.Field("rule", kKinds[static_cast<int>(it->second->kind)]);
+        w.Field("rule", AccessRuleKindName(it->second->kind));
         w.Field("permission", PermissionName(it->second->need));
       }
       w.EndObject();

@@ -179,6 +179,32 @@ class SqliteAuthStore final : public AuthStore {
     return s->Bind(1, kind).Bind(2, from).Bind(3, to).Run();
   }
 
+  Result<std::vector<TeamMemberRecord>> ListTeamMembers() override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("SELECT team, user_id, role FROM team_members ORDER BY team, user_id"));
+    std::vector<TeamMemberRecord> out;
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+      out.push_back({r.Text(0), r.Int(1), r.Text(2)});
+    }));
+    return out;
+  }
+
+  Status PutTeamMember(const TeamMemberRecord& m) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, db_->Prepare("INSERT OR REPLACE INTO team_members(team, user_id, role) VALUES(?1, ?2, ?3)"));
+    return s->Bind(1, m.team).Bind(2, m.user_id).Bind(3, m.role).Run();
+  }
+
+  Status DeleteTeamMember(const std::string& team, int64_t user_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM team_members WHERE team = ?1 AND user_id = ?2"));
+    TAMGA_RETURN_IF_ERROR(s->Bind(1, team).Bind(2, user_id).Run());
+    if (db_->Changes() == 0) return NotFound("No such team member");
+    return Status::Ok();
+  }
+
   Status AppendAudit(const std::vector<AuditRecord>& rows) override {
     if (rows.empty()) return Status::Ok();
     std::lock_guard<std::mutex> l(mu_);
