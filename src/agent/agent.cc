@@ -275,6 +275,8 @@ void JobAgent::Impl::LeaseOnce() {
     }
     auto run = std::make_shared<Running>();
     run->job = *job;
+    if (auto t = r->find("tracking_token"); t != r->end() && t->is_string())
+      run->tracking_token = t->get<std::string>();
     TAMGA_LOG(kInfo, "job leased", {{"job", job->id}, {"gpus", std::to_string(job->gpu_uuids.size())}});
     MutexLock l(&mu);
     running[job->id] = run;

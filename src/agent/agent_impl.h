@@ -36,6 +36,7 @@ inline std::atomic<bool> g_agent_stop{false};
 struct JobAgent::Impl {
   struct Running {
     Job job;
+    std::string tracking_token;  // the submitter's token for this job (auth on), from the lease
     SteadyClock::time_point leased_at = SteadyClock::now();
     std::atomic<pid_t> pgid{-1};
     std::atomic<bool> abort{false};
@@ -92,7 +93,8 @@ struct JobAgent::Impl {
   void Finish(const std::string& job_id, JobState state, const std::string& reason, std::optional<int> code);
 
   // Sends what CaptureEnvironment found (run tags and files under the run's artifacts "tamga/").
-  void UploadEnvironment(const Job& job, const CapturedEnvironment& ce, double start_overhead_ms);
+  // With the job's own token when it has one (auth on: the run is its submitter's, not the agent's).
+  void UploadEnvironment(const Running& r, const CapturedEnvironment& ce, double start_overhead_ms);
 
   // Stops the job's process group: SIGTERM, the grace period, SIGKILL. Returns when the main process ended.
   void Terminate(Running& r, pid_t pid, int* status);

@@ -64,21 +64,24 @@ void JobAgent::Impl::Finish(const std::string& job_id, JobState state, const std
   }
 }
 
-void JobAgent::Impl::UploadEnvironment(const Job& job, const CapturedEnvironment& ce,
+void JobAgent::Impl::UploadEnvironment(const Running& running, const CapturedEnvironment& ce,
                                        double start_overhead_ms) {
+  const Job& job = running.job;
+  AgentClient run_client =
+      running.tracking_token.empty() ? client : AgentClient(cfg.server, "Bearer " + running.tracking_token);
   nlohmann::json tags = nlohmann::json::array();
   for (const auto& [k, v] : ce.tags) tags.push_back({{"key", k}, {"value", v}});
   tags.push_back({{"key", "tamga.job.agent"}, {"value", cfg.name}});
   char ms[32];
   std::snprintf(ms, sizeof(ms), "%.2f", start_overhead_ms);
   tags.push_back({{"key", "tamga.job.start_overhead_ms"}, {"value", ms}});
-  auto r = client.Post("/api/2.0/mlflow/runs/log-batch", {{"run_id", job.run_id}, {"tags", tags}});
+  auto r = run_client.Post("/api/2.0/mlflow/runs/log-batch", {{"run_id", job.run_id}, {"tags", tags}});
   if (!r.ok())
     TAMGA_LOG(kWarn, "cannot record the job's environment",
               {{"job", job.id}, {"error", r.status().message()}});
   std::string exp = job.spec.experiment_id.empty() ? std::string("0") : job.spec.experiment_id;
   for (const auto& [path, content] : ce.files) {
-    Status s = client.Put(
+    Status s = run_client.Put(
         "/api/2.0/mlflow-artifacts/artifacts/" + exp + "/" + job.run_id + "/artifacts/" + path, content);
     if (!s.ok())
       TAMGA_LOG(kWarn, "cannot upload an environment file",
@@ -177,6 +180,8 @@ void JobAgent::Impl::RunJob(std::shared_ptr<Running> r) {
   env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
   env["MLFLOW_TRACKING_URI"] = cfg.server;
   env["MLFLOW_RUN_ID"] = job.run_id;
+  // Auth on: the job logs to its run as its submitter (the agent's own token works only on agent routes).
+  if (!r->tracking_token.empty()) env["MLFLOW_TRACKING_TOKEN"] = r->tracking_token;
   env["TAMGA_JOB_ID"] = job.id;
   // Captured before the job can change anything; sent once it runs (off the start path).
   CapturedEnvironment captured = CaptureEnvironment(dir, job.spec.command, env, Snap(), job.gpu_uuids);
@@ -213,14 +218,14 @@ void JobAgent::Impl::RunJob(std::shared_ptr<Running> r) {
                           : "cannot start " + program + ": " + spawned.status().message();
     std::string line = why + "\n";
     SendLogs(job.id, "agent", line);
-    UploadEnvironment(job, captured, 0);
+    UploadEnvironment(*r, captured, 0);
     return Finish(job.id, JobState::kFailed, why, std::nullopt);
   }
   pid_t pid = *spawned;
   r->pgid = pid;
   double overhead_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - r->leased_at).count();
   (void)Deliver("/api/2.0/tamga/jobs/" + job.id + "/started", {{"agent_id", agent_id}}, 30);
-  UploadEnvironment(job, captured, overhead_ms);
+  UploadEnvironment(*r, captured, overhead_ms);
 
   std::string bufs[2];
   const char* names[2] = {"stdout", "stderr"};

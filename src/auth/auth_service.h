@@ -131,7 +131,8 @@ class AuthService {
   struct CreateTokenRequest {
     int64_t user_id = 0;
     std::string name;
-    int64_t expires_ms = 0;           // absolute; 0 = never
+    int64_t expires_ms = 0;           // absolute; 0 = never (or expires_in_ms)
+    int64_t expires_in_ms = 0;        // relative to now, when expires_ms is 0
     std::string role = "user";        // user | agent
     std::vector<std::string> queues;  // agent tokens
   };

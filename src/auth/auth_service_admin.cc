@@ -319,6 +319,8 @@ Result<AuthService::CreatedToken> AuthService::CreateToken(const CreateTokenRequ
   int64_t now = clock_->NowMillis();
   if (req.expires_ms != 0 && req.expires_ms <= now)
     return InvalidArgument("The token's expiry is in the past.");
+  int64_t expires_ms =
+      req.expires_ms == 0 && req.expires_in_ms > 0 ? now + req.expires_in_ms : req.expires_ms;
   {
     std::shared_lock l(mu_);
     if (!users_.count(req.user_id))
@@ -334,7 +336,7 @@ Result<AuthService::CreatedToken> AuthService::CreateToken(const CreateTokenRequ
   t.role = req.role;
   for (const auto& q : req.queues) t.queues += (t.queues.empty() ? "" : ",") + q;
   t.created_ms = now;
-  t.expires_ms = req.expires_ms;
+  t.expires_ms = expires_ms;
   TAMGA_RETURN_IF_ERROR(store_->PutToken(t));
   std::unique_lock l(mu_);
   tokens_[t.digest] = t;

@@ -4,12 +4,43 @@
 // JsonWriter. Errors use the MLflow error shape.
 #include "core/json_parse.h"
 #include "core/json_writer.h"
+#include "core/log.h"
 #include "core/utf8.h"
 #include "http/routes/route_context.h"
 #include "jobs/job_service.h"
 
 namespace tamga {
 namespace {
+
+constexpr const char* kOwnerTag = "tamga.owner";  // the job's submitter (auth on), set by the server
+
+// With auth on a job runs as its submitter (the `tamga.owner` tag the submit route sets): its lease hands the
+// agent a token of the submitter's, named after the job, which the agent gives the job as
+// MLFLOW_TRACKING_TOKEN; it is revoked when the job ends and expires anyway (the job's timeout + 1 h, else
+// 7 days).
+std::string MintJobToken(AuthService* auth, const Job& j) {
+  auto owner = j.spec.tags.find(kOwnerTag);
+  if (auth == nullptr || owner == j.spec.tags.end()) return "";
+  auto user = auth->GetUser(owner->second);
+  if (!user.ok()) return "";
+  AuthService::CreateTokenRequest r;
+  r.user_id = user->id;
+  r.name = "job:" + j.id;
+  r.expires_in_ms = j.spec.timeout_s > 0 ? j.spec.timeout_s * 1000 + 3600000 : int64_t{7} * 86400000;
+  auto t = auth->CreateToken(r);
+  if (!t.ok()) {
+    TAMGA_LOG(kWarn, "cannot make the job's token", {{"job", j.id}, {"error", t.status().message()}});
+    return "";
+  }
+  return t->secret;
+}
+
+void RevokeJobTokens(AuthService* auth, const std::string& job_id) {
+  if (auth == nullptr) return;
+  for (const auto& t : auth->ListTokens(std::nullopt)) {
+    if (t.name == "job:" + job_id) (void)auth->RevokeToken(t.id);
+  }
+}
 
 constexpr const char* kBase = "/api/2.0/tamga";
 
@@ -149,7 +180,8 @@ void WriteLogsPage(const LogsPage& page, std::string* body) {
 }
 
 // The agent's reports on a job it holds: started, logs, finish.
-Status PostJobAction(JobService* jobs, const JobPath& p, const RequestFields& b, Responder respond) {
+Status PostJobAction(JobService* jobs, AuthService* auth, const JobPath& p, const RequestFields& b,
+                     Responder respond) {
   TAMGA_ASSIGN_OR_RETURN(std::string agent, RequiredStrField(b, "agent_id"));
   if (p.action == "started") {
     TAMGA_RETURN_IF_ERROR(jobs->Started(p.id, agent));
@@ -180,6 +212,7 @@ Status PostJobAction(JobService* jobs, const JobPath& p, const RequestFields& b,
     }
     TAMGA_ASSIGN_OR_RETURN(auto reason, StrField(b, "reason"));
     TAMGA_RETURN_IF_ERROR(jobs->Finish(p.id, agent, *st, reason.value_or(""), code));
+    RevokeJobTokens(auth, p.id);
     respond(HttpResponse::Json("{}"));
     return Status::Ok();
   }
@@ -191,8 +224,8 @@ Result<AgentReport> ReportOf(const RequestFields& b) {
   return ParseAgentReport(report ? DumpJson(report->raw()) : "{}");
 }
 
-Status PostAgentAction(JobService* jobs, std::shared_ptr<void> ticket, const std::string& rest,
-                       const RequestFields& b, Responder respond) {
+Status PostAgentAction(JobService* jobs, AuthService* auth, std::shared_ptr<void> ticket,
+                       const std::string& rest, const RequestFields& b, Responder respond) {
   size_t slash = rest.find('/');
   if (slash == std::string::npos) return NotFound("unknown agent route");
   std::string id = rest.substr(0, slash), action = rest.substr(slash + 1);
@@ -202,11 +235,20 @@ Status PostAgentAction(JobService* jobs, std::shared_ptr<void> ticket, const std
     TAMGA_ASSIGN_OR_RETURN(int64_t wait, IntField(b, "wait_ms", 0, 0, INT64_MAX));
     if (!ticket) return TooManyLongPolls();
     jobs->Lease(id, std::move(report), std::min<int64_t>(wait, 60000),
-                [respond, ticket](Result<std::optional<Job>> j) {
+                [respond, ticket, auth](Result<std::optional<Job>> j) {
                   if (!j.ok()) return respond(ErrorResponse(j.status()));
+                  if (!*j) return respond(HttpResponse::Json("{}"));
                   // The lease is the one answer that carries the job's secrets: only the agent that will run
                   // it gets it.
-                  respond(*j ? JobResponse(**j, SecretView::kRevealed) : HttpResponse::Json("{}"));
+                  HttpResponse r = JobResponse(**j, SecretView::kRevealed);
+                  if (std::string token = MintJobToken(auth, **j); !token.empty()) {
+                    auto body = ParseJson(r.body);
+                    if (body.ok() && body->is_object()) {
+                      (*body)["tracking_token"] = token;
+                      r.body = DumpJson(*body);
+                    }
+                  }
+                  respond(std::move(r));
                 });
     return Status::Ok();
   }
@@ -266,15 +308,31 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
   });
 
   // ---- jobs (users)
-  router.Add(HttpMethod::kPost, base + "/jobs", [jobs](HttpRequest& req, Responder respond) {
+  // With auth on the submitter owns the job (the tamga.owner tag, whatever the client sent) and needs EDIT on
+  // the experiment its run goes to (the route's rule already asked for EDIT on the queue).
+  auto own = [ctx](const HttpRequest& req, JobSpec* spec) -> Status {
+    if (ctx.auth == nullptr || !req.principal) return Status::Ok();
+    std::string exp = spec->experiment_id.empty() ? "0" : spec->experiment_id;
+    if (!Allows(ctx.auth->Effective(*req.principal, ObjectKind::kExperiment, exp), Permission::kEdit)) {
+      return PermissionDenied("Permission denied: EDIT on experiment '" + exp.substr(0, 64) +
+                              "' is required to run a job in it.");
+    }
+    spec->tags[kOwnerTag] = req.principal->username;
+    return Status::Ok();
+  };
+  router.Add(HttpMethod::kPost, base + "/jobs", [jobs, own](HttpRequest& req, Responder respond) {
     auto spec = ParseJobSpec(req.body);
     if (!spec.ok()) return respond(ErrorResponse(spec.status()));
+    if (Status s = own(req, &*spec); !s.ok()) return respond(ErrorResponse(s));
     jobs->Submit(std::move(*spec),
                  [respond](Result<Job> j) { respond(j.ok() ? JobResponse(*j) : ErrorResponse(j.status())); });
   });
-  router.Add(HttpMethod::kPost, base + "/jobs/batch", [jobs](HttpRequest& req, Responder respond) {
+  router.Add(HttpMethod::kPost, base + "/jobs/batch", [jobs, own](HttpRequest& req, Responder respond) {
     auto specs = ParseJobSpecBatch(req.body);
     if (!specs.ok()) return respond(ErrorResponse(specs.status()));
+    for (auto& spec : *specs) {
+      if (Status s = own(req, &spec); !s.ok()) return respond(ErrorResponse(s));
+    }
     jobs->SubmitBatch(std::move(*specs), [respond](Result<std::vector<Job>> list) {
       respond(list.ok() ? JobListResponse(*list) : ErrorResponse(list.status()));
     });
@@ -319,16 +377,17 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
       respond(HttpResponse::Json(std::move(body)));
     });
   });
-  router.AddPrefix(HttpMethod::kPost, base + "/jobs/",
-                   BodyHandler([jobs](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
-                     TAMGA_ASSIGN_OR_RETURN(JobPath p, ParseJobPath(req));
-                     if (p.action == "abort") {
-                       TAMGA_ASSIGN_OR_RETURN(Job j, jobs->Abort(p.id));
-                       respond(JobResponse(j));
-                       return Status::Ok();
-                     }
-                     return PostJobAction(jobs, p, b, std::move(respond));
-                   }));
+  router.AddPrefix(
+      HttpMethod::kPost, base + "/jobs/",
+      BodyHandler([jobs, ctx](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
+        TAMGA_ASSIGN_OR_RETURN(JobPath p, ParseJobPath(req));
+        if (p.action == "abort") {
+          TAMGA_ASSIGN_OR_RETURN(Job j, jobs->Abort(p.id));
+          respond(JobResponse(j));
+          return Status::Ok();
+        }
+        return PostJobAction(jobs, ctx.auth, p, b, std::move(respond));
+      }));
 
   // ---- agents
   router.Add(HttpMethod::kPost, base + "/agents/register",
@@ -373,7 +432,7 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
       HttpMethod::kPost, base + "/agents/",
       BodyHandler([jobs, ctx](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
         std::string rest = req.path_params.empty() ? "" : req.path_params[0];
-        return PostAgentAction(jobs, EnterLongPoll(ctx, req), rest, b, std::move(respond));
+        return PostAgentAction(jobs, ctx.auth, EnterLongPoll(ctx, req), rest, b, std::move(respond));
       }));
 }
 
