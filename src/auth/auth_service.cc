@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 
 #include "auth/credentials.h"
@@ -194,7 +195,7 @@ std::optional<Result<PrincipalPtr>> AuthService::AuthenticateFast(std::string_vi
     auto p = PrincipalForToken(cred->secret);
     if (!p.ok()) return Result<PrincipalPtr>(p.status());
     if (cred->kind == Credential::Kind::kBasic && cred->username != p->username) {
-      return Result<PrincipalPtr>(Unauthenticated("The access token belongs to another user."));
+      return Result<PrincipalPtr>(Unauthenticated("Invalid username or password."));
     }
     auto shared = std::make_shared<const Principal>(std::move(*p));
     if (generation_.load() == gen) cache_.Insert(header, shared, now);
@@ -220,8 +221,13 @@ void AuthService::Authenticate(std::string_view header, std::function<void(Resul
   auto shared_done = std::make_shared<std::function<void(Result<PrincipalPtr>)>>(std::move(done));
   bool queued = verify_pool_->TrySubmit(
       [this, header = std::string(header), cred = std::move(*cred), gen, shared_done]() {
-        auto p = cred.kind == Credential::Kind::kBearer ? PrincipalForOidc(cred.secret)
-                                                        : VerifyPassword(cred.username, cred.secret);
+        Result<Principal> p = Internal("authentication failed");
+        try {  // the request must get its answer whatever happens here
+          p = cred.kind == Credential::Kind::kBearer ? PrincipalForOidc(cred.secret)
+                                                     : VerifyPassword(cred.username, cred.secret);
+        } catch (const std::exception& e) {
+          TAMGA_LOG(kError, "authentication threw", {{"error", e.what()}});
+        }
         if (!p.ok()) return (*shared_done)(p.status());
         auto shared = std::make_shared<const Principal>(std::move(*p));
         if (generation_.load() == gen) cache_.Insert(header, shared, clock_->NowMillis());
@@ -240,6 +246,11 @@ Result<Principal> AuthService::PrincipalForOidc(std::string_view jwt) {
       return Unauthenticated("The OIDC username has ':' or control characters.");
   }
   if (claims.username.size() > 256) return Unauthenticated("The OIDC username is longer than 256 bytes.");
+  if (claims.username == "tamga-internal" || claims.username.front() == ' ' ||
+      claims.username.back() == ' ') {
+    return Unauthenticated("The OIDC username '" + claims.username +
+                           "' is reserved or begins or ends with a space.");
+  }
   UserRecord u;
   {
     std::shared_lock l(mu_);
@@ -263,6 +274,21 @@ Result<Principal> AuthService::PrincipalForOidc(std::string_view jwt) {
       auto id = user_ids_.find(claims.username);
       if (id == user_ids_.end()) return created.status();
       u = users_.at(id->second);
+    }
+  }
+  // A name that differs from a local user's only in letter case would pass for that user in listings and
+  // logs.
+  auto lower = [](std::string v) {
+    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  if (u.source == "oidc") {
+    std::shared_lock l(mu_);
+    for (const auto& [id, other] : users_) {
+      if (other.source != "oidc" && lower(other.username) == lower(u.username)) {
+        return Unauthenticated("The OIDC user '" + claims.username + "' differs from the local user '" +
+                               other.username + "' only in letter case; an admin must rename one of them.");
+      }
     }
   }
   if (u.source != "oidc") {

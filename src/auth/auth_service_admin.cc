@@ -16,6 +16,9 @@ std::string UserSubject(int64_t id) { return "u:" + std::to_string(id); }
 Status CheckUsername(const std::string& name) {
   if (name.empty()) return InvalidArgument("Missing value for required parameter 'username'.");
   if (name.size() > 256) return InvalidArgument("Username is longer than 256 bytes.");
+  if (name == "tamga-internal") return InvalidArgument("The username 'tamga-internal' is reserved.");
+  if (name.front() == ' ' || name.back() == ' ')
+    return InvalidArgument("A username may not begin or end with a space.");
   for (unsigned char c : name) {
     if (c < 0x20 || c == 0x7f || c == ':')
       return InvalidArgument("Username may not contain ':' or control characters.");

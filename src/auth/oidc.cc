@@ -273,7 +273,12 @@ Result<OidcClaims> OidcVerifier::Verify(std::string_view token) {
   OidcClaims out;
   out.subject = StringField(c, "sub").value_or("");
   out.username = StringField(c, options_.username_claim.c_str()).value_or("");
-  if (out.username.empty()) out.username = StringField(c, "email").value_or(out.subject);
+  // The email names the user only when the issuer verified it.
+  auto verified = c.find("email_verified");
+  if (out.username.empty() && verified != c.end() && verified->is_boolean() && verified->get<bool>()) {
+    out.username = StringField(c, "email").value_or("");
+  }
+  if (out.username.empty()) out.username = out.subject;
   if (out.username.empty()) return Refuse("it names no user (username claim, email or sub)");
   out.expires_ms = static_cast<int64_t>(std::min(exp_s + options_.leeway_s, 9.0e15 / 1000)) * 1000;
   // Groups: a dotted path into the claims ("groups", "realm_access.roles").

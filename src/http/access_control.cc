@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "artifacts/artifact_path.h"
@@ -171,6 +172,8 @@ const char* AccessRuleKindName(AccessRule::Kind kind) {
       return "job_action";
     case K::kGrant:
       return "grant";
+    case K::kModelVersionCreate:
+      return "model_version_create";
   }
   return "unknown";
 }
@@ -328,6 +331,50 @@ Result<std::string> AccessControl::ExperimentOfRun(const std::string& run_id) {
   return info.experiment_id;
 }
 
+// Not cached: a rename changes the owner's name, and the check must use the current one.
+Result<std::string> AccessControl::ModelOfRegistryCopy(const std::string& id) {
+  return store_->registry().ModelOfStorageLocation("mlflow-artifacts:/_registry/" + id);
+}
+
+Status AccessControl::CheckSourceReadable(const Principal& who, const std::string& source) {
+  auto read = [&](ObjectKind kind, const std::string& id, const char* what) -> Status {
+    if (Allows(auth_->Effective(who, kind, id), Permission::kRead)) return Status::Ok();
+    return Denied(Permission::kRead,
+                  std::string(what) + " '" + id.substr(0, 256) + "' (the version's source)");
+  };
+  if (auto runs = ParseRunsUri(source)) {
+    auto exp = ExperimentOfRun(runs->run_id);
+    return exp.ok() ? read(ObjectKind::kExperiment, *exp, "experiment") : Status::Ok();
+  }
+  if (source.rfind("models:/", 0) == 0) {
+    auto uri = ParseModelUri(source);
+    if (!uri.ok()) return Status::Ok();  // the handler explains
+    if (uri->kind == ModelUri::Kind::kLoggedModel) {
+      auto m = store_->registry().GetLoggedModel(uri->model_id);
+      return m.ok() ? read(ObjectKind::kExperiment, m->experiment_id, "experiment") : Status::Ok();
+    }
+    return read(ObjectKind::kRegisteredModel, uri->name, "registered model");
+  }
+  if (auto blob = ProxiedBlobPath(source)) {
+    std::string first = blob->substr(0, blob->find('/'));
+    if (first.empty())
+      return who.is_admin ? Status::Ok()
+                          : PermissionDenied("Permission denied: that source is the whole artifact store.");
+    if (first == "_registry") {
+      std::string rest = blob->size() > 10 ? blob->substr(10) : "";
+      auto model = ModelOfRegistryCopy(rest.substr(0, rest.find('/')));
+      if (!model.ok())
+        return who.is_admin ? Status::Ok() : PermissionDenied("Permission denied: unknown registry copy.");
+      return read(ObjectKind::kRegisteredModel, *model, "registered model");
+    }
+    if (first == "tamga-code")
+      return who.is_admin ? Status::Ok()
+                          : PermissionDenied("Permission denied: shipped job code is not a model source.");
+    return read(ObjectKind::kExperiment, first, "experiment");
+  }
+  return Status::Ok();  // a local path (checked against run_id's artifacts by the handler) or another store
+}
+
 Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std::string* object) {
   using K = AccessRule::Kind;
   const Principal& who = *req.principal;
@@ -456,7 +503,16 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
       }
       // Registered model copies live under _registry/<random id>: reachable only through a download URI that
       // the model's READ permission hands out; writes there are refused by the route itself.
-      if (first == "_registry") return Status::Ok();
+      if (first == "_registry") {
+        std::string rest = path.size() > 10 ? path.substr(10) : "";
+        std::string copy = rest.substr(0, rest.find('/'));
+        if (who.is_admin) return Status::Ok();
+        if (copy.empty())
+          return PermissionDenied("Permission denied: listing the registry's copies is for admins.");
+        auto model = ModelOfRegistryCopy(copy);
+        if (!model.ok()) return PermissionDenied("Permission denied: unknown registry copy.");
+        return need_on(ObjectKind::kRegisteredModel, *model, "registered model");
+      }
       return need_on(ObjectKind::kExperiment, first, "experiment");
     }
     case K::kModel: {
@@ -485,6 +541,21 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
       if (id.empty()) return Missing({"object_id"});
       TAMGA_ASSIGN_OR_RETURN(ObjectKind kind, ParseObjectKind(kind_name[0]));
       return need_on(kind, id[0], ObjectKindName(kind));
+    }
+    case K::kModelVersionCreate: {
+      TAMGA_ASSIGN_OR_RETURN(auto name, required());
+      TAMGA_RETURN_IF_ERROR(need_on(ObjectKind::kRegisteredModel, name[0], "registered model"));
+      if (who.is_admin) return Status::Ok();
+      TAMGA_ASSIGN_OR_RETURN(auto run_id, FieldValues(req, {"run_id"}));
+      if (!run_id.empty()) {
+        auto exp = ExperimentOfRun(run_id[0]);
+        if (exp.ok() && !Allows(auth_->Effective(who, ObjectKind::kExperiment, *exp), Permission::kRead)) {
+          return Denied(Permission::kRead, "experiment '" + *exp + "' (the version's run)");
+        }
+      }
+      TAMGA_ASSIGN_OR_RETURN(auto source, FieldValues(req, {"source"}));
+      for (const auto& src : source) TAMGA_RETURN_IF_ERROR(CheckSourceReadable(who, src));
+      return Status::Ok();
     }
     case K::kLoggedModel: {
       std::string rest = req.path_params.empty() ? "" : req.path_params[0];

@@ -121,13 +121,24 @@ void Session::OnHeader(beast::error_code ec) {
   size_t q = req_.target.find('?');
   req_.path = req_.target.substr(0, q);
   if (q != std::string::npos) req_.query = req_.target.substr(q + 1);
-  for (const auto& field : head) req_.headers[Lower(field.name_string())] = std::string(field.value());
+  bool second_authorization = false;
+  for (const auto& field : head) {
+    std::string name = Lower(field.name_string());
+    // Two Authorization headers: a proxy in front may have checked the other one. Refuse, never pick.
+    if (name == "authorization" && req_.headers.count(name)) second_authorization = true;
+    req_.headers[std::move(name)] = std::string(field.value());
+  }
   req_.remote_addr = remote_addr_;
   keep_alive_ = head.keep_alive();
   // Metric labels take known methods only: a client inventing method names cannot grow /metrics.
   method_name_ = head.method() == http::verb::unknown ? "OTHER" : std::string(http::to_string(head.method()));
   match_ = server_->router()->Match(req_);
   label_ = match_.label.empty() ? "unmatched" : match_.label;
+  if (second_authorization) {
+    keep_alive_ = false;  // the body is not read
+    return Respond(
+        ErrorResponse(InvalidArgument("A request may carry one Authorization header, not several.")));
+  }
   if (AccessGate* gate = server_->options().gate; gate && (match_.handler || match_.upload)) {
     HttpResponse denial;
     auto resume = [self = shared_from_this()](std::optional<HttpResponse> denied) {

@@ -78,6 +78,9 @@ class RegistryReader {
   // Live (not deleted) versions only, with tags and aliases. NotFound.
   virtual Result<ModelVersion> GetModelVersion(const std::string& name, int64_t version) = 0;
   virtual Result<ModelVersionPage> SearchModelVersions(const RegistryQuery& query) = 0;
+  // The registered model one of whose versions is stored at `storage_location` (access checks on the
+  // registry's own copies). NotFound.
+  virtual Result<std::string> ModelOfStorageLocation(const std::string& storage_location) = 0;
   // The version an alias points to; nullopt when the alias is not set. NotFound when the model is unknown.
   virtual Result<std::optional<int64_t>> GetAliasVersion(const std::string& name,
                                                          const std::string& alias) = 0;

@@ -193,6 +193,9 @@ def test_teams_and_grants_on_queues(srv):
     r = call(srv, "PUT", "/api/2.0/tamga/permissions", ADMIN,
              json={"object_kind": "queue", "object_id": "gpu", "team": "vision", "permission": "EDIT"})
     assert r.status_code == 200, r.text
+    r = call(srv, "PUT", "/api/2.0/tamga/permissions", ADMIN,  # the jobs' runs go to the Default experiment
+             json={"object_kind": "experiment", "object_id": "0", "team": "vision", "permission": "EDIT"})
+    assert r.status_code == 200, r.text
     assert call(srv, "POST", "/api/2.0/tamga/jobs", ana, json=job).status_code == 200
     assert call(srv, "POST", "/api/2.0/tamga/jobs", ben, json=job).status_code == 403
     assert call(srv, "PUT", "/api/2.0/tamga/teams/members", ana, json={"team": "vision", "username": "ben"}).status_code == 200
@@ -215,6 +218,63 @@ def test_teams_and_grants_on_queues(srv):
     assert call(srv, "POST", API + "/runs/create", ben, json={"experiment_id": exp}).status_code == 403
     r = call(srv, "PUT", "/api/2.0/tamga/permissions", ADMIN, json={"object_kind": "planet", "object_id": "x", "user": "ana", "permission": "READ"})
     assert r.status_code == 400
+
+
+def test_registering_a_version_needs_read_on_its_source(srv):
+    # Found by the hostile review: a model version copies its source's files into a registry copy; registering
+    # someone else's run artifacts in one's own model must not reveal them.
+    owner, mallory = make_user(srv, "owner"), make_user(srv, "mallory")
+    exp = call(srv, "POST", API + "/experiments/create", owner, json={"name": "private"}).json()["experiment_id"]
+    run = call(srv, "POST", API + "/runs/create", owner, json={"experiment_id": exp}).json()["run"]["info"]["run_id"]
+    assert call(srv, "PUT", f"/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/m/MLmodel", owner,
+                data=b"SECRET").status_code == 200
+    call(srv, "POST", API + "/experiments/permissions/create", owner,
+         json={"experiment_id": exp, "username": "mallory", "permission": "NO_PERMISSIONS"})
+    assert call(srv, "POST", API + "/registered-models/create", owner, json={"name": "owned"}).status_code == 200
+    r = call(srv, "POST", API + "/model-versions/create", owner,
+             json={"name": "owned", "source": f"mlflow-artifacts:/{exp}/{run}/artifacts/m", "run_id": run})
+    assert r.status_code == 200, r.text
+    copy = call(srv, "GET", API + "/model-versions/get-download-uri", owner,
+                params={"name": "owned", "version": "1"}).json()["artifact_uri"]
+    assert call(srv, "POST", API + "/registered-models/create", mallory, json={"name": "mine"}).status_code == 200
+    call(srv, "POST", API + "/registered-models/permissions/create", owner,
+         json={"name": "owned", "username": "mallory", "permission": "NO_PERMISSIONS"})
+    for source, run_id in ((f"mlflow-artifacts:/{exp}/{run}/artifacts/m", run), (f"mlflow-artifacts:/{exp}/{run}/artifacts/m", None),
+                           (f"runs:/{run}/m", None), ("models:/owned/1", None), (copy, None), ("mlflow-artifacts:/", None)):
+        body = {"name": "mine", "source": source}
+        if run_id:
+            body["run_id"] = run_id
+        r = call(srv, "POST", API + "/model-versions/create", mallory, json=body)
+        assert r.status_code == 403, (source, r.text)
+    copy_path = "/api/2.0/mlflow-artifacts/artifacts/" + copy.split(":/", 1)[1]
+    assert call(srv, "GET", copy_path + "/MLmodel", mallory).status_code == 403
+    assert call(srv, "GET", copy_path + "/MLmodel", owner).content == b"SECRET"
+    assert call(srv, "GET", "/api/2.0/mlflow-artifacts/artifacts", mallory, params={"path": "_registry"}).status_code == 403
+    # Events of models one cannot read are left out.
+    events = call(srv, "GET", "/api/2.0/tamga/events", mallory, params={"after": 0}).json()["events"]
+    assert all(e.get("model_name") != "owned" for e in events) and any(e.get("model_name") == "mine" for e in events)
+
+
+def test_tokens_and_sessions_do_not_become_passwords(srv):
+    bob = make_user(srv, "bob")
+    token, _ = make_token(srv, bob)
+    r = call(srv, "PATCH", API + "/users/update-password", token=token, json={"username": "bob", "password": "stolen-1234"})
+    assert r.status_code == 403
+    r = call(srv, "POST", "/api/2.0/tamga/tokens", token=token, json={"name": "forever", "expires_in_days": 0})
+    assert r.status_code == 403
+    # Two Authorization headers: refused, never one of them picked.
+    raw = "GET /api/2.0/tamga/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nAuthorization: Basic %s\r\n\r\n" % (
+        token, base64.b64encode(b"admin:" + ADMIN[1].encode()).decode())
+    import socket
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+        sock.sendall(raw.encode())
+        assert sock.recv(65536).split(b"\r\n", 1)[0].endswith(b"400 Bad Request")
+    # A valid token with another username says no more than a wrong password.
+    r = call(srv, "GET", "/api/2.0/tamga/whoami", ("admin", token))
+    assert r.status_code == 401 and "Invalid username or password" in r.json()["message"]
+    for name in ("tamga-internal", " bob2", "bob2 "):
+        r = call(srv, "POST", API + "/users/create", ADMIN, json={"username": name, "password": "pass-12345"})
+        assert r.status_code == 400, name
 
 
 def test_only_admins_choose_artifact_locations(srv):

@@ -103,7 +103,7 @@ std::vector<AccessRuleRow> Build() {
       {DELETE, rm + "alias", Model(M)},
       {GET, rm + "alias", Model(R)},
       // model versions
-      {POST, mv + "create", Model(E)},
+      {POST, mv + "create", {K::kModelVersionCreate, E, {"name"}}},
       {GET, mv + "get", Model(R)},
       {PATCH, mv + "update", Model(E)},
       {POST, mv + "transition-stage", Model(M)},

@@ -151,14 +151,29 @@ void RegisterUserRoutes(Router& router, AuthService* auth) {
                respond(UserResponse(auth, u));
                return Status::Ok();
              }));
-  router.Add(HttpMethod::kPatch, base + "update-password",
-             FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
-               TAMGA_ASSIGN_OR_RETURN(std::string username, f.RequiredString("username"));
-               TAMGA_ASSIGN_OR_RETURN(std::string password, f.RequiredString("password"));
-               TAMGA_RETURN_IF_ERROR(auth->UpdatePassword(username, password));
-               respond(HttpResponse::Json("{}"));
-               return Status::Ok();
-             }));
+  router.Add(
+      HttpMethod::kPatch, base + "update-password",
+      RequestFieldsHandler(
+          [auth](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
+            TAMGA_ASSIGN_OR_RETURN(std::string username, f.RequiredString("username"));
+            TAMGA_ASSIGN_OR_RETURN(std::string password, f.RequiredString("password"));
+            TAMGA_ASSIGN_OR_RETURN(UserRecord target, auth->GetUser(username));
+            if (target.source == "oidc") {
+              return FailedPrecondition(
+                  "User '" + username +
+                  "' signs in through the OIDC identity provider and has no password here.");
+            }
+            // A token (or an OIDC session) must not become a permanent password: oneself needs a password
+            // sign-in.
+            if (!http.principal->is_admin && http.principal->kind != Principal::Kind::kUser) {
+              return PermissionDenied(
+                  "Permission denied: changing your password needs a password sign-in (HTTP Basic with the "
+                  "current password), not a token.");
+            }
+            TAMGA_RETURN_IF_ERROR(auth->UpdatePassword(username, password));
+            respond(HttpResponse::Json("{}"));
+            return Status::Ok();
+          }));
   router.Add(HttpMethod::kPatch, base + "update-admin",
              FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string username, f.RequiredString("username"));
@@ -217,7 +232,8 @@ void RegisterTokenRoutes(Router& router, AuthService* auth, Clock* clock) {
         if ((owner != who.username || req.role != "user") && !who.is_admin) {
           return PermissionDenied("Permission denied: only an admin makes tokens for other users or agents.");
         }
-        if (who.kind == Principal::Kind::kToken && !who.is_admin && req.expires_ms == 0) {
+        if ((who.kind == Principal::Kind::kToken || who.kind == Principal::Kind::kOidc) && !who.is_admin &&
+            req.expires_ms == 0) {
           return PermissionDenied("A token cannot make a token that never expires; sign in with a password.");
         }
         TAMGA_ASSIGN_OR_RETURN(UserRecord u, auth->GetUser(owner));

@@ -35,7 +35,9 @@ Result<int64_t> ParseWait(const std::string& s) {
   return std::min(ms, kMaxWaitMs);
 }
 
-HttpResponse EventsResponse(MetadataStore* store, int64_t after, int64_t limit) {
+// `visible` (auth on) drops events of models the caller may not read; next_after still moves past them.
+HttpResponse EventsResponse(MetadataStore* store, int64_t after, int64_t limit,
+                            const std::function<bool(const std::string&)>& visible) {
   auto events = store->registry().ListEvents(after, limit);
   if (!events.ok()) return ErrorResponse(events.status());
   std::string body;
@@ -43,7 +45,9 @@ HttpResponse EventsResponse(MetadataStore* store, int64_t after, int64_t limit) 
   w.BeginObject();
   w.Key("events");
   w.BeginArray();
-  for (const auto& e : *events) WriteRegistryEvent(w, e);
+  for (const auto& e : *events) {
+    if (!visible || visible(e.model_name)) WriteRegistryEvent(w, e);
+  }
   w.EndArray();
   w.FieldInt("next_after", events->empty() ? after : events->back().seq);
   w.EndObject();
@@ -58,36 +62,42 @@ void RegisterTamgaRegistryRoutes(Router& router, const RouteContext& ctx) {
   RegistryService* registry = ctx.registry;
   BlobStore* blobs = ctx.blobs;
 
-  router.Add(HttpMethod::kGet, "/api/2.0/tamga/events",
-             [store, hub, ctx](HttpRequest& req, Responder respond) {
-               auto run = [&]() -> Status {
-                 TAMGA_ASSIGN_OR_RETURN(RequestFields f, RequestFields::From(req));
-                 TAMGA_ASSIGN_OR_RETURN(auto after, f.OptInt("after"));
-                 TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
-                 TAMGA_ASSIGN_OR_RETURN(auto wait, f.OptString("wait"));
-                 int64_t from = after.value_or(0);
-                 int64_t limit = max.value_or(100);
-                 if (from < 0) return InvalidArgument("Invalid value for parameter 'after': must be >= 0");
-                 if (limit < 1 || limit > 1000)
-                   return InvalidArgument("Invalid value for parameter 'max_results': must be 1..1000");
-                 int64_t wait_ms = 0;
-                 if (wait) {
-                   TAMGA_ASSIGN_OR_RETURN(wait_ms, ParseWait(*wait));
-                 }
-                 if (wait_ms == 0 || hub->last_seq() > from) {
-                   respond(EventsResponse(store, from, limit));
-                   return Status::Ok();
-                 }
-                 auto ticket = EnterLongPoll(ctx, req);
-                 if (!ticket) return TooManyLongPolls();
-                 hub->WaitAsync(from, wait_ms, [store, from, limit, respond, ticket](bool) {
-                   respond(EventsResponse(store, from, limit));
-                 });
-                 return Status::Ok();
-               };
-               Status s = run();
-               if (!s.ok()) respond(ErrorResponse(s));
-             });
+  router.Add(
+      HttpMethod::kGet, "/api/2.0/tamga/events", [store, hub, ctx](HttpRequest& req, Responder respond) {
+        auto run = [&]() -> Status {
+          TAMGA_ASSIGN_OR_RETURN(RequestFields f, RequestFields::From(req));
+          TAMGA_ASSIGN_OR_RETURN(auto after, f.OptInt("after"));
+          TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
+          TAMGA_ASSIGN_OR_RETURN(auto wait, f.OptString("wait"));
+          int64_t from = after.value_or(0);
+          int64_t limit = max.value_or(100);
+          if (from < 0) return InvalidArgument("Invalid value for parameter 'after': must be >= 0");
+          if (limit < 1 || limit > 1000)
+            return InvalidArgument("Invalid value for parameter 'max_results': must be 1..1000");
+          int64_t wait_ms = 0;
+          if (wait) {
+            TAMGA_ASSIGN_OR_RETURN(wait_ms, ParseWait(*wait));
+          }
+          std::function<bool(const std::string&)> visible;
+          if (ctx.auth && req.principal) {
+            visible = [auth = ctx.auth, who = req.principal](const std::string& model) {
+              return Allows(auth->Effective(*who, ObjectKind::kRegisteredModel, model), Permission::kRead);
+            };
+          }
+          if (wait_ms == 0 || hub->last_seq() > from) {
+            respond(EventsResponse(store, from, limit, visible));
+            return Status::Ok();
+          }
+          auto ticket = EnterLongPoll(ctx, req);
+          if (!ticket) return TooManyLongPolls();
+          hub->WaitAsync(from, wait_ms, [store, from, limit, respond, ticket, visible](bool) {
+            respond(EventsResponse(store, from, limit, visible));
+          });
+          return Status::Ok();
+        };
+        Status s = run();
+        if (!s.ok()) respond(ErrorResponse(s));
+      });
 
   router.Add(HttpMethod::kGet, "/api/2.0/tamga/models/resolve",
              FieldsHandler([registry, blobs](const RequestFields& f, Responder respond) -> Status {

@@ -96,6 +96,16 @@ class SqliteRegistryReader final : public RegistryReader {
     if (!row) return std::optional<int64_t>();
     return std::optional<int64_t>(s->Int(0));
   }
+  Result<std::string> ModelOfStorageLocation(const std::string& location) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           (*db).Prepare("SELECT m.name FROM model_versions v JOIN registered_models m ON "
+                                         "m.model_pk = v.model_pk WHERE v.storage_location = ?1 LIMIT 1"));
+    s->Bind(1, location);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return NotFound("no model version is stored there");
+    return s->Text(0);
+  }
   Result<int64_t> MaxVersion(const std::string& name) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db, name));
