@@ -422,8 +422,19 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
       if (who.kind != Principal::Kind::kAgent) {
         return PermissionDenied("Permission denied: this endpoint is for agents (an agent token).");
       }
-      auto queues = FieldValues(req, {"queues"});
-      if (queues.ok()) {
+      // The queues an agent reports (register, heartbeat, lease: {"report": {"queues": [...]}}) must be its
+      // token's.
+      std::vector<std::string> named;
+      if (auto body = RequestFields::From(req); body.ok()) {
+        if (auto top = body->StringList("queues"); top.ok()) named = *top;
+        if (auto report = body->OptObject("report"); report.ok() && *report) {
+          auto nested = (*report)->StringList("queues");
+          if (!nested.ok()) return nested.status();
+          named.insert(named.end(), nested->begin(), nested->end());
+        }
+      }
+      {
+        const std::vector<std::string>* queues = &named;
         for (const auto& q : *queues) {
           if (std::find(who.agent_queues.begin(), who.agent_queues.end(), q) == who.agent_queues.end()) {
             *object = "queue:" + q;

@@ -312,6 +312,13 @@ def test_agent_tokens_work_only_on_agent_routes(srv):
     assert r.status_code not in (401, 403), r.text
     assert call(srv, "GET", API + "/experiments/search", token=token).status_code == 403
     assert call(srv, "POST", "/api/2.0/tamga/agents/register", make_user(srv, "bob"), json={}).status_code == 403
+    # The queues an agent reports are its token's, wherever the body names them (the agent sends a report).
+    for body in ({"report": {"name": "a2", "queues": ["cpu"]}}, {"report": {"name": "a2", "queues": ["gpu", "cpu"]}},
+                 {"queues": ["cpu"]}):
+        r = call(srv, "POST", "/api/2.0/tamga/agents/register", token=token, json=body)
+        assert r.status_code == 403, (body, r.text)
+    r = call(srv, "POST", "/api/2.0/tamga/agents/register", token=token, json={"report": {"name": "a3", "queues": ["gpu"]}})
+    assert r.status_code not in (401, 403), r.text
 
 
 def test_audit_log_records_changes_and_denials(srv):
