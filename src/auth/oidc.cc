@@ -229,6 +229,7 @@ Result<OidcClaims> OidcVerifier::Verify(std::string_view token) {
   {
     MutexLock l(&mu_);
     auto find = [&]() -> std::shared_ptr<Key> {
+      mu_.AssertHeld();  // called only below, under the lock
       auto it = keys_.find(kid);
       if (it != keys_.end()) return it->second;
       if (kid.empty() && keys_.size() == 1) return keys_.begin()->second;

@@ -126,15 +126,20 @@ int main(int argc, char** argv) {
       ->envname("TAMGA_METRICS_AUTH")
       ->check(CLI::IsMember({"token", "open"}))
       ->capture_default_str();
-  server->add_option("--oidc-issuer", config.oidc_issuer, "Accept Bearer JWTs from this OIDC issuer (Keycloak realm URL ...)")
+  server
+      ->add_option("--oidc-issuer", config.oidc_issuer,
+                   "Accept Bearer JWTs from this OIDC issuer (Keycloak realm URL ...)")
       ->envname("TAMGA_OIDC_ISSUER");
   server->add_option("--oidc-audience", config.oidc_audience, "Required in the tokens' aud (the client id)")
       ->envname("TAMGA_OIDC_AUDIENCE");
-  server->add_option("--oidc-username-claim", config.oidc_username_claim, "Claim naming the user (then email, sub)")
+  server
+      ->add_option("--oidc-username-claim", config.oidc_username_claim,
+                   "Claim naming the user (then email, sub)")
       ->envname("TAMGA_OIDC_USERNAME_CLAIM")
       ->capture_default_str();
-  server->add_option("--oidc-groups-claim", config.oidc_groups_claim,
-                     "Claim (dotted path) holding the user's groups: groups, realm_access.roles")
+  server
+      ->add_option("--oidc-groups-claim", config.oidc_groups_claim,
+                   "Claim (dotted path) holding the user's groups: groups, realm_access.roles")
       ->envname("TAMGA_OIDC_GROUPS_CLAIM")
       ->capture_default_str();
   server->add_option("--oidc-admin-group", config.oidc_admin_group, "Members of this OIDC group are admins")

@@ -42,7 +42,7 @@ struct ServerConfig {
   bool audit_ingest = false;                // audit run-data writes too
   std::string admin_username = "admin";     // first start: TAMGA_ADMIN_USERNAME
   std::string admin_password;               // TAMGA_ADMIN_PASSWORD; "" = generated into the data dir
-  std::string oidc_issuer;  // Bearer JWTs from this issuer ("" = none)
+  std::string oidc_issuer;                  // Bearer JWTs from this issuer ("" = none)
   std::string oidc_audience;
   std::string oidc_username_claim = "preferred_username";
   std::string oidc_groups_claim = "groups";
