@@ -9,6 +9,7 @@
 #include "cli/client_commands.h"
 #include "cli/job_commands.h"
 #include "cli/suggest.h"
+#include "cli/token_commands.h"
 #include "core/log.h"
 #include "jobs/job_types.h"
 #include "server/serve_server.h"
@@ -266,6 +267,7 @@ int main(int argc, char** argv) {
 
   tamga::ClientCommands client = tamga::AddClientCommands(app);
   tamga::JobCommands job_commands = tamga::AddJobCommands(app);
+  tamga::TokenCommands token_commands = tamga::AddTokenCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
   bool version_json = false;
@@ -343,5 +345,7 @@ int main(int argc, char** argv) {
   }
   int job_code = tamga::RunJobCommands(job_commands);
   if (job_code >= 0) return job_code;
+  int token_code = tamga::RunTokenCommands(token_commands);
+  if (token_code >= 0) return token_code;
   return tamga::RunClientCommands(client);
 }

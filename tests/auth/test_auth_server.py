@@ -2,6 +2,7 @@
 bootstrap, HTTP Basic and access tokens the way the mlflow client sends them, MLflow's users and permissions
 API, search filtering, agent tokens, the audit log, and that everything survives a restart."""
 import base64
+import json
 import os
 import stat
 import subprocess
@@ -364,3 +365,14 @@ def test_cli_carries_tokens(srv, tamga_bin):
     env.update(MLFLOW_TRACKING_USERNAME=ADMIN[0], MLFLOW_TRACKING_PASSWORD=ADMIN[1])
     r = subprocess.run([tamga_bin, "queues", "ls", "--json"], env=env, capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
+    # tamga tokens create | ls | revoke
+    r = subprocess.run([tamga_bin, "tokens", "create", "laptop", "--expires-in-days", "7"], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout.strip().startswith("tmg_") and "shown once" in r.stderr, r.stderr
+    new_token = r.stdout.strip()
+    r = subprocess.run([tamga_bin, "tokens", "ls", "--json"], env=env, capture_output=True, text=True, timeout=30)
+    listed = [t for t in json.loads(r.stdout)["tokens"] if t["name"] == "laptop"]
+    assert len(listed) == 1 and new_token not in r.stdout
+    r = subprocess.run([tamga_bin, "tokens", "revoke", listed[0]["id"]], env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert call(srv, "GET", "/api/2.0/tamga/whoami", token=new_token).status_code == 401
