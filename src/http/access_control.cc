@@ -451,7 +451,12 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
       std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
       *object = "job:" + rest.substr(0, std::min<size_t>(slash, 64));
       if (who.is_admin) return Status::Ok();
-      if (action == "abort") return PermissionDenied("Permission denied: aborting a job needs an admin.");
+      // Abort: a signed-in user; the route lets the job's submitter or a MANAGE holder on its queue do it.
+      if (action == "abort") {
+        if (who.kind == Principal::Kind::kAgent)
+          return PermissionDenied("Permission denied: agents do not abort jobs.");
+        return Status::Ok();
+      }
       if (who.kind == Principal::Kind::kAgent) return Status::Ok();
       return PermissionDenied("Permission denied: this endpoint is for agents (an agent token).");
     }

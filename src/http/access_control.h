@@ -32,16 +32,17 @@ struct AccessRule {
     kSelf,        // the user named by field `username`, or an admin
     kExperiment,  // the experiment(s) in field(s): one id or a list
     kExperimentByName,
-    kRun,                 // the experiment of the run in field(s)
-    kRuns,                // the experiments of every run in a list field
-    kArtifactPath,        // the experiment that owns a proxied artifact path (first segment)
-    kModel,               // the registered model named in field(s)
-    kModelUri,            // the registered model of a models:/ URI in field(s)
-    kQueue,               // the job queue named in field(s)
-    kLoggedModel,         // the experiment of the logged model in the path
-    kAgent,               // an agent token (or an admin); a `queues` field must name only the token's queues
-    kJobAction,           // POST /jobs/{id}/{action}: abort is for admins (for now), the rest for agents
-    kGrant,               // the object named by fields object_kind + object_id (Tamga's permissions API)
+    kRun,           // the experiment of the run in field(s)
+    kRuns,          // the experiments of every run in a list field
+    kArtifactPath,  // the experiment that owns a proxied artifact path (first segment)
+    kModel,         // the registered model named in field(s)
+    kModelUri,      // the registered model of a models:/ URI in field(s)
+    kQueue,         // the job queue named in field(s)
+    kLoggedModel,   // the experiment of the logged model in the path
+    kAgent,         // an agent token (or an admin); a `queues` field must name only the token's queues
+    kJobAction,     // POST /jobs/{id}/{action}: abort for users (the route checks whose job), the rest for
+                    // agents
+    kGrant,         // the object named by fields object_kind + object_id (Tamga's permissions API)
     kModelVersionCreate,  // EDIT on the model, and READ on whatever its source and run_id name
   };
   Kind kind = Kind::kAdmin;

@@ -83,6 +83,21 @@ def test_jobs_run_as_their_submitter(tamga_bin, tmp_path):
         assert [m["value"] for m in hist["metrics"]] == [0.93]
         tokens = requests.get(s.url + TG + "/tokens", auth=ana, timeout=10).json()["tokens"]
         assert not [t for t in tokens if t["name"].startswith("job:")], tokens  # revoked at the end
+        # Aborting: the submitter or a MANAGE holder on the queue, nobody else.
+        assert post("/api/2.0/mlflow/users/create", {"username": "ben", "password": "ben-pass-1234"}).status_code == 200
+        ben = ("ben", "ben-pass-1234")
+        post(TG + "/permissions", {"object_kind": "queue", "object_id": "cpu", "user": "ben", "permission": "EDIT"},
+             method="PUT")
+        post(TG + "/permissions", {"object_kind": "experiment", "object_id": exp, "user": "ben", "permission": "EDIT"},
+             method="PUT")
+        sleeper = dict(job, command=["sleep", "30"])
+        mine = post(TG + "/jobs", sleeper, auth=ana).json()["job"]["id"]
+        assert post(TG + "/jobs/" + mine + "/abort", {}, auth=ben).status_code == 403
+        assert post(TG + "/jobs/" + mine + "/abort", {}, auth=ana).status_code == 200
+        other = post(TG + "/jobs", sleeper, auth=ben).json()["job"]["id"]
+        post(TG + "/permissions", {"object_kind": "queue", "object_id": "cpu", "user": "ana", "permission": "MANAGE"},
+             method="PUT")
+        assert post(TG + "/jobs/" + other + "/abort", {}, auth=ana).status_code == 200
     finally:
         for p in agents:
             if p.poll() is None:

@@ -382,6 +382,18 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
       BodyHandler([jobs, ctx](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
         TAMGA_ASSIGN_OR_RETURN(JobPath p, ParseJobPath(req));
         if (p.action == "abort") {
+          if (ctx.auth && req.principal && !req.principal->is_admin) {
+            TAMGA_ASSIGN_OR_RETURN(Job current, jobs->Get(p.id));
+            auto owner = current.spec.tags.find(kOwnerTag);
+            bool submitter = owner != current.spec.tags.end() && owner->second == req.principal->username;
+            if (!submitter &&
+                !Allows(ctx.auth->Effective(*req.principal, ObjectKind::kQueue, current.spec.queue),
+                        Permission::kManage)) {
+              return PermissionDenied(
+                  "Permission denied: a job is aborted by its submitter or a MANAGE holder on "
+                  "its queue.");
+            }
+          }
           TAMGA_ASSIGN_OR_RETURN(Job j, jobs->Abort(p.id));
           respond(JobResponse(j));
           return Status::Ok();
