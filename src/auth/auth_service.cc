@@ -89,7 +89,13 @@ Status AuthService::Load() {
 Status AuthService::Bootstrap() {
   {
     std::shared_lock l(mu_);
-    if (!users_.empty()) return Status::Ok();
+    if (!users_.empty()) {
+      if (!options_.admin_password.empty()) {
+        TAMGA_LOG(kInfo,
+                  "TAMGA_ADMIN_PASSWORD is ignored: users exist already (change passwords through the API)");
+      }
+      return Status::Ok();
+    }
   }
   std::string password = options_.admin_password;
   bool generated = password.empty();

@@ -1,12 +1,14 @@
 // AuthService: users, grants and tokens (the write side). Every change goes to the store first, then to the
 // in-memory maps, then drops the verified-credential cache.
 #include <algorithm>
+#include <filesystem>
 #include <mutex>
 
 #include "auth/auth_service.h"
 #include "auth/password_hash.h"
 #include "auth/tokens.h"
 #include "core/hmac.h"
+#include "core/log.h"
 
 namespace tamga {
 namespace {
@@ -87,6 +89,13 @@ Status AuthService::UpdatePassword(const std::string& username, const std::strin
     users_[u.id] = u;
   }
   Changed();
+  // The generated first password is stale now: remove it from the data dir.
+  if (u.username == options_.admin_username && !options_.initial_password_file.empty()) {
+    std::error_code ec;
+    if (std::filesystem::remove(options_.initial_password_file, ec)) {
+      TAMGA_LOG(kInfo, "removed the initial admin password file", {{"path", options_.initial_password_file}});
+    }
+  }
   return Status::Ok();
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/json_parse.h"
 #include "core/json_writer.h"
+#include "core/log.h"
 
 namespace tamga {
 namespace {
@@ -238,7 +239,12 @@ Result<OidcClaims> OidcVerifier::Verify(std::string_view token) {
     key = find();
     if (!key && (!fetched_ || clock_->NowMillis() - last_fetch_ms_ >= options_.refresh_interval_ms)) {
       Status s = RefreshLocked();  // a new kid: the issuer may have rotated its keys
-      if (!s.ok() && keys_.empty()) return s;
+      if (!s.ok())
+        TAMGA_LOG(kWarn, "cannot refresh the OIDC keys",
+                  {{"issuer", options_.issuer}, {"error", s.ToString()}});
+      // The client learns nothing about the issuer's address or configuration; the log has the detail.
+      if (!s.ok() && keys_.empty())
+        return Unavailable("The OIDC issuer cannot be reached to verify the token; retry shortly.");
       key = find();
     }
   }

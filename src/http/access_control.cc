@@ -313,7 +313,7 @@ void AccessControl::Completed(const HttpRequest& req, const RouteMatch& match, i
   a.route = route;
   a.object = req.access_object;
   a.status = status;
-  a.outcome = status < 400 ? "ok" : "failed";
+  a.outcome = status == 401 || status == 403 ? "denied" : status < 400 ? "ok" : "failed";
   a.remote_addr = req.remote_addr;
   auth_->audit()->Append(std::move(a));
 }

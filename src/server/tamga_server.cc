@@ -102,12 +102,15 @@ bool IsLoopback(const std::string& host) {
 Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& config) {
   auto p = std::make_unique<Parts>();
   p->config = config;
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return Internal("cannot create data dir " + config.data_dir + ": " + ec.message());
-  // One server per data dir: two would share one SQLite writer role and one artifact tree.
-  TAMGA_ASSIGN_OR_RETURN(p->data_dir_lock, DirLock::Acquire(config.data_dir));
   const bool auth_on = config.auth == "on";
+  if (!auth_on && !config.oidc_issuer.empty()) {
+    return FailedPrecondition("--oidc-issuer needs --auth on");
+  }
+  if (!config.oidc_issuer.empty() && config.oidc_audience.empty()) {
+    return FailedPrecondition(
+        "--oidc-issuer needs --oidc-audience (the client id tokens are issued for): without it a token the "
+        "issuer made for any other application would be accepted");
+  }
   if (!auth_on && !IsLoopback(config.host) && !config.insecure_no_auth) {
     return FailedPrecondition("refusing to serve " + config.host +
                               " with --auth off: anyone who reaches it could read and change everything. Use "
@@ -115,10 +118,21 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
                               "authenticates every request.");
   }
 
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Internal("cannot create data dir " + config.data_dir + ": " + ec.message());
+  // One server per data dir: two would share one SQLite writer role and one artifact tree.
+  TAMGA_ASSIGN_OR_RETURN(p->data_dir_lock, DirLock::Acquire(config.data_dir));
   SqliteMetadataStore::Options so;
   so.path = config.data_dir + "/tamga.db";
   so.synchronous = config.sqlite_sync;
   TAMGA_ASSIGN_OR_RETURN(p->store, SqliteMetadataStore::Create(so));
+  // The databases hold password and token hashes and every run: readable by the server's user only.
+  for (const char* f : {"/tamga.db", "/tamga.db-wal", "/tamga.db-shm"}) {
+    std::filesystem::permissions(config.data_dir + f,
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   TAMGA_ASSIGN_OR_RETURN(p->blobs, LocalBlobStore::Create({config.data_dir + "/artifacts"}, &p->random));
   TAMGA_ASSIGN_OR_RETURN(p->writer, GroupCommitter::Create({}, p->store.get(), &p->clock, &p->metrics));
   p->tracking = std::make_unique<TrackingService>(TrackingService::Options{}, p->store.get(), p->writer.get(),

@@ -53,6 +53,11 @@ def test_generated_admin_password_is_written_once_and_never_logged(tamga_bin):
         assert password not in s.read_log() and path in s.read_log()
         assert call(s, "GET", API + "/experiments/search", ("admin", password)).status_code == 200
         assert call(s, "GET", API + "/experiments/search", ("admin", "admin")).status_code == 401
+        assert stat.S_IMODE(os.stat(os.path.join(s.data_dir, "tamga.db")).st_mode) == 0o600
+        # Once the admin changes it, the stale first password leaves the data dir.
+        r = call(s, "PATCH", API + "/users/update-password", ("admin", password),
+                 json={"username": "admin", "password": "a-new-admin-pass"})
+        assert r.status_code == 200 and not os.path.exists(path)
     finally:
         s.cleanup()
 
@@ -263,6 +268,15 @@ def test_tokens_and_sessions_do_not_become_passwords(srv):
     assert r.status_code == 403
     r = call(srv, "POST", "/api/2.0/tamga/tokens", token=token, json={"name": "forever", "expires_in_days": 0})
     assert r.status_code == 403
+    admin_token, _ = make_token(srv, ADMIN)  # an admin's token cannot make itself permanent either
+    r = call(srv, "POST", "/api/2.0/tamga/tokens", token=admin_token, json={"name": "forever", "expires_in_days": 0})
+    assert r.status_code == 403
+    denied = call(srv, "GET", "/api/2.0/tamga/audit", ADMIN, params={"outcome": "denied", "max_results": 1000}).json()
+    assert any(e["route"] == "/api/2.0/tamga/tokens" and e["status"] == 403 for e in denied["entries"])
+    assert call(srv, "GET", "/api/2.0/tamga/audit", ADMIN, params={"outcome": "nope"}).status_code == 400
+    r = call(srv, "PUT", "/api/2.0/tamga/permissions", ADMIN,
+             json={"object_kind": "queue", "object_id": "no-such-queue", "user": "bob", "permission": "EDIT"})
+    assert r.status_code == 404
     # Two Authorization headers: refused, never one of them picked.
     raw = "GET /api/2.0/tamga/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nAuthorization: Basic %s\r\n\r\n" % (
         token, base64.b64encode(b"admin:" + ADMIN[1].encode()).decode())

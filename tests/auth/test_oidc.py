@@ -119,3 +119,14 @@ def test_oidc_name_of_a_local_user_is_refused(world):
     assert r.status_code == 200
     r = whoami(s, issuer.token("r1", preferred_username="gina"))
     assert r.status_code == 401 and "local user" in r.json()["message"]
+
+
+def test_oidc_misconfiguration_stops_the_server(request, tmp_path):
+    import subprocess
+    binary = request.config.getoption("--tamga")
+    for args, says in ((["--auth", "on", "--oidc-issuer", "http://127.0.0.1:9/realms/x"], "--oidc-audience"),
+                       (["--oidc-issuer", "http://127.0.0.1:9/realms/x", "--oidc-audience", "t"], "--auth on")):
+        r = subprocess.run([binary, "server", "--port", "0", "--data-dir", str(tmp_path / "d")] + args,
+                           capture_output=True, text=True, timeout=30, env=dict(os.environ, TAMGA_ADMIN_PASSWORD="x" * 12))
+        assert r.returncode != 0 and says in r.stdout + r.stderr, r.stdout + r.stderr
+

@@ -232,7 +232,8 @@ void RegisterTokenRoutes(Router& router, AuthService* auth, Clock* clock) {
         if ((owner != who.username || req.role != "user") && !who.is_admin) {
           return PermissionDenied("Permission denied: only an admin makes tokens for other users or agents.");
         }
-        if ((who.kind == Principal::Kind::kToken || who.kind == Principal::Kind::kOidc) && !who.is_admin &&
+        // A stolen token, an admin's included, must not make itself permanent.
+        if ((who.kind == Principal::Kind::kToken || who.kind == Principal::Kind::kOidc) &&
             req.expires_ms == 0) {
           return PermissionDenied("A token cannot make a token that never expires; sign in with a password.");
         }
@@ -307,51 +308,76 @@ void RegisterTokenRoutes(Router& router, AuthService* auth, Clock* clock) {
 }
 
 void RegisterAuditRoute(Router& router, AuthService* auth) {
-  router.Add(HttpMethod::kGet, "/api/2.0/tamga/audit",
-             FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
-               AuditQuery q;
-               TAMGA_ASSIGN_OR_RETURN(auto after, f.OptInt("after"));
-               TAMGA_ASSIGN_OR_RETURN(auto since, f.OptInt("since_ms"));
-               TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
-               TAMGA_ASSIGN_OR_RETURN(auto principal, f.OptString("principal"));
-               TAMGA_ASSIGN_OR_RETURN(auto outcome, f.OptString("outcome"));
-               q.after_seq = after.value_or(0);
-               q.since_ms = since.value_or(0);
-               q.max_results = max.value_or(100);
-               if (q.max_results <= 0 || q.max_results > 10000)
-                 return InvalidArgument("max_results is 1 to 10000.");
-               q.principal = principal.value_or("");
-               q.outcome = outcome.value_or("");
-               TAMGA_ASSIGN_OR_RETURN(auto rows, auth->audit()->Read(q));
-               std::string body;
-               JsonWriter w(&body);
-               w.BeginObject();
-               w.Key("entries");
-               w.BeginArray();
-               for (const auto& a : rows) {
-                 w.BeginObject();
-                 w.FieldInt("seq", a.seq);
-                 w.FieldInt("time_ms", a.time_ms);
-                 w.Field("principal", a.principal);
-                 w.Field("method", a.method);
-                 w.Field("route", a.route);
-                 w.Field("object", a.object);
-                 w.FieldInt("status", a.status);
-                 w.Field("outcome", a.outcome);
-                 w.Field("remote_addr", a.remote_addr);
-                 w.EndObject();
-               }
-               w.EndArray();
-               if (!rows.empty()) w.FieldInt("next_after", rows.back().seq);
-               w.EndObject();
-               respond(HttpResponse::Json(std::move(body)));
-               return Status::Ok();
-             }));
+  router.Add(
+      HttpMethod::kGet, "/api/2.0/tamga/audit",
+      FieldsHandler([auth](const RequestFields& f, Responder respond) -> Status {
+        AuditQuery q;
+        TAMGA_ASSIGN_OR_RETURN(auto after, f.OptInt("after"));
+        TAMGA_ASSIGN_OR_RETURN(auto since, f.OptInt("since_ms"));
+        TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
+        TAMGA_ASSIGN_OR_RETURN(auto principal, f.OptString("principal"));
+        TAMGA_ASSIGN_OR_RETURN(auto outcome, f.OptString("outcome"));
+        q.after_seq = after.value_or(0);
+        q.since_ms = since.value_or(0);
+        q.max_results = max.value_or(100);
+        if (q.max_results <= 0 || q.max_results > 10000) return InvalidArgument("max_results is 1 to 10000.");
+        q.principal = principal.value_or("");
+        q.outcome = outcome.value_or("");
+        if (!q.outcome.empty() && q.outcome != "ok" && q.outcome != "failed" && q.outcome != "denied") {
+          return InvalidArgument("outcome is ok, failed or denied.");
+        }
+        TAMGA_ASSIGN_OR_RETURN(auto rows, auth->audit()->Read(q));
+        std::string body;
+        JsonWriter w(&body);
+        w.BeginObject();
+        w.Key("entries");
+        w.BeginArray();
+        for (const auto& a : rows) {
+          w.BeginObject();
+          w.FieldInt("seq", a.seq);
+          w.FieldInt("time_ms", a.time_ms);
+          w.Field("principal", a.principal);
+          w.Field("method", a.method);
+          w.Field("route", a.route);
+          w.Field("object", a.object);
+          w.FieldInt("status", a.status);
+          w.Field("outcome", a.outcome);
+          w.Field("remote_addr", a.remote_addr);
+          w.EndObject();
+        }
+        w.EndArray();
+        if (!rows.empty()) w.FieldInt("next_after", rows.back().seq);
+        w.EndObject();
+        respond(HttpResponse::Json(std::move(body)));
+        return Status::Ok();
+      }));
 }
 
 // Tamga's permissions API: grants to users or teams on any object (experiments, registered models, queues,
 // deployments, webhooks); the caller needs MANAGE on the object (the rule). And local teams.
-void RegisterGrantRoutes(Router& router, AuthService* auth) {
+// A grant names an object that exists (a typo would otherwise grant nothing, silently). Deployments and
+// webhooks are not checked here yet.
+Status CheckGrantObject(const RouteContext& ctx, ObjectKind kind, const std::string& id) {
+  switch (kind) {
+    case ObjectKind::kExperiment:
+      return ctx.store->GetExperiment(id).status();
+    case ObjectKind::kRegisteredModel:
+      return ctx.store->registry().GetRegisteredModel(id).status();
+    case ObjectKind::kQueue:
+      if (ctx.jobs == nullptr) return Status::Ok();
+      for (const auto& q : ctx.jobs->ListQueues()) {
+        if (q.queue.name == id) return Status::Ok();
+      }
+      return NotFound("Queue '" + id.substr(0, 128) + "' does not exist.");
+    case ObjectKind::kDeployment:
+    case ObjectKind::kWebhook:
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+void RegisterGrantRoutes(Router& router, const RouteContext& ctx) {
+  AuthService* auth = ctx.auth;
   const std::string base = "/api/2.0/tamga/permissions";
   auto subject_of = [](const RequestFields& f) -> Result<AuthService::Subject> {
     TAMGA_ASSIGN_OR_RETURN(auto user, f.OptString("user"));
@@ -361,13 +387,14 @@ void RegisterGrantRoutes(Router& router, AuthService* auth) {
     return AuthService::Subject{team.has_value(), team ? *team : *user};
   };
   router.Add(HttpMethod::kPut, base,
-             FieldsHandler([auth, subject_of](const RequestFields& f, Responder respond) -> Status {
+             FieldsHandler([auth, ctx, subject_of](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string kind_name, f.RequiredString("object_kind"));
                TAMGA_ASSIGN_OR_RETURN(ObjectKind kind, ParseObjectKind(kind_name));
                TAMGA_ASSIGN_OR_RETURN(std::string id, f.RequiredString("object_id"));
                TAMGA_ASSIGN_OR_RETURN(auto subject, subject_of(f));
                TAMGA_ASSIGN_OR_RETURN(std::string perm, f.RequiredString("permission"));
                TAMGA_ASSIGN_OR_RETURN(Permission p, ParsePermission(perm));
+               TAMGA_RETURN_IF_ERROR(CheckGrantObject(ctx, kind, id));
                TAMGA_RETURN_IF_ERROR(auth->SetGrant(kind, id, subject, p));
                respond(HttpResponse::Json("{}"));
                return Status::Ok();
@@ -468,7 +495,7 @@ void RegisterAuthRoutes(Router& router, const RouteContext& ctx) {
   RegisterPermissionRoutes(router, ctx, ObjectKind::kRegisteredModel);
   RegisterTokenRoutes(router, ctx.auth, ctx.clock);
   RegisterAuditRoute(router, ctx.auth);
-  RegisterGrantRoutes(router, ctx.auth);
+  RegisterGrantRoutes(router, ctx);
   // Every route with its rule: what an operator reads to know who may call what, and what the
   // authorization matrix test checks for completeness. Registered last; reads the finished router.
   const Router* all = &router;
