@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "auth/auth_service.h"
+#include "core/ids.h"
 
 namespace tamga {
 namespace {
@@ -68,7 +69,9 @@ std::vector<AuthService::GrantView> AuthService::GrantsOn(ObjectKind kind,
       out.push_back({"team", id, PermissionName(p)});
       continue;
     }
-    auto u = users_.find(std::stoll(id));
+    int64_t user_id = 0;
+    if (!ParseDecimalId(id, &user_id)) continue;  // a hand-edited row: skipped, never thrown
+    auto u = users_.find(user_id);
     if (u != users_.end()) out.push_back({"user", u->second.username, PermissionName(p)});
   }
   return out;
@@ -120,7 +123,9 @@ bool AuthService::MayManageTeam(const Principal& who, const std::string& team) c
   if (who.is_admin) return true;
   if (who.user_id.empty()) return false;
   std::shared_lock l(mu_);
-  auto it = teams_of_.find(std::stoll(who.user_id));
+  int64_t user_id = 0;
+  if (!ParseDecimalId(who.user_id, &user_id)) return false;
+  auto it = teams_of_.find(user_id);
   if (it == teams_of_.end()) return false;
   auto role = it->second.find(team);
   return role != it->second.end() && role->second == "maintainer";

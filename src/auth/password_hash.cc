@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "core/ids.h"
+
 namespace tamga {
 namespace {
 
@@ -65,13 +67,14 @@ bool VerifyPassword(const std::string& password, const std::string& stored) {
   }
   if (parts.size() != 6 || parts[0] != "scrypt") return false;
   ScryptParams p;
-  try {
-    p.log2_n = std::stoi(parts[1]);
-    p.r = std::stoi(parts[2]);
-    p.p = std::stoi(parts[3]);
-  } catch (...) {
+  int64_t n = 0, r = 0, par = 0;
+  if (!ParseDecimalId(parts[1], &n) || !ParseDecimalId(parts[2], &r) || !ParseDecimalId(parts[3], &par)) {
     return false;
   }
+  if (n > 64 || r > 64 || par > 64) return false;
+  p.log2_n = static_cast<int>(n);
+  p.r = static_cast<int>(r);
+  p.p = static_cast<int>(par);
   if (p.log2_n < 10 || p.log2_n > 20 || p.r < 1 || p.r > 32 || p.p < 1 || p.p > 16) return false;
   std::vector<unsigned char> salt, want;
   if (!Unbase64(parts[4], kSaltBytes, &salt) || !Unbase64(parts[5], kKeyBytes, &want)) return false;

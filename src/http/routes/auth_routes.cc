@@ -8,6 +8,7 @@
 // token is revoked by its owner or an admin; agent tokens are made by admins).
 #include <map>
 
+#include "core/ids.h"
 #include "core/json_writer.h"
 #include "http/access_control.h"
 #include "http/routes/route_context.h"
@@ -53,7 +54,9 @@ HttpResponse GrantResponse(ObjectKind kind, const GrantRecord& g) {
   w.Key(kind == ObjectKind::kExperiment ? "experiment_permission" : "registered_model_permission");
   w.BeginObject();
   w.Field(kind == ObjectKind::kExperiment ? "experiment_id" : "name", g.object_id);
-  w.FieldInt("user_id", std::stoll(g.subject_id));
+  int64_t user_id = 0;
+  (void)ParseDecimalId(g.subject_id, &user_id);  // grants to users carry a decimal id
+  w.FieldInt("user_id", user_id);
   w.Field("permission", g.permission);
   w.EndObject();
   w.EndObject();
@@ -82,11 +85,21 @@ void WriteToken(JsonWriter& w, const TokenRecord& t, const std::string& username
   w.EndObject();
 }
 
-std::string UsernameOf(AuthService* auth, int64_t user_id) {
-  for (const auto& u : auth->ListUsers()) {
-    if (u.id == user_id) return u.username;
+// How a principal signed in (whoami). A switch, not an array: -Wswitch names a kind added without a name.
+const char* AuthenticatedBy(Principal::Kind kind) {
+  switch (kind) {
+    case Principal::Kind::kAnonymous:
+      return "anonymous";
+    case Principal::Kind::kUser:
+      return "password";
+    case Principal::Kind::kToken:
+      return "token";
+    case Principal::Kind::kAgent:
+      return "agent";
+    case Principal::Kind::kOidc:
+      return "oidc";
   }
-  return "";
+  return "unknown";
 }
 
 void RegisterPermissionRoutes(Router& router, const RouteContext& ctx, ObjectKind kind) {
@@ -255,7 +268,9 @@ void RegisterTokenRoutes(Router& router, AuthService* auth, Clock* clock) {
                  [auth](const HttpRequest& http, const RequestFields& f, Responder respond) -> Status {
                    const Principal& who = *http.principal;
                    TAMGA_ASSIGN_OR_RETURN(auto all, f.OptBool("all"));
-                   std::optional<int64_t> only = std::stoll(who.user_id);
+                   int64_t own_id = -1;  // the in-process principal has no user id: it lists nothing
+                   (void)ParseDecimalId(who.user_id, &own_id);
+                   std::optional<int64_t> only = own_id;
                    if (all.value_or(false)) {
                      if (!who.is_admin)
                        return PermissionDenied("Permission denied: only an admin lists every token.");
@@ -266,7 +281,9 @@ void RegisterTokenRoutes(Router& router, AuthService* auth, Clock* clock) {
                    w.BeginObject();
                    w.Key("tokens");
                    w.BeginArray();
-                   for (const auto& t : auth->ListTokens(only)) WriteToken(w, t, UsernameOf(auth, t.user_id));
+                   std::map<int64_t, std::string> names;  // one pass over the users, not one per token
+                   for (const auto& u : auth->ListUsers()) names[u.id] = u.username;
+                   for (const auto& t : auth->ListTokens(only)) WriteToken(w, t, names[t.user_id]);
                    w.EndArray();
                    w.EndObject();
                    respond(HttpResponse::Json(std::move(body)));
@@ -285,13 +302,12 @@ void RegisterTokenRoutes(Router& router, AuthService* auth, Clock* clock) {
   });
   router.Add(HttpMethod::kGet, "/api/2.0/tamga/whoami", [](HttpRequest& req, Responder respond) {
     const Principal& who = *req.principal;
-    static const char* kKinds[] = {"anonymous", "password", "token", "agent", "oidc"};
     std::string body;
     JsonWriter w(&body);
     w.BeginObject();
     w.Field("username", who.username);
     w.FieldBool("is_admin", who.is_admin);
-    w.Field("authenticated_by", kKinds[static_cast<int>(who.kind)]);
+    w.Field("authenticated_by", AuthenticatedBy(who.kind));
     w.Key("teams");
     w.BeginArray();
     for (const auto& t : who.teams) w.String(t);
