@@ -72,6 +72,10 @@ class AuthService {
   // What `who` holds on an object: MANAGE for admins, else the highest of the user's and their teams'
   // grants, else the default permission.
   Permission Effective(const Principal& who, ObjectKind kind, const std::string& object_id) const;
+  // Whether `who` holds a capability (kCapabilityRunCode): admins always, others by an explicit grant.
+  bool HasCapability(const Principal& who, const std::string& capability) const {
+    return Allows(Effective(who, ObjectKind::kCapability, capability), Permission::kRead);
+  }
   // Grants to a user (MLflow's permission endpoints). Create: AlreadyExists when a grant exists; Get,
   // Update, Delete: NotFound when it does not; unknown user: NotFound.
   Result<GrantRecord> CreateGrant(ObjectKind kind, const std::string& object_id, const std::string& username,

@@ -150,8 +150,11 @@ Permission AuthService::Effective(const Principal& who, ObjectKind kind, const s
   if (who.is_admin) return Permission::kManage;
   if (!who.authenticated()) return Permission::kNoPermissions;
   std::shared_lock l(mu_);
+  // Capabilities come only from an explicit grant, never from the default permission.
+  const Permission fallback =
+      kind == ObjectKind::kCapability ? Permission::kNoPermissions : options_.default_permission;
   auto it = grants_.find({ObjectKindName(kind), object_id});
-  if (it == grants_.end() || it->second.empty()) return options_.default_permission;
+  if (it == grants_.end() || it->second.empty()) return fallback;
   std::optional<Permission> best;
   auto consider = [&](const std::string& subject) {
     auto g = it->second.find(subject);
@@ -160,7 +163,7 @@ Permission AuthService::Effective(const Principal& who, ObjectKind kind, const s
   };
   consider("u:" + who.user_id);
   for (const auto& team : who.teams) consider("t:" + team);
-  return best ? *best : options_.default_permission;
+  return best ? *best : fallback;
 }
 
 AuthService::Visibility AuthService::Readable(const Principal& who, ObjectKind kind) const {

@@ -38,17 +38,20 @@ const char* ObjectKindName(ObjectKind k) {
       return "deployment";
     case ObjectKind::kWebhook:
       return "webhook";
+    case ObjectKind::kCapability:
+      return "capability";
   }
   return "experiment";
 }
 
 Result<ObjectKind> ParseObjectKind(std::string_view name) {
   for (ObjectKind k : {ObjectKind::kExperiment, ObjectKind::kRegisteredModel, ObjectKind::kQueue,
-                       ObjectKind::kDeployment, ObjectKind::kWebhook}) {
+                       ObjectKind::kDeployment, ObjectKind::kWebhook, ObjectKind::kCapability}) {
     if (name == ObjectKindName(k)) return k;
   }
   return InvalidArgument("Invalid object kind '" + std::string(name.substr(0, 64)) +
-                         "'. Valid kinds are: experiment, registered_model, queue, deployment, webhook");
+                         "'. Valid kinds are: experiment, registered_model, queue, deployment, webhook, "
+                         "capability");
 }
 
 }  // namespace tamga

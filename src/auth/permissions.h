@@ -11,7 +11,12 @@ namespace tamga {
 enum class Permission { kNoPermissions = 0, kRead = 1, kEdit = 2, kManage = 3 };
 
 // The kinds of object a permission is granted on; their wire names are the grants' object_kind.
-enum class ObjectKind { kExperiment, kRegisteredModel, kQueue, kDeployment, kWebhook };
+// kCapability: an admin-granted right that is not about one object (object id = the capability's name,
+// kCapabilityRunCode); held with any grant above NO_PERMISSIONS, never through the default permission.
+enum class ObjectKind { kExperiment, kRegisteredModel, kQueue, kDeployment, kWebhook, kCapability };
+
+// Deploying with `target: local` runs a model's code inside the server process.
+inline constexpr const char* kCapabilityRunCode = "run_code_on_server";
 
 const char* PermissionName(Permission p);
 // InvalidArgument naming the accepted values for anything else.

@@ -32,7 +32,7 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
       "name",          "model_name",         "alias",        "namespace",    "replicas",    "min_replicas",
       "max_replicas",  "target_cpu_percent", "cpu",          "memory",       "gpu_count",   "gpu_product",
       "image",         "model_delivery",     "tracking_uri", "ingress_host", "max_body_mb", "target",
-      "ingress_class", "startup_timeout_s",  "cache_size",   "runtime"};
+      "ingress_class", "startup_timeout_s",  "cache_size",   "runtime",      "token_secret"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k))
       return InvalidArgument("Unknown deployment field '" + std::string(Utf8Prefix(k, 64)) + "'");
@@ -69,6 +69,11 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   TAMGA_RETURN_IF_ERROR(str("ingress_class", &s.ingress_class));
   TAMGA_RETURN_IF_ERROR(str("cache_size", &s.cache_size));
   TAMGA_RETURN_IF_ERROR(str("runtime", &s.runtime));
+  TAMGA_RETURN_IF_ERROR(str("token_secret", &s.token_secret));
+  if (!s.token_secret.empty() && !Dns1123Label(s.token_secret, 253)) {
+    return InvalidArgument("Invalid token_secret '" + std::string(Utf8Prefix(s.token_secret, 64)) +
+                           "': a Kubernetes Secret name");
+  }
   if (s.runtime != "auto" && s.runtime != "native" && s.runtime != "python") {
     return InvalidArgument("Deployment field 'runtime' must be 'auto', 'native' or 'python'");
   }
@@ -161,6 +166,7 @@ std::string DeploymentSpecJson(const DeploymentSpec& s) {
   j["startup_timeout_s"] = s.startup_timeout_s;
   j["cache_size"] = s.cache_size;
   j["runtime"] = s.runtime;
+  j["token_secret"] = s.token_secret;
   return DumpJson(j);
 }
 

@@ -36,6 +36,10 @@ struct DeploymentSpec {
   // "kubernetes": manifests rendered into the GitOps folder; "local": served in-process by `tamga server`
   // (V2 REST /v2/models/{name}, MLflow /endpoints/{name}/invocations), nothing rendered.
   std::string target = "kubernetes";
+  // The Kubernetes Secret (key `token`) whose access token `tamga serve` presents when it pulls the model
+  // from an auth-on tracking server (env TAMGA_TOKEN, optional: a server with auth off needs none); "" =
+  // none. The token itself never appears in a manifest.
+  std::string token_secret = "tamga-serving-token";
 };
 
 // Parses and validates a spec from JSON text. Unknown fields are rejected (a setting we would ignore is

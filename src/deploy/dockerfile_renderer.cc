@@ -46,6 +46,7 @@ ServeContainer ServeContainerFor(const RenderInput& in) {
   c.args.insert(c.args.end(), common.begin(), common.end());
   c.env = {{"TAMGA_LOG_FORMAT", "json"}, {"HOME", kContainerTmpDir}};
   if (in.python_runtime) c.env.emplace_back("PYTHONDONTWRITEBYTECODE", "1");
+  if (!Bake(in) && !s.token_secret.empty()) c.secret_env.push_back({"TAMGA_TOKEN", s.token_secret, "token"});
   return c;
 }
 

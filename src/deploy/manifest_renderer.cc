@@ -123,6 +123,16 @@ std::string DeploymentYaml(const RenderInput& in) {
     Str(e, "value", v);
     e << YAML::EndMap;
   }
+  for (const auto& se : sc.secret_env) {
+    e << YAML::BeginMap;
+    Str(e, "name", se.name);
+    e << YAML::Key << "valueFrom" << YAML::Value << YAML::BeginMap << YAML::Key << "secretKeyRef"
+      << YAML::Value << YAML::BeginMap;
+    Str(e, "name", se.secret);
+    Str(e, "key", se.key);
+    Bool(e, "optional", true);
+    e << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+  }
   e << YAML::EndSeq;
   e << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
   e << YAML::BeginMap;

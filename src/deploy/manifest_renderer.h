@@ -45,6 +45,11 @@ struct ServeContainer {
   std::vector<std::string> command;  // ["tamga", "serve"]
   std::vector<std::string> args;
   std::vector<std::pair<std::string, std::string>> env;
+  // Variables from a Secret (name, secret, key), optional: the deployment's pull token.
+  struct SecretEnv {
+    std::string name, secret, key;
+  };
+  std::vector<SecretEnv> secret_env;
 };
 ServeContainer ServeContainerFor(const RenderInput& in);
 // models:/<name>/<version>: the manifests pin the version, not the alias.

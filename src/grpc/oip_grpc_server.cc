@@ -3,6 +3,9 @@
 #include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "core/log.h"
 #include "grpc/oip_grpc_codec.h"
 #include "grpc/proto/inference.grpc.pb.h"
@@ -14,8 +17,8 @@ namespace {
 
 class Service final : public inference::GRPCInferenceService::CallbackService {
  public:
-  Service(ModelManager* models, std::string default_model)
-      : models_(models), default_model_(std::move(default_model)) {}
+  Service(ModelManager* models, const GrpcServerOptions& options)
+      : models_(models), default_model_(options.default_model), authorize_(options.authorize) {}
 
   grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* ctx, const inference::ServerLiveRequest*,
                                        inference::ServerLiveResponse* resp) override {
@@ -33,6 +36,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
   grpc::ServerUnaryReactor* ModelReady(grpc::CallbackServerContext* ctx,
                                        const inference::ModelReadyRequest* req,
                                        inference::ModelReadyResponse* resp) override {
+    if (Status a = Authorize(ctx, Name(req->name())); !a.ok()) return Done(ctx, a);
     auto v = models_->Get(Name(req->name()), req->version());
     if (!v.ok() && v.status().code() == StatusCode::kNotFound) return Done(ctx, v.status());
     resp->set_ready(v.ok());
@@ -42,6 +46,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
   grpc::ServerUnaryReactor* ServerMetadata(grpc::CallbackServerContext* ctx,
                                            const inference::ServerMetadataRequest*,
                                            inference::ServerMetadataResponse* resp) override {
+    if (Status a = Authorize(ctx, ""); !a.ok()) return Done(ctx, a);
     resp->set_name("tamga");
     resp->set_version(kVersion);
     resp->add_extensions("binary_tensor_data");
@@ -52,6 +57,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
                                           const inference::ModelMetadataRequest* req,
                                           inference::ModelMetadataResponse* resp) override {
     std::string name = Name(req->name());
+    if (Status a = Authorize(ctx, name); !a.ok()) return Done(ctx, a);
     auto v = models_->Get(name, req->version());
     if (!v.ok()) return Done(ctx, v.status());
     FillGrpcMetadata(name, (*v)->version, (*v)->platform, (*v)->signature, resp);
@@ -62,6 +68,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
                                        const inference::ModelInferRequest* req,
                                        inference::ModelInferResponse* resp) override {
     std::string name = Name(req->model_name());
+    if (Status a = Authorize(ctx, name); !a.ok()) return Done(ctx, a);
     auto v = models_->Get(name, req->model_version());
     if (!v.ok()) return Done(ctx, v.status());
     auto inputs = DecodeGrpcInputs(*req, (*v)->signature);
@@ -87,6 +94,15 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
  private:
   const std::string& Name(const std::string& n) const { return n.empty() ? default_model_ : n; }
 
+  Status Authorize(grpc::CallbackServerContext* ctx, const std::string& model) const {
+    if (!authorize_) return Status::Ok();
+    std::string_view header;
+    const auto& md = ctx->client_metadata();
+    if (md.count("authorization") > 1) return InvalidArgument("More than one authorization metadata entry.");
+    if (auto it = md.find("authorization"); it != md.end()) header = {it->second.data(), it->second.size()};
+    return authorize_(header, model, ctx->peer());
+  }
+
   static grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const Status& s) {
     auto* reactor = ctx->DefaultReactor();
     reactor->Finish(ToGrpcStatus(s));
@@ -95,6 +111,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
 
   ModelManager* models_;
   std::string default_model_;
+  std::function<Status(std::string_view, const std::string&, const std::string&)> authorize_;
 };
 
 }  // namespace
@@ -109,13 +126,28 @@ struct OipGrpcServer::Impl {
 Result<std::unique_ptr<OipGrpcServer>> OipGrpcServer::Start(const GrpcServerOptions& options,
                                                             ModelManager* models) {
   auto impl = std::make_unique<Impl>();
-  impl->service = std::make_unique<Service>(models, options.default_model);
+  impl->service = std::make_unique<Service>(models, options);
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default: a second server on a taken port would bind too and share the traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
-  builder.AddListeningPort(host + ":" + std::to_string(options.port), grpc::InsecureServerCredentials(),
-                           &impl->port);
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    auto read = [](const std::string& path, const char* what) -> Result<std::string> {
+      std::ifstream in(path, std::ios::binary);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (!in.good() && !in.eof())
+        return InvalidArgument(std::string("cannot read the TLS ") + what + " " + path);
+      if (text.empty()) return InvalidArgument(std::string("cannot read the TLS ") + what + " " + path);
+      return text;
+    };
+    grpc::SslServerCredentialsOptions ssl;
+    TAMGA_ASSIGN_OR_RETURN(std::string cert, read(options.tls_cert_file, "certificate"));
+    TAMGA_ASSIGN_OR_RETURN(std::string key, read(options.tls_key_file, "key"));
+    ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+    creds = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(host + ":" + std::to_string(options.port), creds, &impl->port);
   int max = static_cast<int>(std::min<size_t>(options.max_message_bytes, INT32_MAX));
   builder.SetMaxReceiveMessageSize(max);
   builder.SetMaxSendMessageSize(INT32_MAX);
@@ -125,7 +157,10 @@ Result<std::unique_ptr<OipGrpcServer>> OipGrpcServer::Start(const GrpcServerOpti
     return Unavailable("cannot listen for gRPC on " + host + ":" + std::to_string(options.port) +
                        " (port in use or address not available)");
   }
-  TAMGA_LOG(kInfo, "OIP gRPC listening", {{"host", options.host}, {"port", std::to_string(impl->port)}});
+  TAMGA_LOG(kInfo, "OIP gRPC listening",
+            {{"host", options.host},
+             {"port", std::to_string(impl->port)},
+             {"tls", options.tls_cert_file.empty() ? "off" : "on"}});
   return std::unique_ptr<OipGrpcServer>(new OipGrpcServer(std::move(impl)));
 }
 

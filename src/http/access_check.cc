@@ -324,6 +324,10 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
       if (kind_name.empty()) return Missing({"object_kind"});
       if (id.empty()) return Missing({"object_id"});
       TAMGA_ASSIGN_OR_RETURN(ObjectKind kind, ParseObjectKind(kind_name[0]));
+      if (kind == ObjectKind::kCapability && !who.is_admin) {
+        *object = "capability:" + id[0].substr(0, 64);
+        return PermissionDenied("Permission denied: capabilities are granted by admins.");
+      }
       return need_on(kind, id[0], ObjectKindName(kind));
     }
     case K::kModelVersionCreate: {
@@ -340,6 +344,59 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
       TAMGA_ASSIGN_OR_RETURN(auto source, FieldValues(req, {"source"}));
       for (const auto& src : source) TAMGA_RETURN_IF_ERROR(CheckSourceReadable(who, src));
       return Status::Ok();
+    }
+    case K::kDeploymentPut: {
+      TAMGA_ASSIGN_OR_RETURN(auto name, FieldValues(req, {"name"}));
+      TAMGA_ASSIGN_OR_RETURN(auto model, FieldValues(req, {"model_name"}));
+      TAMGA_ASSIGN_OR_RETURN(auto target, FieldValues(req, {"target"}));
+      if (name.empty()) return Missing({"name"});
+      *object = "deployment:" + name[0].substr(0, 64);
+      if (who.is_admin) return Status::Ok();
+      if (store_->registry().GetDeployment(name[0]).ok() &&
+          !Allows(auth_->Effective(who, ObjectKind::kDeployment, name[0]), Permission::kManage)) {
+        return Denied(Permission::kManage, "deployment '" + name[0].substr(0, 64) + "'");
+      }
+      // Deploying a model hands out its files: READ on it.
+      if (!model.empty() &&
+          !Allows(auth_->Effective(who, ObjectKind::kRegisteredModel, model[0]), Permission::kRead)) {
+        return Denied(Permission::kRead, "registered model '" + model[0].substr(0, 256) + "'");
+      }
+      if (!target.empty() && target[0] == "local" && !auth_->HasCapability(who, kCapabilityRunCode)) {
+        return PermissionDenied(
+            "Permission denied: a deployment with target 'local' runs the model's code inside the server; it "
+            "needs the capability 'run_code_on_server', which an admin grants.");
+      }
+      return Status::Ok();
+    }
+    case K::kDeployment: {
+      std::string rest = req.path_params.empty() ? "" : req.path_params[0];
+      std::string name = rest.substr(0, rest.find('/'));
+      return need_on(ObjectKind::kDeployment, name, "deployment");
+    }
+    case K::kServedModel: {
+      std::string rest = req.path_params.empty() ? "" : req.path_params[0];
+      std::string name = rest.substr(0, rest.find('/'));
+      return need_on(ObjectKind::kDeployment, name, "deployment");
+    }
+    case K::kWebhook: {
+      std::string model;
+      if (req.path_params.empty()) {  // create: the scope is in the body
+        TAMGA_ASSIGN_OR_RETURN(auto v, FieldValues(req, {"model_name"}));
+        if (!v.empty()) model = v[0];
+        *object = "webhook:new";
+      } else {
+        std::string rest = req.path_params[0];
+        std::string id = rest.substr(0, rest.find('/'));
+        *object = "webhook:" + id.substr(0, 64);
+        if (who.is_admin) return Status::Ok();
+        auto hook = store_->registry().GetWebhook(id);
+        if (!hook.ok()) return PermissionDenied("Permission denied: unknown webhook.");
+        model = hook->model_name;
+      }
+      if (who.is_admin) return Status::Ok();
+      if (model.empty())
+        return PermissionDenied("Permission denied: a global webhook (no model_name) is for admins.");
+      return need_on(ObjectKind::kRegisteredModel, model, "registered model");
     }
     case K::kLoggedModel: {
       std::string rest = req.path_params.empty() ? "" : req.path_params[0];

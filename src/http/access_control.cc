@@ -1,5 +1,7 @@
 #include "http/access_control.h"
 
+#include <future>
+
 #include <set>
 
 #include "core/log.h"
@@ -96,6 +98,14 @@ const char* AccessRuleKindName(AccessRule::Kind kind) {
       return "grant";
     case K::kModelVersionCreate:
       return "model_version_create";
+    case K::kDeploymentPut:
+      return "deployment_put";
+    case K::kDeployment:
+      return "deployment";
+    case K::kServedModel:
+      return "served_model";
+    case K::kWebhook:
+      return "webhook";
   }
   return "unknown";
 }
@@ -238,6 +248,42 @@ void AccessControl::Completed(const HttpRequest& req, const RouteMatch& match, i
   a.outcome = status == 401 || status == 403 ? "denied" : status < 400 ? "ok" : "failed";
   a.remote_addr = req.remote_addr;
   auth_->audit()->Append(std::move(a));
+}
+
+Status AccessControl::AuthorizeCall(std::string_view authorization, const std::string& model,
+                                    const std::string& peer, const std::string& route) {
+  Result<PrincipalPtr> who = Unauthenticated("");
+  if (auto fast = auth_->AuthenticateFast(authorization)) {
+    who = std::move(*fast);
+  } else {
+    auto promise = std::make_shared<std::promise<Result<PrincipalPtr>>>();
+    auto answer = promise->get_future();
+    auth_->Authenticate(authorization,
+                        [promise](Result<PrincipalPtr> r) { promise->set_value(std::move(r)); });
+    who = answer.get();
+  }
+  Status s = Status::Ok();
+  std::string object = model.empty() ? "" : "deployment:" + model;
+  if (!who.ok()) {
+    s = who.status();
+  } else if ((*who)->kind == Principal::Kind::kAgent) {
+    s = PermissionDenied("An agent token is valid only on agent endpoints.");
+  } else if (!model.empty() &&
+             !Allows(auth_->Effective(**who, ObjectKind::kDeployment, model), Permission::kRead)) {
+    s = PermissionDenied("Permission denied: READ on deployment '" + model.substr(0, 256) + "' is required.");
+  }
+  if (!s.ok()) {
+    AuditRecord a;
+    a.principal = who.ok() ? (*who)->Name() : "anonymous";
+    a.method = "GRPC";
+    a.route = route;
+    a.object = object;
+    a.status = s.code() == StatusCode::kUnauthenticated ? 401 : 403;
+    a.outcome = "denied";
+    a.remote_addr = peer;
+    auth_->audit()->Append(std::move(a));
+  }
+  return s;
 }
 
 }  // namespace tamga

@@ -44,6 +44,12 @@ struct AccessRule {
                     // agents
     kGrant,         // the object named by fields object_kind + object_id (Tamga's permissions API)
     kModelVersionCreate,  // EDIT on the model, and READ on whatever its source and run_id name
+    kDeploymentPut,       // create (READ on its model) or update (MANAGE on it, READ on its model) a
+                          // deployment named in the body; `target: local` also needs run_code_on_server
+    kDeployment,          // the deployment named by the path (/deployments/{name}[/render])
+    kServedModel,         // READ on the in-process deployment named by the path (/v2/models/{name}/...)
+    kWebhook,             // create: MANAGE on its model_name, admin for a global hook; /webhooks/{id}: the
+                          // same for the hook's scope
   };
   Kind kind = Kind::kAdmin;
   Permission need = Permission::kRead;
@@ -77,6 +83,12 @@ class AccessControl final : public AccessGate {
   Verdict AdmitHead(HttpRequest& req, const RouteMatch& match, HttpResponse* denial, Resume resume) override;
   std::optional<HttpResponse> AdmitBody(HttpRequest& req, const RouteMatch& match) override;
   void Completed(const HttpRequest& req, const RouteMatch& match, int status) override;
+
+  // The same decision for a call that does not come through the HTTP router (the OIP gRPC port): the
+  // caller's Authorization value, READ on the in-process deployment `model` ("" = any principal will do).
+  // Blocks for a password check that is not cached yet. Denials are audited under `route`.
+  Status AuthorizeCall(std::string_view authorization, const std::string& model, const std::string& peer,
+                       const std::string& route);
 
  private:
   struct RouteRule {

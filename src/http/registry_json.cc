@@ -113,6 +113,7 @@ void WriteWebhook(JsonWriter& w, const Webhook& h) {
   }
   w.EndArray();
   w.Field("status", h.status == WebhookStatus::kActive ? "ACTIVE" : "DISABLED");
+  if (!h.model_name.empty()) w.Field("model_name", h.model_name);
   w.FieldInt("creation_timestamp", h.creation_timestamp);
   w.FieldInt("last_updated_timestamp", h.last_updated_timestamp);
   w.EndObject();

@@ -78,6 +78,7 @@ Status WebhookDispatcher::FanOut(const std::vector<RegistryEvent>& events) {
     for (const auto& h : hooks) {
       if (h.status != WebhookStatus::kActive) continue;
       if (std::find(h.events.begin(), h.events.end(), e.type) == h.events.end()) continue;
+      if (!h.model_name.empty() && h.model_name != e.model_name) continue;
       WebhookDelivery d;
       d.delivery_id = NewRunId(*random_);
       d.webhook_id = h.webhook_id;

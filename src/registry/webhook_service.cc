@@ -160,6 +160,11 @@ void WebhookService::Create(WebhookSpec spec, DoneWebhook done) {
   w.events = *spec.events;
   w.secret = spec.secret.value_or("");
   w.status = spec.status.value_or(WebhookStatus::kActive);
+  w.model_name = spec.model_name.value_or("");
+  if (!w.model_name.empty()) {
+    auto model = store_->registry().GetRegisteredModel(w.model_name);
+    if (!model.ok()) return done(model.status());
+  }
   w.creation_timestamp = w.last_updated_timestamp = clock_->NowMillis();
   writer_->Submit([w](WriteTxn& txn) { return txn.registry().PutWebhook(w); },
                   [w, done = std::move(done)](Status s) {
@@ -182,6 +187,8 @@ void WebhookService::Update(const std::string& webhook_id, WebhookSpec spec, Don
         if (spec.events) w.events = *spec.events;
         if (spec.secret) w.secret = *spec.secret;
         if (spec.status) w.status = *spec.status;
+        if (spec.model_name && *spec.model_name != w.model_name)
+          return InvalidArgument("A webhook's model_name is set when it is created; create a new webhook.");
         w.last_updated_timestamp = now;
         TAMGA_RETURN_IF_ERROR(txn.registry().PutWebhook(w));
         *reply = w;
@@ -202,7 +209,8 @@ Result<Webhook> WebhookService::Get(const std::string& webhook_id) {
   return store_->registry().GetWebhook(webhook_id);
 }
 
-Result<WebhookService::Page> WebhookService::List(int64_t max_results, const std::string& page_token) {
+Result<WebhookService::Page> WebhookService::List(int64_t max_results, const std::string& page_token,
+                                                  const std::function<bool(const Webhook&)>& visible) {
   if (max_results < 1 || max_results > 1000) {
     return InvalidArgument("Invalid value for max_results: must be between 1 and 1000");
   }
@@ -211,6 +219,9 @@ Result<WebhookService::Page> WebhookService::List(int64_t max_results, const std
     TAMGA_ASSIGN_OR_RETURN(offset, DecodeOffsetToken(page_token));
   }
   TAMGA_ASSIGN_OR_RETURN(auto all, store_->registry().ListWebhooks());
+  if (visible)
+    all.erase(std::remove_if(all.begin(), all.end(), [&](const Webhook& h) { return !visible(h); }),
+              all.end());
   Page page;
   for (int64_t i = offset; i < static_cast<int64_t>(all.size()) && i < offset + max_results; ++i) {
     page.webhooks.push_back(all[i]);

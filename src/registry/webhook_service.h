@@ -46,6 +46,7 @@ struct WebhookSpec {
   std::optional<std::vector<std::string>> events;  // "<entity>.<action>", lower case
   std::optional<std::string> secret;
   std::optional<WebhookStatus> status;
+  std::optional<std::string> model_name;  // Tamga: only this registered model's events (set at creation)
 };
 
 struct WebhookTestResult {
@@ -86,7 +87,9 @@ class WebhookService {
     std::vector<Webhook> webhooks;
     std::string next_page_token;
   };
-  Result<Page> List(int64_t max_results, const std::string& page_token);
+  // `visible` (null = every hook) filters before paging, so pages stay full for callers who see only some.
+  Result<Page> List(int64_t max_results, const std::string& page_token,
+                    const std::function<bool(const Webhook&)>& visible = nullptr);
   struct DeliveryPage {
     std::vector<WebhookDelivery> deliveries;
     std::string next_page_token;

@@ -257,6 +257,12 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
     gso.host = config.host;
     gso.port = config.grpc_port;
     gso.max_message_bytes = config.max_body_mb << 20;
+    if (AccessControl* access = p->access.get()) {
+      gso.authorize = [access](std::string_view authorization, const std::string& model,
+                               const std::string& peer) {
+        return access->AuthorizeCall(authorization, model, peer, "grpc:inference.GRPCInferenceService");
+      };
+    }
     TAMGA_ASSIGN_OR_RETURN(p->grpc, OipGrpcServer::Start(gso, p->models.get()));
     WritePortFile(config.grpc_port_file, p->grpc->port());
   }

@@ -72,6 +72,7 @@ struct Webhook {
   std::vector<std::string> events;  // "<entity>.<action>", e.g. "model_version_alias.created"
   std::string secret;               // never returned by the API
   WebhookStatus status = WebhookStatus::kActive;
+  std::string model_name;  // "" = every model (global); else only this registered model's events
   int64_t creation_timestamp = 0;
   int64_t last_updated_timestamp = 0;
 };

@@ -90,6 +90,17 @@ def test_matrix(world, row):
     for role, perm in (("none", "NO_PERMISSIONS"), ("read", "READ"), ("edit", "EDIT")):
         admin("POST", API + "/experiments/permissions/create", json={"experiment_id": exp, "username": role, "permission": perm})
         admin("POST", API + "/registered-models/permissions/create", json={"name": model, "username": role, "permission": perm})
+    deploy = "d-" + tag
+    r = sess.post(s.url + "/api/2.0/tamga/deployments", json={"name": deploy, "model_name": model}, headers=manage_auth)
+    assert r.status_code == 200, r.text
+    hook = sess.post(s.url + API + "/webhooks", headers=manage_auth,
+                     json={"name": "h", "url": "https://example.invalid/h", "events": ["model_version.created"],
+                           "model_name": model}).json()["webhook"]["webhook_id"]
+    global_hook = admin("POST", API + "/webhooks", json={"name": "g", "url": "https://example.invalid/g",
+                                                         "events": ["model_version.created"]})["webhook"]["webhook_id"]
+    for role, perm in (("none", "NO_PERMISSIONS"), ("read", "READ"), ("edit", "EDIT")):
+        admin("PUT", "/api/2.0/tamga/permissions", json={"object_kind": "deployment", "object_id": deploy,
+                                                         "user": role, "permission": perm})
     victim = "victim-" + tag
     admin("POST", API + "/users/create", json={"username": victim, "password": "victim-pass-1234"})
 
@@ -100,7 +111,8 @@ def test_matrix(world, row):
         def fill(text):
             return (text.replace("{exp}", exp).replace("{run}", run).replace("{model}", model)
                     .replace("{victim}", victim).replace("{uniq}", uniq).replace("{expname}", expname)
-                    .replace("{logged}", logged))
+                    .replace("{logged}", logged).replace("{deploy}", deploy).replace("{hook}", hook)
+                    .replace("{globalhook}", global_hook))
 
         headers = {} if role == "anon" else {"Authorization": "Bearer " + tokens[role]}
         kw = {}

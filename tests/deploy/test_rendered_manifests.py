@@ -88,7 +88,10 @@ def test_rendered_deployment_starts_as_written(server, tamga_bin, models, expect
     # The Dockerfile starts the same process (docker run behaves like the pod).
     entry, cmd, env = dockerfile_process(files["Dockerfile"])
     assert entry == c["command"] and cmd == c["args"], (entry, cmd, c)
-    assert env == [(e["name"], e["value"]) for e in c["env"]]
+    assert env == [(e["name"], e["value"]) for e in c["env"] if "value" in e]
+    # The pull token comes from a Secret (optional: this server has auth off), never written in the manifest.
+    assert [e for e in c["env"] if "valueFrom" in e] == [{"name": "TAMGA_TOKEN", "valueFrom": {"secretKeyRef": {
+        "name": "tamga-serving-token", "key": "token", "optional": True}}}]
     assert c["image"] == "ghcr.io/tamga-mlops/tamga:" + requests.get(server.url + "/api/2.0/tamga/version").json()["version"]
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
@@ -201,3 +204,66 @@ def test_python_model_renders_its_requirements(server, models, k8s_validate):
     r = requests.post(server.url + "/api/2.0/tamga/deploy/render",
                       json={"model_uri": "models:/lin/1", "spec": {"model_name": "other"}})
     assert r.status_code == 400 and "model_name" in r.json()["message"], r.text
+
+
+def test_rendered_deployment_pulls_from_an_auth_on_server_with_its_secret(tamga_bin, models, tmp_path):
+    """With auth on, the rendered pod reads its token from the Secret the manifest names; without the Secret
+    it cannot pull the model and says why."""
+    reason = container_sandbox.available()
+    if reason:
+        pytest.fail("cannot run the container sandbox: " + reason)
+    admin = ("admin", "admin-pass-1234")
+    s = TamgaServer(tamga_bin, extra_args=["--auth", "on"], env={"TAMGA_ADMIN_PASSWORD": admin[1]}).start()
+    try:
+        sess = requests.Session()
+        sess.auth = admin
+        run = sess.post(s.url + API + "/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]["run_id"]
+        for root, _, names in os.walk(os.path.join(models, "xgb")):
+            for f in names:
+                rel = os.path.relpath(os.path.join(root, f), os.path.join(models, "xgb"))
+                with open(os.path.join(root, f), "rb") as fh:
+                    r = sess.put(f"{s.url}/api/2.0/mlflow-artifacts/artifacts/0/{run}/artifacts/model/{rel}",
+                                 data=fh.read())
+                assert r.status_code == 200, r.text
+        assert sess.post(s.url + API + "/registered-models/create", json={"name": "sec"}).status_code == 200
+        assert sess.post(s.url + API + "/model-versions/create",
+                         json={"name": "sec", "source": f"runs:/{run}/model"}).status_code == 200
+        # A reader with a token: what the Secret holds.
+        assert sess.post(s.url + API + "/users/create", json={"username": "puller",
+                                                              "password": "puller-pass-123"}).status_code == 200
+        token = sess.post(s.url + "/api/2.0/tamga/tokens", json={"name": "pod", "username": "puller"}).json()["token"]
+        assert sess.post(s.url + API + "/registered-models/alias",
+                         json={"name": "sec", "alias": "production", "version": "1"}).status_code == 200
+        r = sess.post(s.url + DEPLOY, json={"name": "sec-api", "model_name": "sec", "tracking_uri": s.url,
+                                            "token_secret": "sec-pull"})
+        assert r.status_code == 200, r.text
+        _, files = rendered_files(s, "default", "sec-api")
+        assert token not in "".join(files.values())
+        dep = yaml.safe_load(files["deployment.yaml"])
+        _, c = container_sandbox.pod_container(dep)
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        ready_url = f"http://127.0.0.1:{ports['http']}" + c["readinessProbe"]["httpGet"]["path"]
+
+        def ready():
+            try:
+                return requests.get(ready_url, timeout=5).status_code == 200
+            except requests.RequestException:
+                return False
+
+        # No Secret: the pull is refused, the pod stays unready and its log says why; with it: it serves.
+        for secrets in (None, {"sec-pull": {"token": token}}):
+            log_path = tmp_path / ("pod-%s.log" % bool(secrets))
+            proc = container_sandbox.start(dep, tamga_bin, str(log_path), secrets=secrets)
+            try:
+                if secrets is None:
+                    wait_for(lambda: "not authenticated" in log_path.read_text(), 60, "the refused pull")
+                    assert proc.poll() is None and not ready(), log_path.read_text()
+                else:
+                    wait_for(lambda: proc.poll() is not None or ready(), 60, "the pod to be ready")
+                    assert proc.poll() is None, log_path.read_text()
+                assert token not in log_path.read_text()
+            finally:
+                proc.kill()
+                proc.wait(timeout=30)
+    finally:
+        s.cleanup()

@@ -108,3 +108,78 @@ def test_local_deployment_lifecycle(request, models, expected, pb):
         assert requests.get(srv.url + "/v2/models/lin-local/ready").status_code == 200
     finally:
         srv.cleanup()
+
+
+def test_local_deployment_under_auth_rest_and_grpc(request, models, expected, pb):
+    """With --auth on, in-process serving needs a principal that may READ the deployment, over V2 REST, MLflow
+    scoring and OIP gRPC alike (Bearer token in the `authorization` metadata); the probes stay open."""
+    import grpc
+    binary = request.config.getoption("--tamga")
+    grpc_port_file = os.path.join(tempfile.mkdtemp(prefix="tamga-grpc-"), "port")
+    admin = ("admin", "admin-pass-1234")
+    srv = TamgaServer(binary, extra_args=["--auth", "on", "--grpc-port", "0", "--grpc-port-file", grpc_port_file],
+                      env={"TAMGA_ADMIN_PASSWORD": admin[1]}).start()
+    api = srv.url + "/api/2.0/mlflow"
+    s = requests.Session()
+    s.auth = admin
+    try:
+        run = s.post(api + "/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]["run_id"]
+        for root, _, names in os.walk(os.path.join(models, "mlp")):
+            for f in names:
+                rel = os.path.relpath(os.path.join(root, f), os.path.join(models, "mlp"))
+                with open(os.path.join(root, f), "rb") as fh:
+                    r = s.put(f"{srv.url}/api/2.0/mlflow-artifacts/artifacts/0/{run}/artifacts/m/{rel}", data=fh.read())
+                assert r.status_code == 200, r.text
+        assert s.post(api + "/registered-models/create", json={"name": "clf"}).status_code == 200
+        assert s.post(api + "/model-versions/create", json={"name": "clf", "source": f"runs:/{run}/m"}).status_code == 200
+        s.post(api + "/registered-models/alias", json={"name": "clf", "alias": "production", "version": "1"})
+        assert s.post(srv.url + DEPLOY, json={"name": "clf-local", "model_name": "clf", "target": "local"}).status_code == 200
+        tokens = {}
+        for user in ("reader", "nobody"):
+            assert s.post(api + "/users/create", json={"username": user, "password": user + "-pass-123"}).status_code == 200
+            tokens[user] = s.post(srv.url + "/api/2.0/tamga/tokens", json={"name": "t", "username": user}).json()["token"]
+        r = s.put(srv.url + "/api/2.0/tamga/permissions", json={"object_kind": "deployment", "object_id": "clf-local",
+                                                                "user": "nobody", "permission": "NO_PERMISSIONS"})
+        assert r.status_code == 200, r.text
+        wait_for(lambda: s.get(srv.url + "/v2/models/clf-local/ready").status_code == 200, what="clf ready")
+
+        x = expected["x"][:3]
+        body = {"inputs": [{"name": "input-0", "datatype": "FP32", "shape": [3, 16], "data": x.flatten().tolist()}]}
+        infer = srv.url + "/v2/models/clf-local/infer"
+        assert requests.post(infer, json=body).status_code == 401
+        bearer = {u: {"Authorization": "Bearer " + t} for u, t in tokens.items()}
+        assert requests.post(infer, json=body, headers=bearer["nobody"]).status_code == 403
+        r = requests.post(infer, json=body, headers=bearer["reader"])
+        assert r.status_code == 200, r.text
+        r = requests.post(srv.url + "/endpoints/clf-local/invocations", json={"inputs": x.tolist()}, headers=bearer["reader"])
+        assert r.status_code == 200, r.text
+
+        c = Client(pb, "127.0.0.1:%d" % int(open(grpc_port_file).read()))
+        assert c.call("ServerLive", pb.ServerLiveRequest(), pb.ServerLiveResponse).live  # a probe: open
+        req = pb.ModelInferRequest(model_name="clf-local")
+        req.inputs.add(name="input-0", datatype="FP32", shape=[3, 16]).contents.fp32_contents.extend(x.flatten().tolist())
+
+        def infer_grpc(metadata):
+            fn = c.channel.unary_unary("/inference.GRPCInferenceService/ModelInfer",
+                                       request_serializer=lambda m: m.SerializeToString(),
+                                       response_deserializer=pb.ModelInferResponse.FromString)
+            return fn(req, timeout=10, metadata=metadata)
+
+        for metadata, code in ((None, grpc.StatusCode.UNAUTHENTICATED),
+                               ((("authorization", "Bearer tmg_wrong"),), grpc.StatusCode.UNAUTHENTICATED),
+                               ((("authorization", "Bearer " + tokens["nobody"]),), grpc.StatusCode.PERMISSION_DENIED)):
+            try:
+                infer_grpc(metadata)
+                raise AssertionError("admitted without a principal that may read")
+            except grpc.RpcError as e:
+                assert e.code() == code, (metadata, e)
+        g = infer_grpc((("authorization", "Bearer " + tokens["reader"]),))
+        np.testing.assert_allclose(np.array(g.outputs[0].contents.fp32_contents).reshape(3, 4), expected["y1"][:3],
+                                   rtol=1e-5, atol=1e-6)
+        basic = "Basic " + __import__("base64").b64encode(b"reader:reader-pass-123").decode()
+        assert infer_grpc((("authorization", basic),)).model_name == "clf-local"
+        # Denials are audited like HTTP ones.
+        rows = s.get(srv.url + "/api/2.0/tamga/audit").json()["entries"]
+        assert any(a["route"].startswith("grpc:") and a["outcome"] == "denied" for a in rows), rows
+    finally:
+        srv.cleanup()

@@ -1,8 +1,9 @@
 // The access rule of every route (docs/identity.md, "Who may do what"). MLflow's table for MLflow routes:
 // READ reads, EDIT updates and logs, MANAGE deletes and grants; the creator of an experiment or registered
 // model gets MANAGE. Stricter than MLflow where the issue asks: alias and stage moves need MANAGE. Routes of
-// the platform (jobs, deployments, webhooks) that have no finer rule yet are admin-only for writes.
-// A route without a row here stops the server at start-up (RoutesWithoutRule).
+// the platform: jobs need EDIT on their queue, deployments MANAGE (and a capability to run code on the
+// server), webhooks MANAGE on their model (admin for global hooks). A route without a row here stops the
+// server at start-up (RoutesWithoutRule).
 #include "http/access_control.h"
 
 namespace tamga {
@@ -149,21 +150,21 @@ std::vector<AccessRuleRow> Build() {
       // registry events and resolution
       {GET, tg + "/events", Signed()},
       {GET, tg + "/models/resolve", {K::kModelUri, R, {"uri"}}},
-      // webhooks (global hooks: admin)
-      {POST, ml + "/webhooks", Admin()},
-      {GET, ml + "/webhooks", Admin()},
-      {GET, ml + "/webhooks/*", Admin()},
-      {PATCH, ml + "/webhooks/*", Admin()},
-      {DELETE, ml + "/webhooks/*", Admin()},
-      {POST, ml + "/webhooks/*", Admin()},
-      {GET, tg + "/webhooks/*", Admin()},
-      // deployments (a local deployment runs code on this server: admin)
-      {POST, tg + "/deployments", Admin()},
+      // webhooks: MANAGE on the hook's model (model_name, a Tamga extension); global hooks: admin
+      {POST, ml + "/webhooks", {K::kWebhook, M, {}}},
+      {GET, ml + "/webhooks", Signed()},
+      {GET, ml + "/webhooks/*", {K::kWebhook, M, {}}},
+      {PATCH, ml + "/webhooks/*", {K::kWebhook, M, {}}},
+      {DELETE, ml + "/webhooks/*", {K::kWebhook, M, {}}},
+      {POST, ml + "/webhooks/*", {K::kWebhook, M, {}}},
+      {GET, tg + "/webhooks/*", {K::kWebhook, M, {}}},
+      // deployments: READ on the model to deploy it, MANAGE to change one; target local: a capability
+      {POST, tg + "/deployments", {K::kDeploymentPut, M, {}}},
       {GET, tg + "/deployments", Signed()},
-      {GET, tg + "/deployments/*", Signed()},
-      {DELETE, tg + "/deployments/*", Admin()},
-      {POST, tg + "/deployments/*", Admin()},
-      {POST, tg + "/deploy/render", Signed()},
+      {GET, tg + "/deployments/*", {K::kDeployment, R, {}}},
+      {DELETE, tg + "/deployments/*", {K::kDeployment, M, {}}},
+      {POST, tg + "/deployments/*", {K::kDeployment, E, {}}},
+      {POST, tg + "/deploy/render", {K::kModelUri, R, {"model_uri"}}},
       // jobs and agents
       {POST, tg + "/queues", Admin()},
       {GET, tg + "/queues", Signed()},
@@ -177,12 +178,12 @@ std::vector<AccessRuleRow> Build() {
       {POST, tg + "/agents/*", {K::kAgent, R, {}}},
       // serving in-process deployments (probes stay open for the kubelet)
       {POST, "/invocations", Signed()},
-      {POST, "/endpoints/*", Signed()},
+      {POST, "/endpoints/*", {K::kServedModel, R, {}}},
       {GET, "/v2", Signed()},
       {GET, "/v2/health/live", Public()},
       {GET, "/v2/health/ready", Public()},
-      {GET, "/v2/models/*", Signed()},
-      {POST, "/v2/models/*", Signed()},
+      {GET, "/v2/models/*", {K::kServedModel, R, {}}},
+      {POST, "/v2/models/*", {K::kServedModel, R, {}}},
   };
 }
 

@@ -371,8 +371,7 @@ void RegisterAuditRoute(Router& router, AuthService* auth) {
 
 // Tamga's permissions API: grants to users or teams on any object (experiments, registered models, queues,
 // deployments, webhooks); the caller needs MANAGE on the object (the rule). And local teams.
-// A grant names an object that exists (a typo would otherwise grant nothing, silently). Deployments and
-// webhooks are not checked here yet.
+// A grant names an object that exists (a typo would otherwise grant nothing, silently).
 Status CheckGrantObject(const RouteContext& ctx, ObjectKind kind, const std::string& id) {
   switch (kind) {
     case ObjectKind::kExperiment:
@@ -386,8 +385,13 @@ Status CheckGrantObject(const RouteContext& ctx, ObjectKind kind, const std::str
       }
       return NotFound("Queue '" + id.substr(0, 128) + "' does not exist.");
     case ObjectKind::kDeployment:
+      return ctx.store->registry().GetDeployment(id).status();
     case ObjectKind::kWebhook:
-      return Status::Ok();
+      return ctx.store->registry().GetWebhook(id).status();
+    case ObjectKind::kCapability:
+      if (id == kCapabilityRunCode) return Status::Ok();
+      return InvalidArgument("Unknown capability '" + id.substr(0, 64) +
+                             "'. Capabilities: " + kCapabilityRunCode + ".");
   }
   return Status::Ok();
 }

@@ -1,5 +1,6 @@
 // Deployments (/api/2.0/tamga/deployments[/{name}[/render]]) and ad-hoc rendering of a model URI
 // (/api/2.0/tamga/deploy/render).
+#include <algorithm>
 #include <thread>
 
 #include "core/json_parse.h"
@@ -60,7 +61,7 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
   DeployService* deploy = ctx.deploy;
   const std::string base = "/api/2.0/tamga/deployments";
 
-  router.Add(HttpMethod::kPost, base, [deploy](HttpRequest& req, Responder respond) {
+  router.Add(HttpMethod::kPost, base, [deploy, ctx](HttpRequest& req, Responder respond) {
     if (req.Header("content-type").find("application/json") == std::string::npos) {
       return respond(
           ErrorResponse(InvalidArgument("Bad Request. Content-Type must be one of ['application/json'].")));
@@ -69,13 +70,23 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
     if (!query.ok()) return respond(ErrorResponse(query.status()));
     auto allow_missing = query->OptBool("allow_missing");
     if (!allow_missing.ok()) return respond(ErrorResponse(allow_missing.status()));
-    deploy->Put(req.body, allow_missing->value_or(false), [respond](Result<DeploymentRecord> d) {
+    // The creator of a deployment gets MANAGE on it (as for experiments and models).
+    PrincipalPtr who = req.principal;
+    deploy->Put(req.body, allow_missing->value_or(false), [respond, ctx, who](Result<DeploymentRecord> d) {
+      if (d.ok() && ctx.auth != nullptr && who && d->creation_timestamp == d->last_updated_timestamp)
+        ctx.auth->GrantCreator(*who, ObjectKind::kDeployment, d->name);
       respond(d.ok() ? DeploymentResponse(*d) : ErrorResponse(d.status()));
     });
   });
 
-  router.Add(HttpMethod::kGet, base, [deploy](HttpRequest&, Responder respond) {
+  router.Add(HttpMethod::kGet, base, [deploy, ctx](HttpRequest& req, Responder respond) {
     auto list = deploy->List();
+    if (list.ok() && ctx.auth != nullptr && req.principal && !req.principal->is_admin) {
+      auto visible = ctx.auth->Readable(*req.principal, ObjectKind::kDeployment);
+      list->erase(std::remove_if(list->begin(), list->end(),
+                                 [&](const DeploymentRecord& d) { return !visible.Allows(d.name); }),
+                  list->end());
+    }
     if (!list.ok()) return respond(ErrorResponse(list.status()));
     std::string body;
     JsonWriter w(&body);
@@ -95,10 +106,14 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
     respond(d.ok() ? DeploymentResponse(*d) : ErrorResponse(d.status()));
   });
 
-  router.AddPrefix(HttpMethod::kDelete, base + "/", [deploy](HttpRequest& req, Responder respond) {
+  router.AddPrefix(HttpMethod::kDelete, base + "/", [deploy, ctx](HttpRequest& req, Responder respond) {
     auto name = NameOf(req, "");
     if (!name.ok()) return respond(ErrorResponse(name.status()));
-    deploy->Delete(*name, EmptyOk(std::move(respond)));
+    AuthService* auth = ctx.auth;
+    deploy->Delete(*name, [auth, name = *name, respond](Status s) {
+      if (s.ok() && auth != nullptr) auth->ForgetObject(ObjectKind::kDeployment, name);
+      respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
+    });
   });
 
   router.AddPrefix(HttpMethod::kPost, base + "/", [deploy](HttpRequest& req, Responder respond) {

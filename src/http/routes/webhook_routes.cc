@@ -41,6 +41,7 @@ Result<WebhookSpec> ParseSpec(const RequestFields& f) {
   TAMGA_ASSIGN_OR_RETURN(spec.description, f.OptString("description"));
   TAMGA_ASSIGN_OR_RETURN(spec.url, f.OptString("url"));
   TAMGA_ASSIGN_OR_RETURN(spec.secret, f.OptString("secret"));
+  TAMGA_ASSIGN_OR_RETURN(spec.model_name, f.OptString("model_name"));
   if (f.Has("events")) {
     TAMGA_ASSIGN_OR_RETURN(auto events, ParseEvents(f));
     spec.events = std::move(events);
@@ -116,10 +117,22 @@ void RegisterWebhookRoutes(Router& router, const RouteContext& ctx) {
              }));
 
   router.Add(HttpMethod::kGet, base,
-             FieldsHandler([hooks](const RequestFields& f, Responder respond) -> Status {
+             RequestFieldsHandler([hooks, ctx](const HttpRequest& req, const RequestFields& f,
+                                               Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(auto max, f.OptInt("max_results"));
                TAMGA_ASSIGN_OR_RETURN(auto token, f.OptString("page_token"));
-               TAMGA_ASSIGN_OR_RETURN(auto page, hooks->List(max.value_or(100), token.value_or("")));
+               // With auth on, a non-admin lists the hooks of models they MANAGE.
+               std::function<bool(const Webhook&)> visible;
+               if (ctx.auth != nullptr && req.principal && !req.principal->is_admin) {
+                 const Principal& who = *req.principal;
+                 AuthService* auth = ctx.auth;
+                 visible = [&who, auth](const Webhook& h) {
+                   return !h.model_name.empty() &&
+                          Allows(auth->Effective(who, ObjectKind::kRegisteredModel, h.model_name),
+                                 Permission::kManage);
+                 };
+               }
+               TAMGA_ASSIGN_OR_RETURN(auto page, hooks->List(max.value_or(100), token.value_or(""), visible));
                std::string body;
                JsonWriter w(&body);
                w.BeginObject();

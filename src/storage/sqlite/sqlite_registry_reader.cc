@@ -213,10 +213,10 @@ class SqliteRegistryReader final : public RegistryReader {
  private:
   Result<std::vector<Webhook>> LoadWebhooks(const std::string& where, const std::string& arg) {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(auto s,
-                           (*db).Prepare("SELECT webhook_id, name, description, url, events, secret, status, "
-                                         "creation_timestamp, last_updated_timestamp FROM webhooks " +
-                                         where + " ORDER BY creation_timestamp, webhook_id"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, (*db).Prepare("SELECT webhook_id, name, description, url, events, secret, status, "
+                              "creation_timestamp, last_updated_timestamp, model_name FROM webhooks " +
+                              where + " ORDER BY creation_timestamp, webhook_id"));
     if (!where.empty()) s->Bind(1, arg);
     std::vector<Webhook> out;
     for (;;) {
@@ -232,6 +232,7 @@ class SqliteRegistryReader final : public RegistryReader {
       w.status = static_cast<WebhookStatus>(s->Int(6));
       w.creation_timestamp = s->Int(7);
       w.last_updated_timestamp = s->Int(8);
+      w.model_name = s->Text(9);
       out.push_back(std::move(w));
     }
     return out;

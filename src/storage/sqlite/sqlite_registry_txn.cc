@@ -237,14 +237,15 @@ class SqliteRegistryTxn final : public RegistryTxn {
         auto s,
         db_->Prepare(
             "INSERT OR REPLACE INTO webhooks(webhook_id, name, description, url, events, secret, status, "
-            "creation_timestamp, last_updated_timestamp) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"));
+            "creation_timestamp, last_updated_timestamp, model_name) VALUES "
+            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"));
     s->Bind(1, w.webhook_id)
         .Bind(2, w.name)
         .Bind(3, w.description)
         .Bind(4, w.url)
         .Bind(5, JoinEvents(w.events));
     s->Bind(6, w.secret).Bind(7, static_cast<int64_t>(w.status)).Bind(8, w.creation_timestamp);
-    s->Bind(9, w.last_updated_timestamp);
+    s->Bind(9, w.last_updated_timestamp).Bind(10, w.model_name);
     return s->Run();
   }
 
