@@ -12,6 +12,7 @@
 #include "cli/token_commands.h"
 #include "core/log.h"
 #include "jobs/job_types.h"
+#include "net/http_client.h"
 #include "server/serve_server.h"
 #include "server/tamga_server.h"
 #include "tamga/build_info.h"
@@ -65,6 +66,10 @@ int main(int argc, char** argv) {
   std::string log_format = EnvOr("TAMGA_LOG_FORMAT", "text");
   app.add_option("--log-level", log_level, "debug|info|warn|error (env TAMGA_LOG_LEVEL)");
   app.add_option("--log-format", log_format, "text|json (env TAMGA_LOG_FORMAT)");
+  // Clients (CLI, agent, `tamga serve`) trust this CA for https:// servers besides the system store.
+  std::string ca_file = EnvOr("TAMGA_CA_FILE", "");
+  app.add_option("--ca-file", ca_file,
+                 "PEM CA certificates to trust for https:// servers (env TAMGA_CA_FILE)");
 
   tamga::ServerConfig config;
   auto* server = app.add_subcommand("server", "Run the tracking server (MLflow REST API + artifact proxy).");
@@ -145,6 +150,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_option("--oidc-admin-group", config.oidc_admin_group, "Members of this OIDC group are admins")
       ->envname("TAMGA_OIDC_ADMIN_GROUP");
+  server
+      ->add_option("--tls-cert", config.tls_cert_file,
+                   "Serve HTTPS (and gRPC over TLS) with this PEM certificate chain; needs --tls-key")
+      ->envname("TAMGA_TLS_CERT");
+  server->add_option("--tls-key", config.tls_key_file, "The PEM private key of --tls-cert")
+      ->envname("TAMGA_TLS_KEY");
   server->add_flag("--audit-ingest", config.audit_ingest,
                    "Also audit run-data writes (log-metric, log-batch, artifact uploads ...)");
   server->add_option("--model-cache-dir", config.model_cache_dir,
@@ -291,6 +302,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   tamga::Logger::Configure(level, log_format == "json" ? tamga::LogFormat::kJson : tamga::LogFormat::kText);
+  tamga::SetDefaultCaFile(ca_file);
 
   if (*version && version_json) {
     std::cout << "{\"version\": \"" << tamga::kVersion << "\", \"commit\": \"" << tamga::kGitCommit

@@ -35,6 +35,23 @@ HttpServer::Impl::Impl(const Options& options, const Router* router, MetricsRegi
 
 Status HttpServer::Impl::Listen() {
   beast::error_code ec;
+  if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+    if (options_.tls_cert_file.empty() || options_.tls_key_file.empty())
+      return InvalidArgument("HTTPS needs both --tls-cert and --tls-key");
+    tls_ = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    tls_->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                      net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                      net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+    tls_->use_certificate_chain_file(options_.tls_cert_file, ec);
+    if (ec)
+      return InvalidArgument("cannot load the TLS certificate " + options_.tls_cert_file + ": " +
+                             ec.message());
+    tls_->use_private_key_file(options_.tls_key_file, net::ssl::context::pem, ec);
+    if (ec) return InvalidArgument("cannot load the TLS key " + options_.tls_key_file + ": " + ec.message());
+    if (SSL_CTX_check_private_key(tls_->native_handle()) != 1)
+      return InvalidArgument("the TLS key " + options_.tls_key_file + " does not match the certificate " +
+                             options_.tls_cert_file);
+  }
   auto addr = net::ip::make_address(options_.host, ec);
   if (ec) return InvalidArgument("invalid host '" + options_.host + "': " + ec.message());
   tcp::endpoint ep(addr, static_cast<unsigned short>(options_.port));
@@ -148,13 +165,14 @@ void HttpServer::Impl::OnAcceptError(const beast::error_code& ec) {
 // Over the connection cap: a best-effort 503 without reading the request, then close. Never blocks.
 void HttpServer::Impl::RefuseOverCapacity(tcp::socket socket) {
   refused_->Add({{"reason", "max_connections"}}, 1);
+  // Under TLS a plain-text answer would be noise to the client: close only.
   static const std::string kBusy =
       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
       "Retry-After: 1\r\nContent-Length: 85\r\n\r\n"
       "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\",\"message\":\"Too many connections; retry later\"}";
   beast::error_code ec;
   socket.non_blocking(true, ec);
-  if (!ec) socket.write_some(net::buffer(kBusy), ec);
+  if (!ec && !tls_) socket.write_some(net::buffer(kBusy), ec);
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
   auto now = std::chrono::steady_clock::now();

@@ -49,6 +49,9 @@ class HttpServer {
     std::function<void()> on_shutdown;
     // Authentication, authorisation and audit (http/access_gate.h); null = every request is admitted.
     AccessGate* gate = nullptr;
+    // HTTPS: PEM certificate chain and private key files (both, or neither for plain HTTP). TLS 1.2+.
+    std::string tls_cert_file;
+    std::string tls_key_file;
   };
 
   static Result<std::unique_ptr<HttpServer>> Create(const Options& options, const Router* router,

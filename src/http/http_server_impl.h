@@ -15,6 +15,7 @@
 
 #include "core/mutex.h"
 #include "http/http_server.h"
+#include "http/session_stream.h"
 
 namespace tamga {
 namespace net = boost::asio;
@@ -50,6 +51,8 @@ class HttpServer::Impl {
   bool stopping() const { return stopping_; }
   MetricFamily* in_flight_gauge() const { return in_flight_gauge_; }
   int port() const { return port_; }
+  // The TLS context (--tls-cert/--tls-key), or null for plain HTTP.
+  net::ssl::context* tls() const { return tls_.get(); }
 
  private:
   void DoAccept();
@@ -77,6 +80,7 @@ class HttpServer::Impl {
   std::atomic<bool> stopping_{false};
   std::chrono::steady_clock::time_point drain_deadline_;
   int port_ = 0;
+  std::unique_ptr<net::ssl::context> tls_;
   MetricFamily* requests_;
   MetricFamily* latency_;
   MetricFamily* in_flight_gauge_;
@@ -125,7 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
   template <typename Next>
   void MaybeContinue(Next next);
 
-  beast::tcp_stream stream_;
+  SessionStream stream_;
   HttpServer::Impl* server_;
   std::string remote_addr_;
   beast::flat_buffer buffer_;

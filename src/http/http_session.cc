@@ -19,7 +19,8 @@ std::string Lower(beast::string_view s) {
 
 bool IsDisconnect(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
-         ec == net::error::operation_aborted || ec == net::error::connection_reset;
+         ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+         ec == net::ssl::error::stream_truncated;
 }
 
 HttpResponse InternalErrorResponse() {
@@ -49,30 +50,43 @@ HttpMethod ToHttpMethod(http::verb v) {
   }
 }
 
-Session::Session(tcp::socket socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {
+Session::Session(tcp::socket socket, HttpServer::Impl* server)
+    : stream_(std::move(socket), server->tls()), server_(server) {
   beast::error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);
+  auto ep = stream_.tcp().socket().remote_endpoint(ec);
   if (!ec) remote_addr_ = ep.address().to_string();
 }
 
 Session::~Session() { server_->Unregister(this); }
 
 void Session::Start() {
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (!self->stream_.tls()) return self->ReadHeader();
+    // The handshake gets the header deadline: a client that never finishes it cannot hold the connection.
+    self->stream_.tcp().expires_after(
+        std::chrono::milliseconds(self->server_->options().limits.header_timeout_ms));
+    self->stream_.async_handshake([self](beast::error_code ec) {
+      if (ec) {
+        self->server_->RecordClose(ec == beast::error::timeout ? "header_timeout" : "tls_handshake");
+        return self->Close();
+      }
+      self->ReadHeader();
+    });
+  });
 }
 
 void Session::CloseIfIdle() {
   net::post(stream_.get_executor(), [self = shared_from_this()] {
     if (self->idle_) {
       beast::error_code ec;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      self->stream_.close();
+      self->stream_.tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->stream_.tcp().close();
     }
   });
 }
 
 void Session::ForceClose() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.close(); });
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.tcp().close(); });
 }
 
 // Waits (up to the keep-alive idle timeout) for the first byte of the next request, then gives the whole head
@@ -81,7 +95,7 @@ void Session::ReadHeader() {
   idle_ = true;
   if (server_->stopping()) return Close();
   if (buffer_.size() > 0) return ReadHeaderRest();  // a pipelined request is already buffered
-  stream_.expires_after(std::chrono::milliseconds(server_->options().limits.idle_timeout_ms));
+  stream_.tcp().expires_after(std::chrono::milliseconds(server_->options().limits.idle_timeout_ms));
   stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
     self->buffer_.commit(n);
     if (ec == beast::error::timeout) self->server_->RecordClose("idle_timeout");
@@ -96,7 +110,7 @@ void Session::ReadHeaderRest() {
   // Routes are known only after the header: allow the upload limit here, check JSON bodies below.
   header_parser_->body_limit(
       std::max(server_->options().max_body_bytes, server_->options().max_upload_bytes));
-  stream_.expires_after(std::chrono::milliseconds(server_->options().limits.header_timeout_ms));
+  stream_.tcp().expires_after(std::chrono::milliseconds(server_->options().limits.header_timeout_ms));
   http::async_read_header(stream_, buffer_, *header_parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
 }
@@ -205,13 +219,13 @@ Status Session::BodyTooLarge() const {
 void Session::SetBodyDeadline() {
   const auto& o = server_->options();
   if (o.limits.min_upload_rate <= 0) {  // rate check off: each read gets the idle timeout
-    stream_.expires_after(std::chrono::milliseconds(o.limits.idle_timeout_ms));
+    stream_.tcp().expires_after(std::chrono::milliseconds(o.limits.idle_timeout_ms));
     return;
   }
   auto allowed =
       std::chrono::milliseconds(o.limits.header_timeout_ms) +
       std::chrono::milliseconds(static_cast<int64_t>(body_bytes_ * 1000 / o.limits.min_upload_rate));
-  stream_.expires_at(body_start_ + allowed);
+  stream_.tcp().expires_at(body_start_ + allowed);
 }
 
 // Answers "Expect: 100-continue" before reading a body (curl sends it for large uploads).
@@ -220,7 +234,7 @@ void Session::MaybeContinue(Next next) {
   std::string expect = req_.Header("expect");
   if (expect.empty() || Lower(expect) != "100-continue") return next();
   static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-  stream_.expires_after(std::chrono::milliseconds(server_->options().limits.header_timeout_ms));
+  stream_.tcp().expires_after(std::chrono::milliseconds(server_->options().limits.header_timeout_ms));
   net::async_write(stream_, net::buffer(kContinue),
                    [self = shared_from_this(), next](beast::error_code ec, size_t) {
                      if (ec) return self->Close();
@@ -356,7 +370,7 @@ void Session::Respond(HttpResponse resp, int override_status) {
   bool head_only = req_.method == HttpMethod::kHead;
   if (server_->stopping()) keep_alive_ = false;
   // Writing the response gets its own deadline: a client that stops reading cannot pin the connection.
-  stream_.expires_after(std::chrono::milliseconds(server_->options().limits.idle_timeout_ms));
+  stream_.tcp().expires_after(std::chrono::milliseconds(server_->options().limits.idle_timeout_ms));
   if (resp.stream) return RespondStream(std::move(resp), head_only);
   auto res = std::make_shared<http::response<http::string_body>>();
   res->version(11);
@@ -436,7 +450,7 @@ void Session::WriteStreamChunk() {
   body.data = stream_buf_;
   body.size = *n;
   body.more = remaining_ > 0;
-  stream_.expires_after(std::chrono::milliseconds(server_->options().limits.idle_timeout_ms));
+  stream_.tcp().expires_after(std::chrono::milliseconds(server_->options().limits.idle_timeout_ms));
   http::async_write(stream_, *serializer_, [self = shared_from_this()](beast::error_code ec, size_t) {
     if (ec == http::error::need_buffer) ec = {};
     if (ec) return self->Close();
@@ -463,8 +477,8 @@ void Session::AfterWrite(beast::error_code ec) {
 
 void Session::Close() {
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.close();
+  stream_.tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.tcp().close();
 }
 
 }  // namespace tamga

@@ -1,5 +1,7 @@
 #include "net/http_client.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -132,6 +134,19 @@ Result<HttpClientResponse> RunExchange(net::io_context& ioc, Stream& stream, con
   return out;
 }
 
+std::string& DefaultCaFileSlot() {
+  static std::string path;
+  return path;
+}
+
+Result<std::shared_ptr<X509>> ReadPemCertificate(const std::string& path) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), &BIO_free);
+  if (!bio) return InvalidArgument("cannot read the certificate " + path);
+  X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+  if (cert == nullptr) return InvalidArgument("no PEM certificate in " + path);
+  return std::shared_ptr<X509>(cert, &X509_free);
+}
+
 }  // namespace
 
 Result<HttpClientResponse> HttpCall(const HttpClientRequest& req) {
@@ -173,11 +188,32 @@ Result<HttpClientResponse> HttpCall(const HttpClientRequest& req) {
     ssl::context ctx(ssl::context::tls_client);
     ctx.set_default_verify_paths();
     ctx.set_verify_mode(ssl::verify_peer);
+    const std::string& ca = req.ca_file.empty() ? DefaultCaFile() : req.ca_file;
+    if (!ca.empty()) {
+      ctx.load_verify_file(ca, ec);
+      if (ec) return InvalidArgument("cannot read the CA file " + ca + ": " + ec.message());
+    }
+    std::shared_ptr<X509> pinned;
+    if (!req.pinned_cert_file.empty()) {
+      TAMGA_ASSIGN_OR_RETURN(pinned, ReadPemCertificate(req.pinned_cert_file));
+      // The pinned certificate is its own trust anchor (a self-signed one verifies against itself).
+      X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.native_handle()), pinned.get());
+    }
     beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
     if (!SSL_set_tlsext_host_name(stream.native_handle(), u.host.c_str())) {
       return Unavailable("TLS SNI setup failed for " + u.host);
     }
-    stream.set_verify_callback(ssl::host_name_verification(u.host));
+    if (pinned) {
+      // Only the leaf decides: it must be the pinned certificate, whatever signed it.
+      stream.set_verify_callback([pinned](bool, ssl::verify_context& vc) {
+        X509_STORE_CTX* sc = vc.native_handle();
+        if (X509_STORE_CTX_get_error_depth(sc) > 0) return true;
+        X509* leaf = X509_STORE_CTX_get_current_cert(sc);
+        return leaf != nullptr && X509_cmp(leaf, pinned.get()) == 0;
+      });
+    } else {
+      stream.set_verify_callback(ssl::host_name_verification(u.host));
+    }
     TAMGA_RETURN_IF_ERROR(connect(beast::get_lowest_layer(stream)));
     beast::error_code hec;
     stream.async_handshake(ssl::stream_base::client, [&](beast::error_code e) { hec = e; });
@@ -189,5 +225,8 @@ Result<HttpClientResponse> HttpCall(const HttpClientRequest& req) {
     return Unavailable(std::string("HTTP call failed: ") + e.what());
   }
 }
+
+void SetDefaultCaFile(const std::string& path) { DefaultCaFileSlot() = path; }
+const std::string& DefaultCaFile() { return DefaultCaFileSlot(); }
 
 }  // namespace tamga

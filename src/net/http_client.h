@@ -25,7 +25,17 @@ struct HttpClientRequest {
   size_t max_response_bytes = 64 << 20;
   // Fences user-supplied URLs (webhooks); null = no restriction (operator-configured servers). Borrowed.
   const DestinationPolicy* policy = nullptr;
+  // HTTPS trust: certificates in this PEM file are trusted besides the system store ("" = the process
+  // default, SetDefaultCaFile). `pinned_cert_file`: the peer must present exactly this certificate (its
+  // host name is then not checked): the server's own calls to itself over HTTPS.
+  std::string ca_file;
+  std::string pinned_cert_file;
 };
+
+// The CA file every HTTPS call trusts when its request names none: `--ca-file` or TAMGA_CA_FILE of our
+// clients (CLI, agent, `tamga serve`). Set once at start-up, before calls are made.
+void SetDefaultCaFile(const std::string& path);
+const std::string& DefaultCaFile();
 
 struct HttpClientResponse {
   int status = 0;

@@ -78,6 +78,7 @@ void LocalServing::Reconcile() {
     s.uri = uri;
     s.source = std::make_unique<RegistrySource>(self_url_, uri, cache_dir_);
     s.source->SetAuthorization(authorization_);
+    s.source->SetPinnedCertificate(pinned_cert_file_);
     s.stopping = std::make_unique<std::atomic<bool>>(false);
     RegistrySource* source = s.source.get();
     std::atomic<bool>* stopping = s.stopping.get();

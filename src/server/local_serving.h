@@ -28,6 +28,8 @@ class LocalServing {
   ~LocalServing();
   // The Authorization header for the server's own registry API (auth on). Call before Start.
   void SetAuthorization(std::string header) { authorization_ = std::move(header); }
+  // The server's own certificate when it serves HTTPS (self_url is https://): calls to itself pin it.
+  void SetPinnedCertificate(std::string pem_file) { pinned_cert_file_ = std::move(pem_file); }
   void Start();
   void Shutdown();
   // One reconcile pass (also run by the loop); exposed for tests.
@@ -47,6 +49,7 @@ class LocalServing {
   const std::string self_url_;
   const std::string cache_dir_;
   std::string authorization_;
+  std::string pinned_cert_file_;
   Mutex mu_;
   std::condition_variable cv_;
   bool stop_ GUARDED_BY(mu_) = false;

@@ -111,6 +111,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
         "--oidc-issuer needs --oidc-audience (the client id tokens are issued for): without it a token the "
         "issuer made for any other application would be accepted");
   }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return InvalidArgument("HTTPS needs both --tls-cert and --tls-key");
+  }
   if (!auth_on && !IsLoopback(config.host) && !config.insecure_no_auth) {
     return FailedPrecondition("refusing to serve " + config.host +
                               " with --auth off: anyone who reaches it could read and change everything. Use "
@@ -247,6 +250,8 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   ho.limits = config.http_limits;
   ho.drain_timeout_ms = config.drain_timeout_ms;
   ho.gate = p->access.get();
+  ho.tls_cert_file = config.tls_cert_file;
+  ho.tls_key_file = config.tls_key_file;
   JobService* jobs = p->jobs.get();
   ho.on_shutdown = [jobs] {
     jobs->Shutdown();
@@ -257,6 +262,8 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
     gso.host = config.host;
     gso.port = config.grpc_port;
     gso.max_message_bytes = config.max_body_mb << 20;
+    gso.tls_cert_file = config.tls_cert_file;
+    gso.tls_key_file = config.tls_key_file;
     if (AccessControl* access = p->access.get()) {
       gso.authorize = [access](std::string_view authorization, const std::string& model,
                                const std::string& peer) {
@@ -282,6 +289,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
              {"min_upload_rate", std::to_string(ho.limits.min_upload_rate)},
              {"outbound_allow", allow.empty() ? "none" : allow},
              {"auth", config.auth},
+             {"tls", config.tls_cert_file.empty() ? "off" : "on"},
              {"default_permission", auth_on ? config.default_permission : "n/a"}});
   p->dispatcher->Start();
   p->deploy->Start();
@@ -291,9 +299,12 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
       config.host == "0.0.0.0" || config.host == "::" || config.host.empty() ? "127.0.0.1" : config.host;
   if (self_host.find(':') != std::string::npos) self_host = "[" + self_host + "]";
   p->local_serving = std::make_unique<LocalServing>(
-      p->deploy.get(), p->models.get(), "http://" + self_host + ":" + std::to_string(p->http->port()),
+      p->deploy.get(), p->models.get(),
+      (config.tls_cert_file.empty() ? "http://" : "https://") + self_host + ":" +
+          std::to_string(p->http->port()),
       config.model_cache_dir.empty() ? config.data_dir + "/model-cache" : config.model_cache_dir);
   if (p->auth) p->local_serving->SetAuthorization(p->auth->InternalAuthorization());
+  p->local_serving->SetPinnedCertificate(config.tls_cert_file);
   p->local_serving->Start();
   return std::unique_ptr<TamgaServer>(new TamgaServer(std::move(p)));
 }

@@ -47,6 +47,9 @@ struct ServerConfig {
   std::string oidc_username_claim = "preferred_username";
   std::string oidc_groups_claim = "groups";
   std::string oidc_admin_group;  // its members are admins
+  // HTTPS and gRPC over TLS: PEM certificate chain and key (both or neither).
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class TamgaServer {

@@ -13,8 +13,10 @@ import requests
 
 
 class TamgaServer:
-    def __init__(self, binary, data_dir=None, extra_args=None, env=None):
+    def __init__(self, binary, data_dir=None, extra_args=None, env=None, ca_file=None):
         self.binary = binary
+        # HTTPS: the CA (or self-signed certificate) to trust; the server runs with --tls-cert/--tls-key.
+        self.ca_file = ca_file
         self.env = env  # extra environment variables (TAMGA_ADMIN_PASSWORD ...)
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="tamga-test-")
@@ -47,7 +49,7 @@ class TamgaServer:
         # Wait until it answers.
         while time.time() < deadline:
             try:
-                if requests.get(self.url + "/health", timeout=2).status_code == 200:
+                if requests.get(self.url + "/health", timeout=2, verify=self.ca_file or True).status_code == 200:
                     return self
             except requests.ConnectionError:
                 time.sleep(0.02)
@@ -55,7 +57,7 @@ class TamgaServer:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.ca_file else "http", self.port)
 
     def read_log(self):
         try:

@@ -110,18 +110,30 @@ def test_local_deployment_lifecycle(request, models, expected, pb):
         srv.cleanup()
 
 
-def test_local_deployment_under_auth_rest_and_grpc(request, models, expected, pb):
+def test_local_deployment_under_auth_and_tls_rest_and_grpc(request, models, expected, pb):
     """With --auth on, in-process serving needs a principal that may READ the deployment, over V2 REST, MLflow
-    scoring and OIP gRPC alike (Bearer token in the `authorization` metadata); the probes stay open."""
+    scoring and OIP gRPC alike (Bearer token in the `authorization` metadata); the probes stay open. The server
+    runs with TLS on both ports: the model loads through its own HTTPS API (pinned to its certificate) and
+    clients verify the certificate against the test CA."""
     import grpc
+    import tls_certs
     binary = request.config.getoption("--tamga")
-    grpc_port_file = os.path.join(tempfile.mkdtemp(prefix="tamga-grpc-"), "port")
+    tmp = tempfile.mkdtemp(prefix="tamga-grpc-")
+    grpc_port_file = os.path.join(tmp, "port")
+    certs = tls_certs.make(tmp)
     admin = ("admin", "admin-pass-1234")
-    srv = TamgaServer(binary, extra_args=["--auth", "on", "--grpc-port", "0", "--grpc-port-file", grpc_port_file],
-                      env={"TAMGA_ADMIN_PASSWORD": admin[1]}).start()
+    srv = TamgaServer(binary, extra_args=["--auth", "on", "--grpc-port", "0", "--grpc-port-file", grpc_port_file,
+                                          "--tls-cert", certs["server"], "--tls-key", certs["server-key"]],
+                      env={"TAMGA_ADMIN_PASSWORD": admin[1]}, ca_file=certs["ca"]).start()
     api = srv.url + "/api/2.0/mlflow"
     s = requests.Session()
     s.auth = admin
+    s.verify = certs["ca"]
+    s.trust_env = False  # REQUESTS_CA_BUNDLE in the environment would override the session's CA
+    requests_post = requests.post
+
+    def post(url, **kw):
+        return requests_post(url, verify=certs["ca"], **kw)
     try:
         run = s.post(api + "/runs/create", json={"experiment_id": "0"}).json()["run"]["info"]["run_id"]
         for root, _, names in os.walk(os.path.join(models, "mlp")):
@@ -146,15 +158,17 @@ def test_local_deployment_under_auth_rest_and_grpc(request, models, expected, pb
         x = expected["x"][:3]
         body = {"inputs": [{"name": "input-0", "datatype": "FP32", "shape": [3, 16], "data": x.flatten().tolist()}]}
         infer = srv.url + "/v2/models/clf-local/infer"
-        assert requests.post(infer, json=body).status_code == 401
+        assert post(infer, json=body).status_code == 401
         bearer = {u: {"Authorization": "Bearer " + t} for u, t in tokens.items()}
-        assert requests.post(infer, json=body, headers=bearer["nobody"]).status_code == 403
-        r = requests.post(infer, json=body, headers=bearer["reader"])
+        assert post(infer, json=body, headers=bearer["nobody"]).status_code == 403
+        r = post(infer, json=body, headers=bearer["reader"])
         assert r.status_code == 200, r.text
-        r = requests.post(srv.url + "/endpoints/clf-local/invocations", json={"inputs": x.tolist()}, headers=bearer["reader"])
+        r = post(srv.url + "/endpoints/clf-local/invocations", json={"inputs": x.tolist()}, headers=bearer["reader"])
         assert r.status_code == 200, r.text
 
         c = Client(pb, "127.0.0.1:%d" % int(open(grpc_port_file).read()))
+        c.channel = grpc.secure_channel("127.0.0.1:%d" % int(open(grpc_port_file).read()),
+                                        grpc.ssl_channel_credentials(root_certificates=open(certs["ca"], "rb").read()))
         assert c.call("ServerLive", pb.ServerLiveRequest(), pb.ServerLiveResponse).live  # a probe: open
         req = pb.ModelInferRequest(model_name="clf-local")
         req.inputs.add(name="input-0", datatype="FP32", shape=[3, 16]).contents.fp32_contents.extend(x.flatten().tolist())

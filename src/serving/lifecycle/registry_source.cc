@@ -63,6 +63,7 @@ Result<std::string> RegistrySource::Get(const std::string& path_and_query, int64
   req.timeout_ms = timeout_ms;
   req.max_response_bytes = size_t{4} << 30;
   if (!authorization_.empty()) req.headers.push_back({"Authorization", authorization_});
+  req.pinned_cert_file = pinned_cert_file_;
   TAMGA_ASSIGN_OR_RETURN(auto resp, HttpCall(req));
   if (resp.status == 404)
     return NotFound("registry answered 404 for " + path_and_query + ": " + resp.body.substr(0, 300));

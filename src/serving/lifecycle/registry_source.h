@@ -28,6 +28,8 @@ class RegistrySource {
 
   // The Authorization header for every registry call ("" = none). Call before Resolve/Follow.
   void SetAuthorization(std::string header) { authorization_ = std::move(header); }
+  // HTTPS: the registry must present exactly this certificate (the server's calls to itself).
+  void SetPinnedCertificate(std::string pem_file) { pinned_cert_file_ = std::move(pem_file); }
 
   Result<ResolvedVersion> Resolve() const;
   // Local directory holding the version's files.
@@ -44,6 +46,7 @@ class RegistrySource {
   const std::string uri_;
   const std::string cache_;
   std::string authorization_;
+  std::string pinned_cert_file_;
   std::atomic<bool> stop_{false};
   std::thread follower_;
 };
