@@ -144,7 +144,7 @@ JobCommands AddJobCommands(CLI::App& app) {
     Common c;
     json spec = json::object();
     std::string queue, gpu_memory, memory, workdir, git_repo, git_commit, experiment, experiment_name,
-        run_name;
+        run_name, tier, team;
     int priority = 0, gpus = 0, cpus = 1, max_retries = 2;
     int64_t timeout = 0;
     std::vector<std::string> env, tags, command;
@@ -156,10 +156,14 @@ JobCommands AddJobCommands(CLI::App& app) {
   AddServer(submit, &sub->c);
   submit->add_option("--queue", sub->queue, "Queue")->required();
   submit->add_option("--priority", sub->priority, "Higher runs first");
-  submit->add_option("--gpus", sub->gpus, "GPUs");
-  submit->add_option("--gpu-memory", sub->gpu_memory, "Memory per GPU, e.g. 8GiB (omit for whole GPUs)");
-  submit->add_option("--cpus", sub->cpus, "CPUs");
-  submit->add_option("--memory", sub->memory, "Memory, e.g. 4GiB");
+  auto* tier =
+      submit->add_option("--tier", sub->tier, "A resource tier (tamga tiers ls) instead of quantities");
+  submit->add_option("--team", sub->team, "Team the job is charged to (quotas; default: yours with a quota)");
+  submit->add_option("--gpus", sub->gpus, "GPUs")->excludes(tier);
+  submit->add_option("--gpu-memory", sub->gpu_memory, "Memory per GPU, e.g. 8GiB (omit for whole GPUs)")
+      ->excludes(tier);
+  submit->add_option("--cpus", sub->cpus, "CPUs")->excludes(tier);
+  submit->add_option("--memory", sub->memory, "Memory, e.g. 4GiB")->excludes(tier);
   submit->add_option("--timeout", sub->timeout, "Seconds before the job is stopped (0 = none)");
   submit->add_option("--max-retries", sub->max_retries, "Requeues after infrastructure failures");
   submit->add_option("--env", sub->env,
@@ -203,7 +207,12 @@ JobCommands AddJobCommands(CLI::App& app) {
       json res = {{"cpus", sub->cpus}, {"gpus", sub->gpus}};
       if (!sub->gpu_memory.empty()) res["gpu_memory"] = sub->gpu_memory;
       if (!sub->memory.empty()) res["memory"] = sub->memory;
-      s["resources"] = res;
+      if (sub->tier.empty()) {
+        s["resources"] = res;
+      } else {
+        s["tier"] = sub->tier;
+      }
+      if (!sub->team.empty()) s["team"] = sub->team;
       s["timeout_s"] = sub->timeout;
       s["max_retries"] = sub->max_retries;
       json env = json::object(), tags = json::object();
@@ -472,6 +481,21 @@ JobCommands AddJobCommands(CLI::App& app) {
                   << "  running=" << q.value("running", 0) << "  agents=" << q.value("agents", 0)
                   << "  max_concurrency=" << q.value("max_concurrency", 0)
                   << "  strategy=" << q.value("strategy", "") << "\n";
+        // Usage against each team's quota (-1 = no limit on that dimension).
+        auto lim = [](const json& x, const char* k) {
+          int v = x.value(k, -1);
+          return v < 0 ? std::string("-") : std::to_string(v);
+        };
+        for (const auto& t : q.value("quotas", json::array())) {
+          const json& u = t["usage"];
+          std::cout << "  team " << t.value("team", "") << "  gpus=" << u.value("gpus", 0) << "/"
+                    << lim(t, "max_gpus") << "  running=" << u.value("running", 0) << "/"
+                    << lim(t, "max_running") << "  queued=" << u.value("queued", 0) << "/"
+                    << lim(t, "max_queued");
+          if (t.contains("tier"))
+            std::cout << "  (" << t.value("count", 0) << " x " << t.value("tier", "") << ")";
+          std::cout << "\n";
+        }
       }
       return 0;
     };

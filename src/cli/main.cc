@@ -8,6 +8,7 @@
 
 #include "cli/client_commands.h"
 #include "cli/job_commands.h"
+#include "cli/policy_commands.h"
 #include "cli/suggest.h"
 #include "cli/token_commands.h"
 #include "core/log.h"
@@ -279,6 +280,7 @@ int main(int argc, char** argv) {
   tamga::ClientCommands client = tamga::AddClientCommands(app);
   tamga::JobCommands job_commands = tamga::AddJobCommands(app);
   tamga::TokenCommands token_commands = tamga::AddTokenCommands(app);
+  tamga::PolicyCommands policy_commands = tamga::AddPolicyCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
   bool version_json = false;
@@ -359,5 +361,7 @@ int main(int argc, char** argv) {
   if (job_code >= 0) return job_code;
   int token_code = tamga::RunTokenCommands(token_commands);
   if (token_code >= 0) return token_code;
+  int policy_code = tamga::RunPolicyCommands(policy_commands);
+  if (policy_code >= 0) return policy_code;
   return tamga::RunClientCommands(client);
 }

@@ -27,6 +27,7 @@ Status JobService::Load() {
   TAMGA_ASSIGN_OR_RETURN(auto queues, store_->ListQueues());
   for (const auto& q : queues)
     queues_[q.name] = QueueInfo{q.name, q.max_concurrency, q.strategy, q.created_ms};
+  TAMGA_RETURN_IF_ERROR(LoadPolicies());
   TAMGA_ASSIGN_OR_RETURN(int64_t max_seq, store_->MaxJobSeq());
   next_seq_ = max_seq + 1;
   TAMGA_ASSIGN_OR_RETURN(auto records, store_->ActiveJobs());
@@ -46,6 +47,7 @@ Status JobService::Load() {
       Enqueue(*j);
     } else {
       running_[j->spec.queue]++;
+      Charge(*j, 0, 1);
       agent_jobs_[j->agent_id].insert(j->id);
     }
   }
@@ -112,6 +114,7 @@ Status JobService::Persist(const Job& job) { return store_->PutJob(ToRecord(job)
 void JobService::Enqueue(const Job& job) {
   queued_[job.spec.queue].insert({{-job.spec.priority, job.seq}, job.id});
   queued_since_[job.spec.queue].insert(job.created_ms);
+  Charge(job, 1, 0);
 }
 
 void JobService::Dequeue(const Job& job) {
@@ -120,6 +123,7 @@ void JobService::Dequeue(const Job& job) {
     auto& since = queued_since_[job.spec.queue];
     auto at = since.find(job.created_ms);
     if (at != since.end()) since.erase(at);
+    Charge(job, -1, 0);
   }
 }
 
@@ -172,6 +176,7 @@ std::vector<QueueSummary> JobService::ListQueues() {
       if (!a.live) continue;
       for (const auto& aq : a.report.queues) s.agents += aq == name ? 1 : 0;
     }
+    for (auto& [team, v] : QuotaViews(name)) s.quotas.push_back({std::move(v.quota), v.usage});
     out.push_back(s);
   }
   return out;
@@ -202,6 +207,8 @@ void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Resu
                            "' does not exist; create it (tamga queues create " + specs[i].queue +
                            ") or start an agent that serves it"));
     }
+    Status admitted = AdmitSpecs(specs);
+    if (!admitted.ok()) return done(admitted);
   }
   std::vector<std::string> ids;
   std::vector<CreateRunRequest> runs;
@@ -231,7 +238,15 @@ void JobService::SubmitBatch(std::vector<JobSpec> specs, std::function<void(Resu
       std::move(runs),
       [this, ids = std::move(ids), specs = std::move(specs),
        done = std::move(done)](Result<std::vector<Run>> r) mutable {
-        if (!r.ok()) return done(r.status());
+        if (!r.ok()) {
+          std::vector<Job> unreserve(specs.size());
+          for (size_t i = 0; i < specs.size(); ++i) unreserve[i].spec = specs[i];
+          {
+            MutexLock lock(&mu_);
+            ReleasePending(unreserve);
+          }
+          return done(r.status());
+        }
         PendingSubmit p;
         p.jobs.resize(specs.size());
         for (size_t i = 0; i < specs.size(); ++i) {
@@ -280,6 +295,7 @@ void JobService::WriteSubmits(std::vector<PendingSubmit>& batch) {
   Status s;
   {
     MutexLock l(&mu_);
+    for (const auto& p : batch) ReleasePending(p.jobs);  // queued below, or refused: no longer pending
     std::vector<JobRecord> records;
     int64_t now = clock_->NowMillis();
     for (auto& p : batch) {
@@ -468,6 +484,7 @@ void JobService::UpdateRun(const std::string& run_id, RunStatus status, bool end
 
 void JobService::ForgetLease(const Job& job) {
   running_[job.spec.queue]--;
+  Charge(job, 0, -1);
   auto aj = agent_jobs_.find(job.agent_id);
   if (aj != agent_jobs_.end()) aj->second.erase(job.id);
 }

@@ -33,11 +33,17 @@
 
 namespace tamga {
 
+struct QuotaSummary {
+  TeamQuota quota;
+  TeamUsage usage;
+};
+
 struct QueueSummary {
   QueueInfo queue;
   int queued = 0;
   int running = 0;  // leased + running
   int agents = 0;   // live agents serving it
+  std::vector<QuotaSummary> quotas;
 };
 
 struct AgentSummary {
@@ -91,7 +97,20 @@ class JobService {
   Result<QueueInfo> PutQueue(QueueInfo q);
   std::vector<QueueSummary> ListQueues();
 
-  // Users.
+  // Resource tiers (admins define them; a job names one) and team quotas on queues (docs/jobs.md). Changes
+  // are stored before they apply. A quota's queue must exist; quotas stated in a tier are resolved now.
+  Result<ResourceTier> PutTier(ResourceTier tier);
+  Status DeleteTier(const std::string& name);  // NotFound
+  std::vector<ResourceTier> ListTiers();
+  Result<TeamQuota> PutQuota(const std::string& json);                    // InvalidArgument, NotFound
+  Status DeleteQuota(const std::string& queue, const std::string& team);  // NotFound
+  std::vector<QuotaSummary> ListQuotas(const std::string& queue);         // "" = every queue
+  // The team a job on `queue` is charged to when its submitter names none: the first of `teams` with a quota
+  // on that queue; "" when none has one.
+  std::string QuotaTeam(const std::string& queue, const std::vector<std::string>& teams);
+
+  // Users. A spec naming a tier gets the tier's resources; a team past its max_queued quota is refused
+  // (ResourceExhausted).
   void Submit(JobSpec spec, std::function<void(Result<Job>)> done);
   // Up to kMaxJobBatch jobs at once, all or none: their runs in one tracking transaction, the jobs in one
   // jobs.db transaction. Errors name the spec ("jobs[3]: ..."). Answers in the order given.
@@ -174,6 +193,14 @@ class JobService {
   void CountEnd(const Job& job) REQUIRES(mu_);
   void CountRequeue(const Job& job) REQUIRES(mu_);
   void CollectMetrics();
+  // job_service_quotas.cc
+  using TeamKey = std::pair<std::string, std::string>;  // (queue, team)
+  Status LoadPolicies() REQUIRES(mu_);
+  void Charge(const Job& job, int queued, int running) REQUIRES(mu_);
+  // Tier resolution and the max_queued check for a submission; reserves its queued slots (pending_).
+  Status AdmitSpecs(std::vector<JobSpec>& specs) REQUIRES(mu_);
+  void ReleasePending(const std::vector<Job>& jobs) REQUIRES(mu_);
+  std::map<std::string, TeamQuotaView> QuotaViews(const std::string& queue) const REQUIRES(mu_);
 
   // Set once by ExportMetrics() before any job moves; the families live in the registry.
   MetricsRegistry* metrics_ = nullptr;
@@ -197,6 +224,10 @@ class JobService {
   std::map<std::string, std::multiset<int64_t>> queued_since_ GUARDED_BY(mu_);  // created_ms of queued jobs
   std::map<std::string, int> running_ GUARDED_BY(mu_);                          // per queue
   std::map<std::string, Agent> agents_ GUARDED_BY(mu_);
+  std::map<std::string, ResourceTier> tiers_ GUARDED_BY(mu_);
+  std::map<TeamKey, TeamQuota> quotas_ GUARDED_BY(mu_);
+  std::map<TeamKey, TeamUsage> usage_ GUARDED_BY(mu_);  // jobs with a team, whether or not it has a quota
+  std::map<TeamKey, int> pending_ GUARDED_BY(mu_);      // submissions admitted, not yet queued
   std::map<std::string, std::set<std::string>> agent_jobs_ GUARDED_BY(mu_);  // leased + running per agent
   std::list<LeaseWaiter> lease_waiters_ GUARDED_BY(mu_);
   std::list<LogWaiter> log_waiters_ GUARDED_BY(mu_);

@@ -114,6 +114,7 @@ std::optional<Job> JobService::TryLease(Agent& a) {
       qv.strategy = ParsePlacementStrategy(q->second.strategy).value_or(PlacementStrategy::kSpread);
     }
     qv.running = RunningIn(qn);
+    qv.teams = QuotaViews(qn);
     qviews[qn] = qv;
   }
   SchedulerDecision d = PickJob(view, candidates, qviews);
@@ -138,6 +139,7 @@ std::optional<Job> JobService::TryLease(Agent& a) {
     return std::nullopt;
   }
   running_[job.spec.queue]++;
+  Charge(job, 0, 1);
   agent_jobs_[a.id].insert(job.id);
   CountLease(job);
   return job;

@@ -86,9 +86,10 @@ namespace {
 
 Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   if (!j.is_object()) return InvalidArgument("job spec must be a JSON object");
-  static const std::set<std::string> kKnown = {
-      "queue",     "priority",  "command",     "env",  "working_dir",   "git_repo", "git_commit",
-      "resources", "timeout_s", "max_retries", "tags", "experiment_id", "run_name", "code"};
+  static const std::set<std::string> kKnown = {"queue",       "priority",    "command",    "env",
+                                               "working_dir", "git_repo",    "git_commit", "resources",
+                                               "timeout_s",   "max_retries", "tags",       "experiment_id",
+                                               "run_name",    "code",        "tier",       "team"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k))
       return InvalidArgument("unknown job field '" + std::string(Utf8Prefix(k, 64)) + "'");
@@ -246,7 +247,10 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   s.max_retries = static_cast<int>(v);
   TAMGA_RETURN_IF_ERROR(str(j, "experiment_id", &s.experiment_id, 64));
   TAMGA_RETURN_IF_ERROR(str(j, "run_name", &s.run_name, 250));
+  TAMGA_RETURN_IF_ERROR(str(j, "tier", &s.tier, 64));
+  TAMGA_RETURN_IF_ERROR(str(j, "team", &s.team, 256));
   if (j.contains("resources") && !j["resources"].is_null()) {
+    s.resources_given = true;
     const auto& r = j["resources"];
     if (!r.is_object()) return InvalidArgument("field 'resources' must be an object");
     for (const auto& [k, x] : r.items()) {
@@ -327,6 +331,8 @@ nlohmann::ordered_json jobs_internal::JobSpecObject(const JobSpec& s) {
   j["tags"] = s.tags;
   j["experiment_id"] = s.experiment_id;
   j["run_name"] = s.run_name;
+  if (!s.tier.empty()) j["tier"] = s.tier;
+  if (!s.team.empty()) j["team"] = s.team;
   return j;
 }
 

@@ -53,6 +53,11 @@ struct JobSpec {
   std::map<std::string, std::string> tags;
   std::string experiment_id;  // "" = the default experiment
   std::string run_name;
+  // A named resource tier ("gpu1"): at submission its resources replace `resources` (giving both is refused).
+  std::string tier;
+  // The team the job is charged to (quotas). With auth on the server sets it: one of the submitter's teams.
+  std::string team;
+  bool resources_given = false;  // parsed: the spec named `resources` itself (not stored)
 };
 
 // Parses and validates a spec (JSON); InvalidArgument naming the field. Sizes accept numbers (bytes) or
@@ -82,6 +87,42 @@ struct Job {
   int64_t started_ms = 0;
   int64_t ended_ms = 0;
   std::string waiting_for;  // while queued: why no agent took it yet (not stored)
+};
+
+// An admin-defined resource tier: data scientists pick "gpu1" rather than quantities (docs/jobs.md, "Tiers").
+struct ResourceTier {
+  std::string name;
+  ResourceRequest resources;
+  std::string description;
+};
+// {"name", "cpus", "memory", "gpus", "gpu_memory", "description"}; InvalidArgument naming the field.
+Result<ResourceTier> ParseResourceTier(const std::string& json);
+std::string ResourceTierJson(const ResourceTier& t);
+
+// A team's quota on one queue (docs/jobs.md, "Quotas"); -1 = no limit on that dimension. The scheduler does
+// not lease a job of the team past max_running or max_gpus (its waiting_for names the quota), and a
+// submission past max_queued is refused.
+struct TeamQuota {
+  std::string queue;
+  std::string team;
+  int max_gpus = -1;     // GPUs held by the team's leased and running jobs on the queue
+  int max_running = -1;  // leased + running jobs
+  int max_queued = -1;   // jobs waiting
+  // Stated in tiers ({"tier": "gpu2", "count": 3}): the limits above were computed from them when set.
+  std::string tier;
+  int tier_count = 0;
+};
+// {"queue", "team", "max_gpus"?, "max_running"?, "max_queued"?, "tier"?, "count"?}; a tier is resolved with
+// `tiers` (max_running = count, max_gpus = count x the tier's GPUs, unless given); null `tiers` reads the
+// stored form (limits already resolved). InvalidArgument.
+Result<TeamQuota> ParseTeamQuota(const std::string& json, const std::map<std::string, ResourceTier>* tiers);
+std::string TeamQuotaJson(const TeamQuota& q);
+
+// What a team holds on a queue now.
+struct TeamUsage {
+  int queued = 0;
+  int running = 0;
+  int gpus = 0;
 };
 
 struct QueueInfo {

@@ -9,6 +9,19 @@ std::string FitJob(const Job& job, const AgentView& agent, const QueueView& queu
     return "queue '" + job.spec.queue + "' runs its maximum of " + std::to_string(queue.max_concurrency) +
            " job(s)";
   }
+  if (auto t = queue.teams.find(job.spec.team); !job.spec.team.empty() && t != queue.teams.end()) {
+    const TeamQuota& q = t->second.quota;
+    const TeamUsage& u = t->second.usage;
+    std::string who = "team '" + job.spec.team + "' quota on queue '" + job.spec.queue + "': ";
+    if (q.max_running >= 0 && u.running >= q.max_running) {
+      return who + std::to_string(u.running) + " of " + std::to_string(q.max_running) +
+             " running jobs in use";
+    }
+    if (q.max_gpus >= 0 && r.gpus > 0 && u.gpus + r.gpus > q.max_gpus) {
+      return who + std::to_string(u.gpus) + " of " + std::to_string(q.max_gpus) +
+             " GPUs in use; this job needs " + std::to_string(r.gpus);
+    }
+  }
   if (r.cpus > agent.cpus_free) {
     return "needs " + std::to_string(r.cpus) + " CPU(s); agent " + agent.id + " has " +
            std::to_string(agent.cpus_free) + " free";

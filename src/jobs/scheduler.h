@@ -26,10 +26,17 @@ struct AgentView {
   std::set<std::string> allowed_gpus;  // --gpus 0,1 as UUIDs; empty = all
 };
 
+// A team's quota on the queue with what its jobs hold now.
+struct TeamQuotaView {
+  TeamQuota quota;
+  TeamUsage usage;
+};
+
 struct QueueView {
   int max_concurrency = 0;  // 0 = unlimited
   int running = 0;          // leased + running jobs of the queue, all agents
   PlacementStrategy strategy = PlacementStrategy::kSpread;
+  std::map<std::string, TeamQuotaView> teams;  // by team: quotas on this queue
 };
 
 struct LeaseChoice {

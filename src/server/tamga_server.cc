@@ -231,6 +231,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterDeployRoutes(p->router, ctx);
   RegisterLoggedModelRoutes(p->router, ctx);
   RegisterJobRoutes(p->router, ctx);
+  RegisterJobPolicyRoutes(p->router, ctx);
   p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
   ServingRouteContext sctx{p->models.get(), &p->metrics, "", /*standalone=*/false};
   RegisterServingRoutes(p->router, sctx);

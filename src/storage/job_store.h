@@ -84,6 +84,10 @@ class JobStore {
                                                     int64_t limit) = 0;
   virtual Status PutAgent(const AgentRecord& a) = 0;
   virtual Result<std::vector<AgentRecord>> ListAgents() = 0;
+  // Scheduling policies as JSON the jobs domain owns, by kind ("tier", "quota") and key. Delete: NotFound.
+  virtual Status PutPolicy(const std::string& kind, const std::string& key, const std::string& json) = 0;
+  virtual Status DeletePolicy(const std::string& kind, const std::string& key) = 0;
+  virtual Result<std::vector<std::string>> ListPolicies(const std::string& kind) = 0;  // by key
 };
 
 // SQLite at `path` (created with its schema when missing).

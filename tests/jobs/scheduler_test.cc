@@ -202,4 +202,80 @@ TEST(JobSpec, ByteSizes) {
 }
 
 }  // namespace
+TEST(Scheduler, TeamQuotaOnRunningJobsHoldsTheTeamBackButNotOthers) {
+  std::vector<Job> jobs = {MakeJob("v1", "q", 5, 1), MakeJob("n1", "q", 0, 2)};
+  jobs[0].spec.team = "vision";
+  jobs[1].spec.team = "nlp";
+  QueueView qv;
+  TeamQuotaView vision;
+  vision.quota.queue = "q";
+  vision.quota.team = "vision";
+  vision.quota.max_running = 2;
+  vision.usage.running = 2;
+  qv.teams["vision"] = vision;
+  auto d = PickJob(Cpu(8, {"q"}), {Ordered(jobs, "q")}, {{"q", qv}});
+  ASSERT_TRUE(d.lease);
+  EXPECT_EQ(d.lease->job->id, "n1");  // the higher-priority vision job waits on its team's quota
+  EXPECT_EQ(d.waiting["v1"], "team 'vision' quota on queue 'q': 2 of 2 running jobs in use");
+  qv.teams["vision"].usage.running = 1;
+  d = PickJob(Cpu(8, {"q"}), {Ordered(jobs, "q")}, {{"q", qv}});
+  ASSERT_TRUE(d.lease);
+  EXPECT_EQ(d.lease->job->id, "v1");
+}
+
+TEST(Scheduler, TeamQuotaOnGpusCountsTheJobsGpus) {
+  std::vector<Job> jobs = {MakeJob("big", "q", 0, 1, 1, 2), MakeJob("small", "q", 0, 2, 1, 1)};
+  for (auto& j : jobs) j.spec.team = "vision";
+  AgentView a = Cpu(8, {"q"});
+  a.gpus_enabled = true;
+  a.gpus = {Gpu("GPU-a", 80), Gpu("GPU-b", 80), Gpu("GPU-c", 80), Gpu("GPU-d", 80)};
+  QueueView qv;
+  TeamQuotaView vision;
+  vision.quota.max_gpus = 4;
+  vision.usage.gpus = 3;
+  qv.teams["vision"] = vision;
+  auto d = PickJob(a, {Ordered(jobs, "q")}, {{"q", qv}});
+  ASSERT_TRUE(d.lease);
+  EXPECT_EQ(d.lease->job->id, "small");  // 3 + 2 > 4, 3 + 1 fits
+  EXPECT_EQ(d.waiting["big"], "team 'vision' quota on queue 'q': 3 of 4 GPUs in use; this job needs 2");
+  // CPU jobs are not held by a GPU quota; a job of a team without a quota is not held at all.
+  Job cpu = MakeJob("cpu", "q", 0, 3);
+  cpu.spec.team = "vision";
+  qv.teams["vision"].usage.gpus = 4;
+  std::vector<std::string> gpus;
+  EXPECT_EQ(FitJob(cpu, a, qv, &gpus), "");
+  Job other = MakeJob("o", "q", 0, 4, 1, 1);
+  other.spec.team = "nlp";
+  EXPECT_EQ(FitJob(other, a, qv, &gpus), "");
+}
+
+TEST(JobQuota, ParsesTiersAndQuotasStatedInTiers) {
+  auto tier = ParseResourceTier(R"({"name":"gpu2","cpus":8,"memory":"32GiB","gpus":2})");
+  ASSERT_TRUE(tier.ok()) << tier.status().ToString();
+  EXPECT_EQ(tier->resources.memory_bytes, 32 * GiB);
+  std::map<std::string, ResourceTier> tiers = {{"gpu2", *tier}};
+  auto q = ParseTeamQuota(R"({"queue":"q","team":"vision","tier":"gpu2","count":3,"max_queued":10})", &tiers);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ(q->max_running, 3);
+  EXPECT_EQ(q->max_gpus, 6);
+  EXPECT_EQ(q->max_queued, 10);
+  // Stored form reads back without the tier (it may since have been removed).
+  auto back = ParseTeamQuota(TeamQuotaJson(*q), nullptr);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->max_gpus, 6);
+  EXPECT_EQ(back->tier_count, 3);
+  for (const char* bad :
+       {R"({"queue":"q","team":"t","tier":"nope","count":1})", R"({"queue":"q","team":"t","tier":"gpu2"})",
+        R"({"queue":"q","team":"t","count":2})", R"({"queue":"q","team":"t","max_gpus":-2})",
+        R"({"queue":"q","team":"","max_gpus":1})", R"({"queue":"q","team":"t","max_gpus":"4"})",
+        R"({"queue":"q","team":"t","x":1})", R"([1])", R"({"team":"t"})"}) {
+    EXPECT_FALSE(ParseTeamQuota(bad, &tiers).ok()) << bad;
+  }
+  for (const char* bad :
+       {R"({"name":"-x"})", R"({"name":"a","gpus":65})", R"({"name":"a","gpu_memory":"8GiB"})",
+        R"({"name":"a","memory":"lots"})", R"({"cpus":1})"}) {
+    EXPECT_FALSE(ParseResourceTier(bad).ok()) << bad;
+  }
+}
+
 }  // namespace tamga

@@ -2,6 +2,8 @@
 // agents register, lease (long-poll), heartbeat, and report start, logs and the outcome. Bodies are read
 // through RequestFields (typed getters: a wrong type is a 400, never an exception) and answered through
 // JsonWriter. Errors use the MLflow error shape.
+#include <algorithm>
+
 #include "core/json_parse.h"
 #include "core/json_writer.h"
 #include "core/log.h"
@@ -136,6 +138,10 @@ void WriteQueue(JsonWriter& w, const QueueSummary& q) {
   w.FieldInt("queued", q.queued);
   w.FieldInt("running", q.running);
   w.FieldInt("agents", q.agents);
+  w.Key("quotas");
+  w.BeginArray();
+  for (const auto& quota : q.quotas) WriteQuota(w, quota);
+  w.EndArray();
   w.EndObject();
 }
 
@@ -318,6 +324,15 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
                               "' is required to run a job in it.");
     }
     spec->tags[kOwnerTag] = req.principal->username;
+    // Quotas: the job is charged to one of the submitter's teams (the one named, else the first with a quota
+    // on the queue).
+    const auto& teams = req.principal->teams;
+    if (spec->team.empty()) {
+      spec->team = ctx.jobs->QuotaTeam(spec->queue, teams);
+    } else if (!req.principal->is_admin && std::find(teams.begin(), teams.end(), spec->team) == teams.end()) {
+      return PermissionDenied("Permission denied: you are not a member of team '" +
+                              std::string(Utf8Prefix(spec->team, 64)) + "'.");
+    }
     return Status::Ok();
   };
   router.Add(HttpMethod::kPost, base + "/jobs", [jobs, own](HttpRequest& req, Responder respond) {

@@ -5,6 +5,7 @@
 #include "artifacts/blob_store.h"
 #include "auth/auth_service.h"
 #include "core/check.h"
+#include "core/json_writer.h"
 #include "core/metrics.h"
 #include "deploy/deploy_service.h"
 #include "http/http_types.h"
@@ -110,6 +111,9 @@ void RegisterTamgaRegistryRoutes(Router& router, const RouteContext& ctx);
 void RegisterWebhookRoutes(Router& router, const RouteContext& ctx);
 void RegisterDeployRoutes(Router& router, const RouteContext& ctx);
 void RegisterJobRoutes(Router& router, const RouteContext& ctx);
+void RegisterJobPolicyRoutes(Router& router, const RouteContext& ctx);
+// JSON of a team quota with its usage (shared by the queue listing).
+void WriteQuota(JsonWriter& w, const QuotaSummary& s);
 void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx);
 void RegisterPromptlabRoutes(Router& router, const RouteContext& ctx);
 // MLflow's users and permissions API, Tamga's tokens, users and audit (only with auth on).

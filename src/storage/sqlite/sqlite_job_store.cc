@@ -45,6 +45,11 @@ CREATE TABLE IF NOT EXISTS job_agents (
   name TEXT NOT NULL,
   info TEXT NOT NULL,
   last_seen_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS job_policies (
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  PRIMARY KEY (kind, key)) WITHOUT ROWID;
 )SQL";
 
 constexpr const char* kJobColumns =
@@ -210,6 +215,32 @@ class SqliteJobStore final : public JobStore {
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
       out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Int(3)});
     }));
+    return out;
+  }
+
+  Status PutPolicy(const std::string& kind, const std::string& key, const std::string& json) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("INSERT INTO job_policies(kind, key, spec) VALUES(?1, ?2, ?3) "
+                                        "ON CONFLICT(kind, key) DO UPDATE SET spec = ?3"));
+    return s->Bind(1, kind).Bind(2, key).Bind(3, json).Run();
+  }
+
+  Status DeletePolicy(const std::string& kind, const std::string& key) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM job_policies WHERE kind = ?1 AND key = ?2"));
+    TAMGA_RETURN_IF_ERROR(s->Bind(1, kind).Bind(2, key).Run());
+    if (db_->Changes() == 0) return NotFound("no " + kind + " '" + key.substr(0, 128) + "'");
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::string>> ListPolicies(const std::string& kind) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("SELECT spec FROM job_policies WHERE kind = ?1 ORDER BY key"));
+    s->Bind(1, kind);
+    std::vector<std::string> out;
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { out.push_back(r.Text(0)); }));
     return out;
   }
 
