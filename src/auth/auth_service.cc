@@ -247,6 +247,10 @@ void AuthService::Authenticate(std::string_view header, std::function<void(Resul
 
 Result<Principal> AuthService::PrincipalForOidc(std::string_view jwt) {
   TAMGA_ASSIGN_OR_RETURN(OidcClaims claims, options_.oidc->Verify(jwt));
+  return PrincipalForOidcClaims(claims);
+}
+
+Result<Principal> AuthService::PrincipalForOidcClaims(const OidcClaims& claims) {
   for (unsigned char c : claims.username) {
     if (c < 0x20 || c == 0x7f || c == ':')
       return Unauthenticated("The OIDC username has ':' or control characters.");

@@ -23,6 +23,7 @@
 #include "auth/principal.h"
 #include "core/bounded_executor.h"
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "storage/auth_store.h"
 
 namespace tamga {
@@ -43,6 +44,9 @@ class AuthService {
     // are admins.
     OidcVerifier* oidc = nullptr;
     std::string oidc_admin_group;
+    int64_t session_idle_ms = 2 * 3600 * 1000;  // browser sessions
+    int64_t session_max_ms = 12 * 3600 * 1000;
+    size_t max_sessions = 100000;  // beyond: the least recently used end
   };
 
   // Loads users, tokens and grants; on a store with no user, creates the admin (Options::admin_*).
@@ -150,6 +154,26 @@ class AuthService {
   Result<TokenRecord> GetToken(const std::string& id) const;  // NotFound
   Status RevokeToken(const std::string& id);                  // NotFound
 
+  // ---- browser sessions (the web UI's sign-in; docs/security.md, "Browser sign-in") ----
+  struct Session {
+    std::string id;          // the cookie value: 256 random bits (stored only as its SHA-256)
+    std::string csrf_token;  // state-changing requests made with the cookie send it as X-CSRF-Token
+    int64_t expires_ms = 0;
+  };
+  // A session for a principal that has just proved itself (a password or an OIDC sign-in). It ends after
+  // `session_idle_ms` without use, at `session_max_ms`, at the principal's own expiry, or when the user's
+  // password changes or the user is deleted.
+  Result<Session> StartSession(const Principal& who);
+  // The principal of a session cookie: Unauthenticated for an unknown or ended session; PermissionDenied for
+  // a state-changing request whose `csrf` is not the session's token. Local users are looked up again, so a
+  // deleted user or a changed admin flag applies at once.
+  Result<PrincipalPtr> AuthenticateSession(std::string_view id, bool state_changing, std::string_view csrf);
+  // The CSRF token of a live session ("" when none).
+  std::string SessionCsrf(std::string_view id);
+  void EndSession(std::string_view id);
+  // The principal an OIDC sign-in proves (users provisioned on first sight, as for Bearer JWTs).
+  Result<Principal> PrincipalForOidcClaims(const OidcClaims& claims);
+
   // A Bearer credential for the server's own calls to itself (in-process serving fetching models): an admin
   // principal named "tamga-internal", valid only in this process's memory, never stored.
   std::string InternalAuthorization() const { return "Bearer " + internal_token_; }
@@ -167,6 +191,7 @@ class AuthService {
   Principal PrincipalForUser(const UserRecord& u, Principal::Kind kind) const;  // mu_ held (shared or not)
   void Changed();  // drops verified credentials after any identity change
   void FlushTokenUse();
+  void DropSessionsOf(int64_t user_id);  // auth_service_sessions.cc
 
   const Options options_;
   AuthStore* const store_;
@@ -189,6 +214,16 @@ class AuthService {
   std::atomic<uint64_t> generation_{0};  // bumped by Changed(): a proof computed before it is not cached
   // subject -> the objects it holds a grant on (Readable without a scan of every grant)
   std::map<std::string, std::set<std::pair<std::string, std::string>>> by_subject_;
+
+  struct SessionState {
+    int64_t user_id = 0;
+    PrincipalPtr snapshot;  // OIDC sign-ins: the principal with its token's groups
+    std::string csrf_token;
+    int64_t last_seen_ms = 0;
+    int64_t expires_ms = 0;  // absolute
+  };
+  Mutex sessions_mu_;
+  std::map<std::string, SessionState> sessions_ GUARDED_BY(sessions_mu_);  // by SHA-256 hex of the id
 };
 
 }  // namespace tamga

@@ -89,6 +89,7 @@ Status AuthService::UpdatePassword(const std::string& username, const std::strin
     users_[u.id] = u;
   }
   Changed();
+  DropSessionsOf(u.id);
   // The generated first password is stale now: remove it from the data dir.
   if (u.username == options_.admin_username && !options_.initial_password_file.empty()) {
     std::error_code ec;
@@ -128,6 +129,7 @@ Status AuthService::DeleteUser(const std::string& username) {
       return FailedPrecondition("Cannot delete the last admin; make another user admin first.");
   }
   TAMGA_RETURN_IF_ERROR(store_->DeleteUser(u.id));
+  DropSessionsOf(u.id);
   {
     std::unique_lock l(mu_);
     users_.erase(u.id);

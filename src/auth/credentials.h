@@ -24,4 +24,8 @@ struct Credential {
 // scheme is case-insensitive (RFC 9110); one or more spaces separate it from its value.
 Result<Credential> ParseAuthorization(std::string_view header);
 
+// The value of cookie `name` in a Cookie header ("" when absent): the first `name=` pair, as browsers send
+// them ("a=1; b=2"); a view into `header`.
+std::string_view CookieValue(std::string_view header, std::string_view name);
+
 }  // namespace tamga

@@ -179,6 +179,8 @@ Status OidcVerifier::RefreshLocked() {
     return Unavailable("the OIDC discovery document has no http(s) jwks_uri");
   }
   jwks_uri_ = *jwks_uri;
+  endpoints_.authorization = StringField(*doc, "authorization_endpoint").value_or("");
+  endpoints_.token = StringField(*doc, "token_endpoint").value_or("");
   TAMGA_ASSIGN_OR_RETURN(std::string jwks_text, fetch_(jwks_uri_, options_.fetch_timeout_ms));
   auto jwks = ParseJson(jwks_text);
   if (!jwks.ok() || !jwks->is_object() || !jwks->contains("keys") || !(*jwks)["keys"].is_array()) {
@@ -286,6 +288,7 @@ Result<OidcClaims> OidcVerifier::Verify(std::string_view token) {
     out.username = StringField(c, "email").value_or("");
   }
   if (out.username.empty()) out.username = out.subject;
+  out.nonce = StringField(c, "nonce").value_or("");
   if (out.username.empty()) return Refuse("it names no user (username claim, email or sub)");
   out.expires_ms = static_cast<int64_t>(std::min(exp_s + options_.leeway_s, 9.0e15 / 1000)) * 1000;
   // Groups: a dotted path into the claims ("groups", "realm_access.roles").
@@ -310,6 +313,21 @@ Result<OidcClaims> OidcVerifier::Verify(std::string_view token) {
     out.groups.push_back(node->get<std::string>().substr(0, 256));
   }
   return out;
+}
+
+Result<OidcVerifier::Endpoints> OidcVerifier::LoginEndpoints() {
+  MutexLock l(&mu_);
+  // Fetched when unknown, at most once per refresh interval (a sign-in storm cannot hammer the issuer).
+  if (endpoints_.authorization.empty() &&
+      (last_fetch_ms_ == 0 || clock_->NowMillis() - last_fetch_ms_ >= options_.refresh_interval_ms)) {
+    Status s = RefreshLocked();
+    if (!s.ok()) return s;
+  }
+  auto http = [](const std::string& u) { return u.rfind("https://", 0) == 0 || u.rfind("http://", 0) == 0; };
+  if (!http(endpoints_.authorization) || !http(endpoints_.token))
+    return Unavailable(
+        "the OIDC discovery document names no http(s) authorization_endpoint and token_endpoint");
+  return endpoints_;
 }
 
 }  // namespace tamga

@@ -28,6 +28,7 @@ struct OidcClaims {
   std::string username;  // the username claim, else email, else sub
   std::vector<std::string> groups;
   int64_t expires_ms = 0;
+  std::string nonce;  // ID tokens of the browser sign-in
 };
 
 class OidcVerifier {
@@ -53,6 +54,11 @@ class OidcVerifier {
   Result<OidcClaims> Verify(std::string_view token);
   // Fetches the discovery document and the keys now (start-up check); errors say what is wrong.
   Status Refresh();
+  // The discovery document's authorization and token endpoints (the browser sign-in); fetched on first use.
+  struct Endpoints {
+    std::string authorization, token;
+  };
+  Result<Endpoints> LoginEndpoints();
 
   // The parts of a compact JWS, for the fuzz target: header and payload JSON, signing input, signature bytes.
   struct Parts {
@@ -68,6 +74,7 @@ class OidcVerifier {
   Clock* const clock_;
   Mutex mu_;
   std::string jwks_uri_ GUARDED_BY(mu_);
+  Endpoints endpoints_ GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<Key>> keys_ GUARDED_BY(mu_);  // by kid
   int64_t last_fetch_ms_ GUARDED_BY(mu_) = 0;
   bool fetched_ GUARDED_BY(mu_) = false;

@@ -8,7 +8,8 @@
 namespace tamga {
 
 struct Principal {
-  enum class Kind { kAnonymous, kUser, kToken, kAgent, kOidc };
+  // kUser: a password sign-in; kSession: a local user's browser session (the cookie of a password sign-in).
+  enum class Kind { kAnonymous, kUser, kToken, kAgent, kOidc, kSession };
   Kind kind = Kind::kAnonymous;
   std::string user_id;
   std::string username;

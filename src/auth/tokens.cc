@@ -9,14 +9,12 @@
 
 namespace tamga {
 
-std::string NewAccessToken() {
-  unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("no randomness for a token");
+std::string Base64UrlNoPad(std::string_view bytes) {
   static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out(kTokenPrefix);
+  std::string out;
   uint32_t acc = 0;
   int bits = 0;
-  for (unsigned char c : raw) {
+  for (unsigned char c : bytes) {
     acc = (acc << 8) | c;
     bits += 8;
     while (bits >= 6) {
@@ -26,6 +24,13 @@ std::string NewAccessToken() {
   }
   if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 63];
   return out;
+}
+
+std::string NewAccessToken() {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("no randomness for a token");
+  return std::string(kTokenPrefix) +
+         Base64UrlNoPad(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
 }
 
 std::string TokenDigest(std::string_view token) { return Sha256Hex(token); }

@@ -152,6 +152,17 @@ int main(int argc, char** argv) {
   server->add_option("--oidc-admin-group", config.oidc_admin_group, "Members of this OIDC group are admins")
       ->envname("TAMGA_OIDC_ADMIN_GROUP");
   server
+      ->add_option(
+          "--public-url", config.public_url,
+          "Where browsers reach this server (https://tamga.example.com): enables SSO sign-in at /login")
+      ->envname("TAMGA_PUBLIC_URL");
+  server
+      ->add_option("--oidc-client-id", config.oidc_client_id,
+                   "Client id of the browser sign-in (default: --oidc-audience)")
+      ->envname("TAMGA_OIDC_CLIENT_ID");
+  // The secret is read from the environment only: a flag would show in `ps` and shell history.
+  config.oidc_client_secret = EnvOr("TAMGA_OIDC_CLIENT_SECRET", "");
+  server
       ->add_option("--tls-cert", config.tls_cert_file,
                    "Serve HTTPS (and gRPC over TLS) with this PEM certificate chain; needs --tls-key")
       ->envname("TAMGA_TLS_CERT");

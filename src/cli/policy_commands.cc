@@ -117,11 +117,12 @@ PolicyCommands AddPolicyCommands(CLI::App& app) {
       return Run(*qc, "GET", path, json(), [](const json& r) {
         for (const auto& q : r.value("quotas", json::array())) {
           const json& u = q["usage"];
-          std::cout << q.value("queue", "") << "  team " << q.value("team", "") << "  gpus=" << u.value("gpus", 0)
-                    << "/" << Limit(q, "max_gpus") << "  running=" << u.value("running", 0) << "/"
-                    << Limit(q, "max_running") << "  queued=" << u.value("queued", 0) << "/"
-                    << Limit(q, "max_queued");
-          if (q.contains("tier")) std::cout << "  (" << q.value("count", 0) << " x " << q.value("tier", "") << ")";
+          std::cout << q.value("queue", "") << "  team " << q.value("team", "")
+                    << "  gpus=" << u.value("gpus", 0) << "/" << Limit(q, "max_gpus")
+                    << "  running=" << u.value("running", 0) << "/" << Limit(q, "max_running")
+                    << "  queued=" << u.value("queued", 0) << "/" << Limit(q, "max_queued");
+          if (q.contains("tier"))
+            std::cout << "  (" << q.value("count", 0) << " x " << q.value("tier", "") << ")";
           std::cout << "\n";
         }
       });

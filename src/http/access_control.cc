@@ -209,6 +209,21 @@ AccessGate::Verdict AccessControl::AdmitHead(HttpRequest& req, const RouteMatch&
   };
   auto h = req.headers.find("authorization");
   std::string_view header = h == req.headers.end() ? std::string_view() : std::string_view(h->second);
+  // A browser session (cookie) when no Authorization header is sent; changes need its CSRF token.
+  if (h == req.headers.end()) {
+    if (auto c = req.headers.find("cookie"); c != req.headers.end()) {
+      std::string_view session = CookieValue(c->second, kSessionCookie);
+      if (!session.empty()) {
+        auto csrf = req.headers.find("x-csrf-token");
+        auto who = auth_->AuthenticateSession(session, StateChanging(req.method),
+                                              csrf == req.headers.end() ? std::string_view() : csrf->second);
+        auto d = decide(req, std::move(who));
+        if (!d) return Verdict::kAdmit;
+        *denial = std::move(*d);
+        return Verdict::kDeny;
+      }
+    }
+  }
   if (auto fast = auth_->AuthenticateFast(header)) {
     auto d = decide(req, std::move(*fast));
     if (!d) return Verdict::kAdmit;

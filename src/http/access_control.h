@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "auth/auth_service.h"
+#include "auth/credentials.h"
 #include "http/access_gate.h"
 #include "http/router.h"
 #include "storage/metadata_store.h"
@@ -56,6 +57,9 @@ struct AccessRule {
   std::vector<std::string> fields;  // where the object id is; the first present wins
   std::string fallback;             // the id when no field is present ("" = the request is refused)
 };
+
+// The browser session cookie (docs/security.md, "Browser sign-in").
+inline constexpr std::string_view kSessionCookie = "tamga_session";
 
 // The kind's name (GET /api/2.0/tamga/routes).
 const char* AccessRuleKindName(AccessRule::Kind kind);

@@ -377,7 +377,8 @@ void Session::Respond(HttpResponse resp, int override_status) {
   res->result(static_cast<unsigned>(resp.status));
   res->set(http::field::server, "tamga");
   res->set(http::field::content_type, resp.content_type);
-  for (const auto& [k, v] : resp.headers) res->set(k, v);
+  for (const auto& [k, v] : resp.headers)
+    res->insert(k, v);  // insert: repeated headers (Set-Cookie) all go out
   res->keep_alive(keep_alive_);
   if (head_only) {
     res->content_length(resp.body.size());
@@ -396,7 +397,7 @@ void Session::RespondStream(HttpResponse resp, bool head_only) {
   res.result(static_cast<unsigned>(resp.status));
   res.set(http::field::server, "tamga");
   res.set(http::field::content_type, resp.content_type);
-  for (const auto& [k, v] : resp.headers) res.set(k, v);
+  for (const auto& [k, v] : resp.headers) res.insert(k, v);
   res.keep_alive(keep_alive_);
   std::optional<int64_t> size = resp.stream->size();
   if (size)

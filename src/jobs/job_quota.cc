@@ -20,7 +20,8 @@ Status Known(const nlohmann::json& j, const std::set<std::string>& known, const 
   if (!j.is_object()) return InvalidArgument(std::string(what) + " must be a JSON object");
   for (const auto& [k, v] : j.items()) {
     if (!known.count(k))
-      return InvalidArgument("unknown " + std::string(what) + " field '" + std::string(Utf8Prefix(k, 64)) + "'");
+      return InvalidArgument("unknown " + std::string(what) + " field '" + std::string(Utf8Prefix(k, 64)) +
+                             "'");
   }
   return Status::Ok();
 }
@@ -43,8 +44,8 @@ Result<int64_t> Int(const nlohmann::json& j, const char* key, int64_t lo, int64_
     return static_cast<int64_t>(x.get<uint64_t>());
   if (x.is_number_integer() && !x.is_number_unsigned() && x.get<int64_t>() >= lo && x.get<int64_t>() <= hi)
     return x.get<int64_t>();
-  return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) + ", " +
-                         std::to_string(hi) + "]");
+  return InvalidArgument(std::string("field '") + key + "' must be an integer in [" + std::to_string(lo) +
+                         ", " + std::to_string(hi) + "]");
 }
 
 Result<int64_t> Size(const nlohmann::json& j, const char* key) {

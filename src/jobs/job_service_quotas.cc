@@ -75,8 +75,8 @@ Status JobService::AdmitSpecs(std::vector<JobSpec>& specs) {
     auto p = pending_.find(key);
     int held = (u == usage_.end() ? 0 : u->second.queued) + (p == pending_.end() ? 0 : p->second);
     if (held + n > q->second.max_queued) {
-      return ResourceExhausted("team '" + key.second + "' quota on queue '" + key.first + "': " +
-                               std::to_string(held) + " of " + std::to_string(q->second.max_queued) +
+      return ResourceExhausted("team '" + key.second + "' quota on queue '" + key.first +
+                               "': " + std::to_string(held) + " of " + std::to_string(q->second.max_queued) +
                                " queued jobs in use; this submission adds " + std::to_string(n) +
                                ". Wait for jobs to start, or ask an admin for a larger quota.");
     }
@@ -124,7 +124,8 @@ Result<TeamQuota> JobService::PutQuota(const std::string& json) {
     if (!queues_.count(q.queue))
       return NotFound("queue '" + std::string(Utf8Prefix(q.queue, 64)) + "' does not exist");
     for (char c : q.team) {
-      if (static_cast<unsigned char>(c) < 0x20) return InvalidArgument("field 'team' has a control character");
+      if (static_cast<unsigned char>(c) < 0x20)
+        return InvalidArgument("field 'team' has a control character");
     }
     TAMGA_RETURN_IF_ERROR(store_->PutPolicy(kQuota, QuotaKey(q.queue, q.team), TeamQuotaJson(q)));
     quotas_[{q.queue, q.team}] = q;

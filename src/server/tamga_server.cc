@@ -6,6 +6,7 @@
 
 #include "artifacts/local/local_blob_store.h"
 #include "auth/auth_service.h"
+#include "auth/oidc_login.h"
 #include "core/clock.h"
 #include "core/dir_lock.h"
 #include "core/log.h"
@@ -86,6 +87,8 @@ struct TamgaServer::Parts {
   std::unique_ptr<OipGrpcServer> grpc;
   std::unique_ptr<AuthStore> auth_store;
   std::unique_ptr<OidcVerifier> oidc;
+  std::unique_ptr<OidcVerifier> oidc_id_tokens;  // the browser sign-in's ID tokens (audience = client id)
+  std::unique_ptr<OidcLogin> oidc_login;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<AccessControl> access;
   Router router;
@@ -110,6 +113,10 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
     return FailedPrecondition(
         "--oidc-issuer needs --oidc-audience (the client id tokens are issued for): without it a token the "
         "issuer made for any other application would be accepted");
+  }
+  if (!config.public_url.empty() && config.public_url.rfind("https://", 0) != 0 &&
+      config.public_url.rfind("http://", 0) != 0) {
+    return InvalidArgument("--public-url must be an http(s):// URL (where browsers reach this server)");
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return InvalidArgument("HTTPS needs both --tls-cert and --tls-key");
@@ -206,6 +213,34 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
       }
       ao.oidc = p->oidc.get();
       ao.oidc_admin_group = config.oidc_admin_group;
+      // The browser sign-in needs to know where the issuer sends browsers back: --public-url.
+      if (!config.public_url.empty()) {
+        OidcVerifier::Options io = oo;
+        io.audience = config.oidc_client_id.empty() ? config.oidc_audience : config.oidc_client_id;
+        p->oidc_id_tokens = std::make_unique<OidcVerifier>(io, fetch, &p->clock);
+        OidcLogin::Options lo;
+        lo.client_id = io.audience;
+        lo.client_secret = config.oidc_client_secret;
+        std::string base = config.public_url;
+        while (!base.empty() && base.back() == '/') base.pop_back();
+        lo.redirect_uri = base + "/login/callback";
+        auto post = [](const std::string& url, const std::string& form,
+                       int64_t timeout_ms) -> Result<std::string> {
+          HttpClientRequest req;
+          req.method = "POST";
+          req.url = url;
+          req.body = form;
+          req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                         {"Accept", "application/json"}};
+          req.timeout_ms = timeout_ms;
+          req.max_response_bytes = 1 << 20;
+          TAMGA_ASSIGN_OR_RETURN(auto res, HttpCall(req));
+          if (res.status != 200)
+            return Unauthenticated("POST " + url + " answered " + std::to_string(res.status));
+          return std::move(res.body);
+        };
+        p->oidc_login = std::make_unique<OidcLogin>(lo, p->oidc_id_tokens.get(), post, &p->clock);
+      }
     }
     TAMGA_ASSIGN_OR_RETURN(p->auth, AuthService::Create(ao, p->auth_store.get(), &p->clock));
     AccessControl::Options aco;
@@ -218,6 +253,8 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
                    p->logged_models.get(), p->jobs.get(),  &p->long_polls};
   ctx.auth = p->auth.get();
   ctx.clock = &p->clock;
+  ctx.oidc_login = p->oidc_login.get();
+  ctx.secure_cookies = !config.tls_cert_file.empty() || config.public_url.rfind("https://", 0) == 0;
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -232,6 +269,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterLoggedModelRoutes(p->router, ctx);
   RegisterJobRoutes(p->router, ctx);
   RegisterJobPolicyRoutes(p->router, ctx);
+  RegisterLoginRoutes(p->router, ctx);
   p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
   ServingRouteContext sctx{p->models.get(), &p->metrics, "", /*standalone=*/false};
   RegisterServingRoutes(p->router, sctx);

@@ -47,6 +47,11 @@ struct ServerConfig {
   std::string oidc_username_claim = "preferred_username";
   std::string oidc_groups_claim = "groups";
   std::string oidc_admin_group;  // its members are admins
+  // The browser sign-in through the issuer: where browsers reach this server (https://tamga.example.com),
+  // the client id (default: the audience) and its secret ("" = a public client, PKCE alone).
+  std::string public_url;
+  std::string oidc_client_id;
+  std::string oidc_client_secret;
   // HTTPS and gRPC over TLS: PEM certificate chain and key (both or neither).
   std::string tls_cert_file;
   std::string tls_key_file;

@@ -5,9 +5,11 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -27,8 +29,48 @@ class Issuer:
         self.fetches = 0
         issuer = self
 
+        self.codes = {}  # the browser sign-in: code -> what /auth was asked
+        self.login_user = "carol"
+        self.client_secret = None
+        self.bad_nonce = False  # an ID token for another sign-in
+
         class Handler(BaseHTTPRequestHandler):
+            def reply(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                # The token endpoint: authorization_code with PKCE (S256), codes good once.
+                form = dict(parse_qsl(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()))
+                req = issuer.codes.pop(form.get("code", ""), None)
+                verifier = form.get("code_verifier", "")
+                if (not self.path.endswith("/token") or req is None or form.get("grant_type") != "authorization_code"
+                        or form.get("redirect_uri") != req["redirect_uri"] or form.get("client_id") != req["client_id"]
+                        or b64url(hashlib.sha256(verifier.encode()).digest()) != req["code_challenge"]
+                        or (issuer.client_secret is not None and form.get("client_secret") != issuer.client_secret)):
+                    return self.reply(400, {"error": "invalid_grant"})
+                nonce = "not-the-nonce" if issuer.bad_nonce else req["nonce"]
+                claims = {"preferred_username": req["user"], "sub": "sub-" + req["user"], "nonce": nonce}
+                self.reply(200, {"token_type": "Bearer", "access_token": issuer.token(**claims),
+                                 "id_token": issuer.token(aud=req["client_id"], **claims)})
+
             def do_GET(self):
+                if "/auth?" in self.path:  # approves at once, as the configured user
+                    q = dict(parse_qsl(urlsplit(self.path).query))
+                    if q.get("response_type") != "code" or q.get("code_challenge_method") != "S256":
+                        return self.reply(400, {"error": "invalid_request"})
+                    code = b64url(os.urandom(16))
+                    issuer.codes[code] = {"redirect_uri": q["redirect_uri"], "client_id": q["client_id"],
+                                          "code_challenge": q["code_challenge"], "nonce": q.get("nonce", ""),
+                                          "user": issuer.login_user, "state": q["state"]}
+                    self.send_response(302)
+                    self.send_header("Location", q["redirect_uri"] + "?" + urlencode({"code": code, "state": q["state"]}))
+                    self.end_headers()
+                    return
                 if self.path.endswith("/.well-known/openid-configuration"):
                     body = {"issuer": issuer.url, "jwks_uri": issuer.url + "/protocol/openid-connect/certs",
                             "authorization_endpoint": issuer.url + "/auth", "token_endpoint": issuer.url + "/token"}

@@ -139,6 +139,13 @@ std::vector<AccessRuleRow> Build() {
       {GET, tg + "/tokens", Signed()},
       {DELETE, tg + "/tokens/*", Signed()},
       {GET, tg + "/whoami", Signed()},
+      {GET, tg + "/session", Signed()},
+      // the browser sign-in (public: it is how a browser gets a principal)
+      {GET, "/login", Public()},
+      {POST, "/login", Public()},
+      {GET, "/login/oidc", Public()},
+      {GET, "/login/callback", Public()},
+      {POST, "/logout", Signed()},
       {GET, tg + "/audit", Admin()},
       {PUT, tg + "/permissions", {K::kGrant, M, {}}},
       {DELETE, tg + "/permissions", {K::kGrant, M, {}}},

@@ -98,6 +98,8 @@ const char* AuthenticatedBy(Principal::Kind kind) {
       return "agent";
     case Principal::Kind::kOidc:
       return "oidc";
+    case Principal::Kind::kSession:
+      return "session";
   }
   return "unknown";
 }
@@ -246,7 +248,8 @@ void RegisterTokenRoutes(Router& router, AuthService* auth, Clock* clock) {
           return PermissionDenied("Permission denied: only an admin makes tokens for other users or agents.");
         }
         // A stolen token, an admin's included, must not make itself permanent.
-        if ((who.kind == Principal::Kind::kToken || who.kind == Principal::Kind::kOidc) &&
+        if ((who.kind == Principal::Kind::kToken || who.kind == Principal::Kind::kOidc ||
+             who.kind == Principal::Kind::kSession) &&
             req.expires_ms == 0) {
           return PermissionDenied("A token cannot make a token that never expires; sign in with a password.");
         }

@@ -4,6 +4,7 @@
 
 #include "artifacts/blob_store.h"
 #include "auth/auth_service.h"
+#include "auth/oidc_login.h"
 #include "core/check.h"
 #include "core/json_writer.h"
 #include "core/metrics.h"
@@ -33,6 +34,8 @@ struct RouteContext {
   JobService* jobs = nullptr;
   LongPollGate* long_polls = nullptr;  // bounds open waits per client; null = unbounded (tests)
   AuthService* auth = nullptr;         // identity and access; null when auth is off
+  OidcLogin* oidc_login = nullptr;     // the browser's OIDC sign-in; null = password sign-in only
+  bool secure_cookies = false;         // the server speaks HTTPS (or --public-url is https): Secure cookies
   Clock* clock = nullptr;
 };
 
@@ -112,6 +115,7 @@ void RegisterWebhookRoutes(Router& router, const RouteContext& ctx);
 void RegisterDeployRoutes(Router& router, const RouteContext& ctx);
 void RegisterJobRoutes(Router& router, const RouteContext& ctx);
 void RegisterJobPolicyRoutes(Router& router, const RouteContext& ctx);
+void RegisterLoginRoutes(Router& router, const RouteContext& ctx);
 // JSON of a team quota with its usage (shared by the queue listing).
 void WriteQuota(JsonWriter& w, const QuotaSummary& s);
 void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx);
