@@ -2,6 +2,7 @@
 # Auth on vs off (issue 15 target: log-metric and log-batch within 5% of auth off). Same binary, same machine,
 # alternating servers, twice: off; on with a Bearer access token; on with HTTP Basic (a cached password).
 #   bench/auth.sh [build_dir]        env: BENCH_SECONDS (default 8)
+# Then V2 inference on an in-process (local) deployment, auth off vs on with a Bearer token.
 set -euo pipefail
 BUILD=${1:-build}
 SECS=${BENCH_SECONDS:-8}
@@ -60,4 +61,61 @@ for _ in 1 2; do
   run_case "off" "$WORK/off" off ""
   run_case "on, Bearer token" "$WORK/on" on "Bearer $TOKEN"
   run_case "on, Basic password" "$WORK/on" on "Basic $(printf 'admin:%s' "$PASS" | base64 -w0)"
+done
+
+# V2 inference on an in-process deployment (target local: an XGBoost model made here), auth off vs on (Bearer).
+HERE=$(cd "$(dirname "$0")" && pwd)
+/usr/bin/python3 "$HERE/../tests/serving/make_models.py" "$WORK/models" >/dev/null
+infer_case() {  # label data_dir auth
+  start_server "$2" "$3"
+  local hdr=()
+  if [ "$3" = on ]; then
+    TOKEN=$(curl -s -u "admin:$PASS" -X POST -H 'Content-Type: application/json' "$BASE/api/2.0/tamga/tokens" \
+            -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    hdr=(-H "Authorization: Bearer $TOKEN")
+  fi
+  python3 - "$BASE" "$WORK/models/xgb" "${TOKEN:-}" "$3" <<'PY'
+import json, os, sys, time, urllib.request
+base, model, token, auth = sys.argv[1:5]
+def call(method, path, body=None, raw=None):
+    h = {"Content-Type": "application/json"}
+    if auth == "on":
+        h["Authorization"] = "Bearer " + token
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    return json.load(urllib.request.urlopen(urllib.request.Request(base + path, data=data, headers=h, method=method)))
+run = call("POST", "/api/2.0/mlflow/runs/create", {"experiment_id": "0"})["run"]["info"]["run_id"]
+for root, _, files in os.walk(model):
+    for f in files:
+        rel = os.path.relpath(os.path.join(root, f), model)
+        call("PUT", "/api/2.0/mlflow-artifacts/artifacts/0/%s/artifacts/m/%s" % (run, rel), raw=open(os.path.join(root, f), "rb").read())
+call("POST", "/api/2.0/mlflow/registered-models/create", {"name": "bench"})
+call("POST", "/api/2.0/mlflow/model-versions/create", {"name": "bench", "source": "runs:/%s/m" % run})
+call("POST", "/api/2.0/mlflow/registered-models/alias", {"name": "bench", "alias": "production", "version": "1"})
+call("POST", "/api/2.0/tamga/deployments", {"name": "bench", "model_name": "bench", "target": "local"})
+for _ in range(400):
+    try:
+        call("GET", "/v2/models/bench/ready")
+        break
+    except Exception:
+        time.sleep(0.05)
+PY
+  python3 - "$WORK" "${TOKEN:-}" "$3" <<'PY'
+import json, sys
+work, token, auth = sys.argv[1:4]
+head = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+if auth == "on":
+    head += 'wrk.headers["Authorization"] = "Bearer %s"\n' % token
+body = {"inputs": [{"name": "input-0", "datatype": "FP32", "shape": [1, 8], "data": [0.5] * 8}]}
+open(work + "/infer.lua", "w").write(head + "wrk.body = '%s'\n" % json.dumps(body))
+PY
+  i=$(wrk -t2 -c32 -d"${SECS}s" --latency -s "$WORK/infer.lua" "$BASE/v2/models/bench/infer")
+  printf "%-20s V2 infer %9s req/s (non-2xx %s), p50 %s\n" "$1" "$(echo "$i" | req_per_s)" \
+    "$(echo "$i" | non_2xx)" "$(echo "$i" | awk '/ 50%/ {print $2}')"
+  stop_server
+  TOKEN=""
+}
+echo "== V2 infer on a local deployment, auth on vs off (wrk -t2 -c32, ${SECS}s)"
+for n in 1 2; do
+  infer_case "off" "$WORK/ioff$n" off
+  infer_case "on, Bearer token" "$WORK/ion$n" on
 done

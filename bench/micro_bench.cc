@@ -111,7 +111,7 @@ BENCHMARK(BM_AuthScryptVerify)->Unit(benchmark::kMillisecond);
 // The whole per-request access check of a log-metric with auth on (docs/identity.md): the Authorization
 // header's cached proof, the route's rule, the run id read from the body (simdjson on demand), the run's
 // experiment (cached) and the caller's permission on it. A real SQLite store and AuthService in a temp dir.
-static void BM_AccessGateLogMetric(benchmark::State& state) {
+static void GateBench(benchmark::State& state, bool infer) {
   std::string dir =
       std::filesystem::temp_directory_path().string() + "/tamga-bench-gate-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
@@ -139,6 +139,7 @@ static void BM_AccessGateLogMetric(benchmark::State& state) {
   AccessControl gate({}, auth.get(), store.get());
   Router router;
   router.Add(HttpMethod::kPost, "/api/2.0/mlflow/runs/log-metric", [](HttpRequest&, Responder) {});
+  router.AddPrefix(HttpMethod::kPost, "/v2/models/", [](HttpRequest&, Responder) {});
   HttpRequest proto;
   proto.method = HttpMethod::kPost;
   proto.path = proto.target = "/api/2.0/mlflow/runs/log-metric";
@@ -146,6 +147,12 @@ static void BM_AccessGateLogMetric(benchmark::State& state) {
   proto.headers["content-type"] = "application/json";
   proto.body = "{\"run_id\":\"" + run_id +
                "\",\"key\":\"loss\",\"value\":0.25,\"timestamp\":1700000000000,\"step\":1}";
+  if (infer) {  // V2 inference on an in-process deployment: READ on the deployment named by the path
+    (void)auth->SetGrant(ObjectKind::kDeployment, "churn", {false, "ana"}, Permission::kRead);
+    proto.path = proto.target = "/v2/models/churn/infer";
+    proto.body =
+        R"({"inputs":[{"name":"input-0","datatype":"FP32","shape":[1,8],"data":[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]}]})";
+  }
   int64_t denied = 0;
   for (auto _ : state) {
     HttpRequest req = proto;
@@ -160,7 +167,10 @@ static void BM_AccessGateLogMetric(benchmark::State& state) {
   writer->Shutdown();
   std::filesystem::remove_all(dir);
 }
+static void BM_AccessGateLogMetric(benchmark::State& state) { GateBench(state, false); }
 BENCHMARK(BM_AccessGateLogMetric);
+static void BM_AccessGateV2Infer(benchmark::State& state) { GateBench(state, true); }
+BENCHMARK(BM_AccessGateV2Infer);
 
 // The same request's fixed cost without auth: the copy of the request and the route match the loop above
 // also pays, so the difference is the gate.

@@ -55,7 +55,8 @@ Result<std::string> OidcLogin::Begin(const std::string& return_to) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     it = it->second.expires_ms <= now ? pending_.erase(it) : std::next(it);
   }
-  while (pending_.size() >= options_.max_pending) {  // a flood of started sign-ins: drop the soonest to expire
+  while (pending_.size() >=
+         options_.max_pending) {  // a flood of started sign-ins: drop the soonest to expire
     auto oldest = pending_.begin();
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
       if (it->second.expires_ms < oldest->second.expires_ms) oldest = it;
@@ -90,11 +91,13 @@ Result<OidcLogin::Completed> OidcLogin::Finish(const std::string& state, const s
     return Unauthenticated("The issuer refused the sign-in code.");
   }
   auto parsed = ParseJson(*body);
-  if (!parsed.ok() || !parsed->is_object() || !parsed->contains("id_token") || !(*parsed)["id_token"].is_string())
+  if (!parsed.ok() || !parsed->is_object() || !parsed->contains("id_token") ||
+      !(*parsed)["id_token"].is_string())
     return Unauthenticated("The issuer's token answer has no id_token.");
   std::string id_token = (*parsed)["id_token"].get<std::string>();
   TAMGA_ASSIGN_OR_RETURN(OidcClaims claims, id_tokens_->Verify(id_token));
-  if (claims.nonce != p.nonce) return Unauthenticated("The ID token was not issued for this sign-in (nonce).");
+  if (claims.nonce != p.nonce)
+    return Unauthenticated("The ID token was not issued for this sign-in (nonce).");
   return Completed{std::move(claims), std::move(p.return_to)};
 }
 

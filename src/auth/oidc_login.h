@@ -1,10 +1,11 @@
 #pragma once
 // OidcLogin: the browser sign-in against the OIDC issuer (docs/security.md, "Browser sign-in"): OAuth 2.0
-// Authorization Code with PKCE (RFC 7636, S256). Begin() remembers a random state, nonce and code verifier for
-// ten minutes and returns the issuer's authorization URL; Finish() accepts each state once, exchanges the code
-// with its verifier at the token endpoint and verifies the returned ID token (signature, issuer, audience =
-// the client id, expiry, and the nonce it was sent with). The token POST goes through the Post seam (the
-// server uses its HTTP client; tests a real issuer on loopback). Thread-safe; Finish blocks on the network.
+// Authorization Code with PKCE (RFC 7636, S256). Begin() remembers a random state, nonce and code verifier
+// for ten minutes and returns the issuer's authorization URL; Finish() accepts each state once, exchanges the
+// code with its verifier at the token endpoint and verifies the returned ID token (signature, issuer,
+// audience = the client id, expiry, and the nonce it was sent with). The token POST goes through the Post
+// seam (the server uses its HTTP client; tests a real issuer on loopback). Thread-safe; Finish blocks on the
+// network.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -30,8 +31,8 @@ class OidcLogin {
   };
   // POSTs an application/x-www-form-urlencoded body; the response body on HTTP 200, else an error with the
   // status.
-  using Post = std::function<Result<std::string>(const std::string& url, const std::string& form,
-                                                 int64_t timeout_ms)>;
+  using Post =
+      std::function<Result<std::string>(const std::string& url, const std::string& form, int64_t timeout_ms)>;
 
   // `id_tokens` verifies ID tokens: the issuer's verifier with the client id as audience. Borrowed.
   OidcLogin(const Options& options, OidcVerifier* id_tokens, Post post, Clock* clock);

@@ -55,6 +55,20 @@ bool IsIngest(const std::string& route) {
   return kIngest.count(route) > 0;
 }
 
+// POST routes that change nothing (inference, searches with a body): never audited, even with --audit-ingest
+// (an audit row per prediction would cost more than the prediction).
+bool ChangesNothing(const std::string& route) {
+  static const std::set<std::string> kReads = {"/v2/models/*",
+                                               "/endpoints/*",
+                                               "/invocations",
+                                               "/api/2.0/mlflow/experiments/search",
+                                               "/api/2.0/mlflow/runs/search",
+                                               "/api/2.0/mlflow/experiments/search-datasets",
+                                               "/api/2.0/mlflow/registered-models/get-latest-versions",
+                                               "/api/2.0/mlflow/logged-models/search"};
+  return kReads.count(route) > 0;
+}
+
 }  // namespace
 
 const char* AccessRuleKindName(AccessRule::Kind kind) {
@@ -124,7 +138,7 @@ AccessControl::AccessControl(const Options& options, AuthService* auth, Metadata
     : options_(options), auth_(auth), store_(store) {
   for (const auto& row : AccessRules()) {
     rules_[row.route][static_cast<int>(row.method)] =
-        RouteRule{row.rule, options.audit_ingest || !IsIngest(row.route)};
+        RouteRule{row.rule, !ChangesNothing(row.route) && (options.audit_ingest || !IsIngest(row.route))};
   }
 }
 

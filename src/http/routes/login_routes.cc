@@ -29,12 +29,23 @@ std::string HtmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -95,15 +106,16 @@ std::string LoginPage(const std::string& return_to, const std::string& csrf, con
   return page;
 }
 
-HttpResponse LoginPageResponse(const RouteContext& ctx, const std::string& return_to, const std::string& error,
-                               int status = 200) {
+HttpResponse LoginPageResponse(const RouteContext& ctx, const std::string& return_to,
+                               const std::string& error, int status = 200) {
   std::string csrf = RandomUrlToken(24);
-  HttpResponse r =
-      HttpResponse::Text(LoginPage(return_to, csrf, error, ctx.oidc_login != nullptr), status,
-                         "text/html; charset=utf-8");
+  HttpResponse r = HttpResponse::Text(LoginPage(return_to, csrf, error, ctx.oidc_login != nullptr), status,
+                                      "text/html; charset=utf-8");
   r.headers.push_back({"Set-Cookie", std::string(kLoginCsrfCookie) + "=" + csrf + CookieAttrs(ctx, 600)});
   r.headers.push_back({"Cache-Control", "no-store"});
-  r.headers.push_back({"Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"});
+  r.headers.push_back(
+      {"Content-Security-Policy",
+       "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"});
   r.headers.push_back({"X-Frame-Options", "DENY"});
   return r;
 }
@@ -170,7 +182,8 @@ void RegisterLoginRoutes(Router& router, const RouteContext& ctx) {
 
   router.Add(HttpMethod::kGet, "/login/oidc", [ctx, pool, busy](HttpRequest& req, Responder respond) {
     if (ctx.oidc_login == nullptr)
-      return respond(ErrorResponse(NotFound("Single sign-on is not configured (--oidc-issuer, --public-url).")));
+      return respond(
+          ErrorResponse(NotFound("Single sign-on is not configured (--oidc-issuer, --public-url).")));
     auto q = RequestFields::FromQueryString(req.query);
     std::string return_to = SafeReturnTo(q.ok() ? Opt(*q, "return_to") : std::nullopt);
     OidcLogin* login = ctx.oidc_login;
@@ -184,28 +197,31 @@ void RegisterLoginRoutes(Router& router, const RouteContext& ctx) {
     if (!queued) respond(busy());
   });
 
-  router.Add(HttpMethod::kGet, "/login/callback", [ctx, auth, pool, busy](HttpRequest& req, Responder respond) {
-    if (ctx.oidc_login == nullptr)
-      return respond(ErrorResponse(NotFound("Single sign-on is not configured (--oidc-issuer, --public-url).")));
-    auto q = RequestFields::FromQueryString(req.query);
-    if (!q.ok()) return respond(ErrorResponse(q.status()));
-    std::string state = Opt(*q, "state").value_or("");
-    std::string code = Opt(*q, "code").value_or("");
-    OidcLogin* login = ctx.oidc_login;
-    bool queued = pool->TrySubmit([ctx, auth, login, state, code, respond] {  // the code exchange: network
-      auto done = login->Finish(state, code);
-      if (!done.ok()) {
-        TAMGA_LOG(kInfo, "browser sign-in refused", {{"reason", done.status().message()}});
-        return respond(Redirect("/login?error=sso"));
-      }
-      auto who = auth->PrincipalForOidcClaims(done->claims);
-      if (!who.ok()) return respond(Redirect("/login?error=sso"));
-      auto session = auth->StartSession(*who);
-      if (!session.ok()) return respond(ErrorResponse(session.status()));
-      respond(WithSession(ctx, Redirect(done->return_to), *session));
-    });
-    if (!queued) respond(busy());
-  });
+  router.Add(
+      HttpMethod::kGet, "/login/callback", [ctx, auth, pool, busy](HttpRequest& req, Responder respond) {
+        if (ctx.oidc_login == nullptr)
+          return respond(
+              ErrorResponse(NotFound("Single sign-on is not configured (--oidc-issuer, --public-url).")));
+        auto q = RequestFields::FromQueryString(req.query);
+        if (!q.ok()) return respond(ErrorResponse(q.status()));
+        std::string state = Opt(*q, "state").value_or("");
+        std::string code = Opt(*q, "code").value_or("");
+        OidcLogin* login = ctx.oidc_login;
+        bool queued =
+            pool->TrySubmit([ctx, auth, login, state, code, respond] {  // the code exchange: network
+              auto done = login->Finish(state, code);
+              if (!done.ok()) {
+                TAMGA_LOG(kInfo, "browser sign-in refused", {{"reason", done.status().message()}});
+                return respond(Redirect("/login?error=sso"));
+              }
+              auto who = auth->PrincipalForOidcClaims(done->claims);
+              if (!who.ok()) return respond(Redirect("/login?error=sso"));
+              auto session = auth->StartSession(*who);
+              if (!session.ok()) return respond(ErrorResponse(session.status()));
+              respond(WithSession(ctx, Redirect(done->return_to), *session));
+            });
+        if (!queued) respond(busy());
+      });
 
   router.Add(HttpMethod::kPost, "/logout", [ctx, auth](HttpRequest& req, Responder respond) {
     if (auto c = req.headers.find("cookie"); c != req.headers.end()) {
