@@ -461,69 +461,6 @@ JobCommands AddJobCommands(CLI::App& app) {
     };
   });
 
-  // ---- tamga queues
-  auto* queues = app.add_subcommand("queues", "List and create job queues.");
-  queues->require_subcommand(1);
-  auto qc = std::make_shared<Common>();
-  auto* qls = queues->add_subcommand("ls", "Queues with queued/running counts and live agents.");
-  AddServer(qls, qc.get());
-  qls->callback([action, qc] {
-    *action = [qc]() -> int {
-      int code = 0;
-      auto r = Call(*qc, "GET", "/api/2.0/tamga/queues", json(), &code);
-      if (!r) return code;
-      if (qc->as_json) {
-        std::cout << r->dump(2) << "\n";
-        return 0;
-      }
-      for (const auto& q : (*r)["queues"]) {
-        std::cout << q.value("name", "") << "  queued=" << q.value("queued", 0)
-                  << "  running=" << q.value("running", 0) << "  agents=" << q.value("agents", 0)
-                  << "  max_concurrency=" << q.value("max_concurrency", 0)
-                  << "  strategy=" << q.value("strategy", "") << "\n";
-        // Usage against each team's quota (-1 = no limit on that dimension).
-        auto lim = [](const json& x, const char* k) {
-          int v = x.value(k, -1);
-          return v < 0 ? std::string("-") : std::to_string(v);
-        };
-        for (const auto& t : q.value("quotas", json::array())) {
-          const json& u = t["usage"];
-          std::cout << "  team " << t.value("team", "") << "  gpus=" << u.value("gpus", 0) << "/"
-                    << lim(t, "max_gpus") << "  running=" << u.value("running", 0) << "/"
-                    << lim(t, "max_running") << "  queued=" << u.value("queued", 0) << "/"
-                    << lim(t, "max_queued");
-          if (t.contains("tier"))
-            std::cout << "  (" << t.value("count", 0) << " x " << t.value("tier", "") << ")";
-          std::cout << "\n";
-        }
-      }
-      return 0;
-    };
-  });
-  struct QCreate {
-    std::string name, strategy = "spread";
-    int max_concurrency = 0;
-  };
-  auto qcr = std::make_shared<QCreate>();
-  auto* qcreate = queues->add_subcommand("create", "Create or update a queue.");
-  AddServer(qcreate, qc.get());
-  qcreate->add_option("name", qcr->name)->required();
-  qcreate->add_option("--max-concurrency", qcr->max_concurrency,
-                      "Jobs of the queue running at once (0 = unlimited)");
-  qcreate->add_option("--strategy", qcr->strategy, "GPU placement: spread (least loaded) or pack (best fit)");
-  qcreate->callback([action, qc, qcr] {
-    *action = [qc, qcr]() -> int {
-      int code = 0;
-      auto r =
-          Call(*qc, "POST", "/api/2.0/tamga/queues",
-               {{"name", qcr->name}, {"max_concurrency", qcr->max_concurrency}, {"strategy", qcr->strategy}},
-               &code);
-      if (!r) return code;
-      std::cout << (qc->as_json ? r->dump(2) : "queue " + qcr->name + " saved") << "\n";
-      return 0;
-    };
-  });
-
   // ---- tamga gpu
   auto gc = std::make_shared<Common>();
   auto gserver = std::make_shared<bool>(false);

@@ -50,6 +50,71 @@ PolicyCommands AddPolicyCommands(CLI::App& app) {
   cmds.action = std::make_shared<std::function<int()>>();
   auto action = cmds.action;
 
+  // ---- queues
+  auto* queues = app.add_subcommand("queues", "List and create job queues.");
+  queues->require_subcommand(1);
+  auto queue_c = std::make_shared<Common>();
+  auto* queue_ls = queues->add_subcommand("ls", "Queues with queued/running counts and live agents.");
+  AddCommon(queue_ls, queue_c.get());
+  queue_ls->callback([action, queue_c] {
+    *action = [queue_c]() -> int {
+      int code = 0;
+      auto r = Call(*queue_c, "GET", "/api/2.0/tamga/queues", json(), &code);
+      if (!r) return code;
+      if (queue_c->as_json) {
+        std::cout << r->dump(2) << "\n";
+        return 0;
+      }
+      for (const auto& q : (*r)["queues"]) {
+        std::cout << q.value("name", "") << "  queued=" << q.value("queued", 0)
+                  << "  running=" << q.value("running", 0) << "  agents=" << q.value("agents", 0)
+                  << "  max_concurrency=" << q.value("max_concurrency", 0)
+                  << "  strategy=" << q.value("strategy", "") << "\n";
+        // Usage against each team's quota (-1 = no limit on that dimension).
+        auto lim = [](const json& x, const char* k) {
+          int v = x.value(k, -1);
+          return v < 0 ? std::string("-") : std::to_string(v);
+        };
+        for (const auto& t : q.value("quotas", json::array())) {
+          const json& u = t["usage"];
+          std::cout << "  team " << t.value("team", "") << "  gpus=" << u.value("gpus", 0) << "/"
+                    << lim(t, "max_gpus") << "  running=" << u.value("running", 0) << "/"
+                    << lim(t, "max_running") << "  queued=" << u.value("queued", 0) << "/"
+                    << lim(t, "max_queued");
+          if (t.contains("tier"))
+            std::cout << "  (" << t.value("count", 0) << " x " << t.value("tier", "") << ")";
+          std::cout << "\n";
+        }
+      }
+      return 0;
+    };
+  });
+  struct QueueCreate {
+    std::string name, strategy = "spread";
+    int max_concurrency = 0;
+  };
+  auto queue_cr = std::make_shared<QueueCreate>();
+  auto* queue_create = queues->add_subcommand("create", "Create or update a queue.");
+  AddCommon(queue_create, queue_c.get());
+  queue_create->add_option("name", queue_cr->name)->required();
+  queue_create->add_option("--max-concurrency", queue_cr->max_concurrency,
+                           "Jobs of the queue running at once (0 = unlimited)");
+  queue_create->add_option("--strategy", queue_cr->strategy,
+                           "GPU placement: spread (least loaded) or pack (best fit)");
+  queue_create->callback([action, queue_c, queue_cr] {
+    *action = [queue_c, queue_cr]() -> int {
+      int code = 0;
+      auto r = Call(*queue_c, "POST", "/api/2.0/tamga/queues",
+                    {{"name", queue_cr->name},
+                     {"max_concurrency", queue_cr->max_concurrency},
+                     {"strategy", queue_cr->strategy}},
+                    &code);
+      if (!r) return code;
+      std::cout << (queue_c->as_json ? r->dump(2) : "queue " + queue_cr->name + " saved") << "\n";
+      return 0;
+    };
+  });
+
   // ---- tiers
   auto* tiers = app.add_subcommand("tiers", "Resource tiers jobs pick with --tier (admins define them).");
   tiers->require_subcommand(1);

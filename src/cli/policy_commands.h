@@ -1,6 +1,7 @@
 #pragma once
-// `tamga tiers ls|set|rm` and `tamga quotas ls|set|rm`: resource tiers and team quotas on job queues
-// (docs/jobs.md, "Tiers and quotas"). Setting and removing are for admins; anyone signed in lists.
+// `tamga queues ls|create`, `tamga tiers ls|set|rm` and `tamga quotas ls|set|rm`: job queues (with each
+// team's usage against its quota), resource tiers and team quotas (docs/jobs.md, "Tiers and quotas").
+// Creating and setting are for admins; anyone signed in lists.
 #include <CLI/CLI.hpp>
 
 #include <functional>
