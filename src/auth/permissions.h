@@ -17,6 +17,9 @@ enum class ObjectKind { kExperiment, kRegisteredModel, kQueue, kDeployment, kWeb
 
 // Deploying with `target: local` runs a model's code inside the server process.
 inline constexpr const char* kCapabilityRunCode = "run_code_on_server";
+// Choosing where and what a rendered deployment runs in the cluster (namespace, image, the Secret its token
+// comes from, ingress host/class, the tracking URI the pod sends that token to).
+inline constexpr const char* kCapabilityConfigureKubernetes = "configure_kubernetes";
 
 const char* PermissionName(Permission p);
 // InvalidArgument naming the accepted values for anything else.

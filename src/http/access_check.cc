@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "artifacts/artifact_path.h"
+#include "core/json_parse.h"
 #include "http/access_control.h"
 #include "http/request_fields.h"
 #include "registry/model_uri.h"
@@ -352,9 +353,31 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
       if (name.empty()) return Missing({"name"});
       *object = "deployment:" + name[0].substr(0, 64);
       if (who.is_admin) return Status::Ok();
-      if (store_->registry().GetDeployment(name[0]).ok() &&
+      auto existing = store_->registry().GetDeployment(name[0]);
+      if (existing.ok() &&
           !Allows(auth_->Effective(who, ObjectKind::kDeployment, name[0]), Permission::kManage)) {
         return Denied(Permission::kManage, "deployment '" + name[0].substr(0, 64) + "'");
+      }
+      // Where and what runs in the cluster, and where the pod sends its token: the defaults (or what the
+      // deployment already has) for everyone, anything else with the configure_kubernetes capability.
+      if (!auth_->HasCapability(who, kCapabilityConfigureKubernetes)) {
+        auto before = existing.ok() ? ParseJson(existing->spec) : Result<nlohmann::json>(nlohmann::json());
+        static const std::vector<std::pair<std::string, std::string>> kGuarded = {
+            {"namespace", "default"},
+            {"image", ""},
+            {"token_secret", "tamga-serving-token"},
+            {"ingress_host", ""},
+            {"ingress_class", "nginx"},
+            {"tracking_uri", "http://tamga:5000"}};
+        for (const auto& [field, dflt] : kGuarded) {
+          TAMGA_ASSIGN_OR_RETURN(auto v, FieldValues(req, {field}));
+          if (v.empty() || v[0] == dflt) continue;
+          if (before.ok() && before->is_object() && before->contains(field) && (*before)[field].is_string() &&
+              (*before)[field].get<std::string>() == v[0])
+            continue;
+          return PermissionDenied("Permission denied: setting a deployment's '" + field +
+                                  "' needs the capability 'configure_kubernetes', which an admin grants.");
+        }
       }
       // Deploying a model hands out its files: READ on it.
       if (!model.empty() &&

@@ -58,14 +58,16 @@ bool IsIngest(const std::string& route) {
 // POST routes that change nothing (inference, searches with a body): never audited, even with --audit-ingest
 // (an audit row per prediction would cost more than the prediction).
 bool ChangesNothing(const std::string& route) {
-  static const std::set<std::string> kReads = {"/v2/models/*",
-                                               "/endpoints/*",
-                                               "/invocations",
-                                               "/api/2.0/mlflow/experiments/search",
-                                               "/api/2.0/mlflow/runs/search",
-                                               "/api/2.0/mlflow/experiments/search-datasets",
-                                               "/api/2.0/mlflow/registered-models/get-latest-versions",
-                                               "/api/2.0/mlflow/logged-models/search"};
+  static const std::set<std::string> kReads = {
+      "/v2/models/*",
+      "/endpoints/*",
+      "/invocations",
+      "/api/2.0/mlflow/experiments/search",
+      "/api/2.0/mlflow/runs/search",
+      "/api/2.0/mlflow/experiments/search-datasets",
+      "/api/2.0/mlflow/registered-models/get-latest-versions",
+      "/api/2.0/mlflow/logged-models/search",
+      "/login"};  // sign-in attempts: audited by the handler, with the user named and the outcome
   return kReads.count(route) > 0;
 }
 
@@ -227,6 +229,17 @@ AccessGate::Verdict AccessControl::AdmitHead(HttpRequest& req, const RouteMatch&
   if (h == req.headers.end()) {
     if (auto c = req.headers.find("cookie"); c != req.headers.end()) {
       std::string_view session = CookieValue(c->second, kSessionCookie);
+      // Two session cookies (one planted with a narrower Path sorts first): refuse rather than pick.
+      if (!session.empty()) {
+        std::string_view rest(
+            session.data() + session.size(),
+            c->second.size() - static_cast<size_t>(session.data() + session.size() - c->second.data()));
+        if (!CookieValue(rest, kSessionCookie).empty()) {
+          req.access_denied = true;
+          *denial = ErrorResponse(InvalidArgument("A request may carry one session cookie, not several."));
+          return Verdict::kDeny;
+        }
+      }
       if (!session.empty()) {
         auto csrf = req.headers.find("x-csrf-token");
         auto who = auth_->AuthenticateSession(session, StateChanging(req.method),

@@ -33,24 +33,35 @@ HttpServer::Impl::Impl(const Options& options, const Router* router, MetricsRegi
                                      "Requests whose handler threw (answered 500), by route");
 }
 
+namespace {
+
+Result<std::unique_ptr<net::ssl::context>> MakeTlsContext(const std::string& cert, const std::string& key) {
+  beast::error_code ec;
+  auto tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+  tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                   net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 |
+                   net::ssl::context::single_dh_use);
+  tls->use_certificate_chain_file(cert, ec);
+  if (ec) return InvalidArgument("cannot load the TLS certificate " + cert + ": " + ec.message());
+  tls->use_private_key_file(key, net::ssl::context::pem, ec);
+  if (ec) return InvalidArgument("cannot load the TLS key " + key + ": " + ec.message());
+  if (SSL_CTX_check_private_key(tls->native_handle()) != 1)
+    return InvalidArgument("the TLS key " + key + " does not match the certificate " + cert);
+  return tls;
+}
+
+}  // namespace
+
+Status HttpServer::CheckTls(const std::string& cert_file, const std::string& key_file) {
+  return MakeTlsContext(cert_file, key_file).status();
+}
+
 Status HttpServer::Impl::Listen() {
   beast::error_code ec;
   if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
     if (options_.tls_cert_file.empty() || options_.tls_key_file.empty())
       return InvalidArgument("HTTPS needs both --tls-cert and --tls-key");
-    tls_ = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
-    tls_->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
-                      net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
-                      net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
-    tls_->use_certificate_chain_file(options_.tls_cert_file, ec);
-    if (ec)
-      return InvalidArgument("cannot load the TLS certificate " + options_.tls_cert_file + ": " +
-                             ec.message());
-    tls_->use_private_key_file(options_.tls_key_file, net::ssl::context::pem, ec);
-    if (ec) return InvalidArgument("cannot load the TLS key " + options_.tls_key_file + ": " + ec.message());
-    if (SSL_CTX_check_private_key(tls_->native_handle()) != 1)
-      return InvalidArgument("the TLS key " + options_.tls_key_file + " does not match the certificate " +
-                             options_.tls_cert_file);
+    TAMGA_ASSIGN_OR_RETURN(tls_, MakeTlsContext(options_.tls_cert_file, options_.tls_key_file));
   }
   auto addr = net::ip::make_address(options_.host, ec);
   if (ec) return InvalidArgument("invalid host '" + options_.host + "': " + ec.message());

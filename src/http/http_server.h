@@ -56,6 +56,8 @@ class HttpServer {
 
   static Result<std::unique_ptr<HttpServer>> Create(const Options& options, const Router* router,
                                                     MetricsRegistry* metrics, Clock* clock);
+  // Whether the TLS certificate chain and key load and match (InvalidArgument naming the file otherwise).
+  static Status CheckTls(const std::string& cert_file, const std::string& key_file);
   ~HttpServer();
 
   int port() const;

@@ -121,6 +121,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return InvalidArgument("HTTPS needs both --tls-cert and --tls-key");
   }
+  // Unreadable or mismatched key material stops the server before anything is written.
+  if (!config.tls_cert_file.empty())
+    TAMGA_RETURN_IF_ERROR(HttpServer::CheckTls(config.tls_cert_file, config.tls_key_file));
   if (!auth_on && !IsLoopback(config.host) && !config.insecure_no_auth) {
     return FailedPrecondition("refusing to serve " + config.host +
                               " with --auth off: anyone who reaches it could read and change everything. Use "
@@ -176,6 +179,12 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
                                               p->events.get(), p->gitops.get(), &p->clock);
 
   TAMGA_ASSIGN_OR_RETURN(p->job_store, OpenSqliteJobStore(config.data_dir + "/jobs.db", config.sqlite_sync));
+  // Job specs carry their environment (secrets for the leasing agent): the server's user only.
+  for (const char* f : {"/jobs.db", "/jobs.db-wal", "/jobs.db-shm"}) {
+    std::filesystem::permissions(config.data_dir + f,
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   JobService::Options jso;
   jso.agent_timeout_ms = config.agent_timeout_ms;
   jso.max_log_bytes_per_job = config.job_log_limit_bytes;

@@ -120,3 +120,53 @@ def test_webhooks_on_a_model_belong_to_its_managers_and_fire_only_for_it(srv):
         time.sleep(0.2)
     assert len(every) == 2, every
     assert len(mine) == 1, mine
+
+
+def test_hooks_and_deployments_follow_their_model_not_its_name(srv):
+    alice, bob = user(srv, "alice"), user(srv, "bob")
+    grant = {"object_kind": "capability", "object_id": "run_code_on_server", "user": "alice", "permission": "READ"}
+    assert call(srv, "PUT", TG + "/permissions", ADMIN, json=grant).status_code == 200
+    assert call(srv, "POST", API + "/registered-models/create", alice, json={"name": "am"}).status_code == 200
+    assert call(srv, "POST", TG + "/deployments", alice,
+                json={"name": "a-local", "model_name": "am", "target": "local"}).status_code == 200
+    hook = {"name": "h", "url": "https://example.invalid/h", "events": ["model_version.created"], "model_name": "am"}
+    hid = call(srv, "POST", API + "/webhooks", alice, json=hook).json()["webhook"]["webhook_id"]
+    assert call(srv, "POST", API + "/registered-models/rename", alice,
+                json={"name": "am", "new_name": "am2"}).status_code == 200
+    d = call(srv, "GET", TG + "/deployments/a-local", alice).json()["deployment"]
+    assert d["model_name"] == "am2" and d["spec"]["model_name"] == "am2", d
+    assert call(srv, "GET", API + f"/webhooks/{hid}", alice).json()["webhook"]["model_name"] == "am2"
+    # bob takes the old name: he gets neither the deployment nor the hook (on am2 he only reads; the fixture's
+    # default is MANAGE).
+    assert call(srv, "POST", API + "/registered-models/permissions/create", alice,
+                json={"name": "am2", "username": "bob", "permission": "READ"}).status_code == 200
+    assert call(srv, "POST", API + "/registered-models/create", bob, json={"name": "am"}).status_code == 200
+    assert call(srv, "GET", API + f"/webhooks/{hid}", bob).status_code == 403
+    assert call(srv, "GET", API + "/webhooks", bob).json().get("webhooks", []) == []
+    # A deployed model cannot be deleted from under its deployment; a model's hooks go with it.
+    r = call(srv, "DELETE", API + "/registered-models/delete", alice, json={"name": "am2"})
+    assert r.status_code == 400 and "a-local" in r.json()["message"], r.text
+    assert call(srv, "DELETE", TG + "/deployments/a-local", alice).status_code == 200
+    assert call(srv, "DELETE", API + "/registered-models/delete", alice, json={"name": "am2"}).status_code == 200
+    assert call(srv, "GET", API + f"/webhooks/{hid}", ADMIN).status_code == 404
+
+
+def test_cluster_settings_of_a_deployment_need_configure_kubernetes(srv):
+    alice = user(srv, "alice")
+    assert call(srv, "POST", API + "/registered-models/create", alice, json={"name": "m"}).status_code == 200
+    base = {"name": "web", "model_name": "m"}
+    assert call(srv, "POST", TG + "/deployments", alice, json=dict(base, namespace="default")).status_code == 200
+    for field, value in (("namespace", "kube-system"), ("image", "evil.example/x:1"), ("token_secret", "other"),
+                         ("ingress_host", "admin.example.com"), ("tracking_uri", "https://evil.example")):
+        r = call(srv, "POST", TG + "/deployments", alice, json=dict(base, **{field: value}))
+        assert r.status_code == 403 and "configure_kubernetes" in r.json()["message"], (field, r.text)
+    grant = {"object_kind": "capability", "object_id": "configure_kubernetes", "user": "alice", "permission": "READ"}
+    assert call(srv, "PUT", TG + "/permissions", ADMIN, json=grant).status_code == 200
+    r = call(srv, "POST", TG + "/deployments", alice, json=dict(base, namespace="ml", tracking_uri="http://tamga.ml:5000"))
+    assert r.status_code == 200, r.text
+    # What a deployment already has may be sent back unchanged by someone without the capability.
+    assert call(srv, "DELETE", TG + "/permissions", ADMIN,
+                json={k: v for k, v in grant.items() if k != "permission"}).status_code == 200
+    r = call(srv, "POST", TG + "/deployments", alice,
+             json=dict(base, namespace="ml", tracking_uri="http://tamga.ml:5000", replicas=2))
+    assert r.status_code == 200, r.text

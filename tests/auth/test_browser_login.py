@@ -46,8 +46,14 @@ def test_password_sign_in_session_and_csrf(srv):
     r = sess.post(s.url + "/login", data={"username": "dora", "password": "dora-pass-123", "login_csrf": "x"},
                   allow_redirects=False)
     assert r.status_code == 303 and "error=expired" in r.headers["Location"] and "tamga_session" not in sess.cookies
+    # A value the attacker picks for both cookie and field is not one this server signed.
+    r = sess.post(s.url + "/login", data={"username": "dora", "password": "dora-pass-123", "login_csrf": "x.9999999999.y"},
+                  cookies={"tamga_login": "x.9999999999.y"}, allow_redirects=False)
+    assert r.status_code == 303 and "error=expired" in r.headers["Location"] and "tamga_session" not in sess.cookies
     r = sign_in(s, sess, "dora", "wrong-password")
     assert r.status_code == 303 and "error=password" in r.headers["Location"]
+    audit = requests.get(s.url + TG + "/audit", auth=ADMIN, params={"outcome": "denied"}).json()["entries"]
+    assert any(a["route"] == "/login" and a["principal"] == "dora" for a in audit), audit
     tok = requests.post(s.url + TG + "/tokens", auth=("dora", "dora-pass-123"), json={"name": "t"}).json()["token"]
     r = sign_in(s, sess, "dora", tok)  # tokens do not start browser sessions
     assert "error=password" in r.headers["Location"] and "tamga_session" not in sess.cookies
@@ -92,6 +98,9 @@ def test_password_sign_in_session_and_csrf(srv):
     assert requests.patch(s.url + API + "/users/update-password", auth=ADMIN,
                           json={"username": "dora", "password": "dora-pass-456"}).status_code == 200
     assert sess2.get(s.url + TG + "/whoami").status_code == 401
+    # Two session cookies (a planted one sorts first): refused, not picked.
+    r = requests.get(s.url + TG + "/whoami", headers={"Cookie": "tamga_session=planted; tamga_session=other"})
+    assert r.status_code == 400, r.text
     # Garbage cookies are just unauthenticated.
     for bad in ("", "x" * 5000, "%00", "a;b"):
         r = requests.get(s.url + TG + "/whoami", headers={"Cookie": "tamga_session=" + bad})

@@ -392,9 +392,9 @@ Status CheckGrantObject(const RouteContext& ctx, ObjectKind kind, const std::str
     case ObjectKind::kWebhook:
       return ctx.store->registry().GetWebhook(id).status();
     case ObjectKind::kCapability:
-      if (id == kCapabilityRunCode) return Status::Ok();
-      return InvalidArgument("Unknown capability '" + id.substr(0, 64) +
-                             "'. Capabilities: " + kCapabilityRunCode + ".");
+      if (id == kCapabilityRunCode || id == kCapabilityConfigureKubernetes) return Status::Ok();
+      return InvalidArgument("Unknown capability '" + id.substr(0, 64) + "'. Capabilities: " +
+                             kCapabilityRunCode + ", " + kCapabilityConfigureKubernetes + ".");
   }
   return Status::Ok();
 }

@@ -323,6 +323,10 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
       return PermissionDenied("Permission denied: EDIT on experiment '" + exp.substr(0, 64) +
                               "' is required to run a job in it.");
     }
+    // tamga.* tags are the server's to set (owner, team): a client cannot claim them.
+    for (auto it = spec->tags.begin(); it != spec->tags.end();) {
+      it = it->first.rfind("tamga.", 0) == 0 ? spec->tags.erase(it) : std::next(it);
+    }
     spec->tags[kOwnerTag] = req.principal->username;
     // Quotas: the job is charged to one of the submitter's teams (the one named, else the first with a quota
     // on the queue).

@@ -6,7 +6,11 @@
 // CSRF by a double-submit cookie. Only registered with --auth on.
 #include <memory>
 
+#include <openssl/crypto.h>
+
+#include "auth/tokens.h"
 #include "core/bounded_executor.h"
+#include "core/hmac.h"
 
 #include "core/json_writer.h"
 #include "core/log.h"
@@ -18,6 +22,43 @@ namespace tamga {
 namespace {
 
 constexpr std::string_view kLoginCsrfCookie = "tamga_login";
+
+// The login form's anti-CSRF value: random, expiring in 10 minutes, signed with a key of this process (an
+// attacker cannot pick it, as they could a bare double-submit value). "<random>.<expiry s>.<HMAC>".
+std::string MakeLoginNonce(const std::string& key, int64_t now_ms) {
+  std::string payload = RandomUrlToken(16) + "." + std::to_string(now_ms / 1000 + 600);
+  return payload + "." + Base64UrlNoPad(HmacSha256(key, payload));
+}
+
+bool CheckLoginNonce(const std::string& key, std::string_view nonce, int64_t now_ms) {
+  size_t mac_at = nonce.rfind('.');
+  if (mac_at == std::string_view::npos || nonce.size() > 200) return false;
+  std::string_view payload = nonce.substr(0, mac_at);
+  std::string want = Base64UrlNoPad(HmacSha256(key, payload));
+  std::string_view got = nonce.substr(mac_at + 1);
+  if (got.size() != want.size() || CRYPTO_memcmp(got.data(), want.data(), want.size()) != 0) return false;
+  size_t exp_at = payload.rfind('.');
+  if (exp_at == std::string_view::npos) return false;
+  int64_t exp = 0;
+  for (char c : payload.substr(exp_at + 1)) {
+    if (c < '0' || c > '9' || exp > INT64_MAX / 20) return false;
+    exp = exp * 10 + (c - '0');
+  }
+  return exp > now_ms / 1000;
+}
+
+// Sign-in attempts are audited here (the generic audit would record every POST /login as an anonymous "ok").
+void AuditLogin(AuthService* auth, const HttpRequest& req, const std::string& who, bool ok, const char* how) {
+  AuditRecord a;
+  a.principal = who.empty() ? "anonymous" : std::string(Utf8Prefix(who, 256));
+  a.method = req.method == HttpMethod::kGet ? "GET" : "POST";
+  a.route = req.path.rfind("/login/callback", 0) == 0 ? "/login/callback" : "/login";
+  a.object = how;
+  a.status = ok ? 303 : 401;
+  a.outcome = ok ? "ok" : "denied";
+  a.remote_addr = req.remote_addr;
+  auth->audit()->Append(std::move(a));
+}
 
 // A string field, or nullopt when it is absent or not a string.
 std::optional<std::string> Opt(const RequestFields& f, const char* key) {
@@ -106,9 +147,9 @@ std::string LoginPage(const std::string& return_to, const std::string& csrf, con
   return page;
 }
 
-HttpResponse LoginPageResponse(const RouteContext& ctx, const std::string& return_to,
+HttpResponse LoginPageResponse(const RouteContext& ctx, const std::string& key, const std::string& return_to,
                                const std::string& error, int status = 200) {
-  std::string csrf = RandomUrlToken(24);
+  std::string csrf = MakeLoginNonce(key, ctx.clock != nullptr ? ctx.clock->NowMillis() : 0);
   HttpResponse r = HttpResponse::Text(LoginPage(return_to, csrf, error, ctx.oidc_login != nullptr), status,
                                       "text/html; charset=utf-8");
   r.headers.push_back({"Set-Cookie", std::string(kLoginCsrfCookie) + "=" + csrf + CookieAttrs(ctx, 600)});
@@ -125,6 +166,7 @@ HttpResponse LoginPageResponse(const RouteContext& ctx, const std::string& retur
 void RegisterLoginRoutes(Router& router, const RouteContext& ctx) {
   if (ctx.auth == nullptr) return;
   AuthService* auth = ctx.auth;
+  auto key = std::make_shared<const std::string>(RandomUrlToken(32));  // signs login-form nonces
   // Sign-ins that talk to the issuer run here: a few threads and a bounded queue (429 beyond), never a
   // thread per request.
   BoundedExecutor::Options po;
@@ -136,7 +178,7 @@ void RegisterLoginRoutes(Router& router, const RouteContext& ctx) {
     return ErrorResponse(ResourceExhausted("Too many sign-ins in progress; try again in a moment."));
   };
 
-  router.Add(HttpMethod::kGet, "/login", [ctx](HttpRequest& req, Responder respond) {
+  router.Add(HttpMethod::kGet, "/login", [ctx, key](HttpRequest& req, Responder respond) {
     auto q = RequestFields::FromQueryString(req.query);
     std::optional<std::string> rt, err;
     if (q.ok()) {
@@ -147,10 +189,10 @@ void RegisterLoginRoutes(Router& router, const RouteContext& ctx) {
     if (err && *err == "password") message = "Wrong username or password.";
     if (err && *err == "expired") message = "The sign-in form expired; please try again.";
     if (err && *err == "sso") message = "Single sign-on did not complete; please try again.";
-    respond(LoginPageResponse(ctx, SafeReturnTo(rt), message));
+    respond(LoginPageResponse(ctx, *key, SafeReturnTo(rt), message));
   });
 
-  router.Add(HttpMethod::kPost, "/login", [ctx, auth](HttpRequest& req, Responder respond) {
+  router.Add(HttpMethod::kPost, "/login", [ctx, auth, key](HttpRequest& req, Responder respond) {
     auto form = RequestFields::FromQueryString(req.body);
     if (!form.ok()) return respond(ErrorResponse(form.status()));
     auto user = Opt(*form, "username");
@@ -161,19 +203,28 @@ void RegisterLoginRoutes(Router& router, const RouteContext& ctx) {
     std::string_view expected =
         cookie == req.headers.end() ? std::string_view() : CookieValue(cookie->second, kLoginCsrfCookie);
     // Login CSRF: the form must come from our own page (the value in its cookie).
-    if (!token || expected.empty() || *token != expected) {
+    int64_t now = ctx.clock != nullptr ? ctx.clock->NowMillis() : 0;
+    if (!token || expected.empty() || *token != expected || !CheckLoginNonce(*key, *token, now)) {
       return respond(Redirect("/login?error=expired&return_to=" + FormEscape(return_to)));
     }
     if (!user || !password || user->empty() || user->find(':') != std::string::npos) {
+      AuditLogin(auth, req, user.value_or(""), false, "password");
       return respond(Redirect("/login?error=password&return_to=" + FormEscape(return_to)));
     }
     // A password only: tokens are for scripts, not for starting browser sessions.
     std::string basic = "Basic " + Base64Encode(*user + ":" + *password);
-    if (password->rfind("tmg_", 0) == 0)
+    if (password->rfind("tmg_", 0) == 0) {
+      AuditLogin(auth, req, *user, false, "password");
       return respond(Redirect("/login?error=password&return_to=" + FormEscape(return_to)));
-    auth->Authenticate(basic, [ctx, auth, return_to, respond](Result<PrincipalPtr> who) {
-      if (!who.ok() || (*who)->kind != Principal::Kind::kUser)
-        return respond(Redirect("/login?error=password&return_to=" + FormEscape(return_to)));
+    }
+    HttpRequest seen;  // for the audit row: no body, no headers
+    seen.method = req.method;
+    seen.path = req.path;
+    seen.remote_addr = req.remote_addr;
+    auth->Authenticate(basic, [ctx, auth, return_to, respond, seen, name = *user](Result<PrincipalPtr> who) {
+      bool ok = who.ok() && (*who)->kind == Principal::Kind::kUser;
+      AuditLogin(auth, seen, name, ok, "password");
+      if (!ok) return respond(Redirect("/login?error=password&return_to=" + FormEscape(return_to)));
       auto session = auth->StartSession(**who);
       if (!session.ok()) return respond(ErrorResponse(session.status()));
       respond(WithSession(ctx, Redirect(return_to), *session));
@@ -199,6 +250,10 @@ void RegisterLoginRoutes(Router& router, const RouteContext& ctx) {
 
   router.Add(
       HttpMethod::kGet, "/login/callback", [ctx, auth, pool, busy](HttpRequest& req, Responder respond) {
+        HttpRequest seen;  // for the audit row: no body, no headers
+        seen.method = req.method;
+        seen.path = req.path;
+        seen.remote_addr = req.remote_addr;
         if (ctx.oidc_login == nullptr)
           return respond(
               ErrorResponse(NotFound("Single sign-on is not configured (--oidc-issuer, --public-url).")));
@@ -208,13 +263,15 @@ void RegisterLoginRoutes(Router& router, const RouteContext& ctx) {
         std::string code = Opt(*q, "code").value_or("");
         OidcLogin* login = ctx.oidc_login;
         bool queued =
-            pool->TrySubmit([ctx, auth, login, state, code, respond] {  // the code exchange: network
+            pool->TrySubmit([ctx, auth, login, state, code, respond, seen] {  // the code exchange: network
               auto done = login->Finish(state, code);
               if (!done.ok()) {
                 TAMGA_LOG(kInfo, "browser sign-in refused", {{"reason", done.status().message()}});
+                AuditLogin(auth, seen, "", false, "oidc");
                 return respond(Redirect("/login?error=sso"));
               }
               auto who = auth->PrincipalForOidcClaims(done->claims);
+              AuditLogin(auth, seen, done->claims.username, who.ok(), "oidc");
               if (!who.ok()) return respond(Redirect("/login?error=sso"));
               auto session = auth->StartSession(*who);
               if (!session.ok()) return respond(ErrorResponse(session.status()));

@@ -52,10 +52,16 @@ class SqliteRegistryTxn final : public RegistryTxn {
       return AlreadyExists("Registered Model (name=" + new_name + ") already exists.");
     }
     TAMGA_RETURN_IF_ERROR(st);
+    // Deployments and model-scoped webhooks follow the model, never its old name (a new model of that name
+    // must not inherit them).
     TAMGA_ASSIGN_OR_RETURN(auto d,
-                           db_->Prepare("UPDATE deployments SET model_name = ?1 WHERE model_name = ?2"));
+                           db_->Prepare("UPDATE deployments SET model_name = ?1, spec = json_set(spec, "
+                                        "'$.model_name', ?1) WHERE model_name = ?2"));
     d->Bind(1, new_name).Bind(2, name);
-    return d->Run();
+    TAMGA_RETURN_IF_ERROR(d->Run());
+    TAMGA_ASSIGN_OR_RETURN(auto w, db_->Prepare("UPDATE webhooks SET model_name = ?1 WHERE model_name = ?2"));
+    w->Bind(1, new_name).Bind(2, name);
+    return w->Run();
   }
 
   Status SetRegisteredModelDescription(const std::string& name, const std::optional<std::string>& desc,
@@ -78,6 +84,24 @@ class SqliteRegistryTxn final : public RegistryTxn {
 
   Status DeleteRegisteredModel(const std::string& name) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
+    // A deployment follows the model by name: deleting the model under it would hand the deployment to the
+    // next model of that name. Its webhooks go with it.
+    TAMGA_ASSIGN_OR_RETURN(auto dep,
+                           db_->Prepare("SELECT name FROM deployments WHERE model_name = ?1 LIMIT 5"));
+    dep->Bind(1, name);
+    std::string names;
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, dep->Step());
+      if (!row) break;
+      names += (names.empty() ? "" : ", ") + dep->Text(0);
+    }
+    if (!names.empty()) {
+      return FailedPrecondition("Registered model '" + name + "' is deployed (" + names +
+                                "); delete those deployments first.");
+    }
+    TAMGA_ASSIGN_OR_RETURN(auto hooks, db_->Prepare("DELETE FROM webhooks WHERE model_name = ?1"));
+    hooks->Bind(1, name);
+    TAMGA_RETURN_IF_ERROR(hooks->Run());
     for (const char* table : {"model_version_tags", "model_versions", "registered_model_aliases",
                               "registered_model_tags", "registered_models"}) {
       TAMGA_ASSIGN_OR_RETURN(auto s,
