@@ -13,6 +13,7 @@ void AddCommon(CLI::App* cmd, Common* c) {
   c->uri = DefaultUri();
   cmd->add_option("--tracking-uri", c->uri,
                   "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)");
+  cmd->add_option("--server", c->uri, "Old spelling of --tracking-uri")->group("");  // hidden alias
   cmd->add_option("--token", c->token,
                   "Access token (env TAMGA_TOKEN; or MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN)");
   cmd->add_flag("--json", c->as_json, "Print the server's JSON");
