@@ -1,5 +1,7 @@
 #include "cli/cli_http.h"
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -31,6 +33,16 @@ std::string Escape(const std::string& s) {
     }
   }
   return out;
+}
+
+void AddServerOptions(CLI::App* cmd, Common* c, bool json_flag) {
+  c->uri = DefaultUri();
+  cmd->add_option("--tracking-uri", c->uri,
+                  "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)");
+  cmd->add_option("--server", c->uri, "Old spelling of --tracking-uri")->group("");  // hidden alias
+  cmd->add_option("--token", c->token,
+                  "Access token (env TAMGA_TOKEN; or MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN)");
+  if (json_flag) cmd->add_flag("--json", c->as_json, "Print the server's JSON");
 }
 
 void AddAuth(const Common& c, HttpClientRequest* req) {

@@ -6,6 +6,10 @@
 #include <optional>
 #include <string>
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace tamga {
 
 struct Common {
@@ -14,6 +18,10 @@ struct Common {
   std::string
       token;  // --token; else TAMGA_TOKEN or MLflow's credential variables (core/client_credentials.h)
 };
+
+// Adds --tracking-uri (with its hidden old spelling --server), --token and, when json_flag, --json to a
+// client command, and sets the default URI.
+void AddServerOptions(CLI::App* cmd, Common* c, bool json_flag = true);
 
 struct HttpClientRequest;
 // Adds the Authorization header for c's credentials, if any.

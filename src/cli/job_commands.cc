@@ -20,16 +20,6 @@ namespace {
 
 using json = nlohmann::json;
 
-void AddServer(CLI::App* cmd, Common* c, bool json_flag = true) {
-  c->uri = DefaultUri();
-  cmd->add_option("--tracking-uri", c->uri,
-                  "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)");
-  cmd->add_option("--server", c->uri, "Old spelling of --tracking-uri")->group("");  // hidden alias
-  cmd->add_option("--token", c->token,
-                  "Access token (env TAMGA_TOKEN; or MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN)");
-  if (json_flag) cmd->add_flag("--json", c->as_json, "Print the server's JSON");
-}
-
 std::string Bytes(int64_t b) {
   char buf[32];
   if (b < 0) return "-";
@@ -153,7 +143,7 @@ JobCommands AddJobCommands(CLI::App& app) {
   };
   auto sub = std::make_shared<Submit>();
   auto* submit = jobs->add_subcommand("submit", "Queue a job; prints its id on the last line.");
-  AddServer(submit, &sub->c);
+  AddServerOptions(submit, &sub->c);
   submit->add_option("--queue", sub->queue, "Queue")->required();
   submit->add_option("--priority", sub->priority, "Higher runs first");
   auto* tier =
@@ -272,7 +262,7 @@ JobCommands AddJobCommands(CLI::App& app) {
   auto* submit_batch = jobs->add_subcommand(
       "submit-batch",
       "Queue many jobs from a file of JSON job specs, one per line ('-' = stdin); prints their ids.");
-  AddServer(submit_batch, &batch->c);
+  AddServerOptions(submit_batch, &batch->c);
   submit_batch->add_option("file", batch->file, "JSON lines: one job spec (as POST /jobs takes) per line")
       ->required();
   submit_batch->callback([action, batch] {
@@ -319,7 +309,7 @@ JobCommands AddJobCommands(CLI::App& app) {
   };
   auto one = std::make_shared<One>();
   auto* show = jobs->add_subcommand("show", "Show a job (state, reason, run, GPUs).");
-  AddServer(show, &one->c);
+  AddServerOptions(show, &one->c);
   show->add_option("id", one->id, "Job id (job-...)")->required();
   show->callback([action, one] {
     *action = [one]() -> int {
@@ -335,7 +325,7 @@ JobCommands AddJobCommands(CLI::App& app) {
   });
   auto* abort =
       jobs->add_subcommand("abort", "Abort a job (queued: at once; running: SIGTERM, grace, SIGKILL).");
-  AddServer(abort, &one->c);
+  AddServerOptions(abort, &one->c);
   abort->add_option("id", one->id, "Job id (job-...)")->required();
   abort
       ->add_option("--wait", one->abort_wait_s,
@@ -369,7 +359,7 @@ JobCommands AddJobCommands(CLI::App& app) {
     };
   });
   auto* logs = jobs->add_subcommand("logs", "Print a job's output; -f follows it until the job ends.");
-  AddServer(logs, &one->c);  // --json: one {"seq", "stream", "data"} object per line
+  AddServerOptions(logs, &one->c);  // --json: one {"seq", "stream", "data"} object per line
   logs->add_option("id", one->id)->required();
   logs->add_flag("-f,--follow", one->follow, "Follow");
   logs->callback([action, one] {
@@ -401,7 +391,7 @@ JobCommands AddJobCommands(CLI::App& app) {
   };
   auto rd = std::make_shared<Render>();
   auto* render = jobs->add_subcommand("render", "Print the job as a Kubernetes batch/v1 Job manifest.");
-  AddServer(render, &rd->c);
+  AddServerOptions(render, &rd->c);
   render->add_option("id", rd->id)->required();
   render->add_option("--image", rd->options.image, "Container image")->capture_default_str();
   render->add_option("--namespace", rd->options.ns, "Namespace")->capture_default_str();
@@ -441,7 +431,7 @@ JobCommands AddJobCommands(CLI::App& app) {
   };
   auto ls = std::make_shared<Ls>();
   auto* jls = jobs->add_subcommand("ls", "List jobs, newest first.");
-  AddServer(jls, &ls->c);
+  AddServerOptions(jls, &ls->c);
   jls->add_option("--queue", ls->queue);
   jls->add_option("--state", ls->state);
   jls->add_option("--max-results", ls->max);

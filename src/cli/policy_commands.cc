@@ -9,16 +9,6 @@ namespace {
 
 using json = nlohmann::json;
 
-void AddCommon(CLI::App* cmd, Common* c) {
-  c->uri = DefaultUri();
-  cmd->add_option("--tracking-uri", c->uri,
-                  "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)");
-  cmd->add_option("--server", c->uri, "Old spelling of --tracking-uri")->group("");  // hidden alias
-  cmd->add_option("--token", c->token,
-                  "Access token (env TAMGA_TOKEN; or MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN)");
-  cmd->add_flag("--json", c->as_json, "Print the server's JSON");
-}
-
 std::string Gib(int64_t bytes) {
   if (bytes <= 0) return "-";
   if (bytes % (int64_t{1} << 30) == 0) return std::to_string(bytes >> 30) + "GiB";
@@ -56,7 +46,7 @@ PolicyCommands AddPolicyCommands(CLI::App& app) {
   queues->require_subcommand(1);
   auto queue_c = std::make_shared<Common>();
   auto* queue_ls = queues->add_subcommand("ls", "Queues with queued/running counts and live agents.");
-  AddCommon(queue_ls, queue_c.get());
+  AddServerOptions(queue_ls, queue_c.get());
   queue_ls->callback([action, queue_c] {
     *action = [queue_c]() -> int {
       int code = 0;
@@ -96,7 +86,7 @@ PolicyCommands AddPolicyCommands(CLI::App& app) {
   };
   auto queue_cr = std::make_shared<QueueCreate>();
   auto* queue_create = queues->add_subcommand("create", "Create or update a queue.");
-  AddCommon(queue_create, queue_c.get());
+  AddServerOptions(queue_create, queue_c.get());
   queue_create->add_option("name", queue_cr->name)->required();
   queue_create->add_option("--max-concurrency", queue_cr->max_concurrency,
                            "Jobs of the queue running at once (0 = unlimited)");
@@ -121,7 +111,7 @@ PolicyCommands AddPolicyCommands(CLI::App& app) {
   tiers->require_subcommand(1);
   auto tc = std::make_shared<Common>();
   auto* tls = tiers->add_subcommand("ls", "List the tiers.");
-  AddCommon(tls, tc.get());
+  AddServerOptions(tls, tc.get());
   tls->callback([action, tc] {
     *action = [tc] {
       return Run(*tc, "GET", "/api/2.0/tamga/tiers", json(), [](const json& r) {
@@ -141,7 +131,7 @@ PolicyCommands AddPolicyCommands(CLI::App& app) {
   };
   auto ts = std::make_shared<TierSet>();
   auto* tset = tiers->add_subcommand("set", "Create or change a tier (admins).");
-  AddCommon(tset, tc.get());
+  AddServerOptions(tset, tc.get());
   tset->add_option("name", ts->name, "e.g. cpu, gpu1, gpu8")->required();
   tset->add_option("--cpus", ts->cpus, "CPUs")->capture_default_str();
   tset->add_option("--memory", ts->memory, "Memory, e.g. 32GiB");
@@ -160,7 +150,7 @@ PolicyCommands AddPolicyCommands(CLI::App& app) {
   });
   auto tname = std::make_shared<std::string>();
   auto* trm = tiers->add_subcommand("rm", "Remove a tier (admins); queued jobs keep their resources.");
-  AddCommon(trm, tc.get());
+  AddServerOptions(trm, tc.get());
   trm->add_option("name", *tname)->required();
   trm->callback([action, tc, tname] {
     *action = [tc, tname] {
@@ -175,7 +165,7 @@ PolicyCommands AddPolicyCommands(CLI::App& app) {
   auto qc = std::make_shared<Common>();
   auto qq = std::make_shared<std::string>();
   auto* qls = quotas->add_subcommand("ls", "Quotas with what each team uses now.");
-  AddCommon(qls, qc.get());
+  AddServerOptions(qls, qc.get());
   qls->add_option("--queue", *qq, "Only this queue");
   qls->callback([action, qc, qq] {
     *action = [qc, qq] {
@@ -200,7 +190,7 @@ PolicyCommands AddPolicyCommands(CLI::App& app) {
   };
   auto qs = std::make_shared<QuotaSet>();
   auto* qset = quotas->add_subcommand("set", "Set a team's quota on a queue (admins); omitted = no limit.");
-  AddCommon(qset, qc.get());
+  AddServerOptions(qset, qc.get());
   qset->add_option("queue", qs->queue)->required();
   qset->add_option("team", qs->team)->required();
   qset->add_option("--max-gpus", qs->max_gpus, "GPUs its running jobs hold at once");
@@ -222,7 +212,7 @@ PolicyCommands AddPolicyCommands(CLI::App& app) {
     };
   });
   auto* qrm = quotas->add_subcommand("rm", "Remove a team's quota on a queue (admins).");
-  AddCommon(qrm, qc.get());
+  AddServerOptions(qrm, qc.get());
   qrm->add_option("queue", qs->queue)->required();
   qrm->add_option("team", qs->team)->required();
   qrm->callback([action, qc, qs] {

@@ -10,15 +10,6 @@ namespace {
 
 using json = nlohmann::json;
 
-void AddCommon(CLI::App* cmd, Common* c) {
-  c->uri = DefaultUri();
-  cmd->add_option("--tracking-uri", c->uri,
-                  "Tamga server URL (env TAMGA_TRACKING_URI / MLFLOW_TRACKING_URI)");
-  cmd->add_option("--token", c->token,
-                  "Access token (env TAMGA_TOKEN; or MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN)");
-  cmd->add_flag("--json", c->as_json, "Print the server's JSON");
-}
-
 std::string When(int64_t ms) {
   if (ms <= 0) return "never";
   std::time_t t = static_cast<std::time_t>(ms / 1000);
@@ -45,7 +36,7 @@ TokenCommands AddTokenCommands(CLI::App& app) {
   };
   auto cr = std::make_shared<Create>();
   auto* create = tokens->add_subcommand("create", "Make a token; it is shown once.");
-  AddCommon(create, &cr->c);
+  AddServerOptions(create, &cr->c);
   create->add_option("name", cr->name, "What the token is for (e.g. laptop, ci)")->required();
   create->add_option("--expires-in-days", cr->days, "0 = never (needs a password sign-in)")
       ->capture_default_str();
@@ -80,7 +71,7 @@ TokenCommands AddTokenCommands(CLI::App& app) {
   };
   auto ls = std::make_shared<List>();
   auto* list = tokens->add_subcommand("ls", "Your tokens (never their secrets).");
-  AddCommon(list, &ls->c);
+  AddServerOptions(list, &ls->c);
   list->add_flag("--all", ls->all, "Every user's tokens (admins)");
   list->callback([action, ls] {
     *action = [ls]() -> int {
@@ -110,7 +101,7 @@ TokenCommands AddTokenCommands(CLI::App& app) {
   };
   auto rv = std::make_shared<Revoke>();
   auto* revoke = tokens->add_subcommand("revoke", "Revoke a token by its id (from tokens ls).");
-  AddCommon(revoke, &rv->c);
+  AddServerOptions(revoke, &rv->c);
   revoke->add_option("id", rv->id)->required();
   revoke->callback([action, rv] {
     *action = [rv]() -> int {
