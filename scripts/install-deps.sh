@@ -18,6 +18,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests python3-yaml sqlite3 wrk curl
   python3-numpy python3-torch python3-xgboost python3-grpcio python3-protobuf
   bubblewrap util-linux python3-venv python3-pip tar gzip python3-jwt python3-cryptography
+  # the web UI's browser tests (playwright-core drives this Chromium; no browser download)
+  chromium
 )
 
 if [ "$BUILD_ONLY" = 1 ]; then
@@ -26,8 +28,8 @@ if [ "$BUILD_ONLY" = 1 ]; then
     protobuf-compiler protobuf-compiler-grpc)
 fi
 PACKAGES+=("$@")
-# Node.js and npm (the Kubernetes schema check, later the web UI): Debian's, unless a node is already there.
-if [ "$BUILD_ONLY" = 0 ] && { ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; }; then
+# Node.js and npm (the web UI's build, the Kubernetes schema check): Debian's, unless a node is already there.
+if { ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; }; then
   PACKAGES+=(nodejs npm)
 fi
 missing=()

@@ -5,6 +5,7 @@
 // used by one thread at a time. Implementations: local filesystem today, S3-compatible later.
 //
 // Paths must have passed ValidateArtifactPath (artifact_path.h); implementations re-check them.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,17 @@ class BlobReader {
   virtual int64_t size() const = 0;
   // Reads up to n bytes; returns 0 at end.
   virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  // Moves a fresh reader to `offset` (HTTP range reads); the default reads and drops the bytes before it.
+  virtual Status SkipTo(int64_t offset) {
+    char buf[16384];
+    while (offset > 0) {
+      TAMGA_ASSIGN_OR_RETURN(size_t got,
+                             Read(buf, static_cast<size_t>(std::min<int64_t>(offset, sizeof buf))));
+      if (got == 0) break;
+      offset -= static_cast<int64_t>(got);
+    }
+    return Status::Ok();
+  }
 };
 
 struct BlobEntry {

@@ -168,6 +168,11 @@ int main(int argc, char** argv) {
       ->envname("TAMGA_TLS_CERT");
   server->add_option("--tls-key", config.tls_key_file, "The PEM private key of --tls-cert")
       ->envname("TAMGA_TLS_KEY");
+  server
+      ->add_option(
+          "--ui-dir", config.ui_dir,
+          "Serve the web UI from this folder (node web/build.mjs --out DIR) instead of the built-in one")
+      ->envname("TAMGA_UI_DIR");
   server->add_flag("--audit-ingest", config.audit_ingest,
                    "Also audit run-data writes (log-metric, log-batch, artifact uploads ...)");
   server->add_option("--model-cache-dir", config.model_cache_dir,

@@ -170,7 +170,9 @@ HttpResponse AccessControl::Deny(const HttpRequest& req, const RouteMatch& match
     shown = Status(why.code(), kUnauth + " " + why.message());
   }
   HttpResponse r = ErrorResponse(shown);
-  if (why.code() == StatusCode::kUnauthenticated)
+  // The web UI marks its calls (X-Requested-With): a Basic challenge would make the browser pop up its own
+  // password dialog instead of the UI sending the user to the sign-in page.
+  if (why.code() == StatusCode::kUnauthenticated && req.Header("x-requested-with").empty())
     r.headers.push_back({"WWW-Authenticate", "Basic realm=\"tamga\""});
   if (why.code() == StatusCode::kUnauthenticated || why.code() == StatusCode::kPermissionDenied) {
     AuditRecord a;

@@ -91,6 +91,7 @@ struct TamgaServer::Parts {
   std::unique_ptr<OidcLogin> oidc_login;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<AccessControl> access;
+  std::unique_ptr<UiAssets> ui;
   Router router;
 };
 
@@ -264,6 +265,14 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   ctx.clock = &p->clock;
   ctx.oidc_login = p->oidc_login.get();
   ctx.secure_cookies = !config.tls_cert_file.empty() || config.public_url.rfind("https://", 0) == 0;
+  if (config.ui_dir.empty()) {
+    p->ui = NewEmbeddedUiAssets();
+  } else {
+    std::string error;
+    p->ui = LoadUiAssetsFromDir(config.ui_dir, &error);
+    if (p->ui == nullptr) return InvalidArgument(error);
+  }
+  ctx.ui = p->ui.get();
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -279,6 +288,8 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterJobRoutes(p->router, ctx);
   RegisterJobPolicyRoutes(p->router, ctx);
   RegisterLoginRoutes(p->router, ctx);
+  RegisterUiRoutes(p->router, ctx);
+  RegisterUiApiRoutes(p->router, ctx);
   p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
   ServingRouteContext sctx{p->models.get(), &p->metrics, "", /*standalone=*/false};
   RegisterServingRoutes(p->router, sctx);

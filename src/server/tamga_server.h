@@ -55,6 +55,8 @@ struct ServerConfig {
   // HTTPS and gRPC over TLS: PEM certificate chain and key (both or neither).
   std::string tls_cert_file;
   std::string tls_key_file;
+  // The web UI from this folder (written by web/build.mjs) instead of the assets compiled in ("" = embedded).
+  std::string ui_dir;
 };
 
 class TamgaServer {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tamga {
@@ -81,6 +82,8 @@ struct RunOutput {
 struct Run {
   RunInfo info;
   std::vector<MetricPoint> metrics;  // latest point per key
+  // Parallel to metrics: the lowest and highest value ever logged for the key (NaN ignored; NaN when none).
+  std::vector<std::pair<double, double>> metric_ranges;
   std::vector<KeyValue> params;
   std::vector<KeyValue> tags;
   std::vector<DatasetInput> inputs;

@@ -35,6 +35,12 @@ struct HistoryPoint {
   double value;
 };
 
+// The keys the runs of some experiments use (the web UI's column chooser), each list sorted.
+struct RunKeys {
+  std::vector<std::string> params, metrics, tags;
+  int64_t runs_sampled = 0;  // how many (most recent) runs the keys were read from
+};
+
 struct HistoryPage {
   std::vector<HistoryPoint> points;
   std::optional<HistoryCursor> next;  // set when more points follow
@@ -100,6 +106,11 @@ class MetadataStore {
   virtual Result<HistoryPage> GetMetricHistory(const std::string& run_id, const std::string& key,
                                                const std::optional<HistoryCursor>& after,
                                                int64_t max_results) = 0;
+
+  // Keys of params, metrics and tags of the `recent_runs` most recently started runs of these experiments
+  // (deleted runs included), at most `max_keys` of each kind.
+  virtual Result<RunKeys> ListRunKeys(const std::vector<std::string>& experiment_ids, int64_t recent_runs,
+                                      int64_t max_keys) = 0;
 
   // Distinct dataset summaries of the runs of these experiments (deleted runs included), at most `limit`.
   virtual Result<std::vector<DatasetSummary>> SearchDatasets(const std::vector<std::string>& experiment_ids,

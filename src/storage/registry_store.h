@@ -89,6 +89,9 @@ class RegistryReader {
 
   // Events with seq > after, oldest first, at most `limit`.
   virtual Result<std::vector<RegistryEvent>> ListEvents(int64_t after, int64_t limit) = 0;
+  // One model's events with seq < before (0: no bound), newest first, at most `limit`.
+  virtual Result<std::vector<RegistryEvent>> ListModelEvents(const std::string& model_name, int64_t before,
+                                                             int64_t limit) = 0;
   virtual Result<int64_t> LastEventSeq() = 0;
   // 0 when the consumer has never stored a cursor.
   virtual Result<int64_t> GetEventCursor(const std::string& consumer) = 0;

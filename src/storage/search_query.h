@@ -3,6 +3,7 @@
 // The domain's filter parser produces them; a store compiles them to its own query language with every
 // user-supplied value bound as a parameter (never spliced into query text).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -27,10 +28,15 @@ struct Comparison {
   CompareValue value;
 };
 
+// Which value of a metric a sort uses: the latest (MLflow's), or the lowest / highest ever logged (NaN
+// ignored; the web UI's min/max columns).
+enum class MetricAgg { kLast, kMin, kMax };
+
 struct OrderKey {
   FieldKind kind = FieldKind::kAttribute;
   std::string key;
   bool ascending = true;
+  MetricAgg agg = MetricAgg::kLast;  // kMetric only
 };
 
 struct RunQuery {
@@ -40,11 +46,13 @@ struct RunQuery {
   std::vector<OrderKey> order;     // tie-breakers start_time DESC, run_id ASC are implicit
   int64_t offset = 0;
   int64_t max_results = 1000;
+  bool count_total = false;  // also count every run the filter matches (RunPage::total)
 };
 
 struct RunPage {
   std::vector<Run> runs;
-  bool has_more = false;  // a further page may exist (page was full)
+  bool has_more = false;         // a further page may exist (page was full)
+  std::optional<int64_t> total;  // with RunQuery::count_total
 };
 
 }  // namespace tamga

@@ -290,8 +290,19 @@ Result<RunsPage> TrackingService::SearchRuns(const SearchRunsRequest& req) {
   }
   RunQuery q;
   TAMGA_ASSIGN_OR_RETURN(q.filter, ParseSearchFilter(req.filter, SearchEntity::kRuns));
-  TAMGA_ASSIGN_OR_RETURN(q.order, ParseOrderBy(req.order_by, SearchEntity::kRuns));
-  TAMGA_ASSIGN_OR_RETURN(q.offset, DecodeOffsetToken(req.page_token));
+  if (!req.order_keys.empty()) {
+    if (req.order_keys.size() > 10) return InvalidArgument("at most 10 sort keys");
+    q.order = req.order_keys;
+  } else {
+    TAMGA_ASSIGN_OR_RETURN(q.order, ParseOrderBy(req.order_by, SearchEntity::kRuns));
+  }
+  if (req.offset) {
+    if (*req.offset < 0) return InvalidArgument("Invalid value for parameter 'offset': must not be negative");
+    q.offset = *req.offset;
+  } else {
+    TAMGA_ASSIGN_OR_RETURN(q.offset, DecodeOffsetToken(req.page_token));
+  }
+  q.count_total = req.count_total;
   RunsPage page;
   if (req.experiment_ids.empty()) return page;
   // Duplicates collapse; the rest is bounded (each id is a bound SQL variable).
@@ -307,6 +318,7 @@ Result<RunsPage> TrackingService::SearchRuns(const SearchRunsRequest& req) {
   q.max_results = req.max_results;
   TAMGA_ASSIGN_OR_RETURN(RunPage found, store_->SearchRuns(q));
   page.runs = std::move(found.runs);
+  page.total = found.total;
   if (found.has_more) page.next_page_token = EncodeOffsetToken(q.offset + req.max_results);
   return page;
 }

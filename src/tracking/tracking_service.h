@@ -14,6 +14,7 @@
 #include "core/random.h"
 #include "storage/group_commit.h"
 #include "storage/metadata_store.h"
+#include "tracking/downsample.h"
 
 namespace tamga {
 
@@ -67,11 +68,34 @@ struct SearchRunsRequest {
   int64_t max_results = 1000;
   std::vector<std::string> order_by;
   std::string page_token;
+  // The web UI's runs table (POST /api/2.0/tamga/runs/table): sort keys already parsed (min/max of a metric
+  // included) instead of order_by, a plain row offset instead of page_token, and the matching total.
+  std::vector<OrderKey> order_keys;
+  std::optional<int64_t> offset;
+  bool count_total = false;
 };
 
 struct RunsPage {
   std::vector<Run> runs;
   std::string next_page_token;
+  std::optional<int64_t> total;  // with count_total
+};
+
+// Metric histories downsampled for charts (GET /api/2.0/tamga/metrics/sampled; tracking/downsample.h).
+struct SampledMetricsRequest {
+  std::vector<std::string> run_ids;
+  std::vector<std::string> keys;
+  enum class XAxis { kStep, kTime, kRelative };
+  XAxis x_axis = XAxis::kStep;  // step; timestamp (ms); or ms since the run started
+  std::optional<double> x_min, x_max;
+  int64_t points = 2000;  // per series
+};
+
+struct SampledSeries {
+  std::string run_id;
+  std::string key;
+  DownsampleResult data;
+  std::optional<XYPoint> last;  // the latest point by step (live charts append from here)
 };
 
 struct MetricHistoryRequest {
@@ -156,6 +180,11 @@ class TrackingService {
   // Points at up to max_results sampled steps (plus each run's first and last), as MLflow samples them.
   Result<std::vector<RunMetricPoint>> GetMetricHistoryBulkInterval(const BulkIntervalRequest& req);
   // Distinct (experiment, dataset name, digest, context) of up to 20 experiments' runs, <= 1000.
+  Result<std::vector<SampledSeries>> SampleMetrics(const SampledMetricsRequest& req);
+  Result<RunKeys> ListRunKeys(const std::vector<std::string>& experiment_ids, int64_t recent_runs,
+                              int64_t max_keys);
+  static constexpr int64_t kMaxSampledSeries = 2000;   // runs x keys in one request
+  static constexpr int64_t kMaxSampledPoints = 20000;  // per series
   Result<std::vector<DatasetSummary>> SearchDatasets(const std::vector<std::string>& experiment_ids);
 
   // The clock the service stamps times with (handlers that set times themselves use it too).

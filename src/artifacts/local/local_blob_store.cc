@@ -143,6 +143,10 @@ class LocalBlobReader final : public BlobReader {
       if (errno != EINTR) return Errno("read artifact");
     }
   }
+  Status SkipTo(int64_t offset) override {
+    if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) return Errno("seek artifact");
+    return Status::Ok();
+  }
 
  private:
   int fd_;

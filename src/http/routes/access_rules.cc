@@ -146,6 +146,12 @@ std::vector<AccessRuleRow> Build() {
       {GET, "/login/oidc", Public()},
       {GET, "/login/callback", Public()},
       {POST, "/logout", Signed()},
+      // the web UI's static files (public: the page holds no data, the API it calls checks the caller)
+      {GET, "/", Public()},
+      {GET, "/static/*", Public()},
+      {POST, tg + "/runs/table", Exp(R, {"experiment_ids"})},
+      {GET, tg + "/runs/columns", Exp(R, {"experiment_ids"})},
+      {GET, tg + "/metrics/sampled", {K::kRuns, R, {"run_id"}}},
       {GET, tg + "/audit", Admin()},
       {PUT, tg + "/permissions", {K::kGrant, M, {}}},
       {DELETE, tg + "/permissions", {K::kGrant, M, {}}},

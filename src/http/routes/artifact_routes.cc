@@ -69,29 +69,86 @@ class BlobUploadSink final : public UploadSink {
   std::unique_ptr<BlobWriter> writer_;
 };
 
+// Streams a blob, or `length` bytes of it from where the reader stands (a range).
 class BlobBodySource final : public BodySource {
  public:
-  explicit BlobBodySource(std::unique_ptr<BlobReader> reader) : reader_(std::move(reader)) {}
-  std::optional<int64_t> size() const override { return reader_->size(); }
-  Result<size_t> Read(char* buf, size_t n) override { return reader_->Read(buf, n); }
+  BlobBodySource(std::unique_ptr<BlobReader> reader, int64_t length)
+      : reader_(std::move(reader)), left_(length) {}
+  std::optional<int64_t> size() const override { return left_; }
+  Result<size_t> Read(char* buf, size_t n) override {
+    if (left_ <= 0) return size_t{0};
+    TAMGA_ASSIGN_OR_RETURN(size_t got, reader_->Read(buf, static_cast<size_t>(std::min<int64_t>(left_, n))));
+    left_ -= static_cast<int64_t>(got);
+    return got;
+  }
 
  private:
   std::unique_ptr<BlobReader> reader_;
+  int64_t left_;
 };
+
+// One "bytes=a-b" / "bytes=a-" / "bytes=-n" range of a blob of `size` bytes (RFC 9110 14.1.2). nullopt: no
+// usable Range header (absent, malformed or several ranges: the whole blob is sent, as the RFC allows);
+// {-1, -1}: not satisfiable.
+std::optional<std::pair<int64_t, int64_t>> ParseRange(const std::string& h, int64_t size) {
+  if (h.rfind("bytes=", 0) != 0 || h.find(',') != std::string::npos) return std::nullopt;
+  std::string_view spec = std::string_view(h).substr(6);
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto num = [](std::string_view d, int64_t* out) {
+    if (d.empty() || d.size() > 18) return false;
+    int64_t v = 0;
+    for (char c : d) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int64_t a = 0, b = 0;
+  std::string_view first = spec.substr(0, dash), last = spec.substr(dash + 1);
+  if (first.empty()) {  // suffix: the last n bytes
+    if (!num(last, &b) || b == 0) return std::make_pair(int64_t{-1}, int64_t{-1});
+    return std::make_pair(std::max<int64_t>(0, size - b), size - 1);
+  }
+  if (!num(first, &a)) return std::nullopt;
+  if (last.empty()) {
+    b = size - 1;
+  } else if (!num(last, &b) || b < a) {
+    return std::nullopt;
+  }
+  if (a >= size) return std::make_pair(int64_t{-1}, int64_t{-1});
+  return std::make_pair(a, std::min(b, size - 1));
+}
 
 }  // namespace
 
-HttpResponse ArtifactDownload(BlobStore* blobs, const std::string& path) {
+HttpResponse ArtifactDownload(BlobStore* blobs, const std::string& path, const std::string& range) {
   auto reader = blobs->OpenReader(path);
   if (!reader.ok()) return ErrorResponse(reader.status());
   HttpResponse r;
+  const int64_t size = (*reader)->size();
+  int64_t length = size;
+  r.headers.push_back({"Accept-Ranges", "bytes"});
+  if (auto span = range.empty() ? std::nullopt : ParseRange(range, size)) {
+    if (span->first < 0) {
+      HttpResponse bad = HttpResponse::Text("Range not satisfiable", 416);
+      bad.headers.push_back({"Content-Range", "bytes */" + std::to_string(size)});
+      return bad;
+    }
+    if (Status s = (*reader)->SkipTo(span->first); !s.ok()) return ErrorResponse(s);
+    length = span->second - span->first + 1;
+    r.status = 206;
+    r.headers.push_back({"Content-Range", "bytes " + std::to_string(span->first) + "-" +
+                                              std::to_string(span->second) + "/" + std::to_string(size)});
+  }
   r.content_type = GuessContentType(path);
   std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
   std::string safe;
   for (char c : name) safe.push_back(c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 ? '_' : c);
   r.headers.push_back({"Content-Disposition", "attachment; filename=\"" + safe + "\""});
   r.headers.push_back({"X-Content-Type-Options", "nosniff"});
-  r.stream = std::make_shared<BlobBodySource>(std::move(*reader));
+  r.stream = std::make_shared<BlobBodySource>(std::move(*reader), length);
   return r;
 }
 
@@ -134,7 +191,7 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
   router.AddPrefix(HttpMethod::kGet, prefix, [blobs](HttpRequest& req, Responder respond) {
     auto path = DecodedPath(req.path_params[0], false);
     if (!path.ok()) return respond(ErrorResponse(path.status()));
-    respond(ArtifactDownload(blobs, *path));
+    respond(ArtifactDownload(blobs, *path, req.Header("range")));
   });
 
   router.AddPrefix(HttpMethod::kDelete, prefix, [blobs](HttpRequest& req, Responder respond) {
@@ -217,16 +274,17 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
 
   // UI download of a run artifact.
   router.Add(HttpMethod::kGet, "/get-artifact",
-             FieldsHandler([blobs, tracking](const RequestFields& f, Responder respond) -> Status {
-               TAMGA_ASSIGN_OR_RETURN(std::string run_id, RunIdOf(f));
-               TAMGA_ASSIGN_OR_RETURN(std::string raw, f.RequiredString("path"));
-               TAMGA_ASSIGN_OR_RETURN(std::string rel, QueryPath(raw, false));
-               TAMGA_ASSIGN_OR_RETURN(Run run, tracking->GetRun(run_id));
-               auto base = ProxiedArtifactPath(run.info.artifact_uri);
-               if (!base) return NotFound("Run artifacts are not stored by this server");
-               respond(ArtifactDownload(blobs, *base + "/" + rel));
-               return Status::Ok();
-             }));
+             RequestFieldsHandler(
+                 [blobs, tracking](HttpRequest& req, const RequestFields& f, Responder respond) -> Status {
+                   TAMGA_ASSIGN_OR_RETURN(std::string run_id, RunIdOf(f));
+                   TAMGA_ASSIGN_OR_RETURN(std::string raw, f.RequiredString("path"));
+                   TAMGA_ASSIGN_OR_RETURN(std::string rel, QueryPath(raw, false));
+                   TAMGA_ASSIGN_OR_RETURN(Run run, tracking->GetRun(run_id));
+                   auto base = ProxiedArtifactPath(run.info.artifact_uri);
+                   if (!base) return NotFound("Run artifacts are not stored by this server");
+                   respond(ArtifactDownload(blobs, *base + "/" + rel, req.Header("range")));
+                   return Status::Ok();
+                 }));
 
   // UI download of a file of a registered model version (from its storage location).
   RegistryService* registry = ctx.registry;

@@ -18,6 +18,7 @@
 #include "registry/registry_service.h"
 #include "registry/webhook_service.h"
 #include "tracking/tracking_service.h"
+#include "ui/ui_assets.h"
 
 namespace tamga {
 
@@ -37,6 +38,7 @@ struct RouteContext {
   OidcLogin* oidc_login = nullptr;     // the browser's OIDC sign-in; null = password sign-in only
   bool secure_cookies = false;         // the server speaks HTTPS (or --public-url is https): Secure cookies
   Clock* clock = nullptr;
+  const UiAssets* ui = nullptr;  // the web UI's assets (embedded or --ui-dir); null: no UI routes
 };
 
 // Access control inside handlers (docs/identity.md); all no-ops when auth is off. The experiments a search
@@ -94,7 +96,8 @@ Result<ViewType> ParseViewTypeField(const RequestFields& f, const char* key);
 // Artifact responses (artifact_routes.cc): a streamed download of one blob, and the JSON listing of a
 // directory ({root_uri?, files:[{path, is_dir, file_size}]}); entries' paths are `prefix + name` and a
 // missing directory lists as empty.
-HttpResponse ArtifactDownload(BlobStore* blobs, const std::string& path);
+// A blob as a download; `range` is the request's Range header ("" = the whole blob; one range is honoured).
+HttpResponse ArtifactDownload(BlobStore* blobs, const std::string& path, const std::string& range = "");
 Result<std::string> ArtifactListJson(BlobStore* blobs, const std::string& dir, const std::string& prefix,
                                      const std::string* root_uri);
 
@@ -116,6 +119,8 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx);
 void RegisterJobRoutes(Router& router, const RouteContext& ctx);
 void RegisterJobPolicyRoutes(Router& router, const RouteContext& ctx);
 void RegisterLoginRoutes(Router& router, const RouteContext& ctx);
+void RegisterUiRoutes(Router& router, const RouteContext& ctx);
+void RegisterUiApiRoutes(Router& router, const RouteContext& ctx);
 // JSON of a team quota with its usage (shared by the queue listing).
 void WriteQuota(JsonWriter& w, const QuotaSummary& s);
 void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx);

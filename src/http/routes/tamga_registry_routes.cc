@@ -1,5 +1,6 @@
 // Tamga's own registry endpoints: the events outbox (list and long-poll) and model URI resolution.
 //   GET /api/2.0/tamga/events?after=N&wait=30s&max_results=100
+//   GET /api/2.0/tamga/events?model_name=X&before=SEQ&max_results=100  (one model's history, newest first)
 //   GET /api/2.0/tamga/models/resolve?uri=models:/name@alias
 #include <charconv>
 
@@ -83,6 +84,27 @@ void RegisterTamgaRegistryRoutes(Router& router, const RouteContext& ctx) {
             visible = [auth = ctx.auth, who = req.principal](const std::string& model) {
               return Allows(auth->Effective(*who, ObjectKind::kRegisteredModel, model), Permission::kRead);
             };
+          }
+          TAMGA_ASSIGN_OR_RETURN(auto model, f.OptString("model_name"));
+          if (model) {  // one model's history, newest first (before = seq to page back from)
+            if (visible && !visible(*model)) {
+              respond(HttpResponse::Json("{\"events\":[]}"));
+              return Status::Ok();
+            }
+            TAMGA_ASSIGN_OR_RETURN(auto before, f.OptInt("before"));
+            TAMGA_ASSIGN_OR_RETURN(auto events,
+                                   store->registry().ListModelEvents(*model, before.value_or(0), limit));
+            std::string body;
+            JsonWriter w(&body);
+            w.BeginObject();
+            w.Key("events");
+            w.BeginArray();
+            for (const auto& e : events) WriteRegistryEvent(w, e);
+            w.EndArray();
+            if (static_cast<int64_t>(events.size()) == limit) w.FieldInt("next_before", events.back().seq);
+            w.EndObject();
+            respond(HttpResponse::Json(std::move(body)));
+            return Status::Ok();
           }
           if (wait_ms == 0 || hub->last_seq() > from) {
             respond(EventsResponse(store, from, limit, visible));

@@ -27,6 +27,7 @@ Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Create(const O
   std::unique_ptr<SqliteMetadataStore> store(new SqliteMetadataStore(options));
   TAMGA_ASSIGN_OR_RETURN(store->writer_, SqliteDb::Open({options.path, false, options.synchronous, true}));
   TAMGA_RETURN_IF_ERROR(store->Migrate());
+  TAMGA_RETURN_IF_ERROR(store->BackfillMetricRanges());
   SqliteMetadataStore* self = store.get();
   store->registry_reader_ = NewSqliteRegistryReader([self]() -> Result<SqliteDbHandle> {
     TAMGA_ASSIGN_OR_RETURN(ReaderLease lease, self->Reader());
@@ -37,6 +38,58 @@ Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Create(const O
 }
 
 SqliteMetadataStore::~SqliteMetadataStore() = default;
+
+Status SqliteMetadataStore::BackfillMetricRanges() {
+  SqliteDb& db = *writer_;
+  std::vector<std::pair<int64_t, int64_t>> pending;
+  {
+    TAMGA_ASSIGN_OR_RETURN(
+        auto stmt, db.PrepareUncached("SELECT run_pk, key_pk FROM latest_metrics WHERE range_known = 0"));
+    while (true) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      pending.emplace_back(stmt->Int(0), stmt->Int(1));
+    }
+  }
+  if (pending.empty()) return Status::Ok();
+  TAMGA_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  Status s = [&]() -> Status {
+    std::vector<PackedPoint> points;
+    for (const auto& [run_pk, key_pk] : pending) {
+      double lo = std::nan(""), hi = std::nan("");
+      TAMGA_ASSIGN_OR_RETURN(
+          auto chunks,
+          db.PrepareUncached("SELECT points FROM metric_chunks WHERE run_pk = ?1 AND key_pk = ?2"));
+      chunks->Bind(1, run_pk).Bind(2, key_pk);
+      while (true) {
+        TAMGA_ASSIGN_OR_RETURN(bool row, chunks->Step());
+        if (!row) break;
+        points.clear();
+        if (!DecodeChunk(chunks->Blob(0), &points)) continue;
+        for (const PackedPoint& p : points) {
+          if (std::isnan(p.value)) continue;
+          lo = std::isnan(lo) ? p.value : std::min(lo, p.value);
+          hi = std::isnan(hi) ? p.value : std::max(hi, p.value);
+        }
+      }
+      TAMGA_ASSIGN_OR_RETURN(auto up,
+                             db.PrepareUncached("UPDATE latest_metrics SET min_value = ?3, max_value = ?4, "
+                                                "range_known = 1 WHERE run_pk = ?1 AND key_pk = ?2"));
+      up->Bind(1, run_pk).Bind(2, key_pk);
+      if (std::isnan(lo))
+        up->BindNull(3).BindNull(4);
+      else
+        up->Bind(3, lo).Bind(4, hi);
+      TAMGA_RETURN_IF_ERROR(up->Run());
+    }
+    return Status::Ok();
+  }();
+  if (!s.ok()) {
+    (void)db.Exec("ROLLBACK");
+    return Internal("filling metric min/max failed: " + s.message());
+  }
+  return db.Exec("COMMIT");
+}
 
 Status SqliteMetadataStore::Migrate() {
   SqliteDb& db = *writer_;
@@ -243,6 +296,12 @@ Result<RunInfo> SqliteMetadataStore::GetRunInfo(const std::string& run_id) {
 Result<RunPage> SqliteMetadataStore::SearchRuns(const RunQuery& query) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
   return SqliteSearchRuns(*db, query);
+}
+
+Result<RunKeys> SqliteMetadataStore::ListRunKeys(const std::vector<std::string>& experiment_ids,
+                                                 int64_t recent_runs, int64_t max_keys) {
+  TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
+  return SqliteListRunKeys(*db, experiment_ids, recent_runs, max_keys);
 }
 
 Result<HistoryPage> SqliteMetadataStore::GetMetricHistory(const std::string& run_id, const std::string& key,

@@ -36,6 +36,8 @@ class SqliteMetadataStore final : public MetadataStore {
                                        int64_t max_results) override;
   Result<std::vector<DatasetSummary>> SearchDatasets(const std::vector<std::string>& experiment_ids,
                                                      int64_t limit) override;
+  Result<RunKeys> ListRunKeys(const std::vector<std::string>& experiment_ids, int64_t recent_runs,
+                              int64_t max_keys) override;
   RegistryReader& registry() override { return *registry_reader_; }
   Result<std::unique_ptr<WriteTxn>> BeginWrite() override;
   Status Flush() override;
@@ -56,6 +58,8 @@ class SqliteMetadataStore final : public MetadataStore {
   class ReaderLease;
   explicit SqliteMetadataStore(const Options& options) : options_(options) {}
   Status Migrate();
+  // Fills min_value/max_value of latest_metrics rows written before migration 0007, from the chunks.
+  Status BackfillMetricRanges();
   Result<std::unique_ptr<SqliteDb>> OpenReader();
   Result<ReaderLease> Reader();
   void ReturnReader(std::unique_ptr<SqliteDb> db);
@@ -76,6 +80,8 @@ Result<std::pair<RunInfo, int64_t>> SqliteLoadRunInfo(SqliteDb& db, const std::s
 Result<std::optional<int64_t>> SqliteFindRunPk(SqliteDb& db, const std::string& run_id);
 Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>& run_pks);
 Result<RunPage> SqliteSearchRuns(SqliteDb& db, const RunQuery& query);
+Result<RunKeys> SqliteListRunKeys(SqliteDb& db, const std::vector<std::string>& experiment_ids,
+                                  int64_t recent_runs, int64_t max_keys);
 std::unique_ptr<WriteTxn> NewSqliteWriteTxn(SqliteDb* db, SqliteMetadataStore::WriterCache* cache);
 
 }  // namespace tamga

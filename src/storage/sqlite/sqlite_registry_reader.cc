@@ -128,6 +128,20 @@ class SqliteRegistryReader final : public RegistryReader {
     }));
     return out;
   }
+  Result<std::vector<RegistryEvent>> ListModelEvents(const std::string& model_name, int64_t before,
+                                                     int64_t limit) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           (*db).Prepare("SELECT seq, type, model_name, version, alias, timestamp, data FROM "
+                                         "registry_events WHERE model_name = ?1 AND (?2 = 0 OR seq < ?2) "
+                                         "ORDER BY seq DESC LIMIT ?3"));
+    s->Bind(1, model_name).Bind(2, before).Bind(3, limit);
+    std::vector<RegistryEvent> out;
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+      out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6)});
+    }));
+    return out;
+  }
   Result<int64_t> LastEventSeq() override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
     TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT COALESCE(MAX(seq), 0) FROM registry_events"));

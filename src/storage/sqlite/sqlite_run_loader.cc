@@ -65,11 +65,14 @@ Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>
       }));
   TAMGA_RETURN_IF_ERROR(
       ForEachRow(db,
-                 "SELECT l.run_pk, k.name, l.value, l.is_nan, l.timestamp, l.step FROM latest_metrics l "
-                 "JOIN metric_keys k ON k.key_pk = l.key_pk WHERE l.run_pk IN (",
+                 "SELECT l.run_pk, k.name, l.value, l.is_nan, l.timestamp, l.step, l.min_value, l.max_value "
+                 "FROM latest_metrics l JOIN metric_keys k ON k.key_pk = l.key_pk WHERE l.run_pk IN (",
                  ") ORDER BY l.run_pk, k.name", run_pks, index, [&](SqliteStmt& s, size_t i) {
                    double v = s.Int(3) ? std::nan("") : s.Double(2);
                    runs[i].metrics.push_back(MetricPoint{s.Text(1), v, s.Int(4), s.Int(5)});
+                   double lo = s.IsNull(6) ? std::nan("") : s.Double(6);
+                   double hi = s.IsNull(7) ? std::nan("") : s.Double(7);
+                   runs[i].metric_ranges.emplace_back(lo, hi);
                  }));
   TAMGA_RETURN_IF_ERROR(ForEachRow(db, "SELECT run_pk, key, value FROM params WHERE run_pk IN (",
                                    ") ORDER BY run_pk, key", run_pks, index, [&](SqliteStmt& s, size_t i) {

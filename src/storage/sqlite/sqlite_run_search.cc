@@ -120,7 +120,7 @@ Status AddOrderKey(Sql& sql, const OrderKey& o, int index, const std::string& dr
   std::string n = std::to_string(index);
   switch (o.kind) {
     case FieldKind::kMetric: {
-      if (index == 0 && !driving_alias.empty()) {
+      if (index == 0 && !driving_alias.empty() && o.agg == MetricAgg::kLast) {
         AddOrder(sql, driving_alias + ".value" + dir);
         return Status::Ok();
       }
@@ -128,6 +128,11 @@ Status AddOrderKey(Sql& sql, const OrderKey& o, int index, const std::string& dr
       sql.joins += " LEFT JOIN latest_metrics " + a + " ON " + a + ".run_pk = r.run_pk AND " + a +
                    ".key_pk = " + kKeyPk;
       sql.join_binds.emplace_back(o.key);
+      if (o.agg != MetricAgg::kLast) {
+        std::string col = a + (o.agg == MetricAgg::kMin ? ".min_value" : ".max_value");
+        AddOrder(sql, "(" + col + " IS NULL), " + col + dir);  // no value (or only NaN): last
+        return Status::Ok();
+      }
       // Missing values sort last in both directions, NaN after every number.
       AddOrder(sql, "(" + a + ".run_pk IS NULL), " + a + ".is_nan, " + a + ".value" + dir);
       return Status::Ok();
@@ -176,6 +181,8 @@ Result<RunPage> SqliteSearchRuns(SqliteDb& db, const RunQuery& q) {
   if (q.view == ViewType::kActiveOnly) AndWhere(sql, "r.lifecycle_stage = 'active'");
   if (q.view == ViewType::kDeletedOnly) AndWhere(sql, "r.lifecycle_stage = 'deleted'");
 
+  const std::string filter_joins = sql.joins;
+  const std::vector<Bind> filter_join_binds = sql.join_binds;
   bool ordered_by_start = false;
   for (size_t i = 0; i < q.order.size(); ++i) {
     TAMGA_RETURN_IF_ERROR(AddOrderKey(sql, q.order[i], static_cast<int>(i), driving));
@@ -202,8 +209,68 @@ Result<RunPage> SqliteSearchRuns(SqliteDb& db, const RunQuery& q) {
   }
   RunPage page;
   page.has_more = static_cast<int64_t>(pks.size()) == q.max_results;
+  if (q.count_total) {
+    // Only the filter's joins can change the count; the order-only LEFT JOINs are left out.
+    std::string count = "SELECT COUNT(*) FROM " + sql.from + filter_joins;
+    if (!sql.where.empty()) count += " WHERE " + sql.where;
+    TAMGA_ASSIGN_OR_RETURN(auto cs, db.PrepareUncached(count));
+    int cpos = 0;
+    SqlBindAll(*cs, filter_join_binds, &cpos);
+    SqlBindAll(*cs, sql.where_binds, &cpos);
+    TAMGA_ASSIGN_OR_RETURN(bool row, cs->Step());
+    page.total = row ? cs->Int(0) : 0;
+  }
   TAMGA_ASSIGN_OR_RETURN(page.runs, SqliteLoadRuns(db, pks));
   return page;
+}
+
+Result<RunKeys> SqliteListRunKeys(SqliteDb& db, const std::vector<std::string>& experiment_ids,
+                                  int64_t recent_runs, int64_t max_keys) {
+  RunKeys keys;
+  if (experiment_ids.empty()) return keys;
+  std::string in;
+  for (size_t i = 0; i < experiment_ids.size(); ++i) in += i ? ",?" : "?";
+  // The recent runs first (runs_by_experiment is ordered by start time), then their keys.
+  std::string recent =
+      "SELECT run_pk FROM runs WHERE experiment_id IN (" + in + ") ORDER BY start_time DESC LIMIT ?";
+  const char* kinds[3][2] = {
+      {"params",
+       "SELECT DISTINCT key FROM params WHERE run_pk IN (SELECT run_pk FROM sample) ORDER BY key LIMIT ?"},
+      {"tags",
+       "SELECT DISTINCT key FROM tags WHERE run_pk IN (SELECT run_pk FROM sample) ORDER BY key LIMIT ?"},
+      {"metrics",
+       "SELECT DISTINCT k.name FROM latest_metrics l JOIN metric_keys k ON k.key_pk = l.key_pk "
+       "WHERE l.run_pk IN (SELECT run_pk FROM sample) ORDER BY k.name LIMIT ?"}};
+  for (auto& [kind, query] : kinds) {
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, db.PrepareUncached("WITH sample AS (" + recent + ") " + query));
+    int pos = 0;
+    for (const auto& id : experiment_ids) {
+      int64_t n;
+      stmt->Bind(++pos, ParseDecimalId(id, &n) ? n : int64_t{-1});
+    }
+    stmt->Bind(++pos, recent_runs);
+    stmt->Bind(++pos, max_keys);
+    std::vector<std::string>& out = std::string_view(kind) == "params" ? keys.params
+                                    : std::string_view(kind) == "tags" ? keys.tags
+                                                                       : keys.metrics;
+    for (;;) {
+      TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      out.push_back(stmt->Text(0));
+    }
+  }
+  {
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, db.PrepareUncached("SELECT COUNT(*) FROM (" + recent + ")"));
+    int pos = 0;
+    for (const auto& id : experiment_ids) {
+      int64_t n;
+      stmt->Bind(++pos, ParseDecimalId(id, &n) ? n : int64_t{-1});
+    }
+    stmt->Bind(++pos, recent_runs);
+    TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row) keys.runs_sampled = stmt->Int(0);
+  }
+  return keys;
 }
 
 }  // namespace tamga

@@ -247,10 +247,15 @@ class SqliteWriteTxn final : public WriteTxn {
       TAMGA_ASSIGN_OR_RETURN(int64_t key_pk, KeyPk(std::string(key)));
       int64_t min_step = series[0].step, max_step = series[0].step;
       const PackedPoint* best = &series[0];
+      double lo = std::nan(""), hi = std::nan("");
       for (const auto& p : series) {
         min_step = std::min(min_step, p.step);
         max_step = std::max(max_step, p.step);
         if (PointLess(*best, p)) best = &p;
+        if (!std::isnan(p.value)) {
+          lo = std::isnan(lo) ? p.value : std::min(lo, p.value);
+          hi = std::isnan(hi) ? p.value : std::max(hi, p.value);
+        }
       }
       {
         TAMGA_ASSIGN_OR_RETURN(
@@ -261,7 +266,7 @@ class SqliteWriteTxn final : public WriteTxn {
         stmt->Bind(5, static_cast<int64_t>(series.size())).BindBlob(6, EncodeChunk(series));
         TAMGA_RETURN_IF_ERROR(stmt->Run());
       }
-      TAMGA_RETURN_IF_ERROR(AdvanceLatest(run_pk, key_pk, *best));
+      TAMGA_RETURN_IF_ERROR(AdvanceLatest(run_pk, key_pk, *best, lo, hi));
     }
     return Status::Ok();
   }
@@ -332,30 +337,44 @@ class SqliteWriteTxn final : public WriteTxn {
     return pk;
   }
 
-  Status AdvanceLatest(int64_t run_pk, int64_t key_pk, const PackedPoint& p) {
+  // Moves the key's latest point forward when `p` is greater, and widens its [min, max] by [lo, hi] (the
+  // batch's non-NaN extremes; NaN when it had none).
+  Status AdvanceLatest(int64_t run_pk, int64_t key_pk, const PackedPoint& p, double lo, double hi) {
+    PackedPoint latest = p;
     {
-      TAMGA_ASSIGN_OR_RETURN(
-          auto stmt,
-          db_->Prepare(
-              "SELECT value, is_nan, timestamp, step FROM latest_metrics WHERE run_pk = ?1 AND key_pk = ?2"));
+      TAMGA_ASSIGN_OR_RETURN(auto stmt,
+                             db_->Prepare("SELECT value, is_nan, timestamp, step, min_value, max_value "
+                                          "FROM latest_metrics WHERE run_pk = ?1 AND key_pk = ?2"));
       stmt->Bind(1, run_pk).Bind(2, key_pk);
       TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (row) {
         double v = stmt->Int(1) ? std::nan("") : stmt->Double(0);
         PackedPoint cur{stmt->Int(3), stmt->Int(2), v};
-        if (!PointLess(cur, p)) return Status::Ok();
+        double old_lo = stmt->IsNull(4) ? std::nan("") : stmt->Double(4);
+        double old_hi = stmt->IsNull(5) ? std::nan("") : stmt->Double(5);
+        bool later = PointLess(cur, p);
+        bool wider = (!std::isnan(lo) && (std::isnan(old_lo) || lo < old_lo)) ||
+                     (!std::isnan(hi) && (std::isnan(old_hi) || hi > old_hi));
+        if (!later && !wider) return Status::Ok();
+        if (!later) latest = cur;
+        if (!std::isnan(old_lo) && (std::isnan(lo) || old_lo < lo)) lo = old_lo;
+        if (!std::isnan(old_hi) && (std::isnan(hi) || old_hi > hi)) hi = old_hi;
       }
     }
-    TAMGA_ASSIGN_OR_RETURN(
-        auto up,
-        db_->Prepare("INSERT OR REPLACE INTO latest_metrics(run_pk, key_pk, value, is_nan, timestamp, step) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    TAMGA_ASSIGN_OR_RETURN(auto up,
+                           db_->Prepare("INSERT OR REPLACE INTO latest_metrics(run_pk, key_pk, value, "
+                                        "is_nan, timestamp, step, min_value, max_value, range_known) "
+                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)"));
     up->Bind(1, run_pk).Bind(2, key_pk);
-    if (std::isnan(p.value))
+    if (std::isnan(latest.value))
       up->BindNull(3);
     else
-      up->Bind(3, p.value);
-    up->Bind(4, std::isnan(p.value) ? 1 : 0).Bind(5, p.timestamp).Bind(6, p.step);
+      up->Bind(3, latest.value);
+    up->Bind(4, std::isnan(latest.value) ? 1 : 0).Bind(5, latest.timestamp).Bind(6, latest.step);
+    if (std::isnan(lo))
+      up->BindNull(7).BindNull(8);
+    else
+      up->Bind(7, lo).Bind(8, hi);
     return up->Run();
   }
 

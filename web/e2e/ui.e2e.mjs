@@ -1,0 +1,217 @@
+// End-to-end: the web UI in Debian's Chromium against a real server seeded through the REST API.
+//   node web/e2e/ui.e2e.mjs --tamga=build/tamga [--out=DIR for screenshots] [--chromium=/usr/bin/chromium]
+// Checks values read back from the page (table cells, the chart's data), not screenshots; the screenshots
+// are saved for docs/ui.md.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { arg, check, client, eventually, launchBrowser, startServer } from './harness.mjs';
+import { HISTORY_STEPS, SPIKE, SPIKE_STEP, seed } from './seed.mjs';
+
+const bin = arg('tamga');
+const out = arg('out', '');
+if (!bin) throw new Error('--tamga=PATH is required');
+if (out) mkdirSync(out, { recursive: true });
+
+const server = await startServer(bin);
+const browser = await launchBrowser();
+let failed = false;
+let page = null;
+try {
+  const c = client(server.url);
+  const s = await seed(c);
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('dialog', (d) => d.accept());
+  const shot = async (name) => { if (out) await page.screenshot({ path: join(out, `${name}.png`) }); };
+  const step = async (name, fn) => {
+    const t = Date.now();
+    await fn();
+    console.log(`ok - ${name} (${Date.now() - t} ms)`);
+  };
+
+  await step('experiments list, search', async () => {
+    await page.goto(server.url + '/');
+    await page.waitForSelector('[data-testid=experiments] a');
+    const names = await page.$$eval('[data-testid=experiments] tbody a', (as) => as.map((a) => a.textContent));
+    check(names.includes('e2e-vision') && names.includes('e2e-other'), `experiments listed: ${names}`);
+    await page.fill('input[name=q]', 'vision');
+    await page.press('input[name=q]', 'Enter');
+    await eventually(async () => (await page.$$eval('[data-testid=experiments] tbody a', (as) => as.map((a) => a.textContent))).join() === 'e2e-vision', 'search by name');
+    check(page.url().includes('q=vision'), 'search kept in the URL');
+    await shot('experiments');
+  });
+
+  const runsUrl = `${server.url}/#/experiments/${s.exp}/runs`;
+  await step('runs table: count, default columns, sort by a metric', async () => {
+    await page.goto(runsUrl);
+    await page.waitForSelector('[data-testid=run-count]:has-text("runs")');
+    const count = await page.textContent('[data-testid=run-count]');
+    check(count.startsWith('33 runs'), `run count: ${count}`);
+    await page.waitForSelector('.vt-row[data-row="0"] .run-link');
+    // sort by loss (last) ascending: run-00 has the lowest loss (0.81)
+    await page.click('[data-col="m:last:loss"]');
+    await eventually(async () => (await page.textContent('.vt-row[data-row="0"] .run-link')) === 'run-29', 'desc sort first click');
+    await page.click('[data-col="m:last:loss"]');
+    await eventually(async () => (await page.textContent('.vt-row[data-row="0"] .run-link')) === 'run-00', 'asc sort second click');
+    check(page.url().includes('sort=m%3Alast%3Aloss'), 'sort in the URL: ' + page.url());
+    await shot('runs');
+  });
+
+  await step('runs table: filter text, column chooser with min/max', async () => {
+    await page.fill('input[name=filter]', "params.optimizer = 'sgd'");
+    await page.press('input[name=filter]', 'Enter');
+    await eventually(async () => (await page.textContent('[data-testid=run-count]')).startsWith('10 runs'), 'filtered count');
+    await page.click('[data-action=columns]');
+    await page.check('input[data-col="metric:max:loss"]');
+    await page.click('[data-action=apply-columns]');
+    await page.waitForSelector('[data-col="m:max:loss"]');
+    // sort by max(loss) descending: run-27 (sgd, i=27) has max 1 + 2.7 = 3.7
+    await page.click('[data-col="m:max:loss"]');
+    await eventually(async () => (await page.textContent('.vt-row[data-row="0"] .run-link')) === 'run-27', 'max sort');
+    const cells = await page.$$eval('.vt-row[data-row="0"] .vt-cell', (cs) => cs.map((x) => x.textContent.trim()));
+    check(cells.includes('3.7'), 'max(loss) of run-27 is 3.7: ' + cells);
+    // deep link: reload keeps filter, columns and sort
+    await page.reload();
+    await eventually(async () => (await page.textContent('.vt-row[data-row="0"] .run-link')) === 'run-27', 'state after reload');
+    check((await page.inputValue('input[name=filter]')) === "params.optimizer = 'sgd'", 'filter restored');
+  });
+
+  await step('nested runs: group and expand', async () => {
+    await page.goto(runsUrl + '?nested=1');
+    await eventually(async () => (await page.textContent('[data-testid=run-count]')).startsWith('31 runs'), 'top-level count');
+    const idx = await eventually(async () => {
+      const rows = await page.$$eval('.vt-row .run-link', (as) => as.map((a) => a.textContent));
+      return rows.indexOf('sweep-parent') >= 0 ? String(rows.indexOf('sweep-parent')) : null;
+    }, 'parent row shown');
+    await page.click(`.vt-row:has(.run-link:text-is("sweep-parent")) button.caret`);
+    await eventually(async () => (await page.$$eval('.child-row .run-link', (as) => as.map((a) => a.textContent))).length === 2, 'children shown');
+    check(idx !== null, 'parent index');
+  });
+
+  await step('run page: overview, params, description', async () => {
+    await page.goto(`${server.url}/#/runs/${s.long.run_id}`);
+    await page.waitForSelector('[data-testid=run-name]');
+    check((await page.textContent('[data-testid=run-name]')) === 'run-00', 'run name');
+    const params = await page.$$eval('[data-testid=params] tr', (rs) => rs.map((r) => r.textContent));
+    check(params.some((p) => p.includes('lr') && p.includes('0.001')), 'params shown: ' + params);
+    await page.click('[data-action=edit-description]');
+    await page.fill('textarea.note', 'Baseline **run**');
+    await page.click('[data-action=save-description]');
+    await page.waitForSelector('.md strong:text-is("run")');
+    await shot('run');
+  });
+
+  await step('chart: the 5000-point history with its spike, server-downsampled', async () => {
+    await page.goto(`${server.url}/#/runs/${s.long.run_id}?tab=metrics&key=val_loss`);
+    await page.waitForSelector('[data-testid="chart-val_loss"] canvas');
+    const d = await eventually(() => page.evaluate(() => document.querySelector('[data-testid="chart-val_loss"] .chart-plot').__chartData), 'chart data');
+    const ys = d.series[0].y;
+    const xs = d.series[0].x;
+    check(Math.max(...ys) === SPIKE && xs[ys.indexOf(SPIKE)] === SPIKE_STEP, 'spike kept exactly');
+    check(xs.length <= 2000 && xs.length >= 500, `downsampled to ${xs.length} points`);
+    check(xs[0] === 0 && xs[xs.length - 1] === HISTORY_STEPS - 1, 'first and last points kept');
+    check(Math.min(...ys) === 1 / (1 + (HISTORY_STEPS - 1) / 100), 'minimum kept exactly');
+    const metricsRows = await page.$$eval('[data-testid=metrics] tbody tr', (rs) => rs.map((r) => r.textContent));
+    check(metricsRows.some((r) => r.startsWith('val_loss') && r.includes('42')), 'max column shows the spike');
+    await shot('run-metrics');
+    // zoom: the range is re-fetched at full detail
+    const box = await page.$('[data-testid="chart-val_loss"] .u-over');
+    const b = await box.boundingBox();
+    await page.mouse.move(b.x + b.width * 0.45, b.y + b.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width * 0.55, b.y + b.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await eventually(() => page.url().includes('x0='), 'zoom range in the URL');
+    const z = await eventually(async () => {
+      const v = await page.evaluate(() => document.querySelector('[data-testid="chart-val_loss"] .chart-plot')?.__chartData);
+      return v && v.series[0].x[0] > 0 ? v : null;
+    }, 'zoomed data');
+    const zx = z.series[0].x;
+    check(zx.every((x, i) => i === 0 || x === zx[i - 1] + 1), 'zoomed range is at full resolution (every step)');
+  });
+
+  await step('artifacts: CSV table, JSON, MLmodel signature, big text by range', async () => {
+    await page.goto(`${server.url}/#/runs/${s.long.run_id}?tab=artifacts`);
+    await page.click('.tree-row:has-text("data")');
+    await page.click('[data-path="data/sample.csv"]');
+    await page.waitForSelector('[data-testid=csv-preview] tbody tr');
+    const head = await page.$$eval('[data-testid=csv-preview] th', (t) => t.map((x) => x.textContent));
+    check(head.join() === 'id,feature,label', 'csv header ' + head);
+    const first = await page.$$eval('[data-testid=csv-preview] tbody tr:first-child td', (t) => t.map((x) => x.textContent));
+    check(first.join('|') === '0|v,0|0', 'quoted csv cell: ' + first);
+    await shot('artifacts-csv');
+    await page.click('.tree-row:has-text("model")');
+    await page.click('[data-path="model/MLmodel"]');
+    await page.waitForSelector('[data-testid=mlmodel] td:text-is("income")');
+    await page.click('[data-path="big.txt"]');
+    const len = await eventually(() => page.$eval('[data-testid=text-preview]', (p) => p.textContent.length), 'big text preview');
+    check(len === 1 << 20, `only the first MiB of a 3 MiB file is fetched (${len})`);
+    await page.click('[data-path="notes.json"]');
+    await page.waitForSelector('[data-testid=text-preview]:has-text("\\"note\\": \\"hello\\"")');
+  });
+
+  await step('compare two runs: differing params highlighted', async () => {
+    await page.goto(`${server.url}/#/compare?runs=${s.runs[1].run_id},${s.runs[2].run_id}`);
+    await page.waitForSelector('[data-testid=param-diff] tr.diff');
+    const diff = await page.$$eval('[data-testid=param-diff] tr.diff', (rs) => rs.map((r) => r.dataset.key));
+    check(diff.includes('lr') && diff.includes('batch size') && !diff.includes('optimizer'), 'diff rows ' + diff);
+    await page.waitForSelector('[data-testid="chart-loss"] canvas');
+    await shot('compare');
+  });
+
+  await step('registry: move an alias, see it in the history', async () => {
+    await page.goto(`${server.url}/#/models/fraud?tab=aliases`);
+    await page.waitForSelector('[data-testid=aliases]');
+    await page.fill('input[name=alias]', 'production');
+    await page.selectOption('select[aria-label=Version]', '2');
+    await page.click('[data-action=set-alias]');
+    await page.waitForSelector('[data-testid=aliases] td:text-is("v2")');
+    await eventually(async () => {
+      const rows = await page.$$eval('[data-testid=alias-history] tbody tr', (rs) => rs.map((r) => r.textContent));
+      return rows.filter((r) => r.includes('@production')).length >= 2 && rows[0].includes('v2');
+    }, 'alias history shows both moves');
+    await shot('model-aliases');
+    await page.goto(`${server.url}/#/models`);
+    await page.waitForSelector('[data-testid=models] a:text-is("fraud")');
+    await shot('models');
+  });
+
+  await step('jobs: queue depth, abort a job', async () => {
+    await page.goto(`${server.url}/#/jobs?tab=queues`);
+    await page.waitForSelector('[data-testid=queues] a:text-is("cpu")');
+    await shot('jobs-queues');
+    await page.goto(`${server.url}/#/jobs/${s.job.id}`);
+    await page.waitForSelector('[data-action=abort]');
+    await page.click('[data-action=abort]');
+    await page.waitForSelector('.page-head .badge:text-is("ABORTED")');
+    const j = await c.get(`/api/2.0/tamga/jobs/${s.job.id}`);
+    check(j.job.state === 'aborted', 'job aborted on the server: ' + j.job.state);
+    await shot('job');
+    await page.goto(`${server.url}/#/jobs`);
+    await page.waitForSelector('[data-testid=jobs] td a');
+    await shot('jobs');
+  });
+
+  await step('serving page and charts page render', async () => {
+    await page.goto(`${server.url}/#/serving`);
+    await page.waitForSelector('[data-testid=deployments]');
+    await shot('serving');
+    await page.goto(`${server.url}/#/charts?runs=${s.runs.slice(0, 8).map((r) => r.run_id).join(',')}&keys=loss,acc`);
+    await page.waitForSelector('[data-testid="chart-acc"] canvas');
+    await shot('charts');
+  });
+
+  check(errors.length === 0, 'no page errors: ' + errors.join(' | '));
+} catch (e) {
+  failed = true;
+  console.error('FAIL:', e.stack || e.message);
+  if (page && out) await page.screenshot({ path: join(out, 'FAILED.png') }).catch(() => {});
+  if (page) console.error('page text:', (await page.textContent('body').catch(() => '')).slice(0, 1500));
+  console.error('server log tail:', server.stderr().slice(-3000));
+} finally {
+  await browser.close();
+  await server.stop();
+}
+process.exit(failed ? 1 : 0);

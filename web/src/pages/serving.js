@@ -1,0 +1,118 @@
+// Serving (#/serving, #/serving/<deployment>): deployments, and for those served in-process which version
+// answers, readiness, requests per second, p50/p99 latency and errors — read from the server's own
+// /metrics every 5 s (rates and quantiles over the last window).
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { html } from '../lib/html.js';
+import { api, tamga } from '../lib/api.js';
+import { href } from '../lib/route.js';
+import { fmtNum, fmtTime } from '../lib/format.js';
+import { buckets, parseProm, quantile, sum } from '../lib/prom.js';
+import { ErrorBox, KV, Loading, useAsync } from '../components/common.js';
+
+const POLL_MS = 5000;
+
+function useServingStats() {
+  const [stats, setStats] = useState({});
+  const prev = useRef(null);
+  useEffect(() => {
+    let live = true;
+    const read = async () => {
+      try {
+        const res = await api('/metrics', { raw: true });
+        const samples = parseProm(await res.text());
+        const now = performance.now();
+        const models = new Set(samples.filter((s) => s.name === 'tamga_serving_requests_total').map((s) => s.labels.model));
+        const next = {};
+        for (const m of models) {
+          const total = sum(samples, 'tamga_serving_requests_total', { model: m });
+          const ok = sum(samples, 'tamga_serving_requests_total', { model: m, outcome: 'ok' });
+          const b = buckets(samples, 'tamga_serving_latency_seconds', { model: m, phase: 'total' });
+          const p = prev.current?.models[m];
+          const dt = prev.current ? (now - prev.current.at) / 1000 : 0;
+          next[m] = {
+            total, errors: total - ok, buckets: b,
+            qps: p && dt > 0 ? (total - p.total) / dt : null,
+            p50: quantile(0.5, b, p?.buckets), p99: quantile(0.99, b, p?.buckets),
+          };
+        }
+        prev.current = { at: now, models: next };
+        if (live) setStats(next);
+      } catch { /* metrics may be closed to this user: the table shows what the API gives */ }
+    };
+    read();
+    const t = setInterval(read, POLL_MS);
+    return () => { live = false; clearInterval(t); };
+  }, []);
+  return stats;
+}
+
+async function readiness(name) {
+  try {
+    const meta = await api(`/v2/models/${encodeURIComponent(name)}`);
+    const ready = await api(`/v2/models/${encodeURIComponent(name)}/ready`, { raw: true }).then((r) => r.ok, () => false);
+    return { ready, versions: meta.versions || [] };
+  } catch (e) {
+    return { ready: false, error: e.message };
+  }
+}
+
+export function ServingPage() {
+  const list = useAsync(async () => {
+    const r = await api(tamga('deployments'));
+    const ds = r.deployments || [];
+    const local = await Promise.all(ds.map((d) => ((d.spec?.target === 'local') ? readiness(d.name) : null)));
+    return ds.map((d, i) => ({ ...d, serving: local[i] }));
+  }, []);
+  const stats = useServingStats();
+  return html`<div class="page">
+    <div class="page-head"><h1>Serving</h1><span class="muted">Deployments follow a registry alias; <code>target: local</code> ones are served by this server.</span></div>
+    <${ErrorBox} error=${list.error} />
+    ${!list.data ? html`<${Loading} />` : null}
+    <table class="grid" data-testid="deployments"><thead><tr><th>Deployment</th><th>Model</th><th>Follows</th><th>Target</th><th>Answering version</th><th>Ready</th><th>QPS</th><th>p50</th><th>p99</th><th>Errors</th></tr></thead>
+      <tbody>${(list.data || []).map((d) => {
+        const s = stats[d.name];
+        return html`<tr><td><a href=${href(['serving', d.name])}>${d.name}</a></td>
+          <td><a href=${href(['models', d.model_name])}>${d.model_name}</a></td>
+          <td>${d.spec?.alias ? '@' + d.spec.alias : d.spec?.version ? 'v' + d.spec.version : ''}</td>
+          <td>${d.spec?.target || 'kubernetes'}</td>
+          <td>${d.serving ? (d.serving.versions || []).map((v) => 'v' + v).join(', ') : (d.rendered_version ? 'v' + d.rendered_version + ' (rendered)' : '')}</td>
+          <td>${d.serving ? (d.serving.ready ? html`<span class="badge st-finished">ready</span>` : html`<span class="badge st-failed" title=${d.serving.error || ''}>not ready</span>`) : '—'}</td>
+          <td class="num">${s?.qps === null || s?.qps === undefined ? '' : fmtNum(Number(s.qps.toFixed(2)))}</td>
+          <td class="num">${s?.p50 ? fmtNum(Number((s.p50 * 1000).toFixed(2))) + ' ms' : ''}</td>
+          <td class="num">${s?.p99 ? fmtNum(Number((s.p99 * 1000).toFixed(2))) + ' ms' : ''}</td>
+          <td class="num">${s ? s.errors : ''}</td></tr>`;
+      })}</tbody></table>
+    ${list.data && list.data.length === 0 ? html`<div class="empty">No deployments. Create one with <code>tamga deploy apply -f spec.json</code>.</div>` : null}
+  </div>`;
+}
+
+export function DeploymentPage({ name }) {
+  const d = useAsync(() => api(tamga('deployments/' + encodeURIComponent(name))).then((r) => r.deployment), [name]);
+  const files = useAsync(async () => {
+    const dep = await api(tamga('deployments/' + encodeURIComponent(name))).then((r) => r.deployment);
+    if (!dep.rendered_version) return { files: [] };
+    return api(tamga('deploy/render'), { method: 'POST', body: { model_uri: `models:/${dep.model_name}/${dep.rendered_version}`, spec: dep.spec } });
+  }, [name]);
+  const serving = useAsync(() => readiness(name), [name]);
+  const stats = useServingStats()[name];
+  if (d.error) return html`<div class="page"><${ErrorBox} error=${d.error} /></div>`;
+  if (!d.data) return html`<div class="page"><${Loading} /></div>`;
+  const dep = d.data;
+  return html`<div class="page">
+    <div class="crumbs"><a href="#/serving">Serving</a> ›</div>
+    <div class="page-head"><h1>${dep.name}</h1></div>
+    <${KV} rows=${[
+      ['Model', html`<a href=${href(['models', dep.model_name])}>${dep.model_name}</a>`],
+      ['Follows', dep.spec.alias ? '@' + dep.spec.alias : 'v' + (dep.spec.version || '')],
+      ['Target', dep.spec.target || 'kubernetes'],
+      ['Rendered version', dep.rendered_version ? 'v' + dep.rendered_version : 'not rendered yet'],
+      ['Updated', fmtTime(dep.last_updated_timestamp)],
+      dep.spec.target === 'local' && ['Serving', serving.data ? (serving.data.ready ? `ready, v${(serving.data.versions || []).join(', v')}` : 'not ready ' + (serving.data.error || '')) : '…'],
+      stats && ['Requests', `${stats.total} (${stats.errors} errors)`],
+    ]} />
+    <h2>Spec</h2><pre class="text">${JSON.stringify(dep.spec, null, 2)}</pre>
+    <h2>Rendered manifests</h2>
+    <${ErrorBox} error=${files.error} />
+    ${(files.data?.files || []).map((f) => html`<h3 class="mono">${f.path}</h3><pre class="text">${f.content}</pre>`)}
+  </div>`;
+}
