@@ -1,9 +1,11 @@
 // Seeds a Tamga data directory for the read benchmarks (search, metric history) directly through the
 // MetadataStore, so the seeding itself is not what gets measured.
-//   seed_store <data_dir> <runs> <history_points>
+//   seed_store <data_dir> <runs> <history_points> [wide_columns]
 // Creates experiment "bench" (id printed) with <runs> runs, each with metric m1 ~ U(0,1), metric m2,
 // two params and a tag; plus run "history" whose metric "loss" has <history_points> points logged in
-// batches of 1000. Prints "experiment_id=<id> history_run=<run_id>".
+// batches of 1000. With wide_columns = N, each run also gets N/2 params p00.. and N/2 metrics k00.. (two
+// points each, so last, min and max differ): the web UI benchmark's 50-column table.
+// Prints "experiment_id=<id> history_run=<run_id>".
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -22,13 +24,19 @@ static void Check(const Status& s, const char* what) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: seed_store <data_dir> <runs> <history_points>\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: seed_store <data_dir> <runs> <history_points> [wide_columns]\n");
     return 2;
   }
   std::string dir = argv[1];
   long runs = std::stol(argv[2]);
   long points = std::stol(argv[3]);
+  long wide = argc == 5 ? std::stol(argv[4]) : 0;
+  auto col = [](const char* prefix, long k) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%s%02ld", prefix, k);
+    return std::string(buf);
+  };
   std::filesystem::create_directories(dir);
   auto store_or = SqliteMetadataStore::Create({dir + "/tamga.db"});
   Check(store_or.status(), "open store");
@@ -77,6 +85,18 @@ int main(int argc, char** argv) {
       Check((*txn)->LogMetrics(info.run_id,
                                {{"m1", uni(rng), info.start_time, 0}, {"m2", uni(rng), info.start_time, 0}}),
             "metrics");
+      if (wide > 0) {
+        std::vector<KeyValue> params;
+        std::vector<MetricPoint> metrics;
+        for (long k = 0; k < wide / 2; ++k) {
+          params.push_back({col("p", k), std::to_string((i * 7 + k) % 97)});
+          double v = uni(rng);
+          metrics.push_back({col("k", k), v + 0.5, info.start_time, 0});
+          metrics.push_back({col("k", k), v, info.start_time + 1, 1});
+        }
+        Check((*txn)->InsertParams(info.run_id, params), "wide params");
+        Check((*txn)->LogMetrics(info.run_id, metrics), "wide metrics");
+      }
     }
     Check((*txn)->Commit(), "commit");
   }

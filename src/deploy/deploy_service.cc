@@ -171,6 +171,15 @@ Result<RenderOutcome> DeployService::Render(const std::string& name, const std::
   return RenderSpec(spec, reason, 0);
 }
 
+Result<DeployService::Written> DeployService::WrittenFiles(const std::string& name) {
+  TAMGA_ASSIGN_OR_RETURN(auto record, store_->registry().GetDeployment(name));
+  TAMGA_ASSIGN_OR_RETURN(auto spec, ParseDeploymentSpec(record.spec));
+  Written w;
+  TAMGA_ASSIGN_OR_RETURN(w.files, gitops_->Read(DeploymentDir(spec), 1 << 20));
+  TAMGA_ASSIGN_OR_RETURN(w.commits, gitops_->Log(DeploymentDir(spec), 50));
+  return w;
+}
+
 Result<std::vector<RenderedFile>> DeployService::RenderUri(const std::string& model_uri,
                                                            const std::string& spec_json) {
   TAMGA_ASSIGN_OR_RETURN(auto resolved, registry_->Resolve(model_uri));

@@ -58,6 +58,12 @@ class DeployService {
   // not set. Blocking (file and git I/O).
   Result<RenderOutcome> Render(const std::string& name, const std::string& reason);
   // Renders a model URI with an ad-hoc spec (JSON; name and model_name may be omitted) without writing.
+  // What the GitOps folder holds for a deployment now, and the commits that changed it (newest first).
+  struct Written {
+    std::vector<RenderedFile> files;
+    std::vector<GitOpsWriter::CommitInfo> commits;
+  };
+  Result<Written> WrittenFiles(const std::string& name);
   Result<std::vector<RenderedFile>> RenderUri(const std::string& model_uri, const std::string& spec_json);
 
   void Start();

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -138,6 +139,52 @@ Result<GitOpsWriter::WriteResult> GitOpsWriter::Remove(const std::string& dir, c
   fs::remove_all(fs::path(options_.root) / dir, ec);
   if (ec) return Internal("remove " + dir + ": " + ec.message());
   return Commit(dir, message);
+}
+
+Result<std::vector<GitOpsWriter::CommitInfo>> GitOpsWriter::Log(const std::string& dir, int limit) {
+  std::vector<CommitInfo> out;
+  if (!options_.git) return out;
+  std::lock_guard<std::mutex> lock(mu_);
+  int code = 0;
+  TAMGA_ASSIGN_OR_RETURN(std::string text, Git({"log", "-n", std::to_string(limit), "--format=%H%x1f%ct%x1f%s",
+                                                 "--", dir},
+                                                &code));
+  if (code != 0) return out;  // no commits yet
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t nl = text.find('\n', at);
+    std::string line = text.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    at = nl == std::string::npos ? text.size() : nl + 1;
+    size_t a = line.find('\x1f'), b = a == std::string::npos ? a : line.find('\x1f', a + 1);
+    if (b == std::string::npos) continue;
+    CommitInfo c;
+    c.hash = line.substr(0, a);
+    c.time_s = std::strtoll(line.c_str() + a + 1, nullptr, 10);
+    c.subject = line.substr(b + 1);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<std::vector<RenderedFile>> GitOpsWriter::Read(const std::string& dir, size_t max_bytes) {
+  std::vector<RenderedFile> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  std::error_code ec;
+  fs::path base = fs::path(options_.root) / dir;
+  if (!fs::is_directory(base, ec)) return out;
+  for (fs::recursive_directory_iterator it(base, ec), end; it != end && out.size() < 200; it.increment(ec)) {
+    if (ec) break;
+    if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+    std::ifstream in(it->path(), std::ios::binary);
+    RenderedFile f;
+    f.path = fs::relative(it->path(), options_.root, ec).string();
+    f.content.resize(max_bytes);
+    in.read(f.content.data(), static_cast<std::streamsize>(max_bytes));
+    f.content.resize(static_cast<size_t>(in.gcount()));
+    out.push_back(std::move(f));
+  }
+  std::sort(out.begin(), out.end(), [](const RenderedFile& a, const RenderedFile& b) { return a.path < b.path; });
+  return out;
 }
 
 }  // namespace tamga

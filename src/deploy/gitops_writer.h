@@ -37,6 +37,16 @@ class GitOpsWriter {
   // Removes a deployment's folder (and commits the removal).
   Result<WriteResult> Remove(const std::string& dir, const std::string& commit_message);
 
+  struct CommitInfo {
+    std::string hash;
+    std::string subject;
+    int64_t time_s = 0;
+  };
+  // The commits that touched `dir`, newest first, at most `limit` (empty without git).
+  Result<std::vector<CommitInfo>> Log(const std::string& dir, int limit);
+  // The files under `dir` as they are now (at most 200 files; each cut at `max_bytes`).
+  Result<std::vector<RenderedFile>> Read(const std::string& dir, size_t max_bytes);
+
   const std::string& root() const { return options_.root; }
 
  private:

@@ -201,4 +201,61 @@ TEST_P(MetadataStoreConformance, SearchFiltersOrdersAndPages) {
   for (const auto& r : odd->runs) EXPECT_EQ(r.params[0].value, "odd");
 }
 
+TEST_P(MetadataStoreConformance, MetricRangesCountsAndKeys) {
+  std::string exp = CreateExperiment("e");
+  for (int i = 0; i < 6; ++i) CreateRun(exp, Id(i), 100 + i);
+  // Run i: loss goes 10+i (step 0), then i (step 1), then 5 (step 2): min i, max 10+i, last 5. Run 5 also
+  // logs a NaN and, in a later batch, a new maximum at an older step (the latest point must not move).
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(Write([&](WriteTxn& t) -> Status {
+                  TAMGA_RETURN_IF_ERROR(t.InsertParams(Id(i), {{"p" + std::to_string(i % 2), "v"}}));
+                  TAMGA_RETURN_IF_ERROR(t.SetTags(Id(i), {{"t", "x"}}));
+                  return t.LogMetrics(Id(i), {{"loss", 10.0 + i, 1, 0}, {"loss", 1.0 * i, 2, 1}});
+                }).ok());
+    ASSERT_TRUE(Write([&](WriteTxn& t) { return t.LogMetrics(Id(i), {{"loss", 5.0, 3, 2}}); }).ok());
+  }
+  ASSERT_TRUE(Write([&](WriteTxn& t) {
+                return t.LogMetrics(Id(5), {{"loss", std::nan(""), 4, 1}, {"loss", 99.0, 5, 0}, {"only_nan", std::nan(""), 1, 0}});
+              }).ok());
+  auto run = store_->GetRun(Id(5));
+  ASSERT_TRUE(run.ok());
+  ASSERT_EQ(run->metrics.size(), 2u);
+  ASSERT_EQ(run->metric_ranges.size(), 2u);
+  EXPECT_EQ(run->metrics[0].key, "loss");
+  EXPECT_EQ(run->metrics[0].value, 5.0);
+  EXPECT_EQ(run->metrics[0].step, 2);
+  EXPECT_EQ(run->metric_ranges[0].first, 5.0);
+  EXPECT_EQ(run->metric_ranges[0].second, 99.0);
+  EXPECT_TRUE(std::isnan(run->metric_ranges[1].first));  // only NaN logged
+
+  RunQuery q;
+  q.experiment_ids = {exp};
+  q.order = {{FieldKind::kMetric, "loss", true, MetricAgg::kMin}};
+  q.max_results = 2;
+  q.count_total = true;
+  auto page = store_->SearchRuns(q);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->runs.size(), 2u);
+  EXPECT_EQ(page->runs[0].info.run_id, Id(0));
+  EXPECT_EQ(page->runs[1].info.run_id, Id(1));
+  ASSERT_TRUE(page->total.has_value());
+  EXPECT_EQ(*page->total, 6);
+  q.order = {{FieldKind::kMetric, "loss", false, MetricAgg::kMax}};
+  q.filter = {{FieldKind::kParam, "p1", CompareOp::kIsNotNull, {}}};
+  page = store_->SearchRuns(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->runs[0].info.run_id, Id(5));  // max 99
+  EXPECT_EQ(page->runs[1].info.run_id, Id(3));  // max 13
+  EXPECT_EQ(*page->total, 3);                   // runs 1, 3, 5
+
+  auto keys = store_->ListRunKeys({exp}, 3, 100);
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->runs_sampled, 3);
+  EXPECT_EQ(keys->metrics, (std::vector<std::string>{"loss", "only_nan"}));  // run 5 is among the 3 newest
+  EXPECT_EQ(keys->params, (std::vector<std::string>{"p0", "p1"}));
+  EXPECT_EQ(keys->tags, (std::vector<std::string>{"mlflow.runName", "t"}));
+  EXPECT_EQ(store_->ListRunKeys({exp}, 10, 1)->params.size(), 1u);
+  EXPECT_TRUE(store_->ListRunKeys({"999"}, 10, 10)->metrics.empty());
+}
+
 }  // namespace tamga

@@ -157,6 +157,9 @@ constexpr Route kRoutes[] = {
     {M::kPost, "/api/2.0/mlflow/upload-artifact", kExact},
     {M::kPost, "/api/2.0/mlflow/runs/create-promptlab-run", kExact},  // 95
     {M::kGet, "/model-versions/get-artifact", kExact},
+    {M::kPost, "/api/2.0/tamga/runs/table", kExact},  // 97
+    {M::kGet, "/api/2.0/tamga/runs/columns", kExact},
+    {M::kGet, "/api/2.0/tamga/metrics/sampled", kExact},
 };
 constexpr size_t kNumRoutes = sizeof(kRoutes) / sizeof(kRoutes[0]);
 
@@ -386,6 +389,7 @@ void BuildWorld() {
   RegisterDeployRoutes(w->router, ctx);
   RegisterLoggedModelRoutes(w->router, ctx);
   RegisterJobRoutes(w->router, ctx);
+  RegisterUiApiRoutes(w->router, ctx);
   g_world = w;
 
   for (const Route& r : kRoutes) {

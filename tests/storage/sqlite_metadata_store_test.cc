@@ -55,5 +55,39 @@ TEST(SqliteMetadataStore, RefusesANewerSchema) {
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
 }
 
+// A database written before migration 0007 has no metric min/max: opening it fills them from the chunks.
+TEST(SqliteMetadataStore, FillsMetricRangesOfOlderDatabases) {
+  std::string path = TempDbPath();
+  {
+    auto s = SqliteMetadataStore::Create({path});
+    ASSERT_TRUE(s.ok());
+    auto txn = (*s)->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    Experiment e;
+    e.name = "e";
+    auto exp = (*txn)->CreateExperiment(e);
+    ASSERT_TRUE(exp.ok());
+    RunInfo info;
+    info.run_id = std::string(32, 'a');
+    info.experiment_id = *exp;
+    ASSERT_TRUE((*txn)->CreateRun(info, {}).ok());
+    ASSERT_TRUE((*txn)->LogMetrics(info.run_id, {{"m", 3, 1, 0}, {"m", -2, 2, 1}}).ok());
+    ASSERT_TRUE((*txn)->LogMetrics(info.run_id, {{"m", 7, 3, 2}, {"m", std::nan(""), 4, 3}}).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  {
+    auto db = SqliteDb::Open({path});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("UPDATE latest_metrics SET min_value = NULL, max_value = NULL, range_known = 0").ok());
+  }
+  auto s = SqliteMetadataStore::Create({path});
+  ASSERT_TRUE(s.ok());
+  auto run = (*s)->GetRun(std::string(32, 'a'));
+  ASSERT_TRUE(run.ok());
+  ASSERT_EQ(run->metric_ranges.size(), 1u);
+  EXPECT_EQ(run->metric_ranges[0].first, -2);
+  EXPECT_EQ(run->metric_ranges[0].second, 7);
+}
+
 }  // namespace
 }  // namespace tamga

@@ -52,6 +52,8 @@ export async function seed(c) {
     await c.post(`${ml}/model-versions/create`, { name: 'fraud', source: `${long.artifact_uri}/model`, run_id: long.run_id });
   }
   await c.post(`${ml}/registered-models/alias`, { name: 'fraud', alias: 'production', version: '1' });
+  // A deployment that follows fraud@production into the GitOps folder (rendered and committed by the server).
+  await c.post('/api/2.0/tamga/deployments', { name: 'fraud-api', model_name: 'fraud', alias: 'production', namespace: 'ml' });
   // A queue and a job that waits (no agent), to abort from the UI.
   await c.post('/api/2.0/tamga/queues', { name: 'cpu' });
   const job = (await c.post('/api/2.0/tamga/jobs', { queue: 'cpu', command: ['sleep', '60'] })).job;

@@ -22,7 +22,8 @@ try {
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`); });
   page.on('dialog', (d) => d.accept());
   const shot = async (name) => { if (out) await page.screenshot({ path: join(out, `${name}.png`) }); };
   const step = async (name, fn) => {
@@ -194,10 +195,24 @@ try {
     await shot('jobs');
   });
 
-  await step('serving page and charts page render', async () => {
+  await step('serving: the deployment, its manifests and GitOps commits (both alias moves)', async () => {
     await page.goto(`${server.url}/#/serving`);
-    await page.waitForSelector('[data-testid=deployments]');
+    await page.waitForSelector('[data-testid=deployments] a:text-is("fraud-api")');
     await shot('serving');
+    await page.click('[data-testid=deployments] a:text-is("fraud-api")');
+    const commits = await eventually(async () => {
+      await page.reload();
+      await page.waitForSelector('[data-testid=gitops-commits] tbody tr', { timeout: 3000 });
+      const rows = await page.$$eval('[data-testid=gitops-commits] tbody tr', (rs) => rs.map((r) => r.textContent));
+      return rows.length >= 2 ? rows : null;
+    }, 'two render commits (v1, then v2 after the alias move)', 20000);
+    check(commits[0].includes('2'), 'newest commit is for version 2: ' + commits[0]);
+    const manifests = await page.$$eval('[data-testid=manifest]', (ps) => ps.map((p) => p.textContent).join('\n'));
+    check(/kind:\s*"?Deployment/.test(manifests), 'rendered Deployment manifest shown: ' + manifests.slice(0, 300));
+    await shot('deployment');
+  });
+
+  await step('charts page renders', async () => {
     await page.goto(`${server.url}/#/charts?runs=${s.runs.slice(0, 8).map((r) => r.run_id).join(',')}&keys=loss,acc`);
     await page.waitForSelector('[data-testid="chart-acc"] canvas');
     await shot('charts');

@@ -3,6 +3,7 @@
 #include "artifacts/artifact_path.h"
 #include "core/json_writer.h"
 #include "core/uri.h"
+#include "http/byte_range.h"
 #include "core/utf8.h"
 #include "http/routes/route_context.h"
 
@@ -87,40 +88,6 @@ class BlobBodySource final : public BodySource {
   int64_t left_;
 };
 
-// One "bytes=a-b" / "bytes=a-" / "bytes=-n" range of a blob of `size` bytes (RFC 9110 14.1.2). nullopt: no
-// usable Range header (absent, malformed or several ranges: the whole blob is sent, as the RFC allows);
-// {-1, -1}: not satisfiable.
-std::optional<std::pair<int64_t, int64_t>> ParseRange(const std::string& h, int64_t size) {
-  if (h.rfind("bytes=", 0) != 0 || h.find(',') != std::string::npos) return std::nullopt;
-  std::string_view spec = std::string_view(h).substr(6);
-  size_t dash = spec.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  auto num = [](std::string_view d, int64_t* out) {
-    if (d.empty() || d.size() > 18) return false;
-    int64_t v = 0;
-    for (char c : d) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + (c - '0');
-    }
-    *out = v;
-    return true;
-  };
-  int64_t a = 0, b = 0;
-  std::string_view first = spec.substr(0, dash), last = spec.substr(dash + 1);
-  if (first.empty()) {  // suffix: the last n bytes
-    if (!num(last, &b) || b == 0) return std::make_pair(int64_t{-1}, int64_t{-1});
-    return std::make_pair(std::max<int64_t>(0, size - b), size - 1);
-  }
-  if (!num(first, &a)) return std::nullopt;
-  if (last.empty()) {
-    b = size - 1;
-  } else if (!num(last, &b) || b < a) {
-    return std::nullopt;
-  }
-  if (a >= size) return std::make_pair(int64_t{-1}, int64_t{-1});
-  return std::make_pair(a, std::min(b, size - 1));
-}
-
 }  // namespace
 
 HttpResponse ArtifactDownload(BlobStore* blobs, const std::string& path, const std::string& range) {
@@ -130,17 +97,17 @@ HttpResponse ArtifactDownload(BlobStore* blobs, const std::string& path, const s
   const int64_t size = (*reader)->size();
   int64_t length = size;
   r.headers.push_back({"Accept-Ranges", "bytes"});
-  if (auto span = range.empty() ? std::nullopt : ParseRange(range, size)) {
-    if (span->first < 0) {
+  if (auto span = range.empty() ? std::nullopt : ParseByteRange(range, size)) {
+    if (!span->satisfiable) {
       HttpResponse bad = HttpResponse::Text("Range not satisfiable", 416);
       bad.headers.push_back({"Content-Range", "bytes */" + std::to_string(size)});
       return bad;
     }
     if (Status s = (*reader)->SkipTo(span->first); !s.ok()) return ErrorResponse(s);
-    length = span->second - span->first + 1;
+    length = span->last - span->first + 1;
     r.status = 206;
     r.headers.push_back({"Content-Range", "bytes " + std::to_string(span->first) + "-" +
-                                              std::to_string(span->second) + "/" + std::to_string(size)});
+                                              std::to_string(span->last) + "/" + std::to_string(size)});
   }
   r.content_type = GuessContentType(path);
   std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);

@@ -6,6 +6,7 @@
 #include "core/json_parse.h"
 #include "core/json_writer.h"
 #include "core/utf8.h"
+#include "core/bounded_executor.h"
 #include "http/routes/route_context.h"
 
 namespace tamga {
@@ -99,7 +100,48 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
     respond(HttpResponse::Json(std::move(body)));
   });
 
-  router.AddPrefix(HttpMethod::kGet, base + "/", [deploy](HttpRequest& req, Responder respond) {
+  // Reading a deployment's folder and git log runs on two threads with a short queue: a flood of GETs is
+  // answered 429 instead of starting a thread each.
+  BoundedExecutor::Options po;
+  po.name = "gitops-read";
+  po.threads = 2;
+  po.max_queued = 16;
+  auto pool = std::shared_ptr<BoundedExecutor>(new BoundedExecutor(po));
+  router.AddPrefix(HttpMethod::kGet, base + "/", [deploy, pool](HttpRequest& req, Responder respond) {
+    // .../<name>/files: what the GitOps folder holds and the commits that changed it (file and git I/O: off
+    // the I/O thread).
+    if (auto files = NameOf(req, "/files"); files.ok()) {
+      bool queued = pool->TrySubmit([deploy, name = *files, respond] {
+        auto w = deploy->WrittenFiles(name);
+        if (!w.ok()) return respond(ErrorResponse(w.status()));
+        std::string body;
+        JsonWriter j(&body);
+        j.BeginObject();
+        j.Key("files");
+        j.BeginArray();
+        for (const auto& f : w->files) {
+          j.BeginObject();
+          j.Field("path", f.path);
+          j.Field("content", f.content);
+          j.EndObject();
+        }
+        j.EndArray();
+        j.Key("commits");
+        j.BeginArray();
+        for (const auto& c : w->commits) {
+          j.BeginObject();
+          j.Field("commit", c.hash);
+          j.FieldInt("timestamp", c.time_s * 1000);
+          j.Field("message", c.subject);
+          j.EndObject();
+        }
+        j.EndArray();
+        j.EndObject();
+        respond(HttpResponse::Json(std::move(body)));
+      });
+      if (!queued) respond(ErrorResponse(ResourceExhausted("Too many deployment file reads at once; retry shortly")));
+      return;
+    }
     auto name = NameOf(req, "");
     if (!name.ok()) return respond(ErrorResponse(name.status()));
     auto d = deploy->Get(*name);

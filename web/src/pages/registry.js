@@ -147,11 +147,7 @@ function Deployments({ name }) {
   const list = useAsync(() => api(tamga('deployments')), [name]);
   const mine = (list.data?.deployments || []).filter((d) => d.model_name === name);
   const [shown, setShown] = useState(null);
-  const files = useAsync(() => {
-    const d = mine.find((x) => x.name === shown);
-    if (!d || !d.rendered_version) return null;
-    return api(tamga('deploy/render'), { method: 'POST', body: { model_uri: `models:/${name}/${d.rendered_version}`, spec: d.spec } });
-  }, [shown, list.data]);
+  const files = useAsync(() => (shown ? api(tamga(`deployments/${encodeURIComponent(shown)}/files`)) : null), [shown]);
   return html`<div>
     <${ErrorBox} error=${list.error} />
     ${mine.length === 0 ? html`<p class="muted">No deployment follows this model.</p>` : null}
@@ -160,6 +156,8 @@ function Deployments({ name }) {
         <td>${d.spec.alias ? '@' + d.spec.alias : d.spec.version ? 'v' + d.spec.version : ''}</td><td>${d.spec.target || 'kubernetes'}</td>
         <td>${d.rendered_version ? 'v' + d.rendered_version : html`<span class="muted">not rendered</span>`}</td><td>${fmtTime(d.last_updated_timestamp)}</td>
         <td><button onClick=${() => setShown(shown === d.name ? null : d.name)}>Manifests</button></td></tr>`)}</tbody></table>
-    ${shown ? html`<${ErrorBox} error=${files.error} />${(files.data?.files || []).map((f) => html`<h3 class="mono">${f.path}</h3><pre class="text">${f.content}</pre>`)}` : null}
+    ${shown ? html`<${ErrorBox} error=${files.error} />
+      ${(files.data?.commits || []).slice(0, 10).map((c) => html`<div class="mono small">${fmtTime(c.timestamp)} ${c.commit.slice(0, 12)} ${c.message}</div>`)}
+      ${(files.data?.files || []).map((f) => html`<h3 class="mono">${f.path}</h3><pre class="text">${f.content}</pre>`)}` : null}
   </div>`;
 }

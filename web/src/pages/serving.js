@@ -88,12 +88,8 @@ export function ServingPage() {
 
 export function DeploymentPage({ name }) {
   const d = useAsync(() => api(tamga('deployments/' + encodeURIComponent(name))).then((r) => r.deployment), [name]);
-  const files = useAsync(async () => {
-    const dep = await api(tamga('deployments/' + encodeURIComponent(name))).then((r) => r.deployment);
-    if (!dep.rendered_version) return { files: [] };
-    return api(tamga('deploy/render'), { method: 'POST', body: { model_uri: `models:/${dep.model_name}/${dep.rendered_version}`, spec: dep.spec } });
-  }, [name]);
-  const serving = useAsync(() => readiness(name), [name]);
+  const files = useAsync(() => api(tamga(`deployments/${encodeURIComponent(name)}/files`)), [name]);
+  const serving = useAsync(() => (d.data?.spec?.target === 'local' ? readiness(name) : null), [name, d.data?.spec?.target]);
   const stats = useServingStats()[name];
   if (d.error) return html`<div class="page"><${ErrorBox} error=${d.error} /></div>`;
   if (!d.data) return html`<div class="page"><${Loading} /></div>`;
@@ -111,8 +107,13 @@ export function DeploymentPage({ name }) {
       stats && ['Requests', `${stats.total} (${stats.errors} errors)`],
     ]} />
     <h2>Spec</h2><pre class="text">${JSON.stringify(dep.spec, null, 2)}</pre>
-    <h2>Rendered manifests</h2>
+    <h2>GitOps commits</h2>
     <${ErrorBox} error=${files.error} />
-    ${(files.data?.files || []).map((f) => html`<h3 class="mono">${f.path}</h3><pre class="text">${f.content}</pre>`)}
+    ${(files.data?.commits || []).length === 0 ? html`<p class="muted">No commits (the GitOps folder is not a git repository, or nothing was rendered yet).</p>`
+      : html`<table class="grid compact" data-testid="gitops-commits"><thead><tr><th>When</th><th>Commit</th><th>Message</th></tr></thead>
+        <tbody>${files.data.commits.map((c) => html`<tr><td>${fmtTime(c.timestamp)}</td><td class="mono">${c.commit.slice(0, 12)}</td><td>${c.message}</td></tr>`)}</tbody></table>`}
+    <h2>Rendered manifests</h2>
+    ${(files.data?.files || []).length === 0 ? html`<p class="muted">Nothing rendered yet.</p>` : null}
+    ${(files.data?.files || []).map((f) => html`<h3 class="mono">${f.path}</h3><pre class="text" data-testid="manifest">${f.content}</pre>`)}
   </div>`;
 }
