@@ -11,7 +11,7 @@ export async function seed(c) {
   const t0 = Date.now() - 3600_000;
   const runs = [];
   for (let i = 0; i < 30; i++) {
-    const r = (await c.post(`${ml}/runs/create`, { experiment_id: exp, run_name: `run-${String(i).padStart(2, '0')}`, start_time: t0 + i * 1000,
+    const r = (await c.post(`${ml}/runs/create`, { experiment_id: exp, run_name: `run-${String(i).padStart(2, '0')}`, start_time: t0 + i * 1000, user_id: 'alice',
       tags: [{ key: 'mlflow.user', value: 'alice' }] })).run.info;
     const params = [{ key: 'lr', value: String(0.001 * (i + 1)) }, { key: 'optimizer', value: i % 3 === 0 ? 'sgd' : 'adam' },
       { key: 'batch size', value: String(32 * (1 + (i % 4))) }];
@@ -52,6 +52,8 @@ export async function seed(c) {
     await c.post(`${ml}/model-versions/create`, { name: 'fraud', source: `${long.artifact_uri}/model`, run_id: long.run_id });
   }
   await c.post(`${ml}/registered-models/alias`, { name: 'fraud', alias: 'production', version: '1' });
+  // A webhook scoped to the model; nothing listens at its URL, so its deliveries record the failure.
+  await c.post(`${ml}/webhooks`, { name: 'notify-ci', url: 'http://127.0.0.1:9/hook', events: [{ entity: 'model_version_alias', action: 'created' }], model_name: 'fraud' });
   // A deployment that follows fraud@production into the GitOps folder (rendered and committed by the server).
   await c.post('/api/2.0/tamga/deployments', { name: 'fraud-api', model_name: 'fraud', alias: 'production', namespace: 'ml' });
   // A queue and a job that waits (no agent), to abort from the UI.

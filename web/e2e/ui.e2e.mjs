@@ -2,13 +2,15 @@
 //   node web/e2e/ui.e2e.mjs --tamga=build/tamga [--out=DIR for screenshots] [--chromium=/usr/bin/chromium]
 // Checks values read back from the page (table cells, the chart's data), not screenshots; the screenshots
 // are saved for docs/ui.md.
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { arg, check, client, eventually, launchBrowser, startServer } from './harness.mjs';
 import { HISTORY_STEPS, SPIKE, SPIKE_STEP, seed } from './seed.mjs';
 
 const bin = arg('tamga');
 const out = arg('out', '');
+const fakeNvml = arg('fake-nvml', '');  // the fake libnvidia-ml (tests/fakes): an agent with two GPUs
 if (!bin) throw new Error('--tamga=PATH is required');
 if (out) mkdirSync(out, { recursive: true });
 
@@ -77,6 +79,11 @@ try {
     await page.reload();
     await eventually(async () => (await page.textContent('.vt-row[data-row="0"] .run-link')) === 'run-27', 'state after reload');
     check((await page.inputValue('input[name=filter]')) === "params.optimizer = 'sgd'", 'filter restored');
+    // CSV export of what the table shows (filter and columns)
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:text-is("Export CSV")')]);
+    const csv = await (await import('node:fs/promises')).readFile(await download.path(), 'utf8');
+    const lines = csv.trim().split('\n');
+    check(lines.length === 11 && lines[0].endsWith('metric.loss.max'), 'CSV: header + 10 rows: ' + lines[0]);
   });
 
   await step('nested runs: group and expand', async () => {
@@ -174,6 +181,16 @@ try {
       return rows.filter((r) => r.includes('@production')).length >= 2 && rows[0].includes('v2');
     }, 'alias history shows both moves');
     await shot('model-aliases');
+    await page.goto(`${server.url}/#/models/fraud?tab=webhooks`);
+    await page.click('[data-action=deliveries]');
+    await eventually(async () => {
+      if ((await page.$$('[data-testid=deliveries] tbody tr')).length >= 1) return true;
+      await page.click('[data-action=deliveries]');  // closed, and opened again: read once more
+      await page.click('[data-action=deliveries]');
+      await page.waitForTimeout(300);
+      return false;
+    }, 'the webhook delivery log lists the alias events', 15000);
+    await shot('model-webhooks');
     await page.goto(`${server.url}/#/models`);
     await page.waitForSelector('[data-testid=models] a:text-is("fraud")');
     await shot('models');
@@ -191,9 +208,47 @@ try {
     check(j.job.state === 'aborted', 'job aborted on the server: ' + j.job.state);
     await shot('job');
     await page.goto(`${server.url}/#/jobs`);
+    await page.click('button:text-is("Submit job")');
+    await page.selectOption('select[name=queue]', 'cpu');
+    await page.fill('input[name=command]', `python3 -c "print('from the UI')"`);
+    await page.click('.modal button.primary');
+    await page.waitForSelector('[data-testid=job-id]');
+    const submitted = await page.textContent('[data-testid=job-id]');
+    const sj = (await c.get(`/api/2.0/tamga/jobs/${submitted}`)).job;
+    check(JSON.stringify(sj.spec.command) === JSON.stringify(['python3', '-c', "print('from the UI')"]), 'argv from the UI: ' + JSON.stringify(sj.spec.command));
+    await page.goto(`${server.url}/#/jobs`);
     await page.waitForSelector('[data-testid=jobs] td a');
     await shot('jobs');
   });
+
+  if (fakeNvml) {
+    await step('agents with GPUs: which job holds which GPU, the live log, abort while running', async () => {
+      const GIB = 1024 ** 3;
+      const cfg = join(server.dir, 'nvml.json');
+      writeFileSync(cfg, JSON.stringify({ driver: '550.54.15', cuda: 12040, gpus: [
+        { uuid: 'GPU-11111111-aaaa', name: 'Fake A100', total: 40 * GIB, used: 12 * GIB, util: 87, temp: 64, power_mw: 250000, ecc_uncorrected: 0 },
+        { uuid: 'GPU-22222222-bbbb', name: 'Fake A100', total: 40 * GIB, used: 0, util: 0, temp: 41, power_mw: 61000, ecc_uncorrected: 0 }] }));
+      await c.post('/api/2.0/tamga/queues', { name: 'gpu' });
+      const agent = spawn(bin, ['agent', '--server', server.url, '--queue', 'gpu', '--gpus', 'all', '--name', 'gpu-box-1',
+        '--work-dir', join(server.dir, 'agent'), '--heartbeat-ms', '300'],
+      { env: { ...process.env, TAMGA_NVML_LIBRARY: fakeNvml, FAKE_NVML_CONFIG: cfg }, stdio: 'ignore' });
+      try {
+        const job = (await c.post('/api/2.0/tamga/jobs', { queue: 'gpu', command: ['sh', '-c', 'echo hello-from-job; sleep 60'],
+          resources: { gpus: 1 } })).job;
+        await page.goto(`${server.url}/#/jobs/${job.id}`);
+        await eventually(async () => (await page.textContent('[data-testid=job-log]')).includes('hello-from-job'), 'live log line', 30000);
+        await page.goto(`${server.url}/#/jobs?tab=agents`);
+        await page.waitForSelector('[data-testid=agents] td:text-is("Fake A100")', { timeout: 15000 });
+        await eventually(async () => (await page.$$eval(`[data-testid=agents] a`, (as) => as.map((a) => a.textContent))).includes(job.id), 'GPU row names the job', 15000);
+        await shot('jobs-agents');
+        await page.goto(`${server.url}/#/jobs/${job.id}`);
+        await page.click('[data-action=abort]');
+        await eventually(async () => (await c.get(`/api/2.0/tamga/jobs/${job.id}`)).job.state === 'aborted', 'running job aborted', 20000);
+      } finally {
+        agent.kill('SIGTERM');
+      }
+    });
+  }
 
   await step('serving: the deployment, its manifests and GitOps commits (both alias moves)', async () => {
     await page.goto(`${server.url}/#/serving`);

@@ -133,13 +133,14 @@ function Webhooks({ name }) {
     <${ErrorBox} error=${hooks.error} />
     ${mine.length === 0 ? html`<p class="muted">No webhooks fire for this model.</p>` : null}
     <table class="grid"><thead><tr><th>Name</th><th>URL</th><th>Events</th><th>Scope</th><th>Status</th><th></th></tr></thead>
-      <tbody>${mine.map((w) => html`<tr><td>${w.name}</td><td class="mono ellipsis">${w.url}</td><td>${(w.events || []).join(', ')}</td>
+      <tbody>${mine.map((w) => html`<tr><td>${w.name}</td><td class="mono ellipsis">${w.url}</td>
+        <td>${(w.events || []).map((e) => html`<span class="chip">${String(e.entity).toLowerCase()}.${String(e.action).toLowerCase()}</span>`)}</td>
         <td>${w.model_name ? 'this model' : 'all models'}</td><td>${w.status}</td>
-        <td><button onClick=${() => setOpen(open === w.id ? null : w.id)}>Deliveries</button></td></tr>`)}</tbody></table>
+        <td><button onClick=${() => setOpen(open === w.webhook_id ? null : w.webhook_id)} data-action="deliveries">Deliveries</button></td></tr>`)}</tbody></table>
     ${open ? html`<h3>Delivery log</h3><${ErrorBox} error=${deliveries.error} />
-      <table class="grid compact"><thead><tr><th>When</th><th>Event</th><th>Status</th><th>Attempts</th><th>Response</th></tr></thead>
-      <tbody>${(deliveries.data?.deliveries || []).map((d) => html`<tr><td>${fmtTime(d.created_ms || d.timestamp)}</td><td>${d.event_type || d.event_seq}</td>
-        <td>${d.status}</td><td>${d.attempts}</td><td class="mono ellipsis">${d.response_status ?? ''} ${d.last_error || ''}</td></tr>`)}</tbody></table>` : null}
+      <table class="grid compact" data-testid="deliveries"><thead><tr><th>When</th><th>Event</th><th>State</th><th>Attempts</th><th>Last answer</th></tr></thead>
+      <tbody>${(deliveries.data?.deliveries || []).map((d) => html`<tr><td>${fmtTime(d.created_at)}</td><td>${d.event} <span class="muted">#${d.event_seq}</span></td>
+        <td>${d.state}</td><td>${d.attempts}</td><td class="mono ellipsis">${d.last_status ?? ''} ${d.last_error || ''}</td></tr>`)}</tbody></table>` : null}
   </div>`;
 }
 

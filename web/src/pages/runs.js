@@ -101,7 +101,7 @@ export function RunsPage({ route }) {
         <a href=${href(['runs', r.run_id])} class="run-link">${r.run_name || r.run_id.slice(0, 8)}</a></span>` },
     { id: 'status', title: 'Status', width: 96, sortable: true, sortSpec: { kind: 'attribute', key: 'status' },
       render: (r) => html`<${Status} value=${r.status} />` },
-    { id: 'start', title: 'Started', width: 150, sortable: true, sortSpec: { kind: 'attribute', key: 'start_time' },
+    { id: 'start', title: 'Started', width: 168, sortable: true, sortSpec: { kind: 'attribute', key: 'start_time' },
       render: (r) => fmtTime(r.start_time) },
     { id: 'duration', title: 'Duration', width: 84,
       render: (r) => fmtDuration((r.end_time || (r.status === 'RUNNING' ? Date.now() : r.start_time)) - r.start_time) },
