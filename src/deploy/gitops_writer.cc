@@ -146,9 +146,9 @@ Result<std::vector<GitOpsWriter::CommitInfo>> GitOpsWriter::Log(const std::strin
   if (!options_.git) return out;
   std::lock_guard<std::mutex> lock(mu_);
   int code = 0;
-  TAMGA_ASSIGN_OR_RETURN(std::string text, Git({"log", "-n", std::to_string(limit), "--format=%H%x1f%ct%x1f%s",
-                                                 "--", dir},
-                                                &code));
+  TAMGA_ASSIGN_OR_RETURN(
+      std::string text,
+      Git({"log", "-n", std::to_string(limit), "--format=%H%x1f%ct%x1f%s", "--", dir}, &code));
   if (code != 0) return out;  // no commits yet
   size_t at = 0;
   while (at < text.size()) {
@@ -183,7 +183,8 @@ Result<std::vector<RenderedFile>> GitOpsWriter::Read(const std::string& dir, siz
     f.content.resize(static_cast<size_t>(in.gcount()));
     out.push_back(std::move(f));
   }
-  std::sort(out.begin(), out.end(), [](const RenderedFile& a, const RenderedFile& b) { return a.path < b.path; });
+  std::sort(out.begin(), out.end(),
+            [](const RenderedFile& a, const RenderedFile& b) { return a.path < b.path; });
   return out;
 }
 

@@ -68,6 +68,8 @@ struct TamgaServer::Parts {
   // Before every service: destroyed after them. Services hold responders of in-flight requests (long-polls,
   // batches); those reference connections that must die while the HTTP server's io_context still exists.
   std::unique_ptr<HttpServer> http;
+  // Before the writer: its commit completions bump the feed until the writer is gone.
+  std::unique_ptr<RunChangeFeed> run_changes;
   std::unique_ptr<SqliteMetadataStore> store;
   std::unique_ptr<LocalBlobStore> blobs;
   std::unique_ptr<GroupCommitter> writer;
@@ -273,6 +275,10 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
     if (p->ui == nullptr) return InvalidArgument(error);
   }
   ctx.ui = p->ui.get();
+  p->run_changes = std::make_unique<RunChangeFeed>();
+  p->tracking->SetRunObserver(
+      [feed = p->run_changes.get()](const std::string& run_id) { feed->Bump(run_id); });
+  ctx.run_changes = p->run_changes.get();
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);

@@ -139,8 +139,9 @@ void TrackingService::UpdateRun(UpdateRunRequest req, DoneWith<RunInfo> done) {
         }
         return txn.UpdateRunInfo(*info);
       },
-      [info, done = std::move(done)](Status s) {
+      [info, done = std::move(done), observer = observer_](Status s) {
         if (!s.ok()) return done(s);
+        if (observer) observer(info->run_id);
         done(std::move(*info));
       });
 }
@@ -203,6 +204,12 @@ void TrackingService::LogBatch(LogBatchRequest req, Done done) {
     TruncateRunTagValue(&t.value);
   }
   if (!s.ok()) return done(s);
+  if (observer_ && !req.metrics.empty()) {
+    done = [done = std::move(done), observer = observer_, run_id = req.run_id](Status st) {
+      if (st.ok()) observer(run_id);
+      done(st);
+    };
+  }
   writer_->Submit(
       [req = std::move(req)](WriteTxn& txn) -> Status {
         TAMGA_ASSIGN_OR_RETURN(RunInfo info, txn.GetRunInfo(req.run_id));

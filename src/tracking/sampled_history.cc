@@ -59,6 +59,7 @@ Result<std::vector<SampledSeries>> TrackingService::SampleMetrics(const SampledM
       SampledSeries s;
       s.run_id = run_id;
       s.key = key;
+      s.run_status = info.status;
       xy.clear();
       xy.reserve(page.points.size());
       for (const HistoryPoint& p : page.points) {

@@ -96,6 +96,7 @@ struct SampledSeries {
   std::string key;
   DownsampleResult data;
   std::optional<XYPoint> last;  // the latest point by step (live charts append from here)
+  RunStatus run_status = RunStatus::kRunning;
 };
 
 struct MetricHistoryRequest {
@@ -181,6 +182,9 @@ class TrackingService {
   Result<std::vector<RunMetricPoint>> GetMetricHistoryBulkInterval(const BulkIntervalRequest& req);
   // Distinct (experiment, dataset name, digest, context) of up to 20 experiments' runs, <= 1000.
   Result<std::vector<SampledSeries>> SampleMetrics(const SampledMetricsRequest& req);
+  // Called after a commit that logged metrics to a run or updated it (status, end): live charts wake on
+  // it. Set once at start-up, before requests arrive; runs on the writer's completion thread, keep it quick.
+  void SetRunObserver(std::function<void(const std::string& run_id)> fn) { observer_ = std::move(fn); }
   Result<RunKeys> ListRunKeys(const std::vector<std::string>& experiment_ids, int64_t recent_runs,
                               int64_t max_keys);
   static constexpr int64_t kMaxSampledSeries = 2000;   // runs x keys in one request
@@ -208,6 +212,7 @@ class TrackingService {
   GroupCommitter* writer_;
   Clock* clock_;
   Random* random_;
+  std::function<void(const std::string& run_id)> observer_;
 };
 
 // Page tokens: base64 of {"offset": N}, as MLflow encodes them. InvalidArgument on a malformed token.

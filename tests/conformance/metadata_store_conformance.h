@@ -215,7 +215,9 @@ TEST_P(MetadataStoreConformance, MetricRangesCountsAndKeys) {
     ASSERT_TRUE(Write([&](WriteTxn& t) { return t.LogMetrics(Id(i), {{"loss", 5.0, 3, 2}}); }).ok());
   }
   ASSERT_TRUE(Write([&](WriteTxn& t) {
-                return t.LogMetrics(Id(5), {{"loss", std::nan(""), 4, 1}, {"loss", 99.0, 5, 0}, {"only_nan", std::nan(""), 1, 0}});
+                return t.LogMetrics(
+                    Id(5),
+                    {{"loss", std::nan(""), 4, 1}, {"loss", 99.0, 5, 0}, {"only_nan", std::nan(""), 1, 0}});
               }).ok());
   auto run = store_->GetRun(Id(5));
   ASSERT_TRUE(run.ok());

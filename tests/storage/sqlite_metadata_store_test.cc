@@ -78,7 +78,8 @@ TEST(SqliteMetadataStore, FillsMetricRangesOfOlderDatabases) {
   {
     auto db = SqliteDb::Open({path});
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("UPDATE latest_metrics SET min_value = NULL, max_value = NULL, range_known = 0").ok());
+    ASSERT_TRUE(
+        (*db)->Exec("UPDATE latest_metrics SET min_value = NULL, max_value = NULL, range_known = 0").ok());
   }
   auto s = SqliteMetadataStore::Create({path});
   ASSERT_TRUE(s.ok());

@@ -54,7 +54,8 @@ TEST(DownsampleM4, KeepsEveryExtremeAndTheEnds) {
 
 TEST(DownsampleM4, RangeAndNonFinite) {
   std::vector<XYPoint> in;
-  for (int i = 0; i < 100; ++i) in.push_back({static_cast<double>(i), i == 50 ? NAN : i == 51 ? INFINITY : 1.0 * i});
+  for (int i = 0; i < 100; ++i)
+    in.push_back({static_cast<double>(i), i == 50 ? NAN : i == 51 ? INFINITY : 1.0 * i});
   auto r = DownsampleM4(in, 40, 59, 1000);
   EXPECT_EQ(r.input_points, 18);
   EXPECT_EQ(r.non_finite, 2);

@@ -140,6 +140,23 @@ try {
     check(zx.every((x, i) => i === 0 || x === zx[i - 1] + 1), 'zoomed range is at full resolution (every step)');
   });
 
+  await step('live chart: new points of a running run appear without reloading', async () => {
+    const ml = '/api/2.0/mlflow';
+    const r = (await c.post(`${ml}/runs/create`, { experiment_id: s.exp, run_name: 'live-run', start_time: Date.now() })).run.info;
+    await c.post(`${ml}/runs/log-batch`, { run_id: r.run_id, metrics: Array.from({ length: 10 }, (_, k) => ({ key: 'live', value: k, timestamp: Date.now(), step: k })) });
+    await page.goto(`${server.url}/#/charts?runs=${r.run_id}&keys=live`);
+    await page.waitForSelector('.badge.st-running:text-is("live")');
+    await eventually(() => page.evaluate(() => document.querySelector('[data-testid="chart-live"] .chart-plot')?.__chartData?.series?.[0]?.x.length === 10), 'first 10 points');
+    await page.waitForTimeout(300);  // the long-poll is waiting now
+    const t = Date.now();
+    await c.post(`${ml}/runs/log-metric`, { run_id: r.run_id, key: 'live', value: 99, timestamp: Date.now(), step: 10 });
+    await eventually(() => page.evaluate(() => Math.max(...(document.querySelector('[data-testid="chart-live"] .chart-plot')?.__chartData?.series?.[0]?.y || [0])) === 99), 'new point drawn', 5000);
+    const lag = Date.now() - t;
+    check(lag < 3000, `pushed by the long-poll, not a slow poll (${lag} ms)`);
+    await c.post(`${ml}/runs/update`, { run_id: r.run_id, status: 'FINISHED', end_time: Date.now() });
+    await page.waitForSelector('.badge.st-running:text-is("live")', { state: 'detached' });
+  });
+
   await step('artifacts: CSV table, JSON, MLmodel signature, big text by range', async () => {
     await page.goto(`${server.url}/#/runs/${s.long.run_id}?tab=artifacts`);
     await page.click('.tree-row:has-text("data")');

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/bounded_executor.h"
 #include "core/json_parse.h"
 #include "core/json_writer.h"
 #include "core/utf8.h"
-#include "core/bounded_executor.h"
 #include "http/routes/route_context.h"
 
 namespace tamga {
@@ -139,7 +139,8 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
         j.EndObject();
         respond(HttpResponse::Json(std::move(body)));
       });
-      if (!queued) respond(ErrorResponse(ResourceExhausted("Too many deployment file reads at once; retry shortly")));
+      if (!queued)
+        respond(ErrorResponse(ResourceExhausted("Too many deployment file reads at once; retry shortly")));
       return;
     }
     auto name = NameOf(req, "");

@@ -13,6 +13,7 @@
 #include "http/long_poll_gate.h"
 #include "http/request_fields.h"
 #include "http/router.h"
+#include "http/run_change_feed.h"
 #include "jobs/job_service.h"
 #include "registry/logged_model_service.h"
 #include "registry/registry_service.h"
@@ -38,7 +39,9 @@ struct RouteContext {
   OidcLogin* oidc_login = nullptr;     // the browser's OIDC sign-in; null = password sign-in only
   bool secure_cookies = false;         // the server speaks HTTPS (or --public-url is https): Secure cookies
   Clock* clock = nullptr;
-  const UiAssets* ui = nullptr;  // the web UI's assets (embedded or --ui-dir); null: no UI routes
+  const UiAssets* ui = nullptr;
+  RunChangeFeed* run_changes = nullptr;  // live charts' long-polls; null: no waiting  // the web UI's assets
+                                         // (embedded or --ui-dir); null: no UI routes
 };
 
 // Access control inside handlers (docs/identity.md); all no-ops when auth is off. The experiments a search

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/bounded_executor.h"
 #include "http/mlflow_json.h"
 #include "http/routes/route_context.h"
 
@@ -101,6 +102,44 @@ Result<std::optional<double>> OptNumber(const RequestFields& f, const char* key)
   return std::optional<double>(d);
 }
 
+std::string SampledJson(const std::vector<SampledSeries>& series, int64_t change_seq) {
+  std::string body;
+  body.reserve(series.size() * 64 + 32);
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.FieldInt("change_seq", change_seq);
+  w.Key("series");
+  w.BeginArray();
+  for (const SampledSeries& s : series) {
+    w.BeginObject();
+    w.Field("run_id", s.run_id);
+    w.Field("key", s.key);
+    w.Field("run_status", RunStatusName(s.run_status));
+    w.FieldInt("total_points", s.data.input_points);
+    if (s.data.non_finite > 0) w.FieldInt("non_finite_points", s.data.non_finite);
+    w.FieldBool("sampled", static_cast<int64_t>(s.data.points.size()) < s.data.input_points);
+    w.Key("x");
+    w.BeginArray();
+    for (const XYPoint& p : s.data.points) w.Double(p.x);
+    w.EndArray();
+    w.Key("y");
+    w.BeginArray();
+    for (const XYPoint& p : s.data.points) w.Double(p.y);
+    w.EndArray();
+    if (s.last) {
+      w.Key("last");
+      w.BeginObject();
+      w.FieldDouble("x", s.last->x);
+      w.FieldDouble("y", s.last->y);
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return body;
+}
+
 }  // namespace
 
 void RegisterUiApiRoutes(Router& router, const RouteContext& ctx) {
@@ -194,60 +233,66 @@ void RegisterUiApiRoutes(Router& router, const RouteContext& ctx) {
                return Status::Ok();
              }));
 
-  router.Add(HttpMethod::kGet, tg + "/metrics/sampled",
-             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
-               SampledMetricsRequest req;
-               TAMGA_ASSIGN_OR_RETURN(req.run_ids, f.StringList("run_id"));
-               TAMGA_ASSIGN_OR_RETURN(req.keys, f.StringList("key"));
-               TAMGA_ASSIGN_OR_RETURN(auto points, f.OptInt("points"));
-               req.points = points.value_or(2000);
-               TAMGA_ASSIGN_OR_RETURN(auto x, f.OptString("x"));
-               std::string axis = x.value_or("step");
-               if (axis == "time") {
-                 req.x_axis = SampledMetricsRequest::XAxis::kTime;
-               } else if (axis == "relative") {
-                 req.x_axis = SampledMetricsRequest::XAxis::kRelative;
-               } else if (axis != "step") {
-                 return InvalidArgument("Invalid value for parameter 'x': use step, time or relative");
-               }
-               TAMGA_ASSIGN_OR_RETURN(req.x_min, OptNumber(f, "x_min"));
-               TAMGA_ASSIGN_OR_RETURN(req.x_max, OptNumber(f, "x_max"));
-               TAMGA_ASSIGN_OR_RETURN(auto series, t->SampleMetrics(req));
-               std::string body;
-               body.reserve(series.size() * 64 + 32);
-               JsonWriter w(&body);
-               w.BeginObject();
-               w.Key("series");
-               w.BeginArray();
-               for (const SampledSeries& s : series) {
-                 w.BeginObject();
-                 w.Field("run_id", s.run_id);
-                 w.Field("key", s.key);
-                 w.FieldInt("total_points", s.data.input_points);
-                 if (s.data.non_finite > 0) w.FieldInt("non_finite_points", s.data.non_finite);
-                 w.FieldBool("sampled", static_cast<int64_t>(s.data.points.size()) < s.data.input_points);
-                 w.Key("x");
-                 w.BeginArray();
-                 for (const XYPoint& p : s.data.points) w.Double(p.x);
-                 w.EndArray();
-                 w.Key("y");
-                 w.BeginArray();
-                 for (const XYPoint& p : s.data.points) w.Double(p.y);
-                 w.EndArray();
-                 if (s.last) {
-                   w.Key("last");
-                   w.BeginObject();
-                   w.FieldDouble("x", s.last->x);
-                   w.FieldDouble("y", s.last->y);
-                   w.EndObject();
-                 }
-                 w.EndObject();
-               }
-               w.EndArray();
-               w.EndObject();
-               respond(HttpResponse::Json(std::move(body)));
-               return Status::Ok();
-             }));
+  // Sampling may read a million points: answers that a metric write wakes are computed on this pool, not on
+  // the change feed's thread.
+  BoundedExecutor::Options po;
+  po.name = "sampled-wake";
+  po.threads = 2;
+  po.max_queued = 256;
+  auto pool = std::shared_ptr<BoundedExecutor>(new BoundedExecutor(po));
+  RunChangeFeed* feed = ctx.run_changes;
+  router.Add(
+      HttpMethod::kGet, tg + "/metrics/sampled", [t, feed, pool, ctx](HttpRequest& http, Responder respond) {
+        auto run = [&]() -> Status {
+          TAMGA_ASSIGN_OR_RETURN(RequestFields f, RequestFields::From(http));
+          SampledMetricsRequest req;
+          TAMGA_ASSIGN_OR_RETURN(req.run_ids, f.StringList("run_id"));
+          TAMGA_ASSIGN_OR_RETURN(req.keys, f.StringList("key"));
+          TAMGA_ASSIGN_OR_RETURN(auto points, f.OptInt("points"));
+          req.points = points.value_or(2000);
+          TAMGA_ASSIGN_OR_RETURN(auto x, f.OptString("x"));
+          std::string axis = x.value_or("step");
+          if (axis == "time") {
+            req.x_axis = SampledMetricsRequest::XAxis::kTime;
+          } else if (axis == "relative") {
+            req.x_axis = SampledMetricsRequest::XAxis::kRelative;
+          } else if (axis != "step") {
+            return InvalidArgument("Invalid value for parameter 'x': use step, time or relative");
+          }
+          TAMGA_ASSIGN_OR_RETURN(req.x_min, OptNumber(f, "x_min"));
+          TAMGA_ASSIGN_OR_RETURN(req.x_max, OptNumber(f, "x_max"));
+          // Live charts: after=<change_seq of the last answer>&wait_ms=N holds the request until one of the
+          // runs logs metrics (or changes status), at most N ms (<= 60000).
+          TAMGA_ASSIGN_OR_RETURN(auto after, f.OptInt("after"));
+          TAMGA_ASSIGN_OR_RETURN(auto wait, f.OptInt("wait_ms"));
+          int64_t wait_ms = wait.value_or(0);
+          if (wait_ms < 0 || wait_ms > 60000)
+            return InvalidArgument("Invalid value for parameter 'wait_ms': 0..60000");
+          // Validate now (a bad request must not wait to be refused).
+          if (req.run_ids.empty()) return MissingParam("run_id");
+          if (req.keys.empty()) return MissingParam("key");
+          auto answer = [t, feed, req, respond]() {
+            int64_t seq = feed ? feed->last() : 0;
+            auto series = t->SampleMetrics(req);
+            if (!series.ok()) return respond(ErrorResponse(series.status()));
+            respond(HttpResponse::Json(SampledJson(*series, seq)));
+          };
+          if (feed == nullptr || wait_ms == 0 || !after || feed->SeqOf(req.run_ids) > *after) {
+            answer();
+            return Status::Ok();
+          }
+          auto ticket = EnterLongPoll(ctx, http);
+          if (!ticket) return TooManyLongPolls();
+          feed->WaitAsync(req.run_ids, *after, wait_ms, [pool, answer, ticket, respond]() {
+            if (!pool->TrySubmit([answer, ticket] { answer(); })) {
+              respond(ErrorResponse(ResourceExhausted("Too many live charts waking at once; retry shortly")));
+            }
+          });
+          return Status::Ok();
+        };
+        Status s = run();
+        if (!s.ok()) respond(ErrorResponse(s));
+      });
 }
 
 }  // namespace tamga

@@ -9,7 +9,7 @@ import { smooth } from '../lib/downsample.js';
 import { Chart, PALETTE } from '../components/chart.js';
 import { ErrorBox, Loading, useAsync } from '../components/common.js';
 
-const LIVE_POLL_MS = 3000;
+const LIVE_POLL_MS = 3000; // retry delay after a failed wait
 const POINT_BUDGET = 200000; // per request, over all series
 
 // Points per series so one request stays within the budget: 2000 for a few series, fewer for many.
@@ -21,12 +21,21 @@ export async function fetchSampled(runIds, keys, opts) {
   const perRequest = Math.max(1, Math.floor(2000 / Math.max(1, keys.length)));
   const points = pointsPerSeries(runIds.length * keys.length);
   const out = [];
+  let seq = 0;
   for (let i = 0; i < runIds.length; i += perRequest) {
     const res = await api(tamga('metrics/sampled'), { query: {
       run_id: runIds.slice(i, i + perRequest), key: keys, points, x: opts.x || 'step', x_min: opts.x0, x_max: opts.x1 } });
     out.push(...res.series);
+    seq = Math.max(seq, res.change_seq || 0);
   }
+  out.changeSeq = seq;
   return out;
+}
+
+// Waits (long-poll, up to 25 s) until one of the running runs logs metrics or changes status after `seq`.
+export async function waitForChange(runIds, key, seq, signal) {
+  const res = await api(tamga('metrics/sampled'), { query: { run_id: runIds, key, points: 4, after: seq, wait_ms: 25000 }, signal });
+  return res;
 }
 
 // Loads runs (name, start, status, metric keys, params) by id, in parallel.
@@ -43,12 +52,20 @@ export function MetricChartPanel({ runs, keys, query, compact = false }) {
   const runIds = runs.map((r) => r.run_id);
   const [tick, setTick] = useState(0);
   const data = useAsync(() => fetchSampled(runIds, keys, { x, x0, x1 }), [runIds.join(','), keys.join(','), x, x0, x1, tick]);
-  const live = runs.some((r) => r.status === 'RUNNING');
+  // Live runs: a long-poll that the server answers when one of them logs (docs/ui.md, "Live charts"); each
+  // answer re-reads the charts. The status the answers carry ends the loop when every run has finished.
+  const seriesStatus = new Map((data.data || []).map((s) => [s.run_id, s.run_status]));
+  const running = runs.filter((r) => (seriesStatus.get(r.run_id) || r.status) === 'RUNNING').map((r) => r.run_id);
+  const live = running.length > 0;
+  const changeSeq = data.data?.changeSeq;
   useEffect(() => {
-    if (!live) return undefined;
-    const t = setInterval(() => setTick((n) => n + 1), LIVE_POLL_MS);
-    return () => clearInterval(t);
-  }, [live]);
+    if (!live || changeSeq === undefined || keys.length === 0) return undefined;
+    const ctl = new AbortController();
+    waitForChange(running, keys[0], changeSeq, ctl.signal).then(
+      () => setTick((n) => n + 1),
+      (e) => { if (e.name !== 'AbortError') setTimeout(() => setTick((n) => n + 1), LIVE_POLL_MS); });
+    return () => ctl.abort();
+  }, [live, changeSeq, running.join(','), keys[0]]);
 
   const byKey = useMemo(() => {
     const m = new Map(keys.map((k) => [k, []]));
