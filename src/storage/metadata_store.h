@@ -107,6 +107,11 @@ class MetadataStore {
                                                const std::optional<HistoryCursor>& after,
                                                int64_t max_results) = 0;
 
+  // The points of one metric with min_step <= step <= max_step, in GetMetricHistory's order (zoomed charts:
+  // only the chunks that overlap the range are read).
+  virtual Result<std::vector<HistoryPoint>> GetMetricRange(const std::string& run_id, const std::string& key,
+                                                           int64_t min_step, int64_t max_step) = 0;
+
   // Keys of params, metrics and tags of the `recent_runs` most recently started runs of these experiments
   // (deleted runs included), at most `max_keys` of each kind.
   virtual Result<RunKeys> ListRunKeys(const std::vector<std::string>& experiment_ids, int64_t recent_runs,

@@ -55,7 +55,14 @@ Result<std::vector<SampledSeries>> TrackingService::SampleMetrics(const SampledM
     };
     for (const std::string& key : keys) {
       TAMGA_RETURN_IF_ERROR(ValidateEntityKey("metric", key));
-      TAMGA_ASSIGN_OR_RETURN(HistoryPage page, store_->GetMetricHistory(run_id, key, after, 0));
+      HistoryPage page;
+      if (by_step && std::isfinite(x_min) && std::isfinite(x_max) && x_min >= -9e18 && x_max <= 9e18) {
+        // A zoomed step range: only the chunks that overlap it.
+        TAMGA_ASSIGN_OR_RETURN(page.points, store_->GetMetricRange(run_id, key, static_cast<int64_t>(std::ceil(x_min)),
+                                                                   static_cast<int64_t>(std::floor(x_max))));
+      } else {
+        TAMGA_ASSIGN_OR_RETURN(page, store_->GetMetricHistory(run_id, key, after, 0));
+      }
       SampledSeries s;
       s.run_id = run_id;
       s.key = key;

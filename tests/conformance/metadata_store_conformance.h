@@ -250,6 +250,16 @@ TEST_P(MetadataStoreConformance, MetricRangesCountsAndKeys) {
   EXPECT_EQ(page->runs[1].info.run_id, Id(3));  // max 13
   EXPECT_EQ(*page->total, 3);                   // runs 1, 3, 5
 
+  auto range = store_->GetMetricRange(Id(5), "loss", 1, 2);  // steps 1 (3 and NaN) and 2 (5)
+  ASSERT_TRUE(range.ok());
+  ASSERT_EQ(range->size(), 3u);
+  EXPECT_EQ((*range)[0].step, 1);
+  EXPECT_EQ((*range)[0].value, 5.0);  // (step, timestamp, value) order: timestamp 2 before 4
+  EXPECT_TRUE(std::isnan((*range)[1].value));
+  EXPECT_EQ((*range)[2].step, 2);
+  EXPECT_TRUE(store_->GetMetricRange(Id(5), "nope", 0, 9)->empty());
+  EXPECT_EQ(store_->GetMetricRange(Id(99), "loss", 0, 9).status().code(), StatusCode::kNotFound);
+
   auto keys = store_->ListRunKeys({exp}, 3, 100);
   ASSERT_TRUE(keys.ok());
   EXPECT_EQ(keys->runs_sampled, 3);

@@ -1,5 +1,7 @@
 #include "storage/sqlite/sqlite_metadata_store.h"
 
+#include <algorithm>
+
 #include "core/ids.h"
 #include "storage/metric_series.h"
 #include "storage/sqlite/migrations.h"
@@ -344,6 +346,37 @@ Result<HistoryPage> SqliteMetadataStore::GetMetricHistory(const std::string& run
     collector.Feed(chunk);
   }
   return collector.Finish();
+}
+
+Result<std::vector<HistoryPoint>> SqliteMetadataStore::GetMetricRange(const std::string& run_id,
+                                                                      const std::string& key, int64_t min_step,
+                                                                      int64_t max_step) {
+  TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
+  TAMGA_ASSIGN_OR_RETURN(auto run_pk, SqliteFindRunPk(*db, run_id));
+  if (!run_pk) return NotFound("Run with id=" + run_id + " not found");
+  std::vector<HistoryPoint> out;
+  if (min_step > max_step) return out;
+  TAMGA_ASSIGN_OR_RETURN(
+      auto stmt, db->Prepare("SELECT c.points FROM metric_chunks c JOIN metric_keys k ON k.key_pk = c.key_pk "
+                             "WHERE c.run_pk = ?1 AND k.name = ?2 AND c.max_step >= ?3 AND c.min_step <= ?4 "
+                             "ORDER BY c.min_step"));
+  stmt->Bind(1, *run_pk).Bind(2, key).Bind(3, min_step).Bind(4, max_step);
+  std::vector<PackedPoint> chunk;
+  bool sorted = true;
+  for (;;) {
+    TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    chunk.clear();
+    if (!DecodeChunk(stmt->Blob(0), &chunk)) return Internal("corrupt metric chunk for key " + key);
+    for (const PackedPoint& p : chunk) {
+      if (p.step < min_step || p.step > max_step) continue;
+      if (!out.empty() && PointLess(p, out.back())) sorted = false;
+      out.push_back(p);
+    }
+  }
+  if (!sorted) std::sort(out.begin(), out.end(), PointLess);
+  out.erase(std::unique(out.begin(), out.end(), PointEqual), out.end());
+  return out;
 }
 
 Result<std::unique_ptr<WriteTxn>> SqliteMetadataStore::BeginWrite() {

@@ -36,6 +36,8 @@ class SqliteMetadataStore final : public MetadataStore {
                                        int64_t max_results) override;
   Result<std::vector<DatasetSummary>> SearchDatasets(const std::vector<std::string>& experiment_ids,
                                                      int64_t limit) override;
+  Result<std::vector<HistoryPoint>> GetMetricRange(const std::string& run_id, const std::string& key,
+                                                   int64_t min_step, int64_t max_step) override;
   Result<RunKeys> ListRunKeys(const std::vector<std::string>& experiment_ids, int64_t recent_runs,
                               int64_t max_keys) override;
   RegistryReader& registry() override { return *registry_reader_; }

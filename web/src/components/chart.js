@@ -11,6 +11,14 @@ export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '
   '#bcbd22', '#17becf', '#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173', '#3182bd', '#e6550d', '#31a354',
   '#756bb1', '#636363'];
 
+const linearPath = uPlot.paths.linear();
+const dotsPath = uPlot.paths.points();
+function lineAndDots(u, i, i0, i1) {
+  const line = linearPath(u, i, i0, i1);
+  const dots = dotsPath(u, i, i0, i1);
+  return { ...line, fill: dots.fill };
+}
+
 // Index of the x nearest to v in ascending xs.
 export function nearest(xs, v) {
   let lo = 0;
@@ -67,9 +75,12 @@ export function Chart({ title, series, xAxis = 'step', logY = false, height = 26
         label: s.label,
         stroke: s.color || PALETTE[i % PALETTE.length],
         width: s.width || 1.5,
-        points: { show: s.x.length < 60 },
+        // Dots on short series (a single point has no line). uPlot's own points do not draw in faceted mode,
+        // so the line's path carries them as its fill.
+        points: { show: false, size: 6, width: 0 },
+        fill: s.x.length < 60 ? (s.color || PALETTE[i % PALETTE.length]) : undefined,
         facets: [{ scale: 'x', auto: true }, { scale: 'y', auto: true }],
-        paths: uPlot.paths.linear(),
+        paths: s.x.length < 60 ? lineAndDots : linearPath,
       }))],
       hooks: {
         setSelect: [(u) => {
