@@ -1,4 +1,6 @@
 #include "deploy/deploy_service.h"
+
+#include <algorithm>
 #include "core/contain.h"
 #include "core/json_parse.h"
 
@@ -177,6 +179,12 @@ Result<DeployService::Written> DeployService::WrittenFiles(const std::string& na
   Written w;
   TAMGA_ASSIGN_OR_RETURN(w.files, gitops_->Read(DeploymentDir(spec), 1 << 20));
   TAMGA_ASSIGN_OR_RETURN(w.commits, gitops_->Log(DeploymentDir(spec), 50));
+  // Commits made before this deployment was created belong to an earlier one of the same name (deleted):
+  // not this one's history. Commit times have one-second resolution.
+  int64_t since_s = record.creation_timestamp / 1000;
+  w.commits.erase(std::remove_if(w.commits.begin(), w.commits.end(),
+                                 [&](const GitOpsWriter::CommitInfo& c) { return c.time_s < since_s; }),
+                  w.commits.end());
   return w;
 }
 

@@ -376,7 +376,7 @@ void Session::Respond(HttpResponse resp, int override_status) {
   res->version(11);
   res->result(static_cast<unsigned>(resp.status));
   res->set(http::field::server, "tamga");
-  res->set(http::field::content_type, resp.content_type);
+  if (!resp.content_type.empty()) res->set(http::field::content_type, resp.content_type);
   for (const auto& [k, v] : resp.headers)
     res->insert(k, v);  // insert: repeated headers (Set-Cookie) all go out
   res->keep_alive(keep_alive_);
@@ -396,7 +396,7 @@ void Session::RespondStream(HttpResponse resp, bool head_only) {
   res.version(11);
   res.result(static_cast<unsigned>(resp.status));
   res.set(http::field::server, "tamga");
-  res.set(http::field::content_type, resp.content_type);
+  if (!resp.content_type.empty()) res.set(http::field::content_type, resp.content_type);
   for (const auto& [k, v] : resp.headers) res.insert(k, v);
   res.keep_alive(keep_alive_);
   std::optional<int64_t> size = resp.stream->size();

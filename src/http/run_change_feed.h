@@ -2,7 +2,9 @@
 // RunChangeFeed: lets live charts long-poll for new metrics (GET /api/2.0/tamga/metrics/sampled?after=N
 // &wait_ms=M). Every commit that logs metrics to a run (or updates it) takes the next sequence number and
 // records it for the run; a wait ends as soon as one of its runs has a number above `after`, or at the
-// timeout. In memory only: after a restart every run reads as changed once. Thread-safe.
+// timeout. Numbers are per run (a client learns nothing of other runs' writes) and start from the wall clock
+// at start-up, so after a restart the next write to a run wakes a client holding an older number. In memory
+// only. Thread-safe.
 #include <chrono>
 #include <functional>
 #include <memory>

@@ -89,7 +89,12 @@ class RegistryReader {
 
   // Events with seq > after, oldest first, at most `limit`.
   virtual Result<std::vector<RegistryEvent>> ListEvents(int64_t after, int64_t limit) = 0;
-  // One model's events with seq < before (0: no bound), newest first, at most `limit`.
+  // The seq from which events under `name` belong to the model that now has that name: its creation or the
+  // rename that gave it the name (0 when neither is recorded). Older events under the name were another
+  // model's (deleted, or renamed away) and are not its history.
+  virtual Result<int64_t> ModelHistoryStart(const std::string& name) = 0;
+  // The current model's events (seq >= ModelHistoryStart) with seq < before (0: no bound), newest first, at
+  // most `limit`.
   virtual Result<std::vector<RegistryEvent>> ListModelEvents(const std::string& model_name, int64_t before,
                                                              int64_t limit) = 0;
   virtual Result<int64_t> LastEventSeq() = 0;

@@ -49,7 +49,7 @@ Result<std::vector<SampledSeries>> TrackingService::SampleMetrics(const SampledM
         case SampledMetricsRequest::XAxis::kTime:
           return static_cast<double>(p.timestamp);
         case SampledMetricsRequest::XAxis::kRelative:
-          return static_cast<double>(p.timestamp - info.start_time);
+          return static_cast<double>(p.timestamp) - static_cast<double>(info.start_time);  // no int64 overflow
       }
       return 0.0;
     };

@@ -5,7 +5,7 @@ import { render } from 'preact';
 import { useEffect, useErrorBoundary, useState } from 'preact/hooks';
 import { html } from './lib/html.js';
 import { loadSession, loginUrl, logout } from './lib/api.js';
-import { href, useRoute } from './lib/route.js';
+import { href, navigate, useRoute } from './lib/route.js';
 import { ErrorBox } from './components/common.js';
 import { ExperimentsPage } from './pages/experiments.js';
 import { RunsPage } from './pages/runs.js';
@@ -54,6 +54,9 @@ function PageBoundary({ route }) {
 
 function App() {
   const route = useRoute();
+  useEffect(() => {  // "/" and "#/" are the experiments list: say so in the URL
+    if (route.parts.length === 0) navigate(['experiments'], route.query, { replace: true });
+  }, [route.path]);
   const [session, setSession] = useState(undefined);
   const [error, setError] = useState(null);
   useEffect(() => {

@@ -9,7 +9,8 @@ import { runsStateFromQuery, runsStateToQuery, tableRequest, locate, displayCoun
 import { previewKind, parseCsvPreview, parseMlmodel } from '../src/lib/preview.js';
 import { parseProm, sum, buckets, quantile } from '../src/lib/prom.js';
 import { compareColumns, differs, axisScale } from '../src/lib/compare.js';
-import { splitArgs } from '../src/lib/args.js';
+import { splitArgs, shellQuote } from '../src/lib/args.js';
+import { shortId } from '../src/lib/format.js';
 import { safeHref, markdownBlocks } from '../src/lib/markdown.js';
 import { visibleRange, visibleColumns } from '../src/components/virtual_table.js';
 
@@ -159,6 +160,18 @@ test('compare helpers', () => {
   const k = axisScale(['b', 'a', 'c']);
   assert.equal(k.pos('a'), 0);
   assert.equal(k.pos('c'), 1);
+});
+
+test('argv <-> command line', () => {
+  const argv = ['python3', '-c', "print('hi')", 'a b', '', '--x=1'];
+  assert.deepEqual(splitArgs(shellQuote(argv)), argv);
+  assert.equal(shellQuote(['python3', '-c', 'print(1)']), "python3 -c 'print(1)'");
+  assert.equal(shortId('01a23a59aaaaaaaaaaaaaaaa12345678'), '…12345678');
+  assert.equal(shortId('job-1'), 'job-1');
+});
+
+test('CSV cells that look like formulas are neutralised', () => {
+  assert.equal(toCsv(['a'], [['=HYPERLINK("x")'], ['@SUM(1)'], ['-0.5'], ['+1+1'], [-3]]), 'a\n"\'=HYPERLINK(""x"")"\n\'@SUM(1)\n-0.5\n\'+1+1\n-3\n');
 });
 
 test('argv splitting', () => {

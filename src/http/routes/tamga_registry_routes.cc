@@ -3,6 +3,7 @@
 //   GET /api/2.0/tamga/events?model_name=X&before=SEQ&max_results=100  (one model's history, newest first)
 //   GET /api/2.0/tamga/models/resolve?uri=models:/name@alias
 #include <charconv>
+#include <map>
 
 #include "core/utf8.h"
 #include "http/registry_json.h"
@@ -46,8 +47,20 @@ HttpResponse EventsResponse(MetadataStore* store, int64_t after, int64_t limit,
   w.BeginObject();
   w.Key("events");
   w.BeginArray();
+  // A caller who may read a model sees its events, not those of an earlier model that had the same name
+  // (deleted, or renamed away): the name's history starts at the current model's creation or rename.
+  std::map<std::string, int64_t> starts;
   for (const auto& e : *events) {
-    if (!visible || visible(e.model_name)) WriteRegistryEvent(w, e);
+    if (visible) {
+      if (!visible(e.model_name)) continue;
+      auto it = starts.find(e.model_name);
+      if (it == starts.end()) {
+        auto start = store->registry().ModelHistoryStart(e.model_name);
+        it = starts.emplace(e.model_name, start.ok() ? *start : INT64_MAX).first;
+      }
+      if (e.seq < it->second) continue;
+    }
+    WriteRegistryEvent(w, e);
   }
   w.EndArray();
   w.FieldInt("next_after", events->empty() ? after : events->back().seq);
@@ -80,7 +93,7 @@ void RegisterTamgaRegistryRoutes(Router& router, const RouteContext& ctx) {
             TAMGA_ASSIGN_OR_RETURN(wait_ms, ParseWait(*wait));
           }
           std::function<bool(const std::string&)> visible;
-          if (ctx.auth && req.principal) {
+          if (ctx.auth && req.principal && !req.principal->is_admin) {
             visible = [auth = ctx.auth, who = req.principal](const std::string& model) {
               return Allows(auth->Effective(*who, ObjectKind::kRegisteredModel, model), Permission::kRead);
             };

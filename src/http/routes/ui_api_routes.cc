@@ -178,6 +178,9 @@ void RegisterUiApiRoutes(Router& router, const RouteContext& ctx) {
         std::vector<TableColumn> cols;
         for (const auto& cf : col_fields) {
           TAMGA_ASSIGN_OR_RETURN(TableColumn c, ParseColumn(cf));
+          if (c.kind == FieldKind::kAttribute) {
+            return InvalidArgument("Invalid column kind 'attribute': attributes are in every row already");
+          }
           cols.push_back(std::move(c));
         }
         TAMGA_ASSIGN_OR_RETURN(RunsPage page, t->SearchRuns(req));
@@ -272,7 +275,7 @@ void RegisterUiApiRoutes(Router& router, const RouteContext& ctx) {
           if (req.run_ids.empty()) return MissingParam("run_id");
           if (req.keys.empty()) return MissingParam("key");
           auto answer = [t, feed, req, respond]() {
-            int64_t seq = feed ? feed->last() : 0;
+            int64_t seq = feed ? feed->SeqOf(req.run_ids) : 0;  // these runs' own number only
             auto series = t->SampleMetrics(req);
             if (!series.ok()) return respond(ErrorResponse(series.status()));
             respond(HttpResponse::Json(SampledJson(*series, seq)));

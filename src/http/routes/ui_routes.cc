@@ -2,13 +2,54 @@
 // the content-hashed bundle (cached for a year) and the favicon. Public: the page holds no data; everything
 // it shows comes from the API, which checks the caller. The UI routes by the URL's #fragment, so a deep link
 // (/#/experiments/1/runs?...) needs nothing from the server, and a sign-in redirect keeps it (return_to).
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
 #include "http/routes/route_context.h"
 
 namespace tamga {
 namespace {
 
+// The comma-separated items of a header, trimmed (Accept-Encoding, If-None-Match).
+std::vector<std::string_view> Items(std::string_view h) {
+  std::vector<std::string_view> out;
+  while (!h.empty()) {
+    size_t comma = h.find(',');
+    std::string_view item = h.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string_view::npos) break;
+    h.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// "gzip" (or "*") listed without q=0.
 bool AcceptsGzip(const HttpRequest& req) {
-  return req.Header("accept-encoding").find("gzip") != std::string::npos;
+  std::string h = req.Header("accept-encoding");
+  for (std::string_view item : Items(h)) {
+    std::string_view coding = item.substr(0, item.find(';'));
+    while (!coding.empty() && coding.back() == ' ') coding.remove_suffix(1);
+    if (coding != "gzip" && coding != "*") continue;
+    size_t q = item.find("q=");
+    if (q == std::string_view::npos) return true;
+    std::string v(item.substr(q + 2, 8));
+    return std::strtod(v.c_str(), nullptr) > 0;  // q=0 (or 0.000): "not acceptable"
+  }
+  return false;
+}
+
+// If-None-Match: "*", or a list of tags (weak W/ ones compare equal: RFC 9110 13.1.2).
+bool NotModified(const HttpRequest& req, const std::string& etag) {
+  std::string h = req.Header("if-none-match");
+  for (std::string_view item : Items(h)) {
+    if (item == "*") return true;
+    if (item.substr(0, 2) == "W/") item.remove_prefix(2);
+    if (item == etag) return true;
+  }
+  return false;
 }
 
 HttpResponse AssetResponse(const HttpRequest& req, const UiAsset& a) {
@@ -27,7 +68,7 @@ HttpResponse AssetResponse(const HttpRequest& req, const UiAsset& a) {
     r.headers.push_back({"X-Frame-Options", "DENY"});
     r.headers.push_back({"Referrer-Policy", "same-origin"});
   }
-  if (req.Header("if-none-match") == etag) {
+  if (NotModified(req, etag)) {
     r.status = 304;
     r.content_type.clear();
     return r;

@@ -130,17 +130,27 @@ class SqliteRegistryReader final : public RegistryReader {
   }
   Result<std::vector<RegistryEvent>> ListModelEvents(const std::string& model_name, int64_t before,
                                                      int64_t limit) override {
+    TAMGA_ASSIGN_OR_RETURN(int64_t start, ModelHistoryStart(model_name));
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
     TAMGA_ASSIGN_OR_RETURN(auto s,
                            (*db).Prepare("SELECT seq, type, model_name, version, alias, timestamp, data FROM "
                                          "registry_events WHERE model_name = ?1 AND (?2 = 0 OR seq < ?2) "
-                                         "ORDER BY seq DESC LIMIT ?3"));
-    s->Bind(1, model_name).Bind(2, before).Bind(3, limit);
+                                         "AND seq >= ?4 ORDER BY seq DESC LIMIT ?3"));
+    s->Bind(1, model_name).Bind(2, before).Bind(3, limit).Bind(4, start);
     std::vector<RegistryEvent> out;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
       out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6)});
     }));
     return out;
+  }
+  Result<int64_t> ModelHistoryStart(const std::string& name) override {
+    TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT COALESCE(MAX(seq), 0) FROM registry_events WHERE "
+                                                 "model_name = ?1 AND type IN ('registered_model.created', "
+                                                 "'registered_model.renamed')"));
+    s->Bind(1, name);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    return row ? s->Int(0) : 0;
   }
   Result<int64_t> LastEventSeq() override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());

@@ -68,7 +68,8 @@ export function Chart({ title, series, xAxis = 'step', logY = false, height = 26
           } },
       },
       axes: [
-        { values: (u, vals) => vals.map((v) => fmtX(xAxis, v)), size: 40 },
+        // Wall-clock labels are long: fewer ticks, so they never overlap.
+        { values: (u, vals) => vals.map((v) => fmtX(xAxis, v)), size: 40, space: xAxis === 'time' ? 170 : xAxis === 'relative' ? 90 : 50 },
         { values: (u, vals) => vals.map((v) => fmtNum(v)), size: 60 },
       ],
       series: [{}, ...shown.map((s, i) => ({

@@ -1,5 +1,10 @@
 // Splits a command line into argv the way a POSIX shell would for plain words and quotes (no expansion):
 // 'python3 train.py --name "a b"' -> ["python3", "train.py", "--name", "a b"].
+// The reverse, for showing argv as a command line that a shell would split back into the same argv.
+export function shellQuote(argv) {
+  return (argv || []).map((a) => (a !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : "'" + a.replaceAll("'", "'\\''") + "'")).join(' ');
+}
+
 export function splitArgs(s) {
   const out = [];
   let cur = '';

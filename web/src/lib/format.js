@@ -34,6 +34,13 @@ export function fmtBytes(n) {
   return `${i ? v.toFixed(1) : v} ${u[i]}`;
 }
 
+// Run ids start with their creation time, so their first characters are shared by every run of the same
+// period: the short form shows the random end.
+export function shortId(id) {
+  const s = String(id || '');
+  return s.length > 12 ? '…' + s.slice(-8) : s;
+}
+
 export function ago(ms) {
   if (!ms) return '';
   return fmtDuration(Date.now() - Number(ms)) + ' ago';

@@ -52,9 +52,9 @@ export function navigate(parts, query = {}, { replace = false } = {}) {
   }
 }
 
-// Merges `patch` into the current query (replacing history by default: typing in a filter box should not
-// add a history entry per key).
-export function setQuery(patch, { replace = true } = {}) {
+// Merges `patch` into the current query: a new history entry (Back returns to the previous view), or with
+// replace, the same one (sliders and other continuous input).
+export function setQuery(patch, { replace = false } = {}) {
   const r = currentRoute();
   navigate(r.parts, { ...r.query, ...patch }, { replace });
 }

@@ -78,7 +78,9 @@ export function locate(d, expansions) {
 export function toCsv(header, rows) {
   const q = (v) => {
     if (v === null || v === undefined) return '';
-    const s = String(v);
+    let s = String(v);
+    // A text cell starting like a formula is neutralised (a spreadsheet would run it): "'=cmd|…".
+    if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s) && !Number.isFinite(Number(s))) s = "'" + s;
     return /[",\n\r]/.test(s) ? '"' + s.replaceAll('"', '""') + '"' : s;
   };
   return [header, ...rows].map((r) => r.map(q).join(',')).join('\n') + '\n';

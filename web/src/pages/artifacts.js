@@ -20,7 +20,7 @@ function Dir({ runId, path, depth, selected, onSelect, open: startOpen }) {
   const files = list.data?.files || [];
   return html`<div>
     ${path ? html`<div class="tree-row" style=${`padding-left:${depth * 14}px`} onClick=${() => setOpen(!open)}>
-      <span class="caret">${open ? '▾' : '▸'}</span>📁 ${path.split('/').pop()}</div>` : null}
+      <span class="caret">${open ? '▾' : '▸'}</span><b>${path.split('/').pop()}/</b></div>` : null}
     ${open ? html`<div>
       ${list.error ? html`<${ErrorBox} error=${list.error} />` : null}
       ${files.map((f) => (f.is_dir

@@ -89,7 +89,7 @@ export function MetricChartPanel({ runs, keys, query, compact = false }) {
       <label>X axis <select value=${x} onChange=${(e) => setQuery({ x: e.target.value === 'step' ? '' : e.target.value, x0: '', x1: '' })} aria-label="X axis">
         <option value="step">Step</option><option value="relative">Relative time</option><option value="time">Wall time</option></select></label>
       <label>Smoothing <input type="range" min="0" max="0.99" step="0.01" value=${weight}
-        onInput=${(e) => setQuery({ smooth: Number(e.target.value) > 0 ? e.target.value : '' })} aria-label="Smoothing" /> ${weight.toFixed(2)}</label>
+        onInput=${(e) => setQuery({ smooth: Number(e.target.value) > 0 ? e.target.value : '' }, { replace: true })} aria-label="Smoothing" /> ${weight.toFixed(2)}</label>
       <label class="check"><input type="checkbox" checked=${logY} onChange=${(e) => setQuery({ log: e.target.checked ? '1' : '' })} /> Log scale</label>
       ${x0 !== undefined ? html`<button onClick=${() => setQuery({ x0: '', x1: '' })} data-action="reset-zoom">Reset zoom</button>` : null}
       ${live ? html`<span class="badge st-running">live</span>` : null}
@@ -128,7 +128,7 @@ export function ChartsPage({ route }) {
     <div class="key-picker">${allKeys.map((k) => html`<label class="chip-check"><input type="checkbox" checked=${keys.includes(k)} onChange=${() => flip(k)} />${k}</label>`)}</div>
     <div class="run-legend">${(runs.data || []).map((r, i) => html`<a href=${href(['runs', r.info.run_id])}>
       <i style=${`background:${PALETTE[i % PALETTE.length]}`}></i>${r.info.run_name || r.info.run_id.slice(0, 8)}</a>`)}</div>
-    ${runs.data ? html`<${MetricChartPanel} runs=${runs.data.map((r) => ({ run_id: r.info.run_id, label: r.info.run_name || r.info.run_id.slice(0, 8), status: r.info.status }))}
+    ${runs.error ? null : runs.data ? html`<${MetricChartPanel} runs=${runs.data.map((r) => ({ run_id: r.info.run_id, label: r.info.run_name || r.info.run_id.slice(0, 8), status: r.info.status }))}
       keys=${keys} query=${route.query} compact=${keys.length > 2} />` : html`<${Loading} />`}
   </div>`;
 }

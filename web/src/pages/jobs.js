@@ -5,8 +5,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api, tamga } from '../lib/api.js';
 import { href, navigate, setQuery } from '../lib/route.js';
-import { ago, fmtBytes, fmtDuration, fmtTime } from '../lib/format.js';
-import { splitArgs } from '../lib/args.js';
+import { ago, fmtBytes, fmtDuration, fmtTime, shortId } from '../lib/format.js';
+import { shellQuote, splitArgs } from '../lib/args.js';
 import { ErrorBox, KV, Loading, Modal, Status, Tabs, useAsync } from '../components/common.js';
 
 const REFRESH_MS = 5000;
@@ -36,6 +36,7 @@ export function JobsPage({ route }) {
   const [submitting, setSubmitting] = useState(false);
   const oldest = {};
   for (const j of queued.data?.jobs || []) oldest[j.queue] = Math.min(oldest[j.queue] ?? Infinity, j.created_ms);
+  const agentsOf = Object.fromEntries((queues.data?.queues || []).map((q) => [q.name, q.agents]));
   const holder = {};
   for (const j of jobs.data?.jobs || []) if (j.state === 'running') for (const u of j.gpu_uuids || []) holder[u] = j.id;
   return html`<div class="page">
@@ -68,7 +69,8 @@ export function JobsPage({ route }) {
       </div>
       <table class="grid" data-testid="jobs"><thead><tr><th>Job</th><th>Queue</th><th>State</th><th>Reason / waiting for</th><th>Run</th><th>Agent</th><th>Created</th><th>Duration</th></tr></thead>
         <tbody>${(jobs.data?.jobs || []).map((j) => html`<tr><td><a href=${href(['jobs', j.id])}>${j.id}</a></td><td>${j.queue}</td><td><${Status} value=${j.state} /></td>
-          <td class="ellipsis">${j.waiting_for || j.reason || ''}</td><td>${j.run_id ? html`<a href=${href(['runs', j.run_id])}>${j.run_id.slice(0, 8)}</a>` : ''}</td>
+          <td class="ellipsis">${j.waiting_for || j.reason || (j.state === 'queued' && agentsOf[j.queue] === 0 ? `no agent serves queue ${j.queue}` : '')}</td>
+          <td>${j.run_id ? html`<a href=${href(['runs', j.run_id])}>${shortId(j.run_id)}</a>` : ''}</td>
           <td>${j.agent_id || ''}</td><td>${fmtTime(j.created_ms)}</td><td>${j.started_ms ? fmtDuration((j.ended_ms || Date.now()) - j.started_ms) : ''}</td></tr>`)}</tbody></table>
       ${jobs.data && (jobs.data.jobs || []).length === 0 ? html`<div class="empty">No jobs.</div>` : null}</div>` : null}
     ${submitting ? html`<${SubmitDialog} queues=${queues.data?.queues || []} onClose=${() => setSubmitting(false)} />` : null}
@@ -94,6 +96,7 @@ function SubmitDialog({ queues, onClose, initial }) {
     } catch (err) { setError(err); }
   };
   return html`<${Modal} title="Submit a job" onClose=${onClose}><form onSubmit=${submit}>
+    ${queues.length === 0 ? html`<div class="error">No queues yet: an admin creates one with <code>tamga queues create NAME</code>, and <code>tamga agent --queue NAME</code> serves it.</div>` : null}
     <label>Queue <select value=${queue} onChange=${(e) => setQueue(e.target.value)} name="queue">${queues.map((q) => html`<option value=${q.name}>${q.name}</option>`)}</select></label>
     <label>Command <input value=${command} onInput=${(e) => setCommand(e.target.value)} placeholder="python3 train.py --lr 0.01" name="command" /></label>
     <label>GPUs <input type="number" min="0" max="64" value=${gpus} onInput=${(e) => setGpus(e.target.value)} name="gpus" /></label>
@@ -132,7 +135,7 @@ export function JobPage({ jobId }) {
     <${KV} rows=${[
       ['Queue', j.queue], ['State', html`<${Status} value=${j.state} />`],
       (j.reason || j.waiting_for) && ['Reason', j.waiting_for || j.reason],
-      ['Command', html`<span class="mono">${(j.spec?.command || []).join(' ')}</span>`],
+      ['Command', html`<span class="mono">${shellQuote(j.spec?.command)}</span>`],
       j.run_id && ['Run', html`<a href=${href(['runs', j.run_id])}>${j.run_id}</a>`],
       j.agent_id && ['Agent', j.agent_id], (j.gpu_uuids || []).length && ['GPUs', j.gpu_uuids.join(', ')],
       ['Created', fmtTime(j.created_ms)], j.started_ms && ['Started', fmtTime(j.started_ms)], j.ended_ms && ['Ended', fmtTime(j.ended_ms)],

@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api, mlflow, tamga } from '../lib/api.js';
 import { href, setQuery } from '../lib/route.js';
-import { fmtTime } from '../lib/format.js';
+import { fmtTime, shortId } from '../lib/format.js';
 import { Markdown } from '../lib/markdown.js';
 import { ErrorBox, Loading, Tabs, useAsync } from '../components/common.js';
 
@@ -68,7 +68,7 @@ export function ModelPage({ route, name }) {
           ${STAGES.map((s) => html`<option value=${s}>${s}</option>`)}</select></td>
         <td>${(v.aliases || []).map((a) => html`<span class="chip alias">@${a}</span>`)}</td>
         <td>${v.status}</td><td>${fmtTime(v.creation_timestamp)}</td>
-        <td>${v.run_id ? html`<a href=${href(['runs', v.run_id])}>${v.run_id.slice(0, 8)}</a>` : ''}</td>
+        <td>${v.run_id ? html`<a href=${href(['runs', v.run_id])}>${shortId(v.run_id)}</a>` : ''}</td>
         <td class="ellipsis">${v.description || ''}</td></tr>`)}</tbody></table>` : null}
     ${tab === 'aliases' ? html`<${Aliases} model=${m} versions=${list} act=${act} />` : null}
     ${tab === 'about' ? html`<${About} model=${m} act=${act} />` : null}
@@ -88,7 +88,7 @@ function Aliases({ model, versions, act }) {
       <table class="grid compact" data-testid="aliases"><tbody>${(model.aliases || []).map((a) => html`<tr><th>@${a.alias}</th><td>v${a.version}</td>
         <td><button class="danger" onClick=${() => confirm(`Remove alias @${a.alias}?`) && act(() => api(mlflow('registered-models/alias'), { method: 'DELETE', query: { name: model.name, alias: a.alias } }))}>Remove</button></td></tr>`)}</tbody></table>
       <h3>Move an alias</h3>
-      <form class="inline-form" onSubmit=${(e) => { e.preventDefault(); act(() => api(mlflow('registered-models/alias'), { method: 'POST', body: { name: model.name, alias: alias.trim(), version } })); }}>
+      <form class="inline-form" onSubmit=${(e) => { e.preventDefault(); act(() => api(mlflow('registered-models/alias'), { method: 'POST', body: { name: model.name, alias: alias.trim().replace(/^@/, ''), version } })); }}>
         <input placeholder="alias (e.g. production)" value=${alias} onInput=${(e) => setAlias(e.target.value)} aria-label="Alias" name="alias" />
         <select value=${version} onChange=${(e) => setVersion(e.target.value)} aria-label="Version">${versions.map((v) => html`<option value=${v.version}>v${v.version}</option>`)}</select>
         <button class="primary" disabled=${!alias.trim() || !version} data-action="set-alias">Set alias</button>

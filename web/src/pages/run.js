@@ -18,6 +18,8 @@ const NOTE = 'mlflow.note.content';
 export function RunPage({ route, runId }) {
   const tab = route.query.tab || 'overview';
   const run = useAsync(() => api(mlflow('runs/get'), { query: { run_id: runId } }).then((r) => r.run), [runId]);
+  const exp = useAsync(() => (run.data ? api(mlflow('experiments/get'), { query: { experiment_id: run.data.info.experiment_id } }) : null),
+    [run.data?.info.experiment_id]);
   if (run.error) return html`<div class="page"><${ErrorBox} error=${run.error} /></div>`;
   if (!run.data) return html`<div class="page"><${Loading} /></div>`;
   const r = run.data;
@@ -26,7 +28,7 @@ export function RunPage({ route, runId }) {
   const tabs = [['overview', 'Overview'], ['metrics', `Metrics (${(r.data.metrics || []).length})`],
     ['artifacts', 'Artifacts'], ['environment', 'Environment'], ...(jobId ? [['job', 'Job log']] : [])];
   return html`<div class="page">
-    <div class="crumbs"><a href=${href(['experiments', r.info.experiment_id, 'runs'])}>Experiment ${r.info.experiment_id}</a> ›</div>
+    <div class="crumbs"><a href=${href(['experiments', r.info.experiment_id, 'runs'])}>${exp.data?.experiment?.name || 'Experiment ' + r.info.experiment_id}</a> ›</div>
     <div class="page-head">
       <h1 data-testid="run-name">${r.info.run_name || r.info.run_id}</h1><${Status} value=${r.info.status} />
       ${r.info.lifecycle_stage === 'deleted' ? html`<span class="badge st-deleted">deleted</span>` : null}
@@ -138,9 +140,9 @@ function Environment({ run, tags }) {
   const env = Object.entries(tags).filter(([k]) => k.startsWith('tamga.env.') || k.startsWith('tamga.job.'))
     .sort(([a], [b]) => a.localeCompare(b));
   return html`<div>
-    ${env.length === 0 ? html`<p class="muted">No environment was captured (runs started by <code>tamga jobs submit</code> record it).</p>` : null}
+    ${env.length === 0 ? html`<p class="muted">No environment was captured (runs started by <code>tamga jobs submit</code> record it).</p>` : html`
     <${KV} rows=${env.map(([k, v]) => [k.replace(/^tamga\./, ''), html`<span class="mono">${v}</span>`])} />
     <h2>Captured files</h2>
-    <${ArtifactBrowser} runId=${run.info.run_id} path="tamga" embedded=${true} />
+    <${ArtifactBrowser} runId=${run.info.run_id} path="tamga" embedded=${true} />`}
   </div>`;
 }

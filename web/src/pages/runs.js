@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { html } from '../lib/html.js';
 import { api, mlflow, tamga } from '../lib/api.js';
 import { href, navigate, setQuery } from '../lib/route.js';
-import { fmtDuration, fmtNum, fmtTime } from '../lib/format.js';
+import { fmtDuration, fmtNum, fmtTime, shortId } from '../lib/format.js';
 import { addClause, clause, columnId, columnTitle, removeClause, splitClauses } from '../lib/filter.js';
 import {
   defaultColumns, displayCount, locate, runsStateFromQuery, runsStateToQuery, tableRequest, toCsv,
@@ -40,6 +40,7 @@ export function RunsPage({ route }) {
   const [choosing, setChoosing] = useState(false);
   const [tagging, setTagging] = useState(false);
   const [actionError, setActionError] = useState(null);
+  const [note, setNote] = useState(null);
   const [filterText, setFilterText] = useState(state.filter);
   const firstPaint = useRef(performance.now());
 
@@ -70,6 +71,8 @@ export function RunsPage({ route }) {
     const res = await api(tamga('runs/table'), { method: 'POST', body: {
       ...tableRequest(experimentIds, { ...effective, nested: false, filter: `tags.mlflow.parentRunId = '${row.run_id}'` }, 0, 1000),
     } });
+    if (res.rows.length === 0) { setNote(`${row.run_name || shortId(row.run_id)} has no child runs.`); return; }
+    setNote(null);
     setExpansions([...expansions, { index: loc.index, rows: res.rows }].sort((a, b) => a.index - b.index));
   };
 
@@ -98,18 +101,18 @@ export function RunsPage({ route }) {
           aria-label=${'Select ' + (r.run_name || r.run_id)} />
         ${state.nested && !r._child ? html`<button class="caret" title="Show child runs"
           onClick=${() => toggleExpand(r, d)}>${expansions.some((e) => e.index === locate(d, expansions).index) ? '▾' : '▸'}</button>` : null}
-        <a href=${href(['runs', r.run_id])} class="run-link">${r.run_name || r.run_id.slice(0, 8)}</a></span>` },
+        <a href=${href(['runs', r.run_id])} class="run-link">${r.run_name || shortId(r.run_id)}</a></span>` },
     { id: 'status', title: 'Status', width: 96, sortable: true, sortSpec: { kind: 'attribute', key: 'status' },
       render: (r) => html`<${Status} value=${r.status} />` },
     { id: 'start', title: 'Started', width: 168, sortable: true, sortSpec: { kind: 'attribute', key: 'start_time' },
       render: (r) => fmtTime(r.start_time) },
-    { id: 'duration', title: 'Duration', width: 84,
+    { id: 'duration', title: 'Duration', width: 92,
       render: (r) => fmtDuration((r.end_time || (r.status === 'RUNNING' ? Date.now() : r.start_time)) - r.start_time) },
     { id: 'user', title: 'User', width: 110, sortable: true, sortSpec: { kind: 'attribute', key: 'user_id' }, render: (r) => r.user_id },
     ...(multi ? [{ id: 'exp', title: 'Experiment', width: 130,
       render: (r) => (exps.data || []).find((e) => e?.experiment_id === r.experiment_id)?.name || r.experiment_id }] : []),
     ...(state.nested ? [] : [{ id: 'parent', title: 'Parent', width: 90,
-      render: (r) => (r.parent_run_id ? html`<a href=${href(['runs', r.parent_run_id])}>${r.parent_run_id.slice(0, 8)}</a>` : '') }]),
+      render: (r) => (r.parent_run_id ? html`<a href=${href(['runs', r.parent_run_id])}>${shortId(r.parent_run_id)}</a>` : '') }]),
     ...cols.map((c, i) => ({
       id: columnId(c), title: columnTitle(c), width: c.kind === 'metric' ? 110 : 130, sortable: true, sortSpec: c,
       tip: `${c.kind} ${c.key}${c.agg && c.agg !== 'last' ? ' (' + c.agg + ')' : ''} — right-click a value to filter`,
@@ -117,7 +120,9 @@ export function RunsPage({ route }) {
       className: c.kind === 'metric' ? 'num' : '',
       render: (r) => {
         const v = r.values ? r.values[i] : null;
-        return html`<span onContextMenu=${(e) => { e.preventDefault(); setMenu({ x: e.clientX, y: e.clientY, col: c, value: v }); }}
+        // The filter grammar compares a metric's latest value: min/max cells offer no filter menu.
+        const filterable = c.kind !== 'metric' || (c.agg || 'last') === 'last';
+        return html`<span onContextMenu=${filterable ? (e) => { e.preventDefault(); setMenu({ x: e.clientX, y: e.clientY, col: c, value: v }); } : undefined}
           title=${v === null || v === undefined ? '' : String(v)}>${c.kind === 'metric' ? fmtNum(v) : (v ?? '')}</span>`;
       },
     })),
@@ -164,7 +169,7 @@ export function RunsPage({ route }) {
   return html`<div class="page page-full">
     <div class="page-head">
       <h1 title=${title}>${title}</h1>
-      <span class="muted" data-testid="run-count">${cache.total === null ? '' : `${total.toLocaleString()} runs`}</span>
+      <span class="muted" data-testid="run-count">${cache.total === null ? '' : `${total.toLocaleString()} run${total === 1 ? '' : 's'}`}</span>
       <${SavedViews} experiment=${experimentIds.length === 1 ? exps.data?.[0] : null} state=${effective}
         onApply=${(q) => navigate(route.parts, q)} onSaved=${exps.reload} />
     </div>
@@ -194,6 +199,7 @@ export function RunsPage({ route }) {
           bulk((id) => api(mlflow('runs/delete'), { method: 'POST', body: { run_id: id } }))}>Delete</button>`}
       <button onClick=${exportCsv} disabled=${!total}>Export CSV</button>
       ${selected.size ? html`<button onClick=${() => setSelected(new Set())}>Clear selection</button>` : null}
+      ${note ? html`<span class="muted">${note}</span>` : null}
     </div>
     <${ErrorBox} error=${exps.error || keys.error || cache.error || actionError} />
     <${VirtualTable} rowCount=${count} columns=${columns} getRow=${rowAt} onRange=${onRange} testId="runs-table"
