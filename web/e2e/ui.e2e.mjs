@@ -3,7 +3,9 @@
 // Checks values read back from the page (table cells, the chart's data), not screenshots; the screenshots
 // are saved for docs/ui.md.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { arg, check, client, eventually, launchBrowser, startServer } from './harness.mjs';
 import { HISTORY_STEPS, SPIKE, SPIKE_STEP, seed } from './seed.mjs';
@@ -273,7 +275,6 @@ try {
   await step('serving: the deployment, its manifests and GitOps commits (both alias moves)', async () => {
     await page.goto(`${server.url}/#/serving`);
     await page.waitForSelector('[data-testid=deployments] a:text-is("fraud-api")');
-    await shot('serving');
     await page.click('[data-testid=deployments] a:text-is("fraud-api")');
     const commits = await eventually(async () => {
       await page.reload();
@@ -285,6 +286,48 @@ try {
     const manifests = await page.$$eval('[data-testid=manifest]', (ps) => ps.map((p) => p.textContent).join('\n'));
     check(/kind:\s*"?Deployment/.test(manifests), 'rendered Deployment manifest shown: ' + manifests.slice(0, 300));
     await shot('deployment');
+  });
+
+  await step('serving: an in-process deployment of a real TorchScript model, its version, readiness, QPS and latency', async () => {
+    // tests/serving/make_models.py makes the serving tests' models with Debian's python3-torch.
+    const dir = mkdtempSync(join(tmpdir(), 'tamga-ui-models-'));
+    const script = fileURLToPath(new URL('../../tests/serving/make_models.py', import.meta.url));
+    await new Promise((resolve, reject) => spawn('/usr/bin/python3', [script, dir], { stdio: 'ignore' })
+      .on('exit', (code) => (code === 0 ? resolve() : reject(new Error('make_models.py exited ' + code)))));
+    const ml = '/api/2.0/mlflow';
+    const run = (await c.post(`${ml}/runs/create`, { experiment_id: '0' })).run.info;
+    const walk = (d, rel = '') => readdirSync(join(d, rel), { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? walk(d, join(rel, e.name)) : [join(rel, e.name)]));
+    for (const f of walk(join(dir, 'mlp'))) {
+      await c.put(`/api/2.0/mlflow-artifacts/artifacts/0/${run.run_id}/artifacts/mlp/${f}`, readFileSync(join(dir, 'mlp', f)));
+    }
+    rmSync(dir, { recursive: true, force: true });
+    await c.post(`${ml}/registered-models/create`, { name: 'scorer' });
+    await c.post(`${ml}/model-versions/create`, { name: 'scorer', source: `runs:/${run.run_id}/mlp` });
+    await c.post(`${ml}/registered-models/alias`, { name: 'scorer', alias: 'production', version: '1' });
+    await c.post('/api/2.0/tamga/deployments', { name: 'scorer-local', model_name: 'scorer', target: 'local' });
+    await eventually(async () => (await fetch(`${server.url}/v2/models/scorer-local/ready`)).status === 200, 'deployment ready', 60000);
+    const infer = () => fetch(`${server.url}/v2/models/scorer-local/infer`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'input-0', datatype: 'FP32', shape: [2, 16], data: Array(32).fill(0.5) }] }) });
+    for (let i = 0; i < 20; i++) check((await infer()).status === 200, 'inference answers');
+    await page.goto(`${server.url}/#/serving`);
+    const row = await eventually(async () => {
+      const cells = await page.$$eval('[data-testid=deployments] tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+      const r = cells.find((c) => c[0] === 'scorer-local');
+      return r && r[5].includes('ready') && r[7].endsWith('ms') ? r : null;
+    }, 'the local deployment row with readiness and latency', 15000);
+    check(row[4] === 'v1', 'answering version v1: ' + row);
+    check(row[9] === '0', 'no errors: ' + row);
+    // QPS comes from two readings of /metrics 5 s apart, with traffic in between.
+    const t = setInterval(() => { infer().catch(() => {}); }, 100);
+    try {
+      await eventually(async () => {
+        const cells = await page.$$eval('[data-testid=deployments] tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+        const r = cells.find((c) => c[0] === 'scorer-local');
+        return r && Number(r[6]) > 0;
+      }, 'a request rate', 15000);
+    } finally { clearInterval(t); }
+    await shot('serving');
   });
 
   await step('charts page renders', async () => {

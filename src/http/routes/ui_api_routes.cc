@@ -13,7 +13,7 @@
 namespace tamga {
 namespace {
 
-constexpr int64_t kMaxTableWindow = 5000;
+constexpr int64_t kMaxTableWindow = 2000;  // rows per answer: bounds what one unread reply holds (~2 MB)
 constexpr size_t kMaxTableColumns = 500;
 constexpr int64_t kColumnSampleRuns = 2000;
 constexpr int64_t kMaxColumnKeys = 20000;

@@ -143,8 +143,8 @@ export function RunsPage({ route }) {
     try {
       const rows = [];
       const n = Math.min(total, 100000);
-      for (let off = 0; off < n; off += 5000) {
-        const res = await api(tamga('runs/table'), { method: 'POST', body: tableRequest(experimentIds, effective, off, 5000) });
+      for (let off = 0; off < n; off += 2000) {
+        const res = await api(tamga('runs/table'), { method: 'POST', body: tableRequest(experimentIds, effective, off, 2000) });
         for (const r of res.rows) {
           rows.push([r.run_id, r.run_name, r.experiment_id, r.status, fmtTime(r.start_time), fmtTime(r.end_time), r.user_id,
             r.parent_run_id || '', ...r.values]);

@@ -25,12 +25,14 @@ function useServingStats() {
         const next = {};
         for (const m of models) {
           const total = sum(samples, 'tamga_serving_requests_total', { model: m });
-          const ok = sum(samples, 'tamga_serving_requests_total', { model: m, outcome: 'ok' });
+          // outcomes: success, failure, error, rejected (overload) and invalid_input (the caller's mistake)
+          const ok = sum(samples, 'tamga_serving_requests_total', { model: m, outcome: 'success' });
+          const invalid = sum(samples, 'tamga_serving_requests_total', { model: m, outcome: 'invalid_input' });
           const b = buckets(samples, 'tamga_serving_latency_seconds', { model: m, phase: 'total' });
           const p = prev.current?.models[m];
           const dt = prev.current ? (now - prev.current.at) / 1000 : 0;
           next[m] = {
-            total, errors: total - ok, buckets: b,
+            total, errors: total - ok - invalid, invalid, buckets: b,
             qps: p && dt > 0 ? (total - p.total) / dt : null,
             p50: quantile(0.5, b, p?.buckets), p99: quantile(0.99, b, p?.buckets),
           };
@@ -80,7 +82,7 @@ export function ServingPage() {
           <td class="num">${s?.qps === null || s?.qps === undefined ? '' : fmtNum(Number(s.qps.toFixed(2)))}</td>
           <td class="num">${s?.p50 ? fmtNum(Number((s.p50 * 1000).toFixed(2))) + ' ms' : ''}</td>
           <td class="num">${s?.p99 ? fmtNum(Number((s.p99 * 1000).toFixed(2))) + ' ms' : ''}</td>
-          <td class="num">${s ? s.errors : ''}</td></tr>`;
+          <td class="num" title=${s ? `${s.invalid} refused as invalid input` : ''}>${s ? s.errors : ''}</td></tr>`;
       })}</tbody></table>
     ${list.data && list.data.length === 0 ? html`<div class="empty">No deployments. Create one with <code>tamga deploy apply -f spec.json</code>.</div>` : null}
   </div>`;
@@ -104,7 +106,7 @@ export function DeploymentPage({ name }) {
       ['Rendered version', dep.rendered_version ? 'v' + dep.rendered_version : 'not rendered yet'],
       ['Updated', fmtTime(dep.last_updated_timestamp)],
       dep.spec.target === 'local' && ['Serving', serving.data ? (serving.data.ready ? `ready, v${(serving.data.versions || []).join(', v')}` : 'not ready ' + (serving.data.error || '')) : '…'],
-      stats && ['Requests', `${stats.total} (${stats.errors} errors)`],
+      stats && ['Requests', `${stats.total} (${stats.errors} errors, ${stats.invalid} invalid inputs)`],
     ]} />
     <h2>Spec</h2><pre class="text">${JSON.stringify(dep.spec, null, 2)}</pre>
     <h2>GitOps commits</h2>
