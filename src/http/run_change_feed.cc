@@ -9,7 +9,8 @@ namespace tamga {
 // Numbers start at the wall clock in microseconds, so a client still holding a number from before a restart
 // is below every number given after it (its next wait is woken by the next write).
 RunChangeFeed::RunChangeFeed() : hub_(0) {
-  seq_ = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+  seq_ = std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
              .count();
 }
 

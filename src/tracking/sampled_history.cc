@@ -49,7 +49,8 @@ Result<std::vector<SampledSeries>> TrackingService::SampleMetrics(const SampledM
         case SampledMetricsRequest::XAxis::kTime:
           return static_cast<double>(p.timestamp);
         case SampledMetricsRequest::XAxis::kRelative:
-          return static_cast<double>(p.timestamp) - static_cast<double>(info.start_time);  // no int64 overflow
+          return static_cast<double>(p.timestamp) -
+                 static_cast<double>(info.start_time);  // no int64 overflow
       }
       return 0.0;
     };
@@ -58,8 +59,9 @@ Result<std::vector<SampledSeries>> TrackingService::SampleMetrics(const SampledM
       HistoryPage page;
       if (by_step && std::isfinite(x_min) && std::isfinite(x_max) && x_min >= -9e18 && x_max <= 9e18) {
         // A zoomed step range: only the chunks that overlap it.
-        TAMGA_ASSIGN_OR_RETURN(page.points, store_->GetMetricRange(run_id, key, static_cast<int64_t>(std::ceil(x_min)),
-                                                                   static_cast<int64_t>(std::floor(x_max))));
+        TAMGA_ASSIGN_OR_RETURN(page.points,
+                               store_->GetMetricRange(run_id, key, static_cast<int64_t>(std::ceil(x_min)),
+                                                      static_cast<int64_t>(std::floor(x_max))));
       } else {
         TAMGA_ASSIGN_OR_RETURN(page, store_->GetMetricHistory(run_id, key, after, 0));
       }

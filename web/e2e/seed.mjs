@@ -32,6 +32,8 @@ export async function seed(c) {
     }
     await c.post(`${ml}/runs/log-batch`, { run_id: long.run_id, metrics });
   }
+  await c.post(`${ml}/runs/log-inputs`, { run_id: long.run_id, datasets: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }],
+    dataset: { name: 'mnist-train', digest: 'd41d8cd9', source_type: 'local', source: '{"uri": "/data/mnist"}', schema: '', profile: '' } }] });
   // Nested runs: a parent with two children.
   const parent = (await c.post(`${ml}/runs/create`, { experiment_id: exp, run_name: 'sweep-parent', start_time: t0 + 40_000 })).run.info;
   for (let k = 0; k < 2; k++) {

@@ -106,6 +106,8 @@ try {
     check((await page.textContent('[data-testid=run-name]')) === 'run-00', 'run name');
     const params = await page.$$eval('[data-testid=params] tr', (rs) => rs.map((r) => r.textContent));
     check(params.some((p) => p.includes('lr') && p.includes('0.001')), 'params shown: ' + params);
+    await page.waitForSelector('td:text-is("mnist-train")');
+    await page.waitForSelector('td:text-is("training")');
     await page.click('[data-action=edit-description]');
     await page.fill('textarea.note', 'Baseline **run**');
     await page.click('[data-action=save-description]');

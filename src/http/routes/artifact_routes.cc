@@ -3,8 +3,8 @@
 #include "artifacts/artifact_path.h"
 #include "core/json_writer.h"
 #include "core/uri.h"
-#include "http/byte_range.h"
 #include "core/utf8.h"
+#include "http/byte_range.h"
 #include "http/routes/route_context.h"
 
 namespace tamga {

@@ -349,8 +349,8 @@ Result<HistoryPage> SqliteMetadataStore::GetMetricHistory(const std::string& run
 }
 
 Result<std::vector<HistoryPoint>> SqliteMetadataStore::GetMetricRange(const std::string& run_id,
-                                                                      const std::string& key, int64_t min_step,
-                                                                      int64_t max_step) {
+                                                                      const std::string& key,
+                                                                      int64_t min_step, int64_t max_step) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
   TAMGA_ASSIGN_OR_RETURN(auto run_pk, SqliteFindRunPk(*db, run_id));
   if (!run_pk) return NotFound("Run with id=" + run_id + " not found");
