@@ -170,6 +170,15 @@ int main(int argc, char** argv) {
       ->envname("TAMGA_TLS_KEY");
   server
       ->add_option(
+          "--backend-store-uri", config.backend_store_uri,
+          "Metadata store: sqlite:///relative.db or sqlite:////absolute.db (default: <data-dir>/tamga.db)")
+      ->envname("TAMGA_BACKEND_STORE_URI");
+  server
+      ->add_option("--artifacts-destination", config.artifacts_destination,
+                   "Artifact store: file:///absolute/dir or a path (default: <data-dir>/artifacts)")
+      ->envname("TAMGA_ARTIFACTS_DESTINATION");
+  server
+      ->add_option(
           "--ui-dir", config.ui_dir,
           "Serve the web UI from this folder (node web/build.mjs --out DIR) instead of the built-in one")
       ->envname("TAMGA_UI_DIR");

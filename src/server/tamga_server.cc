@@ -13,6 +13,7 @@
 #include "core/metrics.h"
 #include "core/port_file.h"
 #include "core/random.h"
+#include "core/store_uri.h"
 #include "deploy/deploy_service.h"
 #include "grpc/oip_grpc_server.h"
 #include "http/access_control.h"
@@ -63,6 +64,8 @@ struct TamgaServer::Parts {
   SystemClock clock;
   SystemRandom random;
   std::unique_ptr<DirLock> data_dir_lock;  // first: held until everything else is gone
+  std::unique_ptr<DirLock>
+      store_dir_lock;  // the folder of a --backend-store-uri database outside the data dir
   MetricsRegistry metrics;
   LongPollGate long_polls{LongPollGate::Options{}};  // early: outlives every service holding a wait's ticket
   // Before every service: destroyed after them. Services hold responders of in-flight requests (long-polls,
@@ -142,14 +145,39 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   SqliteMetadataStore::Options so;
   so.path = config.data_dir + "/tamga.db";
   so.synchronous = config.sqlite_sync;
+  if (!config.backend_store_uri.empty()) {
+    TAMGA_ASSIGN_OR_RETURN(StoreUri uri, ParseBackendStoreUri(config.backend_store_uri));
+    if (uri.kind != StoreUri::Kind::kSqlite) {
+      return FailedPrecondition("--backend-store-uri " + uri.Redacted() +
+                                ": PostgreSQL support is being built (docs/scale-out.md); this build serves "
+                                "sqlite:/// only");
+    }
+    so.path = uri.path;
+    std::filesystem::path parent = std::filesystem::absolute(so.path).parent_path();
+    std::filesystem::create_directories(parent, ec);
+    // One writer per SQLite database: a second server given the same file (from another data dir) is refused.
+    if (!std::filesystem::equivalent(parent, config.data_dir, ec)) {
+      TAMGA_ASSIGN_OR_RETURN(p->store_dir_lock, DirLock::Acquire(parent.string()));
+    }
+  }
   TAMGA_ASSIGN_OR_RETURN(p->store, SqliteMetadataStore::Create(so));
   // The databases hold password and token hashes and every run: readable by the server's user only.
-  for (const char* f : {"/tamga.db", "/tamga.db-wal", "/tamga.db-shm"}) {
-    std::filesystem::permissions(config.data_dir + f,
+  for (const char* f : {"", "-wal", "-shm"}) {
+    std::filesystem::permissions(so.path + f,
                                  std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
                                  std::filesystem::perm_options::replace, ec);
   }
-  TAMGA_ASSIGN_OR_RETURN(p->blobs, LocalBlobStore::Create({config.data_dir + "/artifacts"}, &p->random));
+  std::string artifacts_root = config.data_dir + "/artifacts";
+  if (!config.artifacts_destination.empty()) {
+    TAMGA_ASSIGN_OR_RETURN(StoreUri uri, ParseArtifactsUri(config.artifacts_destination));
+    if (uri.kind != StoreUri::Kind::kFile) {
+      return FailedPrecondition(
+          "--artifacts-destination " + uri.Redacted() +
+          ": S3 support is being built (docs/scale-out.md); this build serves file:/// only");
+    }
+    artifacts_root = uri.path;
+  }
+  TAMGA_ASSIGN_OR_RETURN(p->blobs, LocalBlobStore::Create({artifacts_root}, &p->random));
   TAMGA_ASSIGN_OR_RETURN(p->writer, GroupCommitter::Create({}, p->store.get(), &p->clock, &p->metrics));
   p->tracking = std::make_unique<TrackingService>(TrackingService::Options{}, p->store.get(), p->writer.get(),
                                                   &p->clock, &p->random);

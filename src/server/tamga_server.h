@@ -57,6 +57,9 @@ struct ServerConfig {
   std::string tls_key_file;
   // The web UI from this folder (written by web/build.mjs) instead of the assets compiled in ("" = embedded).
   std::string ui_dir;
+  // MLflow's flag names (docs/scale-out.md): "" = <data_dir>/tamga.db and <data_dir>/artifacts.
+  std::string backend_store_uri;      // sqlite:///path.db (postgresql:// in progress)
+  std::string artifacts_destination;  // file:///dir or a path (s3:// in progress)
 };
 
 class TamgaServer {
