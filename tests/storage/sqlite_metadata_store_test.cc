@@ -2,6 +2,9 @@
 
 #include <filesystem>
 
+#include "storage/job_store.h"
+#include "storage/sqlite/migrations.h"
+
 #include "conformance/metadata_store_conformance.h"
 
 namespace tamga {
@@ -88,6 +91,29 @@ TEST(SqliteMetadataStore, FillsMetricRangesOfOlderDatabases) {
   ASSERT_EQ(run->metric_ranges.size(), 1u);
   EXPECT_EQ(run->metric_ranges[0].first, -2);
   EXPECT_EQ(run->metric_ranges[0].second, 7);
+}
+
+// jobs.db has numbered migrations too; a file written before them (tables, no schema_migrations) is adopted
+// as version 1 with its rows intact.
+TEST(SqliteJobStore, AdoptsADatabaseFromBeforeNumberedMigrations) {
+  std::string path = TempDbPath() + ".jobs";
+  {
+    auto db = SqliteDb::Open({path});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(SqliteJobMigrations()[0].sql).ok());
+    ASSERT_TRUE((*db)->Exec("INSERT INTO job_queues(name, created_ms) VALUES ('old', 1)").ok());
+  }
+  auto store = OpenSqliteJobStore(path, "NORMAL");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store->reset();
+  auto db = SqliteDb::Open({path});
+  ASSERT_TRUE(db.ok());
+  auto q = (*db)->Prepare(
+      "SELECT (SELECT MAX(version) FROM schema_migrations), (SELECT COUNT(*) FROM job_queues)");
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(*(*q)->Step());
+  EXPECT_EQ((*q)->Int(0), static_cast<int64_t>(SqliteJobMigrations().back().version));
+  EXPECT_EQ((*q)->Int(1), 1);
 }
 
 }  // namespace

@@ -327,7 +327,7 @@ try {
         const cells = await page.$$eval('[data-testid=deployments] tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
         const r = cells.find((c) => c[0] === 'scorer-local');
         return r && Number(r[6]) > 0;
-      }, 'a request rate', 15000);
+      }, 'a request rate', 30000);
     } finally { clearInterval(t); }
     await shot('serving');
   });

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "core/result.h"
+
 namespace tamga {
 
 struct Migration {
@@ -12,6 +14,12 @@ struct Migration {
   const char* sql;
 };
 
-const std::vector<Migration>& SqliteMigrations();
+const std::vector<Migration>& SqliteMigrations();     // tamga.db (migrations/)
+const std::vector<Migration>& SqliteJobMigrations();  // jobs.db (job_migrations/)
+
+class SqliteDb;
+// Applies the steps newer than the database's recorded version, each in its own transaction, and records
+// them in schema_migrations. FailedPrecondition when the database is newer than `list`.
+Status ApplySqliteMigrations(SqliteDb& db, const std::vector<Migration>& list, int* version_out);
 
 }  // namespace tamga

@@ -3,54 +3,11 @@
 #include <mutex>
 
 #include "storage/job_store.h"
+#include "storage/sqlite/migrations.h"
 #include "storage/sqlite/sqlite_db.h"
 
 namespace tamga {
 namespace {
-
-constexpr const char* kSchema = R"SQL(
-CREATE TABLE IF NOT EXISTS job_queues (
-  name TEXT PRIMARY KEY,
-  max_concurrency INTEGER NOT NULL DEFAULT 0,
-  strategy TEXT NOT NULL DEFAULT 'spread',
-  created_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-  id TEXT PRIMARY KEY,
-  seq INTEGER NOT NULL UNIQUE,
-  queue TEXT NOT NULL,
-  priority INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  reason TEXT NOT NULL DEFAULT '',
-  spec TEXT NOT NULL,
-  run_id TEXT NOT NULL DEFAULT '',
-  agent_id TEXT NOT NULL DEFAULT '',
-  gpu_uuids TEXT NOT NULL DEFAULT '',
-  attempts INTEGER NOT NULL DEFAULT 0,
-  exit_code INTEGER,
-  abort_requested INTEGER NOT NULL DEFAULT 0,
-  lease_expires_ms INTEGER NOT NULL DEFAULT 0,
-  created_ms INTEGER NOT NULL,
-  started_ms INTEGER NOT NULL DEFAULT 0,
-  ended_ms INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, seq);
-CREATE INDEX IF NOT EXISTS jobs_by_queue ON jobs(queue, seq);
-CREATE TABLE IF NOT EXISTS job_logs (
-  job_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  stream TEXT NOT NULL,
-  data BLOB NOT NULL,
-  PRIMARY KEY (job_id, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS job_agents (
-  id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  info TEXT NOT NULL,
-  last_seen_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS job_policies (
-  kind TEXT NOT NULL,
-  key TEXT NOT NULL,
-  spec TEXT NOT NULL,
-  PRIMARY KEY (kind, key)) WITHOUT ROWID;
-)SQL";
 
 constexpr const char* kJobColumns =
     "id, seq, queue, priority, state, reason, spec, run_id, agent_id, gpu_uuids, attempts, exit_code, "
@@ -286,7 +243,7 @@ Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::string& path,
   o.synchronous = synchronous;
   o.background_checkpoint = true;
   TAMGA_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(o));
-  TAMGA_RETURN_IF_ERROR(db->Exec(kSchema));
+  TAMGA_RETURN_IF_ERROR(ApplySqliteMigrations(*db, SqliteJobMigrations(), nullptr));
   return std::unique_ptr<JobStore>(new SqliteJobStore(std::move(db)));
 }
 

@@ -94,44 +94,7 @@ Status SqliteMetadataStore::BackfillMetricRanges() {
 }
 
 Status SqliteMetadataStore::Migrate() {
-  SqliteDb& db = *writer_;
-  TAMGA_RETURN_IF_ERROR(db.Exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-      "applied_at INTEGER NOT NULL DEFAULT (strftime('%s','now')))"));
-  int current = 0;
-  {
-    TAMGA_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
-    TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (row) current = static_cast<int>(stmt->Int(0));
-  }
-  int newest = 0;
-  for (const Migration& m : SqliteMigrations()) {
-    newest = std::max(newest, m.version);
-    if (m.version <= current) continue;
-    TAMGA_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
-    Status s = db.Exec(m.sql);
-    if (s.ok()) {
-      auto stmt = db.PrepareUncached("INSERT INTO schema_migrations(version, name) VALUES (?1, ?2)");
-      if (!stmt.ok()) {
-        s = stmt.status();
-      } else {
-        (*stmt)->Bind(1, m.version).Bind(2, m.name);
-        s = (*stmt)->Run();
-      }
-    }
-    if (!s.ok()) {
-      (void)db.Exec("ROLLBACK");
-      return Internal("migration " + std::string(m.name) + " failed: " + s.message());
-    }
-    TAMGA_RETURN_IF_ERROR(db.Exec("COMMIT"));
-    current = m.version;
-  }
-  if (current > newest) {
-    return FailedPrecondition("database schema version " + std::to_string(current) +
-                              " is newer than this binary supports (" + std::to_string(newest) + ")");
-  }
-  schema_version_ = current;
-  return Status::Ok();
+  return ApplySqliteMigrations(*writer_, SqliteMigrations(), &schema_version_);
 }
 
 Result<std::unique_ptr<SqliteDb>> SqliteMetadataStore::OpenReader() {
