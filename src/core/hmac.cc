@@ -20,15 +20,17 @@ std::string Sha256(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(md), sizeof md);
 }
 
-std::string Sha256Hex(std::string_view data) {
-  static const char* hex = "0123456789abcdef";
+std::string HexEncode(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(2 * SHA256_DIGEST_LENGTH);
-  for (unsigned char c : Sha256(data)) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
+  out.reserve(2 * bytes.size());
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
   }
   return out;
 }
+
+std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256(data)); }
 
 }  // namespace tamga

@@ -30,17 +30,6 @@ std::string Trimmed(std::string_view v) {
   return out;
 }
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
-}
-
 std::string CanonicalQuery(const std::vector<std::pair<std::string, std::string>>& query) {
   std::vector<std::pair<std::string, std::string>> enc;
   enc.reserve(query.size());
@@ -110,7 +99,7 @@ std::string SigV4Signature(const SigV4Credentials& c, const SigV4Scope& scope,
   key = HmacSha256(key, scope.region);
   key = HmacSha256(key, scope.service);
   key = HmacSha256(key, "aws4_request");
-  return Hex(HmacSha256(key, string_to_sign));
+  return HexEncode(HmacSha256(key, string_to_sign));
 }
 
 void SigV4Sign(SigV4Request& r, const SigV4Credentials& c, const SigV4Scope& scope) {

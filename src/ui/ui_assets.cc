@@ -1,14 +1,13 @@
 #include "ui/ui_assets.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <vector>
+
+#include "core/hmac.h"
 
 namespace tamga {
 namespace {
@@ -43,18 +42,6 @@ bool ReadAll(const std::filesystem::path& p, std::string* out) {
   ss << in.rdbuf();
   *out = ss.str();
   return true;
-}
-
-std::string HexSha(const std::string& s) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 6; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
 }
 
 class DirAssets : public UiAssets {
@@ -104,7 +91,7 @@ std::unique_ptr<UiAssets> LoadUiAssetsFromDir(const std::string& dir, std::strin
       return nullptr;
     }
     ReadAll(fs::path(e.path()).concat(".gz"), &f.gzip);  // optional
-    f.etag = HexSha(f.body);
+    f.etag = Sha256Hex(f.body).substr(0, 12);
     files.push_back(std::move(f));
   }
   if (ec) {

@@ -1,7 +1,7 @@
 #pragma once
 // The web UI's static assets (web/, docs/ui.md): built by web/build.mjs and embedded in the binary, or read
-// from a folder given with `tamga server --ui-dir` (UI development without relinking). Leaf library: no
-// dependency on any other subsystem.
+// from a folder given with `tamga server --ui-dir` (UI development without relinking). Depends on core only,
+// no other subsystem.
 #include <memory>
 #include <span>
 #include <string>

@@ -35,6 +35,19 @@ HttpResponse DeploymentResponse(const DeploymentRecord& d) {
   return HttpResponse::Json(std::move(body));
 }
 
+// "files": [{"path", "content"}] — rendered or written deployment files.
+void WriteFiles(JsonWriter& w, const std::vector<RenderedFile>& files) {
+  w.Key("files");
+  w.BeginArray();
+  for (const auto& f : files) {
+    w.BeginObject();
+    w.Field("path", f.path);
+    w.Field("content", f.content);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 Result<std::string> NameOf(const HttpRequest& req, const std::string& suffix) {
   std::string rest = req.path_params.empty() ? "" : req.path_params[0];
   if (!suffix.empty()) {
@@ -117,15 +130,7 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
         std::string body;
         JsonWriter j(&body);
         j.BeginObject();
-        j.Key("files");
-        j.BeginArray();
-        for (const auto& f : w->files) {
-          j.BeginObject();
-          j.Field("path", f.path);
-          j.Field("content", f.content);
-          j.EndObject();
-        }
-        j.EndArray();
+        WriteFiles(j, w->files);
         j.Key("commits");
         j.BeginArray();
         for (const auto& c : w->commits) {
@@ -193,15 +198,7 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
                std::string body;
                JsonWriter w(&body);
                w.BeginObject();
-               w.Key("files");
-               w.BeginArray();
-               for (const auto& file : files) {
-                 w.BeginObject();
-                 w.Field("path", file.path);
-                 w.Field("content", file.content);
-                 w.EndObject();
-               }
-               w.EndArray();
+               WriteFiles(w, files);
                w.EndObject();
                respond(HttpResponse::Json(std::move(body)));
                return Status::Ok();

@@ -3,7 +3,6 @@
 // virtualized table over 100k runs fetches ~100 rows at a time), the keys for its column chooser (GET
 // /api/2.0/tamga/runs/columns) and downsampled metric histories for charts (GET
 // /api/2.0/tamga/metrics/sampled).
-#include <charconv>
 #include <cmath>
 
 #include "core/bounded_executor.h"
@@ -87,17 +86,13 @@ std::string_view TagOr(const Run& run, std::string_view key) {
   return {};
 }
 
+// A finite number (JSON number or numeric string), or nothing when the field is absent.
 Result<std::optional<double>> OptNumber(const RequestFields& f, const char* key) {
-  TAMGA_ASSIGN_OR_RETURN(auto s, f.OptString(key));
-  if (!s) {
-    if (!f.Has(key)) return std::optional<double>();
-    TAMGA_ASSIGN_OR_RETURN(double d, f.RequiredDouble(key));
-    return std::optional<double>(d);
-  }
-  double d = 0;
-  auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), d);
-  if (ec != std::errc() || end != s->data() + s->size() || !std::isfinite(d)) {
-    return InvalidArgument("Invalid value for parameter '" + std::string(key) + "': expected a number");
+  if (!f.Has(key)) return std::optional<double>();
+  TAMGA_ASSIGN_OR_RETURN(double d, f.RequiredDouble(key));
+  if (!std::isfinite(d)) {
+    return InvalidArgument("Invalid value for parameter '" + std::string(key) +
+                           "': expected a finite number");
   }
   return std::optional<double>(d);
 }

@@ -62,6 +62,12 @@ constexpr const char* kDeploymentColumns =
     "SELECT name, model_name, spec, creation_timestamp, last_updated_timestamp, rendered_version, "
     "rendered_event_seq FROM deployments ";
 
+// The seq where the history of the model now named ?1 starts: its creation, or the rename that gave it the
+// name.
+constexpr const char* kHistoryStart =
+    "(SELECT COALESCE(MAX(seq), 0) FROM registry_events WHERE model_name = ?1 AND type IN "
+    "('registered_model.created', 'registered_model.renamed'))";
+
 class SqliteRegistryReader final : public RegistryReader {
  public:
   explicit SqliteRegistryReader(std::function<Result<SqliteDbHandle>()> acquire)
@@ -130,13 +136,13 @@ class SqliteRegistryReader final : public RegistryReader {
   }
   Result<std::vector<RegistryEvent>> ListModelEvents(const std::string& model_name, int64_t before,
                                                      int64_t limit) override {
-    TAMGA_ASSIGN_OR_RETURN(int64_t start, ModelHistoryStart(model_name));
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(auto s,
-                           (*db).Prepare("SELECT seq, type, model_name, version, alias, timestamp, data FROM "
-                                         "registry_events WHERE model_name = ?1 AND (?2 = 0 OR seq < ?2) "
-                                         "AND seq >= ?4 ORDER BY seq DESC LIMIT ?3"));
-    s->Bind(1, model_name).Bind(2, before).Bind(3, limit).Bind(4, start);
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s, (*db).Prepare(std::string("SELECT seq, type, model_name, version, alias, timestamp, "
+                                          "data FROM registry_events WHERE model_name = ?1 AND "
+                                          "(?2 = 0 OR seq < ?2) AND seq >= ") +
+                              kHistoryStart + " ORDER BY seq DESC LIMIT ?3"));
+    s->Bind(1, model_name).Bind(2, before).Bind(3, limit);
     std::vector<RegistryEvent> out;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
       out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6)});
@@ -145,9 +151,7 @@ class SqliteRegistryReader final : public RegistryReader {
   }
   Result<int64_t> ModelHistoryStart(const std::string& name) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT COALESCE(MAX(seq), 0) FROM registry_events WHERE "
-                                                 "model_name = ?1 AND type IN ('registered_model.created', "
-                                                 "'registered_model.renamed')"));
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(std::string("SELECT ") + kHistoryStart));
     s->Bind(1, name);
     TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
     return row ? s->Int(0) : 0;

@@ -241,14 +241,19 @@ Result<RunKeys> SqliteListRunKeys(SqliteDb& db, const std::vector<std::string>& 
       {"metrics",
        "SELECT DISTINCT k.name FROM latest_metrics l JOIN metric_keys k ON k.key_pk = l.key_pk "
        "WHERE l.run_pk IN (SELECT run_pk FROM sample) ORDER BY k.name LIMIT ?"}};
-  for (auto& [kind, query] : kinds) {
-    TAMGA_ASSIGN_OR_RETURN(auto stmt, db.PrepareUncached("WITH sample AS (" + recent + ") " + query));
+  // The experiment ids and the sample size, bound the same way in every statement built on `recent`.
+  auto bind_recent = [&](SqliteStmt& stmt) {
     int pos = 0;
     for (const auto& id : experiment_ids) {
       int64_t n;
-      stmt->Bind(++pos, ParseDecimalId(id, &n) ? n : int64_t{-1});
+      stmt.Bind(++pos, ParseDecimalId(id, &n) ? n : int64_t{-1});
     }
-    stmt->Bind(++pos, recent_runs);
+    stmt.Bind(++pos, recent_runs);
+    return pos;
+  };
+  for (auto& [kind, query] : kinds) {
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, db.PrepareUncached("WITH sample AS (" + recent + ") " + query));
+    int pos = bind_recent(*stmt);
     stmt->Bind(++pos, max_keys);
     std::vector<std::string>& out = std::string_view(kind) == "params" ? keys.params
                                     : std::string_view(kind) == "tags" ? keys.tags
@@ -261,12 +266,7 @@ Result<RunKeys> SqliteListRunKeys(SqliteDb& db, const std::vector<std::string>& 
   }
   {
     TAMGA_ASSIGN_OR_RETURN(auto stmt, db.PrepareUncached("SELECT COUNT(*) FROM (" + recent + ")"));
-    int pos = 0;
-    for (const auto& id : experiment_ids) {
-      int64_t n;
-      stmt->Bind(++pos, ParseDecimalId(id, &n) ? n : int64_t{-1});
-    }
-    stmt->Bind(++pos, recent_runs);
+    bind_recent(*stmt);
     TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (row) keys.runs_sampled = stmt->Int(0);
   }
