@@ -20,6 +20,9 @@ PACKAGES=(
   bubblewrap util-linux python3-venv python3-pip tar gzip python3-jwt python3-cryptography
   # the web UI's browser tests (playwright-core drives this Chromium; no browser download)
   chromium
+  # scale-out (docs/scale-out.md): a real S3 server for the tests (Ceph RADOS Gateway on a one-node memstore
+  # cluster, tests/harness/ceph_rgw.py), boto3 as an independent S3 client, PostgreSQL 15 and libpq
+  ceph-mon ceph-osd radosgw ceph-common python3-boto3 postgresql libpq-dev
 )
 
 if [ "$BUILD_ONLY" = 1 ]; then

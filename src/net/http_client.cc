@@ -7,6 +7,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/version.hpp>
 
@@ -76,13 +77,14 @@ namespace {
 template <typename Stream>
 struct Exchange : std::enable_shared_from_this<Exchange<Stream>> {
   Stream& stream;
-  http::request<http::string_body> request;
+  http::request<http::span_body<const char>> request;  // the body is the caller's, not copied
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   beast::error_code ec;
   bool done = false;
 
-  Exchange(Stream& s, http::request<http::string_body> r, size_t limit) : stream(s), request(std::move(r)) {
+  Exchange(Stream& s, http::request<http::span_body<const char>> r, size_t limit)
+      : stream(s), request(std::move(r)) {
     parser.body_limit(limit);
     parser.eager(true);
     if (request.method() == http::verb::head) parser.skip(true);  // a HEAD answer has no body to wait for
@@ -110,12 +112,13 @@ Status NetError(const std::string& what, const std::string& host, const beast::e
 template <typename Stream>
 Result<HttpClientResponse> RunExchange(net::io_context& ioc, Stream& stream, const ParsedUrl& u,
                                        const HttpClientRequest& req) {
-  http::request<http::string_body> r{http::string_to_verb(req.method), u.target, 11};
+  http::request<http::span_body<const char>> r{http::string_to_verb(req.method), u.target, 11};
   if (r.method() == http::verb::unknown) return InvalidArgument("unknown HTTP method " + req.method);
   r.set(http::field::host, u.host + ((u.https ? u.port == "443" : u.port == "80") ? "" : ":" + u.port));
   r.set(http::field::user_agent, "tamga/" BOOST_BEAST_VERSION_STRING);
   for (const auto& [k, v] : req.headers) r.set(k, v);
-  r.body() = req.body;
+  const std::string& body = req.body_ref ? *req.body_ref : req.body;
+  r.body() = beast::span<const char>(body.data(), body.size());
   r.prepare_payload();
   auto ex = std::make_shared<Exchange<Stream>>(stream, std::move(r), req.max_response_bytes);
   ex->Start();

@@ -21,6 +21,8 @@ struct HttpClientRequest {
   std::string url;  // http://host[:port]/path?query or https://...
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, sent instead of `body` without a copy (large uploads); borrowed for the call's duration.
+  const std::string* body_ref = nullptr;
   int64_t timeout_ms = 10000;
   size_t max_response_bytes = 64 << 20;
   // Fences user-supplied URLs (webhooks); null = no restriction (operator-configured servers). Borrowed.

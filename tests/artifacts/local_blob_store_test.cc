@@ -2,10 +2,48 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+
+#include "conformance/blob_store_conformance.h"
 
 namespace tamga {
 namespace {
+
+// A local store over a fresh folder, removed with the store.
+class TempDirBlobStore final : public BlobStore {
+ public:
+  TempDirBlobStore() {
+    static std::atomic<int> n{0};
+    root_ = std::filesystem::temp_directory_path() /
+            ("tamga-blobconf-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    std::filesystem::remove_all(root_);
+    auto made = LocalBlobStore::Create({root_.string()}, &random_);
+    if (made.ok()) inner_ = std::move(*made);
+  }
+  ~TempDirBlobStore() override {
+    inner_.reset();
+    std::filesystem::remove_all(root_);
+  }
+  Result<std::unique_ptr<BlobWriter>> OpenWriter(const std::string& p) override {
+    return inner_->OpenWriter(p);
+  }
+  Result<std::unique_ptr<BlobReader>> OpenReader(const std::string& p) override {
+    return inner_->OpenReader(p);
+  }
+  Result<std::vector<BlobEntry>> List(const std::string& d) override { return inner_->List(d); }
+  Status Delete(const std::string& p) override { return inner_->Delete(p); }
+  Status CopyTree(const std::string& f, const std::string& t) override { return inner_->CopyTree(f, t); }
+
+ private:
+  std::filesystem::path root_;
+  SystemRandom random_{11};
+  std::unique_ptr<LocalBlobStore> inner_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Local, BlobStoreConformance, ::testing::Values([] {
+                           return std::unique_ptr<BlobStore>(new TempDirBlobStore());
+                         }));
 
 class LocalBlobStoreTest : public ::testing::Test {
  protected:
