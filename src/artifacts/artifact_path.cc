@@ -28,7 +28,26 @@ Result<std::string> ValidateArtifactPath(std::string_view path, bool allow_root)
   return out;
 }
 
+namespace {
+std::string& DirectRootSlot() {
+  static std::string root;
+  return root;
+}
+}  // namespace
+
+void SetDirectArtifactRoot(std::string root) {
+  while (!root.empty() && root.back() == '/') root.pop_back();
+  DirectRootSlot() = std::move(root);
+}
+
 std::optional<std::string> ProxiedArtifactPath(std::string_view uri) {
+  const std::string& direct = DirectRootSlot();
+  if (!direct.empty() && uri.substr(0, direct.size()) == direct &&
+      (uri.size() == direct.size() || uri[direct.size()] == '/')) {
+    std::string_view rest = uri.substr(direct.size());
+    while (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
+    return std::string(rest);  // s3:// URIs are not percent-encoded
+  }
   std::string_view rest;
   constexpr std::string_view kScheme = "mlflow-artifacts:";
   constexpr std::string_view kProxy = "/api/2.0/mlflow-artifacts/artifacts";

@@ -17,7 +17,12 @@ Result<std::string> ValidateArtifactPath(std::string_view path, bool allow_root)
 // http(s)://host/api/2.0/mlflow-artifacts/artifacts/... (any host: such a URI names this server's proxy, as
 // in MLflow). The path is percent-decoded once, as the proxy decodes its URL path; nullopt for other schemes
 // and malformed escapes. Not validated: callers pass the result through ValidateArtifactPath.
+// With a direct root set (SetDirectArtifactRoot), URIs below it ("s3://bucket/prefix/1/abc/artifacts") map
+// the same way: the server reads the bucket MLflow clients write to in direct mode.
 std::optional<std::string> ProxiedArtifactPath(std::string_view uri);
+
+// MLflow's direct mode (--default-artifact-root s3://bucket/prefix): set once at start-up, before requests.
+void SetDirectArtifactRoot(std::string root);
 
 // Percent-decodes a URL path or query component ('+' kept). Returns nullopt on bad escapes.
 std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space);

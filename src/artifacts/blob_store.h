@@ -49,6 +49,21 @@ struct BlobEntry {
   int64_t size = 0;  // files only
 };
 
+// Multipart uploads whose parts the client sends straight to the object store (MLflow's proxy multipart:
+// `mpu/create|complete|abort`): presigned part URLs, then completion by the server. Object stores only.
+class DirectMultipart {
+ public:
+  virtual ~DirectMultipart() = default;
+  struct Created {
+    std::string upload_id;
+    std::vector<std::string> part_urls;  // part i+1 is PUT to part_urls[i]
+  };
+  virtual Result<Created> CreateDirectUpload(const std::string& path, int num_parts) = 0;
+  virtual Status CompleteDirectUpload(const std::string& path, const std::string& upload_id,
+                                      const std::vector<std::pair<int, std::string>>& part_etags) = 0;
+  virtual Status AbortDirectUpload(const std::string& path, const std::string& upload_id) = 0;
+};
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
@@ -64,6 +79,8 @@ class BlobStore {
   // overwriting `from` later leaves `to` intact). NotFound when `from` is absent; AlreadyExists when `to`
   // exists. Local: hard links where possible (O(1) per file), else a byte copy; S3: server-side copy.
   virtual Status CopyTree(const std::string& from, const std::string& to) = 0;
+  // Null when the store cannot take parts directly (the local folder).
+  virtual DirectMultipart* direct_multipart() { return nullptr; }
 };
 
 }  // namespace tamga

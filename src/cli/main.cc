@@ -174,9 +174,19 @@ int main(int argc, char** argv) {
           "Metadata store: sqlite:///relative.db or sqlite:////absolute.db (default: <data-dir>/tamga.db)")
       ->envname("TAMGA_BACKEND_STORE_URI");
   server
-      ->add_option("--artifacts-destination", config.artifacts_destination,
-                   "Artifact store: file:///absolute/dir or a path (default: <data-dir>/artifacts)")
+      ->add_option(
+          "--artifacts-destination", config.artifacts_destination,
+          "Artifact store: file:///absolute/dir, a path, or s3://bucket/prefix (endpoint and keys from "
+          "MLFLOW_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; default: "
+          "<data-dir>/artifacts)")
       ->envname("TAMGA_ARTIFACTS_DESTINATION");
+  server
+      ->add_option("--default-artifact-root", config.default_artifact_root,
+                   "Where new experiments keep artifacts: mlflow-artifacts: (the proxy, default) or "
+                   "s3://bucket/prefix, which clients write to directly (MLflow's direct mode)")
+      ->envname("TAMGA_DEFAULT_ARTIFACT_ROOT");
+  server->add_flag("--no-serve-artifacts", config.no_serve_artifacts,
+                   "MLflow's direct mode: clients upload to --default-artifact-root themselves");
   server
       ->add_option(
           "--ui-dir", config.ui_dir,

@@ -4,7 +4,9 @@
 #include <fstream>
 #include <thread>
 
+#include "artifacts/artifact_path.h"
 #include "artifacts/local/local_blob_store.h"
+#include "artifacts/s3/s3_blob_store.h"
 #include "auth/auth_service.h"
 #include "auth/oidc_login.h"
 #include "core/clock.h"
@@ -74,7 +76,7 @@ struct TamgaServer::Parts {
   // Before the writer: its commit completions bump the feed until the writer is gone.
   std::unique_ptr<RunChangeFeed> run_changes;
   std::unique_ptr<SqliteMetadataStore> store;
-  std::unique_ptr<LocalBlobStore> blobs;
+  std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<GroupCommitter> writer;
   std::unique_ptr<TrackingService> tracking;
   std::unique_ptr<EventHub> events;
@@ -101,6 +103,50 @@ struct TamgaServer::Parts {
 };
 
 namespace {
+
+// Where artifacts live: --artifacts-destination (file:/// or s3://), or the s3:// --default-artifact-root of
+// MLflow's direct mode (the server reads the same bucket the clients write), or <data-dir>/artifacts.
+Result<std::unique_ptr<BlobStore>> OpenArtifactStore(const ServerConfig& config, Clock* clock,
+                                                     Random* random) {
+  std::string where = config.artifacts_destination;
+  if (!config.default_artifact_root.empty() && config.default_artifact_root != "mlflow-artifacts:" &&
+      config.default_artifact_root != "mlflow-artifacts:/") {
+    TAMGA_ASSIGN_OR_RETURN(StoreUri root, ParseArtifactsUri(config.default_artifact_root));
+    if (root.kind != StoreUri::Kind::kS3) {
+      return InvalidArgument(
+          "--default-artifact-root must be mlflow-artifacts: (the proxy) or s3://bucket/prefix");
+    }
+    if (!where.empty() && where != config.default_artifact_root) {
+      return InvalidArgument(
+          "--default-artifact-root s3://... is where clients write directly; --artifacts-destination must be "
+          "the same place or unset");
+    }
+    where = config.default_artifact_root;
+    SetDirectArtifactRoot(where);  // its URIs map onto the store's paths like mlflow-artifacts: ones
+  } else if (config.no_serve_artifacts) {
+    return InvalidArgument(
+        "--no-serve-artifacts needs --default-artifact-root s3://bucket/prefix (where the "
+        "clients upload themselves)");
+  }
+  if (where.empty()) {
+    TAMGA_ASSIGN_OR_RETURN(auto local, LocalBlobStore::Create({config.data_dir + "/artifacts"}, random));
+    return std::unique_ptr<BlobStore>(std::move(local));
+  }
+  TAMGA_ASSIGN_OR_RETURN(StoreUri uri, ParseArtifactsUri(where));
+  if (uri.kind == StoreUri::Kind::kFile) {
+    TAMGA_ASSIGN_OR_RETURN(auto local, LocalBlobStore::Create({uri.path}, random));
+    return std::unique_ptr<BlobStore>(std::move(local));
+  }
+  TAMGA_ASSIGN_OR_RETURN(S3Config s3, S3ConfigFromEnv(uri, ProcessEnv()));
+  auto store = S3BlobStore::Create({}, s3, clock);
+  if (!store.ok()) {
+    return Status(store.status().code(),
+                  "artifact store " + uri.Redacted() + ": " + store.status().message());
+  }
+  TAMGA_LOG(kInfo, "artifacts in S3",
+            {{"destination", uri.Redacted()}, {"endpoint", s3.endpoint.empty() ? "AWS" : s3.endpoint}});
+  return std::unique_ptr<BlobStore>(std::move(*store));
+}
 
 bool IsLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.rfind("127.", 0) == 0;
@@ -167,20 +213,12 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
                                  std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
                                  std::filesystem::perm_options::replace, ec);
   }
-  std::string artifacts_root = config.data_dir + "/artifacts";
-  if (!config.artifacts_destination.empty()) {
-    TAMGA_ASSIGN_OR_RETURN(StoreUri uri, ParseArtifactsUri(config.artifacts_destination));
-    if (uri.kind != StoreUri::Kind::kFile) {
-      return FailedPrecondition(
-          "--artifacts-destination " + uri.Redacted() +
-          ": S3 support is being built (docs/scale-out.md); this build serves file:/// only");
-    }
-    artifacts_root = uri.path;
-  }
-  TAMGA_ASSIGN_OR_RETURN(p->blobs, LocalBlobStore::Create({artifacts_root}, &p->random));
+  TAMGA_ASSIGN_OR_RETURN(p->blobs, OpenArtifactStore(config, &p->clock, &p->random));
   TAMGA_ASSIGN_OR_RETURN(p->writer, GroupCommitter::Create({}, p->store.get(), &p->clock, &p->metrics));
-  p->tracking = std::make_unique<TrackingService>(TrackingService::Options{}, p->store.get(), p->writer.get(),
-                                                  &p->clock, &p->random);
+  TrackingService::Options tso;
+  if (!config.default_artifact_root.empty()) tso.default_artifact_root = config.default_artifact_root;
+  p->tracking =
+      std::make_unique<TrackingService>(tso, p->store.get(), p->writer.get(), &p->clock, &p->random);
   TAMGA_RETURN_IF_ERROR(p->tracking->EnsureDefaultExperiment());
 
   TAMGA_ASSIGN_OR_RETURN(int64_t last_seq, p->store->registry().LastEventSeq());

@@ -59,7 +59,11 @@ struct ServerConfig {
   std::string ui_dir;
   // MLflow's flag names (docs/scale-out.md): "" = <data_dir>/tamga.db and <data_dir>/artifacts.
   std::string backend_store_uri;      // sqlite:///path.db (postgresql:// in progress)
-  std::string artifacts_destination;  // file:///dir or a path (s3:// in progress)
+  std::string artifacts_destination;  // file:///dir, a path, or s3://bucket/prefix
+  // MLflow's direct mode: experiments get s3://... locations and clients upload with boto3 themselves;
+  // "" = mlflow-artifacts: (the proxy). The server reads the same bucket (registry, UI, serving).
+  std::string default_artifact_root;
+  bool no_serve_artifacts = false;
 };
 
 class TamgaServer {

@@ -1,6 +1,7 @@
 """`tamga server --backend-store-uri sqlite:///... --artifacts-destination file:///...` (MLflow's flag names,
 docs/scale-out.md): the metadata and artifacts land where the URIs say, a second server on the same database is
-refused, and the forms still being built (postgresql://, s3://) are refused with the password redacted."""
+refused, and the forms still being built (postgresql://) or lacking settings are refused with the password
+redacted. S3 itself: test_s3_artifacts.py."""
 import os
 import subprocess
 import tempfile
@@ -39,8 +40,12 @@ def test_unsupported_and_bad_uris_are_refused_without_secrets(tamga_bin):
     for args, words in ((["--backend-store-uri", "postgresql://u:topsecret@db/mlflow"], "being built"),
                         (["--backend-store-uri", "mysql://u:topsecret@db/mlflow"], "unsupported scheme"),
                         (["--artifacts-destination", "s3://Bad_Bucket/x"], "not a valid S3 bucket"),
-                        (["--artifacts-destination", "s3://good-bucket/x"], "being built")):
+                        # No credentials in the environment: named, not guessed.
+                        (["--artifacts-destination", "s3://good-bucket/x"], "AWS_ACCESS_KEY_ID"),
+                        (["--no-serve-artifacts"], "--default-artifact-root"),
+                        (["--default-artifact-root", "file:///tmp/x"], "s3://")):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and "S3" not in k}
         r = subprocess.run([tamga_bin, "server", "--port", "0", "--data-dir", os.path.join(d, "data")] + args,
-                           capture_output=True, text=True, timeout=30)
+                           capture_output=True, text=True, timeout=30, env=env)
         assert r.returncode != 0 and words in r.stderr, (args, r.stderr)
         assert "topsecret" not in r.stderr + r.stdout

@@ -329,4 +329,39 @@ Status S3BlobStore::CopyTree(const std::string& from, const std::string& to) {
   return first;
 }
 
+Result<DirectMultipart::Created> S3BlobStore::CreateDirectUpload(const std::string& path, int num_parts) {
+  if (num_parts < 1 || num_parts > 10000) return InvalidArgument("num_parts must be between 1 and 10000");
+  TAMGA_ASSIGN_OR_RETURN(std::string key, Key(path, false));
+  Created out;
+  TAMGA_ASSIGN_OR_RETURN(out.upload_id, client_->CreateMultipart(key));
+  for (int n = 1; n <= num_parts; ++n) {
+    out.part_urls.push_back(client_->PresignUploadPart(key, out.upload_id, n, 3600));
+  }
+  return out;
+}
+
+Status S3BlobStore::CompleteDirectUpload(const std::string& path, const std::string& upload_id,
+                                         const std::vector<std::pair<int, std::string>>& part_etags) {
+  if (upload_id.empty() || upload_id.size() > 1024) return InvalidArgument("Invalid upload_id");
+  if (part_etags.empty() || part_etags.size() > 10000)
+    return InvalidArgument("parts must list 1 to 10000 parts");
+  for (size_t i = 0; i < part_etags.size(); ++i) {
+    if (part_etags[i].first != static_cast<int>(i) + 1 || part_etags[i].second.empty() ||
+        part_etags[i].second.size() > 256) {
+      return InvalidArgument("parts must be numbered 1..n in order, each with its etag");
+    }
+  }
+  TAMGA_ASSIGN_OR_RETURN(std::string key, Key(path, false));
+  // An unknown upload id is the caller's mistake (404), not the server's (some gateways answer 500).
+  TAMGA_RETURN_IF_ERROR(client_->CheckUpload(key, upload_id));
+  return client_->CompleteMultipart(key, upload_id, part_etags);
+}
+
+Status S3BlobStore::AbortDirectUpload(const std::string& path, const std::string& upload_id) {
+  if (upload_id.empty() || upload_id.size() > 1024) return InvalidArgument("Invalid upload_id");
+  TAMGA_ASSIGN_OR_RETURN(std::string key, Key(path, false));
+  TAMGA_RETURN_IF_ERROR(client_->CheckUpload(key, upload_id));
+  return client_->AbortMultipart(key, upload_id);
+}
+
 }  // namespace tamga

@@ -23,7 +23,7 @@
 
 namespace tamga {
 
-class S3BlobStore final : public BlobStore {
+class S3BlobStore final : public BlobStore, public DirectMultipart {
  public:
   struct Options {
     size_t part_size = 8u << 20;  // >= 5 MiB: S3 refuses smaller parts except the last
@@ -39,6 +39,13 @@ class S3BlobStore final : public BlobStore {
   Result<std::vector<BlobEntry>> List(const std::string& dir) override;
   Status Delete(const std::string& path) override;
   Status CopyTree(const std::string& from, const std::string& to) override;
+
+  DirectMultipart* direct_multipart() override { return this; }
+  // Part URLs are presigned for an hour.
+  Result<Created> CreateDirectUpload(const std::string& path, int num_parts) override;
+  Status CompleteDirectUpload(const std::string& path, const std::string& upload_id,
+                              const std::vector<std::pair<int, std::string>>& part_etags) override;
+  Status AbortDirectUpload(const std::string& path, const std::string& upload_id) override;
 
   S3Client& client() { return *client_; }
 

@@ -205,6 +205,10 @@ Status S3Client::ErrorOf(const Call& call, const HttpClientResponse& res) const 
                             " (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket's policy)");
   }
   if (res.status == 412) return FailedPrecondition(where + ": " + what);
+  // Mistakes in what a client sent for a direct multipart upload (its parts, their ETags and sizes).
+  if (err && (err->first == "InvalidPart" || err->first == "InvalidPartOrder" ||
+              err->first == "EntityTooSmall" || err->first == "NoSuchUpload"))
+    return InvalidArgument(where + ": " + what);
   if (res.status >= 500 || res.status == 429) return Unavailable(where + ": " + what);
   return Internal(where + ": " + what);
 }
@@ -382,6 +386,17 @@ Status S3Client::AbortMultipart(const std::string& key, const std::string& uploa
   c.query = {{"uploadId", upload_id}};
   TAMGA_ASSIGN_OR_RETURN(auto res, Send(c));
   if (res.status != 204 && res.status != 200 && res.status != 404) return ErrorOf(c, res);
+  return Status::Ok();
+}
+
+Status S3Client::CheckUpload(const std::string& key, const std::string& upload_id) {
+  Call c;
+  c.key = key;
+  c.query = {{"max-parts", "1"}, {"uploadId", upload_id}};
+  TAMGA_ASSIGN_OR_RETURN(auto res, Send(c));
+  if (res.status == 404)
+    return NotFound("No multipart upload " + upload_id.substr(0, 100) + " for this path");
+  if (res.status != 200) return ErrorOf(c, res);
   return Status::Ok();
 }
 

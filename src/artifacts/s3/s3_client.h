@@ -81,6 +81,8 @@ class S3Client {
   Status CompleteMultipart(const std::string& key, const std::string& upload_id,
                            const std::vector<std::pair<int, std::string>>& part_etags);
   Status AbortMultipart(const std::string& key, const std::string& upload_id);
+  // NotFound unless `upload_id` is an upload in progress for `key` (ListParts).
+  Status CheckUpload(const std::string& key, const std::string& upload_id);
 
   // A presigned URL for one part of a multipart upload (MLflow's proxy multipart: the client PUTs the part
   // straight to the S3 server), valid `expires_s` seconds.

@@ -1,5 +1,7 @@
 // Artifact proxy (/api/2.0/mlflow-artifacts/...) and the tracking API's artifacts/list.
 // Paths are percent-decoded, then validated (no '..', no absolute paths) before reaching the BlobStore.
+#include <algorithm>
+
 #include "artifacts/artifact_path.h"
 #include "core/json_writer.h"
 #include "core/uri.h"
@@ -87,6 +89,64 @@ class BlobBodySource final : public BodySource {
   std::unique_ptr<BlobReader> reader_;
   int64_t left_;
 };
+
+// One of mpu/create|complete|abort. The object is <artifact path from the URL>/<base name of "path">, as in
+// MLflow's S3 artifact repository.
+HttpResponse MultipartCall(BlobStore* blobs, const std::string& op, HttpRequest& req) {
+  auto run = [&]() -> Result<std::string> {
+    DirectMultipart* mpu = blobs->direct_multipart();
+    if (mpu == nullptr) {
+      return Unimplemented(
+          "Multipart upload is not supported by the local artifact store; use a single PUT.");
+    }
+    TAMGA_ASSIGN_OR_RETURN(std::string dir, WritablePath(req.path_params[0]));
+    TAMGA_ASSIGN_OR_RETURN(RequestFields f, RequestFields::From(req));
+    TAMGA_ASSIGN_OR_RETURN(std::string local, f.RequiredString("path"));
+    std::string base =
+        local.substr(local.find_last_of("/\\") == std::string::npos ? 0 : local.find_last_of("/\\") + 1);
+    TAMGA_ASSIGN_OR_RETURN(std::string path, WritablePath(dir + "/" + base));
+    std::string body;
+    JsonWriter w(&body);
+    w.BeginObject();
+    if (op == "create") {
+      TAMGA_ASSIGN_OR_RETURN(auto parts, f.OptInt("num_parts"));
+      TAMGA_ASSIGN_OR_RETURN(auto created,
+                             mpu->CreateDirectUpload(
+                                 path, static_cast<int>(std::clamp<int64_t>(parts.value_or(1), -1, 100000))));
+      w.Field("upload_id", created.upload_id);
+      w.Key("credentials");
+      w.BeginArray();
+      for (size_t i = 0; i < created.part_urls.size(); ++i) {
+        w.BeginObject();
+        w.Field("url", created.part_urls[i]);
+        w.FieldInt("part_number", static_cast<int64_t>(i + 1));
+        w.Key("headers");
+        w.BeginObject();
+        w.EndObject();
+        w.EndObject();
+      }
+      w.EndArray();
+    } else {
+      TAMGA_ASSIGN_OR_RETURN(std::string upload_id, f.RequiredString("upload_id"));
+      if (op == "abort") {
+        TAMGA_RETURN_IF_ERROR(mpu->AbortDirectUpload(path, upload_id));
+      } else {
+        TAMGA_ASSIGN_OR_RETURN(auto parts, f.ObjectList("parts"));
+        std::vector<std::pair<int, std::string>> etags;
+        for (const auto& p : parts) {
+          TAMGA_ASSIGN_OR_RETURN(int64_t n, p.RequiredInt("part_number"));
+          TAMGA_ASSIGN_OR_RETURN(std::string etag, p.RequiredString("etag"));
+          etags.emplace_back(static_cast<int>(std::clamp<int64_t>(n, -1, 100000)), std::move(etag));
+        }
+        TAMGA_RETURN_IF_ERROR(mpu->CompleteDirectUpload(path, upload_id, etags));
+      }
+    }
+    w.EndObject();
+    return body;
+  };
+  auto body = run();
+  return body.ok() ? HttpResponse::Json(std::move(*body)) : ErrorResponse(body.status());
+}
 
 }  // namespace
 
@@ -177,15 +237,14 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
                return Status::Ok();
              }));
 
-  // Multipart upload needs an object store destination; the local folder answers NOT_IMPLEMENTED, which
-  // makes the MLflow client fall back to a single streamed PUT.
+  // MLflow's proxy multipart upload: on an object store the client PUTs each part to a presigned URL and the
+  // server completes the upload; the local folder answers NOT_IMPLEMENTED, which makes the MLflow client fall
+  // back to a single streamed PUT.
   for (const char* op : {"create", "complete", "abort"}) {
+    std::string name = op;
     router.AddPrefix(
-        HttpMethod::kPost, std::string("/api/2.0/mlflow-artifacts/mpu/") + op + "/",
-        [](HttpRequest&, Responder respond) {
-          respond(ErrorResponse(Unimplemented(
-              "Multipart upload is not supported by the local artifact store; use a single PUT.")));
-        });
+        HttpMethod::kPost, "/api/2.0/mlflow-artifacts/mpu/" + name + "/",
+        [blobs, name](HttpRequest& req, Responder respond) { respond(MultipartCall(blobs, name, req)); });
   }
 
   router.Add(HttpMethod::kGet, std::string(kMlflowApi) + "/artifacts/list",
