@@ -20,6 +20,9 @@ class BlobWriter {
  public:
   virtual ~BlobWriter() = default;  // destroying an uncommitted writer discards its bytes
   virtual Status Append(std::string_view data) = 0;
+  // Whether Append(n bytes) or Commit may wait on the network (callers on an I/O thread move them off it).
+  virtual bool AppendMayBlock(size_t n) const { return false; }
+  virtual bool CommitMayBlock() const { return false; }
   // Publishes the blob at its path (replacing any previous one). Internal on I/O errors.
   virtual Status Commit() = 0;
 };
@@ -30,6 +33,8 @@ class BlobReader {
   virtual int64_t size() const = 0;
   // Reads up to n bytes; returns 0 at end.
   virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  // False when the next Read may wait on the network.
+  virtual bool ReadReady() const { return true; }
   // Moves a fresh reader to `offset` (HTTP range reads); the default reads and drops the bytes before it.
   virtual Status SkipTo(int64_t offset) {
     char buf[16384];

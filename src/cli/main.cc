@@ -1,6 +1,7 @@
 // The `tamga` command: one binary for the server and the CLI. One file per command group as they grow.
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <cstdlib>
@@ -60,6 +61,10 @@ void RaiseFileLimit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Buffers of 1 MiB and more (S3 parts, streamed artifact chunks, model tensors) go back to the system when
+  // freed: glibc would otherwise raise its mmap threshold after the first free and keep such buffers in
+  // per-thread arenas, so memory would grow with every thread that once held one.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   CLI::App app{"Tamga: experiment tracking, model registry and serving in one binary (MLflow-compatible)."};
   app.require_subcommand(1);
   app.fallthrough();  // global options (--log-level, --log-format) may follow the subcommand too

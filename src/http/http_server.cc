@@ -17,7 +17,8 @@ HttpServer::Impl::Impl(const Options& options, const Router* router, MetricsRegi
       acceptor_(net::make_strand(ioc_)),
       accept_backoff_(acceptor_.get_executor()),
       signals_(ioc_),
-      work_(net::make_work_guard(ioc_)) {
+      work_(net::make_work_guard(ioc_)),
+      blocking_(std::make_unique<BoundedExecutor>(BoundedExecutor::Options{"http-blocking", 8, 256})) {
   requests_ = metrics->Counter("tamga_http_requests_total", "HTTP requests by route, method and status");
   latency_ =
       metrics->HistogramFamily("tamga_http_request_duration_seconds",
@@ -192,6 +193,11 @@ void HttpServer::Impl::RefuseOverCapacity(tcp::socket socket) {
               {{"max_connections", std::to_string(options_.limits.max_connections)}});
     last_accept_log_ = now;
   }
+}
+
+void HttpServer::Impl::OffThread(std::function<void()> work) {
+  auto shared = std::make_shared<std::function<void()>>(std::move(work));
+  if (!blocking_->TrySubmit([shared] { (*shared)(); })) (*shared)();
 }
 
 void HttpServer::Impl::Record(const std::string& label, const char* method, int status, double secs) {

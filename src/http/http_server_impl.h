@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "core/bounded_executor.h"
 #include "core/mutex.h"
 #include "http/http_server.h"
 #include "http/session_stream.h"
@@ -51,6 +52,9 @@ class HttpServer::Impl {
   bool stopping() const { return stopping_; }
   MetricFamily* in_flight_gauge() const { return in_flight_gauge_; }
   int port() const { return port_; }
+  // Runs `work` on a worker thread (work that may wait on the network: object store reads and writes), or
+  // inline when every worker is busy and the queue is full.
+  void OffThread(std::function<void()> work);
   // The TLS context (--tls-cert/--tls-key), or null for plain HTTP.
   net::ssl::context* tls() const { return tls_.get(); }
 
@@ -77,6 +81,8 @@ class HttpServer::Impl {
   net::steady_timer accept_backoff_;
   net::signal_set signals_;
   net::executor_work_guard<net::io_context::executor_type> work_;
+  // After ioc_: destroyed first, finishing queued work (which posts back into ioc_) before ioc_ goes.
+  std::unique_ptr<BoundedExecutor> blocking_;
   std::atomic<bool> stopping_{false};
   std::chrono::steady_clock::time_point drain_deadline_;
   int port_ = 0;
@@ -120,6 +126,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void Respond(HttpResponse resp, int override_status = 0);
   void RespondStream(HttpResponse resp, bool head_only);
   void WriteStreamChunk();
+  void OnStreamChunk(Result<size_t> n);
+  Status WriteToSink(size_t n);
+  void AfterSinkWrite(Status s);
+  void FinishUpload();
   void FinishStream(beast::error_code ec);
   void AfterWrite(beast::error_code ec);
   void Close();

@@ -291,26 +291,48 @@ void Session::OnUploadChunk(beast::error_code ec, size_t n) {
     if (ec == beast::error::timeout) server_->RecordClose("slow_body");
     return Close();
   }
-  if (n > 0) {
-    Status s = Internal("upload sink threw");
-    try {
-      s = sink_->Write(std::string_view(upload_buf_, n));
-    } catch (const std::exception& e) {
-      server_->RecordHandlerException(label_, e.what());
-    } catch (...) {
-      server_->RecordHandlerException(label_, "unknown exception");
-    }
-    if (!s.ok()) {
-      sink_.reset();
-      keep_alive_ = false;
-      return Respond(ErrorResponse(s));
-    }
+  if (n > 0 && sink_->WriteMayBlock(n)) {
+    // The sink may wait on the network: a worker writes, then the session resumes on its executor. No read
+    // is outstanding meanwhile, so upload_buf_ stays as it is.
+    return server_->OffThread([self = shared_from_this(), n] {
+      Status s = self->WriteToSink(n);
+      net::post(self->stream_.get_executor(), [self, s] { self->AfterSinkWrite(s); });
+    });
+  }
+  AfterSinkWrite(n > 0 ? WriteToSink(n) : Status::Ok());
+}
+
+Status Session::WriteToSink(size_t n) {
+  Status s = Internal("upload sink threw");
+  try {
+    s = sink_->Write(std::string_view(upload_buf_, n));
+  } catch (const std::exception& e) {
+    server_->RecordHandlerException(label_, e.what());
+  } catch (...) {
+    server_->RecordHandlerException(label_, "unknown exception");
+  }
+  return s;
+}
+
+void Session::AfterSinkWrite(Status s) {
+  if (!s.ok()) {
+    sink_.reset();
+    keep_alive_ = false;
+    return Respond(ErrorResponse(s));
   }
   if (!upload_parser_->is_done()) return ReadUploadChunk();
+  FinishUpload();
+}
+
+void Session::FinishUpload() {
   upload_parser_.reset();
   auto sink = std::shared_ptr<UploadSink>(std::move(sink_));
   server_->in_flight_gauge()->Add({}, 1);
   Responder respond = MakeResponder(sink);
+  if (sink->FinishMayBlock()) {
+    return server_->OffThread(
+        [self = shared_from_this(), sink, respond] { self->Guard(respond, [&] { sink->Finish(respond); }); });
+  }
   Guard(respond, [&] { sink->Finish(respond); });
 }
 
@@ -431,12 +453,26 @@ void Session::WriteStreamChunk() {
     }
     return FinishStream({});
   }
-  Result<size_t> n = Internal("body source threw");
-  try {
-    n = reader_->Read(stream_buf_, sizeof(stream_buf_));
-  } catch (const std::exception& e) {
-    server_->RecordHandlerException(label_, e.what());
+  auto read = [this]() -> Result<size_t> {
+    Result<size_t> n = Internal("body source threw");
+    try {
+      n = reader_->Read(stream_buf_, sizeof(stream_buf_));
+    } catch (const std::exception& e) {
+      server_->RecordHandlerException(label_, e.what());
+    }
+    return n;
+  };
+  if (!reader_->ReadReady()) {  // the next bytes are still on their way: wait for them off the I/O thread
+    return server_->OffThread([self = shared_from_this(), read] {
+      Result<size_t> n = read();
+      net::post(self->stream_.get_executor(),
+                [self, n = std::move(n)]() mutable { self->OnStreamChunk(std::move(n)); });
+    });
   }
+  OnStreamChunk(read());
+}
+
+void Session::OnStreamChunk(Result<size_t> n) {
   if (n.ok() && *n == 0 && remaining_ == INT64_MAX) {  // end of a chunked body
     remaining_ = 0;
     return WriteStreamChunk();

@@ -46,6 +46,9 @@ class BodySource {
   virtual std::optional<int64_t> size() const = 0;
   // Fills up to n bytes; 0 means the end.
   virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  // False when the next Read may wait on the network (an object store's chunk not arrived yet): the server
+  // then reads on a worker thread, so its I/O thread keeps serving other connections meanwhile.
+  virtual bool ReadReady() const { return true; }
 };
 
 struct HttpResponse {
@@ -84,6 +87,10 @@ class UploadSink {
   virtual ~UploadSink() = default;
   virtual Status Write(std::string_view chunk) = 0;
   virtual void Finish(Responder respond) = 0;
+  // True when Write(n bytes) or Finish may wait on the network (object store part uploads): the server then
+  // calls them on a worker thread, as for BodySource::ReadReady.
+  virtual bool WriteMayBlock(size_t n) const { return false; }
+  virtual bool FinishMayBlock() const { return false; }
 };
 
 // Decides from the request head whether to accept a streamed body; an error is answered without

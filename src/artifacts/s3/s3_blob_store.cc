@@ -32,6 +32,8 @@ class S3Writer final : public BlobWriter {
     if (committed_) return FailedPrecondition("blob already committed");
     while (!data.empty()) {
       size_t take = std::min(data.size(), o_.part_size - buf_.size());
+      // One allocation per part once a blob is not small (no doubling copies on the way to 8 MiB).
+      if (buf_.size() + take > (256u << 10) && buf_.capacity() < o_.part_size) buf_.reserve(o_.part_size);
       buf_.append(data.substr(0, take));
       data.remove_prefix(take);
       total_ += static_cast<int64_t>(take);
@@ -43,6 +45,12 @@ class S3Writer final : public BlobWriter {
     }
     return Status::Ok();
   }
+
+  bool AppendMayBlock(size_t n) const override {
+    // Only when a part fills while the pool of parts in flight is full (or the upload must be created).
+    return buf_.size() + n >= o_.part_size;
+  }
+  bool CommitMayBlock() const override { return true; }
 
   Status Commit() override {
     if (!failed_.ok()) return failed_;
@@ -129,6 +137,10 @@ class S3Reader final : public BlobReader {
   }
 
   int64_t size() const override { return head_.size; }
+  bool ReadReady() const override {
+    if (pos_in_buf_ < buf_.size() || next_ >= head_.size) return true;
+    return ahead_.valid() && ahead_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
 
   Result<size_t> Read(char* out, size_t n) override {
     if (pos_in_buf_ == buf_.size()) {

@@ -29,6 +29,8 @@ struct S3Config {
   std::string bucket;
   std::string prefix;   // key prefix without leading or trailing '/'; "" = the bucket's root
   std::string ca_file;  // HTTPS trust besides the system store ("" = the process default)
+  // Over plain HTTP, sign each body's SHA-256 (integrity on the wire); HTTPS sends UNSIGNED-PAYLOAD.
+  bool sign_payload = true;
   int max_attempts = 5;
   int64_t base_backoff_ms = 100;
   int64_t timeout_ms = 120000;  // per attempt

@@ -63,6 +63,8 @@ class BlobUploadSink final : public UploadSink {
  public:
   explicit BlobUploadSink(std::unique_ptr<BlobWriter> writer) : writer_(std::move(writer)) {}
   Status Write(std::string_view chunk) override { return writer_->Append(chunk); }
+  bool WriteMayBlock(size_t n) const override { return writer_->AppendMayBlock(n); }
+  bool FinishMayBlock() const override { return writer_->CommitMayBlock(); }
   void Finish(Responder respond) override {
     Status s = writer_->Commit();
     respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
@@ -78,6 +80,7 @@ class BlobBodySource final : public BodySource {
   BlobBodySource(std::unique_ptr<BlobReader> reader, int64_t length)
       : reader_(std::move(reader)), left_(length) {}
   std::optional<int64_t> size() const override { return left_; }
+  bool ReadReady() const override { return reader_->ReadReady(); }
   Result<size_t> Read(char* buf, size_t n) override {
     if (left_ <= 0) return size_t{0};
     TAMGA_ASSIGN_OR_RETURN(size_t got, reader_->Read(buf, static_cast<size_t>(std::min<int64_t>(left_, n))));
