@@ -22,7 +22,7 @@
 #include "http/router.h"
 #include "storage/group_commit.h"
 #include "storage/metric_series.h"
-#include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sqlite/sqlite_stores.h"
 #include "tracking/search_filter.h"
 #include "tracking/tracking_service.h"
 
@@ -119,7 +119,7 @@ static void GateBench(benchmark::State& state, bool infer) {
   SystemClock clock;
   SystemRandom random;
   MetricsRegistry metrics;
-  auto store = SqliteMetadataStore::Create({dir + "/tamga.db"}).value();
+  auto store = OpenSqliteMetadataStore({dir + "/tamga.db"}).value();
   auto writer = GroupCommitter::Create({}, store.get(), &clock, &metrics).value();
   TrackingService tracking(TrackingService::Options{}, store.get(), writer.get(), &clock, &random);
   (void)tracking.EnsureDefaultExperiment();

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sqlite/sqlite_stores.h"
 
 using namespace tamga;
 
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   long models = std::stol(argv[2]);
   long versions = std::stol(argv[3]);
   std::filesystem::create_directories(dir);
-  auto store_or = SqliteMetadataStore::Create({dir + "/tamga.db"});
+  auto store_or = OpenSqliteMetadataStore({dir + "/tamga.db"});
   Check(store_or.status(), "open store");
   auto& store = **store_or;
   int64_t t = 1700000000000;

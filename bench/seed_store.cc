@@ -12,7 +12,7 @@
 #include <string>
 
 #include "core/ids.h"
-#include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sqlite/sqlite_stores.h"
 
 using namespace tamga;
 
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     return std::string(buf);
   };
   std::filesystem::create_directories(dir);
-  auto store_or = SqliteMetadataStore::Create({dir + "/tamga.db"});
+  auto store_or = OpenSqliteMetadataStore({dir + "/tamga.db"});
   Check(store_or.status(), "open store");
   auto& store = **store_or;
   SystemRandom random(12345);

@@ -31,7 +31,7 @@
 #include "server/local_serving.h"
 #include "storage/auth_store.h"
 #include "storage/group_commit.h"
-#include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sqlite/sqlite_stores.h"
 #include "tamga/build_info.h"
 #include "tracking/tracking_service.h"
 
@@ -75,7 +75,7 @@ struct TamgaServer::Parts {
   std::unique_ptr<HttpServer> http;
   // Before the writer: its commit completions bump the feed until the writer is gone.
   std::unique_ptr<RunChangeFeed> run_changes;
-  std::unique_ptr<SqliteMetadataStore> store;
+  std::unique_ptr<SqlMetadataStore> store;
   std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<GroupCommitter> writer;
   std::unique_ptr<TrackingService> tracking;
@@ -188,7 +188,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   if (ec) return Internal("cannot create data dir " + config.data_dir + ": " + ec.message());
   // One server per data dir: two would share one SQLite writer role and one artifact tree.
   TAMGA_ASSIGN_OR_RETURN(p->data_dir_lock, DirLock::Acquire(config.data_dir));
-  SqliteMetadataStore::Options so;
+  SqliteStoreOptions so;
   so.path = config.data_dir + "/tamga.db";
   so.synchronous = config.sqlite_sync;
   if (!config.backend_store_uri.empty()) {
@@ -206,7 +206,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
       TAMGA_ASSIGN_OR_RETURN(p->store_dir_lock, DirLock::Acquire(parent.string()));
     }
   }
-  TAMGA_ASSIGN_OR_RETURN(p->store, SqliteMetadataStore::Create(so));
+  TAMGA_ASSIGN_OR_RETURN(p->store, OpenSqliteMetadataStore(so));
   // The databases hold password and token hashes and every run: readable by the server's user only.
   for (const char* f : {"", "-wal", "-shm"}) {
     std::filesystem::permissions(so.path + f,

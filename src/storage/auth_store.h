@@ -99,9 +99,9 @@ class AuthStore {
   virtual Result<std::vector<AuditRecord>> ListAudit(const AuditQuery& q) = 0;
 };
 
-// The SQLite AuthStore on the tracking database (tamga.db, migrated by the metadata store first), through
-// its own connection.
-Result<std::unique_ptr<AuthStore>> OpenSqliteAuthStore(const std::string& path,
-                                                       const std::string& synchronous);
+class SqlDb;
+// The AuthStore on the metadata database (migrated by the metadata store first), through its own connection
+// (storage/sql; SQLite's factory: storage/sqlite/sqlite_stores.h).
+std::unique_ptr<AuthStore> NewSqlAuthStore(std::unique_ptr<SqlDb> db);
 
 }  // namespace tamga

@@ -90,8 +90,9 @@ class JobStore {
   virtual Result<std::vector<std::string>> ListPolicies(const std::string& kind) = 0;  // by key
 };
 
-// SQLite at `path` (created with its schema when missing).
-Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::string& path,
-                                                     const std::string& synchronous = "NORMAL");
+class SqlDb;
+// The JobStore on its own connection, migrated on open (storage/sql; SQLite's factory:
+// storage/sqlite/sqlite_stores.h).
+Result<std::unique_ptr<JobStore>> NewSqlJobStore(std::unique_ptr<SqlDb> db);
 
 }  // namespace tamga

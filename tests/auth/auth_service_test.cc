@@ -9,7 +9,7 @@
 #include <future>
 
 #include "core/json_writer.h"
-#include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sqlite/sqlite_stores.h"
 
 namespace tamga {
 namespace {
@@ -23,7 +23,7 @@ class AuthServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     // The metadata store applies the migrations that create the identity tables.
-    meta_ = SqliteMetadataStore::Create({(dir_ / "tamga.db").string()}).value();
+    meta_ = OpenSqliteMetadataStore({(dir_ / "tamga.db").string()}).value();
     store_ = OpenSqliteAuthStore((dir_ / "tamga.db").string(), "NORMAL").value();
   }
   void TearDown() override {
@@ -54,7 +54,7 @@ class AuthServiceTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   ManualClock clock_{1000000};
-  std::unique_ptr<SqliteMetadataStore> meta_;
+  std::unique_ptr<SqlMetadataStore> meta_;
   std::unique_ptr<AuthStore> store_;
   std::unique_ptr<AuthService> auth_;
 };

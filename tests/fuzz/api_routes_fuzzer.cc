@@ -40,7 +40,7 @@
 #include "registry/webhook_service.h"
 #include "storage/group_commit.h"
 #include "storage/job_store.h"
-#include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sqlite/sqlite_stores.h"
 #include "tracking/tracking_service.h"
 
 namespace tamga {
@@ -218,7 +218,7 @@ struct World {
   SystemRandom random;
   MetricsRegistry metrics;
   NoNetworkTransport transport;
-  std::unique_ptr<SqliteMetadataStore> store;
+  std::unique_ptr<SqlMetadataStore> store;
   std::unique_ptr<LocalBlobStore> blobs;
   std::unique_ptr<GroupCommitter> writer;
   std::unique_ptr<TrackingService> tracking;
@@ -341,9 +341,9 @@ void BuildWorld() {
   if (!mkdtemp(buf.data())) std::abort();
   w->dir = buf.data();
 
-  SqliteMetadataStore::Options so;
+  SqliteStoreOptions so;
   so.path = w->dir + "/tamga.db";
-  w->store = Must(SqliteMetadataStore::Create(so), "store");
+  w->store = Must(OpenSqliteMetadataStore(so), "store");
   w->blobs = Must(LocalBlobStore::Create({w->dir + "/artifacts"}, &w->random), "blobs");
   w->writer = Must(GroupCommitter::Create({}, w->store.get(), &w->clock, &w->metrics), "writer");
   w->tracking = std::make_unique<TrackingService>(TrackingService::Options{}, w->store.get(), w->writer.get(),

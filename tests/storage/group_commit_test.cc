@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sqlite/sqlite_stores.h"
 
 namespace tamga {
 namespace {
@@ -19,7 +19,7 @@ class GroupCommitTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    auto s = SqliteMetadataStore::Create({(dir_ / "t.db").string()});
+    auto s = OpenSqliteMetadataStore({(dir_ / "t.db").string()});
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
     auto c = GroupCommitter::Create({}, store_.get(), &clock_, &metrics_);
@@ -48,7 +48,7 @@ class GroupCommitTest : public ::testing::Test {
   std::filesystem::path dir_;
   SystemClock clock_;
   MetricsRegistry metrics_;
-  std::unique_ptr<SqliteMetadataStore> store_;
+  std::unique_ptr<SqlMetadataStore> store_;
   std::unique_ptr<GroupCommitter> committer_;
 };
 

@@ -1,9 +1,10 @@
-#include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sqlite/sqlite_stores.h"
 
 #include <filesystem>
 
 #include "storage/job_store.h"
-#include "storage/sqlite/migrations.h"
+#include "storage/sql/migrations.h"
+#include "storage/sqlite/sqlite_db.h"
 
 #include "conformance/metadata_store_conformance.h"
 
@@ -20,29 +21,29 @@ std::string TempDbPath() {
 }
 
 std::unique_ptr<MetadataStore> MakeSqlite() {
-  auto s = SqliteMetadataStore::Create({TempDbPath()});
+  auto s = OpenSqliteMetadataStore({TempDbPath()});
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return std::move(*s);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, MetadataStoreConformance, ::testing::Values(StoreFactory(MakeSqlite)));
 
-TEST(SqliteMetadataStore, MigrationsAreRecordedAndIdempotent) {
+TEST(SqlMetadataStore, MigrationsAreRecordedAndIdempotent) {
   std::string path = TempDbPath();
   {
-    auto s = SqliteMetadataStore::Create({path});
+    auto s = OpenSqliteMetadataStore({path});
     ASSERT_TRUE(s.ok());
     EXPECT_GE((*s)->SchemaVersion(), 1);
   }
-  auto again = SqliteMetadataStore::Create({path});
+  auto again = OpenSqliteMetadataStore({path});
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_GE((*again)->SchemaVersion(), 1);
 }
 
-TEST(SqliteMetadataStore, RefusesANewerSchema) {
+TEST(SqlMetadataStore, RefusesANewerSchema) {
   std::string path = TempDbPath();
   {
-    auto s = SqliteMetadataStore::Create({path});
+    auto s = OpenSqliteMetadataStore({path});
     ASSERT_TRUE(s.ok());
     auto txn = (*s)->BeginWrite();
     ASSERT_TRUE(txn.ok());
@@ -53,16 +54,16 @@ TEST(SqliteMetadataStore, RefusesANewerSchema) {
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)->Exec("INSERT INTO schema_migrations(version, name) VALUES (9999, 'future')").ok());
   }
-  auto s = SqliteMetadataStore::Create({path});
+  auto s = OpenSqliteMetadataStore({path});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
 }
 
 // A database written before migration 0007 has no metric min/max: opening it fills them from the chunks.
-TEST(SqliteMetadataStore, FillsMetricRangesOfOlderDatabases) {
+TEST(SqlMetadataStore, FillsMetricRangesOfOlderDatabases) {
   std::string path = TempDbPath();
   {
-    auto s = SqliteMetadataStore::Create({path});
+    auto s = OpenSqliteMetadataStore({path});
     ASSERT_TRUE(s.ok());
     auto txn = (*s)->BeginWrite();
     ASSERT_TRUE(txn.ok());
@@ -84,7 +85,7 @@ TEST(SqliteMetadataStore, FillsMetricRangesOfOlderDatabases) {
     ASSERT_TRUE(
         (*db)->Exec("UPDATE latest_metrics SET min_value = NULL, max_value = NULL, range_known = 0").ok());
   }
-  auto s = SqliteMetadataStore::Create({path});
+  auto s = OpenSqliteMetadataStore({path});
   ASSERT_TRUE(s.ok());
   auto run = (*s)->GetRun(std::string(32, 'a'));
   ASSERT_TRUE(run.ok());
@@ -100,7 +101,7 @@ TEST(SqliteJobStore, AdoptsADatabaseFromBeforeNumberedMigrations) {
   {
     auto db = SqliteDb::Open({path});
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec(SqliteJobMigrations()[0].sql).ok());
+    ASSERT_TRUE((*db)->Exec(JobMigrations()[0].sql).ok());
     ASSERT_TRUE((*db)->Exec("INSERT INTO job_queues(name, created_ms) VALUES ('old', 1)").ok());
   }
   auto store = OpenSqliteJobStore(path, "NORMAL");
@@ -112,7 +113,7 @@ TEST(SqliteJobStore, AdoptsADatabaseFromBeforeNumberedMigrations) {
       "SELECT (SELECT MAX(version) FROM schema_migrations), (SELECT COUNT(*) FROM job_queues)");
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE(*(*q)->Step());
-  EXPECT_EQ((*q)->Int(0), static_cast<int64_t>(SqliteJobMigrations().back().version));
+  EXPECT_EQ((*q)->Int(0), static_cast<int64_t>(JobMigrations().back().version));
   EXPECT_EQ((*q)->Int(1), 1);
 }
 

@@ -18,14 +18,6 @@ Result<bool> SqliteStmt::Step() {
   return SqliteError(sqlite3_db_handle(stmt_), rc, "step");
 }
 
-Status SqliteStmt::Run() {
-  for (;;) {
-    auto r = Step();
-    if (!r.ok()) return r.status();
-    if (!*r) return Status::Ok();
-  }
-}
-
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const Options& options) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX |
@@ -96,7 +88,7 @@ SqliteDb::~SqliteDb() {
     ckpt_cv_.notify_all();
     checkpointer_.join();
   }
-  cache_.clear();
+  ClearCache();  // statements are finalized before their connection closes
   sqlite3_close_v2(db_);
 }
 
@@ -112,21 +104,12 @@ Status SqliteDb::Exec(const char* sql) {
   return Status::Ok();
 }
 
-Result<StmtGuard> SqliteDb::Prepare(const std::string& sql) {
-  auto it = cache_.find(sql);
-  if (it == cache_.end()) {
-    TAMGA_ASSIGN_OR_RETURN(auto stmt, PrepareUncached(sql));
-    it = cache_.emplace(sql, std::move(stmt)).first;
-  }
-  return StmtGuard(it->second.get());
-}
-
-Result<std::unique_ptr<SqliteStmt>> SqliteDb::PrepareUncached(const std::string& sql) {
+Result<std::unique_ptr<SqlStmt>> SqliteDb::PrepareUncached(const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                               &stmt, nullptr);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare");
-  return std::make_unique<SqliteStmt>(stmt);
+  return std::unique_ptr<SqlStmt>(new SqliteStmt(stmt));
 }
 
 }  // namespace tamga

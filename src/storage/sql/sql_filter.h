@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "storage/search_query.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/sql_db.h"
 
 namespace tamga {
 
@@ -20,6 +20,6 @@ std::string SqlStringCondition(const std::string& expr, const Comparison& c, std
 // An integral double binds as an integer (so it compares equal to INTEGER columns).
 SqlBind SqlNumberBind(double v);
 // Binds `binds` at positions *pos + 1, *pos + 2, ... and advances *pos.
-void SqlBindAll(SqliteStmt& stmt, const std::vector<SqlBind>& binds, int* pos);
+void SqlBindAll(SqlStmt& stmt, const std::vector<SqlBind>& binds, int* pos);
 
 }  // namespace tamga

@@ -1,20 +1,20 @@
-// SqliteWriteTxn: the write half of SqliteMetadataStore, used only by the group committer's thread.
+// SqlWriteTxn: the write half of SqlMetadataStore, used only by the group committer's thread.
 #include <cmath>
 #include <map>
 
 #include "core/ids.h"
 #include "storage/metric_series.h"
-#include "storage/sqlite/sqlite_metadata_store.h"
-#include "storage/sqlite/sqlite_registry.h"
+#include "storage/sql/sql_metadata_store.h"
+#include "storage/sql/sql_registry.h"
 
 namespace tamga {
 namespace {
 
-class SqliteWriteTxn final : public WriteTxn {
+class SqlWriteTxn final : public WriteTxn {
  public:
-  SqliteWriteTxn(SqliteDb* db, SqliteMetadataStore::WriterCache* cache)
-      : db_(db), cache_(cache), registry_(NewSqliteRegistryTxn(db)) {}
-  ~SqliteWriteTxn() override {
+  SqlWriteTxn(SqlDb* db, SqlMetadataStore::WriterCache* cache)
+      : db_(db), cache_(cache), registry_(NewSqlRegistryTxn(db)) {}
+  ~SqlWriteTxn() override {
     if (open_) (void)Rollback();
   }
 
@@ -47,23 +47,25 @@ class SqliteWriteTxn final : public WriteTxn {
   RegistryTxn& registry() override { return *registry_; }
 
   Result<std::string> CreateExperiment(const Experiment& e) override {
+    int64_t id = 0;
+    const bool given = !e.experiment_id.empty() && ParseDecimalId(e.experiment_id, &id);
+    // Without an id the engine assigns the next one (both statements number their parameters from 1).
     TAMGA_ASSIGN_OR_RETURN(
         auto stmt,
-        db_->Prepare(
-            "INSERT INTO experiments(experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
-            "last_update_time) VALUES (?1, ?2, ?3, 'active', ?4, ?5)"));
-    int64_t id;
-    if (!e.experiment_id.empty() && ParseDecimalId(e.experiment_id, &id))
-      stmt->Bind(1, id);
-    else
-      stmt->BindNull(1);
-    stmt->Bind(2, e.name).Bind(3, e.artifact_location).Bind(4, e.creation_time).Bind(5, e.last_update_time);
-    Status s = stmt->Run();
-    if (s.code() == StatusCode::kAlreadyExists) {
+        db_->Prepare(given
+                         ? "INSERT INTO experiments(name, artifact_location, lifecycle_stage, creation_time, "
+                           "last_update_time, experiment_id) VALUES (?1, ?2, 'active', ?3, ?4, ?5) "
+                           "RETURNING experiment_id"
+                         : "INSERT INTO experiments(name, artifact_location, lifecycle_stage, creation_time, "
+                           "last_update_time) VALUES (?1, ?2, 'active', ?3, ?4) RETURNING experiment_id"));
+    stmt->Bind(1, e.name).Bind(2, e.artifact_location).Bind(3, e.creation_time).Bind(4, e.last_update_time);
+    if (given) stmt->Bind(5, id);
+    auto inserted = RunReturningId(*stmt);
+    if (inserted.status().code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("Experiment(name=" + e.name + ") already exists.");
     }
-    TAMGA_RETURN_IF_ERROR(s);
-    std::string new_id = std::to_string(db_->LastInsertRowid());
+    TAMGA_RETURN_IF_ERROR(inserted.status());
+    std::string new_id = std::to_string(*inserted);
     for (const auto& tag : e.tags) TAMGA_RETURN_IF_ERROR(SetExperimentTag(new_id, tag));
     return new_id;
   }
@@ -72,7 +74,7 @@ class SqliteWriteTxn final : public WriteTxn {
     int64_t id;
     if (!ParseDecimalId(experiment_id, &id))
       return NotFound("No Experiment with id=" + experiment_id + " exists");
-    auto e = SqliteLoadExperiment(*db_, "experiment_id = CAST(?1 AS INTEGER)", experiment_id);
+    auto e = SqlLoadExperiment(*db_, "experiment_id = CAST(?1 AS INTEGER)", experiment_id);
     if (!e.ok() && e.status().code() == StatusCode::kNotFound) {
       return NotFound("No Experiment with id=" + experiment_id + " exists");
     }
@@ -133,10 +135,11 @@ class SqliteWriteTxn final : public WriteTxn {
 
   Status CreateRun(const RunInfo& info, const std::vector<KeyValue>& tags) override {
     {
-      TAMGA_ASSIGN_OR_RETURN(auto stmt,
-                             db_->Prepare("INSERT INTO runs(run_id, experiment_id, run_name, user_id, "
-                                          "status, start_time, end_time, artifact_uri, "
-                                          "lifecycle_stage) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+      TAMGA_ASSIGN_OR_RETURN(
+          auto stmt,
+          db_->Prepare("INSERT INTO runs(run_id, experiment_id, run_name, user_id, "
+                       "status, start_time, end_time, artifact_uri, "
+                       "lifecycle_stage) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING run_pk"));
       stmt->Bind(1, info.run_id).Bind(2, std::stoll(info.experiment_id)).Bind(3, info.run_name);
       stmt->Bind(4, info.user_id).Bind(5, static_cast<int>(info.status)).Bind(6, info.start_time);
       if (info.end_time)
@@ -144,17 +147,17 @@ class SqliteWriteTxn final : public WriteTxn {
       else
         stmt->BindNull(7);
       stmt->Bind(8, info.artifact_uri).Bind(9, LifecycleStageName(info.lifecycle_stage));
-      Status s = stmt->Run();
-      if (s.code() == StatusCode::kAlreadyExists)
+      auto pk = RunReturningId(*stmt);
+      if (pk.status().code() == StatusCode::kAlreadyExists)
         return AlreadyExists("Run " + info.run_id + " already exists");
-      TAMGA_RETURN_IF_ERROR(s);
+      TAMGA_RETURN_IF_ERROR(pk.status());
+      cache_->pending_run_pks[info.run_id] = *pk;
     }
-    cache_->pending_run_pks[info.run_id] = db_->LastInsertRowid();
     return SetTags(info.run_id, tags);
   }
 
   Result<RunInfo> GetRunInfo(const std::string& run_id) override {
-    TAMGA_ASSIGN_OR_RETURN(auto found, SqliteLoadRunInfo(*db_, run_id));
+    TAMGA_ASSIGN_OR_RETURN(auto found, SqlLoadRunInfo(*db_, run_id));
     if (!cache_->run_pks.count(run_id)) cache_->pending_run_pks[run_id] = found.second;
     return std::move(found.first);
   }
@@ -310,7 +313,7 @@ class SqliteWriteTxn final : public WriteTxn {
     if (auto it = cache_->run_pks.find(run_id); it != cache_->run_pks.end()) return it->second;
     if (auto it = cache_->pending_run_pks.find(run_id); it != cache_->pending_run_pks.end())
       return it->second;
-    TAMGA_ASSIGN_OR_RETURN(auto pk, SqliteFindRunPk(*db_, run_id));
+    TAMGA_ASSIGN_OR_RETURN(auto pk, SqlFindRunPk(*db_, run_id));
     if (!pk) return NotFound("Run with id=" + run_id + " not found");
     cache_->pending_run_pks[run_id] = *pk;
     return *pk;
@@ -329,10 +332,10 @@ class SqliteWriteTxn final : public WriteTxn {
         return pk;
       }
     }
-    TAMGA_ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO metric_keys(name) VALUES (?1)"));
+    TAMGA_ASSIGN_OR_RETURN(auto ins,
+                           db_->Prepare("INSERT INTO metric_keys(name) VALUES (?1) RETURNING key_pk"));
     ins->Bind(1, key);
-    TAMGA_RETURN_IF_ERROR(ins->Run());
-    int64_t pk = db_->LastInsertRowid();
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, RunReturningId(*ins));
     cache_->pending_key_pks[key] = pk;
     return pk;
   }
@@ -378,16 +381,16 @@ class SqliteWriteTxn final : public WriteTxn {
     return up->Run();
   }
 
-  SqliteDb* db_;
-  SqliteMetadataStore::WriterCache* cache_;
+  SqlDb* db_;
+  SqlMetadataStore::WriterCache* cache_;
   std::unique_ptr<RegistryTxn> registry_;
   bool open_ = true;
 };
 
 }  // namespace
 
-std::unique_ptr<WriteTxn> NewSqliteWriteTxn(SqliteDb* db, SqliteMetadataStore::WriterCache* cache) {
-  return std::make_unique<SqliteWriteTxn>(db, cache);
+std::unique_ptr<WriteTxn> NewSqlWriteTxn(SqlDb* db, SqlMetadataStore::WriterCache* cache) {
+  return std::make_unique<SqlWriteTxn>(db, cache);
 }
 
 }  // namespace tamga

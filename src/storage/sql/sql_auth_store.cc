@@ -3,14 +3,14 @@
 #include <mutex>
 
 #include "storage/auth_store.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/sql_db.h"
 
 namespace tamga {
 namespace {
 
-class SqliteAuthStore final : public AuthStore {
+class SqlAuthStore final : public AuthStore {
  public:
-  explicit SqliteAuthStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  explicit SqlAuthStore(std::unique_ptr<SqlDb> db) : db_(std::move(db)) {}
 
   Result<std::vector<UserRecord>> ListUsers() override {
     std::lock_guard<std::mutex> l(mu_);
@@ -19,7 +19,7 @@ class SqliteAuthStore final : public AuthStore {
         db_->Prepare(
             "SELECT id, username, password_hash, is_admin, source, created_ms FROM users ORDER BY id"));
     std::vector<UserRecord> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Int(3) != 0, r.Text(4), r.Int(5)});
     }));
     return out;
@@ -29,20 +29,20 @@ class SqliteAuthStore final : public AuthStore {
     std::lock_guard<std::mutex> l(mu_);
     TAMGA_ASSIGN_OR_RETURN(auto s,
                            db_->Prepare("INSERT INTO users(username, password_hash, is_admin, source, "
-                                        "created_ms) VALUES(?1, ?2, ?3, ?4, ?5)"));
-    Status st = s->Bind(1, u.username)
-                    .Bind(2, u.password_hash)
-                    .Bind(3, u.is_admin ? 1 : 0)
-                    .Bind(4, u.source)
-                    .Bind(5, u.created_ms)
-                    .Run();
-    if (!st.ok()) {
-      if (st.code() == StatusCode::kAlreadyExists)
+                                        "created_ms) VALUES(?1, ?2, ?3, ?4, ?5) RETURNING id"));
+    s->Bind(1, u.username)
+        .Bind(2, u.password_hash)
+        .Bind(3, u.is_admin ? 1 : 0)
+        .Bind(4, u.source)
+        .Bind(5, u.created_ms);
+    auto id = RunReturningId(*s);
+    if (!id.ok()) {
+      if (id.status().code() == StatusCode::kAlreadyExists)
         return AlreadyExists("User '" + u.username + "' already exists.");
-      return st;
+      return id.status();
     }
     UserRecord out = u;
-    out.id = db_->LastInsertRowid();
+    out.id = *id;
     return out;
   }
 
@@ -57,7 +57,7 @@ class SqliteAuthStore final : public AuthStore {
 
   Status DeleteUser(int64_t id) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    TAMGA_RETURN_IF_ERROR(db_->BeginWrite());
     Status st = [&]() -> Status {
       TAMGA_ASSIGN_OR_RETURN(
           auto g, db_->Prepare("DELETE FROM grants WHERE subject_kind = 'user' AND subject_id = ?1"));
@@ -82,7 +82,7 @@ class SqliteAuthStore final : public AuthStore {
         auto s, db_->Prepare("SELECT id, user_id, name, digest, role, queues, created_ms, "
                              "expires_ms, last_used_ms FROM access_tokens ORDER BY created_ms, id"));
     std::vector<TokenRecord> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       out.push_back(
           {r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Int(6), r.Int(7), r.Int(8)});
     }));
@@ -116,7 +116,7 @@ class SqliteAuthStore final : public AuthStore {
 
   Status TouchTokens(const std::vector<std::pair<std::string, int64_t>>& last_used) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    TAMGA_RETURN_IF_ERROR(db_->BeginWrite());
     for (const auto& [id, ms] : last_used) {
       auto s = db_->Prepare("UPDATE access_tokens SET last_used_ms = MAX(last_used_ms, ?2) WHERE id = ?1");
       Status st = s.ok() ? (*s)->Bind(1, id).Bind(2, ms).Run() : s.status();
@@ -134,7 +134,7 @@ class SqliteAuthStore final : public AuthStore {
         auto s,
         db_->Prepare("SELECT object_kind, object_id, subject_kind, subject_id, permission FROM grants"));
     std::vector<GrantRecord> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4)});
     }));
     return out;
@@ -184,7 +184,7 @@ class SqliteAuthStore final : public AuthStore {
     TAMGA_ASSIGN_OR_RETURN(
         auto s, db_->Prepare("SELECT team, user_id, role FROM team_members ORDER BY team, user_id"));
     std::vector<TeamMemberRecord> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       out.push_back({r.Text(0), r.Int(1), r.Text(2)});
     }));
     return out;
@@ -208,7 +208,7 @@ class SqliteAuthStore final : public AuthStore {
   Status AppendAudit(const std::vector<AuditRecord>& rows) override {
     if (rows.empty()) return Status::Ok();
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    TAMGA_RETURN_IF_ERROR(db_->BeginWrite());
     for (const auto& a : rows) {
       auto s = db_->Prepare(
           "INSERT INTO audit_log(time_ms, principal, method, route, object, status, outcome, remote_addr) "
@@ -244,7 +244,7 @@ class SqliteAuthStore final : public AuthStore {
         .Bind(4, q.outcome)
         .Bind(5, q.max_results);
     std::vector<AuditRecord> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       out.push_back({r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5),
                      static_cast<int>(r.Int(6)), r.Text(7), r.Text(8)});
     }));
@@ -253,18 +253,13 @@ class SqliteAuthStore final : public AuthStore {
 
  private:
   std::mutex mu_;
-  std::unique_ptr<SqliteDb> db_;
+  std::unique_ptr<SqlDb> db_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<AuthStore>> OpenSqliteAuthStore(const std::string& path,
-                                                       const std::string& synchronous) {
-  SqliteDb::Options o;
-  o.path = path;
-  o.synchronous = synchronous;
-  TAMGA_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(o));
-  return std::unique_ptr<AuthStore>(new SqliteAuthStore(std::move(db)));
+std::unique_ptr<AuthStore> NewSqlAuthStore(std::unique_ptr<SqlDb> db) {
+  return std::unique_ptr<AuthStore>(new SqlAuthStore(std::move(db)));
 }
 
 }  // namespace tamga

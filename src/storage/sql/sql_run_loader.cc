@@ -3,7 +3,7 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sql/sql_metadata_store.h"
 
 namespace tamga {
 namespace {
@@ -16,7 +16,7 @@ std::string Placeholders(size_t n) {
 
 // Runs `sql` (whose first column is run_pk) over the pks in chunks, calling row(stmt, run_index).
 template <typename RowFn>
-Status ForEachRow(SqliteDb& db, const std::string& sql_prefix, const std::string& sql_suffix,
+Status ForEachRow(SqlDb& db, const std::string& sql_prefix, const std::string& sql_suffix,
                   const std::vector<int64_t>& pks, const std::unordered_map<int64_t, size_t>& index,
                   RowFn row_fn) {
   constexpr size_t kChunk = 500;
@@ -40,7 +40,7 @@ Status ForEachRow(SqliteDb& db, const std::string& sql_prefix, const std::string
 
 }  // namespace
 
-Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>& run_pks) {
+Result<std::vector<Run>> SqlLoadRuns(SqlDb& db, const std::vector<int64_t>& run_pks) {
   std::vector<Run> runs(run_pks.size());
   std::vector<bool> found(run_pks.size(), false);
   std::unordered_map<int64_t, size_t> index;
@@ -50,7 +50,7 @@ Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>
       db,
       "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, "
       "lifecycle_stage FROM runs WHERE run_pk IN (",
-      ")", run_pks, index, [&](SqliteStmt& s, size_t i) {
+      ")", run_pks, index, [&](SqlStmt& s, size_t i) {
         RunInfo& info = runs[i].info;
         info.run_id = s.Text(1);
         info.experiment_id = std::to_string(s.Int(2));
@@ -67,7 +67,7 @@ Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>
       ForEachRow(db,
                  "SELECT l.run_pk, k.name, l.value, l.is_nan, l.timestamp, l.step, l.min_value, l.max_value "
                  "FROM latest_metrics l JOIN metric_keys k ON k.key_pk = l.key_pk WHERE l.run_pk IN (",
-                 ") ORDER BY l.run_pk, k.name", run_pks, index, [&](SqliteStmt& s, size_t i) {
+                 ") ORDER BY l.run_pk, k.name", run_pks, index, [&](SqlStmt& s, size_t i) {
                    double v = s.Int(3) ? std::nan("") : s.Double(2);
                    runs[i].metrics.push_back(MetricPoint{s.Text(1), v, s.Int(4), s.Int(5)});
                    double lo = s.IsNull(6) ? std::nan("") : s.Double(6);
@@ -75,24 +75,24 @@ Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>
                    runs[i].metric_ranges.emplace_back(lo, hi);
                  }));
   TAMGA_RETURN_IF_ERROR(ForEachRow(db, "SELECT run_pk, key, value FROM params WHERE run_pk IN (",
-                                   ") ORDER BY run_pk, key", run_pks, index, [&](SqliteStmt& s, size_t i) {
+                                   ") ORDER BY run_pk, key", run_pks, index, [&](SqlStmt& s, size_t i) {
                                      runs[i].params.push_back({s.Text(1), s.Text(2)});
                                    }));
   TAMGA_RETURN_IF_ERROR(ForEachRow(db, "SELECT run_pk, key, value FROM tags WHERE run_pk IN (",
-                                   ") ORDER BY run_pk, key", run_pks, index, [&](SqliteStmt& s, size_t i) {
+                                   ") ORDER BY run_pk, key", run_pks, index, [&](SqlStmt& s, size_t i) {
                                      runs[i].tags.push_back({s.Text(1), s.Text(2)});
                                    }));
   TAMGA_RETURN_IF_ERROR(ForEachRow(
       db,
       "SELECT run_pk, name, digest, source_type, source, schema, profile FROM run_inputs WHERE run_pk IN (",
-      ") ORDER BY run_pk, position", run_pks, index, [&](SqliteStmt& s, size_t i) {
+      ") ORDER BY run_pk, position", run_pks, index, [&](SqlStmt& s, size_t i) {
         DatasetInput in;
         in.dataset = Dataset{s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6)};
         runs[i].inputs.push_back(std::move(in));
       }));
   TAMGA_RETURN_IF_ERROR(
       ForEachRow(db, "SELECT run_pk, name, digest, key, value FROM run_input_tags WHERE run_pk IN (",
-                 ") ORDER BY run_pk, key", run_pks, index, [&](SqliteStmt& s, size_t i) {
+                 ") ORDER BY run_pk, key", run_pks, index, [&](SqlStmt& s, size_t i) {
                    std::string name = s.Text(1), digest = s.Text(2);
                    for (auto& in : runs[i].inputs) {
                      if (in.dataset.name == name && in.dataset.digest == digest)
@@ -103,7 +103,7 @@ Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>
                                    "SELECT r.run_pk, o.model_id, o.step FROM run_outputs o JOIN runs r ON "
                                    "r.run_id = o.run_id WHERE r.run_pk IN (",
                                    ") ORDER BY r.run_pk, o.step, o.model_id", run_pks, index,
-                                   [&](SqliteStmt& s, size_t i) {
+                                   [&](SqlStmt& s, size_t i) {
                                      runs[i].outputs.push_back(RunOutput{s.Text(1), s.Int(2)});
                                    }));
 

@@ -4,8 +4,8 @@
 #include <variant>
 
 #include "core/ids.h"
-#include "storage/sqlite/sqlite_filter_sql.h"
-#include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sql/sql_filter.h"
+#include "storage/sql/sql_metadata_store.h"
 
 namespace tamga {
 namespace {
@@ -161,7 +161,7 @@ Status AddOrderKey(Sql& sql, const OrderKey& o, int index, const std::string& dr
 
 }  // namespace
 
-Result<RunPage> SqliteSearchRuns(SqliteDb& db, const RunQuery& q) {
+Result<RunPage> SqlSearchRuns(SqlDb& db, const RunQuery& q) {
   Sql sql;
   sql.from = "runs r";
   std::string driving;
@@ -220,12 +220,12 @@ Result<RunPage> SqliteSearchRuns(SqliteDb& db, const RunQuery& q) {
     TAMGA_ASSIGN_OR_RETURN(bool row, cs->Step());
     page.total = row ? cs->Int(0) : 0;
   }
-  TAMGA_ASSIGN_OR_RETURN(page.runs, SqliteLoadRuns(db, pks));
+  TAMGA_ASSIGN_OR_RETURN(page.runs, SqlLoadRuns(db, pks));
   return page;
 }
 
-Result<RunKeys> SqliteListRunKeys(SqliteDb& db, const std::vector<std::string>& experiment_ids,
-                                  int64_t recent_runs, int64_t max_keys) {
+Result<RunKeys> SqlListRunKeys(SqlDb& db, const std::vector<std::string>& experiment_ids, int64_t recent_runs,
+                               int64_t max_keys) {
   RunKeys keys;
   if (experiment_ids.empty()) return keys;
   std::string in;
@@ -242,7 +242,7 @@ Result<RunKeys> SqliteListRunKeys(SqliteDb& db, const std::vector<std::string>& 
        "SELECT DISTINCT k.name FROM latest_metrics l JOIN metric_keys k ON k.key_pk = l.key_pk "
        "WHERE l.run_pk IN (SELECT run_pk FROM sample) ORDER BY k.name LIMIT ?"}};
   // The experiment ids and the sample size, bound the same way in every statement built on `recent`.
-  auto bind_recent = [&](SqliteStmt& stmt) {
+  auto bind_recent = [&](SqlStmt& stmt) {
     int pos = 0;
     for (const auto& id : experiment_ids) {
       int64_t n;

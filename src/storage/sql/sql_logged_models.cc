@@ -2,8 +2,8 @@
 // search compiled to one SELECT whose shape comes from the parsed query; every user value is bound.
 #include <variant>
 
-#include "storage/sqlite/sqlite_filter_sql.h"
-#include "storage/sqlite/sqlite_registry.h"
+#include "storage/sql/sql_filter.h"
+#include "storage/sql/sql_registry.h"
 
 namespace tamga {
 namespace {
@@ -12,7 +12,7 @@ constexpr const char* kLoggedModelColumns =
     "SELECT model_id, experiment_id, name, creation_timestamp, last_updated_timestamp, artifact_uri, status, "
     "creator_id, model_type, source_run_id, status_message, lifecycle_stage FROM logged_models ";
 
-LoggedModel LoggedModelFromRow(SqliteStmt& s) {
+LoggedModel LoggedModelFromRow(SqlStmt& s) {
   LoggedModel m;
   m.model_id = s.Text(0);
   m.experiment_id = std::to_string(s.Int(1));
@@ -29,7 +29,7 @@ LoggedModel LoggedModelFromRow(SqliteStmt& s) {
   return m;
 }
 
-Status LoadExtras(SqliteDb& db, LoggedModel& m) {
+Status LoadExtras(SqlDb& db, LoggedModel& m) {
   for (bool tags : {true, false}) {
     TAMGA_ASSIGN_OR_RETURN(auto t,
                            db.Prepare(tags ? "SELECT key, value FROM logged_model_tags WHERE model_id = ?1 "
@@ -38,14 +38,14 @@ Status LoadExtras(SqliteDb& db, LoggedModel& m) {
                                              "?1 ORDER BY key"));
     t->Bind(1, m.model_id);
     auto& list = tags ? m.tags : m.params;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*t, [&](SqliteStmt& r) { list.push_back({r.Text(0), r.Text(1)}); }));
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*t, [&](SqlStmt& r) { list.push_back({r.Text(0), r.Text(1)}); }));
   }
   TAMGA_ASSIGN_OR_RETURN(auto r,
                          db.Prepare("SELECT m.name, v.version FROM model_versions v JOIN registered_models "
                                     "m ON m.model_pk = v.model_pk WHERE v.model_id = ?1 AND v.deleted = 0 "
                                     "ORDER BY m.name, v.version"));
   r->Bind(1, m.model_id);
-  return ForEachRow(*r, [&](SqliteStmt& row) { m.registrations.emplace_back(row.Text(0), row.Int(1)); });
+  return ForEachRow(*r, [&](SqlStmt& row) { m.registrations.emplace_back(row.Text(0), row.Int(1)); });
 }
 
 // Column for a canonical attribute key (validated by the domain's parser; unknown keys are a bug).
@@ -113,7 +113,7 @@ Result<std::string> CompileOrder(const std::vector<OrderKey>& order) {
 
 }  // namespace
 
-Result<LoggedModel> SqliteLoadLoggedModel(SqliteDb& db, const std::string& model_id) {
+Result<LoggedModel> SqlLoadLoggedModel(SqlDb& db, const std::string& model_id) {
   LoggedModel m;
   {
     TAMGA_ASSIGN_OR_RETURN(auto s, db.Prepare(std::string(kLoggedModelColumns) + "WHERE model_id = ?1"));
@@ -126,7 +126,7 @@ Result<LoggedModel> SqliteLoadLoggedModel(SqliteDb& db, const std::string& model
   return m;
 }
 
-Result<LoggedModelPage> SqliteSearchLoggedModels(SqliteDb& db, const LoggedModelQuery& q) {
+Result<LoggedModelPage> SqlSearchLoggedModels(SqlDb& db, const LoggedModelQuery& q) {
   if (q.experiment_ids.empty()) return InvalidArgument("experiment_ids must not be empty");
   TAMGA_ASSIGN_OR_RETURN(Compiled c, CompileFilter(q.filter));
   TAMGA_ASSIGN_OR_RETURN(std::string order, CompileOrder(q.order));

@@ -1,7 +1,9 @@
 #pragma once
-// SqliteMetadataStore: MetadataStore on one SQLite file in WAL mode.
+// SqlMetadataStore: MetadataStore on a SQL engine (SQLite in WAL mode, or PostgreSQL; storage/sql/sql_db.h).
 // One writer connection (used only through BeginWrite, i.e. by the group committer) and a pool of reader
-// connections; WAL lets readers proceed while the writer commits. Thread-safe per MetadataStore.
+// connections; readers proceed while the writer commits. Thread-safe per MetadataStore. The engines' own
+// factories: storage/sqlite/sqlite_stores.h, storage/postgres/pg_stores.h.
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -10,20 +12,20 @@
 
 #include "core/mutex.h"
 #include "storage/metadata_store.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/sql_db.h"
 
 namespace tamga {
 
-class SqliteMetadataStore final : public MetadataStore {
+class SqlMetadataStore final : public MetadataStore {
  public:
-  struct Options {
-    std::string path;                    // database file; created if missing
-    std::string synchronous = "NORMAL";  // "NORMAL" survives kill -9; "FULL" survives power loss too
-    int max_idle_readers = 8;            // reader connections kept open between calls
+  struct Connector {
+    std::function<Result<std::unique_ptr<SqlDb>>()> open_writer;
+    std::function<Result<std::unique_ptr<SqlDb>>()> open_reader;
+    int max_idle_readers = 8;  // reader connections kept open between calls
   };
-  // Opens (creating if needed) and applies pending migrations. Internal on I/O or schema errors.
-  static Result<std::unique_ptr<SqliteMetadataStore>> Create(const Options& options);
-  ~SqliteMetadataStore() override;
+  // Opens the writer and applies pending migrations. Internal on I/O or schema errors.
+  static Result<std::unique_ptr<SqlMetadataStore>> Create(Connector connector);
+  ~SqlMetadataStore() override;
 
   Result<Experiment> GetExperiment(const std::string& experiment_id) override;
   Result<Experiment> GetExperimentByName(const std::string& name) override;
@@ -58,32 +60,32 @@ class SqliteMetadataStore final : public MetadataStore {
 
  private:
   class ReaderLease;
-  explicit SqliteMetadataStore(const Options& options) : options_(options) {}
+  explicit SqlMetadataStore(Connector connector) : connector_(std::move(connector)) {}
   Status Migrate();
   // Fills min_value/max_value of latest_metrics rows written before migration 0007, from the chunks.
   Status BackfillMetricRanges();
-  Result<std::unique_ptr<SqliteDb>> OpenReader();
+  Result<std::unique_ptr<SqlDb>> OpenReader();
   Result<ReaderLease> Reader();
-  void ReturnReader(std::unique_ptr<SqliteDb> db);
+  void ReturnReader(std::unique_ptr<SqlDb> db);
 
-  const Options options_;
+  const Connector connector_;
   int schema_version_ = 0;
-  std::unique_ptr<SqliteDb> writer_;
+  std::unique_ptr<SqlDb> writer_;
   std::unique_ptr<RegistryReader> registry_reader_;
   WriterCache writer_cache_;  // used only by the writer thread
   Mutex pool_mu_;
-  std::vector<std::unique_ptr<SqliteDb>> idle_readers_ GUARDED_BY(pool_mu_);
+  std::vector<std::unique_ptr<SqlDb>> idle_readers_ GUARDED_BY(pool_mu_);
 };
 
 // Shared helpers for the SQLite store's translation units.
-Result<Experiment> SqliteLoadExperiment(SqliteDb& db, const char* where_sql, const std::string& arg);
+Result<Experiment> SqlLoadExperiment(SqlDb& db, const char* where_sql, const std::string& arg);
 // A run's info and internal pk, by run id (NotFound when absent).
-Result<std::pair<RunInfo, int64_t>> SqliteLoadRunInfo(SqliteDb& db, const std::string& run_id);
-Result<std::optional<int64_t>> SqliteFindRunPk(SqliteDb& db, const std::string& run_id);
-Result<std::vector<Run>> SqliteLoadRuns(SqliteDb& db, const std::vector<int64_t>& run_pks);
-Result<RunPage> SqliteSearchRuns(SqliteDb& db, const RunQuery& query);
-Result<RunKeys> SqliteListRunKeys(SqliteDb& db, const std::vector<std::string>& experiment_ids,
-                                  int64_t recent_runs, int64_t max_keys);
-std::unique_ptr<WriteTxn> NewSqliteWriteTxn(SqliteDb* db, SqliteMetadataStore::WriterCache* cache);
+Result<std::pair<RunInfo, int64_t>> SqlLoadRunInfo(SqlDb& db, const std::string& run_id);
+Result<std::optional<int64_t>> SqlFindRunPk(SqlDb& db, const std::string& run_id);
+Result<std::vector<Run>> SqlLoadRuns(SqlDb& db, const std::vector<int64_t>& run_pks);
+Result<RunPage> SqlSearchRuns(SqlDb& db, const RunQuery& query);
+Result<RunKeys> SqlListRunKeys(SqlDb& db, const std::vector<std::string>& experiment_ids, int64_t recent_runs,
+                               int64_t max_keys);
+std::unique_ptr<WriteTxn> NewSqlWriteTxn(SqlDb* db, SqlMetadataStore::WriterCache* cache);
 
 }  // namespace tamga

@@ -1,10 +1,10 @@
 // RegistryTxn on the SQLite writer connection (group committer thread only).
-#include "storage/sqlite/sqlite_registry.h"
+#include "storage/sql/sql_registry.h"
 
 namespace tamga {
 namespace {
 
-void BindOpt(SqliteStmt& s, int i, const std::optional<std::string>& v) {
+void BindOpt(SqlStmt& s, int i, const std::optional<std::string>& v) {
   if (v)
     s.Bind(i, *v);
   else
@@ -17,12 +17,11 @@ std::string JoinEvents(const std::vector<std::string>& events) {
   return out;
 }
 
-class SqliteRegistryTxn final : public RegistryTxn {
+class SqlRegistryTxn final : public RegistryTxn {
  public:
-  explicit SqliteRegistryTxn(SqliteDb* db)
-      : db_(db), reader_(NewSqliteRegistryReader([db]() -> Result<SqliteDbHandle> {
-          return SqliteDbHandle(db, nullptr);
-        })) {}
+  explicit SqlRegistryTxn(SqlDb* db)
+      : db_(db),
+        reader_(NewSqlRegistryReader([db]() -> Result<SqlDbHandle> { return SqlDbHandle(db, nullptr); })) {}
 
   RegistryReader& reader() override { return *reader_; }
 
@@ -42,7 +41,7 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Status RenameRegisteredModel(const std::string& name, const std::string& new_name, int64_t now) override {
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db_, name));
     TAMGA_ASSIGN_OR_RETURN(auto s,
                            db_->Prepare("UPDATE registered_models SET name = ?1, last_updated_timestamp = ?2 "
                                         "WHERE model_pk = ?3"));
@@ -66,7 +65,7 @@ class SqliteRegistryTxn final : public RegistryTxn {
 
   Status SetRegisteredModelDescription(const std::string& name, const std::optional<std::string>& desc,
                                        int64_t now) override {
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db_, name));
     TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE registered_models SET description = ?1, "
                                                 "last_updated_timestamp = ?2 WHERE model_pk = ?3"));
     BindOpt(*s, 1, desc);
@@ -83,7 +82,7 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Status DeleteRegisteredModel(const std::string& name) override {
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db_, name));
     // A deployment follows the model by name: deleting the model under it would hand the deployment to the
     // next model of that name. Its webhooks go with it.
     TAMGA_ASSIGN_OR_RETURN(auto dep,
@@ -113,7 +112,7 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Status SetRegisteredModelTag(const std::string& name, const KeyValue& tag) override {
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db_, name));
     TAMGA_ASSIGN_OR_RETURN(
         auto s, db_->Prepare("INSERT INTO registered_model_tags(model_pk, key, value) VALUES "
                              "(?1,?2,?3) ON CONFLICT(model_pk, key) DO UPDATE SET value = excluded.value"));
@@ -122,7 +121,7 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Status DeleteRegisteredModelTag(const std::string& name, const std::string& key) override {
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db_, name));
     TAMGA_ASSIGN_OR_RETURN(
         auto s, db_->Prepare("DELETE FROM registered_model_tags WHERE model_pk = ?1 AND key = ?2"));
     s->Bind(1, pk).Bind(2, key);
@@ -132,7 +131,7 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Status CreateModelVersion(const ModelVersion& v) override {
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, v.name));
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db_, v.name));
     TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO model_versions(model_pk, version, "
                                                 "creation_timestamp, last_updated_timestamp, user_id, "
                                                 "current_stage, description, source, run_id, status, "
@@ -226,7 +225,7 @@ class SqliteRegistryTxn final : public RegistryTxn {
   }
 
   Result<bool> DeleteAlias(const std::string& name, const std::string& alias) override {
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db_, name));
     TAMGA_ASSIGN_OR_RETURN(auto s,
                            db_->Prepare("DELETE FROM registered_model_aliases WHERE model_pk = ?1 AND "
                                         "alias = ?2"));
@@ -238,15 +237,14 @@ class SqliteRegistryTxn final : public RegistryTxn {
   Result<int64_t> AppendEvent(const RegistryEvent& e) override {
     TAMGA_ASSIGN_OR_RETURN(auto s,
                            db_->Prepare("INSERT INTO registry_events(type, model_name, version, alias, "
-                                        "timestamp, data) VALUES (?1,?2,?3,?4,?5,?6)"));
+                                        "timestamp, data) VALUES (?1,?2,?3,?4,?5,?6) RETURNING seq"));
     s->Bind(1, e.type)
         .Bind(2, e.model_name)
         .Bind(3, e.version)
         .Bind(4, e.alias)
         .Bind(5, e.timestamp)
         .Bind(6, e.data);
-    TAMGA_RETURN_IF_ERROR(s->Run());
-    return db_->LastInsertRowid();
+    return RunReturningId(*s);
   }
 
   Status SetEventCursor(const std::string& consumer, int64_t seq) override {
@@ -389,7 +387,7 @@ class SqliteRegistryTxn final : public RegistryTxn {
  private:
   // The model's pk when `version` is a live version of it; NotFound otherwise.
   Result<int64_t> LiveVersion(const std::string& name, int64_t version) {
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db_, name));
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db_, name));
     TAMGA_ASSIGN_OR_RETURN(auto s,
                            db_->Prepare("SELECT 1 FROM model_versions WHERE model_pk = ?1 AND version = ?2 "
                                         "AND deleted = 0"));
@@ -415,15 +413,13 @@ class SqliteRegistryTxn final : public RegistryTxn {
     return Status::Ok();
   }
 
-  SqliteDb* db_;
+  SqlDb* db_;
   std::unique_ptr<RegistryReader> reader_;
 };
 
 }  // namespace
 
-std::unique_ptr<RegistryTxn> NewSqliteRegistryTxn(SqliteDb* db) {
-  return std::make_unique<SqliteRegistryTxn>(db);
-}
+std::unique_ptr<RegistryTxn> NewSqlRegistryTxn(SqlDb* db) { return std::make_unique<SqlRegistryTxn>(db); }
 
 const char* DeliveryStateName(DeliveryState s) {
   switch (s) {

@@ -1,7 +1,7 @@
 // RegistryReader on SQLite: each call borrows a connection (pooled reader, or the writer inside a txn).
 #include <sstream>
 
-#include "storage/sqlite/sqlite_registry.h"
+#include "storage/sql/sql_registry.h"
 
 namespace tamga {
 namespace {
@@ -20,7 +20,7 @@ constexpr const char* kDeliveryColumns =
     "SELECT delivery_pk, delivery_id, webhook_id, event_seq, event_type, state, attempts, next_attempt_at, "
     "last_status, last_error, created_at, updated_at FROM webhook_deliveries ";
 
-WebhookDelivery DeliveryFromRow(SqliteStmt& s) {
+WebhookDelivery DeliveryFromRow(SqlStmt& s) {
   WebhookDelivery d;
   d.delivery_pk = s.Int(0);
   d.delivery_id = s.Text(1);
@@ -40,13 +40,13 @@ WebhookDelivery DeliveryFromRow(SqliteStmt& s) {
   return d;
 }
 
-Result<std::vector<WebhookDelivery>> Deliveries(SqliteStmt& s) {
+Result<std::vector<WebhookDelivery>> Deliveries(SqlStmt& s) {
   std::vector<WebhookDelivery> out;
-  TAMGA_RETURN_IF_ERROR(ForEachRow(s, [&](SqliteStmt& r) { out.push_back(DeliveryFromRow(r)); }));
+  TAMGA_RETURN_IF_ERROR(ForEachRow(s, [&](SqlStmt& r) { out.push_back(DeliveryFromRow(r)); }));
   return out;
 }
 
-DeploymentRecord DeploymentFromRow(SqliteStmt& s) {
+DeploymentRecord DeploymentFromRow(SqlStmt& s) {
   DeploymentRecord d;
   d.name = s.Text(0);
   d.model_name = s.Text(1);
@@ -68,32 +68,31 @@ constexpr const char* kHistoryStart =
     "(SELECT COALESCE(MAX(seq), 0) FROM registry_events WHERE model_name = ?1 AND type IN "
     "('registered_model.created', 'registered_model.renamed'))";
 
-class SqliteRegistryReader final : public RegistryReader {
+class SqlRegistryReader final : public RegistryReader {
  public:
-  explicit SqliteRegistryReader(std::function<Result<SqliteDbHandle>()> acquire)
-      : acquire_(std::move(acquire)) {}
+  explicit SqlRegistryReader(std::function<Result<SqlDbHandle>()> acquire) : acquire_(std::move(acquire)) {}
 
   Result<RegisteredModel> GetRegisteredModel(const std::string& name) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db, name));
-    return SqliteLoadRegisteredModel(*db, pk);
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db, name));
+    return SqlLoadRegisteredModel(*db, pk);
   }
   Result<RegisteredModelPage> SearchRegisteredModels(const RegistryQuery& query) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    return SqliteSearchRegisteredModels(*db, query);
+    return SqlSearchRegisteredModels(*db, query);
   }
   Result<ModelVersion> GetModelVersion(const std::string& name, int64_t version) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db, name));
-    return SqliteLoadModelVersion(*db, pk, version);
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db, name));
+    return SqlLoadModelVersion(*db, pk, version);
   }
   Result<ModelVersionPage> SearchModelVersions(const RegistryQuery& query) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    return SqliteSearchModelVersions(*db, query);
+    return SqlSearchModelVersions(*db, query);
   }
   Result<std::optional<int64_t>> GetAliasVersion(const std::string& name, const std::string& alias) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db, name));
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db, name));
     TAMGA_ASSIGN_OR_RETURN(auto s,
                            (*db).Prepare("SELECT version FROM registered_model_aliases WHERE model_pk = ?1 "
                                          "AND alias = ?2"));
@@ -114,7 +113,7 @@ class SqliteRegistryReader final : public RegistryReader {
   }
   Result<int64_t> MaxVersion(const std::string& name) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqliteModelPk(*db, name));
+    TAMGA_ASSIGN_OR_RETURN(int64_t pk, SqlModelPk(*db, name));
     TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE "
                                                  "model_pk = ?1"));
     s->Bind(1, pk);
@@ -129,7 +128,7 @@ class SqliteRegistryReader final : public RegistryReader {
                                          "registry_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"));
     s->Bind(1, after).Bind(2, limit);
     std::vector<RegistryEvent> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6)});
     }));
     return out;
@@ -144,7 +143,7 @@ class SqliteRegistryReader final : public RegistryReader {
                               kHistoryStart + " ORDER BY seq DESC LIMIT ?3"));
     s->Bind(1, model_name).Bind(2, before).Bind(3, limit);
     std::vector<RegistryEvent> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Int(5), r.Text(6)});
     }));
     return out;
@@ -205,11 +204,11 @@ class SqliteRegistryReader final : public RegistryReader {
 
   Result<LoggedModel> GetLoggedModel(const std::string& model_id) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    return SqliteLoadLoggedModel(*db, model_id);
+    return SqlLoadLoggedModel(*db, model_id);
   }
   Result<LoggedModelPage> SearchLoggedModels(const LoggedModelQuery& query) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    return SqliteSearchLoggedModels(*db, query);
+    return SqlSearchLoggedModels(*db, query);
   }
   Result<std::vector<RunOutput>> GetRunOutputs(const std::string& run_id) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
@@ -218,7 +217,7 @@ class SqliteRegistryReader final : public RegistryReader {
                                          "BY model_id"));
     s->Bind(1, run_id);
     std::vector<RunOutput> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { out.push_back({r.Text(0), r.Int(1)}); }));
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) { out.push_back({r.Text(0), r.Int(1)}); }));
     return out;
   }
 
@@ -226,7 +225,7 @@ class SqliteRegistryReader final : public RegistryReader {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
     TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(std::string(kDeploymentColumns) + "ORDER BY name"));
     std::vector<DeploymentRecord> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { out.push_back(DeploymentFromRow(r)); }));
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) { out.push_back(DeploymentFromRow(r)); }));
     return out;
   }
   Result<DeploymentRecord> GetDeployment(const std::string& name) override {
@@ -266,13 +265,13 @@ class SqliteRegistryReader final : public RegistryReader {
     return out;
   }
 
-  std::function<Result<SqliteDbHandle>()> acquire_;
+  std::function<Result<SqlDbHandle>()> acquire_;
 };
 
 }  // namespace
 
-std::unique_ptr<RegistryReader> NewSqliteRegistryReader(std::function<Result<SqliteDbHandle>()> acquire) {
-  return std::make_unique<SqliteRegistryReader>(std::move(acquire));
+std::unique_ptr<RegistryReader> NewSqlRegistryReader(std::function<Result<SqlDbHandle>()> acquire) {
+  return std::make_unique<SqlRegistryReader>(std::move(acquire));
 }
 
 }  // namespace tamga

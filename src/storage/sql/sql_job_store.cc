@@ -3,8 +3,8 @@
 #include <mutex>
 
 #include "storage/job_store.h"
-#include "storage/sqlite/migrations.h"
-#include "storage/sqlite/sqlite_db.h"
+#include "storage/sql/migrations.h"
+#include "storage/sql/sql_db.h"
 
 namespace tamga {
 namespace {
@@ -13,7 +13,7 @@ constexpr const char* kJobColumns =
     "id, seq, queue, priority, state, reason, spec, run_id, agent_id, gpu_uuids, attempts, exit_code, "
     "abort_requested, lease_expires_ms, created_ms, started_ms, ended_ms";
 
-JobRecord ReadJob(SqliteStmt& s) {
+JobRecord ReadJob(SqlStmt& s) {
   JobRecord j;
   j.id = s.Text(0);
   j.seq = s.Int(1);
@@ -35,9 +35,9 @@ JobRecord ReadJob(SqliteStmt& s) {
   return j;
 }
 
-class SqliteJobStore final : public JobStore {
+class SqlJobStore final : public JobStore {
  public:
-  explicit SqliteJobStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  explicit SqlJobStore(std::unique_ptr<SqlDb> db) : db_(std::move(db)) {}
 
   Status PutQueue(const QueueRecord& q) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -55,7 +55,7 @@ class SqliteJobStore final : public JobStore {
         auto s,
         db_->Prepare("SELECT name, max_concurrency, strategy, created_ms FROM job_queues ORDER BY name"));
     std::vector<QueueRecord> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       out.push_back({r.Text(0), static_cast<int>(r.Int(1)), r.Text(2), r.Int(3)});
     }));
     return out;
@@ -68,7 +68,7 @@ class SqliteJobStore final : public JobStore {
 
   Status PutJobs(const std::vector<JobRecord>& jobs) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    TAMGA_RETURN_IF_ERROR(db_->BeginWrite());
     for (const auto& j : jobs) {
       Status s = PutJobLocked(j);
       if (!s.ok()) {
@@ -95,7 +95,7 @@ class SqliteJobStore final : public JobStore {
         auto s, db_->Prepare(std::string("SELECT ") + kJobColumns +
                              " FROM jobs WHERE state IN ('queued', 'leased', 'running') ORDER BY seq"));
     std::vector<JobRecord> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { out.push_back(ReadJob(r)); }));
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) { out.push_back(ReadJob(r)); }));
     return out;
   }
 
@@ -107,7 +107,7 @@ class SqliteJobStore final : public JobStore {
                              "AND (?3 = 0 OR seq < ?3) ORDER BY seq DESC LIMIT ?4"));
     s->Bind(1, q.queue).Bind(2, q.state).Bind(3, q.before_seq).Bind(4, q.max_results);
     std::vector<JobRecord> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { out.push_back(ReadJob(r)); }));
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) { out.push_back(ReadJob(r)); }));
     return out;
   }
 
@@ -150,7 +150,7 @@ class SqliteJobStore final : public JobStore {
             "SELECT seq, stream, data FROM job_logs WHERE job_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"));
     s->Bind(1, job_id).Bind(2, after).Bind(3, limit);
     std::vector<JobLogChunk> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       out.push_back({r.Int(0), r.Text(1), std::string(r.Blob(2))});
     }));
     return out;
@@ -169,7 +169,7 @@ class SqliteJobStore final : public JobStore {
     TAMGA_ASSIGN_OR_RETURN(auto s,
                            db_->Prepare("SELECT id, name, info, last_seen_ms FROM job_agents ORDER BY id"));
     std::vector<AgentRecord> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) {
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Int(3)});
     }));
     return out;
@@ -197,7 +197,7 @@ class SqliteJobStore final : public JobStore {
                            db_->Prepare("SELECT spec FROM job_policies WHERE kind = ?1 ORDER BY key"));
     s->Bind(1, kind);
     std::vector<std::string> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { out.push_back(r.Text(0)); }));
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) { out.push_back(r.Text(0)); }));
     return out;
   }
 
@@ -231,20 +231,14 @@ class SqliteJobStore final : public JobStore {
   }
 
   std::mutex mu_;
-  std::unique_ptr<SqliteDb> db_;
+  std::unique_ptr<SqlDb> db_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::string& path,
-                                                     const std::string& synchronous) {
-  SqliteDb::Options o;
-  o.path = path;
-  o.synchronous = synchronous;
-  o.background_checkpoint = true;
-  TAMGA_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(o));
-  TAMGA_RETURN_IF_ERROR(ApplySqliteMigrations(*db, SqliteJobMigrations(), nullptr));
-  return std::unique_ptr<JobStore>(new SqliteJobStore(std::move(db)));
+Result<std::unique_ptr<JobStore>> NewSqlJobStore(std::unique_ptr<SqlDb> db) {
+  TAMGA_RETURN_IF_ERROR(ApplyMigrations(*db, JobMigrations(), nullptr));
+  return std::unique_ptr<JobStore>(new SqlJobStore(std::move(db)));
 }
 
 }  // namespace tamga

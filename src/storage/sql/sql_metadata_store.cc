@@ -1,48 +1,48 @@
-#include "storage/sqlite/sqlite_metadata_store.h"
+#include "storage/sql/sql_metadata_store.h"
 
 #include <algorithm>
 
 #include "core/ids.h"
 #include "storage/metric_series.h"
-#include "storage/sqlite/migrations.h"
-#include "storage/sqlite/sqlite_registry.h"
+#include "storage/sql/migrations.h"
+#include "storage/sql/sql_registry.h"
 
 namespace tamga {
 
-class SqliteMetadataStore::ReaderLease {
+class SqlMetadataStore::ReaderLease {
  public:
-  ReaderLease(SqliteMetadataStore* store, std::unique_ptr<SqliteDb> db) : store_(store), db_(std::move(db)) {}
+  ReaderLease(SqlMetadataStore* store, std::unique_ptr<SqlDb> db) : store_(store), db_(std::move(db)) {}
   ReaderLease(ReaderLease&&) = default;
   ~ReaderLease() {
     if (db_) store_->ReturnReader(std::move(db_));
   }
-  SqliteDb& operator*() { return *db_; }
-  SqliteDb* operator->() { return db_.get(); }
-  SqliteDb* Release() { return db_.release(); }
+  SqlDb& operator*() { return *db_; }
+  SqlDb* operator->() { return db_.get(); }
+  SqlDb* Release() { return db_.release(); }
 
  private:
-  SqliteMetadataStore* store_;
-  std::unique_ptr<SqliteDb> db_;
+  SqlMetadataStore* store_;
+  std::unique_ptr<SqlDb> db_;
 };
 
-Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Create(const Options& options) {
-  std::unique_ptr<SqliteMetadataStore> store(new SqliteMetadataStore(options));
-  TAMGA_ASSIGN_OR_RETURN(store->writer_, SqliteDb::Open({options.path, false, options.synchronous, true}));
+Result<std::unique_ptr<SqlMetadataStore>> SqlMetadataStore::Create(Connector connector) {
+  std::unique_ptr<SqlMetadataStore> store(new SqlMetadataStore(std::move(connector)));
+  TAMGA_ASSIGN_OR_RETURN(store->writer_, store->connector_.open_writer());
   TAMGA_RETURN_IF_ERROR(store->Migrate());
   TAMGA_RETURN_IF_ERROR(store->BackfillMetricRanges());
-  SqliteMetadataStore* self = store.get();
-  store->registry_reader_ = NewSqliteRegistryReader([self]() -> Result<SqliteDbHandle> {
+  SqlMetadataStore* self = store.get();
+  store->registry_reader_ = NewSqlRegistryReader([self]() -> Result<SqlDbHandle> {
     TAMGA_ASSIGN_OR_RETURN(ReaderLease lease, self->Reader());
-    SqliteDb* db = lease.Release();
-    return SqliteDbHandle(db, [self, db]() { self->ReturnReader(std::unique_ptr<SqliteDb>(db)); });
+    SqlDb* db = lease.Release();
+    return SqlDbHandle(db, [self, db]() { self->ReturnReader(std::unique_ptr<SqlDb>(db)); });
   });
   return store;
 }
 
-SqliteMetadataStore::~SqliteMetadataStore() = default;
+SqlMetadataStore::~SqlMetadataStore() = default;
 
-Status SqliteMetadataStore::BackfillMetricRanges() {
-  SqliteDb& db = *writer_;
+Status SqlMetadataStore::BackfillMetricRanges() {
+  SqlDb& db = *writer_;
   std::vector<std::pair<int64_t, int64_t>> pending;
   {
     TAMGA_ASSIGN_OR_RETURN(
@@ -54,7 +54,7 @@ Status SqliteMetadataStore::BackfillMetricRanges() {
     }
   }
   if (pending.empty()) return Status::Ok();
-  TAMGA_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+  TAMGA_RETURN_IF_ERROR(db.BeginWrite());
   Status s = [&]() -> Status {
     std::vector<PackedPoint> points;
     for (const auto& [run_pk, key_pk] : pending) {
@@ -93,15 +93,13 @@ Status SqliteMetadataStore::BackfillMetricRanges() {
   return db.Exec("COMMIT");
 }
 
-Status SqliteMetadataStore::Migrate() {
-  return ApplySqliteMigrations(*writer_, SqliteMigrations(), &schema_version_);
+Status SqlMetadataStore::Migrate() {
+  return ApplyMigrations(*writer_, MetadataMigrations(), &schema_version_);
 }
 
-Result<std::unique_ptr<SqliteDb>> SqliteMetadataStore::OpenReader() {
-  return SqliteDb::Open({options_.path, false, options_.synchronous});
-}
+Result<std::unique_ptr<SqlDb>> SqlMetadataStore::OpenReader() { return connector_.open_reader(); }
 
-Result<SqliteMetadataStore::ReaderLease> SqliteMetadataStore::Reader() {
+Result<SqlMetadataStore::ReaderLease> SqlMetadataStore::Reader() {
   {
     MutexLock lock(&pool_mu_);
     if (!idle_readers_.empty()) {
@@ -114,13 +112,13 @@ Result<SqliteMetadataStore::ReaderLease> SqliteMetadataStore::Reader() {
   return ReaderLease(this, std::move(db));
 }
 
-void SqliteMetadataStore::ReturnReader(std::unique_ptr<SqliteDb> db) {
+void SqlMetadataStore::ReturnReader(std::unique_ptr<SqlDb> db) {
   MutexLock lock(&pool_mu_);
-  if (static_cast<int>(idle_readers_.size()) < options_.max_idle_readers)
+  if (static_cast<int>(idle_readers_.size()) < connector_.max_idle_readers)
     idle_readers_.push_back(std::move(db));
 }
 
-Result<Experiment> SqliteLoadExperiment(SqliteDb& db, const char* where_sql, const std::string& arg) {
+Result<Experiment> SqlLoadExperiment(SqlDb& db, const char* where_sql, const std::string& arg) {
   std::string sql = std::string(
                         "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, "
                         "last_update_time FROM experiments WHERE ") +
@@ -150,7 +148,7 @@ Result<Experiment> SqliteLoadExperiment(SqliteDb& db, const char* where_sql, con
   return e;
 }
 
-Result<std::pair<RunInfo, int64_t>> SqliteLoadRunInfo(SqliteDb& db, const std::string& run_id) {
+Result<std::pair<RunInfo, int64_t>> SqlLoadRunInfo(SqlDb& db, const std::string& run_id) {
   TAMGA_ASSIGN_OR_RETURN(
       auto stmt,
       db.Prepare(
@@ -172,7 +170,7 @@ Result<std::pair<RunInfo, int64_t>> SqliteLoadRunInfo(SqliteDb& db, const std::s
   return std::make_pair(std::move(info), stmt->Int(9));
 }
 
-Result<std::optional<int64_t>> SqliteFindRunPk(SqliteDb& db, const std::string& run_id) {
+Result<std::optional<int64_t>> SqlFindRunPk(SqlDb& db, const std::string& run_id) {
   TAMGA_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT run_pk FROM runs WHERE run_id = ?1"));
   stmt->Bind(1, run_id);
   TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
@@ -180,19 +178,19 @@ Result<std::optional<int64_t>> SqliteFindRunPk(SqliteDb& db, const std::string& 
   return std::optional<int64_t>(stmt->Int(0));
 }
 
-Result<Experiment> SqliteMetadataStore::GetExperiment(const std::string& experiment_id) {
+Result<Experiment> SqlMetadataStore::GetExperiment(const std::string& experiment_id) {
   int64_t id;
   if (!ParseDecimalId(experiment_id, &id)) return NotFound("experiment not found");
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
-  return SqliteLoadExperiment(*db, "experiment_id = CAST(?1 AS INTEGER)", experiment_id);
+  return SqlLoadExperiment(*db, "experiment_id = CAST(?1 AS INTEGER)", experiment_id);
 }
 
-Result<Experiment> SqliteMetadataStore::GetExperimentByName(const std::string& name) {
+Result<Experiment> SqlMetadataStore::GetExperimentByName(const std::string& name) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
-  return SqliteLoadExperiment(*db, "name = ?1", name);
+  return SqlLoadExperiment(*db, "name = ?1", name);
 }
 
-Result<std::vector<Experiment>> SqliteMetadataStore::ListExperiments(ViewType view) {
+Result<std::vector<Experiment>> SqlMetadataStore::ListExperiments(ViewType view) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
   std::vector<std::string> ids;
   {
@@ -208,13 +206,13 @@ Result<std::vector<Experiment>> SqliteMetadataStore::ListExperiments(ViewType vi
   std::vector<Experiment> out;
   out.reserve(ids.size());
   for (const auto& id : ids) {
-    TAMGA_ASSIGN_OR_RETURN(auto e, SqliteLoadExperiment(*db, "experiment_id = CAST(?1 AS INTEGER)", id));
+    TAMGA_ASSIGN_OR_RETURN(auto e, SqlLoadExperiment(*db, "experiment_id = CAST(?1 AS INTEGER)", id));
     out.push_back(std::move(e));
   }
   return out;
 }
 
-Result<std::vector<DatasetSummary>> SqliteMetadataStore::SearchDatasets(
+Result<std::vector<DatasetSummary>> SqlMetadataStore::SearchDatasets(
     const std::vector<std::string>& experiment_ids, int64_t limit) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
   TAMGA_ASSIGN_OR_RETURN(
@@ -243,37 +241,37 @@ Result<std::vector<DatasetSummary>> SqliteMetadataStore::SearchDatasets(
   return out;
 }
 
-Result<Run> SqliteMetadataStore::GetRun(const std::string& run_id) {
+Result<Run> SqlMetadataStore::GetRun(const std::string& run_id) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
-  TAMGA_ASSIGN_OR_RETURN(auto pk, SqliteFindRunPk(*db, run_id));
+  TAMGA_ASSIGN_OR_RETURN(auto pk, SqlFindRunPk(*db, run_id));
   if (!pk) return NotFound("Run with id=" + run_id + " not found");
-  TAMGA_ASSIGN_OR_RETURN(auto runs, SqliteLoadRuns(*db, {*pk}));
+  TAMGA_ASSIGN_OR_RETURN(auto runs, SqlLoadRuns(*db, {*pk}));
   if (runs.empty()) return NotFound("Run with id=" + run_id + " not found");
   return std::move(runs[0]);
 }
 
-Result<RunInfo> SqliteMetadataStore::GetRunInfo(const std::string& run_id) {
+Result<RunInfo> SqlMetadataStore::GetRunInfo(const std::string& run_id) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
-  TAMGA_ASSIGN_OR_RETURN(auto found, SqliteLoadRunInfo(*db, run_id));
+  TAMGA_ASSIGN_OR_RETURN(auto found, SqlLoadRunInfo(*db, run_id));
   return std::move(found.first);
 }
 
-Result<RunPage> SqliteMetadataStore::SearchRuns(const RunQuery& query) {
+Result<RunPage> SqlMetadataStore::SearchRuns(const RunQuery& query) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
-  return SqliteSearchRuns(*db, query);
+  return SqlSearchRuns(*db, query);
 }
 
-Result<RunKeys> SqliteMetadataStore::ListRunKeys(const std::vector<std::string>& experiment_ids,
-                                                 int64_t recent_runs, int64_t max_keys) {
+Result<RunKeys> SqlMetadataStore::ListRunKeys(const std::vector<std::string>& experiment_ids,
+                                              int64_t recent_runs, int64_t max_keys) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
-  return SqliteListRunKeys(*db, experiment_ids, recent_runs, max_keys);
+  return SqlListRunKeys(*db, experiment_ids, recent_runs, max_keys);
 }
 
-Result<HistoryPage> SqliteMetadataStore::GetMetricHistory(const std::string& run_id, const std::string& key,
-                                                          const std::optional<HistoryCursor>& after,
-                                                          int64_t max_results) {
+Result<HistoryPage> SqlMetadataStore::GetMetricHistory(const std::string& run_id, const std::string& key,
+                                                       const std::optional<HistoryCursor>& after,
+                                                       int64_t max_results) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
-  TAMGA_ASSIGN_OR_RETURN(auto run_pk, SqliteFindRunPk(*db, run_id));
+  TAMGA_ASSIGN_OR_RETURN(auto run_pk, SqlFindRunPk(*db, run_id));
   if (!run_pk) return NotFound("Run with id=" + run_id + " not found");
   int64_t key_pk;
   {
@@ -311,11 +309,11 @@ Result<HistoryPage> SqliteMetadataStore::GetMetricHistory(const std::string& run
   return collector.Finish();
 }
 
-Result<std::vector<HistoryPoint>> SqliteMetadataStore::GetMetricRange(const std::string& run_id,
-                                                                      const std::string& key,
-                                                                      int64_t min_step, int64_t max_step) {
+Result<std::vector<HistoryPoint>> SqlMetadataStore::GetMetricRange(const std::string& run_id,
+                                                                   const std::string& key, int64_t min_step,
+                                                                   int64_t max_step) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Reader());
-  TAMGA_ASSIGN_OR_RETURN(auto run_pk, SqliteFindRunPk(*db, run_id));
+  TAMGA_ASSIGN_OR_RETURN(auto run_pk, SqlFindRunPk(*db, run_id));
   if (!run_pk) return NotFound("Run with id=" + run_id + " not found");
   std::vector<HistoryPoint> out;
   if (min_step > max_step) return out;
@@ -342,11 +340,16 @@ Result<std::vector<HistoryPoint>> SqliteMetadataStore::GetMetricRange(const std:
   return out;
 }
 
-Result<std::unique_ptr<WriteTxn>> SqliteMetadataStore::BeginWrite() {
-  TAMGA_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-  return NewSqliteWriteTxn(writer_.get(), &writer_cache_);
+Result<std::unique_ptr<WriteTxn>> SqlMetadataStore::BeginWrite() {
+  TAMGA_RETURN_IF_ERROR(writer_->BeginWrite());
+  return NewSqlWriteTxn(writer_.get(), &writer_cache_);
 }
 
-Status SqliteMetadataStore::Flush() { return writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+Status SqlMetadataStore::Flush() {
+  // SQLite: fold the WAL into the database file (a clean shutdown leaves one file); PostgreSQL: nothing to
+  // do.
+  if (writer_->dialect() == SqlDialect::kSqlite) return writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return Status::Ok();
+}
 
 }  // namespace tamga

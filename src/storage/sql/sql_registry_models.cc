@@ -4,8 +4,8 @@
 #include <variant>
 
 #include "core/json_writer.h"
-#include "storage/sqlite/sqlite_filter_sql.h"
-#include "storage/sqlite/sqlite_registry.h"
+#include "storage/sql/sql_filter.h"
+#include "storage/sql/sql_registry.h"
 
 namespace tamga {
 namespace {
@@ -18,12 +18,12 @@ constexpr const char* kVersionColumns =
     "v.model_id "
     "FROM model_versions v JOIN registered_models m ON m.model_pk = v.model_pk ";
 
-std::optional<std::string> OptText(SqliteStmt& s, int col) {
+std::optional<std::string> OptText(SqlStmt& s, int col) {
   if (s.IsNull(col)) return std::nullopt;
   return s.Text(col);
 }
 
-ModelVersion VersionFromRow(SqliteStmt& s) {
+ModelVersion VersionFromRow(SqlStmt& s) {
   ModelVersion v;
   v.name = s.Text(0);
   v.version = s.Int(1);
@@ -42,19 +42,19 @@ ModelVersion VersionFromRow(SqliteStmt& s) {
   return v;
 }
 
-Status LoadVersionExtras(SqliteDb& db, int64_t model_pk, ModelVersion& v) {
+Status LoadVersionExtras(SqlDb& db, int64_t model_pk, ModelVersion& v) {
   {
     TAMGA_ASSIGN_OR_RETURN(auto t,
                            db.Prepare("SELECT key, value FROM model_version_tags WHERE model_pk = ?1 AND "
                                       "version = ?2 ORDER BY key"));
     t->Bind(1, model_pk).Bind(2, v.version);
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*t, [&](SqliteStmt& r) { v.tags.push_back({r.Text(0), r.Text(1)}); }));
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*t, [&](SqlStmt& r) { v.tags.push_back({r.Text(0), r.Text(1)}); }));
   }
   TAMGA_ASSIGN_OR_RETURN(auto a,
                          db.Prepare("SELECT alias FROM registered_model_aliases WHERE model_pk = ?1 AND "
                                     "version = ?2 ORDER BY alias"));
   a->Bind(1, model_pk).Bind(2, v.version);
-  TAMGA_RETURN_IF_ERROR(ForEachRow(*a, [&](SqliteStmt& r) { v.aliases.push_back(r.Text(0)); }));
+  TAMGA_RETURN_IF_ERROR(ForEachRow(*a, [&](SqlStmt& r) { v.aliases.push_back(r.Text(0)); }));
   return Status::Ok();
 }
 
@@ -126,7 +126,7 @@ std::string CompileOrder(const std::vector<OrderKey>& order, bool versions) {
 
 }  // namespace
 
-Result<int64_t> SqliteModelPk(SqliteDb& db, const std::string& name) {
+Result<int64_t> SqlModelPk(SqlDb& db, const std::string& name) {
   TAMGA_ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT model_pk FROM registered_models WHERE name = ?1"));
   s->Bind(1, name);
   TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
@@ -134,7 +134,7 @@ Result<int64_t> SqliteModelPk(SqliteDb& db, const std::string& name) {
   return s->Int(0);
 }
 
-Result<ModelVersion> SqliteLoadModelVersion(SqliteDb& db, int64_t model_pk, int64_t version) {
+Result<ModelVersion> SqlLoadModelVersion(SqlDb& db, int64_t model_pk, int64_t version) {
   ModelVersion v;
   {
     TAMGA_ASSIGN_OR_RETURN(auto s, db.Prepare(std::string(kVersionColumns) +
@@ -148,7 +148,7 @@ Result<ModelVersion> SqliteLoadModelVersion(SqliteDb& db, int64_t model_pk, int6
   return v;
 }
 
-Result<RegisteredModel> SqliteLoadRegisteredModel(SqliteDb& db, int64_t model_pk) {
+Result<RegisteredModel> SqlLoadRegisteredModel(SqlDb& db, int64_t model_pk) {
   RegisteredModel m;
   {
     TAMGA_ASSIGN_OR_RETURN(auto s,
@@ -168,13 +168,13 @@ Result<RegisteredModel> SqliteLoadRegisteredModel(SqliteDb& db, int64_t model_pk
                            db.Prepare("SELECT key, value FROM registered_model_tags WHERE model_pk = ?1 "
                                       "ORDER BY key"));
     t->Bind(1, model_pk);
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*t, [&](SqliteStmt& r) { m.tags.push_back({r.Text(0), r.Text(1)}); }));
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*t, [&](SqlStmt& r) { m.tags.push_back({r.Text(0), r.Text(1)}); }));
   }
   {
     TAMGA_ASSIGN_OR_RETURN(auto a, db.Prepare("SELECT alias, version FROM registered_model_aliases WHERE "
                                               "model_pk = ?1 ORDER BY alias"));
     a->Bind(1, model_pk);
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*a, [&](SqliteStmt& r) { m.aliases.push_back({r.Text(0), r.Int(1)}); }));
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*a, [&](SqlStmt& r) { m.aliases.push_back({r.Text(0), r.Int(1)}); }));
   }
   std::vector<int64_t> latest;
   {
@@ -182,10 +182,10 @@ Result<RegisteredModel> SqliteLoadRegisteredModel(SqliteDb& db, int64_t model_pk
                            db.Prepare("SELECT MAX(version) FROM model_versions WHERE model_pk = ?1 AND "
                                       "deleted = 0 GROUP BY current_stage ORDER BY 1"));
     l->Bind(1, model_pk);
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*l, [&](SqliteStmt& r) { latest.push_back(r.Int(0)); }));
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*l, [&](SqlStmt& r) { latest.push_back(r.Int(0)); }));
   }
   for (int64_t v : latest) {
-    TAMGA_ASSIGN_OR_RETURN(auto mv, SqliteLoadModelVersion(db, model_pk, v));
+    TAMGA_ASSIGN_OR_RETURN(auto mv, SqlLoadModelVersion(db, model_pk, v));
     m.latest_versions.push_back(std::move(mv));
   }
   return m;
@@ -207,7 +207,7 @@ static std::string ScopeJson(const RegistryQuery::NameScope& scope) {
   return out;
 }
 
-Result<RegisteredModelPage> SqliteSearchRegisteredModels(SqliteDb& db, const RegistryQuery& q) {
+Result<RegisteredModelPage> SqlSearchRegisteredModels(SqlDb& db, const RegistryQuery& q) {
   TAMGA_ASSIGN_OR_RETURN(Compiled c, CompileFilter(q.filter, false));
   std::string prompts = q.exclude_prompts
                             ? " AND NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE "
@@ -223,20 +223,20 @@ Result<RegisteredModelPage> SqliteSearchRegisteredModels(SqliteDb& db, const Reg
   s->Bind(++pos, q.max_results + 1);
   s->Bind(++pos, q.offset);
   std::vector<int64_t> pks;
-  TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqliteStmt& r) { pks.push_back(r.Int(0)); }));
+  TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) { pks.push_back(r.Int(0)); }));
   RegisteredModelPage page;
   if (static_cast<int64_t>(pks.size()) > q.max_results) {
     page.has_more = true;
     pks.resize(q.max_results);
   }
   for (int64_t pk : pks) {
-    TAMGA_ASSIGN_OR_RETURN(auto m, SqliteLoadRegisteredModel(db, pk));
+    TAMGA_ASSIGN_OR_RETURN(auto m, SqlLoadRegisteredModel(db, pk));
     page.models.push_back(std::move(m));
   }
   return page;
 }
 
-Result<ModelVersionPage> SqliteSearchModelVersions(SqliteDb& db, const RegistryQuery& q) {
+Result<ModelVersionPage> SqlSearchModelVersions(SqlDb& db, const RegistryQuery& q) {
   TAMGA_ASSIGN_OR_RETURN(Compiled c, CompileFilter(q.filter, true));
   std::string sql =
       "SELECT m.name, v.version, v.creation_timestamp, v.last_updated_timestamp, v.user_id, v.current_stage, "

@@ -1,4 +1,4 @@
-#include "storage/sqlite/sqlite_filter_sql.h"
+#include "storage/sql/sql_filter.h"
 
 #include <cmath>
 
@@ -45,7 +45,7 @@ SqlBind SqlNumberBind(double v) {
   return v;
 }
 
-void SqlBindAll(SqliteStmt& stmt, const std::vector<SqlBind>& binds, int* pos) {
+void SqlBindAll(SqlStmt& stmt, const std::vector<SqlBind>& binds, int* pos) {
   for (const auto& b : binds) {
     std::visit([&](const auto& v) { stmt.Bind(++*pos, v); }, b);
   }

@@ -1,0 +1,113 @@
+// The SQL stores on a real PostgreSQL 15, started around this binary by tests/harness/postgres.py
+// (TAMGA_TEST_PG_URI): the metadata store conformance suite, PostgreSQL-specific behaviour, and the
+// placeholder rewriting.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "conformance/metadata_store_conformance.h"
+#include "storage/postgres/pg_db.h"
+#include "storage/postgres/pg_stores.h"
+
+namespace tamga {
+namespace {
+
+StoreUri TestUri() {
+  const char* uri = std::getenv("TAMGA_TEST_PG_URI");
+  EXPECT_NE(uri, nullptr) << "run under tests/harness/postgres.py (ctest does): it starts PostgreSQL";
+  auto parsed = ParseBackendStoreUri(uri ? uri : "postgresql://localhost/none");
+  EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+  return parsed.ok() ? *parsed : StoreUri{};
+}
+
+// An empty schema for each store the suite makes.
+void ResetSchema() {
+  auto db = PgDb::Open(TestUri());
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)->Exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public").ok());
+}
+
+std::unique_ptr<MetadataStore> MakePg() {
+  ResetSchema();
+  auto s = OpenPgMetadataStore(TestUri());
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::unique_ptr<MetadataStore>(std::move(*s)) : nullptr;
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, MetadataStoreConformance, ::testing::Values(StoreFactory(MakePg)));
+
+TEST(PgPlaceholders, NumberedBareAndQuoted) {
+  int n = 0;
+  EXPECT_EQ(PgPlaceholders("SELECT a FROM t WHERE x = ?1 AND y = ?2 OR z = ?1", &n),
+            "SELECT a FROM t WHERE x = $1 AND y = $2 OR z = $1");
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(PgPlaceholders("VALUES (?, ?, ?5, ?)", &n), "VALUES ($1, $2, $5, $6)");
+  EXPECT_EQ(n, 6);
+  EXPECT_EQ(PgPlaceholders("SELECT '?1', \"a?\" FROM t WHERE v = ? AND w = 'it''s ?'", &n),
+            "SELECT '?1', \"a?\" FROM t WHERE v = $1 AND w = 'it''s ?'");
+  EXPECT_EQ(n, 1);
+}
+
+TEST(PgBytea, HexForm) {
+  std::string out;
+  EXPECT_TRUE(PgDecodeBytea("\\x00ff41", &out));
+  EXPECT_EQ(out, std::string("\0\xff"
+                             "A",
+                             3));
+  EXPECT_FALSE(PgDecodeBytea("\\x0", &out));
+  EXPECT_FALSE(PgDecodeBytea("00ff", &out));
+}
+
+TEST(PgDb, TypesRoundTripAndErrorsMap) {
+  ResetSchema();
+  auto db = PgDb::Open(TestUri());
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t (k TEXT PRIMARY KEY, i BIGINT, d DOUBLE PRECISION, b BYTEA)").ok());
+  std::string blob("\0\x01\xfe\xff binary", 11);
+  for (double d : {1.0 / 3.0, std::nan(""), -std::numeric_limits<double>::infinity(), 1e308}) {
+    ASSERT_TRUE((*db)->Exec("DELETE FROM t").ok());
+    auto ins = (*db)->Prepare("INSERT INTO t(k, i, d, b) VALUES (?1, ?2, ?3, ?4)");
+    ASSERT_TRUE(ins.ok());
+    ASSERT_TRUE((*ins)
+                    ->Bind(1, "k\xc3\xa9")
+                    .Bind(2, int64_t{-9007199254740993})
+                    .Bind(3, d)
+                    .BindBlob(4, blob)
+                    .Run()
+                    .ok());
+    EXPECT_EQ((*db)->Changes(), 1);
+    auto sel = (*db)->Prepare("SELECT k, i, d, b, NULL FROM t");
+    ASSERT_TRUE(sel.ok());
+    ASSERT_TRUE(*(*sel)->Step());
+    EXPECT_EQ((*sel)->Text(0), "k\xc3\xa9");
+    EXPECT_EQ((*sel)->Int(1), int64_t{-9007199254740993});
+    if (std::isnan(d))
+      EXPECT_TRUE(std::isnan((*sel)->Double(2)));
+    else
+      EXPECT_EQ((*sel)->Double(2), d);  // exact: shortest round-trip text
+    EXPECT_EQ((*sel)->Blob(3), blob);
+    EXPECT_TRUE((*sel)->IsNull(4));
+    EXPECT_FALSE(*(*sel)->Step());
+  }
+  auto dup = (*db)->Prepare("INSERT INTO t(k) VALUES (?1)");
+  EXPECT_EQ((*dup)->Bind(1, "k\xc3\xa9").Run().code(), StatusCode::kAlreadyExists);
+  auto bad = (*db)->PrepareUncached("INSERT INTO t(k, i) VALUES (?1, CAST(?2 AS BIGINT))");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ((*bad)->Bind(1, "x").Bind(2, "not a number").Run().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ((*db)->PrepareUncached("SELECT nope FROM t").status().code(), StatusCode::kInternal);
+}
+
+TEST(PgDb, WrongPasswordIsRedacted) {
+  StoreUri u = TestUri();
+  u.host = "127.0.0.1";
+  u.params.erase("host");
+  u.port = 1;
+  u.password = "hunter2-secret";
+  auto db = PgDb::Open(u);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(db.status().message().find("hunter2-secret"), std::string::npos) << db.status().message();
+}
+
+}  // namespace
+}  // namespace tamga
