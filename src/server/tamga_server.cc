@@ -4,9 +4,6 @@
 #include <fstream>
 #include <thread>
 
-#include "artifacts/artifact_path.h"
-#include "artifacts/local/local_blob_store.h"
-#include "artifacts/s3/s3_blob_store.h"
 #include "auth/auth_service.h"
 #include "auth/oidc_login.h"
 #include "core/clock.h"
@@ -29,9 +26,9 @@
 #include "registry/registry_service.h"
 #include "registry/webhook_dispatcher.h"
 #include "server/local_serving.h"
+#include "server/server_stores.h"
 #include "storage/auth_store.h"
 #include "storage/group_commit.h"
-#include "storage/sqlite/sqlite_stores.h"
 #include "tamga/build_info.h"
 #include "tracking/tracking_service.h"
 
@@ -66,8 +63,7 @@ struct TamgaServer::Parts {
   SystemClock clock;
   SystemRandom random;
   std::unique_ptr<DirLock> data_dir_lock;  // first: held until everything else is gone
-  std::unique_ptr<DirLock>
-      store_dir_lock;  // the folder of a --backend-store-uri database outside the data dir
+  BackendStores stores;  // locks and the store openers (the metadata store moves to `store`)
   MetricsRegistry metrics;
   LongPollGate long_polls{LongPollGate::Options{}};  // early: outlives every service holding a wait's ticket
   // Before every service: destroyed after them. Services hold responders of in-flight requests (long-polls,
@@ -103,50 +99,6 @@ struct TamgaServer::Parts {
 };
 
 namespace {
-
-// Where artifacts live: --artifacts-destination (file:/// or s3://), or the s3:// --default-artifact-root of
-// MLflow's direct mode (the server reads the same bucket the clients write), or <data-dir>/artifacts.
-Result<std::unique_ptr<BlobStore>> OpenArtifactStore(const ServerConfig& config, Clock* clock,
-                                                     Random* random) {
-  std::string where = config.artifacts_destination;
-  if (!config.default_artifact_root.empty() && config.default_artifact_root != "mlflow-artifacts:" &&
-      config.default_artifact_root != "mlflow-artifacts:/") {
-    TAMGA_ASSIGN_OR_RETURN(StoreUri root, ParseArtifactsUri(config.default_artifact_root));
-    if (root.kind != StoreUri::Kind::kS3) {
-      return InvalidArgument(
-          "--default-artifact-root must be mlflow-artifacts: (the proxy) or s3://bucket/prefix");
-    }
-    if (!where.empty() && where != config.default_artifact_root) {
-      return InvalidArgument(
-          "--default-artifact-root s3://... is where clients write directly; --artifacts-destination must be "
-          "the same place or unset");
-    }
-    where = config.default_artifact_root;
-    SetDirectArtifactRoot(where);  // its URIs map onto the store's paths like mlflow-artifacts: ones
-  } else if (config.no_serve_artifacts) {
-    return InvalidArgument(
-        "--no-serve-artifacts needs --default-artifact-root s3://bucket/prefix (where the "
-        "clients upload themselves)");
-  }
-  if (where.empty()) {
-    TAMGA_ASSIGN_OR_RETURN(auto local, LocalBlobStore::Create({config.data_dir + "/artifacts"}, random));
-    return std::unique_ptr<BlobStore>(std::move(local));
-  }
-  TAMGA_ASSIGN_OR_RETURN(StoreUri uri, ParseArtifactsUri(where));
-  if (uri.kind == StoreUri::Kind::kFile) {
-    TAMGA_ASSIGN_OR_RETURN(auto local, LocalBlobStore::Create({uri.path}, random));
-    return std::unique_ptr<BlobStore>(std::move(local));
-  }
-  TAMGA_ASSIGN_OR_RETURN(S3Config s3, S3ConfigFromEnv(uri, ProcessEnv()));
-  auto store = S3BlobStore::Create({}, s3, clock);
-  if (!store.ok()) {
-    return Status(store.status().code(),
-                  "artifact store " + uri.Redacted() + ": " + store.status().message());
-  }
-  TAMGA_LOG(kInfo, "artifacts in S3",
-            {{"destination", uri.Redacted()}, {"endpoint", s3.endpoint.empty() ? "AWS" : s3.endpoint}});
-  return std::unique_ptr<BlobStore>(std::move(*store));
-}
 
 bool IsLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.rfind("127.", 0) == 0;
@@ -188,31 +140,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   if (ec) return Internal("cannot create data dir " + config.data_dir + ": " + ec.message());
   // One server per data dir: two would share one SQLite writer role and one artifact tree.
   TAMGA_ASSIGN_OR_RETURN(p->data_dir_lock, DirLock::Acquire(config.data_dir));
-  SqliteStoreOptions so;
-  so.path = config.data_dir + "/tamga.db";
-  so.synchronous = config.sqlite_sync;
-  if (!config.backend_store_uri.empty()) {
-    TAMGA_ASSIGN_OR_RETURN(StoreUri uri, ParseBackendStoreUri(config.backend_store_uri));
-    if (uri.kind != StoreUri::Kind::kSqlite) {
-      return FailedPrecondition("--backend-store-uri " + uri.Redacted() +
-                                ": PostgreSQL support is being built (docs/scale-out.md); this build serves "
-                                "sqlite:/// only");
-    }
-    so.path = uri.path;
-    std::filesystem::path parent = std::filesystem::absolute(so.path).parent_path();
-    std::filesystem::create_directories(parent, ec);
-    // One writer per SQLite database: a second server given the same file (from another data dir) is refused.
-    if (!std::filesystem::equivalent(parent, config.data_dir, ec)) {
-      TAMGA_ASSIGN_OR_RETURN(p->store_dir_lock, DirLock::Acquire(parent.string()));
-    }
-  }
-  TAMGA_ASSIGN_OR_RETURN(p->store, OpenSqliteMetadataStore(so));
-  // The databases hold password and token hashes and every run: readable by the server's user only.
-  for (const char* f : {"", "-wal", "-shm"}) {
-    std::filesystem::permissions(so.path + f,
-                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-                                 std::filesystem::perm_options::replace, ec);
-  }
+  TAMGA_ASSIGN_OR_RETURN(p->stores, OpenBackendStores(config));
+  p->store = std::move(p->stores.metadata);
+  TAMGA_LOG(kInfo, "metadata store", {{"backend", p->stores.description}});
   TAMGA_ASSIGN_OR_RETURN(p->blobs, OpenArtifactStore(config, &p->clock, &p->random));
   TAMGA_ASSIGN_OR_RETURN(p->writer, GroupCommitter::Create({}, p->store.get(), &p->clock, &p->metrics));
   TrackingService::Options tso;
@@ -247,13 +177,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->deploy = std::make_unique<DeployService>(dso, p->store.get(), p->writer.get(), p->registry.get(),
                                               p->events.get(), p->gitops.get(), &p->clock);
 
-  TAMGA_ASSIGN_OR_RETURN(p->job_store, OpenSqliteJobStore(config.data_dir + "/jobs.db", config.sqlite_sync));
-  // Job specs carry their environment (secrets for the leasing agent): the server's user only.
-  for (const char* f : {"/jobs.db", "/jobs.db-wal", "/jobs.db-shm"}) {
-    std::filesystem::permissions(config.data_dir + f,
-                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-                                 std::filesystem::perm_options::replace, ec);
-  }
+  TAMGA_ASSIGN_OR_RETURN(p->job_store, p->stores.open_jobs());
   JobService::Options jso;
   jso.agent_timeout_ms = config.agent_timeout_ms;
   jso.max_log_bytes_per_job = config.job_log_limit_bytes;
@@ -262,7 +186,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   TAMGA_RETURN_IF_ERROR(p->jobs->Load());
 
   if (auth_on) {
-    TAMGA_ASSIGN_OR_RETURN(p->auth_store, OpenSqliteAuthStore(so.path, config.sqlite_sync));
+    TAMGA_ASSIGN_OR_RETURN(p->auth_store, p->stores.open_auth());
     AuthService::Options ao;
     TAMGA_ASSIGN_OR_RETURN(ao.default_permission, ParsePermission(config.default_permission));
     ao.admin_username = config.admin_username;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <iostream>
 #include <limits>
 #include <memory>
 
@@ -24,6 +25,7 @@ class MetadataStoreConformance : public ::testing::TestWithParam<StoreFactory> {
     if (!txn.ok()) return txn.status();
     Status s = fn(**txn);
     if (!s.ok()) {
+      std::cerr << "write rolled back: " << s.ToString() << "\n";  // some tests expect it; says why
       (void)(*txn)->Rollback();
       return s;
     }
@@ -261,7 +263,7 @@ TEST_P(MetadataStoreConformance, MetricRangesCountsAndKeys) {
   EXPECT_EQ(store_->GetMetricRange(Id(99), "loss", 0, 9).status().code(), StatusCode::kNotFound);
 
   auto keys = store_->ListRunKeys({exp}, 3, 100);
-  ASSERT_TRUE(keys.ok());
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   EXPECT_EQ(keys->runs_sampled, 3);
   EXPECT_EQ(keys->metrics, (std::vector<std::string>{"loss", "only_nan"}));  // run 5 is among the 3 newest
   EXPECT_EQ(keys->params, (std::vector<std::string>{"p0", "p1"}));

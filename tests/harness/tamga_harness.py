@@ -12,6 +12,17 @@ import time
 import requests
 
 
+def pg_backend_args():
+    """Under tests/harness/postgres.py (TAMGA_TEST_PG_URI): an emptied PostgreSQL schema and the flag naming it,
+    so a suite written for the embedded default runs on PostgreSQL as it is."""
+    uri = os.environ.get("TAMGA_TEST_PG_URI")
+    if not uri:
+        return []
+    subprocess.run(["psql", uri, "-v", "ON_ERROR_STOP=1", "-qc", "DROP SCHEMA public CASCADE; CREATE SCHEMA public"],
+                   check=True, capture_output=True)
+    return ["--backend-store-uri", uri]
+
+
 class TamgaServer:
     def __init__(self, binary, data_dir=None, extra_args=None, env=None, ca_file=None):
         self.binary = binary
@@ -25,6 +36,15 @@ class TamgaServer:
         self.port = None
 
     def start(self, timeout=20):
+        # Under tests/harness/postgres.py every server runs on PostgreSQL: a new data dir gets an emptied schema,
+        # a restarted one (same data dir) finds its data again.
+        if os.environ.get("TAMGA_TEST_PG_URI") and "--backend-store-uri" not in self.extra_args:
+            marker = os.path.join(self.data_dir, ".pg-schema")
+            args = ["--backend-store-uri", os.environ["TAMGA_TEST_PG_URI"]]
+            if not os.path.exists(marker):
+                args = pg_backend_args()
+                open(marker, "w").close()
+            self.extra_args = self.extra_args + args
         port_file = os.path.join(self.data_dir, "port")
         if os.path.exists(port_file):
             os.remove(port_file)

@@ -8,7 +8,25 @@
 namespace tamga {
 
 std::string PortableDdl(std::string_view sqlite_ddl, SqlDialect dialect) {
-  std::string s(sqlite_ddl);
+  // Lines after "-- @sqlite" or "-- @postgres" belong to that engine alone, until "-- @both".
+  std::string s;
+  bool keep = true;
+  size_t pos = 0;
+  while (pos < sqlite_ddl.size()) {
+    size_t nl = sqlite_ddl.find('\n', pos);
+    std::string_view line =
+        sqlite_ddl.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos + 1);
+    pos = nl == std::string_view::npos ? sqlite_ddl.size() : nl + 1;
+    if (line.rfind("-- @sqlite", 0) == 0) {
+      keep = dialect == SqlDialect::kSqlite;
+    } else if (line.rfind("-- @postgres", 0) == 0) {
+      keep = dialect == SqlDialect::kPostgres;
+    } else if (line.rfind("-- @both", 0) == 0) {
+      keep = true;
+    } else if (keep) {
+      s.append(line);
+    }
+  }
   if (dialect == SqlDialect::kSqlite) return s;
   // Written once in SQLite's dialect; PostgreSQL gets 64-bit integers, doubles, byte arrays and sequences.
   static const std::pair<std::regex, const char*> kRules[] = {
@@ -29,17 +47,18 @@ namespace {
 constexpr const char* kPgMigrationLock = "SELECT pg_advisory_lock(7347301)";
 constexpr const char* kPgMigrationUnlock = "SELECT pg_advisory_unlock(7347301)";
 
-Status Apply(SqlDb& db, const std::vector<Migration>& list, int* version_out) {
+Status Apply(SqlDb& db, const std::vector<Migration>& list, const std::string& table, int* version_out) {
   const bool pg = db.dialect() == SqlDialect::kPostgres;
-  TAMGA_RETURN_IF_ERROR(db.Exec(
-      pg ? "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
-           "applied_at BIGINT NOT NULL DEFAULT (extract(epoch from now())::bigint))"
-         : "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-           "applied_at INTEGER NOT NULL DEFAULT (strftime('%s','now')))"));
+  TAMGA_RETURN_IF_ERROR(
+      db.Exec(("CREATE TABLE IF NOT EXISTS " + table +
+               (pg ? " (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
+                     "applied_at BIGINT NOT NULL DEFAULT (extract(epoch from now())::bigint))"
+                   : " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                     "applied_at INTEGER NOT NULL DEFAULT (strftime('%s','now')))"))
+                  .c_str()));
   int current = 0;
   {
-    TAMGA_ASSIGN_OR_RETURN(auto stmt,
-                           db.PrepareUncached("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, db.PrepareUncached("SELECT COALESCE(MAX(version), 0) FROM " + table));
     TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (row) current = static_cast<int>(stmt->Int(0));
   }
@@ -51,7 +70,7 @@ Status Apply(SqlDb& db, const std::vector<Migration>& list, int* version_out) {
     std::string sql = PortableDdl(m.sql, db.dialect());
     Status s = db.Exec(sql.c_str());
     if (s.ok()) {
-      auto stmt = db.PrepareUncached("INSERT INTO schema_migrations(version, name) VALUES (?1, ?2)");
+      auto stmt = db.PrepareUncached("INSERT INTO " + table + "(version, name) VALUES (?1, ?2)");
       if (!stmt.ok()) {
         s = stmt.status();
       } else {
@@ -76,10 +95,11 @@ Status Apply(SqlDb& db, const std::vector<Migration>& list, int* version_out) {
 
 }  // namespace
 
-Status ApplyMigrations(SqlDb& db, const std::vector<Migration>& list, int* version_out) {
-  if (db.dialect() != SqlDialect::kPostgres) return Apply(db, list, version_out);
+Status ApplyMigrations(SqlDb& db, const std::vector<Migration>& list, const std::string& table,
+                       int* version_out) {
+  if (db.dialect() != SqlDialect::kPostgres) return Apply(db, list, table, version_out);
   TAMGA_RETURN_IF_ERROR(db.Exec(kPgMigrationLock));
-  Status s = Apply(db, list, version_out);
+  Status s = Apply(db, list, table, version_out);
   Status u = db.Exec(kPgMigrationUnlock);
   return s.ok() ? u : s;
 }

@@ -20,10 +20,13 @@ const std::vector<Migration>& MetadataMigrations();  // tamga.db (migrations/)
 const std::vector<Migration>& JobMigrations();       // jobs.db (job_migrations/)
 
 // A migration's DDL for `dialect`: on PostgreSQL INTEGER becomes BIGINT (INTEGER PRIMARY KEY a BIGSERIAL),
-// REAL DOUBLE PRECISION, BLOB BYTEA, and WITHOUT ROWID goes.
+// REAL DOUBLE PRECISION, BLOB BYTEA, and WITHOUT ROWID goes. Lines after "-- @sqlite" / "-- @postgres" (up
+// to "-- @both") are kept for that engine only (triggers, engine-specific functions).
 std::string PortableDdl(std::string_view sqlite_ddl, SqlDialect dialect);
 // Applies the steps newer than the database's recorded version, each in its own transaction, and records
-// them in schema_migrations. FailedPrecondition when the database is newer than `list`.
-Status ApplyMigrations(SqlDb& db, const std::vector<Migration>& list, int* version_out);
+// them in `table` (one per list: the metadata and job stores share one PostgreSQL database).
+// FailedPrecondition when the database is newer than `list`.
+Status ApplyMigrations(SqlDb& db, const std::vector<Migration>& list, const std::string& table,
+                       int* version_out);
 
 }  // namespace tamga

@@ -142,9 +142,11 @@ class SqlAuthStore final : public AuthStore {
 
   Status PutGrant(const GrantRecord& g) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s,
-                           db_->Prepare("INSERT OR REPLACE INTO grants(object_kind, object_id, subject_kind, "
-                                        "subject_id, permission) VALUES(?1, ?2, ?3, ?4, ?5)"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s,
+        db_->Prepare("INSERT INTO grants(object_kind, object_id, subject_kind, subject_id, permission) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(object_kind, object_id, subject_kind, "
+                     "subject_id) DO UPDATE SET permission = excluded.permission"));
     return s->Bind(1, g.object_kind)
         .Bind(2, g.object_id)
         .Bind(3, g.subject_kind)
@@ -193,7 +195,10 @@ class SqlAuthStore final : public AuthStore {
   Status PutTeamMember(const TeamMemberRecord& m) override {
     std::lock_guard<std::mutex> l(mu_);
     TAMGA_ASSIGN_OR_RETURN(
-        auto s, db_->Prepare("INSERT OR REPLACE INTO team_members(team, user_id, role) VALUES(?1, ?2, ?3)"));
+        auto s,
+        db_->Prepare(
+            "INSERT INTO team_members(team, user_id, role) VALUES(?1, ?2, ?3) ON CONFLICT(team, user_id) "
+            "DO UPDATE SET role = excluded.role"));
     return s->Bind(1, m.team).Bind(2, m.user_id).Bind(3, m.role).Run();
   }
 

@@ -12,6 +12,13 @@ namespace {
 constexpr const char* kJobColumns =
     "id, seq, queue, priority, state, reason, spec, run_id, agent_id, gpu_uuids, attempts, exit_code, "
     "abort_requested, lease_expires_ms, created_ms, started_ms, ended_ms";
+// Every column but the key, from the row that was to be inserted (an upsert).
+constexpr const char* kJobUpdates =
+    "seq = excluded.seq, queue = excluded.queue, priority = excluded.priority, state = excluded.state, "
+    "reason = excluded.reason, spec = excluded.spec, run_id = excluded.run_id, agent_id = excluded.agent_id, "
+    "gpu_uuids = excluded.gpu_uuids, attempts = excluded.attempts, exit_code = excluded.exit_code, "
+    "abort_requested = excluded.abort_requested, lease_expires_ms = excluded.lease_expires_ms, "
+    "created_ms = excluded.created_ms, started_ms = excluded.started_ms, ended_ms = excluded.ended_ms";
 
 JobRecord ReadJob(SqlStmt& s) {
   JobRecord j;
@@ -205,8 +212,10 @@ class SqlJobStore final : public JobStore {
   Status PutJobLocked(const JobRecord& j) {
     TAMGA_ASSIGN_OR_RETURN(
         auto s,
-        db_->Prepare(std::string("INSERT OR REPLACE INTO jobs(") + kJobColumns +
-                     ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"));
+        db_->Prepare(std::string("INSERT INTO jobs(") + kJobColumns +
+                     ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+                     "ON CONFLICT(id) DO UPDATE SET " +
+                     kJobUpdates));
     s->Bind(1, j.id)
         .Bind(2, j.seq)
         .Bind(3, j.queue)
@@ -237,7 +246,9 @@ class SqlJobStore final : public JobStore {
 }  // namespace
 
 Result<std::unique_ptr<JobStore>> NewSqlJobStore(std::unique_ptr<SqlDb> db) {
-  TAMGA_RETURN_IF_ERROR(ApplyMigrations(*db, JobMigrations(), nullptr));
+  // jobs.db has the table to itself; on PostgreSQL the job store shares the database with the metadata store.
+  const char* table = db->dialect() == SqlDialect::kPostgres ? "job_schema_migrations" : "schema_migrations";
+  TAMGA_RETURN_IF_ERROR(ApplyMigrations(*db, JobMigrations(), table, nullptr));
   return std::unique_ptr<JobStore>(new SqlJobStore(std::move(db)));
 }
 

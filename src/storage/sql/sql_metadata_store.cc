@@ -94,7 +94,7 @@ Status SqlMetadataStore::BackfillMetricRanges() {
 }
 
 Status SqlMetadataStore::Migrate() {
-  return ApplyMigrations(*writer_, MetadataMigrations(), &schema_version_);
+  return ApplyMigrations(*writer_, MetadataMigrations(), "schema_migrations", &schema_version_);
 }
 
 Result<std::unique_ptr<SqlDb>> SqlMetadataStore::OpenReader() { return connector_.open_reader(); }

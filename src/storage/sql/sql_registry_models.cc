@@ -192,10 +192,11 @@ Result<RegisteredModel> SqlLoadRegisteredModel(SqlDb& db, int64_t model_pk) {
 }
 
 // The access-control scope: one bound JSON array of names, however many.
-static std::string ScopeSql(const RegistryQuery& q) {
+static std::string ScopeSql(const RegistryQuery& q, SqlDialect dialect) {
   if (!q.scope) return "";
-  return q.scope->only ? " AND m.name IN (SELECT value FROM json_each(?))"
-                       : " AND m.name NOT IN (SELECT value FROM json_each(?))";
+  const char* names = dialect == SqlDialect::kPostgres ? "(SELECT json_array_elements_text(CAST(? AS json)))"
+                                                       : "(SELECT value FROM json_each(?))";
+  return std::string(q.scope->only ? " AND m.name IN " : " AND m.name NOT IN ") + names;
 }
 
 static std::string ScopeJson(const RegistryQuery::NameScope& scope) {
@@ -214,8 +215,8 @@ Result<RegisteredModelPage> SqlSearchRegisteredModels(SqlDb& db, const RegistryQ
                               "p.model_pk = m.model_pk AND p.key = 'mlflow.prompt.is_prompt' AND "
                               "p.value = 'true')"
                             : "";
-  std::string sql = "SELECT m.model_pk FROM registered_models m WHERE 1" + c.where + prompts + ScopeSql(q) +
-                    CompileOrder(q.order, false) + " LIMIT ? OFFSET ?";
+  std::string sql = "SELECT m.model_pk FROM registered_models m WHERE 1 = 1" + c.where + prompts +
+                    ScopeSql(q, db.dialect()) + CompileOrder(q.order, false) + " LIMIT ? OFFSET ?";
   TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
   int pos = 0;
   SqlBindAll(*s, c.binds, &pos);
@@ -248,7 +249,7 @@ Result<ModelVersionPage> SqlSearchModelVersions(SqlDb& db, const RegistryQuery& 
            ? " AND NOT EXISTS (SELECT 1 FROM model_version_tags p WHERE p.model_pk = v.model_pk AND "
              "p.version = v.version AND p.key = 'mlflow.prompt.is_prompt' AND p.value = 'true')"
            : "") +
-      ScopeSql(q) + CompileOrder(q.order, true) + " LIMIT ? OFFSET ?";
+      ScopeSql(q, db.dialect()) + CompileOrder(q.order, true) + " LIMIT ? OFFSET ?";
   TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
   int pos = 0;
   SqlBindAll(*s, c.binds, &pos);

@@ -53,9 +53,14 @@ class SqlRegistryTxn final : public RegistryTxn {
     TAMGA_RETURN_IF_ERROR(st);
     // Deployments and model-scoped webhooks follow the model, never its old name (a new model of that name
     // must not inherit them).
-    TAMGA_ASSIGN_OR_RETURN(auto d,
-                           db_->Prepare("UPDATE deployments SET model_name = ?1, spec = json_set(spec, "
-                                        "'$.model_name', ?1) WHERE model_name = ?2"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto d,
+        db_->Prepare(
+            db_->dialect() == SqlDialect::kPostgres
+                ? "UPDATE deployments SET model_name = ?1, spec = CAST(jsonb_set(CAST(spec AS jsonb), "
+                  "'{model_name}', to_jsonb(CAST(?1 AS text))) AS text) WHERE model_name = ?2"
+                : "UPDATE deployments SET model_name = ?1, spec = json_set(spec, "
+                  "'$.model_name', ?1) WHERE model_name = ?2"));
     d->Bind(1, new_name).Bind(2, name);
     TAMGA_RETURN_IF_ERROR(d->Run());
     TAMGA_ASSIGN_OR_RETURN(auto w, db_->Prepare("UPDATE webhooks SET model_name = ?1 WHERE model_name = ?2"));
@@ -258,9 +263,13 @@ class SqlRegistryTxn final : public RegistryTxn {
     TAMGA_ASSIGN_OR_RETURN(
         auto s,
         db_->Prepare(
-            "INSERT OR REPLACE INTO webhooks(webhook_id, name, description, url, events, secret, status, "
+            "INSERT INTO webhooks(webhook_id, name, description, url, events, secret, status, "
             "creation_timestamp, last_updated_timestamp, model_name) VALUES "
-            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"));
+            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) ON CONFLICT(webhook_id) DO UPDATE SET name = excluded.name, "
+            "description = excluded.description, url = excluded.url, events = excluded.events, "
+            "secret = excluded.secret, status = excluded.status, creation_timestamp = "
+            "excluded.creation_timestamp, "
+            "last_updated_timestamp = excluded.last_updated_timestamp, model_name = excluded.model_name"));
     s->Bind(1, w.webhook_id)
         .Bind(2, w.name)
         .Bind(3, w.description)
@@ -368,9 +377,15 @@ class SqlRegistryTxn final : public RegistryTxn {
 
   Status PutDeployment(const DeploymentRecord& d) override {
     TAMGA_ASSIGN_OR_RETURN(
-        auto s, db_->Prepare("INSERT OR REPLACE INTO deployments(name, model_name, spec, creation_timestamp, "
-                             "last_updated_timestamp, "
-                             "rendered_version, rendered_event_seq) VALUES (?1,?2,?3,?4,?5,?6,?7)"));
+        auto s,
+        db_->Prepare(
+            "INSERT INTO deployments(name, model_name, spec, creation_timestamp, "
+            "last_updated_timestamp, rendered_version, rendered_event_seq) VALUES "
+            "(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(name) DO UPDATE SET model_name = excluded.model_name, "
+            "spec = excluded.spec, creation_timestamp = excluded.creation_timestamp, "
+            "last_updated_timestamp = excluded.last_updated_timestamp, "
+            "rendered_version = excluded.rendered_version, "
+            "rendered_event_seq = excluded.rendered_event_seq"));
     s->Bind(1, d.name).Bind(2, d.model_name).Bind(3, d.spec).Bind(4, d.creation_timestamp);
     s->Bind(5, d.last_updated_timestamp).Bind(6, d.rendered_version).Bind(7, d.rendered_event_seq);
     return s->Run();

@@ -265,7 +265,7 @@ Result<RunKeys> SqlListRunKeys(SqlDb& db, const std::vector<std::string>& experi
     }
   }
   {
-    TAMGA_ASSIGN_OR_RETURN(auto stmt, db.PrepareUncached("SELECT COUNT(*) FROM (" + recent + ")"));
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, db.PrepareUncached("SELECT COUNT(*) FROM (" + recent + ") AS sampled"));
     bind_recent(*stmt);
     TAMGA_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (row) keys.runs_sampled = stmt->Int(0);

@@ -199,7 +199,8 @@ class SqlWriteTxn final : public WriteTxn {
   Status InsertParams(const std::string& run_id, const std::vector<KeyValue>& params) override {
     TAMGA_ASSIGN_OR_RETURN(int64_t pk, RunPk(run_id));
     TAMGA_ASSIGN_OR_RETURN(
-        auto stmt, db_->Prepare("INSERT OR IGNORE INTO params(run_pk, key, value) VALUES (?1, ?2, ?3)"));
+        auto stmt,
+        db_->Prepare("INSERT INTO params(run_pk, key, value) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"));
     for (const auto& p : params) {
       stmt->Reset();
       stmt->Bind(1, pk).Bind(2, p.key).Bind(3, p.value);
@@ -286,16 +287,19 @@ class SqlWriteTxn final : public WriteTxn {
     }
     for (const auto& in : inputs) {
       const Dataset& d = in.dataset;
-      TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT OR IGNORE INTO run_inputs(run_pk, position, "
-                                                     "name, digest, source_type, source, schema, profile) "
-                                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+      TAMGA_ASSIGN_OR_RETURN(auto stmt,
+                             db_->Prepare("INSERT INTO run_inputs(run_pk, position, "
+                                          "name, digest, source_type, source, schema, profile) "
+                                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"));
       stmt->Bind(1, pk).Bind(2, position++).Bind(3, d.name).Bind(4, d.digest).Bind(5, d.source_type);
       stmt->Bind(6, d.source).Bind(7, d.schema).Bind(8, d.profile);
       TAMGA_RETURN_IF_ERROR(stmt->Run());
       if (db_->Changes() == 0) continue;  // already linked
       for (const auto& t : in.tags) {
-        TAMGA_ASSIGN_OR_RETURN(auto tag, db_->Prepare("INSERT OR REPLACE INTO run_input_tags(run_pk, name, "
-                                                      "digest, key, value) VALUES (?1, ?2, ?3, ?4, ?5)"));
+        TAMGA_ASSIGN_OR_RETURN(auto tag, db_->Prepare("INSERT INTO run_input_tags(run_pk, name, "
+                                                      "digest, key, value) VALUES (?1, ?2, ?3, ?4, ?5) "
+                                                      "ON CONFLICT(run_pk, name, digest, key) DO UPDATE SET "
+                                                      "value = excluded.value"));
         tag->Bind(1, pk).Bind(2, d.name).Bind(3, d.digest).Bind(4, t.key).Bind(5, t.value);
         TAMGA_RETURN_IF_ERROR(tag->Run());
       }
@@ -364,10 +368,14 @@ class SqlWriteTxn final : public WriteTxn {
         if (!std::isnan(old_hi) && (std::isnan(hi) || old_hi > hi)) hi = old_hi;
       }
     }
-    TAMGA_ASSIGN_OR_RETURN(auto up,
-                           db_->Prepare("INSERT OR REPLACE INTO latest_metrics(run_pk, key_pk, value, "
-                                        "is_nan, timestamp, step, min_value, max_value, range_known) "
-                                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto up, db_->Prepare("INSERT INTO latest_metrics(run_pk, key_pk, value, "
+                              "is_nan, timestamp, step, min_value, max_value, range_known) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1) ON CONFLICT(run_pk, key_pk) "
+                              "DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, "
+                              "timestamp = excluded.timestamp, step = excluded.step, "
+                              "min_value = excluded.min_value, max_value = excluded.max_value, "
+                              "range_known = 1"));
     up->Bind(1, run_pk).Bind(2, key_pk);
     if (std::isnan(latest.value))
       up->BindNull(3);

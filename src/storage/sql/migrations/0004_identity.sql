@@ -39,7 +39,14 @@ CREATE TABLE audit_log (
   outcome TEXT NOT NULL,
   remote_addr TEXT NOT NULL);
 CREATE INDEX audit_log_by_time ON audit_log(time_ms);
+-- @sqlite
 CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+-- @postgres
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+-- @both
