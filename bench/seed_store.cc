@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/ids.h"
+#include "storage/postgres/pg_stores.h"
 #include "storage/sqlite/sqlite_stores.h"
 
 using namespace tamga;
@@ -25,7 +26,7 @@ static void Check(const Status& s, const char* what) {
 
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {
-    std::fprintf(stderr, "usage: seed_store <data_dir> <runs> <history_points> [wide_columns]\n");
+    std::fprintf(stderr, "usage: seed_store <data_dir|postgresql://...> <runs> <history_points> [wide_columns]\n");
     return 2;
   }
   std::string dir = argv[1];
@@ -37,8 +38,16 @@ int main(int argc, char** argv) {
     std::snprintf(buf, sizeof buf, "%s%02ld", prefix, k);
     return std::string(buf);
   };
-  std::filesystem::create_directories(dir);
-  auto store_or = OpenSqliteMetadataStore({dir + "/tamga.db"});
+  // A data dir (SQLite, the embedded default) or a postgresql:// URI.
+  Result<std::unique_ptr<SqlMetadataStore>> store_or = Internal("no store");
+  if (dir.rfind("postgresql://", 0) == 0) {
+    auto uri = ParseBackendStoreUri(dir);
+    Check(uri.status(), "store uri");
+    store_or = OpenPgMetadataStore(*uri);
+  } else {
+    std::filesystem::create_directories(dir);
+    store_or = OpenSqliteMetadataStore({dir + "/tamga.db"});
+  }
   Check(store_or.status(), "open store");
   auto& store = **store_or;
   SystemRandom random(12345);

@@ -93,33 +93,60 @@ void GroupCommitter::Loop() {
 void GroupCommitter::CommitBatch(std::deque<Pending>& batch) {
   int64_t start = clock_->MonotonicNanos();
   std::vector<Status> results(batch.size());
-  auto txn_or = store_->BeginWrite();
   Status commit_status;
-  if (!txn_or.ok()) {
-    commit_status = txn_or.status();
-  } else {
-    WriteTxn& txn = **txn_or;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      Status sp = txn.Savepoint();
-      if (!sp.ok()) {
-        results[i] = sp;
-        continue;
+  // On a store that pipelines writes (PostgreSQL) the first pass is optimistic: writes are sent without
+  // waiting and without a savepoint per request (savepoints are subtransactions there, and dozens per
+  // transaction slow the whole server). If any request fails, or a pipelined write does, the transaction is
+  // rolled back and the batch replayed carefully: each request in its savepoint, every write awaited.
+  for (int pass = 0; pass < 2; ++pass) {
+    auto txn_or = store_->BeginWrite();
+    commit_status = Status::Ok();
+    bool replay = false;
+    if (!txn_or.ok()) {
+      commit_status = txn_or.status();
+    } else {
+      WriteTxn& txn = **txn_or;
+      const bool optimistic = txn.AllowDeferredWrites(pass == 0) && pass == 0;
+      bool failed = false;
+      for (size_t i = 0; i < batch.size() && !failed; ++i) {
+        if (optimistic) {
+          results[i] = CallContained("group commit write", [&] { return batch[i].fn(txn); });
+          failed = !results[i].ok();
+          continue;
+        }
+        Status sp = txn.Savepoint();
+        if (!sp.ok()) {
+          results[i] = sp;
+          continue;
+        }
+        results[i] = CallContained("group commit write", [&] { return batch[i].fn(txn); });
+        Status end = results[i].ok() ? txn.ReleaseSavepoint() : txn.RollbackToSavepoint();
+        if (results[i].ok() && !end.ok()) results[i] = end;
       }
-      results[i] = CallContained("group commit write", [&] { return batch[i].fn(txn); });
-      Status end = results[i].ok() ? txn.ReleaseSavepoint() : txn.RollbackToSavepoint();
-      if (results[i].ok() && !end.ok()) results[i] = end;
-      if (!results[i].ok() && results[i].code() == StatusCode::kInternal) {
-        TAMGA_LOG(kError, "write failed inside group commit", {{"error", results[i].ToString()}});
+      if (optimistic && (failed || txn.DeferredWriteFailed())) {
+        (void)txn.Rollback();
+        replay = true;
+      } else {
+        commit_status = txn.Commit();
+        replay = optimistic && txn.DeferredWriteFailed();
+        if (!commit_status.ok()) (void)txn.Rollback();
       }
     }
-    commit_status = txn.Commit();
-    if (!commit_status.ok()) (void)txn.Rollback();
-  }
-  if (!commit_status.ok()) {
-    TAMGA_LOG(kError, "group commit failed", {{"error", commit_status.ToString()}});
+    if (replay) {
+      continue;  // (an ordinary outcome: a request refused, e.g. a write to a deleted run)
+    }
     for (auto& r : results) {
-      if (r.ok()) r = Internal("commit failed: " + commit_status.message());
+      if (!r.ok() && r.code() == StatusCode::kInternal) {
+        TAMGA_LOG(kError, "write failed inside group commit", {{"error", r.ToString()}});
+      }
     }
+    if (!commit_status.ok()) {
+      TAMGA_LOG(kError, "group commit failed", {{"error", commit_status.ToString()}});
+      for (auto& r : results) {
+        if (r.ok()) r = Internal("commit failed: " + commit_status.message());
+      }
+    }
+    break;
   }
   double secs = double(clock_->MonotonicNanos() - start) / 1e9;
   batch_size_->Observe(double(batch.size()));

@@ -56,6 +56,11 @@ class WriteTxn {
   virtual Status RollbackToSavepoint() = 0;
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
+  // The group commit's optimistic pass: writes may be pipelined, their failures surfacing late; when
+  // DeferredWriteFailed() the batch is rolled back and replayed without deferral (docs/scale-out.md).
+  // Returns whether this store defers at all (false: the group commit uses one careful pass).
+  virtual bool AllowDeferredWrites(bool) { return false; }
+  virtual bool DeferredWriteFailed() const { return false; }
 
   // Experiments. CreateExperiment assigns the id (returned) unless e.experiment_id is set.
   virtual Result<std::string> CreateExperiment(const Experiment& e) = 0;  // AlreadyExists

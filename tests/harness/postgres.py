@@ -3,7 +3,7 @@ socket only (no TCP), trust authentication, torn down after. Debian's postgresql
 PostgreSQL refuses to run as root: as root the cluster belongs to the `postgres` system user Debian creates.
 
 As a library:  pg = PgServer().start(); uri = pg.create_db("tamga"); ...; pg.stop()
-As a wrapper:  python3 postgres.py [--db NAME] -- COMMAND ARGS...
+As a wrapper:  python3 postgres.py [--db NAME] [--durable] -- COMMAND ARGS...
                runs COMMAND with TAMGA_TEST_PG_URI=postgresql://postgres@/NAME?host=<socket dir>&port=<port>
                (a fresh database), then stops the server; exits with COMMAND's status.
 """
@@ -109,15 +109,18 @@ class PgServer:
 
 
 def main(argv):
-    db = "tamga_test"
-    if argv[:1] == ["--db"]:
-        db, argv = argv[1], argv[2:]
+    db, durable = "tamga_test", False
+    while argv[:1] in (["--db"], ["--durable"]):
+        if argv[0] == "--durable":  # fsync on, as a deployment runs it (benchmarks)
+            durable, argv = True, argv[1:]
+        else:
+            db, argv = argv[1], argv[2:]
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:
         print(__doc__)
         return 2
-    pg = PgServer().start()
+    pg = PgServer(durable=durable).start()
     try:
         uri = pg.create_db(db)
         env = dict(os.environ, TAMGA_TEST_PG_URI=uri, TAMGA_TEST_PG_ADMIN_URI=pg.uri("postgres"))

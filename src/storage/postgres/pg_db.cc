@@ -70,8 +70,7 @@ class PgStmt final : public SqlStmt {
     Clear();
     // A statement built for one query (search) goes with it; cached ones die with their connection.
     if (!cached_) {
-      PGresult* r = PQexec(db_->raw(), ("DEALLOCATE " + name_).c_str());
-      if (r) PQclear(r);
+      (void)db_->Exec(("DEALLOCATE " + name_).c_str());
     }
   }
   void set_cached() { cached_ = true; }
@@ -91,8 +90,22 @@ class PgStmt final : public SqlStmt {
     return *this;
   }
 
+  Status RunLater() override {
+    if (!db_->defer_writes()) return Run();
+    std::vector<const char*> vals(values_.size());
+    std::vector<int> lens(values_.size());
+    for (size_t k = 0; k < values_.size(); ++k) {
+      vals[k] = values_[k] ? values_[k]->data() : nullptr;
+      lens[k] = values_[k] ? static_cast<int>(values_[k]->size()) : 0;
+    }
+    return db_->SendLater(name_.c_str(), static_cast<int>(values_.size()), vals.data(), lens.data(),
+                          binary_.data());
+  }
+
   Result<bool> Step() override {
     if (!executed_) {
+      Status drained = db_->Drain();
+      if (!drained.ok()) return drained;
       executed_ = true;
       std::vector<const char*> vals(values_.size());
       std::vector<int> lens(values_.size()), fmts(values_.size());
@@ -252,16 +265,67 @@ PgDb::~PgDb() {
   PQfinish(conn_);
 }
 
+Status PgDb::SendLater(const char* name, int n, const char* const* values, const int* lengths,
+                       const int* formats) {
+  if (!in_pipeline_) {
+    if (PQenterPipelineMode(conn_) != 1) return ErrorOf(nullptr, "pipeline");
+    in_pipeline_ = true;
+  }
+  // libpq copies the parameters into its output buffer: the caller's may go.
+  if (PQsendQueryPrepared(conn_, name, n, values, lengths, formats, 0) != 1)
+    return ErrorOf(nullptr, "pipeline send");
+  // Read results now and then, so neither side's buffers fill while the other waits.
+  if (++pending_ >= 512) return Drain();
+  return Status::Ok();
+}
+
+Status PgDb::Drain() {
+  if (!in_pipeline_) return deferred_error_;
+  Status first = Status::Ok();
+  if (PQpipelineSync(conn_) != 1) first = ErrorOf(nullptr, "pipeline sync");
+  // Each statement's results end with a null; the sync point answers PGRES_PIPELINE_SYNC.
+  for (int i = 0; i < pending_ && first.ok(); ++i) {
+    while (PGresult* r = PQgetResult(conn_)) {
+      ExecStatusType st = PQresultStatus(r);
+      if (st == PGRES_FATAL_ERROR && first.ok()) first = ErrorOf(r, "pipelined write");
+      PQclear(r);
+    }
+  }
+  for (;;) {
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) {
+      if (PQstatus(conn_) != CONNECTION_OK) break;
+      continue;
+    }
+    bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+    PQclear(r);
+    if (sync) break;
+  }
+  PQexitPipelineMode(conn_);
+  in_pipeline_ = false;
+  pending_ = 0;
+  if (!first.ok() && deferred_error_.ok()) deferred_error_ = first;
+  return deferred_error_;
+}
+
+Status PgDb::BeginWrite() {
+  (void)Drain();
+  deferred_error_ = Status::Ok();  // a new transaction: earlier failures belonged to the last one
+  return Exec("BEGIN");
+}
+
 Status PgDb::Exec(const char* sql) {
+  Status drained = Drain();
   PGresult* res = PQexec(conn_, sql);
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   Status s = Status::Ok();
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) s = ErrorOf(res, "exec");
   if (res) PQclear(res);
-  return s;
+  return drained.ok() ? s : drained;  // a deferred write failed: COMMIT became a rollback
 }
 
 Result<std::unique_ptr<SqlStmt>> PgDb::PrepareUncached(const std::string& sql) {
+  TAMGA_RETURN_IF_ERROR(Drain());
   int nparams = 0;
   std::string text = PgPlaceholders(sql, &nparams);
   std::string name = "t" + std::to_string(next_stmt_++);

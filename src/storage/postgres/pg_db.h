@@ -2,7 +2,8 @@
 // PostgreSQL behind the SqlDb interface (storage/sql/sql_db.h), over libpq. Statements are prepared once per
 // connection (PQprepare) with SQLite's placeholders rewritten (?1 -> $1, ? -> the next number); parameters go
 // as text (bytea as binary) and results come back as text, decoded by the column getters (bytea from its hex
-// form). SQLSTATE classes map onto Status codes: integrity violations (23) AlreadyExists, data exceptions
+// form). The group commit's writes can be pipelined (RunLater): one round trip for many statements.
+// SQLSTATE classes map onto Status codes: integrity violations (23) AlreadyExists, data exceptions
 // (22) InvalidArgument, serialization failures and deadlocks (40) and lost connections (08) Unavailable. A
 // PgDb is used by one thread at a time; only this target links libpq.
 #include <cstdint>
@@ -32,7 +33,16 @@ class PgDb final : public SqlDb {
   Status Exec(const char* sql) override;
   Result<std::unique_ptr<SqlStmt>> PrepareUncached(const std::string& sql) override;
   int Changes() override { return changes_; }
-  Status BeginWrite() override { return Exec("BEGIN"); }
+  Status BeginWrite() override;
+  void SetDeferWrites(bool on) override { defer_writes_ = on; }
+  bool DeferredWriteFailed() const override { return !deferred_error_.ok(); }
+
+  // Pipeline mode (libpq 14+): RunLater sends a statement without waiting while writes are deferred; every
+  // synchronous call first reads the pending results (Drain), keeping the first failure.
+  bool defer_writes() const { return defer_writes_; }
+  Status SendLater(const char* name, int n, const char* const* values, const int* lengths,
+                   const int* formats);
+  Status Drain();
 
   PGconn* raw() { return conn_; }
   void set_changes(int n) { changes_ = n; }
@@ -46,6 +56,10 @@ class PgDb final : public SqlDb {
   explicit PgDb(PGconn* conn) : conn_(conn) {}
   PGconn* conn_;
   int changes_ = 0;
+  bool defer_writes_ = false;
+  bool in_pipeline_ = false;
+  int pending_ = 0;  // statements sent in the pipeline whose results are unread
+  Status deferred_error_ = Status::Ok();
   int64_t next_stmt_ = 0;
 };
 

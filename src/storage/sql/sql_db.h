@@ -44,6 +44,10 @@ class SqlStmt {
   virtual Result<bool> Step() = 0;
   // Runs to completion, discarding rows.
   Status Run();
+  // A write whose outcome the caller does not need now: the connection may send it without waiting
+  // (PostgreSQL's pipeline, when the connection defers writes) and report a failure at the next synchronous
+  // call, through SqlDb::DeferredWriteFailed. Default: Run().
+  virtual Status RunLater() { return Run(); }
   // Ready to run again; bindings cleared.
   virtual void Reset() = 0;
 
@@ -85,6 +89,10 @@ class SqlDb {
   virtual int Changes() = 0;
   // Opens a write transaction that takes the write lock at once (SQLite: BEGIN IMMEDIATE).
   virtual Status BeginWrite() = 0;
+  // Whether RunLater may defer (the group commit's first, optimistic pass), and whether a deferred write of
+  // the current transaction failed (the transaction is then lost: the caller rolls back and replays).
+  virtual void SetDeferWrites(bool) {}
+  virtual bool DeferredWriteFailed() const { return false; }
 
  protected:
   void ClearCache() { cache_.clear(); }

@@ -1,6 +1,7 @@
 // SqlWriteTxn: the write half of SqlMetadataStore, used only by the group committer's thread.
 #include <cmath>
 #include <map>
+#include <unordered_map>
 
 #include "core/ids.h"
 #include "storage/metric_series.h"
@@ -18,17 +19,28 @@ class SqlWriteTxn final : public WriteTxn {
     if (open_) (void)Rollback();
   }
 
-  // Savepoints run once per request on the ingest path: prepared once, not re-parsed.
-  Status Savepoint() override { return RunCached("SAVEPOINT w"); }
-  Status ReleaseSavepoint() override { return RunCached("RELEASE w"); }
+  // Savepoints run once per request on the ingest path: prepared once, not re-parsed, and pipelined when
+  // writes are deferred.
+  Status Savepoint() override { return RunCachedLater("SAVEPOINT w"); }
+  Status ReleaseSavepoint() override { return RunCachedLater("RELEASE w"); }
+  bool AllowDeferredWrites(bool on) override {
+    if (db_->dialect() != SqlDialect::kPostgres) return false;  // SQLite answers each write at once anyway
+    db_->SetDeferWrites(on);
+    buffer_metrics_ = on;
+    return true;
+  }
+  bool DeferredWriteFailed() const override { return db_->DeferredWriteFailed(); }
   Status RollbackToSavepoint() override {
+    run_infos_.clear();  // an entry read after a change this request made is gone with the change
     cache_->pending_run_pks.clear();
     cache_->pending_key_pks.clear();
     TAMGA_RETURN_IF_ERROR(RunCached("ROLLBACK TO w"));
     return RunCached("RELEASE w");
   }
   Status Commit() override {
+    if (Status f = FlushMetrics(); !f.ok()) return f;
     Status s = db_->Exec("COMMIT");
+    db_->SetDeferWrites(false);
     if (!s.ok()) return s;
     open_ = false;
     cache_->run_pks.merge(cache_->pending_run_pks);
@@ -39,6 +51,9 @@ class SqlWriteTxn final : public WriteTxn {
   }
   Status Rollback() override {
     open_ = false;
+    chunk_rows_.clear();
+    latest_rows_.clear();
+    db_->SetDeferWrites(false);
     cache_->pending_run_pks.clear();
     cache_->pending_key_pks.clear();
     return db_->Exec("ROLLBACK");
@@ -91,6 +106,7 @@ class SqlWriteTxn final : public WriteTxn {
   Status SetExperimentLifecycle(const std::string& experiment_id, LifecycleStage stage,
                                 int64_t now) override {
     const char* name = LifecycleStageName(stage);
+    run_infos_.clear();  // the experiment's runs follow it
     {
       TAMGA_ASSIGN_OR_RETURN(
           auto stmt,
@@ -134,6 +150,7 @@ class SqlWriteTxn final : public WriteTxn {
   }
 
   Status CreateRun(const RunInfo& info, const std::vector<KeyValue>& tags) override {
+    run_infos_.erase(info.run_id);
     {
       TAMGA_ASSIGN_OR_RETURN(
           auto stmt,
@@ -156,13 +173,20 @@ class SqlWriteTxn final : public WriteTxn {
     return SetTags(info.run_id, tags);
   }
 
+  // Every write request reads its run first (is it active?): within one transaction the answer is kept until
+  // this transaction changes the run, so a batch of requests to one run reads it once (and on PostgreSQL the
+  // batch's writes stay in one pipeline).
   Result<RunInfo> GetRunInfo(const std::string& run_id) override {
+    if (auto it = run_infos_.find(run_id); it != run_infos_.end()) return it->second;
     TAMGA_ASSIGN_OR_RETURN(auto found, SqlLoadRunInfo(*db_, run_id));
     if (!cache_->run_pks.count(run_id)) cache_->pending_run_pks[run_id] = found.second;
+    if (run_infos_.size() > 4096) run_infos_.clear();
+    run_infos_[run_id] = found.first;
     return std::move(found.first);
   }
 
   Status UpdateRunInfo(const RunInfo& info) override {
+    run_infos_.erase(info.run_id);
     TAMGA_ASSIGN_OR_RETURN(
         auto stmt,
         db_->Prepare("UPDATE runs SET status = ?2, end_time = ?3, run_name = ?4 WHERE run_id = ?1"));
@@ -176,6 +200,7 @@ class SqlWriteTxn final : public WriteTxn {
   }
 
   Status SetRunLifecycle(const std::string& run_id, LifecycleStage stage) override {
+    run_infos_.erase(run_id);
     TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("UPDATE runs SET lifecycle_stage = ?2 WHERE run_id = ?1"));
     stmt->Bind(1, run_id).Bind(2, LifecycleStageName(stage));
     return stmt->Run();
@@ -204,7 +229,7 @@ class SqlWriteTxn final : public WriteTxn {
     for (const auto& p : params) {
       stmt->Reset();
       stmt->Bind(1, pk).Bind(2, p.key).Bind(3, p.value);
-      TAMGA_RETURN_IF_ERROR(stmt->Run());
+      TAMGA_RETURN_IF_ERROR(stmt->RunLater());
     }
     return Status::Ok();
   }
@@ -261,6 +286,12 @@ class SqlWriteTxn final : public WriteTxn {
           hi = std::isnan(hi) ? p.value : std::max(hi, p.value);
         }
       }
+      if (buffer_metrics_) {  // the optimistic pass on PostgreSQL: written at commit, many rows a statement
+        chunk_rows_.push_back(
+            {run_pk, key_pk, min_step, max_step, static_cast<int64_t>(series.size()), EncodeChunk(series)});
+        BufferLatest(run_pk, key_pk, *best, lo, hi);
+        continue;
+      }
       {
         TAMGA_ASSIGN_OR_RETURN(
             auto stmt,
@@ -268,7 +299,7 @@ class SqlWriteTxn final : public WriteTxn {
                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
         stmt->Bind(1, run_pk).Bind(2, key_pk).Bind(3, min_step).Bind(4, max_step);
         stmt->Bind(5, static_cast<int64_t>(series.size())).BindBlob(6, EncodeChunk(series));
-        TAMGA_RETURN_IF_ERROR(stmt->Run());
+        TAMGA_RETURN_IF_ERROR(stmt->RunLater());
       }
       TAMGA_RETURN_IF_ERROR(AdvanceLatest(run_pk, key_pk, *best, lo, hi));
     }
@@ -308,6 +339,127 @@ class SqlWriteTxn final : public WriteTxn {
   }
 
  private:
+  // The upsert of latest points: the stored point is replaced when the new one is later in (step, timestamp,
+  // value) order, NaN above every number (as PointLess); the range widens by the new [min_value, max_value].
+  static std::string LatestUpsertSql(const std::string& values) {
+    static const std::string kLater =
+        "(excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND "
+        "(excluded.timestamp > latest_metrics.timestamp OR (excluded.timestamp = latest_metrics.timestamp "
+        "AND "
+        "((excluded.is_nan = 1 AND latest_metrics.is_nan = 0) OR (excluded.is_nan = 0 AND "
+        "latest_metrics.is_nan = 0 AND excluded.value > latest_metrics.value))))))";
+    return "INSERT INTO latest_metrics(run_pk, key_pk, value, is_nan, timestamp, step, min_value, max_value, "
+           "range_known) VALUES " +
+           values +
+           " ON CONFLICT(run_pk, key_pk) DO UPDATE SET "
+           "value = CASE WHEN " +
+           kLater +
+           " THEN excluded.value ELSE latest_metrics.value END, "
+           "is_nan = CASE WHEN " +
+           kLater +
+           " THEN excluded.is_nan ELSE latest_metrics.is_nan END, "
+           "timestamp = CASE WHEN " +
+           kLater +
+           " THEN excluded.timestamp ELSE latest_metrics.timestamp END, "
+           "step = CASE WHEN " +
+           kLater +
+           " THEN excluded.step ELSE latest_metrics.step END, "
+           "min_value = CASE WHEN excluded.min_value IS NULL THEN latest_metrics.min_value "
+           "WHEN latest_metrics.min_value IS NULL OR excluded.min_value < latest_metrics.min_value "
+           "THEN excluded.min_value ELSE latest_metrics.min_value END, "
+           "max_value = CASE WHEN excluded.max_value IS NULL THEN latest_metrics.max_value "
+           "WHEN latest_metrics.max_value IS NULL OR excluded.max_value > latest_metrics.max_value "
+           "THEN excluded.max_value ELSE latest_metrics.max_value END, range_known = 1";
+  }
+
+  // AdvanceLatest as one upsert that compares in SQL (no read first, so it can be pipelined): the stored
+  // point is replaced when the new one is later in (step, timestamp, value) order, NaN above every number (as
+  // PointLess); the range widens by [lo, hi].
+  Status AdvanceLatestInOneStatement(int64_t run_pk, int64_t key_pk, const PackedPoint& p, double lo,
+                                     double hi) {
+    static const std::string kSql = LatestUpsertSql("(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)");
+    TAMGA_ASSIGN_OR_RETURN(auto up, db_->Prepare(kSql));
+    up->Bind(1, run_pk).Bind(2, key_pk);
+    if (std::isnan(p.value))
+      up->BindNull(3);
+    else
+      up->Bind(3, p.value);
+    up->Bind(4, std::isnan(p.value) ? 1 : 0).Bind(5, p.timestamp).Bind(6, p.step);
+    if (std::isnan(lo))
+      up->BindNull(7).BindNull(8);
+    else
+      up->Bind(7, lo).Bind(8, hi);
+    return up->RunLater();
+  }
+
+  struct ChunkRow {
+    int64_t run_pk, key_pk, min_step, max_step, count;
+    std::string points;
+  };
+  struct LatestRow {
+    PackedPoint p;
+    double lo, hi;  // NaN: no number seen
+  };
+
+  void BufferLatest(int64_t run_pk, int64_t key_pk, const PackedPoint& p, double lo, double hi) {
+    auto [it, fresh] = latest_rows_.try_emplace({run_pk, key_pk}, LatestRow{p, lo, hi});
+    if (fresh) return;
+    LatestRow& r = it->second;
+    if (PointLess(r.p, p)) r.p = p;
+    if (!std::isnan(lo) && (std::isnan(r.lo) || lo < r.lo)) r.lo = lo;
+    if (!std::isnan(hi) && (std::isnan(r.hi) || hi > r.hi)) r.hi = hi;
+  }
+
+  // The buffered chunks and latest points, up to 100 rows a statement (pipelined).
+  Status FlushMetrics() {
+    constexpr size_t kRows = 100;
+    for (size_t at = 0; at < chunk_rows_.size(); at += kRows) {
+      size_t n = std::min(kRows, chunk_rows_.size() - at);
+      std::string sql =
+          "INSERT INTO metric_chunks(run_pk, key_pk, min_step, max_step, point_count, points) VALUES ";
+      for (size_t k = 0; k < n; ++k) sql += k ? ",(?,?,?,?,?,?)" : "(?,?,?,?,?,?)";
+      TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(sql));
+      int pos = 0;
+      for (size_t k = 0; k < n; ++k) {
+        const ChunkRow& r = chunk_rows_[at + k];
+        stmt->Bind(++pos, r.run_pk).Bind(++pos, r.key_pk).Bind(++pos, r.min_step).Bind(++pos, r.max_step);
+        stmt->Bind(++pos, r.count).BindBlob(++pos, r.points);
+      }
+      TAMGA_RETURN_IF_ERROR(stmt->RunLater());
+    }
+    chunk_rows_.clear();
+    std::vector<std::pair<std::pair<int64_t, int64_t>, LatestRow>> rows(latest_rows_.begin(),
+                                                                        latest_rows_.end());
+    latest_rows_.clear();
+    for (size_t at = 0; at < rows.size(); at += kRows) {
+      size_t n = std::min(kRows, rows.size() - at);
+      std::string values;
+      for (size_t k = 0; k < n; ++k) values += k ? ",(?,?,?,?,?,?,?,?,1)" : "(?,?,?,?,?,?,?,?,1)";
+      TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(LatestUpsertSql(values)));
+      int pos = 0;
+      for (size_t k = 0; k < n; ++k) {
+        const auto& [pk, r] = rows[at + k];
+        stmt->Bind(++pos, pk.first).Bind(++pos, pk.second);
+        if (std::isnan(r.p.value))
+          stmt->BindNull(++pos);
+        else
+          stmt->Bind(++pos, r.p.value);
+        stmt->Bind(++pos, std::isnan(r.p.value) ? 1 : 0).Bind(++pos, r.p.timestamp).Bind(++pos, r.p.step);
+        if (std::isnan(r.lo))
+          stmt->BindNull(++pos).BindNull(++pos);
+        else
+          stmt->Bind(++pos, r.lo).Bind(++pos, r.hi);
+      }
+      TAMGA_RETURN_IF_ERROR(stmt->RunLater());
+    }
+    return Status::Ok();
+  }
+
+  Status RunCachedLater(const char* sql) {
+    TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(sql));
+    return stmt->RunLater();
+  }
+
   Status RunCached(const char* sql) {
     TAMGA_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(sql));
     return stmt->Run();
@@ -347,6 +499,8 @@ class SqlWriteTxn final : public WriteTxn {
   // Moves the key's latest point forward when `p` is greater, and widens its [min, max] by [lo, hi] (the
   // batch's non-NaN extremes; NaN when it had none).
   Status AdvanceLatest(int64_t run_pk, int64_t key_pk, const PackedPoint& p, double lo, double hi) {
+    if (db_->dialect() == SqlDialect::kPostgres)
+      return AdvanceLatestInOneStatement(run_pk, key_pk, p, lo, hi);
     PackedPoint latest = p;
     {
       TAMGA_ASSIGN_OR_RETURN(auto stmt,
@@ -391,6 +545,11 @@ class SqlWriteTxn final : public WriteTxn {
 
   SqlDb* db_;
   SqlMetadataStore::WriterCache* cache_;
+  std::unordered_map<std::string, RunInfo> run_infos_;  // this transaction's reads of runs (GetRunInfo)
+  // The optimistic pass on PostgreSQL: metric rows wait for the commit (FlushMetrics).
+  bool buffer_metrics_ = false;
+  std::vector<ChunkRow> chunk_rows_;
+  std::map<std::pair<int64_t, int64_t>, LatestRow> latest_rows_;
   std::unique_ptr<RegistryTxn> registry_;
   bool open_ = true;
 };
