@@ -6,8 +6,14 @@
 #include <cstdlib>
 
 #include "conformance/metadata_store_conformance.h"
+#include "core/clock.h"
+#include "core/metrics.h"
+#include "storage/group_commit.h"
 #include "storage/postgres/pg_db.h"
 #include "storage/postgres/pg_stores.h"
+
+#include <atomic>
+#include <future>
 
 namespace tamga {
 namespace {
@@ -35,6 +41,66 @@ std::unique_ptr<MetadataStore> MakePg() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Postgres, MetadataStoreConformance, ::testing::Values(StoreFactory(MakePg)));
+
+// The group commit's optimistic pass (pipelined writes, metric rows buffered until commit) and its replay:
+// one request whose write PostgreSQL refuses (a NUL byte in text) fails alone; every other write in the batch
+// lands.
+TEST(PgGroupCommit, PipelinedBatchReplaysAroundARefusedWrite) {
+  ResetSchema();
+  auto store = OpenPgMetadataStore(TestUri());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  SystemClock clock;
+  MetricsRegistry metrics;
+  auto writer = GroupCommitter::Create({}, store->get(), &clock, &metrics);
+  ASSERT_TRUE(writer.ok());
+  const std::string run_id(32, 'a');
+  ASSERT_TRUE((*writer)
+                  ->SubmitAndWait([&](WriteTxn& t) -> Status {
+                    Experiment e;
+                    e.name = "pipelined";
+                    e.creation_time = e.last_update_time = 1;
+                    TAMGA_ASSIGN_OR_RETURN(std::string exp, t.CreateExperiment(e));
+                    RunInfo info;
+                    info.run_id = run_id;
+                    info.experiment_id = exp;
+                    info.run_name = "r";
+                    info.artifact_uri = "x";
+                    info.start_time = 1;
+                    return t.CreateRun(info, {});
+                  })
+                  .ok());
+  constexpr int kWrites = 200;
+  std::vector<std::promise<Status>> done(kWrites);
+  for (int i = 0; i < kWrites; ++i) {
+    (*writer)->Submit(
+        [&, i](WriteTxn& t) -> Status {
+          TAMGA_ASSIGN_OR_RETURN(RunInfo info, t.GetRunInfo(run_id));
+          // Not UTF-8: PostgreSQL refuses it when the pipelined insert runs, after the request "succeeded".
+          if (i == 77) return t.InsertParams(run_id, {{"bad", "\xff\xfe"}});
+          TAMGA_RETURN_IF_ERROR(t.InsertParams(run_id, {{"p" + std::to_string(i), "v"}}));
+          return t.LogMetrics(run_id,
+                              {{"loss", 1.0 / (i + 1), 1000 + i, i}, {"acc", double(i), 1000 + i, i}});
+        },
+        [&, i](Status s) { done[i].set_value(s); });
+  }
+  for (int i = 0; i < kWrites; ++i) {
+    Status s = done[i].get_future().get();
+    if (i == 77) {
+      EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+    } else {
+      EXPECT_TRUE(s.ok()) << i << ": " << s.ToString();
+    }
+  }
+  auto run = (*store)->GetRun(run_id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->params.size(), size_t{kWrites - 1});
+  for (const auto& m : run->metrics) {
+    EXPECT_EQ(m.step, kWrites - 1) << m.key;  // the latest point is the highest step, whatever the batching
+  }
+  auto history = (*store)->GetMetricHistory(run_id, "acc", std::nullopt, 100000);
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->points.size(), size_t{kWrites - 1});
+}
 
 TEST(PgPlaceholders, NumberedBareAndQuoted) {
   int n = 0;
@@ -95,6 +161,9 @@ TEST(PgDb, TypesRoundTripAndErrorsMap) {
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ((*bad)->Bind(1, "x").Bind(2, "not a number").Run().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ((*db)->PrepareUncached("SELECT nope FROM t").status().code(), StatusCode::kInternal);
+  // Text parameters cannot hold NUL on PostgreSQL: refused, never cut short.
+  auto nul = (*db)->Prepare("INSERT INTO t(k) VALUES (?1)");
+  EXPECT_EQ((*nul)->Bind(1, std::string("a\0b", 3)).Run().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(PgDb, WrongPasswordIsRedacted) {

@@ -83,7 +83,14 @@ class PgStmt final : public SqlStmt {
     std::snprintf(buf, sizeof buf, "%.17g", v);
     return Set(i, buf, false);
   }
-  SqlStmt& BindText(int i, std::string_view v) override { return Set(i, std::string(v), false); }
+  SqlStmt& BindText(int i, std::string_view v) override {
+    // Text parameters travel NUL-terminated: a NUL inside would cut the value short without a word.
+    if (v.find('\0') != std::string_view::npos && bind_error_.ok()) {
+      bind_error_ =
+          InvalidArgument("PostgreSQL text cannot hold NUL bytes (parameter " + std::to_string(i) + ")");
+    }
+    return Set(i, std::string(v), false);
+  }
   SqlStmt& BindBlob(int i, std::string_view v) override { return Set(i, std::string(v), true); }
   SqlStmt& BindNull(int i) override {
     if (i >= 1 && i <= static_cast<int>(values_.size())) values_[i - 1].reset();
@@ -91,6 +98,7 @@ class PgStmt final : public SqlStmt {
   }
 
   Status RunLater() override {
+    if (!bind_error_.ok()) return bind_error_;
     if (!db_->defer_writes()) return Run();
     std::vector<const char*> vals(values_.size());
     std::vector<int> lens(values_.size());
@@ -103,6 +111,7 @@ class PgStmt final : public SqlStmt {
   }
 
   Result<bool> Step() override {
+    if (!bind_error_.ok()) return bind_error_;
     if (!executed_) {
       Status drained = db_->Drain();
       if (!drained.ok()) return drained;
@@ -136,6 +145,7 @@ class PgStmt final : public SqlStmt {
 
   void Reset() override {
     Clear();
+    bind_error_ = Status::Ok();
     for (auto& v : values_) v.reset();
     std::fill(binary_.begin(), binary_.end(), 0);
   }
@@ -194,6 +204,7 @@ class PgStmt final : public SqlStmt {
   std::vector<int> binary_;
   mutable std::map<int, std::string> blobs_;
   PGresult* res_ = nullptr;
+  Status bind_error_ = Status::Ok();
   bool cached_ = false;
   bool executed_ = false;
   int rows_ = 0;
