@@ -12,7 +12,7 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config git
   # libraries
-  libboost1.74-dev libsqlite3-dev nlohmann-json3-dev libsimdjson-dev libfmt-dev libcli11-dev libssl-dev libyaml-cpp-dev
+  libboost1.74-dev libsqlite3-dev libpq-dev nlohmann-json3-dev libsimdjson-dev libfmt-dev libcli11-dev libssl-dev libyaml-cpp-dev
   libtorch-dev libxgboost-dev libgrpc++-dev protobuf-compiler protobuf-compiler-grpc
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests python3-yaml sqlite3 wrk curl
@@ -21,12 +21,12 @@ PACKAGES=(
   # the web UI's browser tests (playwright-core drives this Chromium; no browser download)
   chromium
   # scale-out (docs/scale-out.md): a real S3 server for the tests (Ceph RADOS Gateway on a one-node memstore
-  # cluster, tests/harness/ceph_rgw.py), boto3 as an independent S3 client, PostgreSQL 15 and libpq
-  ceph-mon ceph-osd radosgw ceph-common python3-boto3 postgresql libpq-dev
+  # cluster, tests/harness/ceph_rgw.py), boto3 as an independent S3 client, PostgreSQL 15
+  ceph-mon ceph-osd radosgw ceph-common python3-boto3 postgresql
 )
 
 if [ "$BUILD_ONLY" = 1 ]; then
-  PACKAGES=(build-essential cmake ninja-build pkg-config git libboost1.74-dev libsqlite3-dev nlohmann-json3-dev
+  PACKAGES=(build-essential cmake ninja-build pkg-config git libboost1.74-dev libsqlite3-dev libpq-dev nlohmann-json3-dev
     libsimdjson-dev libfmt-dev libcli11-dev libssl-dev libyaml-cpp-dev libtorch-dev libxgboost-dev libgrpc++-dev
     protobuf-compiler protobuf-compiler-grpc)
 fi

@@ -61,7 +61,6 @@ class BlobStoreConformance : public ::testing::TestWithParam<BlobStoreFactory> {
     return out;
   }
 
-
  public:
   static std::string Pattern(size_t n, uint32_t seed) {
     std::string s(n, '\0');

@@ -208,10 +208,16 @@ def test_webhook_retries_on_503_honouring_retry_after(server):
                                                 "events": ["registered_model.created"]})["webhook"]
         post(server, API + "/registered-models/create", {"name": "m"})
         wait_for(lambda: receiver.received)
-        assert receiver.attempts == 3
-        d = requests.get(server.url + "/api/2.0/tamga/webhooks/%s/deliveries" % hook["webhook_id"],
-                         timeout=10).json()["deliveries"]
-        assert len(d) == 1 and d[0]["attempts"] == 3 and d[0]["state"] == "succeeded" and d[0]["last_status"] == 200
+
+        def recorded():
+            d = requests.get(server.url + "/api/2.0/tamga/webhooks/%s/deliveries" % hook["webhook_id"],
+                             timeout=10).json()["deliveries"]
+            return d if d and d[0]["state"] == "succeeded" else None
+        # The receiver answers before the server records the outcome: wait for the record, not just the post.
+        d = wait_for(recorded)
+        # Two 503s, then the success (at least once: a reply lost on a loaded machine is retried too).
+        assert len(d) == 1 and d[0]["last_status"] == 200 and d[0]["attempts"] >= 3
+        assert d[0]["attempts"] == receiver.attempts
         # Without a secret there is no signature header.
         assert "X-MLflow-Signature" not in receiver.received[0][0]
     finally:

@@ -37,7 +37,7 @@ def test_sqlite_and_file_uris_place_the_data(tamga_bin):
 
 def test_unsupported_and_bad_uris_are_refused_without_secrets(tamga_bin):
     d = tempfile.mkdtemp(prefix="tamga-uris-")
-    for args, words in ((["--backend-store-uri", "postgresql://u:topsecret@db/mlflow"], "being built"),
+    for args, words in ((["--backend-store-uri", "postgresql://u:topsecret@db.invalid/mlflow"], "cannot connect"),
                         (["--backend-store-uri", "mysql://u:topsecret@db/mlflow"], "unsupported scheme"),
                         (["--artifacts-destination", "s3://Bad_Bucket/x"], "not a valid S3 bucket"),
                         # No credentials in the environment: named, not guessed.

@@ -5,7 +5,9 @@
 
 #include <cstdlib>
 
+#include "conformance/job_store_conformance.h"
 #include "conformance/metadata_store_conformance.h"
+#include "conformance/registry_store_conformance.h"
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "storage/group_commit.h"
@@ -41,6 +43,16 @@ std::unique_ptr<MetadataStore> MakePg() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Postgres, MetadataStoreConformance, ::testing::Values(StoreFactory(MakePg)));
+INSTANTIATE_TEST_SUITE_P(Postgres, RegistryStoreConformance, ::testing::Values(StoreFactory(MakePg)));
+
+std::unique_ptr<JobStore> MakePgJobStore() {
+  ResetSchema();
+  auto s = OpenPgJobStore(TestUri());
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, JobStoreConformance, ::testing::Values(JobStoreFactory(MakePgJobStore)));
 
 // The group commit's optimistic pass (pipelined writes, metric rows buffered until commit) and its replay:
 // one request whose write PostgreSQL refuses (a NUL byte in text) fails alone; every other write in the batch

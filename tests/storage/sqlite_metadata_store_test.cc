@@ -7,6 +7,7 @@
 #include "storage/sqlite/sqlite_db.h"
 
 #include "conformance/metadata_store_conformance.h"
+#include "conformance/registry_store_conformance.h"
 
 namespace tamga {
 namespace {
@@ -27,6 +28,7 @@ std::unique_ptr<MetadataStore> MakeSqlite() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, MetadataStoreConformance, ::testing::Values(StoreFactory(MakeSqlite)));
+INSTANTIATE_TEST_SUITE_P(Sqlite, RegistryStoreConformance, ::testing::Values(StoreFactory(MakeSqlite)));
 
 TEST(SqlMetadataStore, MigrationsAreRecordedAndIdempotent) {
   std::string path = TempDbPath();
