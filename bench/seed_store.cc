@@ -26,7 +26,8 @@ static void Check(const Status& s, const char* what) {
 
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {
-    std::fprintf(stderr, "usage: seed_store <data_dir|postgresql://...> <runs> <history_points> [wide_columns]\n");
+    std::fprintf(stderr,
+                 "usage: seed_store <data_dir|postgresql://...> <runs> <history_points> [wide_columns]\n");
     return 2;
   }
   std::string dir = argv[1];
