@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/admin_commands.h"
 #include "cli/client_commands.h"
 #include "cli/job_commands.h"
 #include "cli/policy_commands.h"
@@ -320,6 +321,7 @@ int main(int argc, char** argv) {
   tamga::ClientCommands client = tamga::AddClientCommands(app);
   tamga::JobCommands job_commands = tamga::AddJobCommands(app);
   tamga::TokenCommands token_commands = tamga::AddTokenCommands(app);
+  tamga::AdminCommands admin_commands = tamga::AddAdminCommands(app);
   tamga::PolicyCommands policy_commands = tamga::AddPolicyCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
@@ -401,6 +403,8 @@ int main(int argc, char** argv) {
   if (job_code >= 0) return job_code;
   int token_code = tamga::RunTokenCommands(token_commands);
   if (token_code >= 0) return token_code;
+  int admin_code = tamga::RunAdminCommands(admin_commands);
+  if (admin_code >= 0) return admin_code;
   int policy_code = tamga::RunPolicyCommands(policy_commands);
   if (policy_code >= 0) return policy_code;
   return tamga::RunClientCommands(client);

@@ -45,6 +45,7 @@ class TamgaServer:
                 args = pg_backend_args()
                 open(marker, "w").close()
             self.extra_args = self.extra_args + args
+        os.makedirs(self.data_dir, exist_ok=True)
         port_file = os.path.join(self.data_dir, "port")
         if os.path.exists(port_file):
             os.remove(port_file)

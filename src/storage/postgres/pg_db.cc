@@ -161,6 +161,29 @@ class PgStmt final : public SqlStmt {
     const char* v = Value(col);
     return v ? std::strtod(v, nullptr) : 0.0;  // strtod reads NaN, Infinity and -Infinity as well
   }
+  int ColumnCount() const override { return res_ ? PQnfields(res_) : 0; }
+  std::string ColumnName(int col) const override {
+    const char* n = res_ ? PQfname(res_, col) : nullptr;
+    return n ? n : "";
+  }
+  SqlValueType ValueType(int col) const override {
+    if (IsNull(col)) return SqlValueType::kNull;
+    switch (PQftype(res_, col)) {  // type OIDs (pg_type.h)
+      case 16:
+      case 20:
+      case 21:
+      case 23:
+        return SqlValueType::kInt;  // bool, int8, int2, int4
+      case 700:
+      case 701:
+      case 1700:
+        return SqlValueType::kDouble;  // float4, float8, numeric
+      case 17:
+        return SqlValueType::kBlob;  // bytea
+      default:
+        return SqlValueType::kText;
+    }
+  }
   bool IsNull(int col) const override {
     return res_ == nullptr || row_ < 0 || row_ >= rows_ || PQgetisnull(res_, row_, col);
   }

@@ -19,6 +19,9 @@ namespace tamga {
 
 enum class SqlDialect { kSqlite, kPostgres };
 
+// The storage class of one value in a result row (for code that copies rows it does not know: admin migrate).
+enum class SqlValueType { kNull, kInt, kDouble, kText, kBlob };
+
 class SqlStmt {
  public:
   virtual ~SqlStmt() = default;
@@ -57,6 +60,10 @@ class SqlStmt {
   virtual std::string Text(int col) const = 0;
   // Valid until the next Step or Reset.
   virtual std::string_view Blob(int col) const = 0;
+  // The result's shape and the current row's value types.
+  virtual int ColumnCount() const = 0;
+  virtual std::string ColumnName(int col) const = 0;
+  virtual SqlValueType ValueType(int col) const = 0;
 };
 
 // A cached statement, reset (bindings cleared) when the guard goes out of scope.

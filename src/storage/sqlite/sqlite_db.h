@@ -62,6 +62,25 @@ class SqliteStmt final : public SqlStmt {
     const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
     return p ? std::string_view(p, sqlite3_column_bytes(stmt_, col)) : std::string_view();
   }
+  int ColumnCount() const override { return sqlite3_column_count(stmt_); }
+  std::string ColumnName(int col) const override {
+    const char* n = sqlite3_column_name(stmt_, col);
+    return n ? n : "";
+  }
+  SqlValueType ValueType(int col) const override {
+    switch (sqlite3_column_type(stmt_, col)) {
+      case SQLITE_INTEGER:
+        return SqlValueType::kInt;
+      case SQLITE_FLOAT:
+        return SqlValueType::kDouble;
+      case SQLITE_TEXT:
+        return SqlValueType::kText;
+      case SQLITE_BLOB:
+        return SqlValueType::kBlob;
+      default:
+        return SqlValueType::kNull;
+    }
+  }
   sqlite3_stmt* raw() { return stmt_; }
 
  private:
