@@ -16,8 +16,8 @@ constexpr int64_t kCopyPartSize = int64_t{512} << 20;
 
 class S3Writer final : public BlobWriter {
  public:
-  S3Writer(S3Client* client, std::string key, const S3BlobStore::Options& o)
-      : client_(client), key_(std::move(key)), o_(o) {}
+  S3Writer(std::shared_ptr<S3Client> client, std::string key, const S3BlobStore::Options& o)
+      : client_(std::move(client)), key_(std::move(key)), o_(o) {}
 
   ~S3Writer() override {
     (void)Drain();  // parts still in flight finish before the upload is aborted
@@ -115,7 +115,8 @@ class S3Writer final : public BlobWriter {
     return first;
   }
 
-  S3Client* client_;
+  // Shared: a transfer still in flight (a download the server drains at shutdown) keeps the client alive.
+  std::shared_ptr<S3Client> client_;
   std::string key_;
   S3BlobStore::Options o_;
   std::string buf_;
@@ -130,8 +131,11 @@ class S3Writer final : public BlobWriter {
 
 class S3Reader final : public BlobReader {
  public:
-  S3Reader(S3Client* client, std::string key, S3Head head, size_t chunk)
-      : client_(client), key_(std::move(key)), head_(std::move(head)), chunk_(static_cast<int64_t>(chunk)) {}
+  S3Reader(std::shared_ptr<S3Client> client, std::string key, S3Head head, size_t chunk)
+      : client_(std::move(client)),
+        key_(std::move(key)),
+        head_(std::move(head)),
+        chunk_(static_cast<int64_t>(chunk)) {}
   ~S3Reader() override {
     if (ahead_.valid()) ahead_.wait();
   }
@@ -180,7 +184,8 @@ class S3Reader final : public BlobReader {
     return now.get();
   }
 
-  S3Client* client_;
+  // Shared: a transfer still in flight (a download the server drains at shutdown) keeps the client alive.
+  std::shared_ptr<S3Client> client_;
   std::string key_;
   S3Head head_;
   int64_t chunk_;
@@ -195,7 +200,7 @@ class S3Reader final : public BlobReader {
 Result<std::unique_ptr<S3BlobStore>> S3BlobStore::Create(const Options& options, S3Config config,
                                                          Clock* clock) {
   if (options.part_size < (5u << 20)) return InvalidArgument("S3 parts must be at least 5 MiB");
-  auto client = std::make_unique<S3Client>(std::move(config), clock);
+  auto client = std::make_shared<S3Client>(std::move(config), clock);
   TAMGA_RETURN_IF_ERROR(client->CheckBucket());
   return std::unique_ptr<S3BlobStore>(new S3BlobStore(options, std::move(client)));
 }
@@ -209,7 +214,7 @@ Result<std::string> S3BlobStore::Key(const std::string& path, bool allow_root) c
 
 Result<std::unique_ptr<BlobWriter>> S3BlobStore::OpenWriter(const std::string& path) {
   TAMGA_ASSIGN_OR_RETURN(std::string key, Key(path, false));
-  return std::unique_ptr<BlobWriter>(new S3Writer(client_.get(), key, options_));
+  return std::unique_ptr<BlobWriter>(new S3Writer(client_, key, options_));
 }
 
 Result<std::unique_ptr<BlobReader>> S3BlobStore::OpenReader(const std::string& path) {
@@ -221,7 +226,7 @@ Result<std::unique_ptr<BlobReader>> S3BlobStore::OpenReader(const std::string& p
     if (!below.empty()) return InvalidArgument("Artifact '" + path + "' is not a file");
     return NotFound("Artifact '" + path + "' does not exist");
   }
-  return std::unique_ptr<BlobReader>(new S3Reader(client_.get(), key, std::move(*head), options_.read_chunk));
+  return std::unique_ptr<BlobReader>(new S3Reader(client_, key, std::move(*head), options_.read_chunk));
 }
 
 Result<std::vector<S3Object>> S3BlobStore::ListAll(const std::string& dir_key, size_t limit) {

@@ -50,7 +50,7 @@ class S3BlobStore final : public BlobStore, public DirectMultipart {
   S3Client& client() { return *client_; }
 
  private:
-  S3BlobStore(const Options& options, std::unique_ptr<S3Client> client)
+  S3BlobStore(const Options& options, std::shared_ptr<S3Client> client)
       : options_(options), client_(std::move(client)) {}
   Result<std::string> Key(const std::string& path, bool allow_root) const;
   // Every key under `dir_key` + "/" (recursively), in key order.
@@ -58,7 +58,7 @@ class S3BlobStore final : public BlobStore, public DirectMultipart {
   Status CopyObject(const std::string& from_key, int64_t size, const std::string& to_key);
 
   Options options_;
-  std::unique_ptr<S3Client> client_;
+  std::shared_ptr<S3Client> client_;
 };
 
 }  // namespace tamga
