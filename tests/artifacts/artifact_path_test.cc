@@ -30,6 +30,18 @@ TEST(ArtifactPath, ProxiedUris) {
   EXPECT_FALSE(ProxiedArtifactPath("mlflow-artifacts:/bad%zz").has_value());
 }
 
+// MLflow's direct mode: URIs under the s3:// default root map onto the store's paths; others do not.
+TEST(ProxiedArtifactPath, DirectRootMapsItsOwnUrisOnly) {
+  SetDirectArtifactRoot("s3://bucket/tamga/");
+  EXPECT_EQ(*ProxiedArtifactPath("s3://bucket/tamga/1/abc/artifacts/model"), "1/abc/artifacts/model");
+  EXPECT_EQ(*ProxiedArtifactPath("s3://bucket/tamga"), "");
+  EXPECT_FALSE(ProxiedArtifactPath("s3://bucket/tamga-other/1").has_value());  // a sibling prefix
+  EXPECT_FALSE(ProxiedArtifactPath("s3://elsewhere/tamga/1").has_value());
+  EXPECT_EQ(*ProxiedArtifactPath("mlflow-artifacts:/1/r"), "1/r");  // the proxy's own URIs still map
+  SetDirectArtifactRoot("");
+  EXPECT_FALSE(ProxiedArtifactPath("s3://bucket/tamga/1").has_value());
+}
+
 TEST(PercentDecode, DecodesAndRejectsBadEscapes) {
   EXPECT_EQ(*PercentDecode("a%2Fb%20c", false), "a/b c");
   EXPECT_EQ(*PercentDecode("a+b", true), "a b");
