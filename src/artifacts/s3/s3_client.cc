@@ -11,37 +11,11 @@
 #include "core/hmac.h"
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "core/markup_escape.h"
 
 namespace tamga {
 
 namespace {
-
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 std::string Md5Base64(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -295,7 +269,7 @@ Status S3Client::DeleteKeys(const std::vector<std::string>& keys) {
   c.method = "POST";
   c.query = {{"delete", ""}};
   c.body = "<Delete><Quiet>true</Quiet>";
-  for (const auto& k : keys) c.body += "<Object><Key>" + XmlEscape(k) + "</Key></Object>";
+  for (const auto& k : keys) c.body += "<Object><Key>" + MarkupEscape(k) + "</Key></Object>";
   c.body += "</Delete>";
   c.headers = {{"Content-MD5", Md5Base64(c.body)}, {"Content-Type", "application/xml"}};
   TAMGA_ASSIGN_OR_RETURN(auto res, Send(c));
@@ -374,8 +348,8 @@ Status S3Client::CompleteMultipart(const std::string& key, const std::string& up
   c.query = {{"uploadId", upload_id}};
   c.body = "<CompleteMultipartUpload>";
   for (const auto& [n, etag] : part_etags) {
-    c.body +=
-        "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>" + XmlEscape(etag) + "</ETag></Part>";
+    c.body += "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>" + MarkupEscape(etag) +
+              "</ETag></Part>";
   }
   c.body += "</CompleteMultipartUpload>";
   c.headers = {{"Content-Type", "application/xml"}};

@@ -11,6 +11,7 @@
 #include "auth/tokens.h"
 #include "core/bounded_executor.h"
 #include "core/hmac.h"
+#include "core/markup_escape.h"
 
 #include "core/json_writer.h"
 #include "core/log.h"
@@ -66,32 +67,6 @@ std::optional<std::string> Opt(const RequestFields& f, const char* key) {
   return v.ok() ? *v : std::nullopt;
 }
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // Where to go after signing in: a path on this server only ("/..." but not "//host" or "/\\host"), else "/".
 std::string SafeReturnTo(const std::optional<std::string>& v) {
   if (!v || v->empty() || v->size() > 2000 || (*v)[0] != '/') return "/";
@@ -132,9 +107,9 @@ std::string LoginPage(const std::string& return_to, const std::string& csrf, con
       "label,input,button,a.sso{display:block;width:100%;box-sizing:border-box;margin:.4rem 0}"
       "input,button,a.sso{padding:.5rem;font-size:1rem}a.sso{text-align:center;border:1px solid #888;"
       "text-decoration:none;color:inherit}.error{color:#b00020}</style></head><body><h1>Tamga</h1>";
-  if (!error.empty()) page += "<p class=\"error\" role=\"alert\">" + HtmlEscape(error) + "</p>";
+  if (!error.empty()) page += "<p class=\"error\" role=\"alert\">" + MarkupEscape(error) + "</p>";
   if (sso)
-    page += "<a class=\"sso\" href=\"/login/oidc?return_to=" + HtmlEscape(FormEscape(return_to)) +
+    page += "<a class=\"sso\" href=\"/login/oidc?return_to=" + MarkupEscape(FormEscape(return_to)) +
             "\">Sign in with SSO</a><p>or with a local account:</p>";
   page +=
       "<form method=\"post\" action=\"/login\"><label for=\"u\">Username</label>"
@@ -142,8 +117,8 @@ std::string LoginPage(const std::string& return_to, const std::string& csrf, con
       "<label for=\"p\">Password</label>"
       "<input id=\"p\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>"
       "<input type=\"hidden\" name=\"return_to\" value=\"" +
-      HtmlEscape(return_to) + "\"><input type=\"hidden\" name=\"login_csrf\" value=\"" + HtmlEscape(csrf) +
-      "\"><button type=\"submit\">Sign in</button></form></body></html>";
+      MarkupEscape(return_to) + "\"><input type=\"hidden\" name=\"login_csrf\" value=\"" +
+      MarkupEscape(csrf) + "\"><button type=\"submit\">Sign in</button></form></body></html>";
   return page;
 }
 
