@@ -270,6 +270,28 @@ void DeployService::FollowLoop() {
     }
     auto events = store_->registry().ListEvents(cursor, 100);
     if (events.ok() && !events->empty()) {
+      // One replica follows the outbox at a time (a lease on the cursor), so each event renders once; the
+      // lease outlives its holder's last batch by follow_lease_ms, then another replica resumes from the
+      // stored cursor.
+      std::optional<int64_t> stored_now;
+      int64_t now = clock_->NowMillis();
+      Status claim = writer_->SubmitAndWait([&](WriteTxn& txn) -> Status {
+        TAMGA_ASSIGN_OR_RETURN(stored_now,
+                               txn.registry().ClaimEventCursor(kConsumer, options_.replica_id, now,
+                                                               now + options_.follow_lease_ms));
+        return Status::Ok();
+      });
+      if (!claim.ok() || !stored_now) {
+        if (!claim.ok()) TAMGA_LOG(kWarn, "deploy follower: lease failed", {{"error", claim.ToString()}});
+        hub_->Wait(INT64_MAX, options_.idle_poll_ms);
+        auto again = store_->registry().GetEventCursor(kConsumer);
+        if (again.ok()) cursor = *again;
+        continue;
+      }
+      if (*stored_now != cursor) {  // another replica followed meanwhile: resume where it stopped
+        cursor = *stored_now;
+        continue;
+      }
       for (const auto& e : *events) {
         Status s = HandleEvent(e);
         if (!s.ok())
@@ -277,8 +299,13 @@ void DeployService::FollowLoop() {
                     {{"seq", std::to_string(e.seq)}, {"error", s.ToString()}});
         cursor = e.seq;
       }
-      Status s = writer_->SubmitAndWait(
-          [cursor](WriteTxn& txn) { return txn.registry().SetEventCursor(kConsumer, cursor); });
+      Status s = writer_->SubmitAndWait([this, cursor](WriteTxn& txn) -> Status {
+        int64_t at = clock_->NowMillis();
+        TAMGA_ASSIGN_OR_RETURN(auto held, txn.registry().ClaimEventCursor(kConsumer, options_.replica_id, at,
+                                                                          at + options_.follow_lease_ms));
+        if (!held) return Aborted("the deploy follower's lease ran out; another replica resumes");
+        return txn.registry().SetEventCursor(kConsumer, cursor);
+      });
       if (!s.ok()) TAMGA_LOG(kWarn, "deploy follower: storing cursor failed", {{"error", s.ToString()}});
       continue;
     }

@@ -4,7 +4,8 @@
 // follower renders the new version's manifests and writes them (one git commit per change). Its outbox
 // cursor is stored, so after a restart it resumes where it stopped; rendering is idempotent (same
 // version, same bytes, no commit), so replaying an event is harmless. Removing an alias leaves the last
-// rendered version in place: losing an alias must not take a running service down.
+// rendered version in place: losing an alias must not take a running service down. With several replicas
+// one follows the outbox at a time (a lease on its cursor), so each event is rendered once.
 //
 // Thread-safe. Start() launches the follower thread; Shutdown() stops it. Borrows every dependency.
 #include <atomic>
@@ -38,6 +39,8 @@ class DeployService {
   struct Options {
     std::string tamga_version;
     int64_t idle_poll_ms = 1000;
+    std::string replica_id = "local";  // owner of this process's follower lease (unique per replica)
+    int64_t follow_lease_ms = 30000;   // how long the lease outlives its holder's last batch
   };
   using Done = std::function<void(Status)>;
 

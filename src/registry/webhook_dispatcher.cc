@@ -14,7 +14,8 @@ namespace tamga {
 namespace {
 constexpr const char* kConsumer = "webhooks";
 constexpr int64_t kFanOutBatch = 200;
-constexpr int kSendBatch = 16;
+// A claim outlives the attempt's timeout by this much before another replica may retry the delivery.
+constexpr int64_t kClaimMarginMs = 30000;
 }  // namespace
 
 int64_t BackoffDelayMs(const RetryPolicy& p, int attempts, double draw) {
@@ -70,7 +71,7 @@ void WebhookDispatcher::Wake() {
   cv_.notify_all();
 }
 
-Status WebhookDispatcher::FanOut(const std::vector<RegistryEvent>& events) {
+Status WebhookDispatcher::FanOut(const std::vector<RegistryEvent>& events, bool* leased) {
   TAMGA_ASSIGN_OR_RETURN(auto hooks, store_->registry().ListWebhooks());
   int64_t now = clock_->NowMillis();
   std::vector<WebhookDelivery> rows;
@@ -90,11 +91,25 @@ Status WebhookDispatcher::FanOut(const std::vector<RegistryEvent>& events) {
     }
   }
   int64_t last = events.back().seq;
-  TAMGA_RETURN_IF_ERROR(writer_->SubmitAndWait([&rows, last](WriteTxn& txn) -> Status {
-    for (const auto& d : rows) TAMGA_RETURN_IF_ERROR(txn.registry().InsertDelivery(d));
-    return txn.registry().SetEventCursor(kConsumer, last);
+  size_t inserted = 0;
+  const std::string& owner = options_.replica_id;
+  int64_t lease_until = now + options_.fan_out_lease_ms;
+  TAMGA_RETURN_IF_ERROR(writer_->SubmitAndWait([&](WriteTxn& txn) -> Status {
+    inserted = 0;
+    *leased = false;
+    // The lease and the cursor row lock make the fan-out of each event happen once across replicas: events
+    // another replica already fanned out (at or below the stored cursor) are skipped.
+    TAMGA_ASSIGN_OR_RETURN(auto stored, txn.registry().ClaimEventCursor(kConsumer, owner, now, lease_until));
+    if (!stored) return Status::Ok();
+    *leased = true;
+    for (const auto& d : rows) {
+      if (d.event_seq <= *stored) continue;
+      TAMGA_RETURN_IF_ERROR(txn.registry().InsertDelivery(d));
+      ++inserted;
+    }
+    return last > *stored ? txn.registry().SetEventCursor(kConsumer, last) : Status::Ok();
   }));
-  if (!rows.empty()) Wake();
+  if (inserted > 0) Wake();
   return Status::Ok();
 }
 
@@ -109,10 +124,19 @@ void WebhookDispatcher::FanOutLoop() {
       hub_->Wait(cursor, options_.idle_poll_ms);
       continue;
     }
-    Status s = FanOut(*events);
+    bool leased = false;
+    Status s = FanOut(*events, &leased);
     if (!s.ok()) {
       TAMGA_LOG(kWarn, "webhook fan-out failed; will retry", {{"error", s.ToString()}});
       hub_->Wait(INT64_MAX, options_.idle_poll_ms);  // back off
+      continue;
+    }
+    if (!leased) {
+      // Another replica follows the outbox now: check back later (it may stop), reading from the stored
+      // cursor then.
+      hub_->Wait(INT64_MAX, options_.idle_poll_ms);
+      auto again = store_->registry().GetEventCursor(kConsumer);
+      if (again.ok()) cursor = *again;
       continue;
     }
     cursor = events->back().seq;
@@ -121,28 +145,23 @@ void WebhookDispatcher::FanOutLoop() {
 
 void WebhookDispatcher::SenderLoop() {
   while (!stopping_) {
-    std::optional<WebhookDelivery> claimed;
-    auto due = store_->registry().DueDeliveries(clock_->NowMillis(), kSendBatch);
-    if (due.ok()) {
-      MutexLock lock(&mu_);
-      for (auto& d : *due) {
-        if (in_flight_.insert(d.delivery_pk).second) {
-          claimed = std::move(d);
-          break;
-        }
-      }
-    }
-    if (claimed) {
-      int64_t pk = claimed->delivery_pk;
-      Send(std::move(*claimed));
-      MutexLock lock(&mu_);
-      in_flight_.erase(pk);
+    int64_t now = clock_->NowMillis();
+    std::vector<WebhookDelivery> claimed;
+    Status s = writer_->SubmitAndWait([&](WriteTxn& txn) -> Status {
+      TAMGA_ASSIGN_OR_RETURN(
+          claimed, txn.registry().ClaimDeliveries(now, options_.replica_id,
+                                                  now + options_.delivery_timeout_ms + kClaimMarginMs, 1));
+      return Status::Ok();
+    });
+    if (!s.ok()) TAMGA_LOG(kWarn, "claiming webhook deliveries failed", {{"error", s.ToString()}});
+    if (s.ok() && !claimed.empty()) {
+      Send(std::move(claimed.front()));
       continue;
     }
     // Nothing to send: sleep until the next due delivery, a wake-up, or the idle poll.
     int64_t wait_ms = options_.idle_poll_ms;
     auto next = store_->registry().NextDeliveryDue();
-    if (next.ok() && *next) wait_ms = std::clamp<int64_t>(**next - clock_->NowMillis(), 1, wait_ms);
+    if (s.ok() && next.ok() && *next) wait_ms = std::clamp<int64_t>(**next - clock_->NowMillis(), 1, wait_ms);
     UniqueLock lock(&mu_);
     uint64_t seen = wakeups_;
     cv_.wait_for(lock.native(), std::chrono::milliseconds(wait_ms), [&] {

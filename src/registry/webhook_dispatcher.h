@@ -3,17 +3,19 @@
 //
 // Fan-out thread: follows the outbox from its stored cursor ("webhooks"); for each event, one delivery
 // row per active webhook subscribed to it, inserted in the same transaction that advances the cursor, so
-// a restart neither loses nor duplicates fan-out. Sender threads: send due deliveries (at-least-once;
+// a restart neither loses nor duplicates fan-out. Sender threads: claim a due delivery (a lease in the
+// database, so with several replicas each attempt is made by one of them) and send it (at-least-once;
 // the delivery id is stable across retries so receivers can deduplicate), retry network errors, 408,
 // 429 and 5xx with exponential backoff and jitter (honouring Retry-After), give up after max_attempts;
-// other statuses are final. Every attempt is recorded. Nothing here runs on a request thread, so a slow
-// or dead receiver never stalls the API.
+// other statuses are final. Every attempt is recorded. With several replicas one of them follows the outbox
+// at a time (a lease on the "webhooks" cursor); a replica that dies mid-attempt leaves its claims to run out
+// (delivery timeout + 30 s), after which another replica retries them. Nothing here runs on a request thread,
+// so a slow or dead receiver never stalls the API.
 //
 // Thread-safe. Start() launches the threads; Shutdown() stops them (in-flight sends finish first).
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
-#include <set>
 #include <thread>
 #include <vector>
 
@@ -46,7 +48,9 @@ class WebhookDispatcher {
     int sender_threads = 4;
     int64_t delivery_timeout_ms = 10000;
     RetryPolicy retry;
-    int64_t idle_poll_ms = 1000;  // upper bound on how long a due delivery waits when nothing wakes us
+    int64_t idle_poll_ms = 1000;       // upper bound on how long a due delivery waits when nothing wakes us
+    std::string replica_id = "local";  // owner of this process's leases (unique per replica)
+    int64_t fan_out_lease_ms = 15000;  // how long the fan-out lease outlives its holder's last batch
   };
 
   WebhookDispatcher(const Options& options, MetadataStore* store, GroupCommitter* writer, EventHub* hub,
@@ -59,7 +63,8 @@ class WebhookDispatcher {
  private:
   void FanOutLoop();
   void SenderLoop();
-  Status FanOut(const std::vector<RegistryEvent>& events);
+  // *leased: whether this replica holds the fan-out lease (false: another one follows the outbox now).
+  Status FanOut(const std::vector<RegistryEvent>& events, bool* leased);
   void Send(WebhookDelivery d);
   void Wake();
 
@@ -74,7 +79,6 @@ class WebhookDispatcher {
   std::atomic<bool> stopping_{false};
   Mutex mu_;
   std::condition_variable cv_;
-  std::set<int64_t> in_flight_ GUARDED_BY(mu_);  // delivery_pks being sent
   uint64_t wakeups_ GUARDED_BY(mu_) = 0;
   std::vector<std::thread> threads_;
 };

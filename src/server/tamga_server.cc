@@ -4,10 +4,13 @@
 #include <fstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "auth/auth_service.h"
 #include "auth/oidc_login.h"
 #include "core/clock.h"
 #include "core/dir_lock.h"
+#include "core/ids.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/port_file.h"
@@ -62,6 +65,7 @@ struct TamgaServer::Parts {
   ServerConfig config;
   SystemClock clock;
   SystemRandom random;
+  std::string replica_id;                  // owns this process's leases in a database several replicas share
   std::unique_ptr<DirLock> data_dir_lock;  // first: held until everything else is gone
   BackendStores stores;  // locks and the store openers (the metadata store moves to `store`)
   MetricsRegistry metrics;
@@ -104,6 +108,14 @@ bool IsLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.rfind("127.", 0) == 0;
 }
 
+// "<host>/<pid>/<random>": unique per process, readable in the lease columns.
+std::string ReplicaId(Random& random) {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
+  return std::string(host[0] ? host : "replica") + "/" + std::to_string(getpid()) + "/" +
+         NewRunId(random).substr(0, 8);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& config) {
@@ -141,6 +153,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   // One server per data dir: two would share one SQLite writer role and one artifact tree.
   TAMGA_ASSIGN_OR_RETURN(p->data_dir_lock, DirLock::Acquire(config.data_dir));
   TAMGA_ASSIGN_OR_RETURN(p->stores, OpenBackendStores(config));
+  p->replica_id = ReplicaId(p->random);
   p->store = std::move(p->stores.metadata);
   TAMGA_LOG(kInfo, "metadata store", {{"backend", p->stores.description}});
   TAMGA_ASSIGN_OR_RETURN(p->blobs, OpenArtifactStore(config, &p->clock, &p->random));
@@ -166,6 +179,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
                                                  &p->clock, &p->random);
   WebhookDispatcher::Options wdo;
   wdo.delivery_timeout_ms = config.webhook_timeout_ms;
+  wdo.replica_id = p->replica_id;
   p->dispatcher = std::make_unique<WebhookDispatcher>(wdo, p->store.get(), p->writer.get(), p->events.get(),
                                                       &p->webhook_transport, &p->clock, &p->random);
   GitOpsWriter::Options go;
@@ -174,6 +188,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   TAMGA_ASSIGN_OR_RETURN(p->gitops, GitOpsWriter::Create(go));
   DeployService::Options dso;
   dso.tamga_version = kVersion;
+  dso.replica_id = p->replica_id;
   p->deploy = std::make_unique<DeployService>(dso, p->store.get(), p->writer.get(), p->registry.get(),
                                               p->events.get(), p->gitops.get(), &p->clock);
 

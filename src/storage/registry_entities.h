@@ -93,6 +93,9 @@ struct WebhookDelivery {
   std::string last_error;
   int64_t created_at = 0;
   int64_t updated_at = 0;
+  // The replica that claimed it for an attempt ('' when unclaimed) and until when (ms).
+  std::string lease_owner;
+  int64_t lease_until = 0;
 };
 
 enum class LoggedModelStatus { kPending = 1, kReady = 2, kUploadFailed = 3 };

@@ -108,7 +108,8 @@ class RegistryReader {
                                                               int64_t limit) = 0;
   // Pending deliveries due at or before `now`, oldest first.
   virtual Result<std::vector<WebhookDelivery>> DueDeliveries(int64_t now, int64_t limit) = 0;
-  // Earliest next_attempt_at among pending deliveries; nullopt when none are pending.
+  // When the earliest pending delivery can next be claimed (its next_attempt_at, or its claim's end when
+  // later); nullopt when none are pending.
   virtual Result<std::optional<int64_t>> NextDeliveryDue() = 0;
 
   // Deleted ones included (check lifecycle_stage), with tags, params and registrations. NotFound.
@@ -155,12 +156,25 @@ class RegistryTxn {
   // Outbox. Returns the new event's seq.
   virtual Result<int64_t> AppendEvent(const RegistryEvent& e) = 0;
   virtual Status SetEventCursor(const std::string& consumer, int64_t seq) = 0;
+  // Consumer leases (several replicas, one follower per consumer): takes or renews the consumer's lease for
+  // `owner` until `lease_until` when it is free, expired or already owner's, and returns the stored cursor
+  // (0 when never stored); nullopt while another owner's lease runs. On PostgreSQL the cursor row stays
+  // locked until the transaction ends, so a fan-out in the same transaction happens once.
+  virtual Result<std::optional<int64_t>> ClaimEventCursor(const std::string& consumer,
+                                                          const std::string& owner, int64_t now,
+                                                          int64_t lease_until) = 0;
 
   // Webhooks (insert or replace) and deliveries.
   virtual Status PutWebhook(const Webhook& w) = 0;
   virtual Status DeleteWebhook(const std::string& webhook_id) = 0;  // NotFound; deliveries are kept
   virtual Status InsertDelivery(const WebhookDelivery& d) = 0;
-  virtual Status UpdateDelivery(const WebhookDelivery& d) = 0;  // by delivery_pk
+  // Claims up to `limit` pending deliveries due at `now` whose lease has run out, for `owner` until
+  // `lease_until`, oldest first. Rows another replica is claiming at this moment are skipped, not waited for.
+  virtual Result<std::vector<WebhookDelivery>> ClaimDeliveries(int64_t now, const std::string& owner,
+                                                               int64_t lease_until, int64_t limit) = 0;
+  // By delivery_pk, only while d.lease_owner still holds it (Aborted otherwise: the lease ran out and another
+  // replica took the delivery); the lease is released.
+  virtual Status UpdateDelivery(const WebhookDelivery& d) = 0;
 
   // Logged models (MLflow 3.x) and run outputs.
   virtual Status CreateLoggedModel(const LoggedModel& m) = 0;

@@ -214,4 +214,81 @@ TEST_P(RegistryStoreConformance, OutboxCursorsAndWebhookDeliveries) {
   EXPECT_EQ(Write([](RegistryTxn& t) { return t.DeleteWebhook("wh1"); }).code(), StatusCode::kNotFound);
 }
 
+TEST_P(RegistryStoreConformance, DeliveryClaimsAreExclusiveUntilTheyRunOut) {
+  ASSERT_TRUE(Write([](RegistryTxn& t) -> Status {
+                for (int i = 0; i < 3; ++i) {
+                  WebhookDelivery d;
+                  d.delivery_id = "c" + std::to_string(i);
+                  d.webhook_id = "wh";
+                  d.event_seq = i + 1;
+                  d.event_type = "registered_model.created";
+                  d.next_attempt_at = 100 + i;
+                  d.created_at = d.updated_at = 50;
+                  TAMGA_RETURN_IF_ERROR(t.InsertDelivery(d));
+                }
+                return Status::Ok();
+              }).ok());
+  auto claim = [&](const std::string& owner, int64_t now, int64_t limit) {
+    std::vector<WebhookDelivery> got;
+    EXPECT_TRUE(Write([&](RegistryTxn& t) -> Status {
+                  TAMGA_ASSIGN_OR_RETURN(got, t.ClaimDeliveries(now, owner, now + 1000, limit));
+                  return Status::Ok();
+                }).ok());
+    return got;
+  };
+  auto a = claim("replica-a", 200, 2);
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].delivery_id, "c0");  // oldest due first
+  EXPECT_EQ(a[1].delivery_id, "c1");
+  EXPECT_EQ(a[0].lease_owner, "replica-a");
+  EXPECT_EQ(a[0].lease_until, 1200);
+  auto b = claim("replica-b", 200, 10);  // only what A does not hold
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].delivery_id, "c2");
+  EXPECT_TRUE(claim("replica-b", 300, 10).empty());
+  // The next claimable moment is the end of the earliest claim.
+  EXPECT_EQ(*store_->registry().NextDeliveryDue(), std::optional<int64_t>(1200));
+  // A finishes c0; its c1 claim runs out and B takes it over (with c2, whose own claim ran out too), after
+  // which A's late update is refused.
+  WebhookDelivery done = a[0];
+  done.state = DeliveryState::kSucceeded;
+  done.attempts = 1;
+  ASSERT_TRUE(Write([&](RegistryTxn& t) { return t.UpdateDelivery(done); }).ok());
+  auto late = claim("replica-b", 1300, 10);
+  ASSERT_EQ(late.size(), 2u);
+  EXPECT_EQ(late[0].delivery_id, "c1");
+  WebhookDelivery stale = a[1];
+  stale.state = DeliveryState::kSucceeded;
+  EXPECT_EQ(Write([&](RegistryTxn& t) { return t.UpdateDelivery(stale); }).code(), StatusCode::kAborted);
+  WebhookDelivery retry = late[0];
+  retry.attempts = 1;
+  retry.next_attempt_at = 5000;  // failed; retried later, claim released
+  ASSERT_TRUE(Write([&](RegistryTxn& t) { return t.UpdateDelivery(retry); }).ok());
+  EXPECT_TRUE(claim("replica-a", 1300, 10).empty());
+  auto again = claim("replica-a", 5000, 10);
+  ASSERT_EQ(again.size(), 2u);  // c1 due again, and c2 whose claim ran out at 2300
+  auto log = store_->registry().ListDeliveries("wh", 0, 10);
+  ASSERT_EQ(log->size(), 3u);
+  EXPECT_EQ(log->back().state, DeliveryState::kSucceeded);
+}
+
+TEST_P(RegistryStoreConformance, EventCursorLeasesHaveOneOwnerAtATime) {
+  auto claim = [&](const std::string& owner, int64_t now) {
+    std::optional<int64_t> got;
+    EXPECT_TRUE(Write([&](RegistryTxn& t) -> Status {
+                  TAMGA_ASSIGN_OR_RETURN(got, t.ClaimEventCursor("deploy", owner, now, now + 100));
+                  return Status::Ok();
+                }).ok());
+    return got;
+  };
+  EXPECT_EQ(claim("a", 1000), std::optional<int64_t>(0));  // never stored: 0
+  ASSERT_TRUE(Write([](RegistryTxn& t) { return t.SetEventCursor("deploy", 7); }).ok());
+  EXPECT_EQ(claim("b", 1050), std::nullopt);               // A holds it
+  EXPECT_EQ(claim("a", 1090), std::optional<int64_t>(7));  // A renews until 1190
+  EXPECT_EQ(claim("b", 1150), std::nullopt);
+  EXPECT_EQ(claim("b", 1190), std::optional<int64_t>(7));  // ran out: B takes over where A stopped
+  EXPECT_EQ(claim("a", 1200), std::nullopt);
+  EXPECT_EQ(*store_->registry().GetEventCursor("deploy"), 7);
+}
+
 }  // namespace tamga

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <future>
+#include <set>
 
 namespace tamga {
 namespace {
@@ -112,6 +113,64 @@ TEST(PgGroupCommit, PipelinedBatchReplaysAroundARefusedWrite) {
   auto history = (*store)->GetMetricHistory(run_id, "acc", std::nullopt, 100000);
   ASSERT_TRUE(history.ok());
   EXPECT_EQ(history->points.size(), size_t{kWrites - 1});
+}
+
+// Two replicas on one database: while one replica's claim transaction is open, the other's claim skips the
+// rows it holds instead of waiting for them (FOR UPDATE SKIP LOCKED), and the two get disjoint deliveries; a
+// fan-out's cursor lease taken in an open transaction makes the other replica's claim wait, then fail.
+TEST(PgReplicas, ConcurrentClaimsSkipLockedRowsAndShareNothing) {
+  auto a = MakePg();
+  auto b_or = OpenPgMetadataStore(TestUri());
+  ASSERT_TRUE(a && b_or.ok());
+  auto& b = *b_or;
+  {
+    auto txn = a->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    for (int i = 0; i < 6; ++i) {
+      WebhookDelivery d;
+      d.delivery_id = "d" + std::to_string(i);
+      d.webhook_id = "wh";
+      d.event_seq = i + 1;
+      d.event_type = "registered_model.created";
+      d.next_attempt_at = 10;
+      ASSERT_TRUE((*txn)->registry().InsertDelivery(d).ok());
+    }
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  auto ta = a->BeginWrite();
+  auto tb = b->BeginWrite();
+  ASSERT_TRUE(ta.ok() && tb.ok());
+  auto got_a = (*ta)->registry().ClaimDeliveries(100, "a", 5000, 4);
+  ASSERT_TRUE(got_a.ok()) << got_a.status().ToString();
+  auto got_b = (*tb)->registry().ClaimDeliveries(100, "b", 5000, 4);  // returns at once: A's rows skipped
+  ASSERT_TRUE(got_b.ok()) << got_b.status().ToString();
+  EXPECT_EQ(got_a->size(), 4u);
+  EXPECT_EQ(got_b->size(), 2u);
+  std::set<std::string> ids;
+  for (const auto& d : *got_a) ids.insert(d.delivery_id);
+  for (const auto& d : *got_b) ids.insert(d.delivery_id);
+  EXPECT_EQ(ids.size(), 6u);
+  ASSERT_TRUE((*ta)->Commit().ok());
+  ASSERT_TRUE((*tb)->Commit().ok());
+
+  // The cursor lease: B's claim blocks on A's open transaction and, once A commits, finds A's lease.
+  auto ca = a->BeginWrite();
+  ASSERT_TRUE(ca.ok());
+  auto held = (*ca)->registry().ClaimEventCursor("webhooks", "a", 100, 10000);
+  ASSERT_TRUE(held.ok() && held->has_value());
+  auto other = std::async(std::launch::async, [&]() -> Result<std::optional<int64_t>> {
+    auto cb = b->BeginWrite();
+    if (!cb.ok()) return cb.status();
+    auto r = (*cb)->registry().ClaimEventCursor("webhooks", "b", 200, 10000);
+    (void)(*cb)->Commit();
+    return r;
+  });
+  EXPECT_EQ(other.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  ASSERT_TRUE((*ca)->registry().SetEventCursor("webhooks", 42).ok());
+  ASSERT_TRUE((*ca)->Commit().ok());
+  auto r = other.get();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, std::nullopt);
 }
 
 TEST(PgPlaceholders, NumberedBareAndQuoted) {

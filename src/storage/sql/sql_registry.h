@@ -40,6 +40,10 @@ Result<ModelVersion> SqlLoadModelVersion(SqlDb& db, int64_t model_pk, int64_t ve
 Result<RegisteredModelPage> SqlSearchRegisteredModels(SqlDb& db, const RegistryQuery& q);
 Result<ModelVersionPage> SqlSearchModelVersions(SqlDb& db, const RegistryQuery& q);
 
+// Webhook deliveries: the columns every delivery query selects, and the rows of such a query.
+extern const char* const kSqlDeliveryFields;  // in the order SqlDeliveries reads
+Result<std::vector<WebhookDelivery>> SqlDeliveries(SqlStmt& s);
+
 // Logged models (sql_logged_models.cc).
 Result<LoggedModel> SqlLoadLoggedModel(SqlDb& db, const std::string& model_id);  // NotFound
 Result<LoggedModelPage> SqlSearchLoggedModels(SqlDb& db, const LoggedModelQuery& q);

@@ -16,11 +16,15 @@ std::vector<std::string> SplitEvents(const std::string& s) {
   return out;
 }
 
-constexpr const char* kDeliveryColumns =
-    "SELECT delivery_pk, delivery_id, webhook_id, event_seq, event_type, state, attempts, next_attempt_at, "
-    "last_status, last_error, created_at, updated_at FROM webhook_deliveries ";
+}  // namespace
 
-WebhookDelivery DeliveryFromRow(SqlStmt& s) {
+const char* const kSqlDeliveryFields =
+    "delivery_pk, delivery_id, webhook_id, event_seq, event_type, state, attempts, next_attempt_at, "
+    "last_status, last_error, created_at, updated_at, lease_owner, lease_until";
+static const std::string kSqlDeliveryColumns =
+    std::string("SELECT ") + kSqlDeliveryFields + " FROM webhook_deliveries ";
+
+static WebhookDelivery DeliveryFromRow(SqlStmt& s) {
   WebhookDelivery d;
   d.delivery_pk = s.Int(0);
   d.delivery_id = s.Text(1);
@@ -37,14 +41,18 @@ WebhookDelivery DeliveryFromRow(SqlStmt& s) {
   d.last_error = s.Text(9);
   d.created_at = s.Int(10);
   d.updated_at = s.Int(11);
+  d.lease_owner = s.Text(12);
+  d.lease_until = s.Int(13);
   return d;
 }
 
-Result<std::vector<WebhookDelivery>> Deliveries(SqlStmt& s) {
+Result<std::vector<WebhookDelivery>> SqlDeliveries(SqlStmt& s) {
   std::vector<WebhookDelivery> out;
   TAMGA_RETURN_IF_ERROR(ForEachRow(s, [&](SqlStmt& r) { out.push_back(DeliveryFromRow(r)); }));
   return out;
 }
+
+namespace {
 
 DeploymentRecord DeploymentFromRow(SqlStmt& s) {
   DeploymentRecord d;
@@ -178,25 +186,26 @@ class SqlRegistryReader final : public RegistryReader {
   Result<std::vector<WebhookDelivery>> ListDeliveries(const std::string& webhook_id, int64_t before,
                                                       int64_t limit) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(auto s,
-                           (*db).Prepare(std::string(kDeliveryColumns) +
-                                         "WHERE webhook_id = ?1 AND delivery_pk < ?2 ORDER BY delivery_pk "
-                                         "DESC LIMIT ?3"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s,
+        (*db).Prepare(kSqlDeliveryColumns + "WHERE webhook_id = ?1 AND delivery_pk < ?2 ORDER BY delivery_pk "
+                                            "DESC LIMIT ?3"));
     s->Bind(1, webhook_id).Bind(2, before > 0 ? before : INT64_MAX).Bind(3, limit);
-    return Deliveries(*s);
+    return SqlDeliveries(*s);
   }
   Result<std::vector<WebhookDelivery>> DueDeliveries(int64_t now, int64_t limit) override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(std::string(kDeliveryColumns) +
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare(kSqlDeliveryColumns +
                                                  "WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY "
                                                  "next_attempt_at, delivery_pk LIMIT ?2"));
     s->Bind(1, now).Bind(2, limit);
-    return Deliveries(*s);
+    return SqlDeliveries(*s);
   }
   Result<std::optional<int64_t>> NextDeliveryDue() override {
     TAMGA_ASSIGN_OR_RETURN(auto db, acquire_());
-    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE "
-                                                 "state = 'pending'"));
+    TAMGA_ASSIGN_OR_RETURN(auto s, (*db).Prepare("SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN "
+                                                 "lease_until ELSE next_attempt_at END) FROM "
+                                                 "webhook_deliveries WHERE state = 'pending'"));
     TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row || s->IsNull(0)) return std::optional<int64_t>();
     return std::optional<int64_t>(s->Int(0));

@@ -1,4 +1,6 @@
 // RegistryTxn on the SQLite writer connection (group committer thread only).
+#include <algorithm>
+
 #include "storage/sql/sql_registry.h"
 
 namespace tamga {
@@ -252,6 +254,27 @@ class SqlRegistryTxn final : public RegistryTxn {
     return RunReturningId(*s);
   }
 
+  Result<std::optional<int64_t>> ClaimEventCursor(const std::string& consumer, const std::string& owner,
+                                                  int64_t now, int64_t lease_until) override {
+    {
+      TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO event_cursors(consumer, seq) VALUES (?1, 0) "
+                                                  "ON CONFLICT(consumer) DO NOTHING"));
+      s->Bind(1, consumer);
+      TAMGA_RETURN_IF_ERROR(s->Run());
+    }
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("UPDATE event_cursors SET lease_owner = ?2, lease_until = ?4 "
+                                        "WHERE consumer = ?1 AND (lease_owner = ?2 OR lease_owner = '' "
+                                        "OR lease_until <= ?3) RETURNING seq"));
+    s->Bind(1, consumer).Bind(2, owner).Bind(3, now).Bind(4, lease_until);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return std::optional<int64_t>();
+    std::optional<int64_t> seq = s->Int(0);
+    TAMGA_ASSIGN_OR_RETURN(bool more, s->Step());  // to the end: the statement is done
+    (void)more;
+    return seq;
+  }
+
   Status SetEventCursor(const std::string& consumer, int64_t seq) override {
     TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT INTO event_cursors(consumer, seq) VALUES (?1, ?2) ON "
                                                 "CONFLICT(consumer) DO UPDATE SET seq = excluded.seq"));
@@ -311,14 +334,39 @@ class SqlRegistryTxn final : public RegistryTxn {
 
   Status UpdateDelivery(const WebhookDelivery& d) override {
     TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("UPDATE webhook_deliveries SET state = ?1, attempts = ?2, "
-                                                "next_attempt_at = ?3, last_status = ?4, "
-                                                "last_error = ?5, updated_at = ?6 WHERE delivery_pk = ?7"));
+                                                "next_attempt_at = ?3, last_status = ?4, last_error = ?5, "
+                                                "updated_at = ?6, lease_owner = '', lease_until = 0 "
+                                                "WHERE delivery_pk = ?7 AND lease_owner = ?8"));
     s->Bind(1, DeliveryStateName(d.state))
         .Bind(2, d.attempts)
         .Bind(3, d.next_attempt_at)
         .Bind(4, d.last_status);
-    s->Bind(5, d.last_error).Bind(6, d.updated_at).Bind(7, d.delivery_pk);
-    return s->Run();
+    s->Bind(5, d.last_error).Bind(6, d.updated_at).Bind(7, d.delivery_pk).Bind(8, d.lease_owner);
+    TAMGA_RETURN_IF_ERROR(s->Run());
+    if (db_->Changes() == 0)
+      return Aborted("delivery " + d.delivery_id + " is no longer claimed by " + d.lease_owner);
+    return Status::Ok();
+  }
+
+  Result<std::vector<WebhookDelivery>> ClaimDeliveries(int64_t now, const std::string& owner,
+                                                       int64_t lease_until, int64_t limit) override {
+    // PostgreSQL: rows another replica is claiming right now are skipped (SKIP LOCKED), so two replicas never
+    // wait on each other nor take the same row. SQLite has one writer: the subquery alone is enough.
+    std::string pick =
+        "SELECT delivery_pk FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?1 AND "
+        "lease_until <= ?1 ORDER BY next_attempt_at, delivery_pk LIMIT ?4";
+    if (db_->dialect() == SqlDialect::kPostgres) pick += " FOR UPDATE SKIP LOCKED";
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("UPDATE webhook_deliveries SET lease_owner = ?2, lease_until = ?3 "
+                                        "WHERE delivery_pk IN (" +
+                                        pick + ") RETURNING " + kSqlDeliveryFields));
+    s->Bind(1, now).Bind(2, owner).Bind(3, lease_until).Bind(4, limit);
+    TAMGA_ASSIGN_OR_RETURN(auto rows, SqlDeliveries(*s));
+    std::sort(rows.begin(), rows.end(), [](const WebhookDelivery& a, const WebhookDelivery& b) {
+      return a.next_attempt_at != b.next_attempt_at ? a.next_attempt_at < b.next_attempt_at
+                                                    : a.delivery_pk < b.delivery_pk;
+    });
+    return rows;
   }
 
   Status CreateLoggedModel(const LoggedModel& m) override {

@@ -422,8 +422,12 @@ class SqlWriteTxn final : public WriteTxn {
       int pos = 0;
       for (size_t k = 0; k < n; ++k) {
         const ChunkRow& r = chunk_rows_[at + k];
-        stmt->Bind(++pos, r.run_pk).Bind(++pos, r.key_pk).Bind(++pos, r.min_step).Bind(++pos, r.max_step);
-        stmt->Bind(++pos, r.count).BindBlob(++pos, r.points);
+        stmt->Bind(pos + 1, r.run_pk)
+            .Bind(pos + 2, r.key_pk)
+            .Bind(pos + 3, r.min_step)
+            .Bind(pos + 4, r.max_step);
+        stmt->Bind(pos + 5, r.count).BindBlob(pos + 6, r.points);
+        pos += 6;
       }
       TAMGA_RETURN_IF_ERROR(stmt->RunLater());
     }
@@ -439,16 +443,19 @@ class SqlWriteTxn final : public WriteTxn {
       int pos = 0;
       for (size_t k = 0; k < n; ++k) {
         const auto& [pk, r] = rows[at + k];
-        stmt->Bind(++pos, pk.first).Bind(++pos, pk.second);
+        stmt->Bind(pos + 1, pk.first).Bind(pos + 2, pk.second);
         if (std::isnan(r.p.value))
-          stmt->BindNull(++pos);
+          stmt->BindNull(pos + 3);
         else
-          stmt->Bind(++pos, r.p.value);
-        stmt->Bind(++pos, std::isnan(r.p.value) ? 1 : 0).Bind(++pos, r.p.timestamp).Bind(++pos, r.p.step);
+          stmt->Bind(pos + 3, r.p.value);
+        stmt->Bind(pos + 4, std::isnan(r.p.value) ? 1 : 0)
+            .Bind(pos + 5, r.p.timestamp)
+            .Bind(pos + 6, r.p.step);
         if (std::isnan(r.lo))
-          stmt->BindNull(++pos).BindNull(++pos);
+          stmt->BindNull(pos + 7).BindNull(pos + 8);
         else
-          stmt->Bind(++pos, r.lo).Bind(++pos, r.hi);
+          stmt->Bind(pos + 7, r.lo).Bind(pos + 8, r.hi);
+        pos += 8;
       }
       TAMGA_RETURN_IF_ERROR(stmt->RunLater());
     }
