@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "auth/credentials.h"
+#include "auth/oidc_login.h"
 #include "auth/password_hash.h"
 #include "auth/tokens.h"
 #include "core/log.h"
@@ -54,12 +55,14 @@ AuthService::AuthService(const Options& options, AuthStore* store, Clock* clock)
 AuthService::~AuthService() {
   verify_pool_.reset();  // finishes queued checks while the maps still exist
   FlushTokenUse();
+  FlushSessionUse();
 }
 
 Result<std::unique_ptr<AuthService>> AuthService::Create(const Options& options, AuthStore* store,
                                                          Clock* clock) {
   std::unique_ptr<AuthService> s(new AuthService(options, store, clock));
   TAMGA_RETURN_IF_ERROR(s->Load());
+  TAMGA_ASSIGN_OR_RETURN(s->login_form_key_, store->SharedSecret("login_form", RandomUrlToken(32)));
   TAMGA_RETURN_IF_ERROR(s->Bootstrap());
   return s;
 }
@@ -70,6 +73,12 @@ Status AuthService::Load() {
   TAMGA_ASSIGN_OR_RETURN(auto grants, store_->ListGrants());
   TAMGA_ASSIGN_OR_RETURN(auto members, store_->ListTeamMembers());
   std::unique_lock l(mu_);
+  teams_of_.clear();
+  users_.clear();
+  user_ids_.clear();
+  tokens_.clear();
+  grants_.clear();
+  by_subject_.clear();
   for (auto& m : members) teams_of_[m.user_id][m.team] = m.role;
   for (auto& u : users) {
     user_ids_[u.username] = u.id;
@@ -83,6 +92,15 @@ Status AuthService::Load() {
     grants_[{g.object_kind, g.object_id}][subject] = *p;
     by_subject_[subject].insert({g.object_kind, g.object_id});
   }
+  return Status::Ok();
+}
+
+Status AuthService::Reload() {
+  TAMGA_RETURN_IF_ERROR(Load());
+  generation_.fetch_add(1);
+  cache_.Invalidate();
+  // Sessions another replica ended (sign-out, password change, user deleted) are read from the store again.
+  DropCachedSessions();
   return Status::Ok();
 }
 
@@ -118,6 +136,11 @@ Status AuthService::Bootstrap() {
 void AuthService::Changed() {
   generation_.fetch_add(1);
   cache_.Invalidate();
+  Announce();
+}
+
+void AuthService::Announce() {
+  if (options_.on_changed) options_.on_changed();
 }
 
 // ---------------------------------------------------------------- authentication
@@ -279,8 +302,11 @@ Result<Principal> AuthService::PrincipalForOidcClaims(const OidcClaims& claims) 
       user_ids_[u.username] = u.id;
       users_[u.id] = u;
       TAMGA_LOG(kInfo, "provisioned a user from OIDC", {{"username", u.username}});
+      Announce();
     } else {
-      std::shared_lock l(mu_);  // made by a concurrent request
+      // Made by a concurrent request, here or on another replica (then not loaded here yet).
+      if (created.status().code() == StatusCode::kAlreadyExists) (void)Reload();
+      std::shared_lock l(mu_);
       auto id = user_ids_.find(claims.username);
       if (id == user_ids_.end()) return created.status();
       u = users_.at(id->second);

@@ -36,8 +36,10 @@ class AuthService {
     std::string admin_password;                         // "" = generate one into initial_password_file
     std::string initial_password_file;                  // <data-dir>/initial-admin-password (0600)
     int64_t cache_ttl_ms = 60000;                       // verified credentials
-    int verify_threads = 2;                             // scrypt verifications at once
-    size_t verify_queue = 64;                           // waiting beyond those: 429
+    // Told after every identity change made here (several replicas: the others Reload()); must not block.
+    std::function<void()> on_changed;
+    int verify_threads = 2;    // scrypt verifications at once
+    size_t verify_queue = 64;  // waiting beyond those: 429
     int64_t min_password_length = 8;
     // Bearer JWTs from an OIDC issuer (borrowed; null = only Tamga's own tokens). Users are provisioned on
     // first sight (source "oidc"); their groups become the Principal's teams; members of `oidc_admin_group`
@@ -179,6 +181,11 @@ class AuthService {
   std::string InternalAuthorization() const { return "Bearer " + internal_token_; }
 
   AuditLog* audit() { return audit_.get(); }
+  // Signs the login form's anti-CSRF nonces; the same on every replica of one store.
+  const std::string& login_form_key() const { return login_form_key_; }
+  // Re-reads users, tokens, grants and teams from the store (another replica changed them) and drops every
+  // cached credential.
+  Status Reload();
   Permission default_permission() const { return options_.default_permission; }
 
  private:
@@ -189,15 +196,18 @@ class AuthService {
   Result<Principal> PrincipalForToken(std::string_view secret);
   Result<Principal> PrincipalForOidc(std::string_view jwt);
   Principal PrincipalForUser(const UserRecord& u, Principal::Kind kind) const;  // mu_ held (shared or not)
-  void Changed();  // drops verified credentials after any identity change
+  void Changed();   // drops verified credentials after any identity change (and Announce()s it)
+  void Announce();  // tells other replicas (Options::on_changed) that identities changed
   void FlushTokenUse();
   void DropSessionsOf(int64_t user_id);  // auth_service_sessions.cc
+  void DropCachedSessions();             // another replica changed identities: read sessions again
 
   const Options options_;
   AuthStore* const store_;
   Clock* const clock_;
   CredentialCache cache_;
   std::string internal_token_;
+  std::string login_form_key_;
   std::string internal_digest_;
   std::unique_ptr<BoundedExecutor> verify_pool_;
   std::unique_ptr<AuditLog> audit_;
@@ -222,8 +232,15 @@ class AuthService {
     int64_t last_seen_ms = 0;
     int64_t expires_ms = 0;  // absolute
   };
+  void CacheSession(const SessionRecord& rec, PrincipalPtr snapshot);
+  std::optional<SessionState> FindSession(const std::string& digest, int64_t now);
+  void FlushSessionUse();
   Mutex sessions_mu_;
-  std::map<std::string, SessionState> sessions_ GUARDED_BY(sessions_mu_);  // by SHA-256 hex of the id
+  // A cache of the store's sessions, by SHA-256 hex of the id.
+  std::map<std::string, SessionState> sessions_ GUARDED_BY(sessions_mu_);
+  std::map<std::string, int64_t> session_use_ GUARDED_BY(sessions_mu_);  // last uses not yet written
+  std::atomic<int64_t> session_use_flushed_ms_{0};
+  std::atomic<int64_t> sessions_swept_ms_{0};
 };
 
 }  // namespace tamga

@@ -59,9 +59,12 @@ Result<UserRecord> AuthService::CreateUser(const std::string& username, const st
   u.is_admin = is_admin;
   u.created_ms = clock_->NowMillis();
   TAMGA_ASSIGN_OR_RETURN(u, store_->CreateUser(u));
-  std::unique_lock l(mu_);
-  user_ids_[u.username] = u.id;
-  users_[u.id] = u;
+  {
+    std::unique_lock l(mu_);
+    user_ids_[u.username] = u.id;
+    users_[u.id] = u;
+  }
+  Announce();
   return u;
 }
 
@@ -355,8 +358,11 @@ Result<AuthService::CreatedToken> AuthService::CreateToken(const CreateTokenRequ
   t.created_ms = now;
   t.expires_ms = expires_ms;
   TAMGA_RETURN_IF_ERROR(store_->PutToken(t));
-  std::unique_lock l(mu_);
-  tokens_[t.digest] = t;
+  {
+    std::unique_lock l(mu_);
+    tokens_[t.digest] = t;
+  }
+  Announce();
   return out;
 }
 

@@ -61,24 +61,47 @@ Result<std::string> OidcLogin::Begin(const std::string& return_to) {
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
       if (it->second.expires_ms < oldest->second.expires_ms) oldest = it;
     }
+    if (options_.store) (void)options_.store->TakePendingLogin(Sha256Hex(oldest->first), now);
     pending_.erase(oldest);
+  }
+  if (options_.store) {  // the callback may reach another replica
+    PendingLoginRecord rec{Sha256Hex(state), p.verifier, p.nonce, p.return_to, p.expires_ms};
+    TAMGA_RETURN_IF_ERROR(options_.store->PutPendingLogin(rec));
   }
   pending_[state] = std::move(p);
   return url;
 }
 
 Result<OidcLogin::Completed> OidcLogin::Finish(const std::string& state, const std::string& code) {
+  static const char* kUnknown = "This sign-in is unknown, already used or expired; start again.";
+  if (state.empty() || state.size() > 256) return InvalidArgument(kUnknown);
   Pending p;
+  bool found = false;
+  int64_t now = clock_->NowMillis();
   {
     MutexLock l(&mu_);
     auto it = pending_.find(state);
-    if (it == pending_.end() || it->second.expires_ms <= clock_->NowMillis()) {
-      if (it != pending_.end()) pending_.erase(it);
-      return InvalidArgument("This sign-in is unknown, already used or expired; start again.");
+    if (it != pending_.end()) {
+      found = it->second.expires_ms > now;
+      p = std::move(it->second);
+      pending_.erase(it);  // a state is good once
     }
-    p = std::move(it->second);
-    pending_.erase(it);  // a state is good once
   }
+  if (options_.store) {
+    // Taken from the store in any case (once, across replicas); it holds sign-ins begun on other replicas.
+    auto taken = options_.store->TakePendingLogin(Sha256Hex(state), now);
+    if (!taken.ok()) return taken.status();
+    if (!found && *taken) {
+      p.verifier = (*taken)->verifier;
+      p.nonce = (*taken)->nonce;
+      p.return_to = (*taken)->return_to;
+      p.expires_ms = (*taken)->expires_ms;
+      found = true;
+    } else if (found && !*taken) {
+      found = false;  // another replica finished it first
+    }
+  }
+  if (!found) return InvalidArgument(kUnknown);
   if (code.empty() || code.size() > 4096) return InvalidArgument("The issuer sent no usable code.");
   TAMGA_ASSIGN_OR_RETURN(auto endpoints, id_tokens_->LoginEndpoints());
   std::string form = "grant_type=authorization_code&code=" + FormEscape(code) +

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/mutex.h"
 #include "core/result.h"
+#include "storage/auth_store.h"
 
 namespace tamga {
 
@@ -28,6 +29,9 @@ class OidcLogin {
     int64_t pending_ttl_ms = 10 * 60 * 1000;
     size_t max_pending = 10000;  // sign-ins started and not finished; the oldest are dropped beyond
     int64_t timeout_ms = 10000;
+    // Where sign-ins in progress are also kept (several replicas: the callback may reach another one); null
+    // = this process only. Borrowed.
+    AuthStore* store = nullptr;
   };
   // POSTs an application/x-www-form-urlencoded body; the response body on HTTP 200, else an error with the
   // status.

@@ -163,6 +163,12 @@ int main(int argc, char** argv) {
           "Where browsers reach this server (https://tamga.example.com): enables SSO sign-in at /login")
       ->envname("TAMGA_PUBLIC_URL");
   server
+      ->add_option(
+          "--advertise-url", config.advertise_url,
+          "Replicas on one PostgreSQL: where the other replicas reach this one (http://10.0.0.5:5000; "
+          "default: this machine's name and the bound port)")
+      ->envname("TAMGA_ADVERTISE_URL");
+  server
       ->add_option("--oidc-client-id", config.oidc_client_id,
                    "Client id of the browser sign-in (default: --oidc-audience)")
       ->envname("TAMGA_OIDC_CLIENT_ID");

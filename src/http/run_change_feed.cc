@@ -19,7 +19,12 @@ void RunChangeFeed::Bump(const std::string& run_id) {
   {
     MutexLock lock(&mu_);
     if (runs_.size() >= kMaxRuns && runs_.find(run_id) == runs_.end()) runs_.clear();
-    seq = ++seq_;
+    // Never behind the wall clock: replicas number changes alike, so a number one replica gave is
+    // comparable on another (docs/scale-out.md).
+    seq = std::max(seq_ + 1, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                      std::chrono::system_clock::now().time_since_epoch())
+                                                      .count()));
+    seq_ = seq;
     runs_[run_id] = seq;
   }
   hub_.Publish(seq);

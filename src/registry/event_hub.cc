@@ -10,6 +10,11 @@ EventHub::EventHub(int64_t last_seq) : last_seq_(last_seq), thread_([this] { Loo
 EventHub::~EventHub() { Shutdown(); }
 
 void EventHub::Publish(int64_t seq) {
+  if (relay_) relay_(seq);
+  PublishFromPeer(seq);
+}
+
+void EventHub::PublishFromPeer(int64_t seq) {
   {
     MutexLock lock(&mu_);
     if (seq <= last_seq_) return;

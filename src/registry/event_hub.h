@@ -22,8 +22,13 @@ class EventHub {
   explicit EventHub(int64_t last_seq);
   ~EventHub();  // Shutdown()
 
-  // Called after a commit that appended events up to `seq` (older values are ignored).
+  // Called after a commit that appended events up to `seq` (older values are ignored); also handed to the
+  // relay, if any (several replicas: it tells the others).
   void Publish(int64_t seq);
+  // Another replica committed events up to `seq`: wakes waiters here, relays nothing.
+  void PublishFromPeer(int64_t seq);
+  // Set before the hub is shared; runs on the publishing thread, must not block.
+  void SetRelay(std::function<void(int64_t seq)> relay) { relay_ = std::move(relay); }
   int64_t last_seq();
 
   // Calls `fn(timed_out)` once: as soon as last_seq() > after, or after `timeout_ms`, or at shutdown
@@ -47,6 +52,7 @@ class EventHub {
   std::multimap<std::chrono::steady_clock::time_point, Waiter> waiters_ GUARDED_BY(mu_);  // by deadline
   bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
+  std::function<void(int64_t)> relay_;
 };
 
 }  // namespace tamga

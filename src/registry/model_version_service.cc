@@ -138,6 +138,9 @@ void RegistryService::CreateModelVersion(CreateModelVersionRequest req, DoneWith
           if (!run_id && !logged.source_run_id.empty()) run_id = logged.source_run_id;
         }
         if (!run_id) run_id = std::string();  // MLflow stores "" for an absent run_id
+        // Touching the model first locks its row (PostgreSQL): a replica creating a version of the same model
+        // at this moment waits for this commit, then reads the new maximum. No two versions share a number.
+        TAMGA_RETURN_IF_ERROR(txn.registry().TouchRegisteredModel(req.name, now));
         TAMGA_ASSIGN_OR_RETURN(int64_t max, txn.registry().reader().MaxVersion(req.name));
         ModelVersion v;
         v.name = req.name;
@@ -152,7 +155,6 @@ void RegistryService::CreateModelVersion(CreateModelVersionRequest req, DoneWith
         v.model_id = req.model_id;
         v.tags = req.tags;
         TAMGA_RETURN_IF_ERROR(txn.registry().CreateModelVersion(v));
-        TAMGA_RETURN_IF_ERROR(txn.registry().TouchRegisteredModel(req.name, now));
         events->push_back(VersionCreatedEvent(v, now));
         TAMGA_ASSIGN_OR_RETURN(*reply, txn.registry().reader().GetModelVersion(req.name, v.version));
         return Status::Ok();

@@ -31,22 +31,10 @@ void OwnerOnly(const std::string& path) {
   }
 }
 
-constexpr int64_t kSingleServerLock = 7347302;
-
 Result<BackendStores> OpenPostgres(const StoreUri& uri) {
   BackendStores out;
   out.description = uri.Redacted();
-  // Until replicas share the work (LISTEN/NOTIFY wake-ups, leased deliveries), one server per database.
-  TAMGA_ASSIGN_OR_RETURN(auto guard, PgDb::Open(uri));
-  TAMGA_ASSIGN_OR_RETURN(auto lock, guard->PrepareUncached("SELECT pg_try_advisory_lock(" +
-                                                           std::to_string(kSingleServerLock) + ")"));
-  TAMGA_ASSIGN_OR_RETURN(bool row, lock->Step());
-  if (!row || lock->Int(0) != 1) {
-    return FailedPrecondition("another tamga server is using " + uri.Redacted() +
-                              ": several servers on one database are being built (docs/scale-out.md)");
-  }
-  lock.reset();
-  out.single_server_guard = std::move(guard);
+  out.postgres = uri;
   TAMGA_ASSIGN_OR_RETURN(out.metadata, OpenPgMetadataStore(uri));
   out.open_jobs = [uri] { return OpenPgJobStore(uri); };
   out.open_auth = [uri] { return OpenPgAuthStore(uri); };

@@ -5,11 +5,13 @@
 // (--artifacts-destination, --default-artifact-root).
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "artifacts/blob_store.h"
 #include "core/clock.h"
 #include "core/dir_lock.h"
 #include "core/random.h"
+#include "core/store_uri.h"
 #include "server/tamga_server.h"
 #include "storage/auth_store.h"
 #include "storage/job_store.h"
@@ -17,13 +19,11 @@
 
 namespace tamga {
 
-class SqlDb;
-
 struct BackendStores {
   std::unique_ptr<DirLock> store_dir_lock;  // the folder of a SQLite database outside the data dir
-  // PostgreSQL: a session holding the advisory lock that keeps a second server off the same database until
-  // replicas are supported (docs/scale-out.md).
-  std::unique_ptr<SqlDb> single_server_guard;
+  // Set on PostgreSQL, where several replicas may share the database (docs/scale-out.md): the server opens
+  // its listener, notifier and leader lock on it.
+  std::optional<StoreUri> postgres;
   std::unique_ptr<SqlMetadataStore> metadata;
   std::function<Result<std::unique_ptr<JobStore>>()> open_jobs;
   std::function<Result<std::unique_ptr<AuthStore>>()> open_auth;

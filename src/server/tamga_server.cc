@@ -1,7 +1,12 @@
 #include "server/tamga_server.h"
 
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <unistd.h>
@@ -20,6 +25,7 @@
 #include "grpc/oip_grpc_server.h"
 #include "http/access_control.h"
 #include "http/http_server.h"
+#include "http/leader_forwarder.h"
 #include "http/routes/route_context.h"
 #include "http/routes/serving_routes.h"
 #include "jobs/job_service.h"
@@ -32,6 +38,8 @@
 #include "server/server_stores.h"
 #include "storage/auth_store.h"
 #include "storage/group_commit.h"
+#include "storage/postgres/pg_db.h"
+#include "storage/postgres/pg_listener.h"
 #include "tamga/build_info.h"
 #include "tracking/tracking_service.h"
 
@@ -68,6 +76,9 @@ struct TamgaServer::Parts {
   std::string replica_id;                  // owns this process's leases in a database several replicas share
   std::unique_ptr<DirLock> data_dir_lock;  // first: held until everything else is gone
   BackendStores stores;  // locks and the store openers (the metadata store moves to `store`)
+  // Several replicas on one PostgreSQL: tells the others about this replica's commits. Outlives everything
+  // that posts to it.
+  std::unique_ptr<PgNotifier> notifier;
   MetricsRegistry metrics;
   LongPollGate long_polls{LongPollGate::Options{}};  // early: outlives every service holding a wait's ticket
   // Before every service: destroyed after them. Services hold responders of in-flight requests (long-polls,
@@ -100,6 +111,13 @@ struct TamgaServer::Parts {
   std::unique_ptr<AccessControl> access;
   std::unique_ptr<UiAssets> ui;
   Router router;
+  // Several replicas (PostgreSQL): last, so they stop first. The job scheduler runs on the replica holding
+  // the leader lock; the others forward its routes there.
+  std::atomic<bool> leading{false};     // holds the leader lock
+  std::atomic<bool> jobs_ready{false};  // and has loaded the job working set
+  std::unique_ptr<LeaderForwarder> job_forward;
+  std::unique_ptr<PgLeaderLock> leader;
+  std::unique_ptr<PgListener> listener;
 };
 
 namespace {
@@ -117,6 +135,93 @@ std::string ReplicaId(Random& random) {
 }
 
 }  // namespace
+
+// Where the leader can be reached: nullopt once this replica leads and has loaded the jobs; "" while the lead
+// is changing hands. Read from the database at most once a second.
+std::function<std::optional<std::string>()> TamgaServer::LeaderUrlSource(Parts* p) {
+  struct Cache {
+    std::mutex mu;
+    std::unique_ptr<PgDb> db;
+    std::string url;
+    std::chrono::steady_clock::time_point read_at{};
+  };
+  auto cache = std::make_shared<Cache>();
+  StoreUri uri = *p->stores.postgres;
+  return [p, cache, uri]() -> std::optional<std::string> {
+    if (p->leading) return p->jobs_ready ? std::nullopt : std::optional<std::string>(std::string());
+    std::lock_guard<std::mutex> l(cache->mu);
+    auto now = std::chrono::steady_clock::now();
+    if (now - cache->read_at < std::chrono::seconds(1)) return cache->url;
+    cache->read_at = now;
+    if (!cache->db) {
+      auto db = PgDb::Open(uri);
+      if (!db.ok()) return cache->url = "";
+      cache->db = std::move(*db);
+    }
+    auto url = PgLeaderLock::LeaderUrl(*cache->db, "jobs");
+    if (!url.ok()) cache->db.reset();
+    cache->url = url.ok() ? *url : "";
+    return cache->url;
+  };
+}
+
+// Several replicas on one PostgreSQL: wake-ups from the others' commits, and the race for the lead.
+Status TamgaServer::StartReplicaLinks(Parts* p) {
+  const StoreUri& uri = *p->stores.postgres;
+  auto handler = [p](const std::string& channel, const std::string& payload) {
+    if (channel.empty()) {  // (re)connected: catch up with whatever was missed
+      if (auto seq = p->store->registry().LastEventSeq(); seq.ok()) p->events->PublishFromPeer(*seq);
+      if (p->auth) (void)p->auth->Reload();
+    } else if (channel == kPgEventsChannel) {
+      int64_t seq = 0;
+      auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), seq);
+      if (ec == std::errc() && end == payload.data() + payload.size()) p->events->PublishFromPeer(seq);
+    } else if (channel == kPgRunsChannel) {
+      if (!payload.empty() && payload.size() <= 64) p->run_changes->Bump(payload);
+    } else if (channel == kPgIdentityChannel && p->auth) {
+      Status s = p->auth->Reload();
+      if (!s.ok())
+        TAMGA_LOG(kWarn, "reloading identities after another replica's change failed",
+                  {{"error", s.ToString()}});
+    }
+  };
+  TAMGA_ASSIGN_OR_RETURN(
+      p->listener, PgListener::Start(uri, {kPgEventsChannel, kPgRunsChannel, kPgIdentityChannel}, handler));
+  PgLeaderLock::Options lo;
+  lo.replica_id = p->replica_id;
+  lo.url = p->config.advertise_url;
+  if (lo.url.empty()) {
+    std::string host = p->config.host;
+    if (host.empty() || host == "0.0.0.0" || host == "::") {
+      char name[256] = {0};
+      host = gethostname(name, sizeof(name) - 1) == 0 && name[0] ? name : "127.0.0.1";
+    }
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    lo.url = (p->config.tls_cert_file.empty() ? "http://" : "https://") + host + ":" +
+             std::to_string(p->http->port());
+  }
+  auto acquired = [p] {
+    p->leading = true;
+    Status s = p->jobs->Load();
+    if (!s.ok()) {
+      // Leading without the working set would hand out jobs twice: stop, let the supervisor restart us.
+      TAMGA_LOG(kError, "leader: loading the job working set failed; exiting", {{"error", s.ToString()}});
+      std::_Exit(3);
+    }
+    p->jobs->Start();
+    p->jobs_ready = true;
+  };
+  auto lost = [] {
+    // The lock went with the session: another replica may lead already. Two schedulers must never run.
+    TAMGA_LOG(kError,
+              "leader: lost the database session holding the lead; exiting so a supervisor restarts this "
+              "replica",
+              {});
+    std::_Exit(3);
+  };
+  TAMGA_ASSIGN_OR_RETURN(p->leader, PgLeaderLock::Start(uri, lo, acquired, lost));
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& config) {
   auto p = std::make_unique<Parts>();
@@ -154,6 +259,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   TAMGA_ASSIGN_OR_RETURN(p->data_dir_lock, DirLock::Acquire(config.data_dir));
   TAMGA_ASSIGN_OR_RETURN(p->stores, OpenBackendStores(config));
   p->replica_id = ReplicaId(p->random);
+  if (p->stores.postgres) {
+    TAMGA_ASSIGN_OR_RETURN(p->notifier, PgNotifier::Start(*p->stores.postgres));
+  }
   p->store = std::move(p->stores.metadata);
   TAMGA_LOG(kInfo, "metadata store", {{"backend", p->stores.description}});
   TAMGA_ASSIGN_OR_RETURN(p->blobs, OpenArtifactStore(config, &p->clock, &p->random));
@@ -166,6 +274,8 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
 
   TAMGA_ASSIGN_OR_RETURN(int64_t last_seq, p->store->registry().LastEventSeq());
   p->events = std::make_unique<EventHub>(last_seq);
+  if (PgNotifier* n = p->notifier.get())
+    p->events->SetRelay([n](int64_t seq) { n->Post(kPgEventsChannel, std::to_string(seq)); });
   p->registry = std::make_unique<RegistryService>(p->store.get(), p->writer.get(), p->blobs.get(),
                                                   p->events.get(), &p->clock, &p->random);
   p->logged_models =
@@ -198,7 +308,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   jso.max_log_bytes_per_job = config.job_log_limit_bytes;
   p->jobs = std::make_unique<JobService>(jso, p->job_store.get(), p->tracking.get(), &p->clock, &p->random);
   p->jobs->ExportMetrics(&p->metrics);
-  TAMGA_RETURN_IF_ERROR(p->jobs->Load());
+  // On SQLite this process is the only server; on PostgreSQL the replica holding the leader lock loads the
+  // job working set when it takes the lead (StartReplicaLinks).
+  if (!p->stores.postgres) TAMGA_RETURN_IF_ERROR(p->jobs->Load());
 
   if (auth_on) {
     TAMGA_ASSIGN_OR_RETURN(p->auth_store, p->stores.open_auth());
@@ -207,6 +319,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
     ao.admin_username = config.admin_username;
     ao.admin_password = config.admin_password;
     ao.initial_password_file = config.data_dir + "/initial-admin-password";
+    if (PgNotifier* n = p->notifier.get()) ao.on_changed = [n] { n->Post(kPgIdentityChannel, ""); };
     if (!config.oidc_issuer.empty()) {
       OidcVerifier::Options oo;
       oo.issuer = config.oidc_issuer;
@@ -256,6 +369,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
             return Unauthenticated("POST " + url + " answered " + std::to_string(res.status));
           return std::move(res.body);
         };
+        lo.store = p->auth_store.get();
         p->oidc_login = std::make_unique<OidcLogin>(lo, p->oidc_id_tokens.get(), post, &p->clock);
       }
     }
@@ -282,7 +396,14 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   ctx.ui = p->ui.get();
   p->run_changes = std::make_unique<RunChangeFeed>();
   p->tracking->SetRunObserver(
-      [feed = p->run_changes.get()](const std::string& run_id) { feed->Bump(run_id); });
+      [feed = p->run_changes.get(), n = p->notifier.get()](const std::string& run_id) {
+        feed->Bump(run_id);
+        if (n) n->Post(kPgRunsChannel, run_id);
+      });
+  if (p->stores.postgres) {
+    p->job_forward = std::make_unique<LeaderForwarder>(LeaderForwarder::Options{}, LeaderUrlSource(p.get()));
+    ctx.job_leader = p->job_forward.get();
+  }
   ctx.run_changes = p->run_changes.get();
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
@@ -363,7 +484,12 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
              {"default_permission", auth_on ? config.default_permission : "n/a"}});
   p->dispatcher->Start();
   p->deploy->Start();
-  p->jobs->Start();
+  if (p->stores.postgres) {
+    TAMGA_RETURN_IF_ERROR(StartReplicaLinks(p.get()));
+  } else {
+    p->jobs->Start();
+    p->jobs_ready = true;
+  }
   // Local deployments load through this server's own registry API over loopback.
   std::string self_host =
       config.host == "0.0.0.0" || config.host == "::" || config.host.empty() ? "127.0.0.1" : config.host;

@@ -1,7 +1,9 @@
 #pragma once
 // TamgaServer: the composition root of `tamga server`. The only place that names concrete backends
 // (SQLite, local folder); everything below it takes interfaces.
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +20,11 @@ struct ServerConfig {
   int workers = 0;                        // I/O threads; 0 = number of cores (at least 2)
   std::string sqlite_sync = "NORMAL";     // NORMAL: survives kill -9; FULL: survives power loss too
   size_t max_body_mb = 64;
-  std::string port_file;           // when set, the bound port is written here (port 0 in tests)
-  std::string gitops_dir;          // rendered deployments; "" = <data_dir>/gitops
+  std::string port_file;   // when set, the bound port is written here (port 0 in tests)
+  std::string gitops_dir;  // rendered deployments; "" = <data_dir>/gitops
+  // Several replicas on one PostgreSQL: where the others reach this one (the job scheduler's leader is
+  // reached there); "" = http(s)://<host or this machine's name>:<port>.
+  std::string advertise_url;
   bool gitops_git = true;          // keep the GitOps folder as a git repository (commit per change)
   int webhook_timeout_ms = 10000;  // per delivery attempt
   // Webhook destinations re-admitted past the default deny of loopback/private/link-local/metadata addresses
@@ -78,6 +83,8 @@ class TamgaServer {
 
  private:
   explicit TamgaServer(std::unique_ptr<Parts> parts);
+  static std::function<std::optional<std::string>()> LeaderUrlSource(Parts* p);
+  static Status StartReplicaLinks(Parts* p);
   std::unique_ptr<Parts> parts_;
 };
 

@@ -68,6 +68,25 @@ struct AuditQuery {
   int64_t max_results = 100;
 };
 
+// A browser session (the cookie's id is never stored, only its SHA-256).
+struct SessionRecord {
+  std::string id_digest;
+  int64_t user_id = 0;
+  std::string csrf_token;
+  bool oidc = false;  // an OIDC sign-in: its admin flag and groups as they were at sign-in
+  bool oidc_admin = false;
+  std::vector<std::string> teams;
+  int64_t last_seen_ms = 0;
+  int64_t expires_ms = 0;
+};
+
+// An OIDC sign-in between the redirect to the issuer and its callback.
+struct PendingLoginRecord {
+  std::string state_digest;
+  std::string verifier, nonce, return_to;
+  int64_t expires_ms = 0;
+};
+
 class AuthStore {
  public:
   virtual ~AuthStore() = default;
@@ -94,6 +113,22 @@ class AuthStore {
   virtual Result<std::vector<TeamMemberRecord>> ListTeamMembers() = 0;
   virtual Status PutTeamMember(const TeamMemberRecord& m) = 0;                    // insert or replace
   virtual Status DeleteTeamMember(const std::string& team, int64_t user_id) = 0;  // NotFound
+
+  // Browser sessions. DeleteUser removes the user's sessions too.
+  virtual Status PutSession(const SessionRecord& s) = 0;
+  virtual Result<std::optional<SessionRecord>> GetSession(const std::string& id_digest) = 0;
+  virtual Status TouchSessions(const std::vector<std::pair<std::string, int64_t>>& last_seen) = 0;
+  virtual Status DeleteSession(const std::string& id_digest) = 0;
+  virtual Status DeleteSessionsOf(int64_t user_id) = 0;
+  // Sessions past their end or idle since before `idle_before`, and sign-ins never finished.
+  virtual Status DeleteEndedSessions(int64_t now, int64_t idle_before) = 0;
+  // OIDC sign-ins in progress: Take returns and removes one (once), nullopt when unknown or expired.
+  virtual Status PutPendingLogin(const PendingLoginRecord& p) = 0;
+  virtual Result<std::optional<PendingLoginRecord>> TakePendingLogin(const std::string& state_digest,
+                                                                     int64_t now) = 0;
+
+  // A secret shared by every server on this store: the stored one, or `candidate` stored now when none is.
+  virtual Result<std::string> SharedSecret(const std::string& name, const std::string& candidate) = 0;
 
   virtual Status AppendAudit(const std::vector<AuditRecord>& rows) = 0;
   virtual Result<std::vector<AuditRecord>> ListAudit(const AuditQuery& q) = 0;

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "conformance/auth_store_conformance.h"
 #include "conformance/job_store_conformance.h"
 #include "conformance/metadata_store_conformance.h"
 #include "conformance/registry_store_conformance.h"
@@ -54,6 +55,17 @@ std::unique_ptr<JobStore> MakePgJobStore() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Postgres, JobStoreConformance, ::testing::Values(JobStoreFactory(MakePgJobStore)));
+
+std::unique_ptr<AuthStore> MakePgAuthStore() {
+  ResetSchema();
+  EXPECT_TRUE(OpenPgMetadataStore(TestUri()).ok());  // the schema (the identity tables are in it)
+  auto s = OpenPgAuthStore(TestUri());
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, AuthStoreConformance,
+                         ::testing::Values(AuthStoreFactory(MakePgAuthStore)));
 
 // The group commit's optimistic pass (pipelined writes, metric rows buffered until commit) and its replay:
 // one request whose write PostgreSQL refuses (a NUL byte in text) fails alone; every other write in the batch

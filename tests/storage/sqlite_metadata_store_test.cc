@@ -6,6 +6,7 @@
 #include "storage/sql/migrations.h"
 #include "storage/sqlite/sqlite_db.h"
 
+#include "conformance/auth_store_conformance.h"
 #include "conformance/metadata_store_conformance.h"
 #include "conformance/registry_store_conformance.h"
 
@@ -28,6 +29,15 @@ std::unique_ptr<MetadataStore> MakeSqlite() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, MetadataStoreConformance, ::testing::Values(StoreFactory(MakeSqlite)));
+
+std::unique_ptr<AuthStore> MakeSqliteAuth() {
+  std::string path = TempDbPath();
+  EXPECT_TRUE(OpenSqliteMetadataStore({path}).ok());  // the schema (the identity tables are in it)
+  auto s = OpenSqliteAuthStore(path, "NORMAL");
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+INSTANTIATE_TEST_SUITE_P(Sqlite, AuthStoreConformance, ::testing::Values(AuthStoreFactory(MakeSqliteAuth)));
 INSTANTIATE_TEST_SUITE_P(Sqlite, RegistryStoreConformance, ::testing::Values(StoreFactory(MakeSqlite)));
 
 TEST(SqlMetadataStore, MigrationsAreRecordedAndIdempotent) {

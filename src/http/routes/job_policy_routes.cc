@@ -44,73 +44,74 @@ void RegisterJobPolicyRoutes(Router& router, const RouteContext& ctx) {
   const std::string tiers = "/api/2.0/tamga/tiers";
   const std::string quotas = "/api/2.0/tamga/quotas";
 
-  router.Add(HttpMethod::kGet, tiers, [jobs](HttpRequest&, Responder respond) {
-    std::string body;
-    JsonWriter w(&body);
-    w.BeginObject();
-    w.Key("tiers");
-    w.BeginArray();
-    for (const auto& t : jobs->ListTiers()) WriteTier(w, t);
-    w.EndArray();
-    w.EndObject();
-    respond(HttpResponse::Json(std::move(body)));
-  });
-  router.Add(HttpMethod::kPut, tiers, [jobs](HttpRequest& req, Responder respond) {
-    auto tier = ParseResourceTier(req.body);
-    if (!tier.ok()) return respond(ErrorResponse(tier.status()));
-    auto put = jobs->PutTier(std::move(*tier));
-    if (!put.ok()) return respond(ErrorResponse(put.status()));
-    std::string body;
-    JsonWriter w(&body);
-    w.BeginObject();
-    w.Key("tier");
-    WriteTier(w, *put);
-    w.EndObject();
-    respond(HttpResponse::Json(std::move(body)));
-  });
-  router.AddPrefix(HttpMethod::kDelete, tiers + "/", [jobs](HttpRequest& req, Responder respond) {
-    std::string name = req.path_params.empty() ? "" : req.path_params[0];
-    Status s = jobs->DeleteTier(name);
-    respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
-  });
-
-  router.Add(HttpMethod::kGet, quotas,
-             FieldsHandler([jobs](const RequestFields& f, Responder respond) -> Status {
-               TAMGA_ASSIGN_OR_RETURN(auto queue, f.OptString("queue"));
+  router.Add(HttpMethod::kGet, tiers, Forwarded(ctx, [jobs](HttpRequest&, Responder respond) {
                std::string body;
                JsonWriter w(&body);
                w.BeginObject();
-               w.Key("quotas");
+               w.Key("tiers");
                w.BeginArray();
-               for (const auto& q : jobs->ListQuotas(queue.value_or(""))) WriteQuota(w, q);
+               for (const auto& t : jobs->ListTiers()) WriteTier(w, t);
                w.EndArray();
                w.EndObject();
                respond(HttpResponse::Json(std::move(body)));
-               return Status::Ok();
              }));
-  router.Add(HttpMethod::kPut, quotas, [jobs](HttpRequest& req, Responder respond) {
-    auto q = jobs->PutQuota(req.body);
-    if (!q.ok()) return respond(ErrorResponse(q.status()));
-    for (const auto& s : jobs->ListQuotas(q->queue)) {
-      if (s.quota.team != q->team) continue;
-      std::string body;
-      JsonWriter w(&body);
-      w.BeginObject();
-      w.Key("quota");
-      WriteQuota(w, s);
-      w.EndObject();
-      return respond(HttpResponse::Json(std::move(body)));
-    }
-    respond(HttpResponse::Json("{}"));
-  });
-  router.Add(HttpMethod::kDelete, quotas,
-             FieldsHandler([jobs](const RequestFields& f, Responder respond) -> Status {
-               TAMGA_ASSIGN_OR_RETURN(std::string queue, f.RequiredString("queue"));
-               TAMGA_ASSIGN_OR_RETURN(std::string team, f.RequiredString("team"));
-               TAMGA_RETURN_IF_ERROR(jobs->DeleteQuota(queue, team));
+  router.Add(HttpMethod::kPut, tiers, Forwarded(ctx, [jobs](HttpRequest& req, Responder respond) {
+               auto tier = ParseResourceTier(req.body);
+               if (!tier.ok()) return respond(ErrorResponse(tier.status()));
+               auto put = jobs->PutTier(std::move(*tier));
+               if (!put.ok()) return respond(ErrorResponse(put.status()));
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               w.Key("tier");
+               WriteTier(w, *put);
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+             }));
+  router.AddPrefix(HttpMethod::kDelete, tiers + "/",
+                   Forwarded(ctx, [jobs](HttpRequest& req, Responder respond) {
+                     std::string name = req.path_params.empty() ? "" : req.path_params[0];
+                     Status s = jobs->DeleteTier(name);
+                     respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
+                   }));
+
+  router.Add(HttpMethod::kGet, quotas,
+             Forwarded(ctx, FieldsHandler([jobs](const RequestFields& f, Responder respond) -> Status {
+                         TAMGA_ASSIGN_OR_RETURN(auto queue, f.OptString("queue"));
+                         std::string body;
+                         JsonWriter w(&body);
+                         w.BeginObject();
+                         w.Key("quotas");
+                         w.BeginArray();
+                         for (const auto& q : jobs->ListQuotas(queue.value_or(""))) WriteQuota(w, q);
+                         w.EndArray();
+                         w.EndObject();
+                         respond(HttpResponse::Json(std::move(body)));
+                         return Status::Ok();
+                       })));
+  router.Add(HttpMethod::kPut, quotas, Forwarded(ctx, [jobs](HttpRequest& req, Responder respond) {
+               auto q = jobs->PutQuota(req.body);
+               if (!q.ok()) return respond(ErrorResponse(q.status()));
+               for (const auto& s : jobs->ListQuotas(q->queue)) {
+                 if (s.quota.team != q->team) continue;
+                 std::string body;
+                 JsonWriter w(&body);
+                 w.BeginObject();
+                 w.Key("quota");
+                 WriteQuota(w, s);
+                 w.EndObject();
+                 return respond(HttpResponse::Json(std::move(body)));
+               }
                respond(HttpResponse::Json("{}"));
-               return Status::Ok();
              }));
+  router.Add(HttpMethod::kDelete, quotas,
+             Forwarded(ctx, FieldsHandler([jobs](const RequestFields& f, Responder respond) -> Status {
+                         TAMGA_ASSIGN_OR_RETURN(std::string queue, f.RequiredString("queue"));
+                         TAMGA_ASSIGN_OR_RETURN(std::string team, f.RequiredString("team"));
+                         TAMGA_RETURN_IF_ERROR(jobs->DeleteQuota(queue, team));
+                         respond(HttpResponse::Json("{}"));
+                         return Status::Ok();
+                       })));
 }
 
 }  // namespace tamga

@@ -298,20 +298,20 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
 
   // ---- queues
   router.Add(HttpMethod::kPost, base + "/queues",
-             BodyHandler([jobs](HttpRequest&, const RequestFields& b, Responder respond) {
-               return PostQueue(jobs, b, std::move(respond));
+             Forwarded(ctx, BodyHandler([jobs](HttpRequest&, const RequestFields& b, Responder respond) {
+                         return PostQueue(jobs, b, std::move(respond));
+                       })));
+  router.Add(HttpMethod::kGet, base + "/queues", Forwarded(ctx, [jobs](HttpRequest&, Responder respond) {
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               w.Key("queues");
+               w.BeginArray();
+               for (const auto& q : jobs->ListQueues()) WriteQueue(w, q);
+               w.EndArray();
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
              }));
-  router.Add(HttpMethod::kGet, base + "/queues", [jobs](HttpRequest&, Responder respond) {
-    std::string body;
-    JsonWriter w(&body);
-    w.BeginObject();
-    w.Key("queues");
-    w.BeginArray();
-    for (const auto& q : jobs->ListQueues()) WriteQueue(w, q);
-    w.EndArray();
-    w.EndObject();
-    respond(HttpResponse::Json(std::move(body)));
-  });
 
   // ---- jobs (users)
   // With auth on the submitter owns the job (the tamga.owner tag, whatever the client sent) and needs EDIT on
@@ -339,132 +339,141 @@ void RegisterJobRoutes(Router& router, const RouteContext& ctx) {
     }
     return Status::Ok();
   };
-  router.Add(HttpMethod::kPost, base + "/jobs", [jobs, own](HttpRequest& req, Responder respond) {
-    auto spec = ParseJobSpec(req.body);
-    if (!spec.ok()) return respond(ErrorResponse(spec.status()));
-    if (Status s = own(req, &*spec); !s.ok()) return respond(ErrorResponse(s));
-    jobs->Submit(std::move(*spec),
-                 [respond](Result<Job> j) { respond(j.ok() ? JobResponse(*j) : ErrorResponse(j.status())); });
-  });
-  router.Add(HttpMethod::kPost, base + "/jobs/batch", [jobs, own](HttpRequest& req, Responder respond) {
-    auto specs = ParseJobSpecBatch(req.body);
-    if (!specs.ok()) return respond(ErrorResponse(specs.status()));
-    for (auto& spec : *specs) {
-      if (Status s = own(req, &spec); !s.ok()) return respond(ErrorResponse(s));
-    }
-    jobs->SubmitBatch(std::move(*specs), [respond](Result<std::vector<Job>> list) {
-      respond(list.ok() ? JobListResponse(*list) : ErrorResponse(list.status()));
-    });
-  });
-  router.Add(HttpMethod::kGet, base + "/jobs",
-             FieldsHandler([jobs](const RequestFields& f, Responder respond) -> Status {
-               JobListQuery q;
-               TAMGA_ASSIGN_OR_RETURN(auto queue, f.OptString("queue"));
-               TAMGA_ASSIGN_OR_RETURN(auto state, f.OptString("state"));
-               q.queue = queue.value_or("");
-               q.state = state.value_or("");
-               if (!q.state.empty() && !ParseJobState(q.state))
-                 return InvalidArgument("unknown state '" + std::string(Utf8Prefix(q.state, 32)) + "'");
-               TAMGA_ASSIGN_OR_RETURN(q.max_results, IntParam(f, "max_results", 100, 1, 10000));
-               TAMGA_ASSIGN_OR_RETURN(auto list, jobs->List(q));
-               respond(JobListResponse(list));
-               return Status::Ok();
+  router.Add(HttpMethod::kPost, base + "/jobs",
+             Forwarded(ctx, [jobs, own](HttpRequest& req, Responder respond) {
+               auto spec = ParseJobSpec(req.body);
+               if (!spec.ok()) return respond(ErrorResponse(spec.status()));
+               if (Status s = own(req, &*spec); !s.ok()) return respond(ErrorResponse(s));
+               jobs->Submit(std::move(*spec), [respond](Result<Job> j) {
+                 respond(j.ok() ? JobResponse(*j) : ErrorResponse(j.status()));
+               });
              }));
-  router.AddPrefix(HttpMethod::kGet, base + "/jobs/", [jobs, ctx](HttpRequest& req, Responder respond) {
-    auto p = ParseJobPath(req);
-    if (!p.ok()) return respond(ErrorResponse(p.status()));
-    if (p->action.empty()) {
-      auto j = jobs->Get(p->id);
-      return respond(j.ok() ? JobResponse(*j) : ErrorResponse(j.status()));
-    }
-    if (p->action != "logs") return respond(ErrorResponse(NotFound("unknown job route")));
-    auto f = RequestFields::From(req);
-    if (!f.ok()) return respond(ErrorResponse(f.status()));
-    auto after = IntParam(*f, "after", 0, 0, INT64_MAX);
-    auto wait = IntParam(*f, "wait_ms", 0, 0, 60000);
-    if (!after.ok()) return respond(ErrorResponse(after.status()));
-    if (!wait.ok()) return respond(ErrorResponse(wait.status()));
-    std::shared_ptr<void> ticket;
-    if (*wait > 0) {
-      ticket = EnterLongPoll(ctx, req);
-      if (!ticket) return respond(ErrorResponse(TooManyLongPolls()));
-    }
-    jobs->ReadLogs(p->id, *after, *wait, [respond, ticket](Result<LogsPage> page) {
-      if (!page.ok()) return respond(ErrorResponse(page.status()));
-      std::string body;
-      WriteLogsPage(*page, &body);
-      respond(HttpResponse::Json(std::move(body)));
-    });
-  });
+  router.Add(HttpMethod::kPost, base + "/jobs/batch",
+             Forwarded(ctx, [jobs, own](HttpRequest& req, Responder respond) {
+               auto specs = ParseJobSpecBatch(req.body);
+               if (!specs.ok()) return respond(ErrorResponse(specs.status()));
+               for (auto& spec : *specs) {
+                 if (Status s = own(req, &spec); !s.ok()) return respond(ErrorResponse(s));
+               }
+               jobs->SubmitBatch(std::move(*specs), [respond](Result<std::vector<Job>> list) {
+                 respond(list.ok() ? JobListResponse(*list) : ErrorResponse(list.status()));
+               });
+             }));
+  router.Add(
+      HttpMethod::kGet, base + "/jobs",
+      Forwarded(ctx, FieldsHandler([jobs](const RequestFields& f, Responder respond) -> Status {
+                  JobListQuery q;
+                  TAMGA_ASSIGN_OR_RETURN(auto queue, f.OptString("queue"));
+                  TAMGA_ASSIGN_OR_RETURN(auto state, f.OptString("state"));
+                  q.queue = queue.value_or("");
+                  q.state = state.value_or("");
+                  if (!q.state.empty() && !ParseJobState(q.state))
+                    return InvalidArgument("unknown state '" + std::string(Utf8Prefix(q.state, 32)) + "'");
+                  TAMGA_ASSIGN_OR_RETURN(q.max_results, IntParam(f, "max_results", 100, 1, 10000));
+                  TAMGA_ASSIGN_OR_RETURN(auto list, jobs->List(q));
+                  respond(JobListResponse(list));
+                  return Status::Ok();
+                })));
+  router.AddPrefix(HttpMethod::kGet, base + "/jobs/",
+                   Forwarded(ctx, [jobs, ctx](HttpRequest& req, Responder respond) {
+                     auto p = ParseJobPath(req);
+                     if (!p.ok()) return respond(ErrorResponse(p.status()));
+                     if (p->action.empty()) {
+                       auto j = jobs->Get(p->id);
+                       return respond(j.ok() ? JobResponse(*j) : ErrorResponse(j.status()));
+                     }
+                     if (p->action != "logs") return respond(ErrorResponse(NotFound("unknown job route")));
+                     auto f = RequestFields::From(req);
+                     if (!f.ok()) return respond(ErrorResponse(f.status()));
+                     auto after = IntParam(*f, "after", 0, 0, INT64_MAX);
+                     auto wait = IntParam(*f, "wait_ms", 0, 0, 60000);
+                     if (!after.ok()) return respond(ErrorResponse(after.status()));
+                     if (!wait.ok()) return respond(ErrorResponse(wait.status()));
+                     std::shared_ptr<void> ticket;
+                     if (*wait > 0) {
+                       ticket = EnterLongPoll(ctx, req);
+                       if (!ticket) return respond(ErrorResponse(TooManyLongPolls()));
+                     }
+                     jobs->ReadLogs(p->id, *after, *wait, [respond, ticket](Result<LogsPage> page) {
+                       if (!page.ok()) return respond(ErrorResponse(page.status()));
+                       std::string body;
+                       WriteLogsPage(*page, &body);
+                       respond(HttpResponse::Json(std::move(body)));
+                     });
+                   }));
   router.AddPrefix(
       HttpMethod::kPost, base + "/jobs/",
-      BodyHandler([jobs, ctx](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
-        TAMGA_ASSIGN_OR_RETURN(JobPath p, ParseJobPath(req));
-        if (p.action == "abort") {
-          if (ctx.auth && req.principal && !req.principal->is_admin) {
-            TAMGA_ASSIGN_OR_RETURN(Job current, jobs->Get(p.id));
-            auto owner = current.spec.tags.find(kOwnerTag);
-            bool submitter = owner != current.spec.tags.end() && owner->second == req.principal->username;
-            if (!submitter &&
-                !Allows(ctx.auth->Effective(*req.principal, ObjectKind::kQueue, current.spec.queue),
-                        Permission::kManage)) {
-              return PermissionDenied(
-                  "Permission denied: a job is aborted by its submitter or a MANAGE holder on "
-                  "its queue.");
+      Forwarded(
+          ctx,
+          BodyHandler([jobs, ctx](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
+            TAMGA_ASSIGN_OR_RETURN(JobPath p, ParseJobPath(req));
+            if (p.action == "abort") {
+              if (ctx.auth && req.principal && !req.principal->is_admin) {
+                TAMGA_ASSIGN_OR_RETURN(Job current, jobs->Get(p.id));
+                auto owner = current.spec.tags.find(kOwnerTag);
+                bool submitter = owner != current.spec.tags.end() && owner->second == req.principal->username;
+                if (!submitter &&
+                    !Allows(ctx.auth->Effective(*req.principal, ObjectKind::kQueue, current.spec.queue),
+                            Permission::kManage)) {
+                  return PermissionDenied(
+                      "Permission denied: a job is aborted by its submitter or a MANAGE holder on "
+                      "its queue.");
+                }
+              }
+              TAMGA_ASSIGN_OR_RETURN(Job j, jobs->Abort(p.id));
+              respond(JobResponse(j));
+              return Status::Ok();
             }
-          }
-          TAMGA_ASSIGN_OR_RETURN(Job j, jobs->Abort(p.id));
-          respond(JobResponse(j));
-          return Status::Ok();
-        }
-        return PostJobAction(jobs, ctx.auth, p, b, std::move(respond));
-      }));
+            return PostJobAction(jobs, ctx.auth, p, b, std::move(respond));
+          })));
 
   // ---- agents
-  router.Add(HttpMethod::kPost, base + "/agents/register",
-             BodyHandler([jobs](HttpRequest&, const RequestFields& b, Responder respond) -> Status {
-               TAMGA_ASSIGN_OR_RETURN(AgentReport report, ReportOf(b));
-               TAMGA_ASSIGN_OR_RETURN(auto id, StrField(b, "agent_id"));
-               if (id && id->size() > 64) return InvalidArgument("field 'agent_id' is longer than 64");
-               TAMGA_ASSIGN_OR_RETURN(std::string assigned,
-                                      jobs->RegisterAgent(id.value_or(""), std::move(report)));
+  router.Add(
+      HttpMethod::kPost, base + "/agents/register",
+      Forwarded(ctx, BodyHandler([jobs](HttpRequest&, const RequestFields& b, Responder respond) -> Status {
+                  TAMGA_ASSIGN_OR_RETURN(AgentReport report, ReportOf(b));
+                  TAMGA_ASSIGN_OR_RETURN(auto id, StrField(b, "agent_id"));
+                  if (id && id->size() > 64) return InvalidArgument("field 'agent_id' is longer than 64");
+                  TAMGA_ASSIGN_OR_RETURN(std::string assigned,
+                                         jobs->RegisterAgent(id.value_or(""), std::move(report)));
+                  std::string body;
+                  JsonWriter w(&body);
+                  w.BeginObject();
+                  w.Field("agent_id", assigned);
+                  w.EndObject();
+                  respond(HttpResponse::Json(std::move(body)));
+                  return Status::Ok();
+                })));
+  router.Add(HttpMethod::kGet, base + "/agents", Forwarded(ctx, [jobs](HttpRequest&, Responder respond) {
                std::string body;
                JsonWriter w(&body);
                w.BeginObject();
-               w.Field("agent_id", assigned);
+               w.Key("agents");
+               w.BeginArray();
+               for (const auto& a : jobs->ListAgents()) {
+                 w.BeginObject();
+                 w.Field("id", a.id);
+                 w.FieldBool("live", a.live);
+                 w.FieldInt("last_seen_ms", a.last_seen_ms);
+                 w.Key("jobs");
+                 w.BeginArray();
+                 for (const auto& id : a.jobs) w.String(id);
+                 w.EndArray();
+                 w.Key("report");
+                 w.Raw(AgentReportJson(a.report));
+                 w.EndObject();
+               }
+               w.EndArray();
                w.EndObject();
                respond(HttpResponse::Json(std::move(body)));
-               return Status::Ok();
              }));
-  router.Add(HttpMethod::kGet, base + "/agents", [jobs](HttpRequest&, Responder respond) {
-    std::string body;
-    JsonWriter w(&body);
-    w.BeginObject();
-    w.Key("agents");
-    w.BeginArray();
-    for (const auto& a : jobs->ListAgents()) {
-      w.BeginObject();
-      w.Field("id", a.id);
-      w.FieldBool("live", a.live);
-      w.FieldInt("last_seen_ms", a.last_seen_ms);
-      w.Key("jobs");
-      w.BeginArray();
-      for (const auto& id : a.jobs) w.String(id);
-      w.EndArray();
-      w.Key("report");
-      w.Raw(AgentReportJson(a.report));
-      w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-    respond(HttpResponse::Json(std::move(body)));
-  });
-  router.AddPrefix(
-      HttpMethod::kPost, base + "/agents/",
-      BodyHandler([jobs, ctx](HttpRequest& req, const RequestFields& b, Responder respond) -> Status {
-        std::string rest = req.path_params.empty() ? "" : req.path_params[0];
-        return PostAgentAction(jobs, ctx.auth, EnterLongPoll(ctx, req), rest, b, std::move(respond));
-      }));
+  router.AddPrefix(HttpMethod::kPost, base + "/agents/",
+                   Forwarded(ctx, BodyHandler([jobs, ctx](HttpRequest& req, const RequestFields& b,
+                                                          Responder respond) -> Status {
+                               std::string rest = req.path_params.empty() ? "" : req.path_params[0];
+                               return PostAgentAction(jobs, ctx.auth, EnterLongPoll(ctx, req), rest, b,
+                                                      std::move(respond));
+                             })));
 }
 
 }  // namespace tamga

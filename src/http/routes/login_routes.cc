@@ -24,7 +24,7 @@ namespace {
 
 constexpr std::string_view kLoginCsrfCookie = "tamga_login";
 
-// The login form's anti-CSRF value: random, expiring in 10 minutes, signed with a key of this process (an
+// The login form's anti-CSRF value: random, expiring in 10 minutes, signed with the store's shared key (an
 // attacker cannot pick it, as they could a bare double-submit value). "<random>.<expiry s>.<HMAC>".
 std::string MakeLoginNonce(const std::string& key, int64_t now_ms) {
   std::string payload = RandomUrlToken(16) + "." + std::to_string(now_ms / 1000 + 600);
@@ -141,7 +141,8 @@ HttpResponse LoginPageResponse(const RouteContext& ctx, const std::string& key, 
 void RegisterLoginRoutes(Router& router, const RouteContext& ctx) {
   if (ctx.auth == nullptr) return;
   AuthService* auth = ctx.auth;
-  auto key = std::make_shared<const std::string>(RandomUrlToken(32));  // signs login-form nonces
+  // Signs login-form nonces: a key every replica shares (the form may be posted to another one).
+  auto key = std::make_shared<const std::string>(auth->login_form_key());
   // Sign-ins that talk to the issuer run here: a few threads and a bounded queue (429 beyond), never a
   // thread per request.
   BoundedExecutor::Options po;

@@ -37,4 +37,13 @@ void GrantCreator(const RouteContext& ctx, const HttpRequest& req, ObjectKind ki
   if (ctx.auth != nullptr && req.principal) ctx.auth->GrantCreator(*req.principal, kind, id);
 }
 
+Handler Forwarded(const RouteContext& ctx, Handler handler) {
+  LeaderForwarder* forward = ctx.job_leader;
+  if (forward == nullptr) return handler;
+  return [forward, handler = std::move(handler)](HttpRequest& req, Responder respond) {
+    if (forward->Forward(req, respond)) return;
+    handler(req, std::move(respond));
+  };
+}
+
 }  // namespace tamga

@@ -10,6 +10,7 @@
 #include "core/metrics.h"
 #include "deploy/deploy_service.h"
 #include "http/http_types.h"
+#include "http/leader_forwarder.h"
 #include "http/long_poll_gate.h"
 #include "http/request_fields.h"
 #include "http/router.h"
@@ -42,7 +43,13 @@ struct RouteContext {
   const UiAssets* ui = nullptr;
   RunChangeFeed* run_changes = nullptr;  // live charts' long-polls; null: no waiting  // the web UI's assets
                                          // (embedded or --ui-dir); null: no UI routes
+  // Several replicas: the job scheduler runs on the leader; elsewhere its routes are forwarded there
+  // (http/leader_forwarder.h). Null: this process always runs it.
+  LeaderForwarder* job_leader = nullptr;
 };
+
+// The handler, or (several replicas, this one not leading) a forward of the request to the leader.
+Handler Forwarded(const RouteContext& ctx, Handler handler);
 
 // Access control inside handlers (docs/identity.md); all no-ops when auth is off. The experiments a search
 // may list (null = all); the registered-model scope of a registry search; MANAGE for an object's creator.

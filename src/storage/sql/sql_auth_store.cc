@@ -64,6 +64,8 @@ class SqlAuthStore final : public AuthStore {
       TAMGA_RETURN_IF_ERROR(g->Bind(1, std::to_string(id)).Run());
       TAMGA_ASSIGN_OR_RETURN(auto t, db_->Prepare("DELETE FROM access_tokens WHERE user_id = ?1"));
       TAMGA_RETURN_IF_ERROR(t->Bind(1, id).Run());
+      TAMGA_ASSIGN_OR_RETURN(auto bs, db_->Prepare("DELETE FROM browser_sessions WHERE user_id = ?1"));
+      TAMGA_RETURN_IF_ERROR(bs->Bind(1, id).Run());
       TAMGA_ASSIGN_OR_RETURN(auto u, db_->Prepare("DELETE FROM users WHERE id = ?1"));
       TAMGA_RETURN_IF_ERROR(u->Bind(1, id).Run());
       if (db_->Changes() == 0) return NotFound("User with id " + std::to_string(id) + " not found");
@@ -175,10 +177,23 @@ class SqlAuthStore final : public AuthStore {
 
   Status RenameGrantObject(const std::string& kind, const std::string& from, const std::string& to) override {
     std::lock_guard<std::mutex> l(mu_);
-    TAMGA_ASSIGN_OR_RETURN(auto s,
-                           db_->Prepare("UPDATE OR REPLACE grants SET object_id = ?3 WHERE object_kind = ?1 "
-                                        "AND object_id = ?2"));
-    return s->Bind(1, kind).Bind(2, from).Bind(3, to).Run();
+    // The renamed object's grants replace any its new name already had (one transaction, both engines).
+    TAMGA_RETURN_IF_ERROR(db_->BeginWrite());
+    Status st = [&]() -> Status {
+      TAMGA_ASSIGN_OR_RETURN(
+          auto d, db_->Prepare("DELETE FROM grants WHERE object_kind = ?1 AND object_id = ?3 AND "
+                               "(subject_kind, subject_id) IN (SELECT subject_kind, subject_id FROM grants "
+                               "WHERE object_kind = ?1 AND object_id = ?2)"));
+      TAMGA_RETURN_IF_ERROR(d->Bind(1, kind).Bind(2, from).Bind(3, to).Run());
+      TAMGA_ASSIGN_OR_RETURN(
+          auto u, db_->Prepare("UPDATE grants SET object_id = ?3 WHERE object_kind = ?1 AND object_id = ?2"));
+      return u->Bind(1, kind).Bind(2, from).Bind(3, to).Run();
+    }();
+    if (!st.ok()) {
+      (void)db_->Exec("ROLLBACK");
+      return st;
+    }
+    return db_->Exec("COMMIT");
   }
 
   Result<std::vector<TeamMemberRecord>> ListTeamMembers() override {
@@ -208,6 +223,128 @@ class SqlAuthStore final : public AuthStore {
     TAMGA_RETURN_IF_ERROR(s->Bind(1, team).Bind(2, user_id).Run());
     if (db_->Changes() == 0) return NotFound("No such team member");
     return Status::Ok();
+  }
+
+  Status PutSession(const SessionRecord& r) override {
+    std::lock_guard<std::mutex> l(mu_);
+    std::string teams;
+    for (const auto& t : r.teams) teams += (teams.empty() ? "" : "\n") + t;
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("INSERT INTO browser_sessions(id_digest, user_id, csrf_token, oidc, "
+                                        "oidc_admin, teams, last_seen_ms, expires_ms) VALUES "
+                                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    s->Bind(1, r.id_digest).Bind(2, r.user_id).Bind(3, r.csrf_token).Bind(4, r.oidc ? 1 : 0);
+    return s->Bind(5, r.oidc_admin ? 1 : 0)
+        .Bind(6, teams)
+        .Bind(7, r.last_seen_ms)
+        .Bind(8, r.expires_ms)
+        .Run();
+  }
+
+  Result<std::optional<SessionRecord>> GetSession(const std::string& id_digest) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("SELECT user_id, csrf_token, oidc, oidc_admin, teams, last_seen_ms, "
+                                        "expires_ms FROM browser_sessions WHERE id_digest = ?1"));
+    s->Bind(1, id_digest);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return std::optional<SessionRecord>();
+    SessionRecord r;
+    r.id_digest = id_digest;
+    r.user_id = s->Int(0);
+    r.csrf_token = s->Text(1);
+    r.oidc = s->Int(2) != 0;
+    r.oidc_admin = s->Int(3) != 0;
+    std::string teams = s->Text(4);
+    for (size_t at = 0; at < teams.size();) {
+      size_t nl = teams.find('\n', at);
+      if (nl == std::string::npos) nl = teams.size();
+      r.teams.push_back(teams.substr(at, nl - at));
+      at = nl + 1;
+    }
+    r.last_seen_ms = s->Int(5);
+    r.expires_ms = s->Int(6);
+    return std::optional<SessionRecord>(std::move(r));
+  }
+
+  Status TouchSessions(const std::vector<std::pair<std::string, int64_t>>& last_seen) override {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [digest, ms] : last_seen) {
+      TAMGA_ASSIGN_OR_RETURN(
+          auto s, db_->Prepare("UPDATE browser_sessions SET last_seen_ms = ?2 WHERE id_digest = ?1 "
+                               "AND last_seen_ms < ?2"));
+      TAMGA_RETURN_IF_ERROR(s->Bind(1, digest).Bind(2, ms).Run());
+    }
+    return Status::Ok();
+  }
+
+  Status DeleteSession(const std::string& id_digest) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM browser_sessions WHERE id_digest = ?1"));
+    return s->Bind(1, id_digest).Run();
+  }
+
+  Status DeleteSessionsOf(int64_t user_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM browser_sessions WHERE user_id = ?1"));
+    return s->Bind(1, user_id).Run();
+  }
+
+  Status DeleteEndedSessions(int64_t now, int64_t idle_before) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s, db_->Prepare("DELETE FROM browser_sessions WHERE expires_ms <= ?1 OR "
+                                                "last_seen_ms < ?2"));
+    TAMGA_RETURN_IF_ERROR(s->Bind(1, now).Bind(2, idle_before).Run());
+    TAMGA_ASSIGN_OR_RETURN(auto p, db_->Prepare("DELETE FROM oidc_pending_logins WHERE expires_ms <= ?1"));
+    return p->Bind(1, now).Run();
+  }
+
+  Status PutPendingLogin(const PendingLoginRecord& p) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("INSERT INTO oidc_pending_logins(state_digest, verifier, nonce, "
+                                        "return_to, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    return s->Bind(1, p.state_digest)
+        .Bind(2, p.verifier)
+        .Bind(3, p.nonce)
+        .Bind(4, p.return_to)
+        .Bind(5, p.expires_ms)
+        .Run();
+  }
+
+  Result<std::optional<PendingLoginRecord>> TakePendingLogin(const std::string& state_digest,
+                                                             int64_t now) override {
+    std::lock_guard<std::mutex> l(mu_);
+    // DELETE ... RETURNING: two callbacks with one state (a replay, or two replicas) get it once.
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("DELETE FROM oidc_pending_logins WHERE state_digest = ?1 RETURNING "
+                                        "verifier, nonce, return_to, expires_ms"));
+    s->Bind(1, state_digest);
+    TAMGA_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) return std::optional<PendingLoginRecord>();
+    PendingLoginRecord r;
+    r.state_digest = state_digest;
+    r.verifier = s->Text(0);
+    r.nonce = s->Text(1);
+    r.return_to = s->Text(2);
+    r.expires_ms = s->Int(3);
+    TAMGA_RETURN_IF_ERROR(s->Step().status());
+    if (r.expires_ms <= now) return std::optional<PendingLoginRecord>();
+    return std::optional<PendingLoginRecord>(std::move(r));
+  }
+
+  Result<std::string> SharedSecret(const std::string& name, const std::string& candidate) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto put, db_->Prepare("INSERT INTO server_secrets(name, value) VALUES (?1, ?2) "
+                                                  "ON CONFLICT(name) DO NOTHING"));
+    TAMGA_RETURN_IF_ERROR(put->Bind(1, name).Bind(2, candidate).Run());
+    TAMGA_ASSIGN_OR_RETURN(auto get, db_->Prepare("SELECT value FROM server_secrets WHERE name = ?1"));
+    get->Bind(1, name);
+    TAMGA_ASSIGN_OR_RETURN(bool row, get->Step());
+    if (!row) return Internal("secret " + name + " missing after it was stored");
+    std::string value = get->Text(0);
+    TAMGA_RETURN_IF_ERROR(get->Step().status());
+    return value;
   }
 
   Status AppendAudit(const std::vector<AuditRecord>& rows) override {

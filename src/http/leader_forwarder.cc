@@ -1,0 +1,91 @@
+#include "http/leader_forwarder.h"
+
+#include <set>
+
+#include "core/log.h"
+#include "http/http_types.h"
+#include "net/http_client.h"
+
+namespace tamga {
+namespace {
+
+const char* MethodName(HttpMethod m) {
+  switch (m) {
+    case HttpMethod::kGet:
+      return "GET";
+    case HttpMethod::kPost:
+      return "POST";
+    case HttpMethod::kPut:
+      return "PUT";
+    case HttpMethod::kPatch:
+      return "PATCH";
+    case HttpMethod::kDelete:
+      return "DELETE";
+    case HttpMethod::kHead:
+      return "HEAD";
+    default:
+      return "GET";
+  }
+}
+
+HttpResponse Moving(const std::string& why) {
+  HttpResponse r = ErrorResponse(Unavailable(why));
+  r.headers.push_back({"Retry-After", "2"});
+  return r;
+}
+
+}  // namespace
+
+LeaderForwarder::LeaderForwarder(Options options, std::function<std::optional<std::string>()> leader_url)
+    : options_(options), leader_url_(std::move(leader_url)) {
+  BoundedExecutor::Options eo;
+  eo.name = "leader-forward";
+  eo.threads = options_.threads;
+  eo.max_queued = options_.max_queued;
+  pool_ = std::make_unique<BoundedExecutor>(eo);
+}
+
+bool LeaderForwarder::Forward(HttpRequest& req, Responder& respond) {
+  std::optional<std::string> leader = leader_url_();
+  if (!leader) return false;
+  if (!req.Header(kForwardedHeader).empty() || leader->empty()) {
+    respond(Moving("The job scheduler is moving to another replica; retry shortly."));
+    return true;
+  }
+  // End-to-end headers only: the connection's own (length, encoding, host) are the client's business.
+  static const std::set<std::string> kHopByHop = {"connection", "keep-alive", "transfer-encoding", "te",
+                                                  "trailer",    "upgrade",    "content-length",    "host",
+                                                  "expect",     "proxy-authorization"};
+  auto call = std::make_shared<HttpClientRequest>();
+  call->method = MethodName(req.method);
+  call->url = *leader + req.target;
+  for (const auto& [k, v] : req.headers)
+    if (!kHopByHop.count(k) && k != kForwardedHeader) call->headers.push_back({k, v});
+  call->headers.push_back({kForwardedHeader, "1"});
+  if (!req.remote_addr.empty()) call->headers.push_back({"x-forwarded-for", req.remote_addr});
+  call->body = std::move(req.body);
+  call->timeout_ms = options_.timeout_ms;
+  call->max_response_bytes = options_.max_response_bytes;
+  auto done = std::make_shared<Responder>(std::move(respond));
+  bool queued = pool_->TrySubmit([call, done] {
+    auto res = HttpCall(*call);
+    if (!res.ok()) {
+      TAMGA_LOG(kWarn, "forwarding to the leader failed", {{"error", res.status().ToString()}});
+      (*done)(Moving("The replica running the job scheduler did not answer; retry shortly."));
+      return;
+    }
+    HttpResponse out;
+    out.status = res->status;
+    out.body = std::move(res->body);
+    out.content_type = res->Header("content-type");
+    for (const char* h : {"retry-after", "www-authenticate", "cache-control"}) {
+      std::string v = res->Header(h);
+      if (!v.empty()) out.headers.push_back({h, v});
+    }
+    (*done)(std::move(out));
+  });
+  if (!queued) (*done)(Moving("Too many requests waiting for the job scheduler's replica; retry shortly."));
+  return true;
+}
+
+}  // namespace tamga
