@@ -53,6 +53,23 @@ PY
   stop_server
 done
 
+# Two replicas on the one PostgreSQL, each taking half the clients (docs/scale-out.md): combined log-metric
+# throughput beside the single replica's figure above. On a machine this small the replicas, PostgreSQL and
+# the load generators share the same cores.
+reset_pg
+start_server "$WORK/replica-a" --backend-store-uri "$TAMGA_TEST_PG_URI"; PID_A=$SERVER_PID; API_A=$API
+start_server "$WORK/replica-b" --backend-store-uri "$TAMGA_TEST_PG_URI"; PID_B=$SERVER_PID; API_B=$API
+RID=$(curl -s -X POST -H 'Content-Type: application/json' "$API_A/runs/create" -d '{"experiment_id":"0"}' | json_field 'd["run"]["info"]["run_id"]')
+printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [[{"run_id":"%s","key":"loss","value":0.25,"timestamp":1700000000000,"step":1}]]\n' "$RID" > "$WORK/lm2.lua"
+wrk -t1 -c32 -d"${SECS}s" -s "$WORK/lm2.lua" "$API_A/runs/log-metric" > "$WORK/wrk-a.txt" &
+WA=$!
+wrk -t1 -c32 -d"${SECS}s" -s "$WORK/lm2.lua" "$API_B/runs/log-metric" > "$WORK/wrk-b.txt"
+wait $WA
+RA=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk-a.txt"); RB=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk-b.txt")
+printf -- "-- 2 replicas log-metric %9.0f req/s combined (%.0f + %.0f), one run, 32 connections each\n" \
+  "$(python3 -c "print($RA + $RB)")" "$RA" "$RB"
+kill "$PID_A" "$PID_B"; wait "$PID_A" "$PID_B" 2>/dev/null || true; SERVER_PID=""
+
 for backend in sqlite postgres; do
   if [ "$backend" = postgres ]; then reset_pg; TARGET=$TAMGA_TEST_PG_URI; args=(--backend-store-uri "$TAMGA_TEST_PG_URI")
   else TARGET=$WORK/reads-sqlite; args=(); fi
