@@ -273,21 +273,6 @@ Status CopyTable(SqlDb& src, SqlDb& dst, const std::string& table, const std::ve
 }
 
 // New rows on PostgreSQL continue after the copied ids.
-Status MoveSequencesPast(SqlDb& db) {
-  if (db.dialect() != SqlDialect::kPostgres) return Status::Ok();  // SQLite's rowids follow the max already
-  TAMGA_ASSIGN_OR_RETURN(auto s,
-                         db.PrepareUncached("SELECT table_name, column_name FROM information_schema.columns "
-                                            "WHERE table_schema = current_schema() AND column_default LIKE "
-                                            "'nextval(%'"));
-  std::vector<std::pair<std::string, std::string>> serials;
-  TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) { serials.emplace_back(r.Text(0), r.Text(1)); }));
-  for (const auto& [t, c] : serials) {
-    std::string sql = "SELECT setval(pg_get_serial_sequence('" + t + "', '" + c +
-                      "'), COALESCE((SELECT MAX(" + c + ") FROM " + t + "), 0) + 1, false)";
-    TAMGA_RETURN_IF_ERROR(db.Exec(sql.c_str()));
-  }
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -330,7 +315,7 @@ Result<MigrateReport> MigrateStores(const MigrateOptions& o, Clock* clock, Rando
           " on both sides");
       report.tables.push_back(a);
     }
-    TAMGA_RETURN_IF_ERROR(MoveSequencesPast(*dst.meta));
+    TAMGA_RETURN_IF_ERROR(MovePgSequencesPast(*dst.meta));
   }
   if (!o.artifacts_from.empty() || !o.artifacts_to.empty()) {
     if (o.artifacts_from.empty() || o.artifacts_to.empty()) {
@@ -343,6 +328,22 @@ Result<MigrateReport> MigrateStores(const MigrateOptions& o, Clock* clock, Rando
     report.artifact_bytes = a.bytes;
   }
   return report;
+}
+
+Status MovePgSequencesPast(SqlDb& db) {
+  if (db.dialect() != SqlDialect::kPostgres) return Status::Ok();  // SQLite's rowids follow the max already
+  TAMGA_ASSIGN_OR_RETURN(auto s,
+                         db.PrepareUncached("SELECT table_name, column_name FROM information_schema.columns "
+                                            "WHERE table_schema = current_schema() AND column_default LIKE "
+                                            "'nextval(%'"));
+  std::vector<std::pair<std::string, std::string>> serials;
+  TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) { serials.emplace_back(r.Text(0), r.Text(1)); }));
+  for (const auto& [t, c] : serials) {
+    std::string sql = "SELECT setval(pg_get_serial_sequence('" + t + "', '" + c +
+                      "'), COALESCE((SELECT MAX(" + c + ") FROM " + t + "), 0) + 1, false)";
+    TAMGA_RETURN_IF_ERROR(db.Exec(sql.c_str()));
+  }
+  return Status::Ok();
 }
 
 }  // namespace tamga

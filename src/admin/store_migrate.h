@@ -48,4 +48,9 @@ struct MigrateReport {
 
 Result<MigrateReport> MigrateStores(const MigrateOptions& options, Clock* clock, Random* random);
 
+class SqlDb;
+// PostgreSQL: every serial column's sequence moved past the column's largest value (after rows were written
+// with their ids). Nothing to do on SQLite.
+Status MovePgSequencesPast(SqlDb& db);
+
 }  // namespace tamga

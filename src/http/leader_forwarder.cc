@@ -53,9 +53,9 @@ bool LeaderForwarder::Forward(HttpRequest& req, Responder& respond) {
     return true;
   }
   // End-to-end headers only: the connection's own (length, encoding, host) are the client's business.
-  static const std::set<std::string> kHopByHop = {"connection", "keep-alive", "transfer-encoding", "te",
-                                                  "trailer",    "upgrade",    "content-length",    "host",
-                                                  "expect",     "proxy-authorization"};
+  static const std::set<std::string> kHopByHop = {
+      "connection", "keep-alive", "transfer-encoding",  "te", "trailer", "upgrade", "content-length",
+      "host",       "expect",     "proxy-authorization"};
   auto call = std::make_shared<HttpClientRequest>();
   call->method = MethodName(req.method);
   call->url = *leader + req.target;

@@ -1,9 +1,9 @@
 #pragma once
-// LeaderForwarder: several replicas on one PostgreSQL run one job scheduler, on the replica holding the leader
-// lock (docs/scale-out.md). On the others, the job, agent, queue, tier and quota routes hand each request to
-// the leader over HTTP and relay its answer, so every replica serves the full API. The leader authenticates
-// and authorises the request again (the identity store is shared); a request that was forwarded once is never
-// forwarded again (no ping-pong while the lock moves): it gets 503 with Retry-After instead.
+// LeaderForwarder: several replicas on one PostgreSQL run one job scheduler, on the replica holding the
+// leader lock (docs/scale-out.md). On the others, the job, agent, queue, tier and quota routes hand each
+// request to the leader over HTTP and relay its answer, so every replica serves the full API. The leader
+// authenticates and authorises the request again (the identity store is shared); a request that was forwarded
+// once is never forwarded again (no ping-pong while the lock moves): it gets 503 with Retry-After instead.
 //
 // Forwarded calls block a thread of the forwarder's own pool (agents' lease long-polls last up to 30 s); past
 // the pool and its queue, 503 with Retry-After. Thread-safe.

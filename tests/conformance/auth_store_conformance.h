@@ -50,8 +50,7 @@ TEST_P(AuthStoreConformance, UsersAreUniqueAndDeletingOneTakesItsGrantsAndTokens
   auto created = store_->CreateUser(u);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   EXPECT_EQ(store_->CreateUser(u).status().code(), StatusCode::kAlreadyExists);
-  ASSERT_TRUE(
-      store_->PutGrant({"experiment", "1", "user", std::to_string(created->id), "EDIT"}).ok());
+  ASSERT_TRUE(store_->PutGrant({"experiment", "1", "user", std::to_string(created->id), "EDIT"}).ok());
   ASSERT_TRUE(store_->DeleteUser(created->id).ok());
   EXPECT_TRUE(store_->ListUsers()->empty());
   EXPECT_TRUE(store_->ListGrants()->empty());

@@ -241,8 +241,9 @@ void PgLeaderLock::Attempt() {
       "INSERT INTO replica_leader(role, url, replica_id, since) VALUES (?1, ?2, ?3, "
       "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint) ON CONFLICT(role) DO UPDATE SET "
       "url = excluded.url, replica_id = excluded.replica_id, since = excluded.since");
-  Status s = put.ok() ? (*put)->Bind(1, options_.role).Bind(2, options_.url).Bind(3, options_.replica_id).Run()
-                      : put.status();
+  Status s = put.ok()
+                 ? (*put)->Bind(1, options_.role).Bind(2, options_.url).Bind(3, options_.replica_id).Run()
+                 : put.status();
   if (!s.ok()) {
     TAMGA_LOG(kWarn, "leader lock: cannot record this replica's URL", {{"error", s.ToString()}});
     db_.reset();  // drops the lock with the session; tried again

@@ -13,10 +13,10 @@
 // calls on_lost (the session, hence the lock, is gone: another replica may lead already).
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
-#include <set>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,7 +86,8 @@ class PgLeaderLock {
   static Result<std::string> LeaderUrl(SqlDb& db, const std::string& role);
 
  private:
-  PgLeaderLock(StoreUri uri, Options options, std::function<void()> on_acquired, std::function<void()> on_lost);
+  PgLeaderLock(StoreUri uri, Options options, std::function<void()> on_acquired,
+               std::function<void()> on_lost);
   void Loop();
   void Attempt();
   StoreUri uri_;
