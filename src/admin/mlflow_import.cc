@@ -2,11 +2,14 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "admin/artifact_copy.h"
+#include "admin/mlflow_rows_check.h"
 #include "admin/store_migrate.h"
 #include "core/dir_lock.h"
 #include "core/store_uri.h"
+#include "core/utf8.h"
 #include "storage/postgres/pg_db.h"
 #include "storage/postgres/pg_stores.h"
 #include "storage/sql/sql_metadata_store.h"
@@ -54,18 +57,23 @@ Result<Mlflow> OpenMlflow(const std::string& text) {
     SqliteDb::Options o;
     o.path = uri.path;
     o.read_only = true;
-    TAMGA_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(o));
-    m.db = std::move(db);
+    auto db = SqliteDb::Open(o);
+    if (!db.ok())
+      return InvalidArgument(uri.path + " is not a readable SQLite database (" + db.status().message() + ")");
+    m.db = std::move(*db);
   }
   // MLflow's schema, or a clear refusal: its Alembic version table and the columns read below.
   auto version = m.db->PrepareUncached("SELECT version_num FROM alembic_version");
   auto columns = m.db->PrepareUncached(
-      "SELECT r.run_uuid, r.name, r.lifecycle_stage, r.artifact_uri, m.is_nan, d.dataset_uuid, a.alias FROM runs r, "
-      "metrics m, datasets d, inputs i, input_tags t, model_versions v, registered_model_aliases a WHERE 1 = 0");
+      "SELECT r.run_uuid, r.name, r.lifecycle_stage, r.artifact_uri, m.is_nan, d.dataset_uuid, a.alias FROM "
+      "runs r, "
+      "metrics m, datasets d, inputs i, input_tags t, model_versions v, registered_model_aliases a WHERE 1 = "
+      "0");
   if (!version.ok() || !columns.ok() || !(*columns)->Step().ok()) {
-    return InvalidArgument(uri.Redacted() +
-                           " is not an MLflow 2.x tracking database (no alembic_version table, or tables/columns "
-                           "of MLflow's schema missing; run `mlflow db upgrade` on it first)");
+    return InvalidArgument(
+        uri.Redacted() +
+        " is not an MLflow 2.x tracking database (no alembic_version table, or tables/columns "
+        "of MLflow's schema missing; run `mlflow db upgrade` on it first)");
   }
   return m;
 }
@@ -127,17 +135,23 @@ class Importer {
     std::string out = RewriteMlflowArtifactUri(uri, o_.artifacts, &rewritten);
     if (rewritten) {
       ++report_.uris_rewritten;
+    } else if (o_.artifacts.empty() && uri.rfind("mlflow-artifacts:", 0) == 0) {
+      ++report_.uris_without_files;
     } else if (uri.rfind("mlflow-artifacts:", 0) != 0 && uri.rfind("runs:", 0) != 0 &&
                uri.rfind("models:", 0) != 0) {
-      if (++report_.uris_kept <= 5) Say("artifact URI outside the artifact root, kept as it is: " + uri);
+      if (++report_.uris_kept <= 5)
+        Say(std::string(o_.artifacts.empty() ? "artifact URI kept as it is (no --artifacts given): "
+                                             : "artifact URI outside the artifact root, kept as it is: ") +
+            uri);
     }
     return out;
   }
 
   Status Experiments() {
-    TAMGA_ASSIGN_OR_RETURN(auto s, src_.db->PrepareUncached(
-                                        "SELECT experiment_id, name, artifact_location, lifecycle_stage, "
-                                        "creation_time, last_update_time FROM experiments ORDER BY experiment_id"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s,
+        src_.db->PrepareUncached("SELECT experiment_id, name, artifact_location, lifecycle_stage, "
+                                 "creation_time, last_update_time FROM experiments ORDER BY experiment_id"));
     std::vector<Experiment> all;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       Experiment e;
@@ -172,8 +186,8 @@ class Importer {
         }
         for (const auto& tag : tags) TAMGA_RETURN_IF_ERROR(t.SetExperimentTag(e.experiment_id, tag));
         if (e.lifecycle_stage == LifecycleStage::kDeleted)
-          TAMGA_RETURN_IF_ERROR(t.SetExperimentLifecycle(e.experiment_id, LifecycleStage::kDeleted,
-                                                         e.last_update_time));
+          TAMGA_RETURN_IF_ERROR(
+              t.SetExperimentLifecycle(e.experiment_id, LifecycleStage::kDeleted, e.last_update_time));
         return Status::Ok();
       }));
       if (create) ++report_.imported.experiments;
@@ -184,10 +198,11 @@ class Importer {
 
   Result<std::vector<DatasetInput>> Inputs(const std::string& run_id) {
     TAMGA_ASSIGN_OR_RETURN(
-        auto s, src_.db->Prepare("SELECT i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, "
-                                 "d.dataset_schema, d.dataset_profile FROM inputs i JOIN datasets d ON "
-                                 "d.dataset_uuid = i.source_id WHERE i.destination_type = 'RUN' AND "
-                                 "i.destination_id = ?1 AND i.source_type = 'DATASET' ORDER BY i.input_uuid"));
+        auto s,
+        src_.db->Prepare("SELECT i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, "
+                         "d.dataset_schema, d.dataset_profile FROM inputs i JOIN datasets d ON "
+                         "d.dataset_uuid = i.source_id WHERE i.destination_type = 'RUN' AND "
+                         "i.destination_id = ?1 AND i.source_type = 'DATASET' ORDER BY i.input_uuid"));
     s->Bind(1, run_id);
     std::vector<std::pair<std::string, DatasetInput>> rows;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
@@ -208,8 +223,9 @@ class Importer {
 
   Status Metrics(WriteTxn& t, const std::string& run_id, int64_t* points) {
     TAMGA_ASSIGN_OR_RETURN(
-        auto s, src_.db->Prepare("SELECT key, value, timestamp, step, CASE WHEN is_nan THEN 1 ELSE 0 END FROM "
-                                 "metrics WHERE run_uuid = ?1 ORDER BY key, step, timestamp"));
+        auto s,
+        src_.db->Prepare("SELECT key, value, timestamp, step, CASE WHEN is_nan THEN 1 ELSE 0 END FROM "
+                         "metrics WHERE run_uuid = ?1 ORDER BY key, step, timestamp"));
     s->Bind(1, run_id);
     std::vector<MetricPoint> batch;
     Status failed = Status::Ok();
@@ -236,10 +252,11 @@ class Importer {
   }
 
   Status Runs() {
-    TAMGA_ASSIGN_OR_RETURN(auto s, src_.db->PrepareUncached(
-                                        "SELECT run_uuid, experiment_id, name, user_id, status, start_time, "
-                                        "end_time, lifecycle_stage, artifact_uri FROM runs ORDER BY start_time, "
-                                        "run_uuid"));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto s,
+        src_.db->PrepareUncached("SELECT run_uuid, experiment_id, name, user_id, status, start_time, "
+                                 "end_time, lifecycle_stage, artifact_uri FROM runs ORDER BY start_time, "
+                                 "run_uuid"));
     std::vector<RunInfo> runs;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       RunInfo info;
@@ -250,7 +267,8 @@ class Importer {
       if (!ParseRunStatus(src_.Text(r, 4), &info.status)) info.status = RunStatus::kFinished;
       info.start_time = src_.Int(r, 5);
       if (!r.IsNull(6)) info.end_time = r.Int(6);
-      info.lifecycle_stage = src_.Text(r, 7) == "deleted" ? LifecycleStage::kDeleted : LifecycleStage::kActive;
+      info.lifecycle_stage =
+          src_.Text(r, 7) == "deleted" ? LifecycleStage::kDeleted : LifecycleStage::kActive;
       info.artifact_uri = src_.Text(r, 8);
       runs.push_back(std::move(info));
     }));
@@ -263,11 +281,12 @@ class Importer {
       }
       info.artifact_uri = Uri(info.artifact_uri);
       run_artifacts_[info.run_id] = info.artifact_uri;
-      TAMGA_ASSIGN_OR_RETURN(auto tags, src_.Pairs("SELECT key, value FROM tags WHERE run_uuid = ?1 ORDER BY key",
-                                                   info.run_id));
-      TAMGA_ASSIGN_OR_RETURN(auto params, src_.Pairs("SELECT key, value FROM params WHERE run_uuid = ?1 ORDER "
-                                                     "BY key",
-                                                     info.run_id));
+      TAMGA_ASSIGN_OR_RETURN(
+          auto tags, src_.Pairs("SELECT key, value FROM tags WHERE run_uuid = ?1 ORDER BY key", info.run_id));
+      TAMGA_ASSIGN_OR_RETURN(auto params,
+                             src_.Pairs("SELECT key, value FROM params WHERE run_uuid = ?1 ORDER "
+                                        "BY key",
+                                        info.run_id));
       TAMGA_ASSIGN_OR_RETURN(auto inputs, Inputs(info.run_id));
       int64_t points = 0;
       TAMGA_RETURN_IF_ERROR(Write(*dst_.store, [&](WriteTxn& t) -> Status {
@@ -293,8 +312,9 @@ class Importer {
   }
 
   Status Models() {
-    TAMGA_ASSIGN_OR_RETURN(auto s, src_.db->PrepareUncached("SELECT name, creation_time, last_updated_time, "
-                                                            "description FROM registered_models ORDER BY name"));
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           src_.db->PrepareUncached("SELECT name, creation_time, last_updated_time, "
+                                                    "description FROM registered_models ORDER BY name"));
     std::vector<RegisteredModel> models;
     TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
       RegisteredModel m;
@@ -307,13 +327,15 @@ class Importer {
     }));
     for (const auto& m : models) {
       if (dst_.store->registry().GetRegisteredModel(m.name).ok()) continue;  // resumed
-      TAMGA_ASSIGN_OR_RETURN(auto tags, src_.Pairs("SELECT key, value FROM registered_model_tags WHERE name = ?1 "
-                                                   "ORDER BY key",
-                                                   m.name));
+      TAMGA_ASSIGN_OR_RETURN(auto tags,
+                             src_.Pairs("SELECT key, value FROM registered_model_tags WHERE name = ?1 "
+                                        "ORDER BY key",
+                                        m.name));
       TAMGA_ASSIGN_OR_RETURN(auto versions, Versions(m.name));
       TAMGA_ASSIGN_OR_RETURN(
-          auto va, src_.db->Prepare("SELECT alias, version FROM registered_model_aliases WHERE name = ?1 ORDER "
-                                    "BY alias"));
+          auto va,
+          src_.db->Prepare("SELECT alias, version FROM registered_model_aliases WHERE name = ?1 ORDER "
+                           "BY alias"));
       va->Bind(1, m.name);
       std::vector<std::pair<std::string, int64_t>> aliases;
       TAMGA_RETURN_IF_ERROR(
@@ -324,9 +346,11 @@ class Importer {
         for (const auto& tag : tags) TAMGA_RETURN_IF_ERROR(t.SetRegisteredModelTag(m.name, tag));
         for (const auto& [v, deleted] : versions) {
           TAMGA_RETURN_IF_ERROR(t.CreateModelVersion(v));
-          if (deleted) TAMGA_RETURN_IF_ERROR(t.DeleteModelVersion(m.name, v.version, v.last_updated_timestamp));
+          if (deleted)
+            TAMGA_RETURN_IF_ERROR(t.DeleteModelVersion(m.name, v.version, v.last_updated_timestamp));
         }
-        for (const auto& [alias, version] : aliases) TAMGA_RETURN_IF_ERROR(t.SetAlias(m.name, alias, version));
+        for (const auto& [alias, version] : aliases)
+          TAMGA_RETURN_IF_ERROR(t.SetAlias(m.name, alias, version));
         return Status::Ok();
       }));
       ++report_.imported.models;
@@ -359,7 +383,7 @@ class Importer {
       v.source = src_.Text(r, 6);
       v.run_id = src_.OptText(r, 7);
       std::string status = src_.Text(r, 8);
-      v.status = status == "PENDING_REGISTRATION" ? ModelVersionStatus::kPendingRegistration
+      v.status = status == "PENDING_REGISTRATION"  ? ModelVersionStatus::kPendingRegistration
                  : status == "FAILED_REGISTRATION" ? ModelVersionStatus::kFailedRegistration
                                                    : ModelVersionStatus::kReady;
       v.status_message = src_.OptText(r, 9);
@@ -368,9 +392,10 @@ class Importer {
       out.emplace_back(std::move(v), deleted);
     }));
     for (auto& [v, deleted] : out) {
-      TAMGA_ASSIGN_OR_RETURN(v.tags, src_.Pairs("SELECT key, value FROM model_version_tags WHERE name = ?1 AND "
-                                                "version = ?2 ORDER BY key",
-                                                name, v.version));
+      TAMGA_ASSIGN_OR_RETURN(v.tags,
+                             src_.Pairs("SELECT key, value FROM model_version_tags WHERE name = ?1 AND "
+                                        "version = ?2 ORDER BY key",
+                                        name, v.version));
       if (deleted) continue;  // MLflow redacted its source and run id when it deleted it
       v.source = Uri(v.source);
       v.storage_location = v.storage_location.empty() ? v.source : Uri(v.storage_location);
@@ -396,16 +421,59 @@ class Importer {
   std::map<std::string, std::string> run_artifacts_;  // run id -> its artifact URI as stored in Tamga
 };
 
+// The destination may hold only what an earlier, interrupted import of this database wrote (and Tamga's own
+// empty Default experiment): anything else would be merged with MLflow's history and fail verification after
+// the work. Checked before any is done.
+Status CheckDestination(Mlflow& src, SqlDb& dst) {
+  auto ids = [](SqlDb& db, const char* sql) -> Result<std::set<std::string>> {
+    TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
+    std::set<std::string> out;
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) { out.insert(r.IsNull(0) ? "" : r.Text(0)); }));
+    return out;
+  };
+  std::string found;
+  auto extra = [&](const char* what, const std::set<std::string>& have, const std::set<std::string>& theirs,
+                   const std::string& allowed) {
+    int64_t n = 0;
+    std::string first;
+    for (const auto& id : have) {
+      if (theirs.count(id) || id == allowed) continue;
+      if (n++ == 0) first = id;
+    }
+    if (n > 0)
+      found += std::string(found.empty() ? "" : ", ") + std::to_string(n) + " " + what + " (e.g. '" +
+               std::string(Utf8Prefix(first, 64)) + "')";
+  };
+  TAMGA_ASSIGN_OR_RETURN(auto src_runs, ids(*src.db, "SELECT run_uuid FROM runs"));
+  TAMGA_ASSIGN_OR_RETURN(auto dst_runs, ids(dst, "SELECT run_id FROM runs"));
+  extra("runs", dst_runs, src_runs, "");
+  TAMGA_ASSIGN_OR_RETURN(auto src_exps, ids(*src.db, "SELECT CAST(experiment_id AS TEXT) FROM experiments"));
+  TAMGA_ASSIGN_OR_RETURN(auto dst_exps, ids(dst, "SELECT CAST(experiment_id AS TEXT) FROM experiments"));
+  extra("experiments", dst_exps, src_exps, "0");
+  TAMGA_ASSIGN_OR_RETURN(auto src_models, ids(*src.db, "SELECT name FROM registered_models"));
+  TAMGA_ASSIGN_OR_RETURN(auto dst_models, ids(dst, "SELECT name FROM registered_models"));
+  extra("registered models", dst_models, src_models, "");
+  if (found.empty()) return Status::Ok();
+  return FailedPrecondition("the destination already holds " + found +
+                            " not from this MLflow database: import into a new Tamga store (or the one an "
+                            "interrupted import of this database left); nothing was imported");
+}
+
 Result<MlflowImportCounts> SourceCounts(Mlflow& m) {
   MlflowImportCounts c;
   TAMGA_ASSIGN_OR_RETURN(c.experiments, m.Count("SELECT COUNT(*) FROM experiments"));
   TAMGA_ASSIGN_OR_RETURN(c.runs, m.Count("SELECT COUNT(*) FROM runs"));
-  TAMGA_ASSIGN_OR_RETURN(c.params, m.Count("SELECT COUNT(*) FROM params"));
-  TAMGA_ASSIGN_OR_RETURN(c.tags, m.Count("SELECT COUNT(*) FROM tags"));
-  TAMGA_ASSIGN_OR_RETURN(c.metric_points, m.Count("SELECT COUNT(*) FROM metrics"));
-  TAMGA_ASSIGN_OR_RETURN(c.inputs, m.Count("SELECT COUNT(*) FROM inputs i JOIN datasets d ON d.dataset_uuid = "
-                                           "i.source_id WHERE i.destination_type = 'RUN' AND i.source_type = "
-                                           "'DATASET'"));
+  // Rows of runs that do not exist are not imported (nothing could show them), nor counted.
+  TAMGA_ASSIGN_OR_RETURN(c.params,
+                         m.Count("SELECT COUNT(*) FROM params p JOIN runs r ON r.run_uuid = p.run_uuid"));
+  TAMGA_ASSIGN_OR_RETURN(c.tags,
+                         m.Count("SELECT COUNT(*) FROM tags t JOIN runs r ON r.run_uuid = t.run_uuid"));
+  TAMGA_ASSIGN_OR_RETURN(c.metric_points,
+                         m.Count("SELECT COUNT(*) FROM metrics x JOIN runs r ON r.run_uuid = x.run_uuid"));
+  TAMGA_ASSIGN_OR_RETURN(c.inputs,
+                         m.Count("SELECT COUNT(*) FROM inputs i JOIN datasets d ON d.dataset_uuid = "
+                                 "i.source_id JOIN runs r ON r.run_uuid = i.destination_id WHERE "
+                                 "i.destination_type = 'RUN' AND i.source_type = 'DATASET'"));
   TAMGA_ASSIGN_OR_RETURN(c.models, m.Count("SELECT COUNT(*) FROM registered_models"));
   TAMGA_ASSIGN_OR_RETURN(c.versions, m.Count("SELECT COUNT(*) FROM model_versions"));
   TAMGA_ASSIGN_OR_RETURN(c.aliases, m.Count("SELECT COUNT(*) FROM registered_model_aliases"));
@@ -455,13 +523,16 @@ std::string RewriteMlflowArtifactUri(const std::string& uri, const std::string& 
 
 Result<MlflowImportReport> ImportMlflow(const MlflowImportOptions& o, Clock* clock, Random* random) {
   if (o.backend_store_uri.empty() || o.to.empty())
-    return InvalidArgument("import-mlflow needs MLflow's --backend-store-uri and the Tamga store (--to or --data-dir)");
+    return InvalidArgument(
+        "import-mlflow needs MLflow's --backend-store-uri and the Tamga store (--to or --data-dir)");
   if (!o.artifacts.empty() && o.artifacts_to.empty())
     return InvalidArgument("--artifacts needs Tamga's artifact destination (--artifacts-to or --data-dir)");
   MlflowImportReport report;
   TAMGA_ASSIGN_OR_RETURN(Mlflow src, OpenMlflow(o.backend_store_uri));
+  TAMGA_RETURN_IF_ERROR(CheckMlflowRows(*src.db, o.artifacts));
   TAMGA_ASSIGN_OR_RETURN(report.source, SourceCounts(src));
   TAMGA_ASSIGN_OR_RETURN(Dest dst, OpenDest(o.to));
+  TAMGA_RETURN_IF_ERROR(CheckDestination(src, *dst.db));
   {
     Importer im(o, &src, &dst, &report);
     TAMGA_RETURN_IF_ERROR(im.Experiments());
@@ -474,14 +545,14 @@ Result<MlflowImportReport> ImportMlflow(const MlflowImportOptions& o, Clock* clo
   // Verification: the destination holds exactly what MLflow's database does (its own Default experiment
   // aside, when MLflow had none).
   TAMGA_ASSIGN_OR_RETURN(MlflowImportCounts got, DestCounts(*dst.db));
-  TAMGA_ASSIGN_OR_RETURN(
-      int64_t zero, src.Count("SELECT COUNT(*) FROM experiments WHERE experiment_id = 0"));
+  TAMGA_ASSIGN_OR_RETURN(int64_t zero, src.Count("SELECT COUNT(*) FROM experiments WHERE experiment_id = 0"));
   if (zero == 0 && dst.store->GetExperiment("0").ok()) --got.experiments;
   const MlflowImportCounts& want = report.source;
   std::string diff;
   auto check = [&](const char* what, int64_t a, int64_t b) {
-    if (a != b) diff += std::string(diff.empty() ? "" : ", ") + what + " " + std::to_string(a) + " in MLflow vs " +
-                        std::to_string(b) + " in Tamga";
+    if (a != b)
+      diff += std::string(diff.empty() ? "" : ", ") + what + " " + std::to_string(a) + " in MLflow vs " +
+              std::to_string(b) + " in Tamga";
   };
   check("experiments", want.experiments, got.experiments);
   check("runs", want.runs, got.runs);
@@ -492,13 +563,30 @@ Result<MlflowImportReport> ImportMlflow(const MlflowImportOptions& o, Clock* clo
   check("registered models", want.models, got.models);
   check("model versions", want.versions, got.versions);
   check("aliases", want.aliases, got.aliases);
-  if (!diff.empty()) return Internal("the import does not match its source: " + diff);
+  if (!diff.empty()) {
+    return FailedPrecondition("the destination does not match MLflow's database after the import (" + diff +
+                              "): was something written to it meanwhile? Import into a new Tamga store");
+  }
 
+  if (dst.lock) {  // a SQLite destination: the server's user only, as the server leaves it
+    std::error_code ec;
+    TAMGA_ASSIGN_OR_RETURN(StoreUri uri, ParseBackendStoreUri(o.to));
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::permissions(uri.path + suffix,
+                                   std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                   std::filesystem::perm_options::replace, ec);
+    }
+  }
+  if (report.uris_without_files > 0 && o.progress) {
+    o.progress("warning: " + std::to_string(report.uris_without_files) +
+               " artifact URIs point at MLflow's proxy (mlflow-artifacts:) but no --artifacts was given, so "
+               "their files were not copied; run again with --artifacts <MLflow's --artifacts-destination>");
+  }
   if (!o.artifacts.empty()) {
-    TAMGA_ASSIGN_OR_RETURN(auto copied, CopyArtifacts(o.artifacts, o.artifacts_to, clock, random,
-                                                      [&](const std::string& line) {
-                                                        if (o.progress) o.progress(line);
-                                                      }));
+    TAMGA_ASSIGN_OR_RETURN(
+        auto copied, CopyArtifacts(o.artifacts, o.artifacts_to, clock, random, [&](const std::string& line) {
+          if (o.progress) o.progress(line);
+        }));
     report.artifacts_copied = copied.copied;
     report.artifacts_skipped = copied.skipped;
     report.artifact_bytes = copied.bytes;

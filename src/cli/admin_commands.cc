@@ -57,6 +57,9 @@ void AddImportMlflow(CLI::App* admin, const std::shared_ptr<std::function<int()>
                 << s.models << " registered models, " << s.versions << " versions, " << s.aliases
                 << " aliases; " << r->uris_rewritten << " artifact URIs now served by Tamga's proxy, "
                 << r->uris_kept << " left as they were";
+      if (r->uris_without_files > 0)
+        std::cout << "; " << r->uris_without_files
+                  << " proxy URIs whose files were NOT copied (no --artifacts)";
       if (!o.artifacts.empty())
         std::cout << "; " << r->artifacts_copied << " artifacts copied (" << r->artifact_bytes << " bytes), "
                   << r->artifacts_skipped << " already there";

@@ -1,5 +1,9 @@
 #include "cli/cli_http.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -64,6 +68,17 @@ std::optional<json> Call(const Common& c, const std::string& method, const std::
     req.body = body.is_null() ? "{}" : body.dump();
   }
   auto res = HttpCall(req);
+  // 503 with Retry-After (several replicas: the job scheduler moving to another one): wait as told, for up to
+  // about 15 s, then report the answer.
+  for (int waited_s = 0; res.ok() && res->status == 503 && waited_s < 15;) {
+    int64_t after = 0;
+    std::string h = res->Header("retry-after");
+    if (h.empty() || h.size() > 3 || h.find_first_not_of("0123456789") != std::string::npos) break;
+    after = std::max<int64_t>(1, std::stoll(h));
+    std::this_thread::sleep_for(std::chrono::seconds(after));
+    waited_s += static_cast<int>(after);
+    res = HttpCall(req);
+  }
   if (!res.ok()) {
     std::cerr << "error: cannot reach " << c.uri << ": " << res.status().message() << "\n";
     *code = 2;

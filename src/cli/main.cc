@@ -184,14 +184,30 @@ int main(int argc, char** argv) {
       ->add_option(
           "--backend-store-uri", config.backend_store_uri,
           "Metadata store: sqlite:///relative.db or sqlite:////absolute.db (default: <data-dir>/tamga.db)")
-      ->envname("TAMGA_BACKEND_STORE_URI");
+      ->envname("TAMGA_BACKEND_STORE_URI")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.empty() ? std::string(
+                                   "is empty (unset variable?): name a store, or leave the flag out for "
+                                   "<data-dir>/tamga.db")
+                             : std::string();
+          },
+          "STORE_URI"));
   server
       ->add_option(
           "--artifacts-destination", config.artifacts_destination,
           "Artifact store: file:///absolute/dir, a path, or s3://bucket/prefix (endpoint and keys from "
           "MLFLOW_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; default: "
           "<data-dir>/artifacts)")
-      ->envname("TAMGA_ARTIFACTS_DESTINATION");
+      ->envname("TAMGA_ARTIFACTS_DESTINATION")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.empty() ? std::string(
+                                   "is empty (unset variable?): name a destination, or leave the flag "
+                                   "out for <data-dir>/artifacts")
+                             : std::string();
+          },
+          "DEST"));
   server
       ->add_option("--default-artifact-root", config.default_artifact_root,
                    "Where new experiments keep artifacts: mlflow-artifacts: (the proxy, default) or "

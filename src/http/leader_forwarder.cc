@@ -43,6 +43,19 @@ LeaderForwarder::LeaderForwarder(Options options, std::function<std::optional<st
   eo.threads = options_.threads;
   eo.max_queued = options_.max_queued;
   pool_ = std::make_unique<BoundedExecutor>(eo);
+  BoundedExecutor::Options lo;
+  lo.name = "leader-forward-wait";
+  lo.threads = options_.long_poll_threads;
+  lo.max_queued = 8;  // a moment's slack while a thread picks the call up; beyond: 429
+  long_pool_ = std::make_unique<BoundedExecutor>(lo);
+}
+
+bool LeaderForwarder::IsLongPoll(const HttpRequest& req) {
+  auto ends_with = [&](std::string_view tail) {
+    return req.path.size() >= tail.size() &&
+           req.path.compare(req.path.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  return ends_with("/lease") || (ends_with("/logs") && req.query.find("wait_ms=") != std::string::npos);
 }
 
 bool LeaderForwarder::Forward(HttpRequest& req, Responder& respond) {
@@ -67,7 +80,9 @@ bool LeaderForwarder::Forward(HttpRequest& req, Responder& respond) {
   call->timeout_ms = options_.timeout_ms;
   call->max_response_bytes = options_.max_response_bytes;
   auto done = std::make_shared<Responder>(std::move(respond));
-  bool queued = pool_->TrySubmit([call, done] {
+  const bool waits = IsLongPoll(req);
+  BoundedExecutor* pool = waits ? long_pool_.get() : pool_.get();
+  bool queued = pool->TrySubmit([call, done] {
     auto res = HttpCall(*call);
     if (!res.ok()) {
       TAMGA_LOG(kWarn, "forwarding to the leader failed", {{"error", res.status().ToString()}});
@@ -84,7 +99,14 @@ bool LeaderForwarder::Forward(HttpRequest& req, Responder& respond) {
     }
     (*done)(std::move(out));
   });
-  if (!queued) (*done)(Moving("Too many requests waiting for the job scheduler's replica; retry shortly."));
+  if (!queued && waits) {
+    HttpResponse r = ErrorResponse(
+        ResourceExhausted("Too many requests are waiting on the job scheduler's replica; retry shortly."));
+    r.headers.push_back({"Retry-After", "1"});
+    (*done)(std::move(r));
+  } else if (!queued) {
+    (*done)(Moving("Too many requests waiting for the job scheduler's replica; retry shortly."));
+  }
   return true;
 }
 

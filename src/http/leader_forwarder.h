@@ -5,8 +5,11 @@
 // authenticates and authorises the request again (the identity store is shared); a request that was forwarded
 // once is never forwarded again (no ping-pong while the lock moves): it gets 503 with Retry-After instead.
 //
-// Forwarded calls block a thread of the forwarder's own pool (agents' lease long-polls last up to 30 s); past
-// the pool and its queue, 503 with Retry-After. Thread-safe.
+// Forwarded calls block a thread of the forwarder's own pools: long-polls (agents' leases, log follows: up to
+// 30 s) have a pool of their own and are refused at once (429) when it is full, so waiting requests never
+// delay the short ones (a heartbeat, a submit) behind them; each client's long-polls also count against the
+// server's per-client limit before they are forwarded (Forwarded() in routes). Past the short pool and its
+// queue: 503 with Retry-After. Thread-safe.
 #include <functional>
 #include <memory>
 #include <optional>
@@ -20,8 +23,9 @@ namespace tamga {
 class LeaderForwarder {
  public:
   struct Options {
-    int threads = 32;
-    size_t max_queued = 64;
+    int threads = 16;  // short calls
+    size_t max_queued = 256;
+    int long_poll_threads = 64;  // waiting calls; a full pool means 429, not a queue
     int64_t timeout_ms = 60000;  // beyond the longest long-poll
     size_t max_response_bytes = 64 << 20;
   };
@@ -32,6 +36,10 @@ class LeaderForwarder {
   // False when this replica leads (the caller handles the request); otherwise takes `respond` and answers
   // through it once the leader has.
   bool Forward(HttpRequest& req, Responder& respond);
+  // Whether requests go to another replica now (this one does not lead).
+  bool Forwards() const { return leader_url_().has_value(); }
+  // Whether this request waits on the leader (a lease or a log follow with a wait).
+  static bool IsLongPoll(const HttpRequest& req);
 
   static constexpr const char* kForwardedHeader = "x-tamga-forwarded";
 
@@ -39,6 +47,7 @@ class LeaderForwarder {
   Options options_;
   std::function<std::optional<std::string>()> leader_url_;
   std::unique_ptr<BoundedExecutor> pool_;
+  std::unique_ptr<BoundedExecutor> long_pool_;
 };
 
 }  // namespace tamga

@@ -178,7 +178,7 @@ Status TamgaServer::StartReplicaLinks(Parts* p) {
       if (ec == std::errc() && end == payload.data() + payload.size()) p->events->PublishFromPeer(seq);
     } else if (channel == kPgRunsChannel) {
       if (!payload.empty() && payload.size() <= 64) p->run_changes->Bump(payload);
-    } else if (channel == kPgIdentityChannel && p->auth) {
+    } else if (channel == kPgIdentityChannel && p->auth && payload != p->replica_id) {
       Status s = p->auth->Reload();
       if (!s.ok())
         TAMGA_LOG(kWarn, "reloading identities after another replica's change failed",
@@ -319,7 +319,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
     ao.admin_username = config.admin_username;
     ao.admin_password = config.admin_password;
     ao.initial_password_file = config.data_dir + "/initial-admin-password";
-    if (PgNotifier* n = p->notifier.get()) ao.on_changed = [n] { n->Post(kPgIdentityChannel, ""); };
+    // The payload names the replica, so it skips its own notification (it has applied the change already).
+    if (PgNotifier* n = p->notifier.get())
+      ao.on_changed = [n, id = p->replica_id] { n->Post(kPgIdentityChannel, id); };
     if (!config.oidc_issuer.empty()) {
       OidcVerifier::Options oo;
       oo.issuer = config.oidc_issuer;

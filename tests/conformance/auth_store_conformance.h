@@ -57,4 +57,50 @@ TEST_P(AuthStoreConformance, UsersAreUniqueAndDeletingOneTakesItsGrantsAndTokens
   EXPECT_EQ(store_->DeleteUser(created->id).code(), StatusCode::kNotFound);
 }
 
+TEST_P(AuthStoreConformance, TokenUseOnlyMovesForwardAndSessionsComeAndGo) {
+  UserRecord u;
+  u.username = "bo";
+  auto user = store_->CreateUser(u);
+  ASSERT_TRUE(user.ok());
+  TokenRecord t;
+  t.id = "tok1";
+  t.user_id = user->id;
+  t.name = "ci";
+  t.digest = "d1";
+  ASSERT_TRUE(store_->PutToken(t).ok());
+  ASSERT_TRUE(store_->TouchTokens({{"tok1", 500}}).ok());
+  ASSERT_TRUE(store_->TouchTokens({{"tok1", 300}}).ok());  // an older report does not move it back
+  EXPECT_EQ(store_->ListTokens()->at(0).last_used_ms, 500);
+
+  SessionRecord s;
+  s.id_digest = "sess";
+  s.user_id = user->id;
+  s.csrf_token = "csrf";
+  s.oidc = true;
+  s.teams = {"vision", "ops"};
+  s.last_seen_ms = 1000;
+  s.expires_ms = 9000;
+  ASSERT_TRUE(store_->PutSession(s).ok());
+  auto got = store_->GetSession("sess");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->teams, s.teams);
+  EXPECT_TRUE((*got)->oidc);
+  ASSERT_TRUE(store_->TouchSessions({{"sess", 2000}}).ok());
+  EXPECT_EQ((*store_->GetSession("sess"))->last_seen_ms, 2000);
+  ASSERT_TRUE(store_->DeleteEndedSessions(3000, 1500).ok());  // idle since before 1500? no
+  EXPECT_TRUE(store_->GetSession("sess")->has_value());
+  ASSERT_TRUE(store_->DeleteEndedSessions(9000, 0).ok());  // past its end
+  EXPECT_FALSE(store_->GetSession("sess")->has_value());
+
+  ASSERT_TRUE(store_->PutPendingLogin({"st", "ver", "non", "/x", 5000}).ok());
+  auto once = store_->TakePendingLogin("st", 100);
+  ASSERT_TRUE(once.ok() && once->has_value());
+  EXPECT_EQ((*once)->verifier, "ver");
+  EXPECT_FALSE(store_->TakePendingLogin("st", 100)->has_value());  // once
+  ASSERT_TRUE(store_->PutPendingLogin({"old", "v", "n", "/", 50}).ok());
+  EXPECT_FALSE(store_->TakePendingLogin("old", 100)->has_value());  // expired
+  EXPECT_EQ(*store_->SharedSecret("k", "first"), "first");
+  EXPECT_EQ(*store_->SharedSecret("k", "second"), "first");
+}
+
 }  // namespace tamga

@@ -257,3 +257,40 @@ def test_rerun_resumes_and_refusals_are_clear(imported, tamga_bin, tmp_path):
     r = run_import(tamga_bin, "--backend-store-uri", "sqlite:///" + str(tmp_path / "missing.db"), "--data-dir",
                    str(tmp_path / "t3"))
     assert r.returncode == 1 and "no MLflow database" in r.stderr, r.stderr
+
+
+def test_rows_that_break_the_api_rules_are_listed_and_nothing_is_imported(tamga_bin, tmp_path):
+    root = make_mlflow_root(tmp_path)
+    source = make_sqlite(tmp_path, root)
+    db = sqlite3.connect(source[len("sqlite:///"):])
+    db.execute("INSERT INTO runs VALUES ('../../x', 'n', 'LOCAL', '', '', 'u', 'FINISHED', 1, 2, NULL, '', "
+               "'active', 'mlflow-artifacts:/../outside', 1)")
+    db.execute("INSERT INTO registered_models VALUES ('../../evil', 1, 1, NULL)")
+    db.execute("INSERT INTO model_versions VALUES ('fraud-model', -5, 1, 1, '', '', 'None', 's', NULL, 'READY', "
+               "NULL, NULL, 's')")
+    db.execute("INSERT INTO params VALUES ('big', ?, ?)", ("x" * 10000000, R1))
+    db.execute("INSERT INTO experiments VALUES (9, ?, '', 'active', 1, 1)", ("nul\0name",))
+    db.execute("INSERT INTO registered_model_aliases VALUES ('ghost', 99, 'fraud-model')")
+    db.commit()
+    db.close()
+    data = str(tmp_path / "tamga")
+    r = run_import(tamga_bin, "--backend-store-uri", source, "--artifacts", root, "--data-dir", data)
+    assert r.returncode == 1, r.stdout
+    err = r.stderr
+    assert "INVALID_ARGUMENT" in err and "nothing was imported" in err, err
+    for needle in ("run '../../x'", "registered model '../../evil'", "version numbers start at 1",
+                   "param 'big'", "NUL", "alias 'ghost'", "outside"):
+        assert needle in err, (needle, err)
+    if not PG:
+        assert not os.path.exists(os.path.join(data, "tamga.db")) or \
+            sqlite3.connect(os.path.join(data, "tamga.db")).execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+
+
+def test_a_store_with_other_data_is_refused_before_any_work(imported, tamga_bin, tmp_path):
+    server, _, args = imported
+    r = requests.post(server.url + API + "/experiments/create", json={"name": "mine"}, timeout=30)
+    assert r.status_code == 200
+    server.stop()
+    again = run_import(tamga_bin, *args)
+    assert again.returncode == 1 and "FAILED_PRECONDITION" in again.stderr, again.stderr
+    assert "already holds 1 experiments" in again.stderr and "nothing was imported" in again.stderr, again.stderr

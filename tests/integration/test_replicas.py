@@ -251,6 +251,32 @@ def test_each_job_goes_to_one_agent_whichever_replica_the_agents_call(pair):
     assert get(b, TAMGA + "/jobs/%s" % submitted[0])["job"]["id"] == submitted[0]
 
 
+def test_waiting_agents_on_a_follower_do_not_delay_other_calls(pair):
+    a, b = pair
+    leader, follower = a, b  # A started first and took the lead
+    post(leader, TAMGA + "/queues", {"name": "default"})
+    agents = [post(leader, TAMGA + "/agents/register", {"agent_id": "w%02d" % i, "report": REPORT})["agent_id"]
+              for i in range(70)]
+    codes = []
+
+    def wait_lease(agent):
+        r = call(follower, "POST", TAMGA + "/agents/%s/lease" % agent, {"wait_ms": 6000, "report": REPORT})
+        codes.append(r.status_code)
+    threads = [threading.Thread(target=wait_lease, args=(ag,)) for ag in agents]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    # Another agent's heartbeat through the same follower answers while 64 leases wait there.
+    t0 = time.time()
+    r = call(follower, "POST", TAMGA + "/agents/%s/heartbeat" % agents[0], {"report": REPORT})
+    assert r.status_code == 200, r.text
+    assert time.time() - t0 < 3, "a heartbeat waited behind long-polls"
+    for t in threads:
+        t.join(30)
+    # One client's waits beyond the per-client limit are refused at once (429), never queued.
+    assert codes.count(200) >= 60 and set(codes) <= {200, 429}, codes
+
+
 def test_kill9_of_a_replica_loses_no_acknowledged_write_and_the_lead_moves(pair):
     a, b = pair
     exp = post(b, API + "/experiments/create", {"name": "k9"})["experiment_id"]

@@ -107,6 +107,8 @@ HttpResponse MultipartCall(BlobStore* blobs, const std::string& op, HttpRequest&
     TAMGA_ASSIGN_OR_RETURN(std::string local, f.RequiredString("path"));
     std::string base =
         local.substr(local.find_last_of("/\\") == std::string::npos ? 0 : local.find_last_of("/\\") + 1);
+    if (base.empty() || base == "." || base == "..")
+      return InvalidArgument("'path' must name a file (its base name is the object's name)");
     TAMGA_ASSIGN_OR_RETURN(std::string path, WritablePath(dir + "/" + base));
     std::string body;
     JsonWriter w(&body);

@@ -40,8 +40,16 @@ void GrantCreator(const RouteContext& ctx, const HttpRequest& req, ObjectKind ki
 Handler Forwarded(const RouteContext& ctx, Handler handler) {
   LeaderForwarder* forward = ctx.job_leader;
   if (forward == nullptr) return handler;
-  return [forward, handler = std::move(handler)](HttpRequest& req, Responder respond) {
-    if (forward->Forward(req, respond)) return;
+  return [forward, ctx, handler = std::move(handler)](HttpRequest& req, Responder respond) {
+    if (LeaderForwarder::IsLongPoll(req) && forward->Forwards()) {
+      // A forwarded wait counts against its client's long-poll limit here, as it would on the leader.
+      std::shared_ptr<void> ticket = EnterLongPoll(ctx, req);
+      if (!ticket) return respond(ErrorResponse(TooManyLongPolls()));
+      Responder release = [ticket, respond](HttpResponse r) { respond(std::move(r)); };
+      if (forward->Forward(req, release)) return;
+    } else if (forward->Forward(req, respond)) {
+      return;
+    }
     handler(req, std::move(respond));
   };
 }

@@ -202,7 +202,7 @@ PgLeaderLock::~PgLeaderLock() {
 
 void PgLeaderLock::Loop() {
   while (!stopping_) {
-    SleepUnless(stopping_, options_.poll_ms);
+    SleepUnless(stopping_, leader_ ? options_.liveness_ms : options_.poll_ms);
     if (!stopping_) Attempt();
   }
 }
@@ -247,6 +247,13 @@ void PgLeaderLock::Attempt() {
   if (!s.ok()) {
     TAMGA_LOG(kWarn, "leader lock: cannot record this replica's URL", {{"error", s.ToString()}});
     db_.reset();  // drops the lock with the session; tried again
+    return;
+  }
+  SleepUnless(stopping_, options_.takeover_delay_ms);
+  if (stopping_) return;
+  Status alive = db_->Exec("SELECT 1");  // still ours after the wait
+  if (!alive.ok()) {
+    db_.reset();
     return;
   }
   leader_ = true;

@@ -71,7 +71,11 @@ class PgLeaderLock {
  public:
   struct Options {
     int64_t key = 7347303;
-    int64_t poll_ms = 2000;
+    int64_t poll_ms = 2000;     // how often a replica that does not lead tries for the lock
+    int64_t liveness_ms = 500;  // how often the leader checks that its session (hence the lock) lives
+    // A new leader waits this long before acting, so a leader whose session was ended from outside has
+    // noticed (within liveness_ms) and stopped first: two schedulers never act at once.
+    int64_t takeover_delay_ms = 1500;
     std::string role = "jobs";  // the replica_leader row written on taking the lock
     std::string url;            // where the other replicas reach this one
     std::string replica_id;

@@ -3,8 +3,9 @@
 // database wake each other's waiters: storage/postgres/pg_listener.h). SQLite sends nothing.
 namespace tamga {
 
-inline constexpr const char* kPgEventsChannel = "tamga_events";      // payload: the registry event's seq
-inline constexpr const char* kPgRunsChannel = "tamga_runs";          // payload: a run id whose data changed
-inline constexpr const char* kPgIdentityChannel = "tamga_identity";  // users, tokens, grants, teams, sessions
+inline constexpr const char* kPgEventsChannel = "tamga_events";  // payload: the registry event's seq
+inline constexpr const char* kPgRunsChannel = "tamga_runs";      // payload: a run id whose data changed
+// users, tokens, grants, teams, sessions; payload: the replica that changed them
+inline constexpr const char* kPgIdentityChannel = "tamga_identity";
 
 }  // namespace tamga

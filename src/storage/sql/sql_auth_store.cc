@@ -120,7 +120,7 @@ class SqlAuthStore final : public AuthStore {
     std::lock_guard<std::mutex> l(mu_);
     TAMGA_RETURN_IF_ERROR(db_->BeginWrite());
     for (const auto& [id, ms] : last_used) {
-      auto s = db_->Prepare("UPDATE access_tokens SET last_used_ms = MAX(last_used_ms, ?2) WHERE id = ?1");
+      auto s = db_->Prepare("UPDATE access_tokens SET last_used_ms = ?2 WHERE id = ?1 AND last_used_ms < ?2");
       Status st = s.ok() ? (*s)->Bind(1, id).Bind(2, ms).Run() : s.status();
       if (!st.ok()) {
         (void)db_->Exec("ROLLBACK");
