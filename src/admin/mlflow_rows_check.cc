@@ -26,9 +26,10 @@ class Problems {
   }
   Status Result() const {
     if (count_ == 0) return Status::Ok();
-    std::string out = std::to_string(count_) +
-                      " rows of the MLflow database break the rules Tamga's API enforces; fix or remove them in "
-                      "MLflow, then run the import again (nothing was imported):";
+    std::string out =
+        std::to_string(count_) +
+        " rows of the MLflow database break the rules Tamga's API enforces; fix or remove them in "
+        "MLflow, then run the import again (nothing was imported):";
     for (const auto& l : lines_) out += "\n  " + l;
     if (count_ > kListed) out += "\n  ... and " + std::to_string(count_ - kListed) + " more";
     return InvalidArgument(out);
@@ -41,13 +42,15 @@ class Problems {
 
 std::string Show(const std::string& s) { return "'" + std::string(Utf8Prefix(s, 80)) + "'"; }
 
-// An artifact URI as the import will store it must, when Tamga's proxy serves it, stay inside the destination.
+// An artifact URI as the import will store it must, when Tamga's proxy serves it, stay inside the
+// destination.
 Status CheckUri(const std::string& uri, const std::string& root) {
   if (uri.empty()) return Status::Ok();
   if (uri.find('\0') != std::string::npos) return InvalidArgument("artifact URI contains a NUL byte");
   bool rewritten = false;
   std::string stored = RewriteMlflowArtifactUri(uri, root, &rewritten);
-  if (stored.rfind("mlflow-artifacts:", 0) != 0) return Status::Ok();  // kept as it is: not served by the proxy
+  if (stored.rfind("mlflow-artifacts:", 0) != 0)
+    return Status::Ok();  // kept as it is: not served by the proxy
   auto path = ProxiedArtifactPath(stored);
   if (!path) return InvalidArgument("artifact URI " + Show(uri) + " is malformed");
   auto valid = ValidateArtifactPath(*path, /*allow_root=*/true);
@@ -67,12 +70,13 @@ std::string Col(SqlStmt& r, int c) { return r.IsNull(c) ? std::string() : r.Text
 
 Status CheckMlflowRows(SqlDb& db, const std::string& root) {
   Problems p;
-  TAMGA_RETURN_IF_ERROR(Each(db, "SELECT experiment_id, name, artifact_location FROM experiments", [&](SqlStmt& r) {
-    std::string where = "experiment " + Col(r, 0);
-    p.Text(where, "name", Col(r, 1));
-    p.Add(where, ValidateExperimentName(Col(r, 1)));
-    p.Add(where, CheckUri(Col(r, 2), root));
-  }));
+  TAMGA_RETURN_IF_ERROR(
+      Each(db, "SELECT experiment_id, name, artifact_location FROM experiments", [&](SqlStmt& r) {
+        std::string where = "experiment " + Col(r, 0);
+        p.Text(where, "name", Col(r, 1));
+        p.Add(where, ValidateExperimentName(Col(r, 1)));
+        p.Add(where, CheckUri(Col(r, 2), root));
+      }));
   TAMGA_RETURN_IF_ERROR(Each(db, "SELECT experiment_id, key, value FROM experiment_tags", [&](SqlStmt& r) {
     std::string where = "experiment " + Col(r, 0) + " tag " + Show(Col(r, 1));
     p.Text(where, "key or value", Col(r, 1) + Col(r, 2));
@@ -161,7 +165,8 @@ Status CheckMlflowRows(SqlDb& db, const std::string& root) {
       [&](SqlStmt& r) {
         std::string where = "alias " + Show(Col(r, 1)) + " of " + Show(Col(r, 0));
         p.Add(where, ValidateAlias(Col(r, 1)));
-        if (r.Int(3) == 0) p.Add(where, InvalidArgument("points at version " + Col(r, 2) + ", which does not exist"));
+        if (r.Int(3) == 0)
+          p.Add(where, InvalidArgument("points at version " + Col(r, 2) + ", which does not exist"));
       }));
   return p.Result();
 }

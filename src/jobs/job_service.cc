@@ -24,6 +24,7 @@ JobService::~JobService() {
 
 Status JobService::Load() {
   MutexLock lock(&mu_);
+  loaded_ = true;
   TAMGA_ASSIGN_OR_RETURN(auto queues, store_->ListQueues());
   for (const auto& q : queues)
     queues_[q.name] = QueueInfo{q.name, q.max_concurrency, q.strategy, q.created_ms};
@@ -161,6 +162,20 @@ Result<QueueInfo> JobService::PutQueue(QueueInfo q) {
   }
   for (auto& f : out) f();
   return q;
+}
+
+bool JobService::QueueExists(const std::string& name) {
+  {
+    MutexLock lock(&mu_);
+    if (queues_.count(name)) return true;
+    if (loaded_) return false;
+  }
+  // Not loaded (another replica runs the scheduler): the job store knows every queue.
+  auto stored = store_->ListQueues();
+  if (!stored.ok()) return false;
+  for (const auto& q : *stored)
+    if (q.name == name) return true;
+  return false;
 }
 
 std::vector<QueueSummary> JobService::ListQueues() {

@@ -96,6 +96,8 @@ class JobService {
   // Queues. A queue exists once created here or named by an agent.
   Result<QueueInfo> PutQueue(QueueInfo q);
   std::vector<QueueSummary> ListQueues();
+  // Also answers before Load() (on a replica that does not run the scheduler), from the job store.
+  bool QueueExists(const std::string& name);
 
   // Resource tiers (admins define them; a job names one) and team quotas on queues (docs/jobs.md). Changes
   // are stored before they apply. A quota's queue must exist; quotas stated in a tier are resolved now.
@@ -218,6 +220,7 @@ class JobService {
 
   Mutex mu_;
   int64_t next_seq_ GUARDED_BY(mu_) = 1;
+  bool loaded_ GUARDED_BY(mu_) = false;  // Load() ran: the working set is here
   std::map<std::string, QueueInfo> queues_ GUARDED_BY(mu_);
   std::map<std::string, Job> active_ GUARDED_BY(mu_);  // queued, leased, running
   std::map<std::string, std::set<QueueKey>> queued_ GUARDED_BY(mu_);

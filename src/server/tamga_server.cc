@@ -130,7 +130,8 @@ bool IsLoopback(const std::string& host) {
 std::string ReplicaId(Random& random) {
   char host[256] = {0};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
-  return std::string(host[0] ? host : "replica") + "/" + std::to_string(getpid()) + "/" +
+  // Short enough that "tamga <id>" fits PostgreSQL's 63-byte application_name whole.
+  return std::string(host[0] ? host : "replica").substr(0, 32) + "/" + std::to_string(getpid()) + "/" +
          NewRunId(random).substr(0, 8);
 }
 
@@ -257,8 +258,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   if (ec) return Internal("cannot create data dir " + config.data_dir + ": " + ec.message());
   // One server per data dir: two would share one SQLite writer role and one artifact tree.
   TAMGA_ASSIGN_OR_RETURN(p->data_dir_lock, DirLock::Acquire(config.data_dir));
-  TAMGA_ASSIGN_OR_RETURN(p->stores, OpenBackendStores(config));
   p->replica_id = ReplicaId(p->random);
+  SetPgApplicationName("tamga " + p->replica_id);  // before any PostgreSQL connection of this replica
+  TAMGA_ASSIGN_OR_RETURN(p->stores, OpenBackendStores(config));
   if (p->stores.postgres) {
     TAMGA_ASSIGN_OR_RETURN(p->notifier, PgNotifier::Start(*p->stores.postgres));
   }

@@ -360,6 +360,13 @@ def test_identity_changes_apply_on_both_replicas_at_once(tamga_bin, tmp_path):
         wait_for(lambda: requests.get(a.url + TAMGA + "/session", cookies={"tamga_session": sid},
                                       timeout=10).status_code == 401, timeout=10)
 
+        # Grants on queues are checked against the shared job store, on whichever replica receives them.
+        post(a, TAMGA + "/queues", {"name": "shared-q"}, auth=ADMIN)
+        r = requests.put(b.url + TAMGA + "/permissions", json={"object_kind": "queue", "object_id": "shared-q",
+                                                               "user": "ana", "permission": "EDIT"},
+                         auth=ADMIN, timeout=30)
+        assert r.status_code == 200, r.text
+
         # Job routes forwarded to the leader are authorised there too.
         r = requests.post(b.url + TAMGA + "/queues", json={"name": "q"}, auth=ana, timeout=30)
         assert r.status_code == 403, r.text

@@ -196,7 +196,15 @@ Status S3Client::CheckBucket() {
   Call c;
   c.method = "HEAD";
   auto res = Send(c);
-  if (!res.ok()) return Unavailable("S3 server for s3://" + config_.bucket + ": " + res.status().message());
+  if (!res.ok()) {
+    // No endpoint set means AWS itself: say so, since a Ceph or MinIO user most likely forgot the variable.
+    std::string hint =
+        config_.endpoint.empty()
+            ? " (no MLFLOW_S3_ENDPOINT_URL or AWS_ENDPOINT_URL_S3 is set, so this is AWS S3; set "
+              "one for Ceph RGW, MinIO or another S3-compatible server)"
+            : "";
+    return Unavailable("S3 server for s3://" + config_.bucket + ": " + res.status().message() + hint);
+  }
   if (res->status == 404) return NotFound("S3 bucket " + config_.bucket + " does not exist");
   if (res->status / 100 != 2) return ErrorOf(c, *res);
   return Status::Ok();

@@ -382,10 +382,7 @@ Status CheckGrantObject(const RouteContext& ctx, ObjectKind kind, const std::str
     case ObjectKind::kRegisteredModel:
       return ctx.store->registry().GetRegisteredModel(id).status();
     case ObjectKind::kQueue:
-      if (ctx.jobs == nullptr) return Status::Ok();
-      for (const auto& q : ctx.jobs->ListQueues()) {
-        if (q.queue.name == id) return Status::Ok();
-      }
+      if (ctx.jobs == nullptr || ctx.jobs->QueueExists(id)) return Status::Ok();
       return NotFound("Queue '" + id.substr(0, 128) + "' does not exist.");
     case ObjectKind::kDeployment:
       return ctx.store->registry().GetDeployment(id).status();

@@ -1,5 +1,7 @@
 #include "storage/postgres/pg_db.h"
 
+#include <mutex>
+
 #include <libpq-fe.h>
 
 #include <cmath>
@@ -251,6 +253,21 @@ Status PgDb::ErrorOf(const PGresult* res, std::string_view what) const {
   return Internal(msg);
 }
 
+namespace {
+std::mutex g_app_name_mu;
+std::string g_app_name = "tamga";  // guarded by g_app_name_mu
+}  // namespace
+
+void SetPgApplicationName(const std::string& name) {
+  std::lock_guard<std::mutex> l(g_app_name_mu);
+  g_app_name = name.substr(0, 63);  // PostgreSQL keeps NAMEDATALEN - 1 bytes
+}
+
+std::string PgApplicationName() {
+  std::lock_guard<std::mutex> l(g_app_name_mu);
+  return g_app_name;
+}
+
 Result<std::unique_ptr<PgDb>> PgDb::Open(const StoreUri& uri) {
   std::vector<std::string> keys, vals;
   auto add = [&](const std::string& k, const std::string& v) {
@@ -263,7 +280,7 @@ Result<std::unique_ptr<PgDb>> PgDb::Open(const StoreUri& uri) {
   add("user", uri.user);
   add("password", uri.password);
   add("dbname", uri.database);
-  add("application_name", "tamga");
+  add("application_name", PgApplicationName());
   add("client_encoding", "UTF8");
   add("connect_timeout", "10");
   for (const auto& [k, v] : uri.params) add(k, v);  // later keywords win (?host=/run/postgresql)

@@ -63,6 +63,11 @@ class PgDb final : public SqlDb {
   int64_t next_stmt_ = 0;
 };
 
+// The application_name every new connection of this process reports ("tamga" until set; the server sets
+// "tamga <replica id>", so a replica's sessions can be told apart in pg_stat_activity). At most 63 bytes.
+void SetPgApplicationName(const std::string& name);
+std::string PgApplicationName();
+
 // SQLite placeholders to PostgreSQL's: ?NNN -> $NNN, a bare ? -> $(largest so far + 1), outside quoted text.
 // *params_out: the number of parameters (the largest index).
 std::string PgPlaceholders(std::string_view sql, int* params_out);

@@ -237,6 +237,32 @@ void PgLeaderLock::Attempt() {
     got = *row && (*stmt)->Int(0) == 1;
   }
   if (!got) return;
+  // The previous leader, if its process still runs (its other sessions are open), may not have noticed yet
+  // that its lock session ended: wait out its liveness check before acting. A leader that died, or a first
+  // start, leaves no session behind: act at once.
+  bool wait = false;
+  {
+    auto prev = db_->Prepare("SELECT replica_id FROM replica_leader WHERE role = ?1");
+    std::string prev_id;
+    if (prev.ok()) {
+      (*prev)->Bind(1, options_.role);
+      auto row = (*prev)->Step();
+      if (row.ok() && *row) prev_id = (*prev)->Text(0);
+      if (row.ok() && *row) (void)(*prev)->Step();
+    }
+    if (!prev_id.empty() && prev_id != options_.replica_id) {
+      auto live = db_->Prepare("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = ?1");
+      if (live.ok()) {
+        std::string name = ("tamga " + prev_id).substr(0, 63);
+        (*live)->Bind(1, name);
+        auto row = (*live)->Step();
+        wait = !row.ok() || (*row && (*live)->Int(0) > 0);
+        if (row.ok() && *row) (void)(*live)->Step();
+      } else {
+        wait = true;
+      }
+    }
+  }
   auto put = db_->Prepare(
       "INSERT INTO replica_leader(role, url, replica_id, since) VALUES (?1, ?2, ?3, "
       "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint) ON CONFLICT(role) DO UPDATE SET "
@@ -249,7 +275,7 @@ void PgLeaderLock::Attempt() {
     db_.reset();  // drops the lock with the session; tried again
     return;
   }
-  SleepUnless(stopping_, options_.takeover_delay_ms);
+  if (wait) SleepUnless(stopping_, options_.takeover_delay_ms);
   if (stopping_) return;
   Status alive = db_->Exec("SELECT 1");  // still ours after the wait
   if (!alive.ok()) {
