@@ -1,15 +1,14 @@
 #include "admin/mlflow_import.h"
 
+#include <charconv>
 #include <filesystem>
 #include <map>
-#include <set>
 
 #include "admin/artifact_copy.h"
 #include "admin/mlflow_rows_check.h"
 #include "admin/store_migrate.h"
 #include "core/dir_lock.h"
 #include "core/store_uri.h"
-#include "core/utf8.h"
 #include "storage/postgres/pg_db.h"
 #include "storage/postgres/pg_stores.h"
 #include "storage/sql/sql_metadata_store.h"
@@ -84,6 +83,13 @@ struct Dest {
   std::unique_ptr<SqlDb> db;
   std::unique_ptr<DirLock> lock;
 };
+
+// An id this import itself formatted from MLflow's integer column.
+int64_t NumericId(const std::string& id) {
+  int64_t v = 0;
+  std::from_chars(id.data(), id.data() + id.size(), v);
+  return v;
+}
 
 Result<Dest> OpenDest(const std::string& text) {
   TAMGA_ASSIGN_OR_RETURN(StoreUri uri, ParseBackendStoreUri(text));
@@ -168,7 +174,7 @@ class Importer {
       TAMGA_ASSIGN_OR_RETURN(auto tags,
                              src_.Pairs("SELECT key, value FROM experiment_tags WHERE experiment_id = ?1 "
                                         "ORDER BY key",
-                                        static_cast<int64_t>(std::stoll(e.experiment_id))));
+                                        NumericId(e.experiment_id)));
       auto have = dst_.store->GetExperiment(e.experiment_id);
       bool create = !have.ok();
       if (have.ok() && have->name != e.name && e.experiment_id != "0") {
@@ -421,44 +427,6 @@ class Importer {
   std::map<std::string, std::string> run_artifacts_;  // run id -> its artifact URI as stored in Tamga
 };
 
-// The destination may hold only what an earlier, interrupted import of this database wrote (and Tamga's own
-// empty Default experiment): anything else would be merged with MLflow's history and fail verification after
-// the work. Checked before any is done.
-Status CheckDestination(Mlflow& src, SqlDb& dst) {
-  auto ids = [](SqlDb& db, const char* sql) -> Result<std::set<std::string>> {
-    TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
-    std::set<std::string> out;
-    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) { out.insert(r.IsNull(0) ? "" : r.Text(0)); }));
-    return out;
-  };
-  std::string found;
-  auto extra = [&](const char* what, const std::set<std::string>& have, const std::set<std::string>& theirs,
-                   const std::string& allowed) {
-    int64_t n = 0;
-    std::string first;
-    for (const auto& id : have) {
-      if (theirs.count(id) || id == allowed) continue;
-      if (n++ == 0) first = id;
-    }
-    if (n > 0)
-      found += std::string(found.empty() ? "" : ", ") + std::to_string(n) + " " + what + " (e.g. '" +
-               std::string(Utf8Prefix(first, 64)) + "')";
-  };
-  TAMGA_ASSIGN_OR_RETURN(auto src_runs, ids(*src.db, "SELECT run_uuid FROM runs"));
-  TAMGA_ASSIGN_OR_RETURN(auto dst_runs, ids(dst, "SELECT run_id FROM runs"));
-  extra("runs", dst_runs, src_runs, "");
-  TAMGA_ASSIGN_OR_RETURN(auto src_exps, ids(*src.db, "SELECT CAST(experiment_id AS TEXT) FROM experiments"));
-  TAMGA_ASSIGN_OR_RETURN(auto dst_exps, ids(dst, "SELECT CAST(experiment_id AS TEXT) FROM experiments"));
-  extra("experiments", dst_exps, src_exps, "0");
-  TAMGA_ASSIGN_OR_RETURN(auto src_models, ids(*src.db, "SELECT name FROM registered_models"));
-  TAMGA_ASSIGN_OR_RETURN(auto dst_models, ids(dst, "SELECT name FROM registered_models"));
-  extra("registered models", dst_models, src_models, "");
-  if (found.empty()) return Status::Ok();
-  return FailedPrecondition("the destination already holds " + found +
-                            " not from this MLflow database: import into a new Tamga store (or the one an "
-                            "interrupted import of this database left); nothing was imported");
-}
-
 Result<MlflowImportCounts> SourceCounts(Mlflow& m) {
   MlflowImportCounts c;
   TAMGA_ASSIGN_OR_RETURN(c.experiments, m.Count("SELECT COUNT(*) FROM experiments"));
@@ -532,7 +500,7 @@ Result<MlflowImportReport> ImportMlflow(const MlflowImportOptions& o, Clock* clo
   TAMGA_RETURN_IF_ERROR(CheckMlflowRows(*src.db, o.artifacts));
   TAMGA_ASSIGN_OR_RETURN(report.source, SourceCounts(src));
   TAMGA_ASSIGN_OR_RETURN(Dest dst, OpenDest(o.to));
-  TAMGA_RETURN_IF_ERROR(CheckDestination(src, *dst.db));
+  TAMGA_RETURN_IF_ERROR(CheckImportDestination(*src.db, *dst.db));
   {
     Importer im(o, &src, &dst, &report);
     TAMGA_RETURN_IF_ERROR(im.Experiments());

@@ -1,5 +1,6 @@
 #include "admin/mlflow_rows_check.h"
 
+#include <set>
 #include <vector>
 
 #include "admin/mlflow_import.h"
@@ -169,6 +170,41 @@ Status CheckMlflowRows(SqlDb& db, const std::string& root) {
           p.Add(where, InvalidArgument("points at version " + Col(r, 2) + ", which does not exist"));
       }));
   return p.Result();
+}
+
+Status CheckImportDestination(SqlDb& src, SqlDb& dst) {
+  auto ids = [](SqlDb& db, const char* sql) -> Result<std::set<std::string>> {
+    TAMGA_ASSIGN_OR_RETURN(auto s, db.PrepareUncached(sql));
+    std::set<std::string> out;
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) { out.insert(r.IsNull(0) ? "" : r.Text(0)); }));
+    return out;
+  };
+  std::string found;
+  auto extra = [&](const char* what, const std::set<std::string>& have, const std::set<std::string>& theirs,
+                   const std::string& allowed) {
+    int64_t n = 0;
+    std::string first;
+    for (const auto& id : have) {
+      if (theirs.count(id) || id == allowed) continue;
+      if (n++ == 0) first = id;
+    }
+    if (n > 0)
+      found += std::string(found.empty() ? "" : ", ") + std::to_string(n) + " " + what + " (e.g. '" +
+               std::string(Utf8Prefix(first, 64)) + "')";
+  };
+  TAMGA_ASSIGN_OR_RETURN(auto src_runs, ids(src, "SELECT run_uuid FROM runs"));
+  TAMGA_ASSIGN_OR_RETURN(auto dst_runs, ids(dst, "SELECT run_id FROM runs"));
+  extra("runs", dst_runs, src_runs, "");
+  TAMGA_ASSIGN_OR_RETURN(auto src_exps, ids(src, "SELECT CAST(experiment_id AS TEXT) FROM experiments"));
+  TAMGA_ASSIGN_OR_RETURN(auto dst_exps, ids(dst, "SELECT CAST(experiment_id AS TEXT) FROM experiments"));
+  extra("experiments", dst_exps, src_exps, "0");
+  TAMGA_ASSIGN_OR_RETURN(auto src_models, ids(src, "SELECT name FROM registered_models"));
+  TAMGA_ASSIGN_OR_RETURN(auto dst_models, ids(dst, "SELECT name FROM registered_models"));
+  extra("registered models", dst_models, src_models, "");
+  if (found.empty()) return Status::Ok();
+  return FailedPrecondition("the destination already holds " + found +
+                            " not from this MLflow database: import into a new Tamga store (or the one an "
+                            "interrupted import of this database left); nothing was imported");
 }
 
 }  // namespace tamga

@@ -13,4 +13,8 @@ namespace tamga {
 // `artifacts_root`: MLflow's artifact root as given to the import ("" = none).
 Status CheckMlflowRows(SqlDb& mlflow, const std::string& artifacts_root);
 
+// The Tamga store may hold only what an earlier, interrupted import of this database wrote (and its own
+// Default experiment): anything else would be merged with MLflow's history. FailedPrecondition naming it.
+Status CheckImportDestination(SqlDb& mlflow, SqlDb& tamga);
+
 }  // namespace tamga

@@ -1,6 +1,7 @@
 #include "cli/cli_http.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <thread>
 
@@ -73,8 +74,9 @@ std::optional<json> Call(const Common& c, const std::string& method, const std::
   for (int waited_s = 0; res.ok() && res->status == 503 && waited_s < 15;) {
     int64_t after = 0;
     std::string h = res->Header("retry-after");
-    if (h.empty() || h.size() > 3 || h.find_first_not_of("0123456789") != std::string::npos) break;
-    after = std::max<int64_t>(1, std::stoll(h));
+    auto [end, ec] = std::from_chars(h.data(), h.data() + h.size(), after);
+    if (h.empty() || h.size() > 3 || ec != std::errc() || end != h.data() + h.size()) break;
+    after = std::max<int64_t>(1, after);
     std::this_thread::sleep_for(std::chrono::seconds(after));
     waited_s += static_cast<int>(after);
     res = HttpCall(req);

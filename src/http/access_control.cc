@@ -21,28 +21,6 @@ bool StateChanging(HttpMethod m) {
          m == HttpMethod::kDelete;
 }
 
-const char* MethodName(HttpMethod m) {
-  switch (m) {
-    case HttpMethod::kGet:
-      return "GET";
-    case HttpMethod::kHead:
-      return "HEAD";
-    case HttpMethod::kPost:
-      return "POST";
-    case HttpMethod::kPut:
-      return "PUT";
-    case HttpMethod::kPatch:
-      return "PATCH";
-    case HttpMethod::kDelete:
-      return "DELETE";
-    case HttpMethod::kOptions:
-      return "OPTIONS";
-    case HttpMethod::kOther:
-      return "OTHER";
-  }
-  return "OTHER";
-}
-
 // High-volume run-data writes: audited only with --audit-ingest (their run's creation and deletion are).
 bool IsIngest(const std::string& route) {
   static const std::set<std::string> kIngest = {
@@ -131,7 +109,8 @@ std::vector<std::string> RoutesWithoutRule(const Router& router) {
   for (const auto& row : AccessRules()) have.insert({row.method, row.route});
   std::vector<std::string> out;
   for (const auto& [method, route] : router.Routes()) {
-    if (!have.count({method, RuleLabel(route)})) out.push_back(std::string(MethodName(method)) + " " + route);
+    if (!have.count({method, RuleLabel(route)}))
+      out.push_back(std::string(HttpMethodName(method)) + " " + route);
   }
   return out;
 }
@@ -177,7 +156,7 @@ HttpResponse AccessControl::Deny(const HttpRequest& req, const RouteMatch& match
   if (why.code() == StatusCode::kUnauthenticated || why.code() == StatusCode::kPermissionDenied) {
     AuditRecord a;
     a.principal = req.principal ? req.principal->Name() : "anonymous";
-    a.method = MethodName(req.method);
+    a.method = HttpMethodName(req.method);
     a.route = RuleLabel(match.label);
     a.object = object;
     a.status = r.status;
@@ -285,7 +264,7 @@ void AccessControl::Completed(const HttpRequest& req, const RouteMatch& match, i
   std::string route = RuleLabel(match.label);
   AuditRecord a;
   a.principal = req.principal ? req.principal->Name() : "anonymous";
-  a.method = MethodName(req.method);
+  a.method = HttpMethodName(req.method);
   a.route = route;
   a.object = req.access_object;
   a.status = status;

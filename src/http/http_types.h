@@ -99,6 +99,8 @@ using UploadHandler = std::function<Result<std::unique_ptr<UploadSink>>(const Ht
 
 // MLflow's error JSON ({"error_code", "message"}) with the HTTP status mapped from the Status.
 HttpResponse ErrorResponse(const Status& status);
+// "GET", "POST" ... ("OTHER" for methods the router does not know).
+const char* HttpMethodName(HttpMethod m);
 // The MLflow error_code name and HTTP status for a Status code (status_to_http.cc).
 std::pair<int, const char*> HttpStatusFor(StatusCode code);
 

@@ -9,25 +9,6 @@
 namespace tamga {
 namespace {
 
-const char* MethodName(HttpMethod m) {
-  switch (m) {
-    case HttpMethod::kGet:
-      return "GET";
-    case HttpMethod::kPost:
-      return "POST";
-    case HttpMethod::kPut:
-      return "PUT";
-    case HttpMethod::kPatch:
-      return "PATCH";
-    case HttpMethod::kDelete:
-      return "DELETE";
-    case HttpMethod::kHead:
-      return "HEAD";
-    default:
-      return "GET";
-  }
-}
-
 HttpResponse Moving(const std::string& why) {
   HttpResponse r = ErrorResponse(Unavailable(why));
   r.headers.push_back({"Retry-After", "2"});
@@ -70,7 +51,7 @@ bool LeaderForwarder::Forward(HttpRequest& req, Responder& respond) {
       "connection", "keep-alive", "transfer-encoding",  "te", "trailer", "upgrade", "content-length",
       "host",       "expect",     "proxy-authorization"};
   auto call = std::make_shared<HttpClientRequest>();
-  call->method = MethodName(req.method);
+  call->method = HttpMethodName(req.method);
   call->url = *leader + req.target;
   for (const auto& [k, v] : req.headers)
     if (!kHopByHop.count(k) && k != kForwardedHeader) call->headers.push_back({k, v});

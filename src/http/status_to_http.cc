@@ -60,4 +60,26 @@ HttpResponse ErrorResponse(const Status& status) {
   return HttpResponse::Json(std::move(body), http);
 }
 
+const char* HttpMethodName(HttpMethod m) {
+  switch (m) {
+    case HttpMethod::kGet:
+      return "GET";
+    case HttpMethod::kHead:
+      return "HEAD";
+    case HttpMethod::kPost:
+      return "POST";
+    case HttpMethod::kPut:
+      return "PUT";
+    case HttpMethod::kPatch:
+      return "PATCH";
+    case HttpMethod::kDelete:
+      return "DELETE";
+    case HttpMethod::kOptions:
+      return "OPTIONS";
+    case HttpMethod::kOther:
+      return "OTHER";
+  }
+  return "OTHER";
+}
+
 }  // namespace tamga

@@ -138,65 +138,6 @@ JobService::Agent* JobService::LiveAgent(const std::string& id) {
   return it == agents_.end() || !it->second.live ? nullptr : &it->second;
 }
 
-// ---- queues -------------------------------------------------------------------------------------------
-
-Result<QueueInfo> JobService::PutQueue(QueueInfo q) {
-  if (q.name.empty() || q.name.size() > 64 ||
-      q.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-          std::string::npos ||
-      q.name[0] == '.' || q.name[0] == '-' || q.name[0] == '_') {
-    return InvalidArgument("invalid queue name '" + std::string(Utf8Prefix(q.name, 64)) +
-                           "': use letters, digits, '.', '_' and '-'");
-  }
-  if (q.max_concurrency < 0 || q.max_concurrency > 1000000)
-    return InvalidArgument("max_concurrency must be in [0, 1000000]");
-  if (!ParsePlacementStrategy(q.strategy)) return InvalidArgument("strategy must be 'spread' or 'pack'");
-  Callbacks out;
-  {
-    MutexLock lock(&mu_);
-    auto it = queues_.find(q.name);
-    q.created_ms = it == queues_.end() ? clock_->NowMillis() : it->second.created_ms;
-    TAMGA_RETURN_IF_ERROR(store_->PutQueue({q.name, q.max_concurrency, q.strategy, q.created_ms}));
-    queues_[q.name] = q;
-    ServeWaiters(&out);  // a raised limit may let jobs start
-  }
-  for (auto& f : out) f();
-  return q;
-}
-
-bool JobService::QueueExists(const std::string& name) {
-  {
-    MutexLock lock(&mu_);
-    if (queues_.count(name)) return true;
-    if (loaded_) return false;
-  }
-  // Not loaded (another replica runs the scheduler): the job store knows every queue.
-  auto stored = store_->ListQueues();
-  if (!stored.ok()) return false;
-  for (const auto& q : *stored)
-    if (q.name == name) return true;
-  return false;
-}
-
-std::vector<QueueSummary> JobService::ListQueues() {
-  MutexLock lock(&mu_);
-  std::vector<QueueSummary> out;
-  for (const auto& [name, q] : queues_) {
-    QueueSummary s;
-    s.queue = q;
-    auto it = queued_.find(name);
-    s.queued = it == queued_.end() ? 0 : static_cast<int>(it->second.size());
-    s.running = RunningIn(name);
-    for (const auto& [id, a] : agents_) {
-      if (!a.live) continue;
-      for (const auto& aq : a.report.queues) s.agents += aq == name ? 1 : 0;
-    }
-    for (auto& [team, v] : QuotaViews(name)) s.quotas.push_back({std::move(v.quota), v.usage});
-    out.push_back(s);
-  }
-  return out;
-}
-
 // ---- users --------------------------------------------------------------------------------------------
 
 void JobService::Submit(JobSpec spec, std::function<void(Result<Job>)> done) {
