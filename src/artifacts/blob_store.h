@@ -86,6 +86,24 @@ class BlobStore {
   virtual Status CopyTree(const std::string& from, const std::string& to) = 0;
   // Null when the store cannot take parts directly (the local folder).
   virtual DirectMultipart* direct_multipart() { return nullptr; }
+
+  // Batches of small blobs (dataset objects, docs/data.md): a writer whose Commit publishes without waiting
+  // for the disk, and one call that makes every blob published that way durable. A caller acknowledges
+  // such writes only after SyncUnsynced returned Ok. Default: plain writers, nothing to sync (S3 is durable
+  // on commit).
+  virtual Result<std::unique_ptr<BlobWriter>> OpenUnsyncedWriter(const std::string& path) {
+    return OpenWriter(path);
+  }
+  virtual Status SyncUnsynced() { return Status::Ok(); }
+  // Whether the blob exists (a file). Default: by opening it.
+  virtual Result<bool> Exists(const std::string& path) {
+    auto r = OpenReader(path);
+    if (r.ok()) return true;
+    if (r.status().code() == StatusCode::kNotFound) return false;
+    return r.status();
+  }
+  // True when calls may wait on the network (an object store): callers on an I/O thread move them off it.
+  virtual bool IsRemote() const { return false; }
 };
 
 }  // namespace tamga

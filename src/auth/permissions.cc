@@ -40,18 +40,21 @@ const char* ObjectKindName(ObjectKind k) {
       return "webhook";
     case ObjectKind::kCapability:
       return "capability";
+    case ObjectKind::kDataset:
+      return "dataset";
   }
   return "experiment";
 }
 
 Result<ObjectKind> ParseObjectKind(std::string_view name) {
-  for (ObjectKind k : {ObjectKind::kExperiment, ObjectKind::kRegisteredModel, ObjectKind::kQueue,
-                       ObjectKind::kDeployment, ObjectKind::kWebhook, ObjectKind::kCapability}) {
+  for (ObjectKind k :
+       {ObjectKind::kExperiment, ObjectKind::kRegisteredModel, ObjectKind::kQueue, ObjectKind::kDeployment,
+        ObjectKind::kWebhook, ObjectKind::kCapability, ObjectKind::kDataset}) {
     if (name == ObjectKindName(k)) return k;
   }
   return InvalidArgument("Invalid object kind '" + std::string(name.substr(0, 64)) +
                          "'. Valid kinds are: experiment, registered_model, queue, deployment, webhook, "
-                         "capability");
+                         "capability, dataset");
 }
 
 }  // namespace tamga

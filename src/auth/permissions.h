@@ -13,7 +13,7 @@ enum class Permission { kNoPermissions = 0, kRead = 1, kEdit = 2, kManage = 3 };
 // The kinds of object a permission is granted on; their wire names are the grants' object_kind.
 // kCapability: an admin-granted right that is not about one object (object id = the capability's name,
 // kCapabilityRunCode); held with any grant above NO_PERMISSIONS, never through the default permission.
-enum class ObjectKind { kExperiment, kRegisteredModel, kQueue, kDeployment, kWebhook, kCapability };
+enum class ObjectKind { kExperiment, kRegisteredModel, kQueue, kDeployment, kWebhook, kCapability, kDataset };
 
 // Deploying with `target: local` runs a model's code inside the server process.
 inline constexpr const char* kCapabilityRunCode = "run_code_on_server";

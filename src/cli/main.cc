@@ -9,6 +9,7 @@
 
 #include "cli/admin_commands.h"
 #include "cli/client_commands.h"
+#include "cli/data_commands.h"
 #include "cli/job_commands.h"
 #include "cli/policy_commands.h"
 #include "cli/suggest.h"
@@ -345,6 +346,7 @@ int main(int argc, char** argv) {
   tamga::TokenCommands token_commands = tamga::AddTokenCommands(app);
   tamga::AdminCommands admin_commands = tamga::AddAdminCommands(app);
   tamga::PolicyCommands policy_commands = tamga::AddPolicyCommands(app);
+  tamga::DataCommands data_commands = tamga::AddDataCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
   bool version_json = false;
@@ -429,5 +431,7 @@ int main(int argc, char** argv) {
   if (admin_code >= 0) return admin_code;
   int policy_code = tamga::RunPolicyCommands(policy_commands);
   if (policy_code >= 0) return policy_code;
+  int data_code = tamga::RunDataCommands(data_commands);
+  if (data_code >= 0) return data_code;
   return tamga::RunClientCommands(client);
 }

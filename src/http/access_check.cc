@@ -315,6 +315,10 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
       }
       return need_on(ObjectKind::kRegisteredModel, uri->name, "registered model");
     }
+    case K::kDataset: {
+      TAMGA_ASSIGN_OR_RETURN(auto v, required());
+      return need_on(ObjectKind::kDataset, v[0], "dataset");
+    }
     case K::kQueue: {
       TAMGA_ASSIGN_OR_RETURN(auto v, required());
       return need_on(ObjectKind::kQueue, v[0], "queue");

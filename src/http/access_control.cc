@@ -24,12 +24,13 @@ bool StateChanging(HttpMethod m) {
 // High-volume run-data writes: audited only with --audit-ingest (their run's creation and deletion are).
 bool IsIngest(const std::string& route) {
   static const std::set<std::string> kIngest = {
-      "/api/2.0/mlflow/runs/log-metric",       "/api/2.0/mlflow/runs/log-batch",
-      "/api/2.0/mlflow/runs/log-parameter",    "/api/2.0/mlflow/runs/set-tag",
-      "/api/2.0/mlflow/runs/delete-tag",       "/api/2.0/mlflow/runs/log-inputs",
-      "/api/2.0/mlflow/runs/log-model",        "/api/2.0/mlflow/runs/update",
-      "/api/2.0/mlflow/runs/outputs",          "/api/2.0/mlflow/upload-artifact",
-      "/api/2.0/mlflow-artifacts/artifacts/*", "/api/2.0/tamga/agents/*"};
+      "/api/2.0/mlflow/runs/log-metric",        "/api/2.0/mlflow/runs/log-batch",
+      "/api/2.0/mlflow/runs/log-parameter",     "/api/2.0/mlflow/runs/set-tag",
+      "/api/2.0/mlflow/runs/delete-tag",        "/api/2.0/mlflow/runs/log-inputs",
+      "/api/2.0/mlflow/runs/log-model",         "/api/2.0/mlflow/runs/update",
+      "/api/2.0/mlflow/runs/outputs",           "/api/2.0/mlflow/upload-artifact",
+      "/api/2.0/mlflow-artifacts/artifacts/*",  "/api/2.0/tamga/agents/*",
+      "/api/2.0/tamga/datasets/objects/upload*"};
   return kIngest.count(route) > 0;
 }
 
@@ -45,6 +46,8 @@ bool ChangesNothing(const std::string& route) {
       "/api/2.0/mlflow/experiments/search-datasets",
       "/api/2.0/mlflow/registered-models/get-latest-versions",
       "/api/2.0/mlflow/logged-models/search",
+      "/api/2.0/tamga/datasets/objects/missing",
+      "/api/2.0/tamga/datasets/objects/fetch",
       "/login"};  // sign-in attempts: audited by the handler, with the user named and the outcome
   return kReads.count(route) > 0;
 }
@@ -84,6 +87,8 @@ const char* AccessRuleKindName(AccessRule::Kind kind) {
       return "queue";
     case K::kLoggedModel:
       return "logged_model";
+    case K::kDataset:
+      return "dataset";
     case K::kAgent:
       return "agent";
     case K::kJobAction:

@@ -40,6 +40,7 @@ struct AccessRule {
     kModelUri,      // the registered model of a models:/ URI in field(s)
     kQueue,         // the job queue named in field(s)
     kLoggedModel,   // the experiment of the logged model in the path
+    kDataset,       // the dataset named in field(s) (query or body)
     kAgent,         // an agent token (or an admin); a `queues` field must name only the token's queues
     kJobAction,     // POST /jobs/{id}/{action}: abort for users (the route checks whose job), the rest for
                     // agents

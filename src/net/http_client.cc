@@ -2,11 +2,14 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <limits>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/span_body.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/version.hpp>
@@ -137,6 +140,95 @@ Result<HttpClientResponse> RunExchange(net::io_context& ioc, Stream& stream, con
   return out;
 }
 
+// The streaming exchange: every step under its own deadline; body pieces through the request's callbacks.
+template <typename Stream>
+Result<HttpClientResponse> RunStreamingExchange(net::io_context& ioc, Stream& stream, const ParsedUrl& u,
+                                                const HttpClientRequest& req) {
+  auto timeout = std::chrono::milliseconds(std::max<int64_t>(req.timeout_ms, 1));
+  auto step = [&](auto initiate) -> beast::error_code {
+    beast::error_code ec;
+    beast::get_lowest_layer(stream).expires_after(timeout);
+    initiate([&ec](beast::error_code e, size_t) { ec = e; });
+    ioc.restart();
+    ioc.run();
+    return ec;
+  };
+  http::request<http::buffer_body> r{http::string_to_verb(req.method), u.target, 11};
+  if (r.method() == http::verb::unknown) return InvalidArgument("unknown HTTP method " + req.method);
+  r.set(http::field::host, u.host + ((u.https ? u.port == "443" : u.port == "80") ? "" : ":" + u.port));
+  r.set(http::field::user_agent, "tamga/" BOOST_BEAST_VERSION_STRING);
+  for (const auto& [k, v] : req.headers) r.set(k, v);
+  const std::string& fixed = req.body_ref ? *req.body_ref : req.body;
+  const int64_t total = req.body_reader ? req.body_size : static_cast<int64_t>(fixed.size());
+  r.content_length(static_cast<uint64_t>(total));
+  r.body().data = nullptr;
+  r.body().more = true;
+  http::request_serializer<http::buffer_body> sr{r};
+  if (auto ec = step([&](auto h) { http::async_write_header(stream, sr, h); }))
+    return NetError("send to", u.host, ec);
+  std::vector<char> buf(1 << 20);
+  int64_t sent = 0;
+  while (sent < total) {
+    size_t n = 0;
+    if (req.body_reader) {
+      TAMGA_ASSIGN_OR_RETURN(
+          n, req.body_reader(buf.data(), static_cast<size_t>(std::min<int64_t>(
+                                             total - sent, static_cast<int64_t>(buf.size())))));
+      if (n == 0) return Internal("the request body ended before its announced size");
+      r.body().data = buf.data();
+    } else {
+      n = static_cast<size_t>(std::min<int64_t>(total - sent, 1 << 20));
+      r.body().data = const_cast<char*>(fixed.data() + sent);
+    }
+    r.body().size = n;
+    sent += static_cast<int64_t>(n);
+    r.body().more = sent < total;
+    auto ec = step([&](auto h) { http::async_write(stream, sr, h); });
+    if (ec && ec != http::error::need_buffer) return NetError("send to", u.host, ec);
+  }
+  if (!sr.is_done()) {
+    r.body().data = nullptr;
+    r.body().size = 0;
+    r.body().more = false;
+    auto ec = step([&](auto h) { http::async_write(stream, sr, h); });
+    if (ec && ec != http::error::need_buffer) return NetError("send to", u.host, ec);
+  }
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // (boost::none compares as exceeded in 1.74)
+  if (auto ec = step([&](auto h) { http::async_read_header(stream, buffer, parser, h); }))
+    return NetError("exchange with", u.host, ec);
+  HttpClientResponse out;
+  out.status = parser.get().result_int();
+  for (const auto& f : parser.get()) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers.emplace_back(name, std::string(f.value()));
+  }
+  const bool deliver = req.on_body && out.status >= 200 && out.status < 300;
+  while (!parser.is_done()) {
+    parser.get().body().data = buf.data();
+    parser.get().body().size = buf.size();
+    auto ec = step([&](auto h) { http::async_read(stream, buffer, parser, h); });
+    if (ec && ec != http::error::need_buffer) return NetError("exchange with", u.host, ec);
+    size_t got = buf.size() - parser.get().body().size;
+    if (got == 0) continue;
+    if (deliver) {
+      TAMGA_RETURN_IF_ERROR(req.on_body(std::string_view(buf.data(), got)));
+    } else if (out.body.size() < req.max_response_bytes) {
+      out.body.append(buf.data(), std::min(got, req.max_response_bytes - out.body.size()));
+    }
+  }
+  return out;
+}
+
+template <typename Stream>
+Result<HttpClientResponse> ExchangeOnce(net::io_context& ioc, Stream& stream, const ParsedUrl& u,
+                                        const HttpClientRequest& req) {
+  if (req.body_reader || req.on_body) return RunStreamingExchange(ioc, stream, u, req);
+  return RunExchange(ioc, stream, u, req);
+}
+
 std::string& DefaultCaFileSlot() {
   static std::string path;
   return path;
@@ -184,7 +276,7 @@ Result<HttpClientResponse> HttpCall(const HttpClientRequest& req) {
     if (!u.https) {
       beast::tcp_stream stream(ioc);
       TAMGA_RETURN_IF_ERROR(connect(stream));
-      auto out = RunExchange(ioc, stream, u, req);
+      auto out = ExchangeOnce(ioc, stream, u, req);
       stream.socket().shutdown(tcp::socket::shutdown_both, ec);
       return out;
     }
@@ -223,7 +315,7 @@ Result<HttpClientResponse> HttpCall(const HttpClientRequest& req) {
     ioc.restart();
     ioc.run();
     if (hec) return NetError("TLS handshake with", u.host, hec);
-    return RunExchange(ioc, stream, u, req);
+    return ExchangeOnce(ioc, stream, u, req);
   } catch (const std::exception& e) {
     return Unavailable(std::string("HTTP call failed: ") + e.what());
   }

@@ -7,6 +7,7 @@
 // DestinationPolicy is given, every resolved address is checked and only allowed ones are connected to.
 // Thread-safe: each call uses its own connection.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,13 @@ struct HttpClientRequest {
   std::string body;
   // When set, sent instead of `body` without a copy (large uploads); borrowed for the call's duration.
   const std::string* body_ref = nullptr;
+  // Streaming (transfers of any size, docs/data.md): the request body is read from `body_reader` (called
+  // until it has given `body_size` bytes; an error aborts the call), and a 2xx response body is handed to
+  // `on_body` piece by piece instead of being collected (other answers are collected as usual, so their
+  // error JSON can be read). With either set, `timeout_ms` bounds each read or write, not the whole call.
+  std::function<Result<size_t>(char* buf, size_t n)> body_reader;
+  int64_t body_size = 0;
+  std::function<Status(std::string_view piece)> on_body;
   int64_t timeout_ms = 10000;
   size_t max_response_bytes = 64 << 20;
   // Fences user-supplied URLs (webhooks); null = no restriction (operator-configured servers). Borrowed.

@@ -38,6 +38,7 @@ Result<BackendStores> OpenPostgres(const StoreUri& uri) {
   TAMGA_ASSIGN_OR_RETURN(out.metadata, OpenPgMetadataStore(uri));
   out.open_jobs = [uri] { return OpenPgJobStore(uri); };
   out.open_auth = [uri] { return OpenPgAuthStore(uri); };
+  out.open_datasets = [uri] { return OpenPgDatasetStore(uri); };
   return out;
 }
 
@@ -71,6 +72,7 @@ Result<BackendStores> OpenBackendStores(const ServerConfig& config) {
     return store;
   };
   out.open_auth = [path = so.path, sync] { return OpenSqliteAuthStore(path, sync); };
+  out.open_datasets = [path = so.path, sync] { return OpenSqliteDatasetStore(path, sync); };
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include "core/store_uri.h"
 #include "server/tamga_server.h"
 #include "storage/auth_store.h"
+#include "storage/dataset_store.h"
 #include "storage/job_store.h"
 #include "storage/sql/sql_metadata_store.h"
 
@@ -27,6 +28,7 @@ struct BackendStores {
   std::unique_ptr<SqlMetadataStore> metadata;
   std::function<Result<std::unique_ptr<JobStore>>()> open_jobs;
   std::function<Result<std::unique_ptr<AuthStore>>()> open_auth;
+  std::function<Result<std::unique_ptr<DatasetStore>>()> open_datasets;
   std::string description;  // for the start-up log line, credentials redacted
   BackendStores();
   BackendStores(BackendStores&&) noexcept;

@@ -21,6 +21,7 @@
 #include "core/port_file.h"
 #include "core/random.h"
 #include "core/store_uri.h"
+#include "data/dataset_service.h"
 #include "deploy/deploy_service.h"
 #include "grpc/oip_grpc_server.h"
 #include "http/access_control.h"
@@ -104,6 +105,8 @@ struct TamgaServer::Parts {
   std::unique_ptr<LocalServing> local_serving;
   std::unique_ptr<OipGrpcServer> grpc;
   std::unique_ptr<AuthStore> auth_store;
+  std::unique_ptr<DatasetStore> dataset_store;
+  std::unique_ptr<DatasetService> datasets;
   std::unique_ptr<OidcVerifier> oidc;
   std::unique_ptr<OidcVerifier> oidc_id_tokens;  // the browser sign-in's ID tokens (audience = client id)
   std::unique_ptr<OidcLogin> oidc_login;
@@ -313,6 +316,8 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   // On SQLite this process is the only server; on PostgreSQL the replica holding the leader lock loads the
   // job working set when it takes the lead (StartReplicaLinks).
   if (!p->stores.postgres) TAMGA_RETURN_IF_ERROR(p->jobs->Load());
+  TAMGA_ASSIGN_OR_RETURN(p->dataset_store, p->stores.open_datasets());
+  p->datasets = std::make_unique<DatasetService>(p->dataset_store.get(), p->blobs.get(), &p->clock);
 
   if (auth_on) {
     TAMGA_ASSIGN_OR_RETURN(p->auth_store, p->stores.open_auth());
@@ -409,6 +414,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
     ctx.job_leader = p->job_forward.get();
   }
   ctx.run_changes = p->run_changes.get();
+  ctx.datasets = p->datasets.get();
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -430,6 +436,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   ServingRouteContext sctx{p->models.get(), &p->metrics, "", /*standalone=*/false};
   RegisterServingRoutes(p->router, sctx);
   RegisterAuthRoutes(p->router, ctx);
+  RegisterDatasetRoutes(p->router, ctx);
   if (auto missing = RoutesWithoutRule(p->router); !missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;

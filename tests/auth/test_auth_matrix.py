@@ -101,6 +101,12 @@ def test_matrix(world, row):
     for role, perm in (("none", "NO_PERMISSIONS"), ("read", "READ"), ("edit", "EDIT")):
         admin("PUT", "/api/2.0/tamga/permissions", json={"object_kind": "deployment", "object_id": deploy,
                                                          "user": role, "permission": perm})
+    dataset = "ds-" + tag
+    r = sess.post(s.url + "/api/2.0/tamga/datasets/create", json={"name": dataset}, headers=manage_auth)
+    assert r.status_code == 200, r.text
+    for role, perm in (("none", "NO_PERMISSIONS"), ("read", "READ"), ("edit", "EDIT")):
+        admin("PUT", "/api/2.0/tamga/permissions", json={"object_kind": "dataset", "object_id": dataset,
+                                                         "user": role, "permission": perm})
     victim = "victim-" + tag
     admin("POST", API + "/users/create", json={"username": victim, "password": "victim-pass-1234"})
 
@@ -112,7 +118,7 @@ def test_matrix(world, row):
             return (text.replace("{exp}", exp).replace("{run}", run).replace("{model}", model)
                     .replace("{victim}", victim).replace("{uniq}", uniq).replace("{expname}", expname)
                     .replace("{logged}", logged).replace("{deploy}", deploy).replace("{hook}", hook)
-                    .replace("{globalhook}", global_hook))
+                    .replace("{globalhook}", global_hook).replace("{dataset}", dataset))
 
         headers = {} if role == "anon" else {"Authorization": "Bearer " + tokens[role]}
         kw = {}

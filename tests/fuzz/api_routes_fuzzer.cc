@@ -4,9 +4,9 @@
 // becomes one request.
 //
 // Input: byte 0 picks a route from kRoutes; the first line is "<path suffix>[?<query>]" (the suffix is used
-// by prefix routes only); the rest is the body. Placeholders $EXP, $RUN, $MODEL, $HOOK, $JOB, $AGENT and
-// $QUEUE in the line and body are replaced by ids of entities created at start-up, so inputs reach past "not
-// found".
+// by prefix routes only); the rest is the body. Placeholders $EXP, $RUN, $MODEL, $HOOK, $JOB, $AGENT,
+// $QUEUE, $DATASET, $OBJECT and $MANIFEST in the line and body are replaced by ids of entities created at
+// start-up, so inputs reach past "not found".
 //
 // Properties: a handler never throws; it answers exactly once, within 2 s (long-poll routes may answer later:
 // their answer is checked when it comes); the status is never 500; a JSON response is valid JSON (which also
@@ -26,8 +26,10 @@
 
 #include "artifacts/local/local_blob_store.h"
 #include "core/clock.h"
+#include "core/hmac.h"
 #include "core/metrics.h"
 #include "core/random.h"
+#include "data/dataset_service.h"
 #include "deploy/deploy_service.h"
 #include "fuzz/fuzz_input.h"
 #include "http/router.h"
@@ -160,6 +162,21 @@ constexpr Route kRoutes[] = {
     {M::kPost, "/api/2.0/tamga/runs/table", kExact},  // 97
     {M::kGet, "/api/2.0/tamga/runs/columns", kExact},
     {M::kGet, "/api/2.0/tamga/metrics/sampled", kExact},
+    {M::kPost, "/api/2.0/tamga/datasets/create", kExact},  // 100
+    {M::kGet, "/api/2.0/tamga/datasets/search", kExact},
+    {M::kGet, "/api/2.0/tamga/datasets/get", kExact},
+    {M::kPost, "/api/2.0/tamga/datasets/update", kExact},
+    {M::kPost, "/api/2.0/tamga/datasets/objects/missing", kExact},
+    {M::kPut, "/api/2.0/tamga/datasets/objects/upload", kPrefix},  // 105: the pack upload (query ?name=)
+    {M::kPost, "/api/2.0/tamga/datasets/objects/fetch", kExact},
+    {M::kGet, "/api/2.0/tamga/datasets/objects/get", kExact},
+    {M::kPost, "/api/2.0/tamga/datasets/versions/create", kExact},
+    {M::kGet, "/api/2.0/tamga/datasets/versions/get", kExact},
+    {M::kGet, "/api/2.0/tamga/datasets/versions/search", kExact},  // 110
+    {M::kGet, "/api/2.0/tamga/datasets/versions/files", kExact},
+    {M::kGet, "/api/2.0/tamga/datasets/versions/diff", kExact},
+    {M::kPost, "/api/2.0/tamga/datasets/tags/set", kExact},
+    {M::kPost, "/api/2.0/tamga/datasets/tags/delete", kExact},
 };
 constexpr size_t kNumRoutes = sizeof(kRoutes) / sizeof(kRoutes[0]);
 
@@ -230,6 +247,8 @@ struct World {
   std::unique_ptr<DeployService> deploy;
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<JobService> jobs;
+  std::unique_ptr<DatasetStore> dataset_store;
+  std::unique_ptr<DatasetService> datasets;
   Router router;
   std::map<std::string, std::string> ids;  // placeholder -> value
 
@@ -373,9 +392,12 @@ void BuildWorld() {
   if (!w->jobs->Load().ok()) std::abort();
   w->jobs->Start();  // the submitter thread answers job submissions
 
+  w->dataset_store = Must(OpenSqliteDatasetStore(so.path, "NORMAL"), "datasets");
+  w->datasets = std::make_unique<DatasetService>(w->dataset_store.get(), w->blobs.get(), &w->clock);
   RouteContext ctx{w->tracking.get(),      w->blobs.get(), &w->metrics,       w->registry.get(),
                    w->events.get(),        w->store.get(), w->webhooks.get(), w->deploy.get(),
                    w->logged_models.get(), w->jobs.get()};
+  ctx.datasets = w->datasets.get();
   RegisterOpsRoutes(w->router, ctx);
   RegisterExperimentRoutes(w->router, ctx);
   RegisterRunRoutes(w->router, ctx);
@@ -390,6 +412,7 @@ void BuildWorld() {
   RegisterLoggedModelRoutes(w->router, ctx);
   RegisterJobRoutes(w->router, ctx);
   RegisterUiApiRoutes(w->router, ctx);
+  RegisterDatasetRoutes(w->router, ctx);
   g_world = w;
 
   for (const Route& r : kRoutes) {
@@ -429,6 +452,23 @@ void BuildWorld() {
       Setup(M::kPost, "/api/2.0/tamga/agents/register",
             R"({"agent_id":"fuzz-agent","report":{"name":"a","queues":["fuzzq"],"cpus":4}})", "/agent_id");
   ids["$JOB"] = Setup(M::kPost, "/api/2.0/tamga/jobs", R"({"queue":"fuzzq","command":["true"]})", "/job/id");
+  // A dataset with one version of one file ("hello\n"): $DATASET, $OBJECT (the file), $MANIFEST.
+  ids["$DATASET"] = "fuzz-data";
+  Setup(M::kPost, "/api/2.0/tamga/datasets/create", R"({"name":"fuzz-data"})", nullptr);
+  const std::string hello = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+  const std::string manifest_text = "tamga-manifest 1\n" + hello + " 6 a.txt\n";
+  const std::string manifest = Sha256Hex(manifest_text);
+  ids["$OBJECT"] = hello;
+  ids["$MANIFEST"] = manifest;
+  {
+    HttpRequest up = MakeRequest(
+        M::kPut, "/api/2.0/tamga/datasets/objects/upload", "name=fuzz-data",
+        hello + " 6\nhello\n" + manifest + " " + std::to_string(manifest_text.size()) + "\n" + manifest_text);
+    auto resp = Send(up, false);
+    if (!resp || resp->status != 200) std::abort();
+  }
+  Setup(M::kPost, "/api/2.0/tamga/datasets/versions/create",
+        R"({"name":"fuzz-data","manifest":")" + manifest + R"(","tags":["gold"]})", nullptr);
 
   std::atexit([] {
     std::string dir = g_world->dir;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "conformance/auth_store_conformance.h"
+#include "conformance/dataset_store_conformance.h"
 #include "conformance/job_store_conformance.h"
 #include "conformance/metadata_store_conformance.h"
 #include "conformance/registry_store_conformance.h"
@@ -66,6 +67,17 @@ std::unique_ptr<AuthStore> MakePgAuthStore() {
 
 INSTANTIATE_TEST_SUITE_P(Postgres, AuthStoreConformance,
                          ::testing::Values(AuthStoreFactory(MakePgAuthStore)));
+
+std::unique_ptr<DatasetStore> MakePgDatasetStore() {
+  ResetSchema();
+  EXPECT_TRUE(OpenPgMetadataStore(TestUri()).ok());  // the schema
+  auto s = OpenPgDatasetStore(TestUri());
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, DatasetStoreConformance,
+                         ::testing::Values(DatasetStoreFactory(MakePgDatasetStore)));
 
 // The group commit's optimistic pass (pipelined writes, metric rows buffered until commit) and its replay:
 // one request whose write PostgreSQL refuses (a NUL byte in text) fails alone; every other write in the batch

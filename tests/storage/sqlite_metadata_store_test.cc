@@ -7,6 +7,7 @@
 #include "storage/sqlite/sqlite_db.h"
 
 #include "conformance/auth_store_conformance.h"
+#include "conformance/dataset_store_conformance.h"
 #include "conformance/metadata_store_conformance.h"
 #include "conformance/registry_store_conformance.h"
 
@@ -39,6 +40,16 @@ std::unique_ptr<AuthStore> MakeSqliteAuth() {
 }
 INSTANTIATE_TEST_SUITE_P(Sqlite, AuthStoreConformance, ::testing::Values(AuthStoreFactory(MakeSqliteAuth)));
 INSTANTIATE_TEST_SUITE_P(Sqlite, RegistryStoreConformance, ::testing::Values(StoreFactory(MakeSqlite)));
+
+std::unique_ptr<DatasetStore> MakeSqliteDatasets() {
+  std::string path = TempDbPath();
+  EXPECT_TRUE(OpenSqliteMetadataStore({path}).ok());  // the schema
+  auto s = OpenSqliteDatasetStore(path, "NORMAL");
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+INSTANTIATE_TEST_SUITE_P(Sqlite, DatasetStoreConformance,
+                         ::testing::Values(DatasetStoreFactory(MakeSqliteDatasets)));
 
 TEST(SqlMetadataStore, MigrationsAreRecordedAndIdempotent) {
   std::string path = TempDbPath();

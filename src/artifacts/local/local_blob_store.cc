@@ -72,8 +72,8 @@ int OpenBeneath(const std::string& root, const std::string& clean, int flags) {
 
 class LocalBlobWriter final : public BlobWriter {
  public:
-  LocalBlobWriter(int fd, std::string tmp, std::string final_path)
-      : fd_(fd), tmp_(std::move(tmp)), final_(std::move(final_path)) {}
+  LocalBlobWriter(int fd, std::string tmp, std::string final_path, bool sync = true)
+      : fd_(fd), tmp_(std::move(tmp)), final_(std::move(final_path)), sync_(sync) {}
   ~LocalBlobWriter() override {
     if (fd_ >= 0) ::close(fd_);
     if (!committed_) ::unlink(tmp_.c_str());
@@ -90,7 +90,7 @@ class LocalBlobWriter final : public BlobWriter {
     return Status::Ok();
   }
   Status Commit() override {
-    if (::fsync(fd_) != 0) return Errno("fsync artifact");
+    if (sync_ && ::fsync(fd_) != 0) return Errno("fsync artifact");
     ::close(fd_);
     fd_ = -1;
     fs::path parent = fs::path(final_).parent_path();
@@ -116,6 +116,7 @@ class LocalBlobWriter final : public BlobWriter {
       if (attempt == 3) return Aborted("the artifact's folder changed while it was written; retry");
     }
     committed_ = true;
+    if (!sync_) return Status::Ok();
     int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {
       ::fsync(dfd);
@@ -128,6 +129,7 @@ class LocalBlobWriter final : public BlobWriter {
   int fd_;
   std::string tmp_;
   std::string final_;
+  bool sync_;
   bool committed_ = false;
 };
 
@@ -177,6 +179,25 @@ Result<std::unique_ptr<BlobWriter>> LocalBlobStore::OpenWriter(const std::string
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("create artifact");
   return std::unique_ptr<BlobWriter>(new LocalBlobWriter(fd, tmp, full));
+}
+
+Result<std::unique_ptr<BlobWriter>> LocalBlobStore::OpenUnsyncedWriter(const std::string& path) {
+  TAMGA_ASSIGN_OR_RETURN(std::string full, FullPath(path, false));
+  char name[40];
+  std::snprintf(name, sizeof(name), "%016llx", static_cast<unsigned long long>(random_->Next()));
+  std::string tmp = root_ + "/.tmp/" + name;
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("create artifact");
+  return std::unique_ptr<BlobWriter>(new LocalBlobWriter(fd, tmp, full, false));
+}
+
+Status LocalBlobStore::SyncUnsynced() {
+  int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open the artifact root");
+  int rc = ::syncfs(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("syncfs");
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<BlobReader>> LocalBlobStore::OpenReader(const std::string& path) {

@@ -22,6 +22,9 @@ class LocalBlobStore final : public BlobStore {
   Result<std::vector<BlobEntry>> List(const std::string& dir) override;
   Status Delete(const std::string& path) override;
   Status CopyTree(const std::string& from, const std::string& to) override;
+  Result<std::unique_ptr<BlobWriter>> OpenUnsyncedWriter(const std::string& path) override;
+  // syncfs() on the store's file system: one flush for a whole batch of unsynced writes.
+  Status SyncUnsynced() override;
 
  private:
   LocalBlobStore(std::string root, Random* random) : root_(std::move(root)), random_(random) {}

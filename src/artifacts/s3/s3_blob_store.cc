@@ -229,6 +229,14 @@ Result<std::unique_ptr<BlobReader>> S3BlobStore::OpenReader(const std::string& p
   return std::unique_ptr<BlobReader>(new S3Reader(client_, key, std::move(*head), options_.read_chunk));
 }
 
+Result<bool> S3BlobStore::Exists(const std::string& path) {
+  TAMGA_ASSIGN_OR_RETURN(std::string key, Key(path, false));
+  auto head = client_->Head(key);
+  if (head.ok()) return true;
+  if (head.status().code() == StatusCode::kNotFound) return false;
+  return head.status();
+}
+
 Result<std::vector<S3Object>> S3BlobStore::ListAll(const std::string& dir_key, size_t limit) {
   std::vector<S3Object> out;
   std::string prefix = dir_key.empty() ? "" : dir_key + "/";

@@ -41,6 +41,8 @@ class S3BlobStore final : public BlobStore, public DirectMultipart {
   Status CopyTree(const std::string& from, const std::string& to) override;
 
   DirectMultipart* direct_multipart() override { return this; }
+  Result<bool> Exists(const std::string& path) override;  // one HEAD
+  bool IsRemote() const override { return true; }
   // Part URLs are presigned for an hour.
   Result<Created> CreateDirectUpload(const std::string& path, int num_parts) override;
   Status CompleteDirectUpload(const std::string& path, const std::string& upload_id,

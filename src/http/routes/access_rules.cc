@@ -27,6 +27,7 @@ AccessRule Exp(Permission p, std::vector<std::string> f = {"experiment_id"}) {
 }
 AccessRule Run(Permission p) { return {K::kRun, p, {"run_id", "run_uuid"}}; }
 AccessRule Model(Permission p) { return {K::kModel, p, {"name"}}; }
+AccessRule Dataset(Permission p) { return {K::kDataset, p, {"name"}}; }
 
 std::vector<AccessRuleRow> Build() {
   const std::string ml = "/api/2.0/mlflow";
@@ -195,6 +196,22 @@ std::vector<AccessRuleRow> Build() {
       {POST, tg + "/agents/register", {K::kAgent, R, {}}},
       {GET, tg + "/agents", Signed()},
       {POST, tg + "/agents/*", {K::kAgent, R, {}}},
+      // datasets: any user creates one (and MANAGEs it); READ reads and downloads, EDIT pushes and tags
+      {POST, tg + "/datasets/create", Signed()},
+      {GET, tg + "/datasets/search", Signed()},
+      {GET, tg + "/datasets/get", Dataset(R)},
+      {POST, tg + "/datasets/update", Dataset(E)},
+      {POST, tg + "/datasets/objects/missing", Dataset(E)},
+      {PUT, tg + "/datasets/objects/upload*", Dataset(E)},
+      {POST, tg + "/datasets/objects/fetch", Dataset(R)},
+      {GET, tg + "/datasets/objects/get", Dataset(R)},
+      {POST, tg + "/datasets/versions/create", Dataset(E)},
+      {GET, tg + "/datasets/versions/get", Dataset(R)},
+      {GET, tg + "/datasets/versions/search", Dataset(R)},
+      {GET, tg + "/datasets/versions/files", Dataset(R)},
+      {GET, tg + "/datasets/versions/diff", Dataset(R)},
+      {POST, tg + "/datasets/tags/set", Dataset(E)},
+      {POST, tg + "/datasets/tags/delete", Dataset(E)},
       // serving in-process deployments (probes stay open for the kubelet)
       {POST, "/invocations", Signed()},
       {POST, "/endpoints/*", {K::kServedModel, R, {}}},

@@ -56,6 +56,9 @@ Result<std::string> WritablePath(const std::string& raw) {
   if (path == "_registry" || path.rfind("_registry/", 0) == 0) {
     return PermissionDenied("Registered model version files are immutable; register a new version instead");
   }
+  if (path == "datasets" || path.rfind("datasets/", 0) == 0) {
+    return PermissionDenied("Dataset objects are immutable and written only through /api/2.0/tamga/datasets");
+  }
   return path;
 }
 

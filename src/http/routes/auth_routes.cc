@@ -388,6 +388,9 @@ Status CheckGrantObject(const RouteContext& ctx, ObjectKind kind, const std::str
       return ctx.store->registry().GetDeployment(id).status();
     case ObjectKind::kWebhook:
       return ctx.store->registry().GetWebhook(id).status();
+    case ObjectKind::kDataset:
+      if (ctx.datasets == nullptr) return NotFound("Datasets are not enabled on this server.");
+      return ctx.datasets->Get(id).status();
     case ObjectKind::kCapability:
       if (id == kCapabilityRunCode || id == kCapabilityConfigureKubernetes) return Status::Ok();
       return InvalidArgument("Unknown capability '" + id.substr(0, 64) + "'. Capabilities: " +

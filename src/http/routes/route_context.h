@@ -8,6 +8,7 @@
 #include "core/check.h"
 #include "core/json_writer.h"
 #include "core/metrics.h"
+#include "data/dataset_service.h"
 #include "deploy/deploy_service.h"
 #include "http/http_types.h"
 #include "http/leader_forwarder.h"
@@ -46,6 +47,7 @@ struct RouteContext {
   // Several replicas: the job scheduler runs on the leader; elsewhere its routes are forwarded there
   // (http/leader_forwarder.h). Null: this process always runs it.
   LeaderForwarder* job_leader = nullptr;
+  DatasetService* datasets = nullptr;  // null: no dataset routes
 };
 
 // The handler, or (several replicas, this one not leading) a forward of the request to the leader.
@@ -137,6 +139,8 @@ void RegisterLoggedModelRoutes(Router& router, const RouteContext& ctx);
 void RegisterPromptlabRoutes(Router& router, const RouteContext& ctx);
 // MLflow's users and permissions API, Tamga's tokens, users and audit (only with auth on).
 void RegisterAuthRoutes(Router& router, const RouteContext& ctx);
+// Datasets, versions, tags and object transfers (docs/data.md).
+void RegisterDatasetRoutes(Router& router, const RouteContext& ctx);
 
 // Registry response bodies shared by the registry route files (registered_model_routes.cc).
 HttpResponse RegisteredModelResponse(const RegisteredModel& m);

@@ -24,6 +24,11 @@ Result<std::unique_ptr<AuthStore>> OpenPgAuthStore(const StoreUri& uri) {
   return NewSqlAuthStore(std::move(db));
 }
 
+Result<std::unique_ptr<DatasetStore>> OpenPgDatasetStore(const StoreUri& uri) {
+  TAMGA_ASSIGN_OR_RETURN(auto db, Connect(uri));
+  return NewSqlDatasetStore(std::move(db));
+}
+
 Result<std::unique_ptr<JobStore>> OpenPgJobStore(const StoreUri& uri) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Connect(uri));
   return NewSqlJobStore(std::move(db));

@@ -7,6 +7,7 @@
 
 #include "core/store_uri.h"
 #include "storage/auth_store.h"
+#include "storage/dataset_store.h"
 #include "storage/job_store.h"
 #include "storage/sql/sql_metadata_store.h"
 
@@ -15,5 +16,6 @@ namespace tamga {
 Result<std::unique_ptr<SqlMetadataStore>> OpenPgMetadataStore(const StoreUri& uri, int max_idle_readers = 8);
 Result<std::unique_ptr<AuthStore>> OpenPgAuthStore(const StoreUri& uri);
 Result<std::unique_ptr<JobStore>> OpenPgJobStore(const StoreUri& uri);
+Result<std::unique_ptr<DatasetStore>> OpenPgDatasetStore(const StoreUri& uri);
 
 }  // namespace tamga

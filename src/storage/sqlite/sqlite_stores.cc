@@ -27,6 +27,15 @@ Result<std::unique_ptr<AuthStore>> OpenSqliteAuthStore(const std::string& path,
   return NewSqlAuthStore(std::move(db));
 }
 
+Result<std::unique_ptr<DatasetStore>> OpenSqliteDatasetStore(const std::string& path,
+                                                             const std::string& synchronous) {
+  SqliteDb::Options o;
+  o.path = path;
+  o.synchronous = synchronous;
+  TAMGA_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(o));
+  return NewSqlDatasetStore(std::move(db));
+}
+
 Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::string& path,
                                                      const std::string& synchronous) {
   SqliteDb::Options o;
