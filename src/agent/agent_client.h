@@ -23,6 +23,7 @@ class AgentClient {
   // Raw GET of bytes (artifact downloads), at most max_bytes.
   Result<std::string> GetBytes(const std::string& path, size_t max_bytes, int64_t timeout_ms = 600000) const;
   const std::string& server() const { return server_; }
+  const std::string& authorization() const { return authorization_; }
 
  private:
   Result<nlohmann::json> Call(const std::string& method, const std::string& path, const std::string& body,

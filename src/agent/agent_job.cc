@@ -1,6 +1,7 @@
 // One job's life on the agent: scratch directory and git checkout, environment capture, spawn in its own
 // process group with a minimal environment, streamed output, abort/timeout, GPU release, the outcome.
 #include "agent/agent_impl.h"
+#include "agent/job_data.h"
 
 #include "core/json_parse.h"
 #include "core/subprocess.h"
@@ -165,11 +166,21 @@ void JobAgent::Impl::RunJob(std::shared_ptr<Running> r) {
     if (!v.ok()) return fail(v.status(), "cannot re-create the job's Python environment");
     venv = *v;
   }
+  // Its datasets, checked out from this agent's cache and recorded as the run's inputs (as the submitter).
+  std::map<std::string, std::string> data_env;
+  if (!job.spec.data.empty()) {
+    std::string auth = r->tracking_token.empty() ? client.authorization() : "Bearer " + r->tracking_token;
+    AgentClient run_client(cfg.server, auth);
+    auto prepared = PrepareJobData({cfg.server, auth, cfg.work_dir + "/data-cache"}, job, dir, run_client);
+    if (!prepared.ok()) return fail(prepared.status(), "cannot check out the job's data");
+    data_env = std::move(*prepared);
+  }
   // The job's environment: what a program needs to run (MinimalEnvironment: not the agent's credentials),
   // the spec's own variables, then what Tamga sets.
   std::map<std::string, std::string> env;
   for (const auto& kv : MinimalEnvironment()) env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
   for (const auto& [k, v] : job.spec.env) env[k] = v;
+  for (const auto& [k, v] : data_env) env[k] = v;
   if (!venv.empty()) {
     env["VIRTUAL_ENV"] = venv;
     env["PATH"] = venv + "/bin:" + env["PATH"];

@@ -145,7 +145,6 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
     }
   }
   // Python: the interpreter the job runs (python_env.h), its packages, and the CUDA stack around it.
-  bool have_packages = false;
   auto interp = ResolveJobInterpreter(command, env, dir);
   if (interp) {
     tag("tamga.env.python_resolved_by", interp->how);
@@ -156,7 +155,6 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
       tag("tamga.env.python_env", py->kind);
       tag("tamga.env.python_prefix", py->prefix);
       if (!py->packages.empty()) {
-        have_packages = true;
         tag("tamga.env.pip_freeze_sha256", Sha256Hex(py->packages));
         out.files.push_back({"tamga/requirements-frozen.txt", py->packages});
       }
@@ -166,7 +164,9 @@ CapturedEnvironment CaptureEnvironment(const std::string& dir, const std::vector
       tag("tamga.env.python_error", py.status().message());
     }
   }
-  if (!have_packages) {
+  // The tree's own lock file too (lineage records its digest beside the frozen packages), whether or not the
+  // interpreter's packages could be listed.
+  {
     for (const char* lock : {"uv.lock", "poetry.lock", "Pipfile.lock", "requirements.txt"}) {
       // The job's tree is the submitter's: a lockfile that is a symlink, a FIFO or a device is not read.
       auto text = ReadRegularFile(dir + "/" + lock, 4 << 20);

@@ -137,7 +137,7 @@ JobCommands AddJobCommands(CLI::App& app) {
         run_name, tier, team;
     int priority = 0, gpus = 0, cpus = 1, max_retries = 2;
     int64_t timeout = 0;
-    std::vector<std::string> env, tags, command;
+    std::vector<std::string> env, tags, command, data;
     CodeOptions code;
     int max_code_mb = 50, max_untracked_mb = 1;
   };
@@ -159,6 +159,9 @@ JobCommands AddJobCommands(CLI::App& app) {
   submit->add_option("--env", sub->env,
                      "KEY=VALUE (repeat); 'requirements' re-creates this Python's packages on the agent");
   submit->add_option("--tag", sub->tags, "KEY=VALUE run tag (repeat)");
+  submit->add_option("--data", sub->data,
+                     "NAME[@VERSION|@TAG][:PATH] a dataset checked out into the job's folder (default "
+                     "data/NAME) and recorded on its run (repeat)");
   submit->add_option("--workdir", sub->workdir, "Working directory on the agent");
   submit->add_option("--git-repo", sub->git_repo, "Clone this repository for the job");
   submit->add_option("--git-commit", sub->git_commit, "Commit or ref to check out");
@@ -219,6 +222,15 @@ JobCommands AddJobCommands(CLI::App& app) {
       }
       s["env"] = env;
       s["tags"] = tags;
+      if (!sub->data.empty()) {
+        s["data"] = json::array();
+        for (const auto& d : sub->data) {
+          size_t colon = d.find(':');
+          json entry = {{"ref", d.substr(0, colon)}};
+          if (colon != std::string::npos) entry["path"] = d.substr(colon + 1);
+          s["data"].push_back(entry);
+        }
+      }
       if (!sub->workdir.empty()) s["working_dir"] = sub->workdir;
       if (!sub->git_repo.empty()) s["git_repo"] = sub->git_repo;
       if (!sub->git_commit.empty()) s["git_commit"] = sub->git_commit;

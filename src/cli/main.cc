@@ -11,6 +11,7 @@
 #include "cli/client_commands.h"
 #include "cli/data_commands.h"
 #include "cli/job_commands.h"
+#include "cli/lineage_commands.h"
 #include "cli/policy_commands.h"
 #include "cli/suggest.h"
 #include "cli/token_commands.h"
@@ -347,6 +348,7 @@ int main(int argc, char** argv) {
   tamga::AdminCommands admin_commands = tamga::AddAdminCommands(app);
   tamga::PolicyCommands policy_commands = tamga::AddPolicyCommands(app);
   tamga::DataCommands data_commands = tamga::AddDataCommands(app);
+  tamga::LineageCommands lineage_commands = tamga::AddLineageCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
   bool version_json = false;
@@ -433,5 +435,7 @@ int main(int argc, char** argv) {
   if (policy_code >= 0) return policy_code;
   int data_code = tamga::RunDataCommands(data_commands);
   if (data_code >= 0) return data_code;
+  int lineage_code = tamga::RunLineageCommands(lineage_commands);
+  if (lineage_code >= 0) return lineage_code;
   return tamga::RunClientCommands(client);
 }

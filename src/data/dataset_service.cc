@@ -206,6 +206,52 @@ Status DatasetService::DeleteTag(const DatasetRecord& d, const std::string& tag)
   return s;
 }
 
+std::optional<DatasetRef> DatasetService::TamgaUriIn(std::string_view source) {
+  constexpr std::string_view kScheme = "tamga-data://";
+  size_t at = source.find(kScheme);
+  if (at == std::string_view::npos) return std::nullopt;
+  size_t start = at + kScheme.size(), end = start;
+  while (end < source.size() && end - start < 200) {
+    char c = source[end];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '@')) break;
+    ++end;
+  }
+  auto ref = ParseDatasetRef(source.substr(start, end - start));
+  if (!ref.ok()) return std::nullopt;
+  return *ref;
+}
+
+std::string DatasetService::TamgaUri(const std::string& name, int64_t version) {
+  return "tamga-data://" + FormatDatasetRef(name, version);
+}
+
+Result<int> DatasetService::RecordInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs) {
+  int recorded = 0;
+  for (const auto& in : inputs) {
+    auto ref = TamgaUriIn(in.dataset.source);
+    if (!ref) continue;
+    auto d = store_->GetDataset(ref->name);
+    if (!d.ok()) continue;
+    auto v = Resolve(*d, ref->ref);
+    if (!v.ok()) continue;
+    std::string context;
+    for (const auto& t : in.tags)
+      if (t.key == "mlflow.data.context") context = t.value;
+    TAMGA_RETURN_IF_ERROR(store_->RecordUse(d->id, v->version, run_id, context, clock_->NowMillis()));
+    ++recorded;
+  }
+  return recorded;
+}
+
+Result<std::vector<DatasetUse>> DatasetService::UsesOf(const DatasetRecord& d, int64_t version,
+                                                       int64_t max_results) {
+  return store_->UsesOfVersion(d.id, version, std::clamp<int64_t>(max_results, 1, 10000));
+}
+
+Result<std::vector<DatasetUse>> DatasetService::UsesByRun(const std::string& run_id) {
+  return store_->UsesByRun(run_id);
+}
+
 Result<std::vector<DatasetTagRecord>> DatasetService::Tags(const DatasetRecord& d) {
   return store_->ListTags(d.id);
 }

@@ -15,9 +15,11 @@
 #include "artifacts/blob_store.h"
 #include "core/clock.h"
 #include "core/mutex.h"
+#include "data/dataset_ref.h"
 #include "data/manifest.h"
 #include "data/object_pack.h"
 #include "storage/dataset_store.h"
+#include "storage/entities.h"
 
 namespace tamga {
 
@@ -100,6 +102,16 @@ class DatasetService {
   Result<int64_t> SetTag(const DatasetRecord& d, const std::string& tag, const std::string& ref);
   Status DeleteTag(const DatasetRecord& d, const std::string& tag);
   Result<std::vector<DatasetTagRecord>> Tags(const DatasetRecord& d);
+
+  // Lineage (docs/data.md): the Tamga dataset a run input's source names — the first
+  // "tamga-data://NAME[@REF]" in it (a job's inputs, or mlflow.log_input with such a URI in its source).
+  static std::optional<DatasetRef> TamgaUriIn(std::string_view source);
+  static std::string TamgaUri(const std::string& name, int64_t version);  // "tamga-data://name@v3"
+  // Records which versions the run's inputs name (a tag resolves to the version it names now); inputs that
+  // name no Tamga dataset, or one that does not exist, are skipped. Returns how many were recorded.
+  Result<int> RecordInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs);
+  Result<std::vector<DatasetUse>> UsesOf(const DatasetRecord& d, int64_t version, int64_t max_results);
+  Result<std::vector<DatasetUse>> UsesByRun(const std::string& run_id);
 
  private:
   Result<std::vector<DatasetObject>> Held(const DatasetRecord& d, const std::vector<std::string>& digests);

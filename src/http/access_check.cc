@@ -315,6 +315,28 @@ Status AccessControl::Check(const HttpRequest& req, const AccessRule& rule, std:
       }
       return need_on(ObjectKind::kRegisteredModel, uri->name, "registered model");
     }
+    case K::kLineage: {
+      TAMGA_ASSIGN_OR_RETURN(auto v, required());
+      const std::string& uri = v[0];
+      if (uri.rfind("runs:/", 0) == 0) {
+        std::string run_id =
+            uri.substr(6, uri.find('/', 6) == std::string::npos ? std::string::npos : uri.find('/', 6) - 6);
+        auto info = store_->GetRunInfo(run_id);
+        if (!info.ok()) return Status::Ok();  // the handler answers "not found"
+        return need_on(ObjectKind::kExperiment, info->experiment_id, "experiment");
+      }
+      if (uri.rfind("models:/", 0) == 0) {
+        auto parsed = ParseModelUri(uri);
+        if (!parsed.ok()) return Status::Ok();
+        if (parsed->kind == ModelUri::Kind::kLoggedModel) {
+          auto m = store_->registry().GetLoggedModel(parsed->model_id);
+          return m.ok() ? need_on(ObjectKind::kExperiment, m->experiment_id, "experiment") : Status::Ok();
+        }
+        return need_on(ObjectKind::kRegisteredModel, parsed->name, "registered model");
+      }
+      std::string ref = uri.rfind("tamga-data://", 0) == 0 ? uri.substr(13) : uri;
+      return need_on(ObjectKind::kDataset, ref.substr(0, ref.find('@')), "dataset");
+    }
     case K::kDataset: {
       TAMGA_ASSIGN_OR_RETURN(auto v, required());
       return need_on(ObjectKind::kDataset, v[0], "dataset");

@@ -89,6 +89,8 @@ const char* AccessRuleKindName(AccessRule::Kind kind) {
       return "logged_model";
     case K::kDataset:
       return "dataset";
+    case K::kLineage:
+      return "lineage";
     case K::kAgent:
       return "agent";
     case K::kJobAction:

@@ -41,10 +41,11 @@ struct AccessRule {
     kQueue,         // the job queue named in field(s)
     kLoggedModel,   // the experiment of the logged model in the path
     kDataset,       // the dataset named in field(s) (query or body)
-    kAgent,         // an agent token (or an admin); a `queues` field must name only the token's queues
-    kJobAction,     // POST /jobs/{id}/{action}: abort for users (the route checks whose job), the rest for
-                    // agents
-    kGrant,         // the object named by fields object_kind + object_id (Tamga's permissions API)
+    kLineage,    // READ on what field `uri` names: a model (models:/), a run's experiment (runs:/), a dataset
+    kAgent,      // an agent token (or an admin); a `queues` field must name only the token's queues
+    kJobAction,  // POST /jobs/{id}/{action}: abort for users (the route checks whose job), the rest for
+                 // agents
+    kGrant,      // the object named by fields object_kind + object_id (Tamga's permissions API)
     kModelVersionCreate,  // EDIT on the model, and READ on whatever its source and run_id name
     kDeploymentPut,       // create (READ on its model) or update (MANAGE on it, READ on its model) a
                           // deployment named in the body; `target: local` also needs run_code_on_server

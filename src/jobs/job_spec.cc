@@ -7,6 +7,8 @@
 
 #include "core/json_parse.h"
 #include "core/utf8.h"
+#include "data/dataset_ref.h"
+#include "data/manifest.h"
 #include "jobs/job_internal.h"
 #include "jobs/job_types.h"
 
@@ -86,10 +88,10 @@ namespace {
 
 Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   if (!j.is_object()) return InvalidArgument("job spec must be a JSON object");
-  static const std::set<std::string> kKnown = {"queue",       "priority",    "command",    "env",
-                                               "working_dir", "git_repo",    "git_commit", "resources",
-                                               "timeout_s",   "max_retries", "tags",       "experiment_id",
-                                               "run_name",    "code",        "tier",       "team"};
+  static const std::set<std::string> kKnown = {
+      "queue",      "priority",  "command",   "env",         "working_dir", "git_repo",
+      "git_commit", "resources", "timeout_s", "max_retries", "tags",        "experiment_id",
+      "run_name",   "code",      "tier",      "team",        "data"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k))
       return InvalidArgument("unknown job field '" + std::string(Utf8Prefix(k, 64)) + "'");
@@ -249,6 +251,33 @@ Result<JobSpec> SpecFromJson(const nlohmann::json& j) {
   TAMGA_RETURN_IF_ERROR(str(j, "run_name", &s.run_name, 250));
   TAMGA_RETURN_IF_ERROR(str(j, "tier", &s.tier, 64));
   TAMGA_RETURN_IF_ERROR(str(j, "team", &s.team, 256));
+  if (j.contains("data") && !j["data"].is_null()) {
+    if (!j["data"].is_array() || j["data"].size() > 32)
+      return InvalidArgument("field 'data' must be a list of at most 32 datasets");
+    std::set<std::string> paths;
+    for (const auto& d : j["data"]) {
+      JobData jd;
+      if (d.is_string()) {
+        jd.ref = d.get<std::string>();
+      } else if (d.is_object() && d.contains("ref") && d["ref"].is_string()) {
+        for (const auto& [k, x] : d.items()) {
+          if (k != "ref" && k != "path")
+            return InvalidArgument("unknown field 'data." + std::string(Utf8Prefix(k, 64)) + "'");
+        }
+        jd.ref = d["ref"].get<std::string>();
+        TAMGA_RETURN_IF_ERROR(str(d, "path", &jd.path, 1024));
+      } else {
+        return InvalidArgument("each 'data' entry is \"NAME@REF\" or {\"ref\", \"path\"}");
+      }
+      auto ref = ParseDatasetRef(jd.ref);
+      if (!ref.ok()) return InvalidArgument("field 'data': " + ref.status().message());
+      if (jd.path.empty()) jd.path = "data/" + ref->name;
+      Status p = ValidateDataPath(jd.path);
+      if (!p.ok()) return InvalidArgument("field 'data.path': " + p.message());
+      if (!paths.insert(jd.path).second) return InvalidArgument("two 'data' entries use the path " + jd.path);
+      s.data.push_back(std::move(jd));
+    }
+  }
   if (j.contains("resources") && !j["resources"].is_null()) {
     s.resources_given = true;
     const auto& r = j["resources"];
@@ -333,6 +362,10 @@ nlohmann::ordered_json jobs_internal::JobSpecObject(const JobSpec& s) {
   j["run_name"] = s.run_name;
   if (!s.tier.empty()) j["tier"] = s.tier;
   if (!s.team.empty()) j["team"] = s.team;
+  if (!s.data.empty()) {
+    j["data"] = nlohmann::json::array();
+    for (const auto& d : s.data) j["data"].push_back({{"ref", d.ref}, {"path", d.path}});
+  }
   return j;
 }
 

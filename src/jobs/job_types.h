@@ -38,6 +38,12 @@ struct JobCode {
 };
 inline constexpr const char* kJobCodePrefix = "tamga-code/";
 
+// A dataset version the agent checks out into the job's folder before it starts (docs/data.md, "Lineage").
+struct JobData {
+  std::string ref;   // NAME[@VERSION|@TAG]
+  std::string path;  // relative to the job's folder; default data/NAME
+};
+
 struct JobSpec {
   std::string queue;
   int priority = 0;                  // higher first; FIFO within a priority
@@ -57,6 +63,7 @@ struct JobSpec {
   std::string tier;
   // The team the job is charged to (quotas). With auth on the server sets it: one of the submitter's teams.
   std::string team;
+  std::vector<JobData> data;     // at most 32
   bool resources_given = false;  // parsed: the spec named `resources` itself (not stored)
 };
 

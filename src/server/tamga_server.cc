@@ -30,6 +30,7 @@
 #include "http/routes/route_context.h"
 #include "http/routes/serving_routes.h"
 #include "jobs/job_service.h"
+#include "lineage/lineage_service.h"
 #include "net/http_client.h"
 #include "registry/event_hub.h"
 #include "registry/logged_model_service.h"
@@ -107,6 +108,7 @@ struct TamgaServer::Parts {
   std::unique_ptr<AuthStore> auth_store;
   std::unique_ptr<DatasetStore> dataset_store;
   std::unique_ptr<DatasetService> datasets;
+  std::unique_ptr<LineageService> lineage;
   std::unique_ptr<OidcVerifier> oidc;
   std::unique_ptr<OidcVerifier> oidc_id_tokens;  // the browser sign-in's ID tokens (audience = client id)
   std::unique_ptr<OidcLogin> oidc_login;
@@ -318,6 +320,8 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   if (!p->stores.postgres) TAMGA_RETURN_IF_ERROR(p->jobs->Load());
   TAMGA_ASSIGN_OR_RETURN(p->dataset_store, p->stores.open_datasets());
   p->datasets = std::make_unique<DatasetService>(p->dataset_store.get(), p->blobs.get(), &p->clock);
+  p->lineage = std::make_unique<LineageService>(p->tracking.get(), p->registry.get(), p->datasets.get(),
+                                                p->jobs.get());
 
   if (auth_on) {
     TAMGA_ASSIGN_OR_RETURN(p->auth_store, p->stores.open_auth());
@@ -415,6 +419,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   }
   ctx.run_changes = p->run_changes.get();
   ctx.datasets = p->datasets.get();
+  ctx.lineage = p->lineage.get();
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -437,6 +442,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterServingRoutes(p->router, sctx);
   RegisterAuthRoutes(p->router, ctx);
   RegisterDatasetRoutes(p->router, ctx);
+  RegisterLineageRoutes(p->router, ctx);
   if (auto missing = RoutesWithoutRule(p->router); !missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;

@@ -48,6 +48,14 @@ struct DatasetObject {
   int64_t size = 0;
 };
 
+struct DatasetUse {
+  std::string dataset;  // name
+  int64_t version = 0;
+  std::string run_id;
+  std::string context;
+  int64_t created_ms = 0;
+};
+
 struct DatasetListQuery {
   std::string name_prefix;  // "" = all
   int64_t max_results = 100;
@@ -88,6 +96,13 @@ class DatasetStore {
   virtual Status DeleteTag(int64_t dataset_id, const std::string& tag) = 0;            // NotFound
   virtual Result<std::vector<DatasetTagRecord>> ListTags(int64_t dataset_id) = 0;      // by tag
   virtual Result<int64_t> ResolveTag(int64_t dataset_id, const std::string& tag) = 0;  // NotFound
+
+  // Lineage: a run used a version (kept once per run and version; the context of the first record wins).
+  virtual Status RecordUse(int64_t dataset_id, int64_t version, const std::string& run_id,
+                           const std::string& context, int64_t now_ms) = 0;
+  virtual Result<std::vector<DatasetUse>> UsesOfVersion(int64_t dataset_id, int64_t version,
+                                                        int64_t max_results) = 0;
+  virtual Result<std::vector<DatasetUse>> UsesByRun(const std::string& run_id) = 0;
 };
 
 }  // namespace tamga

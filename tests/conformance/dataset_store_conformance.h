@@ -136,4 +136,22 @@ TEST_P(DatasetStoreConformance, ConcurrentPushesGetDistinctConsecutiveVersions) 
   EXPECT_EQ(got, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
 }
 
+TEST_P(DatasetStoreConformance, UsesAreRecordedOncePerRunAndFoundBothWays) {
+  DatasetRecord d = Make("used");
+  ASSERT_TRUE(store_->AddVersion(Version(d.id, std::string(64, 'a')), {}).ok());
+  ASSERT_TRUE(store_->RecordUse(d.id, 1, "run1", "training", 10).ok());
+  ASSERT_TRUE(store_->RecordUse(d.id, 1, "run1", "eval", 11).ok());  // kept once
+  ASSERT_TRUE(store_->RecordUse(d.id, 1, "run2", "", 12).ok());
+  auto uses = store_->UsesOfVersion(d.id, 1, 10);
+  ASSERT_TRUE(uses.ok()) << uses.status().ToString();
+  ASSERT_EQ(uses->size(), 2u);
+  EXPECT_EQ((*uses)[0].run_id, "run2");
+  EXPECT_EQ((*uses)[1].context, "training");
+  auto by_run = store_->UsesByRun("run1");
+  ASSERT_TRUE(by_run.ok());
+  ASSERT_EQ(by_run->size(), 1u);
+  EXPECT_EQ((*by_run)[0].dataset, "used");
+  EXPECT_EQ((*by_run)[0].version, 1);
+}
+
 }  // namespace tamga

@@ -35,6 +35,7 @@
 #include "http/router.h"
 #include "http/routes/route_context.h"
 #include "jobs/job_service.h"
+#include "lineage/lineage_service.h"
 #include "registry/event_hub.h"
 #include "registry/logged_model_service.h"
 #include "registry/registry_service.h"
@@ -177,6 +178,7 @@ constexpr Route kRoutes[] = {
     {M::kGet, "/api/2.0/tamga/datasets/versions/diff", kExact},
     {M::kPost, "/api/2.0/tamga/datasets/tags/set", kExact},
     {M::kPost, "/api/2.0/tamga/datasets/tags/delete", kExact},
+    {M::kGet, "/api/2.0/tamga/lineage", kExact},  // 115
 };
 constexpr size_t kNumRoutes = sizeof(kRoutes) / sizeof(kRoutes[0]);
 
@@ -249,6 +251,7 @@ struct World {
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<DatasetStore> dataset_store;
   std::unique_ptr<DatasetService> datasets;
+  std::unique_ptr<LineageService> lineage;
   Router router;
   std::map<std::string, std::string> ids;  // placeholder -> value
 
@@ -398,6 +401,9 @@ void BuildWorld() {
                    w->events.get(),        w->store.get(), w->webhooks.get(), w->deploy.get(),
                    w->logged_models.get(), w->jobs.get()};
   ctx.datasets = w->datasets.get();
+  w->lineage = std::make_unique<LineageService>(w->tracking.get(), w->registry.get(), w->datasets.get(),
+                                                w->jobs.get());
+  ctx.lineage = w->lineage.get();
   RegisterOpsRoutes(w->router, ctx);
   RegisterExperimentRoutes(w->router, ctx);
   RegisterRunRoutes(w->router, ctx);
@@ -413,6 +419,7 @@ void BuildWorld() {
   RegisterJobRoutes(w->router, ctx);
   RegisterUiApiRoutes(w->router, ctx);
   RegisterDatasetRoutes(w->router, ctx);
+  RegisterLineageRoutes(w->router, ctx);
   g_world = w;
 
   for (const Route& r : kRoutes) {

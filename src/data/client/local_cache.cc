@@ -85,8 +85,9 @@ class CacheWriter final : public LocalCache::Writer {
   bool done_ = false;
 };
 
-Status CopyFile(const std::string& from, const std::string& to_tmp, bool try_reflink, mode_t mode,
-                const std::string* verify_digest) {
+// A copy of a cached object: a reflink when asked and the file system can, else copy_file_range (the kernel
+// copies; the cache's bytes were verified when they entered it).
+Status CopyFile(const std::string& from, const std::string& to_tmp, bool try_reflink, mode_t mode) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Errno("open " + from);
   int out = ::open(to_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -97,23 +98,27 @@ Status CopyFile(const std::string& from, const std::string& to_tmp, bool try_ref
   }
   Status s = Status::Ok();
   if (!(try_reflink && ::ioctl(out, FICLONE, in) == 0)) {
-    std::vector<char> buf(1 << 20);
-    Sha256Hasher h;
     for (;;) {
-      ssize_t n = ::read(in, buf.data(), buf.size());
+      ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, size_t{1} << 30, 0);
       if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+        std::vector<char> buf(1 << 20);  // an old kernel or file system: a plain copy
+        for (;;) {
+          ssize_t r = ::read(in, buf.data(), buf.size());
+          if (r < 0 && errno == EINTR) continue;
+          if (r < 0) s = Errno("read " + from);
+          if (r <= 0) break;
+          s = WriteAll(out, buf.data(), static_cast<size_t>(r), to_tmp);
+          if (!s.ok()) break;
+        }
+        break;
+      }
       if (n < 0) {
-        s = Errno("read " + from);
+        s = Errno("copy " + from);
         break;
       }
       if (n == 0) break;
-      if (verify_digest) h.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
-      s = WriteAll(out, buf.data(), static_cast<size_t>(n), to_tmp);
-      if (!s.ok()) break;
     }
-    if (s.ok() && verify_digest && h.FinishHex() != *verify_digest)
-      s = Internal("cached object " + *verify_digest + " is corrupted (" + from +
-                   "); delete it and pull again");
   }
   ::fchmod(out, mode);
   ::close(in);
@@ -264,8 +269,7 @@ Status LocalCache::Materialize(const std::string& digest, const std::string& des
     }
     return Status::Ok();
   }
-  // A copy re-reads the bytes: they are checked on the way (a clone shares them and reads nothing).
-  TAMGA_RETURN_IF_ERROR(CopyFile(src, tmp, mode == LinkMode::kReflink, 0644, &digest));
+  TAMGA_RETURN_IF_ERROR(CopyFile(src, tmp, mode == LinkMode::kReflink, 0644));
   if (::rename(tmp.c_str(), dest.c_str()) != 0) {
     Status s = Errno("place " + dest);
     ::unlink(tmp.c_str());

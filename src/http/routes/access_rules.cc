@@ -212,6 +212,7 @@ std::vector<AccessRuleRow> Build() {
       {GET, tg + "/datasets/versions/diff", Dataset(R)},
       {POST, tg + "/datasets/tags/set", Dataset(E)},
       {POST, tg + "/datasets/tags/delete", Dataset(E)},
+      {GET, tg + "/lineage", {K::kLineage, R, {"uri"}}},
       // serving in-process deployments (probes stay open for the kubelet)
       {POST, "/invocations", Signed()},
       {POST, "/endpoints/*", {K::kServedModel, R, {}}},

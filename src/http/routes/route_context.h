@@ -17,6 +17,7 @@
 #include "http/router.h"
 #include "http/run_change_feed.h"
 #include "jobs/job_service.h"
+#include "lineage/lineage_service.h"
 #include "registry/logged_model_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_service.h"
@@ -48,6 +49,7 @@ struct RouteContext {
   // (http/leader_forwarder.h). Null: this process always runs it.
   LeaderForwarder* job_leader = nullptr;
   DatasetService* datasets = nullptr;  // null: no dataset routes
+  LineageService* lineage = nullptr;   // null: no lineage route
 };
 
 // The handler, or (several replicas, this one not leading) a forward of the request to the leader.
@@ -141,6 +143,7 @@ void RegisterPromptlabRoutes(Router& router, const RouteContext& ctx);
 void RegisterAuthRoutes(Router& router, const RouteContext& ctx);
 // Datasets, versions, tags and object transfers (docs/data.md).
 void RegisterDatasetRoutes(Router& router, const RouteContext& ctx);
+void RegisterLineageRoutes(Router& router, const RouteContext& ctx);
 
 // Registry response bodies shared by the registry route files (registered_model_routes.cc).
 HttpResponse RegisteredModelResponse(const RegisteredModel& m);

@@ -1,5 +1,6 @@
 // /api/2.0/mlflow/runs/* except metric logging (metric_routes.cc).
 #include "core/json_parse.h"
+#include "core/log.h"
 #include "core/utf8.h"
 #include "http/mlflow_json.h"
 #include "http/routes/route_context.h"
@@ -189,8 +190,10 @@ void RegisterRunRoutes(Router& router, const RouteContext& ctx) {
                t->LogBatch(std::move(req), EmptyOk(respond));
                return Status::Ok();
              }));
+  // Inputs that name a Tamga dataset (tamga-data://NAME@REF in their source) are also recorded as the
+  // dataset version's uses, for lineage (docs/data.md) — after the inputs themselves are stored.
   router.Add(HttpMethod::kPost, base + "log-inputs",
-             FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
+             FieldsHandler([t, data = ctx.datasets](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
                if (!f.Has("datasets")) return MissingParam("datasets");
                TAMGA_ASSIGN_OR_RETURN(auto list, f.ObjectList("datasets"));
@@ -199,7 +202,24 @@ void RegisterRunRoutes(Router& router, const RouteContext& ctx) {
                  TAMGA_ASSIGN_OR_RETURN(DatasetInput in, ParseDatasetInput(d));
                  inputs.push_back(std::move(in));
                }
-               t->LogInputs(id, std::move(inputs), EmptyOk(respond));
+               std::vector<DatasetInput> tamga_inputs;
+               if (data != nullptr) {
+                 for (const auto& in : inputs)
+                   if (DatasetService::TamgaUriIn(in.dataset.source)) tamga_inputs.push_back(in);
+               }
+               if (tamga_inputs.empty()) {
+                 t->LogInputs(id, std::move(inputs), EmptyOk(respond));
+                 return Status::Ok();
+               }
+               t->LogInputs(id, std::move(inputs), [respond, data, id, tamga_inputs](Status s) {
+                 if (s.ok()) {
+                   auto r = data->RecordInputs(id, tamga_inputs);
+                   if (!r.ok())
+                     TAMGA_LOG(kWarn, "cannot record dataset uses",
+                               {{"run_id", id}, {"error", r.status().message()}});
+                 }
+                 respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
+               });
                return Status::Ok();
              }));
   router.Add(HttpMethod::kPost, base + "log-model",

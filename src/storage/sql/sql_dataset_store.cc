@@ -273,6 +273,45 @@ class SqlDatasetStore final : public DatasetStore {
     return s->Int(0);
   }
 
+  Status RecordUse(int64_t dataset_id, int64_t version, const std::string& run_id, const std::string& context,
+                   int64_t now_ms) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("INSERT INTO dataset_uses(dataset_id, version, run_id, context, "
+                                        "created_ms) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"));
+    return s->Bind(1, dataset_id).Bind(2, version).Bind(3, run_id).Bind(4, context).Bind(5, now_ms).Run();
+  }
+
+  Result<std::vector<DatasetUse>> UsesOfVersion(int64_t dataset_id, int64_t version,
+                                                int64_t max_results) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("SELECT d.name, u.version, u.run_id, u.context, u.created_ms FROM "
+                                        "dataset_uses u JOIN datasets d ON d.id = u.dataset_id WHERE "
+                                        "u.dataset_id = ?1 AND u.version = ?2 ORDER BY u.created_ms DESC, "
+                                        "u.run_id LIMIT ?3"));
+    s->Bind(1, dataset_id).Bind(2, version).Bind(3, max_results);
+    std::vector<DatasetUse> out;
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
+      out.push_back({r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Int(4)});
+    }));
+    return out;
+  }
+
+  Result<std::vector<DatasetUse>> UsesByRun(const std::string& run_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    TAMGA_ASSIGN_OR_RETURN(auto s,
+                           db_->Prepare("SELECT d.name, u.version, u.run_id, u.context, u.created_ms FROM "
+                                        "dataset_uses u JOIN datasets d ON d.id = u.dataset_id WHERE "
+                                        "u.run_id = ?1 ORDER BY d.name, u.version"));
+    s->Bind(1, run_id);
+    std::vector<DatasetUse> out;
+    TAMGA_RETURN_IF_ERROR(ForEachRow(*s, [&](SqlStmt& r) {
+      out.push_back({r.Text(0), r.Int(1), r.Text(2), r.Text(3), r.Int(4)});
+    }));
+    return out;
+  }
+
  private:
   Status PutTag(int64_t dataset_id, const std::string& tag, int64_t version, int64_t now_ms) {
     TAMGA_ASSIGN_OR_RETURN(auto s,
