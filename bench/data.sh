@@ -84,10 +84,10 @@ cd "$WORK" && rm -rf "$WORK/ws2" "$WORK/cache2"
 # --- one big file ----------------------------------------------------------------------------------
 mkdir -p "$WORK/ws3" && mv "$WORK/big.bin" "$WORK/ws3/"
 cd "$WORK/ws3"
-tcp=$(secs cp big.bin "$WORK/copy.bin"); rm -f "$WORK/copy.bin"
+tcp=$(secs sh -c "cp big.bin $WORK/copy.bin && sync"); rm -f "$WORK/copy.bin"
 ta=$(secs "$T" data add big.bin)
 tp=$(secs "$T" data push big.bin.tamga)
-printf "%d MiB file: cp %.2f s (%d MiB/s); add %.2f s (%d MiB/s, hash + copy into the cache); push %.2f s (%d MiB/s)\n" \
+printf "%d MiB file: cp + sync %.2f s (%d MiB/s); add %.2f s (%d MiB/s, hash + copy into the cache); push %.2f s (%d MiB/s)\n" \
   "$BIG_MIB" "$tcp" "$(rate $B "$tcp")" "$ta" "$(rate $B "$ta")" "$tp" "$(rate $B "$tp")"
 mkdir -p "$WORK/ws4" && cp big.bin.tamga "$WORK/ws4/"
 cd "$WORK/ws4"

@@ -44,18 +44,18 @@ bool SplitKv(const std::string& kv, json* into) {
   return true;
 }
 
+}  // namespace
+
 std::vector<std::string>& TrailingCommand() {
   static std::vector<std::string> cmd;
   return cmd;
 }
 
-}  // namespace
-
 int TakeJobCommand(int argc, char** argv) {
   bool jobs = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "jobs") jobs = true;
+    if (a == "jobs" || a == "triggers") jobs = true;
     if (a == "--" && jobs) {
       for (int k = i + 1; k < argc; ++k) TrailingCommand().push_back(argv[k]);
       return i;

@@ -4,6 +4,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace tamga {
 
@@ -13,7 +15,10 @@ struct JobCommands {
 
 // `tamga jobs submit ... -- COMMAND ARGS...`: everything after the first "--" is the job's argv, taken out
 // before CLI11 parses (so the job's own flags are never read as Tamga's). Returns the new argc.
+// (`tamga triggers create ... -- COMMAND` too.)
 int TakeJobCommand(int argc, char** argv);
+// The argv TakeJobCommand took.
+std::vector<std::string>& TrailingCommand();
 
 JobCommands AddJobCommands(CLI::App& app);
 int RunJobCommands(const JobCommands& commands);

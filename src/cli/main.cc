@@ -15,6 +15,7 @@
 #include "cli/policy_commands.h"
 #include "cli/suggest.h"
 #include "cli/token_commands.h"
+#include "cli/trigger_commands.h"
 #include "core/log.h"
 #include "jobs/job_types.h"
 #include "net/http_client.h"
@@ -170,6 +171,15 @@ int main(int argc, char** argv) {
           "Replicas on one PostgreSQL: where the other replicas reach this one (http://10.0.0.5:5000; "
           "default: this machine's name and the bound port)")
       ->envname("TAMGA_ADVERTISE_URL");
+  server
+      ->add_option("--openlineage-url", config.openlineage_url,
+                   "Send each job's OpenLineage run events here (e.g. http://marquez:5000/api/v1/lineage)")
+      ->envname("TAMGA_OPENLINEAGE_URL");
+  server->add_option("--openlineage-api-key", config.openlineage_api_key, "Bearer key for --openlineage-url")
+      ->envname("TAMGA_OPENLINEAGE_API_KEY");
+  server->add_option("--openlineage-namespace", config.openlineage_namespace, "OpenLineage job namespace")
+      ->envname("TAMGA_OPENLINEAGE_NAMESPACE")
+      ->capture_default_str();
   server
       ->add_option("--oidc-client-id", config.oidc_client_id,
                    "Client id of the browser sign-in (default: --oidc-audience)")
@@ -349,6 +359,7 @@ int main(int argc, char** argv) {
   tamga::PolicyCommands policy_commands = tamga::AddPolicyCommands(app);
   tamga::DataCommands data_commands = tamga::AddDataCommands(app);
   tamga::LineageCommands lineage_commands = tamga::AddLineageCommands(app);
+  tamga::TriggerCommands trigger_commands = tamga::AddTriggerCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
   bool version_json = false;
@@ -437,5 +448,7 @@ int main(int argc, char** argv) {
   if (data_code >= 0) return data_code;
   int lineage_code = tamga::RunLineageCommands(lineage_commands);
   if (lineage_code >= 0) return lineage_code;
+  int trigger_code = tamga::RunTriggerCommands(trigger_commands);
+  if (trigger_code >= 0) return trigger_code;
   return tamga::RunClientCommands(client);
 }

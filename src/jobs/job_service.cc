@@ -364,6 +364,7 @@ void JobService::ReadLogs(const std::string& id, int64_t after, int64_t wait_ms,
 
 Status JobService::Started(const std::string& job_id, const std::string& agent_id) {
   std::string run_id;
+  std::optional<Job> started;
   {
     MutexLock lock(&mu_);
     auto it = active_.find(job_id);
@@ -376,8 +377,10 @@ Status JobService::Started(const std::string& job_id, const std::string& agent_i
     j.started_ms = clock_->NowMillis();
     TAMGA_RETURN_IF_ERROR(Persist(j));
     run_id = j.run_id;
+    if (observer_) started = j;
   }
   UpdateRun(run_id, RunStatus::kRunning, false);
+  if (started) observer_(*started, JobEvent::kStarted);
   return Status::Ok();
 }
 
@@ -463,6 +466,7 @@ void JobService::EndJob(Job& job, JobState state, const std::string& reason, std
                                                : RunStatus::kFailed;
   std::string run_id = job.run_id, id = job.id;
   out->push_back([this, run_id, rs] { UpdateRun(run_id, rs, true); });
+  if (observer_) out->push_back([this, ended = job] { observer_(ended, JobEvent::kEnded); });
   for (auto it = log_waiters_.begin(); it != log_waiters_.end();) {
     if (it->job_id == id) {
       out->push_back([this, d = std::move(it->done), id, after = it->after] { d(LogsNow(id, after)); });

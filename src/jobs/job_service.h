@@ -113,6 +113,12 @@ class JobService {
 
   // Users. A spec naming a tier gets the tier's resources; a team past its max_queued quota is refused
   // (ResourceExhausted).
+  // Told when a job starts running and when it ends (OpenLineage events, docs/data.md), outside the service's
+  // lock; it must not block. Set before Start().
+  enum class JobEvent { kStarted, kEnded };
+  using JobObserver = std::function<void(const Job&, JobEvent)>;
+  void SetObserver(JobObserver observer) { observer_ = std::move(observer); }
+
   void Submit(JobSpec spec, std::function<void(Result<Job>)> done);
   // Up to kMaxJobBatch jobs at once, all or none: their runs in one tracking transaction, the jobs in one
   // jobs.db transaction. Errors name the spec ("jobs[3]: ..."). Answers in the order given.
@@ -244,6 +250,7 @@ class JobService {
   std::vector<PendingSubmit> submits_ GUARDED_BY(submit_mu_);           // runs created, jobs not yet written
   bool submit_stop_ GUARDED_BY(submit_mu_) = false;
   std::thread submitter_;
+  JobObserver observer_;
 };
 
 }  // namespace tamga

@@ -122,6 +122,17 @@ Result<ModelLineage> LineageService::OfModel(const std::string& uri) {
   return l;
 }
 
+Result<std::vector<ModelVersion>> LineageService::ModelVersionsOfRun(const std::string& run_id) {
+  bool hex = !run_id.empty() && run_id.size() <= 64;
+  for (char c : run_id) hex = hex && std::isxdigit(static_cast<unsigned char>(c));
+  if (!hex) return std::vector<ModelVersion>{};
+  RegistrySearchRequest req;
+  req.filter = "run_id = '" + run_id + "'";  // hex digits only (checked above)
+  req.max_results = 100;
+  TAMGA_ASSIGN_OR_RETURN(auto found, registry_->SearchModelVersions(req));
+  return std::move(found.versions);
+}
+
 Result<DatasetLineage> LineageService::OfDataset(const std::string& uri) {
   std::string text = uri.rfind("tamga-data://", 0) == 0 ? uri.substr(13) : uri;
   TAMGA_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(text));

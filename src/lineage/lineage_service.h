@@ -56,6 +56,8 @@ class LineageService {
   Result<ModelLineage> OfModel(const std::string& uri);
   // tamga-data://NAME[@REF] or NAME[@REF].
   Result<DatasetLineage> OfDataset(const std::string& ref);
+  // The model versions registered from this run (newest registrations last).
+  Result<std::vector<ModelVersion>> ModelVersionsOfRun(const std::string& run_id);
   // Which kind of URI a lineage query names.
   static bool IsDatasetUri(const std::string& uri);
 

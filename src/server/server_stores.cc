@@ -39,6 +39,7 @@ Result<BackendStores> OpenPostgres(const StoreUri& uri) {
   out.open_jobs = [uri] { return OpenPgJobStore(uri); };
   out.open_auth = [uri] { return OpenPgAuthStore(uri); };
   out.open_datasets = [uri] { return OpenPgDatasetStore(uri); };
+  out.open_triggers = [uri] { return OpenPgTriggerStore(uri); };
   return out;
 }
 
@@ -73,6 +74,7 @@ Result<BackendStores> OpenBackendStores(const ServerConfig& config) {
   };
   out.open_auth = [path = so.path, sync] { return OpenSqliteAuthStore(path, sync); };
   out.open_datasets = [path = so.path, sync] { return OpenSqliteDatasetStore(path, sync); };
+  out.open_triggers = [path = so.path, sync] { return OpenSqliteTriggerStore(path, sync); };
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include "storage/dataset_store.h"
 #include "storage/job_store.h"
 #include "storage/sql/sql_metadata_store.h"
+#include "storage/trigger_store.h"
 
 namespace tamga {
 
@@ -29,6 +30,7 @@ struct BackendStores {
   std::function<Result<std::unique_ptr<JobStore>>()> open_jobs;
   std::function<Result<std::unique_ptr<AuthStore>>()> open_auth;
   std::function<Result<std::unique_ptr<DatasetStore>>()> open_datasets;
+  std::function<Result<std::unique_ptr<TriggerStore>>()> open_triggers;
   std::string description;  // for the start-up log line, credentials redacted
   BackendStores();
   BackendStores(BackendStores&&) noexcept;

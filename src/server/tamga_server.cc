@@ -31,6 +31,7 @@
 #include "http/routes/serving_routes.h"
 #include "jobs/job_service.h"
 #include "lineage/lineage_service.h"
+#include "lineage/openlineage.h"
 #include "net/http_client.h"
 #include "registry/event_hub.h"
 #include "registry/logged_model_service.h"
@@ -44,6 +45,7 @@
 #include "storage/postgres/pg_listener.h"
 #include "tamga/build_info.h"
 #include "tracking/tracking_service.h"
+#include "triggers/trigger_service.h"
 
 namespace tamga {
 
@@ -109,6 +111,9 @@ struct TamgaServer::Parts {
   std::unique_ptr<DatasetStore> dataset_store;
   std::unique_ptr<DatasetService> datasets;
   std::unique_ptr<LineageService> lineage;
+  std::unique_ptr<OpenLineageEmitter> openlineage;
+  std::unique_ptr<TriggerStore> trigger_store;
+  std::unique_ptr<TriggerService> triggers;
   std::unique_ptr<OidcVerifier> oidc;
   std::unique_ptr<OidcVerifier> oidc_id_tokens;  // the browser sign-in's ID tokens (audience = client id)
   std::unique_ptr<OidcLogin> oidc_login;
@@ -215,6 +220,7 @@ Status TamgaServer::StartReplicaLinks(Parts* p) {
       std::_Exit(3);
     }
     p->jobs->Start();
+    p->triggers->Start();  // triggers queue jobs: they run where the scheduler does
     p->jobs_ready = true;
   };
   auto lost = [] {
@@ -322,6 +328,26 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->datasets = std::make_unique<DatasetService>(p->dataset_store.get(), p->blobs.get(), &p->clock);
   p->lineage = std::make_unique<LineageService>(p->tracking.get(), p->registry.get(), p->datasets.get(),
                                                 p->jobs.get());
+  TAMGA_ASSIGN_OR_RETURN(p->trigger_store, p->stores.open_triggers());
+  p->triggers =
+      std::make_unique<TriggerService>(TriggerService::Options{}, p->trigger_store.get(), p->jobs.get(),
+                                       p->registry.get(), p->datasets.get(), &p->clock);
+  if (!config.openlineage_url.empty()) {
+    TAMGA_RETURN_IF_ERROR(ParseHttpUrl(config.openlineage_url).status());
+    OpenLineageEmitter::Options oo;
+    oo.url = config.openlineage_url;
+    oo.api_key = config.openlineage_api_key;
+    oo.job_namespace = config.openlineage_namespace;
+    std::string self = config.public_url.empty() ? config.openlineage_namespace : config.public_url;
+    if (size_t scheme = self.find("://"); scheme != std::string::npos) self = self.substr(scheme + 3);
+    while (!self.empty() && self.back() == '/') self.pop_back();
+    oo.server_url = self;
+    oo.producer = std::string("https://github.com/tamga-mlops/tamga/tree/v") + kVersion;
+    p->openlineage = std::make_unique<OpenLineageEmitter>(oo, p->lineage.get(), &p->metrics);
+    p->jobs->SetObserver([e = p->openlineage.get()](const Job& job, JobService::JobEvent ev) {
+      e->OnJob(job, ev == JobService::JobEvent::kStarted);
+    });
+  }
 
   if (auth_on) {
     TAMGA_ASSIGN_OR_RETURN(p->auth_store, p->stores.open_auth());
@@ -420,6 +446,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   ctx.run_changes = p->run_changes.get();
   ctx.datasets = p->datasets.get();
   ctx.lineage = p->lineage.get();
+  ctx.triggers = p->triggers.get();
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -443,6 +470,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterAuthRoutes(p->router, ctx);
   RegisterDatasetRoutes(p->router, ctx);
   RegisterLineageRoutes(p->router, ctx);
+  RegisterTriggerRoutes(p->router, ctx);
   if (auto missing = RoutesWithoutRule(p->router); !missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
@@ -505,6 +533,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
     TAMGA_RETURN_IF_ERROR(StartReplicaLinks(p.get()));
   } else {
     p->jobs->Start();
+    p->triggers->Start();  // triggers queue jobs: they run where the scheduler does
     p->jobs_ready = true;
   }
   // Local deployments load through this server's own registry API over loopback.
@@ -531,6 +560,7 @@ int TamgaServer::port() const { return parts_->http->port(); }
 
 Status TamgaServer::Run() {
   parts_->http->Run();
+  parts_->triggers->Shutdown();
   parts_->jobs->Shutdown();
   parts_->local_serving->Shutdown();
   if (parts_->grpc) parts_->grpc->Shutdown();

@@ -25,6 +25,11 @@ struct ServerConfig {
   // Several replicas on one PostgreSQL: where the others reach this one (the job scheduler's leader is
   // reached there); "" = http(s)://<host or this machine's name>:<port>.
   std::string advertise_url;
+  // OpenLineage (docs/data.md): where job run events are POSTed ("" = off), its bearer key, the job
+  // namespace.
+  std::string openlineage_url;
+  std::string openlineage_api_key;
+  std::string openlineage_namespace = "tamga";
   bool gitops_git = true;          // keep the GitOps folder as a git repository (commit per change)
   int webhook_timeout_ms = 10000;  // per delivery attempt
   // Webhook destinations re-admitted past the default deny of loopback/private/link-local/metadata addresses

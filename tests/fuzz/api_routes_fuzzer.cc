@@ -5,8 +5,8 @@
 //
 // Input: byte 0 picks a route from kRoutes; the first line is "<path suffix>[?<query>]" (the suffix is used
 // by prefix routes only); the rest is the body. Placeholders $EXP, $RUN, $MODEL, $HOOK, $JOB, $AGENT,
-// $QUEUE, $DATASET, $OBJECT and $MANIFEST in the line and body are replaced by ids of entities created at
-// start-up, so inputs reach past "not found".
+// $QUEUE, $DATASET, $OBJECT, $MANIFEST and $TRIGGER in the line and body are replaced by ids of entities
+// created at start-up, so inputs reach past "not found".
 //
 // Properties: a handler never throws; it answers exactly once, within 2 s (long-poll routes may answer later:
 // their answer is checked when it comes); the status is never 500; a JSON response is valid JSON (which also
@@ -45,6 +45,7 @@
 #include "storage/job_store.h"
 #include "storage/sqlite/sqlite_stores.h"
 #include "tracking/tracking_service.h"
+#include "triggers/trigger_service.h"
 
 namespace tamga {
 namespace {
@@ -179,6 +180,11 @@ constexpr Route kRoutes[] = {
     {M::kPost, "/api/2.0/tamga/datasets/tags/set", kExact},
     {M::kPost, "/api/2.0/tamga/datasets/tags/delete", kExact},
     {M::kGet, "/api/2.0/tamga/lineage", kExact},  // 115
+    {M::kPost, "/api/2.0/tamga/triggers", kExact},
+    {M::kGet, "/api/2.0/tamga/triggers", kExact},
+    {M::kGet, "/api/2.0/tamga/triggers/", kPrefix},
+    {M::kDelete, "/api/2.0/tamga/triggers/", kPrefix},
+    {M::kPost, "/api/2.0/tamga/triggers/", kPrefix},  // 120: .../fire
 };
 constexpr size_t kNumRoutes = sizeof(kRoutes) / sizeof(kRoutes[0]);
 
@@ -252,6 +258,8 @@ struct World {
   std::unique_ptr<DatasetStore> dataset_store;
   std::unique_ptr<DatasetService> datasets;
   std::unique_ptr<LineageService> lineage;
+  std::unique_ptr<TriggerStore> trigger_store;
+  std::unique_ptr<TriggerService> triggers;
   Router router;
   std::map<std::string, std::string> ids;  // placeholder -> value
 
@@ -404,6 +412,11 @@ void BuildWorld() {
   w->lineage = std::make_unique<LineageService>(w->tracking.get(), w->registry.get(), w->datasets.get(),
                                                 w->jobs.get());
   ctx.lineage = w->lineage.get();
+  w->trigger_store = Must(OpenSqliteTriggerStore(so.path, "NORMAL"), "triggers");
+  w->triggers =
+      std::make_unique<TriggerService>(TriggerService::Options{}, w->trigger_store.get(), w->jobs.get(),
+                                       w->registry.get(), w->datasets.get(), &w->clock);
+  ctx.triggers = w->triggers.get();
   RegisterOpsRoutes(w->router, ctx);
   RegisterExperimentRoutes(w->router, ctx);
   RegisterRunRoutes(w->router, ctx);
@@ -420,6 +433,7 @@ void BuildWorld() {
   RegisterUiApiRoutes(w->router, ctx);
   RegisterDatasetRoutes(w->router, ctx);
   RegisterLineageRoutes(w->router, ctx);
+  RegisterTriggerRoutes(w->router, ctx);
   g_world = w;
 
   for (const Route& r : kRoutes) {
@@ -476,6 +490,10 @@ void BuildWorld() {
   }
   Setup(M::kPost, "/api/2.0/tamga/datasets/versions/create",
         R"({"name":"fuzz-data","manifest":")" + manifest + R"(","tags":["gold"]})", nullptr);
+  ids["$TRIGGER"] = "fuzz-trigger";
+  Setup(M::kPost, "/api/2.0/tamga/triggers",
+        R"({"name":"fuzz-trigger","on_dataset":"fuzz-data@gold","job":{"queue":"fuzzq","command":["true"]}})",
+        nullptr);
 
   std::atexit([] {
     std::string dir = g_world->dir;

@@ -50,11 +50,11 @@ class Cluster:
                 {"uuid": "GPU-22222222-bbbb", "name": "Fake A100", "total": 40 * GIB, "used": 0, "util": 0,
                  "temp": 41, "power_mw": 61000, "ecc_uncorrected": 0}]}, f)
 
-    def start_server(self):
+    def start_server(self, extra=()):
         log = open(os.path.join(self.dir, "server.log"), "ab")
         self.server = subprocess.Popen([self.binary, "server", "--port", str(self.port), "--data-dir",
                                         os.path.join(self.dir, "data"), "--agent-timeout-ms", "3000",
-                                        "--job-log-limit", "1MiB"],
+                                        "--job-log-limit", "1MiB", *extra],
                                        stdout=log, stderr=log)
         deadline = time.time() + 20
         while time.time() < deadline:

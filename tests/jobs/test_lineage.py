@@ -152,3 +152,84 @@ def test_log_input_with_a_tamga_uri_links_the_run(lc, tmp_path):
     assert requests.get(c.api + "/lineage", params={"uri": "nope@v1"}).status_code == 404
     assert requests.get(c.api + "/lineage", params={"uri": "runs:/"}).status_code == 400
     assert requests.get(c.api + "/lineage", params={"uri": "a b c"}).status_code == 400
+
+
+class Consumer:
+    """An OpenLineage HTTP consumer (as Marquez's /api/v1/lineage): keeps every event it is sent."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        events = self.events = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                events.append((self.path, self.headers.get("Authorization"), json.loads(body)))
+                self.send_response(201)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/api/v1/lineage" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def wait(self, pred, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            got = [e for _, _, e in self.events if pred(e)]
+            if got:
+                return got
+            time.sleep(0.1)
+        raise AssertionError("no such event; got %s" % [e["eventType"] for _, _, e in self.events])
+
+
+def test_openlineage_run_events_carry_inputs_and_output_model_versions(request, tmp_path):
+    import re
+    consumer = Consumer()
+    c = Cluster(request.config.getoption("--tamga"), request.config.getoption("--fake-nvml"))
+    c.start_server(extra=["--openlineage-url", consumer.url, "--openlineage-api-key", "ol-secret-key"])
+    try:
+        assert requests.post(c.api + "/queues", json={"name": "cpu"}).status_code == 200
+        c.start_agent("ol-agent", "none")
+        ws = tmp_path / "ws"
+        (ws / "feat").mkdir(parents=True)
+        (ws / "feat" / "x.csv").write_text("x\n1\n")
+        tamga(c, str(ws), "data", "add", "feat")
+        tamga(c, str(ws), "data", "push")
+        manifest = json.loads((ws / "feat.tamga").read_text())["manifest"]
+        register = ("import os, requests; u = os.environ['MLFLOW_TRACKING_URI'] + '/api/2.0/mlflow'; "
+                    "r = os.environ['MLFLOW_RUN_ID']; requests.post(u + '/registered-models/create', json={'name': 'olm'}); "
+                    "requests.post(u + '/model-versions/create', json={'name': 'olm', 'source': 'runs:/' + r + '/model', "
+                    "'run_id': r}).raise_for_status()")
+        out = tamga(c, str(ws), "jobs", "submit", "--tracking-uri", c.url, "--queue", "cpu", "--code", "none",
+                    "--run-name", "train-olm", "--data", "feat", "--", "/usr/bin/python3", "-c", register)
+        job = out.strip().splitlines()[-1]
+        j = c.wait([job])[job]
+        assert j["state"] == "succeeded", (j, c.logs(job))
+        uuid = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+        start = consumer.wait(lambda e: e["eventType"] == "START" and e["run"]["facets"]["tamga_run"]["jobId"] == job)[0]
+        done = consumer.wait(lambda e: e["eventType"] == "COMPLETE" and e["run"]["facets"]["tamga_run"]["jobId"] == job)[0]
+        for e in (start, done):
+            assert e["schemaURL"].startswith("https://openlineage.io/spec/2-0-2/OpenLineage.json")
+            assert e["producer"].startswith("https://") and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", e["eventTime"])
+            assert uuid.match(e["run"]["runId"]) and e["run"]["runId"].replace("-", "") == j["run_id"]
+            assert e["job"] == {**e["job"], "namespace": "tamga", "name": "cpu.train-olm"}
+            assert e["inputs"][0]["name"] == "feat@v1"
+            assert e["inputs"][0]["facets"]["tamga_dataset"]["manifestSha256"] == manifest
+        assert start["outputs"] == []
+        assert [(o["name"], o["namespace"].startswith("models://")) for o in done["outputs"]] == [("olm/1", True)]
+        assert all(auth == "Bearer ol-secret-key" for _, auth, _ in consumer.events)
+
+        out = tamga(c, str(ws), "jobs", "submit", "--tracking-uri", c.url, "--queue", "cpu", "--code", "none", "--",
+                    "sh", "-c", "exit 3")
+        bad = out.strip().splitlines()[-1]
+        assert c.wait([bad])[bad]["state"] == "failed"
+        fail = consumer.wait(lambda e: e["eventType"] == "FAIL" and e["run"]["facets"]["tamga_run"]["jobId"] == bad)[0]
+        assert "exit code 3" in fail["run"]["facets"]["errorMessage"]["message"]
+        assert "ol-secret-key" not in c.log("server")
+    finally:
+        c.stop()
+        consumer.httpd.shutdown()

@@ -213,6 +213,12 @@ std::vector<AccessRuleRow> Build() {
       {POST, tg + "/datasets/tags/set", Dataset(E)},
       {POST, tg + "/datasets/tags/delete", Dataset(E)},
       {GET, tg + "/lineage", {K::kLineage, R, {"uri"}}},
+      // retraining triggers queue jobs as the server: admins create, fire and delete them
+      {POST, tg + "/triggers", Admin()},
+      {GET, tg + "/triggers", Signed()},
+      {GET, tg + "/triggers/*", Signed()},
+      {DELETE, tg + "/triggers/*", Admin()},
+      {POST, tg + "/triggers/*", Admin()},
       // serving in-process deployments (probes stay open for the kubelet)
       {POST, "/invocations", Signed()},
       {POST, "/endpoints/*", {K::kServedModel, R, {}}},

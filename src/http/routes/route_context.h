@@ -22,6 +22,7 @@
 #include "registry/registry_service.h"
 #include "registry/webhook_service.h"
 #include "tracking/tracking_service.h"
+#include "triggers/trigger_service.h"
 #include "ui/ui_assets.h"
 
 namespace tamga {
@@ -50,6 +51,7 @@ struct RouteContext {
   LeaderForwarder* job_leader = nullptr;
   DatasetService* datasets = nullptr;  // null: no dataset routes
   LineageService* lineage = nullptr;   // null: no lineage route
+  TriggerService* triggers = nullptr;  // null: no trigger routes
 };
 
 // The handler, or (several replicas, this one not leading) a forward of the request to the leader.
@@ -144,6 +146,7 @@ void RegisterAuthRoutes(Router& router, const RouteContext& ctx);
 // Datasets, versions, tags and object transfers (docs/data.md).
 void RegisterDatasetRoutes(Router& router, const RouteContext& ctx);
 void RegisterLineageRoutes(Router& router, const RouteContext& ctx);
+void RegisterTriggerRoutes(Router& router, const RouteContext& ctx);
 
 // Registry response bodies shared by the registry route files (registered_model_routes.cc).
 HttpResponse RegisteredModelResponse(const RegisteredModel& m);

@@ -29,6 +29,11 @@ Result<std::unique_ptr<DatasetStore>> OpenPgDatasetStore(const StoreUri& uri) {
   return NewSqlDatasetStore(std::move(db));
 }
 
+Result<std::unique_ptr<TriggerStore>> OpenPgTriggerStore(const StoreUri& uri) {
+  TAMGA_ASSIGN_OR_RETURN(auto db, Connect(uri));
+  return NewSqlTriggerStore(std::move(db));
+}
+
 Result<std::unique_ptr<JobStore>> OpenPgJobStore(const StoreUri& uri) {
   TAMGA_ASSIGN_OR_RETURN(auto db, Connect(uri));
   return NewSqlJobStore(std::move(db));

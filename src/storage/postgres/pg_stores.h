@@ -10,6 +10,7 @@
 #include "storage/dataset_store.h"
 #include "storage/job_store.h"
 #include "storage/sql/sql_metadata_store.h"
+#include "storage/trigger_store.h"
 
 namespace tamga {
 
@@ -17,5 +18,6 @@ Result<std::unique_ptr<SqlMetadataStore>> OpenPgMetadataStore(const StoreUri& ur
 Result<std::unique_ptr<AuthStore>> OpenPgAuthStore(const StoreUri& uri);
 Result<std::unique_ptr<JobStore>> OpenPgJobStore(const StoreUri& uri);
 Result<std::unique_ptr<DatasetStore>> OpenPgDatasetStore(const StoreUri& uri);
+Result<std::unique_ptr<TriggerStore>> OpenPgTriggerStore(const StoreUri& uri);
 
 }  // namespace tamga

@@ -313,7 +313,21 @@ class SqlDatasetStore final : public DatasetStore {
   }
 
  private:
+  // Moves the tag and appends the move to dataset_events (what retraining triggers follow), in the caller's
+  // transaction. A tag set to the version it already names is no move.
   Status PutTag(int64_t dataset_id, const std::string& tag, int64_t version, int64_t now_ms) {
+    TAMGA_ASSIGN_OR_RETURN(
+        auto p, db_->Prepare("SELECT version FROM dataset_tags WHERE dataset_id = ?1 AND tag = ?2"));
+    p->Bind(1, dataset_id).Bind(2, tag);
+    TAMGA_ASSIGN_OR_RETURN(bool had, p->Step());
+    int64_t previous = had ? p->Int(0) : 0;
+    p->Reset();
+    if (had && previous == version) return Status::Ok();
+    TAMGA_ASSIGN_OR_RETURN(
+        auto e, db_->Prepare("INSERT INTO dataset_events(dataset, tag, version, previous_version, "
+                             "created_ms) SELECT name, ?2, ?3, ?4, ?5 FROM datasets WHERE id = ?1"));
+    TAMGA_RETURN_IF_ERROR(
+        e->Bind(1, dataset_id).Bind(2, tag).Bind(3, version).Bind(4, previous).Bind(5, now_ms).Run());
     TAMGA_ASSIGN_OR_RETURN(auto s,
                            db_->Prepare("INSERT INTO dataset_tags(dataset_id, tag, version, updated_ms) "
                                         "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(dataset_id, tag) DO UPDATE "

@@ -36,6 +36,15 @@ Result<std::unique_ptr<DatasetStore>> OpenSqliteDatasetStore(const std::string& 
   return NewSqlDatasetStore(std::move(db));
 }
 
+Result<std::unique_ptr<TriggerStore>> OpenSqliteTriggerStore(const std::string& path,
+                                                             const std::string& synchronous) {
+  SqliteDb::Options o;
+  o.path = path;
+  o.synchronous = synchronous;
+  TAMGA_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(o));
+  return NewSqlTriggerStore(std::move(db));
+}
+
 Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::string& path,
                                                      const std::string& synchronous) {
   SqliteDb::Options o;

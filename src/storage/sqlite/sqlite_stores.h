@@ -9,6 +9,7 @@
 #include "storage/dataset_store.h"
 #include "storage/job_store.h"
 #include "storage/sql/sql_metadata_store.h"
+#include "storage/trigger_store.h"
 
 namespace tamga {
 
@@ -25,6 +26,9 @@ Result<std::unique_ptr<AuthStore>> OpenSqliteAuthStore(const std::string& path,
                                                        const std::string& synchronous);
 // The dataset store on the metadata database (migrated by the metadata store first).
 Result<std::unique_ptr<DatasetStore>> OpenSqliteDatasetStore(const std::string& path,
+                                                             const std::string& synchronous);
+// The trigger store on the metadata database (migrated by the metadata store first).
+Result<std::unique_ptr<TriggerStore>> OpenSqliteTriggerStore(const std::string& path,
                                                              const std::string& synchronous);
 // The job store at `path` (created with its schema when missing).
 Result<std::unique_ptr<JobStore>> OpenSqliteJobStore(const std::string& path,
