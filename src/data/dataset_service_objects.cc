@@ -85,26 +85,33 @@ class PackSource final : public ObjectPackSource {
   int64_t size() const override { return total_; }
   bool ReadReady() const override { return !blobs_->IsRemote() || (reader_ && reader_->ReadReady()); }
 
+  // Fills as much of `buf` as it can, across headers and objects (one socket write carries many small
+  // objects); on an object store it stops before opening the next object when it already has bytes to send.
   Result<size_t> Read(char* buf, size_t n) override {
-    for (;;) {
+    size_t filled = 0;
+    while (filled < n) {
       if (header_pos_ < header_.size()) {
-        size_t take = std::min(n, header_.size() - header_pos_);
-        std::copy_n(header_.data() + header_pos_, take, buf);
+        size_t take = std::min(n - filled, header_.size() - header_pos_);
+        std::copy_n(header_.data() + header_pos_, take, buf + filled);
         header_pos_ += take;
-        return take;
+        filled += take;
+        continue;
       }
       if (reader_ && left_ > 0) {
-        TAMGA_ASSIGN_OR_RETURN(
-            size_t got,
-            reader_->Read(buf, static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(n)))));
+        if (filled > 0 && !reader_->ReadReady()) break;
+        TAMGA_ASSIGN_OR_RETURN(size_t got,
+                               reader_->Read(buf + filled, static_cast<size_t>(std::min<int64_t>(
+                                                               left_, static_cast<int64_t>(n - filled)))));
         // A stored object shorter than recorded: the store was altered. Stop with an error (the client sees
         // a cut body and the digest check fails; nothing is served as if it were whole).
         if (got == 0)
           return Internal("Stored object " + objects_[next_ - 1].digest + " is shorter than recorded");
         left_ -= static_cast<int64_t>(got);
-        return got;
+        filled += got;
+        continue;
       }
-      if (next_ == objects_.size()) return size_t{0};
+      if (next_ == objects_.size()) break;
+      if (filled > 0 && blobs_->IsRemote()) break;  // opening the next object waits on the network
       const DatasetObject& o = objects_[next_++];
       TAMGA_ASSIGN_OR_RETURN(reader_, blobs_->OpenReader(DatasetService::ObjectPath(o.digest)));
       if (reader_->size() != o.size)
@@ -114,6 +121,7 @@ class PackSource final : public ObjectPackSource {
       header_pos_ = 0;
       left_ = o.size;
     }
+    return filled;
   }
 
  private:

@@ -1,5 +1,7 @@
 // Seeds a server with what the UI tests look at, through the REST calls the mlflow client makes
 // (experiments/create, runs/create, log-batch, artifact uploads through the proxy, registry calls).
+import { createHash } from 'node:crypto';
+
 export const SPIKE_STEP = 2500;
 export const SPIKE = 42;
 export const HISTORY_STEPS = 5000;
@@ -61,5 +63,20 @@ export async function seed(c) {
   // A queue and a job that waits (no agent), to abort from the UI.
   await c.post('/api/2.0/tamga/queues', { name: 'cpu' });
   const job = (await c.post('/api/2.0/tamga/jobs', { queue: 'cpu', command: ['sleep', '60'] })).job;
+  // Data: a dataset with two versions (v1 tagged gold, v2 changes a file and adds one), and the long run
+  // using v1 (what mlflow.log_input sends for a tamga-data:// source).
+  await c.post('/api/2.0/tamga/datasets/create', { name: 'e2e-data', description: 'Digits for the UI tests' });
+  const sha = (b) => createHash('sha256').update(b).digest('hex');
+  const pushVersion = async (files, tags) => {
+    const entries = Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1));
+    const manifest = 'tamga-manifest 1\n' + entries.map(([p, b]) => `${sha(b)} ${Buffer.byteLength(b)} ${p}\n`).join('');
+    const parts = [...entries.map(([, b]) => b), manifest].map((b) => Buffer.concat([Buffer.from(`${sha(b)} ${Buffer.byteLength(b)}\n`), Buffer.from(b)]));
+    await c.put('/api/2.0/tamga/datasets/objects/upload?name=e2e-data', new Uint8Array(Buffer.concat(parts)));
+    return c.post('/api/2.0/tamga/datasets/versions/create', { name: 'e2e-data', manifest: sha(manifest), tags, message: `${entries.length} files`, metadata: { rows: entries.length * 10 } });
+  };
+  await pushVersion({ 'train/a.csv': 'x,y\n1,2\n', 'train/b.csv': 'x,y\n3,4\n' }, ['gold']);
+  await pushVersion({ 'train/a.csv': 'x,y\n1,2\n9,9\n', 'train/b.csv': 'x,y\n3,4\n', 'test/c.csv': 'x,y\n5,6\n' }, []);
+  await c.post(`${ml}/runs/log-inputs`, { run_id: long.run_id, datasets: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }],
+    dataset: { name: 'e2e-data', digest: 'abc', source_type: 'tamga', source: '{"uri": "tamga-data://e2e-data@gold"}', schema: '', profile: '' } }] });
   return { exp, runs, long, parent, job };
 }

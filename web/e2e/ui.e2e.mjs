@@ -332,6 +332,30 @@ try {
     await shot('serving');
   });
 
+  await step('data: datasets, versions with tags, a version\'s files, the diff, the runs that used it', async () => {
+    await page.goto(server.url + '/#/data');
+    await page.waitForSelector('[data-testid=datasets] a');
+    check((await page.$$eval('[data-testid=datasets] tbody a', (as) => as.map((a) => a.textContent))).includes('e2e-data'), 'dataset listed');
+    await page.click('[data-testid=datasets] a:has-text("e2e-data")');
+    await page.waitForSelector('[data-testid=dataset-versions] tbody tr');
+    const rows = await page.$$eval('[data-testid=dataset-versions] tbody tr', (trs) => trs.map((tr) => tr.textContent));
+    check(rows.length === 2 && rows[0].includes('v2') && rows[1].includes('@gold') && rows[1].includes('"rows":20'), `versions: ${rows}`);
+    await shot('dataset');
+    await page.click('[data-tab=files]');
+    await page.waitForSelector('[data-testid=dataset-files] tbody tr');
+    const files = await page.$$eval('[data-testid=dataset-files] tbody a', (as) => as.map((a) => a.textContent));
+    check(files.join() === 'test/c.csv,train/a.csv,train/b.csv', `files of v2: ${files}`);
+    await page.click('[data-tab=diff]');
+    await page.waitForSelector('[data-testid=diff-summary]');
+    const summary = await page.textContent('[data-testid=diff-summary]');
+    check(summary.includes('v1 → v2') && summary.includes('1 added') && summary.includes('1 modified') && summary.includes('1 unchanged'), summary);
+    await page.click('[data-tab=uses]');
+    await page.selectOption('select[aria-label=Version]', '1');
+    await page.waitForSelector('[data-testid=dataset-runs] tbody tr');
+    check((await page.textContent('[data-testid=dataset-runs]')).includes('training'), 'the run that used v1');
+    await shot('dataset-uses');
+  });
+
   await step('charts page renders', async () => {
     await page.goto(`${server.url}/#/charts?runs=${s.runs.slice(0, 8).map((r) => r.run_id).join(',')}&keys=loss,acc`);
     await page.waitForSelector('[data-testid="chart-acc"] canvas');

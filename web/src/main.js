@@ -15,10 +15,12 @@ import { ComparePage } from './pages/compare.js';
 import { ModelsPage, ModelPage } from './pages/registry.js';
 import { ServingPage, DeploymentPage } from './pages/serving.js';
 import { JobsPage, JobPage } from './pages/jobs.js';
+import { DataPage, DatasetPage } from './pages/data.js';
 
 const NAV = [
   ['experiments', 'Experiments'],
   ['models', 'Models'],
+  ['data', 'Data'],
   ['serving', 'Serving'],
   ['jobs', 'Jobs & GPUs'],
 ];
@@ -35,6 +37,7 @@ function pageFor(route) {
     case 'compare': return html`<${ComparePage} route=${route} />`;
     case 'models': return b ? html`<${ModelPage} route=${route} name=${b} />` : html`<${ModelsPage} route=${route} />`;
     case 'serving': return b ? html`<${DeploymentPage} route=${route} name=${b} />` : html`<${ServingPage} route=${route} />`;
+    case 'data': return b ? html`<${DatasetPage} route=${route} name=${b} />` : html`<${DataPage} route=${route} />`;
     case 'jobs': return b ? html`<${JobPage} route=${route} jobId=${b} />` : html`<${JobsPage} route=${route} />`;
     default: return html`<div class="page"><h1>Not found</h1><p>No page at ${route.path}. <a href="#/experiments">Experiments</a></p></div>`;
   }
