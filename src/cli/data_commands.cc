@@ -230,8 +230,9 @@ DataCommands AddDataCommands(CLI::App& app) {
   DataCommands cmds;
   cmds.action = std::make_shared<std::function<int()>>();
   auto action = cmds.action;
-  auto* data =
-      app.add_subcommand("data", "Version datasets: add, push, pull, checkout, status, ls, log, tag, diff.");
+  auto* data = app.add_subcommand("data",
+                                  "Version datasets: add, push, pull, checkout, status, ls, log, tag, diff, "
+                                  "hash, import-dvc, export-dvc.");
   data->require_subcommand(1);
 
   struct Args {

@@ -1,5 +1,7 @@
 #include "cli/data_session.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -78,6 +80,9 @@ Result<std::vector<std::string>> PointerFiles(const std::vector<std::string>& ar
   std::vector<std::string> out;
   for (const auto& a : args) {
     std::string p = a.size() > 6 && a.compare(a.size() - 6, 6, ".tamga") == 0 ? a : PointerPathFor(a);
+    if (a.find('@') != std::string::npos && ::access(p.c_str(), F_OK) != 0)
+      return InvalidArgument("'" + a +
+                             "' names a dataset version, not a pointer file: give a folder with --out DIR");
     out.push_back(p);
   }
   return out;

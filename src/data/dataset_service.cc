@@ -96,7 +96,10 @@ Result<Manifest> DatasetService::ReadManifest(const std::string& digest) {
 
 Result<DatasetService::VersionResult> DatasetService::CreateVersion(const DatasetRecord& d,
                                                                     const NewVersion& v) {
-  for (const auto& t : v.tags) TAMGA_RETURN_IF_ERROR(ValidateTagName(t));
+  for (const auto& t : v.tags) {
+    TAMGA_RETURN_IF_ERROR(ValidateTagName(t));
+    if (t == "latest") return InvalidArgument("The tag 'latest' moves with each new version by itself");
+  }
   if (v.message.size() > 64 * 1024) return InvalidArgument("message longer than 65536 bytes");
   std::string metadata = v.metadata_json.empty() ? "{}" : v.metadata_json;
   if (metadata.size() > options_.max_metadata_bytes) return InvalidArgument("metadata larger than 1 MiB");
@@ -192,15 +195,26 @@ Result<std::vector<DatasetVersionRecord>> DatasetService::Versions(const Dataset
   return store_->ListVersions(d.id, std::clamp<int64_t>(max_results, 1, 1000), before);
 }
 
+namespace {
+Status NotLatest(const std::string& tag) {
+  if (tag == "latest")
+    return InvalidArgument(
+        "The tag 'latest' moves with each new version by itself; it cannot be set or deleted");
+  return Status::Ok();
+}
+}  // namespace
+
 Result<int64_t> DatasetService::SetTag(const DatasetRecord& d, const std::string& tag,
                                        const std::string& ref) {
   TAMGA_RETURN_IF_ERROR(ValidateTagName(tag));
+  TAMGA_RETURN_IF_ERROR(NotLatest(tag));
   TAMGA_ASSIGN_OR_RETURN(DatasetVersionRecord v, Resolve(d, ref));
   return store_->SetTag(d.id, tag, v.version, clock_->NowMillis());
 }
 
 Status DatasetService::DeleteTag(const DatasetRecord& d, const std::string& tag) {
   TAMGA_RETURN_IF_ERROR(ValidateTagName(tag));
+  TAMGA_RETURN_IF_ERROR(NotLatest(tag));
   Status s = store_->DeleteTag(d.id, tag);
   if (s.code() == StatusCode::kNotFound) return NotFound("Dataset '" + d.name + "' has no tag '" + tag + "'");
   return s;

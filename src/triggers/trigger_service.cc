@@ -171,13 +171,13 @@ Result<TriggerFiring> TriggerService::FireNow(const std::string& name) {
   int64_t now = clock_->NowMillis();
   std::string dataset;
   int64_t version = 0;
-  std::string detail = "manual " + Iso(now);
+  std::string detail = "manual:" + Iso(now);
   if (t.kind == "dataset_tag" && datasets_ != nullptr) {  // the version the tag names now
     TAMGA_ASSIGN_OR_RETURN(DatasetRecord d, datasets_->Get(t.dataset));
     TAMGA_ASSIGN_OR_RETURN(DatasetVersionRecord v, datasets_->Resolve(d, t.tag));
     dataset = t.dataset;
     version = v.version;
-    detail = FormatDatasetRef(dataset, version) + " (manual)";
+    detail = "manual:" + FormatDatasetRef(dataset, version);
   }
   TriggerFiring f;
   TAMGA_RETURN_IF_ERROR(Fire(t, "manual:" + std::to_string(now), detail, dataset, version, &f));
@@ -214,10 +214,11 @@ void TriggerService::Recover() {
     if (found) continue;
     std::string dataset;
     int64_t version = 0;
-    size_t at = f.detail.find("@v");
+    std::string ref = f.detail.rfind("manual:", 0) == 0 ? f.detail.substr(7) : f.detail;
+    size_t at = ref.find("@v");
     if (at != std::string::npos && t->kind == "dataset_tag") {
-      dataset = f.detail.substr(0, at);
-      version = std::atoll(f.detail.c_str() + at + 2);
+      dataset = ref.substr(0, at);
+      version = std::atoll(ref.c_str() + at + 2);
     }
     (void)Submit(*t, f, dataset, version);
   }
@@ -242,7 +243,17 @@ void TriggerService::FollowJobs() {
       (void)store_->UpdateFiring(f);
       continue;
     }
-    // The run's model as a new version of the named model (created when missing).
+    // The run's model as a new version of the named model (created when missing) — only when the run saved
+    // one.
+    std::string exp = job->spec.experiment_id.empty() ? "0" : job->spec.experiment_id;
+    auto exists =
+        registry_->blobs().Exists(exp + "/" + job->run_id + "/artifacts/" + t->model_path + "/MLmodel");
+    if (!exists.ok() || !*exists) {
+      f.state = "failed";
+      f.reason = "the run saved no model at '" + t->model_path + "' (no MLmodel there); nothing registered";
+      (void)store_->UpdateFiring(f);
+      continue;
+    }
     std::promise<Status> made;
     CreateRegisteredModelRequest rm;
     rm.name = t->register_model;

@@ -285,6 +285,11 @@ def test_raw_api_refuses_hostile_requests(server):
     assert r.status_code == 400
     r = requests.post(u + "/versions/create", json={"name": "ok", "manifest": h})
     assert r.status_code == 400 and r.json()["error_code"] == "INVALID_STATE"
+    # 'latest' moves by itself: it cannot be set or deleted by hand.
+    for call, body in (("/tags/set", {"name": "ok", "tag": "latest", "version": "1"}),
+                       ("/tags/delete", {"name": "ok", "tag": "latest"})):
+        r = requests.post(u + call, json=body)
+        assert r.status_code == 400 and "latest" in r.json()["message"], r.text
     # The artifact API cannot write into the object store.
     r = requests.put(server.url + "/api/2.0/mlflow-artifacts/artifacts/datasets/objects/ba/" + h[2:], data=b"x")
     assert r.status_code == 403

@@ -83,7 +83,14 @@ def test_tag_moves_fire_exactly_once_and_register_models(request, tmp_path):
         r = tamga(c, str(ws), "triggers", "fire", "retrain")
         assert "fired retrain" in r.stdout
         f = wait_firings(c, "retrain", lambda f: len(f) == 3 and f[0]["state"] == "registered")
-        assert f[0]["event"].startswith("feat@v2")
+        assert f[0]["event"] == "manual:feat@v2"
+        # A job that saves no model: the firing fails saying so, nothing is registered.
+        tamga(c, str(ws), "triggers", "create", "nomodel", "--on-dataset", "feat@prod", "--queue", "cpu",
+              "--register-model", "fm", "--", "true")
+        tamga(c, str(ws), "triggers", "fire", "nomodel")
+        f = wait_firings(c, "nomodel", lambda f: f and f[0]["state"] in ("registered", "failed"))
+        assert f[0]["state"] == "failed" and "saved no model" in f[0]["reason"], f
+        assert requests.get(c.url + "/api/2.0/mlflow/model-versions/get", params={"name": "fm", "version": "4"}).status_code == 404
         listed = tamga(c, str(ws), "triggers", "ls").stdout
         assert "retrain" in listed and "feat@prod" in listed
 
