@@ -32,6 +32,9 @@ Status ValidateDatasetName(std::string_view name) { return CheckName(name, 128, 
 
 Status ValidateTagName(std::string_view tag) {
   TAMGA_RETURN_IF_ERROR(CheckName(tag, 64, "tag"));
+  std::string_view digits = tag[0] == 'v' ? tag.substr(1) : tag;
+  if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos)
+    return InvalidArgument("Invalid tag '" + Shown(tag) + "': it reads as a version number");
   if (VersionNumberOf(tag))
     return InvalidArgument("Invalid tag '" + Shown(tag) + "': it reads as a version number");
   return Status::Ok();

@@ -96,6 +96,7 @@ Result<Manifest> DatasetService::ReadManifest(const std::string& digest) {
 
 Result<DatasetService::VersionResult> DatasetService::CreateVersion(const DatasetRecord& d,
                                                                     const NewVersion& v) {
+  if (v.tags.size() > 32) return InvalidArgument("At most 32 tags per version");
   for (const auto& t : v.tags) {
     TAMGA_RETURN_IF_ERROR(ValidateTagName(t));
     if (t == "latest") return InvalidArgument("The tag 'latest' moves with each new version by itself");
@@ -239,11 +240,12 @@ std::string DatasetService::TamgaUri(const std::string& name, int64_t version) {
   return "tamga-data://" + FormatDatasetRef(name, version);
 }
 
-Result<int> DatasetService::RecordInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs) {
+Result<int> DatasetService::RecordInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs,
+                                         const std::function<bool(const std::string&)>& may_read) {
   int recorded = 0;
   for (const auto& in : inputs) {
     auto ref = TamgaUriIn(in.dataset.source);
-    if (!ref) continue;
+    if (!ref || (may_read && !may_read(ref->name))) continue;
     auto d = store_->GetDataset(ref->name);
     if (!d.ok()) continue;
     auto v = Resolve(*d, ref->ref);

@@ -8,6 +8,7 @@
 // Thread-safe. Calls do blocking store and blob I/O: route handlers call them off the I/O thread where the
 // blob store is remote (BlobStore::IsRemote).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -109,7 +110,10 @@ class DatasetService {
   static std::string TamgaUri(const std::string& name, int64_t version);  // "tamga-data://name@v3"
   // Records which versions the run's inputs name (a tag resolves to the version it names now); inputs that
   // name no Tamga dataset, or one that does not exist, are skipped. Returns how many were recorded.
-  Result<int> RecordInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs);
+  // `may_read` (null = all): whether the caller may read a dataset — a run cannot claim a dataset its author
+  // may not read.
+  Result<int> RecordInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs,
+                           const std::function<bool(const std::string&)>& may_read = nullptr);
   Result<std::vector<DatasetUse>> UsesOf(const DatasetRecord& d, int64_t version, int64_t max_results);
   Result<std::vector<DatasetUse>> UsesByRun(const std::string& run_id);
 

@@ -8,6 +8,8 @@
 namespace tamga {
 namespace {
 
+constexpr size_t kMaxFetch = 10000;
+
 class Upload final : public ObjectUpload {
  public:
   Upload(DatasetStore* store, BlobStore* blobs, int64_t dataset_id)
@@ -143,6 +145,14 @@ std::unique_ptr<ObjectUpload> DatasetService::StartUpload(const DatasetRecord& d
 
 Result<std::unique_ptr<ObjectPackSource>> DatasetService::Fetch(const DatasetRecord& d,
                                                                 const std::vector<std::string>& digests) {
+  if (digests.size() > kMaxFetch)
+    return InvalidArgument("At most " + std::to_string(kMaxFetch) + " objects per fetch; split the list");
+  {
+    std::vector<std::string> sorted = digests;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+      return InvalidArgument("A fetch names each object once");
+  }
   TAMGA_ASSIGN_OR_RETURN(auto held, Held(d, digests));
   std::unordered_map<std::string, int64_t> size_of;
   for (auto& o : held) size_of.emplace(std::move(o.digest), o.size);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <unordered_set>
 
+#include "core/utf8.h"
 #include "data/digest.h"
 
 namespace tamga {
@@ -32,6 +33,7 @@ Status ValidateDataPath(std::string_view path) {
   if (path.empty()) return bad("empty");
   if (path.size() > 4096) return bad("longer than 4096 bytes");
   if (path.front() == '/') return bad("absolute paths are not allowed");
+  if (!IsValidUtf8(path)) return bad("not valid UTF-8");
   for (char c : path) {
     unsigned char u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) return bad("control characters are not allowed");

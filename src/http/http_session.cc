@@ -225,7 +225,11 @@ void Session::SetBodyDeadline() {
   auto allowed =
       std::chrono::milliseconds(o.limits.header_timeout_ms) +
       std::chrono::milliseconds(static_cast<int64_t>(body_bytes_ * 1000 / o.limits.min_upload_rate));
-  stream_.tcp().expires_at(body_start_ + allowed);
+  // Bytes sent early buy time at the minimum rate, but never a silence longer than the idle timeout: a client
+  // that sends half a body and stops is closed after idle_timeout_ms, not after hours of credit.
+  auto by_rate = body_start_ + allowed;
+  auto by_idle = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.limits.idle_timeout_ms);
+  stream_.tcp().expires_at(std::min(by_rate, by_idle));
 }
 
 // Answers "Expect: 100-continue" before reading a body (curl sends it for large uploads).

@@ -84,7 +84,8 @@ Result<ModelLineage> LineageService::OfModel(const std::string& uri) {
   if (run_id.empty()) return l;  // a version registered without a run: nothing more is known
   auto run = tracking_->GetRun(run_id);
   if (!run.ok()) {
-    if (run.status().code() == StatusCode::kNotFound) return l;
+    // A version whose run was deleted still has its lineage so far; a runs:/ URI must name a run.
+    if (run.status().code() == StatusCode::kNotFound && l.model_version) return l;
     return run.status();
   }
   l.run = *run;

@@ -9,6 +9,7 @@
 #include "core/json_parse.h"
 #include "core/log.h"
 #include "data/dataset_ref.h"
+#include "data/manifest.h"
 #include "triggers/cron.h"
 
 namespace tamga {
@@ -91,7 +92,15 @@ Result<TriggerRecord> TriggerService::Create(const TriggerSpec& spec) {
   t.model_path = spec.model_path.empty() ? "model" : spec.model_path;
   t.created_by = spec.created_by;
   t.created_ms = clock_->NowMillis();
-  if (t.register_model.size() > 256) return InvalidArgument("register_model longer than 256 characters");
+  if (!t.register_model.empty()) {
+    bool ok = t.register_model.size() <= 256 && t.register_model.find('/') == std::string::npos &&
+              t.register_model.find("..") == std::string::npos;
+    for (char c : t.register_model) ok = ok && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+    if (!ok)
+      return InvalidArgument("Invalid register_model: a model name without '/', '..' or control characters");
+  }
+  if (Status p = ValidateDataPath(t.model_path); !p.ok())
+    return InvalidArgument("model_path: " + p.message());
   if (!spec.on_dataset.empty()) {
     TAMGA_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(spec.on_dataset));
     if (VersionNumberOf(ref.ref)) return InvalidArgument("on_dataset names a tag (NAME@TAG), not a version");
@@ -110,6 +119,10 @@ Result<TriggerRecord> TriggerService::Create(const TriggerSpec& spec) {
   TriggerFiring probe;
   probe.id = 1;
   probe.detail = "check";
+  // The template must make a valid job with the values substituted: as written (its data entries checked as
+  // given) and with the event's dataset pinned.
+  auto as_written = JobFor(t, probe, "", 0);
+  if (!as_written.ok()) return InvalidArgument("job template: " + as_written.status().message());
   auto job = JobFor(t, probe, t.dataset.empty() ? "dataset" : t.dataset, 1);
   if (!job.ok()) return InvalidArgument("job template: " + job.status().message());
   TAMGA_RETURN_IF_ERROR(store_->CreateTrigger(t));

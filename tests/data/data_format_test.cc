@@ -33,6 +33,7 @@ TEST(DataPath, RefusesEverythingThatLeavesTheFolder) {
        {"", "/etc/passwd", "../x", "a/../../x", "a/./b", "a//b", "a/", "a\\b", "a\nb", "a\tb", "."})
     EXPECT_EQ(ValidateDataPath(bad).code(), StatusCode::kInvalidArgument) << bad;
   EXPECT_FALSE(ValidateDataPath(std::string(256, 'x')).ok());
+  EXPECT_FALSE(ValidateDataPath("\xff\xfe").ok());  // not UTF-8: two different paths could print the same
   std::string deep;
   for (int i = 0; i < 129; ++i) deep += "d/";
   EXPECT_FALSE(ValidateDataPath(deep + "f").ok());
@@ -138,6 +139,8 @@ TEST(DatasetRef, ParsesNamesVersionsAndTags) {
     EXPECT_FALSE(ParseDatasetRef(bad).ok()) << bad;
   EXPECT_FALSE(ValidateTagName("v12").ok());  // reads as a version
   EXPECT_FALSE(ValidateTagName("12").ok());
+  EXPECT_FALSE(ValidateTagName("999999999999999999999").ok());  // too big for a version, still reads as one
+  EXPECT_FALSE(ValidateTagName("v9223372036854775808").ok());
   EXPECT_TRUE(ValidateTagName("v12a").ok());
   EXPECT_EQ(FormatDatasetRef("d", 4), "d@v4");
 }

@@ -139,6 +139,23 @@ TEST_F(DatasetServiceTest, ADatasetNeverSeesOrReferencesAnotherDatasetsObjects) 
   EXPECT_NE(v.status().message().find("secret.csv"), std::string::npos) << v.status().message();
 }
 
+TEST_F(DatasetServiceTest, RunsRecordOnlyUsesOfDatasetsTheirAuthorMayRead) {
+  auto d = service_->Create("secret", "", "alice");
+  std::string manifest = ManifestOf({{"a", "abc"}});
+  ASSERT_TRUE(Upload(*d, {"abc", manifest}).ok());
+  DatasetService::NewVersion nv;
+  nv.manifest = Sha256Hex(manifest);
+  ASSERT_TRUE(service_->CreateVersion(*d, nv).ok());
+  DatasetInput in;
+  in.dataset.source = R"({"uri": "tamga-data://secret@latest"})";
+  auto none = service_->RecordInputs("bobrun", {in}, [](const std::string&) { return false; });
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0);
+  EXPECT_TRUE(service_->UsesOf(*service_->Get("secret"), 1, 10)->empty());
+  EXPECT_EQ(*service_->RecordInputs("alicerun", {in}), 1);
+  EXPECT_EQ(service_->UsesOf(*service_->Get("secret"), 1, 10)->size(), 1u);
+}
+
 TEST_F(DatasetServiceTest, AManifestThatLiesAboutSizesIsRefused) {
   auto d = service_->Create("d", "", "");
   Manifest m;

@@ -290,9 +290,36 @@ def test_raw_api_refuses_hostile_requests(server):
                        ("/tags/delete", {"name": "ok", "tag": "latest"})):
         r = requests.post(u + call, json=body)
         assert r.status_code == 400 and "latest" in r.json()["message"], r.text
-    # The artifact API cannot write into the object store.
-    r = requests.put(server.url + "/api/2.0/mlflow-artifacts/artifacts/datasets/objects/ba/" + h[2:], data=b"x")
-    assert r.status_code == 403
+    # The artifact API can neither write nor read nor list the object store (the datasets API checks per dataset).
+    art = server.url + "/api/2.0/mlflow-artifacts/artifacts"
+    assert requests.put(art + "/datasets/objects/ba/" + h[2:], data=b"x").status_code == 403
+    requests.put(u + "/objects/upload", params={"name": "ok"}, data=(h + " 3\nabc").encode())
+    assert requests.get(art + "/datasets/objects/" + h[:2] + "/" + h[2:]).status_code == 403
+    assert requests.get(art, params={"path": "datasets/objects"}).status_code == 403
+    # Tags that read as numbers of any size; a fetch naming an object twice; unknown runs in lineage.
+    assert requests.post(u + "/tags/set", json={"name": "ok", "tag": "9" * 25, "version": "1"}).status_code == 400
+    assert requests.post(u + "/objects/fetch", json={"name": "ok", "digests": [h, h]}).status_code == 400
+    assert requests.get(server.url + "/api/2.0/tamga/lineage", params={"uri": "runs:/" + "0" * 32}).status_code == 404
+
+
+def test_a_stalled_upload_is_closed_after_the_idle_timeout(tamga_bin):
+    import socket
+    import time
+    srv = TamgaServer(tamga_bin, extra_args=["--idle-timeout-ms", "2000"]).start()
+    try:
+        requests.post(srv.url + API + "/create", json={"name": "s"})
+        body = b"".join((hashlib.sha256(b).hexdigest() + " %d\n" % len(b)).encode() + b for b in [b"x" * 100, b"y" * (1 << 20)])
+        port = int(srv.url.rsplit(":", 1)[1])
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"PUT " + (API + "/objects/upload?name=s").encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                  % len(body) + body[:len(body) // 2])
+        s.settimeout(30)
+        t0 = time.time()
+        got = s.recv(100)  # the server closes (EOF) well before the 30 s, though half a MiB bought minutes of "rate"
+        assert got == b"" and time.time() - t0 < 15, (got, time.time() - t0)
+        assert requests.get(srv.url + "/health").status_code == 200
+    finally:
+        srv.cleanup()
 
 
 def dvc_add(project, remote, rel, files):

@@ -51,14 +51,19 @@ Result<std::string> QueryPath(const std::string& raw, bool allow_root) {
 
 // Registered model versions keep their own copy of the model files under _registry/ (the registry writes it
 // when the version is created): through the proxy that tree is read-only, so a READY version cannot change.
+// The datasets' object store (docs/data.md) shares the artifact root but is reached only through the datasets
+// API, whose checks are per dataset: the artifact API neither reads nor writes under datasets/.
+bool IsDatasetPath(const std::string& path) { return path == "datasets" || path.rfind("datasets/", 0) == 0; }
+Status DatasetPathDenied() {
+  return PermissionDenied("Dataset objects are read and written only through /api/2.0/tamga/datasets");
+}
+
 Result<std::string> WritablePath(const std::string& raw) {
   TAMGA_ASSIGN_OR_RETURN(std::string path, DecodedPath(raw, false));
   if (path == "_registry" || path.rfind("_registry/", 0) == 0) {
     return PermissionDenied("Registered model version files are immutable; register a new version instead");
   }
-  if (path == "datasets" || path.rfind("datasets/", 0) == 0) {
-    return PermissionDenied("Dataset objects are immutable and written only through /api/2.0/tamga/datasets");
-  }
+  if (IsDatasetPath(path)) return DatasetPathDenied();
   return path;
 }
 
@@ -226,6 +231,7 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
   router.AddPrefix(HttpMethod::kGet, prefix, [blobs](HttpRequest& req, Responder respond) {
     auto path = DecodedPath(req.path_params[0], false);
     if (!path.ok()) return respond(ErrorResponse(path.status()));
+    if (IsDatasetPath(*path)) return respond(ErrorResponse(DatasetPathDenied()));
     respond(ArtifactDownload(blobs, *path, req.Header("range")));
   });
 
@@ -240,6 +246,7 @@ void RegisterArtifactRoutes(Router& router, const RouteContext& ctx) {
              FieldsHandler([blobs](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(auto raw, f.OptString("path"));
                TAMGA_ASSIGN_OR_RETURN(std::string dir, ValidateArtifactPath(raw.value_or(""), true));
+               if (IsDatasetPath(dir)) return DatasetPathDenied();
                TAMGA_ASSIGN_OR_RETURN(std::string body, ArtifactListJson(blobs, dir, "", nullptr));
                respond(HttpResponse::Json(std::move(body)));
                return Status::Ok();

@@ -73,11 +73,20 @@ class PackBody final : public BodySource {
   std::unique_ptr<ObjectPackSource> src_;
 };
 
+// A streamed pack upload: parsed and verified as it arrives; answered after the batch is durable. At most
+// 10,000 objects per pack (the CLI sends up to 4,096), each object at most 1 TiB.
+PackLimits Limits() {
+  PackLimits l;
+  l.max_objects = 10000;
+  l.max_object_bytes = int64_t{1} << 40;
+  return l;
+}
+
 // A streamed pack upload: parsed and verified as it arrives; answered after the batch is durable.
 class PackUploadSink final : public UploadSink {
  public:
   explicit PackUploadSink(std::unique_ptr<ObjectUpload> upload)
-      : upload_(std::move(upload)), parser_(upload_.get()) {}
+      : upload_(std::move(upload)), parser_(upload_.get(), Limits()) {}
   Status Write(std::string_view chunk) override { return parser_.Feed(chunk); }
   bool WriteMayBlock(size_t) const override { return upload_->MayBlock(); }
   bool FinishMayBlock() const override { return true; }  // a file system sync or a database write

@@ -106,6 +106,10 @@ Result<std::string> DatasetAnswer(const RouteContext& ctx, const HttpRequest& re
   w.Key("runs");
   w.BeginArray();
   for (const auto& u : l.runs) {
+    if (ctx.auth != nullptr && req.principal && !req.principal->is_admin) {
+      auto info = ctx.store->GetRunInfo(u.run_id);
+      if (!info.ok() || !Can(ctx, req, ObjectKind::kExperiment, info->experiment_id)) continue;
+    }
     w.BeginObject();
     w.Field("run_id", u.run_id);
     if (!u.context.empty()) w.Field("context", u.context);

@@ -192,36 +192,44 @@ void RegisterRunRoutes(Router& router, const RouteContext& ctx) {
              }));
   // Inputs that name a Tamga dataset (tamga-data://NAME@REF in their source) are also recorded as the
   // dataset version's uses, for lineage (docs/data.md) — after the inputs themselves are stored.
-  router.Add(HttpMethod::kPost, base + "log-inputs",
-             FieldsHandler([t, data = ctx.datasets](const RequestFields& f, Responder respond) -> Status {
-               TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
-               if (!f.Has("datasets")) return MissingParam("datasets");
-               TAMGA_ASSIGN_OR_RETURN(auto list, f.ObjectList("datasets"));
-               std::vector<DatasetInput> inputs;
-               for (const auto& d : list) {
-                 TAMGA_ASSIGN_OR_RETURN(DatasetInput in, ParseDatasetInput(d));
-                 inputs.push_back(std::move(in));
-               }
-               std::vector<DatasetInput> tamga_inputs;
-               if (data != nullptr) {
-                 for (const auto& in : inputs)
-                   if (DatasetService::TamgaUriIn(in.dataset.source)) tamga_inputs.push_back(in);
-               }
-               if (tamga_inputs.empty()) {
-                 t->LogInputs(id, std::move(inputs), EmptyOk(respond));
-                 return Status::Ok();
-               }
-               t->LogInputs(id, std::move(inputs), [respond, data, id, tamga_inputs](Status s) {
-                 if (s.ok()) {
-                   auto r = data->RecordInputs(id, tamga_inputs);
-                   if (!r.ok())
-                     TAMGA_LOG(kWarn, "cannot record dataset uses",
-                               {{"run_id", id}, {"error", r.status().message()}});
-                 }
-                 respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
-               });
-               return Status::Ok();
-             }));
+  router.Add(
+      HttpMethod::kPost, base + "log-inputs",
+      RequestFieldsHandler([t, ctx, data = ctx.datasets](const HttpRequest& req, const RequestFields& f,
+                                                         Responder respond) -> Status {
+        TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
+        if (!f.Has("datasets")) return MissingParam("datasets");
+        TAMGA_ASSIGN_OR_RETURN(auto list, f.ObjectList("datasets"));
+        std::vector<DatasetInput> inputs;
+        for (const auto& d : list) {
+          TAMGA_ASSIGN_OR_RETURN(DatasetInput in, ParseDatasetInput(d));
+          inputs.push_back(std::move(in));
+        }
+        std::vector<DatasetInput> tamga_inputs;
+        if (data != nullptr) {
+          for (const auto& in : inputs)
+            if (DatasetService::TamgaUriIn(in.dataset.source)) tamga_inputs.push_back(in);
+        }
+        if (tamga_inputs.empty()) {
+          t->LogInputs(id, std::move(inputs), EmptyOk(respond));
+          return Status::Ok();
+        }
+        std::function<bool(const std::string&)> may_read;
+        if (ctx.auth != nullptr && req.principal && !req.principal->is_admin) {
+          may_read = [auth = ctx.auth, who = req.principal](const std::string& name) {
+            return Allows(auth->Effective(*who, ObjectKind::kDataset, name), Permission::kRead);
+          };
+        }
+        t->LogInputs(id, std::move(inputs), [respond, data, id, tamga_inputs, may_read](Status s) {
+          if (s.ok()) {
+            auto r = data->RecordInputs(id, tamga_inputs, may_read);
+            if (!r.ok())
+              TAMGA_LOG(kWarn, "cannot record dataset uses",
+                        {{"run_id", id}, {"error", r.status().message()}});
+          }
+          respond(s.ok() ? HttpResponse::Json("{}") : ErrorResponse(s));
+        });
+        return Status::Ok();
+      }));
   router.Add(HttpMethod::kPost, base + "log-model",
              FieldsHandler([t](const RequestFields& f, Responder respond) -> Status {
                TAMGA_ASSIGN_OR_RETURN(std::string id, RunIdOf(f));
