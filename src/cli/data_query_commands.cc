@@ -82,7 +82,8 @@ int RunLog(const DataOptions& o, const std::string& name) {
   }
   for (const auto& v : (*r)["versions"]) {
     std::string tags;
-    for (const auto& t : v["tags"]) tags += (tags.empty() ? "" : ", ") + t.get<std::string>();
+    for (const auto& t : v.value("tags", json::array()))
+      if (t.is_string()) tags += (tags.empty() ? "" : ", ") + t.get<std::string>();
     std::printf(
         "v%-5lld %s  %8lld files %10s  %s%s%s%s\n", static_cast<long long>(v.value("version", int64_t{0})),
         When(v.value("creation_timestamp", int64_t{0})).c_str(),
