@@ -17,6 +17,13 @@ namespace {
 
 using json = nlohmann::json;
 
+// A traffic weight as written in the spec: 80, 0.5.
+std::string FormatWeight(double w) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", w);
+  return buf;
+}
+
 void PrintVersion(const json& v) {
   std::cout << v.value("name", "") << "  v" << v.value("version", "")
             << "  stage=" << v.value("current_stage", "");
@@ -262,6 +269,16 @@ ClientCommands AddClientCommands(CLI::App& app) {
                       ? "local: " + m.value("state", "") +
                             (m.value("error", "").empty() ? "" : " (" + m.value("error", "") + ")")
                       : "local: serving version " + m.value("version", "");
+          if (m.contains("variants") && m["variants"].is_array()) {  // a traffic policy: each variant's share
+            state = "local: " + m.value("traffic", "");
+            for (const auto& v : m["variants"]) {
+              if (!v.is_object()) continue;
+              std::string ver = v.value("version", "");
+              state += " " + v.value("name", "") + "=" + (ver.empty() ? v.value("state", "") : "v" + ver);
+              state +=
+                  v.value("shadow", false) ? " (shadow)" : " (" + FormatWeight(v.value("weight", 0.0)) + ")";
+            }
+          }
         }
       }
       std::cout << d.value("name", "") << "  " << d.value("model_name", "") << "@" << alias << "  " << state

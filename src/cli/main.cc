@@ -13,6 +13,7 @@
 #include "cli/job_commands.h"
 #include "cli/lineage_commands.h"
 #include "cli/policy_commands.h"
+#include "cli/rollout_commands.h"
 #include "cli/suggest.h"
 #include "cli/token_commands.h"
 #include "cli/trigger_commands.h"
@@ -360,6 +361,7 @@ int main(int argc, char** argv) {
   tamga::DataCommands data_commands = tamga::AddDataCommands(app);
   tamga::LineageCommands lineage_commands = tamga::AddLineageCommands(app);
   tamga::TriggerCommands trigger_commands = tamga::AddTriggerCommands(app);
+  tamga::RolloutCommands rollout_commands = tamga::AddRolloutCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
   bool version_json = false;
@@ -450,5 +452,7 @@ int main(int argc, char** argv) {
   if (lineage_code >= 0) return lineage_code;
   int trigger_code = tamga::RunTriggerCommands(trigger_commands);
   if (trigger_code >= 0) return trigger_code;
+  int model_test_code = tamga::RunRolloutCommands(rollout_commands);
+  if (model_test_code >= 0) return model_test_code;
   return tamga::RunClientCommands(client);
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/utf8.h"
+#include "deploy/deployment_traffic.h"
 #include "registry/registry_validation.h"
 
 namespace tamga {
@@ -29,10 +30,11 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   nlohmann::json& j = *parsed;
   if (!j.is_object()) return InvalidArgument("Deployment spec must be a JSON object");
   static const std::set<std::string> kKnown = {
-      "name",          "model_name",         "alias",        "namespace",    "replicas",    "min_replicas",
-      "max_replicas",  "target_cpu_percent", "cpu",          "memory",       "gpu_count",   "gpu_product",
-      "image",         "model_delivery",     "tracking_uri", "ingress_host", "max_body_mb", "target",
-      "ingress_class", "startup_timeout_s",  "cache_size",   "runtime",      "token_secret"};
+      "name",          "model_name",         "alias",        "namespace",    "replicas",     "min_replicas",
+      "max_replicas",  "target_cpu_percent", "cpu",          "memory",       "gpu_count",    "gpu_product",
+      "image",         "model_delivery",     "tracking_uri", "ingress_host", "max_body_mb",  "target",
+      "ingress_class", "startup_timeout_s",  "cache_size",   "runtime",      "token_secret", "traffic",
+      "rollout"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k))
       return InvalidArgument("Unknown deployment field '" + std::string(Utf8Prefix(k, 64)) + "'");
@@ -139,6 +141,26 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   if (s.tracking_uri.size() > 2048 || s.tracking_uri.find_first_of(" \t\r\n\"'") != std::string::npos) {
     return InvalidArgument("Invalid tracking_uri");
   }
+  if (j.contains("rollout") && !j["rollout"].is_null()) {
+    TAMGA_RETURN_IF_ERROR(ParseDeploymentRollout(j["rollout"], &s.rollout));
+    if (s.target != "local") {
+      return InvalidArgument(
+          "Deployment field 'rollout' needs target 'local': progressive rollouts are run by tamga server "
+          "(docs/rollouts.md)");
+    }
+    if (j.contains("traffic") && !j["traffic"].is_null()) {
+      return InvalidArgument(
+          "Deployment fields 'traffic' and 'rollout' exclude each other: a rollout sets the traffic");
+    }
+  }
+  if (j.contains("traffic") && !j["traffic"].is_null()) {
+    TAMGA_RETURN_IF_ERROR(ParseDeploymentTraffic(j["traffic"], &s.traffic));
+    if (s.target != "local") {
+      return InvalidArgument(
+          "Deployment field 'traffic' needs target 'local': traffic policies between versions are served by "
+          "tamga server (docs/rollouts.md)");
+    }
+  }
   return s;
 }
 
@@ -167,6 +189,8 @@ std::string DeploymentSpecJson(const DeploymentSpec& s) {
   j["cache_size"] = s.cache_size;
   j["runtime"] = s.runtime;
   j["token_secret"] = s.token_secret;
+  if (!s.traffic.policy.empty()) j["traffic"] = DeploymentTrafficJson(s.traffic);
+  if (s.rollout.enabled) j["rollout"] = DeploymentRolloutJson(s.rollout);
   return DumpJson(j);
 }
 

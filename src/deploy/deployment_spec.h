@@ -4,10 +4,53 @@
 // target (namespace, optional ingress host). Stored as canonical JSON; rendered by manifest_renderer.h.
 // Pure values and functions; thread-safe.
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
 namespace tamga {
+
+// One variant of a traffic policy (docs/rollouts.md §2): follows `alias` or is pinned to `version`.
+struct DeploymentVariant {
+  std::string name;     // [a-z0-9-], 1-32 characters, unique in the policy
+  std::string alias;    // exactly one of alias / version
+  std::string version;  // a registered version number
+  double weight = 0;    // share of the traffic among serving variants
+  bool shadow = false;  // mirrored copies only, never answers
+};
+
+// How a local deployment splits traffic between versions. `policy` "" = none: one variant following the
+// deployment's `alias`.
+struct DeploymentTraffic {
+  std::string policy;  // "", "canary", "ab", "shadow"
+  std::vector<DeploymentVariant> variants;
+  std::string sticky_header;  // "ab": the request header (lower-case) whose value keeps a caller on a variant
+  double shadow_sample = 1.0;
+  double shadow_atol = 1e-6;
+  double shadow_rtol = 1e-4;
+};
+
+// A progressive rollout (docs/rollouts.md §3): when the followed alias moves, the new version is taken
+// through an optional shadow stage and weighted steps, each judged by the gates, then promoted or rolled
+// back.
+struct RolloutStage {
+  double weight = 0;           // the candidate's share of traffic in percent (shadow stage: 0)
+  int64_t min_seconds = 60;    // at least this long...
+  int64_t min_requests = 100;  // ...and at least this many candidate requests before the gates decide
+};
+struct DeploymentRollout {
+  bool enabled = false;
+  bool shadow = false;  // a shadow stage first (shadow_stage's durations)
+  RolloutStage shadow_stage;
+  std::vector<RolloutStage> steps;  // weights in (0, 100), increasing
+  // Gates, judged on the candidate over the current stage; < 0 = not checked.
+  double max_error_rate = 0.01;
+  double max_p99_ms = -1;
+  double max_shadow_disagreement = 0.01;  // share of compared responses beyond the tolerances
+  bool require_reference_test = false;
+  double shadow_atol = 1e-6;
+  double shadow_rtol = 1e-4;
+};
 
 struct DeploymentSpec {
   std::string name;  // DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 53 chars
@@ -40,6 +83,10 @@ struct DeploymentSpec {
   // from an auth-on tracking server (env TAMGA_TOKEN, optional: a server with auth off needs none); "" =
   // none. The token itself never appears in a manifest.
   std::string token_secret = "tamga-serving-token";
+  // Traffic between versions (target "local" only).
+  DeploymentTraffic traffic;
+  // Progressive rollout of each new version of the alias (target "local" only; not with `traffic`).
+  DeploymentRollout rollout;
 };
 
 // Parses and validates a spec from JSON text. Unknown fields are rejected (a setting we would ignore is

@@ -69,20 +69,29 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
                                        inference::ModelInferResponse* resp) override {
     std::string name = Name(req->model_name());
     if (Status a = Authorize(ctx, name); !a.ok()) return Done(ctx, a);
-    auto v = models_->Get(name, req->model_version());
-    if (!v.ok()) return Done(ctx, v.status());
-    auto inputs = DecodeGrpcInputs(*req, (*v)->signature);
+    // Sticky (A/B) keys come from the request metadata of the policy's header name.
+    ModelManager::HeaderLookup header = [ctx](const std::string& n) {
+      const auto& md = ctx->client_metadata();
+      auto it = md.find(grpc::string_ref(n));
+      return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
+    };
+    auto h = models_->Route(name, req->model_version(), &header);
+    if (!h.ok()) return Done(ctx, h.status());
+    auto inputs = DecodeGrpcInputs(*req, h->version->signature);
     if (!inputs.ok()) {
-      models_->RecordInvalidInput(name, (*v)->version, "grpc");
+      models_->RecordInvalidInput(*h, "grpc");
       return Done(ctx, inputs.status());
     }
     bool raw = req->raw_input_contents_size() > 0;
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     // `req` and `resp` stay valid until Finish.
-    models_->Infer(name, req->model_version(), std::move(*inputs), "grpc",
-                   [reactor, req, resp, name, raw](Result<std::vector<Tensor>> out, InferTimings,
-                                                   std::shared_ptr<LoadedVersion> ver) {
+    std::string variant = h->variant;
+    models_->Infer(*h, std::move(*inputs), "grpc",
+                   [ctx, reactor, req, resp, name, raw, variant](
+                       Result<std::vector<Tensor>> out, InferTimings, std::shared_ptr<LoadedVersion> ver) {
                      if (!out.ok()) return reactor->Finish(ToGrpcStatus(out.status()));
+                     ctx->AddInitialMetadata("tamga-model-version", ver->version);
+                     ctx->AddInitialMetadata("tamga-variant", variant);
                      resp->set_model_name(name);
                      resp->set_model_version(ver->version);
                      resp->set_id(req->id());

@@ -297,11 +297,32 @@ void RegistryService::DeleteModelVersionTag(const std::string& name, const std::
                                             std::string key, Done done) {
   auto v = ParseModelVersion(version);
   if (!v.ok()) return done(v.status());
+  if (IsReservedVersionTag(key)) {
+    return done(InvalidArgument("Tag key '" + key.substr(0, 64) +
+                                "' is reserved: the server sets it (reference-score tests, rollouts)"));
+  }
   int64_t now = clock_->NowMillis();
   Write(
       [name, v = *v, key = std::move(key), now](WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
         TAMGA_RETURN_IF_ERROR(txn.registry().DeleteModelVersionTag(name, v, key));
         events->push_back(VersionTagEvent(event_type::kVersionTagDeleted, name, v, {key, ""}, now));
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+void RegistryService::SetSystemVersionTags(const std::string& name, const std::string& version,
+                                           std::vector<KeyValue> tags, Done done) {
+  auto v = ParseModelVersion(version);
+  if (!v.ok()) return done(v.status());
+  int64_t now = clock_->NowMillis();
+  Write(
+      [name, v = *v, tags = std::move(tags), now](WriteTxn& txn,
+                                                  std::vector<RegistryEvent>* events) -> Status {
+        for (const auto& tag : tags) {
+          TAMGA_RETURN_IF_ERROR(txn.registry().SetModelVersionTag(name, v, tag));
+          events->push_back(VersionTagEvent(event_type::kVersionTagSet, name, v, tag, now));
+        }
         return Status::Ok();
       },
       std::move(done));

@@ -216,16 +216,66 @@ void RegistryService::DeleteRegisteredModelTag(const std::string& name, std::str
       std::move(done));
 }
 
+// An alias the model's kRequireReferenceTestTag names may only point at a version whose reference test
+// passed.
+static Status CheckReferenceTestPolicy(RegistryReader& reader, const std::string& name,
+                                       const std::string& alias, int64_t version) {
+  auto model = reader.GetRegisteredModel(name);
+  if (!model.ok()) return Status::Ok();  // SetAlias reports the missing model
+  std::string policy;
+  for (const auto& t : model->tags) {
+    if (t.key == kRequireReferenceTestTag) policy = t.value;
+  }
+  if (policy.empty() || policy == "false") return Status::Ok();
+  if (policy != "true") {
+    bool listed = false;
+    size_t s = 0;
+    for (;;) {
+      size_t c = policy.find(',', s);
+      std::string item = policy.substr(s, c == std::string::npos ? std::string::npos : c - s);
+      while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+      while (!item.empty() && item.back() == ' ') item.pop_back();
+      listed = listed || item == alias;
+      if (c == std::string::npos) break;
+      s = c + 1;
+    }
+    if (!listed) return Status::Ok();
+  }
+  auto mv = reader.GetModelVersion(name, version);
+  if (!mv.ok()) return Status::Ok();  // SetAlias reports the missing version
+  std::string status = "none";
+  for (const auto& t : mv->tags) {
+    if (t.key == std::string(kReferenceTestTagPrefix) + "status") status = t.value;
+  }
+  if (status == "passed") return Status::Ok();
+  return FailedPrecondition(
+      "Registered model '" + name + "' requires a passing reference-score test before alias '" + alias +
+      "' moves; version " + std::to_string(version) + "'s test: " + status +
+      " (run `tamga models validate models:/" + name + "/" + std::to_string(version) + " ...`)");
+}
+
+void RegistryService::RestoreAlias(const std::string& name, std::string alias, const std::string& version,
+                                   Done done) {
+  SetAliasImpl(name, std::move(alias), version, /*check_policy=*/false, std::move(done));
+}
+
 void RegistryService::SetAlias(const std::string& name, std::string alias, const std::string& version,
                                Done done) {
+  SetAliasImpl(name, std::move(alias), version, /*check_policy=*/true, std::move(done));
+}
+
+void RegistryService::SetAliasImpl(const std::string& name, std::string alias, const std::string& version,
+                                   bool check_policy, Done done) {
   Status valid = ValidateAlias(alias);
   auto v = ParseModelVersion(version);
   if (valid.ok() && !v.ok()) valid = v.status();
   if (!valid.ok()) return done(valid);
   int64_t now = clock_->NowMillis();
   Write(
-      [name, alias = std::move(alias), v = *v, now](WriteTxn& txn,
-                                                    std::vector<RegistryEvent>* events) -> Status {
+      [name, alias = std::move(alias), v = *v, now, check_policy](
+          WriteTxn& txn, std::vector<RegistryEvent>* events) -> Status {
+        if (check_policy)
+          TAMGA_RETURN_IF_ERROR(CheckReferenceTestPolicy(txn.registry().reader(), name, alias, v));
         TAMGA_RETURN_IF_ERROR(txn.registry().SetAlias(name, alias, v));
         TAMGA_RETURN_IF_ERROR(txn.registry().TouchRegisteredModel(name, now));
         events->push_back(AliasEvent(event_type::kAliasCreated, name, alias, v, now));

@@ -88,6 +88,8 @@ class RegistryService {
 
   // Aliases. `version` is the wire string (decimal).
   void SetAlias(const std::string& name, std::string alias, const std::string& version, Done done);
+  // The server restoring an alias (a rollout rolled back): no reference-test policy check.
+  void RestoreAlias(const std::string& name, std::string alias, const std::string& version, Done done);
   void DeleteAlias(const std::string& name, std::string alias, Done done);
   Result<ModelVersion> GetVersionByAlias(const std::string& name, const std::string& alias);
 
@@ -103,6 +105,10 @@ class RegistryService {
   Result<std::string> GetDownloadUri(const std::string& name, const std::string& version);
   void SetModelVersionTag(const std::string& name, const std::string& version, KeyValue tag, Done done);
   void DeleteModelVersionTag(const std::string& name, const std::string& version, std::string key, Done done);
+  // The server's own tags (reserved prefixes such as kReferenceTestTagPrefix), in one transaction; never
+  // reachable from a client request.
+  void SetSystemVersionTags(const std::string& name, const std::string& version, std::vector<KeyValue> tags,
+                            Done done);
 
   // Model URIs (model_uri.h) against committed data.
   Result<ResolvedModel> Resolve(const std::string& uri);
@@ -111,6 +117,8 @@ class RegistryService {
   BlobStore& blobs() { return *blobs_; }
 
  private:
+  void SetAliasImpl(const std::string& name, std::string alias, const std::string& version, bool check_policy,
+                    Done done);
   // Runs `fn` in a write transaction; events it appends are published to the hub after commit.
   using TxnFn = std::function<Status(WriteTxn&, std::vector<RegistryEvent>* events)>;
   void Write(TxnFn fn, Done done);

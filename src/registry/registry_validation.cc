@@ -74,8 +74,16 @@ Result<std::string> CanonicalStage(const std::string& stage) {
                          ". Value must be one of None, Staging, Production, Archived.");
 }
 
+bool IsReservedVersionTag(const std::string& key) {
+  return key.rfind(kReferenceTestTagPrefix, 0) == 0 || key.rfind(kRolloutTagPrefix, 0) == 0;
+}
+
 Status ValidateRegistryTag(const KeyValue& tag) {
   if (tag.key.empty()) return InvalidArgument("Missing value for required parameter 'key'");
+  if (IsReservedVersionTag(tag.key)) {
+    return InvalidArgument("Tag key '" + std::string(Utf8Prefix(tag.key, 64)) +
+                           "' is reserved: the server sets it (reference-score tests, rollouts)");
+  }
   TAMGA_RETURN_IF_ERROR(ValidateEntityKey("tag", tag.key));
   if (tag.key.size() > RegistryLimits::kMaxTagKey) {
     return InvalidArgument("Tag key '" + std::string(Utf8Prefix(tag.key, 64)) + "...' had length " +

@@ -8,6 +8,17 @@
 
 namespace tamga {
 
+// Version tags only the server writes (the outcome of `tamga models validate`, docs/rollouts.md §4): clients
+// can neither set nor delete them.
+inline constexpr const char* kReferenceTestTagPrefix = "tamga.reference_test.";
+// Version tags of progressive rollouts (rollout/rollout_controller.h), likewise server-only.
+inline constexpr const char* kRolloutTagPrefix = "tamga.rollout.";
+// A key under one of the server-only prefixes.
+bool IsReservedVersionTag(const std::string& key);
+// A registered-model tag: "true" (every alias) or a comma-separated list of aliases that may only point at a
+// version whose reference test passed.
+inline constexpr const char* kRequireReferenceTestTag = "tamga.require_reference_test";
+
 struct RegistryLimits {
   static constexpr size_t kMaxModelName = 256;
   static constexpr size_t kMaxTagKey = 250;

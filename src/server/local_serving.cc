@@ -1,12 +1,44 @@
 #include "server/local_serving.h"
 
 #include "core/log.h"
+#include "server/in_process_source.h"
 
 namespace tamga {
 
-LocalServing::LocalServing(DeployService* deploy, ModelManager* models, std::string self_url,
-                           std::string cache_dir)
-    : deploy_(deploy), models_(models), self_url_(std::move(self_url)), cache_dir_(std::move(cache_dir)) {}
+EndpointPlan PlanLocalEndpoint(const DeploymentSpec& spec) {
+  EndpointPlan plan;
+  const DeploymentTraffic& t = spec.traffic;
+  if (t.policy.empty()) {
+    plan.uris[kPrimaryVariant] = "models:/" + spec.model_name + "@" + spec.alias;
+    plan.key = "single";
+    return plan;
+  }
+  plan.policy.mode = t.policy == "ab"       ? TrafficMode::kAb
+                     : t.policy == "shadow" ? TrafficMode::kShadow
+                                            : TrafficMode::kCanary;
+  plan.policy.sticky_header = t.sticky_header;
+  plan.policy.shadow_sample = t.shadow_sample;
+  plan.policy.shadow_atol = t.shadow_atol;
+  plan.policy.shadow_rtol = t.shadow_rtol;
+  plan.policy.variants.clear();
+  plan.key = t.policy + "|" + t.sticky_header + "|" + std::to_string(t.shadow_sample) + "|" +
+             std::to_string(t.shadow_atol) + "|" + std::to_string(t.shadow_rtol);
+  for (const auto& v : t.variants) {
+    plan.policy.variants.push_back({v.name, v.shadow ? 0 : v.weight, v.shadow});
+    plan.uris[v.name] = "models:/" + spec.model_name + (v.alias.empty() ? "/" + v.version : "@" + v.alias);
+    plan.key += "|" + v.name + ":" + std::to_string(v.weight) + (v.shadow ? ":shadow" : "");
+  }
+  return plan;
+}
+
+LocalServing::LocalServing(DeployService* deploy, ModelManager* models, RegistryService* registry,
+                           EventHub* hub, std::string cache_dir, RolloutController* rollouts)
+    : deploy_(deploy),
+      models_(models),
+      registry_(registry),
+      hub_(hub),
+      cache_dir_(std::move(cache_dir)),
+      rollouts_(rollouts) {}
 
 LocalServing::~LocalServing() { Shutdown(); }
 
@@ -32,16 +64,31 @@ void LocalServing::Shutdown() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   MutexLock lock(&reconcile_mu_);
-  for (auto& [name, s] : served_) StopServed(name, s);
+  for (auto& [name, s] : served_) {
+    for (auto& [vn, v] : s.variants) StopVariant(v);
+    (void)models_->Unload(name);
+  }
   served_.clear();
 }
 
-void LocalServing::StopServed(const std::string& name, Served& s) {
-  s.stopping->store(true);
-  s.source->Stop();
-  if (s.loader.joinable()) s.loader.join();
-  s.source->Stop();  // a follower started while we were stopping
-  (void)models_->Unload(name);
+void LocalServing::StopVariant(ServedVariant& v) {
+  v.stopping->store(true);
+  v.source->Stop();
+  if (v.loader.joinable()) v.loader.join();
+  v.source->Stop();  // a follower started while we were stopping
+}
+
+void LocalServing::StartVariant(const std::string& deployment, const std::string& variant,
+                                const std::string& uri, ServedVariant& v) {
+  v.uri = uri;
+  v.source = std::make_unique<InProcessRegistrySource>(registry_, hub_, uri, cache_dir_);
+  v.stopping = std::make_unique<std::atomic<bool>>(false);
+  ModelSource* source = v.source.get();
+  std::atomic<bool>* stopping = v.stopping.get();
+  ModelManager* models = models_;
+  v.loader = std::thread([source, models, deployment, variant, stopping] {
+    ServeFromSource(source, models, deployment, variant, true, stopping);
+  });
 }
 
 void LocalServing::Reconcile() {
@@ -55,37 +102,54 @@ void LocalServing::Reconcile() {
     TAMGA_LOG(kWarn, "cannot list deployments for local serving", {{"error", list.status().message()}});
     return;
   }
-  std::map<std::string, std::string> wanted;  // deployment name -> models:/ URI
+  std::map<std::string, std::pair<std::string, EndpointPlan>> wanted;  // deployment -> (model, plan)
   for (const auto& d : *list) {
     auto spec = ParseDeploymentSpec(d.spec);
     if (!spec.ok() || spec->target != "local") continue;
-    wanted[spec->name] = "models:/" + spec->model_name + "@" + spec->alias;
+    wanted[spec->name] = {spec->model_name, spec->rollout.enabled && rollouts_ ? rollouts_->Plan(*spec)
+                                                                               : PlanLocalEndpoint(*spec)};
   }
   for (auto it = served_.begin(); it != served_.end();) {
     auto w = wanted.find(it->first);
-    if (w != wanted.end() && w->second == it->second.uri) {
+    if (w != wanted.end() && w->second.first == it->second.model) {
       ++it;
       continue;
     }
     TAMGA_LOG(kInfo, "local deployment removed or changed; unloading", {{"deployment", it->first}});
-    StopServed(it->first, it->second);
+    for (auto& [vn, v] : it->second.variants) StopVariant(v);
+    (void)models_->Unload(it->first);
     it = served_.erase(it);
   }
-  for (const auto& [name, uri] : wanted) {
-    if (served_.count(name)) continue;
-    TAMGA_LOG(kInfo, "serving local deployment", {{"deployment", name}, {"model_uri", uri}});
+  for (const auto& [name, want] : wanted) {
+    const EndpointPlan& plan = want.second;
+    bool fresh = !served_.count(name);
     Served& s = served_[name];
-    s.uri = uri;
-    s.source = std::make_unique<RegistrySource>(self_url_, uri, cache_dir_);
-    s.source->SetAuthorization(authorization_);
-    s.source->SetPinnedCertificate(pinned_cert_file_);
-    s.stopping = std::make_unique<std::atomic<bool>>(false);
-    RegistrySource* source = s.source.get();
-    std::atomic<bool>* stopping = s.stopping.get();
-    ModelManager* models = models_;
-    std::string n = name;
-    s.loader =
-        std::thread([source, models, n, stopping] { ServeFromRegistry(source, models, n, true, stopping); });
+    s.model = want.first;
+    // Variants removed or pointed elsewhere stop first; then the policy; then the new variants start.
+    for (auto it = s.variants.begin(); it != s.variants.end();) {
+      auto u = plan.uris.find(it->first);
+      if (u != plan.uris.end() && u->second == it->second.uri) {
+        ++it;
+        continue;
+      }
+      StopVariant(it->second);
+      // Pointed elsewhere: its old version leaves routing now rather than answer for the new target.
+      (void)models_->ClearVariant(name, it->first);
+      it = s.variants.erase(it);
+    }
+    bool restarted = false;
+    for (const auto& [variant, uri] : plan.uris) restarted = restarted || !s.variants.count(variant);
+    if (fresh || restarted || s.policy_key != plan.key) {
+      if (fresh) TAMGA_LOG(kInfo, "serving local deployment", {{"deployment", name}, {"traffic", plan.key}});
+      Status ps = models_->SetPolicy(name, plan.policy);
+      if (!ps.ok())
+        TAMGA_LOG(kWarn, "local deployment policy refused", {{"deployment", name}, {"error", ps.message()}});
+      s.policy_key = plan.key;
+    }
+    for (const auto& [variant, uri] : plan.uris) {
+      if (s.variants.count(variant)) continue;
+      StartVariant(name, variant, uri, s.variants[variant]);
+    }
   }
 }
 

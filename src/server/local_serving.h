@@ -1,10 +1,13 @@
 #pragma once
 // LocalServing: deployments with target "local" served inside `tamga server`. A reconcile loop compares the
-// stored deployments with what is being served (once a second, and at start): a new local deployment gets
-// a registry source for models:/<model>@<alias> and is loaded and followed exactly as `tamga serve` does
-// (the source talks to this server over loopback, so both paths share one tested code path); a deleted one,
-// or one whose model or alias changed, is unloaded (its queued requests finish first). Served under the
-// deployment's name: /v2/models/{deployment}/..., /endpoints/{deployment}/invocations, gRPC if enabled.
+// stored deployments with what is being served (once a second, and at start). Each deployment is an
+// endpoint of the model manager with one variant per traffic variant (one, kPrimaryVariant, following the
+// deployment's alias when it has no `traffic`); each variant gets an InProcessRegistrySource for its
+// models:/<model>@<alias> or models:/<model>/<version> and is loaded and followed independently
+// (ServeFromSource, the code path `tamga serve` uses). A changed policy with the same variants only
+// re-weights; a variant whose target changed is reloaded alone; a deleted deployment, or one whose model
+// changed, is unloaded (running requests finish first). Served under the deployment's name:
+// /v2/models/{deployment}/..., /endpoints/{deployment}/invocations, gRPC if enabled.
 //
 // Thread-safe. Borrows every dependency.
 #include <atomic>
@@ -17,39 +20,47 @@
 
 #include "core/mutex.h"
 #include "deploy/deploy_service.h"
+#include "registry/event_hub.h"
+#include "registry/registry_service.h"
+#include "rollout/rollout_controller.h"
 #include "serving/lifecycle/model_manager.h"
-#include "serving/lifecycle/registry_source.h"
+#include "serving/lifecycle/model_source.h"
 
 namespace tamga {
 
 class LocalServing {
  public:
-  LocalServing(DeployService* deploy, ModelManager* models, std::string self_url, std::string cache_dir);
+  // `rollouts` (may be null) plans the deployments that have a rollout.
+  LocalServing(DeployService* deploy, ModelManager* models, RegistryService* registry, EventHub* hub,
+               std::string cache_dir, RolloutController* rollouts = nullptr);
   ~LocalServing();
-  // The Authorization header for the server's own registry API (auth on). Call before Start.
-  void SetAuthorization(std::string header) { authorization_ = std::move(header); }
-  // The server's own certificate when it serves HTTPS (self_url is https://): calls to itself pin it.
-  void SetPinnedCertificate(std::string pem_file) { pinned_cert_file_ = std::move(pem_file); }
   void Start();
   void Shutdown();
   // One reconcile pass (also run by the loop); exposed for tests.
   void Reconcile();
 
  private:
-  struct Served {
+  struct ServedVariant {
     std::string uri;
-    std::unique_ptr<RegistrySource> source;
+    std::unique_ptr<ModelSource> source;
     std::unique_ptr<std::atomic<bool>> stopping;
     std::thread loader;
   };
-  void StopServed(const std::string& name, Served& s);
+  struct Served {
+    std::string model;
+    std::string policy_key;  // the policy as text: a change re-weights
+    std::map<std::string, ServedVariant> variants;
+  };
+  void StopVariant(ServedVariant& v);
+  void StartVariant(const std::string& deployment, const std::string& variant, const std::string& uri,
+                    ServedVariant& v);
 
   DeployService* deploy_;
   ModelManager* models_;
-  const std::string self_url_;
+  RegistryService* registry_;
+  EventHub* hub_;
   const std::string cache_dir_;
-  std::string authorization_;
-  std::string pinned_cert_file_;
+  RolloutController* rollouts_;
   Mutex mu_;
   std::condition_variable cv_;
   bool stop_ GUARDED_BY(mu_) = false;
@@ -57,5 +68,8 @@ class LocalServing {
   std::map<std::string, Served> served_ GUARDED_BY(reconcile_mu_);
   std::thread thread_;
 };
+
+// The model manager's policy for a deployment's traffic section, and each variant's models:/ URI.
+EndpointPlan PlanLocalEndpoint(const DeploymentSpec& spec);
 
 }  // namespace tamga

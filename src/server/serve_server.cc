@@ -26,7 +26,7 @@ struct ServeServer::Parts {
   // batches); those reference connections that must die while the HTTP server's io_context still exists.
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<ModelManager> models;
-  std::unique_ptr<RegistrySource> source;
+  std::unique_ptr<HttpRegistrySource> source;
   Router router;
   std::unique_ptr<OipGrpcServer> grpc;
   std::thread loader;
@@ -109,10 +109,11 @@ Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& conf
 
   Parts* raw = p.get();
   if (registry) {
-    p->source = std::make_unique<RegistrySource>(config.registry, config.model, config.cache_dir);
+    p->source = std::make_unique<HttpRegistrySource>(config.registry, config.model, config.cache_dir);
     p->source->SetAuthorization(ClientAuthorization(config.token));
     p->loader = std::thread([raw, name] {
-      ServeFromRegistry(raw->source.get(), raw->models.get(), name, raw->config.follow, &raw->stopping);
+      ServeFromSource(raw->source.get(), raw->models.get(), name, kPrimaryVariant, raw->config.follow,
+                      &raw->stopping);
     });
   } else {
     std::string dir = config.model;

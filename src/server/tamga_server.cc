@@ -37,6 +37,7 @@
 #include "registry/logged_model_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_dispatcher.h"
+#include "server/in_process_source.h"
 #include "server/local_serving.h"
 #include "server/server_stores.h"
 #include "storage/auth_store.h"
@@ -113,6 +114,8 @@ struct TamgaServer::Parts {
   std::unique_ptr<LineageService> lineage;
   std::unique_ptr<OpenLineageEmitter> openlineage;
   std::unique_ptr<TriggerStore> trigger_store;
+  std::unique_ptr<ReferenceTestService> reference_tests;
+  std::unique_ptr<RolloutController> rollouts;
   std::unique_ptr<TriggerService> triggers;
   std::unique_ptr<OidcVerifier> oidc;
   std::unique_ptr<OidcVerifier> oidc_id_tokens;  // the browser sign-in's ID tokens (audience = client id)
@@ -447,6 +450,24 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   ctx.datasets = p->datasets.get();
   ctx.lineage = p->lineage.get();
   ctx.triggers = p->triggers.get();
+  // Reference-score tests load the version from this server's registry into the model cache, as local
+  // deployments do, and run it with the serving runtime options.
+  std::string model_cache =
+      config.model_cache_dir.empty() ? config.data_dir + "/model-cache" : config.model_cache_dir;
+  p->reference_tests = std::make_unique<ReferenceTestService>(
+      p->registry.get(),
+      [registry = p->registry.get(), hub = p->events.get(), model_cache](
+          const std::string& name, const std::string& version) -> Result<std::string> {
+        InProcessRegistrySource source(registry, hub, "models:/" + name + "/" + version, model_cache);
+        TAMGA_ASSIGN_OR_RETURN(ResolvedVersion v, source.Resolve());
+        return source.Fetch(v);
+      },
+      config.serving.runtime);
+  ctx.reference_tests = p->reference_tests.get();
+  p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
+  p->rollouts =
+      std::make_unique<RolloutController>(p->deploy.get(), p->registry.get(), p->models.get(), &p->clock);
+  ctx.rollouts = p->rollouts.get();
   RegisterOpsRoutes(p->router, ctx);
   RegisterExperimentRoutes(p->router, ctx);
   RegisterRunRoutes(p->router, ctx);
@@ -464,9 +485,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   RegisterLoginRoutes(p->router, ctx);
   RegisterUiRoutes(p->router, ctx);
   RegisterUiApiRoutes(p->router, ctx);
-  p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
   ServingRouteContext sctx{p->models.get(), &p->metrics, "", /*standalone=*/false};
   RegisterServingRoutes(p->router, sctx);
+  RegisterModelTestRoutes(p->router, ctx);
   RegisterAuthRoutes(p->router, ctx);
   RegisterDatasetRoutes(p->router, ctx);
   RegisterLineageRoutes(p->router, ctx);
@@ -536,23 +557,17 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
     p->triggers->Start();  // triggers queue jobs: they run where the scheduler does
     p->jobs_ready = true;
   }
-  // Local deployments load through this server's own registry API over loopback.
-  std::string self_host =
-      config.host == "0.0.0.0" || config.host == "::" || config.host.empty() ? "127.0.0.1" : config.host;
-  if (self_host.find(':') != std::string::npos) self_host = "[" + self_host + "]";
-  p->local_serving = std::make_unique<LocalServing>(
-      p->deploy.get(), p->models.get(),
-      (config.tls_cert_file.empty() ? "http://" : "https://") + self_host + ":" +
-          std::to_string(p->http->port()),
-      config.model_cache_dir.empty() ? config.data_dir + "/model-cache" : config.model_cache_dir);
-  if (p->auth) p->local_serving->SetAuthorization(p->auth->InternalAuthorization());
-  p->local_serving->SetPinnedCertificate(config.tls_cert_file);
+  // Local deployments load from this server's own registry and blob store (no loopback HTTP).
+  p->local_serving = std::make_unique<LocalServing>(p->deploy.get(), p->models.get(), p->registry.get(),
+                                                    p->events.get(), model_cache, p->rollouts.get());
   p->local_serving->Start();
+  p->rollouts->Start();
   return std::unique_ptr<TamgaServer>(new TamgaServer(std::move(p)));
 }
 
 TamgaServer::TamgaServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 TamgaServer::~TamgaServer() {
+  if (parts_->rollouts) parts_->rollouts->Shutdown();
   if (parts_->local_serving) parts_->local_serving->Shutdown();
   if (parts_->grpc) parts_->grpc->Shutdown();
 }
@@ -562,7 +577,9 @@ Status TamgaServer::Run() {
   parts_->http->Run();
   parts_->triggers->Shutdown();
   parts_->jobs->Shutdown();
+  parts_->rollouts->Shutdown();
   parts_->local_serving->Shutdown();
+  parts_->reference_tests->Shutdown();
   if (parts_->grpc) parts_->grpc->Shutdown();
   parts_->models.reset();
   TAMGA_LOG(kInfo, "http drained; committing queued writes");

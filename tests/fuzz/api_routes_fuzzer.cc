@@ -41,6 +41,8 @@
 #include "registry/registry_service.h"
 #include "registry/webhook_dispatcher.h"
 #include "registry/webhook_service.h"
+#include "rollout/reference_tests.h"
+#include "rollout/rollout_controller.h"
 #include "storage/group_commit.h"
 #include "storage/job_store.h"
 #include "storage/sqlite/sqlite_stores.h"
@@ -185,6 +187,8 @@ constexpr Route kRoutes[] = {
     {M::kGet, "/api/2.0/tamga/triggers/", kPrefix},
     {M::kDelete, "/api/2.0/tamga/triggers/", kPrefix},
     {M::kPost, "/api/2.0/tamga/triggers/", kPrefix},  // 120: .../fire
+    {M::kPost, "/api/2.0/tamga/model-versions/reference-test", kExact},
+    {M::kGet, "/api/2.0/tamga/model-versions/reference-test", kExact},
 };
 constexpr size_t kNumRoutes = sizeof(kRoutes) / sizeof(kRoutes[0]);
 
@@ -260,6 +264,9 @@ struct World {
   std::unique_ptr<LineageService> lineage;
   std::unique_ptr<TriggerStore> trigger_store;
   std::unique_ptr<TriggerService> triggers;
+  std::unique_ptr<ReferenceTestService> reference_tests;
+  std::unique_ptr<ModelManager> models;
+  std::unique_ptr<RolloutController> rollouts;
   Router router;
   std::map<std::string, std::string> ids;  // placeholder -> value
 
@@ -417,6 +424,18 @@ void BuildWorld() {
       std::make_unique<TriggerService>(TriggerService::Options{}, w->trigger_store.get(), w->jobs.get(),
                                        w->registry.get(), w->datasets.get(), &w->clock);
   ctx.triggers = w->triggers.get();
+  // Reference tests run the CSV checks and the registry lookups; no model files exist to load.
+  w->reference_tests = std::make_unique<ReferenceTestService>(
+      w->registry.get(),
+      [](const std::string&, const std::string&) -> Result<std::string> {
+        return NotFound("fuzzing: no model files");
+      },
+      RuntimeOptions{});
+  ctx.reference_tests = w->reference_tests.get();
+  w->models = std::make_unique<ModelManager>(ServingOptions{}, &w->metrics);
+  w->rollouts =
+      std::make_unique<RolloutController>(w->deploy.get(), w->registry.get(), w->models.get(), &w->clock);
+  ctx.rollouts = w->rollouts.get();
   RegisterOpsRoutes(w->router, ctx);
   RegisterExperimentRoutes(w->router, ctx);
   RegisterRunRoutes(w->router, ctx);
@@ -434,6 +453,7 @@ void BuildWorld() {
   RegisterDatasetRoutes(w->router, ctx);
   RegisterLineageRoutes(w->router, ctx);
   RegisterTriggerRoutes(w->router, ctx);
+  RegisterModelTestRoutes(w->router, ctx);
   g_world = w;
 
   for (const Route& r : kRoutes) {

@@ -116,6 +116,17 @@ class TamgaServer:
         self.cleanup()
 
 
+def wait_for(fn, timeout=60, what="condition"):
+    """Polls fn every 0.1 s until it returns something true (returned) or `timeout` seconds pass."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
 def upload_model(url, run_id, local_dir, artifact_path, experiment_id="0"):
     """Uploads a model folder as a run's artifacts through the artifact proxy (as mlflow.log_model would)."""
     for root, _, files in os.walk(local_dir):

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import requests
@@ -17,19 +16,11 @@ import requests
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "..", "harness"))
 from serve_harness import Client  # noqa: E402
-from tamga_harness import TamgaServer, upload_model  # noqa: E402
+from tamga_harness import TamgaServer, upload_model, wait_for  # noqa: E402
 
 DEPLOY = "/api/2.0/tamga/deployments"
 
 
-def wait_for(fn, timeout=60, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def v2(url, name, x, dtype="FP32"):

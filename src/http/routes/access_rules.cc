@@ -164,6 +164,9 @@ std::vector<AccessRuleRow> Build() {
       // registry events and resolution
       {GET, tg + "/events", Signed()},
       {GET, tg + "/models/resolve", {K::kModelUri, R, {"uri"}}},
+      // reference-score tests: running one writes its result to the version (EDIT), reading it is READ
+      {POST, tg + "/model-versions/reference-test", Model(E)},
+      {GET, tg + "/model-versions/reference-test", Model(R)},
       // webhooks: MANAGE on the hook's model (model_name, a Tamga extension); global hooks: admin
       {POST, ml + "/webhooks", {K::kWebhook, M, {}}},
       {GET, ml + "/webhooks", Signed()},

@@ -120,39 +120,49 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
   po.threads = 2;
   po.max_queued = 16;
   auto pool = std::shared_ptr<BoundedExecutor>(new BoundedExecutor(po));
-  router.AddPrefix(HttpMethod::kGet, base + "/", [deploy, pool](HttpRequest& req, Responder respond) {
-    // .../<name>/files: what the GitOps folder holds and the commits that changed it (file and git I/O: off
-    // the I/O thread).
-    if (auto files = NameOf(req, "/files"); files.ok()) {
-      bool queued = pool->TrySubmit([deploy, name = *files, respond] {
-        auto w = deploy->WrittenFiles(name);
-        if (!w.ok()) return respond(ErrorResponse(w.status()));
-        std::string body;
-        JsonWriter j(&body);
-        j.BeginObject();
-        WriteFiles(j, w->files);
-        j.Key("commits");
-        j.BeginArray();
-        for (const auto& c : w->commits) {
-          j.BeginObject();
-          j.Field("commit", c.hash);
-          j.FieldInt("timestamp", c.time_s * 1000);
-          j.Field("message", c.subject);
-          j.EndObject();
+  RolloutController* rollouts = ctx.rollouts;
+  router.AddPrefix(
+      HttpMethod::kGet, base + "/", [deploy, pool, rollouts](HttpRequest& req, Responder respond) {
+        // .../<name>/files: what the GitOps folder holds and the commits that changed it (file and git I/O:
+        // off the I/O thread).
+        if (auto files = NameOf(req, "/files"); files.ok()) {
+          bool queued = pool->TrySubmit([deploy, name = *files, respond] {
+            auto w = deploy->WrittenFiles(name);
+            if (!w.ok()) return respond(ErrorResponse(w.status()));
+            std::string body;
+            JsonWriter j(&body);
+            j.BeginObject();
+            WriteFiles(j, w->files);
+            j.Key("commits");
+            j.BeginArray();
+            for (const auto& c : w->commits) {
+              j.BeginObject();
+              j.Field("commit", c.hash);
+              j.FieldInt("timestamp", c.time_s * 1000);
+              j.Field("message", c.subject);
+              j.EndObject();
+            }
+            j.EndArray();
+            j.EndObject();
+            respond(HttpResponse::Json(std::move(body)));
+          });
+          if (!queued)
+            respond(
+                ErrorResponse(ResourceExhausted("Too many deployment file reads at once; retry shortly")));
+          return;
         }
-        j.EndArray();
-        j.EndObject();
-        respond(HttpResponse::Json(std::move(body)));
+        // .../<name>/rollout: the progressive rollout's state (docs/rollouts.md §3).
+        if (auto rollout = NameOf(req, "/rollout"); rollout.ok()) {
+          if (rollouts == nullptr)
+            return respond(ErrorResponse(NotFound("rollouts are not run by this server")));
+          auto j = rollouts->StatusJson(*rollout);
+          return respond(j.ok() ? HttpResponse::Json(std::move(*j)) : ErrorResponse(j.status()));
+        }
+        auto name = NameOf(req, "");
+        if (!name.ok()) return respond(ErrorResponse(name.status()));
+        auto d = deploy->Get(*name);
+        respond(d.ok() ? DeploymentResponse(*d) : ErrorResponse(d.status()));
       });
-      if (!queued)
-        respond(ErrorResponse(ResourceExhausted("Too many deployment file reads at once; retry shortly")));
-      return;
-    }
-    auto name = NameOf(req, "");
-    if (!name.ok()) return respond(ErrorResponse(name.status()));
-    auto d = deploy->Get(*name);
-    respond(d.ok() ? DeploymentResponse(*d) : ErrorResponse(d.status()));
-  });
 
   router.AddPrefix(HttpMethod::kDelete, base + "/", [deploy, ctx](HttpRequest& req, Responder respond) {
     auto name = NameOf(req, "");
@@ -164,7 +174,17 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
     });
   });
 
-  router.AddPrefix(HttpMethod::kPost, base + "/", [deploy](HttpRequest& req, Responder respond) {
+  router.AddPrefix(HttpMethod::kPost, base + "/", [deploy, rollouts](HttpRequest& req, Responder respond) {
+    // .../<name>/rollout/{promote,pause,resume,abort}
+    for (const char* action : {"promote", "pause", "resume", "abort"}) {
+      auto r = NameOf(req, std::string("/rollout/") + action);
+      if (!r.ok()) continue;
+      if (rollouts == nullptr) return respond(ErrorResponse(NotFound("rollouts are not run by this server")));
+      Status s = rollouts->Command(*r, action, req.principal ? req.principal->Name() : "");
+      if (!s.ok()) return respond(ErrorResponse(s));
+      auto j = rollouts->StatusJson(*r);
+      return respond(j.ok() ? HttpResponse::Json(std::move(*j)) : ErrorResponse(j.status()));
+    }
     auto name = NameOf(req, "/render");
     if (!name.ok()) return respond(ErrorResponse(name.status()));
     TAMGA_CHECK(deploy != nullptr);

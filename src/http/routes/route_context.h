@@ -21,6 +21,8 @@
 #include "registry/logged_model_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_service.h"
+#include "rollout/reference_tests.h"
+#include "rollout/rollout_controller.h"
 #include "tracking/tracking_service.h"
 #include "triggers/trigger_service.h"
 #include "ui/ui_assets.h"
@@ -49,9 +51,11 @@ struct RouteContext {
   // Several replicas: the job scheduler runs on the leader; elsewhere its routes are forwarded there
   // (http/leader_forwarder.h). Null: this process always runs it.
   LeaderForwarder* job_leader = nullptr;
-  DatasetService* datasets = nullptr;  // null: no dataset routes
-  LineageService* lineage = nullptr;   // null: no lineage route
-  TriggerService* triggers = nullptr;  // null: no trigger routes
+  DatasetService* datasets = nullptr;               // null: no dataset routes
+  LineageService* lineage = nullptr;                // null: no lineage route
+  TriggerService* triggers = nullptr;               // null: no trigger routes
+  ReferenceTestService* reference_tests = nullptr;  // null: no reference-test routes
+  RolloutController* rollouts = nullptr;            // null: deployments' rollout routes answer 404
 };
 
 // The handler, or (several replicas, this one not leading) a forward of the request to the leader.
@@ -147,6 +151,7 @@ void RegisterAuthRoutes(Router& router, const RouteContext& ctx);
 void RegisterDatasetRoutes(Router& router, const RouteContext& ctx);
 void RegisterLineageRoutes(Router& router, const RouteContext& ctx);
 void RegisterTriggerRoutes(Router& router, const RouteContext& ctx);
+void RegisterModelTestRoutes(Router& router, const RouteContext& ctx);
 
 // Registry response bodies shared by the registry route files (registered_model_routes.cc).
 HttpResponse RegisteredModelResponse(const RegisteredModel& m);

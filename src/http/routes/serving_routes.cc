@@ -52,6 +52,12 @@ Result<V2Path> ParseV2Path(const std::string& rest) {
   return p;
 }
 
+// Which version (and traffic variant) answered: a header on every scoring response.
+void AddVersionHeaders(HttpResponse& r, const std::string& version, const std::string& variant) {
+  r.headers.push_back({"Tamga-Model-Version", version});
+  r.headers.push_back({"Tamga-Variant", variant});
+}
+
 }  // namespace
 
 void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
@@ -59,22 +65,26 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
   MetricsRegistry* metrics = ctx.metrics;
   std::string default_model = ctx.default_model;
 
-  // MLflow scoring of `model`.
+  // MLflow scoring of `model`: one handle (routed by the traffic policy) decodes, runs and converts.
   auto invocations = [models](const std::string& model, HttpRequest& req, Responder respond) {
-    auto v = models->Get(model);
-    if (!v.ok()) return respond(MlflowErrorResponse(v.status()));
-    auto inputs = ParseInvocations(req.Header("content-type"), req.body, (*v)->signature);
+    ModelManager::HeaderLookup header = [&req](const std::string& n) { return req.Header(n); };
+    auto h = models->Route(model, "", &header);
+    if (!h.ok()) return respond(MlflowErrorResponse(h.status()));
+    auto inputs = ParseInvocations(req.Header("content-type"), req.body, h->version->signature);
     if (!inputs.ok()) {
-      models->RecordInvalidInput(model, (*v)->version, "mlflow");
+      models->RecordInvalidInput(*h, "mlflow");
       return respond(MlflowErrorResponse(inputs.status()));
     }
-    models->Infer(
-        model, "", std::move(*inputs), "mlflow",
-        [respond](Result<std::vector<Tensor>> out, InferTimings, std::shared_ptr<LoadedVersion> ver) {
-          if (!out.ok()) return respond(MlflowErrorResponse(out.status()));
-          respond(HttpResponse::Json(
-              EncodeInvocationsResponse(ver->mlflow_view->ToMlflowPredictions(std::move(*out)))));
-        });
+    std::string variant = h->variant;
+    models->Infer(*h, std::move(*inputs), "mlflow",
+                  [respond, variant](Result<std::vector<Tensor>> out, InferTimings,
+                                     std::shared_ptr<LoadedVersion> ver) {
+                    if (!out.ok()) return respond(MlflowErrorResponse(out.status()));
+                    HttpResponse r = HttpResponse::Json(
+                        EncodeInvocationsResponse(ver->mlflow_view->ToMlflowPredictions(std::move(*out))));
+                    AddVersionHeaders(r, ver->version, variant);
+                    respond(std::move(r));
+                  });
   };
   const bool standalone = ctx.standalone;
   if (standalone) {
@@ -133,12 +143,27 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
     for (const auto& m : models->List()) {
       w.BeginObject();
       w.Field("name", m.name);
-      w.Field("state", m.state == ModelState::kAvailable ? "available"
-                       : m.state == ModelState::kFailed  ? "failed"
-                                                         : "loading");
+      w.Field("state", ModelStateName(m.state));
       if (!m.serving_version.empty()) w.Field("version", m.serving_version);
       if (!m.loading_version.empty()) w.Field("loading_version", m.loading_version);
       if (!m.last_error.empty()) w.Field("error", m.last_error);
+      if (m.variants.size() > 1 || (m.variants.size() == 1 && m.variants[0].name != kPrimaryVariant)) {
+        w.Field("traffic", TrafficModeName(m.mode));
+        w.Key("variants");
+        w.BeginArray();
+        for (const auto& v : m.variants) {
+          w.BeginObject();
+          w.Field("name", v.name);
+          w.Field("state", ModelStateName(v.state));
+          if (!v.serving_version.empty()) w.Field("version", v.serving_version);
+          if (!v.loading_version.empty()) w.Field("loading_version", v.loading_version);
+          if (!v.last_error.empty()) w.Field("error", v.last_error);
+          w.FieldDouble("weight", v.weight);
+          w.FieldBool("shadow", v.shadow);
+          w.EndObject();
+        }
+        w.EndArray();
+      }
       w.EndObject();
     }
     w.EndArray();
@@ -170,8 +195,10 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
     auto p = ParseV2Path(req.path_params.empty() ? "" : req.path_params[0]);
     if (!p.ok()) return respond(OipError(p.status()));
     if (p->action != "infer") return respond(OipError(NotFound("unknown route")));
-    auto v = models->Get(p->model, p->version);
-    if (!v.ok()) return respond(OipError(v.status()));
+    ModelManager::HeaderLookup header = [&req](const std::string& n) { return req.Header(n); };
+    auto h = models->Route(p->model, p->version, &header);
+    if (!h.ok()) return respond(OipError(h.status()));
+    const ModelSignature& signature = h->version->signature;
     std::string_view body = req.body;
     std::string_view json = body, binary;
     std::string header_len = req.Header("inference-header-content-length");
@@ -180,26 +207,26 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
       char* end = nullptr;
       unsigned long long n = std::strtoull(header_len.c_str(), &end, 10);
       if (end == header_len.c_str() || *end != '\0' || n > body.size()) {
-        models->RecordInvalidInput(p->model, (*v)->version, "v2");
+        models->RecordInvalidInput(*h, "v2");
         return respond(OipError(InvalidArgument("invalid Inference-Header-Content-Length")));
       }
       raw = n == 0;
       json = body.substr(0, n);
       binary = body.substr(n);
     }
-    auto parsed =
-        raw ? ParseV2RawRequest(binary, (*v)->signature) : ParseV2InferRequest(json, binary, (*v)->signature);
+    auto parsed = raw ? ParseV2RawRequest(binary, signature) : ParseV2InferRequest(json, binary, signature);
     if (!parsed.ok()) {
-      models->RecordInvalidInput(p->model, (*v)->version, "v2");
+      models->RecordInvalidInput(*h, "v2");
       return respond(OipError(parsed.status()));
     }
     auto request = std::make_shared<V2InferRequest>(std::move(*parsed));
     std::vector<Tensor> inputs = std::move(request->inputs);
     std::string model = p->model;
+    std::string variant = h->variant;
     models->Infer(
-        model, p->version, std::move(inputs), "v2",
-        [respond, request, model](Result<std::vector<Tensor>> out, InferTimings,
-                                  std::shared_ptr<LoadedVersion> ver) {
+        *h, std::move(inputs), "v2",
+        [respond, request, model, variant](Result<std::vector<Tensor>> out, InferTimings,
+                                           std::shared_ptr<LoadedVersion> ver) {
           if (!out.ok()) return respond(OipError(out.status()));
           auto enc = EncodeV2InferResponse(model, ver->version, *request, *out);
           if (!enc.ok()) return respond(OipError(enc.status()));
@@ -208,6 +235,7 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
             r.content_type = "application/octet-stream";
             r.headers.push_back({"Inference-Header-Content-Length", std::to_string(enc->json_size)});
           }
+          AddVersionHeaders(r, ver->version, variant);
           respond(std::move(r));
         });
   });

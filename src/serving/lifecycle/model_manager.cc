@@ -1,5 +1,7 @@
 #include "serving/lifecycle/model_manager.h"
 
+#include <set>
+
 #include "core/log.h"
 
 namespace tamga {
@@ -7,7 +9,21 @@ namespace {
 
 double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+std::string Short(const std::string& s) { return s.substr(0, 200); }
+
 }  // namespace
+
+const char* ModelStateName(ModelState s) {
+  switch (s) {
+    case ModelState::kAvailable:
+      return "available";
+    case ModelState::kFailed:
+      return "failed";
+    case ModelState::kLoading:
+      break;
+  }
+  return "loading";
+}
 
 std::optional<std::vector<Tensor>> WarmupInputs(const ModelSignature& sig) {
   std::vector<Tensor> out;
@@ -39,15 +55,32 @@ ModelManager::ModelManager(ServingOptions options, MetricsRegistry* metrics)
   loaded_ = metrics_->Gauge("tamga_serving_models_loaded", "Models with a serving version");
   load_time_ = metrics_->HistogramFamily("tamga_serving_model_load_seconds", "Model load + warm-up time",
                                          {0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300});
+  variant_requests_ = metrics_->Counter("tamga_serving_variant_requests_total",
+                                        "Inference requests by model, traffic variant, version, outcome");
+  variant_latency_ = metrics_->HistogramFamily("tamga_serving_variant_latency_seconds",
+                                               "Inference latency per traffic variant (shadows included)",
+                                               MetricsRegistry::LatencyBuckets());
+  shadow_results_ = metrics_->Counter("tamga_serving_shadow_comparisons_total",
+                                      "Shadow responses compared with the primary's: agree, disagree, "
+                                      "failed (the shadow failed), dropped (its queue was full)");
+  shadow_delta_ =
+      metrics_->HistogramFamily("tamga_serving_shadow_max_abs_delta",
+                                "Largest |primary - shadow| output difference per compared response",
+                                {1e-9, 1e-6, 1e-4, 1e-3, 1e-2, 0.1, 1, 10, 100});
 }
 
 ModelManager::~ModelManager() {
+  shutting_down_ = true;
   std::vector<std::shared_ptr<LoadedVersion>> all;
   std::vector<std::thread> retiring;
   {
     MutexLock lock(&mu_);
+    std::set<LoadedVersion*> seen;
     for (auto& [name, e] : models_) {
-      if (e.serving) all.push_back(std::move(e.serving));
+      for (auto& v : e.variants) {
+        if (v.serving && seen.insert(v.serving.get()).second) all.push_back(v.serving);
+        v.serving.reset();
+      }
     }
     retiring.swap(retiring_);
   }
@@ -84,177 +117,291 @@ Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& ve
   return v;
 }
 
-void ModelManager::NoteProblem(const std::string& name, const std::string& why, bool final) {
-  MutexLock lock(&mu_);
-  auto& e = models_[name];
-  e.status.name = name;
-  e.status.last_error = why;
-  if (!e.serving) e.status.state = final ? ModelState::kFailed : ModelState::kLoading;
+ModelManager::Variant* ModelManager::FindVariant(Entry& e, const std::string& variant) {
+  for (auto& v : e.variants) {
+    if (v.status.name == variant) return &v;
+  }
+  return nullptr;
 }
 
-Status ModelManager::LoadVersion(const std::string& name, const std::string& version,
-                                 const std::string& dir) {
-  {
-    MutexLock lock(&mu_);
-    auto& e = models_[name];
-    e.status.name = name;
-    e.status.loading_version = version;
-    if (!e.serving) e.status.state = ModelState::kLoading;
+static Status ValidatePolicy(const TrafficPolicy& p) {
+  std::set<std::string> names;
+  int serving = 0;
+  for (const auto& v : p.variants) {
+    if (v.name.empty()) return InvalidArgument("a traffic variant has no name");
+    if (!names.insert(v.name).second)
+      return InvalidArgument("traffic variant '" + Short(v.name) + "' appears twice");
+    if (!(v.weight >= 0))
+      return InvalidArgument("traffic variant '" + Short(v.name) + "' has a negative weight");
+    if (!v.shadow && v.weight > 0) ++serving;
   }
-  TAMGA_LOG(kInfo, "loading model version", {{"model", name}, {"version", version}, {"path", dir}});
-  auto built = Build(version, dir);
-  std::shared_ptr<LoadedVersion> old;
-  bool had_previous = false;
-  {
-    MutexLock lock(&mu_);
-    auto& e = models_[name];
-    e.status.loading_version.clear();
-    had_previous = e.serving != nullptr;
-    if (!built.ok()) {
-      e.status.last_error = built.status().message();
-      if (!e.serving) e.status.state = ModelState::kFailed;
-    } else {
-      old = std::move(e.serving);
-      e.serving = *built;
-      e.status.state = ModelState::kAvailable;
-      e.status.serving_version = version;
-      e.status.last_error.clear();
-    }
-    int n = 0;
-    for (const auto& [k, m] : models_) n += m.serving ? 1 : 0;
-    loaded_->Set({}, n);
-  }
-  if (!built.ok()) {
-    // Name the fallback only when there is one.
-    TAMGA_LOG(kError,
-              had_previous ? "model version failed to load; the previous version keeps serving"
-                           : "model version failed to load; nothing is serving this model",
-              {{"model", name}, {"version", version}, {"error", built.status().message()}});
-    return built.status();
-  }
-  load_time_->Hist({{"model", name}})->Observe((*built)->load_seconds);
-  TAMGA_LOG(kInfo, "model version serving",
-            {{"model", name},
-             {"version", version},
-             {"load_ms", std::to_string(static_cast<int64_t>((*built)->load_seconds * 1000))}});
-  if (old) Retire(std::move(old));
+  if (serving == 0) return InvalidArgument("a traffic policy needs a serving variant with a weight above 0");
   return Status::Ok();
 }
 
-void ModelManager::Retire(std::shared_ptr<LoadedVersion> old) {
-  // Drain off the caller's thread: queued requests finish on the old version, then it unloads when the
-  // last request holding it completes.
+Status ModelManager::SetPolicy(const std::string& name, const TrafficPolicy& policy) {
+  TAMGA_RETURN_IF_ERROR(ValidatePolicy(policy));
   MutexLock lock(&mu_);
-  retiring_.emplace_back([old = std::move(old)]() mutable {
+  Entry& e = models_[name];
+  std::vector<Variant> next;
+  std::vector<std::shared_ptr<LoadedVersion>> dropped;
+  std::set<std::string> kept;
+  for (const auto& tv : policy.variants) kept.insert(tv.name);
+  for (auto& v : e.variants) {
+    if (!kept.count(v.status.name) && v.serving) dropped.push_back(std::move(v.serving));
+  }
+  for (const auto& tv : policy.variants) {
+    Variant* old = FindVariant(e, tv.name);
+    Variant v = old ? std::move(*old) : Variant{};
+    v.status.name = tv.name;
+    v.status.weight = tv.weight;
+    v.status.shadow = tv.shadow;
+    next.push_back(std::move(v));
+  }
+  e.variants = std::move(next);
+  e.policy = policy;
+  RetireUnused(&e, std::move(dropped));
+  UpdateLoadedGauge();
+  return Status::Ok();
+}
+
+Status ModelManager::SetWeights(const std::string& name, const std::map<std::string, double>& weights) {
+  MutexLock lock(&mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) return NotFound("model '" + Short(name) + "' is not served here");
+  TrafficPolicy p = it->second.policy;
+  for (const auto& [variant, w] : weights) {
+    bool found = false;
+    for (auto& v : p.variants) {
+      if (v.name == variant) {
+        v.weight = w;
+        found = true;
+      }
+    }
+    if (!found)
+      return NotFound("model '" + Short(name) + "' has no traffic variant '" + Short(variant) + "'");
+  }
+  TAMGA_RETURN_IF_ERROR(ValidatePolicy(p));
+  it->second.policy = p;
+  for (auto& v : it->second.variants) {
+    for (const auto& tv : p.variants) {
+      if (tv.name == v.status.name) v.status.weight = tv.weight;
+    }
+  }
+  return Status::Ok();
+}
+
+Status ModelManager::ClearVariant(const std::string& name, const std::string& variant) {
+  MutexLock lock(&mu_);
+  auto it = models_.find(name);
+  Variant* v = it == models_.end() ? nullptr : FindVariant(it->second, variant);
+  if (!v) return NotFound("model '" + Short(name) + "' has no traffic variant '" + Short(variant) + "'");
+  std::shared_ptr<LoadedVersion> old = std::move(v->serving);
+  v->status =
+      VariantStatus{v->status.name, ModelState::kLoading, "", "", "", v->status.weight, v->status.shadow};
+  if (old) RetireUnused(&it->second, {std::move(old)});
+  UpdateLoadedGauge();
+  return Status::Ok();
+}
+
+void ModelManager::NoteProblem(const std::string& name, const std::string& variant, const std::string& why,
+                               bool final) {
+  MutexLock lock(&mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) {
+    if (variant != kPrimaryVariant) return;
+    it = models_.emplace(name, Entry{}).first;
+    it->second.variants.push_back(Variant{});
+    it->second.variants.back().status.name = kPrimaryVariant;
+  }
+  Variant* v = FindVariant(it->second, variant);
+  if (!v) return;
+  v->status.last_error = why;
+  if (!v->serving) v->status.state = final ? ModelState::kFailed : ModelState::kLoading;
+}
+
+Status ModelManager::LoadVariant(const std::string& name, const std::string& variant,
+                                 const std::string& version, const std::string& dir) {
+  std::shared_ptr<LoadedVersion> shared;
+  {
+    MutexLock lock(&mu_);
+    auto it = models_.find(name);
+    if (it == models_.end()) {
+      if (variant != kPrimaryVariant)
+        return NotFound("model '" + Short(name) + "' has no traffic variant '" + Short(variant) + "'");
+      it = models_.emplace(name, Entry{}).first;
+      it->second.variants.push_back(Variant{});
+      it->second.variants.back().status.name = kPrimaryVariant;
+    }
+    Variant* v = FindVariant(it->second, variant);
+    if (!v) return NotFound("model '" + Short(name) + "' has no traffic variant '" + Short(variant) + "'");
+    v->status.loading_version = version;
+    if (!v->serving) v->status.state = ModelState::kLoading;
+    for (const auto& other : it->second.variants) {
+      if (other.serving && other.serving->version == version) shared = other.serving;
+    }
+  }
+  Result<std::shared_ptr<LoadedVersion>> built = shared;
+  if (!shared) {
+    TAMGA_LOG(kInfo, "loading model version",
+              {{"model", name}, {"variant", variant}, {"version", version}, {"path", dir}});
+    built = Build(version, dir);
+  }
+  bool had_previous = false;
+  bool gone = false;
+  {
+    MutexLock lock(&mu_);
+    auto it = models_.find(name);
+    Variant* v = it == models_.end() ? nullptr : FindVariant(it->second, variant);
+    if (!v) {
+      gone = true;  // removed while loading: drop what was built
+      if (built.ok() && !shared) Retire(std::move(*built));
+    } else {
+      v->status.loading_version.clear();
+      had_previous = v->serving != nullptr;
+      if (!built.ok()) {
+        v->status.last_error = built.status().message();
+        if (!v->serving) v->status.state = ModelState::kFailed;
+      } else {
+        std::shared_ptr<LoadedVersion> old = std::move(v->serving);
+        v->serving = *built;
+        v->status.state = ModelState::kAvailable;
+        v->status.serving_version = version;
+        v->status.last_error.clear();
+        if (old) RetireUnused(&it->second, {std::move(old)});
+      }
+      UpdateLoadedGauge();
+    }
+  }
+  if (gone)
+    return NotFound("model '" + Short(name) + "' variant '" + Short(variant) + "' was removed while loading");
+  if (!built.ok()) {
+    TAMGA_LOG(
+        kError,
+        had_previous ? "model version failed to load; the previous version keeps serving"
+                     : "model version failed to load; nothing is serving this model",
+        {{"model", name}, {"variant", variant}, {"version", version}, {"error", built.status().message()}});
+    return built.status();
+  }
+  if (!shared) load_time_->Hist({{"model", name}})->Observe((*built)->load_seconds);
+  TAMGA_LOG(kInfo, "model version serving",
+            {{"model", name},
+             {"variant", variant},
+             {"version", version},
+             {"load_ms", std::to_string(static_cast<int64_t>((*built)->load_seconds * 1000))}});
+  return Status::Ok();
+}
+
+void ModelManager::RetireUnused(const Entry* e, std::vector<std::shared_ptr<LoadedVersion>> candidates) {
+  std::set<LoadedVersion*> retired;
+  for (auto& c : candidates) {
+    bool used = false;
+    if (e) {
+      for (const auto& v : e->variants) used = used || v.serving == c;
+    }
+    if (!used && retired.insert(c.get()).second) Retire(std::move(c));
+  }
+}
+
+void ModelManager::Retire(std::shared_ptr<LoadedVersion> old) {
+  // Drain off the caller's thread: requests holding a handle on the old version still run on it; once none
+  // does (or the drain timeout passes), the batcher stops and the version unloads.
+  int64_t timeout_ms = options_.drain_timeout_ms;
+  retiring_.emplace_back([this, old = std::move(old), timeout_ms]() mutable {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (old.use_count() > 1 && !shutting_down_ && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     old->batcher->Stop();
     TAMGA_LOG(kInfo, "model version unloaded", {{"version", old->version}});
     old.reset();
   });
 }
 
+void ModelManager::UpdateLoadedGauge() {
+  int n = 0;
+  for (const auto& [k, e] : models_) {
+    for (const auto& v : e.variants) {
+      if (v.serving && !v.status.shadow) {
+        ++n;
+        break;
+      }
+    }
+  }
+  loaded_->Set({}, n);
+}
+
 Status ModelManager::Unload(const std::string& name) {
-  std::shared_ptr<LoadedVersion> old;
   {
     MutexLock lock(&mu_);
     auto it = models_.find(name);
-    if (it == models_.end()) return NotFound("model '" + name.substr(0, 200) + "' is not served here");
-    old = std::move(it->second.serving);
+    if (it == models_.end()) return NotFound("model '" + Short(name) + "' is not served here");
+    std::vector<std::shared_ptr<LoadedVersion>> old;
+    for (auto& v : it->second.variants) {
+      if (v.serving) old.push_back(std::move(v.serving));
+    }
     models_.erase(it);
-    int n = 0;
-    for (const auto& [k, m] : models_) n += m.serving ? 1 : 0;
-    loaded_->Set({}, n);
+    RetireUnused(nullptr, std::move(old));
+    UpdateLoadedGauge();
   }
   TAMGA_LOG(kInfo, "model removed", {{"model", name}});
-  if (old) Retire(std::move(old));
   return Status::Ok();
+}
+
+ModelStatus ModelManager::StatusOf(const std::string& name, const Entry& e) {
+  ModelStatus s;
+  s.name = name;
+  s.mode = e.policy.mode;
+  const VariantStatus* lead = nullptr;
+  for (const auto& v : e.variants) {
+    s.variants.push_back(v.status);
+    if (v.status.shadow) continue;
+    if (!lead || (!lead->serving_version.size() && v.serving)) lead = &v.status;
+  }
+  if (lead) {
+    s.state = lead->state;
+    s.serving_version = lead->serving_version;
+    s.loading_version = lead->loading_version;
+    s.last_error = lead->last_error;
+  }
+  return s;
 }
 
 std::vector<ModelStatus> ModelManager::List() const {
   MutexLock lock(&mu_);
   std::vector<ModelStatus> out;
-  for (const auto& [name, e] : models_) out.push_back(e.status);
+  for (const auto& [name, e] : models_) out.push_back(StatusOf(name, e));
   return out;
 }
 
 Result<ModelStatus> ModelManager::GetStatus(const std::string& name) const {
   MutexLock lock(&mu_);
   auto it = models_.find(name);
-  if (it == models_.end()) return NotFound("model '" + name.substr(0, 200) + "' is not served here");
-  return it->second.status;
+  if (it == models_.end()) return NotFound("model '" + Short(name) + "' is not served here");
+  return StatusOf(name, it->second);
+}
+
+Result<std::vector<VariantFigures>> ModelManager::Figures(const std::string& name) const {
+  MutexLock lock(&mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) return NotFound("model '" + Short(name) + "' is not served here");
+  std::vector<VariantFigures> out;
+  for (const auto& v : it->second.variants) {
+    out.push_back(
+        {v.status.name, v.status.serving_version, v.status.shadow, v.status.weight, v.stats->Snapshot()});
+  }
+  return out;
 }
 
 bool ModelManager::AllReady(bool vacuous_ready) const {
   MutexLock lock(&mu_);
   if (models_.empty()) return vacuous_ready;
   for (const auto& [name, e] : models_) {
-    if (!e.serving) return false;
+    bool any = false;
+    for (const auto& v : e.variants) any = any || (v.serving && !v.status.shadow);
+    if (!any) return false;
   }
   return true;
-}
-
-Result<std::shared_ptr<LoadedVersion>> ModelManager::Get(const std::string& name,
-                                                         const std::string& version) const {
-  MutexLock lock(&mu_);
-  auto it = models_.find(name);
-  if (it == models_.end()) return NotFound("model '" + name.substr(0, 200) + "' is not served here");
-  if (!it->second.serving) {
-    const ModelStatus& st = it->second.status;
-    if (!st.loading_version.empty()) {
-      return Unavailable(
-          "model '" + name + "' is loading version " + st.loading_version + "; not ready yet" +
-          (st.last_error.empty() ? "" : " (the previous attempt failed: " + st.last_error + ")"));
-    }
-    return Unavailable(
-        "model '" + name + "' is not ready: " +
-        (st.last_error.empty() ? "no version loaded yet" : "loading failed: " + st.last_error));
-  }
-  if (!version.empty() && version != it->second.serving->version) {
-    return NotFound("version " + version.substr(0, 50) + " of model '" + name +
-                    "' is not loaded (serving version " + it->second.serving->version + ")");
-  }
-  return it->second.serving;
-}
-
-void ModelManager::RecordInvalidInput(const std::string& name, const std::string& version,
-                                      const std::string& protocol) {
-  requests_->Add(
-      {{"model", name}, {"version", version}, {"protocol", protocol}, {"outcome", "invalid_input"}}, 1);
-}
-
-void ModelManager::Infer(const std::string& name, const std::string& version, std::vector<Tensor> inputs,
-                         const std::string& protocol, Done done) {
-  auto start = std::chrono::steady_clock::now();
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    auto v = Get(name, version);
-    if (!v.ok()) {
-      requests_->Add({{"model", name}, {"version", version}, {"protocol", protocol}, {"outcome", "error"}},
-                     1);
-      return done(v.status(), {}, nullptr);
-    }
-    std::shared_ptr<LoadedVersion> pinned = *v;
-    Status s = pinned->batcher->Submit(
-        inputs, [this, pinned, name, protocol, start, done](Result<std::vector<Tensor>> out, InferTimings t) {
-          double total = Seconds(std::chrono::steady_clock::now() - start);
-          Labels base = {{"model", name}, {"version", pinned->version}};
-          latency_->Hist({{"model", name}, {"phase", "queue"}})->Observe(t.queue_ns / 1e9);
-          latency_->Hist({{"model", name}, {"phase", "compute"}})->Observe(t.compute_ns / 1e9);
-          latency_->Hist({{"model", name}, {"phase", "total"}})->Observe(total);
-          batch_size_->Hist({{"model", name}})->Observe(static_cast<double>(t.batch_rows));
-          requests_->Add({{"model", name},
-                          {"version", pinned->version},
-                          {"protocol", protocol},
-                          {"outcome", out.ok() ? "success" : "failure"}},
-                         1);
-          done(std::move(out), t, pinned);
-        });
-    if (s.ok()) return;
-    if (s.code() == StatusCode::kUnavailable && version.empty())
-      continue;  // swapped meanwhile: take the new one
-    requests_->Add(
-        {{"model", name}, {"version", pinned->version}, {"protocol", protocol}, {"outcome", "rejected"}}, 1);
-    return done(s, {}, pinned);
-  }
-  done(Unavailable("model '" + name + "' is reloading; retry"), {}, nullptr);
 }
 
 }  // namespace tamga

@@ -1,12 +1,17 @@
 #pragma once
-// ModelManager: the served models and their live versions (the TF Serving lifecycle, simplified to one
-// aspired version per model): a source says which version should serve; the manager loads it in the
-// background (N runtime instances), warms it up, swaps it in atomically, then drains and unloads the old
-// one. Requests pin the version they started on (shared_ptr), so a swap drops none; a failed load keeps
-// the old version serving and is reported in the model's status.
+// ModelManager: the served endpoints, their variants and the versions those variants serve (the TF Serving
+// lifecycle, one aspired version per variant). A source says which version a variant should serve; the
+// manager loads it in the background (N runtime instances), warms it up, swaps it in atomically, then
+// drains and unloads the old one once no request holds it. A failed load keeps the old version serving and
+// is reported in the variant's status.
+//
+// Requests work on handles (docs/rollouts.md §1): Route picks the version that answers (by the endpoint's
+// traffic policy, serving/routing/traffic.h) and the shadows to mirror to, and every later step (decoding,
+// signature checks, execution, the response's version) uses that handle, so a swap never mixes versions.
 //
 // Thread-safe.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +23,7 @@
 #include "core/metrics.h"
 #include "core/mutex.h"
 #include "serving/batcher/dynamic_batcher.h"
+#include "serving/routing/traffic.h"
 #include "serving/runtime/model_runtime.h"
 
 namespace tamga {
@@ -26,9 +32,11 @@ struct ServingOptions {
   RuntimeOptions runtime;
   BatchingOptions batching;
   int instances = 1;  // parallel executors (runtime instances) per version
+  // How long a retired version waits for the requests that still hold it before its batcher stops.
+  int64_t drain_timeout_ms = 60000;
 };
 
-// A loaded, warmed-up version; shared by the requests running on it.
+// A loaded, warmed-up version; shared by the requests running on it (and by the variants serving it).
 struct LoadedVersion {
   std::string version;
   std::string platform;
@@ -39,13 +47,51 @@ struct LoadedVersion {
 };
 
 enum class ModelState { kLoading, kAvailable, kFailed };
+const char* ModelStateName(ModelState s);
 
-struct ModelStatus {
+struct VariantStatus {
   std::string name;
   ModelState state = ModelState::kLoading;
   std::string serving_version;  // "" while nothing serves
   std::string loading_version;  // "" when idle
   std::string last_error;       // last failed load, kept until a load succeeds
+  double weight = 1;
+  bool shadow = false;
+};
+
+struct ModelStatus {
+  std::string name;
+  // The endpoint as a whole: available while some serving (non-shadow) variant has a version; the other
+  // fields are those of the first serving variant that has one (else of the first serving variant).
+  ModelState state = ModelState::kLoading;
+  std::string serving_version;
+  std::string loading_version;
+  std::string last_error;
+  TrafficMode mode = TrafficMode::kCanary;
+  std::vector<VariantStatus> variants;
+};
+
+// What one request runs on. Holding it keeps its versions loaded.
+struct ModelHandle {
+  std::string model;
+  std::string variant;
+  std::shared_ptr<LoadedVersion> version;
+  std::shared_ptr<VariantStats> stats;
+  struct Shadow {
+    std::string variant;
+    std::shared_ptr<LoadedVersion> version;
+    std::shared_ptr<VariantStats> stats;
+  };
+  std::vector<Shadow> shadows;  // mirror targets chosen for this request
+  double shadow_atol = 0, shadow_rtol = 0;
+};
+
+struct VariantFigures {
+  std::string variant;
+  std::string version;
+  bool shadow = false;
+  double weight = 0;
+  VariantSnapshot stats;
 };
 
 class ModelManager {
@@ -53,43 +99,86 @@ class ModelManager {
   ModelManager(ServingOptions options, MetricsRegistry* metrics);
   ~ModelManager();  // unloads everything
 
-  // Loads `model_dir` as `version` of `name` and swaps it in when warm. Blocks the caller (use a thread
-  // for background loads). On failure the previous version keeps serving and the error is recorded.
-  Status LoadVersion(const std::string& name, const std::string& version, const std::string& model_dir);
+  // Sets `name`'s variants and how traffic is split between them (creating the endpoint). Variants no
+  // longer named are taken out of routing at once and unloaded when drained; new ones start `loading`.
+  // InvalidArgument for a policy without a serving variant or with duplicate names.
+  Status SetPolicy(const std::string& name, const TrafficPolicy& policy);
+  // Changes only the weights of existing variants (a rollout step); unknown variant names are NotFound.
+  Status SetWeights(const std::string& name, const std::map<std::string, double>& weights);
 
-  // Records why `name` has no serving version before a load could start (the registry does not resolve its
-  // alias, the download failed), so readiness and scoring say why. `final`: no retry will follow (failed);
-  // otherwise it stays loading. A model that already serves keeps serving.
-  void NoteProblem(const std::string& name, const std::string& why, bool final);
+  // Takes `variant`'s version out of routing (unloaded when drained); the variant stays, `loading`.
+  Status ClearVariant(const std::string& name, const std::string& variant);
 
-  // Stops serving `name`: it disappears from List/Get at once, queued requests finish, then it unloads.
+  // Loads `model_dir` as `version` for `variant` of `name` and swaps it in when warm. Blocks the caller
+  // (use a thread for background loads). On failure the variant's previous version keeps serving and the
+  // error is recorded. An endpoint not created by SetPolicy gets the default policy (one variant,
+  // kPrimaryVariant). A version another variant of the endpoint already serves is shared, not reloaded.
+  Status LoadVariant(const std::string& name, const std::string& variant, const std::string& version,
+                     const std::string& model_dir);
+  Status LoadVersion(const std::string& name, const std::string& version, const std::string& model_dir) {
+    return LoadVariant(name, kPrimaryVariant, version, model_dir);
+  }
+
+  // Records why `variant` of `name` has no serving version before a load could start (the registry does not
+  // resolve its alias, the download failed), so readiness and scoring say why. `final`: no retry will follow
+  // (failed); otherwise it stays loading. A variant that already serves keeps serving.
+  void NoteProblem(const std::string& name, const std::string& variant, const std::string& why, bool final);
+  void NoteProblem(const std::string& name, const std::string& why, bool final) {
+    NoteProblem(name, kPrimaryVariant, why, final);
+  }
+
+  // Stops serving `name`: it disappears from List/Route at once, running requests finish, then it unloads.
   Status Unload(const std::string& name);
 
   std::vector<ModelStatus> List() const;
   Result<ModelStatus> GetStatus(const std::string& name) const;
-  // The serving version (optionally a specific one): NotFound for unknown models/versions, Unavailable
-  // while nothing is loaded.
-  Result<std::shared_ptr<LoadedVersion>> Get(const std::string& name, const std::string& version = "") const;
-  // All models have a serving version (false when there are none, unless `vacuous_ready`).
+  // The endpoint's figures per variant (the rollout controller's input).
+  Result<std::vector<VariantFigures>> Figures(const std::string& name) const;
+  // Every endpoint has a serving variant with a version (false when there are none, unless `vacuous_ready`).
   bool AllReady(bool vacuous_ready = false) const;
 
-  // Runs inputs (validated by the caller against the version's signature) on the serving version;
-  // retries once on a version that started unloading between pin and submit. `done` gets the version
-  // that produced the outputs.
+  // Picks what a request runs on. `version` non-empty: the variant serving exactly that version (shadows
+  // included), NotFound otherwise. Else by the traffic policy; `header` looks up a request header (by
+  // lower-case name) for sticky routing and may be null. NotFound for unknown endpoints, Unavailable while no
+  // serving variant has a version (naming why).
+  using HeaderLookup = std::function<std::string(const std::string& lower_name)>;
+  Result<ModelHandle> Route(const std::string& name, const std::string& version = "",
+                            const HeaderLookup* header = nullptr) const;
+  // The deterministic version for metadata: exactly `version`, else the first serving variant's.
+  Result<std::shared_ptr<LoadedVersion>> Get(const std::string& name, const std::string& version = "") const;
+
+  // Runs inputs (validated by the caller against handle.version's signature) on the handle's version and
+  // mirrors a copy to its shadows; `done` gets the primary's outputs and the version that produced them
+  // (the handle's) as soon as the primary finishes, whatever the shadows do.
   using Done = std::function<void(Result<std::vector<Tensor>>, InferTimings, std::shared_ptr<LoadedVersion>)>;
+  void Infer(const ModelHandle& handle, std::vector<Tensor> inputs, const std::string& protocol, Done done);
   // Counts a request refused before inference because its input did not decode or match the signature
   // (outcome="invalid_input"), so dashboards see bad traffic as well as failed inference.
-  void RecordInvalidInput(const std::string& name, const std::string& version, const std::string& protocol);
-  void Infer(const std::string& name, const std::string& version, std::vector<Tensor> inputs,
-             const std::string& protocol, Done done);
+  void RecordInvalidInput(const ModelHandle& handle, const std::string& protocol);
 
  private:
-  struct Entry {
-    ModelStatus status;
+  struct Variant {
+    VariantStatus status;
     std::shared_ptr<LoadedVersion> serving;
+    std::shared_ptr<VariantStats> stats = std::make_shared<VariantStats>();
   };
+  struct Entry {
+    TrafficPolicy policy;
+    std::vector<Variant> variants;  // in policy order
+  };
+  static Variant* FindVariant(Entry& e, const std::string& variant);
+  static ModelStatus StatusOf(const std::string& name, const Entry& e);
   Result<std::shared_ptr<LoadedVersion>> Build(const std::string& version, const std::string& dir);
-  void Retire(std::shared_ptr<LoadedVersion> old);
+  // Retires versions that no variant of `e` serves any more (call with mu_ held).
+  void RetireUnused(const Entry* e, std::vector<std::shared_ptr<LoadedVersion>> candidates) REQUIRES(mu_);
+  void Retire(std::shared_ptr<LoadedVersion> old) REQUIRES(mu_);
+  void UpdateLoadedGauge() REQUIRES(mu_);
+  struct MirrorState;
+  void CompareShadow(const std::string& name, const ModelHandle::Shadow& sh,
+                     const std::vector<Tensor>& primary, const std::vector<Tensor>& shadow, double atol,
+                     double rtol);
+  void MirrorToShadows(const ModelHandle& handle, std::vector<Tensor> inputs,
+                       const std::shared_ptr<MirrorState>& state);
 
   const ServingOptions options_;
   MetricsRegistry* metrics_;
@@ -98,9 +187,14 @@ class ModelManager {
   MetricFamily* batch_size_;
   MetricFamily* loaded_;
   MetricFamily* load_time_;
+  MetricFamily* variant_requests_;
+  MetricFamily* variant_latency_;
+  MetricFamily* shadow_results_;
+  MetricFamily* shadow_delta_;
   mutable Mutex mu_;
   std::map<std::string, Entry> models_ GUARDED_BY(mu_);
   std::vector<std::thread> retiring_ GUARDED_BY(mu_);
+  std::atomic<bool> shutting_down_{false};
 };
 
 // Zero-filled inputs for a signature whose input shapes are known apart from the batch dimension

@@ -1,7 +1,5 @@
 #include "serving/lifecycle/registry_source.h"
 
-#include "serving/lifecycle/model_manager.h"
-
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -33,31 +31,24 @@ std::string UrlEncode(const std::string& s) {
 
 }  // namespace
 
-std::string RegisteredNameOf(const std::string& uri) {
-  if (uri.rfind("models:/", 0) != 0) return "";
-  std::string rest = uri.substr(8);
-  size_t cut = rest.find_first_of("@/");
-  return rest.substr(0, cut);
-}
-
 static std::string TrimSlash(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
   return s;
 }
 
-RegistrySource::RegistrySource(std::string registry_url, std::string model_uri, std::string cache_dir)
+HttpRegistrySource::HttpRegistrySource(std::string registry_url, std::string model_uri, std::string cache_dir)
     : registry_(TrimSlash(std::move(registry_url))),
       uri_(std::move(model_uri)),
       cache_(std::move(cache_dir)) {}
 
-RegistrySource::~RegistrySource() { Stop(); }
+HttpRegistrySource::~HttpRegistrySource() { Stop(); }
 
-void RegistrySource::Stop() {
+void HttpRegistrySource::Stop() {
   stop_ = true;
   if (follower_.joinable()) follower_.join();
 }
 
-Result<std::string> RegistrySource::Get(const std::string& path_and_query, int64_t timeout_ms) const {
+Result<std::string> HttpRegistrySource::Get(const std::string& path_and_query, int64_t timeout_ms) const {
   HttpClientRequest req;
   req.url = registry_ + path_and_query;
   req.timeout_ms = timeout_ms;
@@ -74,7 +65,7 @@ Result<std::string> RegistrySource::Get(const std::string& path_and_query, int64
   return std::move(resp.body);
 }
 
-Result<ResolvedVersion> RegistrySource::Resolve() const {
+Result<ResolvedVersion> HttpRegistrySource::Resolve() const {
   TAMGA_ASSIGN_OR_RETURN(std::string body,
                          Get("/api/2.0/tamga/models/resolve?uri=" + UrlEncode(uri_), 10000));
   auto j = nlohmann::json::parse(body, nullptr, false);
@@ -88,7 +79,8 @@ Result<ResolvedVersion> RegistrySource::Resolve() const {
   return v;
 }
 
-Status RegistrySource::Download(const std::string& blob_dir, const std::string& local_dir, int depth) const {
+Status HttpRegistrySource::Download(const std::string& blob_dir, const std::string& local_dir,
+                                    int depth) const {
   if (depth > 32) return InvalidArgument("model directory nests too deeply");
   TAMGA_ASSIGN_OR_RETURN(std::string body,
                          Get("/api/2.0/mlflow-artifacts/artifacts?path=" + UrlEncode(blob_dir), 30000));
@@ -117,34 +109,16 @@ Status RegistrySource::Download(const std::string& blob_dir, const std::string& 
   return Status::Ok();
 }
 
-Result<std::string> RegistrySource::Fetch(const ResolvedVersion& v) const {
+Result<std::string> HttpRegistrySource::Fetch(const ResolvedVersion& v) const {
   auto blob = ProxiedArtifactPath(v.location);
   if (!blob)
     return InvalidArgument("version " + v.version + " of '" + v.name + "' is stored outside the registry (" +
                            v.location + "); only registry-stored models can be served");
-  std::string key;
-  for (char c : *blob)
-    key.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_');
-  std::string dir = cache_ + "/" + key;
-  std::error_code ec;
-  if (fs::exists(dir + "/MLmodel", ec) || fs::exists(dir + "/.complete", ec)) return dir;  // cached
-  std::string tmp =
-      dir + ".partial-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-  Status s = Download(*blob, tmp, 0);
-  if (!s.ok()) {
-    fs::remove_all(tmp, ec);
-    return s;
-  }
-  std::ofstream(tmp + "/.complete").put('\n');
-  fs::rename(tmp, dir, ec);
-  if (ec) {
-    fs::remove_all(tmp, ec);
-    if (!fs::exists(dir, ec)) return Internal("cannot publish the model cache directory " + dir);
-  }
-  return dir;
+  return FetchIntoCache(cache_, *blob, [&](const std::string& tmp) { return Download(*blob, tmp, 0); });
 }
 
-void RegistrySource::Follow(ResolvedVersion current, std::function<void(const ResolvedVersion&)> changed) {
+void HttpRegistrySource::Follow(ResolvedVersion current,
+                                std::function<void(const ResolvedVersion&)> changed) {
   follower_ = std::thread([this, current, changed = std::move(changed)]() mutable {
     int64_t after = 0;
     bool caught_up = false;
@@ -168,58 +142,8 @@ void RegistrySource::Follow(ResolvedVersion current, std::function<void(const Re
       } else if (!had_events) {
         continue;
       }
-      auto v = Resolve();
-      if (!v.ok()) {
-        TAMGA_LOG(kWarn, "cannot resolve the served model URI",
-                  {{"uri", uri_}, {"error", v.status().message()}});
-        continue;
-      }
-      if (v->version != current.version || v->location != current.location) {
-        current = *v;
-        changed(*v);
-      }
+      NoteResolved(uri_, Resolve(), &current, changed);
     }
-  });
-}
-
-void ServeFromRegistry(RegistrySource* source, ModelManager* models, const std::string& name, bool follow,
-                       const std::atomic<bool>* stopping) {
-  ResolvedVersion current;
-  for (;;) {
-    auto v = source->Resolve();
-    Status s = v.status();
-    if (v.ok()) {
-      auto dir = source->Fetch(*v);
-      s = dir.status();
-      if (dir.ok()) {
-        s = models->LoadVersion(name, v->version, *dir);
-        current = *v;
-        if (s.ok() || s.code() != StatusCode::kUnavailable) break;
-      }
-    }
-    // An alias not set yet is waited for when following the registry; a pinned version that does not
-    // exist, or a model that cannot be loaded, is final.
-    bool final = s.code() == StatusCode::kInvalidArgument || (s.code() == StatusCode::kNotFound && !follow);
-    TAMGA_LOG(kWarn,
-              final ? "cannot load the model from the registry"
-                    : "cannot load the model from the registry yet; retrying",
-              {{"model", name}, {"error", s.message()}});
-    models->NoteProblem(name, s.message(), final);
-    if (final) return;
-    int waits = s.code() == StatusCode::kNotFound ? 50 : 10;
-    for (int i = 0; i < waits && !*stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (*stopping) return;
-  }
-  if (!follow || *stopping) return;
-  source->Follow(current, [source, models, name](const ResolvedVersion& v) {
-    TAMGA_LOG(kInfo, "registry moved the served model; reloading", {{"model", name}, {"version", v.version}});
-    auto dir = source->Fetch(v);
-    if (!dir.ok()) {
-      TAMGA_LOG(kError, "cannot fetch the new version; the old one keeps serving",
-                {{"model", name}, {"error", dir.status().message()}});
-      return;
-    }
-    (void)models->LoadVersion(name, v.version, *dir);
   });
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// RegistrySource: where `tamga serve models:/name@alias --registry URL` gets its aspired version.
+// HttpRegistrySource: where `tamga serve models:/name@alias --tracking-uri URL` gets its aspired version.
 // Resolve asks the registry which version the URI means (GET /api/2.0/tamga/models/resolve); Fetch
 // downloads that version's files through the artifact proxy into a local cache keyed by the version's
 // immutable storage location (a registered version's files never change), published atomically; Follow
@@ -12,31 +12,24 @@
 #include <thread>
 
 #include "core/result.h"
+#include "serving/lifecycle/model_source.h"
 
 namespace tamga {
 
-struct ResolvedVersion {
-  std::string name;      // registered model name
-  std::string version;   // "3"
-  std::string location;  // artifact location (mlflow-artifacts:/...)
-};
-
-class RegistrySource {
+class HttpRegistrySource final : public ModelSource {
  public:
-  RegistrySource(std::string registry_url, std::string model_uri, std::string cache_dir);
-  ~RegistrySource();
+  HttpRegistrySource(std::string registry_url, std::string model_uri, std::string cache_dir);
+  ~HttpRegistrySource() override;
 
   // The Authorization header for every registry call ("" = none). Call before Resolve/Follow.
   void SetAuthorization(std::string header) { authorization_ = std::move(header); }
-  // HTTPS: the registry must present exactly this certificate (the server's calls to itself).
+  // HTTPS: the registry must present exactly this certificate.
   void SetPinnedCertificate(std::string pem_file) { pinned_cert_file_ = std::move(pem_file); }
 
-  Result<ResolvedVersion> Resolve() const;
-  // Local directory holding the version's files.
-  Result<std::string> Fetch(const ResolvedVersion& v) const;
-  // Calls `changed` (on the follower thread) with each newly resolved version; starts after `current`.
-  void Follow(ResolvedVersion current, std::function<void(const ResolvedVersion&)> changed);
-  void Stop();
+  Result<ResolvedVersion> Resolve() const override;
+  Result<std::string> Fetch(const ResolvedVersion& v) const override;
+  void Follow(ResolvedVersion current, std::function<void(const ResolvedVersion&)> changed) override;
+  void Stop() override;
 
  private:
   Result<std::string> Get(const std::string& path_and_query, int64_t timeout_ms) const;
@@ -50,17 +43,5 @@ class RegistrySource {
   std::atomic<bool> stop_{false};
   std::thread follower_;
 };
-
-class ModelManager;
-
-// Serves `source`'s model as `name` in `models`: resolves and fetches (retrying while the registry is
-// unreachable, until `stopping`), loads it, then, when `follow`, hot reloads each version the registry moves
-// the URI to. Returns once following has started (the follower runs until source->Stop()) or on a permanent
-// error (unknown model or alias), which is logged. Blocking: run it on its own thread.
-void ServeFromRegistry(RegistrySource* source, ModelManager* models, const std::string& name, bool follow,
-                       const std::atomic<bool>* stopping);
-
-// "models:/name@alias" -> "name" (the V2 model name); "" when not a models:/ URI.
-std::string RegisteredNameOf(const std::string& model_uri);
 
 }  // namespace tamga
