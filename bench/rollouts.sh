@@ -66,13 +66,19 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local f = io.open("$WORK/body.json"); wrk.body = f:read("*a"); f:close()
 LUA
-run() {  # label deployment
-  local out
-  out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$WORK/post.lua" "$URL/v2/models/$2/infer")
+run() {  # label deployment [connections]
+  local out conns=${3:-$CONNS}
+  out=$(wrk -t$(( conns < 2 ? 1 : 2 )) -c"$conns" -d"${SECS}s" --latency -s "$WORK/post.lua" "$URL/v2/models/$2/infer")
   printf '%-34s %10s req/s  p50 %-8s p99 %-8s\n' "$1" "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" \
     "$(echo "$out" | awk '$1=="50%" {print $2}')" "$(echo "$out" | awk '$1=="99%" {print $2}')"
 }
-echo "== shadow traffic: the primary's latency as the caller sees it ($(nproc) cores, ${SECS}s per run, wrk -t2 -c$CONNS)"
+echo "== shadow traffic: the primary's latency as the caller sees it ($(nproc) cores, ${SECS}s per run)"
+echo "-- one client (cores to spare: the mirror's cost shows as latency only)"
+run "shadow off, c=1" plain 1
+run "shadow on (every request mirrored), c=1" shadowed 1
+run "shadow off (again), c=1" plain 1
+run "shadow on (again), c=1" shadowed 1
+echo "-- saturated, c=$CONNS (every mirrored request doubles the compute on the same cores)"
 run "shadow off" plain
 run "shadow on (every request mirrored)" shadowed
 run "shadow off (again)" plain
