@@ -34,7 +34,7 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
       "max_replicas",  "target_cpu_percent", "cpu",          "memory",       "gpu_count",    "gpu_product",
       "image",         "model_delivery",     "tracking_uri", "ingress_host", "max_body_mb",  "target",
       "ingress_class", "startup_timeout_s",  "cache_size",   "runtime",      "token_secret", "traffic",
-      "rollout"};
+      "rollout",       "payload_log"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k))
       return InvalidArgument("Unknown deployment field '" + std::string(Utf8Prefix(k, 64)) + "'");
@@ -153,6 +153,12 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
           "Deployment fields 'traffic' and 'rollout' exclude each other: a rollout sets the traffic");
     }
   }
+  if (j.contains("payload_log") && !j["payload_log"].is_null()) {
+    TAMGA_RETURN_IF_ERROR(ParsePayloadLog(j["payload_log"], &s));
+    if (s.target != "local") {
+      return InvalidArgument("Deployment field 'payload_log' needs target 'local' (docs/rollouts.md)");
+    }
+  }
   if (j.contains("traffic") && !j["traffic"].is_null()) {
     TAMGA_RETURN_IF_ERROR(ParseDeploymentTraffic(j["traffic"], &s.traffic));
     if (s.target != "local") {
@@ -191,6 +197,9 @@ std::string DeploymentSpecJson(const DeploymentSpec& s) {
   j["token_secret"] = s.token_secret;
   if (!s.traffic.policy.empty()) j["traffic"] = DeploymentTrafficJson(s.traffic);
   if (s.rollout.enabled) j["rollout"] = DeploymentRolloutJson(s.rollout);
+  if (s.payload_sample > 0) {
+    j["payload_log"] = {{"sample", s.payload_sample}, {"max_record_bytes", s.payload_max_record_bytes}};
+  }
   return DumpJson(j);
 }
 

@@ -87,6 +87,10 @@ struct DeploymentSpec {
   DeploymentTraffic traffic;
   // Progressive rollout of each new version of the alias (target "local" only; not with `traffic`).
   DeploymentRollout rollout;
+  // Payload logging (target "local" only): the share of requests whose inputs and outputs are written to the
+  // blob store (0 = off), and the largest record kept.
+  double payload_sample = 0;
+  int64_t payload_max_record_bytes = 65536;
 };
 
 // Parses and validates a spec from JSON text. Unknown fields are rejected (a setting we would ignore is

@@ -193,6 +193,29 @@ Status ParseStage(const nlohmann::json& j, bool weighted, RolloutStage* st, cons
 
 }  // namespace
 
+Status ParsePayloadLog(const nlohmann::json& j, DeploymentSpec* spec) {
+  if (!j.is_object()) return InvalidArgument("Deployment field 'payload_log' must be an object");
+  for (const auto& [k, v] : j.items()) {
+    if (k != "sample" && k != "max_record_bytes")
+      return InvalidArgument("Deployment field 'payload_log': unknown field '" +
+                             std::string(Utf8Prefix(k, 64)) + "'");
+  }
+  if (!j.contains("sample") || !j["sample"].is_number() || !(j["sample"].get<double>() > 0) ||
+      j["sample"].get<double>() > 1) {
+    return InvalidArgument("Deployment field 'payload_log': 'sample' must be a share in (0, 1]");
+  }
+  spec->payload_sample = j["sample"].get<double>();
+  if (j.contains("max_record_bytes")) {
+    if (!j["max_record_bytes"].is_number_integer() || j["max_record_bytes"].get<int64_t>() < 256 ||
+        j["max_record_bytes"].get<int64_t>() > (int64_t{16} << 20)) {
+      return InvalidArgument(
+          "Deployment field 'payload_log': 'max_record_bytes' must be an integer in [256, 16 MiB]");
+    }
+    spec->payload_max_record_bytes = j["max_record_bytes"].get<int64_t>();
+  }
+  return Status::Ok();
+}
+
 Status ParseDeploymentRollout(const nlohmann::json& j, DeploymentRollout* out) {
   TAMGA_RETURN_IF_ERROR(CheckKeys(j, {"shadow", "steps", "gates", "shadow_atol", "shadow_rtol"}, "rollout"));
   DeploymentRollout r;

@@ -10,6 +10,7 @@ namespace tamga {
 
 Status ParseDeploymentTraffic(const nlohmann::json& j, DeploymentTraffic* out);
 nlohmann::ordered_json DeploymentTrafficJson(const DeploymentTraffic& t);
+Status ParsePayloadLog(const nlohmann::json& j, DeploymentSpec* spec);
 Status ParseDeploymentRollout(const nlohmann::json& j, DeploymentRollout* out);
 nlohmann::ordered_json DeploymentRolloutJson(const DeploymentRollout& r);
 

@@ -103,9 +103,11 @@ void LocalServing::Reconcile() {
     return;
   }
   std::map<std::string, std::pair<std::string, EndpointPlan>> wanted;  // deployment -> (model, plan)
+  std::map<std::string, PayloadLogOptions> payload;
   for (const auto& d : *list) {
     auto spec = ParseDeploymentSpec(d.spec);
     if (!spec.ok() || spec->target != "local") continue;
+    payload[spec->name] = {spec->payload_sample, spec->payload_max_record_bytes};
     wanted[spec->name] = {spec->model_name, spec->rollout.enabled && rollouts_ ? rollouts_->Plan(*spec)
                                                                                : PlanLocalEndpoint(*spec)};
   }
@@ -145,6 +147,12 @@ void LocalServing::Reconcile() {
       if (!ps.ok())
         TAMGA_LOG(kWarn, "local deployment policy refused", {{"deployment", name}, {"error", ps.message()}});
       s.policy_key = plan.key;
+    }
+    const PayloadLogOptions& pl = payload[name];
+    std::string payload_key = std::to_string(pl.sample) + "|" + std::to_string(pl.max_record_bytes);
+    if (s.payload_key != payload_key) {
+      models_->ConfigurePayloadLog(name, pl);
+      s.payload_key = payload_key;
     }
     for (const auto& [variant, uri] : plan.uris) {
       if (s.variants.count(variant)) continue;

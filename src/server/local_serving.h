@@ -48,7 +48,8 @@ class LocalServing {
   };
   struct Served {
     std::string model;
-    std::string policy_key;  // the policy as text: a change re-weights
+    std::string policy_key;   // the policy as text: a change re-weights
+    std::string payload_key;  // the payload-log settings as text
     std::map<std::string, ServedVariant> variants;
   };
   void StopVariant(ServedVariant& v);

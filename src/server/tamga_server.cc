@@ -105,6 +105,7 @@ struct TamgaServer::Parts {
   std::unique_ptr<DeployService> deploy;
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<JobService> jobs;
+  std::unique_ptr<PayloadLogger> payloads;  // before models: destroyed after their last completion
   std::unique_ptr<ModelManager> models;
   std::unique_ptr<LocalServing> local_serving;
   std::unique_ptr<OipGrpcServer> grpc;
@@ -465,6 +466,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
       config.serving.runtime);
   ctx.reference_tests = p->reference_tests.get();
   p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
+  p->payloads = std::make_unique<PayloadLogger>(PayloadLogger::Options{}, p->blobs.get(), &p->metrics);
+  p->models->SetPayloadLogger(p->payloads.get());
+  ctx.payloads = p->payloads.get();
   p->rollouts =
       std::make_unique<RolloutController>(p->deploy.get(), p->registry.get(), p->models.get(), &p->clock);
   ctx.rollouts = p->rollouts.get();
@@ -582,6 +586,7 @@ Status TamgaServer::Run() {
   parts_->reference_tests->Shutdown();
   if (parts_->grpc) parts_->grpc->Shutdown();
   parts_->models.reset();
+  parts_->payloads->Shutdown();  // writes what is buffered
   TAMGA_LOG(kInfo, "http drained; committing queued writes");
   parts_->events->Shutdown();
   parts_->dispatcher->Shutdown();

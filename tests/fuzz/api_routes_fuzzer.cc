@@ -265,6 +265,7 @@ struct World {
   std::unique_ptr<TriggerStore> trigger_store;
   std::unique_ptr<TriggerService> triggers;
   std::unique_ptr<ReferenceTestService> reference_tests;
+  std::unique_ptr<PayloadLogger> payloads;
   std::unique_ptr<ModelManager> models;
   std::unique_ptr<RolloutController> rollouts;
   Router router;
@@ -436,6 +437,8 @@ void BuildWorld() {
   w->rollouts =
       std::make_unique<RolloutController>(w->deploy.get(), w->registry.get(), w->models.get(), &w->clock);
   ctx.rollouts = w->rollouts.get();
+  w->payloads = std::make_unique<PayloadLogger>(PayloadLogger::Options{}, w->blobs.get(), &w->metrics);
+  ctx.payloads = w->payloads.get();
   RegisterOpsRoutes(w->router, ctx);
   RegisterExperimentRoutes(w->router, ctx);
   RegisterRunRoutes(w->router, ctx);

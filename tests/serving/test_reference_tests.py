@@ -162,3 +162,14 @@ def test_results_are_reserved_and_an_alias_can_require_a_passing_test(srv, expec
                   json={"name": "clf", "key": "tamga.require_reference_test", "value": "true"})
     r = requests.post(srv.url + ML + "/registered-models/alias", json={"name": "clf", "alias": "anything", "version": "2"})
     assert r.status_code == 400
+
+
+def test_stored_tables_and_payload_logs_are_not_reachable_through_the_artifact_api(srv):
+    art = srv.url + "/api/2.0/mlflow-artifacts/artifacts"
+    for prefix in ("model-tests", "payload-logs"):
+        assert requests.put(art + "/" + prefix + "/x/1/result.json", data=b'{"status": "passed"}').status_code == 403
+        assert requests.get(art + "/" + prefix + "/x/1/result.json").status_code == 403
+        assert requests.get(art, params={"path": prefix}).status_code == 403
+        assert requests.delete(art + "/" + prefix + "/x").status_code == 403
+    # A name that only starts the same way is an ordinary path.
+    assert requests.put(art + "/model-tests-notes/a.txt", data=b"x").status_code == 200

@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 import numpy as np
 import pytest
@@ -208,5 +209,50 @@ def test_traffic_spec_is_validated(srv):
          "unknown variant field"),
     ]
     for spec, why in cases:
+        r = requests.post(srv.url + DEPLOY, json=spec)
+        assert r.status_code == 400 and why in r.json()["message"], r.text
+
+
+def test_payload_log_samples_pairs_and_is_queryable(srv, expected):
+    r = requests.post(srv.url + DEPLOY, json={"name": "clf-logged", "model_name": "clf", "target": "local",
+                                              "payload_log": {"sample": 1.0, "max_record_bytes": 4096}})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: requests.get(srv.url + "/v2/models/clf-logged/ready").status_code == 200, what="ready")
+    session = requests.Session()
+    before = int(time.time() * 1000)
+    for i in range(20):
+        x = expected["x"][i:i + 1]
+        assert session.post(srv.url + "/v2/models/clf-logged/infer", json=body(x)).status_code == 200
+    big = np.zeros((256, 16), dtype=np.float32)  # over max_record_bytes: answered, not logged
+    assert session.post(srv.url + "/v2/models/clf-logged/infer", json=body(big)).status_code == 200
+    got = requests.get(srv.url + DEPLOY + "/clf-logged/payloads", params={"max_results": 1000}).json()["payloads"]
+    assert len(got) == 20, len(got)
+    for i, rec in enumerate(got):
+        assert rec["model"] == "clf-logged" and rec["version"] == "1" and rec["outcome"] == "success"
+        assert rec["ts"] >= before and rec["protocol"] == "v2"
+        np.testing.assert_allclose(np.array(rec["inputs"][0]["data"]).reshape(1, 16), expected["x"][i:i + 1], rtol=1e-6)
+        np.testing.assert_allclose(np.array(rec["outputs"][0]["data"]).reshape(1, 4), expected["y1"][i:i + 1],
+                                   rtol=1e-5, atol=1e-6)
+    q = lambda **p: requests.get(srv.url + DEPLOY + "/clf-logged/payloads", params=p)  # noqa: E731
+    assert q(version="2").json()["payloads"] == []
+    assert q(**{"from": int(time.time() * 1000) + 3600_000}).json()["payloads"] == []
+    assert len(q(max_results=5).json()["payloads"]) == 5
+    assert q(max_results=0).status_code == 400
+    assert metric(requests.get(srv.url + "/metrics").text, "tamga_serving_payloads_dropped_total",
+                  model="clf-logged") == 1
+    # A share: about a quarter of 400 requests.
+    r = requests.post(srv.url + DEPLOY, json={"name": "clf-logged", "model_name": "clf", "target": "local",
+                                              "payload_log": {"sample": 0.25}})
+    assert r.status_code == 200
+    time.sleep(1.5)  # the reconcile loop applies the new share
+    mark = int(time.time() * 1000)
+    for i in range(400):
+        session.post(srv.url + "/v2/models/clf-logged/infer", json=body(expected["x"][:1]))
+    n = len(q(**{"from": mark, "max_results": 1000}).json()["payloads"])
+    assert abs(n - 100) < 5 * (400 * 0.25 * 0.75) ** 0.5, n
+    for spec, why in (({"name": "k", "model_name": "clf", "payload_log": {"sample": 1}}, "target 'local'"),
+                      ({"name": "k", "model_name": "clf", "target": "local", "payload_log": {"sample": 0}}, "sample"),
+                      ({"name": "k", "model_name": "clf", "target": "local", "payload_log": {"sample": 1, "x": 1}},
+                       "unknown field")):
         r = requests.post(srv.url + DEPLOY, json=spec)
         assert r.status_code == 400 and why in r.json()["message"], r.text

@@ -332,6 +332,30 @@ try {
     await shot('serving');
   });
 
+  await step('serving: a progressive rollout on the deployment page — variants, stage, decisions, promote by hand', async () => {
+    const ml = '/api/2.0/mlflow';
+    const v1 = (await c.get(`${ml}/model-versions/get?name=scorer&version=1`)).model_version;
+    await c.post(`${ml}/model-versions/create`, { name: 'scorer', source: v1.source });
+    await c.post(`${ml}/registered-models/alias`, { name: 'scorer', alias: 'ro', version: '1' });
+    await c.post('/api/2.0/tamga/deployments', { name: 'scorer-ro', model_name: 'scorer', alias: 'ro', target: 'local',
+      rollout: { steps: [{ weight: 20, min_seconds: 3600, min_requests: 1 }] } });
+    await eventually(async () => (await fetch(`${server.url}/v2/models/scorer-ro/ready`)).status === 200, 'rollout deployment ready', 60000);
+    await c.post(`${ml}/registered-models/alias`, { name: 'scorer', alias: 'ro', version: '2' });
+    await page.goto(`${server.url}/#/serving/scorer-ro`);
+    await eventually(async () => (await page.textContent('[data-testid=rollout-state]').catch(() => '')) === 'rolling_out', 'rolling out', 30000);
+    const shares = await eventually(async () => {
+      const rows = await page.$$eval('[data-testid=variants] tbody tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+      return rows.length === 2 && rows.every((r) => r[3] === 'available') ? rows : null;
+    }, 'both versions serving', 30000);
+    check(JSON.stringify(shares.map((r) => [r[1], r[2]])) === JSON.stringify([['v1', '80%'], ['v2', '20%']]), 'shares: ' + JSON.stringify(shares));
+    check((await page.textContent('[data-testid=rollout]')).includes('v2: step 1 of 1 (20%)'), 'stage shown');
+    await shot('rollout');
+    await page.click('[data-testid=rollout] button[data-action=promote]');
+    await eventually(async () => (await page.textContent('[data-testid=rollout-state]')) === 'stable', 'promoted', 15000);
+    check((await page.textContent('[data-testid=rollout-history]')).includes('promoted v2'), 'decision listed');
+    check((await page.textContent('[data-testid=rollout]')).includes('v2'), 'stable v2');
+  });
+
   await step('data: datasets, versions with tags, a version\'s files, the diff, the runs that used it', async () => {
     await page.goto(server.url + '/#/data');
     await page.waitForSelector('[data-testid=datasets] a');

@@ -1,6 +1,7 @@
 // Artifact proxy (/api/2.0/mlflow-artifacts/...) and the tracking API's artifacts/list.
 // Paths are percent-decoded, then validated (no '..', no absolute paths) before reaching the BlobStore.
 #include <algorithm>
+#include <cstring>
 
 #include "artifacts/artifact_path.h"
 #include "core/json_writer.h"
@@ -51,11 +52,21 @@ Result<std::string> QueryPath(const std::string& raw, bool allow_root) {
 
 // Registered model versions keep their own copy of the model files under _registry/ (the registry writes it
 // when the version is created): through the proxy that tree is read-only, so a READY version cannot change.
-// The datasets' object store (docs/data.md) shares the artifact root but is reached only through the datasets
-// API, whose checks are per dataset: the artifact API neither reads nor writes under datasets/.
-bool IsDatasetPath(const std::string& path) { return path == "datasets" || path.rfind("datasets/", 0) == 0; }
+// The datasets' object store (docs/data.md), the payload logs and the reference-test tables
+// (docs/rollouts.md) share the artifact root but are reached only through their own APIs, whose checks are
+// per dataset or deployment (and a forged test result must not be writable): the artifact API neither reads
+// nor writes there.
+bool IsDatasetPath(const std::string& path) {
+  for (const char* owned : {"datasets", "payload-logs", "model-tests"}) {
+    size_t n = std::strlen(owned);
+    if (path.compare(0, n, owned) == 0 && (path.size() == n || path[n] == '/')) return true;
+  }
+  return false;
+}
 Status DatasetPathDenied() {
-  return PermissionDenied("Dataset objects are read and written only through /api/2.0/tamga/datasets");
+  return PermissionDenied(
+      "This path is read and written only through its own API (/api/2.0/tamga/datasets, a deployment's "
+      "payloads, reference-score tests)");
 }
 
 Result<std::string> WritablePath(const std::string& raw) {

@@ -121,8 +121,9 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
   po.max_queued = 16;
   auto pool = std::shared_ptr<BoundedExecutor>(new BoundedExecutor(po));
   RolloutController* rollouts = ctx.rollouts;
+  PayloadLogger* payloads = ctx.payloads;
   router.AddPrefix(
-      HttpMethod::kGet, base + "/", [deploy, pool, rollouts](HttpRequest& req, Responder respond) {
+      HttpMethod::kGet, base + "/", [deploy, pool, rollouts, payloads](HttpRequest& req, Responder respond) {
         // .../<name>/files: what the GitOps folder holds and the commits that changed it (file and git I/O:
         // off the I/O thread).
         if (auto files = NameOf(req, "/files"); files.ok()) {
@@ -149,6 +150,44 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
           if (!queued)
             respond(
                 ErrorResponse(ResourceExhausted("Too many deployment file reads at once; retry shortly")));
+          return;
+        }
+        // .../<name>/payloads?from=&to=&version=&max_results=: the payload log (docs/rollouts.md §6).
+        if (auto logged = NameOf(req, "/payloads"); logged.ok()) {
+          if (payloads == nullptr)
+            return respond(ErrorResponse(NotFound("payload logs are not kept by this server")));
+          auto fields = RequestFields::From(req);
+          if (!fields.ok()) return respond(ErrorResponse(fields.status()));
+          PayloadQuery q;
+          q.model = *logged;
+          auto get = [&]() -> Status {
+            TAMGA_ASSIGN_OR_RETURN(auto from, fields->OptInt("from"));
+            TAMGA_ASSIGN_OR_RETURN(auto to, fields->OptInt("to"));
+            TAMGA_ASSIGN_OR_RETURN(auto version, fields->OptString("version"));
+            TAMGA_ASSIGN_OR_RETURN(auto max, fields->OptInt("max_results"));
+            q.from_ms = from.value_or(0);
+            q.to_ms = to.value_or(INT64_MAX);
+            q.version = version.value_or("");
+            q.max_results = max.value_or(100);
+            if (q.max_results < 1 || q.max_results > 1000)
+              return InvalidArgument("max_results must be in [1, 1000]");
+            return Status::Ok();
+          };
+          if (Status s = get(); !s.ok()) return respond(ErrorResponse(s));
+          bool queued = pool->TrySubmit([payloads, q, respond] {
+            auto rows = payloads->Query(q);
+            if (!rows.ok()) return respond(ErrorResponse(rows.status()));
+            std::string body;
+            JsonWriter w(&body);
+            w.BeginObject();
+            w.Key("payloads");
+            w.BeginArray();
+            for (const auto& r : *rows) w.Raw(r);
+            w.EndArray();
+            w.EndObject();
+            respond(HttpResponse::Json(std::move(body)));
+          });
+          if (!queued) respond(ErrorResponse(ResourceExhausted("Too many reads at once; retry shortly")));
           return;
         }
         // .../<name>/rollout: the progressive rollout's state (docs/rollouts.md §3).

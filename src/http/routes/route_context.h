@@ -55,6 +55,7 @@ struct RouteContext {
   LineageService* lineage = nullptr;                // null: no lineage route
   TriggerService* triggers = nullptr;               // null: no trigger routes
   ReferenceTestService* reference_tests = nullptr;  // null: no reference-test routes
+  PayloadLogger* payloads = nullptr;                // null: deployments' payload routes answer 404
   RolloutController* rollouts = nullptr;            // null: deployments' rollout routes answer 404
 };
 

@@ -191,6 +191,14 @@ Status ModelManager::SetWeights(const std::string& name, const std::map<std::str
   return Status::Ok();
 }
 
+void ModelManager::ConfigurePayloadLog(const std::string& name, const PayloadLogOptions& options) {
+  if (payload_logger_ == nullptr) return;
+  payload_logger_->Configure(name, options);
+  MutexLock lock(&mu_);
+  auto it = models_.find(name);
+  if (it != models_.end()) it->second.payload_sample = options.sample;
+}
+
 Status ModelManager::ClearVariant(const std::string& name, const std::string& variant) {
   MutexLock lock(&mu_);
   auto it = models_.find(name);

@@ -23,6 +23,7 @@
 #include "core/metrics.h"
 #include "core/mutex.h"
 #include "serving/batcher/dynamic_batcher.h"
+#include "serving/monitoring/payload_log.h"
 #include "serving/routing/traffic.h"
 #include "serving/runtime/model_runtime.h"
 
@@ -84,6 +85,7 @@ struct ModelHandle {
   };
   std::vector<Shadow> shadows;  // mirror targets chosen for this request
   double shadow_atol = 0, shadow_rtol = 0;
+  double payload_sample = 0;  // the endpoint's payload-log share at routing time
 };
 
 struct VariantFigures {
@@ -103,6 +105,10 @@ class ModelManager {
   // longer named are taken out of routing at once and unloaded when drained; new ones start `loading`.
   // InvalidArgument for a policy without a serving variant or with duplicate names.
   Status SetPolicy(const std::string& name, const TrafficPolicy& policy);
+  // Payload logging (serving/monitoring/payload_log.h): the logger all endpoints write to (null = none; set
+  // before serving), and one endpoint's sampling.
+  void SetPayloadLogger(PayloadLogger* logger) { payload_logger_ = logger; }
+  void ConfigurePayloadLog(const std::string& name, const PayloadLogOptions& options);
   // Changes only the weights of existing variants (a rollout step); unknown variant names are NotFound.
   Status SetWeights(const std::string& name, const std::map<std::string, double>& weights);
 
@@ -164,6 +170,7 @@ class ModelManager {
   };
   struct Entry {
     TrafficPolicy policy;
+    double payload_sample = 0;
     std::vector<Variant> variants;  // in policy order
   };
   static Variant* FindVariant(Entry& e, const std::string& variant);
@@ -195,6 +202,7 @@ class ModelManager {
   std::map<std::string, Entry> models_ GUARDED_BY(mu_);
   std::vector<std::thread> retiring_ GUARDED_BY(mu_);
   std::atomic<bool> shutting_down_{false};
+  PayloadLogger* payload_logger_ = nullptr;
 };
 
 // Zero-filled inputs for a signature whose input shapes are known apart from the batch dimension

@@ -92,6 +92,7 @@ Result<ModelHandle> ModelManager::Route(const std::string& name, const std::stri
   }
   h.shadow_atol = e.policy.shadow_atol;
   h.shadow_rtol = e.policy.shadow_rtol;
+  h.payload_sample = e.payload_sample;
   return h;
 }
 
@@ -133,6 +134,12 @@ void ModelManager::Infer(const ModelHandle& handle, std::vector<Tensor> inputs, 
     return done(Unavailable("model '" + Short(name) + "' has no version to run this request"), {}, nullptr);
   }
   // Shadows get a copy taken before the primary consumes the inputs; they are submitted after it.
+  // A sampled request keeps a copy of its inputs for the payload log.
+  std::shared_ptr<const std::vector<Tensor>> logged;
+  if (payload_logger_ != nullptr && handle.payload_sample > 0 &&
+      (handle.payload_sample >= 1 || RandomDraw() < handle.payload_sample)) {
+    logged = std::make_shared<const std::vector<Tensor>>(inputs);
+  }
   std::vector<Tensor> mirror;
   std::shared_ptr<MirrorState> state;
   if (!handle.shadows.empty()) {
@@ -143,9 +150,9 @@ void ModelManager::Infer(const ModelHandle& handle, std::vector<Tensor> inputs, 
   std::shared_ptr<VariantStats> stats = handle.stats;
   double atol = handle.shadow_atol, rtol = handle.shadow_rtol;
   std::vector<ModelHandle::Shadow> shadows = handle.shadows;
-  Status s =
-      pinned->batcher->Submit(inputs, [this, pinned, name, variant, stats, protocol, start, done, state,
-                                       shadows, atol, rtol](Result<std::vector<Tensor>> out, InferTimings t) {
+  Status s = pinned->batcher->Submit(
+      inputs, [this, pinned, name, variant, stats, protocol, start, done, state, shadows, atol, rtol, logged](
+                  Result<std::vector<Tensor>> out, InferTimings t) {
         auto elapsed = std::chrono::steady_clock::now() - start;
         double total = Seconds(elapsed);
         latency_->Hist({{"model", name}, {"phase", "queue"}})->Observe(t.queue_ns / 1e9);
@@ -174,6 +181,21 @@ void ModelManager::Infer(const ModelHandle& handle, std::vector<Tensor> inputs, 
             if (!primary) continue;
             CompareShadow(name, shadows[w.shadow], *primary, w.outputs, atol, rtol);
           }
+        }
+        if (logged) {
+          PayloadRecord rec;
+          rec.ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+          rec.model = name;
+          rec.variant = variant;
+          rec.version = pinned->version;
+          rec.protocol = protocol;
+          rec.ok = out.ok();
+          rec.latency_ms = total * 1000;
+          rec.inputs = logged.get();
+          rec.outputs = out.ok() ? &*out : nullptr;
+          payload_logger_->Log(rec);
         }
         done(std::move(out), t, pinned);
       });

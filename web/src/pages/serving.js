@@ -88,6 +88,60 @@ export function ServingPage() {
   </div>`;
 }
 
+// Each variant of a local deployment with a traffic policy or a rollout: its version, share and state, from
+// readiness (/v2/health/ready lists them).
+function Variants({ name }) {
+  const [rows, setRows] = useState(null);
+  useEffect(() => {
+    let live = true;
+    const read = () => api('/v2/health/ready', { raw: true }).then((r) => r.json()).then((j) => {
+      const m = (j.models || []).find((x) => x.name === name);
+      if (live) setRows(m ? { traffic: m.traffic, variants: m.variants || [] } : null);
+    }).catch(() => {});
+    read();
+    const t = setInterval(read, 2000);
+    return () => { live = false; clearInterval(t); };
+  }, [name]);
+  if (!rows || rows.variants.length === 0) return null;
+  const total = rows.variants.filter((v) => !v.shadow && v.state === 'available').reduce((a, v) => a + v.weight, 0);
+  return html`<h2>Traffic${rows.traffic ? ' (' + rows.traffic + ')' : ''}</h2>
+    <table class="grid compact" data-testid="variants"><thead><tr><th>Variant</th><th>Version</th><th>Share</th><th>State</th></tr></thead>
+      <tbody>${rows.variants.map((v) => html`<tr><td>${v.name}</td><td>${v.version ? 'v' + v.version : ''}</td>
+        <td>${v.shadow ? 'shadow' : total > 0 && v.state === 'available' ? Math.round((100 * v.weight) / total) + '%' : '0%'}</td>
+        <td>${v.state}${v.error ? ': ' + v.error : ''}</td></tr>`)}</tbody></table>`;
+}
+
+// The progressive rollout (docs/rollouts.md §3): versions, stage, the candidate's window, the decisions, and
+// the manual controls.
+function Rollout({ name }) {
+  const [st, setSt] = useState(null);
+  const [error, setError] = useState(null);
+  const read = () => api(tamga(`deployments/${encodeURIComponent(name)}/rollout`)).then(setSt, setError);
+  useEffect(() => {
+    read();
+    const t = setInterval(read, 2000);
+    return () => clearInterval(t);
+  }, [name]);
+  const act = (action) => api(tamga(`deployments/${encodeURIComponent(name)}/rollout/${action}`), { method: 'POST', body: {} })
+    .then(setSt, setError);
+  if (!st) return html`<h2>Rollout</h2><${ErrorBox} error=${error} />`;
+  const w = st.window;
+  return html`<h2>Rollout</h2><${ErrorBox} error=${error} />
+    <div data-testid="rollout">
+    <${KV} rows=${[
+      ['State', html`<span class="badge ${st.state === 'stable' ? 'st-finished' : 'st-running'}" data-testid="rollout-state">${st.state}</span>`],
+      ['Stable version', 'v' + st.stable_version],
+      st.candidate_version && ['Candidate', `v${st.candidate_version}: ${st.stage}`],
+      w && ['Window', `${st.stage_seconds} s, ${w.requests} requests, ${w.failures} failures, p99 ≤ ${fmtNum(Number(w.p99_ms.toFixed(2)))} ms, shadow agree/disagree/failed ${w.shadow_agree}/${w.shadow_disagree}/${w.shadow_failed}`],
+    ]} />
+    ${st.candidate_version ? html`<div class="actions">
+      ${st.state === 'paused' ? html`<button onClick=${() => act('resume')} data-action="resume">Resume</button>` : html`<button onClick=${() => act('pause')} data-action="pause">Pause</button>`}
+      <button class="primary" onClick=${() => act('promote')} data-action="promote">Promote</button>
+      <button class="danger" onClick=${() => act('abort')} data-action="abort">Roll back</button></div>` : null}
+    <ul class="history" data-testid="rollout-history">${(st.history || []).slice().reverse().map((h) => html`<li class="mono">${h}</li>`)}</ul>
+    </div>`;
+}
+
 export function DeploymentPage({ name }) {
   const d = useAsync(() => api(tamga('deployments/' + encodeURIComponent(name))).then((r) => r.deployment), [name]);
   const files = useAsync(() => api(tamga(`deployments/${encodeURIComponent(name)}/files`)), [name]);
@@ -108,6 +162,8 @@ export function DeploymentPage({ name }) {
       dep.spec.target === 'local' && ['Serving', serving.data ? (serving.data.ready ? `ready, v${(serving.data.versions || []).join(', v')}` : 'not ready ' + (serving.data.error || '')) : '…'],
       stats && ['Requests', `${stats.total} (${stats.errors} errors, ${stats.invalid} invalid inputs)`],
     ]} />
+    ${dep.spec.rollout ? html`<${Rollout} name=${name} />` : null}
+    ${dep.spec.target === 'local' ? html`<${Variants} name=${name} />` : null}
     <h2>Spec</h2><pre class="text">${JSON.stringify(dep.spec, null, 2)}</pre>
     <h2>GitOps commits</h2>
     <${ErrorBox} error=${files.error} />
