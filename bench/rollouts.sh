@@ -84,3 +84,35 @@ run "shadow on (every request mirrored)" shadowed
 run "shadow off (again)" plain
 run "shadow on (again)" shadowed
 curl -s "$URL/metrics" | grep '^tamga_serving_shadow_comparisons_total' || true
+echo "== cold start: load + warm-up of the TorchScript MLP inside a running server (what waking a snoozed endpoint costs)"
+curl -s "$URL/metrics" | python3 -c "
+import sys
+s = c = 0.0
+for l in sys.stdin:
+    if l.startswith('tamga_serving_model_load_seconds_sum{model=\"plain\"'): s = float(l.rsplit(' ', 1)[1])
+    if l.startswith('tamga_serving_model_load_seconds_count{model=\"plain\"'): c = float(l.rsplit(' ', 1)[1])
+print('model load + warm-up: %.1f ms (mean of %d)' % (1000 * s / max(c, 1), c))"
+kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+
+echo "== retro scoring: tamga score, XGBoost (8 features, 50 trees) over a 1,000,000-row CSV, $(nproc) cores"
+/usr/bin/python3 - "$WORK/rows.csv" <<'PY'
+import random, sys
+random.seed(1)
+with open(sys.argv[1], "w") as f:
+    f.write("id," + ",".join("f%d" % i for i in range(8)) + "\n")
+    for i in range(1000000):
+        f.write(str(i) + "," + ",".join("%.6f" % random.gauss(0, 1) for _ in range(8)) + "\n")
+PY
+for run in 1 2; do
+  "$BUILD/tamga" --log-level warn score "$WORK/models/xgb" --input "$WORK/rows.csv" --output "$WORK/scored.csv"
+done
+echo "-- the same table through the TorchScript MLP's input width is not comparable; 1M rows of 16 features:"
+/usr/bin/python3 - "$WORK/rows16.csv" <<'PY'
+import random, sys
+random.seed(2)
+with open(sys.argv[1], "w") as f:
+    f.write(",".join("f%d" % i for i in range(16)) + "\n")
+    for i in range(1000000):
+        f.write(",".join("%.5f" % random.gauss(0, 1) for _ in range(16)) + "\n")
+PY
+"$BUILD/tamga" --log-level warn score "$WORK/models/mlp" --input "$WORK/rows16.csv" --output "$WORK/scored16.csv"

@@ -14,6 +14,7 @@
 #include "cli/lineage_commands.h"
 #include "cli/policy_commands.h"
 #include "cli/rollout_commands.h"
+#include "cli/score_commands.h"
 #include "cli/suggest.h"
 #include "cli/token_commands.h"
 #include "cli/trigger_commands.h"
@@ -362,6 +363,7 @@ int main(int argc, char** argv) {
   tamga::LineageCommands lineage_commands = tamga::AddLineageCommands(app);
   tamga::TriggerCommands trigger_commands = tamga::AddTriggerCommands(app);
   tamga::RolloutCommands rollout_commands = tamga::AddRolloutCommands(app);
+  tamga::ScoreCommands score_commands = tamga::AddScoreCommands(app);
 
   auto* version = app.add_subcommand("version", "Print the version.");
   bool version_json = false;
@@ -454,5 +456,7 @@ int main(int argc, char** argv) {
   if (trigger_code >= 0) return trigger_code;
   int model_test_code = tamga::RunRolloutCommands(rollout_commands);
   if (model_test_code >= 0) return model_test_code;
+  int score_code = tamga::RunScoreCommands(score_commands);
+  if (score_code >= 0) return score_code;
   return tamga::RunClientCommands(client);
 }

@@ -350,16 +350,23 @@ void RolloutController::Record(State& st, const std::string& version, const std:
   });
 }
 
-Status RolloutController::Command(const std::string& deployment, const std::string& action,
-                                  const std::string& who) {
-  MutexLock lock(&mu_);
+Result<std::pair<RolloutController::State*, const DeploymentSpec*>> RolloutController::Find(
+    const std::string& deployment) {
   auto it = states_.find(deployment);
   auto spec = specs_.find(deployment);
   if (it == states_.end() || spec == specs_.end()) {
     return NotFound("deployment '" + deployment.substr(0, 64) +
                     "' has no rollout plan (or is not served yet)");
   }
-  State& st = it->second;
+  return std::pair<State*, const DeploymentSpec*>(&it->second, &spec->second);
+}
+
+Status RolloutController::Command(const std::string& deployment, const std::string& action,
+                                  const std::string& who) {
+  MutexLock lock(&mu_);
+  TAMGA_ASSIGN_OR_RETURN(auto found, Find(deployment));
+  State& st = *found.first;
+  const DeploymentSpec& spec = *found.second;
   if (st.candidate.empty()) {
     return FailedPrecondition("no rollout is running for '" + deployment + "' (stable version " + st.stable +
                               ")");
@@ -372,7 +379,7 @@ Status RolloutController::Command(const std::string& deployment, const std::stri
   } else if (action == "pause" || action == "resume") {
     st.paused = action == "pause";
     st.stage_open = false;  // the window restarts on resume
-    Record(st, st.candidate, "in_progress", StageName(spec->second, st.stage),
+    Record(st, st.candidate, "in_progress", StageName(spec, st.stage),
            action == "pause" ? "paused" : "resumed", (action == "pause" ? "paused" : "resumed") + by);
   } else {
     return NotFound("unknown rollout action '" + action.substr(0, 32) +
@@ -383,13 +390,9 @@ Status RolloutController::Command(const std::string& deployment, const std::stri
 
 Result<std::string> RolloutController::StatusJson(const std::string& deployment) {
   MutexLock lock(&mu_);
-  auto it = states_.find(deployment);
-  auto spec = specs_.find(deployment);
-  if (it == states_.end() || spec == specs_.end()) {
-    return NotFound("deployment '" + deployment.substr(0, 64) +
-                    "' has no rollout plan (or is not served yet)");
-  }
-  const State& st = it->second;
+  TAMGA_ASSIGN_OR_RETURN(auto found, Find(deployment));
+  const State& st = *found.first;
+  const DeploymentSpec& spec = *found.second;
   std::string out;
   JsonWriter w(&out);
   w.BeginObject();
@@ -400,8 +403,8 @@ Result<std::string> RolloutController::StatusJson(const std::string& deployment)
   w.Field("stable_version", st.stable);
   if (!st.candidate.empty()) {
     w.Field("candidate_version", st.candidate);
-    w.Field("stage", StageName(spec->second, st.stage));
-    w.FieldDouble("candidate_weight", StageWeight(spec->second, st.stage));
+    w.Field("stage", StageName(spec, st.stage));
+    w.FieldDouble("candidate_weight", StageWeight(spec, st.stage));
     if (st.stage_open) {
       w.FieldInt("stage_seconds", (clock_->NowMillis() - st.stage_started_ms) / 1000);
       auto figures = models_->Figures(deployment);

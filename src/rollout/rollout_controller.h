@@ -65,6 +65,7 @@ class RolloutController {
     std::string rejected;              // the version rolled back, while the alias still names it
     std::vector<std::string> history;  // "time decision version: reason", newest last (at most 20)
   };
+  Result<std::pair<State*, const DeploymentSpec*>> Find(const std::string& deployment) REQUIRES(mu_);
   EndpointPlan PlanFor(const DeploymentSpec& spec, const State& st) REQUIRES(mu_);
   // Hands the plan to the model manager at once (weights, a variant leaving).
   void ApplyNow(const std::string& name, const State& st) REQUIRES(mu_);

@@ -34,12 +34,7 @@ void WriteTensors(JsonWriter& w, const std::vector<Tensor>& ts) {
   w.BeginArray();
   for (const auto& t : ts) {
     w.BeginObject();
-    w.Field("name", t.name);
-    w.Field("datatype", DataTypeName(t.dtype));
-    w.Key("shape");
-    w.BeginArray();
-    for (int64_t d : t.shape) w.Int(d);
-    w.EndArray();
+    serving_internal::WriteTensorHead(w, t.name, t.dtype, t.shape);
     w.Key("data");
     serving_internal::WriteElements(w, t, /*flat=*/true);
     w.EndObject();

@@ -246,4 +246,14 @@ void WriteElements(JsonWriter& w, const Tensor& t, bool flat) {
   }
 }
 
+void WriteTensorHead(JsonWriter& w, const std::string& name, DataType dtype,
+                     const std::vector<int64_t>& shape) {
+  w.Field("name", name);
+  w.Field("datatype", DataTypeName(dtype));
+  w.Key("shape");
+  w.BeginArray();
+  for (int64_t d : shape) w.Int(d);
+  w.EndArray();
+}
+
 }  // namespace tamga::serving_internal

@@ -296,12 +296,7 @@ std::string EncodeV2Metadata(const std::string& model, const std::string& versio
     w.BeginArray();
     for (const auto& s : specs) {
       w.BeginObject();
-      w.Field("name", s.name);
-      w.Field("datatype", DataTypeName(s.dtype));
-      w.Key("shape");
-      w.BeginArray();
-      for (int64_t d : s.shape) w.Int(d);
-      w.EndArray();
+      serving_internal::WriteTensorHead(w, s.name, s.dtype, s.shape);
       w.EndObject();
     }
     w.EndArray();

@@ -49,9 +49,11 @@ Result<ScoreStats> ScoreCsv(ModelRuntime* runtime, std::istream* in, std::ostrea
     buf.clear();
     if (!header_written) {
       stats.prediction_columns = PredictionColumns(outputs);
-      buf = reader->header_line();
-      for (const auto& c : stats.prediction_columns) buf += "," + CsvCell(c);
-      buf += "\n";
+      if (options.write_header) {
+        buf = reader->header_line();
+        for (const auto& c : stats.prediction_columns) buf += "," + CsvCell(c);
+        buf += "\n";
+      }
       header_written = true;
     }
     for (int64_t r = 0; r < rows; ++r) {

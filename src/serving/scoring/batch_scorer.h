@@ -17,8 +17,9 @@ namespace tamga {
 
 struct ScoreOptions {
   int64_t batch_rows = 4096;  // rows per Execute
-  bool mlflow_predictions =
-      false;  // the flavor's predict() result (e.g. class labels) instead of raw outputs
+  // The flavor's predict() result (e.g. class labels) instead of raw outputs.
+  bool mlflow_predictions = false;
+  bool write_header = true;  // false: rows only (a later file of a table split over several)
 };
 
 struct ScoreStats {
