@@ -106,7 +106,7 @@ PY
 for run in 1 2; do
   "$BUILD/tamga" --log-level warn score "$WORK/models/xgb" --input "$WORK/rows.csv" --output "$WORK/scored.csv"
 done
-echo "-- the same table through the TorchScript MLP's input width is not comparable; 1M rows of 16 features:"
+echo "-- the TorchScript MLP (16 -> 64 -> 4), 1,000,000 rows of 16 features"
 /usr/bin/python3 - "$WORK/rows16.csv" <<'PY'
 import random, sys
 random.seed(2)
