@@ -189,8 +189,14 @@ void RolloutController::Advance(const std::string& name, const DeploymentSpec& s
            "the alias moved to version " + aliased + " during the rollout");
     st.candidate.clear();
     if (aliased != st.stable) StartRollout(name, spec, st, aliased);
+    ApplyNow(name, st);  // the old candidate leaves routing at once
     return;
   }
+  // The spec may have been re-applied with other stages: keep the stage inside the plan (a valid plan has a
+  // shadow stage, steps, or both).
+  int steps = static_cast<int>(spec.rollout.steps.size());
+  if (st.stage >= steps) OpenStage(name, st, steps - 1);
+  if (st.stage < 0 && !spec.rollout.shadow) OpenStage(name, st, 0);
   if (!st.paused) Judge(name, spec, st);
 }
 

@@ -240,3 +240,23 @@ def test_the_reference_test_gate_and_manual_commands(srv, models, expected):
     r = requests.post(srv.url + ML + "/model-versions/set-tag",
                       json={"name": "clf", "version": "3", "key": "tamga.rollout.status", "value": "promoted"})
     assert r.status_code == 400 and "reserved" in r.json()["message"]
+
+
+def test_reapplying_the_spec_mid_rollout_keeps_it_inside_the_new_plan(srv):
+    plan = {"steps": [dict(FAST, weight=20), {"weight": 50, "min_seconds": 3600, "min_requests": 1}]}
+    deploy(srv, "ro-shrink", "shrink", plan)
+    load = Load(srv, "ro-shrink")
+    assert alias(srv, "shrink", "2").status_code == 200
+    wait_for(lambda: "step 2 of 2" in status(srv, "ro-shrink").get("stage", ""), timeout=60, what="second step")
+    # Re-applied with one step (and then with a shadow stage only) while in step 2: no stage beyond the plan.
+    r = requests.post(srv.url + DEPLOY, json={"name": "ro-shrink", "model_name": "clf", "alias": "shrink",
+                                              "target": "local", "rollout": {"steps": [{"weight": 30, "min_seconds": 3600}]}})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: status(srv, "ro-shrink").get("stage") == "step 1 of 1 (30%)", what="clamped to the new plan")
+    r = requests.post(srv.url + DEPLOY, json={"name": "ro-shrink", "model_name": "clf", "alias": "shrink",
+                                              "target": "local", "rollout": {"shadow": {"min_seconds": 3600}}})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: status(srv, "ro-shrink").get("stage") == "shadow", what="shadow only")
+    load.end()
+    assert set(load.codes) == {200}, load.codes
+    assert requests.get(srv.url + "/health").status_code == 200
