@@ -13,6 +13,7 @@ namespace {
 
 constexpr size_t kMaxBatchBytes = size_t{8} << 20;
 constexpr int kMaxFilesRead = 500;
+constexpr size_t kMaxBytesRead = size_t{256} << 20;  // per query: a filter that matches little stays bounded
 
 // Endpoint names become path segments: DNS-label characters only (deployment names always are).
 bool SafeName(const std::string& s) {
@@ -177,6 +178,7 @@ Result<std::vector<std::string>> PayloadLogger::Query(const PayloadQuery& q) {
   Flush();
   std::vector<std::string> out;
   int files = 0;
+  size_t bytes = 0;
   std::string base = "payload-logs/" + q.model;
   auto listed = blobs_->List(base);
   if (!listed.ok() && listed.status().code() == StatusCode::kNotFound) return out;  // nothing logged yet
@@ -199,7 +201,7 @@ Result<std::vector<std::string>> PayloadLogger::Query(const PayloadQuery& q) {
                 [&key](const BlobEntry& a, const BlobEntry& b) { return key(a.name) < key(b.name); });
       for (const auto& f : batches) {
         if (f.is_dir) continue;
-        if (++files > kMaxFilesRead) return out;
+        if (++files > kMaxFilesRead || bytes > kMaxBytesRead) return out;
         TAMGA_ASSIGN_OR_RETURN(auto reader, blobs_->OpenReader(base + "/" + h + "/" + f.name));
         std::string text;
         char buf[65536];
@@ -208,6 +210,7 @@ Result<std::vector<std::string>> PayloadLogger::Query(const PayloadQuery& q) {
           if (n == 0) break;
           text.append(buf, n);
         }
+        bytes += text.size();
         size_t pos = 0;
         while (pos < text.size()) {
           size_t nl = text.find('\n', pos);
