@@ -354,6 +354,14 @@ try {
     await eventually(async () => (await page.textContent('[data-testid=rollout-state]')) === 'stable', 'promoted', 15000);
     check((await page.textContent('[data-testid=rollout-history]')).includes('promoted v2'), 'decision listed');
     check((await page.textContent('[data-testid=rollout]')).includes('v2'), 'stable v2');
+    // The decision is on the version, in the registry's versions table.
+    await page.goto(`${server.url}/#/models/scorer`);
+    const cell = await eventually(async () => {
+      const cells = await page.$$eval('[data-testid=versions] tbody tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+      const r = cells.find((c) => c[0] === 'v2');
+      return r && r[5].includes('promoted') ? r[5] : null;
+    }, 'rollout status on version 2', 15000);
+    check(cell.includes('promoted by hand'), 'the reason shown: ' + cell);
   });
 
   await step('data: datasets, versions with tags, a version\'s files, the diff, the runs that used it', async () => {

@@ -60,14 +60,19 @@ export function ModelPage({ route, name }) {
     <${ErrorBox} error=${error || versions.error} />
     <${Tabs} tabs=${[['versions', `Versions (${list.length})`], ['aliases', 'Aliases & history'], ['about', 'Description & tags'],
       ['webhooks', 'Webhooks'], ['deployments', 'Deployments']]} active=${tab} onSelect=${(t) => setQuery({ tab: t === 'versions' ? '' : t })} />
-    ${tab === 'versions' ? html`<table class="grid" data-testid="versions"><thead><tr><th>Version</th><th>Stage</th><th>Aliases</th><th>Status</th><th>Created</th><th>Source run</th><th>Description</th></tr></thead>
+    ${tab === 'versions' ? html`<table class="grid" data-testid="versions"><thead><tr><th>Version</th><th>Stage</th><th>Aliases</th><th>Status</th><th>Reference test</th><th>Rollout</th><th>Created</th><th>Source run</th><th>Description</th></tr></thead>
       <tbody>${list.map((v) => html`<tr key=${v.version} class=${route.query.version === v.version ? 'selected' : ''}>
         <td>v${v.version}</td>
         <td><select value=${v.current_stage || 'None'} aria-label=${'Stage of version ' + v.version}
           onChange=${(e) => act(() => api(mlflow('model-versions/transition-stage'), { method: 'POST', body: { name, version: v.version, stage: e.target.value, archive_existing_versions: false } }))}>
           ${STAGES.map((s) => html`<option value=${s}>${s}</option>`)}</select></td>
         <td>${(v.aliases || []).map((a) => html`<span class="chip alias">@${a}</span>`)}</td>
-        <td>${v.status}</td><td>${fmtTime(v.creation_timestamp)}</td>
+        <td>${v.status}</td>
+        <td>${tagOf(v, 'tamga.reference_test.status') ? html`<span class="badge ${tagOf(v, 'tamga.reference_test.status') === 'passed' ? 'st-finished' : 'st-failed'}"
+          title=${`${tagOf(v, 'tamga.reference_test.rows')} rows, ${tagOf(v, 'tamga.reference_test.mismatched_rows')} differ, max |delta| ${tagOf(v, 'tamga.reference_test.max_abs_delta')} (${tagOf(v, 'tamga.reference_test.tolerance')})`}>${tagOf(v, 'tamga.reference_test.status')}</span>` : ''}</td>
+        <td data-testid="rollout-status">${tagOf(v, 'tamga.rollout.status') ? html`<span class="badge ${tagOf(v, 'tamga.rollout.status') === 'promoted' ? 'st-finished' : tagOf(v, 'tamga.rollout.status') === 'rolled_back' ? 'st-failed' : 'st-running'}"
+          title=${tagOf(v, 'tamga.rollout.history') || ''}>${tagOf(v, 'tamga.rollout.status').replace('_', ' ')}</span> <span class="muted">${tagOf(v, 'tamga.rollout.reason') || ''}</span>` : ''}</td>
+        <td>${fmtTime(v.creation_timestamp)}</td>
         <td>${v.run_id ? html`<a href=${href(['runs', v.run_id])}>${shortId(v.run_id)}</a>` : ''}</td>
         <td class="ellipsis">${v.description || ''}</td></tr>`)}</tbody></table>` : null}
     ${tab === 'aliases' ? html`<${Aliases} model=${m} versions=${list} act=${act} />` : null}
@@ -76,6 +81,9 @@ export function ModelPage({ route, name }) {
     ${tab === 'deployments' ? html`<${Deployments} name=${name} />` : null}
   </div>`;
 }
+
+// A version tag's value (the server's reference-test and rollout results live there).
+const tagOf = (v, key) => (v.tags || []).find((t) => t.key === key)?.value;
 
 function Aliases({ model, versions, act }) {
   const [alias, setAlias] = useState('');
