@@ -1,5 +1,6 @@
 #include "cli/rollout_commands.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -65,6 +66,10 @@ RolloutCommands AddRolloutCommands(CLI::App& app) {
                      "Compare the flavor's predict() result (e.g. class labels) instead of raw scores");
   validate->callback([action, a] {
     *action = [a]() -> int {
+      if (!std::isfinite(a->atol) || a->atol < 0 || !(a->rtol >= 0) || !(a->rtol <= 1)) {
+        std::cerr << "error: --atol must be finite and non-negative, --rtol in [0, 1]\n";
+        return 2;
+      }
       auto uri = ParseModelUri(a->uri);
       if (!uri.ok() || (uri->kind != ModelUri::Kind::kVersion && uri->kind != ModelUri::Kind::kAlias) ||
           !uri->sub_path.empty()) {

@@ -37,7 +37,8 @@ Result<std::vector<std::string>> InputFiles(const std::string& input) {
     if (files.empty()) return InvalidArgument("no .csv files in " + input);
     return files;
   }
-  if (!fs::is_regular_file(input, ec)) return InvalidArgument("no such file or folder: " + input);
+  if (!fs::exists(input, ec)) return InvalidArgument("no such file or folder: " + input);
+  if (!fs::is_regular_file(input, ec)) return InvalidArgument(input + " is not a regular file or a folder");
   return std::vector<std::string>{input};
 }
 
@@ -88,6 +89,13 @@ int Run(const Args& a) {
   if (!runtime.ok()) {
     std::cerr << "error: " << runtime.status().message() << "\n";
     return 1;
+  }
+  for (const auto& f : *files) {
+    std::error_code same_ec;
+    if (fs::exists(a.output, same_ec) && fs::equivalent(f, a.output, same_ec)) {
+      std::cerr << "error: --output " << a.output << " is an input file\n";
+      return 2;
+    }
   }
   // Written next to the output and renamed into place: a failed run never leaves half a table behind.
   std::string tmp = a.output + ".partial";
@@ -158,7 +166,8 @@ ScoreCommands AddScoreCommands(CLI::App& app) {
   score->add_option("--cache-dir", a->cache_dir, "Downloaded registry models are cached here")
       ->envname("TAMGA_MODEL_CACHE");
   score->add_option("--device", a->device, "cpu or cuda:N");
-  score->add_option("--threads", a->threads, "Compute threads (default: all cores)");
+  score->add_option("--threads", a->threads, "Compute threads (default: all cores)")
+      ->check(CLI::Range(1, 256));
   score->add_option("--python", a->python, "Interpreter of the Python worker (python_function models)")
       ->envname("TAMGA_PYTHON");
   score->callback([action, a] { *action = [a] { return Run(*a); }; });

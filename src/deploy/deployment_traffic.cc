@@ -14,12 +14,19 @@ constexpr size_t kMaxVariants = 8;
 
 Status Bad(const std::string& what) { return InvalidArgument("Deployment field 'traffic': " + what); }
 
-Status Number(const nlohmann::json& j, const char* key, double lo, double hi, double* out) {
+std::string G(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", d);
+  return buf;
+}
+
+Status Number(const nlohmann::json& j, const char* key, double lo, double hi, double* out,
+              const char* section = "traffic") {
   if (!j.contains(key) || j[key].is_null()) return Status::Ok();
   if (!j[key].is_number() || !std::isfinite(j[key].get<double>()) || j[key].get<double>() < lo ||
       j[key].get<double>() > hi) {
-    return Bad(std::string("'") + key + "' must be a number in [" + std::to_string(lo) + ", " +
-               std::to_string(hi) + "]");
+    return InvalidArgument(std::string("Deployment field '") + section + "': '" + key +
+                           "' must be a number in [" + G(lo) + ", " + G(hi) + "]");
   }
   *out = j[key].get<double>();
   return Status::Ok();
@@ -119,9 +126,18 @@ Status ParseDeploymentTraffic(const nlohmann::json& j, DeploymentTraffic* out) {
   static const std::regex kHeader("^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$");
   if (t.policy == "ab") {
     for (auto& c : t.sticky_header) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!std::regex_match(t.sticky_header, kHeader)) {
+    if (t.sticky_header.empty()) {
       return Bad(
           "policy 'ab' needs 'sticky_header': the request header whose value keeps a caller on a variant");
+    }
+    static const std::set<std::string> kRefused = {
+        "host",   "content-length",    "content-type", "authorization",
+        "cookie", "transfer-encoding", "connection",   "te",
+        "upgrade"};
+    if (!std::regex_match(t.sticky_header, kHeader) || kRefused.count(t.sticky_header)) {
+      return Bad("'sticky_header' '" + std::string(Utf8Prefix(t.sticky_header, 64)) +
+                 "' is not a header a caller can key on (a header name of 1-64 token characters, not a "
+                 "connection, body or credential header)");
     }
   } else if (!t.sticky_header.empty()) {
     return Bad("'sticky_header' applies to policy 'ab' only");
@@ -154,6 +170,10 @@ nlohmann::ordered_json DeploymentTrafficJson(const DeploymentTraffic& t) {
 namespace {
 
 Status RBad(const std::string& what) { return InvalidArgument("Deployment field 'rollout': " + what); }
+
+Status NumberR(const nlohmann::json& j, const char* key, double lo, double hi, double* out) {
+  return Number(j, key, lo, hi, out, "rollout");
+}
 
 Status CheckKeys(const nlohmann::json& j, const std::set<std::string>& known, const char* where) {
   if (!j.is_object()) return RBad(std::string(where) + " must be an object");
@@ -241,17 +261,17 @@ Status ParseDeploymentRollout(const nlohmann::json& j, DeploymentRollout* out) {
     const auto& g = j["gates"];
     TAMGA_RETURN_IF_ERROR(CheckKeys(
         g, {"max_error_rate", "max_p99_ms", "max_shadow_disagreement", "require_reference_test"}, "'gates'"));
-    TAMGA_RETURN_IF_ERROR(Number(g, "max_error_rate", 0, 1, &r.max_error_rate));
-    TAMGA_RETURN_IF_ERROR(Number(g, "max_p99_ms", 0, 3.6e6, &r.max_p99_ms));
-    TAMGA_RETURN_IF_ERROR(Number(g, "max_shadow_disagreement", 0, 1, &r.max_shadow_disagreement));
+    TAMGA_RETURN_IF_ERROR(NumberR(g, "max_error_rate", 0, 1, &r.max_error_rate));
+    TAMGA_RETURN_IF_ERROR(NumberR(g, "max_p99_ms", 0, 3.6e6, &r.max_p99_ms));
+    TAMGA_RETURN_IF_ERROR(NumberR(g, "max_shadow_disagreement", 0, 1, &r.max_shadow_disagreement));
     if (g.contains("require_reference_test") && !g["require_reference_test"].is_null()) {
       if (!g["require_reference_test"].is_boolean())
         return RBad("'require_reference_test' must be true or false");
       r.require_reference_test = g["require_reference_test"].get<bool>();
     }
   }
-  TAMGA_RETURN_IF_ERROR(Number(j, "shadow_atol", 0, 1e12, &r.shadow_atol));
-  TAMGA_RETURN_IF_ERROR(Number(j, "shadow_rtol", 0, 1e6, &r.shadow_rtol));
+  TAMGA_RETURN_IF_ERROR(NumberR(j, "shadow_atol", 0, 1e12, &r.shadow_atol));
+  TAMGA_RETURN_IF_ERROR(NumberR(j, "shadow_rtol", 0, 1e6, &r.shadow_rtol));
   *out = std::move(r);
   return Status::Ok();
 }

@@ -226,8 +226,15 @@ static Status CheckReferenceTestPolicy(RegistryReader& reader, const std::string
   for (const auto& t : model->tags) {
     if (t.key == kRequireReferenceTestTag) policy = t.value;
   }
-  if (policy.empty() || policy == "false") return Status::Ok();
-  if (policy != "true") {
+  std::string lower;
+  for (char c : policy) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  while (!lower.empty() && lower.back() == ' ') lower.pop_back();
+  while (!lower.empty() && lower.front() == ' ') lower.erase(0, 1);
+  if (lower.empty() || lower == "false" || lower == "0" || lower == "no") return Status::Ok();
+  std::string alias_lower;
+  for (char c : alias) alias_lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (lower != "true" && lower != "1" && lower != "yes" && lower != "*") {
+    policy = lower;
     bool listed = false;
     size_t s = 0;
     for (;;) {
@@ -235,7 +242,7 @@ static Status CheckReferenceTestPolicy(RegistryReader& reader, const std::string
       std::string item = policy.substr(s, c == std::string::npos ? std::string::npos : c - s);
       while (!item.empty() && item.front() == ' ') item.erase(0, 1);
       while (!item.empty() && item.back() == ' ') item.pop_back();
-      listed = listed || item == alias;
+      listed = listed || item == alias_lower || item == "*";
       if (c == std::string::npos) break;
       s = c + 1;
     }

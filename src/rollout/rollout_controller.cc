@@ -94,7 +94,7 @@ EndpointPlan RolloutController::Plan(const DeploymentSpec& spec) {
         st.candidate = version;
         st.stage = spec.rollout.shadow ? -1 : 0;
         st.history.push_back(Timestamp(clock_->NowMillis()) + " resumed v" + version +
-                             ": the server restarted");
+                             ": found in progress (the server restarted or the deployment was re-created)");
       } else {
         st.stable = version;
       }
@@ -148,7 +148,13 @@ void RolloutController::Tick() {
   for (auto it = states_.begin(); it != states_.end();) {
     auto s = specs.find(it->first);
     if (s == specs.end() || s->second.model_name != it->second.model || s->second.alias != it->second.alias) {
-      it = states_.erase(it);  // gone, or another model/alias: starts afresh
+      // Gone, or another model/alias: starts afresh. A rollout in flight ends as a roll back, so the alias
+      // does not stay on a candidate nothing judged.
+      if (!it->second.candidate.empty()) {
+        RollBack(it->first, it->second,
+                 "the deployment was deleted, or its model or alias changed, during the rollout");
+      }
+      it = states_.erase(it);
     } else {
       ++it;
     }
@@ -383,6 +389,7 @@ Status RolloutController::Command(const std::string& deployment, const std::stri
   } else if (action == "abort") {
     RollBack(deployment, st, "aborted" + by);
   } else if (action == "pause" || action == "resume") {
+    if (st.paused == (action == "pause")) return Status::Ok();  // already so: nothing to record
     st.paused = action == "pause";
     st.stage_open = false;  // the window restarts on resume
     Record(st, st.candidate, "in_progress", StageName(spec, st.stage),

@@ -157,11 +157,16 @@ def test_results_are_reserved_and_an_alias_can_require_a_passing_test(srv, expec
     p = subprocess.run([srv.binary, "models", "alias", "set", "clf", "champion", "2", "--tracking-uri", srv.url],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "reference-score test" in p.stderr, p.stdout + p.stderr
-    # "true" guards every alias.
+    # "true" (any case, as Python's str(True) writes it), "1", "yes" or "*" guard every alias; names any case.
+    for value, guarded in (("true", "anything"), ("True", "other"), ("*", "x1"), ("1", "x2"), ("PRODUCTION", "production")):
+        requests.post(srv.url + ML + "/registered-models/set-tag",
+                      json={"name": "clf", "key": "tamga.require_reference_test", "value": value})
+        r = requests.post(srv.url + ML + "/registered-models/alias", json={"name": "clf", "alias": guarded, "version": "2"})
+        assert r.status_code == 400, (value, r.text)
     requests.post(srv.url + ML + "/registered-models/set-tag",
-                  json={"name": "clf", "key": "tamga.require_reference_test", "value": "true"})
-    r = requests.post(srv.url + ML + "/registered-models/alias", json={"name": "clf", "alias": "anything", "version": "2"})
-    assert r.status_code == 400
+                  json={"name": "clf", "key": "tamga.require_reference_test", "value": "False"})
+    assert requests.post(srv.url + ML + "/registered-models/alias",
+                         json={"name": "clf", "alias": "free", "version": "2"}).status_code == 200
 
 
 def test_stored_tables_and_payload_logs_are_not_reachable_through_the_artifact_api(srv):

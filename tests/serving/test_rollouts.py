@@ -260,3 +260,13 @@ def test_reapplying_the_spec_mid_rollout_keeps_it_inside_the_new_plan(srv):
     load.end()
     assert set(load.codes) == {200}, load.codes
     assert requests.get(srv.url + "/health").status_code == 200
+
+
+def test_deleting_the_deployment_mid_rollout_rolls_back_the_alias(srv):
+    deploy(srv, "ro-del", "del", {"steps": [{"weight": 10, "min_seconds": 3600, "min_requests": 1}]})
+    assert alias(srv, "del", "2").status_code == 200
+    wait_for(lambda: status(srv, "ro-del").get("candidate_version") == "2", what="rollout of v2")
+    assert requests.delete(srv.url + DEPLOY + "/ro-del").status_code == 200
+    wait_for(lambda: aliased(srv, "del") == "1", what="alias restored")
+    t = tags(srv, "2")
+    assert t["tamga.rollout.status"] == "rolled_back" and "deleted" in t["tamga.rollout.reason"], t

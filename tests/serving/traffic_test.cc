@@ -168,6 +168,9 @@ TEST(DeploymentTrafficTest, RefusesWhatWouldBeIgnoredOrAmbiguous) {
            R"({"policy": "ab", "sticky_header": "bad header", "variants": [{"name": "a", "alias": "x", "weight": 1}, {"name": "b", "alias": "y", "weight": 1}]})"),
        "sticky_header"},
       {Spec(
+           R"({"policy": "ab", "sticky_header": "Host", "variants": [{"name": "a", "alias": "x", "weight": 1}, {"name": "b", "alias": "y", "weight": 1}]})"),
+       "not a header a caller can key on"},
+      {Spec(
            R"({"policy": "canary", "sticky_header": "x-user", "variants": [{"name": "a", "alias": "x", "weight": 1}, {"name": "b", "alias": "y", "weight": 1}]})"),
        "'ab' only"},
       {Spec(R"({"policy": "shadow", "variants": [{"name": "a", "alias": "x"}]})"), "shadow variant"},

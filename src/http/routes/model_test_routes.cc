@@ -16,29 +16,29 @@ void RegisterModelTestRoutes(Router& router, const RouteContext& ctx) {
   if (tests == nullptr) return;
   const std::string path = "/api/2.0/tamga/model-versions/reference-test";
 
-  router.Add(
-      HttpMethod::kPost, path, FieldsHandler([tests](const RequestFields& f, Responder respond) -> Status {
-        ReferenceTestRequest req;
-        TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
-        TAMGA_ASSIGN_OR_RETURN(req.version, f.RequiredString("version"));
-        TAMGA_ASSIGN_OR_RETURN(req.inputs_csv, f.RequiredString("inputs"));
-        TAMGA_ASSIGN_OR_RETURN(req.expected_csv, f.RequiredString("expected"));
-        if (f.Has("atol")) {
-          TAMGA_ASSIGN_OR_RETURN(req.atol, f.RequiredDouble("atol"));
-        }
-        if (f.Has("rtol")) {
-          TAMGA_ASSIGN_OR_RETURN(req.rtol, f.RequiredDouble("rtol"));
-        }
-        TAMGA_ASSIGN_OR_RETURN(auto mlflow, f.OptBool("mlflow_predictions"));
-        req.mlflow_predictions = mlflow.value_or(false);
-        if (!(req.atol >= 0) || !(req.rtol >= 0) || !std::isfinite(req.atol) || !std::isfinite(req.rtol)) {
-          return InvalidArgument("atol and rtol must be finite and non-negative");
-        }
-        tests->RunAsync(std::move(req), [respond](Result<ReferenceTestResult> r, std::string json) {
-          respond(r.ok() ? HttpResponse::Json(std::move(json)) : ErrorResponse(r.status()));
-        });
-        return Status::Ok();
-      }));
+  router.Add(HttpMethod::kPost, path,
+             FieldsHandler([tests](const RequestFields& f, Responder respond) -> Status {
+               ReferenceTestRequest req;
+               TAMGA_ASSIGN_OR_RETURN(req.name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(req.version, f.RequiredString("version"));
+               TAMGA_ASSIGN_OR_RETURN(req.inputs_csv, f.RequiredString("inputs"));
+               TAMGA_ASSIGN_OR_RETURN(req.expected_csv, f.RequiredString("expected"));
+               if (f.Has("atol")) {
+                 TAMGA_ASSIGN_OR_RETURN(req.atol, f.RequiredDouble("atol"));
+               }
+               if (f.Has("rtol")) {
+                 TAMGA_ASSIGN_OR_RETURN(req.rtol, f.RequiredDouble("rtol"));
+               }
+               TAMGA_ASSIGN_OR_RETURN(auto mlflow, f.OptBool("mlflow_predictions"));
+               req.mlflow_predictions = mlflow.value_or(false);
+               if (!(req.atol >= 0) || !(req.rtol >= 0) || !std::isfinite(req.atol) || !(req.rtol <= 1)) {
+                 return InvalidArgument("atol must be finite and non-negative, rtol in [0, 1]");
+               }
+               tests->RunAsync(std::move(req), [respond](Result<ReferenceTestResult> r, std::string json) {
+                 respond(r.ok() ? HttpResponse::Json(std::move(json)) : ErrorResponse(r.status()));
+               });
+               return Status::Ok();
+             }));
 
   router.Add(HttpMethod::kGet, path,
              FieldsHandler([tests](const RequestFields& f, Responder respond) -> Status {

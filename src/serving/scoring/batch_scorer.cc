@@ -144,8 +144,8 @@ Result<ReferenceTestResult> RunReferenceTest(ModelRuntime* runtime, std::istream
                                              std::istream* expected, double atol, double rtol,
                                              const ScoreOptions& options) {
   auto start = std::chrono::steady_clock::now();
-  if (!(atol >= 0) || !(rtol >= 0) || !std::isfinite(atol) || !std::isfinite(rtol))
-    return InvalidArgument("atol and rtol must be finite and non-negative");
+  if (!(atol >= 0) || !(rtol >= 0) || !std::isfinite(atol) || !(rtol <= 1))
+    return InvalidArgument("atol must be finite and non-negative, rtol in [0, 1]");
   TAMGA_ASSIGN_OR_RETURN(auto reader, CsvTableReader::Open(inputs, runtime->signature()));
   ReferenceTestResult res;
   res.atol = atol;
