@@ -90,8 +90,14 @@ def test_streamed_upload_is_not_buffered_in_memory(server):
 
 def test_metrics_report_routes_and_group_commit(server):
     requests.post(server.url + "/api/2.0/mlflow/experiments/create", json={"name": "m"})
+    # The request is counted once its response is written, which may be just after the client has read it.
+    want = 'tamga_http_requests_total{route="/api/2.0/mlflow/experiments/create",method="POST",status="200"} 1'
+    deadline = time.time() + 5
     text = requests.get(server.url + "/metrics").text
-    assert 'tamga_http_requests_total{route="/api/2.0/mlflow/experiments/create",method="POST",status="200"} 1' in text
+    while want not in text and time.time() < deadline:
+        time.sleep(0.05)
+        text = requests.get(server.url + "/metrics").text
+    assert want in text
     assert "tamga_http_request_duration_seconds_bucket" in text
     assert "tamga_store_commit_batch_size_count" in text
     assert "tamga_store_commit_seconds_bucket" in text
