@@ -67,7 +67,8 @@ Status ParseVariant(const nlohmann::json& j, DeploymentVariant* v) {
   }
   if (!v->alias.empty()) TAMGA_RETURN_IF_ERROR(ValidateAlias(v->alias));
   static const std::regex kVersion("^[1-9][0-9]{0,17}$");
-  if (!v->version.empty() && !std::regex_match(v->version, kVersion)) {
+  // Lengths are checked before any regex sees the text (libstdc++'s matcher recurses per character).
+  if (!v->version.empty() && (v->version.size() > 18 || !std::regex_match(v->version, kVersion))) {
     return Bad("variant '" + v->name + "': version must be a registered version number");
   }
   if (v->shadow && j.contains("weight") && v->weight > 0) {
@@ -134,7 +135,8 @@ Status ParseDeploymentTraffic(const nlohmann::json& j, DeploymentTraffic* out) {
         "host",   "content-length",    "content-type", "authorization",
         "cookie", "transfer-encoding", "connection",   "te",
         "upgrade"};
-    if (!std::regex_match(t.sticky_header, kHeader) || kRefused.count(t.sticky_header)) {
+    if (t.sticky_header.size() > 64 || !std::regex_match(t.sticky_header, kHeader) ||
+        kRefused.count(t.sticky_header)) {
       return Bad("'sticky_header' '" + std::string(Utf8Prefix(t.sticky_header, 64)) +
                  "' is not a header a caller can key on (a header name of 1-64 token characters, not a "
                  "connection, body or credential header)");

@@ -72,7 +72,7 @@ ModelManager::ModelManager(ServingOptions options, MetricsRegistry* metrics)
 ModelManager::~ModelManager() {
   shutting_down_ = true;
   std::vector<std::shared_ptr<LoadedVersion>> all;
-  std::vector<std::thread> retiring;
+  std::vector<Retiring> retiring;
   {
     MutexLock lock(&mu_);
     std::set<LoadedVersion*> seen;
@@ -85,7 +85,7 @@ ModelManager::~ModelManager() {
     retiring.swap(retiring_);
   }
   for (auto& v : all) v->batcher->Stop();
-  for (auto& t : retiring) t.join();
+  for (auto& r : retiring) r.thread.join();
 }
 
 Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& version,
@@ -315,7 +315,18 @@ void ModelManager::Retire(std::shared_ptr<LoadedVersion> old) {
   // Drain off the caller's thread: requests holding a handle on the old version still run on it; once none
   // does (or the drain timeout passes), the batcher stops and the version unloads.
   int64_t timeout_ms = options_.drain_timeout_ms;
-  retiring_.emplace_back([this, old = std::move(old), timeout_ms]() mutable {
+  // Join the drains that finished, so a long-running server with many rollouts keeps no dead threads.
+  for (auto it = retiring_.begin(); it != retiring_.end();) {
+    if (!it->done->load()) {
+      ++it;
+      continue;
+    }
+    it->thread.join();
+    it = retiring_.erase(it);
+  }
+  Retiring r;
+  auto done = r.done;
+  r.thread = std::thread([this, old = std::move(old), timeout_ms, done]() mutable {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (old.use_count() > 1 && !shutting_down_ && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -323,7 +334,9 @@ void ModelManager::Retire(std::shared_ptr<LoadedVersion> old) {
     old->batcher->Stop();
     TAMGA_LOG(kInfo, "model version unloaded", {{"version", old->version}});
     old.reset();
+    done->store(true);
   });
+  retiring_.push_back(std::move(r));
 }
 
 void ModelManager::UpdateLoadedGauge() {

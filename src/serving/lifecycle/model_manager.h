@@ -200,7 +200,11 @@ class ModelManager {
   MetricFamily* shadow_delta_;
   mutable Mutex mu_;
   std::map<std::string, Entry> models_ GUARDED_BY(mu_);
-  std::vector<std::thread> retiring_ GUARDED_BY(mu_);
+  struct Retiring {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
+  };
+  std::vector<Retiring> retiring_ GUARDED_BY(mu_);  // finished ones are joined at the next Retire
   std::atomic<bool> shutting_down_{false};
   PayloadLogger* payload_logger_ = nullptr;
 };
