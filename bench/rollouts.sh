@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Traffic policy benchmarks (docs/rollouts.md): router overhead per request (tamga_router_bench, in-process,
-# real loaded versions), and the primary's latency with shadow traffic on vs off: one `tamga server` with two
-# local deployments of the same TorchScript MLP, one plain and one mirroring every request to a second
-# version; wrk sends single-row V2 infer requests to each in turn. Prints one line per scenario.
+# real loaded versions), outlier scoring and drift cost per row (tamga_monitoring_bench), and the primary's
+# latency with shadow traffic on vs off: one `tamga server` with two local deployments of the same TorchScript
+# MLP, one plain and one mirroring every request to a second version; wrk sends single-row V2 infer requests to each in turn. Prints one line per scenario.
 #   bench/rollouts.sh [build_dir]      env: BENCH_SECONDS (default 10), BENCH_CONNS (default 8)
 set -euo pipefail
 BUILD=${1:-build}
@@ -19,6 +19,7 @@ trap cleanup EXIT
 /usr/bin/python3 "$HERE/../tests/serving/make_models.py" "$WORK/models" >/dev/null
 
 "$BUILD/bench/tamga_router_bench" "$WORK/models/xgb" 1000000
+"$BUILD/bench/tamga_monitoring_bench" 20000
 
 "$BUILD/tamga" --log-level warn server --port 0 --data-dir "$WORK/data" --port-file "$WORK/port" &
 PID=$!

@@ -32,7 +32,7 @@ TriggerCommands AddTriggerCommands(CLI::App& app) {
 
   struct Args {
     Common c;
-    std::string name, on_dataset, schedule, queue, register_model, model_path = "model", tier;
+    std::string name, on_dataset, on_drift, schedule, queue, register_model, model_path = "model", tier;
     std::vector<std::string> data, env, command;
     int gpus = 0;
   };
@@ -44,7 +44,12 @@ TriggerCommands AddTriggerCommands(CLI::App& app) {
   create->add_option("name", ca->name, "Trigger name")->required();
   auto* on = create->add_option("--on-dataset", ca->on_dataset,
                                 "NAME@TAG: fire when the tag moves (@latest: every push)");
-  create->add_option("--schedule", ca->schedule, "Cron, UTC: \"0 3 * * *\"")->excludes(on);
+  auto* sched = create->add_option("--schedule", ca->schedule, "Cron, UTC: \"0 3 * * *\"")->excludes(on);
+  create
+      ->add_option("--on-drift", ca->on_drift,
+                   "DEPLOYMENT: fire when its inputs drift (a local deployment with monitoring)")
+      ->excludes(on)
+      ->excludes(sched);
   create->add_option("--queue", ca->queue, "Queue of the jobs")->required();
   create->add_option("--gpus", ca->gpus, "GPUs per job");
   create->add_option("--tier", ca->tier, "A resource tier instead of --gpus");
@@ -63,8 +68,8 @@ TriggerCommands AddTriggerCommands(CLI::App& app) {
         std::cerr << "error: give the job's command after --\n";
         return 2;
       }
-      if (ca->on_dataset.empty() == ca->schedule.empty()) {
-        std::cerr << "error: give --on-dataset NAME@TAG or --schedule CRON\n";
+      if (int(!ca->on_dataset.empty()) + int(!ca->schedule.empty()) + int(!ca->on_drift.empty()) != 1) {
+        std::cerr << "error: give --on-dataset NAME@TAG, --schedule CRON or --on-drift DEPLOYMENT\n";
         return 2;
       }
       json job = {{"queue", ca->queue}, {"command", ca->command}};
@@ -92,6 +97,7 @@ TriggerCommands AddTriggerCommands(CLI::App& app) {
       json body = {{"name", ca->name}, {"job", job}, {"model_path", ca->model_path}};
       if (!ca->on_dataset.empty()) body["on_dataset"] = ca->on_dataset;
       if (!ca->schedule.empty()) body["schedule"] = ca->schedule;
+      if (!ca->on_drift.empty()) body["on_drift"] = ca->on_drift;
       if (!ca->register_model.empty()) body["register_model"] = ca->register_model;
       int code = 0;
       auto r = Call(ca->c, "POST", "/api/2.0/tamga/triggers", body, &code);
@@ -118,7 +124,8 @@ TriggerCommands AddTriggerCommands(CLI::App& app) {
         std::string event =
             t.value("kind", "") == "schedule"
                 ? t.value("schedule", "") + " (next " + When(t.value("next_fire_timestamp", int64_t{0})) + ")"
-                : t.value("on_dataset", "");
+            : t.value("kind", "") == "drift" ? "drift of " + t.value("on_drift", "")
+                                             : t.value("on_dataset", "");
         std::printf("%-24s %-12s %-28s %-12s %s\n", t.value("name", "").c_str(), t.value("kind", "").c_str(),
                     event.c_str(), t["job"].value("queue", "").c_str(),
                     t.value("register_model", "").c_str());

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/utf8.h"
+#include "deploy/deployment_serving.h"
 #include "deploy/deployment_traffic.h"
 #include "registry/registry_validation.h"
 
@@ -34,7 +35,7 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
       "max_replicas",  "target_cpu_percent", "cpu",          "memory",       "gpu_count",    "gpu_product",
       "image",         "model_delivery",     "tracking_uri", "ingress_host", "max_body_mb",  "target",
       "ingress_class", "startup_timeout_s",  "cache_size",   "runtime",      "token_secret", "traffic",
-      "rollout",       "payload_log"};
+      "rollout",       "payload_log",        "monitoring",   "snooze"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k))
       return InvalidArgument("Unknown deployment field '" + std::string(Utf8Prefix(k, 64)) + "'");
@@ -159,6 +160,15 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
       return InvalidArgument("Deployment field 'payload_log' needs target 'local' (docs/rollouts.md)");
     }
   }
+  if (j.contains("monitoring") && !j["monitoring"].is_null()) {
+    TAMGA_RETURN_IF_ERROR(ParseDeploymentMonitoring(j["monitoring"], &s.monitoring));
+    if (s.target != "local") {
+      return InvalidArgument("Deployment field 'monitoring' needs target 'local' (docs/rollouts.md)");
+    }
+  }
+  if (j.contains("snooze") && !j["snooze"].is_null()) {
+    TAMGA_RETURN_IF_ERROR(ParseDeploymentSnooze(j["snooze"], &s.snooze));
+  }
   if (j.contains("traffic") && !j["traffic"].is_null()) {
     TAMGA_RETURN_IF_ERROR(ParseDeploymentTraffic(j["traffic"], &s.traffic));
     if (s.target != "local") {
@@ -200,6 +210,8 @@ std::string DeploymentSpecJson(const DeploymentSpec& s) {
   if (s.payload_sample > 0) {
     j["payload_log"] = {{"sample", s.payload_sample}, {"max_record_bytes", s.payload_max_record_bytes}};
   }
+  if (s.monitoring.enabled) j["monitoring"] = DeploymentMonitoringJson(s.monitoring);
+  if (s.snooze.idle_seconds > 0) j["snooze"] = DeploymentSnoozeJson(s.snooze);
   return DumpJson(j);
 }
 

@@ -19,6 +19,25 @@ struct DeploymentVariant {
   bool shadow = false;  // mirrored copies only, never answers
 };
 
+// Outliers and drift of a local deployment's inputs against each version's reference statistics
+// (docs/rollouts.md §7).
+struct DeploymentMonitoring {
+  bool enabled = false;
+  double max_z = 4;            // a row is an outlier with a feature further than this many stddevs out
+  double max_mahalanobis = 0;  // or at this Mahalanobis distance (0: the chi-square 0.999 quantile)
+  int64_t window_rows = 1000;  // rows per drift window
+  double psi_threshold = 0.2;  // a feature drifted above either threshold
+  double ks_threshold = 0.1;
+  int64_t event_cooldown_s = 3600;  // at most one drift event per deployment this often
+};
+
+// Scale to zero (docs/rollouts.md §8): idle this long, the versions are unloaded; the next request loads
+// them and waits up to wake_timeout_s (0: 503 with Retry-After at once).
+struct DeploymentSnooze {
+  int64_t idle_seconds = 0;  // 0 = never
+  int64_t wake_timeout_s = 30;
+};
+
 // How a local deployment splits traffic between versions. `policy` "" = none: one variant following the
 // deployment's `alias`.
 struct DeploymentTraffic {
@@ -91,6 +110,9 @@ struct DeploymentSpec {
   // blob store (0 = off), and the largest record kept.
   double payload_sample = 0;
   int64_t payload_max_record_bytes = 65536;
+  DeploymentMonitoring monitoring;  // target "local" only
+  // Local: unload when idle. Kubernetes: rendered as a KEDA ScaledObject scaling the Deployment to zero.
+  DeploymentSnooze snooze;
 };
 
 // Parses and validates a spec from JSON text. Unknown fields are rejected (a setting we would ignore is

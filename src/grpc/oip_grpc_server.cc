@@ -86,12 +86,19 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     // `req` and `resp` stay valid until Finish.
     std::string variant = h->variant;
+    // Outlier flags of a monitored endpoint: metadata tamga-outliers (count) and tamga-outlier-rows.
+    OutlierReport o = models_->Observe(*h, *inputs);
+    std::string outliers = o.scored ? std::to_string(o.outlier_rows.size()) : "", outlier_rows;
+    for (size_t i = 0; i < o.outlier_rows.size() && i < 100; ++i)
+      outlier_rows += (i ? "," : "") + std::to_string(o.outlier_rows[i]);
     models_->Infer(*h, std::move(*inputs), "grpc",
-                   [ctx, reactor, req, resp, name, raw, variant](
+                   [ctx, reactor, req, resp, name, raw, variant, outliers, outlier_rows](
                        Result<std::vector<Tensor>> out, InferTimings, std::shared_ptr<LoadedVersion> ver) {
                      if (!out.ok()) return reactor->Finish(ToGrpcStatus(out.status()));
                      ctx->AddInitialMetadata("tamga-model-version", ver->version);
                      ctx->AddInitialMetadata("tamga-variant", variant);
+                     if (!outliers.empty()) ctx->AddInitialMetadata("tamga-outliers", outliers);
+                     if (!outlier_rows.empty()) ctx->AddInitialMetadata("tamga-outlier-rows", outlier_rows);
                      resp->set_model_name(name);
                      resp->set_model_version(ver->version);
                      resp->set_id(req->id());

@@ -20,10 +20,6 @@ std::string Hex(const std::string& s) {
   return out;
 }
 
-std::string TestDir(const std::string& name, const std::string& version) {
-  return "model-tests/" + Hex(name) + "/" + version;
-}
-
 std::string Number(double d) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.9g", d);
@@ -31,6 +27,10 @@ std::string Number(double d) {
 }
 
 }  // namespace
+
+std::string ReferenceTestDir(const std::string& name, const std::string& version) {
+  return "model-tests/" + Hex(name) + "/" + version;
+}
 
 std::string ReferenceTestJson(const std::string& name, const std::string& version,
                               const ReferenceTestResult& r, int64_t at_ms) {
@@ -144,10 +144,15 @@ Result<ReferenceTestResult> ReferenceTestService::Run(const ReferenceTestRequest
   result.tested_at = now;
   std::string json = ReferenceTestJson(req.name, version, result, now);
   // The tables and the result first, then the tags that point at them: a tag never names missing files.
-  std::string base = TestDir(req.name, version);
+  std::string base = ReferenceTestDir(req.name, version);
   TAMGA_RETURN_IF_ERROR(Store(base + "/inputs.csv", req.inputs_csv));
   TAMGA_RETURN_IF_ERROR(Store(base + "/expected.csv", req.expected_csv));
   TAMGA_RETURN_IF_ERROR(Store(base + "/result.json", json));
+  if (!result.reference_stats_json.empty()) {
+    TAMGA_RETURN_IF_ERROR(Store(base + "/reference_stats.json", result.reference_stats_json));
+  } else {
+    (void)registry_->blobs().Delete(base + "/reference_stats.json");  // the previous test's no longer apply
+  }
   std::string p = kReferenceTestTagPrefix;
   std::vector<KeyValue> tags = {
       {p + "status", result.passed ? "passed" : "failed"},
@@ -167,17 +172,39 @@ Result<ReferenceTestResult> ReferenceTestService::Run(const ReferenceTestRequest
              {"status", result.passed ? "passed" : "failed"},
              {"rows", std::to_string(result.rows)},
              {"mismatched_rows", std::to_string(result.mismatched_rows)}});
+  if (on_tested_) on_tested_(req.name, version);
   return result;
 }
 
 Result<std::string> ReferenceTestService::LastResult(const std::string& name, const std::string& version) {
   TAMGA_ASSIGN_OR_RETURN(ModelVersion mv, registry_->GetModelVersion(name, version));
-  std::string path = TestDir(name, std::to_string(mv.version)) + "/result.json";
-  auto reader = registry_->blobs().OpenReader(path);
+  std::string v = std::to_string(mv.version);
+  return ReadStored(ReferenceTestDir(name, v) + "/result.json",
+                    "version " + v + " of '" + name + "' has no reference-score test");
+}
+
+Result<std::string> ReferenceTestService::ReferenceStatsOf(const std::string& name,
+                                                           const std::string& version) {
+  TAMGA_ASSIGN_OR_RETURN(ModelVersion mv, registry_->GetModelVersion(name, version));
+  return ReadReferenceStats(registry_, name, std::to_string(mv.version));
+}
+
+Result<std::string> ReadReferenceStats(RegistryService* registry, const std::string& name,
+                                       const std::string& version) {
+  return ReadStoredBlob(
+      registry, ReferenceTestDir(name, version) + "/reference_stats.json",
+      "version " + version + " of '" + name + "' has no reference statistics (run a reference-score test)");
+}
+
+Result<std::string> ReferenceTestService::ReadStored(const std::string& path, const std::string& missing) {
+  return ReadStoredBlob(registry_, path, missing);
+}
+
+Result<std::string> ReadStoredBlob(RegistryService* registry, const std::string& path,
+                                   const std::string& missing) {
+  auto reader = registry->blobs().OpenReader(path);
   if (!reader.ok()) {
-    if (reader.status().code() == StatusCode::kNotFound)
-      return NotFound("version " + std::to_string(mv.version) + " of '" + name +
-                      "' has no reference-score test");
+    if (reader.status().code() == StatusCode::kNotFound) return NotFound(missing);
     return reader.status();
   }
   std::string out;

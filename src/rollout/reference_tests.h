@@ -52,21 +52,41 @@ class ReferenceTestService {
   void Shutdown();
   // The stored result of the last test of a version (JSON, as Run's answer), NotFound when never tested.
   Result<std::string> LastResult(const std::string& name, const std::string& version);
+  // The reference statistics of the last test's inputs (serving/monitoring/reference_stats.h JSON);
+  // NotFound when never tested or the inputs had no numeric features.
+  Result<std::string> ReferenceStatsOf(const std::string& name, const std::string& version);
+  // Called after a test was stored (with the version number), e.g. so serving picks up new statistics.
+  // Set before the first test.
+  void SetOnTested(std::function<void(const std::string& name, const std::string& version)> f) {
+    on_tested_ = std::move(f);
+  }
 
  private:
   Status Store(const std::string& path, const std::string& bytes);
+  Result<std::string> ReadStored(const std::string& path, const std::string& missing);
 
   void WorkerLoop();
 
   RegistryService* registry_;
   FetchFn fetch_;
   RuntimeOptions runtime_;
+  std::function<void(const std::string&, const std::string&)> on_tested_;
   Mutex mu_;
   std::condition_variable cv_;
   std::deque<std::pair<ReferenceTestRequest, Done>> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   std::thread worker_ GUARDED_BY(mu_);
 };
+
+// Where a version's test files live in the blob store: model-tests/<name hex>/<version>.
+std::string ReferenceTestDir(const std::string& name, const std::string& version);
+
+// A stored test file (at most 16 MiB); NotFound(missing) when absent.
+Result<std::string> ReadStoredBlob(RegistryService* registry, const std::string& path,
+                                   const std::string& missing);
+// The reference statistics stored by the last test of `version` (a version number), as JSON.
+Result<std::string> ReadReferenceStats(RegistryService* registry, const std::string& name,
+                                       const std::string& version);
 
 // The result as the API answers it.
 std::string ReferenceTestJson(const std::string& name, const std::string& version,

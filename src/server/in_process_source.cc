@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "artifacts/artifact_path.h"
+#include "rollout/reference_tests.h"
 
 namespace tamga {
 namespace fs = std::filesystem;
@@ -14,6 +15,10 @@ InProcessRegistrySource::InProcessRegistrySource(RegistryService* registry, Even
     : registry_(registry), hub_(hub), uri_(std::move(model_uri)), cache_(std::move(cache_dir)) {}
 
 InProcessRegistrySource::~InProcessRegistrySource() { Stop(); }
+
+Result<std::string> InProcessRegistrySource::ReferenceStatsJson(const ResolvedVersion& v) const {
+  return ReadReferenceStats(registry_, v.name, v.version);
+}
 
 void InProcessRegistrySource::Stop() {
   stop_ = true;

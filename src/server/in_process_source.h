@@ -25,6 +25,8 @@ class InProcessRegistrySource final : public ModelSource {
   Result<std::string> Fetch(const ResolvedVersion& v) const override;
   void Follow(ResolvedVersion current, std::function<void(const ResolvedVersion&)> changed) override;
   void Stop() override;
+  // Reads the statistics the version's last reference-score test stored (rollout/reference_tests.h).
+  Result<std::string> ReferenceStatsJson(const ResolvedVersion& v) const override;
 
  private:
   Status Copy(const std::string& blob_dir, const std::string& local_dir, int depth) const;

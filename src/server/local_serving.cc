@@ -1,7 +1,9 @@
 #include "server/local_serving.h"
 
 #include "core/log.h"
+#include "rollout/reference_tests.h"
 #include "server/in_process_source.h"
+#include "serving/monitoring/reference_stats.h"
 
 namespace tamga {
 
@@ -91,6 +93,24 @@ void LocalServing::StartVariant(const std::string& deployment, const std::string
   });
 }
 
+void LocalServing::OnReferenceTest(const std::string& model, const std::string& version) {
+  std::vector<std::string> endpoints;
+  {
+    MutexLock lock(&reconcile_mu_);
+    for (const auto& [name, s] : served_) {
+      if (s.model == model) endpoints.push_back(name);
+    }
+  }
+  if (endpoints.empty()) return;
+  std::shared_ptr<const ReferenceStats> stats;
+  auto json = ReadReferenceStats(registry_, model, version);
+  if (json.ok()) {
+    auto parsed = ReferenceStats::FromJson(*json);
+    if (parsed.ok()) stats = std::make_shared<const ReferenceStats>(std::move(*parsed));
+  }
+  for (const auto& e : endpoints) models_->SetReferenceStats(e, version, stats);
+}
+
 void LocalServing::Reconcile() {
   MutexLock lock(&reconcile_mu_);
   {
@@ -104,10 +124,20 @@ void LocalServing::Reconcile() {
   }
   std::map<std::string, std::pair<std::string, EndpointPlan>> wanted;  // deployment -> (model, plan)
   std::map<std::string, PayloadLogOptions> payload;
+  std::map<std::string, MonitoringOptions> monitoring;
   for (const auto& d : *list) {
     auto spec = ParseDeploymentSpec(d.spec);
     if (!spec.ok() || spec->target != "local") continue;
     payload[spec->name] = {spec->payload_sample, spec->payload_max_record_bytes};
+    const DeploymentMonitoring& dm = spec->monitoring;
+    MonitoringOptions& mo = monitoring[spec->name];
+    mo.enabled = dm.enabled;
+    mo.outliers.max_z = dm.max_z;
+    mo.outliers.max_mahalanobis = dm.max_mahalanobis;
+    mo.window_rows = dm.window_rows;
+    mo.psi_threshold = dm.psi_threshold;
+    mo.ks_threshold = dm.ks_threshold;
+    mo.event_cooldown_s = dm.event_cooldown_s;
     wanted[spec->name] = {spec->model_name, spec->rollout.enabled && rollouts_ ? rollouts_->Plan(*spec)
                                                                                : PlanLocalEndpoint(*spec)};
   }
@@ -153,6 +183,16 @@ void LocalServing::Reconcile() {
     if (s.payload_key != payload_key) {
       models_->ConfigurePayloadLog(name, pl);
       s.payload_key = payload_key;
+    }
+    const MonitoringOptions& mo = monitoring[name];
+    std::string monitoring_key =
+        mo.enabled ? std::to_string(mo.outliers.max_z) + "|" + std::to_string(mo.outliers.max_mahalanobis) +
+                         "|" + std::to_string(mo.window_rows) + "|" + std::to_string(mo.psi_threshold) + "|" +
+                         std::to_string(mo.ks_threshold) + "|" + std::to_string(mo.event_cooldown_s)
+                   : "off";
+    if (s.monitoring_key != monitoring_key) {
+      models_->ConfigureMonitoring(name, mo);
+      s.monitoring_key = monitoring_key;
     }
     for (const auto& [variant, uri] : plan.uris) {
       if (s.variants.count(variant)) continue;

@@ -38,6 +38,9 @@ class LocalServing {
   void Shutdown();
   // One reconcile pass (also run by the loop); exposed for tests.
   void Reconcile();
+  // A reference-score test of `model` version `version` was stored: endpoints serving that version pick up
+  // its new reference statistics (outlier and drift monitoring).
+  void OnReferenceTest(const std::string& model, const std::string& version);
 
  private:
   struct ServedVariant {
@@ -50,6 +53,7 @@ class LocalServing {
     std::string model;
     std::string policy_key;   // the policy as text: a change re-weights
     std::string payload_key;  // the payload-log settings as text
+    std::string monitoring_key;
     std::map<std::string, ServedVariant> variants;
   };
   void StopVariant(ServedVariant& v);

@@ -469,6 +469,21 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->payloads = std::make_unique<PayloadLogger>(PayloadLogger::Options{}, p->blobs.get(), &p->metrics);
   p->models->SetPayloadLogger(p->payloads.get());
   ctx.payloads = p->payloads.get();
+  ctx.served = p->models.get();
+  // Drift of a local deployment's inputs fires the retraining triggers bound to it (docs/rollouts.md §7).
+  p->models->SetDriftListener([triggers = p->triggers.get()](const std::string& name,
+                                                             const std::string& version,
+                                                             const DriftReport& report) {
+    std::string features;
+    for (const auto& f : report.features) {
+      if (f.drifted) features += (features.empty() ? "" : ",") + f.name;
+    }
+    triggers->NotifyDrift(name, "v" + version + " drift: " + features.substr(0, 200));
+  });
+  // A new reference-score test gives the endpoints serving that version new reference statistics.
+  p->reference_tests->SetOnTested([parts = p.get()](const std::string& name, const std::string& version) {
+    if (parts->local_serving) parts->local_serving->OnReferenceTest(name, version);
+  });
   p->rollouts =
       std::make_unique<RolloutController>(p->deploy.get(), p->registry.get(), p->models.get(), &p->clock);
   ctx.rollouts = p->rollouts.get();

@@ -1,5 +1,6 @@
 #include "serving/tensor.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace tamga {
@@ -134,6 +135,50 @@ Tensor SliceRows(const Tensor& t, int64_t begin, int64_t count) {
     out.data = t.data.substr(static_cast<size_t>(begin) * row_bytes, static_cast<size_t>(count) * row_bytes);
   }
   return out;
+}
+
+double ElementAsDouble(const Tensor& t, int64_t i) {
+  const char* p = t.data.data();
+  auto read = [&](auto tag) {
+    decltype(tag) v;
+    std::memcpy(&v, p + i * sizeof(v), sizeof(v));
+    return static_cast<double>(v);
+  };
+  switch (t.dtype) {
+    case DataType::kBool:
+    case DataType::kUint8:
+      return read(uint8_t{});
+    case DataType::kUint16:
+      return read(uint16_t{});
+    case DataType::kUint32:
+      return read(uint32_t{});
+    case DataType::kUint64:
+      return read(uint64_t{});
+    case DataType::kInt8:
+      return read(int8_t{});
+    case DataType::kInt16:
+      return read(int16_t{});
+    case DataType::kInt32:
+      return read(int32_t{});
+    case DataType::kInt64:
+      return read(int64_t{});
+    case DataType::kFp32:
+      return read(float{});
+    case DataType::kFp64:
+      return read(double{});
+    case DataType::kFp16: {
+      uint16_t h;
+      std::memcpy(&h, p + i * 2, 2);
+      int exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+      double v = exp == 0    ? std::ldexp(mant, -24)
+                 : exp == 31 ? (mant ? NAN : INFINITY)
+                             : std::ldexp(mant + 1024, exp - 25);
+      return (h & 0x8000) ? -v : v;
+    }
+    case DataType::kBytes:
+      break;
+  }
+  return 0;
 }
 
 }  // namespace tamga

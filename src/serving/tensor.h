@@ -73,4 +73,7 @@ Tensor SliceRows(const Tensor& t, int64_t begin, int64_t count);
 // Same trailing dimensions and dtype: can be stacked along dimension 0.
 bool RowCompatible(const Tensor& a, const Tensor& b);
 
+// Element `i` (row-major) of a numeric tensor as a double (FP16 decoded); 0 for BYTES.
+double ElementAsDouble(const Tensor& t, int64_t i);
+
 }  // namespace tamga

@@ -13,8 +13,8 @@ namespace tamga {
 
 struct TriggerRecord {
   std::string name;
-  std::string kind;            // "dataset_tag" | "schedule"
-  std::string dataset, tag;    // dataset_tag
+  std::string kind;            // "dataset_tag" | "schedule" | "drift"
+  std::string dataset, tag;    // dataset_tag; drift: `dataset` holds the deployment
   std::string cron;            // schedule
   std::string job_spec;        // the job template (JSON)
   std::string register_model;  // "" = register nothing

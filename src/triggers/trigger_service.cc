@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <future>
 
@@ -83,8 +84,9 @@ Result<JobSpec> JobFor(const TriggerRecord& t, const TriggerFiring& f, const std
 
 Result<TriggerRecord> TriggerService::Create(const TriggerSpec& spec) {
   TAMGA_RETURN_IF_ERROR(ValidateDatasetName(spec.name));  // the same rules as dataset names
-  if (spec.on_dataset.empty() == spec.cron.empty())
-    return InvalidArgument("A trigger needs one event: on_dataset (NAME@TAG) or schedule (cron)");
+  if (int(!spec.on_dataset.empty()) + int(!spec.cron.empty()) + int(!spec.on_drift.empty()) != 1)
+    return InvalidArgument(
+        "A trigger needs one event: on_dataset (NAME@TAG), schedule (cron) or on_drift (a deployment)");
   TriggerRecord t;
   t.name = spec.name;
   t.job_spec = spec.job_json;
@@ -108,6 +110,16 @@ Result<TriggerRecord> TriggerService::Create(const TriggerSpec& spec) {
     t.dataset = ref.name;
     t.tag = ref.ref.empty() ? "latest" : ref.ref;
     TAMGA_ASSIGN_OR_RETURN(t.cursor, store_->LastEventSeq());  // moves from now on
+  } else if (!spec.on_drift.empty()) {
+    if (spec.on_drift.size() > 253)
+      return InvalidArgument("on_drift names a deployment (at most 253 characters)");
+    for (char c : spec.on_drift) {
+      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+            c == '-' || c == '.'))
+        return InvalidArgument("on_drift names a deployment: lower-case letters, digits, '-' and '.'");
+    }
+    t.kind = "drift";
+    t.dataset = spec.on_drift;
   } else {
     TAMGA_ASSIGN_OR_RETURN(CronSchedule c, ParseCron(spec.cron));
     t.kind = "schedule";
@@ -123,7 +135,7 @@ Result<TriggerRecord> TriggerService::Create(const TriggerSpec& spec) {
   // given) and with the event's dataset pinned.
   auto as_written = JobFor(t, probe, "", 0);
   if (!as_written.ok()) return InvalidArgument("job template: " + as_written.status().message());
-  auto job = JobFor(t, probe, t.dataset.empty() ? "dataset" : t.dataset, 1);
+  auto job = JobFor(t, probe, t.dataset.empty() || t.kind == "drift" ? "dataset" : t.dataset, 1);
   if (!job.ok()) return InvalidArgument("job template: " + job.status().message());
   TAMGA_RETURN_IF_ERROR(store_->CreateTrigger(t));
   return t;
@@ -299,9 +311,35 @@ void TriggerService::FollowJobs() {
   }
 }
 
+void TriggerService::NotifyDrift(const std::string& deployment, const std::string& detail) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (drift_events_.size() >= 100) {
+      TAMGA_LOG(kWarn, "drift event dropped: too many waiting", {{"deployment", deployment}});
+      return;
+    }
+    drift_events_.push_back({deployment, detail, clock_->NowMillis()});
+  }
+  cv_.notify_all();
+}
+
 void TriggerService::Tick() {
   auto triggers = store_->ListTriggers();
   if (!triggers.ok()) return;
+  std::vector<DriftEvent> drifts;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    drifts.swap(drift_events_);
+  }
+  for (const auto& d : drifts) {
+    for (const auto& t : *triggers) {
+      if (t.kind != "drift" || !t.enabled || t.dataset != d.deployment) continue;
+      Status s = Fire(t, "drift:" + std::to_string(d.at_ms), d.detail, "", 0, nullptr);
+      if (!s.ok()) {
+        TAMGA_LOG(kWarn, "drift trigger could not fire", {{"trigger", t.name}, {"error", s.message()}});
+      }
+    }
+  }
   int64_t from = INT64_MAX;
   for (const auto& t : *triggers)
     if (t.kind == "dataset_tag" && t.enabled) from = std::min(from, t.cursor);
@@ -346,7 +384,8 @@ void TriggerService::Start() {
       lock.unlock();
       Tick();
       lock.lock();
-      cv_.wait_for(lock, std::chrono::milliseconds(o_.poll_ms), [this] { return stop_; });
+      cv_.wait_for(lock, std::chrono::milliseconds(o_.poll_ms),
+                   [this] { return stop_ || !drift_events_.empty(); });
     }
   });
 }

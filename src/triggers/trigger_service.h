@@ -27,6 +27,7 @@ struct TriggerSpec {
   std::string name;
   std::string on_dataset;  // NAME@TAG (a tag; "latest" fires on every new version), or ""
   std::string cron;        // or a schedule
+  std::string on_drift;    // or a local deployment whose inputs drifted (docs/rollouts.md §7)
   std::string
       job_json;  // a job spec (jobs.md) with {dataset} {version} {ref} {uri} {trigger} {event} in strings
   std::string register_model;  // "" = none
@@ -53,6 +54,9 @@ class TriggerService {
   Result<std::vector<TriggerFiring>> Firings(const std::string& name, int64_t max_results);
   // Fires now (event "manual:<ms>"); returns the firing after its job was queued.
   Result<TriggerFiring> FireNow(const std::string& name);
+  // A served deployment's inputs drifted (`detail`: which version and features): its drift triggers fire
+  // on the trigger thread (never blocks; beyond 100 waiting events the rest are dropped and logged).
+  void NotifyDrift(const std::string& deployment, const std::string& detail);
 
   void Start();
   void Shutdown();
@@ -76,6 +80,11 @@ class TriggerService {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  struct DriftEvent {
+    std::string deployment, detail;
+    int64_t at_ms;
+  };
+  std::vector<DriftEvent> drift_events_;  // guarded by mu_
   bool started_ = false;
   std::thread thread_;
 };

@@ -122,8 +122,10 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
   auto pool = std::shared_ptr<BoundedExecutor>(new BoundedExecutor(po));
   RolloutController* rollouts = ctx.rollouts;
   PayloadLogger* payloads = ctx.payloads;
+  ModelManager* served = ctx.served;
   router.AddPrefix(
-      HttpMethod::kGet, base + "/", [deploy, pool, rollouts, payloads](HttpRequest& req, Responder respond) {
+      HttpMethod::kGet, base + "/",
+      [deploy, pool, rollouts, payloads, served](HttpRequest& req, Responder respond) {
         // .../<name>/files: what the GitOps folder holds and the commits that changed it (file and git I/O:
         // off the I/O thread).
         if (auto files = NameOf(req, "/files"); files.ok()) {
@@ -189,6 +191,14 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
           });
           if (!queued) respond(ErrorResponse(ResourceExhausted("Too many reads at once; retry shortly")));
           return;
+        }
+        // .../<name>/monitoring: outliers and drift of a served local deployment (docs/rollouts.md §7).
+        if (auto monitored = NameOf(req, "/monitoring"); monitored.ok()) {
+          if (served == nullptr) return respond(ErrorResponse(NotFound("this server serves no deployments")));
+          auto figures = served->Monitoring(*monitored);
+          if (!figures.ok()) return respond(ErrorResponse(figures.status()));
+          auto options = served->MonitoringOf(*monitored);
+          return respond(HttpResponse::Json(MonitoringJson(*monitored, options.get(), *figures)));
         }
         // .../<name>/rollout: the progressive rollout's state (docs/rollouts.md §3).
         if (auto rollout = NameOf(req, "/rollout"); rollout.ok()) {

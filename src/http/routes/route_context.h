@@ -56,6 +56,7 @@ struct RouteContext {
   TriggerService* triggers = nullptr;               // null: no trigger routes
   ReferenceTestService* reference_tests = nullptr;  // null: no reference-test routes
   PayloadLogger* payloads = nullptr;                // null: deployments' payload routes answer 404
+  ModelManager* served = nullptr;                   // null: deployments' monitoring route answers 404
   RolloutController* rollouts = nullptr;            // null: deployments' rollout routes answer 404
 };
 

@@ -58,6 +58,18 @@ void AddVersionHeaders(HttpResponse& r, const std::string& version, const std::s
   r.headers.push_back({"Tamga-Variant", variant});
 }
 
+// Outlier flags of a monitored request (docs/rollouts.md §7): how many rows, and which (the first 100).
+void AddOutlierHeaders(HttpResponse& r, const OutlierReport& o) {
+  if (!o.scored) return;
+  r.headers.push_back({"Tamga-Outliers", std::to_string(o.outlier_rows.size())});
+  if (o.outlier_rows.empty()) return;
+  std::string rows;
+  for (size_t i = 0; i < o.outlier_rows.size() && i < 100; ++i) {
+    rows += (i ? "," : "") + std::to_string(o.outlier_rows[i]);
+  }
+  r.headers.push_back({"Tamga-Outlier-Rows", rows});
+}
+
 }  // namespace
 
 void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
@@ -76,13 +88,15 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
       return respond(MlflowErrorResponse(inputs.status()));
     }
     std::string variant = h->variant;
+    auto outliers = std::make_shared<const OutlierReport>(models->Observe(*h, *inputs));
     models->Infer(*h, std::move(*inputs), "mlflow",
-                  [respond, variant](Result<std::vector<Tensor>> out, InferTimings,
-                                     std::shared_ptr<LoadedVersion> ver) {
+                  [respond, variant, outliers](Result<std::vector<Tensor>> out, InferTimings,
+                                               std::shared_ptr<LoadedVersion> ver) {
                     if (!out.ok()) return respond(MlflowErrorResponse(out.status()));
                     HttpResponse r = HttpResponse::Json(
                         EncodeInvocationsResponse(ver->mlflow_view->ToMlflowPredictions(std::move(*out))));
                     AddVersionHeaders(r, ver->version, variant);
+                    AddOutlierHeaders(r, *outliers);
                     respond(std::move(r));
                   });
   };
@@ -223,10 +237,11 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
     std::vector<Tensor> inputs = std::move(request->inputs);
     std::string model = p->model;
     std::string variant = h->variant;
+    auto outliers = std::make_shared<const OutlierReport>(models->Observe(*h, inputs));
     models->Infer(
         *h, std::move(inputs), "v2",
-        [respond, request, model, variant](Result<std::vector<Tensor>> out, InferTimings,
-                                           std::shared_ptr<LoadedVersion> ver) {
+        [respond, request, model, variant, outliers](Result<std::vector<Tensor>> out, InferTimings,
+                                                     std::shared_ptr<LoadedVersion> ver) {
           if (!out.ok()) return respond(OipError(out.status()));
           auto enc = EncodeV2InferResponse(model, ver->version, *request, *out);
           if (!enc.ok()) return respond(OipError(enc.status()));
@@ -236,6 +251,7 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
             r.headers.push_back({"Inference-Header-Content-Length", std::to_string(enc->json_size)});
           }
           AddVersionHeaders(r, ver->version, variant);
+          AddOutlierHeaders(r, *outliers);
           respond(std::move(r));
         });
   });

@@ -13,6 +13,8 @@ void WriteTrigger(JsonWriter& w, const TriggerRecord& t) {
   w.Field("kind", t.kind);
   if (t.kind == "dataset_tag") {
     w.Field("on_dataset", t.dataset + "@" + t.tag);
+  } else if (t.kind == "drift") {
+    w.Field("on_drift", t.dataset);
   } else {
     w.Field("schedule", t.cron);
     w.FieldInt("next_fire_timestamp", t.cursor);
@@ -67,6 +69,8 @@ void RegisterTriggerRoutes(Router& router, const RouteContext& ctx) {
                    TAMGA_ASSIGN_OR_RETURN(spec.name, f.RequiredString("name"));
                    TAMGA_ASSIGN_OR_RETURN(auto on, f.OptString("on_dataset"));
                    TAMGA_ASSIGN_OR_RETURN(auto cron, f.OptString("schedule"));
+                   TAMGA_ASSIGN_OR_RETURN(auto drift, f.OptString("on_drift"));
+                   spec.on_drift = drift.value_or("");
                    TAMGA_ASSIGN_OR_RETURN(auto model, f.OptString("register_model"));
                    TAMGA_ASSIGN_OR_RETURN(auto path, f.OptString("model_path"));
                    spec.on_dataset = on.value_or("");

@@ -67,6 +67,16 @@ ModelManager::ModelManager(ServingOptions options, MetricsRegistry* metrics)
       metrics_->HistogramFamily("tamga_serving_shadow_max_abs_delta",
                                 "Largest |primary - shadow| output difference per compared response",
                                 {1e-9, 1e-6, 1e-4, 1e-3, 1e-2, 0.1, 1, 10, 100});
+  monitored_rows_ = metrics_->Counter("tamga_serving_monitored_rows_total",
+                                      "Request rows scored against the version's reference statistics");
+  outlier_rows_ = metrics_->Counter("tamga_serving_outlier_rows_total",
+                                    "Request rows flagged as outliers (z-score or Mahalanobis distance)");
+  drift_psi_ = metrics_->Gauge("tamga_serving_drift_psi",
+                               "Population stability index of the last drift window, per feature");
+  drift_ks_ = metrics_->Gauge("tamga_serving_drift_ks",
+                              "Kolmogorov-Smirnov distance of the last drift window, per feature");
+  drift_windows_ = metrics_->Counter("tamga_serving_drift_windows_total",
+                                     "Drift windows evaluated: result=drifted|stable");
 }
 
 ModelManager::~ModelManager() {

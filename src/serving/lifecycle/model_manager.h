@@ -23,6 +23,7 @@
 #include "core/metrics.h"
 #include "core/mutex.h"
 #include "serving/batcher/dynamic_batcher.h"
+#include "serving/monitoring/drift_monitor.h"
 #include "serving/monitoring/payload_log.h"
 #include "serving/routing/traffic.h"
 #include "serving/runtime/model_runtime.h"
@@ -45,6 +46,8 @@ struct LoadedVersion {
   std::unique_ptr<DynamicBatcher> batcher;
   std::shared_ptr<ModelRuntime> mlflow_view;  // instance 0's ToMlflowPredictions (stateless)
   double load_seconds = 0;
+  // Outliers and drift against the version's reference statistics (set once known).
+  std::shared_ptr<VersionMonitor> monitor = std::make_shared<VersionMonitor>();
 };
 
 enum class ModelState { kLoading, kAvailable, kFailed };
@@ -85,7 +88,22 @@ struct ModelHandle {
   };
   std::vector<Shadow> shadows;  // mirror targets chosen for this request
   double shadow_atol = 0, shadow_rtol = 0;
-  double payload_sample = 0;  // the endpoint's payload-log share at routing time
+  double payload_sample = 0;                            // the endpoint's payload-log share at routing time
+  std::shared_ptr<const MonitoringOptions> monitoring;  // null: not monitored
+};
+
+// What Observe found in one request: the rows flagged as outliers (and every row's scores).
+struct OutlierReport {
+  bool scored = false;  // monitored, and the version's reference statistics fit the request
+  std::vector<int64_t> outlier_rows;
+  std::vector<RowOutlier> rows;
+};
+
+struct MonitoringFigures {
+  std::string variant;
+  std::string version;
+  bool shadow = false;
+  VersionMonitor::Snapshot figures;
 };
 
 struct VariantFigures {
@@ -109,6 +127,23 @@ class ModelManager {
   // before serving), and one endpoint's sampling.
   void SetPayloadLogger(PayloadLogger* logger) { payload_logger_ = logger; }
   void ConfigurePayloadLog(const std::string& name, const PayloadLogOptions& options);
+  // Outliers and drift (serving/monitoring/drift_monitor.h): the endpoint's options (disabled: not
+  // monitored; an endpoint SetPolicy created), a version's reference statistics (null: none), and who hears
+  // of drift (an endpoint's first drifted window, then at most once per event_cooldown_s; called on a request
+  // thread, must not block).
+  void ConfigureMonitoring(const std::string& name, const MonitoringOptions& options);
+  void SetReferenceStats(const std::string& name, const std::string& version,
+                         std::shared_ptr<const ReferenceStats> stats);
+  using DriftListener =
+      std::function<void(const std::string& name, const std::string& version, const DriftReport& report)>;
+  void SetDriftListener(DriftListener listener) { drift_listener_ = std::move(listener); }
+  // Scores a request's rows against its version's statistics and adds them to the drift window (call
+  // before Infer, which consumes the inputs). Not scored when the endpoint is not monitored or the
+  // version has no statistics.
+  OutlierReport Observe(const ModelHandle& handle, const std::vector<Tensor>& inputs);
+  Result<std::vector<MonitoringFigures>> Monitoring(const std::string& name) const;
+  std::shared_ptr<const MonitoringOptions> MonitoringOf(const std::string& name) const;
+
   // Changes only the weights of existing variants (a rollout step); unknown variant names are NotFound.
   Status SetWeights(const std::string& name, const std::map<std::string, double>& weights);
 
@@ -171,6 +206,8 @@ class ModelManager {
   struct Entry {
     TrafficPolicy policy;
     double payload_sample = 0;
+    std::shared_ptr<const MonitoringOptions> monitoring;
+    int64_t last_drift_event_ms = 0;
     std::vector<Variant> variants;  // in policy order
   };
   static Variant* FindVariant(Entry& e, const std::string& variant);
@@ -198,6 +235,12 @@ class ModelManager {
   MetricFamily* variant_latency_;
   MetricFamily* shadow_results_;
   MetricFamily* shadow_delta_;
+  MetricFamily* monitored_rows_;
+  MetricFamily* outlier_rows_;
+  MetricFamily* drift_psi_;
+  MetricFamily* drift_ks_;
+  MetricFamily* drift_windows_;
+  DriftListener drift_listener_;
   mutable Mutex mu_;
   std::map<std::string, Entry> models_ GUARDED_BY(mu_);
   struct Retiring {
@@ -208,6 +251,11 @@ class ModelManager {
   std::atomic<bool> shutting_down_{false};
   PayloadLogger* payload_logger_ = nullptr;
 };
+
+// GET .../deployments/{name}/monitoring's answer: the options, and per variant its version's figures and
+// last drift window (docs/rollouts.md §7).
+std::string MonitoringJson(const std::string& name, const MonitoringOptions* options,
+                           const std::vector<MonitoringFigures>& figures);
 
 // Zero-filled inputs for a signature whose input shapes are known apart from the batch dimension
 // (batch = 1); nullopt when some other dimension is variable.

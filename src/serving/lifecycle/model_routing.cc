@@ -93,6 +93,7 @@ Result<ModelHandle> ModelManager::Route(const std::string& name, const std::stri
   h.shadow_atol = e.policy.shadow_atol;
   h.shadow_rtol = e.policy.shadow_rtol;
   h.payload_sample = e.payload_sample;
+  h.monitoring = e.monitoring;
   return h;
 }
 

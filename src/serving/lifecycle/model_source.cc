@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "serving/lifecycle/model_manager.h"
+#include "serving/monitoring/reference_stats.h"
 
 namespace tamga {
 namespace fs = std::filesystem;
@@ -56,6 +57,24 @@ void NoteResolved(const std::string& uri, const Result<ResolvedVersion>& v, Reso
   }
 }
 
+namespace {
+
+// After a load: hands the version's reference statistics (if any) to the manager.
+void LoadReferenceStats(ModelSource* source, ModelManager* models, const std::string& name,
+                        const ResolvedVersion& v) {
+  auto json = source->ReferenceStatsJson(v);
+  if (!json.ok()) return;
+  auto stats = ReferenceStats::FromJson(*json);
+  if (!stats.ok()) {
+    TAMGA_LOG(kWarn, "ignoring unreadable reference statistics",
+              {{"model", name}, {"version", v.version}, {"error", stats.status().message()}});
+    return;
+  }
+  models->SetReferenceStats(name, v.version, std::make_shared<const ReferenceStats>(std::move(*stats)));
+}
+
+}  // namespace
+
 void ServeFromSource(ModelSource* source, ModelManager* models, const std::string& name,
                      const std::string& variant, bool follow, const std::atomic<bool>* stopping) {
   ResolvedVersion current;
@@ -68,6 +87,7 @@ void ServeFromSource(ModelSource* source, ModelManager* models, const std::strin
       if (dir.ok()) {
         s = models->LoadVariant(name, variant, v->version, *dir);
         current = *v;
+        if (s.ok()) LoadReferenceStats(source, models, name, *v);
         if (s.ok() || s.code() != StatusCode::kUnavailable) break;
       }
     }
@@ -94,7 +114,7 @@ void ServeFromSource(ModelSource* source, ModelManager* models, const std::strin
                 {{"model", name}, {"variant", variant}, {"error", dir.status().message()}});
       return;
     }
-    (void)models->LoadVariant(name, variant, v.version, *dir);
+    if (models->LoadVariant(name, variant, v.version, *dir).ok()) LoadReferenceStats(source, models, name, v);
   });
 }
 

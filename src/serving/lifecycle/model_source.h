@@ -42,6 +42,11 @@ class ModelSource {
   virtual void Follow(ResolvedVersion current, std::function<void(const ResolvedVersion&)> changed) = 0;
   // Stops following; idempotent.
   virtual void Stop() = 0;
+  // The version's reference statistics (serving/monitoring/reference_stats.h JSON) for outlier and drift
+  // monitoring; NotFound when it has none (the default: a source that cannot tell).
+  virtual Result<std::string> ReferenceStatsJson(const ResolvedVersion& v) const {
+    return NotFound("no reference statistics for version " + v.version);
+  }
 };
 
 // The cache directory for a version stored at `blob_path` (a path in the artifact store): `cache_dir`/<key>.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "serving/monitoring/reference_stats.h"
 #include "serving/scoring/csv_table.h"
 
 namespace tamga {
@@ -152,10 +153,18 @@ Result<ReferenceTestResult> RunReferenceTest(ModelRuntime* runtime, std::istream
   res.rtol = rtol;
   ExpectedTable table{expected};
   std::vector<double> got, want;
+  ReferenceStatsBuilder stats;
+  bool stats_ok = true;
   for (;;) {
     TAMGA_ASSIGN_OR_RETURN(auto chunk, reader->Next(std::max<int64_t>(1, options.batch_rows)));
     if (chunk.lines.empty()) break;
     auto rows = static_cast<int64_t>(chunk.lines.size());
+    if (stats_ok) {
+      FeatureRows features = FeaturesOf(chunk.inputs);
+      // A table-tensor model's features are named by the CSV columns it took (same order).
+      if (features.cols() == reader->scored_columns().size()) features.names = reader->scored_columns();
+      stats_ok = stats.Add(features).ok();
+    }
     TAMGA_ASSIGN_OR_RETURN(auto outputs, Execute(runtime, std::move(chunk.inputs), rows, options));
     if (res.columns.empty()) {
       res.columns = PredictionColumns(outputs);
@@ -198,6 +207,10 @@ Result<ReferenceTestResult> RunReferenceTest(ModelRuntime* runtime, std::istream
                            std::to_string(res.rows) + ")");
   }
   res.passed = res.mismatched_rows == 0;
+  if (stats_ok) {
+    auto s = stats.Finish();
+    if (s.ok()) res.reference_stats_json = s->ToJson();
+  }
   res.seconds = Since(start);
   return res;
 }

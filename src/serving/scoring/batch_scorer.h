@@ -52,6 +52,9 @@ struct ReferenceTestResult {
   std::vector<ReferenceMismatch> examples;  // the first 10 mismatches
   double seconds = 0;
   int64_t tested_at = 0;  // ms since the epoch, set by whoever records the result
+  // The inputs' reference statistics (serving/monitoring/reference_stats.h) as JSON; empty when the inputs
+  // have no numeric features.
+  std::string reference_stats_json;
 };
 
 // Scores `inputs` and compares each prediction with `expected` (a CSV with a header): |got - expected| <=

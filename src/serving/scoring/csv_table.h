@@ -42,6 +42,12 @@ class CsvTableReader {
   Result<Chunk> Next(int64_t max_rows);
   const std::vector<std::string>& header() const { return header_; }
   const std::string& header_line() const { return header_line_; }
+  // The header names of the columns the model takes, in the order they are fed to it.
+  std::vector<std::string> scored_columns() const {
+    std::vector<std::string> out;
+    for (const Column& c : columns_) out.push_back(header_[c.cell]);
+    return out;
+  }
 
  private:
   CsvTableReader() = default;
