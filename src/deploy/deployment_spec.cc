@@ -168,6 +168,10 @@ Result<DeploymentSpec> ParseDeploymentSpec(const std::string& text) {
   }
   if (j.contains("snooze") && !j["snooze"].is_null()) {
     TAMGA_RETURN_IF_ERROR(ParseDeploymentSnooze(j["snooze"], &s.snooze));
+    if (s.rollout.enabled) {
+      return InvalidArgument(
+          "Deployment fields 'snooze' and 'rollout' exclude each other: a rollout judges live traffic");
+    }
   }
   if (j.contains("traffic") && !j["traffic"].is_null()) {
     TAMGA_RETURN_IF_ERROR(ParseDeploymentTraffic(j["traffic"], &s.traffic));

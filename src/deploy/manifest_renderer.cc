@@ -277,6 +277,58 @@ std::string PdbYaml(const RenderInput& in) {
   return Finish(e);
 }
 
+// Scale to zero (docs/rollouts.md §8) with the KEDA HTTP add-on: its interceptor holds requests while the
+// Deployment scales up from zero and scales it down after `idle_seconds` without traffic. KEDA then owns the
+// replica count (no HPA is rendered).
+constexpr const char* kKedaInterceptor = "keda-add-ons-http-interceptor-proxy.keda.svc.cluster.local";
+constexpr int kKedaInterceptorPort = 8080;
+
+std::string SnoozeHost(const RenderInput& in) {
+  return in.spec.ingress_host.empty() ? in.spec.name + "." + in.spec.ns + ".svc.cluster.local"
+                                      : in.spec.ingress_host;
+}
+
+std::string KedaYaml(const RenderInput& in) {
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  Head(e, in, "http.keda.sh/v1alpha1", "HTTPScaledObject", ModelAnnotations(in));
+  e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "hosts" << YAML::Value << YAML::BeginSeq << SnoozeHost(in) << YAML::EndSeq;
+  e << YAML::Key << "scaleTargetRef" << YAML::Value << YAML::BeginMap;
+  Str(e, "name", in.spec.name);
+  Str(e, "kind", "Deployment");
+  Str(e, "apiVersion", "apps/v1");
+  Str(e, "service", in.spec.name);
+  Int(e, "port", kHttpPort);
+  e << YAML::EndMap;
+  e << YAML::Key << "replicas" << YAML::Value << YAML::BeginMap;
+  Int(e, "min", 0);
+  Int(e, "max", in.spec.max_replicas);
+  e << YAML::EndMap;
+  Int(e, "scaledownPeriod", static_cast<int>(in.spec.snooze.idle_seconds));
+  e << YAML::EndMap << YAML::EndMap;
+  return Finish(e);
+}
+
+// The Ingress of a snoozing deployment sends to the interceptor (in KEDA's namespace) through this alias,
+// Service <name>-keda (deployment names are at most 53 characters: this stays a valid 63-character name).
+std::string InterceptorServiceYaml(const RenderInput& in) {
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  RenderInput named = in;
+  named.spec.name = in.spec.name + "-keda";
+  Head(e, named, "v1", "Service", ModelAnnotations(in));
+  e << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
+  Str(e, "type", "ExternalName");
+  Str(e, "externalName", kKedaInterceptor);
+  e << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+  Str(e, "name", "http");
+  Int(e, "port", kKedaInterceptorPort);
+  Str(e, "protocol", "TCP");
+  e << YAML::EndMap << YAML::EndSeq << YAML::EndMap << YAML::EndMap;
+  return Finish(e);
+}
+
 std::string IngressYaml(const RenderInput& in) {
   YAML::Emitter e;
   e << YAML::BeginMap;
@@ -294,7 +346,7 @@ std::string IngressYaml(const RenderInput& in) {
   Str(e, "pathType", "Prefix");
   e << YAML::Key << "backend" << YAML::Value << YAML::BeginMap << YAML::Key << "service" << YAML::Value
     << YAML::BeginMap;
-  Str(e, "name", in.spec.name);
+  Str(e, "name", in.spec.snooze.idle_seconds > 0 ? in.spec.name + "-keda" : in.spec.name);
   e << YAML::Key << "port" << YAML::Value << YAML::BeginMap;
   Str(e, "name", "http");
   e << YAML::EndMap << YAML::EndMap << YAML::EndMap;  // port, service, backend
@@ -312,8 +364,12 @@ std::vector<RenderedFile> RenderDeployment(const RenderInput& in) {
   std::vector<RenderedFile> files;
   files.push_back({dir + "Dockerfile", RenderDockerfile(in)});
   files.push_back({dir + "deployment.yaml", DeploymentYaml(in)});
-  if (in.spec.replicas > 0 && in.spec.max_replicas > in.spec.min_replicas)
+  const bool snooze = in.spec.snooze.idle_seconds > 0;
+  if (in.spec.replicas > 0 && in.spec.max_replicas > in.spec.min_replicas && !snooze)
     files.push_back({dir + "hpa.yaml", HpaYaml(in)});
+  if (snooze) files.push_back({dir + "keda.yaml", KedaYaml(in)});
+  if (snooze && !in.spec.ingress_host.empty())
+    files.push_back({dir + "keda-service.yaml", InterceptorServiceYaml(in)});
   if (!in.spec.ingress_host.empty()) files.push_back({dir + "ingress.yaml", IngressYaml(in)});
   files.push_back({dir + "pdb.yaml", PdbYaml(in)});
   if (in.python_runtime) files.push_back({dir + "requirements.txt", in.requirements});

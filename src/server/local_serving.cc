@@ -49,11 +49,11 @@ void LocalServing::Start() {
     for (;;) {
       Reconcile();
       UniqueLock lock(&mu_);
-      if (cv_.wait_for(lock.native(), std::chrono::seconds(1), [&] {
-            mu_.AssertHeld();  // the wait re-took the lock before calling the predicate
-            return stop_;
-          }))
-        return;
+      cv_.wait_for(lock.native(), std::chrono::seconds(1), [&] {
+        mu_.AssertHeld();                // the wait re-took the lock before calling the predicate
+        return stop_ || !wake_.empty();  // a wake request reconciles at once
+      });
+      if (stop_) return;
     }
   });
 }
@@ -125,6 +125,7 @@ void LocalServing::Reconcile() {
   std::map<std::string, std::pair<std::string, EndpointPlan>> wanted;  // deployment -> (model, plan)
   std::map<std::string, PayloadLogOptions> payload;
   std::map<std::string, MonitoringOptions> monitoring;
+  std::map<std::string, SnoozeOptions> snooze;
   for (const auto& d : *list) {
     auto spec = ParseDeploymentSpec(d.spec);
     if (!spec.ok() || spec->target != "local") continue;
@@ -138,6 +139,7 @@ void LocalServing::Reconcile() {
     mo.psi_threshold = dm.psi_threshold;
     mo.ks_threshold = dm.ks_threshold;
     mo.event_cooldown_s = dm.event_cooldown_s;
+    snooze[spec->name] = {spec->snooze.idle_seconds * 1000, spec->snooze.wake_timeout_s * 1000};
     wanted[spec->name] = {spec->model_name, spec->rollout.enabled && rollouts_ ? rollouts_->Plan(*spec)
                                                                                : PlanLocalEndpoint(*spec)};
   }
@@ -157,6 +159,16 @@ void LocalServing::Reconcile() {
     bool fresh = !served_.count(name);
     Served& s = served_[name];
     s.model = want.first;
+    if (s.snoozed) {
+      bool wake;
+      {
+        MutexLock l(&mu_);
+        wake = wake_.erase(name) > 0;
+      }
+      if (!wake) continue;  // asleep: changes to the spec apply when it wakes
+      TAMGA_LOG(kInfo, "waking snoozed local deployment", {{"deployment", name}});
+      s.snoozed = false;
+    }
     // Variants removed or pointed elsewhere stop first; then the policy; then the new variants start.
     for (auto it = s.variants.begin(); it != s.variants.end();) {
       auto u = plan.uris.find(it->first);
@@ -194,11 +206,46 @@ void LocalServing::Reconcile() {
       models_->ConfigureMonitoring(name, mo);
       s.monitoring_key = monitoring_key;
     }
+    const SnoozeOptions& so = snooze[name];
+    std::string snooze_key = std::to_string(so.idle_ms) + "|" + std::to_string(so.wake_timeout_ms);
+    if (s.snooze_key != snooze_key) {
+      models_->ConfigureSnooze(name, so);
+      s.snooze_key = snooze_key;
+    }
     for (const auto& [variant, uri] : plan.uris) {
       if (s.variants.count(variant)) continue;
       StartVariant(name, variant, uri, s.variants[variant]);
     }
+    if (so.idle_ms > 0) MaybeSnooze(name, s, so);
   }
+}
+
+void LocalServing::MaybeSnooze(const std::string& name, Served& s, const SnoozeOptions& so) {
+  int64_t idle = models_->IdleMs(name);
+  if (idle < so.idle_ms) return;
+  auto st = models_->GetStatus(name);
+  if (!st.ok()) return;
+  for (const auto& v : st->variants) {
+    if (!v.loading_version.empty() || v.state == ModelState::kLoading) return;  // not while loading
+  }
+  TAMGA_LOG(kInfo, "snoozing idle local deployment",
+            {{"deployment", name}, {"idle_s", std::to_string(idle / 1000)}});
+  for (auto& [vn, v] : s.variants) StopVariant(v);
+  s.variants.clear();
+  {
+    MutexLock l(&mu_);
+    wake_.erase(name);  // a wake asked for before this sleep is stale
+  }
+  (void)models_->Snooze(name);
+  s.snoozed = true;
+}
+
+void LocalServing::RequestWake(const std::string& name) {
+  {
+    MutexLock l(&mu_);
+    wake_.insert(name);
+  }
+  cv_.notify_all();
 }
 
 }  // namespace tamga

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -41,6 +42,8 @@ class LocalServing {
   // A reference-score test of `model` version `version` was stored: endpoints serving that version pick up
   // its new reference statistics (outlier and drift monitoring).
   void OnReferenceTest(const std::string& model, const std::string& version);
+  // A request reached a snoozed deployment (the model manager's wake listener): reload it now. Never blocks.
+  void RequestWake(const std::string& name);
 
  private:
   struct ServedVariant {
@@ -54,9 +57,13 @@ class LocalServing {
     std::string policy_key;   // the policy as text: a change re-weights
     std::string payload_key;  // the payload-log settings as text
     std::string monitoring_key;
+    std::string snooze_key;
+    bool snoozed = false;  // unloaded while idle; its variants are stopped
     std::map<std::string, ServedVariant> variants;
   };
   void StopVariant(ServedVariant& v);
+  // Unloads `name` when it has been idle long enough and nothing is loading.
+  void MaybeSnooze(const std::string& name, Served& s, const SnoozeOptions& so) REQUIRES(reconcile_mu_);
   void StartVariant(const std::string& deployment, const std::string& variant, const std::string& uri,
                     ServedVariant& v);
 
@@ -69,7 +76,8 @@ class LocalServing {
   Mutex mu_;
   std::condition_variable cv_;
   bool stop_ GUARDED_BY(mu_) = false;
-  Mutex reconcile_mu_;  // one reconcile at a time
+  std::set<std::string> wake_ GUARDED_BY(mu_);  // snoozed deployments a request asked to wake
+  Mutex reconcile_mu_;                          // one reconcile at a time
   std::map<std::string, Served> served_ GUARDED_BY(reconcile_mu_);
   std::thread thread_;
 };

@@ -579,6 +579,9 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   // Local deployments load from this server's own registry and blob store (no loopback HTTP).
   p->local_serving = std::make_unique<LocalServing>(p->deploy.get(), p->models.get(), p->registry.get(),
                                                     p->events.get(), model_cache, p->rollouts.get());
+  // A request to a snoozed local deployment wakes it (docs/rollouts.md §8).
+  p->models->SetWakeListener(
+      [ls = p->local_serving.get()](const std::string& name) { ls->RequestWake(name); });
   p->local_serving->Start();
   p->rollouts->Start();
   return std::unique_ptr<TamgaServer>(new TamgaServer(std::move(p)));

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "deploy/deployment_spec.h"
@@ -138,6 +139,42 @@ TEST(DeploymentSpec, RejectsWhatATargetCannotDo) {
     EXPECT_FALSE(r.ok()) << json;
     if (!r.ok()) {
       EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << json;
+    }
+  }
+}
+
+TEST(ManifestRenderer, SnoozeRendersAKedaHttpScaledObjectInsteadOfTheHpa) {
+  auto files = RenderDeployment(
+      Input(R"({"name":"churn","model_name":"churn","ingress_host":"churn.example.com","max_replicas":4,
+                "snooze":{"idle_seconds":900}})"));
+  std::map<std::string, std::string> by_name;
+  for (const auto& f : files) by_name[f.path.substr(f.path.rfind('/') + 1)] = f.content;
+  EXPECT_FALSE(by_name.count("hpa.yaml"));  // KEDA owns the replica count
+  ASSERT_TRUE(by_name.count("keda.yaml"));
+  YAML::Node keda = YAML::Load(by_name["keda.yaml"]);
+  EXPECT_EQ(keda["apiVersion"].as<std::string>(), "http.keda.sh/v1alpha1");
+  EXPECT_EQ(keda["kind"].as<std::string>(), "HTTPScaledObject");
+  EXPECT_EQ(keda["spec"]["hosts"][0].as<std::string>(), "churn.example.com");
+  EXPECT_EQ(keda["spec"]["scaleTargetRef"]["name"].as<std::string>(), "churn");
+  EXPECT_EQ(keda["spec"]["scaleTargetRef"]["service"].as<std::string>(), "churn");
+  EXPECT_EQ(keda["spec"]["replicas"]["min"].as<int>(), 0);
+  EXPECT_EQ(keda["spec"]["replicas"]["max"].as<int>(), 4);
+  EXPECT_EQ(keda["spec"]["scaledownPeriod"].as<int>(), 900);
+  // The Ingress goes through the interceptor (an ExternalName alias of KEDA's proxy).
+  YAML::Node alias = YAML::Load(by_name["keda-service.yaml"]);
+  EXPECT_EQ(alias["metadata"]["name"].as<std::string>(), "churn-keda");
+  EXPECT_EQ(alias["spec"]["type"].as<std::string>(), "ExternalName");
+  YAML::Node ingress = YAML::Load(by_name["ingress.yaml"]);
+  EXPECT_EQ(ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"].as<std::string>(),
+            "churn-keda");
+  // Without an ingress host the in-cluster name is the host the interceptor routes.
+  auto plain =
+      RenderDeployment(Input(R"({"name":"churn","model_name":"churn","snooze":{"idle_seconds":60}})"));
+  for (const auto& f : plain) {
+    EXPECT_EQ(f.path.find("keda-service"), std::string::npos);
+    if (f.path.find("keda.yaml") != std::string::npos) {
+      EXPECT_EQ(YAML::Load(f.content)["spec"]["hosts"][0].as<std::string>(),
+                "churn.default.svc.cluster.local");
     }
   }
 }

@@ -70,6 +70,126 @@ void AddOutlierHeaders(HttpResponse& r, const OutlierReport& o) {
   r.headers.push_back({"Tamga-Outlier-Rows", rows});
 }
 
+// Retry-After on a 503 from a sleeping or waking endpoint: about a cold start.
+HttpResponse RetryLater(HttpResponse r) {
+  if (r.status == 503) r.headers.push_back({"Retry-After", "2"});
+  return r;
+}
+
+// Route failed with `s`: when `model` is snoozed (docs/rollouts.md §8) the request waits for it to wake,
+// bounded by its wake timeout, then `retry` runs it again (`keep` first copies what the retry needs), or
+// `refuse` answers 503. False when the model is not asleep: the caller answers `s` itself.
+bool WaitForWake(ModelManager* models, const std::string& model, const Status& s,
+                 const std::function<void()>& keep, std::function<void()> retry,
+                 std::function<void(const Status&)> refuse) {
+  if (s.code() != StatusCode::kUnavailable) return false;
+  int64_t wait = models->WakeWaitMs(model);
+  if (wait < 0) return false;
+  if (wait == 0) {
+    refuse(s);
+    return true;
+  }
+  keep();
+  models->AwaitServing(model, wait, [retry, refuse, s](bool ready) {
+    if (ready) return retry();
+    refuse(Unavailable(s.message() + " (not awake within the deployment's wake_timeout_s)"));
+  });
+  return true;
+}
+
+// MLflow scoring of `model`: one handle (routed by the traffic policy) decodes, runs and converts. A
+// snoozed endpoint is waited for once (`may_wait`).
+void Invocations(ModelManager* models, const std::string& model, HttpRequest& req, Responder respond,
+                 bool may_wait) {
+  ModelManager::HeaderLookup header = [&req](const std::string& n) { return req.Header(n); };
+  auto h = models->Route(model, "", &header);
+  if (!h.ok()) {
+    auto copy = std::make_shared<HttpRequest>();
+    auto retry = [models, model, copy, respond] { Invocations(models, model, *copy, respond, false); };
+    auto refuse = [respond](const Status& st) { respond(RetryLater(MlflowErrorResponse(st))); };
+    if (may_wait && WaitForWake(
+                        models, model, h.status(), [&] { *copy = req; }, retry, refuse))
+      return;
+    return respond(MlflowErrorResponse(h.status()));
+  }
+  auto inputs = ParseInvocations(req.Header("content-type"), req.body, h->version->signature);
+  if (!inputs.ok()) {
+    models->RecordInvalidInput(*h, "mlflow");
+    return respond(MlflowErrorResponse(inputs.status()));
+  }
+  std::string variant = h->variant;
+  auto outliers = std::make_shared<const OutlierReport>(models->Observe(*h, *inputs));
+  models->Infer(*h, std::move(*inputs), "mlflow",
+                [respond, variant, outliers](Result<std::vector<Tensor>> out, InferTimings,
+                                             std::shared_ptr<LoadedVersion> ver) {
+                  if (!out.ok()) return respond(MlflowErrorResponse(out.status()));
+                  HttpResponse r = HttpResponse::Json(
+                      EncodeInvocationsResponse(ver->mlflow_view->ToMlflowPredictions(std::move(*out))));
+                  AddVersionHeaders(r, ver->version, variant);
+                  AddOutlierHeaders(r, *outliers);
+                  respond(std::move(r));
+                });
+}
+
+// V2 infer (REST): one handle decodes, runs and encodes. A snoozed endpoint is waited for once.
+void V2Infer(ModelManager* models, HttpRequest& req, Responder respond, bool may_wait) {
+  auto p = ParseV2Path(req.path_params.empty() ? "" : req.path_params[0]);
+  if (!p.ok()) return respond(OipError(p.status()));
+  if (p->action != "infer") return respond(OipError(NotFound("unknown route")));
+  ModelManager::HeaderLookup header = [&req](const std::string& n) { return req.Header(n); };
+  auto h = models->Route(p->model, p->version, &header);
+  if (!h.ok()) {
+    auto copy = std::make_shared<HttpRequest>();
+    auto retry = [models, copy, respond] { V2Infer(models, *copy, respond, false); };
+    auto refuse = [respond](const Status& st) { respond(RetryLater(OipError(st))); };
+    if (may_wait && WaitForWake(
+                        models, p->model, h.status(), [&] { *copy = req; }, retry, refuse))
+      return;
+    return respond(OipError(h.status()));
+  }
+  const ModelSignature& signature = h->version->signature;
+  std::string_view body = req.body;
+  std::string_view json = body, binary;
+  std::string header_len = req.Header("inference-header-content-length");
+  bool raw = false;
+  if (!header_len.empty()) {
+    char* end = nullptr;
+    unsigned long long n = std::strtoull(header_len.c_str(), &end, 10);
+    if (end == header_len.c_str() || *end != '\0' || n > body.size()) {
+      models->RecordInvalidInput(*h, "v2");
+      return respond(OipError(InvalidArgument("invalid Inference-Header-Content-Length")));
+    }
+    raw = n == 0;
+    json = body.substr(0, n);
+    binary = body.substr(n);
+  }
+  auto parsed = raw ? ParseV2RawRequest(binary, signature) : ParseV2InferRequest(json, binary, signature);
+  if (!parsed.ok()) {
+    models->RecordInvalidInput(*h, "v2");
+    return respond(OipError(parsed.status()));
+  }
+  auto request = std::make_shared<V2InferRequest>(std::move(*parsed));
+  std::vector<Tensor> inputs = std::move(request->inputs);
+  std::string model = p->model;
+  std::string variant = h->variant;
+  auto outliers = std::make_shared<const OutlierReport>(models->Observe(*h, inputs));
+  models->Infer(*h, std::move(inputs), "v2",
+                [respond, request, model, variant, outliers](Result<std::vector<Tensor>> out, InferTimings,
+                                                             std::shared_ptr<LoadedVersion> ver) {
+                  if (!out.ok()) return respond(OipError(out.status()));
+                  auto enc = EncodeV2InferResponse(model, ver->version, *request, *out);
+                  if (!enc.ok()) return respond(OipError(enc.status()));
+                  HttpResponse r = HttpResponse::Json(std::move(enc->body));
+                  if (enc->json_size != r.body.size()) {
+                    r.content_type = "application/octet-stream";
+                    r.headers.push_back({"Inference-Header-Content-Length", std::to_string(enc->json_size)});
+                  }
+                  AddVersionHeaders(r, ver->version, variant);
+                  AddOutlierHeaders(r, *outliers);
+                  respond(std::move(r));
+                });
+}
+
 }  // namespace
 
 void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
@@ -77,29 +197,6 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
   MetricsRegistry* metrics = ctx.metrics;
   std::string default_model = ctx.default_model;
 
-  // MLflow scoring of `model`: one handle (routed by the traffic policy) decodes, runs and converts.
-  auto invocations = [models](const std::string& model, HttpRequest& req, Responder respond) {
-    ModelManager::HeaderLookup header = [&req](const std::string& n) { return req.Header(n); };
-    auto h = models->Route(model, "", &header);
-    if (!h.ok()) return respond(MlflowErrorResponse(h.status()));
-    auto inputs = ParseInvocations(req.Header("content-type"), req.body, h->version->signature);
-    if (!inputs.ok()) {
-      models->RecordInvalidInput(*h, "mlflow");
-      return respond(MlflowErrorResponse(inputs.status()));
-    }
-    std::string variant = h->variant;
-    auto outliers = std::make_shared<const OutlierReport>(models->Observe(*h, *inputs));
-    models->Infer(*h, std::move(*inputs), "mlflow",
-                  [respond, variant, outliers](Result<std::vector<Tensor>> out, InferTimings,
-                                               std::shared_ptr<LoadedVersion> ver) {
-                    if (!out.ok()) return respond(MlflowErrorResponse(out.status()));
-                    HttpResponse r = HttpResponse::Json(
-                        EncodeInvocationsResponse(ver->mlflow_view->ToMlflowPredictions(std::move(*out))));
-                    AddVersionHeaders(r, ver->version, variant);
-                    AddOutlierHeaders(r, *outliers);
-                    respond(std::move(r));
-                  });
-  };
   const bool standalone = ctx.standalone;
   if (standalone) {
     auto health = [models](HttpRequest&, Responder respond) {
@@ -114,18 +211,18 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
       respond(HttpResponse::Text(metrics->Render(), 200, "text/plain; version=0.0.4; charset=utf-8"));
     });
     router.Add(HttpMethod::kPost, "/invocations",
-               [invocations, default_model](HttpRequest& req, Responder respond) {
-                 invocations(default_model, req, std::move(respond));
+               [models, default_model](HttpRequest& req, Responder respond) {
+                 Invocations(models, default_model, req, std::move(respond), true);
                });
   } else {
-    router.AddPrefix(HttpMethod::kPost, "/endpoints/", [invocations](HttpRequest& req, Responder respond) {
+    router.AddPrefix(HttpMethod::kPost, "/endpoints/", [models](HttpRequest& req, Responder respond) {
       std::string rest = req.path_params.empty() ? "" : req.path_params[0];
       size_t slash = rest.find('/');
       if (slash == std::string::npos || slash == 0 || rest.substr(slash) != "/invocations") {
         return respond(
             HttpResponse::Json(MlflowError("unknown route; use POST /endpoints/{name}/invocations"), 404));
       }
-      invocations(rest.substr(0, slash), req, std::move(respond));
+      Invocations(models, rest.substr(0, slash), req, std::move(respond), true);
     });
   }
 
@@ -206,54 +303,7 @@ void RegisterServingRoutes(Router& router, const ServingRouteContext& ctx) {
   });
 
   router.AddPrefix(HttpMethod::kPost, "/v2/models/", [models](HttpRequest& req, Responder respond) {
-    auto p = ParseV2Path(req.path_params.empty() ? "" : req.path_params[0]);
-    if (!p.ok()) return respond(OipError(p.status()));
-    if (p->action != "infer") return respond(OipError(NotFound("unknown route")));
-    ModelManager::HeaderLookup header = [&req](const std::string& n) { return req.Header(n); };
-    auto h = models->Route(p->model, p->version, &header);
-    if (!h.ok()) return respond(OipError(h.status()));
-    const ModelSignature& signature = h->version->signature;
-    std::string_view body = req.body;
-    std::string_view json = body, binary;
-    std::string header_len = req.Header("inference-header-content-length");
-    bool raw = false;
-    if (!header_len.empty()) {
-      char* end = nullptr;
-      unsigned long long n = std::strtoull(header_len.c_str(), &end, 10);
-      if (end == header_len.c_str() || *end != '\0' || n > body.size()) {
-        models->RecordInvalidInput(*h, "v2");
-        return respond(OipError(InvalidArgument("invalid Inference-Header-Content-Length")));
-      }
-      raw = n == 0;
-      json = body.substr(0, n);
-      binary = body.substr(n);
-    }
-    auto parsed = raw ? ParseV2RawRequest(binary, signature) : ParseV2InferRequest(json, binary, signature);
-    if (!parsed.ok()) {
-      models->RecordInvalidInput(*h, "v2");
-      return respond(OipError(parsed.status()));
-    }
-    auto request = std::make_shared<V2InferRequest>(std::move(*parsed));
-    std::vector<Tensor> inputs = std::move(request->inputs);
-    std::string model = p->model;
-    std::string variant = h->variant;
-    auto outliers = std::make_shared<const OutlierReport>(models->Observe(*h, inputs));
-    models->Infer(
-        *h, std::move(inputs), "v2",
-        [respond, request, model, variant, outliers](Result<std::vector<Tensor>> out, InferTimings,
-                                                     std::shared_ptr<LoadedVersion> ver) {
-          if (!out.ok()) return respond(OipError(out.status()));
-          auto enc = EncodeV2InferResponse(model, ver->version, *request, *out);
-          if (!enc.ok()) return respond(OipError(enc.status()));
-          HttpResponse r = HttpResponse::Json(std::move(enc->body));
-          if (enc->json_size != r.body.size()) {
-            r.content_type = "application/octet-stream";
-            r.headers.push_back({"Inference-Header-Content-Length", std::to_string(enc->json_size)});
-          }
-          AddVersionHeaders(r, ver->version, variant);
-          AddOutlierHeaders(r, *outliers);
-          respond(std::move(r));
-        });
+    V2Infer(models, req, std::move(respond), true);
   });
 }
 

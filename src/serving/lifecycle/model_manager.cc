@@ -19,6 +19,8 @@ const char* ModelStateName(ModelState s) {
       return "available";
     case ModelState::kFailed:
       return "failed";
+    case ModelState::kSnoozed:
+      return "snoozed";
     case ModelState::kLoading:
       break;
   }
@@ -83,10 +85,15 @@ ModelManager::~ModelManager() {
   shutting_down_ = true;
   std::vector<std::shared_ptr<LoadedVersion>> all;
   std::vector<Retiring> retiring;
+  std::thread waiter;
+  std::vector<std::function<void(bool)>> waiting;
   {
     MutexLock lock(&mu_);
+    waiter.swap(waiter_thread_);
     std::set<LoadedVersion*> seen;
     for (auto& [name, e] : models_) {
+      for (auto& w : e.waiters) waiting.push_back(std::move(w.ready));
+      e.waiters.clear();
       for (auto& v : e.variants) {
         if (v.serving && seen.insert(v.serving.get()).second) all.push_back(v.serving);
         v.serving.reset();
@@ -94,6 +101,8 @@ ModelManager::~ModelManager() {
     }
     retiring.swap(retiring_);
   }
+  if (waiter.joinable()) waiter.join();
+  for (auto& w : waiting) w(false);
   for (auto& v : all) v->batcher->Stop();
   for (auto& r : retiring) r.thread.join();
 }
@@ -267,6 +276,7 @@ Status ModelManager::LoadVariant(const std::string& name, const std::string& var
   }
   bool had_previous = false;
   bool gone = false;
+  std::vector<std::function<void(bool)>> woken;
   {
     MutexLock lock(&mu_);
     auto it = models_.find(name);
@@ -284,6 +294,7 @@ Status ModelManager::LoadVariant(const std::string& name, const std::string& var
         std::shared_ptr<LoadedVersion> old = std::move(v->serving);
         v->serving = *built;
         v->status.state = ModelState::kAvailable;
+        if (!v->status.shadow) woken = TakeWaiters(name, it->second);
         v->status.serving_version = version;
         v->status.last_error.clear();
         if (old) RetireUnused(&it->second, {std::move(old)});
@@ -291,6 +302,7 @@ Status ModelManager::LoadVariant(const std::string& name, const std::string& var
       UpdateLoadedGauge();
     }
   }
+  for (auto& w : woken) w(true);
   if (gone)
     return NotFound("model '" + Short(name) + "' variant '" + Short(variant) + "' was removed while loading");
   if (!built.ok()) {
@@ -390,7 +402,7 @@ ModelStatus ModelManager::StatusOf(const std::string& name, const Entry& e) {
     if (!lead || (!lead->serving_version.size() && v.serving)) lead = &v.status;
   }
   if (lead) {
-    s.state = lead->state;
+    s.state = e.snoozed && lead->serving_version.empty() ? ModelState::kSnoozed : lead->state;
     s.serving_version = lead->serving_version;
     s.loading_version = lead->loading_version;
     s.last_error = lead->last_error;
@@ -428,6 +440,7 @@ bool ModelManager::AllReady(bool vacuous_ready) const {
   MutexLock lock(&mu_);
   if (models_.empty()) return vacuous_ready;
   for (const auto& [name, e] : models_) {
+    if (e.snoozed) continue;  // asleep on purpose: the next request wakes it
     bool any = false;
     for (const auto& v : e.variants) any = any || (v.serving && !v.status.shadow);
     if (!any) return false;

@@ -50,7 +50,8 @@ struct LoadedVersion {
   std::shared_ptr<VersionMonitor> monitor = std::make_shared<VersionMonitor>();
 };
 
-enum class ModelState { kLoading, kAvailable, kFailed };
+// kSnoozed: unloaded after being idle (scale to zero); the next request wakes it.
+enum class ModelState { kLoading, kAvailable, kFailed, kSnoozed };
 const char* ModelStateName(ModelState s);
 
 struct VariantStatus {
@@ -106,6 +107,13 @@ struct MonitoringFigures {
   VersionMonitor::Snapshot figures;
 };
 
+// Scale to zero (docs/rollouts.md §8): idle `idle_ms`, the endpoint's versions are unloaded; a request then
+// waits up to `wake_timeout_ms` for them to be loaded again (0: it is refused at once, Unavailable).
+struct SnoozeOptions {
+  int64_t idle_ms = 0;  // 0 = never
+  int64_t wake_timeout_ms = 30000;
+};
+
 struct VariantFigures {
   std::string variant;
   std::string version;
@@ -143,6 +151,20 @@ class ModelManager {
   OutlierReport Observe(const ModelHandle& handle, const std::vector<Tensor>& inputs);
   Result<std::vector<MonitoringFigures>> Monitoring(const std::string& name) const;
   std::shared_ptr<const MonitoringOptions> MonitoringOf(const std::string& name) const;
+
+  // Scale to zero. The endpoint's options (set after SetPolicy); how long since it last routed a request (or
+  // was created or woke), -1 when unknown; Snooze unloads every variant's version (running requests finish
+  // first) and marks the endpoint snoozed (state kSnoozed). A request to a snoozed endpoint calls the wake
+  // listener once (who reloads the variants: LoadVariant then clears the mark) and is answered Unavailable;
+  // WakeWaitMs says how long such a caller may wait (-1: the endpoint is not asleep) and AwaitServing calls
+  // back once a serving variant has a version again (true) or after timeout_ms (false).
+  void ConfigureSnooze(const std::string& name, const SnoozeOptions& options);
+  int64_t IdleMs(const std::string& name) const;
+  Status Snooze(const std::string& name);
+  using WakeListener = std::function<void(const std::string& name)>;
+  void SetWakeListener(WakeListener listener) { wake_listener_ = std::move(listener); }
+  int64_t WakeWaitMs(const std::string& name) const;
+  void AwaitServing(const std::string& name, int64_t timeout_ms, std::function<void(bool)> ready);
 
   // Changes only the weights of existing variants (a rollout step); unknown variant names are NotFound.
   Status SetWeights(const std::string& name, const std::map<std::string, double>& weights);
@@ -208,6 +230,15 @@ class ModelManager {
     double payload_sample = 0;
     std::shared_ptr<const MonitoringOptions> monitoring;
     int64_t last_drift_event_ms = 0;
+    SnoozeOptions snooze;
+    mutable int64_t last_used_ms = 0;  // Route updates it (under mu_)
+    bool snoozed = false;
+    mutable bool waking = false;  // the wake listener was called
+    struct Waiter {
+      int64_t deadline_ms;
+      std::function<void(bool)> ready;
+    };
+    std::vector<Waiter> waiters;
     std::vector<Variant> variants;  // in policy order
   };
   static Variant* FindVariant(Entry& e, const std::string& variant);
@@ -241,6 +272,11 @@ class ModelManager {
   MetricFamily* drift_ks_;
   MetricFamily* drift_windows_;
   DriftListener drift_listener_;
+  WakeListener wake_listener_;
+  // Wakes AwaitServing callers whose time is up (started on first use).
+  void WaiterLoop();
+  static std::vector<std::function<void(bool)>> TakeWaiters(const std::string& name, Entry& e);
+  std::thread waiter_thread_ GUARDED_BY(mu_);
   mutable Mutex mu_;
   std::map<std::string, Entry> models_ GUARDED_BY(mu_);
   struct Retiring {

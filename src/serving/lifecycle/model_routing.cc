@@ -10,6 +10,12 @@ double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::dura
 
 std::string Short(const std::string& s) { return s.substr(0, 200); }
 
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 // The primary's outcome, shared with the shadows mirrored from the same request: whichever finishes
@@ -31,6 +37,7 @@ Result<ModelHandle> ModelManager::Route(const std::string& name, const std::stri
   auto it = models_.find(name);
   if (it == models_.end()) return NotFound("model '" + Short(name) + "' is not served here");
   const Entry& e = it->second;
+  e.last_used_ms = NowMillis();
   ModelHandle h;
   h.model = name;
   auto take = [&h](const Variant& v) {
@@ -60,6 +67,14 @@ Result<ModelHandle> ModelManager::Route(const std::string& name, const std::stri
     if (v.status.shadow || !v.serving) continue;
     candidates.push_back(&v);
     weights.push_back(v.status.weight);
+  }
+  if (candidates.empty() && e.snoozed) {
+    if (!e.waking) {
+      e.waking = true;
+      TAMGA_LOG(kInfo, "waking snoozed model", {{"model", Short(name)}});
+      if (wake_listener_) wake_listener_(name);
+    }
+    return Unavailable("model '" + Short(name) + "' was snoozed while idle and is waking up; retry shortly");
   }
   if (candidates.empty()) {
     ModelStatus st = StatusOf(name, e);

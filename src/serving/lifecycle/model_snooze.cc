@@ -1,0 +1,119 @@
+// ModelManager: scale to zero (docs/rollouts.md §8). Who decides to snooze and how a woken endpoint is
+// reloaded is the caller's business (src/server/local_serving.cc); the manager keeps the idle clock, the
+// snoozed mark, and the requests waiting for the endpoint to serve again.
+#include <chrono>
+
+#include "core/log.h"
+#include "serving/lifecycle/model_manager.h"
+
+namespace tamga {
+namespace {
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Short(const std::string& s) { return s.substr(0, 200); }
+
+}  // namespace
+
+void ModelManager::ConfigureSnooze(const std::string& name, const SnoozeOptions& options) {
+  MutexLock lock(&mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) return;
+  it->second.snooze = options;
+  if (it->second.last_used_ms == 0) it->second.last_used_ms = NowMillis();
+}
+
+int64_t ModelManager::IdleMs(const std::string& name) const {
+  MutexLock lock(&mu_);
+  auto it = models_.find(name);
+  if (it == models_.end() || it->second.last_used_ms == 0) return -1;
+  return NowMillis() - it->second.last_used_ms;
+}
+
+Status ModelManager::Snooze(const std::string& name) {
+  MutexLock lock(&mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) return NotFound("model '" + Short(name) + "' is not served here");
+  Entry& e = it->second;
+  std::vector<std::shared_ptr<LoadedVersion>> unloaded;
+  for (auto& v : e.variants) {
+    if (v.serving) unloaded.push_back(std::move(v.serving));
+    v.status.state = ModelState::kSnoozed;
+    v.status.serving_version.clear();
+    v.status.loading_version.clear();
+  }
+  e.snoozed = true;
+  e.waking = false;
+  // Running requests hold their handles: each version unloads once they finished.
+  for (auto& old : unloaded) RetireUnused(&e, {std::move(old)});
+  UpdateLoadedGauge();
+  return Status::Ok();
+}
+
+int64_t ModelManager::WakeWaitMs(const std::string& name) const {
+  MutexLock lock(&mu_);
+  auto it = models_.find(name);
+  if (it == models_.end() || !it->second.snoozed) return -1;
+  return it->second.snooze.wake_timeout_ms;
+}
+
+void ModelManager::AwaitServing(const std::string& name, int64_t timeout_ms,
+                                std::function<void(bool)> ready) {
+  int answer = -1;  // -1: queued; 0 / 1: answer now
+  {
+    MutexLock lock(&mu_);
+    auto it = models_.find(name);
+    if (it == models_.end() || shutting_down_) {
+      answer = 0;
+    } else {
+      bool serving = false;
+      for (const auto& v : it->second.variants) serving = serving || (v.serving && !v.status.shadow);
+      if (serving) {
+        answer = 1;
+      } else {
+        it->second.waiters.push_back({NowMillis() + timeout_ms, std::move(ready)});
+        if (!waiter_thread_.joinable()) waiter_thread_ = std::thread([this] { WaiterLoop(); });
+      }
+    }
+  }
+  if (answer >= 0) ready(answer == 1);
+}
+
+std::vector<std::function<void(bool)>> ModelManager::TakeWaiters(const std::string& name, Entry& e) {
+  std::vector<std::function<void(bool)>> out;
+  for (auto& w : e.waiters) out.push_back(std::move(w.ready));
+  e.waiters.clear();
+  if (e.snoozed) TAMGA_LOG(kInfo, "snoozed model awake", {{"model", Short(name)}});
+  e.snoozed = false;
+  e.waking = false;
+  e.last_used_ms = NowMillis();
+  return out;
+}
+
+void ModelManager::WaiterLoop() {
+  while (!shutting_down_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::vector<std::function<void(bool)>> expired;
+    {
+      MutexLock lock(&mu_);
+      int64_t now = NowMillis();
+      for (auto& [name, e] : models_) {
+        for (auto it = e.waiters.begin(); it != e.waiters.end();) {
+          if (it->deadline_ms > now) {
+            ++it;
+            continue;
+          }
+          expired.push_back(std::move(it->ready));
+          it = e.waiters.erase(it);
+        }
+      }
+    }
+    for (auto& f : expired) f(false);
+  }
+}
+
+}  // namespace tamga
