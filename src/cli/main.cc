@@ -121,6 +121,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   server->add_option("--grpc-port-file", config.grpc_port_file, "Write the bound gRPC port to this file");
   server
+      ->add_option("--device", config.serving.runtime.device,
+                   "Where local deployments run: cpu, cuda:N, or auto (placed on GPUs by free memory)")
+      ->envname("TAMGA_DEVICE")
+      ->capture_default_str();
+  server
       ->add_option("--python", config.serving.runtime.python,
                    "Python worker interpreter for local pyfunc deployments")
       ->envname("TAMGA_PYTHON")
@@ -315,7 +320,11 @@ int main(int argc, char** argv) {
                     "Write the bound gRPC port to this file");
   serve->add_option("--workers", serve_config.workers, "HTTP I/O threads (0 = number of cores)")
       ->capture_default_str();
-  serve->add_option("--device", serve_config.serving.runtime.device, "cpu or cuda:N")->capture_default_str();
+  serve
+      ->add_option(
+          "--device", serve_config.serving.runtime.device,
+          "cpu, cuda:N, or auto (the GPU with the most free memory that fits the model, else refused)")
+      ->capture_default_str();
   serve
       ->add_option("--intra-op-threads", serve_config.serving.runtime.intra_op_threads,
                    "Threads inside one model execution")

@@ -132,6 +132,9 @@ class JobService {
   // Agents.
   Result<std::string> RegisterAgent(const std::string& agent_id, AgentReport report);
   std::vector<AgentSummary> ListAgents();
+  // Every live agent's GPU reservations (its running jobs' promised memory, by GPU UUID): what serving's GPU
+  // admission subtracts on a machine it shares with an agent (docs/rollouts.md §9).
+  std::vector<GpuReservation> GpuLedger();
   void Lease(const std::string& agent_id, AgentReport report, int64_t wait_ms,
              std::function<void(Result<std::optional<Job>>)> done);
   // Returns the agent's jobs whose abort was requested.

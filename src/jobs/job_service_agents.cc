@@ -67,6 +67,17 @@ void JobService::AdoptReport(Agent& a, AgentReport report) {
   a.report = std::move(report);
 }
 
+std::vector<GpuReservation> JobService::GpuLedger() {
+  MutexLock lock(&mu_);
+  std::vector<GpuReservation> out;
+  for (const auto& [id, a] : agents_) {
+    if (!a.live) continue;
+    AgentView v = ViewOf(a);
+    out.insert(out.end(), v.ledger.begin(), v.ledger.end());
+  }
+  return out;
+}
+
 AgentView JobService::ViewOf(const Agent& a) const {
   AgentView v;
   v.id = a.id;

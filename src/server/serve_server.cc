@@ -25,6 +25,7 @@ struct ServeServer::Parts {
   // Before every service: destroyed after them. Services hold responders of in-flight requests (long-polls,
   // batches); those reference connections that must die while the HTTP server's io_context still exists.
   std::unique_ptr<HttpServer> http;
+  std::unique_ptr<GpuAdmission> gpu;  // before models: outlives them
   std::unique_ptr<ModelManager> models;
   std::unique_ptr<HttpRegistrySource> source;
   Router router;
@@ -80,6 +81,8 @@ Result<std::unique_ptr<ServeServer>> ServeServer::Create(const ServeConfig& conf
   p->metrics.Gauge("tamga_build_info", "Build information")
       ->Set({{"version", kVersion}, {"commit", kGitCommit}, {"mlflow_compat", kMlflowCompatVersion}}, 1);
   p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
+  p->gpu = MakeGpuAdmission(config.serving.runtime.device, nullptr);
+  p->models->SetGpuAdmission(p->gpu.get());
   ServingRouteContext ctx{p->models.get(), &p->metrics, name};
   RegisterServingRoutes(p->router, ctx);
 

@@ -106,6 +106,7 @@ struct TamgaServer::Parts {
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<PayloadLogger> payloads;  // before models: destroyed after their last completion
+  std::unique_ptr<GpuAdmission> gpu;        // before models: outlives them
   std::unique_ptr<ModelManager> models;
   std::unique_ptr<LocalServing> local_serving;
   std::unique_ptr<OipGrpcServer> grpc;
@@ -463,9 +464,17 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
         TAMGA_ASSIGN_OR_RETURN(ResolvedVersion v, source.Resolve());
         return source.Fetch(v);
       },
-      config.serving.runtime);
+      [&config] {
+        RuntimeOptions r = config.serving.runtime;
+        if (r.device == "auto") r.device = "cpu";  // tests score off the serving GPUs' ledger
+        return r;
+      }());
   ctx.reference_tests = p->reference_tests.get();
   p->models = std::make_unique<ModelManager>(config.serving, &p->metrics);
+  // `--device auto`: local deployments are placed on GPUs by memory, after the job scheduler's reservations.
+  p->gpu =
+      MakeGpuAdmission(config.serving.runtime.device, [jobs = p->jobs.get()] { return jobs->GpuLedger(); });
+  p->models->SetGpuAdmission(p->gpu.get());
   p->payloads = std::make_unique<PayloadLogger>(PayloadLogger::Options{}, p->blobs.get(), &p->metrics);
   p->models->SetPayloadLogger(p->payloads.get());
   ctx.payloads = p->payloads.get();

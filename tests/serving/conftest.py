@@ -15,6 +15,7 @@ from serve_harness import Serve  # noqa: E402
 
 def pytest_addoption(parser):
     parser.addoption("--tamga", action="store", required=True, help="path to the tamga binary")
+    parser.addoption("--fake-nvml", action="store", default="", help="path to the fake libnvidia-ml build")
 
 
 @pytest.fixture(scope="session")

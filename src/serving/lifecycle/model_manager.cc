@@ -77,6 +77,8 @@ ModelManager::ModelManager(ServingOptions options, MetricsRegistry* metrics)
                                "Population stability index of the last drift window, per feature");
   drift_ks_ = metrics_->Gauge("tamga_serving_drift_ks",
                               "Kolmogorov-Smirnov distance of the last drift window, per feature");
+  gpu_memory_ = metrics_->Gauge("tamga_serving_model_gpu_memory_bytes",
+                                "GPU memory a loaded model version takes (0 once unloaded), by GPU UUID");
   drift_windows_ = metrics_->Counter("tamga_serving_drift_windows_total",
                                      "Drift windows evaluated: result=drifted|stable");
 }
@@ -107,17 +109,48 @@ ModelManager::~ModelManager() {
   for (auto& r : retiring) r.thread.join();
 }
 
-Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& version,
+Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& name,
+                                                           const std::string& version,
                                                            const std::string& dir) {
   auto start = std::chrono::steady_clock::now();
   TAMGA_ASSIGN_OR_RETURN(ModelLayout layout, InspectModelDir(dir));
+  RuntimeOptions runtime = options_.runtime;
+  // `--device auto`: a GPU with room for it, reserved while it loads, or a refusal (docs/rollouts.md §9).
+  GpuGrant grant;
+  struct Release {
+    GpuAdmission* gpu;
+    const GpuGrant* grant;
+    ~Release() {
+      if (gpu && grant->id) gpu->Release(*grant);
+    }
+  } release{gpu_, &grant};
+  int64_t used_before = -1;
+  if (runtime.device == "auto") {
+    runtime.device = "cpu";
+    if (gpu_ != nullptr) {
+      int64_t need = EstimateGpuBytes(dir, options_.instances);
+      TAMGA_ASSIGN_OR_RETURN(grant, gpu_->Admit("model '" + Short(name) + "' version " + version, need));
+      runtime.device = grant.device;
+      runtime.gpu_uuid = grant.uuid;
+      if (!grant.uuid.empty()) used_before = gpu_->ProcessBytes(grant.uuid);
+      TAMGA_LOG(kInfo, "placing model version",
+                {{"model", name},
+                 {"version", version},
+                 {"device", grant.device},
+                 {"gpu", grant.uuid},
+                 {"estimate_mib", std::to_string(need >> 20)}});
+    }
+  }
   std::vector<std::unique_ptr<ModelRuntime>> instances;
   for (int i = 0; i < std::max(1, options_.instances); ++i) {
-    TAMGA_ASSIGN_OR_RETURN(auto rt, LoadModelRuntime(layout, options_.runtime));
+    TAMGA_ASSIGN_OR_RETURN(auto rt, LoadModelRuntime(layout, runtime));
     instances.push_back(std::move(rt));
   }
   auto v = std::make_shared<LoadedVersion>();
   v->version = version;
+  v->model = name;
+  v->device = runtime.device;
+  v->gpu_uuid = runtime.gpu_uuid;
   v->platform = instances[0]->platform();
   v->signature = instances[0]->signature();
   // Warm-up: every instance runs one generated request before the version is exposed.
@@ -133,6 +166,11 @@ Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& ve
   v->mlflow_view = std::shared_ptr<ModelRuntime>(view, [](ModelRuntime*) {});
   v->batcher = std::make_unique<DynamicBatcher>(options_.batching, std::move(instances));
   v->load_seconds = Seconds(std::chrono::steady_clock::now() - start);
+  if (!v->gpu_uuid.empty()) {
+    // What this load took on the GPU, when the driver reports this process; else the estimate.
+    int64_t used_after = gpu_->ProcessBytes(v->gpu_uuid);
+    v->gpu_bytes = used_before >= 0 && used_after > used_before ? used_after - used_before : grant.bytes;
+  }
   return v;
 }
 
@@ -272,7 +310,7 @@ Status ModelManager::LoadVariant(const std::string& name, const std::string& var
   if (!shared) {
     TAMGA_LOG(kInfo, "loading model version",
               {{"model", name}, {"variant", variant}, {"version", version}, {"path", dir}});
-    built = Build(version, dir);
+    built = Build(name, version, dir);
   }
   bool had_previous = false;
   bool gone = false;
@@ -297,6 +335,10 @@ Status ModelManager::LoadVariant(const std::string& name, const std::string& var
         if (!v->status.shadow) woken = TakeWaiters(name, it->second);
         v->status.serving_version = version;
         v->status.last_error.clear();
+        if (!(*built)->gpu_uuid.empty()) {
+          gpu_memory_->Set({{"model", name}, {"version", version}, {"gpu", (*built)->gpu_uuid}},
+                           static_cast<double>((*built)->gpu_bytes));
+        }
         if (old) RetireUnused(&it->second, {std::move(old)});
       }
       UpdateLoadedGauge();
@@ -337,6 +379,8 @@ void ModelManager::Retire(std::shared_ptr<LoadedVersion> old) {
   // Drain off the caller's thread: requests holding a handle on the old version still run on it; once none
   // does (or the drain timeout passes), the batcher stops and the version unloads.
   int64_t timeout_ms = options_.drain_timeout_ms;
+  if (!old->gpu_uuid.empty())
+    gpu_memory_->Set({{"model", old->model}, {"version", old->version}, {"gpu", old->gpu_uuid}}, 0);
   // Join the drains that finished, so a long-running server with many rollouts keeps no dead threads.
   for (auto it = retiring_.begin(); it != retiring_.end();) {
     if (!it->done->load()) {

@@ -23,6 +23,7 @@
 #include "core/metrics.h"
 #include "core/mutex.h"
 #include "serving/batcher/dynamic_batcher.h"
+#include "serving/lifecycle/gpu_admission.h"
 #include "serving/monitoring/drift_monitor.h"
 #include "serving/monitoring/payload_log.h"
 #include "serving/routing/traffic.h"
@@ -46,6 +47,10 @@ struct LoadedVersion {
   std::unique_ptr<DynamicBatcher> batcher;
   std::shared_ptr<ModelRuntime> mlflow_view;  // instance 0's ToMlflowPredictions (stateless)
   double load_seconds = 0;
+  std::string model;  // the endpoint it was loaded for
+  std::string device = "cpu";
+  std::string gpu_uuid;   // "" on the CPU
+  int64_t gpu_bytes = 0;  // GPU memory it took (measured for this process, else the admission estimate)
   // Outliers and drift against the version's reference statistics (set once known).
   std::shared_ptr<VersionMonitor> monitor = std::make_shared<VersionMonitor>();
 };
@@ -134,6 +139,9 @@ class ModelManager {
   // Payload logging (serving/monitoring/payload_log.h): the logger all endpoints write to (null = none; set
   // before serving), and one endpoint's sampling.
   void SetPayloadLogger(PayloadLogger* logger) { payload_logger_ = logger; }
+  // `--device auto` (gpu_admission.h): where each version loads; null serves `auto` on the CPU. Set before
+  // serving.
+  void SetGpuAdmission(GpuAdmission* admission) { gpu_ = admission; }
   void ConfigurePayloadLog(const std::string& name, const PayloadLogOptions& options);
   // Outliers and drift (serving/monitoring/drift_monitor.h): the endpoint's options (disabled: not
   // monitored; an endpoint SetPolicy created), a version's reference statistics (null: none), and who hears
@@ -243,7 +251,8 @@ class ModelManager {
   };
   static Variant* FindVariant(Entry& e, const std::string& variant);
   static ModelStatus StatusOf(const std::string& name, const Entry& e);
-  Result<std::shared_ptr<LoadedVersion>> Build(const std::string& version, const std::string& dir);
+  Result<std::shared_ptr<LoadedVersion>> Build(const std::string& name, const std::string& version,
+                                               const std::string& dir);
   // Retires versions that no variant of `e` serves any more (call with mu_ held).
   void RetireUnused(const Entry* e, std::vector<std::shared_ptr<LoadedVersion>> candidates) REQUIRES(mu_);
   void Retire(std::shared_ptr<LoadedVersion> old) REQUIRES(mu_);
@@ -266,6 +275,8 @@ class ModelManager {
   MetricFamily* variant_latency_;
   MetricFamily* shadow_results_;
   MetricFamily* shadow_delta_;
+  MetricFamily* gpu_memory_;
+  GpuAdmission* gpu_ = nullptr;
   MetricFamily* monitored_rows_;
   MetricFamily* outlier_rows_;
   MetricFamily* drift_psi_;

@@ -56,7 +56,8 @@ class ModelRuntime {
 };
 
 struct RuntimeOptions {
-  std::string device = "cpu";  // "cpu" or "cuda:N"
+  std::string device = "cpu";  // "cpu", "cuda:N" or (serving) "auto": placed by GPU admission
+  std::string gpu_uuid;        // the GPU `device` names, when known: the Python worker sees only it
   int intra_op_threads = 1;
   std::string python = "python3";  // interpreter of the Python worker (python_function models)
   int python_timeout_s = 60;       // one predict call in the worker; longer kills and restarts it

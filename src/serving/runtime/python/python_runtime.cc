@@ -210,7 +210,9 @@ class PythonRuntime final : public ModelRuntime {
     // dies with it), the socket as fd 3, and the server's stdout/stderr for its tracebacks.
     SpawnOptions so;
     so.argv = {options_.python, "-u", "-c", kWorkerScript, "3", config_};
-    so.env = MinimalEnvironment();
+    // A model placed on a GPU (`--device auto`) sees only that GPU, as cuda:0.
+    so.env = options_.gpu_uuid.empty() ? MinimalEnvironment()
+                                       : MinimalEnvironment({{"CUDA_VISIBLE_DEVICES", options_.gpu_uuid}});
     so.stdout_fd = STDOUT_FILENO;
     so.stderr_fd = STDERR_FILENO;
     so.pass_fds = {{sv[1], 3}};
