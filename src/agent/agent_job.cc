@@ -212,6 +212,12 @@ void JobAgent::Impl::RunJob(std::shared_ptr<Running> r) {
   }
   SpawnOptions so;
   so.argv = job.spec.command;
+  // A job whose command is `tamga ...` (e.g. `tamga score --queue`) runs this agent's own binary.
+  if (!so.argv.empty() && so.argv[0] == "tamga") {
+    std::error_code self_ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", self_ec);
+    if (!self_ec) so.argv[0] = self.string();
+  }
   so.working_dir = dir;
   so.env = MinimalEnvironment(env);
   so.stdout_fd = out_pipe[1];

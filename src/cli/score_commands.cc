@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/cli_http.h"
+#include "cli/score_job.h"
 #include "core/client_credentials.h"
 #include "serving/lifecycle/registry_source.h"
 #include "serving/runtime/model_runtime.h"
@@ -22,6 +23,9 @@ struct Args {
   int64_t batch_rows = 4096;
   int threads = 0;
   bool mlflow_predictions = false;
+  // On the queues (score_job.cc): the queue, its resources, whether to return at once.
+  ScoreJobOptions job;
+  bool log_to_run = false;  // inside a scoring job: store the output and its lineage on the job's run
 };
 
 // The CSV files to score: the file itself, or a folder's *.csv files in name order.
@@ -139,6 +143,13 @@ int Run(const Args& a) {
   }
   std::cout << "scored " << rows << " rows with " << label << " in " << seconds << " s ("
             << static_cast<int64_t>(seconds > 0 ? rows / seconds : 0) << " rows/s) -> " << a.output << "\n";
+  if (a.log_to_run) {
+    Status s = LogScoreToRun(a.c, *files, a.output, label, rows, seconds);
+    if (!s.ok()) {
+      std::cerr << "error: cannot store the scores on the job's run: " << s.message() << "\n";
+      return 1;
+    }
+  }
   return 0;
 }
 
@@ -170,7 +181,30 @@ ScoreCommands AddScoreCommands(CLI::App& app) {
       ->check(CLI::Range(1, 256));
   score->add_option("--python", a->python, "Interpreter of the Python worker (python_function models)")
       ->envname("TAMGA_PYTHON");
-  score->callback([action, a] { *action = [a] { return Run(*a); }; });
+  score
+      ->add_option("--queue", a->job.queue,
+                   "Run as a job on this queue (input: a dataset NAME@REF[:FILE]); waits and writes --output")
+      ->envname("TAMGA_SCORE_QUEUE");
+  score->add_flag("--detach", a->job.detach, "With --queue: print the job and return at once");
+  score->add_option("--gpus", a->job.gpus, "With --queue: GPUs for the job (default 0)")
+      ->check(CLI::Range(0, 16));
+  score->add_option("--cpus", a->job.cpus, "With --queue: CPUs for the job (default 2)")
+      ->check(CLI::Range(1, 256));
+  score->add_option("--wait-s", a->job.wait_s, "With --queue: how long to wait for the job (default 86400)")
+      ->check(CLI::Range(1, 30 * 86400));
+  score
+      ->add_flag("--log-to-run", a->log_to_run,
+                 "Inside a job: store the output as an artifact of the job's run (MLFLOW_RUN_ID) with its "
+                 "lineage")
+      ->group("");
+  score->callback([action, a] {
+    *action = [a] {
+      if (a->job.queue.empty()) return Run(*a);
+      ScoreJobRequest r{a->c,      a->model, a->input, a->output, a->batch_rows, a->mlflow_predictions,
+                        a->threads};
+      return SubmitScoreJob(r, a->job);
+    };
+  });
   return cmds;
 }
 
