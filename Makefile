@@ -30,6 +30,7 @@ bench: build
 	./bench/run_all.sh $(BUILD_DIR)
 	./bench/serving.sh $(BUILD_DIR)
 	./bench/rollouts.sh $(BUILD_DIR)
+	./bench/batching.sh $(BUILD_DIR)
 	./bench/jobs.sh $(BUILD_DIR)
 
 # libFuzzer campaign (docs/fuzzing.md): clang build in $(FUZZ_BUILD), FUZZ_SECONDS per target.
