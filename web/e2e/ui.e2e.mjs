@@ -364,6 +364,51 @@ try {
     check(cell.includes('promoted by hand'), 'the reason shown: ' + cell);
   });
 
+  await step('serving: outliers and drift on the deployment page; a snoozed deployment in the list', async () => {
+    // Reference statistics come with a reference-score test: 2,000 rows of N(0, 1), expected scores from the model.
+    let seed = 7;
+    const gauss = () => { // Box-Muller on a small LCG: the same rows every run
+      const u = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return (seed + 1) / 2147483649; };
+      return Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+    };
+    const rows = (n, shift) => Array.from({ length: n }, () => Array.from({ length: 16 }, (_, j) => gauss() + (j === 3 ? shift : 0)));
+    const ref = rows(2000, 0);
+    const score = async (xs) => (await (await fetch(`${server.url}/v2/models/scorer-local/infer`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'input-0', datatype: 'FP32', shape: [xs.length, 16], data: xs.flat() }] }) })).json()).outputs[0].data;
+    const y = await score(ref);
+    const header = Array.from({ length: 16 }, (_, j) => 'f' + j).join(',');
+    const inputs = [header, ...ref.map((r) => r.join(','))].join('\n') + '\n';
+    const expected = ['y0,y1,y2,y3', ...ref.map((_, i) => y.slice(4 * i, 4 * i + 4).join(','))].join('\n') + '\n';
+    const t = await c.post('/api/2.0/tamga/model-versions/reference-test', { name: 'scorer', version: '1', inputs, expected, atol: 1e-4, rtol: 1e-3 });
+    check(t.status === 'passed', 'reference test passed: ' + JSON.stringify(t).slice(0, 300));
+    await c.post(`/api/2.0/mlflow/registered-models/alias`, { name: 'scorer', alias: 'mon', version: '1' });
+    await c.post('/api/2.0/tamga/deployments', { name: 'scorer-mon', model_name: 'scorer', alias: 'mon', target: 'local',
+      monitoring: { drift: { window_rows: 1000 } } });
+    await eventually(async () => (await fetch(`${server.url}/v2/models/scorer-mon/ready`)).status === 200, 'monitored deployment ready', 60000);
+    // 1,000 rows with feature f3 shifted by 1.5 standard deviations: one drifted window, in f3.
+    const shifted = rows(1000, 1.5);
+    const r = await fetch(`${server.url}/v2/models/scorer-mon/infer`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'input-0', datatype: 'FP32', shape: [1000, 16], data: shifted.flat() }] }) });
+    check(r.status === 200 && r.headers.get('tamga-outliers') !== null, 'outlier header on a monitored answer');
+    await page.goto(`${server.url}/#/serving/scorer-mon`);
+    await eventually(async () => (await page.textContent('[data-testid=drift-windows]').catch(() => '')) === '1 drifted of 1', 'a drifted window shown', 30000);
+    const drifted = await page.$$eval('[data-testid=drift-features] tr.drifted td:first-child', (tds) => tds.map((td) => td.textContent));
+    check(JSON.stringify(drifted) === '["f3"]', 'the drifted feature: ' + JSON.stringify(drifted));
+    await shot('monitoring');
+    // A deployment idle for a second sleeps; the list says so (not "not ready").
+    await c.post('/api/2.0/tamga/deployments', { name: 'scorer-sleepy', model_name: 'scorer', target: 'local', snooze: { idle_seconds: 1 } });
+    await eventually(async () => {
+      const j = await (await fetch(`${server.url}/v2/health/ready`)).json();
+      return (j.models || []).some((m) => m.name === 'scorer-sleepy' && m.state === 'snoozed');
+    }, 'snoozed', 60000);
+    await page.goto(`${server.url}/#/serving`);
+    await eventually(async () => {
+      const cells = await page.$$eval('[data-testid=deployments] tr', (rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+      const row = cells.find((x) => x[0] === 'scorer-sleepy');
+      return row && row[5] === 'snoozed';
+    }, 'the snoozed badge', 15000);
+  });
+
   await step('data: datasets, versions with tags, a version\'s files, the diff, the runs that used it', async () => {
     await page.goto(server.url + '/#/data');
     await page.waitForSelector('[data-testid=datasets] a');

@@ -48,7 +48,13 @@ function useServingStats() {
   return stats;
 }
 
-async function readiness(name) {
+// The states of the served models (/v2/health/ready), or null.
+const health = () => api('/v2/health/ready', { raw: true }).then((r) => r.json()).catch(() => null);
+
+async function readiness(name, states) {
+  // Asleep on purpose (snooze, docs/rollouts.md §8) is not a failure: the next request wakes it, and asking
+  // for its metadata would not.
+  if ((states?.models || []).some((m) => m.name === name && m.state === 'snoozed')) return { ready: false, snoozed: true };
   try {
     const meta = await api(`/v2/models/${encodeURIComponent(name)}`);
     const ready = await api(`/v2/models/${encodeURIComponent(name)}/ready`, { raw: true }).then((r) => r.ok, () => false);
@@ -58,11 +64,18 @@ async function readiness(name) {
   }
 }
 
+function ReadyBadge({ serving }) {
+  if (serving.ready) return html`<span class="badge st-finished">ready</span>`;
+  if (serving.snoozed) return html`<span class="badge st-scheduled" title="idle: unloaded until the next request">snoozed</span>`;
+  return html`<span class="badge st-failed" title=${serving.error || ''}>not ready</span>`;
+}
+
 export function ServingPage() {
   const list = useAsync(async () => {
     const r = await api(tamga('deployments'));
     const ds = r.deployments || [];
-    const local = await Promise.all(ds.map((d) => ((d.spec?.target === 'local') ? readiness(d.name) : null)));
+    const states = ds.some((d) => d.spec?.target === 'local') ? await health() : null;
+    const local = await Promise.all(ds.map((d) => ((d.spec?.target === 'local') ? readiness(d.name, states) : null)));
     return ds.map((d, i) => ({ ...d, serving: local[i] }));
   }, []);
   const stats = useServingStats();
@@ -78,7 +91,7 @@ export function ServingPage() {
           <td>${d.spec?.alias ? '@' + d.spec.alias : d.spec?.version ? 'v' + d.spec.version : ''}</td>
           <td>${d.spec?.target || 'kubernetes'}</td>
           <td>${d.serving ? (d.serving.versions || []).map((v) => 'v' + v).join(', ') : (d.rendered_version ? 'v' + d.rendered_version + ' (rendered)' : '')}</td>
-          <td>${d.serving ? (d.serving.ready ? html`<span class="badge st-finished">ready</span>` : html`<span class="badge st-failed" title=${d.serving.error || ''}>not ready</span>`) : '—'}</td>
+          <td>${d.serving ? html`<${ReadyBadge} serving=${d.serving} />` : '—'}</td>
           <td class="num">${s?.qps === null || s?.qps === undefined ? '' : fmtNum(Number(s.qps.toFixed(2)))}</td>
           <td class="num">${s?.p50 ? fmtNum(Number((s.p50 * 1000).toFixed(2))) + ' ms' : ''}</td>
           <td class="num">${s?.p99 ? fmtNum(Number((s.p99 * 1000).toFixed(2))) + ' ms' : ''}</td>
@@ -142,10 +155,40 @@ function Rollout({ name }) {
     </div>`;
 }
 
+// Outliers and drift (docs/rollouts.md §7): per served version, whether it has reference statistics, the
+// share of outlier rows, the drift windows, and the last window's PSI and KS per feature.
+function Monitoring({ name }) {
+  const [m, setM] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    let live = true;
+    const read = () => api(tamga(`deployments/${encodeURIComponent(name)}/monitoring`)).then((r) => live && setM(r), (e) => live && setError(e));
+    read();
+    const t = setInterval(read, POLL_MS);
+    return () => { live = false; clearInterval(t); };
+  }, [name]);
+  if (!m) return html`<h2>Outliers and drift</h2><${ErrorBox} error=${error} />`;
+  const pct = (a, b) => (b > 0 ? (100 * a / b).toFixed(2) + '%' : '—');
+  return html`<h2>Outliers and drift</h2>
+    <div data-testid="monitoring">${m.variants.map((v) => html`<div>
+      <${KV} rows=${[
+        ['Version', (v.version ? 'v' + v.version : 'not loaded') + (m.variants.length > 1 ? ` (${v.variant})` : '')],
+        ['Reference statistics', v.reference_stats ? 'yes' : html`<span class="muted">none: run <code>tamga models validate</code> on this version</span>`],
+        ['Rows scored', `${fmtNum(v.rows_scored)}; outliers ${fmtNum(v.outlier_rows)} (${pct(v.outlier_rows, v.rows_scored)})`],
+        ['Drift windows', html`<span data-testid="drift-windows">${v.drifted_windows} drifted of ${v.windows}</span> (${m.window_rows} rows each; ${v.window_fill} in the current one)`],
+      ]} />
+      ${v.last_window ? html`<table class="grid compact" data-testid="drift-features"><thead><tr><th>Feature</th><th class="num">PSI</th><th class="num">KS</th><th></th></tr></thead>
+        <tbody>${v.last_window.features.map((f) => html`<tr class=${f.drifted ? 'drifted' : ''}><td>${f.name}</td>
+          <td class="num">${f.psi.toFixed(3)}</td><td class="num">${f.ks.toFixed(3)}</td>
+          <td>${f.drifted ? html`<span class="badge st-failed">drifted</span>` : ''}</td></tr>`)}</tbody></table>` : null}
+    </div>`)}</div>`;
+}
+
 export function DeploymentPage({ name }) {
   const d = useAsync(() => api(tamga('deployments/' + encodeURIComponent(name))).then((r) => r.deployment), [name]);
   const files = useAsync(() => api(tamga(`deployments/${encodeURIComponent(name)}/files`)), [name]);
-  const serving = useAsync(() => (d.data?.spec?.target === 'local' ? readiness(name) : null), [name, d.data?.spec?.target]);
+  const serving = useAsync(async () => (d.data?.spec?.target === 'local' ? readiness(name, await health()) : null),
+    [name, d.data?.spec?.target]);
   const stats = useServingStats()[name];
   if (d.error) return html`<div class="page"><${ErrorBox} error=${d.error} /></div>`;
   if (!d.data) return html`<div class="page"><${Loading} /></div>`;
@@ -159,11 +202,13 @@ export function DeploymentPage({ name }) {
       ['Target', dep.spec.target || 'kubernetes'],
       ['Rendered version', dep.rendered_version ? 'v' + dep.rendered_version : 'not rendered yet'],
       ['Updated', fmtTime(dep.last_updated_timestamp)],
-      dep.spec.target === 'local' && ['Serving', serving.data ? (serving.data.ready ? `ready, v${(serving.data.versions || []).join(', v')}` : 'not ready ' + (serving.data.error || '')) : '…'],
+      dep.spec.target === 'local' && ['Serving', serving.data ? (serving.data.ready ? `ready, v${(serving.data.versions || []).join(', v')}`
+        : serving.data.snoozed ? 'snoozed (idle; the next request wakes it)' : 'not ready ' + (serving.data.error || '')) : '…'],
       stats && ['Requests', `${stats.total} (${stats.errors} errors, ${stats.invalid} invalid inputs)`],
     ]} />
     ${dep.spec.rollout ? html`<${Rollout} name=${name} />` : null}
     ${dep.spec.target === 'local' ? html`<${Variants} name=${name} />` : null}
+    ${dep.spec.monitoring ? html`<${Monitoring} name=${name} />` : null}
     <h2>Spec</h2><pre class="text">${JSON.stringify(dep.spec, null, 2)}</pre>
     <h2>GitOps commits</h2>
     <${ErrorBox} error=${files.error} />
