@@ -387,7 +387,9 @@ int main(int argc, char** argv) {
       std::cerr << unknown << "\n";
       return 2;
     }
-    return app.exit(e);
+    // Usage errors exit 2 (as every client command documents), not CLI11's internal codes (105, 114, ...).
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
 
   tamga::LogLevel level;

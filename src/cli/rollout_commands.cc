@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -15,12 +16,22 @@ namespace {
 
 using json = nlohmann::json;
 
+// A table to send: a regular file of at most 256 MiB (the server's body limit bounds it anyway; a FIFO or a
+// device such as /dev/zero would be read forever).
+constexpr std::streamsize kMaxTableBytes = std::streamsize{256} << 20;
 std::optional<std::string> ReadFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::string out;
+  char buf[1 << 16];
+  while (in) {
+    in.read(buf, sizeof buf);
+    out.append(buf, static_cast<size_t>(in.gcount()));
+    if (static_cast<std::streamsize>(out.size()) > kMaxTableBytes) return std::nullopt;
+  }
+  return out;
 }
 
 // A number field as the server wrote it; NaN and infinities arrive as strings.
@@ -86,7 +97,8 @@ RolloutCommands AddRolloutCommands(CLI::App& app) {
       auto inputs = ReadFile(a->inputs);
       auto expected = ReadFile(a->expected);
       if (!inputs || !expected) {
-        std::cerr << "error: cannot read " << (inputs ? a->expected : a->inputs) << "\n";
+        std::cerr << "error: cannot read " << (inputs ? a->expected : a->inputs)
+                  << " (a regular file of at most 256 MiB)\n";
         return 2;
       }
       json body = {{"name", uri->name},

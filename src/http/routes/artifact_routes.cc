@@ -215,6 +215,8 @@ Result<std::string> ArtifactListJson(BlobStore* blobs, const std::string& dir, c
     w.Key("files");
     w.BeginArray();
     for (const auto& e : *entries) {
+      // The trees only their own APIs reach are not listed either (the root listing names them otherwise).
+      if (dir.empty() && IsDatasetPath(e.name)) continue;
       w.BeginObject();
       w.Field("path", prefix + e.name);
       w.FieldBool("is_dir", e.is_dir);
