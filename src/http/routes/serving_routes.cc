@@ -79,7 +79,7 @@ HttpResponse RetryLater(HttpResponse r) {
 // Route failed with `s`: when `model` is snoozed (docs/rollouts.md §8) the request waits for it to wake,
 // bounded by its wake timeout, then `retry` runs it again (`keep` first copies what the retry needs), or
 // `refuse` answers 503. False when the model is not asleep: the caller answers `s` itself.
-bool WaitForWake(ModelManager* models, const std::string& model, const Status& s,
+bool WaitForWake(ModelManager* models, const std::string& model, const Status& s, int64_t bytes,
                  const std::function<void()>& keep, std::function<void()> retry,
                  std::function<void(const Status&)> refuse) {
   if (s.code() != StatusCode::kUnavailable) return false;
@@ -90,7 +90,7 @@ bool WaitForWake(ModelManager* models, const std::string& model, const Status& s
     return true;
   }
   keep();
-  models->AwaitServing(model, wait, [retry, refuse, s](bool ready) {
+  models->AwaitServing(model, wait, bytes, [retry, refuse, s](bool ready) {
     if (ready) return retry();
     refuse(Unavailable(s.message() + " (not awake within the deployment's wake_timeout_s)"));
   });
@@ -108,7 +108,8 @@ void Invocations(ModelManager* models, const std::string& model, HttpRequest& re
     auto retry = [models, model, copy, respond] { Invocations(models, model, *copy, respond, false); };
     auto refuse = [respond](const Status& st) { respond(RetryLater(MlflowErrorResponse(st))); };
     if (may_wait && WaitForWake(
-                        models, model, h.status(), [&] { *copy = req; }, retry, refuse))
+                        models, model, h.status(), static_cast<int64_t>(req.body.size()),
+                        [&] { *copy = req; }, retry, refuse))
       return;
     return respond(MlflowErrorResponse(h.status()));
   }
@@ -143,7 +144,8 @@ void V2Infer(ModelManager* models, HttpRequest& req, Responder respond, bool may
     auto retry = [models, copy, respond] { V2Infer(models, *copy, respond, false); };
     auto refuse = [respond](const Status& st) { respond(RetryLater(OipError(st))); };
     if (may_wait && WaitForWake(
-                        models, p->model, h.status(), [&] { *copy = req; }, retry, refuse))
+                        models, p->model, h.status(), static_cast<int64_t>(req.body.size()),
+                        [&] { *copy = req; }, retry, refuse))
       return;
     return respond(OipError(h.status()));
   }

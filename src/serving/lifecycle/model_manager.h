@@ -172,7 +172,12 @@ class ModelManager {
   using WakeListener = std::function<void(const std::string& name)>;
   void SetWakeListener(WakeListener listener) { wake_listener_ = std::move(listener); }
   int64_t WakeWaitMs(const std::string& name) const;
-  void AwaitServing(const std::string& name, int64_t timeout_ms, std::function<void(bool)> ready);
+  // Waiting requests are bounded per endpoint (kMaxWakeWaiters, kMaxWakeWaitBytes of their bodies): beyond,
+  // `ready(false)` at once.
+  static constexpr size_t kMaxWakeWaiters = 1024;
+  static constexpr int64_t kMaxWakeWaitBytes = int64_t{256} << 20;
+  void AwaitServing(const std::string& name, int64_t timeout_ms, int64_t bytes,
+                    std::function<void(bool)> ready);
 
   // Changes only the weights of existing variants (a rollout step); unknown variant names are NotFound.
   Status SetWeights(const std::string& name, const std::map<std::string, double>& weights);
@@ -242,11 +247,14 @@ class ModelManager {
     mutable int64_t last_used_ms = 0;  // Route updates it (under mu_)
     bool snoozed = false;
     mutable bool waking = false;  // the wake listener was called
+    mutable int64_t waking_since_ms = 0;
     struct Waiter {
       int64_t deadline_ms;
+      int64_t bytes;
       std::function<void(bool)> ready;
     };
     std::vector<Waiter> waiters;
+    int64_t waiting_bytes = 0;
     std::vector<Variant> variants;  // in policy order
   };
   static Variant* FindVariant(Entry& e, const std::string& variant);

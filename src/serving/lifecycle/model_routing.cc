@@ -69,8 +69,11 @@ Result<ModelHandle> ModelManager::Route(const std::string& name, const std::stri
     weights.push_back(v.status.weight);
   }
   if (candidates.empty() && e.snoozed) {
-    if (!e.waking) {
+    // Woken once; again when a wake has not finished within a minute (its load failed: try once more).
+    const int64_t now = NowMillis();
+    if (!e.waking || now - e.waking_since_ms > 60000) {
       e.waking = true;
+      e.waking_since_ms = now;
       TAMGA_LOG(kInfo, "waking snoozed model", {{"model", Short(name)}});
       if (wake_listener_) wake_listener_(name);
     }

@@ -61,7 +61,7 @@ int64_t ModelManager::WakeWaitMs(const std::string& name) const {
   return it->second.snooze.wake_timeout_ms;
 }
 
-void ModelManager::AwaitServing(const std::string& name, int64_t timeout_ms,
+void ModelManager::AwaitServing(const std::string& name, int64_t timeout_ms, int64_t bytes,
                                 std::function<void(bool)> ready) {
   int answer = -1;  // -1: queued; 0 / 1: answer now
   {
@@ -72,10 +72,14 @@ void ModelManager::AwaitServing(const std::string& name, int64_t timeout_ms,
     } else {
       bool serving = false;
       for (const auto& v : it->second.variants) serving = serving || (v.serving && !v.status.shadow);
+      Entry& e = it->second;
       if (serving) {
         answer = 1;
+      } else if (e.waiters.size() >= kMaxWakeWaiters || e.waiting_bytes + bytes > kMaxWakeWaitBytes) {
+        answer = 0;  // enough callers wait already: this one hears 503 and retries later
       } else {
-        it->second.waiters.push_back({NowMillis() + timeout_ms, std::move(ready)});
+        e.waiting_bytes += bytes;
+        e.waiters.push_back({NowMillis() + timeout_ms, bytes, std::move(ready)});
         if (!waiter_thread_.joinable()) waiter_thread_ = std::thread([this] { WaiterLoop(); });
       }
     }
@@ -87,6 +91,7 @@ std::vector<std::function<void(bool)>> ModelManager::TakeWaiters(const std::stri
   std::vector<std::function<void(bool)>> out;
   for (auto& w : e.waiters) out.push_back(std::move(w.ready));
   e.waiters.clear();
+  e.waiting_bytes = 0;
   if (e.snoozed) TAMGA_LOG(kInfo, "snoozed model awake", {{"model", Short(name)}});
   e.snoozed = false;
   e.waking = false;
@@ -108,6 +113,7 @@ void ModelManager::WaiterLoop() {
             continue;
           }
           expired.push_back(std::move(it->ready));
+          e.waiting_bytes -= it->bytes;
           it = e.waiters.erase(it);
         }
       }
