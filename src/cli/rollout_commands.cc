@@ -116,6 +116,11 @@ RolloutCommands AddRolloutCommands(CLI::App& app) {
         return passed ? 0 : 1;
       }
       std::string target = "models:/" + uri->name + "/" + version;
+      if (r->contains(
+              "reference_stats_note")) {  // monitoring of this version will have nothing to compare with
+        std::cerr << "note: no reference statistics for outlier and drift monitoring: "
+                  << r->value("reference_stats_note", "") << "\n";
+      }
       if (passed) {
         std::cout << "passed: " << target << "  " << static_cast<int64_t>(Field(*r, "rows"))
                   << " rows, max |delta| " << Num(Field(*r, "max_abs_delta")) << " (atol " << Num(a->atol)

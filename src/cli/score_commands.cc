@@ -176,7 +176,14 @@ ScoreCommands AddScoreCommands(CLI::App& app) {
                   "The flavor's predict() result (e.g. class labels) instead of raw scores");
   score->add_option("--cache-dir", a->cache_dir, "Downloaded registry models are cached here")
       ->envname("TAMGA_MODEL_CACHE");
-  score->add_option("--device", a->device, "cpu or cuda:N");
+  score->add_option("--device", a->device, "cpu or cuda:N")
+      ->check(CLI::Validator(
+          [](std::string& d) -> std::string {
+            bool cuda = d.rfind("cuda:", 0) == 0 && d.size() > 5 && d.size() < 9 &&
+                        d.find_first_not_of("0123456789", 5) == std::string::npos;
+            return d == "cpu" || cuda ? "" : "--device is cpu or cuda:N (N a GPU ordinal)";
+          },
+          "cpu|cuda:N"));
   score->add_option("--threads", a->threads, "Compute threads (default: all cores)")
       ->check(CLI::Range(1, 256));
   score->add_option("--python", a->python, "Interpreter of the Python worker (python_function models)")

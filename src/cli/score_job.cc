@@ -50,7 +50,10 @@ Result<DatasetInput> ParseInput(const std::string& input) {
   DatasetInput d;
   size_t colon = input.find(':');
   d.ref = input.substr(0, colon);
-  if (colon != std::string::npos) d.file = input.substr(colon + 1);
+  if (colon != std::string::npos) {
+    d.file = input.substr(colon + 1);
+    if (d.file.empty()) return InvalidArgument("FILE after ':' in NAME@REF:FILE is empty");
+  }
   TAMGA_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(d.ref));
   if (d.ref.find('@') == std::string::npos)
     return InvalidArgument("with --queue the input names a dataset version: NAME@REF[:FILE], got '" + input +
@@ -132,6 +135,12 @@ int SubmitScoreJob(const ScoreJobRequest& r, const ScoreJobOptions& o) {
     return Fail("with --queue the model is models:/NAME/N or models:/NAME@ALIAS", 2);
   }
   std::string exact = "models:/" + name + "/" + version;
+  // The dataset version must exist now (the agent would only find out after queueing).
+  DatasetRef ref = *ParseDatasetRef(input->ref);
+  if (!Call(r.c, "GET",
+            "/api/2.0/tamga/datasets/versions/get?name=" + Escape(ref.name) + "&version=" + Escape(ref.ref),
+            nullptr, &code))
+    return code;
   std::string file = FileName(*input);
   std::string job_input = "data/" + input->name + (input->file.empty() ? "" : "/" + input->file);
   json command = {"tamga",        "score",        exact,

@@ -25,9 +25,10 @@ TriggerCommands AddTriggerCommands(CLI::App& app) {
   TriggerCommands cmds;
   cmds.action = std::make_shared<std::function<int()>>();
   auto action = cmds.action;
-  auto* triggers = app.add_subcommand("triggers",
-                                      "Retraining triggers: queue a job when a dataset tag moves or on a "
-                                      "schedule, and register its model.");
+  auto* triggers =
+      app.add_subcommand("triggers",
+                         "Retraining triggers: queue a job when a dataset tag moves, on a "
+                         "schedule or when a deployment's inputs drift, and register its model.");
   triggers->require_subcommand(1);
 
   struct Args {

@@ -68,6 +68,21 @@ std::string MetricFamily::LabelKey(const Labels& labels) {
   return key;
 }
 
+void MetricFamily::RemovePrefix(const Labels& prefix) {
+  std::string key = LabelKey(prefix);
+  MutexLock lock(&mu_);
+  auto drop = [&](auto& map) {
+    for (auto it = map.begin(); it != map.end();) {
+      bool match =
+          it->first == key || (it->first.size() > key.size() && it->first.compare(0, key.size(), key) == 0 &&
+                               it->first[key.size()] == ',');
+      it = match ? map.erase(it) : std::next(it);
+    }
+  };
+  drop(values_);
+  drop(hists_);
+}
+
 std::atomic<double>* MetricFamily::Value(const Labels& labels) {
   std::string key = LabelKey(labels);
   MutexLock lock(&mu_);

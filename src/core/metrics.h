@@ -40,6 +40,10 @@ class MetricFamily {
   void Add(const Labels& labels, double delta);
   void Set(const Labels& labels, double value);
   Histogram* Hist(const Labels& labels);
+  // Drops every cell whose labels start with `prefix` (the same names, in order): series that no longer
+  // exist (a version unloaded, features replaced) stop being exported. Only for families whose callers do
+  // not keep the pointers Value/Hist return.
+  void RemovePrefix(const Labels& prefix);
   void Render(std::string* out) const;
 
  private:

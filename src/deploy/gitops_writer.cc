@@ -136,6 +136,9 @@ Result<GitOpsWriter::WriteResult> GitOpsWriter::Write(const std::string& dir,
 Result<GitOpsWriter::WriteResult> GitOpsWriter::Remove(const std::string& dir, const std::string& message) {
   std::lock_guard<std::mutex> lock(mu_);
   std::error_code ec;
+  // A deployment never rendered (a local one, or one whose model never resolved) has no folder: nothing to
+  // remove or commit.
+  if (!fs::exists(fs::path(options_.root) / dir, ec)) return WriteResult{};
   fs::remove_all(fs::path(options_.root) / dir, ec);
   if (ec) return Internal("remove " + dir + ": " + ec.message());
   return Commit(dir, message);

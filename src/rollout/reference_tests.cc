@@ -42,6 +42,9 @@ std::string ReferenceTestJson(const std::string& name, const std::string& versio
   w.Field("status", r.passed ? "passed" : "failed");
   w.FieldInt("rows", r.rows);
   w.FieldInt("mismatched_rows", r.mismatched_rows);
+  // Outlier and drift monitoring of this version uses the inputs' statistics (docs/rollouts.md §7).
+  w.FieldBool("reference_stats", !r.reference_stats_json.empty());
+  if (r.reference_stats_json.empty()) w.Field("reference_stats_note", r.reference_stats_note);
   w.FieldInt("compared_values", r.compared_values);
   w.FieldDouble("max_abs_delta", r.max_abs_delta);
   w.FieldDouble("atol", r.atol);

@@ -226,7 +226,9 @@ void LocalServing::MaybeSnooze(const std::string& name, Served& s, const SnoozeO
   auto st = models_->GetStatus(name);
   if (!st.ok()) return;
   for (const auto& v : st->variants) {
-    if (!v.loading_version.empty() || v.state == ModelState::kLoading) return;  // not while loading
+    // Not while a version is loading; a variant that keeps failing to resolve (its pinned version was
+    // deleted: loading, with an error) does not keep the others awake.
+    if (!v.loading_version.empty() || (v.state == ModelState::kLoading && v.last_error.empty())) return;
   }
   TAMGA_LOG(kInfo, "snoozing idle local deployment",
             {{"deployment", name}, {"idle_s", std::to_string(idle / 1000)}});

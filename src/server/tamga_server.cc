@@ -1,6 +1,7 @@
 #include "server/tamga_server.h"
 
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
@@ -483,11 +484,17 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->models->SetDriftListener([triggers = p->triggers.get()](const std::string& name,
                                                              const std::string& version,
                                                              const DriftReport& report) {
+    // The event reads drift:v7:f2,f5 — no spaces or shell metacharacters (feature names come from CSV
+    // headers: other characters become '_'), as every trigger {event} (docs/data.md).
     std::string features;
     for (const auto& f : report.features) {
-      if (f.drifted) features += (features.empty() ? "" : ",") + f.name;
+      if (!f.drifted) continue;
+      if (!features.empty()) features += ",";
+      for (char c : f.name.substr(0, 64))
+        features += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ? c : '_';
+      if (features.size() > 200) break;
     }
-    triggers->NotifyDrift(name, "v" + version + " drift: " + features.substr(0, 200));
+    triggers->NotifyDrift(name, "drift:v" + version + ":" + features);
   });
   // A new reference-score test gives the endpoints serving that version new reference statistics.
   p->reference_tests->SetOnTested([parts = p.get()](const std::string& name, const std::string& version) {

@@ -100,10 +100,14 @@ def test_queued_scoring_reproduces_direct_scoring_with_lineage(request, tmp_path
         # Refused before anything is queued.
         for args, why in ((["--input", str(march)], "local file"),
                           (["--input", "past@march:../x.csv"], "relative path inside the dataset"),
-                          (["--input", "past"], "names a dataset version")):
+                          (["--input", "past"], "names a dataset version"),
+                          (["--input", "past@march:"], "is empty")):
             p = tamga(c, str(tmp_path), "score", "models:/churn/1", *args, "--output", str(tmp_path / "x.csv"),
                       "--queue", "cpu", ok=False)
             assert p.returncode == 2 and why in p.stderr, (args, p.stderr)
+        p = tamga(c, str(tmp_path), "score", "models:/churn/1", "--input", "past@nope", "--output",
+                  str(tmp_path / "x.csv"), "--queue", "cpu", ok=False)
+        assert p.returncode == 1 and "nope" in p.stderr, p.stderr  # refused before queueing
         p = tamga(c, str(tmp_path), "score", "models:/churn/9", "--input", "past@march", "--output",
                   str(tmp_path / "x.csv"), "--queue", "cpu", ok=False)
         assert p.returncode == 1 and "9" in p.stderr, p.stderr

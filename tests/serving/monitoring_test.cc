@@ -137,6 +137,23 @@ TEST(OutlierTest, PlantedOutliersAreFlaggedAndNormalRowsAreNot) {
   EXPECT_NEAR(DefaultMahalanobisThreshold(16), std::sqrt(39.25), 0.1);
 }
 
+TEST(OutlierTest, MahalanobisHoldsAcrossWildlyDifferentScales) {
+  // f1 = 1e30 * f0 (plus noise): a row against that relation is an outlier at any scale.
+  FeatureRows rows = Sample(1, 5000, 3);
+  for (int64_t r = 0; r < rows.rows; ++r) rows.values[r * 3 + 1] *= 1e30;
+  ReferenceStats s = Build(rows);
+  ASSERT_EQ(s.precision.size(), 9u);
+  FeatureRows probe;
+  probe.names = rows.names;
+  probe.rows = 2;
+  probe.values = {2, 2 * 0.95e30, 0, 2, -2 * 0.95e30, 0};  // along the relation, then against it
+  std::vector<RowOutlier> out;
+  ScoreOutliers(s, probe, OutlierOptions{}, &out);
+  EXPECT_FALSE(out[0].outlier) << out[0].mahalanobis;
+  EXPECT_TRUE(out[1].outlier) << out[1].mahalanobis;
+  EXPECT_GT(out[1].mahalanobis, 10);
+}
+
 TEST(DriftTest, UnshiftedWindowsDoNotDriftShiftedOnesDo) {
   ReferenceStats s = Build(Sample(1, 5000, 8));
   MonitoringOptions o;
@@ -199,6 +216,11 @@ TEST(DriftTest, VersionMonitorClosesWindowsAndCounts) {
   EXPECT_EQ(snap.rows_scored, 600);
   EXPECT_EQ(snap.unscored_rows, 10);
   EXPECT_EQ(snap.window_fill, 100);  // the rest of the batch that closed the window starts the next
+  // A batch of several windows closes each of them.
+  auto big = m.Observe(Sample(6, 1250, 4), o);
+  ASSERT_TRUE(big.drift.has_value());
+  EXPECT_EQ(m.Get().windows, 3);
+  EXPECT_EQ(m.Get().window_fill, 350);
 }
 
 }  // namespace

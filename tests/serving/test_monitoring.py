@@ -136,7 +136,7 @@ def test_outliers_flagged_and_drift_detected_only_when_shifted(srv):
         f = requests.get(srv.url + "/api/2.0/tamga/triggers/retrain-on-drift").json()["firings"]
         return f if f else None
     f = wait_for(fired, what="drift trigger firing")
-    assert len(f) == 1 and f[0]["event"].startswith("v1 drift: f2"), f
+    assert len(f) == 1 and f[0]["event"] == "drift:v1:f2", f
 
     metrics = requests.get(srv.url + "/metrics").text
     assert 'tamga_serving_drift_psi{model="mon-dep",version="1",feature="f2"}' in metrics
@@ -167,6 +167,19 @@ def test_bad_monitoring_specs_are_refused(srv, bad):
     spec = {"name": "mon-bad", "model_name": "mon", "alias": "prod", "target": "local", "monitoring": bad}
     r = requests.post(srv.url + DEPLOY, json=spec)
     assert r.status_code == 400 and "monitoring" in r.json()["message"], r.text
+
+
+def test_drift_triggers_need_a_monitored_deployment_and_unknown_ones_are_404(srv):
+    job = {"queue": "cpu", "command": ["true"]}
+    r = requests.post(srv.url + "/api/2.0/tamga/triggers", json={"name": "t-nope", "on_drift": "nope", "job": job})
+    assert r.status_code == 400 and "no deployment named" in r.json()["message"], r.text
+    assert requests.post(srv.url + DEPLOY, json={"name": "mon-unwatched", "model_name": "mon", "alias": "prod",
+                                                 "target": "local"}).status_code == 200
+    r = requests.post(srv.url + "/api/2.0/tamga/triggers", json={"name": "t-unw", "on_drift": "mon-unwatched", "job": job})
+    assert r.status_code == 400 and "no 'monitoring'" in r.json()["message"], r.text
+    for what in ("monitoring", "payloads"):
+        r = requests.get(srv.url + DEPLOY + "/nope/" + what)
+        assert r.status_code == 404, (what, r.text)
 
 
 def test_monitoring_needs_a_local_target(srv):

@@ -148,6 +148,20 @@ def test_a_request_running_when_the_deployment_sleeps_finishes(srv):
     assert r.status_code == 200 and r.json()["outputs"][0]["data"] == [2.0] * 8, r.text
 
 
+def test_deleting_a_deployment_while_requests_wait_for_its_wake_answers_them(srv):
+    deploy(srv, "sleepy-gone", "slow", {"idle_seconds": 1, "wake_timeout_s": 60})
+    wait_for(lambda: state(srv, "sleepy-gone") == "snoozed", timeout=30, what="snoozed")
+    y = np.ones((1, 16), dtype=np.float32)
+    out = {}
+    t = threading.Thread(target=lambda: out.update(r=infer(srv, "sleepy-gone", y)))
+    t.start()  # wakes it: the Python worker takes a while to start
+    time.sleep(0.05)
+    assert requests.delete(srv.url + DEPLOY + "/sleepy-gone").status_code == 200
+    t.join(timeout=60)
+    # Answered (served before the delete landed, or refused), never a dropped connection.
+    assert "r" in out and out["r"].status_code in (200, 404, 503), out
+
+
 def test_no_wait_answers_503_with_retry_after_then_serves(srv, expected):
     deploy(srv, "sleepy-now", "mlp", {"idle_seconds": 1, "wake_timeout_s": 0})
     wait_for(lambda: state(srv, "sleepy-now") == "snoozed", timeout=30, what="snoozed")

@@ -158,6 +158,7 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
         if (auto logged = NameOf(req, "/payloads"); logged.ok()) {
           if (payloads == nullptr)
             return respond(ErrorResponse(NotFound("payload logs are not kept by this server")));
+          if (auto d = deploy->Get(*logged); !d.ok()) return respond(ErrorResponse(d.status()));
           auto fields = RequestFields::From(req);
           if (!fields.ok()) return respond(ErrorResponse(fields.status()));
           PayloadQuery q;
@@ -195,6 +196,7 @@ void RegisterDeployRoutes(Router& router, const RouteContext& ctx) {
         // .../<name>/monitoring: outliers and drift of a served local deployment (docs/rollouts.md §7).
         if (auto monitored = NameOf(req, "/monitoring"); monitored.ok()) {
           if (served == nullptr) return respond(ErrorResponse(NotFound("this server serves no deployments")));
+          if (auto d = deploy->Get(*monitored); !d.ok()) return respond(ErrorResponse(d.status()));
           auto figures = served->Monitoring(*monitored);
           if (!figures.ok()) return respond(ErrorResponse(figures.status()));
           auto options = served->MonitoringOf(*monitored);

@@ -90,9 +90,15 @@ bool WaitForWake(ModelManager* models, const std::string& model, const Status& s
     return true;
   }
   keep();
-  models->AwaitServing(model, wait, bytes, [retry, refuse, s](bool ready) {
+  models->AwaitServing(model, wait, bytes, [models, model, retry, refuse, s](bool ready) {
     if (ready) return retry();
-    refuse(Unavailable(s.message() + " (not awake within the deployment's wake_timeout_s)"));
+    auto st = models->GetStatus(model);
+    if (!st.ok()) return refuse(Unavailable("model '" + model.substr(0, 200) + "' was removed while waking"));
+    if (!st->last_error.empty())
+      return refuse(
+          Unavailable("model '" + model.substr(0, 200) + "' could not be woken: " + st->last_error));
+    refuse(Unavailable(s.message() +
+                       " (not awake within the deployment's wake_timeout_s, or too many waiting)"));
   });
   return true;
 }

@@ -1,6 +1,8 @@
 // Retraining triggers (/api/2.0/tamga/triggers[/{name}[/fire]]; docs/data.md). Admins create, fire and delete
 // them (a trigger queues jobs as the server); anyone signed in lists them and their firings.
 #include "core/json_parse.h"
+#include "core/utf8.h"
+#include "deploy/deployment_spec.h"
 #include "http/routes/route_context.h"
 #include "triggers/trigger_service.h"
 
@@ -62,36 +64,50 @@ void RegisterTriggerRoutes(Router& router, const RouteContext& ctx) {
   if (triggers == nullptr) return;
   const std::string base = "/api/2.0/tamga/triggers";
 
+  DeployService* deploy = ctx.deploy;
   router.Add(HttpMethod::kPost, base,
-             RequestFieldsHandler(
-                 [triggers](const HttpRequest& req, const RequestFields& f, Responder respond) -> Status {
-                   TriggerSpec spec;
-                   TAMGA_ASSIGN_OR_RETURN(spec.name, f.RequiredString("name"));
-                   TAMGA_ASSIGN_OR_RETURN(auto on, f.OptString("on_dataset"));
-                   TAMGA_ASSIGN_OR_RETURN(auto cron, f.OptString("schedule"));
-                   TAMGA_ASSIGN_OR_RETURN(auto drift, f.OptString("on_drift"));
-                   spec.on_drift = drift.value_or("");
-                   TAMGA_ASSIGN_OR_RETURN(auto model, f.OptString("register_model"));
-                   TAMGA_ASSIGN_OR_RETURN(auto path, f.OptString("model_path"));
-                   spec.on_dataset = on.value_or("");
-                   spec.cron = cron.value_or("");
-                   spec.register_model = model.value_or("");
-                   spec.model_path = path.value_or("model");
-                   const auto& raw = f.raw();
-                   if (!raw.contains("job") || !raw["job"].is_object())
-                     return InvalidArgument("Missing value for required parameter 'job' (a job spec object)");
-                   spec.job_json = raw["job"].dump();
-                   spec.created_by = req.principal ? req.principal->Name() : "";
-                   TAMGA_ASSIGN_OR_RETURN(TriggerRecord t, triggers->Create(spec));
-                   std::string body;
-                   JsonWriter w(&body);
-                   w.BeginObject();
-                   w.Key("trigger");
-                   WriteTrigger(w, t);
-                   w.EndObject();
-                   respond(HttpResponse::Json(std::move(body)));
-                   return Status::Ok();
-                 }));
+             RequestFieldsHandler([triggers, deploy](const HttpRequest& req, const RequestFields& f,
+                                                     Responder respond) -> Status {
+               TriggerSpec spec;
+               TAMGA_ASSIGN_OR_RETURN(spec.name, f.RequiredString("name"));
+               TAMGA_ASSIGN_OR_RETURN(auto on, f.OptString("on_dataset"));
+               TAMGA_ASSIGN_OR_RETURN(auto cron, f.OptString("schedule"));
+               TAMGA_ASSIGN_OR_RETURN(auto drift, f.OptString("on_drift"));
+               spec.on_drift = drift.value_or("");
+               // A drift trigger on a deployment that cannot drift would never fire: say so now.
+               if (!spec.on_drift.empty() && deploy != nullptr) {
+                 auto d = deploy->Get(spec.on_drift);
+                 if (!d.ok() && d.status().code() == StatusCode::kNotFound)
+                   return InvalidArgument("on_drift: no deployment named '" +
+                                          std::string(Utf8Prefix(spec.on_drift, 64)) + "'");
+                 if (d.ok()) {
+                   auto parsed = ParseDeploymentSpec(d->spec);
+                   if (parsed.ok() && !parsed->monitoring.enabled)
+                     return InvalidArgument("on_drift: deployment '" + spec.on_drift +
+                                            "' has no 'monitoring' section, so it never reports drift");
+                 }
+               }
+               TAMGA_ASSIGN_OR_RETURN(auto model, f.OptString("register_model"));
+               TAMGA_ASSIGN_OR_RETURN(auto path, f.OptString("model_path"));
+               spec.on_dataset = on.value_or("");
+               spec.cron = cron.value_or("");
+               spec.register_model = model.value_or("");
+               spec.model_path = path.value_or("model");
+               const auto& raw = f.raw();
+               if (!raw.contains("job") || !raw["job"].is_object())
+                 return InvalidArgument("Missing value for required parameter 'job' (a job spec object)");
+               spec.job_json = raw["job"].dump();
+               spec.created_by = req.principal ? req.principal->Name() : "";
+               TAMGA_ASSIGN_OR_RETURN(TriggerRecord t, triggers->Create(spec));
+               std::string body;
+               JsonWriter w(&body);
+               w.BeginObject();
+               w.Key("trigger");
+               WriteTrigger(w, t);
+               w.EndObject();
+               respond(HttpResponse::Json(std::move(body)));
+               return Status::Ok();
+             }));
 
   router.Add(HttpMethod::kGet, base, [triggers](HttpRequest&, Responder respond) {
     auto list = triggers->List();

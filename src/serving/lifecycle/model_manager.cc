@@ -127,7 +127,11 @@ Result<std::shared_ptr<LoadedVersion>> ModelManager::Build(const std::string& na
   int64_t used_before = -1;
   if (runtime.device == "auto") {
     runtime.device = "cpu";
-    if (gpu_ != nullptr) {
+    // Only runtimes that can use a GPU are placed on one: XGBoost runs on the CPU, and a TorchScript model
+    // when this LibTorch has no CUDA; a Python worker's model may use one.
+    bool gpu_capable =
+        layout.flavor == "python_function" || (layout.flavor == "pytorch" && TorchCudaAvailable());
+    if (gpu_ != nullptr && gpu_capable) {
       int64_t need = EstimateGpuBytes(dir, options_.instances);
       TAMGA_ASSIGN_OR_RETURN(grant, gpu_->Admit("model '" + Short(name) + "' version " + version, need));
       runtime.device = grant.device;
@@ -314,7 +318,7 @@ Status ModelManager::LoadVariant(const std::string& name, const std::string& var
   }
   bool had_previous = false;
   bool gone = false;
-  std::vector<std::function<void(bool)>> woken;
+  std::vector<std::function<void(bool)>> woken, failed_waiters;
   {
     MutexLock lock(&mu_);
     auto it = models_.find(name);
@@ -328,6 +332,17 @@ Status ModelManager::LoadVariant(const std::string& name, const std::string& var
       if (!built.ok()) {
         v->status.last_error = built.status().message();
         if (!v->serving) v->status.state = ModelState::kFailed;
+        // A wake that cannot load answers its waiting requests now (with the reason), not at their timeout.
+        Entry& e = it->second;
+        bool pending = false;
+        for (const auto& o : e.variants)
+          pending = pending || (!o.status.shadow && (o.serving || o.status.state == ModelState::kLoading ||
+                                                     o.status.state == ModelState::kSnoozed));
+        if (e.snoozed && !pending) {
+          for (auto& w : e.waiters) failed_waiters.push_back(std::move(w.ready));
+          e.waiters.clear();
+          e.waiting_bytes = 0;
+        }
       } else {
         std::shared_ptr<LoadedVersion> old = std::move(v->serving);
         v->serving = *built;
@@ -345,6 +360,7 @@ Status ModelManager::LoadVariant(const std::string& name, const std::string& var
     }
   }
   for (auto& w : woken) w(true);
+  for (auto& w : failed_waiters) w(false);
   if (gone)
     return NotFound("model '" + Short(name) + "' variant '" + Short(variant) + "' was removed while loading");
   if (!built.ok()) {
@@ -381,6 +397,10 @@ void ModelManager::Retire(std::shared_ptr<LoadedVersion> old) {
   int64_t timeout_ms = options_.drain_timeout_ms;
   if (!old->gpu_uuid.empty())
     gpu_memory_->Set({{"model", old->model}, {"version", old->version}, {"gpu", old->gpu_uuid}}, 0);
+  if (!old->model.empty()) {  // its drift figures go with it
+    drift_psi_->RemovePrefix({{"model", old->model}, {"version", old->version}});
+    drift_ks_->RemovePrefix({{"model", old->model}, {"version", old->version}});
+  }
   // Join the drains that finished, so a long-running server with many rollouts keeps no dead threads.
   for (auto it = retiring_.begin(); it != retiring_.end();) {
     if (!it->done->load()) {
@@ -419,10 +439,12 @@ void ModelManager::UpdateLoadedGauge() {
 }
 
 Status ModelManager::Unload(const std::string& name) {
+  std::vector<std::function<void(bool)>> waiting;  // requests waiting for a wake: answered, not dropped
   {
     MutexLock lock(&mu_);
     auto it = models_.find(name);
     if (it == models_.end()) return NotFound("model '" + Short(name) + "' is not served here");
+    for (auto& w : it->second.waiters) waiting.push_back(std::move(w.ready));
     std::vector<std::shared_ptr<LoadedVersion>> old;
     for (auto& v : it->second.variants) {
       if (v.serving) old.push_back(std::move(v.serving));
@@ -431,6 +453,7 @@ Status ModelManager::Unload(const std::string& name) {
     RetireUnused(nullptr, std::move(old));
     UpdateLoadedGauge();
   }
+  for (auto& w : waiting) w(false);
   TAMGA_LOG(kInfo, "model removed", {{"model", name}});
   return Status::Ok();
 }

@@ -40,6 +40,9 @@ void ModelManager::SetReferenceStats(const std::string& name, const std::string&
   for (auto& v : it->second.variants) {
     if (v.serving && v.serving->version == version && v.serving->monitor->stats() != stats) {
       v.serving->monitor->SetStats(stats);
+      // The old statistics' features stop being exported (new tests may name other features).
+      drift_psi_->RemovePrefix({{"model", name}, {"version", version}});
+      drift_ks_->RemovePrefix({{"model", name}, {"version", version}});
     }
   }
 }
@@ -61,10 +64,15 @@ OutlierReport ModelManager::Observe(const ModelHandle& handle, const std::vector
   if (o.outliers > 0) outlier_rows_->Add({{"model", handle.model}, {"version", version}}, o.outliers);
   if (!o.drift) return report;
   const DriftReport& d = *o.drift;
-  drift_windows_->Add(
-      {{"model", handle.model}, {"version", version}, {"result", d.drifted ? "drifted" : "stable"}}, 1);
+  if (o.windows_drifted > 0)
+    drift_windows_->Add({{"model", handle.model}, {"version", version}, {"result", "drifted"}},
+                        static_cast<double>(o.windows_drifted));
+  if (o.windows_closed > o.windows_drifted)
+    drift_windows_->Add({{"model", handle.model}, {"version", version}, {"result", "stable"}},
+                        static_cast<double>(o.windows_closed - o.windows_drifted));
   for (size_t f = 0; f < d.features.size() && f < kMaxFeatureGauges; ++f) {
-    Labels labels{{"model", handle.model}, {"version", version}, {"feature", d.features[f].name}};
+    Labels labels{
+        {"model", handle.model}, {"version", version}, {"feature", d.features[f].name.substr(0, 64)}};
     drift_psi_->Set(labels, d.features[f].psi);
     drift_ks_->Set(labels, d.features[f].ks);
   }
@@ -137,6 +145,14 @@ std::string MonitoringJson(const std::string& name, const MonitoringOptions* opt
     w.Field("version", f.version);
     w.FieldBool("shadow", f.shadow);
     w.FieldBool("reference_stats", s.has_stats);
+    if (s.has_stats && options != nullptr) {
+      // The threshold in force: the configured one, or the chi-square default for this many features.
+      w.FieldInt("features", s.features);
+      w.FieldDouble("mahalanobis_threshold",
+                    options->outliers.max_mahalanobis > 0
+                        ? options->outliers.max_mahalanobis
+                        : DefaultMahalanobisThreshold(static_cast<size_t>(s.features)));
+    }
     w.FieldInt("rows_scored", s.rows_scored);
     w.FieldInt("outlier_rows", s.outlier_rows);
     w.FieldInt("unscored_rows", s.unscored_rows);

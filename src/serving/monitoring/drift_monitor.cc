@@ -92,6 +92,7 @@ void VersionMonitor::SetStats(std::shared_ptr<const ReferenceStats> stats) {
   window_.clear();
   window_rows_ = 0;
   figures_.has_stats = stats_ != nullptr;
+  figures_.features = stats_ ? static_cast<int64_t>(stats_->size()) : 0;
   figures_.window_fill = 0;
 }
 
@@ -113,39 +114,45 @@ VersionMonitor::Observation VersionMonitor::Observe(const FeatureRows& rows,
   o.scored = true;
   ScoreOutliers(*stats, rows, options.outliers, &o.rows);
   for (const RowOutlier& r : o.rows) o.outliers += r.outlier ? 1 : 0;
-  std::vector<double> full;
-  int64_t full_rows = 0;
+  // Every window this batch completes is evaluated (a batch larger than a window closes several); the rest
+  // starts the next one.
+  std::vector<std::vector<double>> full;
   const int64_t window = std::max<int64_t>(options.window_rows, 1);
+  const auto k = static_cast<int64_t>(rows.cols());
   {
     MutexLock lock(&mu_);
     if (stats_ != stats) return o;  // the statistics changed meanwhile: this batch belongs to no window
     figures_.rows_scored += rows.rows;
     figures_.outlier_rows += o.outliers;
-    int64_t take = std::min<int64_t>(rows.rows, window - window_rows_);
-    window_.insert(window_.end(), rows.values.begin(),
-                   rows.values.begin() + static_cast<ptrdiff_t>(take * static_cast<int64_t>(rows.cols())));
-    window_rows_ += take;
-    if (window_rows_ >= window) {
-      full.swap(window_);
-      full_rows = window_rows_;
-      // The batch's remaining rows start the next window (one window closes per batch).
-      int64_t rest = std::min<int64_t>(rows.rows - take, window - 1);
-      const auto k = static_cast<int64_t>(rows.cols());
-      window_.assign(rows.values.begin() + static_cast<ptrdiff_t>(take * k),
-                     rows.values.begin() + static_cast<ptrdiff_t>((take + rest) * k));
-      window_rows_ = rest;
+    int64_t at = 0;
+    while (at < rows.rows) {
+      int64_t take = std::min<int64_t>(rows.rows - at, window - window_rows_);
+      window_.insert(window_.end(), rows.values.begin() + static_cast<ptrdiff_t>(at * k),
+                     rows.values.begin() + static_cast<ptrdiff_t>((at + take) * k));
+      window_rows_ += take;
+      at += take;
+      if (window_rows_ >= window) {
+        full.push_back(std::move(window_));
+        window_.clear();
+        window_rows_ = 0;
+      }
     }
     figures_.window_fill = window_rows_;
   }
-  if (full_rows == 0) return o;
-  DriftReport report = EvaluateDrift(*stats, full, full_rows, options);
-  {
-    MutexLock lock(&mu_);
-    figures_.windows++;
-    if (report.drifted) figures_.drifted_windows++;
-    figures_.last = report;
+  for (const auto& w : full) {
+    DriftReport report = EvaluateDrift(*stats, w, window, options);
+    {
+      MutexLock lock(&mu_);
+      figures_.windows++;
+      if (report.drifted) figures_.drifted_windows++;
+      figures_.last = report;
+    }
+    ++o.windows_closed;
+    if (report.drifted) ++o.windows_drifted;
+    // The caller hears of the first drifted window of the batch, else of the last one.
+    if (!o.drift || (!o.drift->drifted && report.drifted) || (!o.drift->drifted && !report.drifted))
+      o.drift = std::move(report);
   }
-  o.drift = std::move(report);
   return o;
 }
 

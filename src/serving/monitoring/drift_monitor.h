@@ -60,12 +60,16 @@ class VersionMonitor {
     bool scored = false;           // the version has statistics that fit these rows
     std::vector<RowOutlier> rows;  // per row when scored
     int64_t outliers = 0;
-    std::optional<DriftReport> drift;  // set when these rows closed a window
+    std::optional<DriftReport>
+        drift;  // set when these rows closed a window (the first drifted one, else the last)
+    int64_t windows_closed = 0;
+    int64_t windows_drifted = 0;
   };
   Observation Observe(const FeatureRows& rows, const MonitoringOptions& options);
 
   struct Snapshot {
     bool has_stats = false;
+    int64_t features = 0;  // of the statistics
     int64_t rows_scored = 0;
     int64_t outlier_rows = 0;
     int64_t unscored_rows = 0;  // rows whose features did not match the statistics

@@ -276,13 +276,31 @@ Result<ReferenceStats> ReferenceStatsBuilder::Finish() const {
       for (size_t i = 0; i < k; ++i)
         for (size_t j = 0; j <= i; ++j) cov[i * k + j] += d[i] * d[j];
     }
+    // Inverted as a correlation matrix, then scaled back: features of wildly different scales (1 and 1e30)
+    // stay well conditioned. A constant feature is left out of the correlations (its z-score flags it).
+    std::vector<double> sd(k);
+    for (size_t c = 0; c < k; ++c) sd[c] = s.features[c].stddev > 0 ? s.features[c].stddev : 0;
     for (size_t i = 0; i < k; ++i) {
       for (size_t j = 0; j <= i; ++j) {
-        cov[i * k + j] /= static_cast<double>(n - 1);
-        cov[j * k + i] = cov[i * k + j];
+        double r = 0;
+        if (i == j) {
+          r = 1;
+        } else if (sd[i] > 0 && sd[j] > 0) {
+          r = cov[i * k + j] / static_cast<double>(n - 1) / (sd[i] * sd[j]);
+        }
+        cov[i * k + j] = cov[j * k + i] = r;
       }
     }
     s.precision = InverseSpd(cov, k);
+    for (size_t i = 0; i < k && !s.precision.empty(); ++i) {
+      for (size_t j = 0; j < k; ++j) {
+        double si = sd[i] > 0 ? sd[i] : 1, sj = sd[j] > 0 ? sd[j] : 1;
+        s.precision[i * k + j] /= si * sj;
+        if (!std::isfinite(s.precision[i * k + j]))
+          s.precision.clear();  // out of double's range: no Mahalanobis
+        if (s.precision.empty()) break;
+      }
+    }
   }
   return s;
 }

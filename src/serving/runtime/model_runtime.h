@@ -55,6 +55,9 @@ class ModelRuntime {
   virtual std::vector<Tensor> ToMlflowPredictions(std::vector<Tensor> outputs) const { return outputs; }
 };
 
+// Whether the LibTorch this binary links can use CUDA (Debian's is built without it).
+bool TorchCudaAvailable();
+
 struct RuntimeOptions {
   std::string device = "cpu";  // "cpu", "cuda:N" or (serving) "auto": placed by GPU admission
   std::string gpu_uuid;        // the GPU `device` names, when known: the Python worker sees only it

@@ -1,5 +1,6 @@
 #include "serving/scoring/batch_scorer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -155,15 +156,23 @@ Result<ReferenceTestResult> RunReferenceTest(ModelRuntime* runtime, std::istream
   std::vector<double> got, want;
   ReferenceStatsBuilder stats;
   bool stats_ok = true;
+  std::string stats_note;
   for (;;) {
     TAMGA_ASSIGN_OR_RETURN(auto chunk, reader->Next(std::max<int64_t>(1, options.batch_rows)));
     if (chunk.lines.empty()) break;
     auto rows = static_cast<int64_t>(chunk.lines.size());
     if (stats_ok) {
       FeatureRows features = FeaturesOf(chunk.inputs);
-      // A table-tensor model's features are named by the CSV columns it took (same order).
-      if (features.cols() == reader->scored_columns().size()) features.names = reader->scored_columns();
-      stats_ok = stats.Add(features).ok();
+      // A table-tensor model's features are named by the CSV columns it took (same order), unless two
+      // columns share a name (the names label metrics: they must differ).
+      std::vector<std::string> names = reader->scored_columns();
+      std::vector<std::string> sorted = names;
+      std::sort(sorted.begin(), sorted.end());
+      bool unique = std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+      if (features.cols() == names.size() && unique) features.names = names;
+      Status added = stats.Add(features);
+      stats_ok = added.ok();
+      if (!stats_ok) stats_note = added.message();
     }
     TAMGA_ASSIGN_OR_RETURN(auto outputs, Execute(runtime, std::move(chunk.inputs), rows, options));
     if (res.columns.empty()) {
@@ -209,8 +218,13 @@ Result<ReferenceTestResult> RunReferenceTest(ModelRuntime* runtime, std::istream
   res.passed = res.mismatched_rows == 0;
   if (stats_ok) {
     auto s = stats.Finish();
-    if (s.ok()) res.reference_stats_json = s->ToJson();
+    if (s.ok()) {
+      res.reference_stats_json = s->ToJson();
+    } else {
+      stats_note = s.status().message();
+    }
   }
+  res.reference_stats_note = stats_note;
   res.seconds = Since(start);
   return res;
 }

@@ -55,6 +55,7 @@ struct ReferenceTestResult {
   // The inputs' reference statistics (serving/monitoring/reference_stats.h) as JSON; empty when the inputs
   // have no numeric features.
   std::string reference_stats_json;
+  std::string reference_stats_note;  // why there are none (no numeric features, too many, no finite rows)
 };
 
 // Scores `inputs` and compares each prediction with `expected` (a CSV with a header): |got - expected| <=

@@ -173,4 +173,12 @@ Result<std::unique_ptr<ModelRuntime>> LoadTorchScriptRuntime(const ModelLayout& 
       new TorchScriptRuntime(std::move(module), std::move(sig), device, ec ? 0 : bytes));
 }
 
+bool TorchCudaAvailable() {
+  try {
+    return torch::cuda::is_available();
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace tamga
