@@ -292,6 +292,8 @@ class ModelManager {
   MetricFamily* drift_windows_;
   DriftListener drift_listener_;
   WakeListener wake_listener_;
+  // Monotonic milliseconds: the idle clock and wake deadlines.
+  static int64_t SteadyMillis();
   // Wakes AwaitServing callers whose time is up (started on first use).
   void WaiterLoop();
   static std::vector<std::function<void(bool)>> TakeWaiters(const std::string& name, Entry& e);

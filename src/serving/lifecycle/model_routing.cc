@@ -10,12 +10,6 @@ double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::dura
 
 std::string Short(const std::string& s) { return s.substr(0, 200); }
 
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 // The primary's outcome, shared with the shadows mirrored from the same request: whichever finishes
@@ -37,7 +31,7 @@ Result<ModelHandle> ModelManager::Route(const std::string& name, const std::stri
   auto it = models_.find(name);
   if (it == models_.end()) return NotFound("model '" + Short(name) + "' is not served here");
   const Entry& e = it->second;
-  e.last_used_ms = NowMillis();
+  e.last_used_ms = SteadyMillis();
   ModelHandle h;
   h.model = name;
   auto take = [&h](const Variant& v) {
@@ -70,7 +64,7 @@ Result<ModelHandle> ModelManager::Route(const std::string& name, const std::stri
   }
   if (candidates.empty() && e.snoozed) {
     // Woken once; again when a wake has not finished within a minute (its load failed: try once more).
-    const int64_t now = NowMillis();
+    const int64_t now = SteadyMillis();
     if (!e.waking || now - e.waking_since_ms > 60000) {
       e.waking = true;
       e.waking_since_ms = now;

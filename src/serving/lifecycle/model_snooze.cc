@@ -3,35 +3,32 @@
 // snoozed mark, and the requests waiting for the endpoint to serve again.
 #include <chrono>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "serving/lifecycle/model_manager.h"
 
 namespace tamga {
 namespace {
 
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string Short(const std::string& s) { return s.substr(0, 200); }
 
 }  // namespace
+
+int64_t ModelManager::SteadyMillis() { return SystemClock().MonotonicNanos() / 1000000; }
 
 void ModelManager::ConfigureSnooze(const std::string& name, const SnoozeOptions& options) {
   MutexLock lock(&mu_);
   auto it = models_.find(name);
   if (it == models_.end()) return;
   it->second.snooze = options;
-  if (it->second.last_used_ms == 0) it->second.last_used_ms = NowMillis();
+  if (it->second.last_used_ms == 0) it->second.last_used_ms = SteadyMillis();
 }
 
 int64_t ModelManager::IdleMs(const std::string& name) const {
   MutexLock lock(&mu_);
   auto it = models_.find(name);
   if (it == models_.end() || it->second.last_used_ms == 0) return -1;
-  return NowMillis() - it->second.last_used_ms;
+  return SteadyMillis() - it->second.last_used_ms;
 }
 
 Status ModelManager::Snooze(const std::string& name) {
@@ -79,7 +76,7 @@ void ModelManager::AwaitServing(const std::string& name, int64_t timeout_ms, int
         answer = 0;  // enough callers wait already: this one hears 503 and retries later
       } else {
         e.waiting_bytes += bytes;
-        e.waiters.push_back({NowMillis() + timeout_ms, bytes, std::move(ready)});
+        e.waiters.push_back({SteadyMillis() + timeout_ms, bytes, std::move(ready)});
         if (!waiter_thread_.joinable()) waiter_thread_ = std::thread([this] { WaiterLoop(); });
       }
     }
@@ -95,7 +92,7 @@ std::vector<std::function<void(bool)>> ModelManager::TakeWaiters(const std::stri
   if (e.snoozed) TAMGA_LOG(kInfo, "snoozed model awake", {{"model", Short(name)}});
   e.snoozed = false;
   e.waking = false;
-  e.last_used_ms = NowMillis();
+  e.last_used_ms = SteadyMillis();
   return out;
 }
 
@@ -105,7 +102,7 @@ void ModelManager::WaiterLoop() {
     std::vector<std::function<void(bool)>> expired;
     {
       MutexLock lock(&mu_);
-      int64_t now = NowMillis();
+      int64_t now = SteadyMillis();
       for (auto& [name, e] : models_) {
         for (auto it = e.waiters.begin(); it != e.waiters.end();) {
           if (it->deadline_ms > now) {
