@@ -78,7 +78,7 @@ Result<std::string> InProcessRegistrySource::Fetch(const ResolvedVersion& v) con
 }
 
 void InProcessRegistrySource::Follow(ResolvedVersion current,
-                                     std::function<void(const ResolvedVersion&)> changed) {
+                                     std::function<bool(const ResolvedVersion&)> changed) {
   follower_ = std::thread([this, current, changed = std::move(changed)]() mutable {
     int64_t after = hub_->last_seq();
     bool check = true;  // once at start: a move made before we followed

@@ -23,7 +23,7 @@ class InProcessRegistrySource final : public ModelSource {
 
   Result<ResolvedVersion> Resolve() const override;
   Result<std::string> Fetch(const ResolvedVersion& v) const override;
-  void Follow(ResolvedVersion current, std::function<void(const ResolvedVersion&)> changed) override;
+  void Follow(ResolvedVersion current, std::function<bool(const ResolvedVersion&)> changed) override;
   void Stop() override;
   // Reads the statistics the version's last reference-score test stored (rollout/reference_tests.h).
   Result<std::string> ReferenceStatsJson(const ResolvedVersion& v) const override;

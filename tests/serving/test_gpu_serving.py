@@ -4,7 +4,7 @@ libnvidia-ml loaded by the real dlopen path (TAMGA_NVML_LIBRARY + FAKE_NVML_CONF
 Two fake GPUs: GPU-a with 4 GiB free, GPU-b with 12 GiB free. A Python model (whose worker sees only the GPU
 it was placed on, through CUDA_VISIBLE_DEVICES) is placed on GPU-b and its GPU memory is reported per model.
 When the GPUs fill up, the next version is refused with a clear status and the old one keeps serving; once
-memory frees, moving the alias again loads it.
+memory frees, the next registry change loads it.
 """
 import json
 import os
@@ -131,10 +131,12 @@ def test_placed_on_the_gpu_with_room_refused_when_full_then_loaded(srv):
     assert r.status_code == 200 and r.headers["Tamga-Model-Version"] == "1"
     assert not os.path.exists(os.path.join(srv.root, "visible-v2"))  # never started
 
-    # Memory freed on GPU-a only: moving the alias again loads version 2 there.
+    # Memory freed on GPU-a only: the next registry change (here a tag on the version) retries the load, which
+    # now lands on GPU-a.
     nvml(srv.nvml, 8 * GIB, 100 << 20)
-    alias(srv, "1")
-    alias(srv, "2")
+    r = requests.post(srv.url + ML + "/model-versions/set-tag", json={"name": "g", "version": "2", "key": "retry",
+                                                                      "value": "now"})
+    assert r.status_code == 200, r.text
     wait_for(lambda: status(srv).get("version") == "2", what="version 2 serving")
     with open(os.path.join(srv.root, "visible-v2")) as f:
         assert f.read() == "GPU-a"

@@ -46,14 +46,14 @@ Result<std::string> FetchIntoCache(const std::string& cache_dir, const std::stri
 }
 
 void NoteResolved(const std::string& uri, const Result<ResolvedVersion>& v, ResolvedVersion* current,
-                  const std::function<void(const ResolvedVersion&)>& changed) {
+                  const std::function<bool(const ResolvedVersion&)>& changed) {
   if (!v.ok()) {
     TAMGA_LOG(kWarn, "cannot resolve the served model URI", {{"uri", uri}, {"error", v.status().message()}});
     return;
   }
   if (v->version != current->version || v->location != current->location) {
     *current = *v;
-    changed(*v);
+    if (!changed(*v)) *current = ResolvedVersion{};  // not taken: offered again at the next change
   }
 }
 
@@ -112,9 +112,13 @@ void ServeFromSource(ModelSource* source, ModelManager* models, const std::strin
     if (!dir.ok()) {
       TAMGA_LOG(kError, "cannot fetch the new version; the old one keeps serving",
                 {{"model", name}, {"variant", variant}, {"error", dir.status().message()}});
-      return;
+      return false;  // tried again at the next registry change
     }
-    if (models->LoadVariant(name, variant, v.version, *dir).ok()) LoadReferenceStats(source, models, name, v);
+    Status s = models->LoadVariant(name, variant, v.version, *dir);
+    if (s.ok()) LoadReferenceStats(source, models, name, v);
+    // No room on a GPU (or a transient failure) is tried again at the next registry change; a model that
+    // cannot load is not reloaded until the URI moves.
+    return s.ok() || (s.code() != StatusCode::kResourceExhausted && s.code() != StatusCode::kUnavailable);
   });
 }
 

@@ -39,7 +39,9 @@ class ModelSource {
   // Local directory holding the version's files (cached by its immutable storage location).
   virtual Result<std::string> Fetch(const ResolvedVersion& v) const = 0;
   // Calls `changed` (on the follower thread) with each newly resolved version; starts after `current`.
-  virtual void Follow(ResolvedVersion current, std::function<void(const ResolvedVersion&)> changed) = 0;
+  // `changed` returns false when it could not take the version (its load failed): the next registry change
+  // offers it again, even if the URI still means that version.
+  virtual void Follow(ResolvedVersion current, std::function<bool(const ResolvedVersion&)> changed) = 0;
   // Stops following; idempotent.
   virtual void Stop() = 0;
   // The version's reference statistics (serving/monitoring/reference_stats.h JSON) for outlier and drift
@@ -58,7 +60,7 @@ Result<std::string> FetchIntoCache(const std::string& cache_dir, const std::stri
 // A follower's step after a registry change: logs a resolve failure, or calls `changed` (and updates
 // *current) when the URI now means another version.
 void NoteResolved(const std::string& uri, const Result<ResolvedVersion>& v, ResolvedVersion* current,
-                  const std::function<void(const ResolvedVersion&)>& changed);
+                  const std::function<bool(const ResolvedVersion&)>& changed);
 
 class ModelManager;
 

@@ -118,7 +118,7 @@ Result<std::string> HttpRegistrySource::Fetch(const ResolvedVersion& v) const {
 }
 
 void HttpRegistrySource::Follow(ResolvedVersion current,
-                                std::function<void(const ResolvedVersion&)> changed) {
+                                std::function<bool(const ResolvedVersion&)> changed) {
   follower_ = std::thread([this, current, changed = std::move(changed)]() mutable {
     int64_t after = 0;
     bool caught_up = false;

@@ -28,7 +28,7 @@ class HttpRegistrySource final : public ModelSource {
 
   Result<ResolvedVersion> Resolve() const override;
   Result<std::string> Fetch(const ResolvedVersion& v) const override;
-  void Follow(ResolvedVersion current, std::function<void(const ResolvedVersion&)> changed) override;
+  void Follow(ResolvedVersion current, std::function<bool(const ResolvedVersion&)> changed) override;
   void Stop() override;
 
  private:
