@@ -1,7 +1,6 @@
 #include "server/tamga_server.h"
 
 #include <atomic>
-#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
@@ -484,17 +483,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->models->SetDriftListener([triggers = p->triggers.get()](const std::string& name,
                                                              const std::string& version,
                                                              const DriftReport& report) {
-    // The event reads drift:v7:f2,f5 — no spaces or shell metacharacters (feature names come from CSV
-    // headers: other characters become '_'), as every trigger {event} (docs/data.md).
-    std::string features;
-    for (const auto& f : report.features) {
-      if (!f.drifted) continue;
-      if (!features.empty()) features += ",";
-      for (char c : f.name.substr(0, 64))
-        features += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ? c : '_';
-      if (features.size() > 200) break;
-    }
-    triggers->NotifyDrift(name, "drift:v" + version + ":" + features);
+    triggers->NotifyDrift(name, DriftEventText(version, report));
   });
   // A new reference-score test gives the endpoints serving that version new reference statistics.
   p->reference_tests->SetOnTested([parts = p.get()](const std::string& name, const std::string& version) {
@@ -503,35 +492,7 @@ Result<std::unique_ptr<TamgaServer>> TamgaServer::Create(const ServerConfig& con
   p->rollouts =
       std::make_unique<RolloutController>(p->deploy.get(), p->registry.get(), p->models.get(), &p->clock);
   ctx.rollouts = p->rollouts.get();
-  RegisterOpsRoutes(p->router, ctx);
-  RegisterExperimentRoutes(p->router, ctx);
-  RegisterRunRoutes(p->router, ctx);
-  RegisterMetricRoutes(p->router, ctx);
-  RegisterArtifactRoutes(p->router, ctx);
-  RegisterPromptlabRoutes(p->router, ctx);
-  RegisterRegisteredModelRoutes(p->router, ctx);
-  RegisterModelVersionRoutes(p->router, ctx);
-  RegisterTamgaRegistryRoutes(p->router, ctx);
-  RegisterWebhookRoutes(p->router, ctx);
-  RegisterDeployRoutes(p->router, ctx);
-  RegisterLoggedModelRoutes(p->router, ctx);
-  RegisterJobRoutes(p->router, ctx);
-  RegisterJobPolicyRoutes(p->router, ctx);
-  RegisterLoginRoutes(p->router, ctx);
-  RegisterUiRoutes(p->router, ctx);
-  RegisterUiApiRoutes(p->router, ctx);
-  ServingRouteContext sctx{p->models.get(), &p->metrics, "", /*standalone=*/false};
-  RegisterServingRoutes(p->router, sctx);
-  RegisterModelTestRoutes(p->router, ctx);
-  RegisterAuthRoutes(p->router, ctx);
-  RegisterDatasetRoutes(p->router, ctx);
-  RegisterLineageRoutes(p->router, ctx);
-  RegisterTriggerRoutes(p->router, ctx);
-  if (auto missing = RoutesWithoutRule(p->router); !missing.empty()) {
-    std::string list;
-    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-    return Internal("routes without an access rule (add them to src/http/routes/access_rules.cc): " + list);
-  }
+  TAMGA_RETURN_IF_ERROR(RegisterServerRoutes(p->router, ctx, &p->metrics));
 
   HttpServer::Options ho;
   ho.host = config.host;

@@ -176,6 +176,12 @@ TEST(DriftTest, UnshiftedWindowsDoNotDriftShiftedOnesDo) {
   EXPECT_TRUE(EvaluateDrift(s, wide.values, wide.rows, o).features[2].drifted);
 }
 
+TEST(DriftTest, DriftEventsCarryNoShellMetacharacters) {
+  DriftReport r;
+  r.features = {{"f0", 0, 0, false}, {"$(id>/tmp/x) \"a\"", 1, 1, true}, {"age.years", 1, 1, true}};
+  EXPECT_EQ(DriftEventText("7", r), "drift:v7:__id__tmp_x___a_,age.years");
+}
+
 TEST(DriftTest, DiscreteFeaturesCompareWithoutFalseAlarms) {
   // A 0/1 feature (70% zeros): ties everywhere, quantile points repeated.
   std::mt19937_64 rng(3);

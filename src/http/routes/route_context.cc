@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "http/access_control.h"
+#include "http/routes/serving_routes.h"
+
 namespace tamga {
 
 std::shared_ptr<void> EnterLongPoll(const RouteContext& ctx, const HttpRequest& req) {
@@ -52,6 +55,28 @@ Handler Forwarded(const RouteContext& ctx, Handler handler) {
     }
     handler(req, std::move(respond));
   };
+}
+
+Status RegisterServerRoutes(Router& router, const RouteContext& ctx, MetricsRegistry* metrics) {
+  for (auto add : {RegisterOpsRoutes, RegisterExperimentRoutes, RegisterRunRoutes, RegisterMetricRoutes,
+                   RegisterArtifactRoutes, RegisterPromptlabRoutes, RegisterRegisteredModelRoutes,
+                   RegisterModelVersionRoutes, RegisterTamgaRegistryRoutes, RegisterWebhookRoutes,
+                   RegisterDeployRoutes, RegisterLoggedModelRoutes, RegisterJobRoutes,
+                   RegisterJobPolicyRoutes, RegisterLoginRoutes, RegisterUiRoutes, RegisterUiApiRoutes}) {
+    add(router, ctx);
+  }
+  ServingRouteContext sctx{ctx.served, metrics, "", /*standalone=*/false};
+  RegisterServingRoutes(router, sctx);
+  for (auto add : {RegisterModelTestRoutes, RegisterAuthRoutes, RegisterDatasetRoutes, RegisterLineageRoutes,
+                   RegisterTriggerRoutes}) {
+    add(router, ctx);
+  }
+  if (auto missing = RoutesWithoutRule(router); !missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    return Internal("routes without an access rule (add them to src/http/routes/access_rules.cc): " + list);
+  }
+  return Status::Ok();
 }
 
 }  // namespace tamga

@@ -154,6 +154,9 @@ void RegisterDatasetRoutes(Router& router, const RouteContext& ctx);
 void RegisterLineageRoutes(Router& router, const RouteContext& ctx);
 void RegisterTriggerRoutes(Router& router, const RouteContext& ctx);
 void RegisterModelTestRoutes(Router& router, const RouteContext& ctx);
+// `tamga server`'s whole route table: every group above plus in-process serving (ctx.served, by
+// serving_routes.h). Internal when a route has no access rule (access_control.h).
+Status RegisterServerRoutes(Router& router, const RouteContext& ctx, MetricsRegistry* metrics);
 
 // Registry response bodies shared by the registry route files (registered_model_routes.cc).
 HttpResponse RegisteredModelResponse(const RegisteredModel& m);

@@ -1,6 +1,7 @@
 #include "serving/monitoring/drift_monitor.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 
@@ -84,6 +85,20 @@ DriftReport EvaluateDrift(const ReferenceStats& stats, const std::vector<double>
     r.features.push_back(std::move(fd));
   }
   return r;
+}
+
+std::string DriftEventText(const std::string& version, const DriftReport& report) {
+  std::string features;
+  for (const auto& f : report.features) {
+    if (!f.drifted) continue;
+    if (!features.empty()) features += ",";
+    for (char c : f.name.substr(0, 64))
+      features += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ? c : '_';
+    if (features.size() > 200) break;
+  }
+  std::string v;
+  for (char c : version.substr(0, 20)) v += std::isdigit(static_cast<unsigned char>(c)) ? c : '_';
+  return "drift:v" + v + ":" + features;
 }
 
 void VersionMonitor::SetStats(std::shared_ptr<const ReferenceStats> stats) {

@@ -51,6 +51,11 @@ double KolmogorovSmirnovDistance(const ReferenceStats& stats, size_t f, const st
 DriftReport EvaluateDrift(const ReferenceStats& stats, const std::vector<double>& window, int64_t rows,
                           const MonitoringOptions& options);
 
+// A drift event as triggers see it ({event}): drift:v7:f2,f5 — the drifted features, with every character
+// but letters, digits, '_', '-' and '.' made '_' (feature names come from CSV headers: never spaces or shell
+// metacharacters, as every trigger event; docs/data.md).
+std::string DriftEventText(const std::string& version, const DriftReport& report);
+
 class VersionMonitor {
  public:
   void SetStats(std::shared_ptr<const ReferenceStats> stats);
